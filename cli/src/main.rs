@@ -1,0 +1,4 @@
+//! `prov`: the Provenance Ledger command line.
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! gpu-hash (work in progress).

@@ -1,0 +1,1 @@
+//! hasher (work in progress).

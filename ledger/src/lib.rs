@@ -1,0 +1,18 @@
+//! The Provenance Ledger core: an RFC 6962 log of signed entries, BLAKE3 sorted sets with
+//! inclusion and exclusion proofs, C2SP checkpoints, signed notes and tlog-proofs, and the
+//! compliance check that ties them together.
+//!
+//! The core does no I/O: every function takes bytes or a [`tree::HashReader`] and returns values.
+//! Storage lives behind the `rocksdb` feature (module `store`), so a verifier builds without it.
+//!
+//! Deliberately not here: HTTP (crate `api`), corpus walking and hashing (crate `hasher`), GPU
+//! code (crate `gpu-hash`).
+
+pub mod hash;
+pub mod merkle;
+pub mod set;
+pub mod types;
+
+pub use merkle::{verify_consistency, verify_inclusion, ProofError, StreamingRoot};
+pub use hash::{leaf_hash, node_hash, Blake3Set, Sha256Log, TreeHasher};
+pub use types::{ContentId, Digest, LeafIndex, ParseError, TreeSize};
