@@ -1,1 +1,20 @@
-//! hasher (work in progress).
+//! Content addressing at corpus scale (DESIGN.md, "Content ids" and "Set leaves").
+//!
+//! Walks a corpus, splits it into items by mode (whole files, JSON Lines records, lines, Parquet
+//! rows), hashes every item through a [`ContentHasher`] backend (CPU here; GPU behind the `gpu`
+//! feature), and builds the sorted, de-duplicated set of leaves that a dataset version commits
+//! to, written as a manifest ([`manifest`]) that the ledger and the API read back.
+//!
+//! Deliberately not here: publishing to the log, signing, HTTP. Memory stays bounded whatever the
+//! corpus size: leaves are sorted in runs, spilled to temporary files and merged.
+
+pub mod backend;
+pub mod error;
+pub mod manifest;
+pub mod meta;
+pub mod sorter;
+#[cfg(feature = "gpu")]
+mod gpu;
+
+pub use backend::{select, BackendChoice, ContentHasher, CpuHasher};
+pub use error::{HashError, Location, Record};

@@ -1,0 +1,97 @@
+// Every request the explorer makes goes through here, to the server's own origin only: the C2SP
+// read path (/checkpoint, /tile/...) and the JSON read API under /v1/. Route knowledge lives in this
+// file alone, so a change in the API is a change here.
+
+export class ApiError extends Error {
+  constructor(status, problem, url) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problem = problem;
+    this.url = url;
+  }
+}
+
+const enc = encodeURIComponent;
+
+function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params ?? {})) if (v != null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request(path, init) {
+  const res = await fetch(path, { credentials: 'omit', ...init });
+  if (!res.ok) {
+    let problem = null;
+    try {
+      problem = await res.json();
+    } catch {
+      /* not a problem body */
+    }
+    throw new ApiError(res.status, problem, path);
+  }
+  return res;
+}
+
+export async function json(path, params) {
+  return (await request(path + qs(params), { headers: { accept: 'application/json' } })).json();
+}
+
+export async function text(path) {
+  return (await request(path, { cache: 'no-cache' })).text();
+}
+
+export async function bytes(path) {
+  const res = await request(path);
+  let b = new Uint8Array(await res.arrayBuffer());
+  // Entry bundles may be served gzip'd without Content-Encoding (as files in a bucket are).
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b && typeof DecompressionStream !== 'undefined') {
+    const ds = new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip'));
+    b = new Uint8Array(await new Response(ds).arrayBuffer());
+  }
+  return b;
+}
+
+export async function postJson(path, body) {
+  const res = await request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.json();
+}
+
+/** Returns null for a 404 instead of throwing. */
+export async function orNull(p) {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+export const api = {
+  checkpoint: () => text('/checkpoint'),
+  tile: (path) => bytes(`/${path}`),
+  log: () => json('/v1/log'),
+  entries: (params) => json('/v1/entries', params),
+  entry: (index) => json(`/v1/entries/${enc(index)}`),
+  entryProof: (index, size) => text(`/v1/entries/${enc(index)}/proof${qs({ size, format: 'tlog-proof' })}`),
+  publishers: (params) => json('/v1/publishers', params),
+  publisher: (name) => json(`/v1/publishers/${enc(name)}`),
+  datasets: (params) => json('/v1/datasets', params),
+  dataset: (pub, name) => json(`/v1/datasets/${enc(pub)}/${enc(name)}`),
+  datasetVersion: (pub, name, v) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/versions/${enc(v)}`),
+  datasetItems: (pub, name, v, params) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/versions/${enc(v)}/items`, params),
+  membership: (pub, name, v, cid) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/versions/${enc(v)}/proof/${enc(cid)}`),
+  id: (cid) => json(`/v1/ids/${enc(cid)}`),
+  optouts: (params) => json('/v1/optouts', params),
+  models: (params) => json('/v1/models', params),
+  model: (name) => json(`/v1/models/${enc(name)}`),
+  compliance: (model, cp) => json(`/v1/models/${enc(model)}/checkpoints/${enc(cp)}/compliance`),
+  search: (q) => json('/v1/search', { q }),
+  submitEntry: (entry) => postJson('/v1/entries', entry),
+};

@@ -1,0 +1,270 @@
+// "Was my work used?": a person drops a file or pastes text; the browser computes its content id
+// with BLAKE3 (nothing is uploaded), asks the server where that id appears, and checks every
+// answer itself: the checkpoint's signature, each dataset version's entry in the log, and the set
+// inclusion or exclusion proof against the root that entry commits to. Each result then says
+// "verified" or "does not verify". From here the person can also file an opt-out for the id.
+
+import { h, section, badge, hashText, fmtInt, fmtBytes, route, errorBox } from '../dom.js';
+import { api, orNull } from '../api.js';
+import { latestCheckpoint, verifiedEntry, verifyEntry, forgetEntries } from '../trust.js';
+import { entryLink } from '../entryview.js';
+import { cidOfBlob, cidOfText } from '../../lib/cid.js';
+import { isCid } from '../../lib/set.js';
+import { verifyMembershipJson } from '../../lib/set.js';
+import { buildAnonymousOptout } from '../../lib/entry.js';
+import { utf8 } from '../../lib/bytes.js';
+import { complianceState } from './models.js';
+
+// The IETF aipref usage categories the ledger accepts (ledger/src/entry/body.rs, Scope).
+const SCOPES = [
+  ['train-ai', 'Training AI models (train-ai)'],
+  ['ai-use', 'Use as input to generative AI (ai-use)'],
+  ['search', 'Search (search)'],
+];
+
+export async function render(root, { query, alive }) {
+  root.append(
+    h('h1', null, 'Was my work used?'),
+    h('p', null, 'Drop a file or paste text. Your browser computes its content id (BLAKE3) itself — ', h('strong', null, 'nothing is uploaded'), ' — and then checks, with proofs it verifies here, which dataset versions and model checkpoints contain it.'),
+  );
+  const out = h('div', { id: 'check-result', 'aria-live': 'polite' });
+  const progress = h('p', { class: 'note', id: 'hash-progress', role: 'status' });
+  const fileInput = h('input', { type: 'file', id: 'file-input', 'aria-describedby': 'drop-help' });
+  const drop = h(
+    'div',
+    { class: 'drop', id: 'drop-zone' },
+    h('p', { id: 'drop-help' }, 'Drop a file here, or choose one:'),
+    h('label', { for: 'file-input', class: 'visually-hidden' }, 'File to check'),
+    fileInput,
+  );
+  const text = h('textarea', { id: 'paste-text', name: 'text', spellcheck: 'false' });
+  const idInput = h('input', { id: 'cid-input', name: 'id', type: 'text', spellcheck: 'false', placeholder: 'blake3:…', style: 'width:100%' });
+
+  const run = async (cidPromise, label) => {
+    out.replaceChildren(h('p', { class: 'loading' }, 'Hashing…'));
+    let cid;
+    try {
+      cid = await cidPromise;
+    } catch (e) {
+      out.replaceChildren(errorBox(`Could not hash: ${e.message}`));
+      return;
+    }
+    progress.textContent = '';
+    const q = new URLSearchParams({ id: cid });
+    history.replaceState(null, '', `#/check?${q}`);
+    await showResults(out, cid, label, alive);
+  };
+
+  fileInput.addEventListener('change', () => {
+    const f = fileInput.files?.[0];
+    if (f) run(hashFile(f, progress), `the file ${f.name} (${fmtBytes(f.size)})`);
+  });
+  drop.addEventListener('dragover', (ev) => {
+    ev.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    const f = ev.dataTransfer?.files?.[0];
+    if (f) run(hashFile(f, progress), `the file ${f.name} (${fmtBytes(f.size)})`);
+  });
+
+  root.append(
+    section(
+      'Your work',
+      drop,
+      h(
+        'form',
+        {
+          id: 'paste-form',
+          onsubmit: (ev) => {
+            ev.preventDefault();
+            run(Promise.resolve(cidOfText(text.value)), 'the pasted text');
+          },
+        },
+        h('p', null, h('label', { for: 'paste-text' }, 'Or paste text (hashed as UTF-8, as a JSON Lines or line corpus stores it):')),
+        text,
+        h('p', null, h('button', { type: 'submit' }, 'Check this text')),
+      ),
+      h(
+        'form',
+        {
+          id: 'id-form',
+          onsubmit: (ev) => {
+            ev.preventDefault();
+            const v = idInput.value.trim();
+            if (!isCid(v)) {
+              out.replaceChildren(errorBox('A content id looks like blake3: followed by 64 lowercase hex digits.'));
+              return;
+            }
+            run(Promise.resolve(v), 'this content id');
+          },
+        },
+        h('p', null, h('label', { for: 'cid-input' }, 'Or enter a content id:')),
+        idInput,
+        h('p', null, h('button', { type: 'submit' }, 'Check this id')),
+      ),
+      progress,
+    ),
+    out,
+  );
+
+  const given = query.get('id');
+  if (given && isCid(given)) {
+    idInput.value = given;
+    await run(Promise.resolve(given), 'this content id');
+  }
+}
+
+function hashFile(file, progress) {
+  const t0 = performance.now();
+  return cidOfBlob(file, {
+    onProgress: (done, total) => {
+      progress.textContent = total ? `Hashing locally: ${Math.floor((100 * done) / total)}% of ${fmtBytes(total)}` : 'Hashing locally…';
+    },
+  }).then((cid) => {
+    progress.textContent = `Hashed locally in ${Math.round(performance.now() - t0)} ms.`;
+    return cid;
+  });
+}
+
+/**
+ * Checks one dataset version for `cid`: the version's entry in the log (checkpoint signature and
+ * inclusion), then the membership proof against the root and item count that entry commits to.
+ */
+async function checkVersion(v, cid) {
+  const res = { v, ok: false, membership: null, error: null };
+  try {
+    const proof = v.proof ?? (await api.membership(v.publisher, v.dataset ?? v.name, v.version, cid));
+    const e = await verifiedEntry(v.index);
+    if (!e.ok) throw e.error ?? new Error('the dataset version entry is not in the log');
+    const body = e.entry.body ?? e.entry;
+    const root = body.root ?? body.manifest_root;
+    const size = body.items ?? body.item_count ?? body.count;
+    const r = verifyMembershipJson(proof.proof ?? proof, { cid, root, size });
+    res.ok = true;
+    res.membership = r.membership;
+    res.case = r.case;
+  } catch (error) {
+    res.error = error;
+  }
+  return res;
+}
+
+async function showResults(out, cid, label, alive) {
+  out.replaceChildren(h('p', { class: 'loading' }, 'Looking it up and checking the proofs…'));
+  forgetEntries();
+  const latest = await latestCheckpoint({ fresh: true });
+  const where = await orNull(api.id(cid));
+  if (!alive()) return;
+  const versions = [...(where?.dataset_versions ?? where?.included ?? []), ...(where?.excluded ?? [])];
+  const checked = await Promise.all(versions.map((v) => checkVersion(v, cid)));
+  if (!alive()) return;
+  const used = checked.filter((c) => c.ok && c.membership === 'included');
+  const notUsed = checked.filter((c) => c.ok && c.membership === 'excluded');
+  const bad = checked.filter((c) => !c.ok);
+  const checkpoints = where?.checkpoints ?? [];
+  const optouts = where?.optouts ?? [];
+
+  const summary = used.length
+    ? h('p', { class: 'result used', id: 'verdict' }, h('strong', null, `Used in ${used.length} dataset version${used.length === 1 ? '' : 's'}`), checkpoints.length ? ` and ${checkpoints.length} model checkpoint${checkpoints.length === 1 ? '' : 's'}` : '', '.')
+    : h('p', { class: 'result notused', id: 'verdict' }, h('strong', null, 'Not found in any dataset version'), versions.length ? ` — proven absent from ${notUsed.length} of ${versions.length}.` : '.');
+
+  out.replaceChildren(
+    section(
+      'Result',
+      h('p', null, `Content id of ${label}: `, h('code', { class: 'hash', id: 'cid' }, cid)),
+      h('p', { class: 'row' }, 'Log checkpoint: ', badge(latest.ok ? 'ok' : 'bad'), latest.ok ? ` size ${fmtInt(latest.cp.size)}` : ` ${latest.error?.message ?? ''}`),
+      summary,
+      bad.length ? errorBox(`${bad.length} answer${bad.length === 1 ? '' : 's'} from the server did not verify; do not trust ${bad.length === 1 ? 'it' : 'them'}.`) : null,
+    ),
+    section('Dataset versions', versions.length ? h('div', { id: 'versions' }, checked.map(versionResult)) : h('p', { class: 'empty' }, 'The log has no dataset versions yet.')),
+    section(
+      'Model checkpoints trained on it',
+      checkpoints.length
+        ? h(
+            'ul',
+            { id: 'checkpoints' },
+            checkpoints.map((c) => h('li', null, h('a', { href: route('model', c.model, c.checkpoint) }, `${c.model} · ${c.checkpoint}`), ' ', badge(complianceState(c)), c.index != null ? [' entry ', entryLink(c.index)] : null)),
+          )
+        : h('p', { class: 'empty' }, used.length ? 'No model checkpoint lists these dataset versions.' : 'None: no dataset version holding it was used by a model in the log.'),
+    ),
+    optouts.length ? section('Opt-outs naming it', h('ul', null, optouts.map((o) => h('li', null, entryLink(o.index ?? o), o.scope ? ` scope ${o.scope}` : '')))) : null,
+    optoutForm(cid),
+  );
+}
+
+function versionResult(c) {
+  const v = c.v;
+  const ds = `${v.publisher}/${v.dataset ?? v.name}@${v.version}`;
+  const cls = !c.ok ? 'result' : c.membership === 'included' ? 'result used' : 'result notused';
+  const what = !c.ok ? 'could not be checked' : c.membership === 'included' ? 'contains it (inclusion proof)' : `does not contain it (exclusion proof: ${caseText(c.case)})`;
+  return h(
+    'div',
+    { class: cls, dataset: { membership: c.membership ?? 'unknown', verified: c.ok ? 'yes' : 'no' } },
+    h('div', { class: 'row' }, h('a', { href: route('dataset', v.publisher, v.dataset ?? v.name, v.version) }, ds), badge(c.ok ? 'ok' : 'bad'), h('span', null, what)),
+    c.error ? h('p', { class: 'note' }, `Reason: ${c.error.message}`) : null,
+    v.index != null ? h('p', { class: 'note' }, 'Published in entry ', entryLink(v.index), '.') : null,
+  );
+}
+
+function caseText(k) {
+  return { empty: 'the version is empty', 'before-first': 'it sorts before the first item', 'after-last': 'it sorts after the last item', between: 'it falls between two adjacent items' }[k] ?? k;
+}
+
+function optoutForm(cid) {
+  const scope = h('select', { id: 'optout-scope', name: 'scope' }, SCOPES.map(([v, l]) => h('option', { value: v }, l)));
+  const status = h('div', { id: 'optout-status', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', id: 'optout-submit' }, 'Record an opt-out');
+  return section(
+    'Opt out',
+    h('p', null, 'Record in the public log that this content id must not be used for the purpose you choose. The opt-out is anonymous: only the id and the scope are sent. Model publishers who claim to honour opt-outs up to a later point of the log can then be checked against it.'),
+    h(
+      'form',
+      {
+        id: 'optout-form',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          button.disabled = true;
+          status.replaceChildren(h('p', { class: 'loading' }, 'Submitting…'));
+          try {
+            const entry = buildAnonymousOptout([cid], scope.value);
+            const ack = await api.submitEntry(entry.json);
+            const index = ack.index;
+            status.replaceChildren(h('p', null, 'Recorded as entry ', entryLink(index), '. Checking its inclusion proof…'));
+            const r = await waitForInclusion(index, entry.bytes);
+            status.replaceChildren(
+              h('p', { class: 'row' }, 'Opt-out recorded as entry ', entryLink(index), ': ', badge(r.ok ? 'ok' : 'bad'), r.ok ? ` included in the log of ${fmtInt(r.size)} entries.` : ` ${r.error?.message ?? ''}`),
+              r.proofText ? h('details', { open: true }, h('summary', null, 'Inclusion proof (C2SP tlog-proof)'), h('pre', null, r.proofText)) : null,
+            );
+          } catch (e) {
+            status.replaceChildren(errorBox(`The opt-out was not recorded: ${e.message}`));
+          } finally {
+            button.disabled = false;
+          }
+        },
+      },
+      h('p', null, h('label', { for: 'optout-scope' }, 'Scope (IETF AI preferences vocabulary)'), ' ', scope),
+      h('p', null, 'Content id: ', hashText(cid, 16)),
+      button,
+    ),
+    status,
+  );
+}
+
+/** The sequencer integrates within a batch; retry the proof a few times before giving up. */
+async function waitForInclusion(index, bytes) {
+  let r;
+  for (let i = 0; i < 20; i++) {
+    await latestCheckpoint({ fresh: true });
+    r = await verifyEntry(index, bytes);
+    if (r.ok) return r;
+    await new Promise((res) => setTimeout(res, 250 * Math.min(4, i + 1)));
+  }
+  return r;
+}
+
+void utf8;
+void hashText;

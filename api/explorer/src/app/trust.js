@@ -1,0 +1,162 @@
+// What the explorer trusts and how it checks the rest: the log's verifier key (the one this server
+// announces, unless the reader pinned another), the latest checkpoint verified with it, and every
+// entry and proof verified against that checkpoint before a page calls it "verified".
+
+import { api } from './api.js';
+import { parseVkey, verifyCheckpoint } from '../lib/note.js';
+import { verifyTlogProof } from '../lib/tlogproof.js';
+import { Sha256Log } from '../lib/merkle.js';
+import { verifyEntrySignature } from '../lib/entry.js';
+import { FormatError, toU64 } from '../lib/bytes.js';
+import { TileReader, entryTilePath, TILE_WIDTH } from '../lib/tiles.js';
+
+const PIN_KEY = 'prov-explorer.vkey';
+
+let logPromise = null;
+let checkpointPromise = null;
+
+/** {origin, vkey (text), key (parsed), pinned, info}: the server's /v1/log plus any pinned key. */
+export function logInfo() {
+  if (!logPromise) {
+    logPromise = api.log().then((info) => {
+      let pinned = null;
+      try {
+        pinned = localStorage.getItem(PIN_KEY);
+      } catch {
+        /* storage disabled */
+      }
+      const vkey = pinned || info.vkey;
+      return { info, origin: info.origin, vkey, key: parseVkey(vkey), pinned: Boolean(pinned), served: info.vkey };
+    });
+    logPromise.catch(() => (logPromise = null));
+  }
+  return logPromise;
+}
+
+export function pinKey(vkey) {
+  parseVkey(vkey);
+  localStorage.setItem(PIN_KEY, vkey.trim());
+  logPromise = null;
+  checkpointPromise = null;
+}
+
+export function unpinKey() {
+  localStorage.removeItem(PIN_KEY);
+  logPromise = null;
+  checkpointPromise = null;
+}
+
+/**
+ * The latest checkpoint: {ok: true, cp, text} when its signature verifies with the log key, or
+ * {ok: false, error, text}. Fetched once per page load unless `fresh`.
+ */
+export function latestCheckpoint({ fresh = false } = {}) {
+  if (!checkpointPromise || fresh) {
+    checkpointPromise = (async () => {
+      const [log, text] = await Promise.all([logInfo(), api.checkpoint()]);
+      try {
+        return { ok: true, cp: verifyCheckpoint(text, log.key), text, log };
+      } catch (error) {
+        return { ok: false, error, text, log };
+      }
+    })();
+    checkpointPromise.catch(() => (checkpointPromise = null));
+  }
+  return checkpointPromise;
+}
+
+/**
+ * Verifies that `entryBytes` is the entry at `index` of the log: fetches its tlog-proof from the
+ * API and checks the checkpoint inside it with the log key and the audit path with the entry's
+ * leaf hash. Returns {ok, index, size, root, proofText, error}.
+ */
+export async function verifyEntry(index, entryBytes) {
+  const log = await logInfo();
+  let proofText = null;
+  try {
+    const latest = await latestCheckpoint();
+    proofText = await api.entryProof(index, latest.ok ? latest.cp.size.toString() : undefined);
+    const r = verifyTlogProof(proofText, log.key, { entry: entryBytes });
+    return { ok: true, index: r.index, size: r.size, root: r.root, proof: r.proof, proofText };
+  } catch (error) {
+    return { ok: false, error, proofText };
+  }
+}
+
+/** Splits a C2SP entry bundle (u16 big-endian length || bytes, repeated) into entries. */
+export function splitEntryBundle(b) {
+  const out = [];
+  let o = 0;
+  while (o < b.length) {
+    if (o + 2 > b.length) throw new FormatError('truncated entry bundle');
+    const n = (b[o] << 8) | b[o + 1];
+    if (o + 2 + n > b.length) throw new FormatError('truncated entry bundle');
+    out.push(b.slice(o + 2, o + 2 + n));
+    o += 2 + n;
+  }
+  return out;
+}
+
+/**
+ * The bytes of entry `index` read from the entry tiles of a tree of `size` leaves (C2SP
+ * tlog-tiles), checked against the leaf hash in the level-0 hash tile.
+ */
+export async function entryFromTiles(index, size) {
+  const i = toU64(index);
+  const n = toU64(size);
+  if (i >= n) throw new FormatError('entry is beyond the checkpoint');
+  const tileIndex = i / BigInt(TILE_WIDTH);
+  const rest = n - tileIndex * BigInt(TILE_WIDTH);
+  const width = rest >= BigInt(TILE_WIDTH) ? TILE_WIDTH : Number(rest);
+  const bundle = splitEntryBundle(await api.tile(entryTilePath(tileIndex, width)));
+  if (bundle.length !== width) throw new FormatError(`entry bundle holds ${bundle.length} entries, expected ${width}`);
+  const entry = bundle[Number(i % BigInt(TILE_WIDTH))];
+  const reader = new TileReader(n, (p) => api.tile(p));
+  const leaf = (await reader.tile(0, tileIndex))[Number(i % BigInt(TILE_WIDTH))];
+  const mine = Sha256Log.leafHash(entry);
+  if (mine.some((v, k) => v !== leaf[k])) throw new FormatError('entry bytes do not match the hash tile');
+  return entry;
+}
+
+const entryCache = new Map();
+
+/**
+ * Entry `index` as the log committed it, verified: its canonical bytes, and its tlog-proof checked
+ * against a checkpoint signed by the log key. Returns
+ * {ok, entry (decoded JSON), bytes, size, root, error}. Cached per page load.
+ */
+export function verifiedEntry(index) {
+  const key = String(index);
+  if (!entryCache.has(key)) {
+    const p = (async () => {
+      const latest = await latestCheckpoint();
+      if (!latest.ok) return { ok: false, error: latest.error };
+      // The entry's exact bytes as the JSON API gives them; the tlog-proof below is what makes
+      // them trustworthy (a changed byte changes the leaf hash).
+      let bytes;
+      try {
+        const view = await api.entry(index);
+        bytes = new TextEncoder().encode(view.canonical);
+      } catch (error) {
+        return { ok: false, error };
+      }
+      const entry = JSON.parse(new TextDecoder().decode(bytes));
+      const r = await verifyEntry(index, bytes);
+      if (r.ok) {
+        try {
+          verifyEntrySignature(entry);
+        } catch (error) {
+          return { ...r, ok: false, error, entry, bytes };
+        }
+      }
+      return { ...r, entry, bytes };
+    })();
+    entryCache.set(key, p);
+    p.catch(() => entryCache.delete(key));
+  }
+  return entryCache.get(key);
+}
+
+export function forgetEntries() {
+  entryCache.clear();
+}

@@ -1,0 +1,255 @@
+//! The service's one typed configuration, parsed and validated at load ("parse, don't
+//! validate"): from a TOML file, then overridden by command-line flags. The environment is read
+//! only at the edge (the binary), never here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// Everything `prov serve` needs. Every field has a default, so an empty TOML file (or none) is a
+/// working configuration for one machine on loopback.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`: loopback unless asked otherwise.
+    pub listen: SocketAddr,
+    /// The ledger directory. Created (with a new key) when it does not exist; refused when it
+    /// exists but is not a ledger.
+    pub data_dir: PathBuf,
+    /// The log's name (the checkpoint origin line), used only when a ledger is created.
+    /// Default: `prov-ledger.local/<directory name>`. Losing it means nothing: it is stored in
+    /// the ledger.
+    pub origin: Option<String>,
+    /// Publisher keys allowed to register or publish, for a closed deployment: 64 hex digits
+    /// (Ed25519 public keys). `None`: anyone may register a publisher. Opt-outs are never
+    /// restricted: the point of an opt-out is that anyone can file one.
+    pub publisher_allowlist: Option<Vec<String>>,
+    /// Serve the explorer from this directory instead of the files embedded at build time.
+    pub explorer_dir: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+/// Sizes, rates and times that keep one client from exhausting the service.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest JSON body (an entry): an entry is at most 65,535 bytes of canonical JSON, and a
+    /// non-canonical submission may carry some whitespace on top.
+    pub max_json_body: usize,
+    /// Largest body of one set upload request (a whole set, or one chunk of a large one).
+    pub max_set_body: usize,
+    /// Largest set, in leaves, accepted over the API.
+    pub max_set_leaves: u64,
+    /// Seconds a request may take before it is answered 503 (set uploads get `upload_timeout_secs`).
+    pub request_timeout_secs: u64,
+    /// Seconds a set upload request may take.
+    pub upload_timeout_secs: u64,
+    /// Anonymous opt-outs allowed per client IP per minute, on average.
+    pub anonymous_optouts_per_minute: u32,
+    /// Anonymous opt-outs a client IP may send in a burst.
+    pub anonymous_optout_burst: u32,
+    /// Largest page of any list.
+    pub max_page: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./prov-data"),
+            origin: None,
+            publisher_allowlist: None,
+            explorer_dir: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_json_body: 256 * 1024,
+            max_set_body: 256 * 1024 * 1024,
+            max_set_leaves: 200_000_000,
+            request_timeout_secs: 30,
+            upload_timeout_secs: 900,
+            anonymous_optouts_per_minute: 60,
+            anonymous_optout_burst: 20,
+            max_page: 1000,
+        }
+    }
+}
+
+impl Limits {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn upload_timeout(&self) -> Duration {
+        Duration::from_secs(self.upload_timeout_secs)
+    }
+}
+
+/// Command-line flags of `prov serve`, to be flattened into the binary's clap parser. A flag
+/// overrides the same key of the config file.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (keys as in `Config`; flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ledger directory [default: ./prov-data].
+    #[arg(long = "data", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Log name for a newly created ledger.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Serve the explorer from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub explorer_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Parses TOML text.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// The config file named by `args` (or the defaults), overridden by the flags in `args`.
+    pub fn load(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let mut config = match &args.config {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(d) = &args.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(l) = args.listen {
+            config.listen = l;
+        }
+        if let Some(o) = &args.origin {
+            config.origin = Some(o.clone());
+        }
+        if let Some(e) = &args.explorer_dir {
+            config.explorer_dir = Some(e.clone());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types cannot: non-zero limits and well-formed keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if l.max_json_body == 0 || l.max_set_body == 0 || l.max_page == 0 {
+            return Err(ConfigError::Invalid("body limits and max_page must be positive".into()));
+        }
+        if l.request_timeout_secs == 0 || l.upload_timeout_secs == 0 {
+            return Err(ConfigError::Invalid("timeouts must be positive".into()));
+        }
+        if l.anonymous_optouts_per_minute == 0 || l.anonymous_optout_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "anonymous opt-out rate and burst must be positive".into(),
+            ));
+        }
+        if let Some(keys) = &self.publisher_allowlist {
+            for k in keys {
+                if k.len() != 64 || hex::decode(k).is_err() {
+                    return Err(ConfigError::Invalid(format!(
+                        "publisher_allowlist entry is not 64 hex digits: {k:?}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The allow-list as raw keys, lowercase hex, if any.
+    pub(crate) fn allowlist(&self) -> Option<std::collections::HashSet<String>> {
+        self.publisher_allowlist
+            .as_ref()
+            .map(|keys| keys.iter().map(|k| k.to_ascii_lowercase()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::from_toml("", Path::new("x.toml")).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_keys_and_flags_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prov.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/a\"\n[limits]\nmax_page = 50\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            data_dir: Some(PathBuf::from("/tmp/b")),
+            ..ServeArgs::default()
+        };
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/b"));
+        assert_eq!(c.limits.max_page, 50);
+        assert_eq!(c.limits.max_json_body, Limits::default().max_json_body);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let p = Path::new("x.toml");
+        assert!(matches!(
+            Config::from_toml("listn = \"1\"", p),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nmax_page = 0", p),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("publisher_allowlist = [\"abc\"]", p),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+}

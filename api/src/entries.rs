@@ -1,0 +1,211 @@
+//! Submitting entries (`POST /v1/entries`, `POST /v1/publishers`) and reading them back
+//! (`GET /v1/entries/{index}`).
+//!
+//! The ledger's sequencer validates every entry (size, canonical JSON, fields, signature, the
+//! cross-entry rules) and answers with the index and a covering checkpoint. This module only
+//! canonicalises the body (so a client may send JSON with any whitespace or key order; the
+//! signature covers the canonical form anyway), applies what only the service knows (the
+//! publisher allow-list, the anonymous opt-out rate limit), and maps the answer.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use ledger::{LeafIndex, TreeSize};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::extract::Path;
+use crate::limits::PeerIp;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The sequencer's answer to a submission.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct Receipt {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// `SHA-256(0x00 || entry)`, 64 hex.
+    pub leaf_hash: String,
+    /// The size of the checkpoint below, which covers the entry (`tree_size > index`).
+    pub tree_size: u64,
+    /// A signed checkpoint (C2SP signed note) covering the entry.
+    pub checkpoint: String,
+}
+
+/// An entry of the log.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct EntryView {
+    pub index: u64,
+    /// `SHA-256(0x00 || canonical)`, 64 hex.
+    pub leaf_hash: String,
+    /// The entry's `type`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The entry's exact bytes: canonical JSON (RFC 8785), as hashed into the log.
+    pub canonical: String,
+    /// The same entry, parsed.
+    #[schema(value_type = Object)]
+    pub entry: Value,
+}
+
+/// `POST /v1/entries`: submit a signed entry of any type.
+#[utoipa::path(post, path = "/v1/entries", tag = "write",
+    request_body(content = Object, description = "A signed entry (docs/formats.md); canonicalised before submission", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Logged and covered by a signed checkpoint", body = Receipt),
+        (status = 400, description = "Not a JSON object", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Signed by a key not allowed to publish under this name", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Replay, name taken, or dataset version already published", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid entry: bad signature, unknown publisher, unknown dataset version, ...", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many anonymous opt-outs from this client", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger cannot accept writes now; retry", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn submit(
+    State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    submit_inner(state, ip, body, None).await
+}
+
+/// `POST /v1/publishers`: register a publisher (a signed `publisher` entry).
+#[utoipa::path(post, path = "/v1/publishers", tag = "write",
+    request_body(content = Object, description = "A signed `publisher` entry", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered", body = Receipt),
+        (status = 400, description = "Not a publisher entry", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Key not allowed", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Name taken by another key, or replay", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid entry", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register_publisher(
+    State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    submit_inner(state, ip, body, Some("publisher")).await
+}
+
+async fn submit_inner(
+    state: AppState,
+    ip: std::net::IpAddr,
+    body: Bytes,
+    want_type: Option<&str>,
+) -> Result<Response, ApiError> {
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let Value::Object(obj) = &value else {
+        return Err(ApiError::bad_request("entry must be a JSON object"));
+    };
+    let ty = obj.get("type").and_then(Value::as_str).unwrap_or("");
+    if let Some(want) = want_type {
+        if ty != want {
+            return Err(ApiError::bad_request(format!(
+                "expected an entry of type {want:?}, got {ty:?}"
+            )));
+        }
+    }
+    let signer = obj.get("signer").and_then(Value::as_str);
+    match (ty, signer) {
+        ("optout", None) => state
+            .optout_limiter()
+            .check(ip)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
+        ("publisher" | "dataset_version" | "model_checkpoint", Some(signer)) => {
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(signer)
+                .map(hex::encode)
+                .unwrap_or_default();
+            if !state.publisher_allowed(&key) {
+                return Err(ApiError::Forbidden(
+                    "this deployment accepts publishers from its allow-list only".into(),
+                ));
+            }
+        }
+        _ => {}
+    }
+    let bytes = serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| ApiError::bad_request(format!("cannot canonicalise the entry: {e}")))?;
+    let leaf_hash = ledger::leaf_hash(&bytes);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.ledger().submit_with(bytes, move |r| {
+        let _ = tx.send(r);
+    });
+    let receipt = rx
+        .await
+        .map_err(|_| ApiError::Unavailable("ledger is shutting down".into()))??;
+    metrics::counter!("prov_entries_submitted_total", "type" => type_label(ty)).increment(1);
+    let body = Receipt {
+        index: receipt.index.0,
+        leaf_hash: leaf_hash.to_hex(),
+        tree_size: receipt.checkpoint.size().0,
+        checkpoint: receipt.checkpoint.note.clone(),
+    };
+    let mut resp = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/entries/{}", receipt.index.0)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+fn type_label(ty: &str) -> &'static str {
+    match ty {
+        "publisher" => "publisher",
+        "dataset_version" => "dataset_version",
+        "optout" => "optout",
+        "model_checkpoint" => "model_checkpoint",
+        _ => "other",
+    }
+}
+
+/// `GET /v1/entries/{index}`.
+#[utoipa::path(get, path = "/v1/entries/{index}", tag = "read",
+    params(("index" = u64, Path, description = "Log index")),
+    responses(
+        (status = 200, description = "The entry", body = EntryView),
+        (status = 404, description = "Not covered by the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn entry(
+    State(state): State<AppState>,
+    Path(index): Path<u64>,
+) -> Result<axum::Json<EntryView>, ApiError> {
+    Ok(axum::Json(entry_view(&state, index)?))
+}
+
+/// The entry at `index` as a view, or 404.
+pub(crate) fn entry_view(state: &AppState, index: u64) -> Result<EntryView, ApiError> {
+    let bytes = state
+        .ledger()
+        .entry(LeafIndex(index))?
+        .ok_or_else(|| ApiError::not_found(format!("no entry {index} in the latest checkpoint")))?;
+    view_of(index, bytes)
+}
+
+pub(crate) fn view_of(index: u64, bytes: Vec<u8>) -> Result<EntryView, ApiError> {
+    let entry: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(format!("stored entry {index} is not JSON: {e}")))?;
+    let type_ = entry
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let leaf_hash = ledger::leaf_hash(&bytes).to_hex();
+    let canonical = String::from_utf8(bytes)
+        .map_err(|_| ApiError::internal(format!("stored entry {index} is not UTF-8")))?;
+    Ok(EntryView {
+        index,
+        leaf_hash,
+        type_,
+        canonical,
+        entry,
+    })
+}
+
+/// The latest tree size.
+pub(crate) fn latest_size(state: &AppState) -> TreeSize {
+    state.ledger().checkpoint().size()
+}

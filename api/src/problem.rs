@@ -1,0 +1,333 @@
+//! Every error the service answers with, mapped to an RFC 9457 `application/problem+json` body in
+//! ONE place ([`ApiError::into_response`]). Client faults are 4xx with a detail that helps the
+//! client; server faults are 5xx whose detail is logged here, once, and never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem details object.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ToSchema, PartialEq)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:prov-ledger:problem:<slug>`. Stable: clients may
+    /// branch on it.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// A short, human-readable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Why a request failed. Handlers return this; it becomes a problem body in one place.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// Malformed input: bad JSON, a bad path or query parameter, a malformed entry.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A well-formed entry that the ledger's rules refuse (bad signature, unknown publisher, ...).
+    #[error("{slug}: {detail}")]
+    Rejected { slug: &'static str, detail: String },
+    #[error("not authorized: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Refused because it conflicts with what the log already holds (a replay, a version
+    /// published twice, a name taken).
+    #[error("{slug}: {detail}")]
+    Conflict { slug: &'static str, detail: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    /// The ledger cannot accept writes now (its sequencer stopped after a storage fault, or the
+    /// service is shutting down). Retry later, possibly elsewhere.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A fault of ours. The string is logged and never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::BadRequest(detail.into())
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound(what.into())
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        ApiError::Internal(detail.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable slug of the problem type.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Rejected { slug, .. } => slug,
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict { slug, .. } => slug,
+            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem body. Internal detail is replaced by a generic sentence.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let detail = match self {
+            ApiError::Internal(_) => None,
+            ApiError::Rejected { detail, .. } | ApiError::Conflict { detail, .. } => {
+                Some(detail.clone())
+            }
+            other => Some(other.to_string()),
+        };
+        Problem {
+            type_: format!("urn:prov-ledger:problem:{}", self.slug()),
+            title: status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
+            status: status.as_u16(),
+            detail,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            // Logged once, here; the client learns only that it was our fault.
+            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            ApiError::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
+            other => tracing::debug!(error = %other, "client error"),
+        }
+        metrics::counter!("prov_http_problems_total", "type" => self.slug()).increment(1);
+        let status = self.status();
+        let mut resp = problem_response(&self.problem());
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        *resp.status_mut() = status;
+        resp
+    }
+}
+
+/// A problem body as a response with its media type.
+pub fn problem_response(p: &Problem) -> Response {
+    // Serializing a struct of strings and an integer cannot fail.
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    let mut resp = (
+        StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        body,
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Turns an error response produced outside our handlers (axum's own 404/405, tower-http's
+/// body limit and timeout, a caught panic) into a problem body with the same status, so that
+/// every error the service sends has the same shape.
+pub async fn problemize(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return resp;
+    }
+    let err = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let mut r = problem_response(&Problem {
+                type_: "urn:prov-ledger:problem:method-not-allowed".into(),
+                title: "Method Not Allowed".into(),
+                status: 405,
+                detail: Some("method not allowed on this resource".into()),
+            });
+            if let Some(allow) = resp.headers().get(header::ALLOW) {
+                r.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            return r;
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
+            ApiError::Unavailable("request timed out".into())
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("expected a different content type".into())
+        }
+        s if s.is_client_error() => ApiError::bad_request(
+            s.canonical_reason().unwrap_or("bad request").to_ascii_lowercase(),
+        ),
+        _ => ApiError::internal(format!("unhandled {status} from a layer")),
+    };
+    // Keep the layer's own status (408 stays 408) in both the response and the body.
+    let problem = Problem {
+        status: status.as_u16(),
+        ..err.problem()
+    };
+    if let ApiError::Internal(detail) = &err {
+        tracing::error!(%detail, "internal error");
+    }
+    problem_response(&problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_detail_is_never_sent() {
+        let resp = ApiError::internal("rocksdb exploded at /secret/path").into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        let p: Problem = serde_json::from_str(&text).unwrap();
+        assert_eq!(p.status, 500);
+        assert_eq!(p.type_, "urn:prov-ledger:problem:internal");
+    }
+
+    #[tokio::test]
+    async fn rate_limited_carries_retry_after() {
+        let resp = ApiError::RateLimited { retry_after_secs: 3 }.into_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "3");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+}
+
+// ---- The ledger's errors, mapped here and nowhere else. ----
+
+use ledger::sequencer::SubmitError;
+use ledger::store::index::Rejection;
+use ledger::store::log::ReadError;
+use ledger::store::sets::SetStoreError;
+use ledger::store::StoreError;
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Rejected(r) => r.into(),
+            SubmitError::Busy => ApiError::Unavailable("sequencer is busy; retry".into()),
+            SubmitError::Fatal(why) => ApiError::Unavailable(format!("ledger stopped: {why}")),
+            SubmitError::Closed => ApiError::Unavailable("ledger is shutting down".into()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        let detail = r.to_string();
+        match r {
+            Rejection::Invalid(why) => ApiError::Rejected {
+                slug: if why.contains("signature") {
+                    "bad-signature"
+                } else {
+                    "invalid-entry"
+                },
+                detail,
+            },
+            Rejection::Replay(_) => ApiError::Conflict { slug: "replay", detail },
+            Rejection::NameTaken(_) => ApiError::Conflict { slug: "name-taken", detail },
+            Rejection::UnknownPublisher(_) => ApiError::Rejected {
+                slug: "unknown-publisher",
+                detail,
+            },
+            Rejection::NotPublisherKey(_) => ApiError::Forbidden(detail),
+            Rejection::DuplicateVersion(_) => ApiError::Conflict {
+                slug: "duplicate-version",
+                detail,
+            },
+            Rejection::UnknownDatasetVersion(_) => ApiError::Rejected {
+                slug: "unknown-dataset-version",
+                detail,
+            },
+            _ => ApiError::Rejected {
+                slug: "invalid-entry",
+                detail,
+            },
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::NotFound(what) => ApiError::NotFound(what),
+            ReadError::Tile(t) => ApiError::bad_request(t.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<SetStoreError> for ApiError {
+    fn from(e: SetStoreError) -> Self {
+        let detail = e.to_string();
+        match e {
+            SetStoreError::Invalid(_) => ApiError::Rejected {
+                slug: "invalid-set",
+                detail,
+            },
+            SetStoreError::PartialLeaf(_) => ApiError::BadRequest(detail),
+            SetStoreError::RootMismatch { .. } => ApiError::Rejected {
+                slug: "root-mismatch",
+                detail,
+            },
+            SetStoreError::UnknownSet(root) => ApiError::NotFound(format!("set {root}")),
+            other => ApiError::internal(other),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Running the service: open (or create) the ledger, bind, serve until SIGINT or SIGTERM, then
+//! drain: stop accepting, finish the requests in flight (so every acknowledged write was
+//! answered after its batch was durable), and close the ledger, which flushes the sequencer.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::router::router;
+use crate::state::AppState;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("ledger: {0}")]
+    Ledger(String),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running server: lets a caller (a test, the CLI) learn the address and the
+/// ledger's identity before serving.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    created: bool,
+}
+
+impl Server {
+    /// Opens the ledger in `config.data_dir` (creating it when the directory does not exist)
+    /// and binds `config.listen`.
+    pub async fn bind(config: Config) -> Result<Server, ServeError> {
+        let created = false;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let state = AppState::new(config);
+        Ok(Server {
+            listener,
+            state,
+            created,
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Whether [`Server::bind`] created a new ledger.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains and closes the ledger.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let app = router(self.state.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("drained; closing the ledger");
+        Ok(())
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run(self) -> Result<(), ServeError> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Opens or creates the ledger, announces it on stdout (origin, verifier key, explorer
+/// address), and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let server = Server::bind(config).await?;
+    let addr = server.local_addr()?;
+    println!("explorer: http://{addr}/");
+    server.run().await
+}
+
+/// [`serve`] on a new multi-threaded tokio runtime, for a synchronous `main`.
+pub fn serve_blocking(config: Config) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(config))
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,105 @@
+//! What every handler shares: the ledger, the configuration, the rate limiter and the chunked
+//! set uploads in progress.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ledger::ledger::Ledger;
+use ledger::Digest;
+
+use crate::config::Config;
+use crate::explorer::ExplorerSource;
+use crate::limits::RateLimiter;
+use crate::problem::ApiError;
+use crate::sets::Upload;
+use crate::tiles::TileCache;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ledger: Ledger,
+    config: Config,
+    allowlist: Option<HashSet<String>>,
+    optout_limiter: RateLimiter,
+    explorer: ExplorerSource,
+    uploads: std::sync::Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>>,
+    tiles: TileCache,
+}
+
+impl AppState {
+    pub fn new(ledger: Ledger, config: Config) -> Self {
+        let explorer = match &config.explorer_dir {
+            Some(dir) => ExplorerSource::Dir(dir.clone()),
+            None => ExplorerSource::Embedded,
+        };
+        AppState {
+            inner: Arc::new(Inner {
+                ledger,
+                allowlist: config.allowlist(),
+                optout_limiter: RateLimiter::new(
+                    config.limits.anonymous_optouts_per_minute,
+                    config.limits.anonymous_optout_burst,
+                ),
+                explorer,
+                config,
+                uploads: std::sync::Mutex::new(HashMap::new()),
+                tiles: TileCache::new(4096),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    pub(crate) fn optout_limiter(&self) -> &RateLimiter {
+        &self.inner.optout_limiter
+    }
+
+    pub(crate) fn tiles(&self) -> &TileCache {
+        &self.inner.tiles
+    }
+
+    pub(crate) fn explorer(&self) -> &ExplorerSource {
+        &self.inner.explorer
+    }
+
+    pub(crate) fn uploads(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>> {
+        // A poisoned map only means a request panicked while holding it; the map is intact.
+        self.inner
+            .uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `key_hex` (an Ed25519 public key, lowercase hex) may register or publish.
+    pub(crate) fn publisher_allowed(&self, key_hex: &str) -> bool {
+        self.inner
+            .allowlist
+            .as_ref()
+            .is_none_or(|set| set.contains(key_hex))
+    }
+
+    /// Runs `f` on the ledger on a blocking thread: for reads that may touch many records
+    /// (bundles, set ingest), so they never stall the async workers.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Ledger) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let ledger = self.inner.ledger.clone();
+        tokio::task::spawn_blocking(move || f(&ledger))
+            .await
+            .map_err(|e| ApiError::internal(format!("blocking task: {e}")))?
+    }
+}

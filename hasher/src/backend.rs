@@ -1,0 +1,264 @@
+//! Hashing backends: the [`ContentHasher`] provider trait, the CPU implementation, and the
+//! run-time selection behind `--backend auto|cpu|gpu`.
+//!
+//! Why a trait with a batch method: a GPU only pays off when it hashes thousands of items per
+//! dispatch, so the pipeline hands backends whole batches of small items and calls
+//! [`ContentHasher::hash_large`] for items big enough to saturate a device on their own. The
+//! backend is picked explicitly at start-up (rustls' `CryptoProvider` habit), never by a cargo
+//! feature: the `gpu` feature only makes the GPU backend available to pick.
+//!
+//! Every backend must give the `blake3` crate's output bit for bit; the GPU backend is trusted only
+//! through differential tests against [`CpuHasher`].
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::HashError;
+
+/// A BLAKE3-256 implementation that hashes items. Implementations are shared across the
+/// pipeline's threads, hence `Send + Sync`; they may keep their own worker pool or device queue.
+pub trait ContentHasher: Send + Sync {
+    /// Short name reported in `--json` output (`cpu`, `gpu`).
+    fn name(&self) -> &str;
+
+    /// Hashes every item of `items` into the slot of `out` at the same index.
+    /// `out.len()` must equal `items.len()` ([`HashError::BatchShape`] otherwise).
+    fn hash_batch(&self, items: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), HashError>;
+
+    /// Hashes one large item (a memory-mapped file), using parallelism within the item.
+    fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError>;
+
+    /// Hashes a whole file of at least [`ContentHasher::large_threshold`] bytes. The default
+    /// memory-maps it through the `blake3` crate's safe `update_mmap_rayon` (the workspace denies
+    /// `unsafe`, and this is where a mapping is needed), on rayon's global pool; a GPU backend
+    /// overrides it to stream the file to the device.
+    fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
+        let mut h = blake3::Hasher::new();
+        h.update_mmap_rayon(path)?;
+        Ok(*h.finalize().as_bytes())
+    }
+
+    /// The device in words (adapter name and driver), for the `device` field of `--json`.
+    /// `None` for the CPU.
+    fn device(&self) -> Option<String> {
+        None
+    }
+
+    /// Items at least this large go to [`ContentHasher::hash_large`] on their own, smaller ones
+    /// are batched. A GPU wants a larger threshold than the CPU.
+    fn large_threshold(&self) -> usize {
+        DEFAULT_LARGE_THRESHOLD
+    }
+}
+
+/// 1 MiB: from here on, `update_rayon` splits one item across threads profitably (the `blake3`
+/// docs suggest 128 KiB as the break-even; batching keeps small files cheaper than that).
+pub const DEFAULT_LARGE_THRESHOLD: usize = 1 << 20;
+
+/// The `--backend` choice, parsed from `auto`, `cpu` or `gpu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// The GPU when this build has one and an adapter is present, otherwise the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl FromStr for BackendChoice {
+    type Err = HashError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "cpu" => Ok(BackendChoice::Cpu),
+            "gpu" => Ok(BackendChoice::Gpu),
+            other => Err(HashError::Config(format!(
+                "unknown backend {other:?} (expected auto, cpu or gpu)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Cpu => "cpu",
+            BackendChoice::Gpu => "gpu",
+        })
+    }
+}
+
+/// Opens the backend the user asked for. `threads` sizes the CPU backend's pool (`None`: one
+/// thread per core). `Auto` never fails for want of a GPU; `Gpu` does, with the reason.
+pub fn select(
+    choice: BackendChoice,
+    threads: Option<usize>,
+) -> Result<Arc<dyn ContentHasher>, HashError> {
+    match choice {
+        BackendChoice::Cpu => Ok(Arc::new(CpuHasher::new(threads)?)),
+        BackendChoice::Gpu => open_gpu(false),
+        BackendChoice::Auto => match open_gpu(true) {
+            Ok(gpu) => Ok(gpu),
+            Err(HashError::GpuNotBuilt | HashError::NoDevice(_)) => {
+                Ok(Arc::new(CpuHasher::new(threads)?))
+            }
+            Err(e) => Err(e),
+        },
+    }
+}
+
+#[cfg(feature = "gpu")]
+/// `auto` refuses software adapters (they never beat the CPU); `gpu` takes any adapter.
+fn open_gpu(auto: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
+    if auto {
+        crate::gpu::open_auto()
+    } else {
+        crate::gpu::open(true)
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn open_gpu(_auto: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
+    Err(HashError::GpuNotBuilt)
+}
+
+/// The `blake3` crate on a dedicated rayon pool: across items for batches, within an item
+/// (`update_rayon`) for large ones. A dedicated pool, rather than rayon's global one, is what
+/// makes `--threads` mean something and keeps a library caller's own pool undisturbed.
+pub struct CpuHasher {
+    pool: rayon::ThreadPool,
+}
+
+impl CpuHasher {
+    pub fn new(threads: Option<usize>) -> Result<Self, HashError> {
+        let mut b = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("prov-hash-{i}"));
+        if let Some(n) = threads {
+            if n == 0 {
+                return Err(HashError::Config("thread count must be at least 1".into()));
+            }
+            b = b.num_threads(n);
+        }
+        let pool = b
+            .build()
+            .map_err(|e| HashError::Config(format!("cannot start hashing threads: {e}")))?;
+        Ok(CpuHasher { pool })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+}
+
+/// Below this many bytes in a batch, hashing on the calling thread beats waking the pool.
+const SERIAL_BATCH_BYTES: usize = 64 << 10;
+
+impl ContentHasher for CpuHasher {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn hash_batch(&self, items: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), HashError> {
+        if items.len() != out.len() {
+            return Err(HashError::BatchShape {
+                items: items.len(),
+                outputs: out.len(),
+            });
+        }
+        let total: usize = items.iter().map(|i| i.len()).sum();
+        if total < SERIAL_BATCH_BYTES || self.threads() == 1 {
+            for (item, slot) in items.iter().zip(out.iter_mut()) {
+                *slot = *blake3::hash(item).as_bytes();
+            }
+            return Ok(());
+        }
+        self.pool.install(|| {
+            items
+                .par_iter()
+                .zip(out.par_iter_mut())
+                .with_min_len(16)
+                .for_each(|(item, slot)| *slot = *blake3::hash(item).as_bytes());
+        });
+        Ok(())
+    }
+
+    fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {
+        if self.threads() == 1 {
+            return Ok(*blake3::hash(data).as_bytes());
+        }
+        let h = self.pool.install(|| {
+            let mut h = blake3::Hasher::new();
+            h.update_rayon(data);
+            h.finalize()
+        });
+        Ok(*h.as_bytes())
+    }
+
+    fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
+        let h = self.pool.install(|| {
+            let mut h = blake3::Hasher::new();
+            h.update_mmap_rayon(path).map(|h| h.finalize())
+        })?;
+        Ok(*h.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items() -> Vec<Vec<u8>> {
+        // Sizes around BLAKE3's chunk (1024) and block (64) boundaries, plus a large one.
+        [0usize, 1, 63, 64, 65, 1023, 1024, 1025, 4096, 200_000]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 31 % 251) as u8).collect())
+            .collect()
+    }
+
+    #[test]
+    fn cpu_batch_matches_one_shot_for_every_thread_count() {
+        let items = items();
+        let refs: Vec<&[u8]> = items.iter().map(|v| v.as_slice()).collect();
+        let want: Vec<[u8; 32]> = refs.iter().map(|i| *blake3::hash(i).as_bytes()).collect();
+        for threads in [1, 2, 3] {
+            let h = CpuHasher::new(Some(threads)).unwrap();
+            let mut out = vec![[0u8; 32]; refs.len()];
+            h.hash_batch(&refs, &mut out).unwrap();
+            assert_eq!(out, want, "threads={threads}");
+            for (i, item) in refs.iter().enumerate() {
+                assert_eq!(h.hash_large(item).unwrap(), want[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn batch_shape_mismatch_is_an_error() {
+        let h = CpuHasher::new(Some(1)).unwrap();
+        let mut out = vec![[0u8; 32]; 1];
+        let err = h.hash_batch(&[b"a", b"b"], &mut out).unwrap_err();
+        assert!(matches!(err, HashError::BatchShape { items: 2, outputs: 1 }));
+    }
+
+    #[test]
+    fn backend_choice_parses_and_rejects_unknown_names() {
+        assert_eq!("cpu".parse::<BackendChoice>().unwrap(), BackendChoice::Cpu);
+        assert_eq!("auto".parse::<BackendChoice>().unwrap(), BackendChoice::Auto);
+        assert_eq!("gpu".parse::<BackendChoice>().unwrap(), BackendChoice::Gpu);
+        assert!(matches!("tpu".parse::<BackendChoice>(), Err(HashError::Config(_))));
+        assert_eq!(BackendChoice::Gpu.to_string(), "gpu");
+    }
+
+    #[test]
+    fn auto_always_yields_a_backend_and_zero_threads_is_refused() {
+        let b = select(BackendChoice::Auto, Some(1)).unwrap();
+        assert!(["cpu", "gpu"].contains(&b.name()));
+        assert!(matches!(
+            select(BackendChoice::Cpu, Some(0)),
+            Err(HashError::Config(_))
+        ));
+    }
+}

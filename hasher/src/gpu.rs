@@ -1,0 +1,151 @@
+//! The GPU backend: [`ContentHasher`] over `gpu_hash::GpuHasher` (BLAKE3 in wgpu compute shaders).
+//!
+//! Contract with `backend::select`: [`open`] (for `--backend gpu`) returns the backend on any
+//! adapter, a software one (Mesa's lavapipe) included, so that the GPU code path can be exercised
+//! anywhere; it fails with [`HashError::NoDevice`] and the reason where no adapter exists.
+//! [`open_auto`] (for `--backend auto`) also refuses software adapters, which never beat the CPU
+//! backend, and hashes batches too small to repay an upload on the CPU (see
+//! `gpu_hash::worth_it`).
+
+use std::sync::Arc;
+
+use gpu_hash::{GpuConfig, GpuHasher};
+use rayon::prelude::*;
+
+use crate::backend::ContentHasher;
+use crate::error::HashError;
+
+/// Opens the GPU backend for `--backend gpu`.
+pub(crate) fn open(explicit: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
+    let _ = explicit;
+    Ok(Arc::new(GpuBackend::new(false)?))
+}
+
+/// Opens the GPU backend for `--backend auto`: [`HashError::NoDevice`] unless a hardware adapter
+/// exists, so that `auto` falls back to the CPU on machines with only a software rasteriser.
+#[allow(dead_code)] // until backend::select routes `auto` here
+pub(crate) fn open_auto() -> Result<Arc<dyn ContentHasher>, HashError> {
+    let config = GpuConfig::default();
+    match gpu_hash::adapters(&config).first() {
+        None => return Err(HashError::NoDevice("no gpu adapter".into())),
+        Some(best) if best.is_cpu() => {
+            return Err(HashError::NoDevice(format!(
+                "only a software adapter ({best}), slower than the cpu backend"
+            )))
+        }
+        Some(_) => {}
+    }
+    Ok(Arc::new(GpuBackend::new(true)?))
+}
+
+struct GpuBackend {
+    gpu: GpuHasher,
+    /// Set for `auto`: batches below `gpu_hash::GPU_MIN_BATCH_BYTES` are hashed on the CPU.
+    small_batches_on_cpu: bool,
+}
+
+impl GpuBackend {
+    fn new(small_batches_on_cpu: bool) -> Result<Self, HashError> {
+        let gpu = GpuHasher::new(&GpuConfig::default()).map_err(|e| match e {
+            gpu_hash::Error::NoAdapter(_) | gpu_hash::Error::RequestDevice(_) => {
+                HashError::NoDevice(e.to_string())
+            }
+            other => backend_error(other),
+        })?;
+        Ok(Self {
+            gpu,
+            small_batches_on_cpu,
+        })
+    }
+}
+
+impl ContentHasher for GpuBackend {
+    fn name(&self) -> &str {
+        "gpu"
+    }
+
+    fn hash_batch(&self, items: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), HashError> {
+        if items.len() != out.len() {
+            return Err(HashError::BatchShape {
+                items: items.len(),
+                outputs: out.len(),
+            });
+        }
+        let bytes: u64 = items.iter().map(|i| i.len() as u64).sum();
+        if self.small_batches_on_cpu && !gpu_hash::worth_it(self.gpu.device(), bytes) {
+            out.par_iter_mut()
+                .zip(items.par_iter())
+                .for_each(|(o, item)| *o = *blake3::hash(item).as_bytes());
+            return Ok(());
+        }
+        self.gpu.hash_batch(items, out).map_err(backend_error)
+    }
+
+    fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {
+        self.gpu.hash(data).map_err(backend_error)
+    }
+
+    fn device(&self) -> Option<String> {
+        Some(self.gpu.device().to_string())
+    }
+
+    /// Items of a whole GPU batch or more stream through the ring on their own; smaller ones are
+    /// packed with others, which is where the GPU wins.
+    fn large_threshold(&self) -> usize {
+        self.gpu.batch_bytes().max(crate::backend::DEFAULT_LARGE_THRESHOLD)
+    }
+}
+
+fn backend_error(e: gpu_hash::Error) -> HashError {
+    match e {
+        gpu_hash::Error::OutputLength { items, out } => HashError::BatchShape {
+            items,
+            outputs: out,
+        },
+        other => HashError::Backend {
+            backend: "gpu".into(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::CpuHasher;
+
+    /// The backend, or `None` (with the reason printed) where no adapter exists outside CI.
+    fn backend() -> Option<GpuBackend> {
+        match GpuBackend::new(false) {
+            Ok(b) => Some(b),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but no gpu adapter: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn gpu_backend_matches_cpu_backend() {
+        let Some(gpu) = backend() else { return };
+        let cpu = CpuHasher::new(Some(2)).unwrap();
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let items: Vec<&[u8]> = [0, 1, 64, 1023, 1024, 1025, 40_000, 300_000]
+            .iter()
+            .map(|&n| &data[..n])
+            .collect();
+        let (mut g, mut c) = (vec![[0; 32]; items.len()], vec![[0; 32]; items.len()]);
+        gpu.hash_batch(&items, &mut g).unwrap();
+        cpu.hash_batch(&items, &mut c).unwrap();
+        assert_eq!(g, c);
+        assert_eq!(gpu.hash_large(&data).unwrap(), cpu.hash_large(&data).unwrap());
+        assert!(gpu.device().is_some_and(|d| !d.is_empty()));
+        assert!(matches!(
+            gpu.hash_batch(&items, &mut g[..1]),
+            Err(HashError::BatchShape { .. })
+        ));
+    }
+}

@@ -1,0 +1,494 @@
+//! The manifest file: a set's sorted leaves with each leaf's metadata, as JSON Lines
+//! (docs/format-manifest.md has the byte-level description and a worked example).
+//!
+//! ```text
+//! {"format":"prov-manifest/v1","mode":"file","meta":"full",...,"root":"<64 hex>"}   <- padded
+//! {"leaf":"<144 hex: cid || size BE || meta>","meta":{"sources":[...]}}
+//! ...
+//! ```
+//!
+//! Why this shape: it streams both ways (one leaf per line, O(1) memory to write or to read and
+//! verify), a person can read it, and any JSON library can parse it. The header comes first so a
+//! reader learns the root before the leaves; the writer reserves the header's widest possible
+//! length with spaces and fills it in at the end, so writing needs one pass and a seekable file.
+//! Two runs over the same corpus write the same bytes, whatever the backend or thread count.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use ledger::set::SetLeaf;
+use ledger::{Blake3Set, ContentId, Digest, StreamingRoot};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::meta::{canonical, meta_digest};
+
+/// The value of the header's `format` key.
+pub const FORMAT: &str = "prov-manifest/v1";
+
+/// Why a manifest could not be written or did not verify. Every reading error means "do not
+/// trust this manifest".
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    #[error("manifest i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error("manifest header: {0}")]
+    Header(String),
+    #[error("manifest line {line}: {reason}")]
+    Line { line: u64, reason: String },
+    #[error("manifest line {line}: content ids are not strictly increasing")]
+    NotSorted { line: u64 },
+    #[error("manifest {what}: header says {header}, leaves give {found}")]
+    CountMismatch {
+        what: &'static str,
+        header: u64,
+        found: u64,
+    },
+    #[error("manifest root: header says {header}, leaves give {computed}")]
+    RootMismatch { header: Digest, computed: Digest },
+}
+
+/// The first line. Counts and root are filled in when the last leaf has been written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestHeader {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Corpus mode: `file`, `jsonl`, `lines` or `parquet`.
+    pub mode: String,
+    /// The JSON field or Parquet column that holds each item (record modes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `full` (leaves commit to metadata) or `none` (32 zero bytes).
+    pub meta: String,
+    /// `--meta-field` mappings: key in the metadata entry -> field or column of the record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta_fields: BTreeMap<String, String>,
+    /// Items hashed, duplicates included.
+    pub items: u64,
+    /// Bytes of all items hashed, duplicates included.
+    pub bytes: u64,
+    /// Leaves in the set (distinct content ids).
+    pub leaves: u64,
+    /// Sum of the leaves' sizes.
+    pub leaf_bytes: u64,
+    /// Items merged into an earlier leaf with the same content id (`items - leaves`).
+    pub duplicates: u64,
+    /// Invalid items skipped with `--skip-invalid`.
+    pub skipped: u64,
+    /// The set's root: RFC 6962 shape, BLAKE3 (DESIGN.md, "Two trees").
+    pub root: Digest,
+}
+
+impl ManifestHeader {
+    /// A header for a corpus of `mode`, counts and root still to come.
+    pub fn new(mode: &str, field: Option<&str>, meta: &str) -> Self {
+        ManifestHeader {
+            format: FORMAT.into(),
+            mode: mode.into(),
+            field: field.map(str::to_string),
+            meta: meta.into(),
+            meta_fields: BTreeMap::new(),
+            items: 0,
+            bytes: 0,
+            leaves: 0,
+            leaf_bytes: 0,
+            duplicates: 0,
+            skipped: 0,
+            root: Digest::default(),
+        }
+    }
+
+    fn has_meta(&self) -> bool {
+        self.meta == "full"
+    }
+}
+
+/// What the writer cannot know from the leaves alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemCounts {
+    pub items: u64,
+    pub bytes: u64,
+    pub skipped: u64,
+}
+
+/// One leaf as read back, with its metadata (`None` in a `--meta none` manifest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestEntry {
+    pub leaf: SetLeaf,
+    pub meta: Option<Value>,
+}
+
+/// Writes a manifest leaf by leaf, refusing leaves out of order and metadata that does not match
+/// its digest, and computing the root as it goes.
+pub struct ManifestWriter<W: Write + Seek> {
+    w: BufWriter<W>,
+    header: ManifestHeader,
+    reserved: usize,
+    root: StreamingRoot<Blake3Set>,
+    last: Option<ContentId>,
+    leaf_bytes: u64,
+}
+
+impl<W: Write + Seek> ManifestWriter<W> {
+    /// Starts a manifest at the current position of `inner` (normally a new file).
+    pub fn new(inner: W, header: ManifestHeader) -> Result<Self, ManifestError> {
+        let mut widest = header.clone();
+        (widest.items, widest.bytes, widest.leaves) = (u64::MAX, u64::MAX, u64::MAX);
+        (widest.leaf_bytes, widest.duplicates, widest.skipped) = (u64::MAX, u64::MAX, u64::MAX);
+        let reserved = header_json(&widest)?.len();
+        let mut w = BufWriter::with_capacity(1 << 20, inner);
+        w.write_all(&vec![b' '; reserved])?;
+        w.write_all(b"\n")?;
+        Ok(ManifestWriter {
+            w,
+            header,
+            reserved,
+            root: StreamingRoot::new(),
+            last: None,
+            leaf_bytes: 0,
+        })
+    }
+
+    /// Appends the next leaf. `meta_json` is its canonical metadata (required when the header
+    /// says `full`, refused when it says `none`).
+    pub fn push(&mut self, leaf: &SetLeaf, meta_json: Option<&[u8]>) -> Result<(), ManifestError> {
+        let line = self.root.size().0 + 2;
+        if self.last.is_some_and(|l| l >= leaf.cid) {
+            return Err(ManifestError::NotSorted { line });
+        }
+        if meta_json.is_some() != self.header.has_meta() || meta_digest(meta_json) != leaf.meta {
+            return Err(ManifestError::Line {
+                line,
+                reason: "metadata does not match the leaf's meta digest".into(),
+            });
+        }
+        self.w.write_all(br#"{"leaf":""#)?;
+        let mut hexbuf = [0u8; 144];
+        hex::encode_to_slice(leaf.to_bytes(), &mut hexbuf)
+            .map_err(|e| ManifestError::Header(e.to_string()))?;
+        self.w.write_all(&hexbuf)?;
+        if let Some(m) = meta_json {
+            self.w.write_all(br#"","meta":"#)?;
+            self.w.write_all(m)?;
+            self.w.write_all(b"}\n")?;
+        } else {
+            self.w.write_all(b"\"}\n")?;
+        }
+        self.root.push(leaf.leaf_hash());
+        self.last = Some(leaf.cid);
+        self.leaf_bytes += leaf.size;
+        Ok(())
+    }
+
+    /// The root of the leaves written so far.
+    pub fn root(&self) -> Digest {
+        self.root.root()
+    }
+
+    /// Fills in the header and flushes. Returns the completed header and the inner writer.
+    pub fn finish(self, counts: ItemCounts) -> Result<(ManifestHeader, W), ManifestError> {
+        let mut h = self.header;
+        h.leaves = self.root.size().0;
+        h.leaf_bytes = self.leaf_bytes;
+        h.items = counts.items;
+        h.bytes = counts.bytes;
+        h.skipped = counts.skipped;
+        h.duplicates = counts.items.checked_sub(h.leaves).ok_or_else(|| {
+            ManifestError::Header(format!("{} items but {} leaves", counts.items, h.leaves))
+        })?;
+        h.root = self.root.root();
+        let mut json = header_json(&h)?;
+        json.resize(self.reserved, b' ');
+        let mut inner = self.w.into_inner().map_err(|e| e.into_error())?;
+        inner.seek(SeekFrom::Start(0))?;
+        inner.write_all(&json)?;
+        inner.flush()?;
+        Ok((h, inner))
+    }
+}
+
+fn header_json(h: &ManifestHeader) -> Result<Vec<u8>, ManifestError> {
+    serde_json::to_vec(h).map_err(|e| ManifestError::Header(e.to_string()))
+}
+
+/// Reads a manifest back, yielding its leaves in order and checking as it goes that they are
+/// strictly increasing and that each metadata object hashes to its leaf's `meta`. At the end it
+/// checks the counts and the root against the header: the last item of the iteration is an error
+/// if they differ, so a caller that reads to the end has read a verified manifest.
+pub struct ManifestReader<R: BufRead> {
+    r: R,
+    header: ManifestHeader,
+    line: u64,
+    root: StreamingRoot<Blake3Set>,
+    last: Option<ContentId>,
+    leaf_bytes: u64,
+    done: bool,
+    buf: Vec<u8>,
+}
+
+/// One leaf line as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeafLine {
+    leaf: String,
+    #[serde(default)]
+    meta: Option<Value>,
+}
+
+impl ManifestReader<BufReader<File>> {
+    pub fn open(path: &Path) -> Result<Self, ManifestError> {
+        ManifestReader::new(BufReader::with_capacity(1 << 20, File::open(path)?))
+    }
+}
+
+impl<R: BufRead> ManifestReader<R> {
+    /// Reads and checks the header line.
+    pub fn new(mut r: R) -> Result<Self, ManifestError> {
+        let mut buf = Vec::new();
+        r.read_until(b'\n', &mut buf)?;
+        let header: ManifestHeader =
+            serde_json::from_slice(&buf).map_err(|e| ManifestError::Header(e.to_string()))?;
+        if header.format != FORMAT {
+            return Err(ManifestError::Header(format!(
+                "unknown format {:?} (expected {FORMAT})",
+                header.format
+            )));
+        }
+        if !["full", "none"].contains(&header.meta.as_str()) {
+            return Err(ManifestError::Header(format!("unknown meta {:?}", header.meta)));
+        }
+        Ok(ManifestReader {
+            r,
+            header,
+            line: 1,
+            root: StreamingRoot::new(),
+            last: None,
+            leaf_bytes: 0,
+            done: false,
+            buf,
+        })
+    }
+
+    pub fn header(&self) -> &ManifestHeader {
+        &self.header
+    }
+
+    /// Reads every remaining leaf and returns the header once everything verified.
+    pub fn verify_to_end(mut self) -> Result<ManifestHeader, ManifestError> {
+        for e in self.by_ref() {
+            e?;
+        }
+        Ok(self.header)
+    }
+
+    fn read_entry(&mut self) -> Result<Option<ManifestEntry>, ManifestError> {
+        self.buf.clear();
+        if self.r.read_until(b'\n', &mut self.buf)? == 0 {
+            self.check_end()?;
+            return Ok(None);
+        }
+        self.line += 1;
+        let line = self.line;
+        let bad = |reason: String| ManifestError::Line { line, reason };
+        let l: LeafLine = serde_json::from_slice(&self.buf).map_err(|e| bad(e.to_string()))?;
+        let mut bytes = [0u8; SetLeaf::LEN];
+        hex::decode_to_slice(&l.leaf, &mut bytes)
+            .map_err(|e| bad(format!("leaf is not 144 hex digits: {e}")))?;
+        if l.leaf.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(bad("leaf hex must be lowercase".into()));
+        }
+        let leaf = SetLeaf::from_bytes(&bytes);
+        if self.last.is_some_and(|x| x >= leaf.cid) {
+            return Err(ManifestError::NotSorted { line });
+        }
+        match (&l.meta, self.header.has_meta()) {
+            (Some(m), true) => {
+                let c = canonical(m).map_err(|e| bad(e.to_string()))?;
+                if !m.is_object() || meta_digest(Some(&c)) != leaf.meta {
+                    return Err(bad("metadata does not hash to the leaf's meta".into()));
+                }
+            }
+            (None, false) if leaf.meta == Digest::default() => {}
+            _ => return Err(bad(format!("metadata does not fit meta {:?}", self.header.meta))),
+        }
+        self.root.push(leaf.leaf_hash());
+        self.last = Some(leaf.cid);
+        self.leaf_bytes += leaf.size;
+        Ok(Some(ManifestEntry { leaf, meta: l.meta }))
+    }
+
+    fn check_end(&self) -> Result<(), ManifestError> {
+        let h = &self.header;
+        let leaves = self.root.size().0;
+        for (what, header, found) in [
+            ("leaves", h.leaves, leaves),
+            ("leaf_bytes", h.leaf_bytes, self.leaf_bytes),
+            ("items", h.items, leaves.saturating_add(h.duplicates)),
+        ] {
+            if header != found {
+                return Err(ManifestError::CountMismatch {
+                    what,
+                    header,
+                    found,
+                });
+            }
+        }
+        let computed = self.root.root();
+        if computed != h.root {
+            return Err(ManifestError::RootMismatch {
+                header: h.root,
+                computed,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Iterator for ManifestReader<R> {
+    type Item = Result<ManifestEntry, ManifestError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.read_entry() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::leaf_meta_json;
+    use std::io::Cursor;
+
+    fn leaves(n: u32, with_meta: bool) -> Vec<(SetLeaf, Option<Vec<u8>>)> {
+        let mut v: Vec<_> = (0..n)
+            .map(|i| {
+                let meta = with_meta.then(|| {
+                    let entry = format!(r#"{{"path":"f{i}"}}"#);
+                    leaf_meta_json([entry.as_bytes()])
+                });
+                let leaf = SetLeaf {
+                    cid: ContentId::of(&i.to_be_bytes()),
+                    size: u64::from(i) * 3,
+                    meta: meta_digest(meta.as_deref()),
+                };
+                (leaf, meta)
+            })
+            .collect();
+        v.sort_by_key(|(l, _)| l.cid);
+        v
+    }
+
+    fn write(header: ManifestHeader, ls: &[(SetLeaf, Option<Vec<u8>>)], dups: u64) -> Vec<u8> {
+        let mut w = ManifestWriter::new(Cursor::new(Vec::new()), header).unwrap();
+        for (l, m) in ls {
+            w.push(l, m.as_deref()).unwrap();
+        }
+        let counts = ItemCounts {
+            items: ls.len() as u64 + dups,
+            bytes: 0,
+            skipped: 1,
+        };
+        w.finish(counts).unwrap().1.into_inner()
+    }
+
+    #[test]
+    fn round_trip_verifies_and_root_matches_ledger_merkle() {
+        for with_meta in [true, false] {
+            let ls = leaves(37, with_meta);
+            let meta = if with_meta { "full" } else { "none" };
+            let bytes = write(ManifestHeader::new("jsonl", Some("text"), meta), &ls, 2);
+            let r = ManifestReader::new(Cursor::new(&bytes)).unwrap();
+            let want: Vec<Digest> = ls.iter().map(|(l, _)| l.leaf_hash()).collect();
+            let want_root = ledger::merkle::root::<Blake3Set>(&want);
+            assert_eq!(r.header().root, want_root);
+            assert_eq!(r.header().duplicates, 2);
+            let got: Vec<ManifestEntry> = r.map(|e| e.unwrap()).collect();
+            assert_eq!(got.len(), 37);
+            for (g, (l, m)) in got.iter().zip(&ls) {
+                assert_eq!(&g.leaf, l);
+                assert_eq!(g.meta.is_some(), m.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn empty_manifest_has_the_empty_root() {
+        let bytes = write(ManifestHeader::new("file", None, "none"), &[], 0);
+        let h = ManifestReader::new(Cursor::new(&bytes))
+            .unwrap()
+            .verify_to_end()
+            .unwrap();
+        assert_eq!(h.root.0, *blake3::hash(b"").as_bytes());
+        assert_eq!(h.leaves, 0);
+    }
+
+    #[test]
+    fn writer_refuses_unsorted_leaves_and_wrong_metadata() {
+        let ls = leaves(3, true);
+        let mut w =
+            ManifestWriter::new(Cursor::new(Vec::new()), ManifestHeader::new("file", None, "full"))
+                .unwrap();
+        w.push(&ls[1].0, ls[1].1.as_deref()).unwrap();
+        let e = w.push(&ls[0].0, ls[0].1.as_deref()).unwrap_err();
+        assert!(matches!(e, ManifestError::NotSorted { line: 3 }));
+        let e = w.push(&ls[2].0, ls[1].1.as_deref()).unwrap_err();
+        assert!(matches!(e, ManifestError::Line { .. }));
+        let e = w.push(&ls[2].0, None).unwrap_err();
+        assert!(matches!(e, ManifestError::Line { .. }));
+    }
+
+    /// Each tampering must be caught, by the line it touches or by the final root check.
+    #[test]
+    fn reader_detects_tampering() {
+        let ls = leaves(5, true);
+        let good = String::from_utf8(write(ManifestHeader::new("file", None, "full"), &ls, 0))
+            .unwrap();
+        let lines: Vec<&str> = good.lines().collect();
+        let swap = {
+            let mut l = lines.clone();
+            l.swap(2, 3);
+            l.join("\n")
+        };
+        let drop_last = lines[..lines.len() - 1].join("\n");
+        let meta_edit = good.replacen("\"path\":\"f", "\"path\":\"g", 1);
+        let size_edit = {
+            let first_leaf = &lines[1][9..9 + 144];
+            let mut b = hex::decode(first_leaf).unwrap();
+            b[39] ^= 1;
+            good.replacen(first_leaf, &hex::encode(b), 1)
+        };
+        for (name, text) in [
+            ("swap", swap),
+            ("drop", drop_last),
+            ("meta", meta_edit),
+            ("size", size_edit),
+        ] {
+            let r = ManifestReader::new(Cursor::new(text.into_bytes()));
+            let verdict = r.and_then(|r| r.verify_to_end());
+            assert!(verdict.is_err(), "{name} went unnoticed");
+        }
+        let mut h: ManifestHeader = serde_json::from_str(lines[0]).unwrap();
+        h.root = Digest([1; 32]);
+        let text = format!("{}\n{}\n", serde_json::to_string(&h).unwrap(), lines[1..].join("\n"));
+        let verdict = ManifestReader::new(Cursor::new(text.into_bytes()))
+            .unwrap()
+            .verify_to_end();
+        assert!(matches!(verdict, Err(ManifestError::RootMismatch { .. })));
+    }
+}

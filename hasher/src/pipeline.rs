@@ -1,0 +1,498 @@
+//! The pipeline from corpus paths to a set: producers (a directory walker, or one reader per
+//! record file) feed bounded channels of work; worker threads read small files or split records
+//! and hash them in batches through the backend; the calling thread collects entries into the
+//! external [`Sorter`], then merges, groups duplicates and streams leaves into the root and the
+//! manifest. Bounded channels keep reading, hashing and sorting overlapped and memory bounded.
+
+use std::collections::BTreeMap;
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use ledger::set::SetLeaf;
+use ledger::{Blake3Set, ContentId, Digest, StreamingRoot};
+
+use crate::backend::ContentHasher;
+use crate::error::{HashError, Location};
+use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
+use crate::meta::{leaf_meta_json, meta_digest, MetaSpec};
+use crate::sorter::{Entry, Sorter};
+use crate::walk::{walk, CorpusFile, WalkOptions};
+use crate::work::{Done, Work, Worker};
+
+/// What an item is (DESIGN.md, "Content ids").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Every regular file is one item: its bytes.
+    #[default]
+    File,
+    /// One item per JSON Lines record: the UTF-8 bytes of a string field.
+    Jsonl,
+    /// One item per line, without its terminator.
+    Lines,
+    /// One item per Parquet row: the UTF-8 bytes of a string column.
+    Parquet,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::File => "file",
+            Mode::Jsonl => "jsonl",
+            Mode::Lines => "lines",
+            Mode::Parquet => "parquet",
+        }
+    }
+
+    fn has_field(&self) -> bool {
+        matches!(self, Mode::Jsonl | Mode::Parquet)
+    }
+}
+
+impl FromStr for Mode {
+    type Err = HashError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "file" => Ok(Mode::File),
+            "jsonl" => Ok(Mode::Jsonl),
+            "lines" => Ok(Mode::Lines),
+            "parquet" => Ok(Mode::Parquet),
+            other => Err(HashError::Config(format!(
+                "unknown mode {other:?} (expected file, jsonl, lines or parquet)"
+            ))),
+        }
+    }
+}
+
+/// Everything that decides which items a corpus has and how the run behaves.
+#[derive(Debug, Clone)]
+pub struct HashConfig {
+    pub mode: Mode,
+    /// The JSON field or Parquet column holding each item (`jsonl`, `parquet`).
+    pub field: String,
+    pub meta: MetaSpec,
+    /// Globs of paths to leave out (see [`crate::walk`]).
+    pub exclude: Vec<String>,
+    pub follow_symlinks: bool,
+    /// Skip and count invalid items instead of stopping at the first.
+    pub skip_invalid: bool,
+    /// Bytes of hashed entries held in memory before a sorted run is spilled to disk.
+    pub memory_budget: usize,
+    /// Where spilled runs go (the system's temporary directory when `None`).
+    pub tmp_dir: Option<PathBuf>,
+    /// Reader and worker threads (`None`: one per core).
+    pub workers: Option<usize>,
+    /// Report each file's id in walk order through [`Observer::listed`] (file mode).
+    pub list: bool,
+}
+
+impl Default for HashConfig {
+    fn default() -> Self {
+        HashConfig {
+            mode: Mode::File,
+            field: "text".into(),
+            meta: MetaSpec::default(),
+            exclude: Vec::new(),
+            follow_symlinks: false,
+            skip_invalid: false,
+            memory_budget: 256 << 20,
+            tmp_dir: None,
+            workers: None,
+            list: false,
+        }
+    }
+}
+
+/// How many skipped items a summary names.
+pub const SKIPPED_EXAMPLES: usize = 10;
+
+/// The outcome of hashing a corpus.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The manifest's header, counts and root filled in.
+    pub header: ManifestHeader,
+    /// The first skipped items (by file and position), with the reason.
+    pub skipped_examples: Vec<String>,
+    /// Sorted runs spilled to disk (0 when the set fit the memory budget).
+    pub runs_spilled: usize,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn root(&self) -> Digest {
+        self.header.root
+    }
+}
+
+/// Hears about progress and, with [`HashConfig::list`], each file's id. Runs on the calling
+/// thread.
+pub trait Observer {
+    fn progress(&mut self, _items: u64, _bytes: u64) {}
+    /// A file's content id and the path it was opened by, in walk order.
+    fn listed(&mut self, _cid: &ContentId, _path: &Path) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Hashes the corpus under `paths`, writing the manifest to `out` when given. `out` receives the
+/// manifest only as the last step, but a failure can leave it partly written: callers that want
+/// all-or-nothing pass a temporary file, as [`hash_to_file`] does.
+pub fn hash_corpus<W: Write + Seek>(
+    paths: &[PathBuf],
+    cfg: &HashConfig,
+    backend: &dyn ContentHasher,
+    out: Option<W>,
+    obs: &mut dyn Observer,
+) -> Result<(Summary, Option<W>), HashError> {
+    let started = Instant::now();
+    check_config(cfg)?;
+    let walk_opts = WalkOptions::new(&cfg.exclude, cfg.follow_symlinks)?;
+    let workers = cfg
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .max(1);
+    // Record modes spread whole files over reader threads, so they list the files first (a
+    // corpus of record files has few of them); file mode walks while hashing.
+    let mut pre_invalid = Vec::new();
+    let mut record_files = Vec::new();
+    if cfg.mode != Mode::File {
+        walk(paths, &walk_opts, |f| {
+            match f {
+                Ok(f) => record_files.push(f),
+                Err(e) => pre_invalid.push(e),
+            }
+            true
+        })?;
+    }
+    let mut sorter = Sorter::new(cfg.memory_budget, cfg.tmp_dir.clone());
+    let mut tally = Tally::default();
+    std::thread::scope(|s| -> Result<(), HashError> {
+        let stop = &AtomicBool::new(false);
+        let next_file = &AtomicUsize::new(0);
+        let (work_tx, work_rx) = bounded::<Work>(workers * 2);
+        let (done_tx, done_rx) = bounded::<Result<Done, HashError>>(workers * 2);
+        if cfg.mode == Mode::File {
+            let tx = work_tx.clone();
+            let walk_opts = &walk_opts;
+            s.spawn(move || produce_files(paths, walk_opts, &tx, stop));
+        } else {
+            let files = &record_files;
+            for _ in 0..workers.min(files.len()) {
+                let tx = work_tx.clone();
+                s.spawn(move || {
+                    while let Some(f) = files.get(next_file.fetch_add(1, Ordering::Relaxed)) {
+                        if stop.load(Ordering::Relaxed) || !read_records(cfg, f, &tx, stop) {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+        drop(work_tx);
+        for _ in 0..workers {
+            let (rx, tx) = (work_rx.clone(), done_tx.clone());
+            let w = Worker::new(cfg, backend);
+            s.spawn(move || w.run(&rx, &tx, stop));
+        }
+        drop((work_rx, done_tx));
+        let r = collect(done_rx, pre_invalid, cfg, &mut sorter, &mut tally, obs);
+        // Dropping the receiver (inside `collect`) unblocks the workers; the flag stops readers.
+        stop.store(true, Ordering::Relaxed);
+        r
+    })?;
+    finish(cfg, sorter, tally, out, started)
+}
+
+/// [`hash_corpus`] into a manifest at `out`, all or nothing: the manifest is written to a
+/// temporary file beside `out`, made durable, and renamed over `out` only on success.
+pub fn hash_to_file(
+    paths: &[PathBuf],
+    cfg: &HashConfig,
+    backend: &dyn ContentHasher,
+    out: &Path,
+    obs: &mut dyn Observer,
+) -> Result<Summary, HashError> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".prov-manifest-")
+        .tempfile_in(dir)
+        .map_err(HashError::io("creating the manifest"))?;
+    let (summary, tmp) = hash_corpus(paths, cfg, backend, Some(tmp), obs)?;
+    if let Some(tmp) = tmp {
+        tmp.as_file()
+            .sync_all()
+            .map_err(HashError::io("writing the manifest"))?;
+        tmp.persist(out)
+            .map_err(|e| HashError::io("renaming the manifest into place")(e.error))?;
+    }
+    Ok(summary)
+}
+
+fn check_config(cfg: &HashConfig) -> Result<(), HashError> {
+    if !cfg.mode.has_field() && !cfg.meta.fields.is_empty() {
+        return Err(HashError::Config(format!(
+            "--meta-field needs a record mode with fields (jsonl, parquet), not {}",
+            cfg.mode.as_str()
+        )));
+    }
+    if cfg.list && cfg.mode != Mode::File {
+        return Err(HashError::Config("--list works in file mode only".into()));
+    }
+    if cfg.mode.has_field() && cfg.field.is_empty() {
+        return Err(HashError::Config("--field must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// Files per unit of work in file mode: enough to amortise channel traffic, few enough to
+/// spread a small corpus over every worker.
+const FILES_PER_WORK: usize = 64;
+/// Decompressed bytes per chunk of a record file.
+const TEXT_CHUNK: usize = 4 << 20;
+
+fn produce_files(paths: &[PathBuf], opts: &WalkOptions, tx: &Sender<Work>, stop: &AtomicBool) {
+    let mut seq = 0u64;
+    let mut files = Vec::with_capacity(FILES_PER_WORK);
+    let mut send = |files: Vec<CorpusFile>, seq: &mut u64| {
+        let w = Work::Files { seq: *seq, files };
+        *seq += 1;
+        tx.send(w).is_ok()
+    };
+    let r = walk(paths, opts, |f| {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        match f {
+            Ok(f) => {
+                files.push(f);
+                if files.len() == FILES_PER_WORK {
+                    let full = std::mem::replace(&mut files, Vec::with_capacity(FILES_PER_WORK));
+                    return send(full, &mut seq);
+                }
+                true
+            }
+            Err(e) => tx.send(Work::Invalid(e)).is_ok(),
+        }
+    });
+    if !files.is_empty() {
+        send(files, &mut seq);
+    }
+    if let Err(e) = r {
+        let _ = tx.send(Work::Fatal(e));
+    }
+}
+
+/// Reads one record file into chunks of work. Returns `false` when the pipeline has stopped.
+fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &AtomicBool) -> bool {
+    let file = std::sync::Arc::new(f.clone());
+    if cfg.mode == Mode::Parquet {
+        let fields = &cfg.meta.fields;
+        let reader = match crate::columnar::open(&f.path, &cfg.field, fields) {
+            Ok(r) => r,
+            Err(reason) => {
+                return tx
+                    .send(Work::Invalid(HashError::invalid(Location::file(&f.path), reason)))
+                    .is_ok()
+            }
+        };
+        let mut row = 0u64;
+        for batch in reader {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            let w = match batch {
+                Ok(batch) => {
+                    let first_row = row;
+                    row += batch.num_rows() as u64;
+                    Work::Rows {
+                        file: file.clone(),
+                        first_row,
+                        batch,
+                    }
+                }
+                Err(e) => {
+                    let at = Location::row(&f.path, row);
+                    let w = Work::Invalid(HashError::invalid(at, format!("corrupt parquet: {e}")));
+                    return tx.send(w).is_ok();
+                }
+            };
+            if tx.send(w).is_err() {
+                return false;
+            }
+        }
+        return true;
+    }
+    let r = match crate::text::open_text(&f.path) {
+        Ok((r, _)) => r,
+        Err(e) => {
+            return tx
+                .send(Work::Invalid(HashError::invalid(Location::file(&f.path), e)))
+                .is_ok()
+        }
+    };
+    let mut chunks = crate::text::LineChunker::new(r, TEXT_CHUNK);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let w = match chunks.next_chunk() {
+            Ok(Some(chunk)) => Work::Text {
+                file: file.clone(),
+                chunk,
+            },
+            Ok(None) => return true,
+            Err(e) => {
+                let at = Location::line(&f.path, chunks.next_line());
+                let w = Work::Invalid(HashError::invalid(at, format!("unreadable: {e}")));
+                return tx.send(w).is_ok();
+            }
+        };
+        if tx.send(w).is_err() {
+            return false;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    items: u64,
+    bytes: u64,
+    skipped: u64,
+    examples: Vec<(Location, String)>,
+}
+
+impl Tally {
+    fn invalid(&mut self, e: HashError, skip: bool) -> Result<(), HashError> {
+        let HashError::Invalid { at, reason } = e else {
+            return Err(e);
+        };
+        if !skip {
+            return Err(HashError::Invalid { at, reason });
+        }
+        self.skipped += 1;
+        self.examples.push((at, reason));
+        if self.examples.len() > 4 * SKIPPED_EXAMPLES {
+            self.examples.sort();
+            self.examples.truncate(SKIPPED_EXAMPLES);
+        }
+        Ok(())
+    }
+}
+
+fn collect(
+    rx: Receiver<Result<Done, HashError>>,
+    pre_invalid: Vec<HashError>,
+    cfg: &HashConfig,
+    sorter: &mut Sorter,
+    tally: &mut Tally,
+    obs: &mut dyn Observer,
+) -> Result<(), HashError> {
+    for e in pre_invalid {
+        tally.invalid(e, cfg.skip_invalid)?;
+    }
+    // File-mode listings arrive out of order from parallel workers; put them back in walk order.
+    let mut pending: BTreeMap<u64, Vec<(ContentId, PathBuf)>> = BTreeMap::new();
+    let mut next_seq = 0u64;
+    for msg in rx {
+        let d = msg?;
+        for e in d.invalid {
+            tally.invalid(e, cfg.skip_invalid)?;
+        }
+        tally.items += d.items;
+        tally.bytes += d.bytes;
+        for e in d.entries {
+            sorter.push(e)?;
+        }
+        obs.progress(tally.items, tally.bytes);
+        if let (true, Some(seq)) = (cfg.list, d.seq) {
+            pending.insert(seq, d.listed);
+            while let Some(l) = pending.remove(&next_seq) {
+                for (cid, p) in l {
+                    obs.listed(&cid, &p);
+                }
+                next_seq += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn finish<W: Write + Seek>(
+    cfg: &HashConfig,
+    sorter: Sorter,
+    mut tally: Tally,
+    out: Option<W>,
+    started: Instant,
+) -> Result<(Summary, Option<W>), HashError> {
+    let runs_spilled = sorter.runs_spilled();
+    let mut groups = sorter.finish()?;
+    let mut template = ManifestHeader::new(
+        cfg.mode.as_str(),
+        cfg.mode.has_field().then_some(cfg.field.as_str()),
+        cfg.meta.mode.as_str(),
+    );
+    template.meta_fields = cfg.meta.fields.iter().cloned().collect();
+    let mut writer = match out {
+        Some(w) => Some(ManifestWriter::new(w, template.clone())?),
+        None => None,
+    };
+    let mut root = StreamingRoot::<Blake3Set>::new();
+    let mut leaf_bytes = 0u64;
+    while let Some(g) = groups.next_group()? {
+        let meta_json = cfg
+            .meta
+            .enabled()
+            .then(|| leaf_meta_json(g.metas.iter().map(Vec::as_slice)));
+        let leaf = SetLeaf {
+            cid: ContentId(g.cid),
+            size: g.size,
+            meta: meta_digest(meta_json.as_deref()),
+        };
+        match writer.as_mut() {
+            Some(w) => w.push(&leaf, meta_json.as_deref())?,
+            None => root.push(leaf.leaf_hash()),
+        }
+        leaf_bytes += leaf.size;
+    }
+    let counts = ItemCounts {
+        items: tally.items,
+        bytes: tally.bytes,
+        skipped: tally.skipped,
+    };
+    let (header, out) = match writer {
+        Some(w) => {
+            let (h, w) = w.finish(counts)?;
+            (h, Some(w))
+        }
+        None => {
+            let mut h = template;
+            (h.items, h.bytes, h.skipped) = (counts.items, counts.bytes, counts.skipped);
+            (h.leaves, h.leaf_bytes) = (root.size().0, leaf_bytes);
+            h.duplicates = h.items.saturating_sub(h.leaves);
+            h.root = root.root();
+            (h, None)
+        }
+    };
+    tally.examples.sort();
+    tally.examples.truncate(SKIPPED_EXAMPLES);
+    let skipped_examples = tally
+        .examples
+        .into_iter()
+        .map(|(at, reason)| format!("{at}: {reason}"))
+        .collect();
+    let summary = Summary {
+        header,
+        skipped_examples,
+        runs_spilled,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((summary, out))
+}

@@ -1,0 +1,375 @@
+//! The text record modes: JSON Lines (`jsonl`) and plain lines (`lines`).
+//!
+//! Files are read in chunks of whole lines (decompressed transparently when they start with the
+//! gzip or zstd magic bytes, whatever their name), and chunks are split into items by worker
+//! threads. A line is the bytes up to `\n`, without the `\n` and a `\r` before it (as Rust's
+//! `str::lines`); a last line without a terminator still counts.
+//!
+//! A JSON Lines item is the UTF-8 bytes of one top-level string field after JSON decoding, so a
+//! rights holder who has the text computes the same id without the dataset. Blank lines are not
+//! records and are passed over. Only the wanted fields are materialised: the rest of each record
+//! is validated and skipped without allocation.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// How a text file is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Opens `path` for reading its decompressed bytes. Detection is by magic bytes, which no UTF-8
+/// text can start with, so a misnamed file still reads correctly.
+pub fn open_text(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)> {
+    let mut f = File::open(path)?;
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < magic.len() {
+        match f.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = io::Cursor::new(magic[..n].to_vec());
+    let raw = BufReader::with_capacity(1 << 20, head.chain(f));
+    if n >= 2 && magic[..2] == GZIP_MAGIC {
+        Ok((Box::new(flate2::read::MultiGzDecoder::new(raw)), Compression::Gzip))
+    } else if n == 4 && magic == ZSTD_MAGIC {
+        Ok((Box::new(zstd::Decoder::with_buffer(raw)?), Compression::Zstd))
+    } else {
+        Ok((Box::new(raw), Compression::None))
+    }
+}
+
+/// Reads a stream in chunks that end at a line boundary, counting lines, so that workers can
+/// split chunks independently and still name each line's number.
+pub struct LineChunker<R: Read> {
+    r: R,
+    carry: Vec<u8>,
+    next_line: u64,
+    target: usize,
+    eof: bool,
+    pending_error: Option<io::Error>,
+}
+
+/// A run of whole lines and the 1-based number of its first line.
+#[derive(Debug)]
+pub struct Chunk {
+    pub first_line: u64,
+    pub data: Vec<u8>,
+}
+
+impl<R: Read> LineChunker<R> {
+    pub fn new(r: R, target: usize) -> Self {
+        LineChunker {
+            r,
+            carry: Vec::new(),
+            next_line: 1,
+            target: target.max(1),
+            eof: false,
+            pending_error: None,
+        }
+    }
+
+    /// The number of the line the next chunk starts with: where a read error happened.
+    pub fn next_line(&self) -> u64 {
+        self.next_line
+    }
+
+    /// The next chunk, `None` at the end. On a read error (a corrupt compressed stream) the
+    /// complete lines read before it have already been returned.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        if self.eof {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.carry);
+        loop {
+            let start = buf.len();
+            buf.resize(start.max(self.target) + self.target, 0);
+            let mut filled = start;
+            while filled < buf.len() {
+                match self.r.read(&mut buf[filled..]) {
+                    Ok(0) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Ok(k) => filled += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        // Hand back the complete lines first; the error comes on the next call.
+                        buf.truncate(filled);
+                        return self.split_or_fail(buf, e);
+                    }
+                }
+                if filled - start >= self.target {
+                    break;
+                }
+            }
+            buf.truncate(filled);
+            if self.eof {
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.emit(buf)));
+            }
+            if let Some(pos) = memchr::memrchr(b'\n', &buf[start..]) {
+                let cut = start + pos + 1;
+                self.carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                return Ok(Some(self.emit(buf)));
+            }
+            // One line longer than the target: keep reading until it ends.
+        }
+    }
+
+    fn split_or_fail(&mut self, mut buf: Vec<u8>, e: io::Error) -> io::Result<Option<Chunk>> {
+        self.eof = true;
+        match memchr::memrchr(b'\n', &buf) {
+            Some(pos) => {
+                buf.truncate(pos + 1);
+                let chunk = self.emit(buf);
+                self.pending_error = Some(e);
+                Ok(Some(chunk))
+            }
+            None => Err(e),
+        }
+    }
+
+    fn emit(&mut self, data: Vec<u8>) -> Chunk {
+        let first_line = self.next_line;
+        self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        if data.last() != Some(&b'\n') {
+            self.next_line += 1;
+        }
+        Chunk { first_line, data }
+    }
+}
+
+/// The lines of a chunk, each with its number, terminators stripped.
+pub fn lines(chunk: &Chunk) -> impl Iterator<Item = (u64, &[u8])> {
+    let data = chunk.data.strip_suffix(b"\n").unwrap_or(&chunk.data);
+    let parts: Box<dyn Iterator<Item = &[u8]>> = if chunk.data.is_empty() {
+        Box::new(std::iter::empty())
+    } else {
+        Box::new(data.split(|&b| b == b'\n'))
+    };
+    parts
+        .enumerate()
+        .map(move |(i, l)| (chunk.first_line + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
+}
+
+/// What a JSON Lines record gave: its item and the values of the mapped metadata fields.
+#[derive(Debug)]
+pub struct Extracted<'de> {
+    pub text: Cow<'de, str>,
+    pub meta: Vec<(String, Value)>,
+}
+
+/// Extracts `field` (a top-level string) and the `(key, field)` metadata mappings from one JSON
+/// Lines record. `Ok(None)` for a blank line. Errors are short and say what was wrong.
+pub fn extract<'de>(
+    line: &'de [u8],
+    field: &str,
+    meta_fields: &[(String, String)],
+) -> Result<Option<Extracted<'de>>, String> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let seed = Extract {
+        field,
+        meta_fields,
+    };
+    let (text, meta) = seed.deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    let text = text.ok_or_else(|| format!("no field {field:?}"))?;
+    Ok(Some(Extracted { text, meta }))
+}
+
+struct Extract<'a> {
+    field: &'a str,
+    meta_fields: &'a [(String, String)],
+}
+
+type Found<'de> = (Option<Cow<'de, str>>, Vec<(String, Value)>);
+
+impl<'de> DeserializeSeed<'de> for Extract<'_> {
+    type Value = Found<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Extract<'_> {
+    type Value = Found<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut text = None;
+        let mut meta = Vec::new();
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if key == self.field {
+                let Str(v) = map.next_value::<Str<'de>>().map_err(|e| {
+                    serde::de::Error::custom(format_args!("field {:?}: {e}", self.field))
+                })?;
+                text = Some(v);
+            } else if self.meta_fields.iter().any(|(_, f)| *f == key) {
+                let v: Value = map.next_value()?;
+                for (k, _) in self.meta_fields.iter().filter(|(_, f)| *f == key) {
+                    meta.retain(|(old, _): &(String, Value)| old != k);
+                    meta.push((k.clone(), v.clone()));
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok((text, meta))
+    }
+}
+
+/// A JSON string that borrows from the input unless it had escapes.
+struct Str<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn all_lines(data: &[u8], target: usize) -> Vec<(u64, Vec<u8>)> {
+        let mut c = LineChunker::new(data, target);
+        let mut out = Vec::new();
+        while let Some(ch) = c.next_chunk().unwrap() {
+            out.extend(lines(&ch).map(|(n, l)| (n, l.to_vec())));
+        }
+        out
+    }
+
+    #[test]
+    fn chunking_never_splits_or_renumbers_lines() {
+        let text = b"alpha\r\nbeta\n\ngamma-is-a-longer-line\ndelta";
+        let want: Vec<(u64, Vec<u8>)> = ["alpha", "beta", "", "gamma-is-a-longer-line", "delta"]
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as u64 + 1, l.as_bytes().to_vec()))
+            .collect();
+        for target in [1, 3, 7, 64, 1 << 20] {
+            assert_eq!(all_lines(text, target), want, "target={target}");
+        }
+        assert!(all_lines(b"", 4).is_empty());
+        assert_eq!(all_lines(b"x\n", 4), vec![(1, b"x".to_vec())]);
+    }
+
+    #[test]
+    fn compressed_files_are_detected_by_magic() {
+        let d = tempfile::tempdir().unwrap();
+        let body = b"{\"text\":\"hi\"}\n".repeat(100);
+        let gz = d.path().join("a.data");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&body).unwrap();
+        std::fs::write(&gz, e.finish().unwrap()).unwrap();
+        let zs = d.path().join("b.jsonl");
+        std::fs::write(&zs, zstd::encode_all(&body[..], 1).unwrap()).unwrap();
+        let plain = d.path().join("c");
+        std::fs::write(&plain, &body).unwrap();
+        for (p, want) in [
+            (gz, Compression::Gzip),
+            (zs, Compression::Zstd),
+            (plain, Compression::None),
+        ] {
+            let (mut r, c) = open_text(&p).unwrap();
+            assert_eq!(c, want);
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            assert_eq!(got, body);
+        }
+    }
+
+    #[test]
+    fn corrupt_stream_yields_complete_lines_then_the_error() {
+        let body = b"one\ntwo\nthree\n".repeat(20_000);
+        let mut z = zstd::encode_all(&body[..], 1).unwrap();
+        let mid = z.len() / 2;
+        z.truncate(mid);
+        let r = zstd::Decoder::new(&z[..]).unwrap();
+        let mut c = LineChunker::new(r, 4096);
+        let mut n = 0;
+        let err = loop {
+            match c.next_chunk() {
+                Ok(Some(ch)) => n += lines(&ch).count() as u64,
+                Ok(None) => panic!("truncated stream read as complete"),
+                Err(e) => break e,
+            }
+        };
+        assert!(n < 60_000);
+        assert_eq!(c.next_line(), n + 1);
+        assert!(!err.to_string().is_empty());
+    }
+
+    #[test]
+    fn extract_decodes_escapes_and_maps_fields() {
+        let line = br#"{"id":1,"text":"caf\u00e9 \"q\"","url":"https://e.x/","nested":{"a":[1,2]}}"#;
+        let fields = vec![("source".to_string(), "url".to_string())];
+        let e = extract(line, "text", &fields).unwrap().unwrap();
+        assert_eq!(e.text, "café \"q\"");
+        assert_eq!(e.meta, vec![("source".to_string(), Value::from("https://e.x/"))]);
+        let plain = extract(br#"{"text":"plain"}"#, "text", &[]).unwrap().unwrap();
+        assert!(matches!(plain.text, Cow::Borrowed("plain")));
+        assert!(extract(b"   ", "text", &[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn extract_rejects_bad_records() {
+        for bad in [
+            &b"not json"[..],
+            br#"{"text":3}"#,
+            br#"{"body":"x"}"#,
+            br#"["text"]"#,
+            br#"{"text":"x"} trailing"#,
+            b"{\"text\":\"\xff\"}",
+            br#"{"text":"\ud800"}"#,
+        ] {
+            let r = extract(bad, "text", &[]);
+            assert!(r.is_err(), "{:?} accepted", String::from_utf8_lossy(bad));
+        }
+    }
+}

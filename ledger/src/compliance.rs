@@ -1,0 +1,333 @@
+//! Compliance verification (DESIGN.md "Compliance"): does a model checkpoint's training data
+//! exclude every opt-out recorded before its horizon?
+//!
+//! Two layers. [`decide`] is the pure decision over entries whose log inclusion is already
+//! established: it checks that the dataset versions are the ones the checkpoint names, gathers
+//! every id of every `train-ai` opt-out below the horizon, and for every (id, dataset version)
+//! verifies the set proof against the version's manifest root and item count. A present id is a
+//! violation; a missing or failing proof is an error, never a verdict. [`verify_bundle`] first
+//! establishes the inputs from a [`ComplianceBundle`]: one signed checkpoint, and a tlog-proof
+//! for each entry that verifies against that very checkpoint.
+//!
+//! ## Bundle JSON
+//! ```text
+//! {"checkpoint": "<signed checkpoint note>",
+//!  "model_checkpoint": {"entry": "<entry bytes, base64>", "proof": "<tlog-proof text>"},
+//!  "datasets": [<entry and proof>, ..],          // every dataset version the checkpoint names
+//!  "optouts":  [<entry and proof>, ..],          // every optout entry with index < horizon
+//!  "optout_sets": [{"leaves": [<set leaf>, ..]}, ..],   // whole opt-out sets named by root
+//!  "set_proofs": [{"dataset": "publisher/dataset@version",
+//!                  "proof": {"included": ..} | {"excluded": ..}}, ..]}
+//! ```
+//! Opt-out sets travel whole: the verifier recomputes each root, so no id can be left out. A
+//! bundle can still omit an `optout` entry; [`bundle_optout_indices`] lets a verifier that reads
+//! the entry tiles (`--complete`) compare against every opt-out below the horizon.
+
+use std::collections::{BTreeSet, HashMap};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::entry::{DatasetKey, Entry, EntryBody, EntryError, EntryKind, OptOutIds};
+use crate::note::VerifierKey;
+use crate::set::{Membership, SetError, SetLeaf, SetMembershipProof, SortedSet};
+use crate::tlog_proof::{TlogProof, TlogProofError};
+use crate::types::{ContentId, LeafIndex, TreeSize};
+
+/// Why a bundle or decision input is refused: malformed or unverifiable, as opposed to a
+/// verified violation, which is a [`Verdict`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ComplianceError {
+    #[error("entry is not valid base64")]
+    Base64,
+    #[error("entry at index {index}: {source}")]
+    Entry { index: u64, source: EntryError },
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("tlog-proof: {0}")]
+    TlogProof(#[from] TlogProofError),
+    #[error("tlog-proof of index {index} is against another checkpoint than the bundle's")]
+    OtherCheckpoint { index: u64 },
+    #[error("entry at index {index} is a {found}, expected a {expected}")]
+    WrongKind { index: u64, found: EntryKind, expected: EntryKind },
+    #[error("dataset version {dataset} named by the checkpoint is missing")]
+    MissingDataset { dataset: String },
+    #[error("dataset version at index {index} is not what the checkpoint names")]
+    DatasetMismatch { index: u64 },
+    #[error("optout at index {index} is not below the horizon {horizon}")]
+    BeyondHorizon { index: u64, horizon: u64 },
+    #[error("entry at index {index} appears twice")]
+    Duplicate { index: u64 },
+    #[error("opt-out set of the optout at index {index} is missing or does not match its root")]
+    MissingOptOutSet { index: u64 },
+    #[error("opt-out set: {0}")]
+    OptOutSet(SetError),
+    #[error("no set proof for {cid} (optout at index {optout_index}) in {dataset}")]
+    MissingProof { optout_index: u64, cid: ContentId, dataset: String },
+    #[error("two set proofs for {cid} in {dataset}")]
+    DuplicateProof { cid: ContentId, dataset: String },
+    #[error("set proof for {cid} in {dataset}: {source}")]
+    SetProof { cid: ContentId, dataset: String, source: SetError },
+}
+
+/// An entry whose position in the log is established.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedEntry {
+    pub index: LeafIndex,
+    pub entry: Entry,
+}
+
+/// The outcome of a compliance check over verified inputs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Compliant,
+    /// Every opted-out id found in a dataset version, with which opt-out and which version.
+    Violated { violations: Vec<Violation> },
+}
+
+/// One opted-out id present in one dataset version the checkpoint was trained on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Violation {
+    pub optout_index: LeafIndex,
+    pub cid: ContentId,
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+}
+
+/// An entry and its tlog-proof, as a bundle carries them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEntry {
+    /// The entry's bytes, standard base64.
+    pub entry: String,
+    /// A `c2sp.org/tlog-proof@v1` file.
+    pub proof: String,
+}
+
+/// The whole leaf list of an opt-out set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOutSetLeaves {
+    pub leaves: Vec<SetLeaf>,
+}
+
+/// A set proof for one (id, dataset version); the id is inside the proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSetProof {
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    pub proof: SetMembershipProof,
+}
+
+/// Everything a verifier needs, offline, to check one checkpoint entry's compliance claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceBundle {
+    /// The signed checkpoint note every tlog-proof in the bundle leads to.
+    pub checkpoint: String,
+    pub model_checkpoint: BundleEntry,
+    pub datasets: Vec<BundleEntry>,
+    pub optouts: Vec<BundleEntry>,
+    #[serde(default)]
+    pub optout_sets: Vec<OptOutSetLeaves>,
+    pub set_proofs: Vec<BundleSetProof>,
+}
+
+impl BundleEntry {
+    pub fn new(entry: &Entry, proof: &TlogProof) -> Self {
+        BundleEntry {
+            entry: base64::engine::general_purpose::STANDARD.encode(entry.as_bytes()),
+            proof: proof.to_text(),
+        }
+    }
+}
+
+/// Verifies a bundle against the log's key and decides. Every entry must be valid and its
+/// tlog-proof must verify against the bundle's own checkpoint; then see [`decide`].
+pub fn verify_bundle(
+    bundle: &ComplianceBundle,
+    key: &VerifierKey,
+) -> Result<Verdict, ComplianceError> {
+    let checkpoint = Checkpoint::verify(&bundle.checkpoint, key)?;
+    let open = |b: &BundleEntry| open_entry(b, key, &checkpoint);
+    let model = open(&bundle.model_checkpoint)?;
+    let datasets = bundle.datasets.iter().map(open).collect::<Result<Vec<_>, _>>()?;
+    let optouts = bundle.optouts.iter().map(open).collect::<Result<Vec<_>, _>>()?;
+    let sets = bundle
+        .optout_sets
+        .iter()
+        .map(|s| SortedSet::new(s.leaves.clone()).map_err(ComplianceError::OptOutSet))
+        .collect::<Result<Vec<_>, _>>()?;
+    decide(&model, &datasets, &optouts, &sets, &bundle.set_proofs)
+}
+
+/// The log indices of the bundle's `optout` entries, as their tlog-proofs state them (not
+/// verified here: [`verify_bundle`] does that). A `--complete` check compares them with every
+/// `optout` entry below the horizon found in the entry tiles.
+pub fn bundle_optout_indices(
+    bundle: &ComplianceBundle,
+) -> Result<BTreeSet<LeafIndex>, ComplianceError> {
+    bundle
+        .optouts
+        .iter()
+        .map(|b| Ok(TlogProof::parse(&b.proof)?.index))
+        .collect()
+}
+
+/// The decision over entries whose log positions are established (see the module docs).
+pub fn decide(
+    model: &IndexedEntry,
+    datasets: &[IndexedEntry],
+    optouts: &[IndexedEntry],
+    optout_sets: &[SortedSet],
+    proofs: &[BundleSetProof],
+) -> Result<Verdict, ComplianceError> {
+    let EntryBody::ModelCheckpoint(cp) = model.entry.body() else {
+        return Err(wrong_kind(model, EntryKind::ModelCheckpoint));
+    };
+    model
+        .entry
+        .validate_at(model.index)
+        .map_err(|source| ComplianceError::Entry {
+            index: model.index.0,
+            source,
+        })?;
+
+    // The dataset versions: exactly those the checkpoint names, with the roots it names.
+    let mut versions: Vec<(String, crate::types::Digest, TreeSize)> = Vec::new();
+    for r in &cp.datasets {
+        let key = r.key().to_string();
+        let found = datasets
+            .iter()
+            .find(|d| d.index == r.index)
+            .ok_or_else(|| ComplianceError::MissingDataset {
+                dataset: key.clone(),
+            })?;
+        let EntryBody::DatasetVersion(dv) = found.entry.body() else {
+            return Err(wrong_kind(found, EntryKind::DatasetVersion));
+        };
+        if dv.key() != r.key() || dv.manifest_root != r.manifest_root {
+            return Err(ComplianceError::DatasetMismatch {
+                index: found.index.0,
+            });
+        }
+        versions.push((key, dv.manifest_root, TreeSize(dv.item_count)));
+    }
+    if let Some(extra) = datasets
+        .iter()
+        .find(|d| !cp.datasets.iter().any(|r| r.index == d.index))
+    {
+        return Err(ComplianceError::DatasetMismatch {
+            index: extra.index.0,
+        });
+    }
+
+    let mut table: HashMap<(ContentId, &str), &SetMembershipProof> = HashMap::new();
+    for p in proofs {
+        if table.insert((p.proof.id(), p.dataset.as_str()), &p.proof).is_some() {
+            return Err(ComplianceError::DuplicateProof {
+                cid: p.proof.id(),
+                dataset: p.dataset.clone(),
+            });
+        }
+    }
+
+    let mut seen = BTreeSet::new();
+    let mut violations = Vec::new();
+    for o in optouts {
+        let EntryBody::OptOut(opt) = o.entry.body() else {
+            return Err(wrong_kind(o, EntryKind::OptOut));
+        };
+        if o.index.0 >= cp.optout_horizon {
+            return Err(ComplianceError::BeyondHorizon {
+                index: o.index.0,
+                horizon: cp.optout_horizon,
+            });
+        }
+        if !seen.insert(o.index) {
+            return Err(ComplianceError::Duplicate { index: o.index.0 });
+        }
+        if !opt.covers_training() {
+            continue;
+        }
+        let ids: Vec<ContentId> = match &opt.ids {
+            OptOutIds::Inline(ids) => ids.clone(),
+            OptOutIds::Set { root, size } => optout_sets
+                .iter()
+                .find(|s| s.root() == *root && s.size().0 == *size)
+                .ok_or(ComplianceError::MissingOptOutSet { index: o.index.0 })?
+                .leaves()
+                .iter()
+                .map(|l| l.cid)
+                .collect(),
+        };
+        for cid in ids {
+            for (dataset, root, size) in &versions {
+                let proof = table.get(&(cid, dataset.as_str())).ok_or_else(|| {
+                    ComplianceError::MissingProof {
+                        optout_index: o.index.0,
+                        cid,
+                        dataset: dataset.clone(),
+                    }
+                })?;
+                let m = proof
+                    .verify(&cid, root, *size)
+                    .map_err(|source| ComplianceError::SetProof {
+                        cid,
+                        dataset: dataset.clone(),
+                        source,
+                    })?;
+                if m == Membership::Included {
+                    violations.push(Violation {
+                        optout_index: o.index,
+                        cid,
+                        dataset: dataset.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if violations.is_empty() {
+        Ok(Verdict::Compliant)
+    } else {
+        violations.sort();
+        Ok(Verdict::Violated { violations })
+    }
+}
+
+/// The dataset key of an entry as bundles write it, for callers assembling set proofs.
+pub fn dataset_label(key: &DatasetKey) -> String {
+    key.to_string()
+}
+
+fn open_entry(
+    b: &BundleEntry,
+    key: &VerifierKey,
+    checkpoint: &Checkpoint,
+) -> Result<IndexedEntry, ComplianceError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&b.entry)
+        .map_err(|_| ComplianceError::Base64)?;
+    let proof = TlogProof::parse(&b.proof)?;
+    let index = proof.index;
+    if proof.verify(key, &bytes)? != *checkpoint {
+        return Err(ComplianceError::OtherCheckpoint { index: index.0 });
+    }
+    let entry = Entry::from_bytes(&bytes).map_err(|source| ComplianceError::Entry {
+        index: index.0,
+        source,
+    })?;
+    Ok(IndexedEntry { index, entry })
+}
+
+fn wrong_kind(e: &IndexedEntry, expected: EntryKind) -> ComplianceError {
+    ComplianceError::WrongKind {
+        index: e.index.0,
+        found: e.entry.kind(),
+        expected,
+    }
+}

@@ -1,0 +1,400 @@
+//! Log entries (DESIGN.md "Log entries"): four typed values, their canonical JSON (RFC 8785),
+//! and their domain-separated Ed25519 signature.
+//!
+//! ## Encoding
+//! An entry is one JSON object, canonicalised by RFC 8785 (JCS), at most 65,535 bytes. Common
+//! fields: `type` (`publisher`, `dataset_version`, `optout`, `model_checkpoint`), `time` (unix
+//! seconds), optional `nonce` (an integer, so two otherwise identical entries can both be
+//! legitimate), `signer` (the submitter's Ed25519 public key, standard base64 with padding;
+//! absent only for an anonymous `optout`) and `sig` (the signature, base64; present exactly when
+//! `signer` is). Hashes are 64 lowercase hex, content ids `blake3:<hex>`, integers at most
+//! 2^53 - 1 (JCS writes numbers as doubles). The type fields are listed in [`EntryBody`]'s types.
+//!
+//! ## Signature
+//! The **body** is the entry object without its `sig` field (so it includes `type`, `time`,
+//! `signer`, and `nonce` if present), canonicalised by RFC 8785. The signed message is the bytes
+//! `"prov-ledger/v1\n" || type || "\n" || body`, signed with Ed25519 (RFC 8032, verified
+//! strictly). The type is in the message twice, on purpose: a signature can never be read as
+//! one over another type, whatever a future body looks like.
+//!
+//! ## Replays
+//! Identical bytes are the same entry: the store refuses a resubmission of an entry it already
+//! has as a replay. `time` and `nonce` are what make two legitimate, otherwise equal entries
+//! differ; the sequencer may also refuse times far from its clock.
+
+use std::fmt;
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde_json::{json, Map, Value};
+
+mod body;
+mod fields;
+
+pub use body::{
+    CorpusMode, DatasetKey, DatasetRef, DatasetVersion, EntryBody, ModelCheckpoint, OptOut,
+    OptOutIds, Publisher, Scope,
+};
+
+use crate::types::{Digest, LeafIndex};
+use fields::Fields;
+
+/// The tlog-tiles limit on an entry's size.
+pub const MAX_ENTRY_LEN: usize = 65_535;
+/// The most content ids an `optout` entry may carry inline; more go in an opt-out set.
+pub const MAX_INLINE_IDS: usize = 64;
+/// The largest integer an entry may carry: 2^53 - 1, exact as an IEEE double.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// The domain separation prefix of every entry signature.
+pub const SIGNATURE_CONTEXT: &str = "prov-ledger/v1\n";
+
+/// Why an entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    #[error("entry is {len} bytes, over the 65535-byte limit")]
+    TooLarge { len: usize },
+    #[error("entry is not a json object: {0}")]
+    Malformed(String),
+    #[error("entry is not in canonical json (rfc 8785)")]
+    NotCanonical,
+    #[error("unknown entry type {0:?}")]
+    UnknownType(String),
+    #[error("missing field {0}")]
+    MissingField(&'static str),
+    #[error("field {field} has the wrong type")]
+    WrongType { field: &'static str },
+    #[error("unknown field {0:?}")]
+    UnknownField(String),
+    #[error("malformed content id {0:?}")]
+    MalformedCid(String),
+    #[error("field {field} is not 64 lowercase hex")]
+    MalformedHash { field: &'static str },
+    #[error("field {field} is not a base64 ed25519 public key")]
+    MalformedKey { field: &'static str },
+    #[error("field {field} is not a valid name: {value:?}")]
+    BadName { field: &'static str, value: String },
+    #[error("field {field} is above 2^53 - 1")]
+    NumberOutOfRange { field: &'static str },
+    #[error("field {field} is too long")]
+    TooLong { field: &'static str },
+    #[error("field {field} is empty")]
+    EmptyList { field: &'static str },
+    #[error("field {field} is not sorted and unique")]
+    NotSortedUnique { field: &'static str },
+    #[error("{count} inline ids, more than 64; use an opt-out set")]
+    TooManyIds { count: usize },
+    #[error("an optout names either ids or a set, exactly one")]
+    IdsOrSet,
+    #[error("unknown scope {0:?} (aipref labels: ai-use, search, train-ai)")]
+    UnknownScope(String),
+    #[error("unknown corpus mode {0:?}")]
+    BadCorpusMode(String),
+    #[error("only an optout may be anonymous")]
+    AnonymousNotAllowed,
+    #[error("signature without a signer")]
+    UnexpectedSignature,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("optout horizon {horizon} is beyond the entry's own index {index}")]
+    HorizonBeyondIndex { horizon: u64, index: u64 },
+    #[error("dataset version at index {dataset} is not before the entry's own index {index}")]
+    DatasetNotEarlier { dataset: u64, index: u64 },
+    #[error("canonical json encoding failed: {0}")]
+    Encode(String),
+}
+
+/// The four entry types, as written in the `type` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntryKind {
+    Publisher,
+    DatasetVersion,
+    OptOut,
+    ModelCheckpoint,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Publisher => "publisher",
+            EntryKind::DatasetVersion => "dataset_version",
+            EntryKind::OptOut => "optout",
+            EntryKind::ModelCheckpoint => "model_checkpoint",
+        }
+    }
+
+    pub fn from_type(s: &str) -> Option<Self> {
+        [
+            EntryKind::Publisher,
+            EntryKind::DatasetVersion,
+            EntryKind::OptOut,
+            EntryKind::ModelCheckpoint,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A publisher, dataset, version, model or checkpoint name: 1 to 64 of `a-z 0-9 . _ -`,
+/// starting with a letter or digit. Lowercase only, so that names cannot differ by case alone,
+/// and free of `/` and `@`, which `publisher/dataset@version` uses.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    /// The name, or the refused string back.
+    pub fn new(s: impl Into<String>) -> Result<Name, String> {
+        let s = s.into();
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && s.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
+        if ok {
+            Ok(Name(s))
+        } else {
+            Err(s)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A signed (or anonymous) log entry, with its canonical bytes. Built only by [`Entry::sign`],
+/// [`Entry::anonymous`] or [`Entry::from_bytes`], so an `Entry` always has a valid signature and
+/// canonical bytes within the size limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    body: EntryBody,
+    time: u64,
+    nonce: Option<u64>,
+    signer: Option<VerifyingKey>,
+    signature: Option<Signature>,
+    bytes: Vec<u8>,
+}
+
+impl Entry {
+    /// Signs `body` with `key`, stamped with `time` (unix seconds) and an optional `nonce`.
+    pub fn sign(
+        body: EntryBody,
+        time: u64,
+        nonce: Option<u64>,
+        key: &SigningKey,
+    ) -> Result<Entry, EntryError> {
+        let signer = key.verifying_key();
+        let message = signing_message(&body, time, nonce, Some(&signer))?;
+        let signature = key.sign(&message);
+        Entry::assemble(body, time, nonce, Some(signer), Some(signature))
+    }
+
+    /// An unsigned opt-out: the DESIGN.md allows anonymous opt-outs.
+    pub fn anonymous(optout: OptOut, time: u64, nonce: Option<u64>) -> Result<Entry, EntryError> {
+        Entry::assemble(EntryBody::OptOut(optout), time, nonce, None, None)
+    }
+
+    /// Decodes and checks an entry: size, JSON, type, fields, canonical form, signature.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Entry, EntryError> {
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(EntryError::TooLarge { len: bytes.len() });
+        }
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| EntryError::Malformed(e.to_string()))?;
+        if !value.is_object() {
+            return Err(EntryError::Malformed("not an object".into()));
+        }
+        let mut f = Fields::new(value, "entry")?;
+        let ty = f.string("type")?;
+        let kind = EntryKind::from_type(&ty).ok_or(EntryError::UnknownType(ty))?;
+        let time = f.u64("time")?;
+        let nonce = f.opt_u64("nonce")?;
+        let signer = if f.has("signer") {
+            Some(f.key("signer")?)
+        } else {
+            None
+        };
+        let signature = if f.has("sig") {
+            let s = fields::b64(&f.string("sig")?).ok_or(EntryError::BadSignature)?;
+            Some(Signature::from_slice(&s).map_err(|_| EntryError::BadSignature)?)
+        } else {
+            None
+        };
+        let body = EntryBody::read(kind, &mut f)?;
+        f.finish()?;
+        let entry = Entry::assemble(body, time, nonce, signer, signature)?;
+        if entry.bytes != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        Ok(entry)
+    }
+
+    /// The canonical bytes: what the log stores and hashes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The log leaf hash of this entry, `SHA-256(0x00 || bytes)`.
+    pub fn leaf_hash(&self) -> Digest {
+        crate::hash::leaf_hash(&self.bytes)
+    }
+
+    pub fn kind(&self) -> EntryKind {
+        self.body.kind()
+    }
+
+    pub fn body(&self) -> &EntryBody {
+        &self.body
+    }
+
+    pub fn time(&self) -> u64 {
+        self.time
+    }
+
+    pub fn nonce(&self) -> Option<u64> {
+        self.nonce
+    }
+
+    /// The key that signed the entry; `None` for an anonymous opt-out.
+    pub fn signer(&self) -> Option<&VerifyingKey> {
+        self.signer.as_ref()
+    }
+
+    /// The publisher name the entry speaks for (all types but `optout`).
+    pub fn publisher(&self) -> Option<&Name> {
+        match &self.body {
+            EntryBody::Publisher(p) => Some(&p.name),
+            EntryBody::DatasetVersion(d) => Some(&d.publisher),
+            EntryBody::ModelCheckpoint(c) => Some(&c.publisher),
+            EntryBody::OptOut(_) => None,
+        }
+    }
+
+    /// `publisher/dataset@version` of a `dataset_version` entry.
+    pub fn dataset_key(&self) -> Option<DatasetKey> {
+        match &self.body {
+            EntryBody::DatasetVersion(d) => Some(d.key()),
+            _ => None,
+        }
+    }
+
+    /// The rules that depend on where the entry sits in the log: a `model_checkpoint` at `index`
+    /// may only name a horizon `N <= index`, and only dataset versions before itself.
+    pub fn validate_at(&self, index: LeafIndex) -> Result<(), EntryError> {
+        if let EntryBody::ModelCheckpoint(c) = &self.body {
+            if c.optout_horizon > index.0 {
+                return Err(EntryError::HorizonBeyondIndex {
+                    horizon: c.optout_horizon,
+                    index: index.0,
+                });
+            }
+            if let Some(d) = c.datasets.iter().find(|d| d.index >= index) {
+                return Err(EntryError::DatasetNotEarlier {
+                    dataset: d.index.0,
+                    index: index.0,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn assemble(
+        body: EntryBody,
+        time: u64,
+        nonce: Option<u64>,
+        signer: Option<VerifyingKey>,
+        signature: Option<Signature>,
+    ) -> Result<Entry, EntryError> {
+        body.check()?;
+        for (field, n) in [("time", Some(time)), ("nonce", nonce)] {
+            if n.is_some_and(|n| n > MAX_SAFE_INTEGER) {
+                return Err(EntryError::NumberOutOfRange { field });
+            }
+        }
+        match (&signer, &signature) {
+            (None, Some(_)) => return Err(EntryError::UnexpectedSignature),
+            (None, None) if !matches!(body, EntryBody::OptOut(_)) => {
+                return Err(EntryError::AnonymousNotAllowed)
+            }
+            (Some(_), None) => return Err(EntryError::MissingField("sig")),
+            _ => {}
+        }
+        if let (Some(key), Some(sig)) = (&signer, &signature) {
+            let message = signing_message(&body, time, nonce, Some(key))?;
+            key.verify_strict(&message, sig)
+                .map_err(|_| EntryError::BadSignature)?;
+        }
+        let mut m = object(&body, time, nonce, signer.as_ref());
+        if let Some(sig) = &signature {
+            m.insert("sig".into(), json!(fields::to_b64(&sig.to_bytes())));
+        }
+        let bytes = canonical(&m)?;
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(EntryError::TooLarge { len: bytes.len() });
+        }
+        Ok(Entry {
+            body,
+            time,
+            nonce,
+            signer,
+            signature,
+            bytes,
+        })
+    }
+}
+
+/// `"prov-ledger/v1\n" || type || "\n" || JCS(entry without sig)`.
+fn signing_message(
+    body: &EntryBody,
+    time: u64,
+    nonce: Option<u64>,
+    signer: Option<&VerifyingKey>,
+) -> Result<Vec<u8>, EntryError> {
+    let m = object(body, time, nonce, signer);
+    let kind = body.kind().as_str();
+    let mut msg = Vec::with_capacity(256);
+    msg.extend_from_slice(SIGNATURE_CONTEXT.as_bytes());
+    msg.extend_from_slice(kind.as_bytes());
+    msg.push(b'\n');
+    msg.extend_from_slice(&canonical(&m)?);
+    Ok(msg)
+}
+
+fn object(
+    body: &EntryBody,
+    time: u64,
+    nonce: Option<u64>,
+    signer: Option<&VerifyingKey>,
+) -> Map<String, Value> {
+    let kind = body.kind();
+    let mut m = Map::new();
+    m.insert("type".into(), json!(kind.as_str()));
+    m.insert("time".into(), json!(time));
+    if let Some(n) = nonce {
+        m.insert("nonce".into(), json!(n));
+    }
+    if let Some(k) = signer {
+        m.insert("signer".into(), json!(fields::to_b64(k.as_bytes())));
+    }
+    body.write(&mut m);
+    m
+}
+
+fn canonical(m: &Map<String, Value>) -> Result<Vec<u8>, EntryError> {
+    serde_json_canonicalizer::to_vec(m).map_err(|e| EntryError::Encode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests;

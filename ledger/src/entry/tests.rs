@@ -1,0 +1,336 @@
+use super::*;
+use crate::types::ContentId;
+use proptest::prelude::*;
+
+pub(crate) fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn name(s: &str) -> Name {
+    Name::new(s).unwrap()
+}
+
+fn dataset_version() -> EntryBody {
+    EntryBody::DatasetVersion(DatasetVersion {
+        publisher: name("acme"),
+        dataset: name("web-text"),
+        version: name("1.0.0"),
+        manifest_root: Digest([7; 32]),
+        item_count: 3,
+        total_bytes: 1234,
+        corpus_mode: CorpusMode::JsonLines {
+            field: "text".into(),
+        },
+        licence: "CC-BY-4.0".into(),
+        previous: None,
+    })
+}
+
+fn checkpoint(horizon: u64) -> EntryBody {
+    EntryBody::ModelCheckpoint(ModelCheckpoint {
+        publisher: name("acme"),
+        model: name("m1"),
+        checkpoint: name("step-1000"),
+        weights_root: Digest([9; 32]),
+        weights_count: 2,
+        datasets: vec![DatasetRef {
+            publisher: name("acme"),
+            dataset: name("web-text"),
+            version: name("1.0.0"),
+            index: LeafIndex(1),
+            manifest_root: Digest([7; 32]),
+        }],
+        optout_horizon: horizon,
+    })
+}
+
+fn optout(n: usize) -> OptOut {
+    let mut ids: Vec<ContentId> = (0..n as u64).map(|i| ContentId::of(&i.to_be_bytes())).collect();
+    ids.sort();
+    OptOut {
+        ids: OptOutIds::Inline(ids),
+        scope: vec![Scope::TrainAi],
+    }
+}
+
+fn all_kinds() -> Vec<Entry> {
+    let k = key(1);
+    vec![
+        Entry::sign(
+            EntryBody::Publisher(Publisher {
+                name: name("acme"),
+                key: k.verifying_key(),
+            }),
+            1_700_000_000,
+            None,
+            &k,
+        )
+        .unwrap(),
+        Entry::sign(dataset_version(), 1_700_000_001, Some(5), &k).unwrap(),
+        Entry::sign(EntryBody::OptOut(optout(3)), 1_700_000_002, None, &key(2)).unwrap(),
+        Entry::anonymous(optout(1), 1_700_000_003, None).unwrap(),
+        Entry::sign(checkpoint(2), 1_700_000_004, None, &k).unwrap(),
+    ]
+}
+
+/// Rewrites an entry's JSON object and re-encodes it canonically, without re-signing.
+fn edit(e: &Entry, f: impl FnOnce(&mut Map<String, Value>)) -> Vec<u8> {
+    let mut v: Map<String, Value> = serde_json::from_slice(e.as_bytes()).unwrap();
+    f(&mut v);
+    serde_json_canonicalizer::to_vec(&v).unwrap()
+}
+
+#[test]
+fn every_kind_round_trips_byte_for_byte() {
+    for e in all_kinds() {
+        let back = Entry::from_bytes(e.as_bytes()).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.as_bytes(), e.as_bytes());
+    }
+}
+
+#[test]
+fn accessors_give_the_sequencer_what_it_checks() {
+    let es = all_kinds();
+    assert_eq!(es[0].kind(), EntryKind::Publisher);
+    assert_eq!(es[1].publisher().map(Name::as_str), Some("acme"));
+    assert_eq!(es[1].dataset_key().unwrap().to_string(), "acme/web-text@1.0.0");
+    assert_eq!(es[2].signer(), Some(&key(2).verifying_key()));
+    assert_eq!(es[3].signer(), None);
+    assert_eq!(es[1].nonce(), Some(5));
+}
+
+#[test]
+fn a_changed_byte_breaks_the_signature() {
+    let e = &all_kinds()[1];
+    let forged = edit(e, |m| {
+        m.insert("item_count".into(), json!(4));
+    });
+    assert_eq!(Entry::from_bytes(&forged), Err(EntryError::BadSignature));
+    // A signature made by another key under this entry's signer.
+    let other = Entry::sign(dataset_version(), 1_700_000_001, Some(5), &key(3)).unwrap();
+    let swapped = edit(e, |m| {
+        m.insert("sig".into(), serde_json::from_slice::<Map<String, Value>>(other.as_bytes()).unwrap()["sig"].clone());
+    });
+    assert_eq!(Entry::from_bytes(&swapped), Err(EntryError::BadSignature));
+}
+
+#[test]
+fn signature_is_over_the_domain_separated_message() {
+    let k = key(1);
+    let e = Entry::sign(dataset_version(), 1_700_000_001, None, &k).unwrap();
+    let mut body: Map<String, Value> = serde_json::from_slice(e.as_bytes()).unwrap();
+    let sig = body.remove("sig").unwrap();
+    let mut msg = b"prov-ledger/v1\ndataset_version\n".to_vec();
+    msg.extend(serde_json_canonicalizer::to_vec(&body).unwrap());
+    let sig = fields::b64(sig.as_str().unwrap()).unwrap();
+    let sig = Signature::from_slice(&sig).unwrap();
+    k.verifying_key().verify_strict(&msg, &sig).unwrap();
+}
+
+#[test]
+fn precise_errors() {
+    let e = &all_kinds()[1];
+    let unknown = edit(e, |m| {
+        m.insert("type".into(), json!("dataset"));
+    });
+    assert_eq!(Entry::from_bytes(&unknown), Err(EntryError::UnknownType("dataset".into())));
+    let missing = edit(e, |m| {
+        m.remove("licence");
+    });
+    assert_eq!(Entry::from_bytes(&missing), Err(EntryError::MissingField("licence")));
+    let extra = edit(e, |m| {
+        m.insert("zzz".into(), json!(1));
+    });
+    assert_eq!(Entry::from_bytes(&extra), Err(EntryError::UnknownField("zzz".into())));
+    let upper = edit(e, |m| {
+        m.insert("manifest_root".into(), json!("AB".repeat(32)));
+    });
+    assert_eq!(
+        Entry::from_bytes(&upper),
+        Err(EntryError::MalformedHash { field: "manifest_root" })
+    );
+    let big = edit(e, |m| {
+        m.insert("total_bytes".into(), json!(1u64 << 60));
+    });
+    assert_eq!(
+        Entry::from_bytes(&big),
+        Err(EntryError::NumberOutOfRange { field: "total_bytes" })
+    );
+    let float = edit(e, |m| {
+        m.insert("item_count".into(), json!(1.5));
+    });
+    assert_eq!(Entry::from_bytes(&float), Err(EntryError::WrongType { field: "item_count" }));
+    let o = &all_kinds()[2];
+    let bad_cid = edit(o, |m| {
+        m.insert("ids".into(), json!(["blake3:00"]));
+    });
+    assert_eq!(Entry::from_bytes(&bad_cid), Err(EntryError::MalformedCid("blake3:00".into())));
+    let bad_scope = edit(o, |m| {
+        m.insert("scope".into(), json!(["train_ai"]));
+    });
+    assert_eq!(Entry::from_bytes(&bad_scope), Err(EntryError::UnknownScope("train_ai".into())));
+    assert!(matches!(
+        Entry::from_bytes(b"[1,2]"),
+        Err(EntryError::Malformed(_))
+    ));
+    assert!(matches!(Entry::from_bytes(b"{"), Err(EntryError::Malformed(_))));
+}
+
+#[test]
+fn non_canonical_encodings_are_refused() {
+    let e = &all_kinds()[1];
+    let s = std::str::from_utf8(e.as_bytes()).unwrap();
+    let spaced = s.replacen(",", ", ", 1);
+    assert_eq!(Entry::from_bytes(spaced.as_bytes()), Err(EntryError::NotCanonical));
+    let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(e.as_bytes()).unwrap()).unwrap();
+    assert_eq!(Entry::from_bytes(&pretty), Err(EntryError::NotCanonical));
+    let mut trailing = e.as_bytes().to_vec();
+    trailing.push(b'\n');
+    assert_eq!(Entry::from_bytes(&trailing), Err(EntryError::NotCanonical));
+}
+
+#[test]
+fn size_and_list_limits() {
+    assert_eq!(
+        Entry::from_bytes(&vec![b' '; MAX_ENTRY_LEN + 1]),
+        Err(EntryError::TooLarge { len: MAX_ENTRY_LEN + 1 })
+    );
+    assert_eq!(
+        Entry::anonymous(optout(65), 1, None),
+        Err(EntryError::TooManyIds { count: 65 })
+    );
+    assert!(Entry::anonymous(optout(64), 1, None).is_ok());
+    let mut unsorted = optout(3);
+    if let OptOutIds::Inline(ids) = &mut unsorted.ids {
+        ids.swap(0, 1);
+    }
+    assert_eq!(
+        Entry::anonymous(unsorted, 1, None),
+        Err(EntryError::NotSortedUnique { field: "ids" })
+    );
+    let licence = "x".repeat(300);
+    let mut d = dataset_version();
+    if let EntryBody::DatasetVersion(v) = &mut d {
+        v.licence = licence;
+    }
+    assert_eq!(Entry::sign(d, 1, None, &key(1)), Err(EntryError::TooLong { field: "licence" }));
+}
+
+#[test]
+fn only_optouts_may_be_anonymous() {
+    let e = &all_kinds()[1];
+    let anon = edit(e, |m| {
+        m.remove("signer");
+        m.remove("sig");
+    });
+    assert_eq!(Entry::from_bytes(&anon), Err(EntryError::AnonymousNotAllowed));
+    let o = &all_kinds()[2];
+    let sig_only = edit(o, |m| {
+        m.remove("signer");
+    });
+    assert_eq!(Entry::from_bytes(&sig_only), Err(EntryError::UnexpectedSignature));
+}
+
+#[test]
+fn horizon_beyond_own_index_is_refused() {
+    let e = Entry::sign(checkpoint(10), 1, None, &key(1)).unwrap();
+    assert!(e.validate_at(LeafIndex(10)).is_ok());
+    assert!(e.validate_at(LeafIndex(11)).is_ok());
+    assert_eq!(
+        e.validate_at(LeafIndex(9)),
+        Err(EntryError::HorizonBeyondIndex { horizon: 10, index: 9 })
+    );
+    let e = Entry::sign(checkpoint(1), 1, None, &key(1)).unwrap();
+    assert_eq!(
+        e.validate_at(LeafIndex(1)),
+        Err(EntryError::DatasetNotEarlier { dataset: 1, index: 1 })
+    );
+}
+
+fn arb_name() -> impl Strategy<Value = Name> {
+    "[a-z0-9][a-z0-9._-]{0,20}".prop_map(|s| Name::new(s).unwrap())
+}
+
+fn arb_digest() -> impl Strategy<Value = Digest> {
+    any::<[u8; 32]>().prop_map(Digest)
+}
+
+fn arb_body() -> impl Strategy<Value = EntryBody> {
+    let safe = 0..=MAX_SAFE_INTEGER;
+    prop_oneof![
+        (arb_name(), any::<[u8; 32]>()).prop_map(|(n, seed)| EntryBody::Publisher(Publisher {
+            name: n,
+            key: SigningKey::from_bytes(&seed).verifying_key(),
+        })),
+        (
+            (arb_name(), arb_name(), arb_name(), arb_digest()),
+            (safe.clone(), safe.clone(), 0..4u8, "[ -~]{0,40}", proptest::option::of(arb_name()))
+        )
+            .prop_map(|((p, d, v, r), (c, b, m, l, prev))| {
+                EntryBody::DatasetVersion(DatasetVersion {
+                    publisher: p,
+                    dataset: d,
+                    version: v,
+                    manifest_root: r,
+                    item_count: c,
+                    total_bytes: b,
+                    corpus_mode: match m {
+                        0 => CorpusMode::File,
+                        1 => CorpusMode::Line,
+                        2 => CorpusMode::JsonLines { field: l.clone() + "f" },
+                        _ => CorpusMode::Parquet { column: "col".into() },
+                    },
+                    licence: l,
+                    previous: prev,
+                })
+            }),
+        (proptest::collection::btree_set(any::<[u8; 32]>(), 1..64), proptest::collection::btree_set(0..3usize, 1..3), any::<bool>(), arb_digest(), 1..=MAX_SAFE_INTEGER)
+            .prop_map(|(ids, scope, inline, root, size)| EntryBody::OptOut(OptOut {
+                ids: if inline {
+                    OptOutIds::Inline(ids.into_iter().map(ContentId).collect())
+                } else {
+                    OptOutIds::Set { root, size }
+                },
+                scope: scope.into_iter().map(|i| Scope::ALL[i]).collect(),
+            })),
+        (arb_name(), arb_name(), arb_digest(), safe.clone(), safe, proptest::collection::vec((arb_name(), 0..1000u64, arb_digest()), 1..4))
+            .prop_map(|(m, c, w, n, h, ds)| {
+                let mut seen = std::collections::HashSet::new();
+                EntryBody::ModelCheckpoint(ModelCheckpoint {
+                    publisher: name("p"),
+                    model: m,
+                    checkpoint: c,
+                    weights_root: w,
+                    weights_count: n,
+                    datasets: ds
+                        .into_iter()
+                        .filter(|(d, _, _)| seen.insert(d.clone()))
+                        .map(|(d, i, r)| DatasetRef { publisher: name("p"), dataset: d, version: name("1"), index: LeafIndex(i), manifest_root: r })
+                        .collect(),
+                    optout_horizon: h,
+                })
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn decode_of_encode_is_identity_and_stable(
+        body in arb_body(),
+        time in 0..=MAX_SAFE_INTEGER,
+        nonce in proptest::option::of(0..=MAX_SAFE_INTEGER),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let e = Entry::sign(body.clone(), time, nonce, &SigningKey::from_bytes(&seed)).unwrap();
+        let back = Entry::from_bytes(e.as_bytes()).unwrap();
+        prop_assert_eq!(back.as_bytes(), e.as_bytes());
+        prop_assert_eq!(back.body(), &body);
+        prop_assert_eq!(&back, &e);
+        // Signing the same thing again gives the same bytes (Ed25519 is deterministic).
+        let again = Entry::sign(body, time, nonce, &SigningKey::from_bytes(&seed)).unwrap();
+        prop_assert_eq!(again.as_bytes(), e.as_bytes());
+    }
+}

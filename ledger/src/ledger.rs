@@ -1,0 +1,416 @@
+//! [`Ledger`]: one ledger directory, everything the HTTP service calls.
+//!
+//! A directory holds `ledger.key` (the checkpoint signing key, mode 0600) and `db/` (the RocksDB
+//! database). [`Ledger::create`] and [`Ledger::open`] are separate: create refuses a directory
+//! that has anything in it, open refuses one that is not a complete ledger or whose key does not
+//! verify its stored checkpoints. Neither ever turns one into the other.
+//!
+//! `Ledger` is `Send + Sync` and clones cheaply (an `Arc`). Every method blocks on storage (reads
+//! take microseconds; [`Ledger::submit`] waits for a batch to be integrated and signed, a few
+//! milliseconds): call them from `spawn_blocking` in an async service, or use
+//! [`Ledger::submit_with`] with a oneshot channel.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::note::{NoteSigner, VerifierKey};
+use crate::sequencer::{self, Receipt, Sequencer, SequencerConfig, StartError, SubmitError};
+use crate::set::{self, SetMembershipProof};
+use crate::store::index::{self, Rejection};
+use crate::store::keyfile::{self, KeyFileError};
+use crate::store::keys;
+use crate::store::log::{self, ReadError, SignedCheckpoint};
+use crate::store::sets::{SetStore, SetStoreError, SetWriter};
+use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
+use crate::tile::{EntryBundleId, TileId};
+use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
+
+/// The key file's name inside a ledger directory.
+pub const KEY_FILE: &str = "ledger.key";
+/// The database's directory inside a ledger directory.
+pub const DB_DIR: &str = "db";
+
+/// Why a ledger could not be created or opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    #[error("{0} is not empty; refusing to create a ledger there")]
+    NotEmpty(PathBuf),
+    #[error("{path} is not a ledger: {why}")]
+    NotALedger { path: PathBuf, why: String },
+    #[error("ledger format {found} is not supported (this build reads {supported})")]
+    Format { found: u32, supported: u32 },
+    #[error("the key does not match this ledger: {0}")]
+    KeyMismatch(String),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Start(StartError),
+}
+
+impl From<StartError> for LedgerError {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::KeyMismatch(why) => LedgerError::KeyMismatch(why),
+            other => LedgerError::Start(other),
+        }
+    }
+}
+
+/// A ledger: the log, its sequencer, its sets and indexes.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn LogStore>,
+    sequencer: Sequencer,
+    sets: SetStore,
+    vkey: VerifierKey,
+    shared: Arc<sequencer::Shared>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("origin", &self.vkey.name()).finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Creates a ledger named `origin` in `dir` (created if missing, refused if not empty):
+    /// a new key file and a new database holding the origin, the verifier key and a signed
+    /// checkpoint of the empty tree.
+    #[cfg(feature = "rocksdb")]
+    pub fn create(dir: &Path, origin: &str, config: SequencerConfig) -> Result<Ledger, LedgerError> {
+        let io = |source| LedgerError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        match std::fs::read_dir(dir) {
+            Ok(mut it) => {
+                if it.next().is_some() {
+                    return Err(LedgerError::NotEmpty(dir.to_path_buf()));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            Err(e) => return Err(io(e)),
+        }
+        // Crash after the key file but before the database's format record (below): open
+        // reports "not a ledger" and the directory must be removed by hand before creating again.
+        let signer = keyfile::generate(&dir.join(KEY_FILE), origin)?;
+        let store = crate::store::RocksStore::create(&dir.join(DB_DIR))?;
+        Self::create_with_store(Arc::new(store), signer, config)
+    }
+
+    /// Opens the ledger in `dir`.
+    #[cfg(feature = "rocksdb")]
+    pub fn open(dir: &Path, config: SequencerConfig) -> Result<Ledger, LedgerError> {
+        let not = |why: &str| LedgerError::NotALedger {
+            path: dir.to_path_buf(),
+            why: why.to_string(),
+        };
+        if !dir.is_dir() {
+            return Err(not("no such directory"));
+        }
+        if !dir.join(DB_DIR).is_dir() {
+            return Err(not("no db/ directory"));
+        }
+        if !dir.join(KEY_FILE).is_file() {
+            return Err(not("no ledger.key"));
+        }
+        let signer = keyfile::read(&dir.join(KEY_FILE))?;
+        let store = crate::store::RocksStore::open(&dir.join(DB_DIR))
+            .map_err(|e| not(&format!("cannot open the database: {e}")))?;
+        Self::open_with_store(Arc::new(store), signer, config).map_err(|e| match e {
+            LedgerError::NotALedger { why, .. } => not(&why),
+            other => other,
+        })
+    }
+
+    /// Creates a ledger in an empty `store` (a [`crate::store::MemoryStore`] in tests).
+    pub fn create_with_store(
+        store: Arc<dyn LogStore>,
+        signer: NoteSigner,
+        config: SequencerConfig,
+    ) -> Result<Ledger, LedgerError> {
+        if store.get(Column::Meta, keys::META_FORMAT)?.is_some() {
+            return Err(LedgerError::NotEmpty(PathBuf::from("<store>")));
+        }
+        let mut b = WriteBatch::new();
+        b.put(Column::Meta, keys::META_ORIGIN.to_vec(), signer.name().as_bytes().to_vec());
+        let vkey = signer.verifier_key().to_string();
+        b.put(Column::Meta, keys::META_VKEY.to_vec(), vkey.into_bytes());
+        b.put(Column::Meta, keys::META_TREE_SIZE.to_vec(), 0u64.to_be_bytes().to_vec());
+        b.put(
+            Column::Meta,
+            keys::META_FORMAT.to_vec(),
+            keys::FORMAT_VERSION.to_be_bytes().to_vec(),
+        );
+        // Durable step: the format record makes the store a ledger. Crash before: no ledger.
+        // Crash after: an empty ledger whose first checkpoint is signed by the next open.
+        store.write(b, Durability::Synced)?;
+        Self::open_with_store(store, signer, config)
+    }
+
+    /// Opens the ledger in `store`, checking its format and that `signer` is its key.
+    pub fn open_with_store(
+        store: Arc<dyn LogStore>,
+        signer: NoteSigner,
+        config: SequencerConfig,
+    ) -> Result<Ledger, LedgerError> {
+        let not = |why: &str| LedgerError::NotALedger {
+            path: PathBuf::from("<store>"),
+            why: why.to_string(),
+        };
+        let format = store
+            .get(Column::Meta, keys::META_FORMAT)?
+            .ok_or_else(|| not("no format record (never created, or creation crashed)"))?;
+        let format = <[u8; 4]>::try_from(format.as_slice())
+            .map(u32::from_be_bytes)
+            .map_err(|_| not("malformed format record"))?;
+        if format != keys::FORMAT_VERSION {
+            return Err(LedgerError::Format {
+                found: format,
+                supported: keys::FORMAT_VERSION,
+            });
+        }
+        let stored_vkey = store
+            .get(Column::Meta, keys::META_VKEY)?
+            .ok_or_else(|| not("no verifier key record"))?;
+        let vkey = signer.verifier_key();
+        if stored_vkey != vkey.to_string().as_bytes() {
+            return Err(LedgerError::KeyMismatch(format!(
+                "the ledger's key is {}, the key file's is {vkey}",
+                String::from_utf8_lossy(&stored_vkey)
+            )));
+        }
+        let sequencer = Sequencer::start(store.clone(), signer, config)?;
+        let sets = SetStore::open(store.clone())?;
+        let shared = sequencer.shared();
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                store,
+                sequencer,
+                sets,
+                vkey,
+                shared,
+            }),
+        })
+    }
+
+    /// Submits an entry and blocks until it is integrated and covered by a signed checkpoint.
+    pub fn submit(&self, entry: Vec<u8>) -> Result<Receipt, SubmitError> {
+        self.inner.sequencer.submit(entry)
+    }
+
+    /// Submits an entry; `reply` is called once with the outcome and must not block.
+    pub fn submit_with(
+        &self,
+        entry: Vec<u8>,
+        reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
+    ) {
+        self.inner.sequencer.submit_with(entry, reply)
+    }
+
+    /// Why the ledger stopped accepting entries, if a durable write failed.
+    pub fn fatal(&self) -> Option<String> {
+        self.inner.sequencer.fatal()
+    }
+
+    /// The latest signed checkpoint (what `/checkpoint` serves, in `.note`).
+    pub fn checkpoint(&self) -> Arc<SignedCheckpoint> {
+        sequencer::latest_of(&self.inner.shared)
+    }
+
+    /// The log's verifier key (C2SP vkey).
+    pub fn verifier_key(&self) -> &VerifierKey {
+        &self.inner.vkey
+    }
+
+    /// The origin (the log's name).
+    pub fn origin(&self) -> &str {
+        self.inner.vkey.name()
+    }
+
+    /// A tile or entry bundle by its C2SP path (`tile/<L>/<N>[.p/<W>]` or
+    /// `tile/entries/<N>[.p/<W>]`), byte for byte, if the latest checkpoint's tree contains it.
+    pub fn tile(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        if path.starts_with("tile/entries/") {
+            self.entry_bundle(EntryBundleId::parse_path(path)?)
+        } else {
+            self.hash_tile(TileId::parse_path(path)?)
+        }
+    }
+
+    pub fn hash_tile(&self, id: TileId) -> Result<Vec<u8>, ReadError> {
+        log::hash_tile(&*self.inner.store, self.checkpoint().size(), id)
+    }
+
+    pub fn entry_bundle(&self, id: EntryBundleId) -> Result<Vec<u8>, ReadError> {
+        log::entry_bundle(&*self.inner.store, self.checkpoint().size(), id)
+    }
+
+    /// Entry `index`, if the latest checkpoint covers it.
+    pub fn entry(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
+        if index.0 >= self.checkpoint().size().0 {
+            return Ok(None);
+        }
+        log::entry(&*self.inner.store, index)
+    }
+
+    /// The inclusion proof of `index` in the tree of `size` (at most the latest checkpoint's).
+    pub fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Digest>, ReadError> {
+        self.check_size(size)?;
+        log::inclusion_proof(&*self.inner.store, size, index)
+    }
+
+    /// The consistency proof from `old` to `new` (at most the latest checkpoint's size).
+    pub fn consistency_proof(&self, old: TreeSize, new: TreeSize) -> Result<Vec<Digest>, ReadError> {
+        self.check_size(new)?;
+        log::consistency_proof(&*self.inner.store, old, new)
+    }
+
+    /// The checkpoint signed at exactly `size`, if one was.
+    pub fn checkpoint_at(&self, size: TreeSize) -> Result<Option<String>, StoreError> {
+        log::checkpoint_note_at(&*self.inner.store, size)
+    }
+
+    /// The set store: uploads and stored sets.
+    pub fn sets(&self) -> &SetStore {
+        &self.inner.sets
+    }
+
+    /// Starts a set upload (see [`SetWriter`]).
+    pub fn set_writer(&self) -> SetWriter {
+        self.inner.sets.writer()
+    }
+
+    /// The inclusion or exclusion proof of `cid` in the stored set with `root`.
+    pub fn set_proof(&self, root: &Digest, cid: &ContentId) -> Result<SetMembershipProof, SetStoreError> {
+        let src = self.inner.sets.source(root)?;
+        Ok(set::membership_proof(&src, cid)?)
+    }
+
+    /// The `dataset_version` entries whose manifest (a stored set) contains `cid`.
+    pub fn dataset_versions_containing(&self, cid: &ContentId) -> Result<Vec<LeafIndex>, SetStoreError> {
+        let store = &*self.inner.store;
+        let mut out = Vec::new();
+        let mut at = vec![index::TAG_SET_ROOT];
+        let end = vec![index::TAG_SET_ROOT + 1];
+        loop {
+            let rows = store.range(Column::Index, &at, &end, 1)?;
+            let Some((k, _)) = rows.into_iter().next() else {
+                break;
+            };
+            let root = k
+                .get(1..33)
+                .and_then(|r| Digest::from_slice(r).ok())
+                .ok_or_else(|| StoreError::corrupt(Column::Index, "set root key"))?;
+            let prefix = [&[index::TAG_SET_ROOT][..], &root.0].concat();
+            if self.inner.sets.info(&root)?.is_some() && self.inner.sets.contains(&root, cid)? {
+                out.extend(index::indexes_under(store, &prefix, None, usize::MAX)?);
+            }
+            match keys::prefix_end(&prefix) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The opt-out entries, in log order, after `after`, at most `limit`.
+    pub fn optouts(&self, after: Option<LeafIndex>, limit: usize) -> Result<Vec<LeafIndex>, StoreError> {
+        index::indexes_under(&*self.inner.store, &[index::TAG_OPTOUT], after, limit)
+    }
+
+    /// The `model_checkpoint` entries of `publisher/model`, in log order.
+    pub fn model_checkpoints(&self, publisher: &str, model: &str) -> Result<Vec<LeafIndex>, StoreError> {
+        let prefix = index::model_prefix(publisher, model);
+        index::indexes_under(&*self.inner.store, &prefix, None, usize::MAX)
+    }
+
+    /// The `dataset_version` entry of publisher/dataset/version, if logged.
+    pub fn dataset_version(
+        &self,
+        publisher: &str,
+        dataset: &str,
+        version: &str,
+    ) -> Result<Option<LeafIndex>, StoreError> {
+        let k = index::dataset_version_key(publisher, dataset, version);
+        Ok(self
+            .inner
+            .store
+            .get(Column::Index, &k)?
+            .and_then(|v| keys::read_u64(&v))
+            .map(LeafIndex))
+    }
+
+    /// Every `dataset_version` entry of `publisher`: (dataset, version, entry index).
+    pub fn dataset_versions(&self, publisher: &str) -> Result<Vec<(String, String, LeafIndex)>, StoreError> {
+        let prefix = index::key(index::TAG_DATASET_VERSION, &[publisher.as_bytes()]);
+        let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
+        let rows = self.inner.store.range(Column::Index, &prefix, &end, usize::MAX)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, v) in rows {
+            let parts = index::split_key(&k[1..])
+                .filter(|p| p.len() == 3)
+                .ok_or_else(|| StoreError::corrupt(Column::Index, "dataset version key"))?;
+            let idx = keys::read_u64(&v)
+                .ok_or_else(|| StoreError::corrupt(Column::Index, "dataset version value"))?;
+            let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            out.push((s(parts[1]), s(parts[2]), LeafIndex(idx)));
+        }
+        Ok(out)
+    }
+
+    /// The key that owns publisher `name` and the entry that bound it last.
+    pub fn publisher(&self, name: &str) -> Result<Option<([u8; 32], LeafIndex)>, StoreError> {
+        let Some(v) = self.inner.store.get(Column::Index, &index::publisher_key(name))? else {
+            return Ok(None);
+        };
+        let key: [u8; 32] = v
+            .get(..32)
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| StoreError::corrupt(Column::Index, "publisher value"))?;
+        let idx = v
+            .get(32..)
+            .and_then(keys::read_u64)
+            .ok_or_else(|| StoreError::corrupt(Column::Index, "publisher value"))?;
+        Ok(Some((key, LeafIndex(idx))))
+    }
+
+    /// The store, for tools and tests that read records directly.
+    pub fn store(&self) -> &Arc<dyn LogStore> {
+        &self.inner.store
+    }
+
+    /// Stops the sequencer after integrating what is queued. Reads keep working.
+    pub fn close(&self) {
+        self.inner.sequencer.close()
+    }
+
+    fn check_size(&self, size: TreeSize) -> Result<(), ReadError> {
+        let latest = self.checkpoint().size();
+        if size > latest {
+            return Err(ReadError::NotFound(format!(
+                "tree size {size} is beyond the latest checkpoint {latest}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A refusal, re-exported for callers that match on it.
+pub type EntryRejection = Rejection;

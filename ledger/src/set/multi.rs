@@ -1,0 +1,220 @@
+//! One proof deciding membership of many ids at once, in `rs_merkle`'s multi-proof layout.
+//!
+//! The proof reveals, for every id, either its leaf or its two neighbours (one at either end of
+//! the set), and then the fewest extra hashes that rebuild the root from all revealed leaves:
+//! level by level from the leaves, left to right, each sibling not already known or computable.
+//! That is `rs_merkle`'s layout, and verification is `rs_merkle`'s [`rs_merkle::MerkleProof`]
+//! with [`Blake3Node`], whose odd-last-node rule gives exactly the RFC 6962 tree. We build the
+//! hash list ourselves from a [`SetSource`] (a 100M-leaf set is never loaded into an
+//! `rs_merkle::MerkleTree`), and tests check it equals what `rs_merkle` produces.
+//!
+//! JSON: `{"tree_size":n,"leaves":[{"index":i,"leaf":{..}},..],"hashes":["<hex>",..]}`, leaves
+//! by increasing index.
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::hex32_vec;
+use super::{Membership, SetError, SetLeaf, SetSource};
+use crate::hash::{Blake3Set, TreeHasher};
+use crate::merkle::ProofError;
+use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
+
+/// `rs_merkle`'s hasher for set trees. `hash(data)` is the leaf hash `BLAKE3(0x00 || data)`, so
+/// leaves are handed to `rs_merkle` already hashed; a node is `BLAKE3(0x01 || left || right)`,
+/// and a node without a right sibling is carried up unchanged (the RFC 6962 shape).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Blake3Node;
+
+impl rs_merkle::Hasher for Blake3Node {
+    type Hash = [u8; 32];
+
+    fn hash(data: &[u8]) -> [u8; 32] {
+        Blake3Set::leaf_hash(data).0
+    }
+
+    fn concat_and_hash(left: &[u8; 32], right: Option<&[u8; 32]>) -> [u8; 32] {
+        match right {
+            Some(r) => Blake3Set::node_hash(&Digest(*left), &Digest(*r)).0,
+            None => *left,
+        }
+    }
+}
+
+/// A revealed leaf and its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedLeaf {
+    pub index: LeafIndex,
+    pub leaf: SetLeaf,
+}
+
+/// A multi-proof: revealed leaves (increasing index) and the helper hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetMultiProof {
+    #[serde(rename = "tree_size")]
+    pub size: TreeSize,
+    pub leaves: Vec<IndexedLeaf>,
+    #[serde(with = "hex32_vec")]
+    pub hashes: Vec<Digest>,
+}
+
+/// Builds one proof deciding every id in `ids` (in any order, repeats allowed).
+pub fn multi_proof<S: SetSource + ?Sized>(
+    src: &S,
+    ids: &[ContentId],
+) -> Result<SetMultiProof, SetError> {
+    let n = src.size().0;
+    let mut indices = Vec::with_capacity(ids.len() * 2);
+    for id in ids {
+        match src.position(id)? {
+            Ok(i) => indices.push(i),
+            Err(p) => {
+                if p > 0 {
+                    indices.push(p - 1);
+                }
+                if p < n {
+                    indices.push(p);
+                }
+            }
+        }
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    let leaves = indices
+        .iter()
+        .map(|&i| {
+            Ok(IndexedLeaf {
+                index: LeafIndex(i),
+                leaf: src.leaf(LeafIndex(i))?,
+            })
+        })
+        .collect::<Result<Vec<_>, SetError>>()?;
+    let hashes = helper_positions(&indices, n)
+        .into_iter()
+        .map(|(level, index)| src.node(level, index))
+        .collect::<Result<Vec<_>, SetError>>()?;
+    Ok(SetMultiProof {
+        size: TreeSize(n),
+        leaves,
+        hashes,
+    })
+}
+
+/// Verifies `proof` against the trusted `root` and `size` and decides each of `ids`, in order.
+/// Fails if any id is not decided by the revealed leaves, if the leaves are not strictly
+/// increasing in both index and cid, if the number of hashes is not exactly what the revealed
+/// positions need, or if the root does not match.
+pub fn verify_multi(
+    proof: &SetMultiProof,
+    ids: &[ContentId],
+    root: &Digest,
+    size: TreeSize,
+) -> Result<Vec<Membership>, SetError> {
+    if proof.size != size {
+        return Err(SetError::SizeMismatch {
+            proof: proof.size.0,
+            expected: size.0,
+        });
+    }
+    for w in proof.leaves.windows(2) {
+        if w[0].index >= w[1].index {
+            return Err(SetError::MalformedMulti("leaf indices not increasing"));
+        }
+        if w[0].leaf.cid >= w[1].leaf.cid {
+            return Err(SetError::NotOrdered);
+        }
+    }
+    if let Some(last) = proof.leaves.last() {
+        if last.index.0 >= size.0 {
+            return Err(SetError::Proof(ProofError::IndexOutOfRange {
+                index: last.index.0,
+                size: size.0,
+            }));
+        }
+    }
+    let decided = ids
+        .iter()
+        .map(|id| decide(proof, id, size.0))
+        .collect::<Result<Vec<_>, SetError>>()?;
+    let indices: Vec<u64> = proof.leaves.iter().map(|l| l.index.0).collect();
+    if helper_positions(&indices, size.0).len() != proof.hashes.len() {
+        return Err(SetError::MalformedMulti("wrong number of hashes"));
+    }
+    if size.0 == 0 {
+        return if *root == Blake3Set::empty_root() {
+            Ok(decided)
+        } else {
+            Err(SetError::Proof(ProofError::RootMismatch))
+        };
+    }
+    if proof.leaves.is_empty() {
+        // Nothing revealed, nothing claimed (`ids` was empty, or `decide` failed above).
+        return Ok(decided);
+    }
+    let total = usize::try_from(size.0).map_err(|_| SetError::MalformedMulti("set too large"))?;
+    let positions = indices
+        .iter()
+        .map(|&i| usize::try_from(i).map_err(|_| SetError::MalformedMulti("index too large")))
+        .collect::<Result<Vec<usize>, SetError>>()?;
+    let leaf_hashes: Vec<[u8; 32]> = proof.leaves.iter().map(|l| l.leaf.leaf_hash().0).collect();
+    let helpers: Vec<[u8; 32]> = proof.hashes.iter().map(|h| h.0).collect();
+    let computed = rs_merkle::MerkleProof::<Blake3Node>::new(helpers)
+        .root(&positions, &leaf_hashes, total)
+        .map_err(|_| SetError::MalformedMulti("hashes do not rebuild a root"))?;
+    if computed == root.0 {
+        Ok(decided)
+    } else {
+        Err(SetError::Proof(ProofError::RootMismatch))
+    }
+}
+
+/// Decides `id` from the revealed leaves: its own leaf, or two revealed leaves around it that
+/// are adjacent in the set (or the first / last leaf of the set).
+fn decide(proof: &SetMultiProof, id: &ContentId, size: u64) -> Result<Membership, SetError> {
+    let leaves = &proof.leaves;
+    let p = match leaves.binary_search_by(|l| l.leaf.cid.cmp(id)) {
+        Ok(_) => return Ok(Membership::Included),
+        Err(p) => p,
+    };
+    let left = p.checked_sub(1).and_then(|i| leaves.get(i));
+    let right = leaves.get(p);
+    let adjacent = match (left, right) {
+        (None, None) => size == 0,
+        (None, Some(r)) => r.index.0 == 0,
+        (Some(l), None) => l.index.0 + 1 == size,
+        (Some(l), Some(r)) => l.index.0 + 1 == r.index.0,
+    };
+    if adjacent {
+        Ok(Membership::Excluded)
+    } else {
+        Err(SetError::Undecided { id: *id })
+    }
+}
+
+/// The (level, index) of every helper hash for the revealed leaf `indices` (sorted, unique) in a
+/// tree of `n` leaves, in `rs_merkle`'s order: by level from the leaves, then by index.
+fn helper_positions(indices: &[u64], n: u64) -> Vec<(u32, u64)> {
+    let mut out = Vec::new();
+    let mut cur = indices.to_vec();
+    let (mut width, mut level) = (n, 0u32);
+    while width > 1 && !cur.is_empty() {
+        let mut i = 0;
+        while i < cur.len() {
+            let x = cur[i];
+            if x & 1 == 0 && cur.get(i + 1) == Some(&(x + 1)) {
+                i += 2; // both children known: the parent needs no helper
+                continue;
+            }
+            if (x ^ 1) < width {
+                out.push((level, x ^ 1));
+            }
+            i += 1;
+        }
+        cur.iter_mut().for_each(|x| *x >>= 1);
+        cur.dedup();
+        width = width.div_ceil(2);
+        level += 1;
+    }
+    out
+}

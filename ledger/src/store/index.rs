@@ -1,0 +1,188 @@
+//! Cross-entry rules and query indexes, in the `index` column.
+//!
+//! The entry's own rules (signature, size, canonical form, horizon) are `crate::entry`'s; the
+//! rules that need the rest of the log are here, checked by the sequencer against the indexes
+//! and the batch so far, and the index records of an accepted entry go into the same atomic
+//! write as the entry itself, so the indexes never disagree with the log.
+//!
+//! Every key starts with a one-byte tag; names are length-prefixed (u16 big-endian) so that no
+//! name can run into the next field. Layouts (docs/storage.md):
+//!
+//! | tag | key | value | question |
+//! |---|---|---|---|
+//! | `0x01` | leaf hash (32) | index (u64) | is this exact entry already logged (replay)? |
+//! | `0x02` | name | key (32) ‖ index (u64) | who owns publisher name X? |
+//! | `0x03` | publisher ‖ dataset ‖ version | index (u64) ‖ manifest root (32) | does this dataset version exist; a publisher's datasets and versions |
+//! | `0x04` | index (u64) | empty | the opt-out entries, in log order |
+//! | `0x05` | publisher ‖ model ‖ index (u64) | checkpoint name | a model's checkpoint entries |
+//! | `0x06` | set root (32) ‖ index (u64) | empty | which dataset version entries name set root R |
+
+use std::collections::HashMap;
+
+use crate::types::{Digest, LeafIndex};
+
+use super::keys::prefix_end;
+use super::{Column, LogStore, StoreError};
+
+pub const TAG_REPLAY: u8 = 0x01;
+pub const TAG_PUBLISHER: u8 = 0x02;
+pub const TAG_DATASET_VERSION: u8 = 0x03;
+pub const TAG_OPTOUT: u8 = 0x04;
+pub const TAG_MODEL_CHECKPOINT: u8 = 0x05;
+pub const TAG_SET_ROOT: u8 = 0x06;
+
+/// Why the sequencer refused an entry. The entry is wrong; resubmitting it will not help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    #[error(transparent)]
+    Entry(#[from] crate::entry::EntryError),
+    #[error("invalid entry: {0}")]
+    Invalid(String),
+    #[error("entry is already in the log at index {0}")]
+    Replay(u64),
+    #[error("publisher name {0:?} belongs to another key")]
+    NameTaken(String),
+    #[error("publisher {0:?} is not registered")]
+    UnknownPublisher(String),
+    #[error("entry is not signed by the key of publisher {0:?}")]
+    NotPublisherKey(String),
+    #[error("dataset version {0} already exists")]
+    DuplicateVersion(String),
+    #[error("dataset version {0} is not in the log")]
+    UnknownDatasetVersion(String),
+}
+
+/// The index as the sequencer sees it while checking a batch: the store plus the batch's own
+/// index records so far. Reads that fail are remembered and fail the whole batch in
+/// [`BatchIndex::into_ops`], so a storage error never turns into a wrong answer.
+pub struct BatchIndex<'a> {
+    store: &'a dyn LogStore,
+    pending: HashMap<Vec<u8>, Vec<u8>>,
+    ops: Vec<(Vec<u8>, Vec<u8>)>,
+    error: Option<StoreError>,
+}
+
+impl<'a> BatchIndex<'a> {
+    pub fn new(store: &'a dyn LogStore) -> Self {
+        BatchIndex {
+            store,
+            pending: HashMap::new(),
+            ops: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(v) = self.pending.get(key) {
+            return Some(v.clone());
+        }
+        match self.store.get(Column::Index, key) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key.clone(), value.clone());
+        self.ops.push((key, value));
+    }
+
+    /// The index records to write with the batch, or the first read error.
+    pub fn into_ops(self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.ops),
+        }
+    }
+}
+
+/// `tag || parts...`, each part length-prefixed.
+pub fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = vec![tag];
+    for p in parts {
+        let len = u16::try_from(p.len()).unwrap_or(u16::MAX);
+        k.extend_from_slice(&len.to_be_bytes());
+        k.extend_from_slice(&p[..usize::from(len)]);
+    }
+    k
+}
+
+pub fn replay_key(leaf_hash: &Digest) -> Vec<u8> {
+    [&[TAG_REPLAY][..], &leaf_hash.0].concat()
+}
+
+pub fn publisher_key(name: &str) -> Vec<u8> {
+    key(TAG_PUBLISHER, &[name.as_bytes()])
+}
+
+pub fn dataset_version_key(publisher: &str, dataset: &str, version: &str) -> Vec<u8> {
+    key(
+        TAG_DATASET_VERSION,
+        &[publisher.as_bytes(), dataset.as_bytes(), version.as_bytes()],
+    )
+}
+
+pub fn optout_key(index: LeafIndex) -> Vec<u8> {
+    [&[TAG_OPTOUT][..], &index.0.to_be_bytes()].concat()
+}
+
+pub fn model_checkpoint_key(publisher: &str, model: &str, index: LeafIndex) -> Vec<u8> {
+    let mut k = model_prefix(publisher, model);
+    k.extend_from_slice(&index.0.to_be_bytes());
+    k
+}
+
+/// The prefix of every `model_checkpoint` index key of `publisher/model`.
+pub fn model_prefix(publisher: &str, model: &str) -> Vec<u8> {
+    key(TAG_MODEL_CHECKPOINT, &[publisher.as_bytes(), model.as_bytes()])
+}
+
+pub fn set_root_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
+    [&[TAG_SET_ROOT][..], &root.0, &index.0.to_be_bytes()].concat()
+}
+
+/// The leaf indexes stored as the last 8 bytes of every key under `prefix`, in key order,
+/// starting after `after` (exclusive) and at most `limit` of them.
+pub fn indexes_under(
+    store: &dyn LogStore,
+    prefix: &[u8],
+    after: Option<LeafIndex>,
+    limit: usize,
+) -> Result<Vec<LeafIndex>, StoreError> {
+    let start = match after {
+        None => prefix.to_vec(),
+        Some(i) => match i.0.checked_add(1) {
+            Some(n) => [prefix, &n.to_be_bytes()].concat(),
+            None => return Ok(Vec::new()),
+        },
+    };
+    let end = prefix_end(prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 9]);
+    let rows = store.range(Column::Index, &start, &end, limit)?;
+    rows.iter()
+        .map(|(k, _)| {
+            k.len()
+                .checked_sub(8)
+                .and_then(|at| super::keys::read_u64(&k[at..]))
+                .map(LeafIndex)
+                .ok_or_else(|| StoreError::corrupt(Column::Index, "index key"))
+        })
+        .collect()
+}
+
+pub use super::rules::{apply, prepare_batch, Prepared};
+
+/// The length-prefixed parts of a key (without its tag), or None if malformed.
+pub fn split_key(mut k: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut parts = Vec::new();
+    while k.len() >= 2 {
+        let len = usize::from(u16::from_be_bytes([k[0], k[1]]));
+        let part = k.get(2..2 + len)?;
+        parts.push(part);
+        k = &k[2 + len..];
+    }
+    k.is_empty().then_some(parts)
+}

@@ -1,0 +1,105 @@
+//! Key layouts of every record, in one place. `docs/storage.md` describes them byte by byte;
+//! changing any of them is a format change (bump [`FORMAT_VERSION`]).
+//!
+//! All integers in keys are big-endian so that key order is numeric order.
+
+use crate::types::Digest;
+
+/// The on-disk format version, stored under [`META_FORMAT`].
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `meta`: `format` -> u32 big-endian [`FORMAT_VERSION`].
+pub const META_FORMAT: &[u8] = b"format";
+/// `meta`: `origin` -> the log's name, UTF-8.
+pub const META_ORIGIN: &[u8] = b"origin";
+/// `meta`: `vkey` -> the C2SP verifier key (`name+hash+base64`), UTF-8.
+pub const META_VKEY: &[u8] = b"vkey";
+/// `meta`: `tree_size` -> u64 big-endian, the durable tree size, written in the same batch as
+/// the entries it counts.
+pub const META_TREE_SIZE: &[u8] = b"tree_size";
+
+/// `meta`: `set/` + set id (u64) -> set root (32 bytes): the set id is committed.
+pub const META_SET_PREFIX: &[u8] = b"set/";
+
+pub fn u64_key(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+pub fn read_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
+}
+
+/// `entries`: leaf index (u64) -> entry bytes.
+pub fn entry_key(index: u64) -> [u8; 8] {
+    u64_key(index)
+}
+
+/// `hashes`: stored hash index (u64, [`crate::tree::stored_hash_index`]) -> 32-byte hash.
+pub fn hash_key(stored_index: u64) -> [u8; 8] {
+    u64_key(stored_index)
+}
+
+/// `checkpoints`: tree size (u64) -> signed checkpoint note, UTF-8.
+pub fn checkpoint_key(size: u64) -> [u8; 8] {
+    u64_key(size)
+}
+
+/// `meta`: the commit marker of set `id`.
+pub fn meta_set_key(id: u64) -> Vec<u8> {
+    [META_SET_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `set_roots`: set root (32 bytes) -> set id (u64) || leaf count (u64).
+pub fn set_root_key(root: &Digest) -> [u8; 32] {
+    root.0
+}
+
+/// `set_leaves`: set id (u64) || chunk (u64) -> up to 256 leaves of 72 bytes, leaves
+/// `[chunk * 256, chunk * 256 + 256)`.
+pub fn set_leaves_key(id: u64, chunk: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&id.to_be_bytes());
+    k[8..].copy_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+/// `set_hashes`: set id (u64) || level (u8, a multiple of 8) || chunk (u64) -> up to 256 hashes
+/// of 32 bytes, the complete subtrees `[chunk * 256, chunk * 256 + 256)` of that level.
+pub fn set_hashes_key(id: u64, level: u8, chunk: u64) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[..8].copy_from_slice(&id.to_be_bytes());
+    k[8] = level;
+    k[9..].copy_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+/// The first key after every key that starts with `prefix` (None when there is none: all 0xff).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_is_the_next_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn integer_keys_sort_numerically() {
+        assert!(entry_key(255) < entry_key(256));
+        assert!(set_hashes_key(1, 8, 300) < set_hashes_key(1, 16, 0));
+        assert!(set_leaves_key(1, u64::MAX) < set_leaves_key(2, 0));
+    }
+}

@@ -1,0 +1,228 @@
+//! Storage behind a trait: the durable log, its tree hashes, signed checkpoints, indexes and
+//! stored sets, as ordered key-value records in named columns.
+//!
+//! [`LogStore`] is deliberately small (get, ordered range, atomic write, sync) so that it has two
+//! honest implementations — [`MemoryStore`] for unit tests and verifiers, and `RocksStore`
+//! (feature `rocksdb`) for a ledger directory — and so that tests can wrap it to inject faults at
+//! every durable step. What the records mean (key layouts) lives in [`keys`], documented byte by
+//! byte in `docs/storage.md`; the append path is in [`crate::sequencer`], sets in [`sets`], the
+//! cross-entry rules and query indexes in [`index`].
+
+pub mod index;
+pub mod keyfile;
+pub mod keys;
+pub mod log;
+pub mod memory;
+#[cfg(feature = "rocksdb")]
+pub mod rocks;
+pub mod rules;
+pub mod sets;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "rocksdb")]
+pub use rocks::RocksStore;
+
+/// A named group of records with its own key space (a RocksDB column family).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Column {
+    /// Ledger metadata: format version, origin, verifier key, durable tree size.
+    Meta,
+    /// Log entries by index.
+    Entries,
+    /// Log tree hashes (every complete subtree) by level and index.
+    Hashes,
+    /// Signed checkpoints by tree size.
+    Checkpoints,
+    /// Cross-entry rules and query indexes (publishers, dataset versions, opt-outs, ...).
+    Index,
+    /// Committed sets: root to set id and size.
+    SetRoots,
+    /// Set leaves, 256 per record.
+    SetLeaves,
+    /// Set subtree hashes at levels 8, 16, 24, ..., 256 per record.
+    SetHashes,
+}
+
+impl Column {
+    pub const ALL: [Column; 8] = [
+        Column::Meta,
+        Column::Entries,
+        Column::Hashes,
+        Column::Checkpoints,
+        Column::Index,
+        Column::SetRoots,
+        Column::SetLeaves,
+        Column::SetHashes,
+    ];
+
+    /// The column family's name on disk. Never change one: it is part of the format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Meta => "meta",
+            Column::Entries => "entries",
+            Column::Hashes => "hashes",
+            Column::Checkpoints => "checkpoints",
+            Column::Index => "index",
+            Column::SetRoots => "set_roots",
+            Column::SetLeaves => "set_leaves",
+            Column::SetHashes => "set_hashes",
+        }
+    }
+
+    pub(crate) fn ordinal(self) -> usize {
+        match self {
+            Column::Meta => 0,
+            Column::Entries => 1,
+            Column::Hashes => 2,
+            Column::Checkpoints => 3,
+            Column::Index => 4,
+            Column::SetRoots => 5,
+            Column::SetLeaves => 6,
+            Column::SetHashes => 7,
+        }
+    }
+}
+
+/// One change in a [`WriteBatch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Put(Column, Vec<u8>, Vec<u8>),
+    Delete(Column, Vec<u8>),
+    /// Deletes every key `k` with `start <= k < end`.
+    DeleteRange(Column, Vec<u8>, Vec<u8>),
+}
+
+/// Changes applied all together or not at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    pub ops: Vec<Op>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put(&mut self, col: Column, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Put(col, key.into(), value.into()));
+    }
+
+    pub fn delete(&mut self, col: Column, key: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Delete(col, key.into()));
+    }
+
+    pub fn delete_range(&mut self, col: Column, start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) {
+        self.ops.push(Op::DeleteRange(col, start.into(), end.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+/// How durable a write must be when [`LogStore::write`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// On stable storage (fsync'd) before returning. Every step of the append path uses this.
+    Synced,
+    /// Applied and visible to readers, but durable only after a later `Synced` write or
+    /// [`LogStore::sync`]. Used for staged set chunks, which mean nothing until a synced commit
+    /// record names them.
+    Deferred,
+}
+
+/// A storage failure. Reads that fail may be retried; a failed write is fatal to the writer that
+/// issued it (see [`crate::sequencer`]): the store's state is then unknown until reopened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("storage i/o error: {0}")]
+    Io(String),
+    #[error("storage full: {0}")]
+    Full(String),
+    #[error("corrupt record in {column}: {what}")]
+    Corrupt { column: &'static str, what: String },
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(col: Column, what: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            column: col.name(),
+            what: what.into(),
+        }
+    }
+}
+
+/// Ordered key-value storage for one ledger.
+///
+/// Contract, which every implementation keeps and every caller may rely on:
+/// - **Durable on return.** When `write(_, Durability::Synced)` or `sync` returns `Ok`, the
+///   changes (and every earlier `Deferred` one) survive a crash or power loss. A batch is atomic:
+///   after a crash either all of its changes are present or none is.
+/// - **One writer.** The ledger's append path (the sequencer) is the only writer of the log
+///   columns; set uploads write only their own staging keys. The store does not arbitrate
+///   concurrent writers to the same keys.
+/// - **Safe for concurrent readers.** `get` and `range` may be called from any thread at any
+///   time, and see either all or none of a batch.
+///
+/// When a write returns `Err`, the caller must assume nothing about whether it persisted.
+pub trait LogStore: Send + Sync {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Records with `start <= key < end` in key order, at most `limit` of them.
+    fn range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+
+    /// The record with the largest key in `start <= key < end`, if any.
+    fn last_in_range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+
+    /// Applies `batch` atomically with the given durability.
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError>;
+
+    /// Makes every write so far durable.
+    fn sync(&self) -> Result<(), StoreError>;
+}
+
+impl<T: LogStore + ?Sized> LogStore for std::sync::Arc<T> {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(col, key)
+    }
+    fn range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        (**self).range(col, start, end, limit)
+    }
+    fn last_in_range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        (**self).last_in_range(col, start, end)
+    }
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {
+        (**self).write(batch, durability)
+    }
+    fn sync(&self) -> Result<(), StoreError> {
+        (**self).sync()
+    }
+}

@@ -1,0 +1,181 @@
+//! [`RocksStore`]: the [`LogStore`] contract on RocksDB, one database per ledger directory, one
+//! column family per [`Column`]. `Synced` writes set `WriteOptions::sync`, which fsyncs the
+//! write-ahead log (and with it every earlier unsynced write) before returning; a `WriteBatch` is
+//! atomic across column families because they share the WAL.
+
+use std::path::Path;
+
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, DB};
+
+use super::{Column, Durability, LogStore, Op, StoreError, WriteBatch};
+
+/// A ledger's RocksDB database.
+pub struct RocksStore {
+    db: DB,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RocksStore({})", self.db.path().display())
+    }
+}
+
+impl RocksStore {
+    /// Creates a new database at `path` (which must not hold one yet).
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Self::options();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_error_if_exists(true);
+        Self::open_with(path, &opts)
+    }
+
+    /// Opens the existing database at `path`; never creates one.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Self::options();
+        opts.create_if_missing(false);
+        opts.create_missing_column_families(false);
+        Self::open_with(path, &opts)
+    }
+
+    fn options() -> Options {
+        let mut opts = Options::default();
+        opts.set_paranoid_checks(true);
+        opts.increase_parallelism(2);
+        // Entries, hashes and set chunks are written in key order and never updated: large
+        // memtables and few compactions.
+        opts.set_write_buffer_size(64 << 20);
+        opts.set_max_write_buffer_number(3);
+        opts
+    }
+
+    fn open_with(path: &Path, opts: &Options) -> Result<Self, StoreError> {
+        let cfs = Column::ALL
+            .iter()
+            .map(|c| ColumnFamilyDescriptor::new(c.name(), Self::options()));
+        let db = DB::open_cf_descriptors(opts, path, cfs).map_err(io)?;
+        Ok(RocksStore { db })
+    }
+
+    fn cf(&self, col: Column) -> Result<&ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(col.name())
+            .ok_or_else(|| StoreError::corrupt(col, "column family missing"))
+    }
+}
+
+fn io(e: rocksdb::Error) -> StoreError {
+    let s = e.into_string();
+    // RocksDB reports ENOSPC as an IO error whose message says so.
+    if s.contains("No space left") {
+        StoreError::Full(s)
+    } else {
+        StoreError::Io(s)
+    }
+}
+
+impl LogStore for RocksStore {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db.get_cf(self.cf(col)?, key).map_err(io)
+    }
+
+    fn range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        if start >= end {
+            return Ok(out);
+        }
+        let it = self
+            .db
+            .iterator_cf(self.cf(col)?, IteratorMode::From(start, Direction::Forward));
+        for item in it {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(io)?;
+            if &k[..] >= end {
+                break;
+            }
+            out.push((k.into_vec(), v.into_vec()));
+        }
+        Ok(out)
+    }
+
+    fn last_in_range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        if start >= end {
+            return Ok(None);
+        }
+        let mut it = self.db.raw_iterator_cf(self.cf(col)?);
+        it.seek_for_prev(end);
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if k < start {
+                return Ok(None);
+            }
+            if k < end {
+                return Ok(Some((k.to_vec(), v.to_vec())));
+            }
+            // seek_for_prev lands on `end` itself when present; step back once.
+            it.prev();
+        }
+        it.status().map_err(io)?;
+        Ok(None)
+    }
+
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {
+        let mut wb = rocksdb::WriteBatch::default();
+        for op in &batch.ops {
+            match op {
+                Op::Put(c, k, v) => wb.put_cf(self.cf(*c)?, k, v),
+                Op::Delete(c, k) => wb.delete_cf(self.cf(*c)?, k),
+                Op::DeleteRange(c, s, e) => wb.delete_range_cf(self.cf(*c)?, s, e),
+            }
+        }
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(durability == Durability::Synced);
+        self.db.write_opt(wb, &wo).map_err(io)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush_wal(true).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_refuses_existing_and_open_refuses_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("db");
+        assert!(RocksStore::open(&p).is_err());
+        let s = RocksStore::create(&p).unwrap();
+        let mut b = WriteBatch::new();
+        b.put(Column::Entries, 7u64.to_be_bytes(), b"seven".to_vec());
+        b.put(Column::Entries, 9u64.to_be_bytes(), b"nine".to_vec());
+        s.write(b, Durability::Synced).unwrap();
+        drop(s);
+        assert!(RocksStore::create(&p).is_err());
+        let s = RocksStore::open(&p).unwrap();
+        let last = s
+            .last_in_range(Column::Entries, &0u64.to_be_bytes(), &9u64.to_be_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(last.1, b"seven");
+        let all = s.range(Column::Entries, &[0], &[0xff], 10).unwrap();
+        assert_eq!(all.len(), 2);
+    }
+}

@@ -1,0 +1,545 @@
+//! The set store: a set's leaves stored under its root, after checking that they are sorted,
+//! unique and hash to the claimed root; and proofs from stored sets in O(log n) reads.
+//!
+//! Layout (docs/storage.md): leaves in records of 256 (`set_leaves`), and the complete subtree
+//! hashes of levels 8, 16, 24, ... in records of 256 (`set_hashes`), all under a set id. Any node
+//! of the tree is then computed from one record (at most 256 hashes), so an inclusion or
+//! exclusion proof of a 100M-leaf set reads a few dozen records and never the whole set.
+//!
+//! Ingest streams: [`SetWriter`] takes leaves in chunks of any size, keeps one partial record per
+//! level (O(256 log n) memory), and stages full records as it goes under a fresh set id. The set
+//! becomes visible only through one synced commit batch (the root record and the id's marker);
+//! a crash before it leaves staged records that no root names, which [`SetStore::open`] deletes.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::hash::{Blake3Set, TreeHasher};
+use crate::merkle;
+use crate::set::{SetError, SetLeaf, SetSource};
+use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
+
+use super::keys::{self, meta_set_key, set_hashes_key, set_leaves_key, set_root_key};
+use super::{Column, Durability, LogStore, StoreError, WriteBatch};
+
+/// Leaves (or hashes) per record.
+const CHUNK: usize = 256;
+/// Full records staged per deferred write.
+const RECORDS_PER_WRITE: usize = 64;
+
+/// Why a set upload failed. `Store` errors are retryable by uploading again; the others mean the
+/// set itself is wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetStoreError {
+    #[error("invalid set: {0}")]
+    Invalid(#[from] SetError),
+    #[error("set leaves must be whole 72-byte leaves; {0} bytes left over")]
+    PartialLeaf(usize),
+    #[error("set hashes to {computed}, not the claimed root {claimed}")]
+    RootMismatch { claimed: Digest, computed: Digest },
+    #[error("no stored set with root {0}")]
+    UnknownSet(Digest),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A committed set: its root, its internal id and its number of leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetInfo {
+    pub root: Digest,
+    pub id: u64,
+    pub size: TreeSize,
+}
+
+/// Stored sets of one ledger. Cheap to share (`Arc` inside); many uploads may run at once.
+#[derive(Clone)]
+pub struct SetStore {
+    store: Arc<dyn LogStore>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for SetStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetStore").finish_non_exhaustive()
+    }
+}
+
+impl SetStore {
+    /// Opens the set store, deleting records staged by uploads that never committed (a crash or
+    /// a dropped writer): they are unreachable, since no root names their set id.
+    pub fn open(store: Arc<dyn LogStore>) -> Result<Self, StoreError> {
+        let mut next = 0u64;
+        if let Some((k, _)) = store.last_in_range(
+            Column::Meta,
+            keys::META_SET_PREFIX,
+            &keys::prefix_end(keys::META_SET_PREFIX).unwrap_or_default(),
+        )? {
+            let id = keys::read_u64(&k[keys::META_SET_PREFIX.len()..])
+                .ok_or_else(|| StoreError::corrupt(Column::Meta, "set marker key"))?;
+            next = next.max(id + 1);
+        }
+        let mut gc = WriteBatch::new();
+        for col in [Column::SetLeaves, Column::SetHashes] {
+            let mut id = 0u64;
+            loop {
+                let Some((k, _)) = store
+                    .range(col, &id.to_be_bytes(), &[0xff; 17], 1)?
+                    .into_iter()
+                    .next()
+                else {
+                    break;
+                };
+                id = keys::read_u64(&k).ok_or_else(|| StoreError::corrupt(col, "set key"))?;
+                next = next.max(id + 1);
+                if store.get(Column::Meta, &meta_set_key(id))?.is_none() {
+                    gc.delete_range(col, id.to_be_bytes().to_vec(), (id + 1).to_be_bytes().to_vec());
+                }
+                match id.checked_add(1) {
+                    Some(n) => id = n,
+                    None => break,
+                }
+            }
+        }
+        if !gc.is_empty() {
+            // Crash here: the staged records are still unreachable; the next open deletes them.
+            store.write(gc, Durability::Synced)?;
+        }
+        Ok(SetStore {
+            store,
+            next_id: Arc::new(AtomicU64::new(next)),
+        })
+    }
+
+    /// Starts an upload. Nothing is visible until [`SetWriter::commit`].
+    pub fn writer(&self) -> SetWriter {
+        SetWriter {
+            store: self.store.clone(),
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            count: 0,
+            last: None,
+            carry: Vec::new(),
+            levels: vec![Vec::with_capacity(CHUNK * SetLeaf::LEN)],
+            staged: WriteBatch::new(),
+            staged_records: 0,
+            committed: false,
+        }
+    }
+
+    /// The committed set with this root, if any.
+    pub fn info(&self, root: &Digest) -> Result<Option<SetInfo>, StoreError> {
+        let Some(v) = self.store.get(Column::SetRoots, &set_root_key(root))? else {
+            return Ok(None);
+        };
+        let (Some(id), Some(size)) = (keys::read_u64(&v), v.get(8..).and_then(keys::read_u64))
+        else {
+            return Err(StoreError::corrupt(Column::SetRoots, "set root record"));
+        };
+        Ok(Some(SetInfo {
+            root: *root,
+            id,
+            size: TreeSize(size),
+        }))
+    }
+
+    /// A [`SetSource`] over a stored set, for `crate::set` proofs. It caches the records it
+    /// reads, so use one per proof (or per batch of proofs) and drop it.
+    pub fn source(&self, root: &Digest) -> Result<StoredSet, SetStoreError> {
+        let info = self.info(root)?.ok_or(SetStoreError::UnknownSet(*root))?;
+        Ok(StoredSet::new(self.store.clone(), info))
+    }
+
+    /// Whether `cid` is in the stored set with `root`.
+    pub fn contains(&self, root: &Digest, cid: &ContentId) -> Result<bool, SetStoreError> {
+        let src = self.source(root)?;
+        Ok(src.position(cid).map_err(SetStoreError::Invalid)?.is_ok())
+    }
+
+    /// Leaves `[start, start + count)` of a stored set (fewer at its end), for publishing.
+    pub fn leaves(
+        &self,
+        root: &Digest,
+        start: u64,
+        count: usize,
+    ) -> Result<Vec<SetLeaf>, SetStoreError> {
+        let src = self.source(root)?;
+        let end = src.info.size.0.min(start.saturating_add(count as u64));
+        let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
+        for i in start..end {
+            out.push(src.leaf(LeafIndex(i))?);
+        }
+        Ok(out)
+    }
+}
+
+/// An upload in progress. Dropping it without committing discards it (best effort; a crash is
+/// cleaned up at the next open).
+pub struct SetWriter {
+    store: Arc<dyn LogStore>,
+    id: u64,
+    count: u64,
+    last: Option<ContentId>,
+    /// Bytes of a leaf split across `push_bytes` calls.
+    carry: Vec<u8>,
+    /// `levels[0]`: leaf bytes of the current leaves record; `levels[i]`: hashes of level `8i`.
+    levels: Vec<Vec<u8>>,
+    staged: WriteBatch,
+    staged_records: usize,
+    committed: bool,
+}
+
+impl SetWriter {
+    /// Appends leaves given as concatenated 72-byte leaves, split anywhere.
+    pub fn push_bytes(&mut self, mut bytes: &[u8]) -> Result<(), SetStoreError> {
+        if !self.carry.is_empty() {
+            let need = SetLeaf::LEN - self.carry.len();
+            let take = need.min(bytes.len());
+            self.carry.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.carry.len() < SetLeaf::LEN {
+                return Ok(());
+            }
+            let mut b = [0u8; 72];
+            b.copy_from_slice(&self.carry);
+            self.carry.clear();
+            self.push(&SetLeaf::from_bytes(&b))?;
+        }
+        let mut chunks = bytes.chunks_exact(SetLeaf::LEN);
+        for c in &mut chunks {
+            let mut b = [0u8; 72];
+            b.copy_from_slice(c);
+            self.push(&SetLeaf::from_bytes(&b))?;
+        }
+        self.carry.extend_from_slice(chunks.remainder());
+        Ok(())
+    }
+
+    /// Appends the next leaf; it must sort strictly after the previous one.
+    pub fn push(&mut self, leaf: &SetLeaf) -> Result<(), SetStoreError> {
+        let index = self.count;
+        if let Some(last) = &self.last {
+            match last.cmp(&leaf.cid) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Err(SetError::Duplicate { index }.into()),
+                std::cmp::Ordering::Greater => return Err(SetError::NotSorted { index }.into()),
+            }
+        }
+        self.last = Some(leaf.cid);
+        self.levels[0].extend_from_slice(&leaf.to_bytes());
+        self.count += 1;
+        if self.count % CHUNK as u64 == 0 {
+            self.close_record(0)?;
+        }
+        Ok(())
+    }
+
+    /// Leaves pushed so far.
+    pub fn size(&self) -> TreeSize {
+        TreeSize(self.count)
+    }
+
+    /// Checks the root and commits the set, or discards it. Committing a set whose root is
+    /// already stored is not an error: the existing set is returned and this upload discarded.
+    pub fn commit(mut self, claimed: &Digest) -> Result<SetInfo, SetStoreError> {
+        if !self.carry.is_empty() {
+            let left = self.carry.len();
+            self.discard_staged();
+            return Err(SetStoreError::PartialLeaf(left));
+        }
+        // Partial records of every level: they hold the complete subtrees not yet in a full one.
+        let records = std::mem::take(&mut self.levels);
+        for (i, rec) in records.iter().enumerate() {
+            if !rec.is_empty() {
+                let chunk = self.level_count(i) / CHUNK as u64;
+                self.stage_record(i, chunk, rec.clone());
+            }
+        }
+        self.flush_staged()?;
+        let info = SetInfo {
+            root: *claimed,
+            id: self.id,
+            size: TreeSize(self.count),
+        };
+        let computed = StoredSet::new(self.store.clone(), info).root()?;
+        if computed != *claimed {
+            self.discard_staged();
+            return Err(SetStoreError::RootMismatch {
+                claimed: *claimed,
+                computed,
+            });
+        }
+        let existing = SetStore {
+            store: self.store.clone(),
+            next_id: Arc::new(AtomicU64::new(0)),
+        }
+        .info(claimed)?;
+        if let Some(existing) = existing {
+            self.discard_staged();
+            return Ok(existing);
+        }
+        let mut b = WriteBatch::new();
+        let mut v = self.id.to_be_bytes().to_vec();
+        v.extend_from_slice(&self.count.to_be_bytes());
+        b.put(Column::SetRoots, set_root_key(claimed).to_vec(), v);
+        b.put(Column::Meta, meta_set_key(self.id), claimed.0.to_vec());
+        // Durable step. Crash before: no root names the id; the staged records are deleted at
+        // the next open. Crash after: the set is committed. The sync also makes every earlier
+        // deferred (staged) record durable, since they precede it in the write-ahead log.
+        self.store.write(b, Durability::Synced)?;
+        self.committed = true;
+        Ok(info)
+    }
+
+    /// Discards the upload.
+    pub fn discard(mut self) {
+        self.discard_staged();
+    }
+
+    /// How many complete nodes of level `8 * i` have been closed so far.
+    fn level_count(&self, i: usize) -> u64 {
+        self.count >> (8 * i as u32)
+    }
+
+    /// Level `8 * i`'s current record is full: stage it and push its root one level up.
+    fn close_record(&mut self, i: usize) -> Result<(), SetStoreError> {
+        let rec = std::mem::replace(&mut self.levels[i], Vec::new());
+        let hashes: Vec<Digest> = if i == 0 {
+            rec.chunks_exact(SetLeaf::LEN)
+                .map(Blake3Set::leaf_hash)
+                .collect()
+        } else {
+            rec.chunks_exact(32).map(digest_at).collect()
+        };
+        let top = merkle::root::<Blake3Set>(&hashes);
+        let chunk = self.level_count(i) / CHUNK as u64 - 1;
+        self.stage_record(i, chunk, rec);
+        if self.levels.len() == i + 1 {
+            self.levels.push(Vec::with_capacity(CHUNK * 32));
+        }
+        self.levels[i + 1].extend_from_slice(&top.0);
+        if self.levels[i + 1].len() == CHUNK * 32 {
+            self.close_record(i + 1)?;
+        }
+        if self.staged_records >= RECORDS_PER_WRITE {
+            self.flush_staged()?;
+        }
+        Ok(())
+    }
+
+    fn stage_record(&mut self, i: usize, chunk: u64, rec: Vec<u8>) {
+        if i == 0 {
+            self.staged
+                .put(Column::SetLeaves, set_leaves_key(self.id, chunk).to_vec(), rec);
+        } else {
+            let key = set_hashes_key(self.id, (8 * i) as u8, chunk);
+            self.staged.put(Column::SetHashes, key.to_vec(), rec);
+        }
+        self.staged_records += 1;
+    }
+
+    fn flush_staged(&mut self) -> Result<(), StoreError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let b = std::mem::take(&mut self.staged);
+        self.staged_records = 0;
+        // Deferred: staged records mean nothing until the commit record names this set id.
+        self.store.write(b, Durability::Deferred)
+    }
+
+    fn discard_staged(&mut self) {
+        self.staged = WriteBatch::new();
+        self.committed = true; // nothing left for Drop to do
+        let mut b = WriteBatch::new();
+        let (s, e) = (self.id.to_be_bytes().to_vec(), (self.id + 1).to_be_bytes().to_vec());
+        b.delete_range(Column::SetLeaves, s.clone(), e.clone());
+        b.delete_range(Column::SetHashes, s, e);
+        // Best effort: if this fails, the next open deletes the unreachable records.
+        let _ = self.store.write(b, Durability::Deferred);
+    }
+}
+
+impl Drop for SetWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.discard_staged();
+        }
+    }
+}
+
+fn digest_at(b: &[u8]) -> Digest {
+    let mut d = [0u8; 32];
+    d.copy_from_slice(&b[..32]);
+    Digest(d)
+}
+
+/// A stored set as a [`SetSource`]: nodes computed from one record each, records cached.
+pub struct StoredSet {
+    store: Arc<dyn LogStore>,
+    info: SetInfo,
+    cache: RefCell<HashMap<(u8, u64), Rc<Vec<Digest>>>>,
+    leaves: RefCell<HashMap<u64, Rc<Vec<u8>>>>,
+}
+
+impl StoredSet {
+    fn new(store: Arc<dyn LogStore>, info: SetInfo) -> Self {
+        StoredSet {
+            store,
+            info,
+            cache: RefCell::new(HashMap::new()),
+            leaves: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn info(&self) -> SetInfo {
+        self.info
+    }
+
+    /// The root recomputed from the stored records.
+    pub fn root(&self) -> Result<Digest, SetStoreError> {
+        if self.info.size.0 == 0 {
+            return Ok(Blake3Set::empty_root());
+        }
+        Ok(self.range_root(0, self.info.size.0)?)
+    }
+
+    fn leaf_record(&self, chunk: u64) -> Result<Rc<Vec<u8>>, StoreError> {
+        if let Some(r) = self.leaves.borrow().get(&chunk) {
+            return Ok(r.clone());
+        }
+        let key = set_leaves_key(self.info.id, chunk);
+        let rec = self
+            .store
+            .get(Column::SetLeaves, &key)?
+            .ok_or_else(|| StoreError::corrupt(Column::SetLeaves, "missing leaves record"))?;
+        let rec = Rc::new(rec);
+        self.leaves.borrow_mut().insert(chunk, rec.clone());
+        Ok(rec)
+    }
+
+    /// The hashes of record `chunk` of level `base` (a multiple of 8).
+    fn hash_record(&self, base: u8, chunk: u64) -> Result<Rc<Vec<Digest>>, StoreError> {
+        if let Some(r) = self.cache.borrow().get(&(base, chunk)) {
+            return Ok(r.clone());
+        }
+        let hashes: Vec<Digest> = if base == 0 {
+            self.leaf_record(chunk)?
+                .chunks_exact(SetLeaf::LEN)
+                .map(Blake3Set::leaf_hash)
+                .collect()
+        } else {
+            let key = set_hashes_key(self.info.id, base, chunk);
+            self.store
+                .get(Column::SetHashes, &key)?
+                .ok_or_else(|| StoreError::corrupt(Column::SetHashes, "missing hash record"))?
+                .chunks_exact(32)
+                .map(digest_at)
+                .collect()
+        };
+        let hashes = Rc::new(hashes);
+        self.cache.borrow_mut().insert((base, chunk), hashes.clone());
+        Ok(hashes)
+    }
+
+    /// The root of the complete subtree `index` of `level`, from one record.
+    fn complete_node(&self, level: u32, index: u64) -> Result<Digest, StoreError> {
+        let base = level / 8 * 8;
+        let d = level - base;
+        let first = index << d;
+        let rec = self.hash_record(base as u8, first / CHUNK as u64)?;
+        let off = (first % CHUNK as u64) as usize;
+        let slice = rec
+            .get(off..off + (1usize << d))
+            .ok_or_else(|| StoreError::corrupt(Column::SetHashes, "short hash record"))?;
+        Ok(merkle::root::<Blake3Set>(slice))
+    }
+
+    /// The RFC 6962 root of leaves `[lo, hi)` where `lo` is aligned as in the tree's recursion:
+    /// its maximal aligned complete subtrees, folded right to left.
+    fn range_root(&self, mut lo: u64, hi: u64) -> Result<Digest, StoreError> {
+        let mut parts = Vec::with_capacity(64);
+        while lo < hi {
+            let mut level = if lo == 0 { 63 } else { lo.trailing_zeros() };
+            while level > 0 && lo + (1u64 << level) > hi {
+                level -= 1;
+            }
+            parts.push(self.complete_node(level, lo >> level)?);
+            lo += 1u64 << level;
+        }
+        let mut it = parts.into_iter().rev();
+        let Some(mut acc) = it.next() else {
+            return Ok(Blake3Set::empty_root());
+        };
+        for left in it {
+            acc = Blake3Set::node_hash(&left, &acc);
+        }
+        Ok(acc)
+    }
+}
+
+fn source_err(e: StoreError) -> SetError {
+    SetError::Source(e.to_string())
+}
+
+impl SetSource for StoredSet {
+    fn size(&self) -> TreeSize {
+        self.info.size
+    }
+
+    fn leaf(&self, index: LeafIndex) -> Result<SetLeaf, SetError> {
+        let rec = self
+            .leaf_record(index.0 / CHUNK as u64)
+            .map_err(source_err)?;
+        let off = (index.0 % CHUNK as u64) as usize * SetLeaf::LEN;
+        let b: &[u8; 72] = rec
+            .get(off..off + SetLeaf::LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| SetError::Source("short leaves record".into()))?;
+        Ok(SetLeaf::from_bytes(b))
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Digest, SetError> {
+        let lo = index.checked_shl(level).filter(|&lo| lo < self.info.size.0);
+        let Some(lo) = lo else {
+            return Err(SetError::Source(format!("no node ({level}, {index})")));
+        };
+        let hi = lo.saturating_add(1u64 << level.min(63)).min(self.info.size.0);
+        if hi - lo == 1u64 << level.min(63) {
+            self.complete_node(level, index).map_err(source_err)
+        } else {
+            self.range_root(lo, hi).map_err(source_err)
+        }
+    }
+
+    fn position(&self, id: &ContentId) -> Result<Result<u64, u64>, SetError> {
+        // Binary search over records by their first leaf, then within one record.
+        let n = self.info.size.0;
+        let records = n.div_ceil(CHUNK as u64);
+        let (mut lo, mut hi) = (0u64, records);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.leaf(LeafIndex(mid * CHUNK as u64))?.cid <= *id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        // Record lo - 1 is the last whose first leaf is <= id.
+        let Some(rec) = lo.checked_sub(1) else {
+            return Ok(Err(0));
+        };
+        let (mut a, mut b) = (rec * CHUNK as u64, ((rec + 1) * CHUNK as u64).min(n));
+        while a < b {
+            let mid = a + (b - a) / 2;
+            match self.leaf(LeafIndex(mid))?.cid.cmp(id) {
+                std::cmp::Ordering::Less => a = mid + 1,
+                std::cmp::Ordering::Greater => b = mid,
+                std::cmp::Ordering::Equal => return Ok(Ok(mid)),
+            }
+        }
+        Ok(Err(a))
+    }
+}

@@ -1,0 +1,296 @@
+//! Compliance over hand-built in-memory ledgers: entries appended to a Vec, the log tree from
+//! `merkle::root` / `inclusion_proof`, a checkpoint signed with a test key.
+
+use ed25519_dalek::SigningKey;
+use ledger::checkpoint::Checkpoint;
+use ledger::compliance::{
+    bundle_optout_indices, verify_bundle, BundleEntry, BundleSetProof, ComplianceBundle,
+    ComplianceError, OptOutSetLeaves, Verdict, Violation,
+};
+use ledger::entry::{
+    CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, EntryError, ModelCheckpoint, Name,
+    OptOut, OptOutIds, Publisher, Scope,
+};
+use ledger::merkle;
+use ledger::note::{NoteSigner, VerifierKey};
+use ledger::set::{SetLeaf, SortedSet};
+use ledger::tlog_proof::TlogProof;
+use ledger::{ContentId, Digest, LeafIndex, Sha256Log, TreeSize};
+
+const ORIGIN: &str = "example.test/log";
+
+fn name(s: &str) -> Name {
+    Name::new(s).unwrap()
+}
+
+fn item(n: u64) -> ContentId {
+    ContentId::of(format!("item {n}").as_bytes())
+}
+
+struct Scenario {
+    /// Opt-out 2 (inline) names item 3 when true.
+    inline_hits: bool,
+    /// Opt-out 4 (a set) names item 5 when true.
+    set_hits: bool,
+    horizon: u64,
+}
+
+struct Built {
+    bundle: ComplianceBundle,
+    key: VerifierKey,
+    manifest: SortedSet,
+}
+
+fn build(s: &Scenario) -> Built {
+    let publisher = SigningKey::from_bytes(&[1; 32]);
+    let requester = SigningKey::from_bytes(&[2; 32]);
+    let log_key = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[9; 32])).unwrap();
+
+    let mut leaves: Vec<SetLeaf> = (0..20)
+        .map(|n| SetLeaf { cid: item(n), size: 100 + n, meta: Digest::default() })
+        .collect();
+    leaves.sort_by_key(|l| l.cid);
+    let manifest = SortedSet::new(leaves).unwrap();
+
+    let mut inline = vec![ContentId::of(b"not in the corpus")];
+    if s.inline_hits {
+        inline.push(item(3));
+    }
+    inline.sort();
+    let mut set_ids = vec![ContentId::of(b"z1"), ContentId::of(b"z2")];
+    if s.set_hits {
+        set_ids.push(item(5));
+    }
+    let optout_set = SortedSet::from_ids(set_ids);
+
+    let entries = vec![
+        Entry::sign(
+            EntryBody::Publisher(Publisher { name: name("acme"), key: publisher.verifying_key() }),
+            1,
+            None,
+            &publisher,
+        )
+        .unwrap(),
+        Entry::sign(
+            EntryBody::DatasetVersion(DatasetVersion {
+                publisher: name("acme"),
+                dataset: name("web"),
+                version: name("1"),
+                manifest_root: manifest.root(),
+                item_count: manifest.size().0,
+                total_bytes: 2090,
+                corpus_mode: CorpusMode::File,
+                licence: "CC0-1.0".into(),
+                previous: None,
+            }),
+            2,
+            None,
+            &publisher,
+        )
+        .unwrap(),
+        Entry::sign(
+            EntryBody::OptOut(OptOut { ids: OptOutIds::Inline(inline), scope: vec![Scope::TrainAi] }),
+            3,
+            None,
+            &requester,
+        )
+        .unwrap(),
+        // Search only: does not bind training, needs no proofs.
+        Entry::anonymous(
+            OptOut { ids: OptOutIds::Inline(vec![item(7)]), scope: vec![Scope::Search] },
+            4,
+            None,
+        )
+        .unwrap(),
+        Entry::anonymous(
+            OptOut {
+                ids: OptOutIds::Set { root: optout_set.root(), size: optout_set.size().0 },
+                scope: vec![Scope::AiUse, Scope::TrainAi],
+            },
+            5,
+            None,
+        )
+        .unwrap(),
+        Entry::sign(
+            EntryBody::ModelCheckpoint(ModelCheckpoint {
+                publisher: name("acme"),
+                model: name("m"),
+                checkpoint: name("c1"),
+                weights_root: Digest([4; 32]),
+                weights_count: 1,
+                datasets: vec![DatasetRef {
+                    publisher: name("acme"),
+                    dataset: name("web"),
+                    version: name("1"),
+                    index: LeafIndex(1),
+                    manifest_root: manifest.root(),
+                }],
+                optout_horizon: s.horizon,
+            }),
+            6,
+            None,
+            &publisher,
+        )
+        .unwrap(),
+    ];
+    // An opt-out after the checkpoint: not covered, not in the bundle.
+    let mut entries = entries;
+    entries.push(Entry::anonymous(
+        OptOut { ids: OptOutIds::Inline(vec![item(1)]), scope: vec![Scope::TrainAi] },
+        7,
+        None,
+    ).unwrap());
+
+    let hashes: Vec<Digest> = entries.iter().map(Entry::leaf_hash).collect();
+    let cp = Checkpoint {
+        origin: ORIGIN.into(),
+        size: TreeSize(hashes.len() as u64),
+        root: merkle::root::<Sha256Log>(&hashes),
+    };
+    let note = cp.sign(&log_key).unwrap();
+    let logged = |i: usize| {
+        let proof = TlogProof {
+            extra: None,
+            index: LeafIndex(i as u64),
+            proof: merkle::inclusion_proof::<Sha256Log>(&hashes, LeafIndex(i as u64)).unwrap(),
+            checkpoint: note.clone(),
+        };
+        BundleEntry::new(&entries[i], &proof)
+    };
+    let mut set_proofs = Vec::new();
+    let covered: Vec<ContentId> = {
+        let mut v: Vec<ContentId> = match &entries[2].body() {
+            EntryBody::OptOut(o) => match &o.ids {
+                OptOutIds::Inline(ids) => ids.clone(),
+                OptOutIds::Set { .. } => vec![],
+            },
+            _ => vec![],
+        };
+        v.extend(optout_set.leaves().iter().map(|l| l.cid));
+        v
+    };
+    for id in covered {
+        set_proofs.push(BundleSetProof {
+            dataset: "acme/web@1".into(),
+            proof: manifest.membership_proof(&id).unwrap(),
+        });
+    }
+    Built {
+        bundle: ComplianceBundle {
+            checkpoint: note.clone(),
+            model_checkpoint: logged(5),
+            datasets: vec![logged(1)],
+            optouts: vec![logged(2), logged(3), logged(4)],
+            optout_sets: vec![OptOutSetLeaves { leaves: optout_set.leaves().to_vec() }],
+            set_proofs,
+        },
+        key: log_key.verifier_key(),
+        manifest,
+    }
+}
+
+const CLEAN: Scenario = Scenario { inline_hits: false, set_hits: false, horizon: 5 };
+
+#[test]
+fn compliant_ledger_is_compliant() {
+    let b = build(&CLEAN);
+    assert_eq!(verify_bundle(&b.bundle, &b.key), Ok(Verdict::Compliant));
+    let json = serde_json::to_string(&b.bundle).unwrap();
+    let back: ComplianceBundle = serde_json::from_str(&json).unwrap();
+    assert_eq!(verify_bundle(&back, &b.key), Ok(Verdict::Compliant));
+}
+
+#[test]
+fn violating_ledger_names_optout_id_and_version() {
+    let b = build(&Scenario { inline_hits: true, set_hits: true, horizon: 5 });
+    let mut want = vec![
+        Violation { optout_index: LeafIndex(2), cid: item(3), dataset: "acme/web@1".into() },
+        Violation { optout_index: LeafIndex(4), cid: item(5), dataset: "acme/web@1".into() },
+    ];
+    want.sort();
+    assert_eq!(verify_bundle(&b.bundle, &b.key), Ok(Verdict::Violated { violations: want }));
+    assert!(b.manifest.contains(&item(3)));
+}
+
+#[test]
+fn a_horizon_that_excludes_the_violating_optout_is_compliant() {
+    // Horizon 2: only optouts below index 2 count, so none of them.
+    let mut b = build(&Scenario { inline_hits: true, set_hits: false, horizon: 2 });
+    b.bundle.optouts.clear();
+    assert_eq!(verify_bundle(&b.bundle, &b.key), Ok(Verdict::Compliant));
+    // ...and a bundle carrying an optout at or above the horizon is malformed.
+    let b2 = build(&Scenario { inline_hits: true, set_hits: false, horizon: 2 });
+    assert!(matches!(
+        verify_bundle(&b2.bundle, &b2.key),
+        Err(ComplianceError::BeyondHorizon { index: 2, horizon: 2 })
+    ));
+}
+
+#[test]
+fn horizon_beyond_the_checkpoint_entry_is_refused() {
+    let b = build(&Scenario { inline_hits: false, set_hits: false, horizon: 6 });
+    assert!(matches!(
+        verify_bundle(&b.bundle, &b.key),
+        Err(ComplianceError::Entry { index: 5, source: EntryError::HorizonBeyondIndex { horizon: 6, index: 5 } })
+    ));
+}
+
+#[test]
+fn tampered_bundles_are_errors() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    // An optout entry rewritten to drop the violating id: its tlog-proof no longer verifies.
+    let b = build(&Scenario { inline_hits: true, set_hits: false, horizon: 5 });
+    let mut t = b.bundle.clone();
+    let mut bytes = b64.decode(&t.optouts[0].entry).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    t.optouts[0].entry = b64.encode(bytes);
+    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::TlogProof(_))));
+
+    // An inclusion proof swapped for a forged exclusion proof.
+    let mut t = b.bundle.clone();
+    let i = t.set_proofs.iter().position(|p| p.proof.id() == item(3)).unwrap();
+    let other = b.manifest.exclusion_proof(&ContentId::of(b"elsewhere")).unwrap();
+    let mut forged = other.clone();
+    forged.id = item(3);
+    t.set_proofs[i].proof = ledger::set::SetMembershipProof::Excluded(forged);
+    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::SetProof { .. })));
+
+    // An opt-out set with an id left out no longer matches its root.
+    let mut t = b.bundle.clone();
+    t.optout_sets[0].leaves.pop();
+    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::MissingOptOutSet { index: 4 })));
+
+    // A checkpoint checked with another log's key.
+    let other = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[8; 32])).unwrap();
+    assert!(matches!(
+        verify_bundle(&b.bundle, &other.verifier_key()),
+        Err(ComplianceError::Checkpoint(_))
+    ));
+}
+
+#[test]
+fn a_missing_proof_is_an_error_not_a_verdict() {
+    let b = build(&CLEAN);
+    let mut t = b.bundle.clone();
+    let gone = t.set_proofs.remove(0).proof.id();
+    assert!(matches!(
+        verify_bundle(&t, &b.key),
+        Err(ComplianceError::MissingProof { cid, .. }) if cid == gone
+    ));
+    let mut t = b.bundle.clone();
+    let dup = t.set_proofs[0].clone();
+    t.set_proofs.push(dup);
+    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::DuplicateProof { .. })));
+    let mut t = b.bundle.clone();
+    t.datasets.clear();
+    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::MissingDataset { .. })));
+}
+
+#[test]
+fn optout_indices_for_a_complete_check() {
+    let b = build(&CLEAN);
+    let got: Vec<u64> = bundle_optout_indices(&b.bundle).unwrap().into_iter().map(|i| i.0).collect();
+    assert_eq!(got, vec![2, 3, 4]);
+}

@@ -1,0 +1,70 @@
+// Seeds a fresh ledger through the HTTP API with entries signed here, in JavaScript, following
+// ledger/src/entry: two publishers, a dataset with two versions (the second drops a document that
+// was opted out and adds new ones), opt-outs, and a model with a violating and a compliant
+// checkpoint. Because the server checks every signature, canonical form and set root, a seed that
+// is accepted is also a cross-check of the explorer's JS against the Rust ledger.
+
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { signEntry, buildAnonymousOptout } from '../../api/explorer/src/lib/entry.js';
+import { canonicalize } from '../../api/explorer/src/lib/jcs.js';
+import { setLeafBytes, setLeafHash } from '../../api/explorer/src/lib/set.js';
+import { Blake3Set, rootOfLeafHashes } from '../../api/explorer/src/lib/merkle.js';
+import { toHex, toBase64, compare, utf8, concat } from '../../api/explorer/src/lib/bytes.js';
+
+export const cidOf = (bytes) => `blake3:${toHex(blake3(bytes))}`;
+
+/** A small real-looking corpus: each document's text, licence and consent signal. */
+export function corpus(n, offset = 0) {
+  const licences = ['MIT', 'Apache-2.0', 'CC-BY-4.0', 'CC0-1.0', 'GPL-3.0-only'];
+  const consent = ['tdmrep:allowed', 'aipref:train-ai=n', 'none-observed', 'c2pa:training-mining=allowed'];
+  return Array.from({ length: n }, (_, k) => {
+    const i = k + offset;
+    const text = `Document ${i}\n\nThis is sample document number ${i} of the explorer's test corpus. It exists so that a browser test can drop it onto the page and find it in a dataset version.\n`;
+    const bytes = utf8(text);
+    const meta = { source: `https://example.org/docs/${i}.txt`, licence: licences[i % licences.length], consent: consent[i % consent.length], collected: '2026-01-15' };
+    return { i, text, bytes, cid: cidOf(bytes), size: bytes.length, meta, metaHash: toHex(blake3(utf8(canonicalize(meta)))) };
+  });
+}
+
+/** Sorted set leaves, their root, and the 72-byte leaves concatenated (the upload body). */
+export function buildSet(docs) {
+  const leaves = [...docs].sort((a, b) => compare(utf8(a.cid), utf8(b.cid))).map((d) => ({ cid: d.cid, size: d.size, meta: d.metaHash, doc: d }));
+  const hashes = leaves.map(setLeafHash);
+  const root = rootOfLeafHashes(Blake3Set, hashes);
+  return { leaves, root: toHex(root), size: leaves.length, body: concat(...leaves.map(setLeafBytes)) };
+}
+
+export function keypair() {
+  const sk = ed25519.utils.randomSecretKey();
+  return { sk, pub: ed25519.getPublicKey(sk), pubB64: toBase64(ed25519.getPublicKey(sk)) };
+}
+
+export class Client {
+  constructor(url) {
+    this.url = url;
+  }
+  async req(method, path, body, headers = {}) {
+    const init = { method, headers: { accept: 'application/json', ...headers } };
+    if (body !== undefined) {
+      if (body instanceof Uint8Array) init.body = body;
+      else {
+        init.body = JSON.stringify(body);
+        init.headers['content-type'] = 'application/json';
+      }
+    }
+    const res = await fetch(this.url + path, init);
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not json */
+    }
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return json ?? text;
+  }
+  submit(entry) {
+    return this.req('POST', '/v1/entries', entry);
+  }
+}
