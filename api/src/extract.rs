@@ -1,10 +1,10 @@
 //! Extractors whose rejections are problem bodies: axum's own `Path`, `Query` and `Json`
 //! answer in plain text, and every error this service sends must be `application/problem+json`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
@@ -42,34 +42,6 @@ where
             .await
             .map(|q| Query(q.0))
             .map_err(|e: QueryRejection| ApiError::bad_request(e.body_text()))
-    }
-}
-
-/// `axum::Json` with a problem body on failure (413 stays 413, 415 stays 415).
-pub struct Json<T>(pub T);
-
-impl<T, S> FromRequest<S> for Json<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
-            .await
-            .map(|j| Json(j.0))
-            .map_err(json_rejection)
-    }
-}
-
-pub(crate) fn json_rejection(e: JsonRejection) -> ApiError {
-    match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType("expected application/json".into())
-        }
-        _ => ApiError::bad_request(e.body_text()),
     }
 }
 

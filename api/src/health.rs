@@ -1,6 +1,8 @@
-//! `GET /healthz`: liveness and whether the ledger accepts writes.
+//! `GET /healthz`: liveness, and whether the ledger accepts writes.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,20 +12,35 @@ use crate::state::AppState;
 /// The service's state, for load balancers and operators.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `read-only` when the sequencer stopped after a storage failure (reads still
+    /// work; writes answer 503 until the ledger is reopened).
     pub status: String,
     /// The log's origin line.
     pub origin: String,
+    /// The log's verifier key, C2SP vkey form (`name+hash+base64`).
+    pub verifier_key: String,
     /// The size of the latest signed checkpoint.
     pub tree_size: u64,
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The service is up", body = Health)))]
-pub async fn healthz(State(_state): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        origin: String::new(),
-        tree_size: 0,
-    })
+    responses(
+        (status = 200, description = "Up and accepting writes", body = Health),
+        (status = 503, description = "Up but read-only after a storage failure", body = Health),
+    ))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let l = state.ledger();
+    let fatal = l.fatal().is_some();
+    let body = Health {
+        status: if fatal { "read-only" } else { "ok" }.into(),
+        origin: l.origin().to_string(),
+        verifier_key: l.verifier_key().to_string(),
+        tree_size: l.checkpoint().size().0,
+    };
+    let status = if fatal {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(body)).into_response()
 }

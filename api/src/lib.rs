@@ -6,18 +6,32 @@
 //! errors to HTTP (errors in one place, [`problem`]), and enforces what only a network service
 //! needs: body limits, timeouts, a rate limit on anonymous opt-outs, metrics.
 //!
-//! Deliberately not here: signing keys of clients, the CLI (crate `cli` wraps [`serve`]).
+//! Deliberately not here: clients' signing keys, the CLI (crate `cli` wraps [`serve`]), demo data.
 
+pub mod compliance;
 pub mod config;
+mod content;
+mod datasets;
+mod entries;
 pub mod explorer;
+mod extract;
 mod health;
 pub mod limits;
 pub mod metrics;
+mod models;
 pub mod openapi;
+mod optouts;
+mod page;
 pub mod problem;
+mod proofs;
 mod router;
+pub mod schemas;
 mod serve;
+mod sets;
 pub mod state;
+mod tiles;
+#[cfg(test)]
+mod tests;
 
 pub use config::{Config, ConfigError, Limits, ServeArgs};
 pub use problem::{ApiError, Problem};

@@ -173,11 +173,13 @@ pub async fn problemize(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    // Problem bodies, and JSON bodies a handler chose to send with an error status (the
+    // health report), are kept; everything else (plain text from a layer) is replaced.
+    let keep = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json")
+    });
+    if keep {
         return resp;
     }
     let err = match status {

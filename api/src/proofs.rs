@@ -59,7 +59,7 @@ pub struct ConsistencyProof {
     params(("index" = u64, Path, description = "Log index"), InclusionQuery),
     responses(
         (status = 200, description = "The proof: JSON, or a tlog-proof with `Accept: text/plain`", body = InclusionProof,
-            content(("application/json" = InclusionProof), ("text/plain; charset=utf-8" = String))),
+            content((InclusionProof = "application/json"), (String = "text/plain; charset=utf-8"))),
         (status = 400, description = "Bad index or size", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Entry or tree size not in the log, or no checkpoint at that size (text form)", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
@@ -154,7 +154,7 @@ pub(crate) fn signed_at(state: &AppState, size: TreeSize) -> Result<Option<Strin
     params(ConsistencyQuery),
     responses(
         (status = 200, description = "The proof: JSON, or base64 hashes one per line with `Accept: text/plain`", body = ConsistencyProof,
-            content(("application/json" = ConsistencyProof), ("text/plain; charset=utf-8" = String))),
+            content((ConsistencyProof = "application/json"), (String = "text/plain; charset=utf-8"))),
         (status = 400, description = "old is 0 or larger than new", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "new is beyond the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]

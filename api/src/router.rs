@@ -4,7 +4,7 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -12,7 +12,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{explorer, health, metrics, openapi, problem};
+use crate::{
+    compliance, content, datasets, entries, explorer, health, metrics, models, openapi, optouts,
+    problem, proofs, sets, tiles,
+};
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
 /// limits, timeouts, metrics, tracing and problem bodies for every error.
@@ -21,6 +24,10 @@ pub fn router(state: AppState) -> Router {
 
     // Set uploads stream large bodies: their own size limit and a longer timeout.
     let uploads = Router::new()
+        .route("/v1/sets/{root}", put(sets::put_set).get(sets::get_set))
+        .route("/v1/sets/{root}/chunks/{seq}", post(sets::put_chunk))
+        .route("/v1/sets/{root}/commit", post(sets::commit))
+        .route("/v1/sets/{root}/upload", axum::routing::delete(sets::abandon))
         .layer(RequestBodyLimitLayer::new(limits.max_set_body))
         .layer(DefaultBodyLimit::max(limits.max_set_body))
         .layer(TimeoutLayer::with_status_code(
@@ -29,9 +36,46 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let rest = Router::new()
+        // C2SP tlog-tiles.
+        .route("/checkpoint", get(tiles::checkpoint))
+        .route("/tile/{*path}", get(tiles::tile))
+        // Writes.
+        .route("/v1/entries", post(entries::submit))
+        .route("/v1/publishers", post(entries::register_publisher))
+        // JSON reads.
+        .route("/v1/entries/{index}", get(entries::entry))
+        .route("/v1/entries/{index}/inclusion", get(proofs::inclusion))
+        .route(
+            "/v1/entries/{index}/inclusion.tlog-proof",
+            get(proofs::inclusion_tlog_proof),
+        )
+        .route("/v1/proofs/consistency", get(proofs::consistency))
+        .route("/v1/publishers/{name}", get(datasets::publisher))
+        .route("/v1/datasets", get(datasets::list))
+        .route("/v1/datasets/{publisher}", get(datasets::of_publisher))
+        .route("/v1/datasets/{publisher}/{dataset}", get(datasets::versions))
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}",
+            get(datasets::version),
+        )
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}",
+            get(datasets::proof),
+        )
+        .route("/v1/sets/{root}/leaves", get(sets::leaves))
+        .route("/v1/sets/{root}/proof/{cid}", get(sets::proof))
+        .route("/v1/content/{cid}", get(content::appearances))
+        .route("/v1/optouts", get(optouts::list))
+        .route(
+            "/v1/models/{publisher}/{model}/checkpoints",
+            get(models::checkpoints),
+        )
+        .route("/v1/compliance/{index}", get(compliance::bundle))
+        // Operations.
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics_handler))
         .route("/openapi.yaml", get(openapi::openapi_yaml))
+        // The explorer (issue #7).
         .route("/", get(explorer::index))
         .route("/index.html", get(explorer::index))
         .route("/assets/{*path}", get(explorer::asset))

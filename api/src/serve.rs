@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use ledger::ledger::Ledger;
+use ledger::sequencer::SequencerConfig;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -38,14 +40,14 @@ impl Server {
     /// Opens the ledger in `config.data_dir` (creating it when the directory does not exist)
     /// and binds `config.listen`.
     pub async fn bind(config: Config) -> Result<Server, ServeError> {
-        let created = false;
+        let (ledger, created) = open_or_create(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServeError::Bind {
                 addr: config.listen,
                 source,
             })?;
-        let state = AppState::new(config);
+        let state = AppState::new(ledger, config);
         Ok(Server {
             listener,
             state,
@@ -77,6 +79,12 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await?;
         tracing::info!("drained; closing the ledger");
+        // Every acknowledged write was answered after its batch was durable; closing integrates
+        // whatever is still queued and stops the sequencer.
+        let ledger = self.state.ledger().clone();
+        tokio::task::spawn_blocking(move || ledger.close())
+            .await
+            .map_err(|e| ServeError::Ledger(format!("closing: {e}")))?;
         Ok(())
     }
 
@@ -91,6 +99,15 @@ impl Server {
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let server = Server::bind(config).await?;
     let addr = server.local_addr()?;
+    let l = server.state().ledger();
+    let dir = server.state().config().data_dir.display();
+    if server.created() {
+        println!("created a new ledger in {dir}");
+    } else {
+        println!("opened the ledger in {dir}");
+    }
+    println!("origin: {}", l.origin());
+    println!("verifier key: {}", l.verifier_key());
     println!("explorer: http://{addr}/");
     server.run().await
 }
@@ -102,6 +119,25 @@ pub fn serve_blocking(config: Config) -> Result<(), ServeError> {
         .build()?;
     rt.block_on(serve(config))
 }
+
+/// The ledger in `config.data_dir`: opened if the directory exists (refused if it is not a
+/// ledger), created with a new key if it does not. The bool says whether it was created.
+fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
+    let dir = &config.data_dir;
+    if dir.exists() {
+        let l = Ledger::open(dir, SequencerConfig::default())
+            .map_err(|e| ServeError::Ledger(e.to_string()))?;
+        return Ok((l, false));
+    }
+    let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
+    let l = Ledger::create(dir, origin, SequencerConfig::default())
+        .map_err(|e| ServeError::Ledger(e.to_string()))?;
+    tracing::info!(dir = %dir.display(), origin, vkey = %l.verifier_key(), "created a ledger");
+    Ok((l, true))
+}
+
+/// The origin of a ledger created without `origin` in the configuration.
+pub const DEFAULT_ORIGIN: &str = "localhost/prov-ledger";
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {

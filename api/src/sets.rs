@@ -198,7 +198,7 @@ fn set_view(info: SetInfo) -> SetView {
 #[utoipa::path(put, path = "/v1/sets/{root}", tag = "write",
     params(("root" = String, Path, description = "The set's claimed root, 64 hex")),
     request_body(description = "Concatenated 72-byte leaves, or a prov-manifest/v1 JSON Lines manifest",
-        content(("application/octet-stream" = Vec<u8>), ("application/x-ndjson" = String))),
+        content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"))),
     responses(
         (status = 201, description = "Stored", body = SetView),
         (status = 200, description = "Already stored", body = SetView),
@@ -282,7 +282,7 @@ fn new_ingest(state: &AppState, format: Format, claimed: Digest) -> Ingest {
     params(("root" = String, Path, description = "The set's claimed root, 64 hex"),
            ("seq" = u64, Path, description = "Chunk number: 0, 1, 2, ... (the first fixes the format)")),
     request_body(description = "The next bytes of the leaves or manifest; chunks may split a leaf or line anywhere",
-        content(("application/octet-stream" = Vec<u8>), ("application/x-ndjson" = String))),
+        content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"))),
     responses(
         (status = 200, description = "Taken", body = ChunkReceipt),
         (status = 409, description = "Out of order (the detail names the expected chunk)", body = crate::problem::Problem, content_type = "application/problem+json"),

@@ -28,7 +28,9 @@ fn main() -> ExitCode {
 
 fn env_f64(name: &str, default: f64) -> Result<f64, String> {
     match std::env::var(name) {
-        Ok(v) => v.parse().map_err(|_| format!("{name}={v:?} is not a number")),
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a number")),
         Err(_) => Ok(default),
     }
 }
@@ -93,7 +95,12 @@ fn run() -> Result<(), String> {
 
     let large = &data[..large_len];
     let (t_gpu, h_gpu) = best(2, || gpu.hash(large).map_err(err))?;
-    let (t_cpu, h_cpu) = best(2, || Ok(*blake3::Hasher::new().update_rayon(large).finalize().as_bytes()))?;
+    let (t_cpu, h_cpu) = best(2, || {
+        Ok(*blake3::Hasher::new()
+            .update_rayon(large)
+            .finalize()
+            .as_bytes())
+    })?;
     if h_gpu != h_cpu {
         return Err("large input: gpu and cpu roots differ".into());
     }
@@ -117,8 +124,14 @@ fn run() -> Result<(), String> {
     let bytes = n_items * ITEM;
     println!("small_items: {n_items}");
     println!("e2e_small_gbps: {:.2}", gbps(bytes, t_gpu));
-    println!("e2e_small_mitems_per_s: {:.2}", n_items as f64 / t_gpu.as_secs_f64() / 1e6);
-    println!("e2e_small_pct_of_h2d: {:.0}", 100.0 * gbps(bytes, t_gpu) / up.gb_per_s());
+    println!(
+        "e2e_small_mitems_per_s: {:.2}",
+        n_items as f64 / t_gpu.as_secs_f64() / 1e6
+    );
+    println!(
+        "e2e_small_pct_of_h2d: {:.0}",
+        100.0 * gbps(bytes, t_gpu) / up.gb_per_s()
+    );
     println!("cpu_small_gbps: {:.2}", gbps(bytes, t_cpu));
 
     // Crossover: the smallest batch of 4 KiB items that the GPU hashes faster than the CPU.
@@ -126,12 +139,19 @@ fn run() -> Result<(), String> {
     let mut size = 64 << 10;
     while size <= bytes.min(1 << 30) {
         let part = &items[..size / ITEM];
-        let (tg, ()) = best(3, || gpu.hash_batch(part, &mut out_gpu[..part.len()]).map_err(err))?;
+        let (tg, ()) = best(3, || {
+            gpu.hash_batch(part, &mut out_gpu[..part.len()])
+                .map_err(err)
+        })?;
         let (tc, ()) = best(3, || {
             cpu_batch(part, &mut out_cpu[..part.len()]);
             Ok(())
         })?;
-        println!("batch_{}kib_gpu_vs_cpu_speedup: {:.2}", size >> 10, tc.as_secs_f64() / tg.as_secs_f64());
+        println!(
+            "batch_{}kib_gpu_vs_cpu_speedup: {:.2}",
+            size >> 10,
+            tc.as_secs_f64() / tg.as_secs_f64()
+        );
         if crossover.is_none() && tg < tc {
             crossover = Some(size);
         }

@@ -85,7 +85,13 @@ impl DeviceInfo {
 
 impl fmt::Display for DeviceInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}, {})", self.name, self.backend, self.kind.as_str())
+        write!(
+            f,
+            "{} ({}, {})",
+            self.name,
+            self.backend,
+            self.kind.as_str()
+        )
     }
 }
 

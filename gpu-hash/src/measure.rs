@@ -61,7 +61,9 @@ impl GpuHasher {
         let ring = self.lock_ring()?;
         let seg_len = ring.segment_bytes();
         if data.len() < seg_len {
-            return Err(Error::Config(format!("measuring needs {seg_len} bytes or more")));
+            return Err(Error::Config(format!(
+                "measuring needs {seg_len} bytes or more"
+            )));
         }
         let len = data.len().min(ring.cap_in) / seg_len * seg_len;
         let mut plan = Plan::default();
@@ -72,7 +74,9 @@ impl GpuHasher {
         let mut cvs = vec![[0u8; OUT_LEN]; segs.len()];
         let job = ring.submit(&self.gpu, 0, segs, 0)?;
         if job.count != segs.len() {
-            return Err(Error::Config("measurement data does not fit one batch".into()));
+            return Err(Error::Config(
+                "measurement data does not fit one batch".into(),
+            ));
         }
         ring.harvest(&self.gpu, job, &mut cvs)?;
         let time = || -> Result<Duration, Error> {

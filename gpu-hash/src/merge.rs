@@ -146,7 +146,11 @@ mod tests {
                         .finalize_non_root()
                 })
                 .collect();
-            assert_eq!(fold(&cvs, true), *blake3::hash(&data[..len]).as_bytes(), "len {len}");
+            assert_eq!(
+                fold(&cvs, true),
+                *blake3::hash(&data[..len]).as_bytes(),
+                "len {len}"
+            );
         }
     }
 

@@ -58,10 +58,13 @@ impl Ring {
             return Err(Error::Config("ring_depth must be at least 1".into()));
         }
         if config.segment_chunks == 0 || !config.segment_chunks.is_power_of_two() {
-            return Err(Error::Config("segment_chunks must be a power of two".into()));
+            return Err(Error::Config(
+                "segment_chunks must be a power of two".into(),
+            ));
         }
         let limits = gpu.device.limits();
-        let max_bind = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+        let max_bind =
+            u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
         let max_bind = usize::try_from(max_bind).unwrap_or(usize::MAX);
         let cap_in = config.batch_bytes.min(max_bind) & !(CHUNK_LEN - 1);
         if cap_in < CHUNK_LEN {
@@ -176,7 +179,9 @@ impl Ring {
         gpu.queue.write_buffer(&slot.params, 0, &params);
         let mut enc = gpu
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("batch"),
+            });
         if in_bytes > 0 {
             enc.copy_buffer_to_buffer(&slot.staging, 0, &slot.input, 0, in_bytes as u64);
         }
@@ -254,7 +259,9 @@ impl Ring {
         let x = groups.min(self.max_groups);
         let y = groups.div_ceil(x);
         if y > self.max_groups {
-            return Err(Error::Device(format!("{threads} invocations exceed the dispatch limit")));
+            return Err(Error::Device(format!(
+                "{threads} invocations exceed the dispatch limit"
+            )));
         }
         Ok((x, y))
     }
@@ -271,7 +278,11 @@ impl Slot {
                 mapped_at_creation: false,
             })
         };
-        let staging = buffer("staging", cap_in + cap_segs * SEG_ENTRY, U::MAP_WRITE | U::COPY_SRC);
+        let staging = buffer(
+            "staging",
+            cap_in + cap_segs * SEG_ENTRY,
+            U::MAP_WRITE | U::COPY_SRC,
+        );
         let input = buffer("input", cap_in, U::STORAGE | U::COPY_DST);
         let table = buffer("segments", cap_segs * SEG_ENTRY, U::STORAGE | U::COPY_DST);
         let cvs = buffer("cvs", cap_chunks * OUT_LEN, U::STORAGE);

@@ -11,7 +11,18 @@ use rand::{Rng, RngCore, SeedableRng};
 /// Lengths on both sides of every boundary the kernels branch on: a word, a block, a chunk, the
 /// tests' segment (8 KiB) and the default segment (32 KiB).
 fn boundary_len(rng: &mut StdRng) -> usize {
-    let anchors = [0, 4, 64, 128, 1024, 2048, 3 * 1024, 8 * 1024, 9 * 1024, 32 * 1024];
+    let anchors = [
+        0,
+        4,
+        64,
+        128,
+        1024,
+        2048,
+        3 * 1024,
+        8 * 1024,
+        9 * 1024,
+        32 * 1024,
+    ];
     let base = anchors[rng.gen_range(0..anchors.len())] as i64;
     (base + rng.gen_range(-2i64..=2)).max(0) as usize
 }
@@ -20,7 +31,12 @@ fn check_batch(gpu: &gpu_hash::GpuHasher, items: &[&[u8]], what: &str) {
     let mut out = vec![[0u8; 32]; items.len()];
     gpu.hash_batch(items, &mut out).unwrap();
     for (i, (item, got)) in items.iter().zip(&out).enumerate() {
-        assert_eq!(got, blake3::hash(item).as_bytes(), "{what}: item {i}, {} bytes", item.len());
+        assert_eq!(
+            got,
+            blake3::hash(item).as_bytes(),
+            "{what}: item {i}, {} bytes",
+            item.len()
+        );
     }
 }
 
@@ -34,7 +50,11 @@ fn random_batches_around_block_and_chunk_boundaries() {
         // Items start at arbitrary (unaligned) addresses of one buffer.
         let items: Vec<&[u8]> = (0..300)
             .map(|_| {
-                let len = if rng.gen_bool(0.8) { boundary_len(&mut rng) } else { rng.gen_range(0..20_000) };
+                let len = if rng.gen_bool(0.8) {
+                    boundary_len(&mut rng)
+                } else {
+                    rng.gen_range(0..20_000)
+                };
                 let start = rng.gen_range(0..pool.len() - len);
                 &pool[start..start + len]
             })
@@ -64,11 +84,23 @@ fn large_items_mixed_with_small_ones_span_several_batches() {
 
 #[test]
 fn default_config_matches_the_cpu() {
-    let Some(gpu) = common::gpu_with(GpuConfig::default()) else { return };
+    let Some(gpu) = common::gpu_with(GpuConfig::default()) else {
+        return;
+    };
     let mut rng = StdRng::seed_from_u64(11);
     let mut data = vec![0u8; 2 << 20];
     rng.fill_bytes(&mut data);
-    let lens = [0, 1, 1023, 1024, 1025, 32 * 1024, 32 * 1024 + 1, 100 * 1024, 2 << 20];
+    let lens = [
+        0,
+        1,
+        1023,
+        1024,
+        1025,
+        32 * 1024,
+        32 * 1024 + 1,
+        100 * 1024,
+        2 << 20,
+    ];
     let items: Vec<&[u8]> = lens.iter().map(|&n| &data[..n]).collect();
     check_batch(&gpu, &items, "default config");
 }
@@ -81,11 +113,11 @@ fn subtrees_with_chunk_counters_past_2_pow_32() {
     rng.fill_bytes(&mut data);
     let chunk = CHUNK_LEN as u64;
     let cases: [(u64, usize); 6] = [
-        (1 << 42, 64 * CHUNK_LEN),              // counter 2^32: high word 1, several segments
-        (1 << 42, 3000),                        // a short right-edge subtree up there
+        (1 << 42, 64 * CHUNK_LEN), // counter 2^32: high word 1, several segments
+        (1 << 42, 3000),           // a short right-edge subtree up there
         ((1 << 42) + 16 * chunk, 16 * CHUNK_LEN), // counter 2^32 + 16
         (((1u64 << 32) - 8) * chunk, 8 * CHUNK_LEN), // low word at its top, just below 2^32
-        ((1u64 << 52) + 5 * chunk, CHUNK_LEN),  // high word 2^20, odd low word
+        ((1u64 << 52) + 5 * chunk, CHUNK_LEN), // high word 2^20, odd low word
         ((1u64 << 40) * chunk, 40 * CHUNK_LEN + 9), // counter 2^40, ragged end
     ];
     for (offset, len) in cases {
@@ -106,16 +138,34 @@ fn errors_callers_can_provoke() {
         gpu.hash_batch(&[b"a", b"b"], &mut out),
         Err(Error::OutputLength { items: 2, out: 1 })
     ));
-    assert!(matches!(gpu.subtree_cv(b"", 1024), Err(Error::InvalidSubtree(_))));
-    assert!(matches!(gpu.subtree_cv(&[0; 2048], 1024), Err(Error::InvalidSubtree(_))));
+    assert!(matches!(
+        gpu.subtree_cv(b"", 1024),
+        Err(Error::InvalidSubtree(_))
+    ));
+    assert!(matches!(
+        gpu.subtree_cv(&[0; 2048], 1024),
+        Err(Error::InvalidSubtree(_))
+    ));
     gpu.hash_batch(&[], &mut []).unwrap();
     // An adapter exists (we have one open), so a bad config is the only possible failure.
     for bad in [
-        GpuConfig { segment_chunks: 3, ..common::config() },
-        GpuConfig { ring_depth: 0, ..common::config() },
-        GpuConfig { batch_bytes: 1000, ..common::config() },
+        GpuConfig {
+            segment_chunks: 3,
+            ..common::config()
+        },
+        GpuConfig {
+            ring_depth: 0,
+            ..common::config()
+        },
+        GpuConfig {
+            batch_bytes: 1000,
+            ..common::config()
+        },
     ] {
-        assert!(matches!(GpuHasher::new(&bad), Err(Error::Config(_))), "{bad:?}");
+        assert!(
+            matches!(GpuHasher::new(&bad), Err(Error::Config(_))),
+            "{bad:?}"
+        );
     }
 }
 
@@ -123,7 +173,11 @@ fn errors_callers_can_provoke() {
 fn adapters_list_the_open_device_and_auto_refuses_cpu_adapters() {
     let Some(gpu) = common::gpu() else { return };
     let list = adapters(&common::config());
-    assert!(list.contains(gpu.device()), "{list:?} lacks {}", gpu.device());
+    assert!(
+        list.contains(gpu.device()),
+        "{list:?} lacks {}",
+        gpu.device()
+    );
     assert_eq!(worth_it(gpu.device(), 1 << 40), !gpu.device().is_cpu());
     assert!(!worth_it(gpu.device(), 0));
 }

@@ -6,7 +6,10 @@ use serde_json::Value;
 
 #[test]
 fn official_vectors_hash_mode() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/blake3_test_vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/blake3_test_vectors.json"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     let cases = doc["cases"].as_array().unwrap();
@@ -29,8 +32,18 @@ fn official_vectors_hash_mode() {
     let mut out = vec![[0u8; 32]; refs.len()];
     gpu.hash_batch(&refs, &mut out).unwrap();
     for ((got, want), input) in out.iter().zip(&expected).zip(&inputs) {
-        assert_eq!(&hex::encode(got), want, "batched, input_len {}", input.len());
+        assert_eq!(
+            &hex::encode(got),
+            want,
+            "batched, input_len {}",
+            input.len()
+        );
         let single = gpu.hash(input).unwrap();
-        assert_eq!(&hex::encode(single), want, "alone, input_len {}", input.len());
+        assert_eq!(
+            &hex::encode(single),
+            want,
+            "alone, input_len {}",
+            input.len()
+        );
     }
 }

@@ -92,7 +92,9 @@ impl ContentHasher for GpuBackend {
     /// Items of a whole GPU batch or more stream through the ring on their own; smaller ones are
     /// packed with others, which is where the GPU wins.
     fn large_threshold(&self) -> usize {
-        self.gpu.batch_bytes().max(crate::backend::DEFAULT_LARGE_THRESHOLD)
+        self.gpu
+            .batch_bytes()
+            .max(crate::backend::DEFAULT_LARGE_THRESHOLD)
     }
 }
 
@@ -141,7 +143,10 @@ mod tests {
         gpu.hash_batch(&items, &mut g).unwrap();
         cpu.hash_batch(&items, &mut c).unwrap();
         assert_eq!(g, c);
-        assert_eq!(gpu.hash_large(&data).unwrap(), cpu.hash_large(&data).unwrap());
+        assert_eq!(
+            gpu.hash_large(&data).unwrap(),
+            cpu.hash_large(&data).unwrap()
+        );
         assert!(gpu.device().is_some_and(|d| !d.is_empty()));
         assert!(matches!(
             gpu.hash_batch(&items, &mut g[..1]),

@@ -9,12 +9,20 @@
 //! corpus size: leaves are sorted in runs, spilled to temporary files and merged.
 
 pub mod backend;
+mod columnar;
 pub mod error;
 pub mod manifest;
 pub mod meta;
+pub mod pipeline;
 pub mod sorter;
+mod text;
+pub mod walk;
+mod work;
 #[cfg(feature = "gpu")]
 mod gpu;
 
 pub use backend::{select, BackendChoice, ContentHasher, CpuHasher};
 pub use error::{HashError, Location, Record};
+pub use manifest::{ManifestEntry, ManifestError, ManifestHeader, ManifestReader, ManifestWriter};
+pub use meta::{MetaMode, MetaSpec};
+pub use pipeline::{hash_corpus, hash_to_file, HashConfig, Mode, Observer, Quiet, Summary};

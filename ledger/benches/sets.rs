@@ -39,10 +39,24 @@ fn build(c: &mut Criterion) {
 fn verify(c: &mut Criterion) {
     let set = SortedSet::new(sorted_leaves(N)).unwrap();
     let (root, size) = (set.root(), set.size());
-    let members: Vec<ContentId> = set.leaves().iter().step_by(997).map(|l| l.cid).take(1000).collect();
-    let absent: Vec<ContentId> = (0..1000u64).map(|i| ContentId::of(format!("absent {i}").as_bytes())).collect();
-    let inc: Vec<_> = members.iter().map(|id| set.inclusion_proof(id).unwrap()).collect();
-    let exc: Vec<_> = absent.iter().map(|id| set.exclusion_proof(id).unwrap()).collect();
+    let members: Vec<ContentId> = set
+        .leaves()
+        .iter()
+        .step_by(997)
+        .map(|l| l.cid)
+        .take(1000)
+        .collect();
+    let absent: Vec<ContentId> = (0..1000u64)
+        .map(|i| ContentId::of(format!("absent {i}").as_bytes()))
+        .collect();
+    let inc: Vec<_> = members
+        .iter()
+        .map(|id| set.inclusion_proof(id).unwrap())
+        .collect();
+    let exc: Vec<_> = absent
+        .iter()
+        .map(|id| set.exclusion_proof(id).unwrap())
+        .collect();
 
     let mut g = c.benchmark_group("set_verify_1M");
     g.throughput(Throughput::Elements(inc.len() as u64));

@@ -51,7 +51,11 @@ pub enum ComplianceError {
     #[error("tlog-proof of index {index} is against another checkpoint than the bundle's")]
     OtherCheckpoint { index: u64 },
     #[error("entry at index {index} is a {found}, expected a {expected}")]
-    WrongKind { index: u64, found: EntryKind, expected: EntryKind },
+    WrongKind {
+        index: u64,
+        found: EntryKind,
+        expected: EntryKind,
+    },
     #[error("dataset version {dataset} named by the checkpoint is missing")]
     MissingDataset { dataset: String },
     #[error("dataset version at index {index} is not what the checkpoint names")]
@@ -65,11 +69,19 @@ pub enum ComplianceError {
     #[error("opt-out set: {0}")]
     OptOutSet(SetError),
     #[error("no set proof for {cid} (optout at index {optout_index}) in {dataset}")]
-    MissingProof { optout_index: u64, cid: ContentId, dataset: String },
+    MissingProof {
+        optout_index: u64,
+        cid: ContentId,
+        dataset: String,
+    },
     #[error("two set proofs for {cid} in {dataset}")]
     DuplicateProof { cid: ContentId, dataset: String },
     #[error("set proof for {cid} in {dataset}: {source}")]
-    SetProof { cid: ContentId, dataset: String, source: SetError },
+    SetProof {
+        cid: ContentId,
+        dataset: String,
+        source: SetError,
+    },
 }
 
 /// An entry whose position in the log is established.
@@ -85,7 +97,9 @@ pub struct IndexedEntry {
 pub enum Verdict {
     Compliant,
     /// Every opted-out id found in a dataset version, with which opt-out and which version.
-    Violated { violations: Vec<Violation> },
+    Violated {
+        violations: Vec<Violation>,
+    },
 }
 
 /// One opted-out id present in one dataset version the checkpoint was trained on.
@@ -155,8 +169,16 @@ pub fn verify_bundle(
     let checkpoint = Checkpoint::verify(&bundle.checkpoint, key)?;
     let open = |b: &BundleEntry| open_entry(b, key, &checkpoint);
     let model = open(&bundle.model_checkpoint)?;
-    let datasets = bundle.datasets.iter().map(open).collect::<Result<Vec<_>, _>>()?;
-    let optouts = bundle.optouts.iter().map(open).collect::<Result<Vec<_>, _>>()?;
+    let datasets = bundle
+        .datasets
+        .iter()
+        .map(open)
+        .collect::<Result<Vec<_>, _>>()?;
+    let optouts = bundle
+        .optouts
+        .iter()
+        .map(open)
+        .collect::<Result<Vec<_>, _>>()?;
     let sets = bundle
         .optout_sets
         .iter()
@@ -228,7 +250,10 @@ pub fn decide(
 
     let mut table: HashMap<(ContentId, &str), &SetMembershipProof> = HashMap::new();
     for p in proofs {
-        if table.insert((p.proof.id(), p.dataset.as_str()), &p.proof).is_some() {
+        if table
+            .insert((p.proof.id(), p.dataset.as_str()), &p.proof)
+            .is_some()
+        {
             return Err(ComplianceError::DuplicateProof {
                 cid: p.proof.id(),
                 dataset: p.dataset.clone(),
@@ -274,13 +299,13 @@ pub fn decide(
                         dataset: dataset.clone(),
                     }
                 })?;
-                let m = proof
-                    .verify(&cid, root, *size)
-                    .map_err(|source| ComplianceError::SetProof {
+                let m = proof.verify(&cid, root, *size).map_err(|source| {
+                    ComplianceError::SetProof {
                         cid,
                         dataset: dataset.clone(),
                         source,
-                    })?;
+                    }
+                })?;
                 if m == Membership::Included {
                     violations.push(Violation {
                         optout_index: o.index,

@@ -47,7 +47,11 @@ fn build(s: &Scenario) -> Built {
     let log_key = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[9; 32])).unwrap();
 
     let mut leaves: Vec<SetLeaf> = (0..20)
-        .map(|n| SetLeaf { cid: item(n), size: 100 + n, meta: Digest::default() })
+        .map(|n| SetLeaf {
+            cid: item(n),
+            size: 100 + n,
+            meta: Digest::default(),
+        })
         .collect();
     leaves.sort_by_key(|l| l.cid);
     let manifest = SortedSet::new(leaves).unwrap();
@@ -65,7 +69,10 @@ fn build(s: &Scenario) -> Built {
 
     let entries = vec![
         Entry::sign(
-            EntryBody::Publisher(Publisher { name: name("acme"), key: publisher.verifying_key() }),
+            EntryBody::Publisher(Publisher {
+                name: name("acme"),
+                key: publisher.verifying_key(),
+            }),
             1,
             None,
             &publisher,
@@ -89,7 +96,10 @@ fn build(s: &Scenario) -> Built {
         )
         .unwrap(),
         Entry::sign(
-            EntryBody::OptOut(OptOut { ids: OptOutIds::Inline(inline), scope: vec![Scope::TrainAi] }),
+            EntryBody::OptOut(OptOut {
+                ids: OptOutIds::Inline(inline),
+                scope: vec![Scope::TrainAi],
+            }),
             3,
             None,
             &requester,
@@ -97,14 +107,20 @@ fn build(s: &Scenario) -> Built {
         .unwrap(),
         // Search only: does not bind training, needs no proofs.
         Entry::anonymous(
-            OptOut { ids: OptOutIds::Inline(vec![item(7)]), scope: vec![Scope::Search] },
+            OptOut {
+                ids: OptOutIds::Inline(vec![item(7)]),
+                scope: vec![Scope::Search],
+            },
             4,
             None,
         )
         .unwrap(),
         Entry::anonymous(
             OptOut {
-                ids: OptOutIds::Set { root: optout_set.root(), size: optout_set.size().0 },
+                ids: OptOutIds::Set {
+                    root: optout_set.root(),
+                    size: optout_set.size().0,
+                },
                 scope: vec![Scope::AiUse, Scope::TrainAi],
             },
             5,
@@ -135,11 +151,17 @@ fn build(s: &Scenario) -> Built {
     ];
     // An opt-out after the checkpoint: not covered, not in the bundle.
     let mut entries = entries;
-    entries.push(Entry::anonymous(
-        OptOut { ids: OptOutIds::Inline(vec![item(1)]), scope: vec![Scope::TrainAi] },
-        7,
-        None,
-    ).unwrap());
+    entries.push(
+        Entry::anonymous(
+            OptOut {
+                ids: OptOutIds::Inline(vec![item(1)]),
+                scope: vec![Scope::TrainAi],
+            },
+            7,
+            None,
+        )
+        .unwrap(),
+    );
 
     let hashes: Vec<Digest> = entries.iter().map(Entry::leaf_hash).collect();
     let cp = Checkpoint {
@@ -181,7 +203,9 @@ fn build(s: &Scenario) -> Built {
             model_checkpoint: logged(5),
             datasets: vec![logged(1)],
             optouts: vec![logged(2), logged(3), logged(4)],
-            optout_sets: vec![OptOutSetLeaves { leaves: optout_set.leaves().to_vec() }],
+            optout_sets: vec![OptOutSetLeaves {
+                leaves: optout_set.leaves().to_vec(),
+            }],
             set_proofs,
         },
         key: log_key.verifier_key(),
@@ -189,7 +213,11 @@ fn build(s: &Scenario) -> Built {
     }
 }
 
-const CLEAN: Scenario = Scenario { inline_hits: false, set_hits: false, horizon: 5 };
+const CLEAN: Scenario = Scenario {
+    inline_hits: false,
+    set_hits: false,
+    horizon: 5,
+};
 
 #[test]
 fn compliant_ledger_is_compliant() {
@@ -202,36 +230,72 @@ fn compliant_ledger_is_compliant() {
 
 #[test]
 fn violating_ledger_names_optout_id_and_version() {
-    let b = build(&Scenario { inline_hits: true, set_hits: true, horizon: 5 });
+    let b = build(&Scenario {
+        inline_hits: true,
+        set_hits: true,
+        horizon: 5,
+    });
     let mut want = vec![
-        Violation { optout_index: LeafIndex(2), cid: item(3), dataset: "acme/web@1".into() },
-        Violation { optout_index: LeafIndex(4), cid: item(5), dataset: "acme/web@1".into() },
+        Violation {
+            optout_index: LeafIndex(2),
+            cid: item(3),
+            dataset: "acme/web@1".into(),
+        },
+        Violation {
+            optout_index: LeafIndex(4),
+            cid: item(5),
+            dataset: "acme/web@1".into(),
+        },
     ];
     want.sort();
-    assert_eq!(verify_bundle(&b.bundle, &b.key), Ok(Verdict::Violated { violations: want }));
+    assert_eq!(
+        verify_bundle(&b.bundle, &b.key),
+        Ok(Verdict::Violated { violations: want })
+    );
     assert!(b.manifest.contains(&item(3)));
 }
 
 #[test]
 fn a_horizon_that_excludes_the_violating_optout_is_compliant() {
     // Horizon 2: only optouts below index 2 count, so none of them.
-    let mut b = build(&Scenario { inline_hits: true, set_hits: false, horizon: 2 });
+    let mut b = build(&Scenario {
+        inline_hits: true,
+        set_hits: false,
+        horizon: 2,
+    });
     b.bundle.optouts.clear();
     assert_eq!(verify_bundle(&b.bundle, &b.key), Ok(Verdict::Compliant));
     // ...and a bundle carrying an optout at or above the horizon is malformed.
-    let b2 = build(&Scenario { inline_hits: true, set_hits: false, horizon: 2 });
+    let b2 = build(&Scenario {
+        inline_hits: true,
+        set_hits: false,
+        horizon: 2,
+    });
     assert!(matches!(
         verify_bundle(&b2.bundle, &b2.key),
-        Err(ComplianceError::BeyondHorizon { index: 2, horizon: 2 })
+        Err(ComplianceError::BeyondHorizon {
+            index: 2,
+            horizon: 2
+        })
     ));
 }
 
 #[test]
 fn horizon_beyond_the_checkpoint_entry_is_refused() {
-    let b = build(&Scenario { inline_hits: false, set_hits: false, horizon: 6 });
+    let b = build(&Scenario {
+        inline_hits: false,
+        set_hits: false,
+        horizon: 6,
+    });
     assert!(matches!(
         verify_bundle(&b.bundle, &b.key),
-        Err(ComplianceError::Entry { index: 5, source: EntryError::HorizonBeyondIndex { horizon: 6, index: 5 } })
+        Err(ComplianceError::Entry {
+            index: 5,
+            source: EntryError::HorizonBeyondIndex {
+                horizon: 6,
+                index: 5
+            }
+        })
     ));
 }
 
@@ -240,27 +304,47 @@ fn tampered_bundles_are_errors() {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
     // An optout entry rewritten to drop the violating id: its tlog-proof no longer verifies.
-    let b = build(&Scenario { inline_hits: true, set_hits: false, horizon: 5 });
+    let b = build(&Scenario {
+        inline_hits: true,
+        set_hits: false,
+        horizon: 5,
+    });
     let mut t = b.bundle.clone();
     let mut bytes = b64.decode(&t.optouts[0].entry).unwrap();
     let last = bytes.len() - 3;
     bytes[last] ^= 1;
     t.optouts[0].entry = b64.encode(bytes);
-    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::TlogProof(_))));
+    assert!(matches!(
+        verify_bundle(&t, &b.key),
+        Err(ComplianceError::TlogProof(_))
+    ));
 
     // An inclusion proof swapped for a forged exclusion proof.
     let mut t = b.bundle.clone();
-    let i = t.set_proofs.iter().position(|p| p.proof.id() == item(3)).unwrap();
-    let other = b.manifest.exclusion_proof(&ContentId::of(b"elsewhere")).unwrap();
+    let i = t
+        .set_proofs
+        .iter()
+        .position(|p| p.proof.id() == item(3))
+        .unwrap();
+    let other = b
+        .manifest
+        .exclusion_proof(&ContentId::of(b"elsewhere"))
+        .unwrap();
     let mut forged = other.clone();
     forged.id = item(3);
     t.set_proofs[i].proof = ledger::set::SetMembershipProof::Excluded(forged);
-    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::SetProof { .. })));
+    assert!(matches!(
+        verify_bundle(&t, &b.key),
+        Err(ComplianceError::SetProof { .. })
+    ));
 
     // An opt-out set with an id left out no longer matches its root.
     let mut t = b.bundle.clone();
     t.optout_sets[0].leaves.pop();
-    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::MissingOptOutSet { index: 4 })));
+    assert!(matches!(
+        verify_bundle(&t, &b.key),
+        Err(ComplianceError::MissingOptOutSet { index: 4 })
+    ));
 
     // A checkpoint checked with another log's key.
     let other = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[8; 32])).unwrap();
@@ -282,15 +366,25 @@ fn a_missing_proof_is_an_error_not_a_verdict() {
     let mut t = b.bundle.clone();
     let dup = t.set_proofs[0].clone();
     t.set_proofs.push(dup);
-    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::DuplicateProof { .. })));
+    assert!(matches!(
+        verify_bundle(&t, &b.key),
+        Err(ComplianceError::DuplicateProof { .. })
+    ));
     let mut t = b.bundle.clone();
     t.datasets.clear();
-    assert!(matches!(verify_bundle(&t, &b.key), Err(ComplianceError::MissingDataset { .. })));
+    assert!(matches!(
+        verify_bundle(&t, &b.key),
+        Err(ComplianceError::MissingDataset { .. })
+    ));
 }
 
 #[test]
 fn optout_indices_for_a_complete_check() {
     let b = build(&CLEAN);
-    let got: Vec<u64> = bundle_optout_indices(&b.bundle).unwrap().into_iter().map(|i| i.0).collect();
+    let got: Vec<u64> = bundle_optout_indices(&b.bundle)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.0)
+        .collect();
     assert_eq!(got, vec![2, 3, 4]);
 }

@@ -17,11 +17,19 @@ fn name(s: &str) -> Name {
 fn examples() -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     // Set leaf: the item "hello", 5 bytes, no metadata.
-    let hello = SetLeaf { cid: ContentId::of(b"hello"), size: 5, meta: Digest::default() };
+    let hello = SetLeaf {
+        cid: ContentId::of(b"hello"),
+        size: 5,
+        meta: Digest::default(),
+    };
     out.push(("hello cid", hello.cid.to_string()));
     out.push(("hello leaf bytes", hex::encode(hello.to_bytes())));
     out.push(("hello leaf hash", hello.leaf_hash().to_hex()));
-    let world = SetLeaf { cid: ContentId::of(b"world"), size: 5, meta: Digest::default() };
+    let world = SetLeaf {
+        cid: ContentId::of(b"world"),
+        size: 5,
+        meta: Digest::default(),
+    };
     out.push(("world cid", world.cid.to_string()));
     out.push(("world leaf hash", world.leaf_hash().to_hex()));
     let mut leaves = vec![hello, world];
@@ -42,7 +50,10 @@ fn examples() -> Vec<(&'static str, String)> {
     let k = SigningKey::from_bytes(&[1; 32]);
     out.push(("test public key", hex::encode(k.verifying_key().as_bytes())));
     let publisher = Entry::sign(
-        EntryBody::Publisher(Publisher { name: name("acme"), key: k.verifying_key() }),
+        EntryBody::Publisher(Publisher {
+            name: name("acme"),
+            key: k.verifying_key(),
+        }),
         1767225600,
         None,
         &k,
@@ -56,7 +67,9 @@ fn examples() -> Vec<(&'static str, String)> {
             manifest_root: set.root(),
             item_count: 2,
             total_bytes: 10,
-            corpus_mode: CorpusMode::JsonLines { field: "text".into() },
+            corpus_mode: CorpusMode::JsonLines {
+                field: "text".into(),
+            },
             licence: "CC0-1.0".into(),
             previous: None,
         }),
@@ -66,7 +79,10 @@ fn examples() -> Vec<(&'static str, String)> {
     )
     .unwrap();
     let optout = Entry::anonymous(
-        OptOut { ids: OptOutIds::Inline(vec![ContentId::of(b"hello")]), scope: vec![Scope::TrainAi] },
+        OptOut {
+            ids: OptOutIds::Inline(vec![ContentId::of(b"hello")]),
+            scope: vec![Scope::TrainAi],
+        },
         1767225602,
         Some(7),
     )
@@ -107,15 +123,21 @@ fn examples() -> Vec<(&'static str, String)> {
     body.remove("sig");
     let mut msg = b"prov-ledger/v1\npublisher\n".to_vec();
     msg.extend(serde_json_canonicalizer::to_vec(&body).unwrap());
-    out.push(("publisher signed message (text)", String::from_utf8(msg.clone()).unwrap().replace('\n', "\\n")));
+    out.push((
+        "publisher signed message (text)",
+        String::from_utf8(msg.clone()).unwrap().replace('\n', "\\n"),
+    ));
     out.push(("publisher signed message hex", hex::encode(&msg)));
     out
 }
 
 #[test]
 fn documented_examples_match_the_code() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/format-sets-entries.md"))
-        .unwrap_or_default();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/format-sets-entries.md"
+    ))
+    .unwrap_or_default();
     let doc_flat: String = doc.split_whitespace().collect();
     let ex = examples();
     let missing: Vec<&(&str, String)> = ex
@@ -129,6 +151,10 @@ fn documented_examples_match_the_code() {
         for (what, v) in &ex {
             println!("== {what}\n{v}");
         }
-        panic!("{} documented values drifted: {:?}", missing.len(), missing.iter().map(|m| m.0).collect::<Vec<_>>());
+        panic!(
+            "{} documented values drifted: {:?}",
+            missing.len(),
+            missing.iter().map(|m| m.0).collect::<Vec<_>>()
+        );
     }
 }

@@ -3,9 +3,9 @@
 
 use ledger::merkle;
 use ledger::set::{
-    self, verify_exclusion, verify_inclusion, verify_multi, Blake3Node, ExclusionCase,
-    Membership, SetError, SetExclusionProof, SetLeaf, SetLeafProof, SetMembershipProof,
-    SetMultiProof, SortedSet,
+    self, verify_exclusion, verify_inclusion, verify_multi, Blake3Node, ExclusionCase, Membership,
+    SetError, SetExclusionProof, SetLeaf, SetLeafProof, SetMembershipProof, SetMultiProof,
+    SortedSet,
 };
 use ledger::{Blake3Set, ContentId, Digest, LeafIndex, TreeSize};
 use proptest::prelude::*;
@@ -55,7 +55,11 @@ fn exclusion_covers_all_four_cases() {
         assert_eq!(p.case(), want);
         seen.insert(format!("{:?}", p.case()));
     }
-    assert_eq!(seen.len(), 3, "random ids should hit before, between and after");
+    assert_eq!(
+        seen.len(),
+        3,
+        "random ids should hit before, between and after"
+    );
 }
 
 #[test]
@@ -152,10 +156,19 @@ fn multi_proof_hashes_equal_rs_merkle_proofs() {
         let s = set_of(&(0..n).collect::<Vec<_>>());
         let hashes: Vec<[u8; 32]> = s.leaf_hashes().iter().map(|d| d.0).collect();
         let tree = rs_merkle::MerkleTree::<Blake3Node>::from_leaves(&hashes);
-        for pick in [vec![0usize], vec![n as usize - 1], (0..n as usize).step_by(3).collect()] {
+        for pick in [
+            vec![0usize],
+            vec![n as usize - 1],
+            (0..n as usize).step_by(3).collect(),
+        ] {
             let ids: Vec<ContentId> = pick.iter().map(|&i| s.leaves()[i].cid).collect();
             let mp = s.multi_proof(&ids).unwrap();
-            let want: Vec<Digest> = tree.proof(&pick).proof_hashes().iter().map(|h| Digest(*h)).collect();
+            let want: Vec<Digest> = tree
+                .proof(&pick)
+                .proof_hashes()
+                .iter()
+                .map(|h| Digest(*h))
+                .collect();
             assert_eq!(mp.hashes, want, "n={n} pick={pick:?}");
             let got = verify_multi(&mp, &ids, &s.root(), s.size()).unwrap();
             assert!(got.iter().all(|m| *m == Membership::Included));
@@ -169,7 +182,14 @@ fn multi_proof_refuses_extra_hashes_and_undecided_ids() {
     let ids = [id(3), id(1000), id(1001)];
     let mp = s.multi_proof(&ids).unwrap();
     let got = verify_multi(&mp, &ids, &s.root(), s.size()).unwrap();
-    assert_eq!(got, vec![Membership::Included, Membership::Excluded, Membership::Excluded]);
+    assert_eq!(
+        got,
+        vec![
+            Membership::Included,
+            Membership::Excluded,
+            Membership::Excluded
+        ]
+    );
     let mut extra = mp.clone();
     extra.hashes.push(Digest::default());
     assert!(matches!(

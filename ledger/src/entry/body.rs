@@ -182,7 +182,8 @@ impl std::str::FromStr for CorpusMode {
     type Err = EntryError;
     fn from_str(s: &str) -> Result<Self, EntryError> {
         let bad = || EntryError::BadCorpusMode(s.to_string());
-        let field_ok = |f: &str| !f.is_empty() && f.len() <= 128 && !f.chars().any(char::is_control);
+        let field_ok =
+            |f: &str| !f.is_empty() && f.len() <= 128 && !f.chars().any(char::is_control);
         match s.split_once(':') {
             None if s == "file" => Ok(CorpusMode::File),
             None if s == "line" => Ok(CorpusMode::Line),
@@ -306,7 +307,9 @@ impl EntryBody {
                     .array("scope")?
                     .into_iter()
                     .map(|v| match v {
-                        Value::String(s) => Scope::from_label(&s).ok_or(EntryError::UnknownScope(s)),
+                        Value::String(s) => {
+                            Scope::from_label(&s).ok_or(EntryError::UnknownScope(s))
+                        }
                         _ => Err(EntryError::WrongType { field: "scope" }),
                     })
                     .collect::<Result<_, _>>()?;

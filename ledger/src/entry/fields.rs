@@ -24,7 +24,9 @@ impl Fields {
     }
 
     pub(super) fn take(&mut self, field: &'static str) -> Result<Value, EntryError> {
-        self.map.remove(field).ok_or(EntryError::MissingField(field))
+        self.map
+            .remove(field)
+            .ok_or(EntryError::MissingField(field))
     }
 
     pub(super) fn has(&self, field: &str) -> bool {

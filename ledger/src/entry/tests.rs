@@ -45,7 +45,9 @@ fn checkpoint(horizon: u64) -> EntryBody {
 }
 
 fn optout(n: usize) -> OptOut {
-    let mut ids: Vec<ContentId> = (0..n as u64).map(|i| ContentId::of(&i.to_be_bytes())).collect();
+    let mut ids: Vec<ContentId> = (0..n as u64)
+        .map(|i| ContentId::of(&i.to_be_bytes()))
+        .collect();
     ids.sort();
     OptOut {
         ids: OptOutIds::Inline(ids),
@@ -94,7 +96,10 @@ fn accessors_give_the_sequencer_what_it_checks() {
     let es = all_kinds();
     assert_eq!(es[0].kind(), EntryKind::Publisher);
     assert_eq!(es[1].publisher().map(Name::as_str), Some("acme"));
-    assert_eq!(es[1].dataset_key().unwrap().to_string(), "acme/web-text@1.0.0");
+    assert_eq!(
+        es[1].dataset_key().unwrap().to_string(),
+        "acme/web-text@1.0.0"
+    );
     assert_eq!(es[2].signer(), Some(&key(2).verifying_key()));
     assert_eq!(es[3].signer(), None);
     assert_eq!(es[1].nonce(), Some(5));
@@ -110,7 +115,10 @@ fn a_changed_byte_breaks_the_signature() {
     // A signature made by another key under this entry's signer.
     let other = Entry::sign(dataset_version(), 1_700_000_001, Some(5), &key(3)).unwrap();
     let swapped = edit(e, |m| {
-        m.insert("sig".into(), serde_json::from_slice::<Map<String, Value>>(other.as_bytes()).unwrap()["sig"].clone());
+        m.insert(
+            "sig".into(),
+            serde_json::from_slice::<Map<String, Value>>(other.as_bytes()).unwrap()["sig"].clone(),
+        );
     });
     assert_eq!(Entry::from_bytes(&swapped), Err(EntryError::BadSignature));
 }
@@ -134,47 +142,74 @@ fn precise_errors() {
     let unknown = edit(e, |m| {
         m.insert("type".into(), json!("dataset"));
     });
-    assert_eq!(Entry::from_bytes(&unknown), Err(EntryError::UnknownType("dataset".into())));
+    assert_eq!(
+        Entry::from_bytes(&unknown),
+        Err(EntryError::UnknownType("dataset".into()))
+    );
     let missing = edit(e, |m| {
         m.remove("licence");
     });
-    assert_eq!(Entry::from_bytes(&missing), Err(EntryError::MissingField("licence")));
+    assert_eq!(
+        Entry::from_bytes(&missing),
+        Err(EntryError::MissingField("licence"))
+    );
     let extra = edit(e, |m| {
         m.insert("zzz".into(), json!(1));
     });
-    assert_eq!(Entry::from_bytes(&extra), Err(EntryError::UnknownField("zzz".into())));
+    assert_eq!(
+        Entry::from_bytes(&extra),
+        Err(EntryError::UnknownField("zzz".into()))
+    );
     let upper = edit(e, |m| {
         m.insert("manifest_root".into(), json!("AB".repeat(32)));
     });
     assert_eq!(
         Entry::from_bytes(&upper),
-        Err(EntryError::MalformedHash { field: "manifest_root" })
+        Err(EntryError::MalformedHash {
+            field: "manifest_root"
+        })
     );
     let big = edit(e, |m| {
         m.insert("total_bytes".into(), json!(1u64 << 60));
     });
     assert_eq!(
         Entry::from_bytes(&big),
-        Err(EntryError::NumberOutOfRange { field: "total_bytes" })
+        Err(EntryError::NumberOutOfRange {
+            field: "total_bytes"
+        })
     );
     let float = edit(e, |m| {
         m.insert("item_count".into(), json!(1.5));
     });
-    assert_eq!(Entry::from_bytes(&float), Err(EntryError::WrongType { field: "item_count" }));
+    assert_eq!(
+        Entry::from_bytes(&float),
+        Err(EntryError::WrongType {
+            field: "item_count"
+        })
+    );
     let o = &all_kinds()[2];
     let bad_cid = edit(o, |m| {
         m.insert("ids".into(), json!(["blake3:00"]));
     });
-    assert_eq!(Entry::from_bytes(&bad_cid), Err(EntryError::MalformedCid("blake3:00".into())));
+    assert_eq!(
+        Entry::from_bytes(&bad_cid),
+        Err(EntryError::MalformedCid("blake3:00".into()))
+    );
     let bad_scope = edit(o, |m| {
         m.insert("scope".into(), json!(["train_ai"]));
     });
-    assert_eq!(Entry::from_bytes(&bad_scope), Err(EntryError::UnknownScope("train_ai".into())));
+    assert_eq!(
+        Entry::from_bytes(&bad_scope),
+        Err(EntryError::UnknownScope("train_ai".into()))
+    );
     assert!(matches!(
         Entry::from_bytes(b"[1,2]"),
         Err(EntryError::Malformed(_))
     ));
-    assert!(matches!(Entry::from_bytes(b"{"), Err(EntryError::Malformed(_))));
+    assert!(matches!(
+        Entry::from_bytes(b"{"),
+        Err(EntryError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -182,8 +217,12 @@ fn non_canonical_encodings_are_refused() {
     let e = &all_kinds()[1];
     let s = std::str::from_utf8(e.as_bytes()).unwrap();
     let spaced = s.replacen(",", ", ", 1);
-    assert_eq!(Entry::from_bytes(spaced.as_bytes()), Err(EntryError::NotCanonical));
-    let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(e.as_bytes()).unwrap()).unwrap();
+    assert_eq!(
+        Entry::from_bytes(spaced.as_bytes()),
+        Err(EntryError::NotCanonical)
+    );
+    let pretty =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(e.as_bytes()).unwrap()).unwrap();
     assert_eq!(Entry::from_bytes(&pretty), Err(EntryError::NotCanonical));
     let mut trailing = e.as_bytes().to_vec();
     trailing.push(b'\n');
@@ -194,7 +233,9 @@ fn non_canonical_encodings_are_refused() {
 fn size_and_list_limits() {
     assert_eq!(
         Entry::from_bytes(&vec![b' '; MAX_ENTRY_LEN + 1]),
-        Err(EntryError::TooLarge { len: MAX_ENTRY_LEN + 1 })
+        Err(EntryError::TooLarge {
+            len: MAX_ENTRY_LEN + 1
+        })
     );
     assert_eq!(
         Entry::anonymous(optout(65), 1, None),
@@ -214,7 +255,10 @@ fn size_and_list_limits() {
     if let EntryBody::DatasetVersion(v) = &mut d {
         v.licence = licence;
     }
-    assert_eq!(Entry::sign(d, 1, None, &key(1)), Err(EntryError::TooLong { field: "licence" }));
+    assert_eq!(
+        Entry::sign(d, 1, None, &key(1)),
+        Err(EntryError::TooLong { field: "licence" })
+    );
 }
 
 #[test]
@@ -224,12 +268,18 @@ fn only_optouts_may_be_anonymous() {
         m.remove("signer");
         m.remove("sig");
     });
-    assert_eq!(Entry::from_bytes(&anon), Err(EntryError::AnonymousNotAllowed));
+    assert_eq!(
+        Entry::from_bytes(&anon),
+        Err(EntryError::AnonymousNotAllowed)
+    );
     let o = &all_kinds()[2];
     let sig_only = edit(o, |m| {
         m.remove("signer");
     });
-    assert_eq!(Entry::from_bytes(&sig_only), Err(EntryError::UnexpectedSignature));
+    assert_eq!(
+        Entry::from_bytes(&sig_only),
+        Err(EntryError::UnexpectedSignature)
+    );
 }
 
 #[test]
@@ -239,12 +289,18 @@ fn horizon_beyond_own_index_is_refused() {
     assert!(e.validate_at(LeafIndex(11)).is_ok());
     assert_eq!(
         e.validate_at(LeafIndex(9)),
-        Err(EntryError::HorizonBeyondIndex { horizon: 10, index: 9 })
+        Err(EntryError::HorizonBeyondIndex {
+            horizon: 10,
+            index: 9
+        })
     );
     let e = Entry::sign(checkpoint(1), 1, None, &key(1)).unwrap();
     assert_eq!(
         e.validate_at(LeafIndex(1)),
-        Err(EntryError::DatasetNotEarlier { dataset: 1, index: 1 })
+        Err(EntryError::DatasetNotEarlier {
+            dataset: 1,
+            index: 1
+        })
     );
 }
 
@@ -265,7 +321,13 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
         })),
         (
             (arb_name(), arb_name(), arb_name(), arb_digest()),
-            (safe.clone(), safe.clone(), 0..4u8, "[ -~]{0,40}", proptest::option::of(arb_name()))
+            (
+                safe.clone(),
+                safe.clone(),
+                0..4u8,
+                "[ -~]{0,40}",
+                proptest::option::of(arb_name())
+            )
         )
             .prop_map(|((p, d, v, r), (c, b, m, l, prev))| {
                 EntryBody::DatasetVersion(DatasetVersion {
@@ -278,23 +340,42 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                     corpus_mode: match m {
                         0 => CorpusMode::File,
                         1 => CorpusMode::Line,
-                        2 => CorpusMode::JsonLines { field: l.clone() + "f" },
-                        _ => CorpusMode::Parquet { column: "col".into() },
+                        2 => CorpusMode::JsonLines {
+                            field: l.clone() + "f",
+                        },
+                        _ => CorpusMode::Parquet {
+                            column: "col".into(),
+                        },
                     },
                     licence: l,
                     previous: prev,
                 })
             }),
-        (proptest::collection::btree_set(any::<[u8; 32]>(), 1..64), proptest::collection::btree_set(0..3usize, 1..3), any::<bool>(), arb_digest(), 1..=MAX_SAFE_INTEGER)
-            .prop_map(|(ids, scope, inline, root, size)| EntryBody::OptOut(OptOut {
-                ids: if inline {
-                    OptOutIds::Inline(ids.into_iter().map(ContentId).collect())
-                } else {
-                    OptOutIds::Set { root, size }
-                },
-                scope: scope.into_iter().map(|i| Scope::ALL[i]).collect(),
-            })),
-        (arb_name(), arb_name(), arb_digest(), safe.clone(), safe, proptest::collection::vec((arb_name(), 0..1000u64, arb_digest()), 1..4))
+        (
+            proptest::collection::btree_set(any::<[u8; 32]>(), 1..64),
+            proptest::collection::btree_set(0..3usize, 1..3),
+            any::<bool>(),
+            arb_digest(),
+            1..=MAX_SAFE_INTEGER
+        )
+            .prop_map(
+                |(ids, scope, inline, root, size)| EntryBody::OptOut(OptOut {
+                    ids: if inline {
+                        OptOutIds::Inline(ids.into_iter().map(ContentId).collect())
+                    } else {
+                        OptOutIds::Set { root, size }
+                    },
+                    scope: scope.into_iter().map(|i| Scope::ALL[i]).collect(),
+                })
+            ),
+        (
+            arb_name(),
+            arb_name(),
+            arb_digest(),
+            safe.clone(),
+            safe,
+            proptest::collection::vec((arb_name(), 0..1000u64, arb_digest()), 1..4)
+        )
             .prop_map(|(m, c, w, n, h, ds)| {
                 let mut seen = std::collections::HashSet::new();
                 EntryBody::ModelCheckpoint(ModelCheckpoint {
@@ -306,7 +387,13 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                     datasets: ds
                         .into_iter()
                         .filter(|(d, _, _)| seen.insert(d.clone()))
-                        .map(|(d, i, r)| DatasetRef { publisher: name("p"), dataset: d, version: name("1"), index: LeafIndex(i), manifest_root: r })
+                        .map(|(d, i, r)| DatasetRef {
+                            publisher: name("p"),
+                            dataset: d,
+                            version: name("1"),
+                            index: LeafIndex(i),
+                            manifest_root: r,
+                        })
                         .collect(),
                     optout_horizon: h,
                 })

@@ -46,7 +46,10 @@ pub enum SetError {
     #[error("proof is for a set of {proof} leaves, expected {expected}")]
     SizeMismatch { proof: u64, expected: u64 },
     #[error("proof is for {proof}, expected {expected}")]
-    WrongId { proof: ContentId, expected: ContentId },
+    WrongId {
+        proof: ContentId,
+        expected: ContentId,
+    },
     #[error("proof leaves are not adjacent or not at the ends of the set")]
     NotAdjacent,
     #[error("proof leaves are not ordered around the id")]
@@ -351,7 +354,10 @@ mod tests {
             }
             assert_eq!((b.root(), b.size()), (want, TreeSize(n)));
         }
-        assert_eq!(SortedSet::new(vec![]).unwrap().root(), Digest(*blake3::hash(b"").as_bytes()));
+        assert_eq!(
+            SortedSet::new(vec![]).unwrap().root(),
+            Digest(*blake3::hash(b"").as_bytes())
+        );
     }
 
     #[test]
@@ -365,7 +371,11 @@ mod tests {
 
     #[test]
     fn from_ids_sorts_and_dedups() {
-        let ids = [ContentId::of(b"b"), ContentId::of(b"a"), ContentId::of(b"b")];
+        let ids = [
+            ContentId::of(b"b"),
+            ContentId::of(b"a"),
+            ContentId::of(b"b"),
+        ];
         let set = SortedSet::from_ids(ids);
         assert_eq!(set.size(), TreeSize(2));
         assert!(set.contains(&ContentId::of(b"a")));

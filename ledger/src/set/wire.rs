@@ -10,7 +10,11 @@ use crate::types::{ContentId, Digest};
 
 /// Parses 64 lowercase hex digits.
 pub(crate) fn parse_hex32(s: &str) -> Option<Digest> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     let mut out = [0u8; 32];

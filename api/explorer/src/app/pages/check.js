@@ -137,13 +137,14 @@ function hashFile(file, progress) {
 async function checkVersion(v, cid) {
   const res = { v, ok: false, membership: null, error: null };
   try {
-    const proof = v.proof ?? (await api.membership(v.publisher, v.dataset ?? v.name, v.version, cid));
     const e = await verifiedEntry(v.index);
     if (!e.ok) throw e.error ?? new Error('the dataset version entry is not in the log');
-    const body = e.entry.body ?? e.entry;
-    const root = body.root ?? body.manifest_root;
-    const size = body.items ?? body.item_count ?? body.count;
-    const r = verifyMembershipJson(proof.proof ?? proof, { cid, root, size });
+    if (e.entry.type !== 'dataset_version') throw new Error(`entry ${v.index} is not a dataset version`);
+    // The root and size come from the verified entry, never from the proof or the listing.
+    const root = e.entry.manifest_root;
+    const size = e.entry.item_count;
+    const proof = v.proof ?? (await api.setProof(root, cid));
+    const r = verifyMembershipJson(proof, { cid, root, size });
     res.ok = true;
     res.membership = r.membership;
     res.case = r.case;

@@ -121,7 +121,7 @@ async function renderVersion(root, { params, query, alive }) {
 
   // The charts' code is its own chunk: fetch it while the items load.
   const chartsMod = import('../charts.js');
-  const itemsP = api.datasetItems(publisher, dataset, version, { limit: PAGE_SIZE, cursor: query.get('cursor') });
+  const itemsP = api.setLeaves(v.manifest_root ?? v.root, { limit: PAGE_SIZE, offset: query.get('cursor') });
   const entryP = v.index != null ? verifiedEntry(v.index) : Promise.resolve({ ok: false, error: new Error('no entry index') });
 
   const body = await itemsP;

@@ -1,0 +1,294 @@
+//! Publishers, datasets and their versions, and set proofs of a content id against a dataset
+//! version (`/v1/publishers/...`, `/v1/datasets/...`). Everything here comes from the ledger's
+//! indexes and the `dataset_version` entries themselves, which a client can check in the tiles.
+
+use axum::extract::State;
+use axum::Json;
+use base64::Engine as _;
+use ledger::entry::{Entry, EntryBody};
+use ledger::store::index;
+use ledger::store::keys;
+use ledger::store::Column;
+use ledger::LeafIndex;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::extract::{Path, Query};
+use crate::problem::ApiError;
+use crate::schemas::SetMembershipProofJson;
+use crate::sets::parse_cid;
+use crate::state::AppState;
+
+/// A registered publisher.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublisherView {
+    pub name: String,
+    /// The Ed25519 key bound to the name, standard base64.
+    pub key: String,
+    /// The `publisher` entry that bound it last.
+    pub index: u64,
+}
+
+/// A dataset version: its `dataset_version` entry, decoded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetVersionView {
+    /// `publisher/dataset@version`.
+    pub label: String,
+    pub publisher: String,
+    pub dataset: String,
+    pub version: String,
+    /// The `dataset_version` entry's log index.
+    pub index: u64,
+    /// The manifest set's root, 64 hex.
+    pub manifest_root: String,
+    pub item_count: u64,
+    pub total_bytes: u64,
+    pub corpus_mode: String,
+    pub licence: String,
+    pub previous: Option<String>,
+    /// Whether the manifest's leaves are stored here (so set proofs can be served).
+    pub set_stored: bool,
+}
+
+/// A page of dataset versions.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetPage {
+    pub items: Vec<DatasetVersionView>,
+    /// The cursor of the next page, absent on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CursorQuery {
+    /// `next` from the previous page.
+    pub cursor: Option<String>,
+    /// Items per page (default 100, at most the configured `max_page`).
+    pub limit: Option<u32>,
+}
+
+/// A content id's membership proof in one dataset version.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetProof {
+    pub dataset: DatasetVersionView,
+    /// The content id asked about.
+    pub cid: String,
+    /// Whether the id is in the version (then `proof` is `included`).
+    pub included: bool,
+    pub proof: SetMembershipProofJson,
+}
+
+/// `GET /v1/publishers/{name}`.
+#[utoipa::path(get, path = "/v1/publishers/{name}", tag = "read",
+    params(("name" = String, Path)),
+    responses(
+        (status = 200, description = "The publisher", body = PublisherView),
+        (status = 404, description = "Not registered", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn publisher(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<PublisherView>, ApiError> {
+    let (key, index) = state
+        .ledger()
+        .publisher(&name)?
+        .ok_or_else(|| ApiError::not_found(format!("publisher {name:?}")))?;
+    Ok(Json(PublisherView {
+        name,
+        key: base64::engine::general_purpose::STANDARD.encode(key),
+        index: index.0,
+    }))
+}
+
+/// `GET /v1/datasets`: every dataset version, by publisher, dataset and version name.
+#[utoipa::path(get, path = "/v1/datasets", tag = "read",
+    params(CursorQuery),
+    responses(
+        (status = 200, description = "A page of dataset versions", body = DatasetPage),
+        (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<CursorQuery>,
+) -> Result<Json<DatasetPage>, ApiError> {
+    let limit = crate::page::limit(&state, q.limit);
+    let prefix = vec![index::TAG_DATASET_VERSION];
+    let start = match &q.cursor {
+        None => prefix.clone(),
+        Some(c) => {
+            let mut k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
+            if k.first() != Some(&index::TAG_DATASET_VERSION) {
+                return Err(ApiError::bad_request("bad cursor"));
+            }
+            k.push(0); // the smallest key after the cursor's
+            k
+        }
+    };
+    page_of_versions(state, start, prefix, limit).await.map(Json)
+}
+
+/// `GET /v1/datasets/{publisher}`: a publisher's dataset versions.
+#[utoipa::path(get, path = "/v1/datasets/{publisher}", tag = "read",
+    params(("publisher" = String, Path), CursorQuery),
+    responses((status = 200, description = "A page of dataset versions", body = DatasetPage)))]
+pub async fn of_publisher(
+    State(state): State<AppState>,
+    Path(publisher): Path<String>,
+    Query(q): Query<CursorQuery>,
+) -> Result<Json<DatasetPage>, ApiError> {
+    let prefix = index::key(index::TAG_DATASET_VERSION, &[publisher.as_bytes()]);
+    scoped_page(state, prefix, q).await
+}
+
+/// `GET /v1/datasets/{publisher}/{dataset}`: the versions of one dataset.
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}", tag = "read",
+    params(("publisher" = String, Path), ("dataset" = String, Path), CursorQuery),
+    responses((status = 200, description = "A page of dataset versions", body = DatasetPage)))]
+pub async fn versions(
+    State(state): State<AppState>,
+    Path((publisher, dataset)): Path<(String, String)>,
+    Query(q): Query<CursorQuery>,
+) -> Result<Json<DatasetPage>, ApiError> {
+    let prefix = index::key(
+        index::TAG_DATASET_VERSION,
+        &[publisher.as_bytes(), dataset.as_bytes()],
+    );
+    scoped_page(state, prefix, q).await
+}
+
+async fn scoped_page(
+    state: AppState,
+    prefix: Vec<u8>,
+    q: CursorQuery,
+) -> Result<Json<DatasetPage>, ApiError> {
+    let limit = crate::page::limit(&state, q.limit);
+    let start = match &q.cursor {
+        None => prefix.clone(),
+        Some(c) => {
+            let mut k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
+            if !k.starts_with(&prefix) {
+                return Err(ApiError::bad_request("bad cursor"));
+            }
+            k.push(0);
+            k
+        }
+    };
+    page_of_versions(state, start, prefix, limit).await.map(Json)
+}
+
+async fn page_of_versions(
+    state: AppState,
+    start: Vec<u8>,
+    prefix: Vec<u8>,
+    limit: usize,
+) -> Result<DatasetPage, ApiError> {
+    state
+        .blocking(move |l| {
+            let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
+            let rows = l.store().range(Column::Index, &start, &end, limit + 1)?;
+            let more = rows.len() > limit;
+            let mut items = Vec::with_capacity(rows.len().min(limit));
+            let mut last_key = None;
+            for (k, v) in rows.into_iter().take(limit) {
+                let idx = keys::read_u64(&v)
+                    .ok_or_else(|| ApiError::internal("corrupt dataset version index"))?;
+                items.push(version_view(l, LeafIndex(idx))?);
+                last_key = Some(k);
+            }
+            let next = if more { last_key.map(hex::encode) } else { None };
+            Ok(DatasetPage { items, next })
+        })
+        .await
+}
+
+/// `GET /v1/datasets/{publisher}/{dataset}/{version}`.
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}", tag = "read",
+    params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path)),
+    responses(
+        (status = 200, description = "The dataset version", body = DatasetVersionView),
+        (status = 404, description = "Not in the log", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn version(
+    State(state): State<AppState>,
+    Path((publisher, dataset, version)): Path<(String, String, String)>,
+) -> Result<Json<DatasetVersionView>, ApiError> {
+    let idx = find_version(&state, &publisher, &dataset, &version)?;
+    Ok(Json(version_view(state.ledger(), idx)?))
+}
+
+/// `GET /v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}`: inclusion or exclusion.
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}", tag = "read",
+    params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path),
+           ("cid" = String, Path, description = "blake3:<64 hex>")),
+    responses(
+        (status = 200, description = "Inclusion or exclusion proof against the version's manifest root and item count", body = DatasetProof),
+        (status = 404, description = "Version not in the log, or its manifest not stored here", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn proof(
+    State(state): State<AppState>,
+    Path((publisher, dataset, version, cid)): Path<(String, String, String, String)>,
+) -> Result<Json<DatasetProof>, ApiError> {
+    let cid = parse_cid(&cid)?;
+    let idx = find_version(&state, &publisher, &dataset, &version)?;
+    let view = version_view(state.ledger(), idx)?;
+    let root = ledger::Digest::from_hex(&view.manifest_root).map_err(ApiError::internal)?;
+    let proof = state.ledger().set_proof(&root, &cid)?;
+    let included = matches!(proof, ledger::set::SetMembershipProof::Included(_));
+    let proof = serde_json::to_value(&proof)
+        .and_then(serde_json::from_value)
+        .map_err(ApiError::internal)?;
+    Ok(Json(DatasetProof {
+        dataset: view,
+        cid: cid.to_string(),
+        included,
+        proof,
+    }))
+}
+
+fn find_version(
+    state: &AppState,
+    publisher: &str,
+    dataset: &str,
+    version: &str,
+) -> Result<LeafIndex, ApiError> {
+    state
+        .ledger()
+        .dataset_version(publisher, dataset, version)?
+        .ok_or_else(|| ApiError::not_found(format!("dataset version {publisher}/{dataset}@{version}")))
+}
+
+/// The decoded `dataset_version` entry at `idx`.
+pub(crate) fn version_view(
+    l: &ledger::ledger::Ledger,
+    idx: LeafIndex,
+) -> Result<DatasetVersionView, ApiError> {
+    let entry = stored_entry(l, idx)?;
+    let EntryBody::DatasetVersion(d) = entry.body() else {
+        return Err(ApiError::internal(format!(
+            "index points at entry {idx}, which is not a dataset_version"
+        )));
+    };
+    Ok(DatasetVersionView {
+        label: d.key().to_string(),
+        publisher: d.publisher.to_string(),
+        dataset: d.dataset.to_string(),
+        version: d.version.to_string(),
+        index: idx.0,
+        manifest_root: d.manifest_root.to_hex(),
+        item_count: d.item_count,
+        total_bytes: d.total_bytes,
+        corpus_mode: d.corpus_mode.to_string(),
+        licence: d.licence.clone(),
+        previous: d.previous.as_ref().map(ToString::to_string),
+        set_stored: l.sets().info(&d.manifest_root)?.is_some(),
+    })
+}
+
+/// The entry at `idx`, decoded. Stored entries were validated when logged; a failure here is
+/// corruption, so it is ours (500), not the client's.
+pub(crate) fn stored_entry(l: &ledger::ledger::Ledger, idx: LeafIndex) -> Result<Entry, ApiError> {
+    let bytes = l
+        .entry(idx)?
+        .ok_or_else(|| ApiError::not_found(format!("entry {idx}")))?;
+    Entry::from_bytes(&bytes).map_err(|e| ApiError::internal(format!("stored entry {idx}: {e}")))
+}
+

@@ -1,0 +1,181 @@
+//! `prov hash --backend gpu` gives the same manifest root as `--backend cpu`, in every corpus mode
+//! the CLI can be fed without extra writers (file, jsonl, lines), and `--backend auto` keeps to
+//! the CPU where the only adapter is a software one.
+//!
+//! Skips, saying why, where the binary has no GPU backend or no adapter exists; in CI (`CI=true`,
+//! lavapipe installed) a missing adapter is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("prov-gpu-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Deterministic bytes (a xorshift stream) so that the corpus differs from every test vector.
+fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn file_corpus(dir: &Path) {
+    let sizes = [
+        0,
+        1,
+        63,
+        64,
+        65,
+        1023,
+        1024,
+        1025,
+        2049,
+        8193,
+        32 * 1024 + 1,
+        100_000,
+        3 << 20,
+    ];
+    for (i, len) in sizes.iter().enumerate() {
+        let sub = dir.join(format!("d{}", i % 3));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("f{i}.bin")), bytes(*len, i as u64 + 17)).unwrap();
+    }
+    // Two files with the same content: one leaf, counted as a duplicate by both backends.
+    std::fs::write(dir.join("dup.bin"), bytes(1025, 24)).unwrap();
+}
+
+fn jsonl_corpus(dir: &Path) {
+    let mut text = String::new();
+    for i in 0..200usize {
+        let body: String = (0..(i * 37 % 3000))
+            .map(|k| char::from(b'a' + ((k * i) % 26) as u8))
+            .collect();
+        text.push_str(&format!(
+            "{{\"text\":\"{body} \\u00e9\\n{i}\",\"url\":\"u{i}\"}}\n"
+        ));
+    }
+    std::fs::write(dir.join("part.jsonl"), text).unwrap();
+}
+
+fn lines_corpus(dir: &Path) {
+    let text: String = (0..500usize)
+        .map(|i| format!("line {i} {}\n", "x".repeat(i * 13 % 2100)))
+        .collect();
+    std::fs::write(dir.join("lines.txt"), text).unwrap();
+}
+
+/// Runs `prov hash DIR --mode MODE --meta none --json --backend BACKEND`; `Err` holds stderr.
+fn prov_hash(dir: &Path, mode: &str, backend: &str) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_prov"))
+        .args([
+            "hash",
+            "--mode",
+            mode,
+            "--meta",
+            "none",
+            "--json",
+            "--backend",
+            backend,
+        ])
+        .arg(dir)
+        .env(
+            "WGPU_BACKEND",
+            std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()),
+        )
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The string or number value of top-level `key` in a one-object JSON line.
+fn field(json: &str, key: &str) -> Option<String> {
+    let rest = &json[json.find(&format!("\"{key}\""))? + key.len() + 2..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    if let Some(s) = rest.strip_prefix('"') {
+        return Some(s[..s.find('"')?].to_string());
+    }
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim().to_string())
+}
+
+#[test]
+fn gpu_and_cpu_backends_give_the_same_roots_in_every_mode() {
+    let corpora: [(&str, fn(&Path)); 3] = [
+        ("file", file_corpus),
+        ("jsonl", jsonl_corpus),
+        ("lines", lines_corpus),
+    ];
+    for (mode, make) in corpora {
+        let dir = TempDir::new(mode);
+        make(&dir.0);
+        let cpu = prov_hash(&dir.0, mode, "cpu").unwrap_or_else(|e| panic!("{mode} on cpu: {e}"));
+        let gpu = match prov_hash(&dir.0, mode, "gpu") {
+            Ok(out) => out,
+            Err(e) if e.contains("no gpu backend") => {
+                eprintln!(
+                    "SKIPPED: prov was built without the gpu feature ({})",
+                    e.trim()
+                );
+                return;
+            }
+            Err(e)
+                if e.contains("no usable gpu") && std::env::var("CI").as_deref() != Ok("true") =>
+            {
+                eprintln!(
+                    "SKIPPED: no gpu adapter ({}); install mesa-vulkan-drivers",
+                    e.trim()
+                );
+                return;
+            }
+            Err(e) => panic!("{mode} on gpu: {e}"),
+        };
+        let root = field(&cpu, "root").unwrap_or_else(|| panic!("no root in {cpu}"));
+        assert_eq!(root.len(), 64, "{cpu}");
+        assert_eq!(
+            field(&gpu, "root"),
+            Some(root),
+            "{mode}: gpu {gpu} vs cpu {cpu}"
+        );
+        for key in ["items", "bytes", "duplicates"] {
+            assert_eq!(field(&gpu, key), field(&cpu, key), "{mode}: {key}");
+        }
+        assert_eq!(field(&gpu, "backend").as_deref(), Some("gpu"), "{gpu}");
+        let device = field(&gpu, "device").unwrap_or_else(|| panic!("no device in {gpu}"));
+        // A software adapter never beats the CPU: `auto` must not choose it.
+        if device.ends_with(", cpu)") {
+            let auto = prov_hash(&dir.0, mode, "auto").unwrap();
+            assert_eq!(
+                field(&auto, "backend").as_deref(),
+                Some("cpu"),
+                "auto on {device}: {auto}"
+            );
+        }
+    }
+}
