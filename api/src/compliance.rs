@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use ledger::compliance::{dataset_label, BundleEntry, BundleSetProof, ComplianceBundle, OptOutSetLeaves};
+use ledger::compliance::{
+    dataset_label, BundleEntry, BundleSetProof, ComplianceBundle, OptOutSetLeaves,
+};
 use ledger::entry::{Entry, EntryBody, OptOutIds};
 use ledger::ledger::Ledger;
 use ledger::store::log::SignedCheckpoint;
@@ -35,7 +37,9 @@ pub async fn bundle(
     State(state): State<AppState>,
     Path(index): Path<u64>,
 ) -> Result<Response, ApiError> {
-    let bundle = state.blocking(move |l| assemble(l, LeafIndex(index))).await?;
+    let bundle = state
+        .blocking(move |l| assemble(l, LeafIndex(index)))
+        .await?;
     Ok(axum::Json(bundle).into_response())
 }
 
@@ -44,11 +48,15 @@ pub fn assemble(l: &Ledger, index: LeafIndex) -> Result<ComplianceBundle, ApiErr
     // One checkpoint for every proof: the bundle must be consistent with itself.
     let cp = l.checkpoint();
     if index.0 >= cp.size().0 {
-        return Err(ApiError::not_found(format!("no entry {index} in the latest checkpoint")));
+        return Err(ApiError::not_found(format!(
+            "no entry {index} in the latest checkpoint"
+        )));
     }
     let model = stored_entry(l, index)?;
     let EntryBody::ModelCheckpoint(c) = model.body() else {
-        return Err(ApiError::not_found(format!("entry {index} is not a model_checkpoint")));
+        return Err(ApiError::not_found(format!(
+            "entry {index} is not a model_checkpoint"
+        )));
     };
     let model_checkpoint = bundle_entry(l, &cp, index, &model)?;
 

@@ -174,7 +174,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         if l.max_json_body == 0 || l.max_set_body == 0 || l.max_page == 0 {
-            return Err(ConfigError::Invalid("body limits and max_page must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "body limits and max_page must be positive".into(),
+            ));
         }
         if l.request_timeout_secs == 0 || l.upload_timeout_secs == 0 {
             return Err(ConfigError::Invalid("timeouts must be positive".into()));

@@ -83,7 +83,8 @@ pub async fn appearances(
             let mut versions = Vec::with_capacity(page.len());
             for &idx in page {
                 let view = version_view(l, idx)?;
-                let root = ledger::Digest::from_hex(&view.manifest_root).map_err(ApiError::internal)?;
+                let root =
+                    ledger::Digest::from_hex(&view.manifest_root).map_err(ApiError::internal)?;
                 let proof = serde_json::to_value(l.set_proof(&root, &cid)?)
                     .and_then(serde_json::from_value)
                     .map_err(ApiError::internal)?;
@@ -124,7 +125,11 @@ fn checkpoints_trained_on(
     let truncated = rows.len() > MAX_CHECKPOINT_SCAN;
     let mut out = Vec::new();
     for (k, _) in rows.iter().take(MAX_CHECKPOINT_SCAN) {
-        let Some(idx) = k.len().checked_sub(8).and_then(|at| keys::read_u64(&k[at..])) else {
+        let Some(idx) = k
+            .len()
+            .checked_sub(8)
+            .and_then(|at| keys::read_u64(&k[at..]))
+        else {
             return Err(ApiError::internal("corrupt model checkpoint index"));
         };
         if idx >= size {

@@ -123,7 +123,9 @@ pub async fn list(
             k
         }
     };
-    page_of_versions(state, start, prefix, limit).await.map(Json)
+    page_of_versions(state, start, prefix, limit)
+        .await
+        .map(Json)
 }
 
 /// `GET /v1/datasets/{publisher}`: a publisher's dataset versions.
@@ -172,7 +174,9 @@ async fn scoped_page(
             k
         }
     };
-    page_of_versions(state, start, prefix, limit).await.map(Json)
+    page_of_versions(state, start, prefix, limit)
+        .await
+        .map(Json)
 }
 
 async fn page_of_versions(
@@ -194,7 +198,11 @@ async fn page_of_versions(
                 items.push(version_view(l, LeafIndex(idx))?);
                 last_key = Some(k);
             }
-            let next = if more { last_key.map(hex::encode) } else { None };
+            let next = if more {
+                last_key.map(hex::encode)
+            } else {
+                None
+            };
             Ok(DatasetPage { items, next })
         })
         .await
@@ -253,7 +261,9 @@ fn find_version(
     state
         .ledger()
         .dataset_version(publisher, dataset, version)?
-        .ok_or_else(|| ApiError::not_found(format!("dataset version {publisher}/{dataset}@{version}")))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("dataset version {publisher}/{dataset}@{version}"))
+        })
 }
 
 /// The decoded `dataset_version` entry at `idx`.
@@ -291,4 +301,3 @@ pub(crate) fn stored_entry(l: &ledger::ledger::Ledger, idx: LeafIndex) -> Result
         .ok_or_else(|| ApiError::not_found(format!("entry {idx}")))?;
     Entry::from_bytes(&bytes).map_err(|e| ApiError::internal(format!("stored entry {idx}: {e}")))
 }
-

@@ -61,7 +61,14 @@ async fn load(source: &ExplorerSource, rel: &str) -> Result<Option<Vec<u8>>, Api
             .map(|(_, bytes)| bytes.to_vec())),
         ExplorerSource::Dir(dir) => match tokio::fs::read(dir.join(rel)).await {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory) => Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(ApiError::internal(format!("explorer file {rel}: {e}"))),
         },
     }
@@ -77,7 +84,10 @@ fn is_safe(rel: &str) -> bool {
 fn file_response(name: &str, bytes: Vec<u8>) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(name)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(name)),
+    );
     // index.html names the current assets, so it must be revalidated; assets may be cached briefly.
     let cache = if name == "index.html" {
         "no-cache"
@@ -85,7 +95,10 @@ fn file_response(name: &str, bytes: Vec<u8>) -> Response {
         "public, max-age=3600"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     resp
 }
 
@@ -124,8 +137,14 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("assets")).unwrap();
         std::fs::write(dir.path().join("assets/app.js"), b"let x = 1;").unwrap();
         let src = ExplorerSource::Dir(dir.path().to_path_buf());
-        assert_eq!(load(&src, "assets/app.js").await.unwrap().unwrap(), b"let x = 1;");
+        assert_eq!(
+            load(&src, "assets/app.js").await.unwrap().unwrap(),
+            b"let x = 1;"
+        );
         assert!(load(&src, "assets/none.js").await.unwrap().is_none());
-        assert!(load(&src, "assets/../assets/app.js").await.unwrap().is_none());
+        assert!(load(&src, "assets/../assets/app.js")
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -29,9 +29,9 @@ pub mod schemas;
 mod serve;
 mod sets;
 pub mod state;
-mod tiles;
 #[cfg(test)]
 mod tests;
+mod tiles;
 
 pub use config::{Config, ConfigError, Limits, ServeArgs};
 pub use problem::{ApiError, Problem};

@@ -69,7 +69,11 @@ pub async fn checkpoints(
                 .take(limit)
                 .map(|&i| checkpoint_view(l, i))
                 .collect::<Result<Vec<_>, _>>()?;
-            let next = if more { items.last().map(|c| c.index) } else { None };
+            let next = if more {
+                items.last().map(|c| c.index)
+            } else {
+                None
+            };
             Ok(Json(CheckpointPage { items, next }))
         })
         .await

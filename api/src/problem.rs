@@ -119,10 +119,7 @@ impl ApiError {
         };
         Problem {
             type_: format!("urn:prov-ledger:problem:{}", self.slug()),
-            title: status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail,
         }
@@ -204,7 +201,9 @@ pub async fn problemize(resp: Response) -> Response {
             ApiError::UnsupportedMediaType("expected a different content type".into())
         }
         s if s.is_client_error() => ApiError::bad_request(
-            s.canonical_reason().unwrap_or("bad request").to_ascii_lowercase(),
+            s.canonical_reason()
+                .unwrap_or("bad request")
+                .to_ascii_lowercase(),
         ),
         _ => ApiError::internal(format!("unhandled {status} from a layer")),
     };
@@ -227,7 +226,9 @@ mod tests {
     async fn internal_detail_is_never_sent() {
         let resp = ApiError::internal("rocksdb exploded at /secret/path").into_response();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(!text.contains("secret"), "{text}");
         let p: Problem = serde_json::from_str(&text).unwrap();
@@ -237,7 +238,10 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limited_carries_retry_after() {
-        let resp = ApiError::RateLimited { retry_after_secs: 3 }.into_response();
+        let resp = ApiError::RateLimited {
+            retry_after_secs: 3,
+        }
+        .into_response();
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "3");
         assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
@@ -246,6 +250,7 @@ mod tests {
 
 // ---- The ledger's errors, mapped here and nowhere else. ----
 
+use ledger::entry::EntryError;
 use ledger::sequencer::SubmitError;
 use ledger::store::index::Rejection;
 use ledger::store::log::ReadError;
@@ -268,16 +273,26 @@ impl From<Rejection> for ApiError {
     fn from(r: Rejection) -> Self {
         let detail = r.to_string();
         match r {
-            Rejection::Invalid(why) => ApiError::Rejected {
-                slug: if why.contains("signature") {
-                    "bad-signature"
-                } else {
-                    "invalid-entry"
+            Rejection::Entry(e) => ApiError::Rejected {
+                slug: match e {
+                    EntryError::BadSignature | EntryError::UnexpectedSignature => "bad-signature",
+                    EntryError::TooLarge { .. } => "entry-too-large",
+                    _ => "invalid-entry",
                 },
                 detail,
             },
-            Rejection::Replay(_) => ApiError::Conflict { slug: "replay", detail },
-            Rejection::NameTaken(_) => ApiError::Conflict { slug: "name-taken", detail },
+            Rejection::Invalid(_) => ApiError::Rejected {
+                slug: "invalid-entry",
+                detail,
+            },
+            Rejection::Replay(_) => ApiError::Conflict {
+                slug: "replay",
+                detail,
+            },
+            Rejection::NameTaken(_) => ApiError::Conflict {
+                slug: "name-taken",
+                detail,
+            },
             Rejection::UnknownPublisher(_) => ApiError::Rejected {
                 slug: "unknown-publisher",
                 detail,

@@ -106,8 +106,9 @@ fn tlog_proof(state: &AppState, index: u64, size: Option<u64>) -> Result<Respons
         None => (latest.size(), latest.note.clone()),
         Some(s) => (
             TreeSize(s),
-            signed_at(state, TreeSize(s))?
-                .ok_or_else(|| ApiError::not_found(format!("no checkpoint was signed at size {s}")))?,
+            signed_at(state, TreeSize(s))?.ok_or_else(|| {
+                ApiError::not_found(format!("no checkpoint was signed at size {s}"))
+            })?,
         ),
     };
     let (_, hashes) = proof_parts(state, index, size)?;

@@ -27,7 +27,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sets/{root}", put(sets::put_set).get(sets::get_set))
         .route("/v1/sets/{root}/chunks/{seq}", post(sets::put_chunk))
         .route("/v1/sets/{root}/commit", post(sets::commit))
-        .route("/v1/sets/{root}/upload", axum::routing::delete(sets::abandon))
+        .route(
+            "/v1/sets/{root}/upload",
+            axum::routing::delete(sets::abandon),
+        )
         .layer(RequestBodyLimitLayer::new(limits.max_set_body))
         .layer(DefaultBodyLimit::max(limits.max_set_body))
         .layer(TimeoutLayer::with_status_code(
@@ -53,7 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/publishers/{name}", get(datasets::publisher))
         .route("/v1/datasets", get(datasets::list))
         .route("/v1/datasets/{publisher}", get(datasets::of_publisher))
-        .route("/v1/datasets/{publisher}/{dataset}", get(datasets::versions))
+        .route(
+            "/v1/datasets/{publisher}/{dataset}",
+            get(datasets::versions),
+        )
         .route(
             "/v1/datasets/{publisher}/{dataset}/{version}",
             get(datasets::version),

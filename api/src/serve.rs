@@ -41,12 +41,13 @@ impl Server {
     /// and binds `config.listen`.
     pub async fn bind(config: Config) -> Result<Server, ServeError> {
         let (ledger, created) = open_or_create(&config)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let state = AppState::new(ledger, config);
         Ok(Server {
             listener,
@@ -73,8 +74,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let app = router(self.state.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;

@@ -135,7 +135,10 @@ impl Ingest {
             if root != self.claimed {
                 return Err(ApiError::Rejected {
                     slug: "root-mismatch",
-                    detail: format!("manifest root {root} is not the claimed root {}", self.claimed),
+                    detail: format!(
+                        "manifest root {root} is not the claimed root {}",
+                        self.claimed
+                    ),
                 });
             }
             return Ok(());
@@ -171,7 +174,12 @@ fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/octet-stream" => Ok(Format::Leaves),
         "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
@@ -311,10 +319,13 @@ pub async fn put_chunk(
                 })),
             );
         }
-        uploads.get(&claimed).cloned().ok_or_else(|| ApiError::Conflict {
-            slug: "no-upload",
-            detail: format!("no upload in progress for {claimed}; start with chunk 0"),
-        })?
+        uploads
+            .get(&claimed)
+            .cloned()
+            .ok_or_else(|| ApiError::Conflict {
+                slug: "no-upload",
+                detail: format!("no upload in progress for {claimed}; start with chunk 0"),
+            })?
     };
     let mut u = upload.lock().await;
     if seq != u.next_seq {
@@ -393,7 +404,9 @@ pub async fn abandon(
     let claimed = parse_root(&root)?;
     match state.uploads().remove(&claimed) {
         Some(_) => Ok(StatusCode::NO_CONTENT),
-        None => Err(ApiError::not_found(format!("no upload in progress for {claimed}"))),
+        None => Err(ApiError::not_found(format!(
+            "no upload in progress for {claimed}"
+        ))),
     }
 }
 

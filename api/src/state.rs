@@ -32,6 +32,8 @@ struct Inner {
 
 impl AppState {
     pub fn new(ledger: Ledger, config: Config) -> Self {
+        // Install the metrics recorder before the first request records anything.
+        let _ = crate::metrics::handle();
         let explorer = match &config.explorer_dir {
             Some(dir) => ExplorerSource::Dir(dir.clone()),
             None => ExplorerSource::Embedded,
@@ -76,10 +78,7 @@ impl AppState {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>> {
         // A poisoned map only means a request panicked while holding it; the map is intact.
-        self.inner
-            .uploads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.uploads.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Whether `key_hex` (an Ed25519 public key, lowercase hex) may register or publish.

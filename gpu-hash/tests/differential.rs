@@ -29,7 +29,9 @@ fn boundary_len(rng: &mut StdRng) -> usize {
 
 fn check_batch(gpu: &gpu_hash::GpuHasher, items: &[&[u8]], what: &str) {
     let mut out = vec![[0u8; 32]; items.len()];
-    gpu.hash_batch(items, &mut out).unwrap();
+    if let Err(e) = gpu.hash_batch(items, &mut out) {
+        panic!("{what}: {e}");
+    }
     for (i, (item, got)) in items.iter().zip(&out).enumerate() {
         assert_eq!(
             got,

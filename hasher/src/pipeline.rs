@@ -19,7 +19,7 @@ use crate::backend::ContentHasher;
 use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use crate::meta::{leaf_meta_json, meta_digest, MetaSpec};
-use crate::sorter::{Entry, Sorter};
+use crate::sorter::Sorter;
 use crate::walk::{walk, CorpusFile, WalkOptions};
 use crate::work::{Done, Work, Worker};
 
@@ -171,9 +171,9 @@ pub fn hash_corpus<W: Write + Seek>(
     }
     let mut sorter = Sorter::new(cfg.memory_budget, cfg.tmp_dir.clone());
     let mut tally = Tally::default();
+    let (stop, next_file) = (AtomicBool::new(false), AtomicUsize::new(0));
+    let (stop, next_file) = (&stop, &next_file);
     std::thread::scope(|s| -> Result<(), HashError> {
-        let stop = &AtomicBool::new(false);
-        let next_file = &AtomicUsize::new(0);
         let (work_tx, work_rx) = bounded::<Work>(workers * 2);
         let (done_tx, done_rx) = bounded::<Result<Done, HashError>>(workers * 2);
         if cfg.mode == Mode::File {
@@ -261,7 +261,7 @@ const TEXT_CHUNK: usize = 4 << 20;
 fn produce_files(paths: &[PathBuf], opts: &WalkOptions, tx: &Sender<Work>, stop: &AtomicBool) {
     let mut seq = 0u64;
     let mut files = Vec::with_capacity(FILES_PER_WORK);
-    let mut send = |files: Vec<CorpusFile>, seq: &mut u64| {
+    let send = |files: Vec<CorpusFile>, seq: &mut u64| {
         let w = Work::Files { seq: *seq, files };
         *seq += 1;
         tx.send(w).is_ok()

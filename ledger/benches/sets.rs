@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p ledger --bench sets -- --warm-up-time 1 --measurement-time 3`
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ledger::set::{verify_exclusion, verify_inclusion, verify_multi, SetLeaf, SortedSet};
 use ledger::{ContentId, Digest};

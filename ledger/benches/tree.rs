@@ -58,12 +58,16 @@ fn bench_root_10m(c: &mut Criterion) {
 }
 
 fn bench_proofs(c: &mut Criterion) {
-    let leaves: Vec<Digest> = (0..PROOF_TREE).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+    let leaves: Vec<Digest> = (0..PROOF_TREE)
+        .map(|i| leaf_hash(&i.to_be_bytes()))
+        .collect();
     let log = MemoryHashes::from_leaf_hashes(&leaves);
     let size = TreeSize(PROOF_TREE);
     // A cheap pseudo-random walk over indexes, so no proof is served from a warm cache alone.
     let next = |x: &mut u64| {
-        *x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         *x >> 40
     };
 

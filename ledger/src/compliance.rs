@@ -80,7 +80,7 @@ pub enum ComplianceError {
     SetProof {
         cid: ContentId,
         dataset: String,
-        source: SetError,
+        source: Box<SetError>,
     },
 }
 
@@ -303,7 +303,7 @@ pub fn decide(
                     ComplianceError::SetProof {
                         cid,
                         dataset: dataset.clone(),
-                        source,
+                        source: Box::new(source),
                     }
                 })?;
                 if m == Membership::Included {

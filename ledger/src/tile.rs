@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use crate::hash::Sha256Log;
 use crate::merkle;
-use crate::tree::{split_stored_hash_index, stored_hash_index, HashReader, TreeError};
+use crate::tree::{self, split_stored_hash_index, stored_hash_index, HashReader, TreeError};
 use crate::types::{Digest, TreeSize};
 
 /// Tree levels per tile level.
@@ -47,6 +47,8 @@ pub enum TileError {
     TooManyEntries(usize),
     #[error("entry bundle is truncated")]
     TruncatedBundle,
+    #[error("tile {0} is beyond any supported tree")]
+    BeyondTree(String),
     #[error(transparent)]
     Tree(#[from] TreeError),
 }
@@ -95,13 +97,38 @@ impl TileId {
         TileId::new(level, n, width)
     }
 
-    /// The stored hash indexes of this tile's hashes, in tile order.
-    pub fn stored_hash_indexes(&self) -> Vec<u64> {
+    /// The stored hash indexes of this tile's hashes, in tile order. An error for a tile beyond
+    /// any tree of up to [`tree::MAX_TREE_SIZE`] leaves, which a parsed path can name.
+    pub fn stored_hash_indexes(&self) -> Result<Vec<u64>, TileError> {
+        if self.leaf_end().is_none_or(|end| end > tree::MAX_TREE_SIZE) {
+            return Err(TileError::BeyondTree(self.path()));
+        }
         let tree_level = self.level * TILE_HEIGHT;
         let first = self.n << TILE_HEIGHT;
-        (0..u64::from(self.width))
+        Ok((0..u64::from(self.width))
             .map(|i| stored_hash_index(tree_level, first + i))
-            .collect()
+            .collect())
+    }
+
+    /// Whether the tree of `size` leaves has this tile's hashes: every hash the tile holds is
+    /// the root of a complete subtree of that tree. True for the tiles of `size` and for the
+    /// narrower partial tiles of smaller trees (which a log serves for older checkpoints).
+    pub fn is_in_tree(&self, size: TreeSize) -> bool {
+        self.leaf_end().is_some_and(|end| end <= size.0)
+    }
+
+    /// One past the last leaf under this tile's hashes, or `None` beyond `u64`.
+    fn leaf_end(&self) -> Option<u64> {
+        let shift = u32::from(self.level) * u32::from(TILE_HEIGHT);
+        if shift >= 64 {
+            return None;
+        }
+        let hashes_end = self
+            .n
+            .checked_mul(u64::from(TILE_WIDTH))?
+            .checked_add(u64::from(self.width))?;
+        let end = hashes_end.checked_shl(shift)?;
+        (end >> shift == hashes_end).then_some(end)
     }
 }
 
@@ -200,12 +227,33 @@ pub fn tile_for_stored_hash(size: TreeSize, index: u64) -> Result<TileId, TileEr
     TileId::new(tile_level, tile_n, width)
 }
 
+/// The tiles of the tree of `size` that `op` (a root or proof computation from `tree`) reads:
+/// what a client must fetch before running `op` again over a [`TileHashReader`] holding them.
+/// The dry run hands `op` zero hashes, which is sound because the hashes a root or proof reads
+/// depend only on sizes and indexes, never on hash values.
+pub fn tiles_needed<T>(
+    size: TreeSize,
+    op: impl FnOnce(&dyn HashReader) -> Result<T, TreeError>,
+) -> Result<Vec<TileId>, TileError> {
+    let recorder = Recorder::default();
+    op(&recorder)?;
+    let mut tiles = recorder
+        .0
+        .into_inner()
+        .into_iter()
+        .map(|i| tile_for_stored_hash(size, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    tiles.sort();
+    tiles.dedup();
+    Ok(tiles)
+}
+
 /// The bytes of `tile`: its hashes, 32 bytes each, concatenated, read with one call.
 pub fn read_tile_data<R: HashReader + ?Sized>(
     tile: TileId,
     reader: &R,
 ) -> Result<Vec<u8>, TileError> {
-    let indexes = tile.stored_hash_indexes();
+    let indexes = tile.stored_hash_indexes()?;
     let hashes = reader.read_hashes(&indexes)?;
     if hashes.len() != indexes.len() {
         return Err(TreeError::WrongHashCount {
@@ -286,6 +334,17 @@ impl HashReader for TileHashReader {
     }
 }
 
+/// Answers every read with zero hashes and remembers the indexes asked for.
+#[derive(Default)]
+struct Recorder(std::cell::RefCell<Vec<u64>>);
+
+impl HashReader for Recorder {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Digest>, TreeError> {
+        self.0.borrow_mut().extend_from_slice(indexes);
+        Ok(vec![Digest::default(); indexes.len()])
+    }
+}
+
 /// An entry bundle's bytes: each entry as its length (big-endian `u16`) then its bytes.
 pub fn encode_entry_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, TileError> {
     if entries.len() > usize::from(TILE_WIDTH) {
@@ -310,7 +369,9 @@ pub fn decode_entry_bundle(bundle: &[u8]) -> Result<Vec<&[u8]>, TileError> {
     while !rest.is_empty() {
         let (len, tail) = rest.split_at_checked(2).ok_or(TileError::TruncatedBundle)?;
         let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
-        let (entry, tail) = tail.split_at_checked(len).ok_or(TileError::TruncatedBundle)?;
+        let (entry, tail) = tail
+            .split_at_checked(len)
+            .ok_or(TileError::TruncatedBundle)?;
         if entries.len() == usize::from(TILE_WIDTH) {
             return Err(TileError::TooManyEntries(entries.len() + 1));
         }
@@ -403,18 +464,23 @@ fn parse_decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::TreeHasher;
     use crate::tree::{self, MemoryHashes};
     use crate::types::LeafIndex;
+
+    /// A distinct stand-in for leaf hash `i`: only the bytes matter to tiles, and debug builds
+    /// hash slowly.
+    fn fake_leaf_hash(i: u64) -> Digest {
+        let mut d = [0u8; 32];
+        d[..8].copy_from_slice(&i.to_be_bytes());
+        Digest(d)
+    }
 
     /// A tree of 70,000 leaves (three tile levels), built once: it also serves every smaller
     /// tree, whose stored hashes are a prefix of its own.
     fn memory() -> &'static MemoryHashes {
         static TREE: std::sync::OnceLock<MemoryHashes> = std::sync::OnceLock::new();
         TREE.get_or_init(|| {
-            let leaves: Vec<Digest> = (0..70_000u64)
-                .map(|i| Sha256Log::leaf_hash(&i.to_be_bytes()))
-                .collect();
+            let leaves: Vec<Digest> = (0..70_000u64).map(fake_leaf_hash).collect();
             MemoryHashes::from_leaf_hashes(&leaves)
         })
     }
@@ -439,7 +505,10 @@ mod tests {
         let b = EntryBundleId::new(1234067, 3).unwrap();
         assert_eq!(b.path(), "tile/entries/x001/x234/067.p/3");
         assert_eq!(EntryBundleId::parse_path(&b.path()).unwrap(), b);
-        assert_eq!(EntryBundleId::new(5, 256).unwrap().path(), "tile/entries/005");
+        assert_eq!(
+            EntryBundleId::new(5, 256).unwrap().path(),
+            "tile/entries/005"
+        );
     }
 
     #[test]
@@ -463,15 +532,24 @@ mod tests {
             "tile/0/x018/x446/x744/x073/x709/x551/616",
         ] {
             let r = TileId::parse_path(p);
-            assert!(matches!(r, Err(TileError::BadPath(_) | TileError::BadLevel(_))), "{p}");
+            assert!(
+                matches!(r, Err(TileError::BadPath(_) | TileError::BadLevel(_))),
+                "{p}"
+            );
         }
         assert!(matches!(
             EntryBundleId::parse_path("tile/0/000"),
             Err(TileError::BadPath(_))
         ));
         assert!(matches!(TileId::new(0, 0, 0), Err(TileError::BadWidth(0))));
-        assert!(matches!(TileId::new(0, 0, 257), Err(TileError::BadWidth(257))));
-        assert!(matches!(TileId::new(64, 0, 1), Err(TileError::BadLevel(64))));
+        assert!(matches!(
+            TileId::new(0, 0, 257),
+            Err(TileError::BadWidth(257))
+        ));
+        assert!(matches!(
+            TileId::new(64, 0, 1),
+            Err(TileError::BadLevel(64))
+        ));
     }
 
     #[test]
@@ -480,7 +558,12 @@ mod tests {
         // 0 tile of width 112, one full level 1 tile, one partial level 1 tile of width 17, and
         // one partial level 2 tile of width 1."
         let tiles = tiles_for_size(TreeSize(70_000));
-        let full = |l: u8| tiles.iter().filter(|t| t.level == l && !t.is_partial()).count();
+        let full = |l: u8| {
+            tiles
+                .iter()
+                .filter(|t| t.level == l && !t.is_partial())
+                .count()
+        };
         let partial: Vec<(u8, u64, u16)> = tiles
             .iter()
             .filter(|t| t.is_partial())
@@ -491,14 +574,24 @@ mod tests {
         assert_eq!(tiles.len(), 277);
         // "a tree of size 256 will be represented by a full level 0 tile and a partial level 1
         // tile of width 1."
-        let t256: Vec<String> = tiles_for_size(TreeSize(256)).iter().map(TileId::path).collect();
+        let t256: Vec<String> = tiles_for_size(TreeSize(256))
+            .iter()
+            .map(TileId::path)
+            .collect();
         assert_eq!(t256, ["tile/0/000", "tile/1/000.p/1"]);
         assert!(tiles_for_size(TreeSize(0)).is_empty());
     }
 
     #[test]
     fn tiles_added_is_the_difference_of_tile_sets() {
-        for (old, new) in [(0, 1), (1, 255), (255, 256), (256, 257), (300, 70_000), (5, 5)] {
+        for (old, new) in [
+            (0, 1),
+            (1, 255),
+            (255, 256),
+            (256, 257),
+            (300, 70_000),
+            (5, 5),
+        ] {
             let before = tiles_for_size(TreeSize(old));
             let after = tiles_for_size(TreeSize(new));
             let want: Vec<TileId> = after.into_iter().filter(|t| !before.contains(t)).collect();
@@ -518,9 +611,12 @@ mod tests {
         assert_eq!(data.len(), 17 * 32);
         // Hash i of level 1 tile 1 is the root of leaves [(256 + i) * 256, (257 + i) * 256).
         let l0: Vec<Digest> = (0..256u64)
-            .map(|i| Sha256Log::leaf_hash(&((256 + 3) * 256 + i).to_be_bytes()))
+            .map(|i| fake_leaf_hash((256 + 3) * 256 + i))
             .collect();
-        assert_eq!(&data[3 * 32..4 * 32], merkle::root::<Sha256Log>(&l0).as_bytes());
+        assert_eq!(
+            &data[3 * 32..4 * 32],
+            merkle::root::<Sha256Log>(&l0).as_bytes()
+        );
         let l2 = read_tile_data(TileId::new(2, 0, 1).unwrap(), m).unwrap();
         let first_65536 = tree::tree_hash(TreeSize(65_536), m).unwrap();
         assert_eq!(l2, first_65536.as_bytes());
@@ -561,9 +657,18 @@ mod tests {
             panic!("expected a missing hash, got {got:?}");
         };
         let need = tile_for_stored_hash(TreeSize(300), index).unwrap();
-        assert!(need.path() == "tile/0/000" || need.path() == "tile/1/000.p/1", "{need:?}");
+        assert!(
+            need.path() == "tile/0/000" || need.path() == "tile/1/000.p/1",
+            "{need:?}"
+        );
         let bad = r.insert(TileId::new(0, 0, 256).unwrap(), &[0u8; 31]);
-        assert!(matches!(bad, Err(TileError::WrongDataLength { want: 8192, got: 31 })));
+        assert!(matches!(
+            bad,
+            Err(TileError::WrongDataLength {
+                want: 8192,
+                got: 31
+            })
+        ));
     }
 
     #[test]
@@ -579,6 +684,70 @@ mod tests {
             Err(TileError::Tree(TreeError::MissingHash { .. }))
         ));
         assert!(tile_for_stored_hash(s, tree::stored_hash_index(6, 4)).is_err());
+    }
+
+    #[test]
+    fn tiles_needed_are_enough_for_the_proof() -> Result<(), TileError> {
+        let m = memory();
+        let s = TreeSize(70_000);
+        let (i, old) = (LeafIndex(1234), TreeSize(300));
+        let mut need = tiles_needed(s, |r| tree::inclusion_proof(s, i, r))?;
+        need.extend(tiles_needed(s, |r| tree::consistency_proof(old, s, r))?);
+        need.extend(tiles_needed(s, |r| tree::tree_hash(s, r))?);
+        let all = tiles_for_size(s);
+        assert!(need.iter().all(|t| all.contains(t)), "{need:?}");
+        assert!(need.len() < 20, "{}", need.len());
+        let mut r = TileHashReader::new();
+        for t in &need {
+            r.insert(*t, &read_tile_data(*t, m)?)?;
+        }
+        assert_eq!(
+            tree::inclusion_proof(s, i, &r)?,
+            tree::inclusion_proof(s, i, m)?
+        );
+        assert_eq!(
+            tree::consistency_proof(old, s, &r)?,
+            tree::consistency_proof(old, s, m)?
+        );
+        assert_eq!(tree::tree_hash(s, &r)?, tree::tree_hash(s, m)?);
+        let outside = tiles_needed(s, |r| tree::tree_hash(TreeSize(70_001), r));
+        assert!(matches!(
+            outside,
+            Err(TileError::Tree(TreeError::MissingHash { .. }))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn tiles_beyond_the_tree_are_refused_not_overflowed() {
+        let s = TreeSize(300);
+        for (level, n, width, inside) in [
+            (0u8, 0u64, 256u16, true),
+            (0, 1, 44, true),
+            (0, 1, 43, true),
+            (0, 1, 45, false),
+            (1, 0, 1, true),
+            (1, 0, 2, false),
+            (2, 0, 1, false),
+            (7, 0, 1, false),
+            (8, 0, 1, false),
+            (63, u64::MAX, 256, false),
+            (0, u64::MAX, 256, false),
+        ] {
+            let t = TileId::new(level, n, width).unwrap();
+            assert_eq!(t.is_in_tree(s), inside, "{}", t.path());
+        }
+        for t in [
+            TileId::new(63, 0, 1).unwrap(),
+            TileId::new(8, 0, 1).unwrap(),
+            TileId::new(0, u64::MAX, 256).unwrap(),
+            TileId::new(7, 1 << 40, 256).unwrap(),
+        ] {
+            assert!(matches!(
+                read_tile_data(t, memory()),
+                Err(TileError::BeyondTree(_))
+            ));
+        }
     }
 
     #[test]
@@ -602,7 +771,10 @@ mod tests {
         assert_eq!(decode_entry_bundle(&full).unwrap().len(), 256);
         let mut over = full.clone();
         over.extend_from_slice(&[0, 1, b'y']);
-        assert!(matches!(decode_entry_bundle(&over), Err(TileError::TooManyEntries(257))));
+        assert!(matches!(
+            decode_entry_bundle(&over),
+            Err(TileError::TooManyEntries(257))
+        ));
         assert!(decode_entry_bundle(&[]).unwrap().is_empty());
     }
 }

@@ -1,6 +1,8 @@
 //! Compliance over hand-built in-memory ledgers: entries appended to a Vec, the log tree from
 //! `merkle::root` / `inclusion_proof`, a checkpoint signed with a test key.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use ed25519_dalek::SigningKey;
 use ledger::checkpoint::Checkpoint;
 use ledger::compliance::{

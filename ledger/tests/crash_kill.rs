@@ -28,8 +28,9 @@ fn child_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
     let p = profile_dir.join("examples").join("crash_child");
-    if !p.exists() {
-        // `cargo test` builds examples, `cargo test --test crash_kill` does not: build it.
+    if std::env::var_os("CARGO").is_some() {
+        // `cargo test --test crash_kill` does not build (or rebuild) examples: make sure the
+        // child is current. A no-op when it is.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-p", "ledger", "--features", "rocksdb", "--example", "crash_child"]);
@@ -62,6 +63,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         ..Default::default()
     };
     for run in 0..KILLS {
+        eprintln!("run {run}: {} acknowledged, {} checkpoints", acked.len(), checkpoints.len());
         let mut cmd = Command::new(&bin);
         cmd.arg(&dir).arg(run.to_string());
         if !established {
@@ -87,14 +89,17 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             }
             lines
         });
+        let t0 = std::time::Instant::now();
         if !early {
             let _ = ready_rx.recv_timeout(Duration::from_secs(20));
         }
+        eprintln!("ready after {:?}", t0.elapsed());
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(!status.success(), "run {run}: child exited by itself: {status:?}");
         let lines = reader.join().unwrap();
+        eprintln!("joined after {:?}", t0.elapsed());
         for l in &lines {
             if let Some(rest) = l.strip_prefix("ACK ") {
                 let (i, hexed) = rest.split_once(' ').unwrap();
@@ -121,6 +126,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             Err(e) => panic!("run {run}: reopen failed: {e}"),
         };
         established = true;
+        eprintln!("opened after {:?}", t0.elapsed());
         let vk = vkey.get_or_insert_with(|| l.verifier_key().clone()).clone();
         let store = l.store().clone();
         let size = l.checkpoint().size();
@@ -133,7 +139,9 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             assert!(cp.size <= size, "run {run}");
             assert_eq!(log::tree_hash(&*store, cp.size).unwrap(), cp.root, "run {run}");
         }
+        eprintln!("checked after {:?}", t0.elapsed());
         let r = l.submit(common::entry(1_000_000_000 + run)).unwrap();
+        eprintln!("submitted after {:?}", t0.elapsed());
         assert_eq!(r.index.0, size.0, "run {run}");
         assert_eq!(r.checkpoint.size(), TreeSize(size.0 + 1));
         checkpoints.push(r.checkpoint.note.clone());

@@ -1,6 +1,8 @@
 //! Keeps docs/format-sets-entries.md honest: every worked example there is recomputed here and
 //! must appear in the document verbatim. On failure the test prints every expected value.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use ed25519_dalek::SigningKey;
 use ledger::entry::{
     CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, ModelCheckpoint, Name, OptOut,

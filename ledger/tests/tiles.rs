@@ -77,7 +77,10 @@ fn level_one_tile_and_root_are_recomputed_byte_for_byte() {
     let log = MemoryHashes::from_leaf_hashes(&leaves);
 
     let level1 = TileId::parse_path("tile/1/000.p/1").unwrap();
-    assert_eq!(read_tile_data(level1, &log).unwrap(), read("tile/1/000.p/1"));
+    assert_eq!(
+        read_tile_data(level1, &log).unwrap(),
+        read("tile/1/000.p/1")
+    );
     for p in ["tile/0/000", "tile/0/001.p/44"] {
         let t = TileId::parse_path(p).unwrap();
         assert_eq!(read_tile_data(t, &log).unwrap(), read(p), "{p}");
@@ -113,7 +116,11 @@ fn a_client_holding_only_tiles_verifies_the_checkpoint() {
     bad[0] ^= 1;
     let mut lying = TileHashReader::new();
     for t in tiles_for_size(cp.size) {
-        let data = if t.level == 1 { bad.clone() } else { read(&t.path()) };
+        let data = if t.level == 1 {
+            bad.clone()
+        } else {
+            read(&t.path())
+        };
         lying.insert(t, &data).unwrap();
     }
     assert_ne!(tree_hash(cp.size, &lying).unwrap(), cp.root);
@@ -123,7 +130,16 @@ fn a_client_holding_only_tiles_verifies_the_checkpoint() {
 fn examples() -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     // Stored hash indexes.
-    for (level, n) in [(0u8, 0u64), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0), (0, 4)] {
+    for (level, n) in [
+        (0u8, 0u64),
+        (0, 1),
+        (1, 0),
+        (0, 2),
+        (0, 3),
+        (1, 1),
+        (2, 0),
+        (0, 4),
+    ] {
         let i = stored_hash_index(level, n);
         assert_eq!(split_stored_hash_index(i), (level, n));
         out.push(("stored index", format!("| ({level}, {n}) | {i} |")));
@@ -137,7 +153,10 @@ fn examples() -> Vec<(&'static str, String)> {
     ));
     out.push((
         "stored hash count of 300",
-        format!("stored_hash_count(300) = {}", stored_hash_count(TreeSize(300))),
+        format!(
+            "stored_hash_count(300) = {}",
+            stored_hash_count(TreeSize(300))
+        ),
     ));
 
     // The three-entry log "a", "b", "c".
@@ -162,11 +181,17 @@ fn examples() -> Vec<(&'static str, String)> {
     out.push(("root base64", root.to_base64()));
     let bundle = EntryBundleId::new(0, 3).unwrap();
     out.push(("bundle path", format!("`{}`", bundle.path())));
-    out.push(("bundle hex", hex::encode(encode_entry_bundle(&entries).unwrap())));
+    out.push((
+        "bundle hex",
+        hex::encode(encode_entry_bundle(&entries).unwrap()),
+    ));
 
     // Paths.
     for (level, n, width) in [(0u8, 1234067u64, 256u16), (3, 1234067, 8), (1, 0, 1)] {
-        out.push(("path", format!("`{}`", TileId::new(level, n, width).unwrap().path())));
+        out.push((
+            "path",
+            format!("`{}`", TileId::new(level, n, width).unwrap().path()),
+        ));
     }
     out
 }

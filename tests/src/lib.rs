@@ -2,5 +2,6 @@
 //! port over a real ledger in a temporary directory ([`server`]), and response validation against
 //! the committed openapi.yaml ([`spec`]).
 
+pub mod fixtures;
 pub mod server;
 pub mod spec;

@@ -83,7 +83,11 @@ impl TestServer {
         (status, resp.json().await.expect("JSON body"))
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let resp = self
             .client
             .post(self.url(path))
@@ -95,6 +99,33 @@ impl TestServer {
         (status, resp.json().await.expect("JSON body"))
     }
 
+    /// `POST /v1/entries` with an entry's bytes.
+    pub async fn submit(&self, entry: &ledger::entry::Entry) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .post(self.url("/v1/entries"))
+            .header("content-type", "application/json")
+            .body(entry.as_bytes().to_vec())
+            .send()
+            .await
+            .expect("POST");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+
+    /// `PUT /v1/sets/{root}` with the set's leaves; panics unless stored.
+    pub async fn upload_set(&self, set: &ledger::set::SortedSet) {
+        let resp = self
+            .client
+            .put(self.url(&format!("/v1/sets/{}", set.root().to_hex())))
+            .header("content-type", "application/octet-stream")
+            .body(crate::fixtures::leaves_bytes(set))
+            .send()
+            .await
+            .expect("PUT");
+        assert!(resp.status().is_success(), "set upload: {}", resp.status());
+    }
+
     /// Shuts down gracefully, waits for the server to finish, and hands back the temporary
     /// directory holding the ledger (so a test can reopen it).
     pub async fn stop(mut self) -> TempDir {
@@ -102,7 +133,9 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server ran cleanly");
+            task.await
+                .expect("server task")
+                .expect("server ran cleanly");
         }
         self.dir.take().expect("temp dir")
     }

@@ -20,7 +20,8 @@ pub fn openapi() -> &'static Value {
 pub fn assert_valid(schema: &str, value: &Value) {
     let doc = openapi();
     assert!(
-        doc.pointer(&format!("/components/schemas/{schema}")).is_some(),
+        doc.pointer(&format!("/components/schemas/{schema}"))
+            .is_some(),
         "openapi.yaml has no schema {schema}"
     );
     let mut root = doc.clone();

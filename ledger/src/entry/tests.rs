@@ -402,7 +402,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(40))]
 
     #[test]
     fn decode_of_encode_is_identity_and_stable(

@@ -76,24 +76,37 @@ export async function orNull(p) {
 export const api = {
   checkpoint: () => text('/checkpoint'),
   tile: (path) => bytes(`/${path}`),
-  log: () => json('/v1/log'),
-  entries: (params) => json('/v1/entries', params),
+  /** {status, origin, verifier_key, tree_size}; answered with 503 (same body) when read-only. */
+  health: async () => {
+    try {
+      return await json('/healthz');
+    } catch (e) {
+      if (e instanceof ApiError && e.problem?.verifier_key) return e.problem;
+      throw e;
+    }
+  },
+  /** {index, leaf_hash, type, canonical, entry}. */
   entry: (index) => json(`/v1/entries/${enc(index)}`),
+  /** A C2SP tlog-proof of entry `index` against the checkpoint signed at `size` (default latest). */
   entryProof: (index, size) => text(`/v1/entries/${enc(index)}/inclusion.tlog-proof${qs({ tree_size: size })}`),
-  publishers: (params) => json('/v1/publishers', params),
+  /** {name, key, index}. */
   publisher: (name) => json(`/v1/publishers/${enc(name)}`),
+  /** Pages of dataset versions {items, next}: all, one publisher's, or one dataset's. */
   datasets: (params) => json('/v1/datasets', params),
-  dataset: (pub, name) => json(`/v1/datasets/${enc(pub)}/${enc(name)}`),
-  datasetVersion: (pub, name, v) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/versions/${enc(v)}`),
+  datasetsOf: (pub, params) => json(`/v1/datasets/${enc(pub)}`, params),
+  datasetVersions: (pub, name, params) => json(`/v1/datasets/${enc(pub)}/${enc(name)}`, params),
+  datasetVersion: (pub, name, v) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}`),
   /** A page of a set's leaves: {items, next} where next is the offset of the next page. */
   setLeaves: (root, { offset, limit }) => json(`/v1/sets/${enc(root)}/leaves`, { offset, limit }),
   /** {included: {...}} or {excluded: {...}} for `cid` in the set with `root`. */
   setProof: (root, cid) => json(`/v1/sets/${enc(root)}/proof/${enc(cid)}`),
-  id: (cid) => json(`/v1/ids/${enc(cid)}`),
+  /** {cid, dataset_versions: [{dataset, proof}], checkpoints, checkpoints_truncated, next}. */
+  content: (cid, params) => json(`/v1/content/${enc(cid)}`, params),
+  /** {items: [entry views], next} in log order; `after` pages. */
   optouts: (params) => json('/v1/optouts', params),
-  models: (params) => json('/v1/models', params),
-  model: (name) => json(`/v1/models/${enc(name)}`),
-  compliance: (model, cp) => json(`/v1/models/${enc(model)}/checkpoints/${enc(cp)}/compliance`),
-  search: (q) => json('/v1/search', { q }),
+  /** {items: [checkpoint views], next}. */
+  modelCheckpoints: (pub, model, params) => json(`/v1/models/${enc(pub)}/${enc(model)}/checkpoints`, params),
+  /** The compliance bundle of the model_checkpoint entry at `index`. */
+  compliance: (index) => json(`/v1/compliance/${enc(index)}`),
   submitEntry: (entry) => postJson('/v1/entries', entry),
 };

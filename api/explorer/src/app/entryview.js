@@ -1,6 +1,8 @@
-// How entries of each type are summarised and linked, shared by the log, search and entry pages.
+// How entries of each type are summarised and linked, shared by the log, entries, search and
+// entry pages. Entries are flat JSON objects (ledger/src/entry): `type`, `time`, `signer`, `sig`
+// and the type's own fields.
 
-import { h, route, hashText, fmtInt } from './dom.js';
+import { h, route, hashText, fmtInt, fmtTime } from './dom.js';
 
 export const TYPE_LABELS = {
   publisher: 'publisher',
@@ -10,58 +12,59 @@ export const TYPE_LABELS = {
 };
 
 export function typeTag(type) {
-  return h('span', { class: 'type' }, TYPE_LABELS[type] ?? type);
-}
-
-/** The decoded body of an entry, whatever envelope the API puts around it. */
-export function bodyOf(e) {
-  return e?.body ?? e?.entry?.body ?? e?.entry ?? e ?? {};
-}
-
-export function typeOf(e) {
-  return e?.type ?? e?.entry?.type ?? bodyOf(e)?.type;
-}
-
-/** A one-line description of an entry with links to the page about its subject. */
-export function summary(e) {
-  const b = bodyOf(e);
-  switch (typeOf(e)) {
-    case 'publisher':
-      return h('span', null, 'publisher ', h('a', { href: route('publisher', b.name) }, b.name));
-    case 'dataset_version':
-      return h(
-        'span',
-        null,
-        h('a', { href: route('dataset', b.publisher, b.dataset, b.version) }, `${b.publisher}/${b.dataset}@${b.version}`),
-        b.item_count != null ? ` · ${fmtInt(b.item_count)} items` : '',
-      );
-    case 'optout': {
-      const n = b.ids ? b.ids.length : b.set?.size;
-      return h('span', null, `opt-out of ${n != null ? fmtInt(n) + ' id' + (n === 1 ? '' : 's') : 'a set'}`, b.scope ? ` · scope ${scopeText(b.scope)}` : '');
-    }
-    case 'model_checkpoint':
-      return h(
-        'span',
-        null,
-        h('a', { href: route('model', b.model, b.checkpoint) }, `${b.model} · ${b.checkpoint}`),
-        b.optout_horizon != null ? ` · horizon ${fmtInt(b.optout_horizon)}` : '',
-      );
-    default:
-      return h('span', null, typeOf(e) ?? 'entry');
-  }
+  return h('span', { class: 'type' }, TYPE_LABELS[type] ?? type ?? '?');
 }
 
 export function scopeText(scope) {
   return Array.isArray(scope) ? scope.join(', ') : String(scope ?? '—');
 }
 
+export function datasetRoute(publisher, dataset, version) {
+  return version == null ? route('dataset', publisher, dataset) : route('dataset', publisher, dataset, version);
+}
+
+export function modelRoute(publisher, model, checkpoint) {
+  return checkpoint == null ? route('model', publisher, model) : route('model', publisher, model, checkpoint);
+}
+
+/** A `publisher/dataset@version` label as a link. */
+export function datasetLabelLink(label) {
+  const m = /^([^/]+)\/([^@]+)@(.+)$/.exec(label);
+  return m ? h('a', { href: datasetRoute(m[1], m[2], m[3]) }, label) : label;
+}
+
+/** A one-line description of an entry with links to the page about its subject. */
+export function summary(e) {
+  if (!e) return h('span', { class: 'note' }, 'not JSON');
+  switch (e.type) {
+    case 'publisher':
+      return h('span', null, 'binds ', h('a', { href: route('publisher', e.name) }, e.name), ' to key ', hashText(e.key, 6));
+    case 'dataset_version':
+      return h('span', null, h('a', { href: datasetRoute(e.publisher, e.dataset, e.version) }, `${e.publisher}/${e.dataset}@${e.version}`), e.item_count != null ? ` · ${fmtInt(e.item_count)} items` : '');
+    case 'optout': {
+      const n = e.ids ? e.ids.length : e.set?.size;
+      return h('span', null, `${fmtInt(n)} id${n === 1 ? '' : 's'}`, e.set ? ' (a set)' : '', ` · scope ${scopeText(e.scope)}`);
+    }
+    case 'model_checkpoint':
+      return h('span', null, h('a', { href: modelRoute(e.publisher, e.model, e.checkpoint) }, `${e.publisher}/${e.model}@${e.checkpoint}`), ` · horizon ${fmtInt(e.optout_horizon)}`);
+    default:
+      return h('span', null, e.type ?? 'entry');
+  }
+}
+
 export function entryLink(index) {
   return h('a', { href: route('entry', index) }, `#${index}`);
 }
 
-export function signerOf(e) {
-  const b = bodyOf(e);
-  return e?.key ?? e?.signer ?? e?.entry?.key ?? b.key ?? b.requester ?? null;
+export function signerCell(e) {
+  return e?.signer ? hashText(e.signer, 8) : h('span', { class: 'note' }, 'anonymous');
+}
+
+export const ENTRY_HEADERS = ['Index', 'Type', 'What', 'Time', 'Signer'];
+
+/** Table rows for [{index, entry}]. */
+export function entryRows(items) {
+  return items.map(({ index, entry }) => [entryLink(index), typeTag(entry?.type), summary(entry), entry?.time != null ? fmtTime(entry.time) : '—', signerCell(entry)]);
 }
 
 export { hashText };

@@ -18,15 +18,16 @@ let checkpointPromise = null;
 /** {origin, vkey (text), key (parsed), pinned, info}: the server's /v1/log plus any pinned key. */
 export function logInfo() {
   if (!logPromise) {
-    logPromise = api.log().then((info) => {
+    logPromise = api.health().then((info) => {
       let pinned = null;
       try {
         pinned = localStorage.getItem(PIN_KEY);
       } catch {
         /* storage disabled */
       }
-      const vkey = pinned || info.vkey;
-      return { info, origin: info.origin, vkey, key: parseVkey(vkey), pinned: Boolean(pinned), served: info.vkey };
+      const vkey = pinned || info.verifier_key;
+      if (!vkey) throw new Error('this server does not announce its verifier key; pin one on the log page');
+      return { info, origin: info.origin, vkey, key: parseVkey(vkey), pinned: Boolean(pinned), served: info.verifier_key };
     });
     logPromise.catch(() => (logPromise = null));
   }

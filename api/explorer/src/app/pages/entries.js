@@ -1,17 +1,27 @@
-// Every entry, in log order, a page at a time.
+// Every entry, newest first, one entry tile (256 entries) per page, read from the C2SP tiles.
 
-import { h, table, hashText } from '../dom.js';
-import { api } from '../api.js';
-import { typeTag, summary, entryLink } from '../entryview.js';
-import { pageOf, pager, PAGE_SIZE } from '../pager.js';
+import { h, table, fmtInt } from '../dom.js';
+import { treeSize, entriesRange } from '../logscan.js';
+import { entryRows, ENTRY_HEADERS } from '../entryview.js';
+
+const PAGE = 256n;
 
 export async function render(root, { query, alive }) {
   root.append(h('h1', null, 'Log entries'));
-  const body = await api.entries({ limit: PAGE_SIZE, cursor: query.get('cursor'), order: query.get('order') ?? 'desc' });
+  const size = await treeSize();
+  let before = /^[0-9]+$/.test(query.get('before') ?? '') ? BigInt(query.get('before')) : size;
+  if (before > size) before = size;
+  const lo = before > PAGE ? before - PAGE : 0n;
+  const items = (await entriesRange(lo, before, size)).reverse();
   if (!alive()) return;
-  const { items, next } = pageOf(body, 'entries');
   root.append(
-    table(null, ['Index', 'Type', 'What', 'Signer'], items.map((e) => [entryLink(e.index), typeTag(e.type ?? e.entry?.type), summary(e), e.key ?? e.signer ? hashText(e.key ?? e.signer, 8) : h('span', { class: 'note' }, 'anonymous')]), { empty: 'The log is empty.' }),
-    pager('#/entries', query, next),
+    h('p', { class: 'note' }, size === 0n ? 'The log is empty.' : `Entries ${fmtInt(lo)}–${fmtInt(before - 1n)} of ${fmtInt(size)}, newest first, read from the log's entry tiles.`),
+    table(null, ENTRY_HEADERS, entryRows(items), { empty: 'No entries.' }),
+    h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Pages' },
+      before < size ? h('a', { href: `#/entries?before=${before + PAGE > size ? size : before + PAGE}`, rel: 'prev' }, '← Newer') : null,
+      lo > 0n ? h('a', { href: `#/entries?before=${lo}`, rel: 'next' }, 'Older →') : null,
+    ),
   );
 }

@@ -1,59 +1,61 @@
-// Publishers (a name bound to an Ed25519 key in the log) and what each has published.
+// Publishers (a name bound to an Ed25519 key by a `publisher` entry) and what each published.
 
 import { h, dl, section, table, hashText, fmtInt, fmtBytes, route, errorBox } from '../dom.js';
 import { api, orNull } from '../api.js';
-import { entryLink } from '../entryview.js';
-import { pageOf, pager, PAGE_SIZE } from '../pager.js';
+import { entryLink, datasetRoute, modelRoute } from '../entryview.js';
+import { recentEntries } from '../logscan.js';
+
+/** Entries scanned for the lists that have no index endpoint. */
+export const SCAN = 1024;
 
 export async function render(root, ctx) {
   return ctx.params.name != null ? renderOne(root, ctx) : renderList(root, ctx);
 }
 
-async function renderList(root, { query, alive }) {
+async function renderList(root, { alive }) {
   root.append(h('h1', null, 'Publishers'));
-  const body = await api.publishers({ limit: PAGE_SIZE, cursor: query.get('cursor') });
+  const recent = await recentEntries(SCAN);
   if (!alive()) return;
-  const { items, next } = pageOf(body, 'publishers');
+  const seen = new Map();
+  for (const { index, entry } of recent) {
+    if (entry?.type === 'publisher' && !seen.has(entry.name)) seen.set(entry.name, { name: entry.name, key: entry.key, index });
+  }
+  const rows = [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
   root.append(
-    table(
-      null,
-      ['Name', 'Key', 'Registered in', 'Datasets'],
-      items.map((p) => [h('a', { href: route('publisher', p.name) }, p.name), hashText(p.key, 8), p.index != null ? entryLink(p.index) : '—', fmtInt(p.datasets ?? p.dataset_count)]),
-      { empty: 'No publisher has registered yet.' },
-    ),
-    pager('#/publishers', query, next),
+    h('p', { class: 'note' }, `Publishers registered in the last ${fmtInt(SCAN)} entries of the log. Search for any other by name.`),
+    table(null, ['Name', 'Key', 'Registered in'], rows.map((p) => [h('a', { href: route('publisher', p.name) }, p.name), hashText(p.key, 8), entryLink(p.index)]), { empty: 'No publisher has registered recently.' }),
   );
 }
 
 async function renderOne(root, { params, alive }) {
   const name = params.name;
   root.append(h('h1', null, `Publisher ${name}`));
-  const [p, ds] = await Promise.all([orNull(api.publisher(name)), orNull(api.datasets({ publisher: name, limit: PAGE_SIZE }))]);
+  const [p, ds, recent] = await Promise.all([orNull(api.publisher(name)), orNull(api.datasetsOf(name, { limit: 100 })), recentEntries(SCAN)]);
   if (!alive()) return;
   if (!p) {
-    root.append(errorBox('No such publisher.'));
+    root.append(errorBox(`No publisher named “${name}”.`));
     return;
   }
-  const datasets = p.datasets && Array.isArray(p.datasets) ? p.datasets : pageOf(ds, 'datasets').items;
-  const models = Array.isArray(p.models) ? p.models : [];
+  const versions = ds?.items ?? [];
+  const models = new Map();
+  for (const { entry } of recent) {
+    if (entry?.type === 'model_checkpoint' && entry.publisher === name) models.set(entry.model, (models.get(entry.model) ?? 0) + 1);
+  }
   root.append(
     dl([
-      ['Key', hashText(p.key, 32)],
-      ['Registered in', p.index != null ? entryLink(p.index) : '—'],
+      ['Key', h('code', { class: 'hash' }, p.key)],
+      ['Bound by', entryLink(p.index)],
     ]),
     section(
-      'Datasets',
+      'Dataset versions',
       table(
         null,
-        ['Dataset', 'Versions', 'Latest', 'Items', 'Size'],
-        datasets.map((d) => {
-          const latest = d.latest ?? d.latest_version ?? {};
-          const dn = d.name ?? d.dataset;
-          return [h('a', { href: route('dataset', name, dn) }, dn), fmtInt(d.versions ?? d.version_count), latest.version ?? (typeof d.latest === 'string' ? d.latest : '—'), fmtInt(latest.items ?? d.items), fmtBytes(latest.bytes ?? d.bytes)];
-        }),
-        { empty: 'No datasets.' },
+        ['Dataset', 'Version', 'Items', 'Size', 'Entry'],
+        versions.map((v) => [h('a', { href: datasetRoute(v.publisher, v.dataset) }, v.dataset), h('a', { href: datasetRoute(v.publisher, v.dataset, v.version) }, v.version), fmtInt(v.item_count), fmtBytes(v.total_bytes), entryLink(v.index)]),
+        { empty: 'No dataset versions.' },
       ),
+      ds?.next ? h('p', { class: 'note' }, 'More versions exist; open a dataset to page through them.') : null,
     ),
-    models.length ? section('Models', h('ul', null, models.map((m) => h('li', null, h('a', { href: route('model', m.name ?? m) }, m.name ?? m))))) : null,
+    section('Models', models.size ? h('ul', null, [...models].map(([m, n]) => h('li', null, h('a', { href: modelRoute(name, m) }, m), ` (${fmtInt(n)} recent checkpoint${n === 1 ? '' : 's'})`))) : h('p', { class: 'empty' }, 'No model checkpoints in the recent log.')),
   );
 }

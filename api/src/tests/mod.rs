@@ -1,0 +1,237 @@
+//! Router tests: the whole service through `oneshot`, over an in-memory ledger, with every JSON
+//! body validated against the generated OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use ed25519_dalek::SigningKey;
+use ledger::entry::{
+    CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, ModelCheckpoint, Name, OptOut,
+    OptOutIds, Publisher, Scope,
+};
+use ledger::ledger::Ledger;
+use ledger::note::NoteSigner;
+use ledger::sequencer::SequencerConfig;
+use ledger::set::{SetLeaf, SortedSet};
+use ledger::store::MemoryStore;
+use ledger::{ContentId, Digest, LeafIndex};
+use serde_json::Value;
+use tower::ServiceExt as _;
+use utoipa::OpenApi as _;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+pub(crate) struct Harness {
+    pub router: Router,
+    pub ledger: Ledger,
+}
+
+pub(crate) fn harness_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+    let signer = NoteSigner::new("test.local/log", SigningKey::from_bytes(&[7u8; 32])).unwrap();
+    let ledger = Ledger::create_with_store(
+        Arc::new(MemoryStore::new()),
+        signer,
+        SequencerConfig {
+            max_delay: std::time::Duration::from_millis(1),
+            ..SequencerConfig::default()
+        },
+    )
+    .unwrap();
+    let mut config = Config::default();
+    tweak(&mut config);
+    Harness {
+        router: crate::router(AppState::new(ledger.clone(), config)),
+        ledger,
+    }
+}
+
+pub(crate) fn harness() -> Harness {
+    harness_with(|_| {})
+}
+
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    /// Asserts a problem body with `status` and `slug`, valid against the Problem schema.
+    pub fn assert_problem(&self, status: u16, slug: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.content_type(), crate::problem::PROBLEM_JSON);
+        let v = self.json();
+        assert_valid("Problem", &v);
+        assert_eq!(v["status"], status);
+        assert_eq!(v["type"], format!("urn:prov-ledger:problem:{slug}"), "{v}");
+    }
+}
+
+pub(crate) async fn call(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    let resp = router
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub(crate) async fn get(router: &Router, uri: &str) -> Reply {
+    call(router, Method::GET, uri, None, Vec::new()).await
+}
+
+pub(crate) async fn post_entry(router: &Router, entry: &Entry) -> Reply {
+    call(
+        router,
+        Method::POST,
+        "/v1/entries",
+        Some("application/json"),
+        entry.as_bytes().to_vec(),
+    )
+    .await
+}
+
+/// Validates `value` against `#/components/schemas/<schema>` of the generated document.
+pub(crate) fn assert_valid(schema: &str, value: &Value) {
+    let mut root = serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap();
+    assert!(
+        root.pointer(&format!("/components/schemas/{schema}"))
+            .is_some(),
+        "no schema {schema}"
+    );
+    root["$ref"] = Value::String(format!("#/components/schemas/{schema}"));
+    let v = jsonschema::draft202012::new(&root).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{schema}: {errors:#?}\n{value:#}");
+}
+
+pub(crate) fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub(crate) fn name(s: &str) -> Name {
+    Name::new(s).unwrap()
+}
+
+pub(crate) fn publisher_entry(k: &SigningKey, n: &str) -> Entry {
+    let body = EntryBody::Publisher(Publisher {
+        name: name(n),
+        key: k.verifying_key(),
+    });
+    Entry::sign(body, 1_700_000_000, None, k).unwrap()
+}
+
+pub(crate) fn set_of(items: &[&[u8]]) -> SortedSet {
+    SortedSet::from_ids(items.iter().map(|b| ContentId::of(b)))
+}
+
+pub(crate) fn dataset_entry(k: &SigningKey, p: &str, d: &str, v: &str, set: &SortedSet) -> Entry {
+    let body = EntryBody::DatasetVersion(DatasetVersion {
+        publisher: name(p),
+        dataset: name(d),
+        version: name(v),
+        manifest_root: set.root(),
+        item_count: set.size().0,
+        total_bytes: 0,
+        corpus_mode: CorpusMode::File,
+        licence: "CC-BY-4.0".into(),
+        previous: None,
+    });
+    Entry::sign(body, 1_700_000_001, None, k).unwrap()
+}
+
+pub(crate) fn optout_entry(ids: &[ContentId], nonce: u64) -> Entry {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    let o = OptOut {
+        ids: OptOutIds::Inline(ids),
+        scope: vec![Scope::TrainAi],
+    };
+    Entry::anonymous(o, 1_700_000_002, Some(nonce)).unwrap()
+}
+
+pub(crate) fn checkpoint_entry(
+    k: &SigningKey,
+    p: &str,
+    model: &str,
+    datasets: &[(&str, &str, &str, u64, Digest)],
+    horizon: u64,
+) -> Entry {
+    let body = EntryBody::ModelCheckpoint(ModelCheckpoint {
+        publisher: name(p),
+        model: name(model),
+        checkpoint: name("step-1000"),
+        weights_root: Digest([9; 32]),
+        weights_count: 3,
+        datasets: datasets
+            .iter()
+            .map(|(p, d, v, i, r)| DatasetRef {
+                publisher: name(p),
+                dataset: name(d),
+                version: name(v),
+                index: LeafIndex(*i),
+                manifest_root: *r,
+            })
+            .collect(),
+        optout_horizon: horizon,
+    });
+    Entry::sign(body, 1_700_000_003, None, k).unwrap()
+}
+
+pub(crate) fn leaves_bytes(set: &SortedSet) -> Vec<u8> {
+    set.leaves().iter().flat_map(SetLeaf::to_bytes).collect()
+}
+
+pub(crate) fn vkey(h: &Harness) -> ledger::VerifierKey {
+    h.ledger.verifier_key().clone()
+}
+
+mod reads;
+mod writes;

@@ -1,0 +1,270 @@
+//! A small blocking HTTP client for the ledger's API (`ureq`, rustls): JSON under `/v1/`, the
+//! C2SP tiles and checkpoint, and set uploads. Every failure carries its exit code: the server
+//! unreachable or failing is [`Exit::Server`], a 4xx answer is [`Exit::Refused`] with the RFC 9457
+//! problem's detail.
+//!
+//! The JSON shapes below mirror crate `api`'s, field for field, but only what the CLI reads: the
+//! CLI must build without the service (and its RocksDB), so it cannot share the types.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::exit::{Exit, Failure, OrExit};
+
+/// The default `--server`.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// Largest response body read into memory (a compliance bundle of many opt-outs is large).
+const MAX_BODY: u64 = 1 << 30;
+
+/// The server at one base URL.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client for `server` (`http://` or `https://`, with or without a trailing slash).
+    pub fn new(server: &str) -> Result<Client, Failure> {
+        let base = server.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("--server must be an http:// or https:// URL, got {server:?}"),
+            ));
+        }
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout_read(Duration::from_secs(900))
+            .timeout_write(Duration::from_secs(900))
+            .user_agent(concat!("prov/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Client { base, agent })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    /// `GET path` and the body's bytes.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, Failure> {
+        let resp = self.call(self.agent.get(&self.url(path)), None, path)?;
+        read_body(resp, path)
+    }
+
+    /// `GET path` as text.
+    pub fn get_text(&self, path: &str) -> Result<String, Failure> {
+        let bytes = self.get_bytes(path)?;
+        String::from_utf8(bytes).or_exit(Exit::Server, format!("GET {path}: body is not UTF-8"))
+    }
+
+    /// `GET path` as JSON of type `T`.
+    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+        let bytes = self.get_bytes(path)?;
+        serde_json::from_slice(&bytes).or_exit(Exit::Server, format!("GET {path}: unexpected answer"))
+    }
+
+    /// `POST path` with a JSON body; the answer as JSON of type `T`.
+    pub fn post_json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, Failure> {
+        let req = self
+            .agent
+            .post(&self.url(path))
+            .set("Content-Type", "application/json");
+        let resp = self.call(req, Some(Body::Bytes(body)), path)?;
+        let bytes = read_body(resp, path)?;
+        serde_json::from_slice(&bytes)
+            .or_exit(Exit::Server, format!("POST {path}: unexpected answer"))
+    }
+
+    /// Sends `body` (`PUT` or `POST`) with a content type; the answer as JSON of type `T`.
+    pub fn send<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Read,
+    ) -> Result<T, Failure> {
+        let req = self
+            .agent
+            .request(method, &self.url(path))
+            .set("Content-Type", content_type);
+        let resp = self.call(req, Some(Body::Reader(Box::new(body))), path)?;
+        let bytes = read_body(resp, path)?;
+        serde_json::from_slice(&bytes)
+            .or_exit(Exit::Server, format!("{method} {path}: unexpected answer"))
+    }
+
+    fn call(
+        &self,
+        req: ureq::Request,
+        body: Option<Body<'_>>,
+        path: &str,
+    ) -> Result<ureq::Response, Failure> {
+        let method = req.method().to_string();
+        let result = match body {
+            None => req.call(),
+            Some(Body::Bytes(b)) => req.send_bytes(b),
+            Some(Body::Reader(r)) => req.send(r),
+        };
+        match result {
+            Ok(resp) => Ok(resp),
+            Err(ureq::Error::Status(code, resp)) => {
+                let detail = problem_detail(resp);
+                let exit = if (400..500).contains(&code) {
+                    Exit::Refused
+                } else {
+                    Exit::Server
+                };
+                Err(Failure::msg(
+                    exit,
+                    format!("{method} {path}: the server answered {code}: {detail}"),
+                ))
+            }
+            Err(ureq::Error::Transport(t)) => Err(Failure::msg(
+                Exit::Server,
+                format!("{method} {path}: cannot reach {}: {t}", self.base),
+            )),
+        }
+    }
+}
+
+enum Body<'a> {
+    Bytes(&'a [u8]),
+    Reader(Box<dyn Read + 'a>),
+}
+
+fn read_body(resp: ureq::Response, path: &str) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::new();
+    resp.into_reader()
+        .take(MAX_BODY + 1)
+        .read_to_end(&mut out)
+        .or_exit(Exit::Server, format!("reading the answer to {path}"))?;
+    if out.len() as u64 > MAX_BODY {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!("the answer to {path} is larger than {MAX_BODY} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
+/// The `title: detail` of an RFC 9457 problem body, or the body's first bytes.
+fn problem_detail(resp: ureq::Response) -> String {
+    #[derive(Deserialize)]
+    struct Problem {
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        detail: Option<String>,
+        #[serde(rename = "type", default)]
+        type_: String,
+    }
+    let mut body = Vec::new();
+    let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut body);
+    match serde_json::from_slice::<Problem>(&body) {
+        Ok(p) => {
+            let slug = p.type_.rsplit(':').next().unwrap_or_default().to_string();
+            match p.detail {
+                Some(d) if !slug.is_empty() => format!("{slug}: {d}"),
+                Some(d) => d,
+                None => p.title,
+            }
+        }
+        Err(_) => String::from_utf8_lossy(&body).chars().take(300).collect(),
+    }
+}
+
+/// `POST /v1/entries` and `POST /v1/publishers`: the sequencer's answer.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Receipt {
+    pub index: u64,
+    pub leaf_hash: String,
+    pub tree_size: u64,
+    pub checkpoint: String,
+}
+
+/// `GET /v1/entries/{index}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EntryView {
+    pub index: u64,
+    /// The entry's exact bytes.
+    pub canonical: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Health {
+    pub origin: String,
+    pub verifier_key: String,
+    pub tree_size: u64,
+}
+
+/// `PUT /v1/sets/{root}`, `POST /v1/sets/{root}/commit`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SetView {
+    pub root: String,
+    pub size: u64,
+}
+
+/// `POST /v1/sets/{root}/chunks/{seq}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChunkReceipt {
+    pub leaves: u64,
+}
+
+/// `GET /v1/datasets/{publisher}/{dataset}/{version}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatasetVersionView {
+    pub label: String,
+    pub index: u64,
+    pub manifest_root: String,
+    pub item_count: u64,
+}
+
+/// `GET /v1/models/{publisher}/{model}/checkpoints`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckpointPage {
+    pub items: Vec<ModelCheckpointView>,
+    pub next: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelCheckpointView {
+    pub index: u64,
+    pub publisher: String,
+    pub model: String,
+    pub checkpoint: String,
+}
+
+/// `GET /v1/content/{cid}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContentView {
+    pub dataset_versions: Vec<Appearance>,
+    #[serde(default)]
+    pub checkpoints: Vec<ModelCheckpointView>,
+    pub next: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Appearance {
+    pub dataset: DatasetVersionView,
+}
+
+/// `GET /v1/entries/{index}/inclusion?tree_size=N` (JSON form).
+#[derive(Debug, Clone, Deserialize)]
+pub struct InclusionProofView {
+    pub checkpoint: Option<String>,
+}
+
+/// `GET /v1/proofs/consistency` (JSON form).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsistencyProofView {
+    pub hashes: Vec<String>,
+}

@@ -1,0 +1,210 @@
+//! `prov check (FILE | --id CID) [--model PUBLISHER/MODEL[@CHECKPOINT]]`: is this document in
+//! this model's training data? Fetches the model checkpoint's entry, the entries of the dataset
+//! versions it was trained on, and the document's set proof in each; verifies all of them
+//! against the log's key; answers yes with the inclusion proof, or no with the exclusion proofs.
+//!
+//! Without `--model`: in which dataset versions of the log is the document (inclusion proofs),
+//! and which checkpoints trained on them. A "no" there is the server's word: absence from every
+//! dataset in a log is not something one proof can show.
+//!
+//! Exit 0: yes; 1: no (verified); 2: a proof does not verify.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use ledger::entry::EntryBody;
+use ledger::ContentId;
+use serde_json::{json, Value};
+
+use crate::client::{Client, ContentView};
+use crate::cmd::proof::{checkpoint_index, content_id, dataset_proof, verified_entry, KeyArg};
+use crate::cmd::publisher::Remote;
+use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The document (its bytes are the item, as in file mode).
+    #[arg(value_name = "FILE", required_unless_present = "id", conflicts_with = "id")]
+    pub file: Option<PathBuf>,
+    /// The content id instead of a file (blake3:<64 hex>).
+    #[arg(long, value_name = "CID")]
+    pub id: Option<String>,
+    /// The model: PUBLISHER/MODEL (its latest checkpoint) or PUBLISHER/MODEL@CHECKPOINT.
+    #[arg(long, value_name = "PUBLISHER/MODEL[@CHECKPOINT]")]
+    pub model: Option<String>,
+    /// Write the verified evidence (entries, tlog-proofs, set proofs) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+pub fn run(a: &CheckArgs) -> Outcome {
+    let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
+    let client = a.remote.client()?;
+    let key = a.key.key(&client)?;
+    let (yes, evidence, lines) = match &a.model {
+        Some(m) => check_model(&client, &key, &cid, m)?,
+        None => check_anywhere(&client, &key, &cid)?,
+    };
+    if let Some(path) = &a.save {
+        let text =
+            serde_json::to_string_pretty(&evidence).or_exit(Exit::Local, "encoding the evidence")?;
+        std::fs::write(path, text).or_exit(Exit::Local, format!("writing {}", path.display()))?;
+    }
+    if a.remote.json {
+        say_json(&evidence)?;
+    } else {
+        for l in lines {
+            say(l)?;
+        }
+    }
+    Ok(if yes { Exit::Ok } else { Exit::Negative })
+}
+
+type Answer = (bool, Value, Vec<String>);
+
+fn check_model(
+    client: &Client,
+    key: &ledger::VerifierKey,
+    cid: &ContentId,
+    model: &str,
+) -> Result<Answer, Failure> {
+    let (m, c) = match model.split_once('@') {
+        Some((m, c)) => (m, Some(c)),
+        None => (model, None),
+    };
+    let index = checkpoint_index(client, m, c)?;
+    let ve = verified_entry(client, key, index)?;
+    let EntryBody::ModelCheckpoint(cp) = ve.entry.body() else {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!("entry {index} is not a model_checkpoint"),
+        ));
+    };
+    let label = format!("{}/{}@{}", cp.publisher, cp.model, cp.checkpoint);
+    let mut found = Vec::new();
+    let mut datasets = Vec::new();
+    for d in &cp.datasets {
+        let dlabel = d.key().to_string();
+        let (proof, included, dve) = dataset_proof(client, key, &dlabel, Some(d.index.0), cid)?;
+        let EntryBody::DatasetVersion(dv) = dve.entry.body() else {
+            return Err(Failure::msg(Exit::Invalid, "not a dataset_version"));
+        };
+        if dv.manifest_root != d.manifest_root {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("{dlabel}'s manifest root is not the one {label} names"),
+            ));
+        }
+        if included {
+            found.push(dlabel.clone());
+        }
+        datasets.push(json!({
+            "dataset": dlabel,
+            "included": included,
+            "entry": evidence_entry(&dve),
+            "manifest_root": dv.manifest_root.to_hex(),
+            "item_count": dv.item_count,
+            "proof": proof,
+        }));
+    }
+    let yes = !found.is_empty();
+    let lines = if yes {
+        vec![
+            format!("yes: {cid} is in the training data of {label} (entry {index})"),
+            format!("  in: {} (inclusion proof verified)", found.join(", ")),
+        ]
+    } else {
+        vec![format!(
+            "no: {cid} is in none of the {} dataset version(s) {label} (entry {index}) was trained on (exclusion proofs verified)",
+            cp.datasets.len()
+        )]
+    };
+    let evidence = json!({
+        "cid": cid.to_string(),
+        "model_checkpoint": label,
+        "index": index,
+        "included": yes,
+        "entry": evidence_entry(&ve),
+        "datasets": datasets,
+    });
+    Ok((yes, evidence, lines))
+}
+
+fn check_anywhere(
+    client: &Client,
+    key: &ledger::VerifierKey,
+    cid: &ContentId,
+) -> Result<Answer, Failure> {
+    let mut offset = 0u64;
+    let mut datasets = Vec::new();
+    let mut checkpoints: Vec<Value> = Vec::new();
+    let mut lines = Vec::new();
+    loop {
+        let page: ContentView = client.get_json(&format!("/v1/content/{cid}?offset={offset}"))?;
+        for app in &page.dataset_versions {
+            let (proof, included, dve) =
+                dataset_proof(client, key, &app.dataset.label, Some(app.dataset.index), cid)?;
+            if !included {
+                return Err(Failure::msg(
+                    Exit::Invalid,
+                    format!(
+                        "the server says {cid} is in {}, but its proof shows it is not",
+                        app.dataset.label
+                    ),
+                ));
+            }
+            lines.push(format!(
+                "  in {} (entry {}, inclusion proof verified)",
+                app.dataset.label, app.dataset.index
+            ));
+            datasets.push(json!({
+                "dataset": app.dataset.label,
+                "included": true,
+                "entry": evidence_entry(&dve),
+                "proof": proof,
+            }));
+        }
+        for c in &page.checkpoints {
+            let v = json!({"model_checkpoint": format!("{}/{}@{}", c.publisher, c.model, c.checkpoint), "index": c.index});
+            if !checkpoints.contains(&v) {
+                lines.push(format!(
+                    "  trained on by {}/{}@{} (entry {})",
+                    c.publisher, c.model, c.checkpoint, c.index
+                ));
+                checkpoints.push(v);
+            }
+        }
+        match page.next {
+            Some(n) if n > offset => offset = n,
+            _ => break,
+        }
+    }
+    let yes = !datasets.is_empty();
+    if yes {
+        lines.insert(0, format!("yes: {cid} is in {} dataset version(s)", datasets.len()));
+    } else {
+        lines.push(format!(
+            "no: the server knows no dataset version holding {cid} (pass --model for a proof)"
+        ));
+    }
+    let evidence = json!({
+        "cid": cid.to_string(),
+        "included": yes,
+        "datasets": datasets,
+        "checkpoints": checkpoints,
+    });
+    Ok((yes, evidence, lines))
+}
+
+/// An entry as evidence: its bytes (base64) and its tlog-proof, as compliance bundles carry them.
+fn evidence_entry(ve: &crate::cmd::proof::VerifiedEntry) -> Value {
+    json!({
+        "index": ve.index,
+        "entry": base64::engine::general_purpose::STANDARD.encode(&ve.bytes),
+        "proof": ve.proof.to_text(),
+    })
+}

@@ -1,0 +1,210 @@
+//! `prov hash PATH...`: content-address a corpus (crate `hasher`), print the root, write the
+//! manifest. stdout carries only the result (the root, one JSON object with `--json`, or b3sum
+//! lines with `--list`); progress and summaries go to stderr.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use hasher::{BackendChoice, HashConfig, MetaMode, MetaSpec, Mode, Observer, Summary};
+use ledger::ContentId;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 ok, 1 bad input, 2 usage, 3 i/o, 4 backend.")]
+pub struct HashArgs {
+    /// Files or directories of the corpus (directories are walked recursively).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// What an item is: file, jsonl (a string field of each record), lines, parquet (a string
+    /// column of each row).
+    #[arg(long, default_value = "file", value_parser = ["file", "jsonl", "lines", "parquet"])]
+    mode: String,
+    /// The JSON field or Parquet column holding each item (jsonl, parquet).
+    #[arg(long, default_value = "text")]
+    field: String,
+    /// `full`: leaves commit to each item's metadata; `none`: 32 zero bytes (a pure content set).
+    #[arg(long, default_value = "full", value_parser = ["full", "none"])]
+    meta: String,
+    /// Copy a record field into the metadata under KEY (standard keys: source, license,
+    /// consent, collected).
+    #[arg(long = "meta-field", value_name = "KEY=FIELD")]
+    meta_field: Vec<String>,
+    /// Add a constant string to every item's metadata.
+    #[arg(long = "meta-set", value_name = "KEY=VALUE")]
+    meta_set: Vec<String>,
+    /// Leave out paths matching GLOB (relative path or file name).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Follow symbolic links inside directories.
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// Skip and count invalid items instead of stopping at the first.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Hashing backend: auto (a hardware GPU if present, else cpu), cpu, gpu.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
+    backend: String,
+    /// Threads for reading and hashing (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Memory for sorting leaves before spilling sorted runs to disk, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    memory: usize,
+    /// Directory for spilled runs (default: the system's temporary directory).
+    #[arg(long, value_name = "DIR")]
+    tmp_dir: Option<PathBuf>,
+    /// Write the manifest (JSON Lines, docs/format-manifest.md) to FILE, all or nothing.
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print one JSON object: root, items, bytes, leaves, duplicates, skipped, mode, backend...
+    #[arg(long, conflicts_with = "list")]
+    json: bool,
+    /// File mode: print `<hex>  <path>` per file, as b3sum does, for `b3sum --check`.
+    #[arg(long)]
+    list: bool,
+}
+
+pub fn run(a: HashArgs) -> anyhow::Result<()> {
+    let meta_mode: MetaMode = a.meta.parse()?;
+    let cfg = HashConfig {
+        mode: a.mode.parse::<Mode>()?,
+        field: a.field.clone(),
+        meta: MetaSpec::parse(meta_mode, &a.meta_field, &a.meta_set)?,
+        exclude: a.exclude.clone(),
+        follow_symlinks: a.follow_symlinks,
+        skip_invalid: a.skip_invalid,
+        memory_budget: a.memory.saturating_mul(1 << 20),
+        tmp_dir: a.tmp_dir.clone(),
+        workers: a.threads,
+        list: a.list,
+    };
+    let backend = hasher::select(a.backend.parse::<BackendChoice>()?, a.threads)?;
+    let mut obs = CliObserver::new(a.list);
+    let r = match &a.out {
+        Some(out) => hasher::hash_to_file(&a.paths, &cfg, backend.as_ref(), out, &mut obs),
+        None => hasher::hash_corpus::<std::fs::File>(&a.paths, &cfg, backend.as_ref(), None, &mut obs)
+            .map(|(s, _)| s),
+    };
+    obs.done();
+    let summary = r?;
+    if let Some(e) = obs.list_error.take() {
+        return Err(e).context("writing the list");
+    }
+    let h = &summary.header;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if a.json {
+        let mut j = serde_json::json!({
+            "root": h.root.to_hex(),
+            "items": h.items,
+            "bytes": h.bytes,
+            "leaves": h.leaves,
+            "duplicates": h.duplicates,
+            "skipped": h.skipped,
+            "skipped_examples": summary.skipped_examples,
+            "mode": h.mode,
+            "meta": h.meta,
+            "backend": backend.name(),
+            "seconds": summary.seconds,
+        });
+        if let Some(f) = &h.field {
+            j["field"] = f.as_str().into();
+        }
+        if let Some(d) = backend.device() {
+            j["device"] = d.into();
+        }
+        if let Some(o) = &a.out {
+            j["manifest"] = o.to_string_lossy().as_ref().into();
+        }
+        writeln!(out, "{j}")?;
+    } else {
+        if !a.list {
+            writeln!(out, "{}", h.root)?;
+        }
+        report(&summary, a.list, backend.name());
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The human summary on stderr: always with `--list` (stdout holds the list) or skips, and when
+/// stderr is a terminal.
+fn report(s: &Summary, list: bool, backend: &str) {
+    let h = &s.header;
+    if list || h.skipped > 0 || io::stderr().is_terminal() {
+        eprintln!(
+            "root {} ({} items, {} bytes, {} leaves, {} duplicates, {} skipped; {backend}, {:.2}s)",
+            h.root, h.items, h.bytes, h.leaves, h.duplicates, h.skipped, s.seconds
+        );
+        for e in &s.skipped_examples {
+            eprintln!("  skipped {e}");
+        }
+    }
+}
+
+/// Progress on stderr when it is a terminal; b3sum lines on stdout with `--list`.
+struct CliObserver {
+    bar: Option<indicatif::ProgressBar>,
+    list: Option<io::BufWriter<io::Stdout>>,
+    list_error: Option<io::Error>,
+}
+
+impl CliObserver {
+    fn new(list: bool) -> Self {
+        let bar = io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        CliObserver {
+            bar,
+            list: list.then(|| io::BufWriter::with_capacity(1 << 16, io::stdout())),
+            list_error: None,
+        }
+    }
+
+    fn done(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if let Some(mut w) = self.list.take() {
+            if let Err(e) = w.flush() {
+                self.list_error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+impl Observer for CliObserver {
+    fn progress(&mut self, items: u64, bytes: u64) {
+        if let Some(b) = &self.bar {
+            b.set_message(format!(
+                "{items} items, {}",
+                indicatif::HumanBytes(bytes)
+            ));
+        }
+    }
+
+    fn listed(&mut self, cid: &ContentId, path: &Path) {
+        let Some(w) = self.list.as_mut() else { return };
+        if let Err(e) = w.write_all(b3sum_line(cid, path).as_bytes()) {
+            // A closed pipe ends the listing, not the hashing: the manifest is still wanted.
+            self.list = None;
+            self.list_error.get_or_insert(e);
+        }
+    }
+}
+
+/// One line of b3sum's output: `<hex>  <path>\n`; a path with a backslash or newline is escaped
+/// and the line starts with a backslash, as b3sum writes and `b3sum --check` reads it.
+pub fn b3sum_line(cid: &ContentId, path: &Path) -> String {
+    let p = path.to_string_lossy();
+    if p.contains(['\\', '\n']) {
+        let esc = p.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{}  {esc}\n", cid.to_hex())
+    } else {
+        format!("{}  {p}\n", cid.to_hex())
+    }
+}

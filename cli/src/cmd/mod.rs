@@ -1,0 +1,45 @@
+//! One module per subcommand, and the mapping from error kinds to exit codes (see `main.rs`).
+
+pub mod hash;
+pub mod attest;
+pub mod check;
+pub mod keygen;
+pub mod optout;
+pub mod proof;
+pub mod publish;
+pub mod publisher;
+#[cfg(feature = "server")]
+pub mod serve;
+pub mod verify;
+
+use hasher::HashError;
+
+pub const EXIT_INPUT: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_IO: u8 = 3;
+pub const EXIT_BACKEND: u8 = 4;
+
+/// The documented exit code for an error.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<HashError>() {
+        Some(HashError::Invalid { .. } | HashError::Corpus { .. }) => EXIT_INPUT,
+        Some(HashError::Config(_)) => EXIT_USAGE,
+        Some(HashError::Io { .. } | HashError::Manifest(_)) => EXIT_IO,
+        Some(
+            HashError::GpuNotBuilt
+            | HashError::NoDevice(_)
+            | HashError::Backend { .. }
+            | HashError::BatchShape { .. },
+        ) => EXIT_BACKEND,
+        _ if e.downcast_ref::<std::io::Error>().is_some() => EXIT_IO,
+        _ => EXIT_INPUT,
+    }
+}
+
+/// A closed stdout (`prov hash --list | head`) is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

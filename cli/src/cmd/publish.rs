@@ -1,0 +1,270 @@
+//! `prov publish --key KEY --dataset [PUBLISHER/]NAME --version V (--mode MODE PATH... |
+//! --manifest FILE)`: hashes a corpus (or takes a manifest from `prov hash`), uploads the set,
+//! submits the signed `dataset_version` entry, and prints its index and the manifest root.
+
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use ledger::entry::{CorpusMode, DatasetVersion, EntryBody};
+use serde_json::json;
+
+use crate::client::{ChunkReceipt, Client, SetView};
+use crate::cmd::keygen::read_key;
+use crate::cmd::publisher::{name_arg, sign, submit, Remote};
+use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
+
+/// Manifests up to this size go in one `PUT`; larger ones in chunks of this size.
+const CHUNK: u64 = 64 << 20;
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The publisher's private key file.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The dataset: NAME, or PUBLISHER/NAME.
+    #[arg(long, value_name = "[PUBLISHER/]NAME")]
+    pub dataset: String,
+    /// The version name.
+    #[arg(long)]
+    pub version: String,
+    /// The publisher name [default: the one in --dataset, else the key file's name].
+    #[arg(long)]
+    pub publisher: Option<String>,
+    /// The version this one follows.
+    #[arg(long, value_name = "VERSION")]
+    pub previous: Option<String>,
+    /// SPDX licence expression summarising the items' licences.
+    #[arg(long, default_value = "NOASSERTION")]
+    pub licence: String,
+    /// A manifest written by `prov hash` (instead of hashing here).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["mode", "paths"])]
+    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// How to hash a corpus (the same meaning as `prov hash`'s flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CorpusArgs {
+    /// Corpus mode: file, jsonl, lines or parquet.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// The JSON field or Parquet column holding each item (jsonl, parquet).
+    #[arg(long, default_value = "text")]
+    pub field: String,
+    /// Hashing backend: auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: String,
+    /// Files and directories of the corpus.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(args: &PublishArgs) -> Outcome {
+    let kf = read_key(&args.key)?;
+    let (publisher, dataset) = match args.dataset.split_once('/') {
+        Some((p, d)) => (p.to_string(), d.to_string()),
+        None => (
+            args.publisher.clone().unwrap_or_else(|| kf.name.clone()),
+            args.dataset.clone(),
+        ),
+    };
+    if let (Some(p), Some((q, _))) = (&args.publisher, args.dataset.split_once('/')) {
+        if p != q {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("--publisher {p} and --dataset {} disagree", args.dataset),
+            ));
+        }
+    }
+    let publisher = name_arg("--publisher", &publisher)?;
+    let dataset = name_arg("--dataset", &dataset)?;
+    let version = name_arg("--version", &args.version)?;
+    let previous = args
+        .previous
+        .as_deref()
+        .map(|p| name_arg("--previous", p))
+        .transpose()?;
+
+    let tmp;
+    let (manifest_path, header) = match (&args.manifest, &args.corpus.mode) {
+        (Some(m), _) => {
+            let header = hasher::ManifestReader::open(m)
+                .and_then(hasher::ManifestReader::verify_to_end)
+                .or_exit(Exit::Invalid, format!("manifest {}", m.display()))?;
+            (m.clone(), header)
+        }
+        (None, Some(_)) => {
+            tmp = tempfile::tempdir().or_exit(Exit::Local, "creating a temporary directory")?;
+            let path = tmp.path().join("manifest.jsonl");
+            let header = hash_corpus(&args.corpus, &path)?;
+            (path, header)
+        }
+        (None, None) => {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                "give either --mode MODE PATH... or --manifest FILE",
+            ))
+        }
+    };
+    let corpus_mode = corpus_mode(&header)?;
+    let client = args.remote.client()?;
+    let set = upload_manifest(&client, &manifest_path, &header.root)?;
+
+    let body = EntryBody::DatasetVersion(DatasetVersion {
+        publisher,
+        dataset,
+        version,
+        manifest_root: header.root,
+        item_count: header.leaves,
+        total_bytes: header.leaf_bytes,
+        corpus_mode,
+        licence: args.licence.clone(),
+        previous,
+    });
+    let entry = sign(body, &kf)?;
+    let label = entry
+        .dataset_key()
+        .map(|k| k.to_string())
+        .unwrap_or_default();
+    let receipt = submit(&client, &entry)?;
+    if args.remote.json {
+        say_json(&json!({
+            "dataset": label,
+            "index": receipt.index,
+            "manifest_root": header.root.to_hex(),
+            "item_count": header.leaves,
+            "total_bytes": header.leaf_bytes,
+            "set_size": set.size,
+            "receipt": receipt,
+        }))?;
+    } else {
+        say(format!("published {label} at index {}", receipt.index))?;
+        say(format!("manifest root: {}", header.root))?;
+        say(format!(
+            "items: {} ({} bytes)",
+            header.leaves, header.leaf_bytes
+        ))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// Hashes the corpus into a manifest at `out` and returns its header.
+pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHeader, Failure> {
+    let mode_arg = corpus.mode.as_deref().unwrap_or("file");
+    let mode: hasher::Mode = match mode_arg {
+        "line" => "lines",
+        m => m,
+    }
+    .parse()
+    .or_exit(Exit::Invalid, "--mode")?;
+    if corpus.paths.is_empty() {
+        return Err(Failure::msg(Exit::Invalid, "no corpus PATH given"));
+    }
+    let backend: hasher::BackendChoice = corpus
+        .backend
+        .parse()
+        .or_exit(Exit::Invalid, "--backend")?;
+    let backend = hasher::select(backend, None).or_exit(Exit::Local, "opening the hashing backend")?;
+    let cfg = hasher::HashConfig {
+        mode,
+        field: corpus.field.clone(),
+        ..hasher::HashConfig::default()
+    };
+    let summary = hasher::hash_to_file(
+        &corpus.paths,
+        &cfg,
+        backend.as_ref(),
+        out,
+        &mut hasher::Quiet,
+    )
+    .or_exit(Exit::Local, "hashing the corpus")?;
+    Ok(summary.header)
+}
+
+/// The entry's corpus mode from a manifest header.
+pub fn corpus_mode(h: &hasher::ManifestHeader) -> Result<CorpusMode, Failure> {
+    let field = || {
+        h.field
+            .clone()
+            .ok_or_else(|| Failure::msg(Exit::Invalid, format!("manifest mode {} without a field", h.mode)))
+    };
+    Ok(match h.mode.as_str() {
+        "file" => CorpusMode::File,
+        "lines" | "line" => CorpusMode::Line,
+        "jsonl" => CorpusMode::JsonLines { field: field()? },
+        "parquet" => CorpusMode::Parquet { column: field()? },
+        other => {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("unknown manifest mode {other:?}"),
+            ))
+        }
+    })
+}
+
+/// Uploads a manifest file as the set with `root`: one streamed `PUT` for a small one, numbered
+/// chunks and a commit for a large one.
+pub fn upload_manifest(
+    client: &Client,
+    path: &Path,
+    root: &ledger::Digest,
+) -> Result<SetView, Failure> {
+    upload_file(client, path, root, "application/x-ndjson")
+}
+
+/// Uploads raw 72-byte leaves as the set with `root`.
+pub fn upload_leaves(
+    client: &Client,
+    leaves: &[ledger::set::SetLeaf],
+    root: &ledger::Digest,
+) -> Result<SetView, Failure> {
+    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
+    client.send(
+        "PUT",
+        &format!("/v1/sets/{}", root.to_hex()),
+        "application/octet-stream",
+        bytes.as_slice(),
+    )
+}
+
+fn upload_file(
+    client: &Client,
+    path: &Path,
+    root: &ledger::Digest,
+    content_type: &str,
+) -> Result<SetView, Failure> {
+    let shown = path.display();
+    let f = File::open(path).or_exit(Exit::Local, format!("opening {shown}"))?;
+    let len = f
+        .metadata()
+        .or_exit(Exit::Local, format!("reading {shown}"))?
+        .len();
+    let base = format!("/v1/sets/{}", root.to_hex());
+    if len <= CHUNK {
+        return client.send("PUT", &base, content_type, f);
+    }
+    let mut f = f;
+    let mut seq = 0u64;
+    loop {
+        let mut chunk = Vec::new();
+        (&mut f)
+            .take(CHUNK)
+            .read_to_end(&mut chunk)
+            .or_exit(Exit::Local, format!("reading {shown}"))?;
+        if chunk.is_empty() {
+            break;
+        }
+        let _: ChunkReceipt = client.send(
+            "POST",
+            &format!("{base}/chunks/{seq}"),
+            content_type,
+            chunk.as_slice(),
+        )?;
+        seq += 1;
+    }
+    client.send("POST", &format!("{base}/commit"), content_type, std::io::empty())
+}

@@ -1,0 +1,117 @@
+//! `prov publisher register --key KEY --name NAME`: binds a publisher name to the key (a signed
+//! `publisher` entry; first come, first served). Also the helpers every signing command shares:
+//! entry time and nonce, submission, and the receipt's output.
+
+use std::path::PathBuf;
+
+use ledger::entry::{Entry, EntryBody, Name, Publisher};
+use serde_json::json;
+
+use crate::client::{Client, Receipt, DEFAULT_SERVER};
+use crate::cmd::keygen::{read_key, KeyFile};
+use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PublisherCmd {
+    /// Register a publisher name, bound to a key.
+    Register(RegisterArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegisterArgs {
+    /// The private key file (from `prov keygen`).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The publisher name [default: the key file's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Flags of every command that talks to a server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Remote {
+    /// The ledger's URL.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_SERVER, env = "PROV_SERVER")]
+    pub server: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Remote {
+    pub fn client(&self) -> Result<Client, Failure> {
+        Client::new(&self.server)
+    }
+}
+
+pub fn run(cmd: &PublisherCmd) -> Outcome {
+    match cmd {
+        PublisherCmd::Register(a) => register(a),
+    }
+}
+
+fn register(args: &RegisterArgs) -> Outcome {
+    let kf = read_key(&args.key)?;
+    let name = name_arg("--name", args.name.as_deref().unwrap_or(&kf.name))?;
+    let body = EntryBody::Publisher(Publisher {
+        name: name.clone(),
+        key: kf.key.verifying_key(),
+    });
+    let entry = sign(body, &kf)?;
+    let client = args.remote.client()?;
+    let receipt: Receipt = client.post_json("/v1/publishers", entry.as_bytes())?;
+    if args.remote.json {
+        say_json(&json!({
+            "publisher": name.as_str(),
+            "public_key": kf.public_b64(),
+            "receipt": receipt,
+        }))?;
+    } else {
+        say(format!(
+            "registered publisher {name} (key {}) at index {}",
+            kf.public_b64(),
+            receipt.index
+        ))?;
+        if name.as_str() != kf.name {
+            crate::exit::warn(format!(
+                "the key file is named {:?}: pass --publisher {name} to publish or attest",
+                kf.name
+            ));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// A publisher, dataset, version, model or checkpoint name, checked.
+pub fn name_arg(flag: &str, s: &str) -> Result<Name, Failure> {
+    Name::new(s).map_err(|n| {
+        Failure::msg(
+            Exit::Invalid,
+            format!("{flag} {n:?}: a name is 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit"),
+        )
+    })
+}
+
+/// Signs `body` with the key, stamped now and with a random nonce, so that two submissions of
+/// the same statement are two entries, never a replay.
+pub fn sign(body: EntryBody, kf: &KeyFile) -> Result<Entry, Failure> {
+    let (time, nonce) = stamp();
+    Entry::sign(body, time, Some(nonce), &kf.key).or_exit(Exit::Invalid, "signing the entry")
+}
+
+/// The current unix time and a random nonce below 2^53 (entries carry integers up to 2^53 - 1).
+pub fn stamp() -> (u64, u64) {
+    use rand::Rng as _;
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let nonce = rand::rngs::OsRng.gen_range(0..=ledger::entry::MAX_SAFE_INTEGER);
+    (time, nonce)
+}
+
+/// Submits an entry (`POST /v1/entries`).
+pub fn submit(client: &Client, entry: &Entry) -> Result<Receipt, Failure> {
+    client.post_json("/v1/entries", entry.as_bytes())
+}

@@ -1,0 +1,102 @@
+//! Signed entries and sets for tests: deterministic keys (from a seed byte), fixed times, and
+//! the four entry types of DESIGN.md.
+
+use ed25519_dalek::SigningKey;
+use ledger::entry::{
+    CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, ModelCheckpoint, Name, OptOut,
+    OptOutIds, Publisher, Scope,
+};
+use ledger::set::{SetLeaf, SortedSet};
+use ledger::{ContentId, Digest, LeafIndex};
+
+/// A key from a seed byte: the same seed gives the same key.
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub fn name(s: &str) -> Name {
+    Name::new(s).expect("valid name")
+}
+
+pub fn publisher(k: &SigningKey, n: &str) -> Entry {
+    let body = EntryBody::Publisher(Publisher {
+        name: name(n),
+        key: k.verifying_key(),
+    });
+    Entry::sign(body, 1_700_000_000, None, k).expect("sign")
+}
+
+/// A set of the content ids of `items`.
+pub fn set_of(items: &[&[u8]]) -> SortedSet {
+    SortedSet::from_ids(items.iter().map(|b| ContentId::of(b)))
+}
+
+/// The set's leaves as the 72-byte concatenation `PUT /v1/sets/{root}` takes.
+pub fn leaves_bytes(set: &SortedSet) -> Vec<u8> {
+    set.leaves().iter().flat_map(SetLeaf::to_bytes).collect()
+}
+
+pub fn dataset_version(
+    k: &SigningKey,
+    publisher: &str,
+    dataset: &str,
+    version: &str,
+    set: &SortedSet,
+    previous: Option<&str>,
+) -> Entry {
+    let body = EntryBody::DatasetVersion(DatasetVersion {
+        publisher: name(publisher),
+        dataset: name(dataset),
+        version: name(version),
+        manifest_root: set.root(),
+        item_count: set.size().0,
+        total_bytes: 0,
+        corpus_mode: CorpusMode::File,
+        licence: "CC-BY-4.0".into(),
+        previous: previous.map(name),
+    });
+    Entry::sign(body, 1_700_000_001, None, k).expect("sign")
+}
+
+/// An anonymous `train-ai` opt-out of `ids`; `nonce` keeps equal opt-outs distinct.
+pub fn optout(ids: &[ContentId], nonce: u64) -> Entry {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let o = OptOut {
+        ids: OptOutIds::Inline(ids),
+        scope: vec![Scope::TrainAi],
+    };
+    Entry::anonymous(o, 1_700_000_002, Some(nonce)).expect("opt-out")
+}
+
+/// A dataset version a checkpoint names: (publisher, dataset, version, entry index, root).
+pub type DatasetSpec<'a> = (&'a str, &'a str, &'a str, u64, Digest);
+
+pub fn model_checkpoint(
+    k: &SigningKey,
+    publisher: &str,
+    model: &str,
+    datasets: &[DatasetSpec<'_>],
+    horizon: u64,
+) -> Entry {
+    let body = EntryBody::ModelCheckpoint(ModelCheckpoint {
+        publisher: name(publisher),
+        model: name(model),
+        checkpoint: name("final"),
+        weights_root: Digest([9; 32]),
+        weights_count: 1,
+        datasets: datasets
+            .iter()
+            .map(|(p, d, v, i, r)| DatasetRef {
+                publisher: name(p),
+                dataset: name(d),
+                version: name(v),
+                index: LeafIndex(*i),
+                manifest_root: *r,
+            })
+            .collect(),
+        optout_horizon: horizon,
+    });
+    Entry::sign(body, 1_700_000_003, None, k).expect("sign")
+}

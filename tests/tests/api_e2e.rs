@@ -1,0 +1,233 @@
+//! The service end to end over real HTTP on loopback, with a real RocksDB ledger in a temporary
+//! directory: the publish / opt out / attest / prove loop, an independent tlog-tiles client,
+//! graceful shutdown without losing an acknowledged write, and refusal of a non-ledger directory.
+
+use ledger::compliance::{verify_bundle, ComplianceBundle, Verdict};
+use ledger::tile::TileHashReader;
+use ledger::{Checkpoint, ContentId, LeafIndex, TlogProof, TreeSize, VerifierKey};
+use tests::fixtures::{self, key};
+use tests::server::TestServer;
+use tests::spec::assert_valid;
+
+async fn vkey(s: &TestServer) -> VerifierKey {
+    let (status, health) = s.get_json("/healthz").await;
+    assert_eq!(status, 200);
+    assert_valid("Health", &health);
+    VerifierKey::parse(health["verifier_key"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_optout_attest_and_prove_over_http() {
+    let s = TestServer::start().await;
+    let vk = vkey(&s).await;
+    let (acme, lab) = (key(1), key(2));
+    for (k, n) in [(&acme, "acme"), (&lab, "lab")] {
+        let (status, receipt) = s.submit(&fixtures::publisher(k, n)).await;
+        assert_eq!(status, 201, "{receipt}");
+        assert_valid("Receipt", &receipt);
+    }
+    // Only the key bound to a name publishes under it.
+    let v1 = fixtures::set_of(&[b"a", b"b", b"opted-out"]);
+    let v2 = fixtures::set_of(&[b"a", b"b"]);
+    s.upload_set(&v1).await;
+    s.upload_set(&v2).await;
+    let (status, problem) = s
+        .submit(&fixtures::dataset_version(
+            &lab, "acme", "web", "1", &v1, None,
+        ))
+        .await;
+    assert_eq!(status, 403, "{problem}");
+    assert_valid("Problem", &problem);
+    let (_, d1) = s
+        .submit(&fixtures::dataset_version(
+            &acme, "acme", "web", "1", &v1, None,
+        ))
+        .await;
+    let (_, d2) = s
+        .submit(&fixtures::dataset_version(
+            &acme,
+            "acme",
+            "web",
+            "2",
+            &v2,
+            Some("1"),
+        ))
+        .await;
+    let (d1, d2) = (d1["index"].as_u64().unwrap(), d2["index"].as_u64().unwrap());
+    // A version cannot be published twice, even re-signed at another time.
+    let again = fixtures::dataset_version(&acme, "acme", "web", "1", &v2, None);
+    assert_eq!(s.submit(&again).await.0, 409);
+
+    let (status, opt) = s
+        .submit(&fixtures::optout(&[ContentId::of(b"opted-out")], 1))
+        .await;
+    assert_eq!(status, 201);
+    let horizon = opt["index"].as_u64().unwrap() + 1;
+    let good = fixtures::model_checkpoint(
+        &lab,
+        "lab",
+        "m",
+        &[("acme", "web", "2", d2, v2.root())],
+        horizon,
+    );
+    let bad = fixtures::model_checkpoint(
+        &lab,
+        "lab",
+        "m",
+        &[("acme", "web", "1", d1, v1.root())],
+        horizon,
+    );
+    let good = s.submit(&good).await.1["index"].as_u64().unwrap();
+    let bad = s.submit(&bad).await.1["index"].as_u64().unwrap();
+    // A checkpoint cannot name a dataset version that is not in the log.
+    let ghost = fixtures::model_checkpoint(
+        &lab,
+        "lab",
+        "m",
+        &[("acme", "web", "9", d1, v1.root())],
+        horizon,
+    );
+    assert_eq!(s.submit(&ghost).await.0, 422);
+
+    let (status, bundle) = s.get_json(&format!("/v1/compliance/{good}")).await;
+    assert_eq!(status, 200);
+    assert_valid("ComplianceBundleJson", &bundle);
+    let bundle: ComplianceBundle = serde_json::from_value(bundle).unwrap();
+    assert!(matches!(
+        verify_bundle(&bundle, &vk),
+        Ok(Verdict::Compliant)
+    ));
+    let (_, bundle) = s.get_json(&format!("/v1/compliance/{bad}")).await;
+    let bundle: ComplianceBundle = serde_json::from_value(bundle).unwrap();
+    assert!(matches!(
+        verify_bundle(&bundle, &vk),
+        Ok(Verdict::Violated { .. })
+    ));
+
+    let (_, models) = s.get_json("/v1/models/lab/m/checkpoints").await;
+    assert_valid("CheckpointPage", &models);
+    assert_eq!(models["items"].as_array().unwrap().len(), 2);
+}
+
+/// What an independent C2SP client does: verify the checkpoint with the published key, rebuild
+/// the root from tiles, and check the JSON API's proofs against the tiles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_tiles_client_verifies_the_log() {
+    let s = TestServer::start_with(|c| c.limits.anonymous_optout_burst = 1000).await;
+    let vk = vkey(&s).await;
+    // Enough entries for a full level-0 tile and a partial one.
+    let mut handles = Vec::new();
+    for n in 0..300u64 {
+        let client = s.client.clone();
+        let url = s.url("/v1/entries");
+        let e = fixtures::optout(&[ContentId::of(&n.to_be_bytes())], n);
+        handles.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(e.as_bytes().to_vec())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 201);
+    }
+    let resp = s.get("/checkpoint").await;
+    assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+    let note = resp.text().await.unwrap();
+    let cp = Checkpoint::verify(&note, &vk).unwrap();
+    assert_eq!(cp.size, TreeSize(300));
+
+    let mut reader = TileHashReader::new();
+    for t in ledger::tile::tiles_for_size(cp.size) {
+        let resp = s.get(&format!("/{}", t.path())).await;
+        assert_eq!(resp.status(), 200, "{}", t.path());
+        assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        reader.insert(t, &resp.bytes().await.unwrap()).unwrap();
+    }
+    assert_eq!(ledger::tree::tree_hash(cp.size, &reader).unwrap(), cp.root);
+
+    // Entry bundles hash to the level-0 tiles.
+    let full = s.get("/tile/entries/000").await.bytes().await.unwrap();
+    let entries = ledger::tile::decode_entry_bundle(&full).unwrap();
+    assert_eq!(entries.len(), 256);
+    let tile0 = s.get("/tile/0/000").await.bytes().await.unwrap();
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(ledger::leaf_hash(e).0, tile0[i * 32..(i + 1) * 32]);
+    }
+
+    for index in [0u64, 255, 256, 299] {
+        let (_, p) = s.get_json(&format!("/v1/entries/{index}/inclusion")).await;
+        assert_valid("InclusionProof", &p);
+        let want: Vec<String> = ledger::tree::inclusion_proof(cp.size, LeafIndex(index), &reader)
+            .unwrap()
+            .iter()
+            .map(|d| d.to_hex())
+            .collect();
+        assert_eq!(p["hashes"], serde_json::json!(want), "index {index}");
+        let text = s
+            .get(&format!("/v1/entries/{index}/inclusion.tlog-proof"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let (_, entry) = s.get_json(&format!("/v1/entries/{index}")).await;
+        assert_valid("EntryView", &entry);
+        TlogProof::parse(&text)
+            .unwrap()
+            .verify(&vk, entry["canonical"].as_str().unwrap().as_bytes())
+            .unwrap();
+    }
+    let (_, page) = s.get_json("/v1/optouts?limit=1000").await;
+    assert_valid("EntryPage", &page);
+    assert_eq!(page["items"].as_array().unwrap().len(), 300);
+}
+
+/// Graceful shutdown loses no acknowledged write: every entry acknowledged before the stop is in
+/// the reopened ledger, unchanged, and the ledger keeps accepting entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_shutdown_and_reopen() {
+    let s = TestServer::start_with(|c| c.limits.anonymous_optout_burst = 1000).await;
+    let mut acked = Vec::new();
+    for n in 0..40u64 {
+        let e = fixtures::optout(&[ContentId::of(&n.to_le_bytes())], n);
+        let (status, r) = s.submit(&e).await;
+        assert_eq!(status, 201);
+        acked.push((r["index"].as_u64().unwrap(), e));
+    }
+    let data_dir = s.data_dir.clone();
+    let dir = s.stop().await;
+    let s = TestServer::reopen(&data_dir, dir).await;
+    for (index, e) in &acked {
+        let (status, v) = s.get_json(&format!("/v1/entries/{index}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(v["canonical"].as_str().unwrap().as_bytes(), e.as_bytes());
+    }
+    let (status, _) = s
+        .submit(&fixtures::optout(&[ContentId::of(b"after")], 99))
+        .await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn a_directory_that_is_not_a_ledger_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"not a ledger").unwrap();
+    let config = api::Config {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.path().to_path_buf(),
+        ..api::Config::default()
+    };
+    let err = api::Server::bind(config).await.err().expect("refused");
+    assert!(matches!(err, api::ServeError::Ledger(_)), "{err}");
+    // Nothing was created in it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
