@@ -183,3 +183,12 @@ fn adapters_list_the_open_device_and_auto_refuses_cpu_adapters() {
     assert_eq!(worth_it(gpu.device(), 1 << 40), !gpu.device().is_cpu());
     assert!(!worth_it(gpu.device(), 0));
 }
+
+#[test]
+fn many_tiny_items_overflow_the_segment_table_into_more_batches() {
+    // 1 MiB batches hold 4096 segments: 10,000 items need three batches and wrap the ring.
+    let Some(gpu) = common::gpu() else { return };
+    let data = common::pattern(200);
+    let items: Vec<&[u8]> = (0..10_000).map(|i| &data[i % 7..i % 7 + i % 71]).collect();
+    check_batch(&gpu, &items, "tiny items");
+}

@@ -1,1 +1,289 @@
-fn main() {}
+//! Storage benchmarks on a RocksDB ledger in a temporary directory, printing figures (run by
+//! `bench/store.sh`, which also reports peak memory). Each figure is measured, never asserted:
+//!
+//! - `append`: durable append of pre-validated 500-byte entries in batches (entries, tree hashes,
+//!   replay index, tree size in one synced write per batch, then a signed checkpoint, synced);
+//! - `submit`: the whole write path through `Ledger::submit_with` from many writers, signature
+//!   and all other validation included;
+//! - `latency`: submit to covering checkpoint at a steady 1,000 entries/s (p50, p99, max);
+//! - `proofs`: inclusion and consistency proofs generated from the store;
+//! - `sets <n>`: ingest of a set of `n` leaves (default 10M), streamed, root checked.
+//!
+//! `cargo bench -p ledger --features rocksdb --bench store [-- <name> [n]]`.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use ledger::checkpoint::Checkpoint;
+use ledger::entry::{CorpusMode, DatasetVersion, Entry, EntryBody, Name, Publisher};
+use ledger::hash::leaf_hash;
+use ledger::ledger::Ledger;
+use ledger::note::NoteSigner;
+use ledger::sequencer::SequencerConfig;
+use ledger::set::{SetLeaf, SetRootBuilder};
+use ledger::store::{index, keys, Column, Durability, LogStore, RocksStore, WriteBatch};
+use ledger::tree::{stored_hash_count, RightEdge};
+use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
+use rand::{Rng as _, SeedableRng as _};
+
+fn name(s: &str) -> Name {
+    Name::new(s).expect("valid name")
+}
+
+/// `n` signed `dataset_version` entries of about 500 bytes, and the publisher entry before them.
+fn entries(n: usize, key: &SigningKey) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let publisher = EntryBody::Publisher(Publisher {
+        name: name("bench"),
+        key: key.verifying_key(),
+    });
+    let p = Entry::sign(publisher, 1_780_000_000, None, key).expect("sign");
+    let v: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let body = EntryBody::DatasetVersion(DatasetVersion {
+                publisher: name("bench"),
+                dataset: name("corpus"),
+                version: name(&format!("v{i}")),
+                manifest_root: Digest(*blake3::hash(&(i as u64).to_be_bytes()).as_bytes()),
+                item_count: i as u64,
+                total_bytes: i as u64 * 1000,
+                corpus_mode: CorpusMode::File,
+                licence: "CC-BY-4.0 OR MIT OR Apache-2.0 OR BSD-3-Clause OR ISC OR MPL-2.0 OR LGPL-2.1-only OR EPL-2.0".into(),
+                previous: None,
+            });
+            Entry::sign(body, 1_780_000_000, None, key)
+                .expect("sign")
+                .as_bytes()
+                .to_vec()
+        })
+        .collect();
+    (p.as_bytes().to_vec(), v)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let which = args.first().map(String::as_str).unwrap_or("all");
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if which == "all" || which == "append" {
+        append(if n > 0 { n } else { 200_000 });
+    }
+    if which == "all" || which == "submit" {
+        submit(if n > 0 { n } else { 60_000 });
+    }
+    if which == "all" || which == "latency" {
+        latency(if n > 0 { n } else { 5_000 });
+    }
+    if which == "all" || which == "proofs" {
+        proofs(if n > 0 { n } else { 100_000 });
+    }
+    if which == "all" || which == "sets" {
+        sets(if n > 0 { n } else { 10_000_000 });
+    }
+}
+
+fn append(n: usize) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = RocksStore::create(&tmp.path().join("db")).expect("create");
+    let signer = NoteSigner::new("bench.example/log", SigningKey::from_bytes(&[1; 32])).expect("signer");
+    let key = SigningKey::from_bytes(&[2; 32]);
+    let (_, es) = entries(n, &key);
+    let avg = es.iter().map(Vec::len).sum::<usize>() / es.len();
+    for batch in [500usize, 4096] {
+        let mut edge = RightEdge::new();
+        let start = Instant::now();
+        for chunk in es.chunks(batch) {
+            let size0 = edge.size();
+            let mut wb = WriteBatch::new();
+            let mut hashes = Vec::with_capacity(2 * chunk.len() + 64);
+            for (k, e) in chunk.iter().enumerate() {
+                let lh = leaf_hash(e);
+                let idx = size0.0 + k as u64;
+                wb.put(Column::Entries, keys::entry_key(idx).to_vec(), e.clone());
+                wb.put(Column::Index, index::replay_key(&lh), idx.to_be_bytes().to_vec());
+                edge.append(lh, &mut hashes);
+            }
+            let first = stored_hash_count(size0);
+            for (j, h) in hashes.iter().enumerate() {
+                wb.put(Column::Hashes, keys::hash_key(first + j as u64).to_vec(), h.0.to_vec());
+            }
+            wb.put(Column::Meta, keys::META_TREE_SIZE.to_vec(), edge.size().0.to_be_bytes().to_vec());
+            store.write(wb, Durability::Synced).expect("write");
+            let cp = Checkpoint {
+                origin: signer.name().into(),
+                size: edge.size(),
+                root: edge.root(),
+            };
+            let mut cb = WriteBatch::new();
+            cb.put(Column::Checkpoints, keys::checkpoint_key(cp.size.0).to_vec(), cp.sign(&signer).expect("sign"));
+            store.write(cb, Durability::Synced).expect("write");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "append: {n} pre-validated entries of ~{avg} bytes, batches of {batch}: {:.0} entries/s ({secs:.2} s, 2 synced writes per batch)",
+            n as f64 / secs
+        );
+        // Start the next batch size on a fresh tree in the same database: new keys.
+        let mut wipe = WriteBatch::new();
+        for c in [Column::Entries, Column::Hashes, Column::Index, Column::Checkpoints] {
+            wipe.delete_range(c, vec![0u8], vec![0xffu8; 40]);
+        }
+        store.write(wipe, Durability::Synced).expect("wipe");
+    }
+}
+
+fn config() -> SequencerConfig {
+    SequencerConfig {
+        max_batch: 4096,
+        max_delay: Duration::from_millis(5),
+        queue: 1 << 20,
+    }
+}
+
+fn submit(n: usize) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::create(&tmp.path().join("l"), "bench.example/log", config()).expect("create");
+    let key = SigningKey::from_bytes(&[2; 32]);
+    let (p, es) = entries(n, &key);
+    l.submit(p).expect("publisher");
+    let avg = es.iter().map(Vec::len).sum::<usize>() / es.len();
+    let (tx, rx) = mpsc::channel();
+    let start = Instant::now();
+    for e in es {
+        let tx = tx.clone();
+        l.submit_with(e, move |r| {
+            let _ = tx.send(r.is_ok());
+        });
+    }
+    let ok = (0..n).filter(|_| rx.recv().unwrap_or(false)).count();
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(ok, n, "every entry accepted");
+    println!(
+        "submit: {n} signed entries of ~{avg} bytes, full validation (signature, canonical JSON, rules): {:.0} entries/s ({secs:.2} s)",
+        n as f64 / secs
+    );
+}
+
+fn latency(n: usize) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let l = Ledger::create(&tmp.path().join("l"), "bench.example/log", config()).expect("create");
+    let key = SigningKey::from_bytes(&[2; 32]);
+    let (p, es) = entries(n, &key);
+    l.submit(p).expect("publisher");
+    let (tx, rx) = mpsc::channel();
+    let start = Instant::now();
+    for (i, e) in es.into_iter().enumerate() {
+        let due = start + Duration::from_micros(1000 * i as u64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let tx = tx.clone();
+        let sent = Instant::now();
+        l.submit_with(e, move |r| {
+            let _ = tx.send((r.is_ok(), sent.elapsed()));
+        });
+    }
+    let mut lat: Vec<Duration> = (0..n)
+        .map(|_| rx.recv().expect("reply"))
+        .map(|(ok, d)| {
+            assert!(ok);
+            d
+        })
+        .collect();
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "latency: submit -> covering checkpoint at {rate:.0} entries/s, {n} entries: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        lat[lat.len() - 1].as_secs_f64() * 1e3
+    );
+}
+
+fn proofs(n: usize) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = RocksStore::create(&tmp.path().join("db")).expect("create");
+    let mut edge = RightEdge::new();
+    for chunk in (0..n as u64).collect::<Vec<_>>().chunks(8192) {
+        let size0 = edge.size();
+        let mut hashes = Vec::new();
+        for i in chunk {
+            edge.append(leaf_hash(&i.to_be_bytes()), &mut hashes);
+        }
+        let mut wb = WriteBatch::new();
+        let first = stored_hash_count(size0);
+        for (j, h) in hashes.iter().enumerate() {
+            wb.put(Column::Hashes, keys::hash_key(first + j as u64).to_vec(), h.0.to_vec());
+        }
+        store.write(wb, Durability::Deferred).expect("write");
+    }
+    store.sync().expect("sync");
+    let size = TreeSize(n as u64);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let k = 100_000;
+    let start = Instant::now();
+    for _ in 0..k {
+        let i = LeafIndex(rng.gen_range(0..n as u64));
+        ledger::store::log::inclusion_proof(&store, size, i).expect("proof");
+    }
+    let incl = k as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for _ in 0..k {
+        let old = TreeSize(rng.gen_range(1..n as u64));
+        ledger::store::log::consistency_proof(&store, old, size).expect("proof");
+    }
+    let cons = k as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "proofs: from a RocksDB store of {n} leaves, one thread: {incl:.0} inclusion proofs/s, {cons:.0} consistency proofs/s"
+    );
+}
+
+/// Leaf `i` of a synthetic sorted set: the cid starts with `i` big-endian, so order is `i`.
+fn set_leaf(i: u64) -> SetLeaf {
+    let mut cid = *blake3::hash(&i.to_le_bytes()).as_bytes();
+    cid[..8].copy_from_slice(&i.to_be_bytes());
+    SetLeaf {
+        cid: ContentId(cid),
+        size: i,
+        meta: Digest::default(),
+    }
+}
+
+fn sets(n: usize) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn LogStore> =
+        Arc::new(RocksStore::create(&tmp.path().join("db")).expect("create"));
+    let sets = ledger::store::sets::SetStore::open(store).expect("open");
+    // The claimed root, computed by a first streaming pass (not timed).
+    let mut b = SetRootBuilder::new();
+    for i in 0..n as u64 {
+        b.push(&set_leaf(i)).expect("sorted");
+    }
+    let root = b.root();
+    let start = Instant::now();
+    let mut w = sets.writer();
+    let mut buf = Vec::with_capacity(65_536 * SetLeaf::LEN);
+    for i in 0..n as u64 {
+        buf.extend_from_slice(&set_leaf(i).to_bytes());
+        if buf.len() == buf.capacity() {
+            w.push_bytes(&buf).expect("push");
+            buf.clear();
+        }
+    }
+    w.push_bytes(&buf).expect("push");
+    let info = w.commit(&root).expect("commit");
+    let secs = start.elapsed().as_secs_f64();
+    let src = sets.source(&root).expect("source");
+    let probe = set_leaf(n as u64 / 3).cid;
+    let p = ledger::set::membership_proof(&src, &probe).expect("proof");
+    assert!(matches!(p, ledger::set::SetMembershipProof::Included(_)));
+    println!(
+        "sets: ingest of {} leaves (streamed in 64K-leaf chunks, sorted check, root check, one synced commit): {secs:.2} s, {:.0} leaves/s",
+        info.size,
+        n as f64 / secs
+    );
+}

@@ -8,6 +8,8 @@
 //   PROV_URL        use a server that is already running instead of starting one
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //   SCREENSHOT_DIR  where screenshots go (default: a new temporary folder)
+//   EXPLORER_DIR    serve the explorer from this directory (`--explorer-dir`) instead of the copy
+//                   embedded in the binary (default: the embedded copy, which is what ships)
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -73,12 +75,13 @@ export async function startServer(extraArgs = []) {
   if (process.env.PROV_URL) {
     const url = process.env.PROV_URL.replace(/\/$/, '');
     await waitHealthy(url, null);
-    return { url, dataDir: null, stop: async () => {}, output: () => '' };
+    return { url, dataDir: null, vkey: null, stop: async () => {}, output: () => '' };
   }
   const bin = provBin();
   const dataDir = join(mkdtempSync(join(tmpdir(), 'prov-browser-')), 'ledger');
   const port = await freePort();
   const args = ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, ...extraArgs];
+  if (process.env.EXPLORER_DIR) args.push('--explorer-dir', process.env.EXPLORER_DIR);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -90,9 +93,12 @@ export async function startServer(extraArgs = []) {
     child.kill('SIGTERM');
     throw new Error(`${e.message}\n--- prov serve output ---\n${out}`);
   }
+  // The key `prov serve` announces when it creates the ledger: what a careful reader would pin.
+  const vkey = /verifier key: (\S+)/.exec(out)?.[1] ?? null;
   return {
     url,
     dataDir,
+    vkey,
     output: () => out,
     stop: async () => {
       if (child.exitCode === null) {

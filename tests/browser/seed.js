@@ -68,3 +68,72 @@ export class Client {
     return this.req('POST', '/v1/entries', entry);
   }
 }
+
+/**
+ * The scenario the browser tests drive. Returns everything a test needs to know about it: the
+ * documents (in and out of the datasets), entry indexes, and the labels of each page's subject.
+ */
+export async function seedScenario(url) {
+  const c = new Client(url);
+  const acme = keypair();
+  const lab = keypair();
+  const t0 = Math.floor(Date.now() / 1000);
+  const idx = {};
+  const submit = async (name, entry, path = '/v1/entries') => {
+    const r = await c.req('POST', path, entry);
+    idx[name] = r.index;
+    return r;
+  };
+  await submit('acme', signEntry({ type: 'publisher', name: 'acme', key: acme.pubB64 }, acme.sk, { time: t0 }), '/v1/publishers');
+  await submit('lab', signEntry({ type: 'publisher', name: 'lab', key: lab.pubB64 }, lab.sk, { time: t0 }), '/v1/publishers');
+
+  const docs = corpus(60);
+  const v1docs = docs.slice(0, 50);
+  const optedOut = docs[3];
+  const v2docs = [...docs.slice(0, 3), ...docs.slice(4)];
+  const outside = corpus(1, 1000)[0];
+
+  const publishVersion = async (name, dataset, version, ds, previous) => {
+    const set = buildSet(ds);
+    await c.req('PUT', `/v1/sets/${set.root}`, set.body, { 'content-type': 'application/octet-stream' });
+    const fields = {
+      type: 'dataset_version',
+      publisher: 'acme',
+      dataset,
+      version,
+      manifest_root: set.root,
+      item_count: set.size,
+      total_bytes: ds.reduce((s, d) => s + d.size, 0),
+      corpus_mode: 'file',
+      licence: 'MIT AND Apache-2.0 AND CC-BY-4.0 AND CC0-1.0 AND GPL-3.0-only',
+    };
+    if (previous) fields.previous = previous;
+    await submit(name, signEntry(fields, acme.sk, { time: t0 }));
+    return { ...fields, index: idx[name], set };
+  };
+  const web1 = await publishVersion('web1', 'web', '1', v1docs);
+  const optout = buildAnonymousOptout([optedOut.cid], ['train-ai'], { time: t0 });
+  await submit('optout', optout.json);
+  const web2 = await publishVersion('web2', 'web', '2', v2docs, '1');
+  const books = await publishVersion('books1', 'books', '2026-01', corpus(5, 500));
+
+  const weights = buildSet([{ cid: cidOf(utf8('weights-a')), size: 10, metaHash: '0'.repeat(64) }, { cid: cidOf(utf8('weights-b')), size: 20, metaHash: '0'.repeat(64) }]);
+  await c.req('PUT', `/v1/sets/${weights.root}`, weights.body, { 'content-type': 'application/octet-stream' });
+  const checkpoint = async (name, ckpt, versions) => {
+    const health = await c.req('GET', '/healthz');
+    const fields = {
+      type: 'model_checkpoint',
+      publisher: 'lab',
+      model: 'llm',
+      checkpoint: ckpt,
+      weights_root: weights.root,
+      weights_count: weights.size,
+      datasets: versions.map((v) => ({ publisher: v.publisher, dataset: v.dataset, version: v.version, index: v.index, manifest_root: v.manifest_root })),
+      optout_horizon: health.tree_size,
+    };
+    await submit(name, signEntry(fields, lab.sk, { time: t0 }));
+  };
+  await checkpoint('violating', 'ckpt-1', [web1]);
+  await checkpoint('compliant', 'ckpt-2', [web2, books]);
+  return { url, idx, docs, optedOut, inside: docs[10], outside, web1, web2, books };
+}

@@ -4,16 +4,14 @@
 // inclusion or exclusion proof against the root that entry commits to. Each result then says
 // "verified" or "does not verify". From here the person can also file an opt-out for the id.
 
-import { h, section, badge, hashText, fmtInt, fmtBytes, route, errorBox } from '../dom.js';
-import { api, orNull } from '../api.js';
+import { h, section, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
+import { api } from '../api.js';
 import { latestCheckpoint, verifiedEntry, verifyEntry, forgetEntries } from '../trust.js';
-import { entryLink } from '../entryview.js';
+import { entryLink, datasetRoute, modelRoute } from '../entryview.js';
 import { cidOfBlob, cidOfText } from '../../lib/cid.js';
-import { isCid } from '../../lib/set.js';
-import { verifyMembershipJson } from '../../lib/set.js';
+import { isCid, verifyMembershipJson } from '../../lib/set.js';
 import { buildAnonymousOptout } from '../../lib/entry.js';
-import { utf8 } from '../../lib/bytes.js';
-import { complianceState } from './models.js';
+import { complianceOf } from './models.js';
 
 // The IETF aipref usage categories the ledger accepts (ledger/src/entry/body.rs, Scope).
 const SCOPES = [
@@ -40,7 +38,7 @@ export async function render(root, { query, alive }) {
   const text = h('textarea', { id: 'paste-text', name: 'text', spellcheck: 'false' });
   const idInput = h('input', { id: 'cid-input', name: 'id', type: 'text', spellcheck: 'false', placeholder: 'blake3:…', style: 'width:100%' });
 
-  const run = async (cidPromise, label) => {
+  const run = async (cidPromise, label, userAction = true) => {
     out.replaceChildren(h('p', { class: 'loading' }, 'Hashing…'));
     let cid;
     try {
@@ -53,6 +51,7 @@ export async function render(root, { query, alive }) {
     const q = new URLSearchParams({ id: cid });
     history.replaceState(null, '', `#/check?${q}`);
     await showResults(out, cid, label, alive);
+    if (alive() && userAction) out.scrollIntoView({ block: 'start' });
   };
 
   fileInput.addEventListener('change', () => {
@@ -99,7 +98,7 @@ export async function render(root, { query, alive }) {
               out.replaceChildren(errorBox('A content id looks like blake3: followed by 64 lowercase hex digits.'));
               return;
             }
-            run(Promise.resolve(v), 'this content id');
+            run(Promise.resolve(v), 'the id you entered');
           },
         },
         h('p', null, h('label', { for: 'cid-input' }, 'Or enter a content id:')),
@@ -114,7 +113,7 @@ export async function render(root, { query, alive }) {
   const given = query.get('id');
   if (given && isCid(given)) {
     idInput.value = given;
-    await run(Promise.resolve(given), 'this content id');
+    await run(Promise.resolve(given), 'the id in the link', false);
   }
 }
 
@@ -130,20 +129,23 @@ function hashFile(file, progress) {
   });
 }
 
+/** Dataset versions examined for exclusion proofs, at most. */
+const MAX_VERSIONS = 200;
+
 /**
- * Checks one dataset version for `cid`: the version's entry in the log (checkpoint signature and
- * inclusion), then the membership proof against the root and item count that entry commits to.
+ * Checks one dataset version for `cid`: the version's entry in the log (checkpoint signature,
+ * inclusion, entry signature), then the membership proof against the root and item count that
+ * entry commits to (never those the proof or the listing claim).
  */
-async function checkVersion(v, cid) {
+async function checkVersion(v, cid, givenProof) {
   const res = { v, ok: false, membership: null, error: null };
   try {
     const e = await verifiedEntry(v.index);
     if (!e.ok) throw e.error ?? new Error('the dataset version entry is not in the log');
     if (e.entry.type !== 'dataset_version') throw new Error(`entry ${v.index} is not a dataset version`);
-    // The root and size come from the verified entry, never from the proof or the listing.
     const root = e.entry.manifest_root;
     const size = e.entry.item_count;
-    const proof = v.proof ?? (await api.setProof(root, cid));
+    const proof = givenProof ?? (await api.setProof(root, cid));
     const r = verifyMembershipJson(proof, { cid, root, size });
     res.ok = true;
     res.membership = r.membership;
@@ -154,60 +156,79 @@ async function checkVersion(v, cid) {
   return res;
 }
 
+async function allVersions() {
+  const out = [];
+  let cursor;
+  while (out.length < MAX_VERSIONS) {
+    const page = await api.datasets({ limit: 100, cursor });
+    out.push(...page.items);
+    if (page.next == null) return { versions: out, truncated: false };
+    cursor = page.next;
+  }
+  return { versions: out.slice(0, MAX_VERSIONS), truncated: true };
+}
+
 async function showResults(out, cid, label, alive) {
   out.replaceChildren(h('p', { class: 'loading' }, 'Looking it up and checking the proofs…'));
   forgetEntries();
   const latest = await latestCheckpoint({ fresh: true });
-  const where = await orNull(api.id(cid));
+  const [where, all] = await Promise.all([api.content(cid, { limit: 100 }), allVersions()]);
   if (!alive()) return;
-  const versions = [...(where?.dataset_versions ?? where?.included ?? []), ...(where?.excluded ?? [])];
-  const checked = await Promise.all(versions.map((v) => checkVersion(v, cid)));
+  const included = where.dataset_versions ?? [];
+  const inIdx = new Set(included.map((a) => a.dataset.index));
+  const jobs = [
+    ...included.map((a) => checkVersion(a.dataset, cid, a.proof)),
+    ...all.versions.filter((v) => !inIdx.has(v.index)).map((v) => checkVersion(v, cid, null)),
+  ];
+  const checked = (await Promise.all(jobs)).sort((a, b) => a.v.index - b.v.index);
   if (!alive()) return;
   const used = checked.filter((c) => c.ok && c.membership === 'included');
   const notUsed = checked.filter((c) => c.ok && c.membership === 'excluded');
   const bad = checked.filter((c) => !c.ok);
-  const checkpoints = where?.checkpoints ?? [];
-  const optouts = where?.optouts ?? [];
+  const usedIdx = new Set(used.map((c) => c.v.index));
+  const checkpoints = (where.checkpoints ?? []).filter((c) => c.dataset_indexes.some((i) => usedIdx.has(i)));
 
-  const summary = used.length
-    ? h('p', { class: 'result used', id: 'verdict' }, h('strong', null, `Used in ${used.length} dataset version${used.length === 1 ? '' : 's'}`), checkpoints.length ? ` and ${checkpoints.length} model checkpoint${checkpoints.length === 1 ? '' : 's'}` : '', '.')
-    : h('p', { class: 'result notused', id: 'verdict' }, h('strong', null, 'Not found in any dataset version'), versions.length ? ` — proven absent from ${notUsed.length} of ${versions.length}.` : '.');
+  let summary;
+  if (used.length) {
+    summary = h('p', { class: 'result used', id: 'verdict', dataset: { verdict: 'used' } }, h('strong', null, `Used in ${used.length} dataset version${used.length === 1 ? '' : 's'}`), checkpoints.length ? ` and by ${checkpoints.length} model checkpoint${checkpoints.length === 1 ? '' : 's'}` : '', '.');
+  } else if (bad.length) {
+    summary = h('p', { class: 'result', id: 'verdict', dataset: { verdict: 'unknown' } }, h('strong', null, 'No verified answer'), ` for ${bad.length} of ${checked.length} dataset version${checked.length === 1 ? '' : 's'}: the server's proofs do not verify.`);
+  } else {
+    summary = h('p', { class: 'result notused', id: 'verdict', dataset: { verdict: 'not-used' } }, h('strong', null, 'Not found in any dataset version'), checked.length ? ` — proven absent from all ${checked.length}.` : ' (the log has none yet).');
+  }
 
+  const cpList = h('ul', { id: 'checkpoints' });
   out.replaceChildren(
     section(
       'Result',
-      h('p', null, `Content id of ${label}: `, h('code', { class: 'hash', id: 'cid' }, cid)),
-      h('p', { class: 'row' }, 'Log checkpoint: ', badge(latest.ok ? 'ok' : 'bad'), latest.ok ? ` size ${fmtInt(latest.cp.size)}` : ` ${latest.error?.message ?? ''}`),
+      h('p', null, /^the (file|pasted)/.test(label) ? `Content id of ${label}, computed in your browser: ` : `Content id (${label}): `, h('code', { class: 'hash', id: 'cid' }, cid)),
+      h('p', { class: 'row' }, 'Log checkpoint: ', badge(latest.ok ? 'ok' : 'bad'), latest.ok ? ` tree size ${fmtInt(latest.cp.size)}` : ` ${latest.error?.message ?? ''}`),
       summary,
       bad.length ? errorBox(`${bad.length} answer${bad.length === 1 ? '' : 's'} from the server did not verify; do not trust ${bad.length === 1 ? 'it' : 'them'}.`) : null,
+      all.truncated ? h('p', { class: 'note' }, `Only the first ${MAX_VERSIONS} dataset versions were checked for exclusion.`) : null,
     ),
-    section('Dataset versions', versions.length ? h('div', { id: 'versions' }, checked.map(versionResult)) : h('p', { class: 'empty' }, 'The log has no dataset versions yet.')),
-    section(
-      'Model checkpoints trained on it',
-      checkpoints.length
-        ? h(
-            'ul',
-            { id: 'checkpoints' },
-            checkpoints.map((c) => h('li', null, h('a', { href: route('model', c.model, c.checkpoint) }, `${c.model} · ${c.checkpoint}`), ' ', badge(complianceState(c)), c.index != null ? [' entry ', entryLink(c.index)] : null)),
-          )
-        : h('p', { class: 'empty' }, used.length ? 'No model checkpoint lists these dataset versions.' : 'None: no dataset version holding it was used by a model in the log.'),
-    ),
-    optouts.length ? section('Opt-outs naming it', h('ul', null, optouts.map((o) => h('li', null, entryLink(o.index ?? o), o.scope ? ` scope ${o.scope}` : '')))) : null,
+    section('Dataset versions', checked.length ? h('div', { id: 'versions' }, checked.map(versionResult)) : h('p', { class: 'empty' }, 'The log has no dataset versions yet.')),
+    section('Model checkpoints trained on it', checkpoints.length ? cpList : h('p', { class: 'empty' }, used.length ? 'No model checkpoint lists these dataset versions.' : 'None: no dataset version holding it was used by a model in the log.')),
     optoutForm(cid),
   );
+  for (const c of checkpoints) {
+    const slot = h('span', null, badge('pending'));
+    cpList.append(h('li', null, h('a', { href: modelRoute(c.publisher, c.model, c.checkpoint) }, `${c.publisher}/${c.model}@${c.checkpoint}`), ' entry ', entryLink(c.index), ' · compliance ', slot));
+    complianceOf(c.index).then((r) => slot.replaceChildren(r.state === 'bad' ? badge('bad') : badge(r.state)));
+  }
 }
 
 function versionResult(c) {
   const v = c.v;
-  const ds = `${v.publisher}/${v.dataset ?? v.name}@${v.version}`;
+  const ds = `${v.publisher}/${v.dataset}@${v.version}`;
   const cls = !c.ok ? 'result' : c.membership === 'included' ? 'result used' : 'result notused';
-  const what = !c.ok ? 'could not be checked' : c.membership === 'included' ? 'contains it (inclusion proof)' : `does not contain it (exclusion proof: ${caseText(c.case)})`;
+  const what = !c.ok ? 'the server\'s answer does not verify' : c.membership === 'included' ? 'contains it (inclusion proof)' : `does not contain it (exclusion proof: ${caseText(c.case)})`;
   return h(
     'div',
-    { class: cls, dataset: { membership: c.membership ?? 'unknown', verified: c.ok ? 'yes' : 'no' } },
-    h('div', { class: 'row' }, h('a', { href: route('dataset', v.publisher, v.dataset ?? v.name, v.version) }, ds), badge(c.ok ? 'ok' : 'bad'), h('span', null, what)),
+    { class: cls, dataset: { membership: c.membership ?? 'unknown', verified: c.ok ? 'yes' : 'no', dataset: ds } },
+    h('div', { class: 'row' }, h('a', { href: datasetRoute(v.publisher, v.dataset, v.version) }, ds), badge(c.ok ? 'ok' : 'bad'), h('span', null, what)),
     c.error ? h('p', { class: 'note' }, `Reason: ${c.error.message}`) : null,
-    v.index != null ? h('p', { class: 'note' }, 'Published in entry ', entryLink(v.index), '.') : null,
+    h('p', { class: 'note' }, 'Published in entry ', entryLink(v.index), '.'),
   );
 }
 
@@ -231,7 +252,7 @@ function optoutForm(cid) {
           button.disabled = true;
           status.replaceChildren(h('p', { class: 'loading' }, 'Submitting…'));
           try {
-            const entry = buildAnonymousOptout([cid], scope.value);
+            const entry = buildAnonymousOptout([cid], [scope.value]);
             const ack = await api.submitEntry(entry.json);
             const index = ack.index;
             status.replaceChildren(h('p', null, 'Recorded as entry ', entryLink(index), '. Checking its inclusion proof…'));
@@ -267,5 +288,3 @@ async function waitForInclusion(index, bytes) {
   return r;
 }
 
-void utf8;
-void hashText;

@@ -1,12 +1,15 @@
-// Datasets, one dataset's version history, and one version: its numbers, licence and consent
-// breakdowns as charts, what changed since the previous version, and its items a page at a time
-// (a version of a million items is never loaded whole).
+// Dataset versions: the list, one dataset's version history (with what changed, checked here
+// when the versions are small enough to compare in the browser), and one version: its numbers,
+// charts, its entry verified in the log, and its items a page at a time (a version of a million
+// items is never loaded whole).
 
-import { h, dl, section, table, badge, hashText, fmtInt, fmtBytes, route, errorBox } from '../dom.js';
+import { h, dl, section, table, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
 import { api, orNull } from '../api.js';
 import { verifiedEntry } from '../trust.js';
-import { entryLink } from '../entryview.js';
-import { pageOf, pager, PAGE_SIZE } from '../pager.js';
+import { entryLink, datasetRoute } from '../entryview.js';
+import { PAGE_SIZE } from '../pager.js';
+import { diffSets, DIFF_MAX } from '../setdiff.js';
+import { route } from '../dom.js';
 
 export async function render(root, ctx) {
   const { params } = ctx;
@@ -15,72 +18,84 @@ export async function render(root, ctx) {
   return renderList(root, ctx);
 }
 
-function dsName(d) {
-  return `${d.publisher}/${d.name ?? d.dataset}`;
+function versionRow(v) {
+  return [
+    h('a', { href: datasetRoute(v.publisher, v.dataset) }, `${v.publisher}/${v.dataset}`),
+    h('a', { href: datasetRoute(v.publisher, v.dataset, v.version) }, v.version),
+    fmtInt(v.item_count),
+    fmtBytes(v.total_bytes),
+    v.corpus_mode,
+    v.licence || '—',
+    entryLink(v.index),
+  ];
+}
+
+function cursorPager(base, query, next) {
+  const cur = query.get('cursor');
+  if (!cur && next == null) return null;
+  return h('nav', { class: 'pager', 'aria-label': 'Pages' }, cur ? h('a', { href: base, rel: 'first' }, '← First') : null, next != null ? h('a', { href: `${base}?cursor=${encodeURIComponent(next)}`, rel: 'next' }, 'More →') : null);
 }
 
 async function renderList(root, { query, alive }) {
   root.append(h('h1', null, 'Datasets'));
-  const body = await api.datasets({ limit: PAGE_SIZE, cursor: query.get('cursor'), publisher: query.get('publisher') });
+  const body = await api.datasets({ limit: PAGE_SIZE, cursor: query.get('cursor') });
   if (!alive()) return;
-  const { items, next } = pageOf(body, 'datasets');
   root.append(
-    table(
-      null,
-      ['Dataset', 'Versions', 'Latest', 'Items', 'Size'],
-      items.map((d) => {
-        const latest = d.latest ?? d.latest_version ?? {};
-        return [
-          h('a', { href: route('dataset', d.publisher, d.name ?? d.dataset) }, dsName(d)),
-          fmtInt(d.versions ?? d.version_count),
-          latest.version ? h('a', { href: route('dataset', d.publisher, d.name ?? d.dataset, latest.version) }, latest.version) : typeof d.latest === 'string' ? d.latest : '—',
-          fmtInt(latest.items ?? d.items),
-          fmtBytes(latest.bytes ?? latest.total_bytes ?? d.bytes),
-        ];
-      }),
-      { empty: 'No dataset has been published yet.' },
-    ),
-    pager('#/datasets', query, next),
+    table(null, ['Dataset', 'Version', 'Items', 'Size', 'Corpus mode', 'Licence', 'Entry'], (body.items ?? []).map(versionRow), { empty: 'No dataset has been published yet.' }),
+    cursorPager('#/datasets', query, body.next),
   );
 }
 
-async function renderDataset(root, { params, alive }) {
+async function renderDataset(root, { params, query, alive }) {
   const { publisher, dataset } = params;
   root.append(h('h1', null, `${publisher}/${dataset}`));
-  const d = await orNull(api.dataset(publisher, dataset));
+  const body = await orNull(api.datasetVersions(publisher, dataset, { limit: PAGE_SIZE, cursor: query.get('cursor') }));
   if (!alive()) return;
-  if (!d) {
+  const versions = body?.items ?? [];
+  if (versions.length === 0) {
     root.append(errorBox('No such dataset.'));
     return;
   }
-  const versions = d.versions ?? [];
+  const byName = new Map(versions.map((v) => [v.version, v]));
+  const changeCells = new Map();
+  const rows = versions.map((v) => {
+    const cell = h('span', { class: 'note' }, v.previous ? 'comparing…' : 'first version');
+    changeCells.set(v.version, cell);
+    return [h('a', { href: datasetRoute(publisher, dataset, v.version) }, v.version), v.previous ?? '—', fmtInt(v.item_count), fmtBytes(v.total_bytes), cell, entryLink(v.index)];
+  });
+  const chartSlot = h('div', { class: 'charts' });
   root.append(
-    dl([
-      ['Publisher', h('a', { href: route('publisher', publisher) }, publisher)],
-      ['Versions', fmtInt(versions.length)],
-    ]),
-    section(
-      'Version history',
-      table(
-        null,
-        ['Version', 'Entry', 'Items', 'Size', 'Added', 'Removed', 'Corpus mode'],
-        versions.map((v) => [
-          h('a', { href: route('dataset', publisher, dataset, v.version) }, v.version),
-          v.index != null ? entryLink(v.index) : '—',
-          fmtInt(v.items),
-          fmtBytes(v.bytes ?? v.total_bytes),
-          v.added != null ? `+${fmtInt(v.added)}` : '—',
-          v.removed != null ? `−${fmtInt(v.removed)}` : '—',
-          v.mode ?? v.corpus_mode ?? '—',
-        ]),
-      ),
-    ),
+    dl([['Publisher', h('a', { href: route('publisher', publisher) }, publisher)]]),
+    section('Version history', table(null, ['Version', 'Follows', 'Items', 'Size', 'Changes (added / removed)', 'Entry'], rows), cursorPager(datasetRoute(publisher, dataset), query, body.next)),
+    section('Growth', chartSlot),
   );
+  const { historyChart } = await import('../charts.js');
+  if (!alive()) return;
+  chartSlot.append(historyChart('Items per version', versions.map((v) => [v.version, v.item_count])));
+  await Promise.all(
+    versions.map(async (v) => {
+      if (!v.previous) return;
+      const cell = changeCells.get(v.version);
+      const prev = byName.get(v.previous) ?? (await orNull(api.datasetVersion(publisher, dataset, v.previous)));
+      if (!prev) return void cell.replaceChildren('previous version not found');
+      cell.replaceChildren(await changeText(prev, v));
+    }),
+  );
+}
+
+async function changeText(prev, v) {
+  if (prev.item_count > DIFF_MAX || v.item_count > DIFF_MAX) return h('span', { class: 'note' }, `net ${v.item_count - prev.item_count >= 0 ? '+' : '−'}${fmtInt(Math.abs(v.item_count - prev.item_count))} (too large to compare here)`);
+  try {
+    const d = await diffSets(prev, v);
+    return h('span', { dataset: { added: d.added, removed: d.removed } }, `+${fmtInt(d.added)} / −${fmtInt(d.removed)} `, badge(d.verified ? 'ok' : 'bad'));
+  } catch (e) {
+    return h('span', { class: 'note' }, `could not compare: ${e.message}`);
+  }
 }
 
 async function renderVersion(root, { params, query, alive }) {
   const { publisher, dataset, version } = params;
-  root.append(h('h1', null, `${publisher}/${dataset} @ ${version}`));
+  root.append(h('h1', null, `${publisher}/${dataset}@${version}`));
   const v = await orNull(api.datasetVersion(publisher, dataset, version));
   if (!alive()) return;
   if (!v) {
@@ -88,29 +103,26 @@ async function renderVersion(root, { params, query, alive }) {
     return;
   }
   const entryBadge = h('span', { id: 'entry-badge' }, badge('pending'));
-  const licences = v.licences ?? v.licenses ?? v.licence_summary ?? v.license_summary ?? {};
-  const consent = v.consent ?? v.consent_signals ?? v.consent_summary ?? {};
-  const prev = v.previous ?? v.previous_version ?? null;
+  const changes = h('div', { class: 'stat', id: 'changes' }, v.previous ? '…' : 'first version');
   root.append(
     h(
       'div',
       { class: 'cards' },
-      h('div', { class: 'card' }, h('div', { class: 'note' }, 'Items'), h('div', { class: 'stat', id: 'items-count' }, fmtInt(v.items))),
-      h('div', { class: 'card' }, h('div', { class: 'note' }, 'Total size'), h('div', { class: 'stat' }, fmtBytes(v.bytes ?? v.total_bytes))),
-      h('div', { class: 'card' }, h('div', { class: 'note' }, 'Corpus mode'), h('div', { class: 'stat' }, v.mode ?? v.corpus_mode ?? '—')),
-      v.added != null || v.removed != null
-        ? h('div', { class: 'card' }, h('div', { class: 'note' }, 'Since the previous version'), h('div', { class: 'stat' }, `+${fmtInt(v.added ?? 0)} / −${fmtInt(v.removed ?? 0)}`))
-        : null,
+      h('div', { class: 'card' }, h('div', { class: 'note' }, 'Items'), h('div', { class: 'stat', id: 'items-count' }, fmtInt(v.item_count))),
+      h('div', { class: 'card' }, h('div', { class: 'note' }, 'Total size'), h('div', { class: 'stat' }, fmtBytes(v.total_bytes))),
+      h('div', { class: 'card' }, h('div', { class: 'note' }, 'Corpus mode'), h('div', { class: 'stat' }, v.corpus_mode)),
+      h('div', { class: 'card' }, h('div', { class: 'note' }, v.previous ? `Since ${v.previous} (added / removed)` : 'Changes'), changes),
     ),
     section(
       'In the log',
       dl([
         ['Publisher', h('a', { href: route('publisher', publisher) }, publisher)],
-        ['Entry', v.index != null ? entryLink(v.index) : '—'],
+        ['Entry', entryLink(v.index)],
         ['Entry verified', entryBadge],
-        ['Manifest root', hashText(v.root ?? v.manifest_root, 16)],
-        ['Previous version', prev ? h('a', { href: route('dataset', publisher, dataset, typeof prev === 'string' ? prev : prev.version) }, typeof prev === 'string' ? prev : prev.version) : 'none'],
-        ['All versions', h('a', { href: route('dataset', publisher, dataset) }, 'version history')],
+        ['Manifest root', hashText(v.manifest_root, 16)],
+        ['Licence (summary)', v.licence || '—'],
+        ['Previous version', v.previous ? h('a', { href: datasetRoute(publisher, dataset, v.previous) }, v.previous) : 'none'],
+        ['All versions', h('a', { href: datasetRoute(publisher, dataset) }, 'version history')],
       ]),
     ),
   );
@@ -119,49 +131,51 @@ async function renderVersion(root, { params, query, alive }) {
   const items = h('div', { id: 'items' });
   root.append(section('Items', items));
 
-  // The charts' code is its own chunk: fetch it while the items load.
+  // Charts are their own chunk: fetch the code while the first page of items loads.
   const chartsMod = import('../charts.js');
-  const itemsP = api.setLeaves(v.manifest_root ?? v.root, { limit: PAGE_SIZE, offset: query.get('cursor') });
-  const entryP = v.index != null ? verifiedEntry(v.index) : Promise.resolve({ ok: false, error: new Error('no entry index') });
-
-  const body = await itemsP;
+  const offset = /^[0-9]+$/.test(query.get('offset') ?? '') ? Number(query.get('offset')) : 0;
+  const entryP = verifiedEntry(v.index);
+  const page = v.set_stored ? await api.setLeaves(v.manifest_root, { limit: PAGE_SIZE, offset }) : { items: [], next: null };
   if (!alive()) return;
-  const page = pageOf(body, 'items');
+  const base = datasetRoute(publisher, dataset, version);
   items.append(
+    v.set_stored ? h('p', { class: 'note' }, `Items ${fmtInt(Math.min(offset + 1, v.item_count))}–${fmtInt(offset + page.items.length)} of ${fmtInt(v.item_count)}, in content id order.`) : h('p', { class: 'note' }, 'This server does not hold the manifest of this version, so its items cannot be listed or proven here.'),
     table(
       null,
-      ['Content id', 'Size', 'Licence', 'Consent signal', 'Source'],
-      page.items.map((it) => [
-        h('a', { href: `#/check?id=${encodeURIComponent(it.cid ?? it.id)}` }, hashText(it.cid ?? it.id, 10)),
-        fmtBytes(it.size),
-        it.meta?.licence ?? it.meta?.license ?? it.licence ?? it.license ?? '—',
-        it.meta?.consent ?? it.consent ?? '—',
-        sourceCell(it.meta?.source ?? it.source),
-      ]),
+      ['#', 'Content id', 'Size', 'Metadata hash'],
+      page.items.map((it, k) => [fmtInt(offset + k), h('a', { href: `#/check?id=${encodeURIComponent(it.cid)}` }, hashText(it.cid, 10)), fmtBytes(it.size), /^0+$/.test(it.meta) ? h('span', { class: 'note' }, 'none') : hashText(it.meta, 6)]),
       { empty: 'This version has no items.' },
     ),
-    pager(route('dataset', publisher, dataset, version), query, page.next),
+    h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Pages of items' },
+      offset > 0 ? h('a', { href: `${base}?offset=${Math.max(0, offset - PAGE_SIZE)}`, rel: 'prev' }, '← Previous') : null,
+      page.next != null ? h('a', { href: `${base}?offset=${page.next}`, rel: 'next' }, 'Next →') : null,
+    ),
   );
 
   const { breakdownChart } = await chartsMod;
   if (!alive()) return;
-  charts.replaceChildren(breakdownChart('Licences', licences, 'doughnut'), breakdownChart('Consent signals', consent, 'bar'));
+  const licences = v.licences ?? v.licence_counts ?? null;
+  const consent = v.consent ?? v.consent_counts ?? null;
+  charts.replaceChildren(
+    licences ? breakdownChart('Licences', licences, 'doughnut') : breakdownChart('Licences (from the version\'s SPDX summary)', spdxParts(v.licence), 'doughnut', 'The server publishes only the version\'s licence summary, so each licence it names is shown once.'),
+    consent ? breakdownChart('Consent signals', consent, 'bar') : h('figure', { class: 'card' }, h('figcaption', null, h('strong', null, 'Consent signals')), h('p', { class: 'empty' }, 'This server does not publish per-item consent signals for this version.')),
+  );
 
   const r = await entryP;
   if (!alive()) return;
-  entryBadge.replaceChildren(badge(r.ok && entryMatches(r.entry, v) ? 'ok' : 'bad'));
+  const matches = r.ok && r.entry.manifest_root === v.manifest_root && r.entry.item_count === v.item_count;
+  entryBadge.replaceChildren(badge(matches ? 'ok' : 'bad'), r.ok && !matches ? ' the API disagrees with the logged entry' : r.ok ? '' : ` ${r.error?.message ?? ''}`);
+  if (v.previous) {
+    const prev = await orNull(api.datasetVersion(publisher, dataset, v.previous));
+    if (!alive()) return;
+    changes.replaceChildren(prev ? await changeText(prev, v) : 'previous version not found');
+  }
 }
 
-/** The verified entry must say what the API says about the version. */
-function entryMatches(entry, v) {
-  const b = entry?.body ?? entry ?? {};
-  const root = v.root ?? v.manifest_root;
-  const eroot = b.root ?? b.manifest_root;
-  return eroot == null || root == null || eroot === root;
-}
-
-function sourceCell(src) {
-  if (!src) return '—';
-  const s = String(src);
-  return h('span', { class: 'hash', title: s }, s.length > 60 ? s.slice(0, 57) + '…' : s);
+/** The licence ids an SPDX expression names, each counted once. */
+function spdxParts(expr) {
+  const ids = String(expr ?? '').split(/\s+(?:AND|OR|WITH)\s+|[()]/).map((s) => s.trim()).filter(Boolean);
+  return Object.fromEntries(ids.map((id) => [id, 1]));
 }

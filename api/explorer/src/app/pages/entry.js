@@ -1,10 +1,10 @@
 // One entry: its canonical JSON, its signer, and its inclusion proof, checked here against the
 // latest checkpoint signed by the log key.
 
-import { h, dl, section, badge, hashText, fmtInt, errorBox, route } from '../dom.js';
+import { h, dl, section, badge, hashText, fmtInt, fmtTime, errorBox } from '../dom.js';
 import { api, orNull } from '../api.js';
 import { latestCheckpoint, verifyEntry, entryFromTiles } from '../trust.js';
-import { typeTag, summary, bodyOf, typeOf, signerOf } from '../entryview.js';
+import { typeTag, summary, signerCell } from '../entryview.js';
 import { toBase64, utf8, fromUtf8 } from '../../lib/bytes.js';
 import { canonicalize } from '../../lib/jcs.js';
 import { verifyEntrySignature } from '../../lib/entry.js';
@@ -34,17 +34,18 @@ export async function render(root, { params, alive }) {
     }
   }
   if (!bytes) {
-    bytesFrom = 'the JSON API, canonicalised';
+    bytesFrom = 'the JSON API';
     bytes = e.canonical != null ? utf8(e.canonical) : utf8(canonicalize(e.entry ?? e));
+  } else if (e.canonical != null && e.canonical !== fromUtf8(bytes)) {
+    root.append(errorBox('The JSON API and the entry tiles disagree about this entry; the tiles are shown.'));
   }
   let decoded = null;
   try {
     decoded = JSON.parse(fromUtf8(bytes));
   } catch {
-    decoded = e.entry ?? e;
+    decoded = e.entry;
   }
-  const type = typeOf(decoded) ?? typeOf(e);
-  const signer = signerOf(decoded) ?? signerOf(e);
+  const type = decoded?.type ?? e.type;
   let sigState;
   try {
     sigState = verifyEntrySignature(decoded) ? 'ok' : 'none';
@@ -56,8 +57,9 @@ export async function render(root, { params, alive }) {
   root.append(
     dl([
       ['Type', typeTag(type)],
-      ['What', summary({ type, body: bodyOf(decoded) })],
-      ['Signer', signer ? hashText(signer, 16) : h('span', { class: 'note' }, 'anonymous')],
+      ['What', summary(decoded)],
+      ['Time', decoded?.time != null ? fmtTime(decoded.time) : '—'],
+      ['Signer', signerCell(decoded)],
       ['Signature', sigState === 'none' ? h('span', { class: 'note' }, 'anonymous entry, or a format this page cannot check') : badge(sigState)],
       ['In the log', badgeSlot],
     ]),
@@ -75,6 +77,5 @@ export async function render(root, { params, alive }) {
   } else {
     proofSlot.append(errorBox(`Does not verify: ${r.error?.message ?? 'unknown error'}`));
   }
-  if (r.proofText) proofSlot.append(h('details', null, h('summary', null, 'As a C2SP tlog-proof file'), h('pre', { id: 'tlog-proof' }, r.proofText), h('p', null, h('a', { href: `/v1/entries/${index}/proof?format=tlog-proof`, download: `entry-${index}.tlog-proof` }, 'Download'))));
-  void route;
+  if (r.proofText) proofSlot.append(h('details', null, h('summary', null, 'As a C2SP tlog-proof file'), h('pre', { id: 'tlog-proof' }, r.proofText), h('p', null, h('a', { href: `/v1/entries/${index}/inclusion.tlog-proof`, download: `entry-${index}.tlog-proof` }, 'Download'))));
 }

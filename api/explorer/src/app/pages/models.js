@@ -1,11 +1,14 @@
 // Models and their checkpoints: the dataset versions each trained on, the opt-out horizon, and a
-// compliance badge (compliant / violation / not yet checked) that links to the evidence.
+// compliance badge (compliant / violation / not yet checked) computed here from the checkpoint's
+// compliance bundle, linking to the evidence.
 
 import { h, dl, section, table, badge, hashText, fmtInt, route, errorBox } from '../dom.js';
-import { api, orNull } from '../api.js';
-import { verifiedEntry } from '../trust.js';
-import { entryLink } from '../entryview.js';
-import { pageOf, pager, PAGE_SIZE } from '../pager.js';
+import { api, ApiError } from '../api.js';
+import { logInfo, verifiedEntry } from '../trust.js';
+import { entryLink, modelRoute, datasetLabelLink } from '../entryview.js';
+import { recentEntries } from '../logscan.js';
+import { verifyComplianceBundle } from '../../lib/compliance.js';
+import { SCAN } from './publishers.js';
 
 export async function render(root, ctx) {
   if (ctx.params.checkpoint != null) return renderCheckpoint(root, ctx);
@@ -13,115 +16,156 @@ export async function render(root, ctx) {
   return renderList(root, ctx);
 }
 
-/** compliant / violation / none, from whatever the API reports. */
-export function complianceState(c) {
-  const s = c?.compliance ?? c?.status ?? c;
-  const v = typeof s === 'object' && s !== null ? s.status ?? s.state : s;
-  if (v === 'compliant') return 'compliant';
-  if (v === 'violation' || v === 'violated' || v === 'violating') return 'violation';
-  return 'none';
-}
+const bundles = new Map();
 
-function dsRef(d) {
-  if (typeof d === 'string') {
-    const m = /^(.*)\/(.*)@(.*)$/.exec(d);
-    return m ? h('a', { href: route('dataset', m[1], m[2], m[3]) }, d) : d;
+/**
+ * The compliance of the model_checkpoint entry at `index`, checked here: {state: 'compliant' |
+ * 'violation' | 'bad' | 'none', violations, error, bundle}. 'none' (not yet checked) when the
+ * server cannot assemble a bundle; 'bad' when the bundle it sends does not verify.
+ */
+export function complianceOf(index) {
+  if (!bundles.has(index)) {
+    bundles.set(
+      index,
+      (async () => {
+        let bundle;
+        try {
+          bundle = await api.compliance(index);
+        } catch (error) {
+          return { state: 'none', error };
+        }
+        try {
+          const log = await logInfo();
+          const r = verifyComplianceBundle(bundle, log.key);
+          return { state: r.verdict === 'compliant' ? 'compliant' : 'violation', violations: r.violations, bundle };
+        } catch (error) {
+          return { state: 'bad', error, bundle };
+        }
+      })(),
+    );
   }
-  const name = `${d.publisher}/${d.dataset ?? d.name}@${d.version}`;
-  return h('a', { href: route('dataset', d.publisher, d.dataset ?? d.name, d.version) }, name);
+  return bundles.get(index);
 }
 
-async function renderList(root, { query, alive }) {
+function complianceBadge(c) {
+  if (c.state === 'bad') return badge('bad', 'does not verify');
+  return badge(c.state);
+}
+
+async function renderList(root, { alive }) {
   root.append(h('h1', null, 'Models'));
-  const body = await api.models({ limit: PAGE_SIZE, cursor: query.get('cursor') });
+  const recent = await recentEntries(SCAN);
   if (!alive()) return;
-  const { items, next } = pageOf(body, 'models');
+  const models = new Map();
+  for (const { index, entry } of recent) {
+    if (entry?.type !== 'model_checkpoint') continue;
+    const k = `${entry.publisher}/${entry.model}`;
+    const m = models.get(k) ?? { publisher: entry.publisher, model: entry.model, count: 0, latest: null };
+    m.count++;
+    if (!m.latest) m.latest = { checkpoint: entry.checkpoint, index };
+    models.set(k, m);
+  }
   root.append(
+    h('p', { class: 'note' }, `Models with checkpoints in the last ${fmtInt(SCAN)} entries of the log.`),
     table(
       null,
-      ['Model', 'Publisher', 'Checkpoints', 'Latest'],
-      items.map((m) => [h('a', { href: route('model', m.name ?? m.model) }, m.name ?? m.model), m.publisher ? h('a', { href: route('publisher', m.publisher) }, m.publisher) : '—', fmtInt(m.checkpoints ?? m.checkpoint_count), m.latest ? h('a', { href: route('model', m.name ?? m.model, m.latest.checkpoint ?? m.latest) }, m.latest.checkpoint ?? m.latest) : '—']),
-      { empty: 'No model has been attested yet.' },
+      ['Model', 'Publisher', 'Recent checkpoints', 'Latest'],
+      [...models.values()].map((m) => [h('a', { href: modelRoute(m.publisher, m.model) }, m.model), h('a', { href: route('publisher', m.publisher) }, m.publisher), fmtInt(m.count), h('a', { href: modelRoute(m.publisher, m.model, m.latest.checkpoint) }, m.latest.checkpoint)]),
+      { empty: 'No model checkpoint has been recorded recently.' },
     ),
-    pager('#/models', query, next),
   );
 }
 
+async function allCheckpoints(publisher, model) {
+  const out = [];
+  let after;
+  for (let i = 0; i < 20; i++) {
+    const page = await api.modelCheckpoints(publisher, model, { limit: 100, after });
+    out.push(...page.items);
+    if (page.next == null) break;
+    after = page.next;
+  }
+  return out;
+}
+
 async function renderModel(root, { params, alive }) {
-  const name = params.model;
-  root.append(h('h1', null, `Model ${name}`));
-  const m = await orNull(api.model(name));
+  const { publisher, model } = params;
+  root.append(h('h1', null, `${publisher}/${model}`));
+  const cps = await allCheckpoints(publisher, model);
   if (!alive()) return;
-  if (!m) {
-    root.append(errorBox('No such model.'));
+  if (cps.length === 0) {
+    root.append(errorBox('No checkpoints of this model are in the log.'));
     return;
   }
-  const cps = m.checkpoints ?? [];
+  const badges = new Map();
   root.append(
-    m.publisher ? dl([['Publisher', h('a', { href: route('publisher', m.publisher) }, m.publisher)]]) : null,
+    dl([['Publisher', h('a', { href: route('publisher', publisher) }, publisher)]]),
     section(
       'Checkpoints',
       table(
         null,
         ['Checkpoint', 'Entry', 'Trained on', 'Opt-out horizon', 'Compliance'],
-        cps.map((c) => [
-          h('a', { href: route('model', name, c.checkpoint ?? c.name) }, c.checkpoint ?? c.name),
-          c.index != null ? entryLink(c.index) : '—',
-          h('div', null, (c.datasets ?? []).map((d) => h('div', null, dsRef(d)))),
-          c.optout_horizon != null ? fmtInt(c.optout_horizon) : '—',
-          h('a', { href: route('model', name, c.checkpoint ?? c.name) }, badge(complianceState(c))),
-        ]),
-        { empty: 'No checkpoints.' },
+        cps.map((c) => {
+          const slot = h('span', null, badge('pending'));
+          badges.set(c.index, slot);
+          return [h('a', { href: modelRoute(publisher, model, c.checkpoint) }, c.checkpoint), entryLink(c.index), h('div', null, c.datasets.map((d) => h('div', null, datasetLabelLink(d)))), fmtInt(c.optout_horizon), h('a', { href: modelRoute(publisher, model, c.checkpoint), 'aria-label': `compliance evidence of ${c.checkpoint}` }, slot)];
+        }),
       ),
     ),
+  );
+  await Promise.all(
+    cps.map(async (c) => {
+      const r = await complianceOf(c.index);
+      if (alive()) badges.get(c.index).replaceChildren(complianceBadge(r));
+    }),
   );
 }
 
 async function renderCheckpoint(root, { params, alive }) {
-  const { model, checkpoint } = params;
-  root.append(h('h1', null, `${model} · ${checkpoint}`));
-  const [m, bundle] = await Promise.all([orNull(api.model(model)), orNull(api.compliance(model, checkpoint))]);
+  const { publisher, model, checkpoint } = params;
+  root.append(h('h1', null, `${publisher}/${model}@${checkpoint}`));
+  const cps = await allCheckpoints(publisher, model);
   if (!alive()) return;
-  const c = (m?.checkpoints ?? []).find((x) => (x.checkpoint ?? x.name) === checkpoint) ?? bundle?.checkpoint ?? null;
-  if (!c && !bundle) {
-    root.append(errorBox('No such checkpoint.'));
+  const c = cps.find((x) => x.checkpoint === checkpoint);
+  if (!c) {
+    root.append(errorBox('No such checkpoint in the log.'));
     return;
   }
-  const state = complianceState(bundle ?? c);
-  const entryBadge = h('span', { id: 'entry-badge' }, c?.index != null ? badge('pending') : '—');
+  const complianceSlot = h('span', { id: 'compliance-badge' }, badge('pending'));
+  const entryBadge = h('span', { id: 'entry-badge' }, badge('pending'));
   root.append(
-    h('p', { class: 'row' }, 'Compliance: ', h('span', { id: 'compliance-badge' }, badge(state))),
+    h('p', { class: 'row' }, 'Compliance: ', complianceSlot),
     dl([
-      ['Model', h('a', { href: route('model', model) }, model)],
-      ['Entry', c?.index != null ? entryLink(c.index) : '—'],
+      ['Model', h('a', { href: modelRoute(publisher, model) }, `${publisher}/${model}`)],
+      ['Entry', entryLink(c.index)],
       ['Entry verified', entryBadge],
-      ['Weights root', c?.weights_root ? hashText(c.weights_root, 16) : '—'],
-      ['Opt-out horizon', c?.optout_horizon != null ? h('span', null, fmtInt(c.optout_horizon), ' — opt-outs in entries before this index are honoured') : '—'],
+      ['Weights', h('span', null, `${fmtInt(c.weights_count)} files, root `, hashText(c.weights_root, 12))],
+      ['Opt-out horizon', h('span', null, fmtInt(c.optout_horizon), ' — every train-ai opt-out in entries before this index is claimed honoured')],
     ]),
-    section('Trained on', h('ul', null, (c?.datasets ?? []).map((d) => h('li', null, dsRef(d))))),
+    section('Trained on', h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')')))),
   );
   const ev = section('Evidence');
   root.append(ev);
-  if (!bundle) {
-    ev.append(h('p', { class: 'note' }, 'No compliance bundle has been computed for this checkpoint yet.'));
+  const [r, e] = await Promise.all([complianceOf(c.index), verifiedEntry(c.index)]);
+  if (!alive()) return;
+  complianceSlot.replaceChildren(complianceBadge(r));
+  entryBadge.replaceChildren(badge(e.ok ? 'ok' : 'bad'));
+  if (r.state === 'none') {
+    ev.append(h('p', { class: 'note' }, `Not yet checked: the server could not assemble a compliance bundle (${r.error instanceof ApiError ? r.error.message : 'unavailable'}).`));
+  } else if (r.state === 'bad') {
+    ev.append(errorBox(`The compliance bundle from the server does not verify: ${r.error.message}`));
   } else {
-    const violations = bundle.violations ?? bundle.evidence?.violations ?? [];
-    if (violations.length) {
-      ev.append(
-        table(
-          'Opted-out ids found in the training data',
-          ['Opt-out entry', 'Content id', 'Dataset version'],
-          violations.map((v) => [v.optout_index != null ? entryLink(v.optout_index) : '—', h('a', { href: `#/check?id=${encodeURIComponent(v.id ?? v.cid)}` }, hashText(v.id ?? v.cid, 10)), v.dataset ? dsRef(v.dataset) : '—']),
-        ),
-      );
-    } else {
-      ev.append(h('p', null, `Every id opted out before entry ${fmtInt(c?.optout_horizon ?? bundle.horizon)} is proven absent from every dataset version above.`));
-    }
-    ev.append(h('p', null, h('a', { href: `/v1/models/${encodeURIComponent(model)}/checkpoints/${encodeURIComponent(checkpoint)}/compliance`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … BUNDLE'), '.'));
+    const b = r.bundle;
+    ev.append(
+      h('p', null, `Checked in this browser against the signed checkpoint: ${fmtInt(b.optouts.length)} opt-out entr${b.optouts.length === 1 ? 'y' : 'ies'} before the horizon, ${fmtInt(b.set_proofs.length)} set proof${b.set_proofs.length === 1 ? '' : 's'} across ${fmtInt(b.datasets.length)} dataset version${b.datasets.length === 1 ? '' : 's'}.`),
+      r.violations.length
+        ? table(
+            'Opted-out ids found in the training data (each with its inclusion proof)',
+            ['Opt-out entry', 'Content id', 'Dataset version'],
+            r.violations.map((v) => [entryLink(v.optout_index), h('a', { href: `#/check?id=${encodeURIComponent(v.cid)}` }, hashText(v.cid, 10)), datasetLabelLink(v.dataset)]),
+          )
+        : h('p', null, 'Every opted-out id is proven absent (exclusion proofs) from every dataset version above.'),
+    );
   }
-  if (c?.index != null) {
-    const r = await verifiedEntry(c.index);
-    if (!alive()) return;
-    entryBadge.replaceChildren(badge(r.ok ? 'ok' : 'bad'));
-  }
+  ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … BUNDLE'), '.'));
 }

@@ -1,40 +1,43 @@
-// Search results: publishers, datasets and models whose names match the query.
+// Search: a content id goes to "Was my work used?", an entry number to its page (both decided in
+// search.js before navigating); anything else is looked up here as a publisher, a dataset
+// (`publisher/dataset`, `publisher/dataset@version`) and a model (`publisher/model`), and among
+// the names in the recent log.
 
 import { h, section, table, route, fmtInt } from '../dom.js';
 import { api, orNull } from '../api.js';
-import { pageOf } from '../pager.js';
+import { datasetRoute, modelRoute, entryLink } from '../entryview.js';
+import { recentEntries } from '../logscan.js';
+import { SCAN } from './publishers.js';
 
 export async function render(root, { query, alive }) {
   const q = (query.get('q') ?? '').trim();
   const input = document.getElementById('search-q');
-  if (input && !input.value) input.value = q;
+  if (input) input.value = q;
   root.append(h('h1', null, `Search: ${q}`));
   if (!q) return;
-  const body = await orNull(api.search(q));
+  const lower = q.toLowerCase();
+  const m = /^([^/\s]+)\/([^@\s]+)(?:@(\S+))?$/.exec(lower);
+  const [publisher, ofPublisher, dsVersions, version, recent] = await Promise.all([
+    orNull(api.publisher(lower)),
+    orNull(api.datasetsOf(lower, { limit: 100 })),
+    m ? orNull(api.datasetVersions(m[1], m[2], { limit: 100 })) : null,
+    m && m[3] ? orNull(api.datasetVersion(m[1], m[2], m[3])) : null,
+    recentEntries(SCAN),
+  ]);
   if (!alive()) return;
-  const publishers = body ? pageOf(body, 'publishers').items ?? [] : [];
-  const res = {
-    publishers: body?.publishers ?? publishers,
-    datasets: body?.datasets ?? [],
-    models: body?.models ?? [],
-    ids: body?.ids ?? [],
-  };
-  const none = Object.values(res).every((l) => l.length === 0);
-  if (none) {
-    root.append(h('p', { class: 'empty', id: 'no-results' }, `Nothing named “${q}”. A content id (blake3:…) or an entry number also works here.`));
-    return;
+  const datasets = new Map();
+  const models = new Map();
+  const add = (map, k, v) => map.has(k) || map.set(k, v);
+  for (const v of [...(ofPublisher?.items ?? []), ...(dsVersions?.items ?? [])]) add(datasets, `${v.publisher}/${v.dataset}`, v);
+  for (const { index, entry } of recent) {
+    if (entry?.type === 'dataset_version' && (entry.dataset.includes(lower) || `${entry.publisher}/${entry.dataset}`.includes(lower))) add(datasets, `${entry.publisher}/${entry.dataset}`, { ...entry, index });
+    if (entry?.type === 'model_checkpoint' && (entry.model.includes(lower) || entry.publisher === lower || `${entry.publisher}/${entry.model}` === lower)) add(models, `${entry.publisher}/${entry.model}`, { ...entry, index });
   }
-  if (res.publishers.length) root.append(section('Publishers', h('ul', null, res.publishers.map((p) => h('li', null, h('a', { href: route('publisher', p.name ?? p) }, p.name ?? p))))));
-  if (res.datasets.length)
-    root.append(
-      section(
-        'Datasets',
-        table(
-          null,
-          ['Dataset', 'Versions'],
-          res.datasets.map((d) => [h('a', { href: route('dataset', d.publisher, d.name ?? d.dataset) }, `${d.publisher}/${d.name ?? d.dataset}`), fmtInt(d.versions ?? d.version_count)]),
-        ),
-      ),
-    );
-  if (res.models.length) root.append(section('Models', h('ul', null, res.models.map((m) => h('li', null, h('a', { href: route('model', m.name ?? m.model ?? m) }, m.name ?? m.model ?? m))))));
+  const found = [];
+  if (version) found.push(section('Dataset version', h('p', null, h('a', { href: datasetRoute(version.publisher, version.dataset, version.version) }, `${version.publisher}/${version.dataset}@${version.version}`), ` · ${fmtInt(version.item_count)} items`)));
+  if (publisher) found.push(section('Publisher', h('p', null, h('a', { href: route('publisher', publisher.name) }, publisher.name), ' registered in entry ', entryLink(publisher.index))));
+  if (datasets.size) found.push(section('Datasets', table(null, ['Dataset', 'Publisher'], [...datasets.values()].map((d) => [h('a', { href: datasetRoute(d.publisher, d.dataset) }, `${d.publisher}/${d.dataset}`), h('a', { href: route('publisher', d.publisher) }, d.publisher)]))));
+  if (models.size) found.push(section('Models', table(null, ['Model', 'Publisher'], [...models.values()].map((c) => [h('a', { href: modelRoute(c.publisher, c.model) }, `${c.publisher}/${c.model}`), h('a', { href: route('publisher', c.publisher) }, c.publisher)]))));
+  if (found.length === 0) root.append(h('p', { class: 'empty', id: 'no-results' }, `Nothing named “${q}”. A content id (blake3:…) or an entry number also works here.`));
+  else root.append(h('div', { id: 'results' }, found));
 }

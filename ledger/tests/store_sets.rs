@@ -1,0 +1,151 @@
+//! The set store: streaming ingest with its checks, proofs from stored sets, and crash cleanup.
+
+use std::sync::Arc;
+
+use ledger::ledger::Ledger;
+use ledger::set::{self, Membership, SetLeaf, SetMembershipProof, SetSource, SortedSet};
+use ledger::store::sets::{SetStore, SetStoreError};
+use ledger::store::{LogStore, MemoryStore};
+use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
+
+mod common;
+
+fn sorted_leaves(n: u64, salt: u64) -> Vec<SetLeaf> {
+    let mut v: Vec<SetLeaf> = (0..n)
+        .map(|i| SetLeaf {
+            cid: ContentId::of(&(i * 2 + salt).to_be_bytes()),
+            size: i,
+            meta: Digest([i as u8; 32]),
+        })
+        .collect();
+    v.sort_by_key(|l| l.cid);
+    v
+}
+
+fn upload(store: &SetStore, leaves: &[SetLeaf], split: usize) -> Result<Digest, SetStoreError> {
+    let root = SortedSet::new(leaves.to_vec()).map_or(Digest([0; 32]), |s| s.root());
+    let mut w = store.writer();
+    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
+    for chunk in bytes.chunks(split) {
+        w.push_bytes(chunk)?;
+    }
+    w.commit(&root)?;
+    Ok(root)
+}
+
+#[test]
+fn stored_sets_prove_like_in_memory_sets_at_every_size() {
+    let mem: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem).unwrap();
+    for n in [0u64, 1, 2, 3, 255, 256, 257, 511, 1000, 65_536 + 300] {
+        let leaves = sorted_leaves(n, 0);
+        let set = SortedSet::new(leaves.clone()).unwrap();
+        let root = upload(&store, &leaves, 1000).unwrap();
+        let src = store.source(&root).unwrap();
+        assert_eq!(src.size(), TreeSize(n));
+        assert_eq!(src.root().unwrap(), set.root(), "n={n}");
+        let probes: Vec<u64> = [0, 1, n / 2, n.saturating_sub(1), 255, 256, 300]
+            .into_iter()
+            .filter(|&i| i < n)
+            .collect();
+        for i in probes {
+            let got = set::inclusion_proof_at(&src, LeafIndex(i)).unwrap();
+            assert_eq!(got, set::inclusion_proof_at(&set, LeafIndex(i)).unwrap(), "n={n} i={i}");
+            set::verify_inclusion(&got, &leaves[i as usize].cid, &set.root(), set.size()).unwrap();
+        }
+        // Absent ids: before the first, between, after the last.
+        for salt in [1u64, 3, 5, 7] {
+            let x = ContentId::of(&salt.to_be_bytes());
+            let p = set::membership_proof(&src, &x).unwrap();
+            assert_eq!(p, set::membership_proof(&set, &x).unwrap(), "n={n}");
+            assert!(matches!(p, SetMembershipProof::Excluded(_)));
+            let verified = match &p {
+                SetMembershipProof::Excluded(e) => {
+                    set::verify_exclusion(e, &x, &set.root(), set.size()).map(|()| Membership::Excluded)
+                }
+                SetMembershipProof::Included(_) => unreachable!(),
+            };
+            assert!(matches!(verified, Ok(Membership::Excluded)));
+        }
+    }
+}
+
+#[test]
+fn ingest_refuses_unsorted_duplicate_partial_and_wrong_root() {
+    let mem: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem).unwrap();
+    let leaves = sorted_leaves(600, 0);
+    let mut swapped = leaves.clone();
+    swapped.swap(300, 301);
+    assert!(matches!(
+        upload(&store, &swapped, 72),
+        Err(SetStoreError::Invalid(set::SetError::NotSorted { index: 301 }))
+    ));
+    let mut dup = leaves.clone();
+    dup[10] = dup[9];
+    let mut w = store.writer();
+    let r = dup.iter().try_for_each(|l| w.push(l));
+    assert!(matches!(r, Err(SetStoreError::Invalid(set::SetError::Duplicate { index: 10 }))));
+    let mut w = store.writer();
+    w.push_bytes(&leaves[0].to_bytes()[..50]).unwrap();
+    assert!(matches!(w.commit(&Digest([0; 32])), Err(SetStoreError::PartialLeaf(50))));
+    let mut w = store.writer();
+    for l in &leaves {
+        w.push(l).unwrap();
+    }
+    let wrong = Digest([1; 32]);
+    assert!(matches!(w.commit(&wrong), Err(SetStoreError::RootMismatch { .. })));
+    assert_eq!(store.info(&wrong).unwrap(), None);
+    // Uploading the same set twice returns the stored one.
+    let a = upload(&store, &leaves, 4096).unwrap();
+    let b = upload(&store, &leaves, 7).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn staged_records_of_an_unfinished_upload_are_deleted_at_open() {
+    let mem = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem.clone()).unwrap();
+    let leaves = sorted_leaves(20_000, 0); // enough for the writer to stage records
+    let kept = upload(&store, &sorted_leaves(300, 1), 100).unwrap();
+    let mut w = store.writer();
+    for l in &leaves {
+        w.push(l).unwrap();
+    }
+    // A crash: the writer never commits and never runs its destructor.
+    std::mem::forget(w);
+    let count = |c| mem.range(c, &[], &[0xff; 18], usize::MAX).unwrap().len();
+    let staged = count(ledger::store::Column::SetLeaves);
+    assert!(staged > 3, "{staged}");
+    let store = SetStore::open(mem.clone()).unwrap();
+    assert_eq!(count(ledger::store::Column::SetLeaves), 2, "only the committed set's records");
+    assert!(store.contains(&kept, &sorted_leaves(300, 1)[7].cid).unwrap());
+    // The next upload gets a fresh id and works.
+    upload(&store, &leaves, 999).unwrap();
+}
+
+#[test]
+fn dataset_versions_containing_a_cid_come_from_stored_manifests() {
+    let l = Ledger::create_with_store(
+        Arc::new(MemoryStore::new()),
+        common::signer("example.org/log"),
+        Default::default(),
+    )
+    .unwrap();
+    let k = common::key(1);
+    l.submit(common::publisher("acme", &k, &k)).unwrap();
+    let a = sorted_leaves(1000, 0);
+    let b = sorted_leaves(10, 0);
+    let ra = upload(l.sets(), &a, 512).unwrap();
+    let rb = upload(l.sets(), &b, 512).unwrap();
+    let va = l.submit(common::dataset_version("acme", "web", "v1", ra, 1000, &k, 0)).unwrap();
+    let vb = l.submit(common::dataset_version("acme", "web", "v2", rb, 10, &k, 0)).unwrap();
+    let x = b[3].cid; // in both
+    assert_eq!(l.dataset_versions_containing(&x).unwrap(), vec![va.index, vb.index]);
+    let only_a = a.iter().find(|leaf| !b.contains(leaf)).unwrap().cid;
+    assert_eq!(l.dataset_versions_containing(&only_a).unwrap(), vec![va.index]);
+    let nowhere = ContentId::of(b"nowhere");
+    assert_eq!(l.dataset_versions_containing(&nowhere).unwrap(), vec![]);
+    let p = l.set_proof(&ra, &only_a).unwrap();
+    assert!(matches!(p, SetMembershipProof::Included(_)));
+}
