@@ -4,6 +4,12 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ledger::entry::EntryError;
+use ledger::sequencer::SubmitError;
+use ledger::store::index::Rejection;
+use ledger::store::log::ReadError;
+use ledger::store::sets::SetStoreError;
+use ledger::store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -218,44 +224,7 @@ pub async fn problemize(resp: Response) -> Response {
     problem_response(&problem)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn internal_detail_is_never_sent() {
-        let resp = ApiError::internal("rocksdb exploded at /secret/path").into_response();
-        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let text = String::from_utf8(body.to_vec()).unwrap();
-        assert!(!text.contains("secret"), "{text}");
-        let p: Problem = serde_json::from_str(&text).unwrap();
-        assert_eq!(p.status, 500);
-        assert_eq!(p.type_, "urn:prov-ledger:problem:internal");
-    }
-
-    #[tokio::test]
-    async fn rate_limited_carries_retry_after() {
-        let resp = ApiError::RateLimited {
-            retry_after_secs: 3,
-        }
-        .into_response();
-        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(resp.headers()[header::RETRY_AFTER], "3");
-        assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
-    }
-}
-
 // ---- The ledger's errors, mapped here and nowhere else. ----
-
-use ledger::entry::EntryError;
-use ledger::sequencer::SubmitError;
-use ledger::store::index::Rejection;
-use ledger::store::log::ReadError;
-use ledger::store::sets::SetStoreError;
-use ledger::store::StoreError;
 
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
@@ -346,5 +315,35 @@ impl From<SetStoreError> for ApiError {
             SetStoreError::UnknownSet(root) => ApiError::NotFound(format!("set {root}")),
             other => ApiError::internal(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_detail_is_never_sent() {
+        let resp = ApiError::internal("rocksdb exploded at /secret/path").into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        let p: Problem = serde_json::from_str(&text).unwrap();
+        assert_eq!(p.status, 500);
+        assert_eq!(p.type_, "urn:prov-ledger:problem:internal");
+    }
+
+    #[tokio::test]
+    async fn rate_limited_carries_retry_after() {
+        let resp = ApiError::RateLimited {
+            retry_after_secs: 3,
+        }
+        .into_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "3");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
     }
 }

@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newPage, shot, visit } from './harness.js';
-import { seedScenario } from './seed.js';
+import { seedScenario, Client, corpus } from './seed.js';
+import { buildAnonymousOptout } from '../../api/explorer/src/lib/entry.js';
 
 let server;
 let browser;
@@ -249,6 +250,44 @@ test('a tampered set proof, entry proof or checkpoint is reported as "does not v
   assert.equal(await p.getAttribute('#checkpoint-badge .badge', 'data-state'), 'bad');
   assert.ok((await p.textContent('main')).includes('Not shown: the checkpoint does not verify.'));
   await shot(p, '19-checkpoint-tampered');
+  await p.close();
+});
+
+test('the log page proves the log only grew since the last visit, and flags a bad proof', async () => {
+  const p = await page();
+  const c = new Client(server.url);
+  await visit(p, server.url, '', 'home');
+  await p.waitForSelector('#consistency[data-state]');
+  await c.submit(buildAnonymousOptout([corpus(1, 2000)[0].cid], ['search']).json);
+  await p.reload();
+  await p.waitForSelector('#consistency[data-state="ok"]');
+  await shot(p, '01b-log-consistent');
+  await c.submit(buildAnonymousOptout([corpus(1, 2001)[0].cid], ['search']).json);
+  await p.route('**/v1/proofs/consistency*', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.hashes[0] = (body.hashes[0][0] === '0' ? '1' : '0') + body.hashes[0].slice(1);
+    await route.fulfill({ response: res, json: body });
+  });
+  await p.reload();
+  await p.waitForSelector('#consistency[data-state="bad"]');
+  assert.ok((await p.textContent('#consistency')).includes('does not verify'));
+  await p.close();
+});
+
+test('a tampered compliance bundle does not verify', async () => {
+  const p = await page();
+  await p.route('**/v1/compliance/*', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    const proof = body.set_proofs[0].proof;
+    const side = proof.included ?? proof.excluded.left ?? proof.excluded.right;
+    side.path[0] = (side.path[0][0] === '0' ? '1' : '0') + side.path[0].slice(1);
+    await route.fulfill({ response: res, json: body });
+  });
+  await visit(p, server.url, '#/model/lab/llm/ckpt-1', 'model');
+  await p.waitForSelector('#compliance-badge .badge[data-state="bad"]');
+  assert.ok((await p.textContent('main')).includes('does not verify'));
   await p.close();
 });
 

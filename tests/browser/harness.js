@@ -7,7 +7,8 @@
 //   PROV_BIN        the prov binary (default: target/release/prov, then target/debug/prov)
 //   PROV_URL        use a server that is already running instead of starting one
 //   CHROMIUM        the browser (default /usr/bin/chromium)
-//   SCREENSHOT_DIR  where screenshots go (default: a new temporary folder)
+//   SCREENSHOT_DIR  where screenshots go (default: prov-explorer-screenshots in the temporary
+//                   folder, shared by the test files, which node runs in separate processes)
 //   EXPLORER_DIR    serve the explorer from this directory (`--explorer-dir`) instead of the copy
 //                   embedded in the binary (default: the embedded copy, which is what ships)
 
@@ -146,7 +147,7 @@ export async function newPage(context, baseUrl) {
 let shotDir = null;
 export function screenshotDir() {
   if (!shotDir) {
-    shotDir = process.env.SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'prov-explorer-shots-'));
+    shotDir = process.env.SCREENSHOT_DIR ?? join(tmpdir(), 'prov-explorer-screenshots');
     mkdirSync(shotDir, { recursive: true });
     console.log(`# screenshots: ${shotDir}`);
   }

@@ -13,7 +13,8 @@ async fn vkey(s: &TestServer) -> VerifierKey {
     let (status, health) = s.get_json("/healthz").await;
     assert_eq!(status, 200);
     assert_valid("Health", &health);
-    VerifierKey::parse(health["verifier_key"].as_str().unwrap()).unwrap()
+    let vkey = health["verifier_key"].as_str().expect("verifier_key");
+    VerifierKey::parse(vkey).expect("a C2SP vkey")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

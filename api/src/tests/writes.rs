@@ -87,11 +87,8 @@ async fn bad_input_is_a_4xx_problem_never_a_500() {
     let e = publisher_entry(&key(1), "acme");
     let mut v: Value = serde_json::from_slice(e.as_bytes()).unwrap();
     let sig = v["sig"].as_str().unwrap().to_string();
-    let flipped = if sig.starts_with('A') {
-        format!("B{}", &sig[1..])
-    } else {
-        format!("A{}", &sig[1..])
-    };
+    let first = if sig.starts_with('A') { 'B' } else { 'A' };
+    let flipped = format!("{first}{}", sig.get(1..).unwrap());
     v["sig"] = Value::String(flipped);
     let r = call(
         &h.router,

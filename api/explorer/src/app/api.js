@@ -89,6 +89,8 @@ export const api = {
   entry: (index) => json(`/v1/entries/${enc(index)}`),
   /** A C2SP tlog-proof of entry `index` against the checkpoint signed at `size` (default latest). */
   entryProof: (index, size) => text(`/v1/entries/${enc(index)}/inclusion.tlog-proof${qs({ tree_size: size })}`),
+  /** {old_size, new_size, hashes (hex)}. */
+  consistency: (old, size) => json('/v1/proofs/consistency', { old, new: size }),
   /** {name, key, index}. */
   publisher: (name) => json(`/v1/publishers/${enc(name)}`),
   /** Pages of dataset versions {items, next}: all, one publisher's, or one dataset's. */

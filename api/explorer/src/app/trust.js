@@ -5,9 +5,9 @@
 import { api } from './api.js';
 import { parseVkey, verifyCheckpoint } from '../lib/note.js';
 import { verifyTlogProof } from '../lib/tlogproof.js';
-import { Sha256Log } from '../lib/merkle.js';
+import { Sha256Log, verifyConsistency } from '../lib/merkle.js';
 import { verifyEntrySignature } from '../lib/entry.js';
-import { FormatError, toU64 } from '../lib/bytes.js';
+import { FormatError, toU64, toBase64, hashFromBase64, hashFromHex } from '../lib/bytes.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from '../lib/tiles.js';
 
 const PIN_KEY = 'prov-explorer.vkey';
@@ -160,4 +160,50 @@ export function verifiedEntry(index) {
 
 export function forgetEntries() {
   entryCache.clear();
+}
+
+const SEEN_KEY = 'prov-explorer.seen';
+
+/**
+ * Whether the log still extends the last checkpoint this browser verified (kept in local storage
+ * per verifier key): {state: 'first' | 'same' | 'ok' | 'bad', seen: {size, root, at}, error}.
+ * On 'ok' (or 'first') the new checkpoint becomes the remembered one; on 'bad' the old one is
+ * kept, so the warning stays until someone looks.
+ */
+export async function checkConsistency(latest) {
+  if (!latest.ok) return { state: 'bad', error: latest.error };
+  const key = `${SEEN_KEY}:${latest.log.vkey}`;
+  let seen = null;
+  try {
+    seen = JSON.parse(localStorage.getItem(key) ?? 'null');
+  } catch {
+    seen = null;
+  }
+  const remember = () => {
+    try {
+      localStorage.setItem(key, JSON.stringify({ size: latest.cp.size.toString(), root: toBase64(latest.cp.root), at: new Date().toISOString() }));
+    } catch {
+      /* storage disabled */
+    }
+  };
+  const cp = latest.cp;
+  if (!seen || BigInt(seen.size) === 0n) {
+    remember();
+    return { state: 'first' };
+  }
+  const oldSize = BigInt(seen.size);
+  const oldRoot = hashFromBase64(seen.root);
+  try {
+    if (oldSize > cp.size) throw new Error(`the log shrank from ${oldSize} to ${cp.size} entries`);
+    if (oldSize === cp.size) {
+      if (toBase64(cp.root) !== seen.root) throw new Error('same size, different root');
+      return { state: 'same', seen };
+    }
+    const p = await api.consistency(oldSize.toString(), cp.size.toString());
+    verifyConsistency(Sha256Log, oldSize, cp.size, p.hashes.map(hashFromHex), oldRoot, cp.root);
+    remember();
+    return { state: 'ok', seen };
+  } catch (error) {
+    return { state: 'bad', seen, error };
+  }
 }

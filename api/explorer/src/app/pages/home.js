@@ -1,7 +1,7 @@
 // The log: origin, verifier key, the latest checkpoint (verified here), and recent entries.
 
 import { h, dl, section, table, badge, hashText, fmtInt, fmtTime, errorBox } from '../dom.js';
-import { latestCheckpoint, logInfo, pinKey, unpinKey } from '../trust.js';
+import { latestCheckpoint, logInfo, pinKey, unpinKey, checkConsistency } from '../trust.js';
 import { recentEntries } from '../logscan.js';
 import { entryRows, ENTRY_HEADERS } from '../entryview.js';
 import { toBase64, toHex } from '../../lib/bytes.js';
@@ -30,10 +30,23 @@ export async function render(root, { alive }) {
         ['Root hash', cp ? h('code', { class: 'hash', title: toHex(cp.root) }, toBase64(cp.root)) : '—'],
         ['Fetched at', fmtTime(new Date().toISOString())],
       ]),
+      h('p', { class: 'row', id: 'consistency' }, 'History since your last visit: ', badge('pending')),
       h('details', null, h('summary', null, 'The signed checkpoint note'), h('pre', null, latest.text)),
       pinForm(log, false),
     ),
   );
+  checkConsistency(latest).then((c) => {
+    const el = root.querySelector('#consistency');
+    if (!el) return;
+    const texts = {
+      first: [badge('none', 'first visit'), ' this checkpoint is remembered in your browser; next time the page proves the log only grew since.'],
+      same: [badge('ok', 'unchanged'), ` the same checkpoint as on ${fmtTime(c.seen?.at)}.`],
+      ok: [badge('ok'), ` the log only appended to the ${fmtInt(c.seen?.size)} entries you saw on ${fmtTime(c.seen?.at)} (consistency proof).`],
+      bad: [badge('bad'), ` ${c.error?.message ?? ''}${c.seen ? ` (since the ${fmtInt(c.seen.size)} entries you saw on ${fmtTime(c.seen.at)})` : ''}`],
+    };
+    el.replaceChildren('History since your last visit: ', ...texts[c.state]);
+    el.dataset.state = c.state;
+  });
   const sec = section('Recent entries');
   root.append(sec);
   const items = cp ? await recentEntries(20) : [];
