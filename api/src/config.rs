@@ -238,6 +238,13 @@ mod tests {
         assert_eq!(c.limits.max_json_body, Limits::default().max_json_body);
     }
 
+    /// The documented example (api/prov.example.toml) parses and states the defaults.
+    #[test]
+    fn example_file_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("prov.example.toml");
+        assert_eq!(Config::from_file(&path).unwrap(), Config::default());
+    }
+
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         let p = Path::new("x.toml");

@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod config;
 mod content;
 mod datasets;
+pub mod demo;
 mod entries;
 pub mod explorer;
 mod extract;

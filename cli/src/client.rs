@@ -68,7 +68,8 @@ impl Client {
     /// `GET path` as JSON of type `T`.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
         let bytes = self.get_bytes(path)?;
-        serde_json::from_slice(&bytes).or_exit(Exit::Server, format!("GET {path}: unexpected answer"))
+        serde_json::from_slice(&bytes)
+            .or_exit(Exit::Server, format!("GET {path}: unexpected answer"))
     }
 
     /// `POST path` with a JSON body; the answer as JSON of type `T`.
@@ -201,7 +202,6 @@ pub struct EntryView {
 /// `GET /healthz`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Health {
-    pub origin: String,
     pub verifier_key: String,
     pub tree_size: u64,
 }
@@ -216,6 +216,7 @@ pub struct SetView {
 /// `POST /v1/sets/{root}/chunks/{seq}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChunkReceipt {
+    /// Leaves received so far.
     pub leaves: u64,
 }
 
@@ -225,7 +226,6 @@ pub struct DatasetVersionView {
     pub label: String,
     pub index: u64,
     pub manifest_root: String,
-    pub item_count: u64,
 }
 
 /// `GET /v1/models/{publisher}/{model}/checkpoints`.

@@ -16,7 +16,11 @@ mod cmd;
 mod exit;
 
 #[derive(Parser)]
-#[command(name = "prov", version, about = "Provenance Ledger: content-address corpora, verify proofs")]
+#[command(
+    name = "prov",
+    version,
+    about = "Provenance Ledger: content-address corpora, verify proofs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -18,7 +18,11 @@ fn prov(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -69,7 +73,16 @@ fn file_mode_json_root_matches_design_and_threads_do_not_matter() {
     let mut roots = Vec::new();
     for threads in ["1", "3"] {
         let o = prov(
-            &["c", "--meta", "none", "--json", "--backend", "cpu", "--threads", threads],
+            &[
+                "c",
+                "--meta",
+                "none",
+                "--json",
+                "--backend",
+                "cpu",
+                "--threads",
+                threads,
+            ],
             d.path(),
         );
         let j = json(&o);
@@ -98,14 +111,28 @@ fn list_agrees_with_b3sum_file_by_file() {
         .current_dir(d.path())
         .output()
         .expect("b3sum is required (Debian package b3sum)");
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     // Line for line what b3sum itself prints for the same paths, in walk order.
     let paths: Vec<String> = list
         .lines()
-        .map(|l| l.trim_start_matches('\\').split_once("  ").unwrap().1.replace("\\\\", "\\"))
+        .map(|l| {
+            l.trim_start_matches('\\')
+                .split_once("  ")
+                .unwrap()
+                .1
+                .replace("\\\\", "\\")
+        })
         .collect();
     assert_eq!(paths.len(), 42);
-    let b3 = Command::new("b3sum").args(&paths).current_dir(d.path()).output().unwrap();
+    let b3 = Command::new("b3sum")
+        .args(&paths)
+        .current_dir(d.path())
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8(b3.stdout).unwrap(), list);
 }
 
@@ -124,15 +151,29 @@ fn jsonl_gz_zst_and_parquet_ids_item_by_item() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, body.as_bytes()).unwrap();
     write(&d.path().join("j/b.jsonl.gz"), &gz.finish().unwrap());
-    write(&d.path().join("j/c.jsonl.zst"), &zstd::encode_all(body.as_bytes(), 3).unwrap());
+    write(
+        &d.path().join("j/c.jsonl.zst"),
+        &zstd::encode_all(body.as_bytes(), 3).unwrap(),
+    );
     write_parquet(&d.path().join("p/t.parquet"), &texts);
 
-    let want: std::collections::BTreeSet<ContentId> =
-        texts.iter().map(|t| ContentId(*blake3::hash(t.as_bytes()).as_bytes())).collect();
+    let want: std::collections::BTreeSet<ContentId> = texts
+        .iter()
+        .map(|t| ContentId(*blake3::hash(t.as_bytes()).as_bytes()))
+        .collect();
     for (path, mode, copies) in [("j", "jsonl", 3), ("p", "parquet", 1)] {
         let out = format!("{mode}.manifest");
         let o = prov(
-            &[path, "--mode", mode, "--meta-field", "source=url", "--out", &out, "--json"],
+            &[
+                path,
+                "--mode",
+                mode,
+                "--meta-field",
+                "source=url",
+                "--out",
+                &out,
+                "--json",
+            ],
             d.path(),
         );
         let j = json(&o);
@@ -142,7 +183,10 @@ fn jsonl_gz_zst_and_parquet_ids_item_by_item() {
         assert_eq!(r.header().root.to_hex(), j["root"].as_str().unwrap());
         let got: std::collections::BTreeSet<ContentId> = r.map(|e| e.unwrap().leaf.cid).collect();
         assert_eq!(got, want, "{mode}");
-        let none = json(&prov(&[path, "--mode", mode, "--meta", "none", "--json"], d.path()));
+        let none = json(&prov(
+            &[path, "--mode", mode, "--meta", "none", "--json"],
+            d.path(),
+        ));
         assert_eq!(none["root"], expected_root(&texts), "{mode}");
     }
 }
@@ -168,19 +212,34 @@ fn write_parquet(path: &Path, texts: &[String]) {
 #[test]
 fn bad_input_fails_naming_the_line_and_leaves_no_manifest() {
     let d = tempfile::tempdir().unwrap();
-    write(&d.path().join("c/a.jsonl"), b"{\"text\":\"fine\"}\n{\"txt\":\"no\"}\n");
+    write(
+        &d.path().join("c/a.jsonl"),
+        b"{\"text\":\"fine\"}\n{\"txt\":\"no\"}\n",
+    );
     let o = prov(&["c", "--mode", "jsonl", "--out", "m.jsonl"], d.path());
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("a.jsonl:2"), "{err}");
     assert!(o.stdout.is_empty());
-    let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left, ["c"], "a partial manifest was left behind");
 
-    let o = prov(&["c", "--mode", "jsonl", "--skip-invalid", "--json"], d.path());
+    let o = prov(
+        &["c", "--mode", "jsonl", "--skip-invalid", "--json"],
+        d.path(),
+    );
     let j = json(&o);
-    assert_eq!((j["items"].as_u64(), j["skipped"].as_u64()), (Some(1), Some(1)));
-    assert!(j["skipped_examples"][0].as_str().unwrap().contains("a.jsonl:2"));
+    assert_eq!(
+        (j["items"].as_u64(), j["skipped"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(j["skipped_examples"][0]
+        .as_str()
+        .unwrap()
+        .contains("a.jsonl:2"));
 
     let o = prov(&["nope"], d.path());
     assert_eq!(o.status.code(), Some(1));
@@ -212,12 +271,17 @@ fn closed_stdout_is_success() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success());
     assert_eq!(first.len(), 64 + 2 + first[66..].len());
     // Hashing went on to the end: the manifest is complete and verifies.
-    let h = ManifestReader::open(&d.path().join("m")).unwrap().verify_to_end().unwrap();
+    let h = ManifestReader::open(&d.path().join("m"))
+        .unwrap()
+        .verify_to_end()
+        .unwrap();
     assert_eq!(h.items, 42);
 }
 

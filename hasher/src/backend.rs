@@ -240,15 +240,27 @@ mod tests {
         let h = CpuHasher::new(Some(1)).unwrap();
         let mut out = vec![[0u8; 32]; 1];
         let err = h.hash_batch(&[b"a", b"b"], &mut out).unwrap_err();
-        assert!(matches!(err, HashError::BatchShape { items: 2, outputs: 1 }));
+        assert!(matches!(
+            err,
+            HashError::BatchShape {
+                items: 2,
+                outputs: 1
+            }
+        ));
     }
 
     #[test]
     fn backend_choice_parses_and_rejects_unknown_names() {
         assert_eq!("cpu".parse::<BackendChoice>().unwrap(), BackendChoice::Cpu);
-        assert_eq!("auto".parse::<BackendChoice>().unwrap(), BackendChoice::Auto);
+        assert_eq!(
+            "auto".parse::<BackendChoice>().unwrap(),
+            BackendChoice::Auto
+        );
         assert_eq!("gpu".parse::<BackendChoice>().unwrap(), BackendChoice::Gpu);
-        assert!(matches!("tpu".parse::<BackendChoice>(), Err(HashError::Config(_))));
+        assert!(matches!(
+            "tpu".parse::<BackendChoice>(),
+            Err(HashError::Config(_))
+        ));
         assert_eq!(BackendChoice::Gpu.to_string(), "gpu");
     }
 

@@ -11,6 +11,8 @@
 pub mod backend;
 mod columnar;
 pub mod error;
+#[cfg(feature = "gpu")]
+mod gpu;
 pub mod manifest;
 pub mod meta;
 pub mod pipeline;
@@ -18,8 +20,6 @@ pub mod sorter;
 mod text;
 pub mod walk;
 mod work;
-#[cfg(feature = "gpu")]
-mod gpu;
 
 pub use backend::{select, BackendChoice, ContentHasher, CpuHasher};
 pub use error::{HashError, Location, Record};

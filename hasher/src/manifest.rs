@@ -259,7 +259,10 @@ impl<R: BufRead> ManifestReader<R> {
             )));
         }
         if !["full", "none"].contains(&header.meta.as_str()) {
-            return Err(ManifestError::Header(format!("unknown meta {:?}", header.meta)));
+            return Err(ManifestError::Header(format!(
+                "unknown meta {:?}",
+                header.meta
+            )));
         }
         Ok(ManifestReader {
             r,
@@ -313,7 +316,12 @@ impl<R: BufRead> ManifestReader<R> {
                 }
             }
             (None, false) if leaf.meta == Digest::default() => {}
-            _ => return Err(bad(format!("metadata does not fit meta {:?}", self.header.meta))),
+            _ => {
+                return Err(bad(format!(
+                    "metadata does not fit meta {:?}",
+                    self.header.meta
+                )))
+            }
         }
         self.root.push(leaf.leaf_hash());
         self.last = Some(leaf.cid);
@@ -441,9 +449,11 @@ mod tests {
     #[test]
     fn writer_refuses_unsorted_leaves_and_wrong_metadata() {
         let ls = leaves(3, true);
-        let mut w =
-            ManifestWriter::new(Cursor::new(Vec::new()), ManifestHeader::new("file", None, "full"))
-                .unwrap();
+        let mut w = ManifestWriter::new(
+            Cursor::new(Vec::new()),
+            ManifestHeader::new("file", None, "full"),
+        )
+        .unwrap();
         w.push(&ls[1].0, ls[1].1.as_deref()).unwrap();
         let e = w.push(&ls[0].0, ls[0].1.as_deref()).unwrap_err();
         assert!(matches!(e, ManifestError::NotSorted { line: 3 }));
@@ -457,8 +467,8 @@ mod tests {
     #[test]
     fn reader_detects_tampering() {
         let ls = leaves(5, true);
-        let good = String::from_utf8(write(ManifestHeader::new("file", None, "full"), &ls, 0))
-            .unwrap();
+        let good =
+            String::from_utf8(write(ManifestHeader::new("file", None, "full"), &ls, 0)).unwrap();
         let lines: Vec<&str> = good.lines().collect();
         let swap = {
             let mut l = lines.clone();
@@ -485,7 +495,11 @@ mod tests {
         }
         let mut h: ManifestHeader = serde_json::from_str(lines[0]).unwrap();
         h.root = Digest([1; 32]);
-        let text = format!("{}\n{}\n", serde_json::to_string(&h).unwrap(), lines[1..].join("\n"));
+        let text = format!(
+            "{}\n{}\n",
+            serde_json::to_string(&h).unwrap(),
+            lines[1..].join("\n")
+        );
         let verdict = ManifestReader::new(Cursor::new(text.into_bytes()))
             .unwrap()
             .verify_to_end();

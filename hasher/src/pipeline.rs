@@ -150,7 +150,7 @@ pub fn hash_corpus<W: Write + Seek>(
     obs: &mut dyn Observer,
 ) -> Result<(Summary, Option<W>), HashError> {
     let started = Instant::now();
-    check_config(cfg)?;
+    cfg.validate()?;
     let walk_opts = WalkOptions::new(&cfg.exclude, cfg.follow_symlinks)?;
     let workers = cfg
         .workers
@@ -236,20 +236,24 @@ pub fn hash_to_file(
     Ok(summary)
 }
 
-fn check_config(cfg: &HashConfig) -> Result<(), HashError> {
-    if !cfg.mode.has_field() && !cfg.meta.fields.is_empty() {
-        return Err(HashError::Config(format!(
-            "--meta-field needs a record mode with fields (jsonl, parquet), not {}",
-            cfg.mode.as_str()
-        )));
+impl HashConfig {
+    /// Refuses options that do not fit the mode, before any work (or backend probing) starts.
+    pub fn validate(&self) -> Result<(), HashError> {
+        let cfg = self;
+        if !cfg.mode.has_field() && !cfg.meta.fields.is_empty() {
+            return Err(HashError::Config(format!(
+                "--meta-field needs a record mode with fields (jsonl, parquet), not {}",
+                cfg.mode.as_str()
+            )));
+        }
+        if cfg.list && cfg.mode != Mode::File {
+            return Err(HashError::Config("--list works in file mode only".into()));
+        }
+        if cfg.mode.has_field() && cfg.field.is_empty() {
+            return Err(HashError::Config("--field must not be empty".into()));
+        }
+        Ok(())
     }
-    if cfg.list && cfg.mode != Mode::File {
-        return Err(HashError::Config("--list works in file mode only".into()));
-    }
-    if cfg.mode.has_field() && cfg.field.is_empty() {
-        return Err(HashError::Config("--field must not be empty".into()));
-    }
-    Ok(())
 }
 
 /// Files per unit of work in file mode: enough to amortise channel traffic, few enough to
@@ -299,7 +303,10 @@ fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &Atom
             Ok(r) => r,
             Err(reason) => {
                 return tx
-                    .send(Work::Invalid(HashError::invalid(Location::file(&f.path), reason)))
+                    .send(Work::Invalid(HashError::invalid(
+                        Location::file(&f.path),
+                        reason,
+                    )))
                     .is_ok()
             }
         };
@@ -334,7 +341,10 @@ fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &Atom
         Ok((r, _)) => r,
         Err(e) => {
             return tx
-                .send(Work::Invalid(HashError::invalid(Location::file(&f.path), e)))
+                .send(Work::Invalid(HashError::invalid(
+                    Location::file(&f.path),
+                    e,
+                )))
                 .is_ok()
         }
     };

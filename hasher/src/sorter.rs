@@ -202,13 +202,10 @@ impl RunWriter {
     }
 
     fn finish(self) -> Result<File, HashError> {
-        let mut f = self
-            .w
-            .into_inner()
-            .map_err(|e| HashError::Io {
-                what: "writing a sort run file",
-                source: e.into_error(),
-            })?;
+        let mut f = self.w.into_inner().map_err(|e| HashError::Io {
+            what: "writing a sort run file",
+            source: e.into_error(),
+        })?;
         f.seek(SeekFrom::Start(0))
             .map_err(HashError::io("rewinding a sort run file"))?;
         Ok(f)

@@ -45,9 +45,15 @@ pub fn open_text(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)>
     let head = io::Cursor::new(magic[..n].to_vec());
     let raw = BufReader::with_capacity(1 << 20, head.chain(f));
     if n >= 2 && magic[..2] == GZIP_MAGIC {
-        Ok((Box::new(flate2::read::MultiGzDecoder::new(raw)), Compression::Gzip))
+        Ok((
+            Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Compression::Gzip,
+        ))
     } else if n == 4 && magic == ZSTD_MAGIC {
-        Ok((Box::new(zstd::Decoder::with_buffer(raw)?), Compression::Zstd))
+        Ok((
+            Box::new(zstd::Decoder::with_buffer(raw)?),
+            Compression::Zstd,
+        ))
     } else {
         Ok((Box::new(raw), Compression::None))
     }
@@ -168,9 +174,12 @@ pub fn lines(chunk: &Chunk) -> impl Iterator<Item = (u64, &[u8])> {
     } else {
         Box::new(data.split(|&b| b == b'\n'))
     };
-    parts
-        .enumerate()
-        .map(move |(i, l)| (chunk.first_line + i as u64, l.strip_suffix(b"\r").unwrap_or(l)))
+    parts.enumerate().map(move |(i, l)| {
+        (
+            chunk.first_line + i as u64,
+            l.strip_suffix(b"\r").unwrap_or(l),
+        )
+    })
 }
 
 /// What a JSON Lines record gave: its item and the values of the mapped metadata fields.
@@ -191,10 +200,7 @@ pub fn extract<'de>(
         return Ok(None);
     }
     let mut de = serde_json::Deserializer::from_slice(line);
-    let seed = Extract {
-        field,
-        meta_fields,
-    };
+    let seed = Extract { field, meta_fields };
     let (text, meta) = seed.deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     let text = text.ok_or_else(|| format!("no field {field:?}"))?;
@@ -347,12 +353,18 @@ mod tests {
 
     #[test]
     fn extract_decodes_escapes_and_maps_fields() {
-        let line = br#"{"id":1,"text":"caf\u00e9 \"q\"","url":"https://e.x/","nested":{"a":[1,2]}}"#;
+        let line =
+            br#"{"id":1,"text":"caf\u00e9 \"q\"","url":"https://e.x/","nested":{"a":[1,2]}}"#;
         let fields = vec![("source".to_string(), "url".to_string())];
         let e = extract(line, "text", &fields).unwrap().unwrap();
         assert_eq!(e.text, "café \"q\"");
-        assert_eq!(e.meta, vec![("source".to_string(), Value::from("https://e.x/"))]);
-        let plain = extract(br#"{"text":"plain"}"#, "text", &[]).unwrap().unwrap();
+        assert_eq!(
+            e.meta,
+            vec![("source".to_string(), Value::from("https://e.x/"))]
+        );
+        let plain = extract(br#"{"text":"plain"}"#, "text", &[])
+            .unwrap()
+            .unwrap();
         assert!(matches!(plain.text, Cow::Borrowed("plain")));
         assert!(extract(b"   ", "text", &[]).unwrap().is_none());
     }

@@ -31,8 +31,8 @@ impl WalkOptions {
     pub fn new(exclude: &[String], follow_symlinks: bool) -> Result<Self, HashError> {
         let mut b = GlobSetBuilder::new();
         for g in exclude {
-            let glob = Glob::new(g)
-                .map_err(|e| HashError::Config(format!("--exclude {g:?}: {e}")))?;
+            let glob =
+                Glob::new(g).map_err(|e| HashError::Config(format!("--exclude {g:?}: {e}")))?;
             b.add(glob);
         }
         let exclude = b
@@ -160,7 +160,10 @@ mod tests {
         std::fs::write(d.path().join("real"), b"x").unwrap();
         std::os::unix::fs::symlink(d.path().join("real"), d.path().join("link")).unwrap();
         let roots = [d.path().to_path_buf()];
-        assert_eq!(collect(&roots, &WalkOptions::new(&[], false).unwrap()), ["real"]);
+        assert_eq!(
+            collect(&roots, &WalkOptions::new(&[], false).unwrap()),
+            ["real"]
+        );
         assert_eq!(
             collect(&roots, &WalkOptions::new(&[], true).unwrap()),
             ["link", "real"]

@@ -208,7 +208,12 @@ impl<'a> Worker<'a> {
         Ok(d)
     }
 
-    fn rows(&self, file: &CorpusFile, first_row: u64, batch: &RecordBatch) -> Result<Done, HashError> {
+    fn rows(
+        &self,
+        file: &CorpusFile,
+        first_row: u64,
+        batch: &RecordBatch,
+    ) -> Result<Done, HashError> {
         let mut d = Done::default();
         let spec = &self.cfg.meta;
         let col = match crate::columnar::TextColumn::new(batch, &self.cfg.field) {
@@ -255,7 +260,9 @@ impl<'a> Worker<'a> {
                     *o = self.backend.hash_large(r)?;
                 }
             }
-            let small: Vec<usize> = (0..refs.len()).filter(|&i| refs[i].len() < threshold).collect();
+            let small: Vec<usize> = (0..refs.len())
+                .filter(|&i| refs[i].len() < threshold)
+                .collect();
             let small_refs: Vec<&[u8]> = small.iter().map(|&i| refs[i]).collect();
             let mut small_out = vec![[0u8; 32]; small.len()];
             self.backend.hash_batch(&small_refs, &mut small_out)?;

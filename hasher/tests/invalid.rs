@@ -33,10 +33,26 @@ fn bad_records_are_named_and_skippable() {
     let mut truncated_zst = zstd(big.as_bytes());
     truncated_zst.truncate(truncated_zst.len() / 2);
     let cases: Vec<(&str, Vec<u8>, Option<Record>)> = vec![
-        ("not-json.jsonl", b"{\"text\":\"a\"}\nnot json\n".to_vec(), Some(Record::Line(2))),
-        ("missing.jsonl", b"{\"text\":\"a\"}\n\n{\"body\":\"b\"}\n".to_vec(), Some(Record::Line(3))),
-        ("number.jsonl", b"{\"text\":7}\n".to_vec(), Some(Record::Line(1))),
-        ("utf8.jsonl", b"{\"text\":\"a\"}\r\n{\"text\":\"\xc3\x28\"}\n".to_vec(), Some(Record::Line(2))),
+        (
+            "not-json.jsonl",
+            b"{\"text\":\"a\"}\nnot json\n".to_vec(),
+            Some(Record::Line(2)),
+        ),
+        (
+            "missing.jsonl",
+            b"{\"text\":\"a\"}\n\n{\"body\":\"b\"}\n".to_vec(),
+            Some(Record::Line(3)),
+        ),
+        (
+            "number.jsonl",
+            b"{\"text\":7}\n".to_vec(),
+            Some(Record::Line(1)),
+        ),
+        (
+            "utf8.jsonl",
+            b"{\"text\":\"a\"}\r\n{\"text\":\"\xc3\x28\"}\n".to_vec(),
+            Some(Record::Line(2)),
+        ),
         ("corrupt.jsonl.gz", corrupt_gz, None),
         ("truncated.jsonl.zst", truncated_zst, None),
     ];
@@ -122,7 +138,14 @@ fn unreadable_files_and_missing_roots() {
     };
     let err = try_run(&paths, &follow).unwrap_err();
     assert!(err.to_string().contains("dangling"), "{err}");
-    let s = try_run(&paths, &HashConfig { skip_invalid: true, ..follow }).unwrap();
+    let s = try_run(
+        &paths,
+        &HashConfig {
+            skip_invalid: true,
+            ..follow
+        },
+    )
+    .unwrap();
     assert_eq!((s.header.items, s.header.skipped), (1, 1));
 
     let err = try_run(&[d.path().join("missing")], &cfg(Mode::File, true)).unwrap_err();

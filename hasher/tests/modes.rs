@@ -25,7 +25,10 @@ fn file_mode_root_matches_independent_computation() {
     let mut contents = Vec::new();
     // Sizes around BLAKE3 chunk boundaries, an empty file, a duplicate, hidden files, nesting,
     // and one file above the 1 MiB threshold that goes through `hash_file`.
-    for (i, n) in [0usize, 1, 1023, 1024, 1025, 70_000, 3 << 20].iter().enumerate() {
+    for (i, n) in [0usize, 1, 1023, 1024, 1025, 70_000, 3 << 20]
+        .iter()
+        .enumerate()
+    {
         let data = bytes(i as u64, *n);
         write(&d.path().join(format!("dir{}/f{i}.bin", i % 3)), &data);
         contents.push(data);
@@ -79,8 +82,11 @@ fn jsonl_plain_gz_and_zstd_give_the_same_ids() {
     let (body, texts) = jsonl_records();
     let (want, leaves) = expected_root_no_meta(&texts);
     let d = tempfile::tempdir().unwrap();
-    let enc: [(&str, fn(&[u8]) -> Vec<u8>); 3] =
-        [("a.jsonl", |b| b.to_vec()), ("b.jsonl.gz", gzip), ("c.jsonl.zst", zstd)];
+    let enc: [(&str, fn(&[u8]) -> Vec<u8>); 3] = [
+        ("a.jsonl", |b| b.to_vec()),
+        ("b.jsonl.gz", gzip),
+        ("c.jsonl.zst", zstd),
+    ];
     for (name, f) in enc {
         let p = d.path().join(name);
         write(&p, &f(body.as_bytes()));
@@ -100,7 +106,13 @@ fn lines_mode_strips_terminators_only() {
     let d = tempfile::tempdir().unwrap();
     let body = b"first\r\nsecond\n\n  spaced  \nno newline at end";
     write(&d.path().join("l.txt"), body);
-    let items: Vec<&[u8]> = vec![b"first", b"second", b"", b"  spaced  ", b"no newline at end"];
+    let items: Vec<&[u8]> = vec![
+        b"first",
+        b"second",
+        b"",
+        b"  spaced  ",
+        b"no newline at end",
+    ];
     let (want, _) = expected_root_no_meta(&items);
     let (s, _) = run(&[d.path().join("l.txt")], &no_meta(Mode::Lines), 1);
     assert_eq!(s.root(), want);
@@ -140,12 +152,7 @@ fn parquet_rows_hash_their_text_column() {
     // With metadata: each leaf lists its rows, with the mapped url and the int id.
     let cfg = HashConfig {
         mode: Mode::Parquet,
-        meta: MetaSpec::parse(
-            MetaMode::Full,
-            &["source=url".into(), "id=id".into()],
-            &[],
-        )
-        .unwrap(),
+        meta: MetaSpec::parse(MetaMode::Full, &["source=url".into(), "id=id".into()], &[]).unwrap(),
         ..HashConfig::default()
     };
     let (_, manifest) = run(&[p], &cfg, 2);
@@ -161,7 +168,13 @@ fn parquet_rows_hash_their_text_column() {
     );
     let dup = ledger::ContentId::of(b"duplicate text");
     let e = entries.iter().find(|e| e.leaf.cid == dup).unwrap();
-    assert_eq!(e.meta.as_ref().unwrap()["sources"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        e.meta.as_ref().unwrap()["sources"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
 }
 
 #[test]
@@ -175,7 +188,10 @@ fn duplicates_merge_into_one_leaf_listing_every_source() {
         ..HashConfig::default()
     };
     let (s, manifest) = run(&[d.path().to_path_buf()], &cfg, 2);
-    assert_eq!((s.header.items, s.header.leaves, s.header.duplicates), (3, 2, 1));
+    assert_eq!(
+        (s.header.items, s.header.leaves, s.header.duplicates),
+        (3, 2, 1)
+    );
     let same = ledger::ContentId::of(b"same");
     let e = ManifestReader::new(Cursor::new(&manifest))
         .unwrap()

@@ -88,7 +88,8 @@ fn main() {
 fn append(n: usize) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = RocksStore::create(&tmp.path().join("db")).expect("create");
-    let signer = NoteSigner::new("bench.example/log", SigningKey::from_bytes(&[1; 32])).expect("signer");
+    let signer =
+        NoteSigner::new("bench.example/log", SigningKey::from_bytes(&[1; 32])).expect("signer");
     let key = SigningKey::from_bytes(&[2; 32]);
     let (_, es) = entries(n, &key);
     let avg = es.iter().map(Vec::len).sum::<usize>() / es.len();
@@ -103,14 +104,26 @@ fn append(n: usize) {
                 let lh = leaf_hash(e);
                 let idx = size0.0 + k as u64;
                 wb.put(Column::Entries, keys::entry_key(idx).to_vec(), e.clone());
-                wb.put(Column::Index, index::replay_key(&lh), idx.to_be_bytes().to_vec());
+                wb.put(
+                    Column::Index,
+                    index::replay_key(&lh),
+                    idx.to_be_bytes().to_vec(),
+                );
                 edge.append(lh, &mut hashes);
             }
             let first = stored_hash_count(size0);
             for (j, h) in hashes.iter().enumerate() {
-                wb.put(Column::Hashes, keys::hash_key(first + j as u64).to_vec(), h.0.to_vec());
+                wb.put(
+                    Column::Hashes,
+                    keys::hash_key(first + j as u64).to_vec(),
+                    h.0.to_vec(),
+                );
             }
-            wb.put(Column::Meta, keys::META_TREE_SIZE.to_vec(), edge.size().0.to_be_bytes().to_vec());
+            wb.put(
+                Column::Meta,
+                keys::META_TREE_SIZE.to_vec(),
+                edge.size().0.to_be_bytes().to_vec(),
+            );
             store.write(wb, Durability::Synced).expect("write");
             let cp = Checkpoint {
                 origin: signer.name().into(),
@@ -118,7 +131,11 @@ fn append(n: usize) {
                 root: edge.root(),
             };
             let mut cb = WriteBatch::new();
-            cb.put(Column::Checkpoints, keys::checkpoint_key(cp.size.0).to_vec(), cp.sign(&signer).expect("sign"));
+            cb.put(
+                Column::Checkpoints,
+                keys::checkpoint_key(cp.size.0).to_vec(),
+                cp.sign(&signer).expect("sign"),
+            );
             store.write(cb, Durability::Synced).expect("write");
         }
         let secs = start.elapsed().as_secs_f64();
@@ -128,7 +145,12 @@ fn append(n: usize) {
         );
         // Start the next batch size on a fresh tree in the same database: new keys.
         let mut wipe = WriteBatch::new();
-        for c in [Column::Entries, Column::Hashes, Column::Index, Column::Checkpoints] {
+        for c in [
+            Column::Entries,
+            Column::Hashes,
+            Column::Index,
+            Column::Checkpoints,
+        ] {
             wipe.delete_range(c, vec![0u8], vec![0xffu8; 40]);
         }
         store.write(wipe, Durability::Synced).expect("wipe");
@@ -217,7 +239,11 @@ fn proofs(n: usize) {
         let mut wb = WriteBatch::new();
         let first = stored_hash_count(size0);
         for (j, h) in hashes.iter().enumerate() {
-            wb.put(Column::Hashes, keys::hash_key(first + j as u64).to_vec(), h.0.to_vec());
+            wb.put(
+                Column::Hashes,
+                keys::hash_key(first + j as u64).to_vec(),
+                h.0.to_vec(),
+            );
         }
         store.write(wb, Durability::Deferred).expect("write");
     }

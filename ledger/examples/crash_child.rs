@@ -50,7 +50,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     };
                     let e = Entry::anonymous(optout, 1_780_000_000, Some(nonce))
                         .map_err(|e| e.to_string())?;
-                    let r = ledger.submit(e.as_bytes().to_vec()).map_err(|e| e.to_string())?;
+                    let r = ledger
+                        .submit(e.as_bytes().to_vec())
+                        .map_err(|e| e.to_string())?;
                     let mut o = out.lock().map_err(|_| "stdout lock")?;
                     if last_cp != Some(r.checkpoint.size()) {
                         last_cp = Some(r.checkpoint.size());

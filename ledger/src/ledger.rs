@@ -10,14 +10,18 @@
 //! milliseconds): call them from `spawn_blocking` in an async service, or use
 //! [`Ledger::submit_with`] with a oneshot channel.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "rocksdb")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::note::{NoteSigner, VerifierKey};
 use crate::sequencer::{self, Receipt, Sequencer, SequencerConfig, StartError, SubmitError};
 use crate::set::{self, SetMembershipProof};
 use crate::store::index::{self, Rejection};
-use crate::store::keyfile::{self, KeyFileError};
+#[cfg(feature = "rocksdb")]
+use crate::store::keyfile;
+use crate::store::keyfile::KeyFileError;
 use crate::store::keys;
 use crate::store::log::{self, ReadError, SignedCheckpoint};
 use crate::store::sets::{SetStore, SetStoreError, SetWriter};
@@ -81,7 +85,9 @@ struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger").field("origin", &self.vkey.name()).finish_non_exhaustive()
+        f.debug_struct("Ledger")
+            .field("origin", &self.vkey.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,7 +96,11 @@ impl Ledger {
     /// a new key file and a new database holding the origin, the verifier key and a signed
     /// checkpoint of the empty tree.
     #[cfg(feature = "rocksdb")]
-    pub fn create(dir: &Path, origin: &str, config: SequencerConfig) -> Result<Ledger, LedgerError> {
+    pub fn create(
+        dir: &Path,
+        origin: &str,
+        config: SequencerConfig,
+    ) -> Result<Ledger, LedgerError> {
         let io = |source| LedgerError::Io {
             path: dir.to_path_buf(),
             source,
@@ -148,10 +158,18 @@ impl Ledger {
             return Err(LedgerError::NotEmpty(PathBuf::from("<store>")));
         }
         let mut b = WriteBatch::new();
-        b.put(Column::Meta, keys::META_ORIGIN.to_vec(), signer.name().as_bytes().to_vec());
+        b.put(
+            Column::Meta,
+            keys::META_ORIGIN.to_vec(),
+            signer.name().as_bytes().to_vec(),
+        );
         let vkey = signer.verifier_key().to_string();
         b.put(Column::Meta, keys::META_VKEY.to_vec(), vkey.into_bytes());
-        b.put(Column::Meta, keys::META_TREE_SIZE.to_vec(), 0u64.to_be_bytes().to_vec());
+        b.put(
+            Column::Meta,
+            keys::META_TREE_SIZE.to_vec(),
+            0u64.to_be_bytes().to_vec(),
+        );
         b.put(
             Column::Meta,
             keys::META_FORMAT.to_vec(),
@@ -270,13 +288,21 @@ impl Ledger {
     }
 
     /// The inclusion proof of `index` in the tree of `size` (at most the latest checkpoint's).
-    pub fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Digest>, ReadError> {
+    pub fn inclusion_proof(
+        &self,
+        index: LeafIndex,
+        size: TreeSize,
+    ) -> Result<Vec<Digest>, ReadError> {
         self.check_size(size)?;
         log::inclusion_proof(&*self.inner.store, size, index)
     }
 
     /// The consistency proof from `old` to `new` (at most the latest checkpoint's size).
-    pub fn consistency_proof(&self, old: TreeSize, new: TreeSize) -> Result<Vec<Digest>, ReadError> {
+    pub fn consistency_proof(
+        &self,
+        old: TreeSize,
+        new: TreeSize,
+    ) -> Result<Vec<Digest>, ReadError> {
         self.check_size(new)?;
         log::consistency_proof(&*self.inner.store, old, new)
     }
@@ -297,13 +323,20 @@ impl Ledger {
     }
 
     /// The inclusion or exclusion proof of `cid` in the stored set with `root`.
-    pub fn set_proof(&self, root: &Digest, cid: &ContentId) -> Result<SetMembershipProof, SetStoreError> {
+    pub fn set_proof(
+        &self,
+        root: &Digest,
+        cid: &ContentId,
+    ) -> Result<SetMembershipProof, SetStoreError> {
         let src = self.inner.sets.source(root)?;
         Ok(set::membership_proof(&src, cid)?)
     }
 
     /// The `dataset_version` entries whose manifest (a stored set) contains `cid`.
-    pub fn dataset_versions_containing(&self, cid: &ContentId) -> Result<Vec<LeafIndex>, SetStoreError> {
+    pub fn dataset_versions_containing(
+        &self,
+        cid: &ContentId,
+    ) -> Result<Vec<LeafIndex>, SetStoreError> {
         let store = &*self.inner.store;
         let mut out = Vec::new();
         let mut at = vec![index::TAG_SET_ROOT];
@@ -331,12 +364,20 @@ impl Ledger {
     }
 
     /// The opt-out entries, in log order, after `after`, at most `limit`.
-    pub fn optouts(&self, after: Option<LeafIndex>, limit: usize) -> Result<Vec<LeafIndex>, StoreError> {
+    pub fn optouts(
+        &self,
+        after: Option<LeafIndex>,
+        limit: usize,
+    ) -> Result<Vec<LeafIndex>, StoreError> {
         index::indexes_under(&*self.inner.store, &[index::TAG_OPTOUT], after, limit)
     }
 
     /// The `model_checkpoint` entries of `publisher/model`, in log order.
-    pub fn model_checkpoints(&self, publisher: &str, model: &str) -> Result<Vec<LeafIndex>, StoreError> {
+    pub fn model_checkpoints(
+        &self,
+        publisher: &str,
+        model: &str,
+    ) -> Result<Vec<LeafIndex>, StoreError> {
         let prefix = index::model_prefix(publisher, model);
         index::indexes_under(&*self.inner.store, &prefix, None, usize::MAX)
     }
@@ -358,10 +399,16 @@ impl Ledger {
     }
 
     /// Every `dataset_version` entry of `publisher`: (dataset, version, entry index).
-    pub fn dataset_versions(&self, publisher: &str) -> Result<Vec<(String, String, LeafIndex)>, StoreError> {
+    pub fn dataset_versions(
+        &self,
+        publisher: &str,
+    ) -> Result<Vec<(String, String, LeafIndex)>, StoreError> {
         let prefix = index::key(index::TAG_DATASET_VERSION, &[publisher.as_bytes()]);
         let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
-        let rows = self.inner.store.range(Column::Index, &prefix, &end, usize::MAX)?;
+        let rows = self
+            .inner
+            .store
+            .range(Column::Index, &prefix, &end, usize::MAX)?;
         let mut out = Vec::with_capacity(rows.len());
         for (k, v) in rows {
             let parts = index::split_key(&k[1..])
@@ -377,7 +424,11 @@ impl Ledger {
 
     /// The key that owns publisher `name` and the entry that bound it last.
     pub fn publisher(&self, name: &str) -> Result<Option<([u8; 32], LeafIndex)>, StoreError> {
-        let Some(v) = self.inner.store.get(Column::Index, &index::publisher_key(name))? else {
+        let Some(v) = self
+            .inner
+            .store
+            .get(Column::Index, &index::publisher_key(name))?
+        else {
             return Ok(None);
         };
         let key: [u8; 32] = v

@@ -276,9 +276,15 @@ fn reconcile(store: &dyn LogStore, signer: &NoteSigner) -> Result<SignedCheckpoi
                 size,
                 root,
             };
-            let note = cp.sign(signer).map_err(|e| StartError::Sign(e.to_string()))?;
+            let note = cp
+                .sign(signer)
+                .map_err(|e| StartError::Sign(e.to_string()))?;
             let mut b = WriteBatch::new();
-            b.put(Column::Checkpoints, keys::checkpoint_key(size.0).to_vec(), note.clone());
+            b.put(
+                Column::Checkpoints,
+                keys::checkpoint_key(size.0).to_vec(),
+                note.clone(),
+            );
             // Durable step. Crash before: the next open signs again (same tree, same body).
             // Crash after: the checkpoint is the latest.
             store.write(b, Durability::Synced)?;
@@ -387,7 +393,11 @@ impl Worker {
             wb.put(Column::Index, k, v);
         }
         let size = edge.size();
-        wb.put(Column::Meta, keys::META_TREE_SIZE.to_vec(), size.0.to_be_bytes().to_vec());
+        wb.put(
+            Column::Meta,
+            keys::META_TREE_SIZE.to_vec(),
+            size.0.to_be_bytes().to_vec(),
+        );
 
         // Durable step 1. Crash before: the batch is gone, no writer was answered. Crash after:
         // the entries are in the log but no checkpoint covers them yet and no writer was
@@ -413,7 +423,11 @@ impl Worker {
             Err(e) => return self.fail(batch, format!("signing checkpoint: {e}")),
         };
         let mut cb = WriteBatch::new();
-        cb.put(Column::Checkpoints, keys::checkpoint_key(size.0).to_vec(), note.clone());
+        cb.put(
+            Column::Checkpoints,
+            keys::checkpoint_key(size.0).to_vec(),
+            note.clone(),
+        );
         // Durable step 2. Crash before: as after step 1. Crash after: the checkpoint is stored
         // but not yet served or sent; the next open serves it.
         if let Err(e) = self.store.write(cb, Durability::Synced) {

@@ -33,7 +33,15 @@ fn child_binary() -> PathBuf {
         // child is current. A no-op when it is.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "ledger", "--features", "rocksdb", "--example", "crash_child"]);
+        cmd.args([
+            "build",
+            "-p",
+            "ledger",
+            "--features",
+            "rocksdb",
+            "--example",
+            "crash_child",
+        ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
@@ -65,13 +73,21 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         ..Default::default()
     };
     for run in 0..KILLS {
-        eprintln!("run {run}: {} acknowledged, {} checkpoints", acked.len(), checkpoints.len());
+        eprintln!(
+            "run {run}: {} acknowledged, {} checkpoints",
+            acked.len(),
+            checkpoints.len()
+        );
         let mut cmd = Command::new(&bin);
         cmd.arg(&dir).arg(run.to_string());
         if !established {
             cmd.arg("create");
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         // Kill at a random moment: one run in eight during open and recovery, the others while
         // appending (a random time after the child said READY).
@@ -97,7 +113,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
-        assert!(!status.success(), "run {run}: child exited by itself: {status:?}");
+        assert!(
+            !status.success(),
+            "run {run}: child exited by itself: {status:?}"
+        );
         let lines = reader.join().unwrap();
         for l in &lines {
             if let Some(rest) = l.strip_prefix("ACK ") {
@@ -105,7 +124,9 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 let prev = acked.insert(i.parse().unwrap(), hex::decode(hexed).unwrap());
                 assert!(prev.is_none(), "run {run}: index {i} acknowledged twice");
             } else if let Some(b64) = l.strip_prefix("CP ") {
-                let note = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+                let note = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
                 unverified.push(String::from_utf8(note).unwrap());
             }
         }
@@ -129,8 +150,15 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         let store = l.store().clone();
         let size = l.checkpoint().size();
         for (i, e) in &acked {
-            assert!(*i < size.0, "run {run}: acknowledged {i} beyond size {size}");
-            assert_eq!(l.entry(LeafIndex(*i)).unwrap().as_ref(), Some(e), "run {run}: entry {i}");
+            assert!(
+                *i < size.0,
+                "run {run}: acknowledged {i} beyond size {size}"
+            );
+            assert_eq!(
+                l.entry(LeafIndex(*i)).unwrap().as_ref(),
+                Some(e),
+                "run {run}: entry {i}"
+            );
         }
         for note in unverified.drain(..) {
             let cp = Checkpoint::verify(&note, &vk).unwrap();
@@ -140,7 +168,11 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         }
         for cp in checkpoints.values() {
             assert!(cp.size <= size, "run {run}");
-            assert_eq!(log::tree_hash(&*store, cp.size).unwrap(), cp.root, "run {run}");
+            assert_eq!(
+                log::tree_hash(&*store, cp.size).unwrap(),
+                cp.root,
+                "run {run}"
+            );
         }
         let r = l.submit(common::entry(1_000_000_000 + run)).unwrap();
         assert_eq!(r.index.0, size.0, "run {run}");
@@ -149,5 +181,9 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         acked.insert(r.index.0, common::entry(1_000_000_000 + run));
         l.close();
     }
-    assert!(acked.len() > 300, "only {} entries acknowledged in {KILLS} runs", acked.len());
+    assert!(
+        acked.len() > 300,
+        "only {} entries acknowledged in {KILLS} runs",
+        acked.len()
+    );
 }

@@ -38,10 +38,16 @@ fn publisher_names_are_first_come_and_change_only_with_the_old_key() {
     assert!(matches!(r, Rejection::NameTaken(ref n) if n == "acme"));
     // The owner moves it to b, signing with a.
     let moved = l.submit(publisher("acme", &b, &a)).unwrap();
-    assert_eq!(l.publisher("acme").unwrap(), Some((b.verifying_key().to_bytes(), moved.index)));
+    assert_eq!(
+        l.publisher("acme").unwrap(),
+        Some((b.verifying_key().to_bytes(), moved.index))
+    );
     assert!(first.index < moved.index);
     // a no longer owns it.
-    assert!(matches!(rejected(l.submit(publisher("acme", &c, &a))), Rejection::NameTaken(_)));
+    assert!(matches!(
+        rejected(l.submit(publisher("acme", &c, &a))),
+        Rejection::NameTaken(_)
+    ));
     // A bad signature is the entry's own rule.
     let mut bytes = publisher("other", &c, &c);
     let at = bytes.len() - 10;
@@ -59,15 +65,30 @@ fn dataset_versions_need_the_publishers_key_and_are_unique() {
     l.submit(publisher("acme", &a, &a)).unwrap();
     let r = rejected(l.submit(dataset_version("acme", "web", "v1", root, 1, &b, 0)));
     assert!(matches!(r, Rejection::NotPublisherKey(_)));
-    let v1 = l.submit(dataset_version("acme", "web", "v1", root, 1, &a, 0)).unwrap();
+    let v1 = l
+        .submit(dataset_version("acme", "web", "v1", root, 1, &a, 0))
+        .unwrap();
     // Same key, different bytes (another root): still a duplicate version.
-    let r = rejected(l.submit(dataset_version("acme", "web", "v1", Digest([6; 32]), 1, &a, 0)));
+    let r = rejected(l.submit(dataset_version(
+        "acme",
+        "web",
+        "v1",
+        Digest([6; 32]),
+        1,
+        &a,
+        0,
+    )));
     assert!(matches!(r, Rejection::DuplicateVersion(ref k) if k == "acme/web@v1"));
     // Identical bytes: a replay.
     let r = rejected(l.submit(dataset_version("acme", "web", "v1", root, 1, &a, 0)));
     assert!(matches!(r, Rejection::Replay(i) if i == v1.index.0));
-    let v2 = l.submit(dataset_version("acme", "web", "v2", root, 1, &a, 0)).unwrap();
-    assert_eq!(l.dataset_version("acme", "web", "v1").unwrap(), Some(v1.index));
+    let v2 = l
+        .submit(dataset_version("acme", "web", "v2", root, 1, &a, 0))
+        .unwrap();
+    assert_eq!(
+        l.dataset_version("acme", "web", "v1").unwrap(),
+        Some(v1.index)
+    );
     let all = l.dataset_versions("acme").unwrap();
     assert_eq!(
         all,
@@ -84,10 +105,16 @@ fn model_checkpoints_name_only_logged_dataset_versions_and_respect_the_horizon()
     let a = key(1);
     l.submit(publisher("acme", &a, &a)).unwrap();
     let root = Digest([5; 32]);
-    let v1 = l.submit(dataset_version("acme", "web", "v1", root, 1, &a, 0)).unwrap().index;
+    let v1 = l
+        .submit(dataset_version("acme", "web", "v1", root, 1, &a, 0))
+        .unwrap()
+        .index;
     let o1 = l.submit(entry(1)).unwrap().index;
     let good = [("acme", "web", "v1", v1, root)];
-    let c1 = l.submit(model_checkpoint("acme", "m", "c1", &good, 3, &a)).unwrap().index;
+    let c1 = l
+        .submit(model_checkpoint("acme", "m", "c1", &good, 3, &a))
+        .unwrap()
+        .index;
     // A version that is not logged, or logged at another index or with another root.
     let missing = [("acme", "web", "v9", v1, root)];
     let r = rejected(l.submit(model_checkpoint("acme", "m", "c2", &missing, 3, &a)));
@@ -97,8 +124,14 @@ fn model_checkpoints_name_only_logged_dataset_versions_and_respect_the_horizon()
     assert!(matches!(r, Rejection::UnknownDatasetVersion(_)));
     // Horizon beyond the entry's own index (the next index is 4).
     let r = rejected(l.submit(model_checkpoint("acme", "m", "c3", &good, 99, &a)));
-    assert!(matches!(r, Rejection::Entry(EntryError::HorizonBeyondIndex { horizon: 99, .. })));
-    let c4 = l.submit(model_checkpoint("acme", "m", "c4", &good, 4, &a)).unwrap().index;
+    assert!(matches!(
+        r,
+        Rejection::Entry(EntryError::HorizonBeyondIndex { horizon: 99, .. })
+    ));
+    let c4 = l
+        .submit(model_checkpoint("acme", "m", "c4", &good, 4, &a))
+        .unwrap()
+        .index;
     assert_eq!(l.model_checkpoints("acme", "m").unwrap(), vec![c1, c4]);
     assert_eq!(l.model_checkpoints("acme", "other").unwrap(), vec![]);
     let o2 = l.submit(entry(2)).unwrap().index;
@@ -128,5 +161,8 @@ fn rules_see_earlier_entries_of_the_same_batch() {
     got.sort_by_key(|(i, _)| *i);
     assert!(got[0].1.is_ok());
     assert!(got[1].1.is_ok());
-    assert!(matches!(got[2].1, Err(SubmitError::Rejected(Rejection::Replay(1)))));
+    assert!(matches!(
+        got[2].1,
+        Err(SubmitError::Rejected(Rejection::Replay(1)))
+    ));
 }

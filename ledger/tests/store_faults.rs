@@ -10,7 +10,7 @@ use ledger::checkpoint::Checkpoint;
 use ledger::ledger::Ledger;
 use ledger::sequencer::{SequencerConfig, SubmitError};
 use ledger::store::log;
-use ledger::store::{Column, Durability, LogStore, MemoryStore, StoreError, WriteBatch};
+use ledger::store::{Column, Durability, LogStore, MemoryStore, Record, StoreError, WriteBatch};
 use ledger::types::{LeafIndex, TreeSize};
 
 mod common;
@@ -34,7 +34,7 @@ struct FaultyStore {
 
 impl FaultyStore {
     fn arm(&self, nth: usize, fault: Fault) {
-        *self.plan.lock().unwrap() = Some((nth, fault));
+        *self.plan.lock().expect("plan lock") = Some((nth, fault));
     }
 }
 
@@ -48,7 +48,7 @@ impl LogStore for FaultyStore {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         self.inner.range(col, start, end, limit)
     }
     fn last_in_range(
@@ -56,11 +56,13 @@ impl LogStore for FaultyStore {
         col: Column,
         start: &[u8],
         end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<Record>, StoreError> {
         self.inner.last_in_range(col, start, end)
     }
     fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {
-        let mut plan = self.plan.lock().unwrap();
+        let Ok(mut plan) = self.plan.lock() else {
+            return Err(StoreError::Io("plan lock poisoned".into()));
+        };
         let fire = match plan.as_mut() {
             Some((n, f)) if durability == Durability::Synced => {
                 if *n == 0 {
@@ -121,12 +123,22 @@ fn failure_table_for_every_durable_step_of_an_append() {
             let before = l.checkpoint();
             faulty.arm(step, fault);
             let failed = l.submit(entry(100));
-            assert!(matches!(failed, Err(SubmitError::Fatal(_))), "{row}: {failed:?}");
+            assert!(
+                matches!(failed, Err(SubmitError::Fatal(_))),
+                "{row}: {failed:?}"
+            );
             // Stopped: nothing more is accepted or signed until reopened.
             let later = l.submit(entry(101));
-            assert!(matches!(later, Err(SubmitError::Fatal(_))), "{row}: {later:?}");
+            assert!(
+                matches!(later, Err(SubmitError::Fatal(_))),
+                "{row}: {later:?}"
+            );
             assert!(l.fatal().is_some(), "{row}");
-            assert_eq!(l.checkpoint().note, before.note, "{row}: signed after a failure");
+            assert_eq!(
+                l.checkpoint().note,
+                before.note,
+                "{row}: signed after a failure"
+            );
             l.close();
             drop(l);
 

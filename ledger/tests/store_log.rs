@@ -46,13 +46,26 @@ fn tile_encoder_matches_the_tlog_tiles_300_fixture() {
     }
     let mut b = WriteBatch::new();
     for (i, h) in hashes.iter().enumerate() {
-        b.put(Column::Hashes, keys::hash_key(i as u64).to_vec(), h.0.to_vec());
+        b.put(
+            Column::Hashes,
+            keys::hash_key(i as u64).to_vec(),
+            h.0.to_vec(),
+        );
     }
     store.write(b, Durability::Synced).unwrap();
     let size = TreeSize(300);
-    assert_eq!(log::hash_tile(&store, size, TileId::new(1, 0, 1).unwrap()).unwrap(), want_l1);
-    assert_eq!(log::hash_tile(&store, size, TileId::new(0, 0, 256).unwrap()).unwrap(), t0);
-    assert_eq!(log::hash_tile(&store, size, TileId::new(0, 1, 44).unwrap()).unwrap(), t1);
+    assert_eq!(
+        log::hash_tile(&store, size, TileId::new(1, 0, 1).unwrap()).unwrap(),
+        want_l1
+    );
+    assert_eq!(
+        log::hash_tile(&store, size, TileId::new(0, 0, 256).unwrap()).unwrap(),
+        t0
+    );
+    assert_eq!(
+        log::hash_tile(&store, size, TileId::new(0, 1, 44).unwrap()).unwrap(),
+        t1
+    );
     assert_eq!(log::tree_hash(&store, size).unwrap(), cp.root);
     // A tile the tree does not have yet is not served.
     assert!(log::hash_tile(&store, size, TileId::new(0, 1, 45).unwrap()).is_err());
@@ -204,8 +217,12 @@ fn opening_with_another_key_is_refused() {
     )
     .unwrap();
     let r = Ledger::open_with_store(store.clone(), other, Default::default());
-    assert!(matches!(r, Err(ledger::ledger::LedgerError::KeyMismatch(_))));
-    let again = Ledger::open_with_store(store, signer("example.org/log"), Default::default()).unwrap();
+    assert!(matches!(
+        r,
+        Err(ledger::ledger::LedgerError::KeyMismatch(_))
+    ));
+    let again =
+        Ledger::open_with_store(store, signer("example.org/log"), Default::default()).unwrap();
     assert_eq!(again.checkpoint().size(), TreeSize(1));
     again.submit(entry(2)).unwrap();
 }

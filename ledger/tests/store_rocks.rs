@@ -23,7 +23,10 @@ fn create_then_open_continues_the_same_log() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.join("ledger.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("ledger.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let l = Ledger::open(&dir, Default::default()).unwrap();

@@ -50,7 +50,11 @@ fn stored_sets_prove_like_in_memory_sets_at_every_size() {
             .collect();
         for i in probes {
             let got = set::inclusion_proof_at(&src, LeafIndex(i)).unwrap();
-            assert_eq!(got, set::inclusion_proof_at(&set, LeafIndex(i)).unwrap(), "n={n} i={i}");
+            assert_eq!(
+                got,
+                set::inclusion_proof_at(&set, LeafIndex(i)).unwrap(),
+                "n={n} i={i}"
+            );
             set::verify_inclusion(&got, &leaves[i as usize].cid, &set.root(), set.size()).unwrap();
         }
         // Absent ids: before the first, between, after the last.
@@ -61,7 +65,8 @@ fn stored_sets_prove_like_in_memory_sets_at_every_size() {
             assert!(matches!(p, SetMembershipProof::Excluded(_)));
             let verified = match &p {
                 SetMembershipProof::Excluded(e) => {
-                    set::verify_exclusion(e, &x, &set.root(), set.size()).map(|()| Membership::Excluded)
+                    set::verify_exclusion(e, &x, &set.root(), set.size())
+                        .map(|()| Membership::Excluded)
                 }
                 SetMembershipProof::Included(_) => unreachable!(),
             };
@@ -79,22 +84,35 @@ fn ingest_refuses_unsorted_duplicate_partial_and_wrong_root() {
     swapped.swap(300, 301);
     assert!(matches!(
         upload(&store, &swapped, 72),
-        Err(SetStoreError::Invalid(set::SetError::NotSorted { index: 301 }))
+        Err(SetStoreError::Invalid(set::SetError::NotSorted {
+            index: 301
+        }))
     ));
     let mut dup = leaves.clone();
     dup[10] = dup[9];
     let mut w = store.writer();
     let r = dup.iter().try_for_each(|l| w.push(l));
-    assert!(matches!(r, Err(SetStoreError::Invalid(set::SetError::Duplicate { index: 10 }))));
+    assert!(matches!(
+        r,
+        Err(SetStoreError::Invalid(set::SetError::Duplicate {
+            index: 10
+        }))
+    ));
     let mut w = store.writer();
     w.push_bytes(&leaves[0].to_bytes()[..50]).unwrap();
-    assert!(matches!(w.commit(&Digest([0; 32])), Err(SetStoreError::PartialLeaf(50))));
+    assert!(matches!(
+        w.commit(&Digest([0; 32])),
+        Err(SetStoreError::PartialLeaf(50))
+    ));
     let mut w = store.writer();
     for l in &leaves {
         w.push(l).unwrap();
     }
     let wrong = Digest([1; 32]);
-    assert!(matches!(w.commit(&wrong), Err(SetStoreError::RootMismatch { .. })));
+    assert!(matches!(
+        w.commit(&wrong),
+        Err(SetStoreError::RootMismatch { .. })
+    ));
     assert_eq!(store.info(&wrong).unwrap(), None);
     // Uploading the same set twice returns the stored one.
     let a = upload(&store, &leaves, 4096).unwrap();
@@ -118,8 +136,14 @@ fn staged_records_of_an_unfinished_upload_are_deleted_at_open() {
     let staged = count(ledger::store::Column::SetLeaves);
     assert!(staged > 3, "{staged}");
     let store = SetStore::open(mem.clone()).unwrap();
-    assert_eq!(count(ledger::store::Column::SetLeaves), 2, "only the committed set's records");
-    assert!(store.contains(&kept, &sorted_leaves(300, 1)[7].cid).unwrap());
+    assert_eq!(
+        count(ledger::store::Column::SetLeaves),
+        2,
+        "only the committed set's records"
+    );
+    assert!(store
+        .contains(&kept, &sorted_leaves(300, 1)[7].cid)
+        .unwrap());
     // The next upload gets a fresh id and works.
     upload(&store, &leaves, 999).unwrap();
 }
@@ -138,12 +162,24 @@ fn dataset_versions_containing_a_cid_come_from_stored_manifests() {
     let b = sorted_leaves(10, 0);
     let ra = upload(l.sets(), &a, 512).unwrap();
     let rb = upload(l.sets(), &b, 512).unwrap();
-    let va = l.submit(common::dataset_version("acme", "web", "v1", ra, 1000, &k, 0)).unwrap();
-    let vb = l.submit(common::dataset_version("acme", "web", "v2", rb, 10, &k, 0)).unwrap();
+    let va = l
+        .submit(common::dataset_version(
+            "acme", "web", "v1", ra, 1000, &k, 0,
+        ))
+        .unwrap();
+    let vb = l
+        .submit(common::dataset_version("acme", "web", "v2", rb, 10, &k, 0))
+        .unwrap();
     let x = b[3].cid; // in both
-    assert_eq!(l.dataset_versions_containing(&x).unwrap(), vec![va.index, vb.index]);
+    assert_eq!(
+        l.dataset_versions_containing(&x).unwrap(),
+        vec![va.index, vb.index]
+    );
     let only_a = a.iter().find(|leaf| !b.contains(leaf)).unwrap().cid;
-    assert_eq!(l.dataset_versions_containing(&only_a).unwrap(), vec![va.index]);
+    assert_eq!(
+        l.dataset_versions_containing(&only_a).unwrap(),
+        vec![va.index]
+    );
     let nowhere = ContentId::of(b"nowhere");
     assert_eq!(l.dataset_versions_containing(&nowhere).unwrap(), vec![]);
     let p = l.set_proof(&ra, &only_a).unwrap();

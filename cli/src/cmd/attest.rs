@@ -32,7 +32,11 @@ pub struct AttestArgs {
     pub weights: PathBuf,
     /// A dataset version trained on: [PUBLISHER/]DATASET@VERSION (repeatable). Without a
     /// publisher, the model's publisher.
-    #[arg(long = "dataset", value_name = "[PUBLISHER/]NAME@VERSION", required = true)]
+    #[arg(
+        long = "dataset",
+        value_name = "[PUBLISHER/]NAME@VERSION",
+        required = true
+    )]
     pub datasets: Vec<String>,
     /// Opt-outs logged below this index were honoured: a number, or `latest` (the log's size now).
     #[arg(long, default_value = "latest", value_name = "N|latest")]
@@ -145,7 +149,11 @@ pub fn parse_dataset_label(
 }
 
 /// Looks a dataset version up on the server: its log index and manifest root.
-fn dataset_ref(client: &Client, label: &str, default_publisher: &str) -> Result<DatasetRef, Failure> {
+fn dataset_ref(
+    client: &Client,
+    label: &str,
+    default_publisher: &str,
+) -> Result<DatasetRef, Failure> {
     let (p, d, v) = parse_dataset_label(label, default_publisher)?;
     let view: DatasetVersionView = client.get_json(&format!("/v1/datasets/{p}/{d}/{v}"))?;
     let manifest_root = Digest::from_hex(&view.manifest_root)

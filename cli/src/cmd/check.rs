@@ -24,7 +24,11 @@ use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The document (its bytes are the item, as in file mode).
-    #[arg(value_name = "FILE", required_unless_present = "id", conflicts_with = "id")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "id",
+        conflicts_with = "id"
+    )]
     pub file: Option<PathBuf>,
     /// The content id instead of a file (blake3:<64 hex>).
     #[arg(long, value_name = "CID")]
@@ -50,8 +54,8 @@ pub fn run(a: &CheckArgs) -> Outcome {
         None => check_anywhere(&client, &key, &cid)?,
     };
     if let Some(path) = &a.save {
-        let text =
-            serde_json::to_string_pretty(&evidence).or_exit(Exit::Local, "encoding the evidence")?;
+        let text = serde_json::to_string_pretty(&evidence)
+            .or_exit(Exit::Local, "encoding the evidence")?;
         std::fs::write(path, text).or_exit(Exit::Local, format!("writing {}", path.display()))?;
     }
     if a.remote.json {
@@ -146,8 +150,13 @@ fn check_anywhere(
     loop {
         let page: ContentView = client.get_json(&format!("/v1/content/{cid}?offset={offset}"))?;
         for app in &page.dataset_versions {
-            let (proof, included, dve) =
-                dataset_proof(client, key, &app.dataset.label, Some(app.dataset.index), cid)?;
+            let (proof, included, dve) = dataset_proof(
+                client,
+                key,
+                &app.dataset.label,
+                Some(app.dataset.index),
+                cid,
+            )?;
             if !included {
                 return Err(Failure::msg(
                     Exit::Invalid,
@@ -185,7 +194,10 @@ fn check_anywhere(
     }
     let yes = !datasets.is_empty();
     if yes {
-        lines.insert(0, format!("yes: {cid} is in {} dataset version(s)", datasets.len()));
+        lines.insert(
+            0,
+            format!("yes: {cid} is in {} dataset version(s)", datasets.len()),
+        );
     } else {
         lines.push(format!(
             "no: the server knows no dataset version holding {cid} (pass --model for a proof)"

@@ -80,12 +80,15 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         workers: a.threads,
         list: a.list,
     };
+    cfg.validate()?;
     let backend = hasher::select(a.backend.parse::<BackendChoice>()?, a.threads)?;
     let mut obs = CliObserver::new(a.list);
     let r = match &a.out {
         Some(out) => hasher::hash_to_file(&a.paths, &cfg, backend.as_ref(), out, &mut obs),
-        None => hasher::hash_corpus::<std::fs::File>(&a.paths, &cfg, backend.as_ref(), None, &mut obs)
-            .map(|(s, _)| s),
+        None => {
+            hasher::hash_corpus::<std::fs::File>(&a.paths, &cfg, backend.as_ref(), None, &mut obs)
+                .map(|(s, _)| s)
+        }
     };
     obs.done();
     let summary = r?;
@@ -180,10 +183,7 @@ impl CliObserver {
 impl Observer for CliObserver {
     fn progress(&mut self, items: u64, bytes: u64) {
         if let Some(b) = &self.bar {
-            b.set_message(format!(
-                "{items} items, {}",
-                indicatif::HumanBytes(bytes)
-            ));
+            b.set_message(format!("{items} items, {}", indicatif::HumanBytes(bytes)));
         }
     }
 

@@ -1,8 +1,8 @@
 //! One module per subcommand, and the mapping from error kinds to exit codes (see `main.rs`).
 
-pub mod hash;
 pub mod attest;
 pub mod check;
+pub mod hash;
 pub mod keygen;
 pub mod optout;
 pub mod proof;

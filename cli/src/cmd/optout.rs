@@ -117,8 +117,7 @@ pub fn run(args: &OptOutArgs) -> Outcome {
 fn collect_ids(args: &OptOutArgs) -> Result<BTreeSet<ContentId>, Failure> {
     let mut ids = BTreeSet::new();
     for f in &args.files {
-        let bytes =
-            std::fs::read(f).or_exit(Exit::Local, format!("reading {}", f.display()))?;
+        let bytes = std::fs::read(f).or_exit(Exit::Local, format!("reading {}", f.display()))?;
         ids.insert(ContentId::of(&bytes));
     }
     for s in &args.ids {

@@ -110,7 +110,11 @@ pub struct SetArgs {
     #[arg(long, value_name = "PUBLISHER/DATASET@VERSION")]
     pub dataset: String,
     /// The document (its bytes are the item, as in file mode).
-    #[arg(value_name = "FILE", required_unless_present = "id", conflicts_with = "id")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "id",
+        conflicts_with = "id"
+    )]
     pub file: Option<PathBuf>,
     /// The content id instead of a file.
     #[arg(long, value_name = "CID")]
@@ -175,9 +179,10 @@ pub fn verified_entry(
             format!("the server answered for another index than {index}"),
         ));
     }
-    proof
-        .verify(key, &bytes)
-        .or_exit(Exit::Invalid, format!("entry {index}'s inclusion proof does not verify"))?;
+    proof.verify(key, &bytes).or_exit(
+        Exit::Invalid,
+        format!("entry {index}'s inclusion proof does not verify"),
+    )?;
     let entry = Entry::from_bytes(&bytes).or_exit(Exit::Invalid, format!("entry {index}"))?;
     Ok(VerifiedEntry {
         index,
@@ -194,16 +199,20 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 fn inclusion(a: &InclusionArgs) -> Outcome {
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
-    let query = a.tree_size.map(|n| format!("?tree_size={n}")).unwrap_or_default();
+    let query = a
+        .tree_size
+        .map(|n| format!("?tree_size={n}"))
+        .unwrap_or_default();
     let text = client.get_text(&format!(
         "/v1/entries/{}/inclusion.tlog-proof{query}",
         a.index
     ))?;
     let view: EntryView = client.get_json(&format!("/v1/entries/{}", a.index))?;
     let proof = TlogProof::parse(&text).or_exit(Exit::Invalid, "the server's tlog-proof")?;
-    let cp = proof
-        .verify(&key, view.canonical.as_bytes())
-        .or_exit(Exit::Invalid, "the server's inclusion proof does not verify")?;
+    let cp = proof.verify(&key, view.canonical.as_bytes()).or_exit(
+        Exit::Invalid,
+        "the server's inclusion proof does not verify",
+    )?;
     write(&a.out, text.as_bytes())?;
     if let Some(e) = &a.entry_out {
         write(e, view.canonical.as_bytes())?;
@@ -240,9 +249,13 @@ fn consistency(a: &ConsistencyArgs) -> Outcome {
         }
     };
     let signed = |n: u64| -> Result<String, Failure> {
-        let v: InclusionProofView = client.get_json(&format!("/v1/entries/0/inclusion?tree_size={n}"))?;
+        let v: InclusionProofView =
+            client.get_json(&format!("/v1/entries/0/inclusion?tree_size={n}"))?;
         v.checkpoint.ok_or_else(|| {
-            Failure::msg(Exit::Refused, format!("no checkpoint was signed at size {n}"))
+            Failure::msg(
+                Exit::Refused,
+                format!("no checkpoint was signed at size {n}"),
+            )
         })
     };
     let (old_note, new_note) = (signed(a.old)?, signed(new)?);
@@ -254,8 +267,10 @@ fn consistency(a: &ConsistencyArgs) -> Outcome {
         .map(|h| ledger::Digest::from_hex(h))
         .collect::<Result<Vec<_>, _>>()
         .or_exit(Exit::Server, "the server's consistency proof")?;
-    let old_cp = ledger::Checkpoint::verify(&old_note, &key).or_exit(Exit::Invalid, "old checkpoint")?;
-    let new_cp = ledger::Checkpoint::verify(&new_note, &key).or_exit(Exit::Invalid, "new checkpoint")?;
+    let old_cp =
+        ledger::Checkpoint::verify(&old_note, &key).or_exit(Exit::Invalid, "old checkpoint")?;
+    let new_cp =
+        ledger::Checkpoint::verify(&new_note, &key).or_exit(Exit::Invalid, "new checkpoint")?;
     ledger::verify_consistency::<ledger::Sha256Log>(
         old_cp.size,
         new_cp.size,
@@ -263,7 +278,10 @@ fn consistency(a: &ConsistencyArgs) -> Outcome {
         &new_cp.root,
         &hashes,
     )
-    .or_exit(Exit::Invalid, "the server's consistency proof does not verify")?;
+    .or_exit(
+        Exit::Invalid,
+        "the server's consistency proof does not verify",
+    )?;
     let text: String = hashes.iter().map(|h| h.to_base64() + "\n").collect();
     write(&a.out, text.as_bytes())?;
     if let Some(p) = &a.old_checkpoint {
@@ -273,7 +291,9 @@ fn consistency(a: &ConsistencyArgs) -> Outcome {
         write(p, new_note.as_bytes())?;
     }
     if a.remote.json {
-        say_json(&json!({"old_size": a.old, "new_size": new, "proof_file": a.out.display().to_string()}))?;
+        say_json(
+            &json!({"old_size": a.old, "new_size": new, "proof_file": a.out.display().to_string()}),
+        )?;
     } else {
         say(format!(
             "wrote {} (size {} to {new}, verified)",
@@ -289,7 +309,8 @@ pub fn content_id(file: Option<&Path>, id: Option<&str>) -> Result<ContentId, Fa
     match (file, id) {
         (_, Some(s)) => s.parse().or_exit(Exit::Invalid, format!("--id {s:?}")),
         (Some(f), None) => {
-            let bytes = std::fs::read(f).or_exit(Exit::Local, format!("reading {}", f.display()))?;
+            let bytes =
+                std::fs::read(f).or_exit(Exit::Local, format!("reading {}", f.display()))?;
             Ok(ContentId::of(&bytes))
         }
         (None, None) => Err(Failure::msg(Exit::Invalid, "give a FILE or --id CID")),
@@ -332,10 +353,14 @@ pub fn dataset_proof(
         .get("proof")
         .cloned()
         .ok_or_else(|| Failure::msg(Exit::Server, "the server's answer has no proof"))?;
-    let proof = parse_set_proof(proof_json.clone()).or_exit(Exit::Invalid, "the server's set proof")?;
+    let proof =
+        parse_set_proof(proof_json.clone()).or_exit(Exit::Invalid, "the server's set proof")?;
     let m = proof
         .verify(cid, &dv.manifest_root, TreeSize(dv.item_count))
-        .or_exit(Exit::Invalid, format!("the set proof of {cid} in {label} does not verify"))?;
+        .or_exit(
+            Exit::Invalid,
+            format!("the set proof of {cid} in {label} does not verify"),
+        )?;
     Ok((proof_json, m == ledger::set::Membership::Included, ve))
 }
 
@@ -380,7 +405,10 @@ pub fn checkpoint_index(
     checkpoint: Option<&str>,
 ) -> Result<u64, Failure> {
     let (p, m) = model.split_once('/').ok_or_else(|| {
-        Failure::msg(Exit::Invalid, format!("--model {model:?}: expected PUBLISHER/MODEL"))
+        Failure::msg(
+            Exit::Invalid,
+            format!("--model {model:?}: expected PUBLISHER/MODEL"),
+        )
     })?;
     let mut after: Option<u64> = None;
     let mut found = None;

@@ -164,11 +164,10 @@ pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHe
     if corpus.paths.is_empty() {
         return Err(Failure::msg(Exit::Invalid, "no corpus PATH given"));
     }
-    let backend: hasher::BackendChoice = corpus
-        .backend
-        .parse()
-        .or_exit(Exit::Invalid, "--backend")?;
-    let backend = hasher::select(backend, None).or_exit(Exit::Local, "opening the hashing backend")?;
+    let backend: hasher::BackendChoice =
+        corpus.backend.parse().or_exit(Exit::Invalid, "--backend")?;
+    let backend =
+        hasher::select(backend, None).or_exit(Exit::Local, "opening the hashing backend")?;
     let cfg = hasher::HashConfig {
         mode,
         field: corpus.field.clone(),
@@ -188,9 +187,12 @@ pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHe
 /// The entry's corpus mode from a manifest header.
 pub fn corpus_mode(h: &hasher::ManifestHeader) -> Result<CorpusMode, Failure> {
     let field = || {
-        h.field
-            .clone()
-            .ok_or_else(|| Failure::msg(Exit::Invalid, format!("manifest mode {} without a field", h.mode)))
+        h.field.clone().ok_or_else(|| {
+            Failure::msg(
+                Exit::Invalid,
+                format!("manifest mode {} without a field", h.mode),
+            )
+        })
     };
     Ok(match h.mode.as_str() {
         "file" => CorpusMode::File,
@@ -223,12 +225,13 @@ pub fn upload_leaves(
     root: &ledger::Digest,
 ) -> Result<SetView, Failure> {
     let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
-    client.send(
+    let view: SetView = client.send(
         "PUT",
         &format!("/v1/sets/{}", root.to_hex()),
         "application/octet-stream",
         bytes.as_slice(),
-    )
+    )?;
+    check_stored(view, root)
 }
 
 fn upload_file(
@@ -245,10 +248,11 @@ fn upload_file(
         .len();
     let base = format!("/v1/sets/{}", root.to_hex());
     if len <= CHUNK {
-        return client.send("PUT", &base, content_type, f);
+        let view: SetView = client.send("PUT", &base, content_type, f)?;
+        return check_stored(view, root);
     }
     let mut f = f;
-    let mut seq = 0u64;
+    let (mut seq, mut leaves) = (0u64, 0u64);
     loop {
         let mut chunk = Vec::new();
         (&mut f)
@@ -258,13 +262,40 @@ fn upload_file(
         if chunk.is_empty() {
             break;
         }
-        let _: ChunkReceipt = client.send(
+        let r: ChunkReceipt = client.send(
             "POST",
             &format!("{base}/chunks/{seq}"),
             content_type,
             chunk.as_slice(),
         )?;
         seq += 1;
+        leaves = r.leaves;
     }
-    client.send("POST", &format!("{base}/commit"), content_type, std::io::empty())
+    let view: SetView = client.send(
+        "POST",
+        &format!("{base}/commit"),
+        content_type,
+        std::io::empty(),
+    )?;
+    if view.size != leaves {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!(
+                "the server stored {} leaves, it had received {leaves}",
+                view.size
+            ),
+        ));
+    }
+    check_stored(view, root)
+}
+
+/// The server's answer must name the set that was sent.
+fn check_stored(view: SetView, root: &ledger::Digest) -> Result<SetView, Failure> {
+    if view.root != root.to_hex() {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!("the server stored set {}, not {root}", view.root),
+        ));
+    }
+    Ok(view)
 }

@@ -89,7 +89,9 @@ pub fn name_arg(flag: &str, s: &str) -> Result<Name, Failure> {
     Name::new(s).map_err(|n| {
         Failure::msg(
             Exit::Invalid,
-            format!("{flag} {n:?}: a name is 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit"),
+            format!(
+                "{flag} {n:?}: a name is 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit"
+            ),
         )
     })
 }

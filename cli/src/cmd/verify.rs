@@ -175,11 +175,13 @@ fn read_text(path: &Path) -> Result<String, Failure> {
 fn inclusion(a: &InclusionArgs) -> Result<(String, Value), Failure> {
     let key = load_vkey(&a.vkey)?;
     let entry = read_input(&a.entry)?;
-    let proof = TlogProof::parse(&read_text(&a.proof)?)
-        .or_exit(Exit::Invalid, format!("{} is not a tlog-proof", a.proof.display()))?;
+    let proof = TlogProof::parse(&read_text(&a.proof)?).or_exit(
+        Exit::Invalid,
+        format!("{} is not a tlog-proof", a.proof.display()),
+    )?;
     let cp = proof
         .verify(&key, &entry)
-        .or_exit(Exit::Invalid, "the inclusion proof does not verify")?;
+        .or_exit(Exit::Invalid, "not verified")?;
     let leaf = leaf_hash(&entry);
     Ok((
         format!(
@@ -207,8 +209,10 @@ fn consistency(a: &ConsistencyArgs) -> Result<(String, Value), Failure> {
         .or_exit(Exit::Invalid, format!("old checkpoint {}", a.old.display()))?;
     let new = Checkpoint::verify(&read_text(&a.new)?, &key)
         .or_exit(Exit::Invalid, format!("new checkpoint {}", a.new.display()))?;
-    let hashes = parse_consistency_proof(&read_text(&a.proof)?)
-        .or_exit(Exit::Invalid, format!("{} is not a consistency proof", a.proof.display()))?;
+    let hashes = parse_consistency_proof(&read_text(&a.proof)?).or_exit(
+        Exit::Invalid,
+        format!("{} is not a consistency proof", a.proof.display()),
+    )?;
     verify_consistency::<Sha256Log>(old.size, new.size, &old.root, &new.root, &hashes)
         .or_exit(Exit::Invalid, "the consistency proof does not verify")?;
     Ok((
@@ -253,8 +257,10 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
     let id: ContentId = a.id.parse().or_exit(Exit::Invalid, "--id")?;
     let value: Value = serde_json::from_slice(&read_input(&a.proof)?)
         .or_exit(Exit::Invalid, format!("{} is not JSON", a.proof.display()))?;
-    let proof = parse_set_proof(value)
-        .or_exit(Exit::Invalid, format!("{} is not a set proof", a.proof.display()))?;
+    let proof = parse_set_proof(value).or_exit(
+        Exit::Invalid,
+        format!("{} is not a set proof", a.proof.display()),
+    )?;
     let stated = match &proof {
         SetMembershipProof::Included(p) => p.size,
         SetMembershipProof::Excluded(p) => p.size,
@@ -286,7 +292,10 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
         ));
     }
     Ok((
-        format!("verified: {id} is {} the set {root} of {size} leaves", word(got)),
+        format!(
+            "verified: {id} is {} the set {root} of {size} leaves",
+            word(got)
+        ),
         json!({
             "verified": true,
             "id": id.to_string(),
@@ -318,8 +327,10 @@ pub fn parse_set_proof(value: Value) -> anyhow::Result<SetMembershipProof> {
 
 fn compliance(a: &ComplianceArgs) -> Outcome {
     let key = load_vkey(&a.vkey)?;
-    let bundle: ComplianceBundle = serde_json::from_slice(&read_input(&a.bundle)?)
-        .or_exit(Exit::Invalid, format!("{} is not a compliance bundle", a.bundle.display()))?;
+    let bundle: ComplianceBundle = serde_json::from_slice(&read_input(&a.bundle)?).or_exit(
+        Exit::Invalid,
+        format!("{} is not a compliance bundle", a.bundle.display()),
+    )?;
     let verdict = match verify_bundle(&bundle, &key) {
         Ok(v) => v,
         Err(e) => {
@@ -357,9 +368,13 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             bundle.optouts.len()
         ))?;
         match &verdict {
-            Verdict::Compliant => say("verified: compliant")?,
+            Verdict::Compliant if complete_ok => say("verified: compliant")?,
+            Verdict::Compliant => say("the bundle's proofs verify, but it is incomplete")?,
             Verdict::Violated { violations } => {
-                say(format!("VIOLATION: {} opted-out id(s) trained on", violations.len()))?;
+                say(format!(
+                    "VIOLATION: {} opted-out id(s) trained on",
+                    violations.len()
+                ))?;
                 for v in violations {
                     say(format!(
                         "  opt-out at index {} names {}, which is in {}",
@@ -378,7 +393,9 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     }
     if let Verdict::Violated { .. } = verdict {
         if let Some(m) = missing.as_ref().filter(|m| !m.is_empty()) {
-            crate::exit::warn(format!("the bundle also leaves out opt-outs at indexes {m:?}"));
+            crate::exit::warn(format!(
+                "the bundle also leaves out opt-outs at indexes {m:?}"
+            ));
         }
         return Ok(Exit::Negative);
     }
@@ -453,7 +470,11 @@ pub fn missing_optouts(
         if entries.len() != usize::from(w) {
             return Err(Failure::msg(
                 Exit::Server,
-                format!("the server's {} has {} entries, want {w}", id.path(), entries.len()),
+                format!(
+                    "the server's {} has {} entries, want {w}",
+                    id.path(),
+                    entries.len()
+                ),
             ));
         }
         for (j, e) in entries.iter().enumerate() {

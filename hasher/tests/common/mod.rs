@@ -37,9 +37,14 @@ pub fn expected_root_no_meta<I: AsRef<[u8]>>(items: &[I]) -> (Digest, usize) {
 /// Hashes `paths` with the CPU backend into an in-memory manifest, and reads it back verified.
 pub fn run(paths: &[PathBuf], cfg: &HashConfig, threads: usize) -> (Summary, Vec<u8>) {
     let backend = hasher::CpuHasher::new(Some(threads)).unwrap();
-    let (s, out) =
-        hasher::hash_corpus(paths, cfg, &backend, Some(Cursor::new(Vec::new())), &mut hasher::Quiet)
-            .unwrap();
+    let (s, out) = hasher::hash_corpus(
+        paths,
+        cfg,
+        &backend,
+        Some(Cursor::new(Vec::new())),
+        &mut hasher::Quiet,
+    )
+    .unwrap();
     let bytes = out.unwrap().into_inner();
     let h = ManifestReader::new(Cursor::new(&bytes))
         .unwrap()

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use crate::types::{Digest, LeafIndex};
 
 use super::keys::prefix_end;
-use super::{Column, LogStore, StoreError};
+use super::{Column, LogStore, Record, StoreError};
 
 pub const TAG_REPLAY: u8 = 0x01;
 pub const TAG_PUBLISHER: u8 = 0x02;
@@ -59,7 +59,7 @@ pub enum Rejection {
 pub struct BatchIndex<'a> {
     store: &'a dyn LogStore,
     pending: HashMap<Vec<u8>, Vec<u8>>,
-    ops: Vec<(Vec<u8>, Vec<u8>)>,
+    ops: Vec<Record>,
     error: Option<StoreError>,
 }
 
@@ -92,7 +92,7 @@ impl<'a> BatchIndex<'a> {
     }
 
     /// The index records to write with the batch, or the first read error.
-    pub fn into_ops(self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn into_ops(self) -> Result<Vec<Record>, StoreError> {
         match self.error {
             Some(e) => Err(e),
             None => Ok(self.ops),
@@ -138,7 +138,10 @@ pub fn model_checkpoint_key(publisher: &str, model: &str, index: LeafIndex) -> V
 
 /// The prefix of every `model_checkpoint` index key of `publisher/model`.
 pub fn model_prefix(publisher: &str, model: &str) -> Vec<u8> {
-    key(TAG_MODEL_CHECKPOINT, &[publisher.as_bytes(), model.as_bytes()])
+    key(
+        TAG_MODEL_CHECKPOINT,
+        &[publisher.as_bytes(), model.as_bytes()],
+    )
 }
 
 pub fn set_root_key(root: &Digest, index: LeafIndex) -> Vec<u8> {

@@ -102,7 +102,10 @@ mod tests {
         let p = dir.path().join("ledger.key");
         let s = generate(&p, "example.org/log").unwrap();
         let back = read(&p).unwrap();
-        assert_eq!(back.verifier_key().to_string(), s.verifier_key().to_string());
+        assert_eq!(
+            back.verifier_key().to_string(),
+            s.verifier_key().to_string()
+        );
         // Regression: a '+' in the base64 once broke parsing. Generate until one has it.
         let mut saw_plus = false;
         for i in 0..200 {

@@ -47,14 +47,17 @@ pub struct StoreHashes<'a>(pub &'a dyn LogStore);
 
 impl HashReader for StoreHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Digest>, TreeError> {
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|&i| hash_key(i)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        let got = self
+            .0
+            .get_many(Column::Hashes, &refs)
+            .map_err(|e| TreeError::Read(Box::new(e)))?;
         indexes
             .iter()
-            .map(|&i| {
-                let v = self
-                    .0
-                    .get(Column::Hashes, &hash_key(i))
-                    .map_err(|e| TreeError::Read(Box::new(e)))?
-                    .ok_or(TreeError::MissingHash { index: i })?;
+            .zip(got)
+            .map(|(&i, v)| {
+                let v = v.ok_or(TreeError::MissingHash { index: i })?;
                 Digest::from_slice(&v).map_err(|e| TreeError::Read(Box::new(e)))
             })
             .collect()
@@ -97,7 +100,10 @@ pub fn latest_checkpoint_note(store: &dyn LogStore) -> Result<Option<String>, St
 }
 
 /// The checkpoint signed at tree size `size`, if there is one.
-pub fn checkpoint_note_at(store: &dyn LogStore, size: TreeSize) -> Result<Option<String>, StoreError> {
+pub fn checkpoint_note_at(
+    store: &dyn LogStore,
+    size: TreeSize,
+) -> Result<Option<String>, StoreError> {
     match store.get(Column::Checkpoints, &checkpoint_key(size.0))? {
         None => Ok(None),
         Some(v) => String::from_utf8(v)
@@ -109,10 +115,9 @@ pub fn checkpoint_note_at(store: &dyn LogStore, size: TreeSize) -> Result<Option
 /// The bytes of hash tile `id`, if the tree of `size` contains it.
 pub fn hash_tile(store: &dyn LogStore, size: TreeSize, id: TileId) -> Result<Vec<u8>, ReadError> {
     let available = level_hashes(size.0, id.level);
-    let end = id
-        .n
-        .checked_mul(u64::from(tile::TILE_WIDTH))
-        .and_then(|s| s.checked_add(u64::from(id.width)));
+    let end =
+        id.n.checked_mul(u64::from(tile::TILE_WIDTH))
+            .and_then(|s| s.checked_add(u64::from(id.width)));
     match end {
         Some(end) if end <= available => {}
         _ => return Err(ReadError::NotFound(id.path())),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::RwLock;
 
-use super::{Column, Durability, LogStore, Op, StoreError, WriteBatch};
+use super::{Column, Durability, LogStore, Op, Record, StoreError, WriteBatch};
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -41,7 +41,7 @@ impl LogStore for MemoryStore {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         if start >= end {
             return Ok(Vec::new());
         }
@@ -58,7 +58,7 @@ impl LogStore for MemoryStore {
         col: Column,
         start: &[u8],
         end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<Record>, StoreError> {
         if start >= end {
             return Ok(None);
         }
@@ -116,14 +116,23 @@ mod tests {
         b.put(Column::Meta, b"x".to_vec(), b"y".to_vec());
         s.write(b, Durability::Synced).unwrap();
         let r = s.range(Column::Entries, &[2], &[6], 3).unwrap();
-        assert_eq!(r.iter().map(|(k, _)| k[0]).collect::<Vec<_>>(), vec![2, 3, 4]);
-        let last = s.last_in_range(Column::Entries, &[2], &[6]).unwrap().unwrap();
+        assert_eq!(
+            r.iter().map(|(k, _)| k[0]).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        let last = s
+            .last_in_range(Column::Entries, &[2], &[6])
+            .unwrap()
+            .unwrap();
         assert_eq!(last.0, vec![5]);
         assert_eq!(s.get(Column::Meta, b"x").unwrap(), Some(b"y".to_vec()));
         assert_eq!(s.get(Column::Entries, b"x").unwrap(), None);
         let mut d = WriteBatch::new();
         d.delete_range(Column::Entries, vec![0], vec![5]);
         s.write(d, Durability::Synced).unwrap();
-        assert_eq!(s.range(Column::Entries, &[0], &[255], 100).unwrap().len(), 5);
+        assert_eq!(
+            s.range(Column::Entries, &[0], &[255], 100).unwrap().len(),
+            5
+        );
     }
 }

@@ -15,7 +15,7 @@ pub mod log;
 pub mod memory;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
-pub mod rules;
+mod rules;
 pub mod sets;
 
 pub use memory::MemoryStore;
@@ -84,6 +84,9 @@ impl Column {
     }
 }
 
+/// A key and its value, as ranges return them.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// One change in a [`WriteBatch`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -112,8 +115,14 @@ impl WriteBatch {
         self.ops.push(Op::Delete(col, key.into()));
     }
 
-    pub fn delete_range(&mut self, col: Column, start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) {
-        self.ops.push(Op::DeleteRange(col, start.into(), end.into()));
+    pub fn delete_range(
+        &mut self,
+        col: Column,
+        start: impl Into<Vec<u8>>,
+        end: impl Into<Vec<u8>>,
+    ) {
+        self.ops
+            .push(Op::DeleteRange(col, start.into(), end.into()));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -174,6 +183,12 @@ impl StoreError {
 pub trait LogStore: Send + Sync {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Several `get`s at once, answers in the order asked. Proofs and tiles read dozens of
+    /// hashes per call; a store with a multi-get (RocksDB) overrides this.
+    fn get_many(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|k| self.get(col, k)).collect()
+    }
+
     /// Records with `start <= key < end` in key order, at most `limit` of them.
     fn range(
         &self,
@@ -181,7 +196,7 @@ pub trait LogStore: Send + Sync {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Vec<Record>, StoreError>;
 
     /// The record with the largest key in `start <= key < end`, if any.
     fn last_in_range(
@@ -189,7 +204,7 @@ pub trait LogStore: Send + Sync {
         col: Column,
         start: &[u8],
         end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Option<Record>, StoreError>;
 
     /// Applies `batch` atomically with the given durability.
     fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError>;
@@ -202,13 +217,16 @@ impl<T: LogStore + ?Sized> LogStore for std::sync::Arc<T> {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).get(col, key)
     }
+    fn get_many(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).get_many(col, keys)
+    }
     fn range(
         &self,
         col: Column,
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         (**self).range(col, start, end, limit)
     }
     fn last_in_range(
@@ -216,7 +234,7 @@ impl<T: LogStore + ?Sized> LogStore for std::sync::Arc<T> {
         col: Column,
         start: &[u8],
         end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<Record>, StoreError> {
         (**self).last_in_range(col, start, end)
     }
     fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, DB};
 
-use super::{Column, Durability, LogStore, Op, StoreError, WriteBatch};
+use super::{Column, Durability, LogStore, Op, Record, StoreError, WriteBatch};
 
 /// A ledger's RocksDB database.
 pub struct RocksStore {
@@ -79,13 +79,25 @@ impl LogStore for RocksStore {
         self.db.get_cf(self.cf(col)?, key).map_err(io)
     }
 
+    fn get_many(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by_key(|&i| keys[i]);
+        let sorted = order.iter().map(|&i| keys[i]);
+        let got = self.db.batched_multi_get_cf(self.cf(col)?, sorted, true);
+        let mut out = vec![None; keys.len()];
+        for (&i, r) in order.iter().zip(got) {
+            out[i] = r.map_err(io)?.map(|v| v.to_vec());
+        }
+        Ok(out)
+    }
+
     fn range(
         &self,
         col: Column,
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
         if start >= end {
             return Ok(out);
@@ -111,7 +123,7 @@ impl LogStore for RocksStore {
         col: Column,
         start: &[u8],
         end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<Record>, StoreError> {
         if start >= end {
             return Ok(None);
         }
@@ -177,5 +189,14 @@ mod tests {
         assert_eq!(last.1, b"seven");
         let all = s.range(Column::Entries, &[0], &[0xff], 10).unwrap();
         assert_eq!(all.len(), 2);
+        let (k7, k8, k9) = (7u64.to_be_bytes(), 8u64.to_be_bytes(), 9u64.to_be_bytes());
+        let many = s.get_many(Column::Entries, &[&k9, &k8, &k7, &k9]).unwrap();
+        let want = [
+            Some(b"nine".to_vec()),
+            None,
+            Some(b"seven".to_vec()),
+            Some(b"nine".to_vec()),
+        ];
+        assert_eq!(many, want);
     }
 }

@@ -15,8 +15,8 @@ use crate::entry::{Entry, EntryBody};
 use crate::types::{Digest, LeafIndex};
 
 use super::index::{
-    dataset_version_key, model_checkpoint_key, optout_key, publisher_key, replay_key,
-    set_root_key, BatchIndex, Rejection,
+    dataset_version_key, model_checkpoint_key, optout_key, publisher_key, replay_key, set_root_key,
+    BatchIndex, Rejection,
 };
 use super::keys::read_u64;
 
@@ -89,7 +89,8 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
         }
         EntryBody::DatasetVersion(d) => {
             check_publisher_key(view, d.publisher.as_str(), signer)?;
-            let key = dataset_version_key(d.publisher.as_str(), d.dataset.as_str(), d.version.as_str());
+            let key =
+                dataset_version_key(d.publisher.as_str(), d.dataset.as_str(), d.version.as_str());
             if view.get(&key).is_some() {
                 return Err(Rejection::DuplicateVersion(d.key().to_string()));
             }
@@ -104,7 +105,11 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
         EntryBody::ModelCheckpoint(c) => {
             check_publisher_key(view, c.publisher.as_str(), signer)?;
             for d in &c.datasets {
-                let key = dataset_version_key(d.publisher.as_str(), d.dataset.as_str(), d.version.as_str());
+                let key = dataset_version_key(
+                    d.publisher.as_str(),
+                    d.dataset.as_str(),
+                    d.version.as_str(),
+                );
                 let found = view.get(&key);
                 let matches = found.as_deref().is_some_and(|v| {
                     read_u64(v) == Some(d.index.0) && v.get(8..40) == Some(&d.manifest_root.0[..])

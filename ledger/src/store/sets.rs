@@ -85,18 +85,19 @@ impl SetStore {
         let mut gc = WriteBatch::new();
         for col in [Column::SetLeaves, Column::SetHashes] {
             let mut id = 0u64;
-            loop {
-                let Some((k, _)) = store
-                    .range(col, &id.to_be_bytes(), &[0xff; 17], 1)?
-                    .into_iter()
-                    .next()
-                else {
-                    break;
-                };
+            while let Some((k, _)) = store
+                .range(col, &id.to_be_bytes(), &[0xff; 17], 1)?
+                .into_iter()
+                .next()
+            {
                 id = keys::read_u64(&k).ok_or_else(|| StoreError::corrupt(col, "set key"))?;
                 next = next.max(id + 1);
                 if store.get(Column::Meta, &meta_set_key(id))?.is_none() {
-                    gc.delete_range(col, id.to_be_bytes().to_vec(), (id + 1).to_be_bytes().to_vec());
+                    gc.delete_range(
+                        col,
+                        id.to_be_bytes().to_vec(),
+                        (id + 1).to_be_bytes().to_vec(),
+                    );
                 }
                 match id.checked_add(1) {
                     Some(n) => id = n,
@@ -305,7 +306,7 @@ impl SetWriter {
 
     /// Level `8 * i`'s current record is full: stage it and push its root one level up.
     fn close_record(&mut self, i: usize) -> Result<(), SetStoreError> {
-        let rec = std::mem::replace(&mut self.levels[i], Vec::new());
+        let rec = std::mem::take(&mut self.levels[i]);
         let hashes: Vec<Digest> = if i == 0 {
             rec.chunks_exact(SetLeaf::LEN)
                 .map(Blake3Set::leaf_hash)
@@ -331,8 +332,11 @@ impl SetWriter {
 
     fn stage_record(&mut self, i: usize, chunk: u64, rec: Vec<u8>) {
         if i == 0 {
-            self.staged
-                .put(Column::SetLeaves, set_leaves_key(self.id, chunk).to_vec(), rec);
+            self.staged.put(
+                Column::SetLeaves,
+                set_leaves_key(self.id, chunk).to_vec(),
+                rec,
+            );
         } else {
             let key = set_hashes_key(self.id, (8 * i) as u8, chunk);
             self.staged.put(Column::SetHashes, key.to_vec(), rec);
@@ -354,7 +358,10 @@ impl SetWriter {
         self.staged = WriteBatch::new();
         self.committed = true; // nothing left for Drop to do
         let mut b = WriteBatch::new();
-        let (s, e) = (self.id.to_be_bytes().to_vec(), (self.id + 1).to_be_bytes().to_vec());
+        let (s, e) = (
+            self.id.to_be_bytes().to_vec(),
+            (self.id + 1).to_be_bytes().to_vec(),
+        );
         b.delete_range(Column::SetLeaves, s.clone(), e.clone());
         b.delete_range(Column::SetHashes, s, e);
         // Best effort: if this fails, the next open deletes the unreachable records.
@@ -376,12 +383,15 @@ fn digest_at(b: &[u8]) -> Digest {
     Digest(d)
 }
 
+type HashRecord = Rc<Vec<Digest>>;
+type LeafRecord = Rc<Vec<u8>>;
+
 /// A stored set as a [`SetSource`]: nodes computed from one record each, records cached.
 pub struct StoredSet {
     store: Arc<dyn LogStore>,
     info: SetInfo,
-    cache: RefCell<HashMap<(u8, u64), Rc<Vec<Digest>>>>,
-    leaves: RefCell<HashMap<u64, Rc<Vec<u8>>>>,
+    cache: RefCell<HashMap<(u8, u64), HashRecord>>,
+    leaves: RefCell<HashMap<u64, LeafRecord>>,
 }
 
 impl StoredSet {
@@ -440,7 +450,9 @@ impl StoredSet {
                 .collect()
         };
         let hashes = Rc::new(hashes);
-        self.cache.borrow_mut().insert((base, chunk), hashes.clone());
+        self.cache
+            .borrow_mut()
+            .insert((base, chunk), hashes.clone());
         Ok(hashes)
     }
 
@@ -506,7 +518,9 @@ impl SetSource for StoredSet {
         let Some(lo) = lo else {
             return Err(SetError::Source(format!("no node ({level}, {index})")));
         };
-        let hi = lo.saturating_add(1u64 << level.min(63)).min(self.info.size.0);
+        let hi = lo
+            .saturating_add(1u64 << level.min(63))
+            .min(self.info.size.0);
         if hi - lo == 1u64 << level.min(63) {
             self.complete_node(level, index).map_err(source_err)
         } else {
@@ -514,6 +528,7 @@ impl SetSource for StoredSet {
         }
     }
 
+    #[allow(clippy::type_complexity)] // the trait's signature (crate::set)
     fn position(&self, id: &ContentId) -> Result<Result<u64, u64>, SetError> {
         // Binary search over records by their first leaf, then within one record.
         let n = self.info.size.0;

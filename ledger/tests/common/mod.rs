@@ -1,5 +1,6 @@
 //! Helpers shared by the store, sequencer and crash tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
 
 use ed25519_dalek::SigningKey;
 use ledger::entry::{
@@ -22,7 +23,10 @@ pub fn entry(i: u64) -> Vec<u8> {
         ids: OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())]),
         scope: vec![Scope::TrainAi],
     };
-    Entry::anonymous(o, TIME, Some(i)).unwrap().as_bytes().to_vec()
+    Entry::anonymous(o, TIME, Some(i))
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 pub fn key(seed: u8) -> SigningKey {
@@ -39,7 +43,10 @@ pub fn publisher(n: &str, new: &SigningKey, by: &SigningKey) -> Vec<u8> {
         name: name(n),
         key: new.verifying_key(),
     });
-    Entry::sign(body, TIME, None, by).unwrap().as_bytes().to_vec()
+    Entry::sign(body, TIME, None, by)
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 /// `publisher/dataset@version` with manifest `root` of `count` items, signed by `by`, padded
@@ -64,7 +71,10 @@ pub fn dataset_version(
         licence: "CC-BY-4.0".to_string() + &" OR MIT".repeat(pad / 7),
         previous: None,
     });
-    Entry::sign(body, TIME, None, by).unwrap().as_bytes().to_vec()
+    Entry::sign(body, TIME, None, by)
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }
 
 /// A checkpoint of `publisher/model@ckpt` trained on `datasets` (key, index, root).
@@ -94,5 +104,8 @@ pub fn model_checkpoint(
             .collect(),
         optout_horizon: horizon,
     });
-    Entry::sign(body, TIME, None, by).unwrap().as_bytes().to_vec()
+    Entry::sign(body, TIME, None, by)
+        .unwrap()
+        .as_bytes()
+        .to_vec()
 }

@@ -1,0 +1,428 @@
+//! `prov serve --demo`: a new ledger seeded, without network, with a small real corpus that ships
+//! inside the binary, so that a newcomer sees every explorer page populated.
+//!
+//! The corpus is `api/demo/spdx-licences.jsonl`: 250 SPDX licence texts from the npm package
+//! `spdx-license-list@6.12.0` (see `api/demo/README.md` for its source and licence, and
+//! `api/demo/gen.js` for how it was cut). The story the log tells, in log order:
+//!
+//! | index | entry |
+//! |---|---|
+//! | 0, 1 | publishers `spdx-archive` (datasets) and `open-models` (a model) |
+//! | 2 | `spdx-archive/licences@1`: lines 1-238 of the file, Beerware last |
+//! | 3 | `spdx-archive/osi-approved@3.28.0`: the OSI-approved texts |
+//! | 4 | an anonymous opt-out of the Beerware text, scope `train-ai` |
+//! | 5 | `open-models/licence-lm@ckpt-1`, trained on `licences@1`, horizon 5: a **violation** |
+//! | 6 | a signed opt-out of the WTFPL text, scope `ai-use` and `search` (not training) |
+//! | 7 | `spdx-archive/licences@2` (previous `1`): Beerware dropped, 12 texts added |
+//! | 8 | `open-models/licence-lm@ckpt-2`, trained on `licences@2` and `osi-approved@3.28.0`, horizon 8: **compliant** (the WTFPL opt-out does not cover training) |
+//!
+//! Every dataset is in `jsonl:text` mode and its manifest is built by `hasher`'s rule, with the
+//! metadata `prov hash --mode jsonl --meta-field spdx_id=id --meta-field name=name
+//! --meta-field source=url --meta-field osi_approved=osi_approved` would record ([`meta_spec`]),
+//! so anyone can recompute each root from the shipped file with `prov hash` (the test
+//! `api/tests/demo.rs` does): version 1 is `head -n 238` of the file, version 2 the file without
+//! line 238, `osi-approved.jsonl` its OSI-approved lines. The id of a licence is the BLAKE3 of its
+//! text alone, so pasting a text into the explorer's "Was my work used?" box finds it.
+//!
+//! Deterministic: the publisher and requester keys are derived from fixed labels and every entry
+//! has a fixed time, so every demo log holds the same entries with the same indexes; only the
+//! log's own checkpoint key (made by [`Ledger::create`]) differs. Those keys are public, which is
+//! why a demo ledger is for looking at, never for a deployment.
+//!
+//! The weights of the two checkpoints are placeholders (two short strings each): no model ships.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use hasher::meta::{leaf_meta_json, meta_digest};
+use hasher::{MetaMode, MetaSpec, Record};
+use ledger::entry::{
+    CorpusMode, DatasetKey, DatasetRef, DatasetVersion, Entry, EntryBody, EntryError, ModelCheckpoint, Name,
+    OptOut, OptOutIds, Publisher, Scope,
+};
+use ledger::ledger::{Ledger, LedgerError};
+use ledger::sequencer::{SequencerConfig, SubmitError};
+use ledger::set::{SetError, SetLeaf, SortedSet};
+use ledger::store::sets::SetStoreError;
+use ledger::{ContentId, Digest, LeafIndex};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::Config;
+
+/// The shipped corpus, one JSON object per line: `id`, `name`, `url`, `osi_approved`, `text`.
+pub const CORPUS: &str = include_str!("../demo/spdx-licences.jsonl");
+/// The corpus file's name: `hasher` records it as each item's `path`.
+pub const CORPUS_FILE: &str = "spdx-licences.jsonl";
+/// The file name the OSI-approved subset is hashed under.
+pub const OSI_FILE: &str = "osi-approved.jsonl";
+/// Lines of [`CORPUS`] in `licences@1`; the last of them is [`OPTED_OUT`].
+pub const V1_LINES: usize = 238;
+/// The SPDX id of the text opted out of training and dropped from `licences@2`.
+pub const OPTED_OUT: &str = "Beerware";
+/// The SPDX id of the text opted out of `ai-use` and `search` only (still in `licences@2`).
+pub const SEARCH_OPTED_OUT: &str = "WTFPL";
+
+pub const DATASET_PUBLISHER: &str = "spdx-archive";
+pub const MODEL_PUBLISHER: &str = "open-models";
+pub const MODEL: &str = "licence-lm";
+
+/// 2026-01-01T00:00:00Z: entries are stamped a few days apart from here.
+const T0: u64 = 1_767_225_600;
+const DAY: u64 = 86_400;
+/// The SPDX expression of the datasets: the package's own licence (README.md here).
+const DATASET_LICENCE: &str = "CC0-1.0";
+
+/// Why the demo could not be seeded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    #[error("{0} already exists; --demo only seeds a new ledger (serve it without --demo, or pick another --data)")]
+    Exists(PathBuf),
+    #[error("the ledger already has {0} entries; the demo seeds only an empty ledger")]
+    NotEmpty(u64),
+    #[error("demo corpus line {line}: {why}")]
+    Corpus { line: usize, why: String },
+    #[error("demo metadata: {0}")]
+    Meta(#[from] hasher::HashError),
+    #[error("demo entry: {0}")]
+    Entry(#[from] EntryError),
+    #[error("demo set: {0}")]
+    Set(#[from] SetError),
+    #[error("storing a demo set: {0}")]
+    SetStore(#[from] SetStoreError),
+    #[error("submitting a demo entry: {0}")]
+    Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// One dataset version the demo published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoDataset {
+    /// `publisher/dataset@version`.
+    pub key: DatasetKey,
+    pub index: LeafIndex,
+    pub root: Digest,
+    pub items: u64,
+}
+
+/// What [`seed`] wrote, for the terminal and for tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoSummary {
+    pub licences_v1: DemoDataset,
+    pub osi_approved: DemoDataset,
+    pub licences_v2: DemoDataset,
+    /// The anonymous `train-ai` opt-out of [`OPTED_OUT`].
+    pub optout_training: LeafIndex,
+    /// The signed `ai-use`/`search` opt-out of [`SEARCH_OPTED_OUT`].
+    pub optout_search: LeafIndex,
+    /// `licence-lm@ckpt-1`, trained on `licences@1`, which still holds the opted-out text.
+    pub violating: LeafIndex,
+    /// `licence-lm@ckpt-2`, trained on `licences@2` and `osi-approved@3.28.0`.
+    pub compliant: LeafIndex,
+    /// The content id of [`OPTED_OUT`]'s text.
+    pub opted_out: ContentId,
+    /// Entries in the log after seeding.
+    pub entries: u64,
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "seeded a demo ledger: {} entries, {} SPDX licence texts", self.entries, CORPUS.lines().count())?;
+        for d in [&self.licences_v1, &self.osi_approved, &self.licences_v2] {
+            writeln!(f, "  dataset {} (entry {}): {} items", d.key, d.index, d.items)?;
+        }
+        writeln!(f, "  opt-out of {OPTED_OUT} (train-ai): entry {}", self.optout_training)?;
+        writeln!(f, "  opt-out of {SEARCH_OPTED_OUT} (ai-use, search): entry {}", self.optout_search)?;
+        writeln!(f, "  {MODEL_PUBLISHER}/{MODEL}@ckpt-1 violates that opt-out: entry {}", self.violating)?;
+        write!(f, "  {MODEL_PUBLISHER}/{MODEL}@ckpt-2 is compliant: entry {}", self.compliant)
+    }
+}
+
+/// Creates a ledger in `config.data_dir`, which must not exist, seeds it, and closes it, so that
+/// the service then opens it like any other. Refusing an existing directory keeps `--demo` from
+/// ever writing demo entries, signed with public keys, into a real ledger.
+pub fn create_for(config: &Config) -> Result<DemoSummary, DemoError> {
+    let dir = &config.data_dir;
+    if dir.exists() {
+        return Err(DemoError::Exists(dir.clone()));
+    }
+    let origin = config
+        .origin
+        .as_deref()
+        .unwrap_or(crate::serve::DEFAULT_ORIGIN);
+    let (ledger, summary) = create(dir, origin)?;
+    // Closing integrates nothing more (seed waited for every entry) and releases the database
+    // lock once the last handle is dropped, here.
+    ledger.close();
+    drop(ledger);
+    Ok(summary)
+}
+
+/// Creates a ledger named `origin` in `dir` (which must not exist) and seeds it.
+pub fn create(dir: &Path, origin: &str) -> Result<(Ledger, DemoSummary), DemoError> {
+    if dir.exists() {
+        return Err(DemoError::Exists(dir.to_path_buf()));
+    }
+    let ledger = Ledger::create(dir, origin, SequencerConfig::default())?;
+    let summary = seed(&ledger)?;
+    Ok((ledger, summary))
+}
+
+/// Seeds an empty ledger with the demo (see the module docs); refuses one with entries.
+pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
+    let size = ledger.checkpoint().size().0;
+    if size != 0 {
+        return Err(DemoError::NotEmpty(size));
+    }
+    let records = corpus()?;
+    let archive = demo_key("publisher spdx-archive");
+    let models = demo_key("publisher open-models");
+    let requester = demo_key("rights holder");
+    let at = |days: u64| T0 + days * DAY;
+
+    for (name, key) in [(DATASET_PUBLISHER, &archive), (MODEL_PUBLISHER, &models)] {
+        let body = EntryBody::Publisher(Publisher {
+            name: name_of(name)?,
+            key: key.verifying_key(),
+        });
+        submit(ledger, Entry::sign(body, at(0), None, key)?)?;
+    }
+
+    let in_v1: Vec<&Licence> = records.iter().filter(|r| r.line <= V1_LINES).collect();
+    let licences_v1 = publish(ledger, &archive, at(1), "licences", "1", None, CORPUS_FILE, &in_v1)?;
+    let osi: Vec<&Licence> = records.iter().filter(|r| r.osi_approved).collect();
+    let osi_approved = publish(ledger, &archive, at(1), "osi-approved", "3.28.0", None, OSI_FILE, &osi)?;
+
+    let opted = find(&records, OPTED_OUT)?;
+    let opted_out = ContentId::of(opted.text.as_bytes());
+    let optout = OptOut {
+        ids: OptOutIds::Inline(vec![opted_out]),
+        scope: vec![Scope::TrainAi],
+    };
+    let optout_training = submit(ledger, Entry::anonymous(optout, at(10), None)?)?;
+
+    let violating = checkpoint(ledger, &models, at(20), "ckpt-1", &[&licences_v1])?;
+
+    let search = find(&records, SEARCH_OPTED_OUT)?;
+    let body = EntryBody::OptOut(OptOut {
+        ids: OptOutIds::Inline(vec![ContentId::of(search.text.as_bytes())]),
+        scope: vec![Scope::AiUse, Scope::Search],
+    });
+    let optout_search = submit(ledger, Entry::sign(body, at(25), None, &requester)?)?;
+
+    let in_v2: Vec<&Licence> = records.iter().filter(|r| r.id != OPTED_OUT).collect();
+    let licences_v2 = publish(ledger, &archive, at(30), "licences", "2", Some("1"), CORPUS_FILE, &in_v2)?;
+
+    let compliant = checkpoint(ledger, &models, at(40), "ckpt-2", &[&licences_v2, &osi_approved])?;
+
+    Ok(DemoSummary {
+        licences_v1,
+        osi_approved,
+        licences_v2,
+        optout_training,
+        optout_search,
+        violating,
+        compliant,
+        opted_out,
+        entries: ledger.checkpoint().size().0,
+    })
+}
+
+/// The metadata rule of the demo's manifests: `prov hash --mode jsonl --meta-field spdx_id=id
+/// --meta-field name=name --meta-field source=url --meta-field osi_approved=osi_approved`.
+pub fn meta_spec() -> Result<MetaSpec, hasher::HashError> {
+    let fields = ["spdx_id=id", "name=name", "source=url", "osi_approved=osi_approved"];
+    MetaSpec::parse(MetaMode::Full, &fields.map(String::from), &[])
+}
+
+/// The manifest leaves of `records` hashed as lines of a file named `file`, renumbered from 1
+/// in the order given: exactly what `prov hash` makes of a file holding those lines.
+pub fn manifest(records: &[&Licence], file: &str) -> Result<SortedSet, DemoError> {
+    let spec = meta_spec()?;
+    // Items with equal text merge into one leaf listing every source (hasher's rule), so the
+    // sources are gathered per content id before the leaf's metadata is hashed.
+    let mut by_cid: BTreeMap<ContentId, (u64, Vec<Vec<u8>>)> = BTreeMap::new();
+    for (n, r) in records.iter().enumerate() {
+        let found = [
+            ("spdx_id", Value::from(r.id.as_str())),
+            ("name", Value::from(r.name.as_str())),
+            ("source", Value::from(r.url.as_str())),
+            ("osi_approved", Value::from(r.osi_approved)),
+        ]
+        .map(|(k, v)| (k.to_string(), v));
+        let entry = spec.entry(file, Some(Record::Line(n as u64 + 1)), found)?;
+        let slot = by_cid
+            .entry(ContentId::of(r.text.as_bytes()))
+            .or_insert_with(|| (r.text.len() as u64, Vec::new()));
+        slot.1.push(entry);
+    }
+    let leaves = by_cid
+        .into_iter()
+        .map(|(cid, (size, mut sources))| {
+            sources.sort();
+            let json = leaf_meta_json(sources.iter().map(Vec::as_slice));
+            SetLeaf {
+                cid,
+                size,
+                meta: meta_digest(Some(&json)),
+            }
+        })
+        .collect();
+    Ok(SortedSet::new(leaves)?)
+}
+
+/// One line of the shipped corpus.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Licence {
+    /// 1-based line number in [`CORPUS`].
+    #[serde(skip)]
+    pub line: usize,
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub osi_approved: bool,
+    pub text: String,
+}
+
+/// The shipped corpus, parsed.
+pub fn corpus() -> Result<Vec<Licence>, DemoError> {
+    CORPUS
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut r: Licence = serde_json::from_str(line).map_err(|e| DemoError::Corpus {
+                line: i + 1,
+                why: e.to_string(),
+            })?;
+            r.line = i + 1;
+            Ok(r)
+        })
+        .collect()
+}
+
+/// The demo key for `label`: BLAKE3 of a fixed string as the Ed25519 seed, so every demo log has
+/// the same publishers and the same entry bytes.
+fn demo_key(label: &str) -> SigningKey {
+    let seed = ContentId::of(format!("prov-ledger demo key: {label}").as_bytes());
+    SigningKey::from_bytes(seed.as_bytes())
+}
+
+fn name_of(s: &str) -> Result<Name, DemoError> {
+    Name::new(s).map_err(|bad| {
+        DemoError::Entry(EntryError::BadName {
+            field: "name",
+            value: bad,
+        })
+    })
+}
+
+fn find<'a>(records: &'a [Licence], id: &str) -> Result<&'a Licence, DemoError> {
+    records
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| DemoError::Corpus {
+            line: 0,
+            why: format!("no licence {id:?} in the demo corpus"),
+        })
+}
+
+fn submit(ledger: &Ledger, entry: Entry) -> Result<LeafIndex, DemoError> {
+    Ok(ledger.submit(entry.as_bytes().to_vec())?.index)
+}
+
+/// Stores `set` through the ledger's set writer (what `PUT /v1/sets` does), returning its root.
+fn store_set(ledger: &Ledger, set: &SortedSet) -> Result<Digest, DemoError> {
+    let mut w = ledger.set_writer();
+    for leaf in set.leaves() {
+        w.push(leaf)?;
+    }
+    Ok(w.commit(&set.root())?.root)
+}
+
+#[allow(clippy::too_many_arguments)] // one call per dataset version; a struct would only rename them
+fn publish(
+    ledger: &Ledger,
+    key: &SigningKey,
+    time: u64,
+    dataset: &str,
+    version: &str,
+    previous: Option<&str>,
+    file: &str,
+    records: &[&Licence],
+) -> Result<DemoDataset, DemoError> {
+    let set = manifest(records, file)?;
+    let root = store_set(ledger, &set)?;
+    let key_of = DatasetKey {
+        publisher: name_of(DATASET_PUBLISHER)?,
+        dataset: name_of(dataset)?,
+        version: name_of(version)?,
+    };
+    let body = EntryBody::DatasetVersion(DatasetVersion {
+        publisher: key_of.publisher.clone(),
+        dataset: key_of.dataset.clone(),
+        version: key_of.version.clone(),
+        manifest_root: root,
+        item_count: set.size().0,
+        total_bytes: records.iter().map(|r| r.text.len() as u64).sum(),
+        corpus_mode: CorpusMode::JsonLines {
+            field: "text".into(),
+        },
+        licence: DATASET_LICENCE.into(),
+        previous: previous.map(name_of).transpose()?,
+    });
+    let index = submit(ledger, Entry::sign(body, time, None, key)?)?;
+    Ok(DemoDataset {
+        key: key_of,
+        index,
+        root,
+        items: set.size().0,
+    })
+}
+
+/// A `model_checkpoint` whose horizon is its own index: it claims every opt-out before it.
+fn checkpoint(
+    ledger: &Ledger,
+    key: &SigningKey,
+    time: u64,
+    name: &str,
+    datasets: &[&DemoDataset],
+) -> Result<LeafIndex, DemoError> {
+    // Placeholder weight files: the demo ships no model, only the shape of a claim about one.
+    let leaves = ["config.json", "model.safetensors"].map(|file| {
+        let bytes = format!("{MODEL_PUBLISHER}/{MODEL}@{name} {file}: demo placeholder");
+        SetLeaf {
+            cid: ContentId::of(bytes.as_bytes()),
+            size: bytes.len() as u64,
+            meta: Digest::default(),
+        }
+    });
+    let mut leaves = leaves.to_vec();
+    leaves.sort_by(|a, b| a.cid.cmp(&b.cid));
+    let weights = SortedSet::new(leaves)?;
+    let weights_root = store_set(ledger, &weights)?;
+    let refs = datasets
+        .iter()
+        .map(|d| DatasetRef {
+            publisher: d.key.publisher.clone(),
+            dataset: d.key.dataset.clone(),
+            version: d.key.version.clone(),
+            index: d.index,
+            manifest_root: d.root,
+        })
+        .collect();
+    let body = EntryBody::ModelCheckpoint(ModelCheckpoint {
+        publisher: name_of(MODEL_PUBLISHER)?,
+        model: name_of(MODEL)?,
+        checkpoint: name_of(name)?,
+        weights_root,
+        weights_count: weights.size().0,
+        datasets: refs,
+        // The entry's own index: the sequencer integrates one demo entry at a time.
+        optout_horizon: ledger.checkpoint().size().0,
+    });
+    submit(ledger, Entry::sign(body, time, None, key)?)
+}

@@ -1,0 +1,593 @@
+//! The whole loop of issue #6 over real HTTP on loopback, with a real `prov serve` (RocksDB in a
+//! temporary directory) and nothing but the `prov` binary as the client:
+//!
+//! two publishers; three dataset versions, one of them version 2 of another with an opted-out
+//! document removed; opt-outs before and after the checkpoints; a compliant checkpoint and one
+//! trained on a version that still holds an opted-out document. The compliant bundle verifies
+//! (exit 0); the violating one exits 1 naming the opt-out; a bundle with one flipped bit exits 2;
+//! a bundle from which an opt-out was removed passes plain verification but fails
+//! `--complete`. A publisher cannot publish under another's name (4xx, exit 4) and replays are
+//! refused. Independently, a tlog-proof from the JSON API verifies with `prov verify inclusion`.
+//!
+//! Needs the `server` feature (the default), which `prov serve` lives behind.
+#![cfg(feature = "server")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const PROV: &str = env!("CARGO_BIN_EXE_prov");
+
+/// A running `prov serve`, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    vkey: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(PROV)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prov serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut url, mut vkey) = (None, None);
+        while url.is_none() || vkey.is_none() {
+            let line = lines
+                .next()
+                .expect("prov serve exited before announcing itself")
+                .expect("read prov serve's stdout");
+            if let Some(v) = line.strip_prefix("verifier key: ") {
+                vkey = Some(v.trim().to_string());
+            }
+            if let Some(u) = line.strip_prefix("explorer: ") {
+                url = Some(u.trim().trim_end_matches('/').to_string());
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            url: url.unwrap_or_default(),
+            vkey: vkey.unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn prov(args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(PROV).args(args).output().expect("run prov");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Runs prov, asserting the exit code, and returns its stdout.
+fn ok(args: &[&str], want: i32) -> String {
+    let r = prov(args);
+    assert_eq!(
+        r.code, want,
+        "prov {args:?} exited {} (want {want})\nstdout: {}\nstderr: {}",
+        r.code, r.stdout, r.stderr
+    );
+    r.stdout
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn write_docs(dir: &Path, docs: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in docs {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+fn cid_of(text: &str) -> String {
+    format!("blake3:{}", blake3::hash(text.as_bytes()).to_hex())
+}
+
+#[test]
+fn publish_optout_attest_and_prove_compliance_over_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let server = Server::start(&t.join("ledger"));
+    let s = server.url.as_str();
+    let vkey_file = t.join("vkey");
+    std::fs::write(&vkey_file, format!("{}\n", server.vkey)).unwrap();
+    let vk = p(&vkey_file);
+
+    // Two publishers.
+    let (alice, bob) = (t.join("alice.key"), t.join("bob.key"));
+    let out = ok(
+        &["keygen", "--out", p(&alice), "--name", "alice", "--json"],
+        0,
+    );
+    assert!(json(&out)["public_key"].as_str().is_some());
+    ok(&["keygen", "--out", p(&bob), "--name", "bob"], 0);
+    ok(
+        &[
+            "publisher",
+            "register",
+            "--key",
+            p(&alice),
+            "--name",
+            "alice",
+            "--server",
+            s,
+        ],
+        0,
+    );
+    ok(
+        &["publisher", "register", "--key", p(&bob), "--server", s],
+        0,
+    );
+    // First come, first served: bob cannot take alice's name.
+    let r = prov(&[
+        "publisher",
+        "register",
+        "--key",
+        p(&bob),
+        "--name",
+        "alice",
+        "--server",
+        s,
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+
+    // Three dataset versions; web@v2 is web@v1 without the document opted out below.
+    let (d1, d2, d3, d4) = ("the first page", "a poem, opted out", "notes", "a recipe");
+    let (d5, d6) = ("chapter one", "chapter two");
+    let web1 = write_docs(
+        &t.join("web1"),
+        &[("1", d1), ("2", d2), ("3", d3), ("4", d4)],
+    );
+    let web2 = write_docs(&t.join("web2"), &[("1", d1), ("3", d3), ("4", d4)]);
+    let books = write_docs(&t.join("books"), &[("5", d5), ("6", d6)]);
+    let publish = |key: &Path, dataset: &str, version: &str, dir: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "publish",
+            "--key",
+            p(key),
+            "--dataset",
+            dataset,
+            "--version",
+            version,
+            "--mode",
+            "file",
+            "--backend",
+            "cpu",
+            "--json",
+            "--server",
+            s,
+        ];
+        args.extend_from_slice(extra);
+        args.push(p(dir));
+        prov(&args)
+    };
+    let r = publish(&alice, "web", "v1", &web1, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let web1_root = json(&r.stdout)["manifest_root"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(json(&r.stdout)["item_count"], 4);
+
+    // The opted-out document, anonymously, before any checkpoint; and ids in no dataset.
+    let doc2 = t.join("doc2.txt");
+    std::fs::write(&doc2, d2).unwrap();
+    let out = ok(
+        &[
+            "optout",
+            p(&doc2),
+            "--scope",
+            "train-ai",
+            "--json",
+            "--server",
+            s,
+        ],
+        0,
+    );
+    let optout_d2 = json(&out)["index"].as_u64().unwrap();
+    let other = cid_of("never published anywhere");
+    ok(
+        &[
+            "optout",
+            "--id",
+            &other,
+            "--id",
+            &cid_of("nor this"),
+            "--key",
+            p(&bob),
+            "--server",
+            s,
+        ],
+        0,
+    );
+
+    let r = publish(&alice, "alice/web", "v2", &web2, &["--previous", "v1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["item_count"], 3);
+    let r = publish(&bob, "books", "v1", &books, &["--licence", "CC-BY-4.0"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A publisher cannot publish under another's name; a version cannot be published twice.
+    let r = publish(&bob, "alice/evil", "v1", &books, &[]);
+    assert_eq!(r.code, 4, "bob published as alice: {}", r.stderr);
+    assert!(r.stderr.contains("403"), "{}", r.stderr);
+    let r = publish(&alice, "web", "v1", &web1, &[]);
+    assert_eq!(r.code, 4, "web@v1 published twice: {}", r.stderr);
+
+    // Two checkpoints with every opt-out so far below their horizon.
+    let weights = write_docs(&t.join("weights"), &[("model.bin", "weights")]);
+    let attest = |checkpoint: &str, datasets: &[&str]| {
+        let mut args = vec![
+            "attest",
+            "--key",
+            p(&alice),
+            "--model",
+            "lm",
+            "--checkpoint",
+            checkpoint,
+            "--weights",
+            p(&weights),
+            "--backend",
+            "cpu",
+            "--json",
+            "--server",
+            s,
+        ];
+        for d in datasets {
+            args.extend_from_slice(&["--dataset", d]);
+        }
+        let out = ok(&args, 0);
+        json(&out)["index"].as_u64().unwrap()
+    };
+    let good = attest("c1", &["web@v2", "bob/books@v1"]);
+    let bad = attest("c2", &["alice/web@v1", "bob/books@v1"]);
+
+    // An opt-out after both checkpoints: outside their claims, though books@v1 holds d5.
+    let doc5 = t.join("doc5.txt");
+    std::fs::write(&doc5, d5).unwrap();
+    ok(&["optout", p(&doc5), "--key", p(&bob), "--server", s], 0);
+
+    // The bundles.
+    let (good_b, bad_b) = (t.join("good.json"), t.join("bad.json"));
+    ok(
+        &[
+            "proof",
+            "compliance",
+            &good.to_string(),
+            "--out",
+            p(&good_b),
+            "--server",
+            s,
+        ],
+        0,
+    );
+    ok(
+        &[
+            "proof",
+            "compliance",
+            "--model",
+            "alice/lm",
+            "--checkpoint",
+            "c2",
+            "--out",
+            p(&bad_b),
+            "--server",
+            s,
+        ],
+        0,
+    );
+    let out = ok(&["verify", "compliance", "--vkey", vk, p(&good_b)], 0);
+    assert!(out.contains("compliant"), "{out}");
+    ok(
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            &server.vkey,
+            "--complete",
+            "--server",
+            s,
+            p(&good_b),
+        ],
+        0,
+    );
+
+    // The violation: exit 1, naming the opt-out, the id and the dataset version.
+    let out = ok(&["verify", "compliance", "--vkey", vk, p(&bad_b)], 1);
+    assert!(out.contains(&format!("index {optout_d2}")), "{out}");
+    assert!(out.contains(&cid_of(d2)), "{out}");
+    assert!(out.contains("alice/web@v1"), "{out}");
+    let out = ok(
+        &["verify", "compliance", "--vkey", vk, "--json", p(&bad_b)],
+        1,
+    );
+    let v = json(&out);
+    assert_eq!(v["verdict"]["verdict"], "violated");
+    assert_eq!(v["verdict"]["violations"][0]["optout_index"], optout_d2);
+    assert_eq!(v["verdict"]["violations"][0]["dataset"], "alice/web@v1");
+    assert_eq!(v["index"], bad);
+
+    // One flipped bit anywhere in a bundle: never verified (sampled across the whole file).
+    let bytes = std::fs::read(&good_b).unwrap();
+    let flipped = t.join("flipped.json");
+    let step = (bytes.len() / 40).max(1);
+    for (n, at) in (0..bytes.len()).step_by(step).enumerate() {
+        let mut b = bytes.clone();
+        b[at] ^= 1 << (n % 7);
+        std::fs::write(&flipped, &b).unwrap();
+        let r = prov(&["verify", "compliance", "--vkey", vk, p(&flipped)]);
+        assert_eq!(
+            r.code,
+            2,
+            "bit {} of byte {at} flipped: {}{}",
+            n % 7,
+            r.stdout,
+            r.stderr
+        );
+    }
+
+    // An opt-out removed from the violating bundle hides the violation from a plain check, not
+    // from --complete, which reads every entry below the horizon from the tiles.
+    let mut b = json(&std::fs::read_to_string(&bad_b).unwrap());
+    let optouts = b["optouts"].as_array_mut().unwrap();
+    let before = optouts.len();
+    optouts.retain(|o| {
+        !o["proof"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("\nindex {optout_d2}\n"))
+    });
+    assert_eq!(optouts.len(), before - 1);
+    let trimmed = t.join("trimmed.json");
+    std::fs::write(&trimmed, serde_json::to_vec(&b).unwrap()).unwrap();
+    let out = ok(&["verify", "compliance", "--vkey", vk, p(&trimmed)], 0);
+    assert!(out.contains("compliant"), "{out}");
+    let r = prov(&[
+        "verify",
+        "compliance",
+        "--vkey",
+        vk,
+        "--complete",
+        "--server",
+        s,
+        p(&trimmed),
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains(&format!("[{optout_d2}]")), "{}", r.stderr);
+
+    // Replays: the exact bytes of a logged entry are refused (409), so exit 4 via the CLI's
+    // client and 409 over plain HTTP.
+    let entry = ureq::get(&format!("{s}/v1/entries/{optout_d2}"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let entry = json(&entry);
+    let canonical = entry["canonical"].as_str().unwrap();
+    match ureq::post(&format!("{s}/v1/entries"))
+        .set("Content-Type", "application/json")
+        .send_string(canonical)
+    {
+        Err(ureq::Error::Status(code, _)) => assert_eq!(code, 409),
+        other => panic!("a replay was not refused: {other:?}"),
+    }
+
+    // `prov check`: d2 is in c2's training data (yes, exit 0), not in c1's (no, exit 1).
+    let out = ok(
+        &[
+            "check",
+            p(&doc2),
+            "--model",
+            "alice/lm@c2",
+            "--vkey",
+            vk,
+            "--server",
+            s,
+        ],
+        0,
+    );
+    assert!(out.starts_with("yes"), "{out}");
+    let evidence = t.join("evidence.json");
+    let out = ok(
+        &[
+            "check",
+            "--id",
+            &cid_of(d2),
+            "--model",
+            "alice/lm@c1",
+            "--vkey",
+            vk,
+            "--json",
+            "--save",
+            p(&evidence),
+            "--server",
+            s,
+        ],
+        1,
+    );
+    assert_eq!(json(&out)["included"], false);
+    assert_eq!(json(&out)["datasets"].as_array().unwrap().len(), 2);
+    assert!(evidence.exists());
+
+    // A set proof fetched and checked offline.
+    let set_proof = t.join("set.json");
+    ok(
+        &[
+            "proof",
+            "set",
+            "--dataset",
+            "alice/web@v1",
+            p(&doc2),
+            "--out",
+            p(&set_proof),
+            "--vkey",
+            vk,
+            "--server",
+            s,
+        ],
+        0,
+    );
+    let id2 = cid_of(d2);
+    let set_args = [
+        "--set-root",
+        web1_root.as_str(),
+        "--set-size",
+        "4",
+        "--id",
+        id2.as_str(),
+    ];
+    let mut args = vec!["verify", "set-inclusion"];
+    args.extend_from_slice(&set_args);
+    args.push(p(&set_proof));
+    ok(&args, 0);
+    args[1] = "set-exclusion";
+    ok(&args, 2);
+
+    // Consistency between an old and the latest checkpoint.
+    let (old_cp, new_cp, cons) = (t.join("old.cp"), t.join("new.cp"), t.join("cons.proof"));
+    ok(
+        &[
+            "proof",
+            "consistency",
+            "--old",
+            "3",
+            "--out",
+            p(&cons),
+            "--old-checkpoint",
+            p(&old_cp),
+            "--new-checkpoint",
+            p(&new_cp),
+            "--vkey",
+            vk,
+            "--server",
+            s,
+        ],
+        0,
+    );
+    ok(
+        &[
+            "verify",
+            "consistency",
+            "--vkey",
+            vk,
+            p(&old_cp),
+            p(&new_cp),
+            p(&cons),
+        ],
+        0,
+    );
+    ok(
+        &[
+            "verify",
+            "consistency",
+            "--vkey",
+            vk,
+            p(&new_cp),
+            p(&old_cp),
+            p(&cons),
+        ],
+        2,
+    );
+
+    drop(server);
+}
+
+/// An independent check of the JSON API: a tlog-proof fetched with a plain HTTP client (not
+/// `prov proof`) verifies with `prov verify inclusion`, and the wrong entry does not.
+#[test]
+fn tlog_proof_from_the_json_api_verifies_with_prov_verify_inclusion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let server = Server::start(&t.join("ledger"));
+    let s = server.url.as_str();
+    for i in 0..5 {
+        ok(
+            &[
+                "optout",
+                "--id",
+                &cid_of(&format!("doc {i}")),
+                "--server",
+                s,
+            ],
+            0,
+        );
+    }
+    for index in [0u64, 3, 4] {
+        let view = ureq::get(&format!("{s}/v1/entries/{index}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        let view = json(&view);
+        let proof = ureq::get(&format!("{s}/v1/entries/{index}/inclusion"))
+            .set("Accept", "text/plain")
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        let (entry_f, proof_f) = (t.join("entry"), t.join("proof"));
+        std::fs::write(&entry_f, view["canonical"].as_str().unwrap()).unwrap();
+        std::fs::write(&proof_f, &proof).unwrap();
+        let args = [
+            "verify",
+            "inclusion",
+            "--vkey",
+            server.vkey.as_str(),
+            "--entry",
+            p(&entry_f),
+            p(&proof_f),
+        ];
+        let out = ok(&args, 0);
+        assert!(out.contains(&format!("index {index}")), "{out}");
+        std::fs::write(
+            &entry_f,
+            format!("{} ", view["canonical"].as_str().unwrap()),
+        )
+        .unwrap();
+        ok(&args, 2);
+    }
+}
+
+/// `prov serve` never turns a directory that is not a ledger into one.
+#[test]
+fn serve_refuses_a_directory_that_is_not_a_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
+    let r = prov(&["serve", "--listen", "127.0.0.1:0", "--data", p(tmp.path())]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stderr.is_empty());
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
