@@ -250,7 +250,7 @@ pub fn manifest(records: &[&Licence], file: &str) -> Result<SortedSet, DemoError
         let found = [
             ("spdx_id", Value::from(r.id.as_str())),
             ("name", Value::from(r.name.as_str())),
-            ("source", Value::from(r.url.as_str())),
+            ("source", r.url.as_deref().map_or(Value::Null, Value::from)),
             ("osi_approved", Value::from(r.osi_approved)),
         ]
         .map(|(k, v)| (k.to_string(), v));
@@ -283,7 +283,9 @@ pub struct Licence {
     pub line: usize,
     pub id: String,
     pub name: String,
-    pub url: String,
+    /// Absent for a few licences; then absent from the item's metadata too, as in `prov hash`.
+    #[serde(default)]
+    pub url: Option<String>,
     pub osi_approved: bool,
     pub text: String,
 }

@@ -1,5 +1,6 @@
 //! `prov hash` as a user runs it: the real binary on generated corpora, checked against an
 //! independent computation (blake3 one-shot ids, the ledger's tree) and against `b3sum`.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Bad input: each kind stops the run with the file and line or row named, or with
 //! `--skip-invalid` is skipped and counted, the first few listed.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
 mod common;
 
@@ -82,12 +83,12 @@ fn parquet_corruption_and_nulls_are_reported() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("nulls.parquet");
     crate_parquet(&p, &[Some("a".into()), None, Some("c".into())]);
-    let err = try_run(&[p.clone()], &cfg(Mode::Parquet, false)).unwrap_err();
+    let err = try_run(std::slice::from_ref(&p), &cfg(Mode::Parquet, false)).unwrap_err();
     assert!(
         matches!(&err, HashError::Invalid { at, .. } if at.record == Some(Record::Row(1))),
         "{err}"
     );
-    let s = try_run(&[p.clone()], &cfg(Mode::Parquet, true)).unwrap();
+    let s = try_run(std::slice::from_ref(&p), &cfg(Mode::Parquet, true)).unwrap();
     assert_eq!((s.header.items, s.header.skipped), (2, 1));
 
     let junk = d.path().join("junk.parquet");

@@ -1,5 +1,6 @@
 //! Every corpus mode against an independent computation of DESIGN.md's root, plus the manifest
 //! read back and verified.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
 mod common;
 
@@ -82,7 +83,8 @@ fn jsonl_plain_gz_and_zstd_give_the_same_ids() {
     let (body, texts) = jsonl_records();
     let (want, leaves) = expected_root_no_meta(&texts);
     let d = tempfile::tempdir().unwrap();
-    let enc: [(&str, fn(&[u8]) -> Vec<u8>); 3] = [
+    type Encode = fn(&[u8]) -> Vec<u8>;
+    let enc: [(&str, Encode); 3] = [
         ("a.jsonl", |b| b.to_vec()),
         ("b.jsonl.gz", gzip),
         ("c.jsonl.zst", zstd),
@@ -145,7 +147,7 @@ fn parquet_rows_hash_their_text_column() {
     let opt: Vec<Option<String>> = texts.iter().cloned().map(Some).collect();
     write_parquet(&p, &opt, 128);
     let (want, _) = expected_root_no_meta(&texts);
-    let (s, _) = run(&[p.clone()], &no_meta(Mode::Parquet), 2);
+    let (s, _) = run(std::slice::from_ref(&p), &no_meta(Mode::Parquet), 2);
     assert_eq!(s.root(), want);
     assert_eq!(s.header.items, 500);
 

@@ -73,6 +73,9 @@ pub enum SubmitError {
     /// The queue is full; retry later.
     #[error("sequencer is busy")]
     Busy,
+    /// Reading the indexes failed before anything was written; retry later.
+    #[error("storage read failed, nothing was written: {0}")]
+    Retry(String),
     /// A durable write failed earlier; the ledger must be reopened. The entry may or may not
     /// be in the log (it was not acknowledged).
     #[error("sequencer stopped after a storage failure; reopen the ledger: {0}")]
@@ -359,7 +362,7 @@ impl Worker {
             Err(e) => {
                 // A read failed: nothing was written, so nothing is lost; refuse the batch.
                 for r in batch {
-                    (r.reply)(Err(SubmitError::Fatal(format!("reading indexes: {e}"))));
+                    (r.reply)(Err(SubmitError::Retry(format!("reading indexes: {e}"))));
                 }
                 return;
             }

@@ -4,6 +4,7 @@
 //! every checkpoint ever handed out verifies and is consistent with the reopened tree (its root
 //! is the reopened tree's root at its size), and the ledger accepts a new entry.
 #![cfg(all(unix, feature = "rocksdb"))]
+#![allow(clippy::unwrap_used)] // the child_binary helper: a failure is a test failure
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};

@@ -1,24 +1,16 @@
 //! The cross-entry rules the sequencer enforces, and the indexes they leave behind.
 
-use std::sync::Arc;
-
 use ledger::entry::EntryError;
 use ledger::ledger::Ledger;
 use ledger::sequencer::SubmitError;
 use ledger::store::index::Rejection;
-use ledger::store::MemoryStore;
 use ledger::types::{Digest, LeafIndex};
 
 mod common;
 use common::*;
 
 fn ledger() -> Ledger {
-    Ledger::create_with_store(
-        Arc::new(MemoryStore::new()),
-        signer("example.org/log"),
-        Default::default(),
-    )
-    .unwrap()
+    memory_ledger()
 }
 
 fn rejected(r: Result<ledger::sequencer::Receipt, SubmitError>) -> Rejection {

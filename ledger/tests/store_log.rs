@@ -8,7 +8,7 @@ use ledger::hash::{leaf_hash, Sha256Log};
 use ledger::ledger::Ledger;
 use ledger::merkle;
 use ledger::note::NoteSigner;
-use ledger::sequencer::{SequencerConfig, SubmitError};
+use ledger::sequencer::SubmitError;
 use ledger::store::index::Rejection;
 use ledger::store::keys;
 use ledger::store::log::{self, StoreHashes};
@@ -18,12 +18,7 @@ use ledger::tree::{self, RightEdge};
 use ledger::types::{Digest, LeafIndex, TreeSize};
 
 mod common;
-use common::{entry, signer};
-
-fn memory_ledger() -> Ledger {
-    let store: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
-    Ledger::create_with_store(store, signer("example.org/log"), SequencerConfig::default()).unwrap()
-}
+use common::{entry, memory_ledger, signer};
 
 #[test]
 fn tile_encoder_matches_the_tlog_tiles_300_fixture() {
@@ -144,6 +139,18 @@ fn a_client_with_only_tiles_recomputes_the_checkpoint() {
     assert!(l.tile("tile/entries/002.p/89").is_err());
     let leaves: Vec<Digest> = entries.iter().map(|e| leaf_hash(e)).collect();
     assert_eq!(merkle::root::<Sha256Log>(&leaves), cp.root);
+}
+
+#[test]
+fn the_ledger_is_shareable_across_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>(_: &T) {}
+    let l = memory_ledger();
+    shareable(&l);
+    let c = l.clone();
+    let size = std::thread::spawn(move || c.submit(entry(1)).unwrap().checkpoint.size())
+        .join()
+        .unwrap();
+    assert_eq!(l.checkpoint().size(), size);
 }
 
 #[test]

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, DB};
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, DB,
+};
 
 use super::{Column, Durability, LogStore, Op, Record, StoreError, WriteBatch};
 
@@ -49,10 +51,27 @@ impl RocksStore {
         opts
     }
 
+    /// Hashes, hash-keyed index records and set records are incompressible: compressing them
+    /// only costs CPU. Entries (JSON) compress well with LZ4, which is cheap.
+    fn column_options(col: Column) -> Options {
+        let mut opts = Self::options();
+        match col {
+            Column::Entries | Column::Checkpoints | Column::Meta => {
+                opts.set_compression_type(DBCompressionType::Lz4)
+            }
+            _ => opts.set_compression_type(DBCompressionType::None),
+        }
+        if matches!(col, Column::Hashes | Column::SetRoots) {
+            // Point lookups only (proofs, tiles, set roots): bloom filters and a block cache.
+            opts.optimize_for_point_lookup(64);
+        }
+        opts
+    }
+
     fn open_with(path: &Path, opts: &Options) -> Result<Self, StoreError> {
         let cfs = Column::ALL
             .iter()
-            .map(|c| ColumnFamilyDescriptor::new(c.name(), Self::options()));
+            .map(|&c| ColumnFamilyDescriptor::new(c.name(), Self::column_options(c)));
         let db = DB::open_cf_descriptors(opts, path, cfs).map_err(io)?;
         Ok(RocksStore { db })
     }

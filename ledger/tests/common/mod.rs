@@ -109,3 +109,13 @@ pub fn model_checkpoint(
         .as_bytes()
         .to_vec()
 }
+
+/// A new ledger on the in-memory store, signed by [`signer`].
+pub fn memory_ledger() -> ledger::ledger::Ledger {
+    ledger::ledger::Ledger::create_with_store(
+        std::sync::Arc::new(ledger::store::MemoryStore::new()),
+        signer("example.org/log"),
+        Default::default(),
+    )
+    .unwrap()
+}

@@ -1,0 +1,195 @@
+//! The `prov serve --demo` seed (api/src/demo.rs) on a real RocksDB ledger in a temp dir: every
+//! entry type is there, the opted-out text is in version 1 and not in version 2, the two
+//! checkpoints' compliance bundles verify to the verdicts the explorer shows, every manifest root
+//! is what `hasher` computes from the shipped file, and the seed refuses to touch a used ledger.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use api::demo::{self, DemoError, DemoSummary, CORPUS, CORPUS_FILE, OSI_FILE, V1_LINES};
+use hasher::{hash_corpus, CpuHasher, HashConfig, Mode, Quiet};
+use ledger::compliance::{verify_bundle, Verdict, Violation};
+use ledger::entry::{Entry, EntryBody, EntryKind};
+use ledger::ledger::Ledger;
+use ledger::{ContentId, Digest, LeafIndex};
+
+fn seeded(dir: &Path) -> (Ledger, DemoSummary) {
+    demo::create(&dir.join("ledger"), "demo.test/log").unwrap()
+}
+
+fn entries(l: &Ledger) -> Vec<Entry> {
+    (0..l.checkpoint().size().0)
+        .map(|i| Entry::from_bytes(&l.entry(LeafIndex(i)).unwrap().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn demo_log_has_every_entry_type_and_both_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, s) = seeded(tmp.path());
+    let all = entries(&l);
+    assert_eq!(all.len() as u64, s.entries);
+    assert_eq!(all.len(), 9);
+    let kinds: BTreeSet<EntryKind> = all.iter().map(Entry::kind).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            EntryKind::Publisher,
+            EntryKind::DatasetVersion,
+            EntryKind::OptOut,
+            EntryKind::ModelCheckpoint
+        ])
+    );
+
+    let total = CORPUS.lines().count() as u64;
+    assert_eq!(s.licences_v1.items, V1_LINES as u64);
+    assert_eq!(s.licences_v2.items, total - 1);
+    assert!(s.osi_approved.items > 100 && s.osi_approved.items < total);
+    let EntryBody::DatasetVersion(v2) = all[s.licences_v2.index.0 as usize].body() else {
+        panic!("licences@2 is not a dataset_version");
+    };
+    assert_eq!(v2.previous.as_ref().map(|p| p.as_str()), Some("1"));
+    assert_eq!(v2.corpus_mode.to_string(), "jsonl:text");
+
+    // The opted-out text: in version 1, not in version 2 (nor in the OSI subset).
+    let sets = l.sets();
+    assert!(sets.contains(&s.licences_v1.root, &s.opted_out).unwrap());
+    assert!(!sets.contains(&s.licences_v2.root, &s.opted_out).unwrap());
+    assert_eq!(
+        l.dataset_versions_containing(&s.opted_out).unwrap(),
+        vec![s.licences_v1.index]
+    );
+    // Its id is the BLAKE3 of the bare licence text, which is what the explorer hashes.
+    let beerware = demo::corpus()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == demo::OPTED_OUT)
+        .unwrap();
+    assert_eq!(s.opted_out, ContentId::of(beerware.text.as_bytes()));
+    assert_eq!(beerware.line, V1_LINES);
+}
+
+#[test]
+fn demo_checkpoints_are_one_compliant_and_one_violating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, s) = seeded(tmp.path());
+
+    let bundle = api::compliance::assemble(&l, s.violating).unwrap();
+    let verdict = verify_bundle(&bundle, l.verifier_key()).unwrap();
+    assert_eq!(
+        verdict,
+        Verdict::Violated {
+            violations: vec![Violation {
+                optout_index: s.optout_training,
+                cid: s.opted_out,
+                dataset: "spdx-archive/licences@1".into(),
+            }]
+        }
+    );
+
+    let bundle = api::compliance::assemble(&l, s.compliant).unwrap();
+    // Both opt-outs are below the compliant checkpoint's horizon; the search-only one is not a
+    // training opt-out, so it is in the bundle but cannot make a violation.
+    assert_eq!(bundle.optouts.len(), 2);
+    assert_eq!(
+        verify_bundle(&bundle, l.verifier_key()).unwrap(),
+        Verdict::Compliant
+    );
+}
+
+/// Each root equals what `prov hash --mode jsonl` (hasher's pipeline, with [`demo::meta_spec`])
+/// computes from the file a person can cut from the shipped corpus: the demo is reproducible.
+#[test]
+fn demo_roots_match_hasher_on_the_shipped_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_l, s) = seeded(tmp.path());
+    let lines: Vec<&str> = CORPUS.lines().collect();
+    let osi: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains("\"osi_approved\":true"))
+        .collect();
+    let v2: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i + 1 != V1_LINES)
+        .map(|(_, l)| *l)
+        .collect();
+    let cases = [
+        ("v1", CORPUS_FILE, &lines[..V1_LINES], s.licences_v1.root),
+        ("v2", CORPUS_FILE, &v2[..], s.licences_v2.root),
+        ("osi", OSI_FILE, &osi[..], s.osi_approved.root),
+    ];
+    for (dir, file, content, want) in cases {
+        let d = tmp.path().join(dir);
+        std::fs::create_dir(&d).unwrap();
+        let path = d.join(file);
+        std::fs::write(&path, content.join("\n") + "\n").unwrap();
+        assert_eq!(hash_file(&path), want, "{dir}");
+    }
+}
+
+#[test]
+fn demo_refuses_a_used_ledger_and_an_existing_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, s) = seeded(tmp.path());
+    assert!(matches!(demo::seed(&l), Err(DemoError::NotEmpty(n)) if n == s.entries));
+    assert_eq!(l.checkpoint().size().0, s.entries);
+
+    let existing = tmp.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    assert!(matches!(
+        demo::create(&existing, "demo.test/log"),
+        Err(DemoError::Exists(_))
+    ));
+    assert_eq!(std::fs::read_dir(&existing).unwrap().count(), 0);
+
+    let config = api::Config {
+        data_dir: tmp.path().join("ledger"),
+        ..api::Config::default()
+    };
+    assert!(matches!(
+        demo::create_for(&config),
+        Err(DemoError::Exists(_))
+    ));
+}
+
+/// Two demo ledgers hold the same entries byte for byte (fixed keys and times); only the log's
+/// checkpoint key differs. `create_for` leaves a closed ledger that opens like any other.
+#[test]
+fn demo_is_deterministic_and_reopens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, _) = seeded(tmp.path());
+    let config = api::Config {
+        data_dir: tmp.path().join("b"),
+        ..api::Config::default()
+    };
+    let s = demo::create_for(&config).unwrap();
+    let b = Ledger::open(&config.data_dir, Default::default()).unwrap();
+    assert_eq!(b.checkpoint().size().0, s.entries);
+    let bytes = |l: &Ledger| -> Vec<Vec<u8>> {
+        entries(l).iter().map(|e| e.as_bytes().to_vec()).collect()
+    };
+    assert_eq!(bytes(&a), bytes(&b));
+    assert_ne!(a.verifier_key().to_string(), b.verifier_key().to_string());
+    assert!(s.to_string().contains("ckpt-2 is compliant"));
+}
+
+fn hash_file(path: &Path) -> Digest {
+    let cfg = HashConfig {
+        mode: Mode::Jsonl,
+        field: "text".into(),
+        meta: demo::meta_spec().unwrap(),
+        workers: Some(1),
+        ..HashConfig::default()
+    };
+    let (summary, _) = hash_corpus::<std::fs::File>(
+        &[path.to_path_buf()],
+        &cfg,
+        &CpuHasher::new(Some(1)).unwrap(),
+        None,
+        &mut Quiet,
+    )
+    .unwrap();
+    summary.root()
+}
