@@ -39,8 +39,8 @@ use ed25519_dalek::SigningKey;
 use hasher::meta::{leaf_meta_json, meta_digest};
 use hasher::{MetaMode, MetaSpec, Record};
 use ledger::entry::{
-    CorpusMode, DatasetKey, DatasetRef, DatasetVersion, Entry, EntryBody, EntryError, ModelCheckpoint, Name,
-    OptOut, OptOutIds, Publisher, Scope,
+    CorpusMode, DatasetKey, DatasetRef, DatasetVersion, Entry, EntryBody, EntryError,
+    ModelCheckpoint, Name, OptOut, OptOutIds, Publisher, Scope,
 };
 use ledger::ledger::{Ledger, LedgerError};
 use ledger::sequencer::{SequencerConfig, SubmitError};
@@ -85,6 +85,8 @@ pub enum DemoError {
     NotEmpty(u64),
     #[error("demo corpus line {line}: {why}")]
     Corpus { line: usize, why: String },
+    #[error("the demo corpus has no licence {0:?}")]
+    MissingLicence(&'static str),
     #[error("demo metadata: {0}")]
     Meta(#[from] hasher::HashError),
     #[error("demo entry: {0}")]
@@ -131,14 +133,39 @@ pub struct DemoSummary {
 
 impl fmt::Display for DemoSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "seeded a demo ledger: {} entries, {} SPDX licence texts", self.entries, CORPUS.lines().count())?;
+        writeln!(
+            f,
+            "seeded a demo ledger: {} entries, {} SPDX licence texts",
+            self.entries,
+            CORPUS.lines().count()
+        )?;
         for d in [&self.licences_v1, &self.osi_approved, &self.licences_v2] {
-            writeln!(f, "  dataset {} (entry {}): {} items", d.key, d.index, d.items)?;
+            writeln!(
+                f,
+                "  dataset {} (entry {}): {} items",
+                d.key, d.index, d.items
+            )?;
         }
-        writeln!(f, "  opt-out of {OPTED_OUT} (train-ai): entry {}", self.optout_training)?;
-        writeln!(f, "  opt-out of {SEARCH_OPTED_OUT} (ai-use, search): entry {}", self.optout_search)?;
-        writeln!(f, "  {MODEL_PUBLISHER}/{MODEL}@ckpt-1 violates that opt-out: entry {}", self.violating)?;
-        write!(f, "  {MODEL_PUBLISHER}/{MODEL}@ckpt-2 is compliant: entry {}", self.compliant)
+        writeln!(
+            f,
+            "  opt-out of {OPTED_OUT} (train-ai): entry {}",
+            self.optout_training
+        )?;
+        writeln!(
+            f,
+            "  opt-out of {SEARCH_OPTED_OUT} (ai-use, search): entry {}",
+            self.optout_search
+        )?;
+        writeln!(
+            f,
+            "  {MODEL_PUBLISHER}/{MODEL}@ckpt-1 violates that opt-out: entry {}",
+            self.violating
+        )?;
+        write!(
+            f,
+            "  {MODEL_PUBLISHER}/{MODEL}@ckpt-2 is compliant: entry {}",
+            self.compliant
+        )
     }
 }
 
@@ -193,9 +220,27 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
     }
 
     let in_v1: Vec<&Licence> = records.iter().filter(|r| r.line <= V1_LINES).collect();
-    let licences_v1 = publish(ledger, &archive, at(1), "licences", "1", None, CORPUS_FILE, &in_v1)?;
+    let licences_v1 = publish(
+        ledger,
+        &archive,
+        at(1),
+        "licences",
+        "1",
+        None,
+        CORPUS_FILE,
+        &in_v1,
+    )?;
     let osi: Vec<&Licence> = records.iter().filter(|r| r.osi_approved).collect();
-    let osi_approved = publish(ledger, &archive, at(1), "osi-approved", "3.28.0", None, OSI_FILE, &osi)?;
+    let osi_approved = publish(
+        ledger,
+        &archive,
+        at(1),
+        "osi-approved",
+        "3.28.0",
+        None,
+        OSI_FILE,
+        &osi,
+    )?;
 
     let opted = find(&records, OPTED_OUT)?;
     let opted_out = ContentId::of(opted.text.as_bytes());
@@ -215,9 +260,24 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
     let optout_search = submit(ledger, Entry::sign(body, at(25), None, &requester)?)?;
 
     let in_v2: Vec<&Licence> = records.iter().filter(|r| r.id != OPTED_OUT).collect();
-    let licences_v2 = publish(ledger, &archive, at(30), "licences", "2", Some("1"), CORPUS_FILE, &in_v2)?;
+    let licences_v2 = publish(
+        ledger,
+        &archive,
+        at(30),
+        "licences",
+        "2",
+        Some("1"),
+        CORPUS_FILE,
+        &in_v2,
+    )?;
 
-    let compliant = checkpoint(ledger, &models, at(40), "ckpt-2", &[&licences_v2, &osi_approved])?;
+    let compliant = checkpoint(
+        ledger,
+        &models,
+        at(40),
+        "ckpt-2",
+        &[&licences_v2, &osi_approved],
+    )?;
 
     Ok(DemoSummary {
         licences_v1,
@@ -235,7 +295,12 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
 /// The metadata rule of the demo's manifests: `prov hash --mode jsonl --meta-field spdx_id=id
 /// --meta-field name=name --meta-field source=url --meta-field osi_approved=osi_approved`.
 pub fn meta_spec() -> Result<MetaSpec, hasher::HashError> {
-    let fields = ["spdx_id=id", "name=name", "source=url", "osi_approved=osi_approved"];
+    let fields = [
+        "spdx_id=id",
+        "name=name",
+        "source=url",
+        "osi_approved=osi_approved",
+    ];
     MetaSpec::parse(MetaMode::Full, &fields.map(String::from), &[])
 }
 
@@ -322,14 +387,11 @@ fn name_of(s: &str) -> Result<Name, DemoError> {
     })
 }
 
-fn find<'a>(records: &'a [Licence], id: &str) -> Result<&'a Licence, DemoError> {
+fn find<'a>(records: &'a [Licence], id: &'static str) -> Result<&'a Licence, DemoError> {
     records
         .iter()
         .find(|r| r.id == id)
-        .ok_or_else(|| DemoError::Corpus {
-            line: 0,
-            why: format!("no licence {id:?} in the demo corpus"),
-        })
+        .ok_or(DemoError::MissingLicence(id))
 }
 
 fn submit(ledger: &Ledger, entry: Entry) -> Result<LeafIndex, DemoError> {

@@ -167,9 +167,8 @@ fn demo_is_deterministic_and_reopens() {
     let s = demo::create_for(&config).unwrap();
     let b = Ledger::open(&config.data_dir, Default::default()).unwrap();
     assert_eq!(b.checkpoint().size().0, s.entries);
-    let bytes = |l: &Ledger| -> Vec<Vec<u8>> {
-        entries(l).iter().map(|e| e.as_bytes().to_vec()).collect()
-    };
+    let bytes =
+        |l: &Ledger| -> Vec<Vec<u8>> { entries(l).iter().map(|e| e.as_bytes().to_vec()).collect() };
     assert_eq!(bytes(&a), bytes(&b));
     assert_ne!(a.verifier_key().to_string(), b.verifier_key().to_string());
     assert!(s.to_string().contains("ckpt-2 is compliant"));

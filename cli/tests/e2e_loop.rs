@@ -10,6 +10,7 @@
 //! refused. Independently, a tlog-proof from the JSON API verifies with `prov verify inclusion`.
 //!
 //! Needs the `server` feature (the default), which `prov serve` lives behind.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![cfg(feature = "server")]
 
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,7 @@
 //! `prov verify compliance` on bundles built by hand from the ledger's primitives (no server):
 //! exit 0 for a compliant checkpoint, 1 for a verified violation (naming the opt-out, the id and
 //! the dataset version), 2 for anything that does not verify.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +37,7 @@ fn bundle(violate: bool) -> ComplianceBundle {
     }
     let set = SortedSet::from_ids(docs);
     let label = "alice/web@v1";
-    let entries = vec![
+    let entries = [
         Entry::sign(
             EntryBody::Publisher(Publisher {
                 name: name("alice"),

@@ -1,6 +1,7 @@
 //! `prov verify inclusion|consistency|set-inclusion|set-exclusion` on proofs built by hand from
 //! the ledger's primitives, for a log that is not ours (any C2SP log with an Ed25519 key): exit 0
 //! when the proof holds, 2 when it does not or an input is malformed.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

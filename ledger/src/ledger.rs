@@ -23,7 +23,7 @@ use crate::store::index::{self, Rejection};
 use crate::store::keyfile;
 use crate::store::keyfile::KeyFileError;
 use crate::store::keys;
-use crate::store::log::{self, ReadError, SignedCheckpoint};
+use crate::store::log::{self, CachedHashes, ReadError, SignedCheckpoint};
 use crate::store::sets::{SetStore, SetStoreError, SetWriter};
 use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
 use crate::tile::{EntryBundleId, TileId};
@@ -81,6 +81,7 @@ struct Inner {
     sets: SetStore,
     vkey: VerifierKey,
     shared: Arc<sequencer::Shared>,
+    hashes: CachedHashes,
 }
 
 impl std::fmt::Debug for Inner {
@@ -216,6 +217,7 @@ impl Ledger {
         let sequencer = Sequencer::start(store.clone(), signer, config)?;
         let sets = SetStore::open(store.clone())?;
         let shared = sequencer.shared();
+        let store_for_cache = store.clone();
         Ok(Ledger {
             inner: Arc::new(Inner {
                 store,
@@ -223,6 +225,7 @@ impl Ledger {
                 sets,
                 vkey,
                 shared,
+                hashes: CachedHashes::new(store_for_cache),
             }),
         })
     }
@@ -294,7 +297,11 @@ impl Ledger {
         size: TreeSize,
     ) -> Result<Vec<Digest>, ReadError> {
         self.check_size(size)?;
-        log::inclusion_proof(&*self.inner.store, size, index)
+        Ok(crate::tree::inclusion_proof(
+            size,
+            index,
+            &self.inner.hashes,
+        )?)
     }
 
     /// The consistency proof from `old` to `new` (at most the latest checkpoint's size).
@@ -304,7 +311,11 @@ impl Ledger {
         new: TreeSize,
     ) -> Result<Vec<Digest>, ReadError> {
         self.check_size(new)?;
-        log::consistency_proof(&*self.inner.store, old, new)
+        Ok(crate::tree::consistency_proof(
+            old,
+            new,
+            &self.inner.hashes,
+        )?)
     }
 
     /// The checkpoint signed at exactly `size`, if one was.

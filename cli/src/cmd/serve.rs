@@ -9,10 +9,20 @@ use crate::exit::{Exit, OrExit, Outcome};
 pub struct ServeCmdArgs {
     #[command(flatten)]
     pub serve: api::ServeArgs,
+    /// Create a new ledger in --data and seed it, without network, with the demo (SPDX licence
+    /// texts, two dataset versions, opt-outs, a compliant and a violating checkpoint; see
+    /// api/src/demo.rs) before serving. Refused when --data exists: the demo never touches an
+    /// existing ledger (to serve a demo ledger again, leave out --demo).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 pub fn run(args: &ServeCmdArgs) -> Outcome {
     let config = api::Config::load(&args.serve).or_exit(Exit::Invalid, "configuration")?;
+    if args.demo {
+        let seeded = api::demo::create_for(&config).or_exit(Exit::Local, "prov serve --demo")?;
+        println!("{seeded}");
+    }
     api::serve_blocking(config).or_exit(Exit::Local, "prov serve")?;
     Ok(Exit::Ok)
 }

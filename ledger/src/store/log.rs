@@ -64,6 +64,67 @@ impl HashReader for StoreHashes<'_> {
     }
 }
 
+/// Stored hashes with a cache of the upper levels in front of the store: tree hashes never
+/// change once written, and every proof of a log reads the same few upper-level nodes, so
+/// proofs cost a handful of store reads instead of one per level. Levels at or above
+/// [`CachedHashes::MIN_LEVEL`] are cached, at most [`CachedHashes::CAPACITY`] of them (then the
+/// cache stops growing: still correct, just colder).
+pub struct CachedHashes {
+    store: std::sync::Arc<dyn LogStore>,
+    cache: std::sync::RwLock<std::collections::HashMap<u64, Digest>>,
+}
+
+impl CachedHashes {
+    pub const MIN_LEVEL: u8 = 4;
+    pub const CAPACITY: usize = 1 << 20;
+
+    pub fn new(store: std::sync::Arc<dyn LogStore>) -> Self {
+        CachedHashes {
+            store,
+            cache: std::sync::RwLock::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl HashReader for CachedHashes {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Digest>, TreeError> {
+        let mut out: Vec<Option<Digest>> = match self.cache.read() {
+            Ok(c) => indexes.iter().map(|i| c.get(i).copied()).collect(),
+            Err(_) => vec![None; indexes.len()],
+        };
+        let missing: Vec<u64> = indexes
+            .iter()
+            .zip(&out)
+            .filter(|(_, h)| h.is_none())
+            .map(|(&i, _)| i)
+            .collect();
+        if missing.is_empty() {
+            return Ok(out.into_iter().flatten().collect());
+        }
+        let got = StoreHashes(&*self.store).read_hashes(&missing)?;
+        if let Ok(mut c) = self.cache.write() {
+            for (&i, h) in missing.iter().zip(&got) {
+                if c.len() < Self::CAPACITY && tree::split_stored_hash_index(i).0 >= Self::MIN_LEVEL
+                {
+                    c.insert(i, *h);
+                }
+            }
+        }
+        let mut fill = got.into_iter();
+        for slot in out.iter_mut().filter(|h| h.is_none()) {
+            *slot = fill.next();
+        }
+        out.into_iter()
+            .map(|h| {
+                h.ok_or(TreeError::WrongHashCount {
+                    want: indexes.len(),
+                    got: 0,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The durable tree size: how many entries the log holds (signed or not yet).
 pub fn durable_size(store: &dyn LogStore) -> Result<TreeSize, StoreError> {
     match store.get(Column::Meta, keys::META_TREE_SIZE)? {
