@@ -102,6 +102,9 @@ mod tests {
         let mut manual = vec![0u8];
         manual.extend_from_slice(b"x");
         assert_eq!(b.0, *blake3::hash(&manual).as_bytes());
-        assert_ne!(Blake3Set::node_hash(&b, &b), Blake3Set::leaf_hash(&[b.0, b.0].concat()));
+        assert_ne!(
+            Blake3Set::node_hash(&b, &b),
+            Blake3Set::leaf_hash(&[b.0, b.0].concat())
+        );
     }
 }

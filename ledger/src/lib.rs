@@ -24,8 +24,8 @@ pub mod tree;
 pub mod types;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use hash::{leaf_hash, node_hash, Blake3Set, Sha256Log, TreeHasher};
+pub use merkle::{verify_consistency, verify_inclusion, ProofError, StreamingRoot};
 pub use note::{sign_note, verify_note, NoteError, NoteSigner, VerifierKey};
 pub use tlog_proof::{TlogProof, TlogProofError};
-pub use merkle::{verify_consistency, verify_inclusion, ProofError, StreamingRoot};
-pub use hash::{leaf_hash, node_hash, Blake3Set, Sha256Log, TreeHasher};
 pub use types::{ContentId, Digest, LeafIndex, ParseError, TreeSize};

@@ -271,7 +271,9 @@ mod tests {
     }
 
     fn leaves<H: TreeHasher>(n: usize) -> Vec<Digest> {
-        (0..n).map(|i| H::leaf_hash(&(i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| H::leaf_hash(&(i as u64).to_be_bytes()))
+            .collect()
     }
 
     #[test]

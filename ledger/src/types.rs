@@ -97,12 +97,16 @@ impl<'de> Deserialize<'de> for Digest {
 }
 
 /// The position of a leaf in a tree (0-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct LeafIndex(pub u64);
 
 /// The number of leaves in a tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct TreeSize(pub u64);
 
@@ -193,8 +197,14 @@ mod tests {
 
     #[test]
     fn digest_rejects_wrong_lengths() {
-        assert_eq!(Digest::from_slice(&[0u8; 31]), Err(ParseError::WrongLength(31)));
-        assert_eq!(Digest::from_slice(&[0u8; 33]), Err(ParseError::WrongLength(33)));
+        assert_eq!(
+            Digest::from_slice(&[0u8; 31]),
+            Err(ParseError::WrongLength(31))
+        );
+        assert_eq!(
+            Digest::from_slice(&[0u8; 33]),
+            Err(ParseError::WrongLength(33))
+        );
         assert!(Digest::from_slice(&[7u8; 32]).is_ok());
     }
 
@@ -205,6 +215,9 @@ mod tests {
         assert_eq!(s.parse::<ContentId>().unwrap(), id);
         assert!(s.to_uppercase().parse::<ContentId>().is_err());
         assert!("blake3:00".parse::<ContentId>().is_err());
-        assert!(s.replace("blake3:", "sha256:").parse::<ContentId>().is_err());
+        assert!(s
+            .replace("blake3:", "sha256:")
+            .parse::<ContentId>()
+            .is_err());
     }
 }
