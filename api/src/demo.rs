@@ -465,7 +465,7 @@ fn checkpoint(
         }
     });
     let mut leaves = leaves.to_vec();
-    leaves.sort_by(|a, b| a.cid.cmp(&b.cid));
+    leaves.sort_by_key(|l| l.cid);
     let weights = SortedSet::new(leaves)?;
     let weights_root = store_set(ledger, &weights)?;
     let refs = datasets

@@ -3,6 +3,8 @@
 //! checkpoints' compliance bundles verify to the verdicts the explorer shows, every manifest root
 //! is what `hasher` computes from the shipped file, and the seed refuses to touch a used ledger.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

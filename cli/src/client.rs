@@ -72,6 +72,18 @@ impl Client {
             .or_exit(Exit::Server, format!("GET {path}: unexpected answer"))
     }
 
+    /// `GET path` as JSON of type `T`, or `None` when the server answers 404.
+    pub fn get_json_opt<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, Failure> {
+        let resp = match self.agent.get(&self.url(path)).call() {
+            Err(ureq::Error::Status(404, _)) => return Ok(None),
+            other => self.answer(other, "GET", path)?,
+        };
+        let bytes = read_body(resp, path)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .or_exit(Exit::Server, format!("GET {path}: unexpected answer"))
+    }
+
     /// `POST path` with a JSON body; the answer as JSON of type `T`.
     pub fn post_json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, Failure> {
         let req = self
@@ -114,6 +126,16 @@ impl Client {
             Some(Body::Bytes(b)) => req.send_bytes(b),
             Some(Body::Reader(r)) => req.send(r),
         };
+        self.answer(result, &method, path)
+    }
+
+    /// A response, or the failure a 4xx, 5xx or transport error means.
+    fn answer(
+        &self,
+        result: Result<ureq::Response, ureq::Error>,
+        method: &str,
+        path: &str,
+    ) -> Result<ureq::Response, Failure> {
         match result {
             Ok(resp) => Ok(resp),
             Err(ureq::Error::Status(code, resp)) => {

@@ -27,10 +27,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
+    /// Starts `prov serve` on a free loopback port; `json` asks for its JSON announcement.
+    fn start(data: &Path, json: bool) -> Server {
         let mut child = Command::new(PROV)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(if json { &["--json"][..] } else { &[][..] })
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -43,6 +45,14 @@ impl Server {
                 .next()
                 .expect("prov serve exited before announcing itself")
                 .expect("read prov serve's stdout");
+            if json {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                assert_eq!(v["created"], true, "{line}");
+                vkey = v["verifier_key"].as_str().map(String::from);
+                url = v["explorer"]
+                    .as_str()
+                    .map(|u| u.trim_end_matches('/').to_string());
+            }
             if let Some(v) = line.strip_prefix("verifier key: ") {
                 vkey = Some(v.trim().to_string());
             }
@@ -121,7 +131,7 @@ fn cid_of(text: &str) -> String {
 fn publish_optout_attest_and_prove_compliance_over_http() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let server = Server::start(&t.join("ledger"));
+    let server = Server::start(&t.join("ledger"), false);
     let s = server.url.as_str();
     let vkey_file = t.join("vkey");
     std::fs::write(&vkey_file, format!("{}\n", server.vkey)).unwrap();
@@ -477,6 +487,64 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     args[1] = "set-exclusion";
     ok(&args, 2);
 
+    // An entry's tlog-proof and bytes fetched by `prov proof`, checked by `prov verify`.
+    let (tp, te) = (t.join("bad.tlog-proof"), t.join("bad.entry"));
+    let idx = bad.to_string();
+    ok(
+        &[
+            "proof",
+            "inclusion",
+            &idx,
+            "--out",
+            p(&tp),
+            "--entry-out",
+            p(&te),
+            "--vkey",
+            vk,
+            "--server",
+            s,
+        ],
+        0,
+    );
+    ok(
+        &[
+            "verify",
+            "inclusion",
+            "--vkey",
+            vk,
+            "--entry",
+            p(&te),
+            p(&tp),
+        ],
+        0,
+    );
+    ok(
+        &[
+            "verify",
+            "inclusion",
+            "--vkey",
+            vk,
+            "--entry",
+            p(&doc2),
+            p(&tp),
+        ],
+        2,
+    );
+
+    // Without --model: where the document appears, each appearance verified.
+    let out = ok(&["check", p(&doc2), "--vkey", vk, "--server", s], 0);
+    assert!(
+        out.contains("alice/web@v1") && !out.contains("alice/web@v2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("alice/lm@c2") && !out.contains("alice/lm@c1"),
+        "{out}"
+    );
+    let nowhere = t.join("nowhere.txt");
+    std::fs::write(&nowhere, "in no dataset").unwrap();
+    ok(&["check", p(&nowhere), "--vkey", vk, "--server", s], 1);
+
     // Consistency between an old and the latest checkpoint.
     let (old_cp, new_cp, cons) = (t.join("old.cp"), t.join("new.cp"), t.join("cons.proof"));
     ok(
@@ -532,7 +600,7 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
 fn tlog_proof_from_the_json_api_verifies_with_prov_verify_inclusion() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let server = Server::start(&t.join("ledger"));
+    let server = Server::start(&t.join("ledger"), true);
     let s = server.url.as_str();
     for i in 0..5 {
         ok(
@@ -591,4 +659,135 @@ fn serve_refuses_a_directory_that_is_not_a_ledger() {
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(!r.stderr.is_empty());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
+
+/// More than 64 ids travel as an opt-out set: uploaded, named by its root in the entry, carried
+/// whole in the bundle, and still found by the compliance check.
+#[test]
+fn an_optout_set_of_many_ids_is_honoured_through_the_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let server = Server::start(&t.join("ledger"), false);
+    let s = server.url.as_str();
+    let key = t.join("carol.key");
+    ok(&["keygen", "--out", p(&key), "--name", "carol"], 0);
+    ok(
+        &["publisher", "register", "--key", p(&key), "--server", s],
+        0,
+    );
+    let corpus = write_docs(
+        &t.join("c"),
+        &[("a", "alpha"), ("b", "beta"), ("g", "gamma")],
+    );
+    let out = ok(
+        &[
+            "publish",
+            "--key",
+            p(&key),
+            "--dataset",
+            "greek",
+            "--version",
+            "v1",
+            "--mode",
+            "file",
+            "--backend",
+            "cpu",
+            "--server",
+            s,
+            p(&corpus),
+        ],
+        0,
+    );
+    assert!(out.contains("carol/greek@v1"), "{out}");
+    let mut ids: Vec<String> = (0..70).map(|i| cid_of(&format!("unrelated {i}"))).collect();
+    ids.push(cid_of("beta"));
+    let mut args = vec!["optout", "--json", "--server", s];
+    for id in &ids {
+        args.extend_from_slice(&["--id", id.as_str()]);
+    }
+    let v = json(&ok(&args, 0));
+    assert!(v["set_root"].as_str().is_some(), "{v}");
+    let optout = v["index"].as_u64().unwrap();
+
+    let weights = write_docs(&t.join("w"), &[("w.bin", "w")]);
+    ok(
+        &[
+            "attest",
+            "--key",
+            p(&key),
+            "--model",
+            "carol/lm",
+            "--checkpoint",
+            "c1",
+            "--weights",
+            p(&weights),
+            "--dataset",
+            "greek@v1",
+            "--backend",
+            "cpu",
+            "--server",
+            s,
+        ],
+        0,
+    );
+    let bundle = t.join("b.json");
+    ok(
+        &[
+            "proof",
+            "compliance",
+            "--model",
+            "carol/lm",
+            "--out",
+            p(&bundle),
+            "--server",
+            s,
+        ],
+        0,
+    );
+    let b = json(&std::fs::read_to_string(&bundle).unwrap());
+    assert_eq!(b["optout_sets"][0]["leaves"].as_array().unwrap().len(), 71);
+    let out = ok(
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            &server.vkey,
+            "--complete",
+            "--server",
+            s,
+            p(&bundle),
+        ],
+        1,
+    );
+    assert!(out.contains(&format!("index {optout}")), "{out}");
+    assert!(out.contains(&cid_of("beta")), "{out}");
+    assert!(out.contains("carol/greek@v1"), "{out}");
+}
+
+/// Every subcommand parses its own definition (clap's debug assertions run on use).
+#[test]
+fn every_subcommand_has_help() {
+    for c in [
+        &["keygen"][..],
+        &["publisher", "register"],
+        &["publish"],
+        &["optout"],
+        &["attest"],
+        &["check"],
+        &["proof", "inclusion"],
+        &["proof", "consistency"],
+        &["proof", "set"],
+        &["proof", "compliance"],
+        &["verify", "inclusion"],
+        &["verify", "consistency"],
+        &["verify", "set-inclusion"],
+        &["verify", "set-exclusion"],
+        &["verify", "compliance"],
+        &["serve"],
+    ] {
+        let mut args = c.to_vec();
+        args.push("--help");
+        let out = ok(&args, 0);
+        assert!(out.contains("--json"), "prov {c:?} has no --json: {out}");
+    }
 }

@@ -1,12 +1,16 @@
 //! `prov hash --backend gpu` gives the same manifest root as `--backend cpu`, in every corpus mode
-//! the CLI can be fed without extra writers (file, jsonl, lines), and `--backend auto` keeps to
-//! the CPU where the only adapter is a software one.
+//! (file, jsonl, lines, parquet), and `--backend auto` keeps to the CPU where the only adapter is
+//! a software one.
 //!
 //! Skips, saying why, where the binary has no GPU backend or no adapter exists; in CI (`CI=true`,
 //! lavapipe installed) a missing adapter is a failure.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Writes a corpus of one mode into a directory.
+type MakeCorpus = fn(&Path);
 
 struct TempDir(PathBuf);
 
@@ -87,6 +91,19 @@ fn lines_corpus(dir: &Path) {
     std::fs::write(dir.join("lines.txt"), text).unwrap();
 }
 
+fn parquet_corpus(dir: &Path) {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    let texts: Vec<String> = (0..300usize)
+        .map(|i| format!("row {i} {}", "y".repeat(i * 29 % 4100)))
+        .collect();
+    let text: ArrayRef = std::sync::Arc::new(StringArray::from(texts));
+    let batch = RecordBatch::try_from_iter([("text", text)]).unwrap();
+    let f = std::fs::File::create(dir.join("part.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
 /// Runs `prov hash DIR --mode MODE --meta none --json --backend BACKEND`; `Err` holds stderr.
 fn prov_hash(dir: &Path, mode: &str, backend: &str) -> Result<String, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_prov"))
@@ -127,7 +144,8 @@ fn field(json: &str, key: &str) -> Option<String> {
 
 #[test]
 fn gpu_and_cpu_backends_give_the_same_roots_in_every_mode() {
-    let corpora: [(&str, fn(&Path)); 3] = [
+    let corpora: [(&str, MakeCorpus); 4] = [
+        ("parquet", parquet_corpus),
         ("file", file_corpus),
         ("jsonl", jsonl_corpus),
         ("lines", lines_corpus),

@@ -407,3 +407,39 @@ fn set_proofs_that_lie_do_not_verify() {
         2
     );
 }
+
+/// A closed stdout (`prov verify ... | head -c0`) is success, not an error.
+#[test]
+fn a_broken_pipe_on_stdout_is_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::new(3);
+    let entry = write(tmp.path(), "entry", &log.entries[1]);
+    let proof = write(tmp.path(), "proof", log.tlog_proof(1, 3));
+    let mut child = Command::new(PROV)
+        .args([
+            "verify",
+            "inclusion",
+            "--vkey",
+            &log.vkey(),
+            "--entry",
+            p(&entry),
+            p(&proof),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

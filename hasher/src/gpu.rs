@@ -15,15 +15,14 @@ use rayon::prelude::*;
 use crate::backend::ContentHasher;
 use crate::error::HashError;
 
-/// Opens the GPU backend for `--backend gpu`.
-pub(crate) fn open(explicit: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
-    let _ = explicit;
+/// Opens the GPU backend for `--backend gpu` (`backend::select` passes `true`: the user asked for
+/// the GPU explicitly, so every batch goes to it, whatever its size or the adapter's kind).
+pub(crate) fn open(_explicit: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
     Ok(Arc::new(GpuBackend::new(false)?))
 }
 
 /// Opens the GPU backend for `--backend auto`: [`HashError::NoDevice`] unless a hardware adapter
 /// exists, so that `auto` falls back to the CPU on machines with only a software rasteriser.
-#[allow(dead_code)] // until backend::select routes `auto` here
 pub(crate) fn open_auto() -> Result<Arc<dyn ContentHasher>, HashError> {
     let config = GpuConfig::default();
     match gpu_hash::adapters(&config).first() {

@@ -1,28 +1,57 @@
 //! `prov serve [--data DIR] [--listen ADDR] [--config FILE]`: serves one ledger over HTTP (crate
-//! `api`). On a directory that does not exist it creates a ledger and prints its origin, verifier
-//! key and the explorer's address; a directory that exists but is not a ledger is refused.
-//! Stops gracefully on SIGINT or SIGTERM. Only built with the `server` feature.
+//! `api`). On a directory that does not exist it creates a ledger and says so; either way it
+//! prints the origin, the verifier key and the explorer's address (one JSON line with `--json`).
+//! A directory that exists but is not a ledger is refused. Stops gracefully on SIGINT or SIGTERM.
+//! Only built with the `server` feature.
 
-use crate::exit::{Exit, OrExit, Outcome};
+use serde_json::json;
+
+use crate::exit::{say, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeCmdArgs {
     #[command(flatten)]
     pub serve: api::ServeArgs,
-    /// Create a new ledger in --data and seed it, without network, with the demo (SPDX licence
-    /// texts, two dataset versions, opt-outs, a compliant and a violating checkpoint; see
-    /// api/src/demo.rs) before serving. Refused when --data exists: the demo never touches an
-    /// existing ledger (to serve a demo ledger again, leave out --demo).
+    /// Announce the ledger as one line of JSON.
     #[arg(long)]
-    pub demo: bool,
+    pub json: bool,
 }
 
 pub fn run(args: &ServeCmdArgs) -> Outcome {
     let config = api::Config::load(&args.serve).or_exit(Exit::Invalid, "configuration")?;
-    if args.demo {
-        let seeded = api::demo::create_for(&config).or_exit(Exit::Local, "prov serve --demo")?;
-        println!("{seeded}");
-    }
-    api::serve_blocking(config).or_exit(Exit::Local, "prov serve")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .or_exit(Exit::Local, "starting the runtime")?;
+    rt.block_on(async {
+        let dir = config.data_dir.display().to_string();
+        let server = api::Server::bind(config)
+            .await
+            .or_exit(Exit::Local, format!("serving {dir}"))?;
+        let addr = server.local_addr().or_exit(Exit::Local, "listening")?;
+        let l = server.state().ledger();
+        let explorer = format!("http://{addr}/");
+        if args.json {
+            say(json!({
+                "created": server.created(),
+                "data_dir": dir,
+                "origin": l.origin(),
+                "verifier_key": l.verifier_key().to_string(),
+                "listen": addr.to_string(),
+                "explorer": explorer,
+            }))?;
+        } else {
+            let verb = if server.created() {
+                "created a new"
+            } else {
+                "opened the"
+            };
+            say(format!("{verb} ledger in {dir}"))?;
+            say(format!("origin: {}", l.origin()))?;
+            say(format!("verifier key: {}", l.verifier_key()))?;
+            say(format!("explorer: {explorer}"))?;
+        }
+        server.run().await.map_err(|e| Failure::new(Exit::Local, e))
+    })?;
     Ok(Exit::Ok)
 }
