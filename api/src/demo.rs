@@ -50,7 +50,7 @@ use ledger::{ContentId, Digest, LeafIndex};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::serve::Server;
 
 /// The shipped corpus, one JSON object per line: `id`, `name`, `url`, `osi_approved`, `text`.
 pub const CORPUS: &str = include_str!("../demo/spdx-licences.jsonl");
@@ -99,6 +99,8 @@ pub enum DemoError {
     Submit(#[from] SubmitError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("the seeding task failed: {0}")]
+    Task(String),
 }
 
 /// One dataset version the demo published.
@@ -169,24 +171,18 @@ impl fmt::Display for DemoSummary {
     }
 }
 
-/// Creates a ledger in `config.data_dir`, which must not exist, seeds it, and closes it, so that
-/// the service then opens it like any other. Refusing an existing directory keeps `--demo` from
-/// ever writing demo entries, signed with public keys, into a real ledger.
-pub fn create_for(config: &Config) -> Result<DemoSummary, DemoError> {
-    let dir = &config.data_dir;
-    if dir.exists() {
-        return Err(DemoError::Exists(dir.clone()));
+/// Seeds the ledger of a server that has just created it (`prov serve --demo`), before it
+/// serves. Refuses a server that opened an existing ledger, so that demo entries, signed with
+/// public keys, never go into a real ledger.
+pub async fn seed_server(server: &Server) -> Result<DemoSummary, DemoError> {
+    if !server.created() {
+        return Err(DemoError::Exists(server.state().config().data_dir.clone()));
     }
-    let origin = config
-        .origin
-        .as_deref()
-        .unwrap_or(crate::serve::DEFAULT_ORIGIN);
-    let (ledger, summary) = create(dir, origin)?;
-    // Closing integrates nothing more (seed waited for every entry) and releases the database
-    // lock once the last handle is dropped, here.
-    ledger.close();
-    drop(ledger);
-    Ok(summary)
+    let ledger = server.state().ledger().clone();
+    // `Ledger::submit` blocks until each entry is durable and signed.
+    tokio::task::spawn_blocking(move || seed(&ledger))
+        .await
+        .map_err(|e| DemoError::Task(e.to_string()))?
 }
 
 /// Creates a ledger named `origin` in `dir` (which must not exist) and seeds it.

@@ -145,35 +145,46 @@ fn demo_refuses_a_used_ledger_and_an_existing_directory() {
         Err(DemoError::Exists(_))
     ));
     assert_eq!(std::fs::read_dir(&existing).unwrap().count(), 0);
+}
 
-    let config = api::Config {
-        data_dir: tmp.path().join("ledger"),
+/// What `prov serve --demo` does: bind (which creates the ledger), seed, serve. A server that
+/// opened an existing ledger is refused and the ledger left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeds_only_a_server_that_created_its_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = |dir: &str| api::Config {
+        data_dir: tmp.path().join(dir),
+        listen: "127.0.0.1:0".parse().unwrap(),
         ..api::Config::default()
     };
+    let server = api::Server::bind(config("new")).await.unwrap();
+    let s = demo::seed_server(&server).await.unwrap();
+    assert_eq!(server.state().ledger().checkpoint().size().0, s.entries);
+    assert!(s.to_string().contains("ckpt-2 is compliant"));
+    drop(server);
+
+    let (l, s) = seeded(tmp.path());
+    l.close();
+    drop(l);
+    let server = api::Server::bind(config("ledger")).await.unwrap();
     assert!(matches!(
-        demo::create_for(&config),
+        demo::seed_server(&server).await,
         Err(DemoError::Exists(_))
     ));
+    assert_eq!(server.state().ledger().checkpoint().size().0, s.entries);
 }
 
 /// Two demo ledgers hold the same entries byte for byte (fixed keys and times); only the log's
-/// checkpoint key differs. `create_for` leaves a closed ledger that opens like any other.
+/// checkpoint key differs.
 #[test]
-fn demo_is_deterministic_and_reopens() {
+fn demo_is_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, _) = seeded(tmp.path());
-    let config = api::Config {
-        data_dir: tmp.path().join("b"),
-        ..api::Config::default()
-    };
-    let s = demo::create_for(&config).unwrap();
-    let b = Ledger::open(&config.data_dir, Default::default()).unwrap();
-    assert_eq!(b.checkpoint().size().0, s.entries);
+    let (b, _) = demo::create(&tmp.path().join("b"), "demo.test/other").unwrap();
     let bytes =
         |l: &Ledger| -> Vec<Vec<u8>> { entries(l).iter().map(|e| e.as_bytes().to_vec()).collect() };
     assert_eq!(bytes(&a), bytes(&b));
     assert_ne!(a.verifier_key().to_string(), b.verifier_key().to_string());
-    assert!(s.to_string().contains("ckpt-2 is compliant"));
 }
 
 fn hash_file(path: &Path) -> Digest {

@@ -15,6 +15,12 @@ pub struct ServeCmdArgs {
     /// Announce the ledger as one line of JSON.
     #[arg(long)]
     pub json: bool,
+    /// Create a new ledger in --data and seed it, without network, with the demo (SPDX licence
+    /// texts, two dataset versions, opt-outs, a compliant and a violating checkpoint; see
+    /// api/src/demo.rs) before serving. Refused when --data exists: the demo never touches an
+    /// existing ledger (to serve a demo ledger again, leave out --demo).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 pub fn run(args: &ServeCmdArgs) -> Outcome {
@@ -28,6 +34,13 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
         let server = api::Server::bind(config)
             .await
             .or_exit(Exit::Local, format!("serving {dir}"))?;
+        if args.demo {
+            let seeded = api::demo::seed_server(&server).await;
+            let seeded = seeded.or_exit(Exit::Local, "prov serve --demo")?;
+            if !args.json {
+                say(seeded)?;
+            }
+        }
         let addr = server.local_addr().or_exit(Exit::Local, "listening")?;
         let l = server.state().ledger();
         let explorer = format!("http://{addr}/");
