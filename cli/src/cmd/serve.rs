@@ -17,8 +17,8 @@ pub struct ServeCmdArgs {
     pub json: bool,
     /// Create a new ledger in --data and seed it, without network, with the demo (SPDX licence
     /// texts, two dataset versions, opt-outs, a compliant and a violating checkpoint; see
-    /// api/src/demo.rs) before serving. Refused when --data exists: the demo never touches an
-    /// existing ledger (to serve a demo ledger again, leave out --demo).
+    /// api/src/demo.rs) before serving. When --data already exists it is served as it is: the
+    /// demo never writes into an existing ledger.
     #[arg(long)]
     pub demo: bool,
 }
@@ -34,7 +34,11 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
         let server = api::Server::bind(config)
             .await
             .or_exit(Exit::Local, format!("serving {dir}"))?;
-        if args.demo {
+        if args.demo && !server.created() {
+            // Running the README's demo command twice must work: the second time the ledger is
+            // already there (seeded or not), and the demo never writes into an existing ledger.
+            eprintln!("prov: {dir} already exists: serving it as is (--demo seeds only a new ledger)");
+        } else if args.demo {
             let seeded = api::demo::seed_server(&server).await;
             let seeded = seeded.or_exit(Exit::Local, "prov serve --demo")?;
             if !args.json {

@@ -175,13 +175,8 @@ pub fn checkpoint_note_at(
 
 /// The bytes of hash tile `id`, if the tree of `size` contains it.
 pub fn hash_tile(store: &dyn LogStore, size: TreeSize, id: TileId) -> Result<Vec<u8>, ReadError> {
-    let available = level_hashes(size.0, id.level);
-    let end =
-        id.n.checked_mul(u64::from(tile::TILE_WIDTH))
-            .and_then(|s| s.checked_add(u64::from(id.width)));
-    match end {
-        Some(end) if end <= available => {}
-        _ => return Err(ReadError::NotFound(id.path())),
+    if !id.is_in_tree(size) {
+        return Err(ReadError::NotFound(id.path()));
     }
     Ok(tile::read_tile_data(id, &StoreHashes(store))?)
 }
@@ -192,14 +187,12 @@ pub fn entry_bundle(
     size: TreeSize,
     id: EntryBundleId,
 ) -> Result<Vec<u8>, ReadError> {
-    let start = id.n.checked_mul(u64::from(tile::TILE_WIDTH));
-    let end = start.and_then(|s| s.checked_add(u64::from(id.width)));
-    let (Some(start), Some(end)) = (start, end) else {
-        return Err(ReadError::NotFound(id.path()));
-    };
-    if end > size.0 {
+    // The bundle is in the tree exactly when its level 0 tile is; then `start + width` fits.
+    if !id.tile().is_in_tree(size) {
         return Err(ReadError::NotFound(id.path()));
     }
+    let start = id.n << TILE_HEIGHT;
+    let end = start + u64::from(id.width);
     Ok(tile::encode_entry_bundle(&entries(store, start, end)?)?)
 }
 
@@ -224,10 +217,4 @@ pub fn consistency_proof(
 /// The root of the tree of `size`.
 pub fn tree_hash(store: &dyn LogStore, size: TreeSize) -> Result<Digest, ReadError> {
     Ok(tree::tree_hash(size, &StoreHashes(store))?)
-}
-
-/// How many complete hashes tile level `level` has in the tree of `size` leaves.
-fn level_hashes(size: u64, level: u8) -> u64 {
-    let shift = u32::from(level) * u32::from(TILE_HEIGHT);
-    size.checked_shr(shift).unwrap_or(0)
 }
