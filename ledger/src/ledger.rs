@@ -401,12 +401,12 @@ impl Ledger {
         version: &str,
     ) -> Result<Option<LeafIndex>, StoreError> {
         let k = index::dataset_version_key(publisher, dataset, version);
-        Ok(self
-            .inner
-            .store
-            .get(Column::Index, &k)?
-            .and_then(|v| keys::read_u64(&v))
-            .map(LeafIndex))
+        let Some(v) = self.inner.store.get(Column::Index, &k)? else {
+            return Ok(None);
+        };
+        keys::read_u64(&v)
+            .map(|i| Some(LeafIndex(i)))
+            .ok_or_else(|| StoreError::corrupt(Column::Index, "dataset version value"))
     }
 
     /// Every `dataset_version` entry of `publisher`: (dataset, version, entry index).

@@ -27,8 +27,11 @@ use std::fmt;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde_json::{json, Map, Value};
 
+mod batch;
 mod body;
 mod fields;
+
+pub use batch::{verify_batch, UnverifiedEntry};
 
 pub use body::{
     CorpusMode, DatasetKey, DatasetRef, DatasetVersion, EntryBody, ModelCheckpoint, OptOut,
@@ -210,6 +213,27 @@ impl Entry {
 
     /// Decodes and checks an entry: size, JSON, type, fields, canonical form, signature.
     pub fn from_bytes(bytes: &[u8]) -> Result<Entry, EntryError> {
+        let unverified = Entry::decode(bytes)?;
+        let entry = unverified.verify()?;
+        if entry.bytes != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        Ok(entry)
+    }
+
+    /// Decodes and checks an entry like [`Entry::from_bytes`] in every way but its signature,
+    /// which the caller checks with [`verify_batch`] (many at once) or
+    /// [`UnverifiedEntry::verify`]; only they turn it into an [`Entry`].
+    pub fn from_bytes_unverified(bytes: &[u8]) -> Result<UnverifiedEntry, EntryError> {
+        let unverified = Entry::decode(bytes)?;
+        if unverified.as_bytes() != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        Ok(unverified)
+    }
+
+    /// Everything [`Entry::from_bytes`] does but the signature and the canonical-form checks.
+    fn decode(bytes: &[u8]) -> Result<UnverifiedEntry, EntryError> {
         if bytes.len() > MAX_ENTRY_LEN {
             return Err(EntryError::TooLarge { len: bytes.len() });
         }
@@ -236,11 +260,7 @@ impl Entry {
         };
         let body = EntryBody::read(kind, &mut f)?;
         f.finish()?;
-        let entry = Entry::assemble(body, time, nonce, signer, signature)?;
-        if entry.bytes != bytes {
-            return Err(EntryError::NotCanonical);
-        }
-        Ok(entry)
+        Entry::assemble_unverified(body, time, nonce, signer, signature)
     }
 
     /// The canonical bytes: what the log stores and hashes.
@@ -319,6 +339,18 @@ impl Entry {
         signer: Option<VerifyingKey>,
         signature: Option<Signature>,
     ) -> Result<Entry, EntryError> {
+        Entry::assemble_unverified(body, time, nonce, signer, signature)?.verify()
+    }
+
+    /// The entry with its canonical bytes and, if signed, its signing message; the signature is
+    /// not checked yet.
+    fn assemble_unverified(
+        body: EntryBody,
+        time: u64,
+        nonce: Option<u64>,
+        signer: Option<VerifyingKey>,
+        signature: Option<Signature>,
+    ) -> Result<UnverifiedEntry, EntryError> {
         body.check()?;
         for (field, n) in [("time", Some(time)), ("nonce", nonce)] {
             if n.is_some_and(|n| n > MAX_SAFE_INTEGER) {
@@ -333,11 +365,10 @@ impl Entry {
             (Some(_), None) => return Err(EntryError::MissingField("sig")),
             _ => {}
         }
-        if let (Some(key), Some(sig)) = (&signer, &signature) {
-            let message = signing_message(&body, time, nonce, Some(key))?;
-            key.verify_strict(&message, sig)
-                .map_err(|_| EntryError::BadSignature)?;
-        }
+        let message = match &signer {
+            Some(key) => signing_message(&body, time, nonce, Some(key))?,
+            None => Vec::new(),
+        };
         let mut m = object(&body, time, nonce, signer.as_ref());
         if let Some(sig) = &signature {
             m.insert("sig".into(), json!(fields::to_b64(&sig.to_bytes())));
@@ -346,14 +377,15 @@ impl Entry {
         if bytes.len() > MAX_ENTRY_LEN {
             return Err(EntryError::TooLarge { len: bytes.len() });
         }
-        Ok(Entry {
+        let entry = Entry {
             body,
             time,
             nonce,
             signer,
             signature,
             bytes,
-        })
+        };
+        Ok(UnverifiedEntry::new(entry, message))
     }
 }
 

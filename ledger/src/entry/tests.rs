@@ -421,3 +421,111 @@ proptest! {
         prop_assert_eq!(again.as_bytes(), e.as_bytes());
     }
 }
+
+/// Decodes `bytes` without checking the signature; the test's entries are canonical.
+fn unverified(bytes: &[u8]) -> UnverifiedEntry {
+    Entry::from_bytes_unverified(bytes).unwrap()
+}
+
+#[test]
+fn batch_verification_rejects_exactly_the_bad_signature() {
+    let good = all_kinds();
+    let forged = edit(&good[1], |m| {
+        m.insert("item_count".into(), json!(4));
+    });
+    let mut batch: Vec<UnverifiedEntry> = good.iter().map(|e| unverified(e.as_bytes())).collect();
+    batch.insert(2, unverified(&forged));
+    let got = verify_batch(batch);
+    assert_eq!(got.len(), good.len() + 1);
+    assert_eq!(got[2], Err(EntryError::BadSignature));
+    let accepted: Vec<Entry> = got
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .map(|(_, r)| r.unwrap())
+        .collect();
+    assert_eq!(accepted, good);
+    // The anonymous opt-out has nothing to verify.
+    assert!(unverified(good[3].as_bytes()).signature_parts().is_none());
+}
+
+#[test]
+fn batch_verification_of_good_entries_matches_from_bytes() {
+    let good = all_kinds();
+    let batch = good.iter().map(|e| unverified(e.as_bytes())).collect();
+    let got: Vec<Entry> = verify_batch(batch).into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(got, good);
+    let u = unverified(good[1].as_bytes());
+    let (signer, message, _) = u.signature_parts().unwrap();
+    assert_eq!(signer, &key(1).verifying_key());
+    assert!(message.starts_with(b"prov-ledger/v1\ndataset_version\n{"));
+}
+
+/// `ed25519_dalek::verify_batch` accepts a signature by the small-order (identity) key with R the
+/// identity and s = 0, which `verify_strict` (and so `Entry::from_bytes`) refuses: a batch must
+/// never let such an entry into the log.
+#[test]
+fn batch_verification_refuses_what_verify_strict_refuses() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let anon = Entry::anonymous(optout(2), 1_700_000_009, None).unwrap();
+    let weak = edit(&anon, |m| {
+        m.insert("signer".into(), json!(fields::to_b64(&identity)));
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&identity);
+        m.insert("sig".into(), json!(fields::to_b64(&sig)));
+    });
+    let u = unverified(&weak);
+    let (k, message, sig) = u.signature_parts().unwrap();
+    assert!(ed25519_dalek::verify_batch(&[message], &[*sig], &[*k]).is_ok());
+    assert_eq!(Entry::from_bytes(&weak), Err(EntryError::BadSignature));
+
+    let good = all_kinds();
+    let mut batch: Vec<UnverifiedEntry> = good.iter().map(|e| unverified(e.as_bytes())).collect();
+    batch.push(u);
+    let got = verify_batch(batch);
+    assert_eq!(got.last(), Some(&Err(EntryError::BadSignature)));
+    assert!(got[..good.len()].iter().all(Result::is_ok));
+}
+
+#[test]
+fn tmp_timing() {
+    let k = key(1);
+    let es: Vec<Entry> = (0..2000)
+        .map(|i| Entry::sign(dataset_version(), 1_700_000_001, Some(i), &k).unwrap())
+        .collect();
+    let t = std::time::Instant::now();
+    for e in &es {
+        Entry::from_bytes(e.as_bytes()).unwrap();
+    }
+    eprintln!("from_bytes {:?}", t.elapsed() / 2000);
+    let t = std::time::Instant::now();
+    let us: Vec<_> = es.iter().map(|e| unverified(e.as_bytes())).collect();
+    eprintln!("unverified {:?}", t.elapsed() / 2000);
+    let t = std::time::Instant::now();
+    for u in &us {
+        let (k, m, s) = u.signature_parts().unwrap();
+        k.verify_strict(m, s).unwrap();
+    }
+    eprintln!("strict {:?}", t.elapsed() / 2000);
+    let t = std::time::Instant::now();
+    let (mut ms, mut ss, mut ks) = (vec![], vec![], vec![]);
+    for u in &us {
+        let (k, m, s) = u.signature_parts().unwrap();
+        ms.push(m);
+        ss.push(*s);
+        ks.push(*k);
+    }
+    ed25519_dalek::verify_batch(&ms, &ss, &ks).unwrap();
+    eprintln!("raw batch {:?}", t.elapsed() / 2000);
+    let t = std::time::Instant::now();
+    for s in &ss {
+        assert!(batch::nonce_ok_pub(s));
+    }
+    eprintln!("nonce checks {:?}", t.elapsed() / 2000);
+    let t = std::time::Instant::now();
+    verify_batch(us).into_iter().for_each(|r| {
+        r.unwrap();
+    });
+    eprintln!("our batch {:?}", t.elapsed() / 2000);
+}

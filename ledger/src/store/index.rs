@@ -86,6 +86,13 @@ impl<'a> BatchIndex<'a> {
         }
     }
 
+    /// Records that an index value read back is malformed: the batch then fails in
+    /// [`BatchIndex::into_ops`], as for a failed read, instead of deciding on a guess.
+    pub fn corrupt(&mut self, what: &str) {
+        self.error
+            .get_or_insert_with(|| StoreError::corrupt(Column::Index, what));
+    }
+
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.pending.insert(key.clone(), value.clone());
         self.ops.push((key, value));

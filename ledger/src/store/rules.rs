@@ -11,7 +11,7 @@
 //! - **model checkpoints**: signed by the publisher's current key; every dataset version named
 //!   is in the log at the index and with the manifest root the entry says.
 
-use crate::entry::{Entry, EntryBody};
+use crate::entry::{self, Entry, EntryBody};
 use crate::types::{Digest, LeafIndex};
 
 use super::index::{
@@ -27,18 +27,19 @@ pub struct Prepared {
     pub leaf_hash: Digest,
 }
 
-/// Decodes and checks every entry of a batch (signatures included), on up to
-/// `available_parallelism` threads: this is the CPU-heavy part of integration.
+/// Decodes and checks every entry of a batch (signatures included, verified together with
+/// [`entry::verify_batch`]), on up to `available_parallelism` threads: this is the CPU-heavy
+/// part of integration.
 pub fn prepare_batch(entries: &[&[u8]]) -> Vec<Result<Prepared, Rejection>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = entries.len().div_ceil(threads).max(64);
     if entries.len() <= per {
-        return entries.iter().map(|e| prepare(e)).collect();
+        return prepare(entries);
     }
     std::thread::scope(|s| {
         let handles: Vec<_> = entries
             .chunks(per)
-            .map(|chunk| s.spawn(move || chunk.iter().map(|e| prepare(e)).collect::<Vec<_>>()))
+            .map(|chunk| s.spawn(move || prepare(chunk)))
             .collect();
         handles
             .into_iter()
@@ -51,10 +52,32 @@ pub fn prepare_batch(entries: &[&[u8]]) -> Vec<Result<Prepared, Rejection>> {
     })
 }
 
-fn prepare(bytes: &[u8]) -> Result<Prepared, Rejection> {
-    let entry = Entry::from_bytes(bytes)?;
-    let leaf_hash = entry.leaf_hash();
-    Ok(Prepared { entry, leaf_hash })
+/// [`Entry::from_bytes`] on each of `entries`, with the signatures checked as one batch.
+fn prepare(entries: &[&[u8]]) -> Vec<Result<Prepared, Rejection>> {
+    let mut decoded = Vec::with_capacity(entries.len());
+    let mut unverified = Vec::with_capacity(entries.len());
+    for bytes in entries {
+        match Entry::from_bytes_unverified(bytes) {
+            Ok(u) => {
+                unverified.push(u);
+                decoded.push(Ok(()));
+            }
+            Err(e) => decoded.push(Err(e)),
+        }
+    }
+    let mut verified = entry::verify_batch(unverified).into_iter();
+    decoded
+        .into_iter()
+        .map(|d| {
+            d?;
+            // `verify_batch` answers once per entry it is given, in order.
+            let entry = verified
+                .next()
+                .ok_or_else(|| Rejection::Invalid("entry lost in batch verification".into()))??;
+            let leaf_hash = entry.leaf_hash();
+            Ok(Prepared { entry, leaf_hash })
+        })
+        .collect()
 }
 
 /// Checks `p` at `index` against the log and the batch so far, and records its index updates
@@ -64,7 +87,11 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
     entry.validate_at(index)?;
     let rk = replay_key(&p.leaf_hash);
     if let Some(v) = view.get(&rk) {
-        return Err(Rejection::Replay(read_u64(&v).unwrap_or(u64::MAX)));
+        let Some(at) = read_u64(&v) else {
+            view.corrupt("replay value");
+            return Err(Rejection::Replay(u64::MAX));
+        };
+        return Err(Rejection::Replay(at));
     }
     let signer = entry.signer().map(|k| k.to_bytes());
     let mut puts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -75,10 +102,13 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
                 // First come: the name is bound by its own key.
                 None => p.key.to_bytes(),
                 // A key change, signed by the key it replaces.
-                Some(v) => v
-                    .get(..32)
-                    .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                    .unwrap_or_default(),
+                Some(v) => match v.get(..32).and_then(|k| <[u8; 32]>::try_from(k).ok()) {
+                    Some(k) => k,
+                    None => {
+                        view.corrupt("publisher value");
+                        return Err(Rejection::NameTaken(p.name.to_string()));
+                    }
+                },
             };
             if signer != Some(owner) {
                 return Err(Rejection::NameTaken(p.name.to_string()));
