@@ -3,9 +3,14 @@
 //! (`GET /v1/proofs/consistency`). Each is what a client could compute from the tiles; the JSON
 //! is a convenience.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use ledger::store::log::StoreHashes;
+use ledger::tree::{split_stored_hash_index, HashReader, TreeError};
 use ledger::{LeafIndex, TlogProof, TreeSize};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -133,12 +138,95 @@ fn proof_parts(
             "entry {index} is not in the tree of size {size}"
         )));
     }
-    let hashes = state.ledger().inclusion_proof(LeafIndex(index), size)?;
-    let bytes = state
-        .ledger()
-        .entry(LeafIndex(index))?
-        .ok_or_else(|| ApiError::not_found(format!("no entry {index}")))?;
-    Ok((ledger::leaf_hash(&bytes), hashes))
+    if size > latest_size(state) {
+        return Err(ApiError::not_found(format!(
+            "tree size {size} is beyond the latest checkpoint"
+        )));
+    }
+    let reader = state.hashes().reader(state.ledger());
+    let hashes = ledger::tree::inclusion_proof(size, LeafIndex(index), &reader)
+        .map_err(ApiError::internal)?;
+    let leaf = reader
+        .read_hashes(&[ledger::tree::stored_hash_index(0, index)])
+        .map_err(ApiError::internal)?;
+    let leaf = leaf
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::internal("no leaf hash"))?;
+    Ok((leaf, hashes))
+}
+
+/// Stored tree hashes above the bottom levels, kept in memory: a stored hash never changes once
+/// written, and the upper ones are shared by the proofs of many entries, so most proof reads
+/// then touch the store only for the few hashes near their leaf. Bounded: emptied when full.
+#[derive(Debug)]
+pub struct HashCache {
+    capacity: usize,
+    map: RwLock<HashMap<u64, ledger::Digest>>,
+}
+
+/// Levels below this are read from the store every time (they are rarely shared).
+const CACHED_FROM_LEVEL: u8 = 4;
+
+impl HashCache {
+    pub fn new(capacity: usize) -> Self {
+        HashCache {
+            capacity,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn reader<'a>(&'a self, l: &'a ledger::ledger::Ledger) -> CachedHashes<'a> {
+        CachedHashes { cache: self, l }
+    }
+}
+
+/// A [`HashReader`] over the ledger's store through a [`HashCache`].
+pub struct CachedHashes<'a> {
+    cache: &'a HashCache,
+    l: &'a ledger::ledger::Ledger,
+}
+
+impl HashReader for CachedHashes<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<ledger::Digest>, TreeError> {
+        let mut out = Vec::with_capacity(indexes.len());
+        let mut missing = Vec::new();
+        if let Ok(m) = self.cache.map.read() {
+            for (i, idx) in indexes.iter().enumerate() {
+                match m.get(idx) {
+                    Some(d) => out.push(*d),
+                    None => {
+                        out.push(ledger::Digest::default());
+                        missing.push(i);
+                    }
+                }
+            }
+        } else {
+            out.resize(indexes.len(), ledger::Digest::default());
+            missing.extend(0..indexes.len());
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let want: Vec<u64> = missing.iter().map(|&i| indexes[i]).collect();
+        let got = StoreHashes(&**self.l.store()).read_hashes(&want)?;
+        let mut fresh = Vec::new();
+        for (&i, d) in missing.iter().zip(got) {
+            out[i] = d;
+            if split_stored_hash_index(indexes[i]).0 >= CACHED_FROM_LEVEL {
+                fresh.push((indexes[i], d));
+            }
+        }
+        if !fresh.is_empty() {
+            if let Ok(mut m) = self.cache.map.write() {
+                if m.len() + fresh.len() > self.cache.capacity {
+                    m.clear();
+                }
+                m.extend(fresh);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The checkpoint note signed at exactly `size`: the latest, or a stored older one.
@@ -176,9 +264,9 @@ pub async fn consistency(
             "tree size {new} is beyond the latest checkpoint"
         )));
     }
-    let hashes = state
-        .ledger()
-        .consistency_proof(TreeSize(q.old), TreeSize(new))?;
+    let reader = state.hashes().reader(state.ledger());
+    let hashes = ledger::tree::consistency_proof(TreeSize(q.old), TreeSize(new), &reader)
+        .map_err(ApiError::internal)?;
     if wants_text(&headers) {
         let text: String = hashes.iter().map(|h| h.to_base64() + "\n").collect();
         return Ok(text_response(text, IMMUTABLE));

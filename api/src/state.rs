@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::explorer::ExplorerSource;
 use crate::limits::RateLimiter;
 use crate::problem::ApiError;
+use crate::proofs::HashCache;
 use crate::sets::Upload;
 use crate::tiles::TileCache;
 
@@ -28,6 +29,7 @@ struct Inner {
     explorer: ExplorerSource,
     uploads: std::sync::Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>>,
     tiles: TileCache,
+    hashes: HashCache,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
                 config,
                 uploads: std::sync::Mutex::new(HashMap::new()),
                 tiles: TileCache::new(4096),
+                hashes: HashCache::new(1 << 18),
             }),
         }
     }
@@ -64,6 +67,10 @@ impl AppState {
 
     pub(crate) fn optout_limiter(&self) -> &RateLimiter {
         &self.inner.optout_limiter
+    }
+
+    pub(crate) fn hashes(&self) -> &HashCache {
+        &self.inner.hashes
     }
 
     pub(crate) fn tiles(&self) -> &TileCache {

@@ -158,3 +158,43 @@ fn rules_see_earlier_entries_of_the_same_batch() {
         Err(SubmitError::Rejected(Rejection::Replay(1)))
     ));
 }
+
+#[test]
+fn a_corrupt_index_value_fails_the_batch_instead_of_guessing() {
+    use ledger::store::index::{publisher_key, replay_key};
+    use ledger::store::{Column, Durability, WriteBatch};
+    let l = ledger();
+    let a = key(1);
+    let first = publisher("acme", &a, &a);
+    l.submit(first.clone()).unwrap();
+    let mut b = WriteBatch::new();
+    b.put(Column::Index, publisher_key("acme"), vec![1, 2, 3]);
+    b.put(
+        Column::Index,
+        replay_key(&ledger::leaf_hash(&first)),
+        vec![9],
+    );
+    l.store().write(b, Durability::Synced).unwrap();
+    // A key change reads the (now malformed) owner record; a replay reads the replay record.
+    for bytes in [publisher("acme", &key(2), &a), first] {
+        match l.submit(bytes) {
+            Err(SubmitError::Retry(why)) => assert!(why.contains("index"), "{why}"),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_corrupt_dataset_version_value_is_an_error() {
+    use ledger::store::index::dataset_version_key;
+    use ledger::store::{Column, Durability, WriteBatch};
+    let l = ledger();
+    let mut b = WriteBatch::new();
+    b.put(
+        Column::Index,
+        dataset_version_key("acme", "web", "v1"),
+        vec![1],
+    );
+    l.store().write(b, Durability::Synced).unwrap();
+    assert!(l.dataset_version("acme", "web", "v1").is_err());
+}

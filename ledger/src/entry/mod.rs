@@ -180,8 +180,9 @@ impl fmt::Display for Name {
 }
 
 /// A signed (or anonymous) log entry, with its canonical bytes. Built only by [`Entry::sign`],
-/// [`Entry::anonymous`] or [`Entry::from_bytes`], so an `Entry` always has a valid signature and
-/// canonical bytes within the size limit.
+/// [`Entry::anonymous`], [`Entry::from_bytes`] or the signature checks of an
+/// [`UnverifiedEntry`], so an `Entry` always has a valid signature and canonical bytes within the
+/// size limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     body: EntryBody,

@@ -453,7 +453,10 @@ fn batch_verification_rejects_exactly_the_bad_signature() {
 fn batch_verification_of_good_entries_matches_from_bytes() {
     let good = all_kinds();
     let batch = good.iter().map(|e| unverified(e.as_bytes())).collect();
-    let got: Vec<Entry> = verify_batch(batch).into_iter().map(|r| r.unwrap()).collect();
+    let got: Vec<Entry> = verify_batch(batch)
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
     assert_eq!(got, good);
     let u = unverified(good[1].as_bytes());
     let (signer, message, _) = u.signature_parts().unwrap();
@@ -486,46 +489,4 @@ fn batch_verification_refuses_what_verify_strict_refuses() {
     let got = verify_batch(batch);
     assert_eq!(got.last(), Some(&Err(EntryError::BadSignature)));
     assert!(got[..good.len()].iter().all(Result::is_ok));
-}
-
-#[test]
-fn tmp_timing() {
-    let k = key(1);
-    let es: Vec<Entry> = (0..2000)
-        .map(|i| Entry::sign(dataset_version(), 1_700_000_001, Some(i), &k).unwrap())
-        .collect();
-    let t = std::time::Instant::now();
-    for e in &es {
-        Entry::from_bytes(e.as_bytes()).unwrap();
-    }
-    eprintln!("from_bytes {:?}", t.elapsed() / 2000);
-    let t = std::time::Instant::now();
-    let us: Vec<_> = es.iter().map(|e| unverified(e.as_bytes())).collect();
-    eprintln!("unverified {:?}", t.elapsed() / 2000);
-    let t = std::time::Instant::now();
-    for u in &us {
-        let (k, m, s) = u.signature_parts().unwrap();
-        k.verify_strict(m, s).unwrap();
-    }
-    eprintln!("strict {:?}", t.elapsed() / 2000);
-    let t = std::time::Instant::now();
-    let (mut ms, mut ss, mut ks) = (vec![], vec![], vec![]);
-    for u in &us {
-        let (k, m, s) = u.signature_parts().unwrap();
-        ms.push(m);
-        ss.push(*s);
-        ks.push(*k);
-    }
-    ed25519_dalek::verify_batch(&ms, &ss, &ks).unwrap();
-    eprintln!("raw batch {:?}", t.elapsed() / 2000);
-    let t = std::time::Instant::now();
-    for s in &ss {
-        assert!(batch::nonce_ok_pub(s));
-    }
-    eprintln!("nonce checks {:?}", t.elapsed() / 2000);
-    let t = std::time::Instant::now();
-    verify_batch(us).into_iter().for_each(|r| {
-        r.unwrap();
-    });
-    eprintln!("our batch {:?}", t.elapsed() / 2000);
 }
