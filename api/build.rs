@@ -2,8 +2,9 @@
 //! into the binary, so that `prov serve` is one file. A missing or empty dist is not an error:
 //! the service then serves a small page saying the explorer is not built.
 //!
-//! Cargo reruns this when anything under api/explorer changes; if that directory did not exist at
-//! the last build, touch this file (or `cargo clean -p api`) after creating it.
+//! Cargo reruns this when api/explorer/dist (or this file) changes, not on other changes under
+//! api/explorer (node_modules, sources): only the built files are embedded. If dist did not exist
+//! at the last build, touch this file (or `cargo clean -p api`) after creating it.
 
 use std::path::{Path, PathBuf};
 
@@ -11,11 +12,13 @@ fn main() {
     let manifest =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let explorer = manifest.join("explorer");
-    if explorer.is_dir() {
-        println!("cargo:rerun-if-changed=explorer");
+    let dist = explorer.join("dist");
+    // Only when it exists: cargo reruns a build script on every build while a watched path is
+    // missing.
+    if dist.is_dir() {
+        println!("cargo:rerun-if-changed=explorer/dist");
     }
     println!("cargo:rerun-if-changed=build.rs");
-    let dist = explorer.join("dist");
     let mut files = Vec::new();
     collect(&dist, &dist, &mut files);
     files.sort();

@@ -99,6 +99,70 @@ pub async fn publisher(
     }))
 }
 
+/// A page of publishers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublisherPage {
+    pub items: Vec<PublisherView>,
+    /// The cursor of the next page, absent on the last.
+    pub next: Option<String>,
+}
+
+/// `GET /v1/publishers`: every registered publisher, in index order (names are length-prefixed
+/// in the index, so by name length, then bytewise), which keeps cursors stable as the log grows.
+#[utoipa::path(get, path = "/v1/publishers", tag = "read",
+    params(CursorQuery),
+    responses(
+        (status = 200, description = "A page of publishers", body = PublisherPage),
+        (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn publishers(
+    State(state): State<AppState>,
+    Query(q): Query<CursorQuery>,
+) -> Result<Json<PublisherPage>, ApiError> {
+    let limit = crate::page::limit(&state, q.limit);
+    let prefix = vec![index::TAG_PUBLISHER];
+    let start = match &q.cursor {
+        None => prefix.clone(),
+        Some(c) => {
+            let mut k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
+            if k.first() != Some(&index::TAG_PUBLISHER) {
+                return Err(ApiError::bad_request("bad cursor"));
+            }
+            k.push(0); // the smallest key after the cursor's
+            k
+        }
+    };
+    state
+        .blocking(move |l| {
+            let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
+            let rows = l.store().range(Column::Index, &start, &end, limit + 1)?;
+            let more = rows.len() > limit;
+            let mut items = Vec::with_capacity(rows.len().min(limit));
+            let mut last_key = None;
+            for (k, v) in rows.into_iter().take(limit) {
+                let corrupt = || ApiError::internal("corrupt publisher index");
+                let name = index::split_key(&k[1..])
+                    .filter(|p| p.len() == 1)
+                    .ok_or_else(corrupt)?[0];
+                let key = v.get(..32).ok_or_else(corrupt)?;
+                let idx = v.get(32..).and_then(keys::read_u64).ok_or_else(corrupt)?;
+                items.push(PublisherView {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    key: base64::engine::general_purpose::STANDARD.encode(key),
+                    index: idx,
+                });
+                last_key = Some(k);
+            }
+            let next = if more {
+                last_key.map(hex::encode)
+            } else {
+                None
+            };
+            Ok(Json(PublisherPage { items, next }))
+        })
+        .await
+}
+
 /// `GET /v1/datasets`: every dataset version, by publisher, dataset and version name.
 #[utoipa::path(get, path = "/v1/datasets", tag = "read",
     params(CursorQuery),

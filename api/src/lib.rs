@@ -6,7 +6,8 @@
 //! errors to HTTP (errors in one place, [`problem`]), and enforces what only a network service
 //! needs: body limits, timeouts, a rate limit on anonymous opt-outs, metrics.
 //!
-//! Deliberately not here: clients' signing keys, the CLI (crate `cli` wraps [`serve`]), demo data.
+//! Deliberately not here: clients' signing keys and the CLI (crate `cli` wraps [`serve`]). Demo
+//! seeding is here, in [`demo`].
 
 pub mod compliance;
 pub mod config;

@@ -1,13 +1,15 @@
-//! `GET /v1/models/{publisher}/{model}/checkpoints`: a model's `model_checkpoint` entries.
+//! `GET /v1/models`: the models that have checkpoints; `GET /v1/models/{publisher}/{model}/checkpoints`:
+//! a model's `model_checkpoint` entries.
 
 use axum::extract::State;
 use axum::Json;
 use ledger::entry::EntryBody;
+use ledger::store::{index, keys, Column};
 use ledger::LeafIndex;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::datasets::stored_entry;
+use crate::datasets::{stored_entry, CursorQuery};
 use crate::extract::{Path, Query};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -44,6 +46,110 @@ pub struct CheckpointQuery {
     pub after: Option<u64>,
     /// Items per page (default 100, at most the configured `max_page`).
     pub limit: Option<u32>,
+}
+
+/// A model: a publisher's model name with at least one `model_checkpoint` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModelView {
+    pub publisher: String,
+    pub model: String,
+    /// How many `model_checkpoint` entries it has.
+    pub checkpoints: u64,
+    /// The log index of its latest `model_checkpoint` entry.
+    pub latest: u64,
+}
+
+/// A page of models.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModelPage {
+    pub items: Vec<ModelView>,
+    /// The cursor of the next page, absent on the last.
+    pub next: Option<String>,
+}
+
+/// `GET /v1/models`: every model with a checkpoint, in index order (publisher, then model; names
+/// are length-prefixed, so by length, then bytewise). Built from the
+/// `model_checkpoint` index: one seek per model, then that model's checkpoint indexes (all of
+/// them, as `/v1/models/{publisher}/{model}/checkpoints` reads them) to count them.
+#[utoipa::path(get, path = "/v1/models", tag = "read",
+    params(CursorQuery),
+    responses(
+        (status = 200, description = "A page of models", body = ModelPage),
+        (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<CursorQuery>,
+) -> Result<Json<ModelPage>, ApiError> {
+    let limit = crate::page::limit(&state, q.limit);
+    let prefix = vec![index::TAG_MODEL_CHECKPOINT];
+    let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; 2]);
+    let start = match &q.cursor {
+        None => prefix,
+        Some(c) => {
+            // The cursor is the last model's key prefix; resume after every key under it.
+            let k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
+            if k.first() != Some(&index::TAG_MODEL_CHECKPOINT) {
+                return Err(ApiError::bad_request("bad cursor"));
+            }
+            match keys::prefix_end(&k) {
+                Some(e) => e,
+                None => return Err(ApiError::bad_request("bad cursor")),
+            }
+        }
+    };
+    state
+        .blocking(move |l| {
+            let mut start = start;
+            let mut items = Vec::new();
+            let mut last_prefix = None;
+            let mut more = false;
+            while start < end {
+                let Some((k, _)) = l
+                    .store()
+                    .range(Column::Index, &start, &end, 1)?
+                    .into_iter()
+                    .next()
+                else {
+                    break;
+                };
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                let corrupt = || ApiError::internal("corrupt model checkpoint index");
+                let names = k
+                    .len()
+                    .checked_sub(8)
+                    .filter(|&at| at >= 1)
+                    .and_then(|at| index::split_key(&k[1..at]))
+                    .filter(|p| p.len() == 2)
+                    .ok_or_else(corrupt)?;
+                let publisher = String::from_utf8_lossy(names[0]).into_owned();
+                let model = String::from_utf8_lossy(names[1]).into_owned();
+                let all = l.model_checkpoints(&publisher, &model)?;
+                let latest = all.last().ok_or_else(corrupt)?.0;
+                let model_prefix = index::model_prefix(&publisher, &model);
+                items.push(ModelView {
+                    checkpoints: all.len() as u64,
+                    latest,
+                    publisher,
+                    model,
+                });
+                match keys::prefix_end(&model_prefix) {
+                    Some(e) => start = e,
+                    None => break,
+                }
+                last_prefix = Some(model_prefix);
+            }
+            let next = if more {
+                last_prefix.map(hex::encode)
+            } else {
+                None
+            };
+            Ok(Json(ModelPage { items, next }))
+        })
+        .await
 }
 
 /// `GET /v1/models/{publisher}/{model}/checkpoints`.

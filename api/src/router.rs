@@ -7,6 +7,7 @@ use axum::middleware;
 use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -18,7 +19,7 @@ use crate::{
 };
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
-/// limits, timeouts, metrics, tracing and problem bodies for every error.
+/// limits, timeouts, metrics, tracing, problem bodies for every error and gzip on request.
 pub fn router(state: AppState) -> Router {
     let limits = state.config().limits.clone();
 
@@ -44,7 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tile/{*path}", get(tiles::tile))
         // Writes.
         .route("/v1/entries", post(entries::submit))
-        .route("/v1/publishers", post(entries::register_publisher))
+        .route(
+            "/v1/publishers",
+            post(entries::register_publisher).get(datasets::publishers),
+        )
         // JSON reads.
         .route("/v1/entries/{index}", get(entries::entry))
         .route("/v1/entries/{index}/inclusion", get(proofs::inclusion))
@@ -72,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sets/{root}/proof/{cid}", get(sets::proof))
         .route("/v1/content/{cid}", get(content::appearances))
         .route("/v1/optouts", get(optouts::list))
+        .route("/v1/models", get(models::list))
         .route(
             "/v1/models/{publisher}/{model}/checkpoints",
             get(models::checkpoints),
@@ -98,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::map_response(problem::problemize))
         .layer(CatchPanicLayer::new())
+        // gzip only for clients that send `Accept-Encoding: gzip`; everyone else (tlog clients
+        // reading tiles and /checkpoint) gets the identity bytes. Outside `problemize`, which
+        // reads bodies, so it sees them uncompressed.
+        .layer(CompressionLayer::new().gzip(true))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -410,6 +410,64 @@ async fn datasets_content_optouts_and_models_are_listed() {
 }
 
 #[tokio::test]
+async fn publishers_and_models_are_paged() {
+    let w = world().await;
+    let r = get(&w.h.router, "/v1/publishers?limit=1").await.json();
+    assert_valid("PublisherPage", &r);
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    // Index order: names are length-prefixed, so shorter names come first.
+    assert_eq!(r["items"][0]["name"], "lab");
+    assert_eq!(r["items"][0]["index"], 1);
+    let next = r["next"].as_str().unwrap().to_string();
+    let r = get(
+        &w.h.router,
+        &format!("/v1/publishers?limit=1&cursor={next}"),
+    )
+    .await
+    .json();
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r["items"][0]["name"], "acme");
+    assert_eq!(r["items"][0]["index"], 0);
+    assert!(r["next"].is_null());
+    let r = get(&w.h.router, "/v1/publishers").await.json();
+    let names: Vec<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lab", "acme"]);
+    assert!(r["next"].is_null());
+    let single = get(&w.h.router, "/v1/publishers/lab").await.json();
+    assert_eq!(r["items"][0]["key"], single["key"]);
+    get(&w.h.router, "/v1/publishers?cursor=zz")
+        .await
+        .assert_problem(400, "bad-request");
+
+    let r = get(&w.h.router, "/v1/models?limit=1").await.json();
+    assert_valid("ModelPage", &r);
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r["items"][0]["publisher"], "lab");
+    assert_eq!(r["items"][0]["model"], "m");
+    assert_eq!(r["items"][0]["checkpoints"], 1);
+    assert_eq!(r["items"][0]["latest"], w.compliant);
+    let next = r["next"].as_str().unwrap().to_string();
+    let r = get(&w.h.router, &format!("/v1/models?limit=1&cursor={next}"))
+        .await
+        .json();
+    assert_eq!(r["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r["items"][0]["model"], "m2");
+    assert_eq!(r["items"][0]["latest"], w.violating);
+    assert!(r["next"].is_null());
+    let r = get(&w.h.router, "/v1/models").await.json();
+    assert_eq!(r["items"].as_array().unwrap().len(), 2);
+    assert!(r["next"].is_null());
+    get(&w.h.router, "/v1/models?cursor=00")
+        .await
+        .assert_problem(400, "bad-request");
+}
+
+#[tokio::test]
 async fn compliance_bundles_verify_offline() {
     let w = world().await;
     let r = get(&w.h.router, &format!("/v1/compliance/{}", w.compliant)).await;
@@ -467,4 +525,42 @@ async fn operations_endpoints() {
     get(&w.h.router, "/assets/../../etc/passwd")
         .await
         .assert_problem(404, "not-found");
+}
+
+#[tokio::test]
+async fn responses_are_gzipped_only_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    let js = "console.log('provenance');\n".repeat(64);
+    std::fs::write(dir.path().join("assets/app.js"), &js).unwrap();
+    let explorer = dir.path().to_path_buf();
+    let h = harness_with(|c| c.explorer_dir = Some(explorer));
+    let with = |uri: &str, gzip: bool| {
+        let mut req = axum::http::Request::builder().uri(uri);
+        if gzip {
+            req = req.header(header::ACCEPT_ENCODING, "gzip");
+        }
+        h.router
+            .clone()
+            .oneshot(req.body(axum::body::Body::empty()).unwrap())
+    };
+
+    let resp = with("/assets/app.js", true).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip");
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(&body[..2], &[0x1f, 0x8b], "gzip magic");
+    assert!(body.len() < js.len());
+
+    let plain = get(&h.router, "/assets/app.js").await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain.body, js.as_bytes());
+
+    // The checkpoint stays byte-exact for clients that do not ask for gzip.
+    let plain = get(&h.router, "/checkpoint").await;
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain.body, h.ledger.checkpoint().note.as_bytes());
 }
