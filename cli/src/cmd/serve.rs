@@ -37,7 +37,9 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
         if args.demo && !server.created() {
             // Running the README's demo command twice must work: the second time the ledger is
             // already there (seeded or not), and the demo never writes into an existing ledger.
-            eprintln!("prov: {dir} already exists: serving it as is (--demo seeds only a new ledger)");
+            eprintln!(
+                "prov: {dir} already exists: serving it as is (--demo seeds only a new ledger)"
+            );
         } else if args.demo {
             let seeded = api::demo::seed_server(&server).await;
             let seeded = seeded.or_exit(Exit::Local, "prov serve --demo")?;
