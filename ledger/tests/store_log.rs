@@ -23,7 +23,7 @@ use common::{entry, memory_ledger, signer};
 #[test]
 fn tile_encoder_matches_the_tlog_tiles_300_fixture() {
     let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata/tlog-tiles-300/000de184301123b9278c086a7d9f68c9577e83872224c197058fd90784ea9706");
+        .join("../testdata/tlog-tiles-300/000de184301123b9278c086a7d9f68c9577e83872224c197058fd90784ea9706");
     let t0 = std::fs::read(base.join("tile/0/000")).unwrap();
     let t1 = std::fs::read(base.join("tile/0/001.p/44")).unwrap();
     let want_l1 = std::fs::read(base.join("tile/1/000.p/1")).unwrap();
