@@ -121,17 +121,7 @@ pub async fn publishers(
 ) -> Result<Json<PublisherPage>, ApiError> {
     let limit = crate::page::limit(&state, q.limit);
     let prefix = vec![index::TAG_PUBLISHER];
-    let start = match &q.cursor {
-        None => prefix.clone(),
-        Some(c) => {
-            let mut k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
-            if k.first() != Some(&index::TAG_PUBLISHER) {
-                return Err(ApiError::bad_request("bad cursor"));
-            }
-            k.push(0); // the smallest key after the cursor's
-            k
-        }
-    };
+    let start = crate::page::start_after(&prefix, q.cursor.as_deref())?;
     state
         .blocking(move |l| {
             let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
@@ -176,17 +166,7 @@ pub async fn list(
 ) -> Result<Json<DatasetPage>, ApiError> {
     let limit = crate::page::limit(&state, q.limit);
     let prefix = vec![index::TAG_DATASET_VERSION];
-    let start = match &q.cursor {
-        None => prefix.clone(),
-        Some(c) => {
-            let mut k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
-            if k.first() != Some(&index::TAG_DATASET_VERSION) {
-                return Err(ApiError::bad_request("bad cursor"));
-            }
-            k.push(0); // the smallest key after the cursor's
-            k
-        }
-    };
+    let start = crate::page::start_after(&prefix, q.cursor.as_deref())?;
     page_of_versions(state, start, prefix, limit)
         .await
         .map(Json)
@@ -227,17 +207,7 @@ async fn scoped_page(
     q: CursorQuery,
 ) -> Result<Json<DatasetPage>, ApiError> {
     let limit = crate::page::limit(&state, q.limit);
-    let start = match &q.cursor {
-        None => prefix.clone(),
-        Some(c) => {
-            let mut k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
-            if !k.starts_with(&prefix) {
-                return Err(ApiError::bad_request("bad cursor"));
-            }
-            k.push(0);
-            k
-        }
-    };
+    let start = crate::page::start_after(&prefix, q.cursor.as_deref())?;
     page_of_versions(state, start, prefix, limit)
         .await
         .map(Json)

@@ -88,10 +88,7 @@ pub async fn list(
         None => prefix,
         Some(c) => {
             // The cursor is the last model's key prefix; resume after every key under it.
-            let k = hex::decode(c).map_err(|_| ApiError::bad_request("bad cursor"))?;
-            if k.first() != Some(&index::TAG_MODEL_CHECKPOINT) {
-                return Err(ApiError::bad_request("bad cursor"));
-            }
+            let k = crate::page::decode_cursor(&prefix, c)?;
             match keys::prefix_end(&k) {
                 Some(e) => e,
                 None => return Err(ApiError::bad_request("bad cursor")),
