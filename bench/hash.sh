@@ -4,20 +4,23 @@
 # the ratio to b3sum, and peak memory (from /usr/bin/time -v) for
 #   1. one large file                      (goal: >= 0.9x b3sum)
 #   2. many files of 1-16 KiB              (goal: >= 1.5x b3sum, which hashes them one at a time)
-#   3. a JSONL.zst corpus, `--mode jsonl`  (goal: >= 0.5x b3sum on the uncompressed bytes)
+#   3. a JSONL.zst corpus, `--mode jsonl`  (goal: >= 0.5x b3sum on the uncompressed bytes), as one
+#      file and as shards, next to the floor that `zstd -d` alone sets, and the same records
+#      uncompressed
 # and a peak memory under 1 GiB for each.
 #
 #   bench/hash.sh                          # 2 GiB file, 200,000 files, 2 GiB of JSONL (~8 min)
 #   SIZE_MIB=256 NFILES=20000 bench/hash.sh  # quick
 #
 # Knobs: SIZE_MIB (large file and uncompressed JSONL size, default 2048), NFILES (default
-# 200000), THREADS (prov --threads, default: one per core), PROV (a prebuilt binary), BENCH_DIR
+# 200000), SHARDS (the JSONL corpus is also hashed split into this many .zst shards, default 16), THREADS (prov --threads, default: one per core), PROV (a prebuilt binary), BENCH_DIR
 # (where to generate, default a temporary directory removed at exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_MIB=${SIZE_MIB:-2048}
 NFILES=${NFILES:-200000}
+SHARDS=${SHARDS:-16}
 for t in b3sum zstd python3 /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "hash.sh: $t is required" >&2; exit 1; }
 done
@@ -117,16 +120,38 @@ with open(path, "w") as f:
 PY
 jbytes=$(stat -c %s "$work/corpus.jsonl")
 zstd -q -T0 -3 "$work/corpus.jsonl" -o "$work/corpus.jsonl.zst"
-cat "$work/corpus.jsonl" "$work/corpus.jsonl.zst" > /dev/null
+# The same records as SHARDS files (FineWeb and Dolma ship shards of a few hundred MB each), so
+# that several streams decompress at once.
+mkdir -p "$work/shards"
+split -n "l/$SHARDS" -d -a 3 --additional-suffix=.jsonl "$work/corpus.jsonl" "$work/shards/part-"
+zstd -q -T0 -3 --rm "$work/shards/"*.jsonl
+cat "$work/corpus.jsonl" "$work/corpus.jsonl.zst" "$work/shards/"* > /dev/null
 measure b3_jsonl b3sum "$work/corpus.jsonl"; b3=$SECS; b3mem=$PEAK_MIB
+# The floor for one .zst stream: the reference decoder alone, on one core (a zstd frame cannot
+# be decompressed in parallel). No tool that reads the items can beat it.
+measure zstd_d sh -c "zstd -q -d -c '$work/corpus.jsonl.zst' > /dev/null"; zd=$SECS
+# The floor for the shards: every shard decompressed, as many at once as there are cores.
+measure zstd_d_shards sh -c "ls '$work/shards/'*.zst | xargs -P $(nproc) -n 1 zstd -q -d -c > /dev/null"
+zds=$SECS
 measure prov_jsonl "$PROV" hash "$work/corpus.jsonl.zst" --mode jsonl --meta none --backend cpu "${threads[@]}" --json
 pv=$SECS; pvmem=$PEAK_MIB
 items=$(grep -o '"items":[0-9]*' "$work/out.prov_jsonl" | cut -d: -f2)
 ibytes=$(grep -o '"bytes":[0-9]*' "$work/out.prov_jsonl" | cut -d: -f2)
+root=$(grep -o '"root":"[0-9a-f]*"' "$work/out.prov_jsonl")
 measure prov_jsonl_meta "$PROV" hash "$work/corpus.jsonl.zst" --mode jsonl --meta-field source=url --backend cpu "${threads[@]}" --out "$work/j.manifest" --json
 pvm=$SECS; pvmmem=$PEAK_MIB
-echo "jsonl.records: $items   jsonl.uncompressed_bytes: $jbytes   jsonl.zst_bytes: $(stat -c %s "$work/corpus.jsonl.zst")   jsonl.text_bytes: $ibytes"
+measure prov_shards "$PROV" hash "$work/shards" --mode jsonl --meta none --backend cpu "${threads[@]}" --json
+pvs=$SECS; pvsmem=$PEAK_MIB
+grep -q "$root" "$work/out.prov_shards" || { echo "hash.sh: the shards gave another root than the single file" >&2; exit 1; }
+measure prov_plain "$PROV" hash "$work/corpus.jsonl" --mode jsonl --meta none --backend cpu "${threads[@]}" --json
+pvp=$SECS; pvpmem=$PEAK_MIB
+grep -q "$root" "$work/out.prov_plain" || { echo "hash.sh: the plain file gave another root than the .zst" >&2; exit 1; }
+echo "jsonl.records: $items   jsonl.uncompressed_bytes: $jbytes   jsonl.zst_bytes: $(stat -c %s "$work/corpus.jsonl.zst")   jsonl.text_bytes: $ibytes   jsonl.shards: $SHARDS"
 echo "jsonl.b3sum_uncompressed.seconds: $(fmt "$b3")   jsonl.b3sum.GBps: $(fmt "$(gbps "$jbytes" "$b3")")   jsonl.b3sum.peak_MiB: $b3mem"
+echo "jsonl.zstd_d_floor.seconds: $(fmt "$zd")   jsonl.zstd_d_floor.GBps: $(fmt "$(gbps "$jbytes" "$zd")")   jsonl.zstd_d_floor.ratio_vs_b3sum: $(fmt "$(echo "$b3 / $zd" | bc -l)")"
 echo "jsonl.prov.seconds: $(fmt "$pv")   jsonl.prov.items_per_s: $(fmt "$(echo "$items / $pv" | bc -l)")   jsonl.prov.GBps_uncompressed: $(fmt "$(gbps "$jbytes" "$pv")")   jsonl.prov.peak_MiB: $pvmem"
 echo "jsonl.prov_meta_manifest.seconds: $(fmt "$pvm")   jsonl.prov_meta_manifest.peak_MiB: $pvmmem"
-echo "jsonl.ratio_vs_b3sum: $(fmt "$(echo "$b3 / $pv" | bc -l)")   (goal >= 0.5)"
+echo "jsonl.ratio_vs_b3sum: $(fmt "$(echo "$b3 / $pv" | bc -l)")   (goal >= 0.5)   jsonl.ratio_vs_zstd_d_floor: $(fmt "$(echo "$zd / $pv" | bc -l)")"
+echo "jsonl.shards.zstd_d_floor.seconds: $(fmt "$zds")   jsonl.shards.prov.seconds: $(fmt "$pvs")   jsonl.shards.prov.GBps_uncompressed: $(fmt "$(gbps "$jbytes" "$pvs")")   jsonl.shards.prov.peak_MiB: $pvsmem"
+echo "jsonl.shards.ratio_vs_b3sum: $(fmt "$(echo "$b3 / $pvs" | bc -l)")   jsonl.shards.ratio_vs_zstd_d_floor: $(fmt "$(echo "$zds / $pvs" | bc -l)")"
+echo "jsonl.plain.prov.seconds: $(fmt "$pvp")   jsonl.plain.prov.GBps: $(fmt "$(gbps "$jbytes" "$pvp")")   jsonl.plain.prov.peak_MiB: $pvpmem   jsonl.plain.ratio_vs_b3sum: $(fmt "$(echo "$b3 / $pvp" | bc -l)")"

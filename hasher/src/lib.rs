@@ -17,7 +17,7 @@ pub mod manifest;
 pub mod meta;
 pub mod pipeline;
 pub mod sorter;
-mod text;
+pub mod text;
 pub mod walk;
 mod work;
 

@@ -5,10 +5,11 @@
 //! manifest. Bounded channels keep reading, hashing and sorting overlapped and memory bounded.
 
 use std::collections::BTreeMap;
-use std::io::{Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -20,6 +21,7 @@ use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use crate::meta::{leaf_meta_json, meta_digest, MetaSpec};
 use crate::sorter::Sorter;
+use crate::text::LineSplitter;
 use crate::walk::{walk, CorpusFile, WalkOptions};
 use crate::work::{Done, Work, Worker};
 
@@ -259,8 +261,10 @@ impl HashConfig {
 /// Files per unit of work in file mode: enough to amortise channel traffic, few enough to
 /// spread a small corpus over every worker.
 const FILES_PER_WORK: usize = 64;
-/// Decompressed bytes per chunk of a record file.
-const TEXT_CHUNK: usize = 4 << 20;
+/// Decompressed bytes per block a text reader fills: also about the size of a chunk of lines.
+const TEXT_BLOCK: usize = 4 << 20;
+/// Blocks in flight between a text file's reader thread and its splitter.
+const TEXT_BLOCKS: usize = 3;
 
 fn produce_files(paths: &[PathBuf], opts: &WalkOptions, tx: &Sender<Work>, stop: &AtomicBool) {
     let mut seq = 0u64;
@@ -296,7 +300,7 @@ fn produce_files(paths: &[PathBuf], opts: &WalkOptions, tx: &Sender<Work>, stop:
 
 /// Reads one record file into chunks of work. Returns `false` when the pipeline has stopped.
 fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &AtomicBool) -> bool {
-    let file = std::sync::Arc::new(f.clone());
+    let file = Arc::new(f.clone());
     if cfg.mode == Mode::Parquet {
         let fields = &cfg.meta.fields;
         let reader = match crate::columnar::open(&f.path, &cfg.field, fields) {
@@ -337,38 +341,72 @@ fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &Atom
         }
         return true;
     }
-    let r = match crate::text::open_text(&f.path) {
-        Ok((r, _)) => r,
-        Err(e) => {
-            return tx
-                .send(Work::Invalid(HashError::invalid(
-                    Location::file(&f.path),
-                    e,
-                )))
-                .is_ok()
+    match crate::text::open_text(&f.path) {
+        Ok((r, _)) => read_text(file, r, tx),
+        Err(e) => tx
+            .send(Work::Invalid(HashError::invalid(
+                Location::file(&f.path),
+                e,
+            )))
+            .is_ok(),
+    }
+}
+
+/// Splits one text file into chunks of whole lines. The file is read (and decompressed) on a
+/// thread of its own, which does nothing else, so that a single-stream `.zst` file runs at the
+/// speed of decompression: copying, line counting, parsing and hashing happen on other threads.
+/// Blocks go back to the reader for reuse, so it neither allocates nor zeroes after the start.
+/// Returns `false` when the pipeline has stopped.
+fn read_text(file: Arc<CorpusFile>, mut r: Box<dyn Read + Send>, tx: &Sender<Work>) -> bool {
+    type Filled = (Vec<u8>, usize, Option<std::io::Error>);
+    std::thread::scope(|s| {
+        let (full_tx, full_rx) = bounded::<Filled>(TEXT_BLOCKS);
+        let (free_tx, free_rx) = bounded::<Vec<u8>>(TEXT_BLOCKS);
+        for _ in 0..TEXT_BLOCKS {
+            let _ = free_tx.send(vec![0u8; TEXT_BLOCK]);
         }
-    };
-    let mut chunks = crate::text::LineChunker::new(r, TEXT_CHUNK);
-    loop {
-        if stop.load(Ordering::Relaxed) {
+        let reader = std::thread::Builder::new()
+            .name("prov-read".into())
+            .spawn_scoped(s, move || {
+                // Ends at the end of the stream, or when the splitter below has gone.
+                for mut block in free_rx {
+                    let (n, err) = crate::text::fill(&mut r, &mut block);
+                    let end = n < block.len() || err.is_some();
+                    if full_tx.send((block, n, err)).is_err() || end {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = reader {
+            let _ = tx.send(Work::Fatal(HashError::io("starting a reader thread")(e)));
             return false;
         }
-        let w = match chunks.next_chunk() {
-            Ok(Some(chunk)) => Work::Text {
+        let mut splitter = LineSplitter::new();
+        let send = |chunk| {
+            tx.send(Work::Text {
                 file: file.clone(),
                 chunk,
-            },
-            Ok(None) => return true,
-            Err(e) => {
-                let at = Location::line(&f.path, chunks.next_line());
+            })
+            .is_ok()
+        };
+        // Returning drops `full_rx` and `free_tx`, which unblocks the reader; the scope then
+        // joins it.
+        for (block, n, err) in full_rx.iter() {
+            let chunk = splitter.push(&block[..n]);
+            let _ = free_tx.send(block);
+            if let Some(c) = chunk {
+                if !send(c) {
+                    return false;
+                }
+            }
+            if let Some(e) = err {
+                let at = Location::line(&file.path, splitter.next_line());
                 let w = Work::Invalid(HashError::invalid(at, format!("unreadable: {e}")));
                 return tx.send(w).is_ok();
             }
-        };
-        if tx.send(w).is_err() {
-            return false;
         }
-    }
+        splitter.finish().is_none_or(send)
+    })
 }
 
 #[derive(Default)]

@@ -59,15 +59,14 @@ pub fn open_text(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)>
     }
 }
 
-/// Reads a stream in chunks that end at a line boundary, counting lines, so that workers can
-/// split chunks independently and still name each line's number.
-pub struct LineChunker<R: Read> {
-    r: R,
+/// Cuts a stream of byte blocks into chunks of whole lines, counting lines, so that workers can
+/// split chunks independently and still name each line's number. It owns only the partial line
+/// at the end of the last block; blocks are borrowed, so the thread that fills them (a
+/// decompressor, in the pipeline) can reuse its buffers.
+#[derive(Debug)]
+pub struct LineSplitter {
     carry: Vec<u8>,
     next_line: u64,
-    target: usize,
-    eof: bool,
-    pending_error: Option<io::Error>,
 }
 
 /// A run of whole lines and the 1-based number of its first line.
@@ -77,83 +76,50 @@ pub struct Chunk {
     pub data: Vec<u8>,
 }
 
-impl<R: Read> LineChunker<R> {
-    pub fn new(r: R, target: usize) -> Self {
-        LineChunker {
-            r,
+impl Default for LineSplitter {
+    fn default() -> Self {
+        LineSplitter {
             carry: Vec::new(),
             next_line: 1,
-            target: target.max(1),
-            eof: false,
-            pending_error: None,
         }
     }
+}
 
-    /// The number of the line the next chunk starts with: where a read error happened.
+impl LineSplitter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of the first line not yet returned in a chunk: where a read error happened.
     pub fn next_line(&self) -> u64 {
         self.next_line
     }
 
-    /// The next chunk, `None` at the end. On a read error (a corrupt compressed stream) the
-    /// complete lines read before it have already been returned.
-    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
-        if let Some(e) = self.pending_error.take() {
-            return Err(e);
-        }
-        if self.eof {
-            return Ok(None);
-        }
-        let mut buf = std::mem::take(&mut self.carry);
-        loop {
-            let start = buf.len();
-            buf.resize(start.max(self.target) + self.target, 0);
-            let mut filled = start;
-            while filled < buf.len() {
-                match self.r.read(&mut buf[filled..]) {
-                    Ok(0) => {
-                        self.eof = true;
-                        break;
-                    }
-                    Ok(k) => filled += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        // Hand back the complete lines first; the error comes on the next call.
-                        buf.truncate(filled);
-                        return self.split_or_fail(buf, e);
-                    }
-                }
-                if filled - start >= self.target {
-                    break;
-                }
-            }
-            buf.truncate(filled);
-            if self.eof {
-                if buf.is_empty() {
-                    return Ok(None);
-                }
-                return Ok(Some(self.emit(buf)));
-            }
-            if let Some(pos) = memchr::memrchr(b'\n', &buf[start..]) {
-                let cut = start + pos + 1;
-                self.carry = buf[cut..].to_vec();
-                buf.truncate(cut);
-                return Ok(Some(self.emit(buf)));
-            }
-            // One line longer than the target: keep reading until it ends.
-        }
+    /// Takes the next block; returns the lines it completes (with the partial line carried
+    /// from earlier blocks), or `None` while no line has ended yet.
+    pub fn push(&mut self, block: &[u8]) -> Option<Chunk> {
+        let Some(pos) = memchr::memrchr(b'\n', block) else {
+            // One line longer than a block: keep it until it ends.
+            self.carry.extend_from_slice(block);
+            return None;
+        };
+        let cut = pos + 1;
+        // Exact capacity and `extend_from_slice`: one copy, no zeroing.
+        let mut data = Vec::with_capacity(self.carry.len() + cut);
+        data.extend_from_slice(&self.carry);
+        data.extend_from_slice(&block[..cut]);
+        self.carry.clear();
+        self.carry.extend_from_slice(&block[cut..]);
+        Some(self.emit(data))
     }
 
-    fn split_or_fail(&mut self, mut buf: Vec<u8>, e: io::Error) -> io::Result<Option<Chunk>> {
-        self.eof = true;
-        match memchr::memrchr(b'\n', &buf) {
-            Some(pos) => {
-                buf.truncate(pos + 1);
-                let chunk = self.emit(buf);
-                self.pending_error = Some(e);
-                Ok(Some(chunk))
-            }
-            None => Err(e),
+    /// The end of the stream: the last line, when it has no terminator.
+    pub fn finish(&mut self) -> Option<Chunk> {
+        if self.carry.is_empty() {
+            return None;
         }
+        let data = std::mem::take(&mut self.carry);
+        Some(self.emit(data))
     }
 
     fn emit(&mut self, data: Vec<u8>) -> Chunk {
@@ -166,19 +132,98 @@ impl<R: Read> LineChunker<R> {
     }
 }
 
-/// The lines of a chunk, each with its number, terminators stripped.
+/// Fills `buf` from `r` until it is full or the stream ends; returns the bytes read and the
+/// error that stopped it early, if any. The bytes before an error are valid: their complete
+/// lines still count, and the error is reported at the first line not yet returned.
+pub fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
+}
+
+/// A [`LineSplitter`] over a reader on the calling thread: chunks of about `target` bytes.
+/// (The pipeline runs the reader on a thread of its own instead; see `pipeline::read_records`.)
+pub struct LineChunker<R: Read> {
+    r: R,
+    block: Vec<u8>,
+    splitter: LineSplitter,
+    eof: bool,
+    pending_error: Option<io::Error>,
+}
+
+impl<R: Read> LineChunker<R> {
+    pub fn new(r: R, target: usize) -> Self {
+        LineChunker {
+            r,
+            block: vec![0; target.max(1)],
+            splitter: LineSplitter::new(),
+            eof: false,
+            pending_error: None,
+        }
+    }
+
+    /// The number of the line the next chunk starts with: where a read error happened.
+    pub fn next_line(&self) -> u64 {
+        self.splitter.next_line()
+    }
+
+    /// The next chunk, `None` at the end. On a read error (a corrupt compressed stream) the
+    /// complete lines read before it have already been returned.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        while !self.eof {
+            let (n, err) = fill(&mut self.r, &mut self.block);
+            let chunk = self.splitter.push(&self.block[..n]);
+            if let Some(e) = err {
+                // Hand back the complete lines first; the error comes on the next call. The
+                // partial line after them is dropped: the stream ends at the error.
+                self.eof = true;
+                self.splitter.carry.clear();
+                match chunk {
+                    Some(c) => {
+                        self.pending_error = Some(e);
+                        return Ok(Some(c));
+                    }
+                    None => return Err(e),
+                }
+            }
+            if n < self.block.len() {
+                self.eof = true;
+            }
+            if chunk.is_some() {
+                return Ok(chunk);
+            }
+        }
+        Ok(self.splitter.finish())
+    }
+}
+
+/// The lines of a chunk, each with its number, terminators stripped. Line ends are found with
+/// `memchr` (vectorised): a byte-at-a-time split was a fifth of a JSON Lines run's time.
 pub fn lines(chunk: &Chunk) -> impl Iterator<Item = (u64, &[u8])> {
-    let data = chunk.data.strip_suffix(b"\n").unwrap_or(&chunk.data);
-    let parts: Box<dyn Iterator<Item = &[u8]>> = if chunk.data.is_empty() {
-        Box::new(std::iter::empty())
-    } else {
-        Box::new(data.split(|&b| b == b'\n'))
-    };
-    parts.enumerate().map(move |(i, l)| {
-        (
-            chunk.first_line + i as u64,
-            l.strip_suffix(b"\r").unwrap_or(l),
-        )
+    let data = chunk.data.as_slice();
+    let mut start = 0usize;
+    let mut ends = memchr::memchr_iter(b'\n', data);
+    let mut n = chunk.first_line;
+    std::iter::from_fn(move || {
+        if start >= data.len() {
+            return None;
+        }
+        let end = ends.next().unwrap_or(data.len());
+        let line = &data[start..end];
+        start = end + 1;
+        let item = (n, line.strip_suffix(b"\r").unwrap_or(line));
+        n += 1;
+        Some(item)
     })
 }
 

@@ -166,3 +166,41 @@ fn options_that_do_not_fit_the_mode_are_refused() {
     };
     assert!(matches!(try_run(&paths, &c), Err(HashError::Config(_))));
 }
+
+/// Regression: the reader thread hands back what it decoded before a damaged stream fails, so
+/// the complete lines before a truncation still count under `--skip-invalid`, and the error names
+/// the first line that was not read.
+#[test]
+fn truncated_zst_keeps_the_lines_before_the_damage() {
+    use std::io::Read;
+    let body: String = (0..200_000)
+        .map(|i| format!("{{\"text\":\"item {i}\"}}\n"))
+        .collect();
+    let mut z = zstd(body.as_bytes());
+    z.truncate(z.len() * 2 / 3);
+    // Independently: what the reference decoder yields before it fails.
+    let mut dec = ::zstd::Decoder::new(&z[..]).unwrap();
+    let (mut got, mut buf) = (Vec::new(), vec![0u8; 1 << 16]);
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => panic!("a truncated stream read as complete"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    let complete = got.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert!(complete > 1000 && complete < 200_000, "{complete}");
+
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("part.jsonl.zst");
+    write(&bad, &z);
+    let paths = [d.path().to_path_buf()];
+    let err = try_run(&paths, &cfg(Mode::Jsonl, false)).unwrap_err();
+    let HashError::Invalid { at, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(at.record, Some(Record::Line(complete + 1)), "{err}");
+    let s = try_run(&paths, &cfg(Mode::Jsonl, true)).unwrap();
+    assert_eq!(s.header.items, complete);
+    assert_eq!(s.header.skipped, 1);
+}
