@@ -144,9 +144,10 @@ pub fn run(args: &PublishArgs) -> Outcome {
     } else {
         say(format!("published {label} at index {}", receipt.index))?;
         say(format!("manifest root: {}", header.root))?;
+        // The set counts distinct items; `prov hash` reports every item read, duplicates too.
         say(format!(
-            "items: {} ({} bytes)",
-            header.leaves, header.leaf_bytes
+            "set: {} distinct items, {} bytes ({} items read, {} duplicates merged)",
+            header.leaves, header.leaf_bytes, header.items, header.duplicates
         ))?;
     }
     Ok(Exit::Ok)
