@@ -24,10 +24,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::hash::Sha256Log;
 use crate::merkle::verify_consistency;
-use crate::note::NoteSigner;
+use crate::note::{NoteError, NoteSigner};
 use crate::store::index::{self, BatchIndex, Rejection};
 use crate::store::keys;
 use crate::store::log::{self, SignedCheckpoint, StoreHashes};
@@ -93,6 +93,8 @@ pub enum StartError {
     KeyMismatch(String),
     #[error("stored checkpoint does not match the stored tree: {0}")]
     Inconsistent(String),
+    #[error("stored checkpoint is damaged: {0}")]
+    Damaged(String),
     #[error("signing a checkpoint: {0}")]
     Sign(String),
     #[error(transparent)]
@@ -242,14 +244,26 @@ impl Drop for Sequencer {
 
 /// Checks the stored checkpoint against the key and the tree, and signs one for entries that
 /// are durable but not yet covered (a crash between steps 1 and 3 of an append).
+/// Tells a key that is not this ledger's (no signature by it, or another log's name) from a
+/// stored checkpoint that is damaged (unparsable, or a signature by this key that fails): the
+/// first is an operator's mistake, the second is corruption and must not read as a key problem.
+fn stored_checkpoint_error(e: CheckpointError) -> StartError {
+    match e {
+        CheckpointError::OriginMismatch { .. }
+        | CheckpointError::Note(NoteError::NotSigned { .. }) => {
+            StartError::KeyMismatch(e.to_string())
+        }
+        e => StartError::Damaged(e.to_string()),
+    }
+}
+
 fn reconcile(store: &dyn LogStore, signer: &NoteSigner) -> Result<SignedCheckpoint, StartError> {
     let size = log::durable_size(store)?;
     let vkey = signer.verifier_key();
     let last = match log::latest_checkpoint_note(store)? {
         None => None,
         Some(note) => {
-            let cp = Checkpoint::verify(&note, &vkey)
-                .map_err(|e| StartError::KeyMismatch(e.to_string()))?;
+            let cp = Checkpoint::verify(&note, &vkey).map_err(stored_checkpoint_error)?;
             if cp.size > size {
                 return Err(StartError::Inconsistent(format!(
                     "checkpoint size {} is beyond the stored tree size {}",

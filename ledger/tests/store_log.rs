@@ -233,3 +233,34 @@ fn opening_with_another_key_is_refused() {
     assert_eq!(again.checkpoint().size(), TreeSize(1));
     again.submit(entry(2)).unwrap();
 }
+
+/// Regression: a stored checkpoint whose signature was damaged (the key record still matches) is
+/// reported as damage, never as "the key does not match this ledger", which would send an
+/// operator looking for another key file.
+#[test]
+fn a_damaged_stored_checkpoint_is_not_called_a_key_mismatch() {
+    let store: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
+    let l = Ledger::create_with_store(store.clone(), signer("example.org/log"), Default::default())
+        .unwrap();
+    l.submit(entry(1)).unwrap();
+    l.close();
+    drop(l);
+    let note = log::latest_checkpoint_note(&*store).unwrap().unwrap();
+    // Flip one base64 character of the signature line (the last line), keeping it base64.
+    let mut bytes = note.into_bytes();
+    let at = bytes.len() - 10;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let mut b = WriteBatch::new();
+    b.put(Column::Checkpoints, keys::checkpoint_key(1).to_vec(), bytes);
+    store.write(b, Durability::Synced).unwrap();
+    let err =
+        Ledger::open_with_store(store, signer("example.org/log"), Default::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ledger::ledger::LedgerError::Start(ledger::sequencer::StartError::Damaged(_))
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("damaged"), "{err}");
+}
