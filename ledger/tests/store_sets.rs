@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ledger::ledger::Ledger;
 use ledger::set::{self, Membership, SetLeaf, SetMembershipProof, SetSource, SortedSet};
 use ledger::store::sets::{SetStore, SetStoreError};
-use ledger::store::{LogStore, MemoryStore};
+use ledger::store::{Column, Durability, LogStore, MemoryStore, Record, StoreError, WriteBatch};
 use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
 
 mod common;
@@ -184,4 +184,84 @@ fn dataset_versions_containing_a_cid_come_from_stored_manifests() {
     assert_eq!(l.dataset_versions_containing(&nowhere).unwrap(), vec![]);
     let p = l.set_proof(&ra, &only_a).unwrap();
     assert!(matches!(p, SetMembershipProof::Included(_)));
+}
+
+/// A real in-memory store whose root lookups are slow, as on a busy disk: it widens the window
+/// between a commit's "is this root already stored?" and its write, so a race shows every time.
+struct SlowRootLookups(MemoryStore);
+
+impl LogStore for SlowRootLookups {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if col == Column::SetRoots {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        self.0.get(col, key)
+    }
+    fn range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.0.range(col, start, end, limit)
+    }
+    fn last_in_range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<Record>, StoreError> {
+        self.0.last_in_range(col, start, end)
+    }
+    fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {
+        self.0.write(batch, durability)
+    }
+    fn sync(&self) -> Result<(), StoreError> {
+        self.0.sync()
+    }
+}
+
+/// Regression: uploads of one set committed at the same moment all get the one stored set, and
+/// the others' records are discarded rather than left orphaned (both used to pass the "already
+/// stored?" check, and the second commit re-pointed the root at its own records).
+#[test]
+fn concurrent_commits_of_one_set_store_it_once() {
+    let count =
+        |mem: &Arc<dyn LogStore>, col| mem.range(col, &[], &[0xff; 32], usize::MAX).unwrap().len();
+    let leaves = sorted_leaves(3000, 7);
+    let root = SortedSet::new(leaves.clone()).unwrap().root();
+    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
+
+    let one: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
+    upload(&SetStore::open(one.clone()).unwrap(), &leaves, 4096).unwrap();
+
+    let mem: Arc<dyn LogStore> = Arc::new(SlowRootLookups(MemoryStore::new()));
+    let store = SetStore::open(mem.clone()).unwrap();
+    // Every writer is filled first, then all commit at once behind a barrier.
+    let barrier = std::sync::Barrier::new(4);
+    let infos: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let mut w = store.writer();
+                w.push_bytes(&bytes).unwrap();
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    w.commit(&root).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(infos.iter().all(|i| *i == infos[0]), "{infos:?}");
+    assert_eq!(store.info(&root).unwrap(), Some(infos[0]));
+    for col in [
+        Column::SetRoots,
+        Column::SetLeaves,
+        Column::SetHashes,
+        Column::Meta,
+    ] {
+        assert_eq!(count(&mem, col), count(&one, col), "{col:?}");
+    }
 }

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::hash::{Blake3Set, TreeHasher};
 use crate::merkle;
@@ -60,6 +60,9 @@ pub struct SetInfo {
 pub struct SetStore {
     store: Arc<dyn LogStore>,
     next_id: Arc<AtomicU64>,
+    /// Held from "is this root already stored?" to the commit's durable write, so that two
+    /// uploads of the same set cannot both commit (the loser's records would be orphaned).
+    commit_lock: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for SetStore {
@@ -110,6 +113,7 @@ impl SetStore {
             store.write(gc, Durability::Synced)?;
         }
         Ok(SetStore {
+            commit_lock: Arc::new(Mutex::new(())),
             store,
             next_id: Arc::new(AtomicU64::new(next)),
         })
@@ -119,6 +123,7 @@ impl SetStore {
     pub fn writer(&self) -> SetWriter {
         SetWriter {
             store: self.store.clone(),
+            commit_lock: self.commit_lock.clone(),
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             count: 0,
             last: None,
@@ -180,6 +185,7 @@ impl SetStore {
 /// cleaned up at the next open).
 pub struct SetWriter {
     store: Arc<dyn LogStore>,
+    commit_lock: Arc<Mutex<()>>,
     id: u64,
     count: u64,
     last: Option<ContentId>,
@@ -272,9 +278,13 @@ impl SetWriter {
                 computed,
             });
         }
+        // A poisoned lock only means another commit panicked; the check below still holds.
+        let lock = self.commit_lock.clone();
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let existing = SetStore {
             store: self.store.clone(),
             next_id: Arc::new(AtomicU64::new(0)),
+            commit_lock: self.commit_lock.clone(),
         }
         .info(claimed)?;
         if let Some(existing) = existing {
