@@ -1,8 +1,15 @@
-//! The pipeline from corpus paths to a set: producers (a directory walker, or one reader per
-//! record file) feed bounded channels of work; worker threads read small files or split records
-//! and hash them in batches through the backend; the calling thread collects entries into the
-//! external [`Sorter`], then merges, groups duplicates and streams leaves into the root and the
-//! manifest. Bounded channels keep reading, hashing and sorting overlapped and memory bounded.
+//! The pipeline from corpus paths to a set: producers (a directory walker, or for each record
+//! file in flight a reader thread that only reads and decompresses, plus a splitter that cuts its
+//! blocks into chunks of whole lines) feed bounded channels of work; worker threads read small
+//! files or parse record chunks and hash them in batches through the backend; the calling thread
+//! collects entries into the external [`Sorter`], then merges, groups duplicates and streams
+//! leaves into the root and the manifest. Bounded channels keep reading, hashing and sorting
+//! overlapped and memory bounded.
+//!
+//! Throughput limits worth knowing (figures in docs/performance.md): one compressed file is one
+//! stream, and a zstd or gzip stream decompresses on one core, so a single `.zst` file is hashed
+//! at the speed of its decompression; a corpus of many files keeps every core busy. Several
+//! record files are read at once (one per worker), each with its own reader thread.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
