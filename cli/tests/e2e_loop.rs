@@ -13,107 +13,11 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![cfg(feature = "server")]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 
-const PROV: &str = env!("CARGO_BIN_EXE_prov");
-
-/// A running `prov serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    vkey: String,
-}
-
-impl Server {
-    /// Starts `prov serve` on a free loopback port; `json` asks for its JSON announcement.
-    fn start(data: &Path, json: bool) -> Server {
-        let mut child = Command::new(PROV)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(if json { &["--json"][..] } else { &[][..] })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prov serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let (mut url, mut vkey) = (None, None);
-        while url.is_none() || vkey.is_none() {
-            let line = lines
-                .next()
-                .expect("prov serve exited before announcing itself")
-                .expect("read prov serve's stdout");
-            if json {
-                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-                assert_eq!(v["created"], true, "{line}");
-                vkey = v["verifier_key"].as_str().map(String::from);
-                url = v["explorer"]
-                    .as_str()
-                    .map(|u| u.trim_end_matches('/').to_string());
-            }
-            if let Some(v) = line.strip_prefix("verifier key: ") {
-                vkey = Some(v.trim().to_string());
-            }
-            if let Some(u) = line.strip_prefix("explorer: ") {
-                url = Some(u.trim().trim_end_matches('/').to_string());
-            }
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            url: url.unwrap_or_default(),
-            vkey: vkey.unwrap_or_default(),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn prov(args: &[&str]) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(PROV).args(args).output().expect("run prov");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-/// Runs prov, asserting the exit code, and returns its stdout.
-fn ok(args: &[&str], want: i32) -> String {
-    let r = prov(args);
-    assert_eq!(
-        r.code, want,
-        "prov {args:?} exited {} (want {want})\nstdout: {}\nstderr: {}",
-        r.code, r.stdout, r.stderr
-    );
-    r.stdout
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
+use common::{json, ok, p, prov, Server};
 
 fn write_docs(dir: &Path, docs: &[(&str, &str)]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
