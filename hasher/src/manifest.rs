@@ -180,7 +180,10 @@ impl<W: Write + Seek> ManifestWriter<W> {
         }
         self.root.push(leaf.leaf_hash());
         self.last = Some(leaf.cid);
-        self.leaf_bytes += leaf.size;
+        // Sizes come from the caller; a total past 2^64 bytes is no real corpus.
+        self.leaf_bytes = self.leaf_bytes.checked_add(leaf.size).ok_or_else(|| {
+            ManifestError::Header("leaf sizes add up to more than 2^64 bytes".into())
+        })?;
         Ok(())
     }
 
@@ -323,19 +326,30 @@ impl<R: BufRead> ManifestReader<R> {
                 )))
             }
         }
+        // Found by fuzzing: sizes are outside input, and their sum must not wrap (or panic).
+        self.leaf_bytes = self
+            .leaf_bytes
+            .checked_add(leaf.size)
+            .ok_or_else(|| bad("leaf sizes add up to more than 2^64 bytes".into()))?;
         self.root.push(leaf.leaf_hash());
         self.last = Some(leaf.cid);
-        self.leaf_bytes += leaf.size;
         Ok(Some(ManifestEntry { leaf, meta: l.meta }))
     }
 
     fn check_end(&self) -> Result<(), ManifestError> {
         let h = &self.header;
         let leaves = self.root.size().0;
+        // Found by fuzzing: a saturating sum let `items = duplicates = 2^64 - 1` pass.
+        let items = leaves.checked_add(h.duplicates).ok_or_else(|| {
+            ManifestError::Header(format!(
+                "{} duplicates and {leaves} leaves overflow the item count",
+                h.duplicates
+            ))
+        })?;
         for (what, header, found) in [
             ("leaves", h.leaves, leaves),
             ("leaf_bytes", h.leaf_bytes, self.leaf_bytes),
-            ("items", h.items, leaves.saturating_add(h.duplicates)),
+            ("items", h.items, items),
         ] {
             if header != found {
                 return Err(ManifestError::CountMismatch {
@@ -504,5 +518,34 @@ mod tests {
             .unwrap()
             .verify_to_end();
         assert!(matches!(verdict, Err(ManifestError::RootMismatch { .. })));
+    }
+
+    /// Regression (found by fuzzing): leaf sizes summing past 2^64 panicked in debug builds and
+    /// wrapped in release; `items = duplicates = 2^64 - 1` passed a saturating check. Both are
+    /// malformed manifests now, reported as errors.
+    #[test]
+    fn reader_refuses_counts_that_overflow() {
+        let zero = "0".repeat(64);
+        let huge = format!("{zero}8000000000000000{zero}");
+        let overflow = format!(
+            "{{\"format\":\"prov-manifest/v1\",\"mode\":\"file\",\"meta\":\"none\",\"items\":2,\"bytes\":0,\"leaves\":2,\"leaf_bytes\":0,\"duplicates\":0,\"skipped\":0,\"root\":\"{zero}\"}}\n{{\"leaf\":\"{huge}\"}}\n{{\"leaf\":\"{}1{}\"}}\n",
+            &zero[..63],
+            &huge[64..]
+        );
+        let r = ManifestReader::new(overflow.as_bytes()).unwrap();
+        let err = r.collect::<Result<Vec<_>, _>>().unwrap_err();
+        assert!(err.to_string().contains("2^64"), "{err}");
+
+        let one = leaves(1, false);
+        let h = ManifestHeader::new("file", None, "none");
+        let good = String::from_utf8(write(h, &one, 0)).unwrap();
+        let max = u64::MAX.to_string();
+        let saturated = good
+            .replacen("\"items\":1", &format!("\"items\":{max}"), 1)
+            .replacen("\"duplicates\":0", &format!("\"duplicates\":{max}"), 1);
+        assert_ne!(saturated, good);
+        let r = ManifestReader::new(saturated.as_bytes()).unwrap();
+        let err = r.collect::<Result<Vec<_>, _>>().unwrap_err();
+        assert!(err.to_string().contains("overflow"), "{err}");
     }
 }
