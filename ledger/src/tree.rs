@@ -87,7 +87,12 @@ pub fn split_stored_hash_index(index: u64) -> (u8, u64) {
     let mut at = stored_hash_count(TreeSize(m));
     loop {
         // Leaf m's run is the leaf hash plus one hash per trailing one bit of m.
-        let next = at.saturating_add(1 + u64::from(m.trailing_ones()));
+        // Past u64::MAX the run ends beyond any index. (A saturating add stuck at u64::MAX,
+        // which is never `> index`: `split_stored_hash_index(u64::MAX)` looped forever; found by
+        // fuzzing.)
+        let Some(next) = at.checked_add(1 + u64::from(m.trailing_ones())) else {
+            break;
+        };
         if next > index {
             break;
         }
@@ -443,6 +448,15 @@ mod tests {
         for (i, &(level, n)) in order.iter().enumerate() {
             assert_eq!(stored_hash_index(level, n), i as u64, "({level},{n})");
             assert_eq!(split_stored_hash_index(i as u64), (level, n));
+        }
+    }
+
+    #[test]
+    fn split_stored_hash_index_terminates_at_the_top_of_u64() {
+        // Regression (found by fuzzing): u64::MAX looped forever.
+        for index in [u64::MAX, u64::MAX - 1, u64::MAX - 64, u64::MAX / 2] {
+            let (level, _) = split_stored_hash_index(index);
+            assert!(level < 64, "{index}: level {level}");
         }
     }
 
