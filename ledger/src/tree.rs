@@ -85,14 +85,10 @@ pub fn split_stored_hash_index(index: u64) -> (u8, u64) {
     // least index / 2 and at most log2(index) further on.
     let mut m = index / 2;
     let mut at = stored_hash_count(TreeSize(m));
-    loop {
-        // Leaf m's run is the leaf hash plus one hash per trailing one bit of m.
-        // Past u64::MAX the run ends beyond any index. (A saturating add stuck at u64::MAX,
-        // which is never `> index`: `split_stored_hash_index(u64::MAX)` looped forever; found by
-        // fuzzing.)
-        let Some(next) = at.checked_add(1 + u64::from(m.trailing_ones())) else {
-            break;
-        };
+    // Leaf m's run is the leaf hash plus one hash per trailing one bit of m. Past u64::MAX the
+    // run ends beyond any index. (A saturating add stuck at u64::MAX, which is never `> index`:
+    // `split_stored_hash_index(u64::MAX)` looped forever; found by fuzzing.)
+    while let Some(next) = at.checked_add(1 + u64::from(m.trailing_ones())) {
         if next > index {
             break;
         }
