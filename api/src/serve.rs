@@ -127,6 +127,15 @@ fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
     if dir.exists() {
         let l = Ledger::open(dir, SequencerConfig::default())
             .map_err(|e| ServeError::Ledger(e.to_string()))?;
+        let key = dir.join(ledger::ledger::KEY_FILE);
+        if let Some(mode) = ledger::store::keyfile::loose_mode(&key) {
+            // Not refused (a restored backup often loses its modes), but said at every start.
+            tracing::warn!(
+                key = %key.display(),
+                mode = format!("{mode:o}"),
+                "the log's signing key is readable by other users; chmod 600 it"
+            );
+        }
         return Ok((l, false));
     }
     let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);

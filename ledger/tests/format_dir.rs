@@ -399,6 +399,21 @@ fn check_fixture(fixture: &Path) {
     l.close();
 }
 
+/// The key file is part of the format too: what `keyfile::write` makes of the fixture's key is
+/// the checked-in `ledger.key`, byte for byte.
+#[test]
+fn ledger_dir_v1_key_file_is_what_this_version_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("ledger.key");
+    ledger::store::keyfile::write(&p, ORIGIN, &SigningKey::from_bytes(&[0x4c; 32])).unwrap();
+    let checked_in = std::fs::read(fixture_dir().join(ledger::ledger::KEY_FILE)).unwrap();
+    assert_eq!(
+        std::fs::read(&p).unwrap(),
+        checked_in,
+        "{CHANGED}: the key file format"
+    );
+}
+
 #[test]
 fn ledger_dir_v1_stays_writable() {
     let o = open_copy(&fixture_dir());
@@ -856,18 +871,16 @@ fn regenerate_ledger_dir_v1() {
     let dir = tmp.path().join(FIXTURE);
     std::fs::create_dir(&dir).unwrap();
 
-    // Ledger::create with a fixed key: the key file as keyfile::generate writes it (mode 0600
-    // does not survive git; nothing checks it on open), then the same store and metadata.
-    let mut payload = vec![0x01u8];
-    payload.extend_from_slice(&[0x4c; 32]);
-    let line = format!(
-        "PRIVATE+KEY+{ORIGIN}+{:08x}+{}\n",
-        s.log.key_id(),
-        b64(&payload)
-    );
-    std::fs::write(dir.join(ledger::ledger::KEY_FILE), line).unwrap();
+    // Ledger::create with a fixed key: the key file as Ledger::create writes it (mode 0600 does
+    // not survive git; the service only warns about it), then the same store and metadata.
+    let signer = ledger::store::keyfile::write(
+        &dir.join(ledger::ledger::KEY_FILE),
+        ORIGIN,
+        &SigningKey::from_bytes(&[0x4c; 32]),
+    )
+    .unwrap();
+    assert_eq!(signer.key_id(), s.log.key_id());
     let store = RocksStore::create(&dir.join(ledger::ledger::DB_DIR)).unwrap();
-    let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[0x4c; 32])).unwrap();
     let l = Ledger::create_with_store(Arc::new(store), signer, Default::default()).unwrap();
 
     for set in [&s.manifest_v1, &s.manifest_v2, &s.optout_set] {

@@ -36,7 +36,12 @@ const PREFIX: &str = "PRIVATE+KEY+";
 /// Generates a key named `name`, writes it to a new file at `path` (never overwriting one) with
 /// mode 0600, fsyncs it, and returns the signer.
 pub fn generate(path: &Path, name: &str) -> Result<NoteSigner, KeyFileError> {
-    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    write(path, name, &SigningKey::generate(&mut rand::rngs::OsRng))
+}
+
+/// Writes `key` named `name` to a new file at `path` (never overwriting one) with mode 0600,
+/// fsyncs it, and returns the signer. [`generate`] with a key of the caller's (a fixture's).
+pub fn write(path: &Path, name: &str, key: &SigningKey) -> Result<NoteSigner, KeyFileError> {
     let signer = NoteSigner::new(name, key.clone()).map_err(|e| KeyFileError::Invalid {
         path: path.display().to_string(),
         why: e.to_string(),
@@ -64,6 +69,23 @@ pub fn generate(path: &Path, name: &str) -> Result<NoteSigner, KeyFileError> {
     f.write_all(line.as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
     Ok(signer)
+}
+
+/// The key file's mode when other users may read it (any group or other permission bit), so that
+/// the service can warn: a leaked log key lets anyone sign checkpoints in the log's name. `None`
+/// when the mode is private, or not a Unix mode.
+pub fn loose_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Reads the key file at `path`.
@@ -125,5 +147,21 @@ mod tests {
         assert!(matches!(generate(&p, "x"), Err(KeyFileError::Io { .. })));
         std::fs::write(&p, "PRIVATE+KEY+example.org/log+00000000+AQ==\n").unwrap();
         assert!(matches!(read(&p), Err(KeyFileError::Malformed(_))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_reported() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger.key");
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let s = write(&p, "example.org/log", &key).unwrap();
+        assert_eq!(read(&p).unwrap().key_id(), s.key_id());
+        assert_eq!(loose_mode(&p), None);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(loose_mode(&p), Some(0o644));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(loose_mode(&p), Some(0o640));
     }
 }
