@@ -98,6 +98,7 @@ impl Server {
 /// address), and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let server = Server::bind(config).await?;
+    let shutdown = shutdown_signal();
     let addr = server.local_addr()?;
     let l = server.state().ledger();
     let dir = server.state().config().data_dir.display();
@@ -109,7 +110,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     println!("origin: {}", l.origin());
     println!("verifier key: {}", l.verifier_key());
     println!("explorer: http://{addr}/");
-    server.run().await
+    server.run_until(shutdown).await
 }
 
 /// [`serve`] on a new multi-threaded tokio runtime, for a synchronous `main`.
@@ -148,30 +149,46 @@ fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
 /// The origin of a ledger created without `origin` in the configuration.
 pub const DEFAULT_ORIGIN: &str = "localhost/prov-ledger";
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this
+/// is called, not when the future is first polled: call it before announcing the service, so that
+/// a signal sent as soon as the address is printed shuts it down gracefully instead of killing
+/// it. (Regression: with lazily installed handlers, an early SIGTERM ended the process at once.)
+/// Must be called inside a tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let listen = |kind: tokio::signal::unix::SignalKind, name: &'static str| {
+        let sig = tokio::signal::unix::signal(kind);
+        async move {
+            match sig {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for {name}");
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+    let (int, term) = (
+        listen(tokio::signal::unix::SignalKind::interrupt(), "SIGINT"),
+        listen(tokio::signal::unix::SignalKind::terminate(), "SIGTERM"),
+    );
+    #[cfg(not(unix))]
+    let (int, term) = (
+        async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for ctrl-c");
                 std::future::pending::<()>().await;
             }
+        },
+        std::future::pending::<()>(),
+    );
+    async move {
+        tokio::select! {
+            () = int => tracing::info!("SIGINT: shutting down"),
+            () = term => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }

@@ -180,3 +180,55 @@ fn sigterm_drains_and_every_acknowledged_write_survives_a_restart() {
         assert_eq!(r.code, 0, "consistency from {old}: {}", r.stderr);
     }
 }
+
+/// The service's log goes to stderr: a warning when the log key is readable by others, and the
+/// shutdown on SIGTERM. (Regression: `prov serve` installed no log subscriber, so both were lost.)
+#[test]
+fn serve_logs_a_readable_key_and_its_shutdown_to_stderr() {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    drop(Server::start(&data, false)); // creates the ledger (key mode 0600), then is killed
+    let key = data.join("ledger.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut child = Command::new(common::PROV)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The announcement on stdout means the server is up (and past its start-up checks).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("explorer:") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert!(n > 0, "prov serve exited before announcing itself");
+    }
+    let pid = child.id().to_string();
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("readable by other users"), "{err}");
+    assert!(err.contains("ledger.key"), "{err}");
+    assert!(err.contains("SIGTERM: shutting down"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal: {err}"
+    );
+}

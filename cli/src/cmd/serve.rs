@@ -24,6 +24,15 @@ pub struct ServeCmdArgs {
 }
 
 pub fn run(args: &ServeCmdArgs) -> Outcome {
+    // The service's own log (start-up, warnings, shutdown, failed writes) on stderr; stdout
+    // keeps the announcement. `RUST_LOG` overrides the level (e.g. `RUST_LOG=debug`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
     let config = api::Config::load(&args.serve).or_exit(Exit::Invalid, "configuration")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -34,6 +43,8 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
         let server = api::Server::bind(config)
             .await
             .or_exit(Exit::Local, format!("serving {dir}"))?;
+        // Before anything is announced: a SIGTERM from then on shuts down gracefully.
+        let shutdown = api::shutdown_signal();
         if args.demo && !server.created() {
             // Running the README's demo command twice must work: the second time the ledger is
             // already there (seeded or not), and the demo never writes into an existing ledger.
@@ -70,7 +81,10 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
             say(format!("verifier key: {}", l.verifier_key()))?;
             say(format!("explorer: {explorer}"))?;
         }
-        server.run().await.map_err(|e| Failure::new(Exit::Local, e))
+        server
+            .run_until(shutdown)
+            .await
+            .map_err(|e| Failure::new(Exit::Local, e))
     })?;
     Ok(Exit::Ok)
 }
