@@ -214,8 +214,8 @@ impl Ledger {
                 String::from_utf8_lossy(&stored_vkey)
             )));
         }
-        let sequencer = Sequencer::start(store.clone(), signer, config)?;
         let sets = SetStore::open(store.clone())?;
+        let sequencer = Sequencer::start(store.clone(), sets.clone(), signer, config)?;
         let shared = sequencer.shared();
         let store_for_cache = store.clone();
         Ok(Ledger {
@@ -372,6 +372,20 @@ impl Ledger {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Whether a logged entry names the set `root`: as a manifest, an opt-out set or weights
+    /// (index tag `0x08`, written since the acceptance rules of issue 11), or as the manifest of
+    /// a dataset version logged before them (tag `0x06`). Sets that no entry names may be
+    /// collected; hold [`SetStore::naming_lock`] from this question to the deletion.
+    pub fn set_is_named(&self, root: &Digest) -> Result<bool, StoreError> {
+        for tag in [index::TAG_SET_NAMED, index::TAG_SET_ROOT] {
+            let prefix = [&[tag][..], &root.0].concat();
+            if !index::indexes_under(&*self.inner.store, &prefix, None, 1)?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The opt-out entries, in log order, after `after`, at most `limit`.

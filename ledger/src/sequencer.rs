@@ -31,6 +31,7 @@ use crate::note::{NoteError, NoteSigner};
 use crate::store::index::{self, BatchIndex, Rejection};
 use crate::store::keys;
 use crate::store::log::{self, SignedCheckpoint, StoreHashes};
+use crate::store::sets::SetStore;
 use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
 use crate::tree::{self, RightEdge};
 use crate::types::{LeafIndex, TreeSize};
@@ -44,6 +45,10 @@ pub struct SequencerConfig {
     pub max_delay: Duration,
     /// Submissions queued before [`SubmitError::Busy`].
     pub queue: usize,
+    /// How far an entry's `time` may be from the sequencer's clock (either way).
+    pub max_skew: Duration,
+    /// The most ids a signed opt-out's set may have (anonymous opt-outs carry inline ids only).
+    pub max_optout_set: u64,
 }
 
 impl Default for SequencerConfig {
@@ -52,6 +57,8 @@ impl Default for SequencerConfig {
             max_batch: 4096,
             max_delay: Duration::from_millis(5),
             queue: 65536,
+            max_skew: Duration::from_secs(600),
+            max_optout_set: 10_000,
         }
     }
 }
@@ -135,8 +142,10 @@ impl Sequencer {
     /// Starts the sequencer on `store` after reconciling it: the latest stored checkpoint must
     /// verify with `signer`'s key and match the stored tree; if entries were made durable but
     /// the crash came before their checkpoint was stored, a checkpoint for them is signed now.
+    /// `sets` is the ledger's set store, which the acceptance rules look entries' sets up in.
     pub fn start(
         store: Arc<dyn LogStore>,
+        sets: SetStore,
         signer: NoteSigner,
         config: SequencerConfig,
     ) -> Result<Self, StartError> {
@@ -149,6 +158,7 @@ impl Sequencer {
         let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
         let worker = Worker {
             store,
+            sets,
             signer,
             config,
             edge,
@@ -315,6 +325,7 @@ fn reconcile(store: &dyn LogStore, signer: &NoteSigner) -> Result<SignedCheckpoi
 
 struct Worker {
     store: Arc<dyn LogStore>,
+    sets: SetStore,
     signer: NoteSigner,
     config: SequencerConfig,
     /// The right edge of the durable tree, so new hashes need no reads.
@@ -359,13 +370,27 @@ impl Worker {
         let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
         let prepared = index::prepare_batch(&entries);
 
-        // Cross-entry rules, in submission order, against the log and the batch so far.
+        // Cross-entry rules, in submission order, against the log and the batch so far. The
+        // naming lock is held until the batch is durable, so that no set an accepted entry
+        // names is collected in between.
+        let sets = self.sets.clone();
+        let naming = sets.naming_lock();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let ctx = index::RuleContext {
+            origin: self.signer.name(),
+            now: Some(now),
+            max_skew_secs: self.config.max_skew.as_secs(),
+            max_optout_set: self.config.max_optout_set,
+        };
         let mut view = BatchIndex::new(&*self.store);
         let mut outcomes: Vec<Result<LeafIndex, Rejection>> = Vec::with_capacity(batch.len());
         let mut accepted: Vec<usize> = Vec::new();
         for (i, p) in prepared.into_iter().enumerate() {
             let index = LeafIndex(start.0 + accepted.len() as u64);
-            let outcome = p.and_then(|p| index::apply(&mut view, &p, index).map(|()| index));
+            let outcome =
+                p.and_then(|p| index::apply(&mut view, &sets, &ctx, &p, index).map(|()| index));
             if outcome.is_ok() {
                 accepted.push(i);
             }
@@ -419,7 +444,9 @@ impl Worker {
         // Durable step 1. Crash before: the batch is gone, no writer was answered. Crash after:
         // the entries are in the log but no checkpoint covers them yet and no writer was
         // answered; the next open signs a checkpoint for them (`reconcile`).
-        if let Err(e) = self.store.write(wb, Durability::Synced) {
+        let written = self.store.write(wb, Durability::Synced);
+        drop(naming);
+        if let Err(e) = written {
             return self.fail(batch, format!("writing batch at {start}: {e}"));
         }
         self.edge = edge;

@@ -39,7 +39,7 @@ impl UnverifiedEntry {
     }
 
     /// What checking the signature needs: the signer's key, the signed message
-    /// (`"prov-ledger/v1\n" || type || "\n" || body`) and the signature. `None` for an anonymous
+    /// (`"prov-ledger/v2\n" || type || "\n" || body`, or `v1` without `log`) and the signature. `None` for an anonymous
     /// opt-out, which has no signature.
     pub fn signature_parts(&self) -> Option<(&VerifyingKey, &[u8], &Signature)> {
         match (&self.entry.signer, &self.entry.signature) {

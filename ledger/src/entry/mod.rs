@@ -5,17 +5,23 @@
 //! An entry is one JSON object, canonicalised by RFC 8785 (JCS), at most 65,535 bytes. Common
 //! fields: `type` (`publisher`, `dataset_version`, `optout`, `model_checkpoint`), `time` (unix
 //! seconds), optional `nonce` (an integer, so two otherwise identical entries can both be
-//! legitimate), `signer` (the submitter's Ed25519 public key, standard base64 with padding;
-//! absent only for an anonymous `optout`) and `sig` (the signature, base64; present exactly when
-//! `signer` is). Hashes are 64 lowercase hex, content ids `blake3:<hex>`, integers at most
+//! legitimate), `log` (the origin of the log the entry is for, the first line of its
+//! checkpoints; absent only in v1 entries), `signer` (the submitter's Ed25519 public key,
+//! standard base64 with padding; absent only for an anonymous `optout`) and `sig` (the
+//! signature, base64; present exactly when `signer` is). Hashes are 64 lowercase hex, content ids `blake3:<hex>`, integers at most
 //! 2^53 - 1 (JCS writes numbers as doubles). The type fields are listed in [`EntryBody`]'s types.
 //!
 //! ## Signature
 //! The **body** is the entry object without its `sig` field (so it includes `type`, `time`,
-//! `signer`, and `nonce` if present), canonicalised by RFC 8785. The signed message is the bytes
-//! `"prov-ledger/v1\n" || type || "\n" || body`, signed with Ed25519 (RFC 8032, verified
-//! strictly). The type is in the message twice, on purpose: a signature can never be read as
-//! one over another type, whatever a future body looks like.
+//! `log`, `signer`, and `nonce` if present), canonicalised by RFC 8785. An entry with `log` is a
+//! **v2** entry: the signed message is `"prov-ledger/v2\n" || type || "\n" || body`, and since
+//! the body holds `log`, the signature covers the log's origin: it cannot be replayed into
+//! another log. An entry without `log` is a **v1** entry, signed over
+//! `"prov-ledger/v1\n" || type || "\n" || body`; v1 entries already logged stay valid and
+//! verify everywhere, but a sequencer accepts only v2 entries for its own origin
+//! (`crate::store::rules`). Signatures are Ed25519 (RFC 8032, verified strictly). The type is in
+//! the message twice, on purpose: a signature can never be read as one over another type,
+//! whatever a future body looks like; the version prefix keeps the two domains apart.
 //!
 //! ## Replays
 //! Identical bytes are the same entry: the store refuses a resubmission of an entry it already
@@ -47,8 +53,12 @@ pub const MAX_ENTRY_LEN: usize = 65_535;
 pub const MAX_INLINE_IDS: usize = 64;
 /// The largest integer an entry may carry: 2^53 - 1, exact as an IEEE double.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-/// The domain separation prefix of every entry signature.
+/// The domain separation prefix of a v1 entry's signature (an entry without `log`).
 pub const SIGNATURE_CONTEXT: &str = "prov-ledger/v1\n";
+/// The domain separation prefix of a v2 entry's signature (an entry bound to a log by `log`).
+pub const SIGNATURE_CONTEXT_V2: &str = "prov-ledger/v2\n";
+/// The longest `log` (origin) an entry may carry, in bytes.
+pub const MAX_LOG_LEN: usize = 255;
 
 /// Why an entry was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +112,8 @@ pub enum EntryError {
     HorizonBeyondIndex { horizon: u64, index: u64 },
     #[error("dataset version at index {dataset} is not before the entry's own index {index}")]
     DatasetNotEarlier { dataset: u64, index: u64 },
+    #[error("field log is not a log origin (1 to 255 bytes, no control characters)")]
+    BadLog,
     #[error("canonical json encoding failed: {0}")]
     Encode(String),
 }
@@ -180,7 +192,7 @@ impl fmt::Display for Name {
 }
 
 /// A signed (or anonymous) log entry, with its canonical bytes. Built only by [`Entry::sign`],
-/// [`Entry::anonymous`], [`Entry::from_bytes`] or the signature checks of an
+/// [`Entry::anonymous`] (and their v1 forms), [`Entry::from_bytes`] or the signature checks of an
 /// [`UnverifiedEntry`], so an `Entry` always has a valid signature and canonical bytes within the
 /// size limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,28 +200,76 @@ pub struct Entry {
     body: EntryBody,
     time: u64,
     nonce: Option<u64>,
+    /// The origin of the log the entry is bound to (v2); `None` for a v1 entry.
+    log: Option<String>,
     signer: Option<VerifyingKey>,
     signature: Option<Signature>,
     bytes: Vec<u8>,
 }
 
 impl Entry {
-    /// Signs `body` with `key`, stamped with `time` (unix seconds) and an optional `nonce`.
+    /// Signs `body` with `key` for the log named `log` (its origin: a v2 entry), stamped with
+    /// `time` (unix seconds) and an optional `nonce`.
     pub fn sign(
+        log: &str,
+        body: EntryBody,
+        time: u64,
+        nonce: Option<u64>,
+        key: &SigningKey,
+    ) -> Result<Entry, EntryError> {
+        Entry::sign_with(Some(log.to_string()), body, time, nonce, key)
+    }
+
+    /// An unsigned opt-out for the log named `log` (a v2 entry); DESIGN.md allows anonymous
+    /// opt-outs.
+    pub fn anonymous(
+        log: &str,
+        optout: OptOut,
+        time: u64,
+        nonce: Option<u64>,
+    ) -> Result<Entry, EntryError> {
+        Entry::assemble(
+            EntryBody::OptOut(optout),
+            time,
+            nonce,
+            Some(log.to_string()),
+            None,
+            None,
+        )
+    }
+
+    /// A v1 entry (no `log`, the `prov-ledger/v1` signing domain), as written before entries
+    /// were bound to their log. Sequencers refuse new v1 entries; this exists so that tests can
+    /// show that old ones still verify.
+    pub fn sign_v1(
+        body: EntryBody,
+        time: u64,
+        nonce: Option<u64>,
+        key: &SigningKey,
+    ) -> Result<Entry, EntryError> {
+        Entry::sign_with(None, body, time, nonce, key)
+    }
+
+    /// A v1 anonymous opt-out (no `log`); see [`Entry::sign_v1`].
+    pub fn anonymous_v1(
+        optout: OptOut,
+        time: u64,
+        nonce: Option<u64>,
+    ) -> Result<Entry, EntryError> {
+        Entry::assemble(EntryBody::OptOut(optout), time, nonce, None, None, None)
+    }
+
+    fn sign_with(
+        log: Option<String>,
         body: EntryBody,
         time: u64,
         nonce: Option<u64>,
         key: &SigningKey,
     ) -> Result<Entry, EntryError> {
         let signer = key.verifying_key();
-        let message = signing_message(&body, time, nonce, Some(&signer))?;
+        let message = signing_message(&body, time, nonce, log.as_deref(), Some(&signer))?;
         let signature = key.sign(&message);
-        Entry::assemble(body, time, nonce, Some(signer), Some(signature))
-    }
-
-    /// An unsigned opt-out: the DESIGN.md allows anonymous opt-outs.
-    pub fn anonymous(optout: OptOut, time: u64, nonce: Option<u64>) -> Result<Entry, EntryError> {
-        Entry::assemble(EntryBody::OptOut(optout), time, nonce, None, None)
+        Entry::assemble(body, time, nonce, log, Some(signer), Some(signature))
     }
 
     /// Decodes and checks an entry: size, JSON, type, fields, canonical form, signature.
@@ -248,6 +308,11 @@ impl Entry {
         let kind = EntryKind::from_type(&ty).ok_or(EntryError::UnknownType(ty))?;
         let time = f.u64("time")?;
         let nonce = f.opt_u64("nonce")?;
+        let log = if f.has("log") {
+            Some(f.string("log")?)
+        } else {
+            None
+        };
         let signer = if f.has("signer") {
             Some(f.key("signer")?)
         } else {
@@ -261,7 +326,7 @@ impl Entry {
         };
         let body = EntryBody::read(kind, &mut f)?;
         f.finish()?;
-        Entry::assemble_unverified(body, time, nonce, signer, signature)
+        Entry::assemble_unverified(body, time, nonce, log, signer, signature)
     }
 
     /// The canonical bytes: what the log stores and hashes.
@@ -288,6 +353,11 @@ impl Entry {
 
     pub fn nonce(&self) -> Option<u64> {
         self.nonce
+    }
+
+    /// The origin of the log the entry is bound to; `None` for a v1 entry.
+    pub fn log(&self) -> Option<&str> {
+        self.log.as_deref()
     }
 
     /// The key that signed the entry; `None` for an anonymous opt-out.
@@ -337,10 +407,11 @@ impl Entry {
         body: EntryBody,
         time: u64,
         nonce: Option<u64>,
+        log: Option<String>,
         signer: Option<VerifyingKey>,
         signature: Option<Signature>,
     ) -> Result<Entry, EntryError> {
-        Entry::assemble_unverified(body, time, nonce, signer, signature)?.verify()
+        Entry::assemble_unverified(body, time, nonce, log, signer, signature)?.verify()
     }
 
     /// The entry with its canonical bytes and, if signed, its signing message; the signature is
@@ -349,10 +420,16 @@ impl Entry {
         body: EntryBody,
         time: u64,
         nonce: Option<u64>,
+        log: Option<String>,
         signer: Option<VerifyingKey>,
         signature: Option<Signature>,
     ) -> Result<UnverifiedEntry, EntryError> {
         body.check()?;
+        if let Some(l) = &log {
+            if !log_ok(l) {
+                return Err(EntryError::BadLog);
+            }
+        }
         for (field, n) in [("time", Some(time)), ("nonce", nonce)] {
             if n.is_some_and(|n| n > MAX_SAFE_INTEGER) {
                 return Err(EntryError::NumberOutOfRange { field });
@@ -367,10 +444,10 @@ impl Entry {
             _ => {}
         }
         let message = match &signer {
-            Some(key) => signing_message(&body, time, nonce, Some(key))?,
+            Some(key) => signing_message(&body, time, nonce, log.as_deref(), Some(key))?,
             None => Vec::new(),
         };
-        let mut m = object(&body, time, nonce, signer.as_ref());
+        let mut m = object(&body, time, nonce, log.as_deref(), signer.as_ref());
         if let Some(sig) = &signature {
             m.insert("sig".into(), json!(fields::to_b64(&sig.to_bytes())));
         }
@@ -382,6 +459,7 @@ impl Entry {
             body,
             time,
             nonce,
+            log,
             signer,
             signature,
             bytes,
@@ -390,17 +468,29 @@ impl Entry {
     }
 }
 
-/// `"prov-ledger/v1\n" || type || "\n" || JCS(entry without sig)`.
+/// Whether `s` can be a log's origin in an entry: the first line of a checkpoint, so no control
+/// characters (a newline least of all), and not empty.
+fn log_ok(s: &str) -> bool {
+    (1..=MAX_LOG_LEN).contains(&s.len()) && !s.chars().any(char::is_control)
+}
+
+/// `"prov-ledger/v2\n" || type || "\n" || JCS(entry without sig)` for an entry with `log`,
+/// `"prov-ledger/v1\n" || ...` for one without.
 fn signing_message(
     body: &EntryBody,
     time: u64,
     nonce: Option<u64>,
+    log: Option<&str>,
     signer: Option<&VerifyingKey>,
 ) -> Result<Vec<u8>, EntryError> {
-    let m = object(body, time, nonce, signer);
+    let m = object(body, time, nonce, log, signer);
     let kind = body.kind().as_str();
+    let context = match log {
+        Some(_) => SIGNATURE_CONTEXT_V2,
+        None => SIGNATURE_CONTEXT,
+    };
     let mut msg = Vec::with_capacity(256);
-    msg.extend_from_slice(SIGNATURE_CONTEXT.as_bytes());
+    msg.extend_from_slice(context.as_bytes());
     msg.extend_from_slice(kind.as_bytes());
     msg.push(b'\n');
     msg.extend_from_slice(&canonical(&m)?);
@@ -411,12 +501,16 @@ fn object(
     body: &EntryBody,
     time: u64,
     nonce: Option<u64>,
+    log: Option<&str>,
     signer: Option<&VerifyingKey>,
 ) -> Map<String, Value> {
     let kind = body.kind();
     let mut m = Map::new();
     m.insert("type".into(), json!(kind.as_str()));
     m.insert("time".into(), json!(time));
+    if let Some(l) = log {
+        m.insert("log".into(), json!(l));
+    }
     if let Some(n) = nonce {
         m.insert("nonce".into(), json!(n));
     }

@@ -2,6 +2,9 @@ use super::*;
 use crate::types::ContentId;
 use proptest::prelude::*;
 
+/// The origin the tests' entries are bound to.
+const LOG: &str = "example.org/log";
+
 pub(crate) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
@@ -58,7 +61,7 @@ fn optout(n: usize) -> OptOut {
 fn all_kinds() -> Vec<Entry> {
     let k = key(1);
     vec![
-        Entry::sign(
+        Entry::sign(LOG, 
             EntryBody::Publisher(Publisher {
                 name: name("acme"),
                 key: k.verifying_key(),
@@ -68,10 +71,10 @@ fn all_kinds() -> Vec<Entry> {
             &k,
         )
         .unwrap(),
-        Entry::sign(dataset_version(), 1_700_000_001, Some(5), &k).unwrap(),
-        Entry::sign(EntryBody::OptOut(optout(3)), 1_700_000_002, None, &key(2)).unwrap(),
-        Entry::anonymous(optout(1), 1_700_000_003, None).unwrap(),
-        Entry::sign(checkpoint(2), 1_700_000_004, None, &k).unwrap(),
+        Entry::sign(LOG, dataset_version(), 1_700_000_001, Some(5), &k).unwrap(),
+        Entry::sign(LOG, EntryBody::OptOut(optout(3)), 1_700_000_002, None, &key(2)).unwrap(),
+        Entry::anonymous(LOG, optout(1), 1_700_000_003, None).unwrap(),
+        Entry::sign(LOG, checkpoint(2), 1_700_000_004, None, &k).unwrap(),
     ]
 }
 
@@ -113,7 +116,7 @@ fn a_changed_byte_breaks_the_signature() {
     });
     assert_eq!(Entry::from_bytes(&forged), Err(EntryError::BadSignature));
     // A signature made by another key under this entry's signer.
-    let other = Entry::sign(dataset_version(), 1_700_000_001, Some(5), &key(3)).unwrap();
+    let other = Entry::sign(LOG, dataset_version(), 1_700_000_001, Some(5), &key(3)).unwrap();
     let swapped = edit(e, |m| {
         m.insert(
             "sig".into(),
@@ -126,14 +129,72 @@ fn a_changed_byte_breaks_the_signature() {
 #[test]
 fn signature_is_over_the_domain_separated_message() {
     let k = key(1);
-    let e = Entry::sign(dataset_version(), 1_700_000_001, None, &k).unwrap();
+    let e = Entry::sign(LOG, dataset_version(), 1_700_000_001, None, &k).unwrap();
     let mut body: Map<String, Value> = serde_json::from_slice(e.as_bytes()).unwrap();
     let sig = body.remove("sig").unwrap();
-    let mut msg = b"prov-ledger/v1\ndataset_version\n".to_vec();
+    assert_eq!(body["log"], json!(LOG));
+    let mut msg = b"prov-ledger/v2\ndataset_version\n".to_vec();
     msg.extend(serde_json_canonicalizer::to_vec(&body).unwrap());
     let sig = fields::b64(sig.as_str().unwrap()).unwrap();
     let sig = Signature::from_slice(&sig).unwrap();
     k.verifying_key().verify_strict(&msg, &sig).unwrap();
+    // The same bytes under the v1 prefix do not verify: the two domains are apart.
+    let mut v1 = b"prov-ledger/v1\ndataset_version\n".to_vec();
+    v1.extend(serde_json_canonicalizer::to_vec(&body).unwrap());
+    assert!(k.verifying_key().verify_strict(&v1, &sig).is_err());
+}
+
+#[test]
+fn v1_entries_still_decode_and_verify() {
+    let k = key(1);
+    let e = Entry::sign_v1(dataset_version(), 1_700_000_001, None, &k).unwrap();
+    assert_eq!(e.log(), None);
+    let back = Entry::from_bytes(e.as_bytes()).unwrap();
+    assert_eq!(back, e);
+    let mut body: Map<String, Value> = serde_json::from_slice(e.as_bytes()).unwrap();
+    assert!(!body.contains_key("log"));
+    let sig = body.remove("sig").unwrap();
+    let mut msg = b"prov-ledger/v1\ndataset_version\n".to_vec();
+    msg.extend(serde_json_canonicalizer::to_vec(&body).unwrap());
+    let sig = Signature::from_slice(&fields::b64(sig.as_str().unwrap()).unwrap()).unwrap();
+    k.verifying_key().verify_strict(&msg, &sig).unwrap();
+    let anon = Entry::anonymous_v1(optout(1), 1_700_000_003, None).unwrap();
+    assert_eq!(Entry::from_bytes(anon.as_bytes()).unwrap().log(), None);
+}
+
+#[test]
+fn the_log_is_covered_by_the_signature() {
+    let e = Entry::sign(LOG, dataset_version(), 1_700_000_001, None, &key(1)).unwrap();
+    assert_eq!(e.log(), Some(LOG));
+    let moved = edit(&e, |m| {
+        m.insert("log".into(), json!("other.example/log"));
+    });
+    assert_eq!(Entry::from_bytes(&moved), Err(EntryError::BadSignature));
+    // Dropping `log` turns it into a v1 entry, whose message differs: the signature fails.
+    let unbound = edit(&e, |m| {
+        m.remove("log");
+    });
+    assert_eq!(Entry::from_bytes(&unbound), Err(EntryError::BadSignature));
+}
+
+#[test]
+fn a_log_origin_must_be_one_printable_line() {
+    for bad in ["", "a\nb", &"x".repeat(MAX_LOG_LEN + 1)] {
+        assert_eq!(
+            Entry::anonymous(bad, optout(1), 1, None),
+            Err(EntryError::BadLog),
+            "{bad:?}"
+        );
+    }
+    assert!(Entry::anonymous(&"x".repeat(MAX_LOG_LEN), optout(1), 1, None).is_ok());
+    let e = Entry::anonymous(LOG, optout(1), 1, None).unwrap();
+    let wrong_type = edit(&e, |m| {
+        m.insert("log".into(), json!(7));
+    });
+    assert_eq!(
+        Entry::from_bytes(&wrong_type),
+        Err(EntryError::WrongType { field: "log" })
+    );
 }
 
 #[test]
@@ -238,16 +299,16 @@ fn size_and_list_limits() {
         })
     );
     assert_eq!(
-        Entry::anonymous(optout(65), 1, None),
+        Entry::anonymous(LOG, optout(65), 1, None),
         Err(EntryError::TooManyIds { count: 65 })
     );
-    assert!(Entry::anonymous(optout(64), 1, None).is_ok());
+    assert!(Entry::anonymous(LOG, optout(64), 1, None).is_ok());
     let mut unsorted = optout(3);
     if let OptOutIds::Inline(ids) = &mut unsorted.ids {
         ids.swap(0, 1);
     }
     assert_eq!(
-        Entry::anonymous(unsorted, 1, None),
+        Entry::anonymous(LOG, unsorted, 1, None),
         Err(EntryError::NotSortedUnique { field: "ids" })
     );
     let licence = "x".repeat(300);
@@ -256,7 +317,7 @@ fn size_and_list_limits() {
         v.licence = licence;
     }
     assert_eq!(
-        Entry::sign(d, 1, None, &key(1)),
+        Entry::sign(LOG, d, 1, None, &key(1)),
         Err(EntryError::TooLong { field: "licence" })
     );
 }
@@ -284,7 +345,7 @@ fn only_optouts_may_be_anonymous() {
 
 #[test]
 fn horizon_beyond_own_index_is_refused() {
-    let e = Entry::sign(checkpoint(10), 1, None, &key(1)).unwrap();
+    let e = Entry::sign(LOG, checkpoint(10), 1, None, &key(1)).unwrap();
     assert!(e.validate_at(LeafIndex(10)).is_ok());
     assert!(e.validate_at(LeafIndex(11)).is_ok());
     assert_eq!(
@@ -294,7 +355,7 @@ fn horizon_beyond_own_index_is_refused() {
             index: 9
         })
     );
-    let e = Entry::sign(checkpoint(1), 1, None, &key(1)).unwrap();
+    let e = Entry::sign(LOG, checkpoint(1), 1, None, &key(1)).unwrap();
     assert_eq!(
         e.validate_at(LeafIndex(1)),
         Err(EntryError::DatasetNotEarlier {
@@ -411,13 +472,13 @@ proptest! {
         nonce in proptest::option::of(0..=MAX_SAFE_INTEGER),
         seed in any::<[u8; 32]>(),
     ) {
-        let e = Entry::sign(body.clone(), time, nonce, &SigningKey::from_bytes(&seed)).unwrap();
+        let e = Entry::sign(LOG, body.clone(), time, nonce, &SigningKey::from_bytes(&seed)).unwrap();
         let back = Entry::from_bytes(e.as_bytes()).unwrap();
         prop_assert_eq!(back.as_bytes(), e.as_bytes());
         prop_assert_eq!(back.body(), &body);
         prop_assert_eq!(&back, &e);
         // Signing the same thing again gives the same bytes (Ed25519 is deterministic).
-        let again = Entry::sign(body, time, nonce, &SigningKey::from_bytes(&seed)).unwrap();
+        let again = Entry::sign(LOG, body, time, nonce, &SigningKey::from_bytes(&seed)).unwrap();
         prop_assert_eq!(again.as_bytes(), e.as_bytes());
     }
 }
@@ -461,7 +522,7 @@ fn batch_verification_of_good_entries_matches_from_bytes() {
     let u = unverified(good[1].as_bytes());
     let (signer, message, _) = u.signature_parts().unwrap();
     assert_eq!(signer, &key(1).verifying_key());
-    assert!(message.starts_with(b"prov-ledger/v1\ndataset_version\n{"));
+    assert!(message.starts_with(b"prov-ledger/v2\ndataset_version\n{"));
 }
 
 /// `ed25519_dalek::verify_batch` accepts a signature by the small-order (identity) key with R the
@@ -471,7 +532,7 @@ fn batch_verification_of_good_entries_matches_from_bytes() {
 fn batch_verification_refuses_what_verify_strict_refuses() {
     let mut identity = [0u8; 32];
     identity[0] = 1;
-    let anon = Entry::anonymous(optout(2), 1_700_000_009, None).unwrap();
+    let anon = Entry::anonymous(LOG, optout(2), 1_700_000_009, None).unwrap();
     let weak = edit(&anon, |m| {
         m.insert("signer".into(), json!(fields::to_b64(&identity)));
         let mut sig = [0u8; 64];

@@ -16,6 +16,12 @@
 //! | `0x04` | index (u64) | empty | the opt-out entries, in log order |
 //! | `0x05` | publisher ‖ model ‖ index (u64) | checkpoint name | a model's checkpoint entries |
 //! | `0x06` | set root (32) ‖ index (u64) | empty | which dataset version entries name set root R |
+//! | `0x07` | publisher ‖ model | highest horizon (u64) | may a new checkpoint of this model name horizon N? |
+//! | `0x08` | set root (32) ‖ index (u64) | empty | which entries name set root R (manifest, opt-out set, weights): may R be collected? |
+//!
+//! `0x07` and `0x08` came with the acceptance rules of issue 11; a ledger written before has
+//! neither for its older entries. The horizon rule then falls back to the model's latest
+//! checkpoint entry (`0x05`), and a set named only by an older entry has no `0x08` record.
 
 use std::collections::HashMap;
 
@@ -30,6 +36,38 @@ pub const TAG_DATASET_VERSION: u8 = 0x03;
 pub const TAG_OPTOUT: u8 = 0x04;
 pub const TAG_MODEL_CHECKPOINT: u8 = 0x05;
 pub const TAG_SET_ROOT: u8 = 0x06;
+pub const TAG_MODEL_HORIZON: u8 = 0x07;
+pub const TAG_SET_NAMED: u8 = 0x08;
+
+/// Which part of an entry names a set: a dataset version's manifest, an opt-out's set, or a
+/// checkpoint's weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SetRole {
+    Manifest,
+    OptOutSet,
+    Weights,
+}
+
+impl SetRole {
+    /// The entry field that names the set.
+    pub fn field(self) -> &'static str {
+        match self {
+            SetRole::Manifest => "manifest_root",
+            SetRole::OptOutSet => "set.root",
+            SetRole::Weights => "weights_root",
+        }
+    }
+}
+
+impl std::fmt::Display for SetRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SetRole::Manifest => "manifest",
+            SetRole::OptOutSet => "opt-out set",
+            SetRole::Weights => "weights set",
+        })
+    }
+}
 
 /// Why the sequencer refused an entry. The entry is wrong; resubmitting it will not help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +89,35 @@ pub enum Rejection {
     DuplicateVersion(String),
     #[error("dataset version {0} is not in the log")]
     UnknownDatasetVersion(String),
+    /// The entry names a set (by `role`) that is not stored: upload it first.
+    #[error("the {role} {root} is not stored; upload the set before the entry")]
+    SetNotStored { root: Digest, role: SetRole },
+    /// The stored set's size is not the size the entry claims.
+    #[error("the {role} {root} has {stored} leaves, the entry claims {claimed}")]
+    SetSizeMismatch {
+        root: Digest,
+        role: SetRole,
+        stored: u64,
+        claimed: u64,
+    },
+    /// An anonymous opt-out may only carry inline ids.
+    #[error("an anonymous opt-out may only carry inline ids; sign it to name an opt-out set")]
+    AnonymousOptOutSet,
+    /// A signed opt-out's set is over the log's limit.
+    #[error("opt-out set of {size} ids is over this log's limit of {max}")]
+    OptOutSetTooLarge { size: u64, max: u64 },
+    /// A new entry without `log` (a v1 entry): it could be replayed into another log.
+    #[error("entry has no log field; new entries must name the log's origin")]
+    UnboundEntry,
+    /// The entry is for another log.
+    #[error("entry is for log {found:?}, this log is {expected:?}")]
+    WrongLog { expected: String, found: String },
+    /// The entry's `time` is too far from the sequencer's clock.
+    #[error("entry time {time} is too far from the log's clock ({now})")]
+    TimeSkew { time: u64, now: u64 },
+    /// A checkpoint names a lower horizon than an earlier checkpoint of the same model.
+    #[error("optout_horizon {horizon} is below the model's previous horizon {previous}")]
+    HorizonBackwards { previous: u64, horizon: u64 },
 }
 
 /// The index as the sequencer sees it while checking a batch: the store plus the batch's own
@@ -91,6 +158,34 @@ impl<'a> BatchIndex<'a> {
     pub fn corrupt(&mut self, what: &str) {
         self.error
             .get_or_insert_with(|| StoreError::corrupt(Column::Index, what));
+    }
+
+    /// The last store record (not the batch's) with a key in `[start, end)`; a failed read is
+    /// remembered like [`BatchIndex::get`]'s.
+    pub fn last_stored(&mut self, col: Column, start: &[u8], end: &[u8]) -> Option<Record> {
+        match self.store.last_in_range(col, start, end) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// A store record (not the batch's), for reading entries; failures as [`BatchIndex::get`].
+    pub fn stored(&mut self, col: Column, key: &[u8]) -> Option<Vec<u8>> {
+        match self.store.get(col, key) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// Records a failed read made outside the view (a set lookup), failing the batch.
+    pub fn read_failed(&mut self, e: StoreError) {
+        self.error.get_or_insert(e);
     }
 
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -155,6 +250,16 @@ pub fn set_root_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
     [&[TAG_SET_ROOT][..], &root.0, &index.0.to_be_bytes()].concat()
 }
 
+/// `publisher ‖ model` → the highest `optout_horizon` of the model's checkpoints.
+pub fn model_horizon_key(publisher: &str, model: &str) -> Vec<u8> {
+    key(TAG_MODEL_HORIZON, &[publisher.as_bytes(), model.as_bytes()])
+}
+
+/// `set root ‖ index`: entry `index` names the set `root`.
+pub fn set_named_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
+    [&[TAG_SET_NAMED][..], &root.0, &index.0.to_be_bytes()].concat()
+}
+
 /// The leaf indexes stored as the last 8 bytes of every key under `prefix`, in key order,
 /// starting after `after` (exclusive) and at most `limit` of them.
 pub fn indexes_under(
@@ -183,7 +288,7 @@ pub fn indexes_under(
         .collect()
 }
 
-pub use super::rules::{apply, prepare_batch, Prepared};
+pub use super::rules::{apply, prepare_batch, Prepared, RuleContext, SetLookup};
 
 /// The length-prefixed parts of a key (without its tag), or None if malformed.
 pub fn split_key(mut k: &[u8]) -> Option<Vec<&[u8]>> {

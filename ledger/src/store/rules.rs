@@ -9,16 +9,59 @@
 //! - **dataset versions**: signed by the publisher's current key; `publisher/dataset@version`
 //!   unique;
 //! - **model checkpoints**: signed by the publisher's current key; every dataset version named
-//!   is in the log at the index and with the manifest root the entry says.
+//!   is in the log at the index and with the manifest root the entry says; the opt-out horizon
+//!   is no lower than the model's previous checkpoint's;
+//! - **the log and the time** (issue 11): a new entry names this log's origin in `log` (a v2
+//!   entry, whose signature covers it), and its `time` is within `max_skew_secs` of the
+//!   sequencer's clock;
+//! - **sets**: every set root an entry names (a dataset version's manifest, an opt-out's set, a
+//!   checkpoint's weights) is stored, with the size the entry claims. A set is stored only after
+//!   the ledger checked its leaves sorted, unique and hashing to the root, so a root over
+//!   unsorted leaves (which would prove both inclusion and exclusion of one id) is never named;
+//! - **opt-outs**: an anonymous one carries inline ids only; a signed one's set has at most
+//!   `max_optout_set` ids, so that nobody can make every compliance bundle load a huge set.
+//!
+//! [`apply`] is also what an auditor replays over a whole log (`prov audit`), with
+//! [`RuleContext::now`] `None`: the time rule then does not apply, and neither does the refusal
+//! of entries without `log`, which logs accepted (as v1 entries) before entries were bound; an
+//! entry naming another log is refused either way.
 
-use crate::entry::{Entry, EntryBody};
+use crate::entry::{Entry, EntryBody, OptOutIds};
 use crate::types::{Digest, LeafIndex};
 
 use super::index::{
-    dataset_version_key, model_checkpoint_key, optout_key, publisher_key, replay_key, set_root_key,
-    BatchIndex, Rejection,
+    dataset_version_key, model_checkpoint_key, model_horizon_key, model_prefix, optout_key,
+    publisher_key, replay_key, set_named_key, set_root_key, BatchIndex, Rejection, SetRole,
 };
-use super::keys::read_u64;
+use super::keys::{self, read_u64};
+use super::sets::SetStore;
+use super::{Column, StoreError};
+
+/// Where the rules find the stored sets: the ledger's [`SetStore`], or an auditor's copy.
+pub trait SetLookup {
+    /// The number of leaves of the stored set with this root, `None` if it is not stored.
+    fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError>;
+}
+
+impl SetLookup for SetStore {
+    fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
+        Ok(self.info(root)?.map(|i| i.size.0))
+    }
+}
+
+/// What the rules need beyond the indexes: whose log this is, and the clock.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleContext<'a> {
+    /// The log's origin: a new entry's `log` must equal it.
+    pub origin: &'a str,
+    /// The sequencer's clock (unix seconds); `None` when replaying a log (an auditor), which
+    /// skips the time rule and accepts v1 entries (see the module docs).
+    pub now: Option<u64>,
+    /// How far an entry's `time` may be from `now`, in seconds.
+    pub max_skew_secs: u64,
+    /// The most ids a signed opt-out's set may have.
+    pub max_optout_set: u64,
+}
 
 /// An entry that passed its own rules, ready for the cross-entry rules.
 #[derive(Debug)]
@@ -59,9 +102,16 @@ fn prepare(bytes: &[u8]) -> Result<Prepared, Rejection> {
     Ok(Prepared { entry, leaf_hash })
 }
 
-/// Checks `p` at `index` against the log and the batch so far, and records its index updates
-/// in `view` (written atomically with the entry).
-pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Result<(), Rejection> {
+/// Checks `p` at `index` against the log, the batch so far, the stored sets and `ctx`, and
+/// records its index updates in `view` (written atomically with the entry). A failed read (of
+/// the indexes or the sets) is recorded in `view` and fails the whole batch.
+pub fn apply(
+    view: &mut BatchIndex<'_>,
+    sets: &dyn SetLookup,
+    ctx: &RuleContext<'_>,
+    p: &Prepared,
+    index: LeafIndex,
+) -> Result<(), Rejection> {
     let entry = &p.entry;
     entry.validate_at(index)?;
     let rk = replay_key(&p.leaf_hash);
@@ -71,6 +121,25 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
             return Err(Rejection::Replay(u64::MAX));
         };
         return Err(Rejection::Replay(at));
+    }
+    match entry.log() {
+        Some(log) if log != ctx.origin => {
+            return Err(Rejection::WrongLog {
+                expected: ctx.origin.to_string(),
+                found: log.to_string(),
+            })
+        }
+        Some(_) => {}
+        None if ctx.now.is_some() => return Err(Rejection::UnboundEntry),
+        None => {}
+    }
+    if let Some(now) = ctx.now {
+        if entry.time().abs_diff(now) > ctx.max_skew_secs {
+            return Err(Rejection::TimeSkew {
+                time: entry.time(),
+                now,
+            });
+        }
     }
     let signer = entry.signer().map(|k| k.to_bytes());
     let mut puts: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -103,12 +172,27 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
             if view.get(&key).is_some() {
                 return Err(Rejection::DuplicateVersion(d.key().to_string()));
             }
+            check_set(view, sets, &d.manifest_root, SetRole::Manifest, d.item_count)?;
             let mut v = index.0.to_be_bytes().to_vec();
             v.extend_from_slice(&d.manifest_root.0);
             puts.push((key, v));
             puts.push((set_root_key(&d.manifest_root, index), Vec::new()));
+            puts.push((set_named_key(&d.manifest_root, index), Vec::new()));
         }
-        EntryBody::OptOut(_) => {
+        EntryBody::OptOut(o) => {
+            if let OptOutIds::Set { root, size } = &o.ids {
+                if signer.is_none() {
+                    return Err(Rejection::AnonymousOptOutSet);
+                }
+                if *size > ctx.max_optout_set {
+                    return Err(Rejection::OptOutSetTooLarge {
+                        size: *size,
+                        max: ctx.max_optout_set,
+                    });
+                }
+                check_set(view, sets, root, SetRole::OptOutSet, *size)?;
+                puts.push((set_named_key(root, index), Vec::new()));
+            }
             puts.push((optout_key(index), Vec::new()));
         }
         EntryBody::ModelCheckpoint(c) => {
@@ -127,8 +211,23 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
                     return Err(Rejection::UnknownDatasetVersion(d.key().to_string()));
                 }
             }
-            let key = model_checkpoint_key(c.publisher.as_str(), c.model.as_str(), index);
+            let (publisher, model) = (c.publisher.as_str(), c.model.as_str());
+            if let Some(previous) = previous_horizon(view, publisher, model) {
+                if c.optout_horizon < previous {
+                    return Err(Rejection::HorizonBackwards {
+                        previous,
+                        horizon: c.optout_horizon,
+                    });
+                }
+            }
+            check_set(view, sets, &c.weights_root, SetRole::Weights, c.weights_count)?;
+            let key = model_checkpoint_key(publisher, model, index);
             puts.push((key, c.checkpoint.as_str().as_bytes().to_vec()));
+            puts.push((
+                model_horizon_key(publisher, model),
+                c.optout_horizon.to_be_bytes().to_vec(),
+            ));
+            puts.push((set_named_key(&c.weights_root, index), Vec::new()));
         }
     }
     view.put(rk, index.0.to_be_bytes().to_vec());
@@ -136,6 +235,61 @@ pub fn apply(view: &mut BatchIndex<'_>, p: &Prepared, index: LeafIndex) -> Resul
         view.put(k, v);
     }
     Ok(())
+}
+
+/// The set `root` must be stored, with `claimed` leaves.
+fn check_set(
+    view: &mut BatchIndex<'_>,
+    sets: &dyn SetLookup,
+    root: &Digest,
+    role: SetRole,
+    claimed: u64,
+) -> Result<(), Rejection> {
+    match sets.stored_size(root) {
+        Ok(Some(stored)) if stored == claimed => Ok(()),
+        Ok(Some(stored)) => Err(Rejection::SetSizeMismatch {
+            root: *root,
+            role,
+            stored,
+            claimed,
+        }),
+        Ok(None) => Err(Rejection::SetNotStored { root: *root, role }),
+        Err(e) => {
+            // The batch fails on this error; the rejection below is never sent.
+            view.read_failed(e);
+            Err(Rejection::SetNotStored { root: *root, role })
+        }
+    }
+}
+
+/// The highest horizon of `publisher/model`'s checkpoints so far: the `0x07` record, or, in a
+/// ledger written before it existed, the horizon of the model's latest checkpoint entry. `None`
+/// for a model without checkpoints (or after a failed read, which fails the batch).
+fn previous_horizon(view: &mut BatchIndex<'_>, publisher: &str, model: &str) -> Option<u64> {
+    if let Some(v) = view.get(&model_horizon_key(publisher, model)) {
+        let h = read_u64(&v);
+        if h.is_none() {
+            view.corrupt("model horizon value");
+        }
+        return h;
+    }
+    // No 0x07 record: no checkpoint of this model in this batch either (it would have written
+    // one), so the store's latest 0x05 record is the model's latest checkpoint.
+    let prefix = model_prefix(publisher, model);
+    let end = keys::prefix_end(&prefix)?;
+    let (k, _) = view.last_stored(Column::Index, &prefix, &end)?;
+    let Some(at) = k.len().checked_sub(8).and_then(|at| read_u64(&k[at..])) else {
+        view.corrupt("model checkpoint key");
+        return None;
+    };
+    let bytes = view.stored(Column::Entries, &keys::entry_key(at))?;
+    match Entry::from_bytes(&bytes).map(|e| e.body().clone()) {
+        Ok(EntryBody::ModelCheckpoint(c)) => Some(c.optout_horizon),
+        _ => {
+            view.corrupt("model checkpoint entry");
+            None
+        }
+    }
 }
 
 /// The entry must be signed by the current key of publisher `name`.

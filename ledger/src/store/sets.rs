@@ -63,6 +63,7 @@ pub struct SetStore {
     /// Held from "is this root already stored?" to the commit's durable write, so that two
     /// uploads of the same set cannot both commit (the loser's records would be orphaned).
     commit_lock: Arc<Mutex<()>>,
+    naming: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for SetStore {
@@ -114,9 +115,17 @@ impl SetStore {
         }
         Ok(SetStore {
             commit_lock: Arc::new(Mutex::new(())),
+            naming: Arc::new(Mutex::new(())),
             store,
             next_id: Arc::new(AtomicU64::new(next)),
         })
+    }
+
+    /// Held by the sequencer from checking that the sets an entry names are stored until the
+    /// entry is durable, and by set collection while it decides and deletes: a set named by an
+    /// accepted entry is never collected.
+    pub fn naming_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.naming.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts an upload. Nothing is visible until [`SetWriter::commit`].
@@ -285,6 +294,7 @@ impl SetWriter {
             store: self.store.clone(),
             next_id: Arc::new(AtomicU64::new(0)),
             commit_lock: self.commit_lock.clone(),
+            naming: Arc::new(Mutex::new(())),
         }
         .info(claimed)?;
         if let Some(existing) = existing {
