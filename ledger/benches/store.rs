@@ -46,27 +46,51 @@ fn name(s: &str) -> Name {
     Name::new(s).expect("valid name")
 }
 
-/// `n` signed `dataset_version` entries of about 500 bytes, and the publisher entry before them.
-fn entries(n: usize, key: &SigningKey) -> (Vec<u8>, Vec<Vec<u8>>) {
+/// The log the benchmark's entries are bound to.
+const LOG: &str = "bench.example/log";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The manifest every benchmark version names (a version must name a stored set): stored in
+/// `l`, its root and size.
+fn manifest(l: &Ledger) -> (Digest, u64) {
+    let mut w = l.set_writer();
+    for i in 0..4 {
+        w.push(&set_leaf(i)).expect("push");
+    }
+    let leaves: Vec<SetLeaf> = (0..4).map(set_leaf).collect();
+    let root = ledger::set::SortedSet::new(leaves).expect("sorted").root();
+    let info = w.commit(&root).expect("commit");
+    (info.root, info.size.0)
+}
+
+/// `n` signed `dataset_version` entries of about 500 bytes naming `manifest` (root, size), and
+/// the publisher entry before them.
+fn entries(n: usize, key: &SigningKey, manifest: (Digest, u64)) -> (Vec<u8>, Vec<Vec<u8>>) {
     let publisher = EntryBody::Publisher(Publisher {
         name: name("bench"),
         key: key.verifying_key(),
     });
-    let p = Entry::sign(publisher, 1_780_000_000, None, key).expect("sign");
+    let time = now();
+    let p = Entry::sign(LOG, publisher, time, None, key).expect("sign");
     let v: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             let body = EntryBody::DatasetVersion(DatasetVersion {
                 publisher: name("bench"),
                 dataset: name("corpus"),
                 version: name(&format!("v{i}")),
-                manifest_root: Digest(*blake3::hash(&(i as u64).to_be_bytes()).as_bytes()),
-                item_count: i as u64,
+                manifest_root: manifest.0,
+                item_count: manifest.1,
                 total_bytes: i as u64 * 1000,
                 corpus_mode: CorpusMode::File,
                 licence: "CC-BY-4.0 OR MIT OR Apache-2.0 OR BSD-3-Clause OR ISC OR MPL-2.0 OR LGPL-2.1-only OR EPL-2.0".into(),
                 previous: None,
             });
-            Entry::sign(body, 1_780_000_000, None, key)
+            Entry::sign(LOG, body, time, None, key)
                 .expect("sign")
                 .as_bytes()
                 .to_vec()
@@ -105,7 +129,7 @@ fn append(n: usize) {
     let signer =
         NoteSigner::new("bench.example/log", SigningKey::from_bytes(&[1; 32])).expect("signer");
     let key = SigningKey::from_bytes(&[2; 32]);
-    let (_, es) = entries(n, &key);
+    let (_, es) = entries(n, &key, (Digest::default(), 0));
     let avg = es.iter().map(Vec::len).sum::<usize>() / es.len();
     for batch in [500usize, 4096] {
         let mut edge = RightEdge::new();
@@ -179,14 +203,15 @@ fn config() -> SequencerConfig {
         max_batch: 4096,
         max_delay: Duration::from_millis(5),
         queue: 1 << 20,
+        ..SequencerConfig::default()
     }
 }
 
 fn submit(n: usize) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let l = Ledger::create(&tmp.path().join("l"), "bench.example/log", config()).expect("create");
+    let l = Ledger::create(&tmp.path().join("l"), LOG, config()).expect("create");
     let key = SigningKey::from_bytes(&[2; 32]);
-    let (p, es) = entries(n, &key);
+    let (p, es) = entries(n, &key, manifest(&l));
     l.submit(p).expect("publisher");
     let avg = es.iter().map(Vec::len).sum::<usize>() / es.len();
     let (tx, rx) = mpsc::channel();
@@ -211,9 +236,9 @@ fn submit(n: usize) {
 
 fn latency(n: usize) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let l = Ledger::create(&tmp.path().join("l"), "bench.example/log", config()).expect("create");
+    let l = Ledger::create(&tmp.path().join("l"), LOG, config()).expect("create");
     let key = SigningKey::from_bytes(&[2; 32]);
-    let (p, es) = entries(n, &key);
+    let (p, es) = entries(n, &key, manifest(&l));
     l.submit(p).expect("publisher");
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();

@@ -48,7 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         ids: OptOutIds::Inline(vec![ContentId::of(&nonce.to_be_bytes())]),
                         scope: vec![Scope::TrainAi],
                     };
-                    let e = Entry::anonymous(optout, 1_780_000_000, Some(nonce))
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_err(|e| e.to_string())?
+                        .as_secs();
+                    let e = Entry::anonymous("example.org/crash", optout, now, Some(nonce))
                         .map_err(|e| e.to_string())?;
                     let r = ledger
                         .submit(e.as_bytes().to_vec())

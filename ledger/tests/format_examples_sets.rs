@@ -51,7 +51,7 @@ fn examples() -> Vec<(&'static str, String)> {
     // Entries, signed with the test key whose 32 secret bytes are all 0x01.
     let k = SigningKey::from_bytes(&[1; 32]);
     out.push(("test public key", hex::encode(k.verifying_key().as_bytes())));
-    let publisher = Entry::sign(
+    let publisher = Entry::sign_v1(
         EntryBody::Publisher(Publisher {
             name: name("acme"),
             key: k.verifying_key(),
@@ -61,7 +61,7 @@ fn examples() -> Vec<(&'static str, String)> {
         &k,
     )
     .unwrap();
-    let dataset = Entry::sign(
+    let dataset = Entry::sign_v1(
         EntryBody::DatasetVersion(DatasetVersion {
             publisher: name("acme"),
             dataset: name("greetings"),
@@ -80,7 +80,7 @@ fn examples() -> Vec<(&'static str, String)> {
         &k,
     )
     .unwrap();
-    let optout = Entry::anonymous(
+    let optout = Entry::anonymous_v1(
         OptOut {
             ids: OptOutIds::Inline(vec![ContentId::of(b"hello")]),
             scope: vec![Scope::TrainAi],
@@ -89,7 +89,7 @@ fn examples() -> Vec<(&'static str, String)> {
         Some(7),
     )
     .unwrap();
-    let model = Entry::sign(
+    let model = Entry::sign_v1(
         EntryBody::ModelCheckpoint(ModelCheckpoint {
             publisher: name("acme"),
             model: name("tiny"),
@@ -130,16 +130,60 @@ fn examples() -> Vec<(&'static str, String)> {
         String::from_utf8(msg.clone()).unwrap().replace('\n', "\\n"),
     ));
     out.push(("publisher signed message hex", hex::encode(&msg)));
+
+    // The same publisher entry as a v2 entry, bound to the log "example.org/log".
+    let v2 = Entry::sign(
+        "example.org/log",
+        EntryBody::Publisher(Publisher {
+            name: name("acme"),
+            key: k.verifying_key(),
+        }),
+        1767225600,
+        None,
+        &k,
+    )
+    .unwrap();
+    out.push((
+        "v2 publisher entry",
+        String::from_utf8(v2.as_bytes().to_vec()).unwrap(),
+    ));
+    out.push(("v2 publisher leaf hash", v2.leaf_hash().to_hex()));
+    let mut body: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(v2.as_bytes()).unwrap();
+    body.remove("sig");
+    let mut msg = b"prov-ledger/v2\npublisher\n".to_vec();
+    msg.extend(serde_json_canonicalizer::to_vec(&body).unwrap());
+    out.push((
+        "v2 publisher signed message (text)",
+        String::from_utf8(msg.clone()).unwrap().replace('\n', "\\n"),
+    ));
+    out.push(("v2 publisher signed message hex", hex::encode(&msg)));
+    let anon = Entry::anonymous(
+        "example.org/log",
+        OptOut {
+            ids: OptOutIds::Inline(vec![ContentId::of(b"hello")]),
+            scope: vec![Scope::TrainAi],
+        },
+        1767225602,
+        Some(7),
+    )
+    .unwrap();
+    out.push((
+        "v2 optout entry",
+        String::from_utf8(anon.as_bytes().to_vec()).unwrap(),
+    ));
     out
 }
 
 #[test]
 fn documented_examples_match_the_code() {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/format-sets-entries.md"
-    ))
-    .unwrap_or_default();
+    // The v1 examples are in format-sets-entries.md, the v2 ones in formats.md.
+    let doc = [
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/format-sets-entries.md"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/formats.md"),
+    ]
+    .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+    .concat();
     let doc_flat: String = doc.split_whitespace().collect();
     let ex = examples();
     let missing: Vec<&(&str, String)> = ex

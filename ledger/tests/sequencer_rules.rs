@@ -51,7 +51,7 @@ fn publisher_names_are_first_come_and_change_only_with_the_old_key() {
 fn dataset_versions_need_the_publishers_key_and_are_unique() {
     let l = ledger();
     let (a, b) = (key(1), key(2));
-    let root = Digest([5; 32]);
+    let (root, _) = stored_set(&l, 1, 5);
     let r = rejected(l.submit(dataset_version("acme", "web", "v1", root, 1, &a, 0)));
     assert!(matches!(r, Rejection::UnknownPublisher(_)));
     l.submit(publisher("acme", &a, &a)).unwrap();
@@ -96,7 +96,7 @@ fn model_checkpoints_name_only_logged_dataset_versions_and_respect_the_horizon()
     let l = ledger();
     let a = key(1);
     l.submit(publisher("acme", &a, &a)).unwrap();
-    let root = Digest([5; 32]);
+    let (root, _) = stored_set(&l, 1, 5);
     let v1 = l
         .submit(dataset_version("acme", "web", "v1", root, 1, &a, 0))
         .unwrap()
@@ -137,7 +137,7 @@ fn model_checkpoints_name_only_logged_dataset_versions_and_respect_the_horizon()
 fn rules_see_earlier_entries_of_the_same_batch() {
     let l = ledger();
     let a = key(1);
-    let root = Digest([5; 32]);
+    let (root, _) = stored_set(&l, 1, 5);
     // Submit a publisher and its dataset version together: they may land in one batch.
     let (tx, rx) = std::sync::mpsc::channel();
     let entries = [

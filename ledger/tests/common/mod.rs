@@ -7,23 +7,69 @@ use ledger::entry::{
     CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, ModelCheckpoint, Name, OptOut,
     OptOutIds, Publisher, Scope,
 };
+use ledger::ledger::Ledger;
 use ledger::note::NoteSigner;
+use ledger::set::SortedSet;
 use ledger::types::{ContentId, Digest, LeafIndex};
 
-pub const TIME: u64 = 1_780_000_000;
+/// The origin of the tests' ledgers, which their entries are bound to.
+pub const LOG: &str = "example.org/log";
+
+/// The entries' time: the test process's start, so that the sequencer's clock accepts them and
+/// the same helper call gives the same bytes throughout a test.
+pub fn now() -> u64 {
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    })
+}
+
+/// A set of `n` ids (distinct for each `seed`), stored in `l`: its root and size, what an entry
+/// naming it claims.
+pub fn stored_set(l: &Ledger, n: u64, seed: u64) -> (Digest, u64) {
+    store(l, &set_of(n, seed))
+}
+
+/// A set of `n` ids, distinct for each `seed`.
+pub fn set_of(n: u64, seed: u64) -> SortedSet {
+    SortedSet::from_ids((0..n).map(|i| ContentId::of(format!("{seed}/{i}").as_bytes())))
+}
+
+/// Stores `set` in `l`.
+pub fn store(l: &Ledger, set: &SortedSet) -> (Digest, u64) {
+    let mut w = l.set_writer();
+    for leaf in set.leaves() {
+        w.push(leaf).unwrap();
+    }
+    let info = w.commit(&set.root()).unwrap();
+    (info.root, info.size.0)
+}
+
+/// The weights set every [`model_checkpoint`] names; [`memory_ledger`] stores it.
+pub fn weights() -> SortedSet {
+    set_of(3, 0x7e16)
+}
 
 /// A fixed signer, so tests are deterministic.
 pub fn signer(origin: &str) -> NoteSigner {
     NoteSigner::new(origin, SigningKey::from_bytes(&[42u8; 32])).unwrap()
 }
 
-/// A distinct, valid entry for each `i`: an anonymous opt-out of one id.
+/// A distinct, valid entry for each `i`: an anonymous opt-out of one id, for [`LOG`].
 pub fn entry(i: u64) -> Vec<u8> {
+    entry_for(LOG, i)
+}
+
+/// [`entry`] for the log named `log`.
+pub fn entry_for(log: &str, i: u64) -> Vec<u8> {
     let o = OptOut {
         ids: OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())]),
         scope: vec![Scope::TrainAi],
     };
-    Entry::anonymous(o, TIME, Some(i))
+    Entry::anonymous(log, o, now(), Some(i))
         .unwrap()
         .as_bytes()
         .to_vec()
@@ -43,7 +89,7 @@ pub fn publisher(n: &str, new: &SigningKey, by: &SigningKey) -> Vec<u8> {
         name: name(n),
         key: new.verifying_key(),
     });
-    Entry::sign(body, TIME, None, by)
+    Entry::sign(LOG, body, now(), None, by)
         .unwrap()
         .as_bytes()
         .to_vec()
@@ -71,7 +117,7 @@ pub fn dataset_version(
         licence: "CC-BY-4.0".to_string() + &" OR MIT".repeat(pad / 7),
         previous: None,
     });
-    Entry::sign(body, TIME, None, by)
+    Entry::sign(LOG, body, now(), None, by)
         .unwrap()
         .as_bytes()
         .to_vec()
@@ -90,8 +136,8 @@ pub fn model_checkpoint(
         publisher: name(p),
         model: name(model),
         checkpoint: name(ckpt),
-        weights_root: Digest([7; 32]),
-        weights_count: 3,
+        weights_root: weights().root(),
+        weights_count: weights().size().0,
         datasets: datasets
             .iter()
             .map(|(p, d, v, i, r)| DatasetRef {
@@ -104,17 +150,25 @@ pub fn model_checkpoint(
             .collect(),
         optout_horizon: horizon,
     });
-    Entry::sign(body, TIME, None, by)
+    Entry::sign(LOG, body, now(), None, by)
         .unwrap()
         .as_bytes()
         .to_vec()
 }
 
-/// A new ledger on the in-memory store, signed by [`signer`].
-pub fn memory_ledger() -> ledger::ledger::Ledger {
-    ledger::ledger::Ledger::create_with_store(
+/// A new ledger named [`LOG`] on the in-memory store, signed by [`signer`], with the
+/// [`weights`] set stored.
+pub fn memory_ledger() -> Ledger {
+    let l = bare_memory_ledger();
+    store(&l, &weights());
+    l
+}
+
+/// A new ledger named [`LOG`] on the in-memory store, with no sets.
+pub fn bare_memory_ledger() -> Ledger {
+    Ledger::create_with_store(
         std::sync::Arc::new(ledger::store::MemoryStore::new()),
-        signer("example.org/log"),
+        signer(LOG),
         Default::default(),
     )
     .unwrap()
