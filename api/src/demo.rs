@@ -24,10 +24,13 @@
 //! line 238, `osi-approved.jsonl` its OSI-approved lines. The id of a licence is the BLAKE3 of its
 //! text alone, so pasting a text into the explorer's "Was my work used?" box finds it.
 //!
-//! Deterministic: the publisher and requester keys are derived from fixed labels and every entry
-//! has a fixed time, so every demo log holds the same entries with the same indexes; only the
-//! log's own checkpoint key (made by [`Ledger::create`]) differs. Those keys are public, which is
-//! why a demo ledger is for looking at, never for a deployment.
+//! Deterministic where it matters: the publisher and requester keys are derived from fixed labels
+//! and the sets from the shipped file, so every demo log holds the same statements (entry bodies,
+//! roots) at the same indexes. Each entry is bound to the demo log's own origin and stamped with
+//! the seeding clock (the sequencer refuses entries from another log or far from its clock), so
+//! the entry bytes, and the log's checkpoint key (made by [`Ledger::create`]), differ from one
+//! demo log to the next. The keys are public, which is why a demo ledger is for looking at,
+//! never for a deployment.
 //!
 //! The weights of the two checkpoints are placeholders (two short strings each): no model ships.
 
@@ -69,9 +72,6 @@ pub const DATASET_PUBLISHER: &str = "spdx-archive";
 pub const MODEL_PUBLISHER: &str = "open-models";
 pub const MODEL: &str = "licence-lm";
 
-/// 2026-01-01T00:00:00Z: entries are stamped a few days apart from here.
-const T0: u64 = 1_767_225_600;
-const DAY: u64 = 86_400;
 /// The SPDX expression of the datasets: the package's own licence (README.md here).
 const DATASET_LICENCE: &str = "CC0-1.0";
 
@@ -205,21 +205,26 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
     let archive = demo_key("publisher spdx-archive");
     let models = demo_key("publisher open-models");
     let requester = demo_key("rights holder");
-    let at = |days: u64| T0 + days * DAY;
+    let log = ledger.origin().to_string();
+    // The seeding clock: the sequencer refuses times far from its own.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let log = log.as_str();
 
     for (name, key) in [(DATASET_PUBLISHER, &archive), (MODEL_PUBLISHER, &models)] {
         let body = EntryBody::Publisher(Publisher {
             name: name_of(name)?,
             key: key.verifying_key(),
         });
-        submit(ledger, Entry::sign(body, at(0), None, key)?)?;
+        submit(ledger, Entry::sign(log, body, now, None, key)?)?;
     }
 
     let in_v1: Vec<&Licence> = records.iter().filter(|r| r.line <= V1_LINES).collect();
     let licences_v1 = publish(
         ledger,
         &archive,
-        at(1),
+        now,
         "licences",
         "1",
         None,
@@ -230,7 +235,7 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
     let osi_approved = publish(
         ledger,
         &archive,
-        at(1),
+        now,
         "osi-approved",
         "3.28.0",
         None,
@@ -244,22 +249,22 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
         ids: OptOutIds::Inline(vec![opted_out]),
         scope: vec![Scope::TrainAi],
     };
-    let optout_training = submit(ledger, Entry::anonymous(optout, at(10), None)?)?;
+    let optout_training = submit(ledger, Entry::anonymous(log, optout, now, None)?)?;
 
-    let violating = checkpoint(ledger, &models, at(20), "ckpt-1", &[&licences_v1])?;
+    let violating = checkpoint(ledger, &models, now, "ckpt-1", &[&licences_v1])?;
 
     let search = find(&records, SEARCH_OPTED_OUT)?;
     let body = EntryBody::OptOut(OptOut {
         ids: OptOutIds::Inline(vec![ContentId::of(search.text.as_bytes())]),
         scope: vec![Scope::AiUse, Scope::Search],
     });
-    let optout_search = submit(ledger, Entry::sign(body, at(25), None, &requester)?)?;
+    let optout_search = submit(ledger, Entry::sign(log, body, now, None, &requester)?)?;
 
     let in_v2: Vec<&Licence> = records.iter().filter(|r| r.id != OPTED_OUT).collect();
     let licences_v2 = publish(
         ledger,
         &archive,
-        at(30),
+        now,
         "licences",
         "2",
         Some("1"),
@@ -270,7 +275,7 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
     let compliant = checkpoint(
         ledger,
         &models,
-        at(40),
+        now,
         "ckpt-2",
         &[&licences_v2, &osi_approved],
     )?;
@@ -434,7 +439,7 @@ fn publish(
         licence: DATASET_LICENCE.into(),
         previous: previous.map(name_of).transpose()?,
     });
-    let index = submit(ledger, Entry::sign(body, time, None, key)?)?;
+    let index = submit(ledger, Entry::sign(ledger.origin(), body, time, None, key)?)?;
     Ok(DemoDataset {
         key: key_of,
         index,
@@ -484,5 +489,5 @@ fn checkpoint(
         // The entry's own index: the sequencer integrates one demo entry at a time.
         optout_horizon: ledger.checkpoint().size().0,
     });
-    submit(ledger, Entry::sign(body, time, None, key)?)
+    submit(ledger, Entry::sign(ledger.origin(), body, time, None, key)?)
 }

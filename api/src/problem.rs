@@ -275,6 +275,38 @@ impl From<Rejection> for ApiError {
                 slug: "unknown-dataset-version",
                 detail,
             },
+            Rejection::SetNotStored { .. } => ApiError::Rejected {
+                slug: "set-not-stored",
+                detail,
+            },
+            Rejection::SetSizeMismatch { .. } => ApiError::Rejected {
+                slug: "set-size-mismatch",
+                detail,
+            },
+            Rejection::AnonymousOptOutSet => ApiError::Rejected {
+                slug: "anonymous-optout-set",
+                detail,
+            },
+            Rejection::OptOutSetTooLarge { .. } => ApiError::Rejected {
+                slug: "optout-set-too-large",
+                detail,
+            },
+            Rejection::UnboundEntry => ApiError::Rejected {
+                slug: "unbound-entry",
+                detail,
+            },
+            Rejection::WrongLog { .. } => ApiError::Rejected {
+                slug: "wrong-log",
+                detail,
+            },
+            Rejection::TimeSkew { .. } => ApiError::Rejected {
+                slug: "time-skew",
+                detail,
+            },
+            Rejection::HorizonBackwards { .. } => ApiError::Rejected {
+                slug: "horizon-backwards",
+                detail,
+            },
             _ => ApiError::Rejected {
                 slug: "invalid-entry",
                 detail,
@@ -345,5 +377,57 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "3");
         assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    #[test]
+    fn each_acceptance_refusal_is_422_with_its_own_type() {
+        use ledger::store::index::SetRole;
+        use ledger::Digest;
+        let root = Digest([3; 32]);
+        let cases = [
+            (
+                Rejection::SetNotStored {
+                    root,
+                    role: SetRole::Manifest,
+                },
+                "set-not-stored",
+            ),
+            (
+                Rejection::SetSizeMismatch {
+                    root,
+                    role: SetRole::Weights,
+                    stored: 2,
+                    claimed: 3,
+                },
+                "set-size-mismatch",
+            ),
+            (Rejection::AnonymousOptOutSet, "anonymous-optout-set"),
+            (
+                Rejection::OptOutSetTooLarge { size: 11, max: 10 },
+                "optout-set-too-large",
+            ),
+            (Rejection::UnboundEntry, "unbound-entry"),
+            (
+                Rejection::WrongLog {
+                    expected: "a".into(),
+                    found: "b".into(),
+                },
+                "wrong-log",
+            ),
+            (Rejection::TimeSkew { time: 0, now: 1 }, "time-skew"),
+            (
+                Rejection::HorizonBackwards {
+                    previous: 4,
+                    horizon: 3,
+                },
+                "horizon-backwards",
+            ),
+        ];
+        for (r, slug) in cases {
+            let e = ApiError::from(r);
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{slug}");
+            assert_eq!(e.slug(), slug);
+            assert!(e.problem().detail.is_some_and(|d| !d.is_empty()));
+        }
     }
 }

@@ -565,8 +565,8 @@ fn serve_refuses_a_directory_that_is_not_a_ledger() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
 
-/// More than 64 ids travel as an opt-out set: uploaded, named by its root in the entry, carried
-/// whole in the bundle, and still found by the compliance check.
+/// More than 64 ids travel as a signed opt-out set: uploaded, named by its root in the entry,
+/// carried whole in the bundle, and still found by the compliance check.
 #[test]
 fn an_optout_set_of_many_ids_is_honoured_through_the_bundle() {
     let tmp = tempfile::tempdir().unwrap();
@@ -609,6 +609,13 @@ fn an_optout_set_of_many_ids_is_honoured_through_the_bundle() {
     for id in &ids {
         args.extend_from_slice(&["--id", id.as_str()]);
     }
+    // Anonymous opt-outs carry inline ids only: a set must be signed.
+    let r = prov(&args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--key"), "{}", r.stderr);
+    let requester = t.join("dave.key");
+    ok(&["keygen", "--out", p(&requester), "--name", "dave"], 0);
+    args.extend_from_slice(&["--key", p(&requester)]);
     let v = json(&ok(&args, 0));
     assert!(v["set_root"].as_str().is_some(), "{v}");
     let optout = v["index"].as_u64().unwrap();

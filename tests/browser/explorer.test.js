@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newPage, shot, visit } from './harness.js';
 import { seedScenario, Client, corpus } from './seed.js';
-import { buildAnonymousOptout } from '../../api/explorer/src/lib/entry.js';
+import { buildAnonymousOptout, originOf } from '../../api/explorer/src/lib/entry.js';
 
 let server;
 let browser;
@@ -258,11 +258,12 @@ test('the log page proves the log only grew since the last visit, and flags a ba
   const c = new Client(server.url);
   await visit(p, server.url, '', 'home');
   await p.waitForSelector('#consistency[data-state]');
-  await c.submit(buildAnonymousOptout([corpus(1, 2000)[0].cid], ['search']).json);
+  const log = originOf(await c.req('GET', '/checkpoint'));
+  await c.submit(buildAnonymousOptout([corpus(1, 2000)[0].cid], ['search'], { log }).json);
   await p.reload();
   await p.waitForSelector('#consistency[data-state="ok"]');
   await shot(p, '01b-log-consistent');
-  await c.submit(buildAnonymousOptout([corpus(1, 2001)[0].cid], ['search']).json);
+  await c.submit(buildAnonymousOptout([corpus(1, 2001)[0].cid], ['search'], { log }).json);
   await p.route('**/v1/proofs/consistency*', async (route) => {
     const res = await route.fetch();
     const body = await res.json();

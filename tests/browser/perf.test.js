@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createBLAKE3 } from 'hash-wasm';
 import { startServer, launchBrowser, newPage, shot, screenshotDir } from './harness.js';
 import { Client, keypair } from './seed.js';
-import { signEntry } from '../../api/explorer/src/lib/entry.js';
+import { signEntry, originOf } from '../../api/explorer/src/lib/entry.js';
 import { toHex } from '../../api/explorer/src/lib/bytes.js';
 
 const N = Number(process.env.PERF_ITEMS ?? 1_000_000);
@@ -71,14 +71,15 @@ before(async () => {
   server = await startServer();
   const c = new Client(server.url);
   const pub = keypair();
-  await c.req('POST', '/v1/publishers', signEntry({ type: 'publisher', name: 'bench', key: pub.pubB64 }, pub.sk));
+  const log = originOf(await c.req('GET', '/checkpoint'));
+  await c.req('POST', '/v1/publishers', signEntry({ type: 'publisher', name: 'bench', key: pub.pubB64 }, pub.sk, { log }));
   const t = performance.now();
   const set = await bigSet(N);
   figures.set_build_ms = Math.round(performance.now() - t);
   const u = performance.now();
   await c.req('PUT', `/v1/sets/${set.root}`, new Uint8Array(set.body.buffer, set.body.byteOffset, set.body.length), { 'content-type': 'application/octet-stream' });
   figures.upload_ms = Math.round(performance.now() - u);
-  await c.req('POST', '/v1/entries', signEntry({ type: 'dataset_version', publisher: 'bench', dataset: 'big', version: '1', manifest_root: set.root, item_count: N, total_bytes: set.total, corpus_mode: 'file', licence: 'CC0-1.0' }, pub.sk));
+  await c.req('POST', '/v1/entries', signEntry({ type: 'dataset_version', publisher: 'bench', dataset: 'big', version: '1', manifest_root: set.root, item_count: N, total_bytes: set.total, corpus_mode: 'file', licence: 'CC0-1.0' }, pub.sk, { log }));
   browser = await launchBrowser();
 });
 

@@ -6,7 +6,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 } from '@noble/hashes/blake3.js';
-import { signEntry, buildAnonymousOptout } from '../../api/explorer/src/lib/entry.js';
+import { signEntry, buildAnonymousOptout, originOf } from '../../api/explorer/src/lib/entry.js';
 import { canonicalize } from '../../api/explorer/src/lib/jcs.js';
 import { setLeafBytes, setLeafHash } from '../../api/explorer/src/lib/set.js';
 import { Blake3Set, rootOfLeafHashes } from '../../api/explorer/src/lib/merkle.js';
@@ -78,14 +78,15 @@ export async function seedScenario(url) {
   const acme = keypair();
   const lab = keypair();
   const t0 = Math.floor(Date.now() / 1000);
+  const log = originOf(await c.req('GET', '/checkpoint'));
   const idx = {};
   const submit = async (name, entry, path = '/v1/entries') => {
     const r = await c.req('POST', path, entry);
     idx[name] = r.index;
     return r;
   };
-  await submit('acme', signEntry({ type: 'publisher', name: 'acme', key: acme.pubB64 }, acme.sk, { time: t0 }), '/v1/publishers');
-  await submit('lab', signEntry({ type: 'publisher', name: 'lab', key: lab.pubB64 }, lab.sk, { time: t0 }), '/v1/publishers');
+  await submit('acme', signEntry({ type: 'publisher', name: 'acme', key: acme.pubB64 }, acme.sk, { log, time: t0 }), '/v1/publishers');
+  await submit('lab', signEntry({ type: 'publisher', name: 'lab', key: lab.pubB64 }, lab.sk, { log, time: t0 }), '/v1/publishers');
 
   const docs = corpus(60);
   const v1docs = docs.slice(0, 50);
@@ -108,11 +109,11 @@ export async function seedScenario(url) {
       licence: 'MIT AND Apache-2.0 AND CC-BY-4.0 AND CC0-1.0 AND GPL-3.0-only',
     };
     if (previous) fields.previous = previous;
-    await submit(name, signEntry(fields, acme.sk, { time: t0 }));
+    await submit(name, signEntry(fields, acme.sk, { log, time: t0 }));
     return { ...fields, index: idx[name], set };
   };
   const web1 = await publishVersion('web1', 'web', '1', v1docs);
-  const optout = buildAnonymousOptout([optedOut.cid], ['train-ai'], { time: t0 });
+  const optout = buildAnonymousOptout([optedOut.cid], ['train-ai'], { log, time: t0 });
   await submit('optout', optout.json);
   const web2 = await publishVersion('web2', 'web', '2', v2docs, '1');
   const books = await publishVersion('books1', 'books', '2026-01', corpus(5, 500));
@@ -131,7 +132,7 @@ export async function seedScenario(url) {
       datasets: versions.map((v) => ({ publisher: v.publisher, dataset: v.dataset, version: v.version, index: v.index, manifest_root: v.manifest_root })),
       optout_horizon: health.tree_size,
     };
-    await submit(name, signEntry(fields, lab.sk, { time: t0 }));
+    await submit(name, signEntry(fields, lab.sk, { log, time: t0 }));
   };
   await checkpoint('violating', 'ckpt-1', [web1]);
   await checkpoint('compliant', 'ckpt-2', [web2, books]);

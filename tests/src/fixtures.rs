@@ -1,5 +1,6 @@
-//! Signed entries and sets for tests: deterministic keys (from a seed byte), fixed times, and
-//! the four entry types of DESIGN.md.
+//! Signed entries and sets for tests: deterministic keys (from a seed byte), the four entry
+//! types of DESIGN.md, bound to [`ORIGIN`] (the test server's log) and stamped with the test
+//! process's start time (the sequencer refuses times far from its clock).
 
 use ed25519_dalek::SigningKey;
 use ledger::entry::{
@@ -8,6 +9,25 @@ use ledger::entry::{
 };
 use ledger::set::{SetLeaf, SortedSet};
 use ledger::{ContentId, Digest, LeafIndex};
+
+/// The origin of [`crate::server::TestServer`]'s logs, which the entries here are bound to.
+pub const ORIGIN: &str = "test.prov-ledger.local/log";
+
+/// The entries' time: when the test process first asked, so that a fixture built twice is the
+/// same bytes.
+pub fn now() -> u64 {
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+/// The weights set every [`model_checkpoint`] names: upload it before logging one.
+pub fn weights() -> SortedSet {
+    set_of(&[b"weights: config.json", b"weights: model.safetensors"])
+}
 
 /// A key from a seed byte: the same seed gives the same key.
 pub fn key(seed: u8) -> SigningKey {
@@ -23,7 +43,7 @@ pub fn publisher(k: &SigningKey, n: &str) -> Entry {
         name: name(n),
         key: k.verifying_key(),
     });
-    Entry::sign(body, 1_700_000_000, None, k).expect("sign")
+    Entry::sign(ORIGIN, body, now(), None, k).expect("sign")
 }
 
 /// A set of the content ids of `items`.
@@ -55,7 +75,7 @@ pub fn dataset_version(
         licence: "CC-BY-4.0".into(),
         previous: previous.map(name),
     });
-    Entry::sign(body, 1_700_000_001, None, k).expect("sign")
+    Entry::sign(ORIGIN, body, now(), None, k).expect("sign")
 }
 
 /// An anonymous `train-ai` opt-out of `ids`; `nonce` keeps equal opt-outs distinct.
@@ -67,7 +87,7 @@ pub fn optout(ids: &[ContentId], nonce: u64) -> Entry {
         ids: OptOutIds::Inline(ids),
         scope: vec![Scope::TrainAi],
     };
-    Entry::anonymous(o, 1_700_000_002, Some(nonce)).expect("opt-out")
+    Entry::anonymous(ORIGIN, o, now(), Some(nonce)).expect("opt-out")
 }
 
 /// A dataset version a checkpoint names: (publisher, dataset, version, entry index, root).
@@ -84,8 +104,8 @@ pub fn model_checkpoint(
         publisher: name(publisher),
         model: name(model),
         checkpoint: name("final"),
-        weights_root: Digest([9; 32]),
-        weights_count: 1,
+        weights_root: weights().root(),
+        weights_count: weights().size().0,
         datasets: datasets
             .iter()
             .map(|(p, d, v, i, r)| DatasetRef {
@@ -98,5 +118,5 @@ pub fn model_checkpoint(
             .collect(),
         optout_horizon: horizon,
     });
-    Entry::sign(body, 1_700_000_003, None, k).expect("sign")
+    Entry::sign(ORIGIN, body, now(), None, k).expect("sign")
 }

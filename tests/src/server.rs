@@ -33,7 +33,7 @@ impl TestServer {
         let mut config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.clone(),
-            origin: Some("test.prov-ledger.local/log".into()),
+            origin: Some(crate::fixtures::ORIGIN.into()),
             ..Config::default()
         };
         tweak(&mut config);

@@ -32,6 +32,7 @@ async fn publish_optout_attest_and_prove_over_http() {
     let v2 = fixtures::set_of(&[b"a", b"b"]);
     s.upload_set(&v1).await;
     s.upload_set(&v2).await;
+    s.upload_set(&fixtures::weights()).await;
     let (status, problem) = s
         .submit(&fixtures::dataset_version(
             &lab, "acme", "web", "1", &v1, None,
@@ -231,4 +232,111 @@ async fn a_directory_that_is_not_a_ledger_is_refused() {
     assert!(matches!(err, api::ServeError::Ledger(_)), "{err}");
     // Nothing was created in it.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// Issue 11's forged verdict and jamming opt-out, staged over real HTTP against a fresh
+/// ledger: a version naming a root over unsorted leaves, an anonymous opt-out naming a set, an
+/// entry signed for another log and one stamped years ago are each refused (422 with their own
+/// type), and compliance answers for an honest checkpoint afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
+    use ledger::entry::{Entry, EntryBody, OptOut, OptOutIds, Publisher, Scope};
+    use ledger::set::{SetLeaf, SortedSet};
+    use ledger::{merkle, Blake3Set};
+
+    let s = TestServer::start().await;
+    let refused = |(status, problem): (u16, serde_json::Value), slug: &str| {
+        assert_eq!(status, 422, "{problem}");
+        assert_valid("Problem", &problem);
+        assert_eq!(problem["type"], format!("urn:prov-ledger:problem:{slug}"));
+    };
+    let acme = key(1);
+    assert_eq!(s.submit(&fixtures::publisher(&acme, "acme")).await.0, 201);
+
+    // The forged verdict: a root over [a, c, x] with a < x < c, never storable.
+    let mut ids = [b"x-a", b"x-b", b"x-c"].map(|b| ContentId::of(b));
+    ids.sort();
+    let leaves = [ids[0], ids[2], ids[1]].map(SetLeaf::id_only);
+    let forged_root = merkle::root::<Blake3Set>(&leaves.map(|l| l.leaf_hash()));
+    let forged = ledger::entry::DatasetVersion {
+        publisher: fixtures::name("acme"),
+        dataset: fixtures::name("web"),
+        version: fixtures::name("1"),
+        manifest_root: forged_root,
+        item_count: 3,
+        total_bytes: 0,
+        corpus_mode: ledger::entry::CorpusMode::File,
+        licence: "MIT".into(),
+        previous: None,
+    };
+    let e = Entry::sign(
+        fixtures::ORIGIN,
+        EntryBody::DatasetVersion(forged),
+        fixtures::now(),
+        None,
+        &acme,
+    )
+    .unwrap();
+    refused(s.submit(&e).await, "set-not-stored");
+    let resp = s
+        .client
+        .put(s.url(&format!("/v1/sets/{}", forged_root.to_hex())))
+        .header("content-type", "application/octet-stream")
+        .body(leaves.iter().flat_map(SetLeaf::to_bytes).collect::<Vec<u8>>())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422, "unsorted leaves are never stored");
+    refused(s.submit(&e).await, "set-not-stored");
+
+    // The jamming opt-out: anonymous, naming a set (never uploaded, or stored).
+    let big = SortedSet::from_ids((0..100u64).map(|i| ContentId::of(&i.to_be_bytes())));
+    for stored in [false, true] {
+        if stored {
+            s.upload_set(&big).await;
+        }
+        let o = OptOut {
+            ids: OptOutIds::Set {
+                root: big.root(),
+                size: big.size().0,
+            },
+            scope: vec![Scope::TrainAi],
+        };
+        let jam = Entry::anonymous(fixtures::ORIGIN, o, fixtures::now(), Some(7)).unwrap();
+        refused(s.submit(&jam).await, "anonymous-optout-set");
+    }
+
+    // Cross-log replay and a time far from the log's clock.
+    let body = || {
+        EntryBody::Publisher(Publisher {
+            name: fixtures::name("lab"),
+            key: key(2).verifying_key(),
+        })
+    };
+    let other_log = Entry::sign("other.example/log", body(), fixtures::now(), None, &key(2));
+    refused(s.submit(&other_log.unwrap()).await, "wrong-log");
+    let ten_years = fixtures::now() + 10 * 365 * 86_400;
+    let future = Entry::sign(fixtures::ORIGIN, body(), ten_years, None, &key(2)).unwrap();
+    refused(s.submit(&future).await, "time-skew");
+
+    // Compliance still answers for an honest checkpoint: nothing jammed it.
+    let v = fixtures::set_of(&[b"a", b"b"]);
+    s.upload_set(&v).await;
+    s.upload_set(&fixtures::weights()).await;
+    let (_, d) = s
+        .submit(&fixtures::dataset_version(&acme, "acme", "web", "1", &v, None))
+        .await;
+    let d = d["index"].as_u64().unwrap();
+    let cp = fixtures::model_checkpoint(&acme, "acme", "m", &[("acme", "web", "1", d, v.root())], d + 1);
+    let (status, cp) = s.submit(&cp).await;
+    assert_eq!(status, 201, "{cp}");
+    let (status, bundle) = s
+        .get_json(&format!("/v1/compliance/{}", cp["index"]))
+        .await;
+    assert_eq!(status, 200, "{bundle}");
+    let bundle: ComplianceBundle = serde_json::from_value(bundle).unwrap();
+    assert!(matches!(
+        verify_bundle(&bundle, &vkey(&s).await),
+        Ok(Verdict::Compliant)
+    ));
 }

@@ -29,8 +29,28 @@ pub(crate) struct Harness {
     pub ledger: Ledger,
 }
 
+/// The harness ledger's origin, which the test entries are bound to.
+pub(crate) const LOG: &str = "test.local/log";
+
+/// The entries' time: the test process's start, within the sequencer's allowed skew, and the
+/// same for every entry so that a helper called twice gives the same bytes.
+pub(crate) fn now() -> u64 {
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    })
+}
+
+/// The weights set every [`checkpoint_entry`] names; the harness stores it.
+pub(crate) fn weights() -> SortedSet {
+    set_of(&[b"weights 1", b"weights 2", b"weights 3"])
+}
+
 pub(crate) fn harness_with(tweak: impl FnOnce(&mut Config)) -> Harness {
-    let signer = NoteSigner::new("test.local/log", SigningKey::from_bytes(&[7u8; 32])).unwrap();
+    let signer = NoteSigner::new(LOG, SigningKey::from_bytes(&[7u8; 32])).unwrap();
     let ledger = Ledger::create_with_store(
         Arc::new(MemoryStore::new()),
         signer,
@@ -40,6 +60,11 @@ pub(crate) fn harness_with(tweak: impl FnOnce(&mut Config)) -> Harness {
         },
     )
     .unwrap();
+    let mut w = ledger.set_writer();
+    for leaf in weights().leaves() {
+        w.push(leaf).unwrap();
+    }
+    w.commit(&weights().root()).unwrap();
     let mut config = Config::default();
     tweak(&mut config);
     Harness {
@@ -165,7 +190,7 @@ pub(crate) fn publisher_entry(k: &SigningKey, n: &str) -> Entry {
         name: name(n),
         key: k.verifying_key(),
     });
-    Entry::sign(body, 1_700_000_000, None, k).unwrap()
+    Entry::sign(LOG, body, now(), None, k).unwrap()
 }
 
 pub(crate) fn set_of(items: &[&[u8]]) -> SortedSet {
@@ -184,7 +209,7 @@ pub(crate) fn dataset_entry(k: &SigningKey, p: &str, d: &str, v: &str, set: &Sor
         licence: "CC-BY-4.0".into(),
         previous: None,
     });
-    Entry::sign(body, 1_700_000_001, None, k).unwrap()
+    Entry::sign(LOG, body, now(), None, k).unwrap()
 }
 
 pub(crate) fn optout_entry(ids: &[ContentId], nonce: u64) -> Entry {
@@ -194,7 +219,7 @@ pub(crate) fn optout_entry(ids: &[ContentId], nonce: u64) -> Entry {
         ids: OptOutIds::Inline(ids),
         scope: vec![Scope::TrainAi],
     };
-    Entry::anonymous(o, 1_700_000_002, Some(nonce)).unwrap()
+    Entry::anonymous(LOG, o, now(), Some(nonce)).unwrap()
 }
 
 pub(crate) fn checkpoint_entry(
@@ -208,8 +233,8 @@ pub(crate) fn checkpoint_entry(
         publisher: name(p),
         model: name(model),
         checkpoint: name("step-1000"),
-        weights_root: Digest([9; 32]),
-        weights_count: 3,
+        weights_root: weights().root(),
+        weights_count: weights().size().0,
         datasets: datasets
             .iter()
             .map(|(p, d, v, i, r)| DatasetRef {
@@ -222,7 +247,7 @@ pub(crate) fn checkpoint_entry(
             .collect(),
         optout_horizon: horizon,
     });
-    Entry::sign(body, 1_700_000_003, None, k).unwrap()
+    Entry::sign(LOG, body, now(), None, k).unwrap()
 }
 
 pub(crate) fn leaves_bytes(set: &SortedSet) -> Vec<u8> {

@@ -199,3 +199,109 @@ async fn allow_list_keeps_other_publishers_out() {
     let r = post_entry(&h.router, &optout_entry(&[ContentId::of(b"x")], 1)).await;
     assert_eq!(r.status, StatusCode::CREATED);
 }
+
+/// The acceptance rules of issue 11 through the router: each attack is refused with a 422 and
+/// its own problem type, and nothing is logged.
+#[tokio::test]
+async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
+    let h = harness();
+    let k = key(1);
+    let r = post_entry(&h.router, &publisher_entry(&k, "acme")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let size = || h.ledger.checkpoint().size().0;
+    let logged = size();
+
+    // A dataset version naming a root that was never uploaded.
+    let manifest = set_of(&[b"doc-a", b"doc-b", b"doc-c"]);
+    post_entry(&h.router, &dataset_entry(&k, "acme", "web", "1", &manifest))
+        .await
+        .assert_problem(422, "set-not-stored");
+    let put = |set: &SortedSet| {
+        let router = h.router.clone();
+        let uri = format!("/v1/sets/{}", set.root().to_hex());
+        let body = leaves_bytes(set);
+        async move {
+            let r = call(
+                &router,
+                Method::PUT,
+                &uri,
+                Some("application/octet-stream"),
+                body,
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        }
+    };
+    put(&manifest).await;
+    // ... and one claiming another size than the stored set's.
+    let body = EntryBody::DatasetVersion(DatasetVersion {
+        publisher: name("acme"),
+        dataset: name("web"),
+        version: name("1"),
+        manifest_root: manifest.root(),
+        item_count: 4,
+        total_bytes: 0,
+        corpus_mode: CorpusMode::File,
+        licence: "MIT".into(),
+        previous: None,
+    });
+    let wrong_count = Entry::sign(LOG, body, now(), None, &k).unwrap();
+    post_entry(&h.router, &wrong_count)
+        .await
+        .assert_problem(422, "set-size-mismatch");
+
+    // The jamming opt-out: anonymous, naming a set (stored or not).
+    let o = OptOut {
+        ids: OptOutIds::Set {
+            root: manifest.root(),
+            size: 3,
+        },
+        scope: vec![Scope::TrainAi],
+    };
+    let jam = Entry::anonymous(LOG, o, now(), None).unwrap();
+    post_entry(&h.router, &jam)
+        .await
+        .assert_problem(422, "anonymous-optout-set");
+    // Signed, naming a set that was never uploaded.
+    let unstored = OptOut {
+        ids: OptOutIds::Set {
+            root: set_of(&[b"never"]).root(),
+            size: 1,
+        },
+        scope: vec![Scope::TrainAi],
+    };
+    let e = Entry::sign(LOG, EntryBody::OptOut(unstored), now(), None, &key(5)).unwrap();
+    post_entry(&h.router, &e)
+        .await
+        .assert_problem(422, "set-not-stored");
+
+    // Unbound, for another log, or at another time.
+    let body = || EntryBody::Publisher(Publisher {
+        name: name("other"),
+        key: key(6).verifying_key(),
+    });
+    let v1 = Entry::sign_v1(body(), now(), None, &key(6)).unwrap();
+    post_entry(&h.router, &v1)
+        .await
+        .assert_problem(422, "unbound-entry");
+    let elsewhere = Entry::sign("elsewhere.example/log", body(), now(), None, &key(6)).unwrap();
+    post_entry(&h.router, &elsewhere)
+        .await
+        .assert_problem(422, "wrong-log");
+    let ancient = Entry::sign(LOG, body(), 0, None, &key(6)).unwrap();
+    post_entry(&h.router, &ancient)
+        .await
+        .assert_problem(422, "time-skew");
+    assert_eq!(size(), logged, "nothing was logged");
+
+    // A horizon that goes backwards.
+    let v = post_entry(&h.router, &dataset_entry(&k, "acme", "web", "1", &manifest)).await;
+    assert_eq!(v.status, StatusCode::CREATED, "{}", v.text());
+    let v = v.json()["index"].as_u64().unwrap();
+    let trained = [("acme", "web", "1", v, manifest.root())];
+    let first = checkpoint_entry(&k, "acme", "m", &trained, v + 1);
+    assert_eq!(post_entry(&h.router, &first).await.status, StatusCode::CREATED);
+    post_entry(&h.router, &checkpoint_entry(&k, "acme", "m", &trained, v))
+        .await
+        .assert_problem(422, "horizon-backwards");
+}

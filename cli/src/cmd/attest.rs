@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::client::{Client, DatasetVersionView, Health};
 use crate::cmd::keygen::read_key;
 use crate::cmd::publish::{hash_corpus, upload_manifest, CorpusArgs};
-use crate::cmd::publisher::{name_arg, sign, submit, Remote};
+use crate::cmd::publisher::{name_arg, origin, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +86,7 @@ pub fn run(args: &AttestArgs) -> Outcome {
         paths: vec![args.weights.clone()],
     };
     let header = hash_corpus(&corpus, &manifest)?;
+    // The log refuses a checkpoint whose weights set is not stored.
     upload_manifest(&client, &manifest, &header.root)?;
 
     let labels: Vec<String> = datasets.iter().map(|d| d.key().to_string()).collect();
@@ -98,7 +99,7 @@ pub fn run(args: &AttestArgs) -> Outcome {
         datasets,
         optout_horizon,
     });
-    let entry = sign(body, &kf)?;
+    let entry = sign(&origin(&client)?, body, &kf)?;
     let receipt = submit(&client, &entry)?;
     if args.remote.json {
         say_json(&json!({

@@ -1,7 +1,8 @@
 //! `prov optout (FILE... | --id CID... | --manifest FILE) [--scope train-ai] [--key KEY]`: records
 //! that these documents are not to be used for the uses in scope (IETF aipref vocabulary:
 //! `train-ai`, `ai-use`, `search`). Anonymous without a key. Up to 64 ids travel inline in the
-//! entry; more are uploaded as an opt-out set first and named by its root.
+//! entry; more are uploaded as an opt-out set first and named by its root, which only a signed
+//! opt-out may do (the log refuses anonymous opt-out sets, and bounds a signed one's size).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use serde_json::json;
 
 use crate::cmd::keygen::read_key;
 use crate::cmd::publish::upload_leaves;
-use crate::cmd::publisher::{sign, stamp, submit, Remote};
+use crate::cmd::publisher::{origin, sign, stamp, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -60,8 +61,18 @@ pub fn run(args: &OptOutArgs) -> Outcome {
     scope.sort();
     scope.dedup();
 
-    let client = args.remote.client()?;
     let count = ids.len();
+    if count > MAX_INLINE_IDS && args.key.is_none() {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "{count} ids: an anonymous opt-out carries at most {MAX_INLINE_IDS} ids inline; \
+                 sign it with --key KEY to opt out more as a set"
+            ),
+        ));
+    }
+    let client = args.remote.client()?;
+    let log = origin(&client)?;
     let optout_ids = if count <= MAX_INLINE_IDS {
         OptOutIds::Inline(ids.iter().copied().collect())
     } else {
@@ -81,10 +92,10 @@ pub fn run(args: &OptOutArgs) -> Outcome {
         scope: scope.clone(),
     };
     let entry = match &args.key {
-        Some(k) => sign(EntryBody::OptOut(optout), &read_key(k)?)?,
+        Some(k) => sign(&log, EntryBody::OptOut(optout), &read_key(k)?)?,
         None => {
             let (time, nonce) = stamp();
-            Entry::anonymous(optout, time, Some(nonce))
+            Entry::anonymous(&log, optout, time, Some(nonce))
                 .or_exit(Exit::Invalid, "building the opt-out")?
         }
     };

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::client::{ChunkReceipt, Client, SetView};
 use crate::cmd::keygen::read_key;
-use crate::cmd::publisher::{name_arg, sign, submit, Remote};
+use crate::cmd::publisher::{name_arg, origin, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 /// Manifests up to this size go in one `PUT`; larger ones in chunks of this size.
@@ -125,7 +125,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
         licence: args.licence.clone(),
         previous,
     });
-    let entry = sign(body, &kf)?;
+    let entry = sign(&origin(&client)?, body, &kf)?;
     let label = entry
         .dataset_key()
         .map(|k| k.to_string())

@@ -59,8 +59,8 @@ fn register(args: &RegisterArgs) -> Outcome {
         name: name.clone(),
         key: kf.key.verifying_key(),
     });
-    let entry = sign(body, &kf)?;
     let client = args.remote.client()?;
+    let entry = sign(&origin(&client)?, body, &kf)?;
     let receipt: Receipt = client.post_json("/v1/publishers", entry.as_bytes())?;
     if args.remote.json {
         say_json(&json!({
@@ -96,11 +96,24 @@ pub fn name_arg(flag: &str, s: &str) -> Result<Name, Failure> {
     })
 }
 
-/// Signs `body` with the key, stamped now and with a random nonce, so that two submissions of
-/// the same statement are two entries, never a replay.
-pub fn sign(body: EntryBody, kf: &KeyFile) -> Result<Entry, Failure> {
+/// Signs `body` with the key for the log named `log` (see [`origin`]), stamped now and with a
+/// random nonce, so that two submissions of the same statement are two entries, never a replay.
+pub fn sign(log: &str, body: EntryBody, kf: &KeyFile) -> Result<Entry, Failure> {
     let (time, nonce) = stamp();
-    Entry::sign(body, time, Some(nonce), &kf.key).or_exit(Exit::Invalid, "signing the entry")
+    Entry::sign(log, body, time, Some(nonce), &kf.key).or_exit(Exit::Invalid, "signing the entry")
+}
+
+/// The server's log origin, which every new entry names (and a signature covers): the first line
+/// of its checkpoint.
+pub fn origin(client: &Client) -> Result<String, Failure> {
+    let note = client.get_text("/checkpoint")?;
+    match note.split_once('\n') {
+        Some((origin, _)) if !origin.is_empty() => Ok(origin.to_string()),
+        _ => Err(Failure::msg(
+            Exit::Server,
+            "GET /checkpoint: not a checkpoint (no origin line)",
+        )),
+    }
 }
 
 /// The current unix time and a random nonce below 2^53 (entries carry integers up to 2^53 - 1).

@@ -10,7 +10,7 @@ import { latestCheckpoint, verifiedEntry, verifyEntry, forgetEntries } from '../
 import { entryLink, datasetRoute, modelRoute } from '../entryview.js';
 import { cidOfBlob, cidOfText } from '../../lib/cid.js';
 import { isCid, verifyMembershipJson } from '../../lib/set.js';
-import { buildAnonymousOptout } from '../../lib/entry.js';
+import { buildAnonymousOptout, originOf } from '../../lib/entry.js';
 import { complianceOf } from './models.js';
 
 // The IETF aipref usage categories the ledger accepts (ledger/src/entry/body.rs, Scope).
@@ -252,7 +252,10 @@ function optoutForm(cid) {
           button.disabled = true;
           status.replaceChildren(h('p', { class: 'loading' }, 'Submitting…'));
           try {
-            const entry = buildAnonymousOptout([cid], [scope.value]);
+            // The entry names the log it is for (its checkpoint's origin line): a log refuses
+            // entries for another log, and this one cannot be replayed elsewhere.
+            const log = originOf(await api.checkpoint());
+            const entry = buildAnonymousOptout([cid], [scope.value], { log });
             const ack = await api.submitEntry(entry.json);
             const index = ack.index;
             status.replaceChildren(h('p', null, 'Recorded as entry ', entryLink(index), '. Checking its inclusion proof…'));
