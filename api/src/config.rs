@@ -67,6 +67,12 @@ pub struct Limits {
     pub anonymous_optout_burst: u32,
     /// Largest page of any list.
     pub max_page: u32,
+    /// Seconds an entry's `time` may be from the server's clock, either way; further is refused
+    /// (`time-skew`).
+    pub max_entry_skew_secs: u64,
+    /// Most ids in a signed opt-out's set (anonymous opt-outs carry inline ids only); more is
+    /// refused (`optout-set-too-large`).
+    pub max_optout_set: u64,
 }
 
 impl Default for Config {
@@ -93,6 +99,8 @@ impl Default for Limits {
             anonymous_optouts_per_minute: 60,
             anonymous_optout_burst: 20,
             max_page: 1000,
+            max_entry_skew_secs: 600,
+            max_optout_set: 10_000,
         }
     }
 }
@@ -104,6 +112,15 @@ impl Limits {
 
     pub fn upload_timeout(&self) -> Duration {
         Duration::from_secs(self.upload_timeout_secs)
+    }
+
+    /// The sequencer's configuration: its defaults, with this file's acceptance limits.
+    pub fn sequencer(&self) -> ledger::sequencer::SequencerConfig {
+        ledger::sequencer::SequencerConfig {
+            max_skew: Duration::from_secs(self.max_entry_skew_secs),
+            max_optout_set: self.max_optout_set,
+            ..ledger::sequencer::SequencerConfig::default()
+        }
     }
 }
 

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use ledger::ledger::Ledger;
-use ledger::sequencer::SequencerConfig;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -126,7 +125,7 @@ pub fn serve_blocking(config: Config) -> Result<(), ServeError> {
 fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
     let dir = &config.data_dir;
     if dir.exists() {
-        let l = Ledger::open(dir, SequencerConfig::default())
+        let l = Ledger::open(dir, config.limits.sequencer())
             .map_err(|e| ServeError::Ledger(e.to_string()))?;
         let key = dir.join(ledger::ledger::KEY_FILE);
         if let Some(mode) = ledger::store::keyfile::loose_mode(&key) {
@@ -140,7 +139,7 @@ fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
         return Ok((l, false));
     }
     let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
-    let l = Ledger::create(dir, origin, SequencerConfig::default())
+    let l = Ledger::create(dir, origin, config.limits.sequencer())
         .map_err(|e| ServeError::Ledger(e.to_string()))?;
     tracing::info!(dir = %dir.display(), origin, vkey = %l.verifier_key(), "created a ledger");
     Ok((l, true))

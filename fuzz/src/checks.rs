@@ -29,7 +29,9 @@ use hasher::meta::{canonical, meta_digest};
 use ledger::compliance::{
     bundle_optout_indices, verify_bundle, ComplianceBundle, Verdict, Violation,
 };
-use ledger::entry::{verify_batch, Entry, EntryBody, EntryError, Name, SIGNATURE_CONTEXT};
+use ledger::entry::{
+    verify_batch, Entry, EntryBody, EntryError, Name, SIGNATURE_CONTEXT, SIGNATURE_CONTEXT_V2,
+};
 use ledger::merkle;
 use ledger::note::{self, NoteSigner, VerifierKey, MAX_NOTE_BYTES};
 use ledger::set::{
@@ -520,11 +522,15 @@ fn accepted_entry(e: &Entry) {
     for i in [0, 1, 2, 3, 4, e.time(), u64::MAX] {
         let _ = e.validate_at(LeafIndex(i));
     }
-    match Entry::sign(e.body().clone(), e.time(), e.nonce(), entry_key()) {
+    let resigned = match e.log() {
+        Some(log) => Entry::sign(log, e.body().clone(), e.time(), e.nonce(), entry_key()),
+        None => Entry::sign_v1(e.body().clone(), e.time(), e.nonce(), entry_key()),
+    };
+    match resigned {
         Ok(s) => {
             assert_eq!(Entry::from_bytes(s.as_bytes()).as_ref(), Ok(&s));
             assert_eq!(s.body(), e.body());
-            assert_eq!((s.time(), s.nonce()), (e.time(), e.nonce()));
+            assert_eq!((s.time(), s.nonce(), s.log()), (e.time(), e.nonce(), e.log()));
             assert_eq!(s.signer(), Some(&entry_key().verifying_key()));
         }
         // An anonymous entry near the size limit can outgrow it with a signature.
@@ -532,10 +538,11 @@ fn accepted_entry(e: &Entry) {
         Err(err) => panic!("cannot re-sign an accepted entry: {err}"),
     }
     if let (EntryBody::OptOut(o), None) = (e.body(), e.signer()) {
-        assert_eq!(
-            Entry::anonymous(o.clone(), e.time(), e.nonce()).as_ref(),
-            Ok(e)
-        );
+        let again = match e.log() {
+            Some(log) => Entry::anonymous(log, o.clone(), e.time(), e.nonce()),
+            None => Entry::anonymous_v1(o.clone(), e.time(), e.nonce()),
+        };
+        assert_eq!(again.as_ref(), Ok(e));
     }
 }
 
@@ -558,7 +565,13 @@ fn resigned(data: &[u8]) -> bool {
     let Ok(body) = serde_json_canonicalizer::to_vec(&m) else {
         return false;
     };
-    let mut message = format!("{SIGNATURE_CONTEXT}{kind}\n").into_bytes();
+    // v2 (bound to a log) when the object has `log`, v1 otherwise.
+    let context = if m.contains_key("log") {
+        SIGNATURE_CONTEXT_V2
+    } else {
+        SIGNATURE_CONTEXT
+    };
+    let mut message = format!("{context}{kind}\n").into_bytes();
     message.extend_from_slice(&body);
     let sig = entry_key().sign(&message);
     m.insert("sig".into(), Value::String(b64.encode(sig.to_bytes())));

@@ -201,20 +201,34 @@ pub fn all() -> Vec<Seed> {
     for (name, e) in names.iter().zip(DOC_ENTRIES) {
         add("entry", &format!("doc-{name}"), e.into());
     }
-    let set_optout = Entry::sign(
+    let set_optout_body = || {
         EntryBody::OptOut(OptOut {
             ids: OptOutIds::Set {
                 root: known_sets()[2].root(),
                 size: known_sets()[2].size().0,
             },
             scope: vec![Scope::AiUse, Scope::TrainAi],
-        }),
+        })
+    };
+    // A v1 entry (no `log`), as logs written before issue 11 hold them.
+    let set_optout = Entry::sign_v1(
+        set_optout_body(),
         1_767_225_604,
         Some(9_007_199_254_740_991),
         crate::checks::entry_key(),
     )
     .expect("a valid entry");
     add("entry", "optout-set-signed", set_optout.as_bytes().to_vec());
+    // The same, as a v2 entry bound to the example log.
+    let bound = Entry::sign(
+        LOG_ORIGIN,
+        set_optout_body(),
+        1_767_225_604,
+        Some(9_007_199_254_740_991),
+        crate::checks::entry_key(),
+    )
+    .expect("a valid entry");
+    add("entry", "optout-set-signed-v2", bound.as_bytes().to_vec());
     let bad = DOC_ENTRIES[0].replacen(",", ", ", 1);
     add("entry", "bad-not-canonical", bad.into_bytes());
 
