@@ -38,7 +38,8 @@ fn bundle(violate: bool) -> ComplianceBundle {
     let set = SortedSet::from_ids(docs);
     let label = "alice/web@v1";
     let entries = [
-        Entry::sign("example.org/prov", 
+        Entry::sign(
+            "example.org/prov",
             EntryBody::Publisher(Publisher {
                 name: name("alice"),
                 key: publisher_key.verifying_key(),
@@ -48,7 +49,8 @@ fn bundle(violate: bool) -> ComplianceBundle {
             &publisher_key,
         )
         .unwrap(),
-        Entry::sign("example.org/prov", 
+        Entry::sign(
+            "example.org/prov",
             EntryBody::DatasetVersion(DatasetVersion {
                 publisher: name("alice"),
                 dataset: name("web"),
@@ -65,7 +67,8 @@ fn bundle(violate: bool) -> ComplianceBundle {
             &publisher_key,
         )
         .unwrap(),
-        Entry::anonymous("example.org/prov", 
+        Entry::anonymous(
+            "example.org/prov",
             OptOut {
                 ids: OptOutIds::Inline(vec![id("doc-b")]),
                 scope: vec![Scope::TrainAi],
@@ -74,7 +77,8 @@ fn bundle(violate: bool) -> ComplianceBundle {
             None,
         )
         .unwrap(),
-        Entry::anonymous("example.org/prov", 
+        Entry::anonymous(
+            "example.org/prov",
             OptOut {
                 ids: OptOutIds::Inline(vec![id("doc-z")]),
                 scope: vec![Scope::TrainAi],
@@ -83,7 +87,8 @@ fn bundle(violate: bool) -> ComplianceBundle {
             None,
         )
         .unwrap(),
-        Entry::sign("example.org/prov", 
+        Entry::sign(
+            "example.org/prov",
             EntryBody::ModelCheckpoint(ModelCheckpoint {
                 publisher: name("alice"),
                 model: name("lm"),

@@ -530,7 +530,10 @@ fn accepted_entry(e: &Entry) {
         Ok(s) => {
             assert_eq!(Entry::from_bytes(s.as_bytes()).as_ref(), Ok(&s));
             assert_eq!(s.body(), e.body());
-            assert_eq!((s.time(), s.nonce(), s.log()), (e.time(), e.nonce(), e.log()));
+            assert_eq!(
+                (s.time(), s.nonce(), s.log()),
+                (e.time(), e.nonce(), e.log())
+            );
             assert_eq!(s.signer(), Some(&entry_key().verifying_key()));
         }
         // An anonymous entry near the size limit can outgrow it with a signature.

@@ -85,15 +85,7 @@ fn forged_unsorted_set_dataset_version_is_refused() {
     w.push(&unsorted[1]).unwrap();
     assert!(w.push(&unsorted[2]).is_err(), "unsorted leaves are refused");
     // ...and a version naming it is refused.
-    let r = rejected(l.submit(dataset_version(
-        "acme",
-        "web",
-        "v1",
-        forged_root,
-        3,
-        &k,
-        0,
-    )));
+    let r = rejected(l.submit(dataset_version("acme", "web", "v1", forged_root, 3, &k, 0)));
     assert_eq!(
         r,
         Rejection::SetNotStored {
@@ -145,9 +137,7 @@ fn dataset_version_with_wrong_item_count_is_refused() {
     let (l, k) = with_acme();
     let (root, size) = stored_set(&l, 5, 2);
     for claimed in [4, 6, 0] {
-        let r = rejected(l.submit(dataset_version(
-            "acme", "web", "v1", root, claimed, &k, 0,
-        )));
+        let r = rejected(l.submit(dataset_version("acme", "web", "v1", root, claimed, &k, 0)));
         assert_eq!(
             r,
             Rejection::SetSizeMismatch {

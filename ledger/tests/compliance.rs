@@ -70,7 +70,8 @@ fn build(s: &Scenario) -> Built {
     let optout_set = SortedSet::from_ids(set_ids);
 
     let entries = vec![
-        Entry::sign(ORIGIN, 
+        Entry::sign(
+            ORIGIN,
             EntryBody::Publisher(Publisher {
                 name: name("acme"),
                 key: publisher.verifying_key(),
@@ -80,7 +81,8 @@ fn build(s: &Scenario) -> Built {
             &publisher,
         )
         .unwrap(),
-        Entry::sign(ORIGIN, 
+        Entry::sign(
+            ORIGIN,
             EntryBody::DatasetVersion(DatasetVersion {
                 publisher: name("acme"),
                 dataset: name("web"),
@@ -97,7 +99,8 @@ fn build(s: &Scenario) -> Built {
             &publisher,
         )
         .unwrap(),
-        Entry::sign(ORIGIN, 
+        Entry::sign(
+            ORIGIN,
             EntryBody::OptOut(OptOut {
                 ids: OptOutIds::Inline(inline),
                 scope: vec![Scope::TrainAi],
@@ -108,7 +111,8 @@ fn build(s: &Scenario) -> Built {
         )
         .unwrap(),
         // Search only: does not bind training, needs no proofs.
-        Entry::anonymous(ORIGIN, 
+        Entry::anonymous(
+            ORIGIN,
             OptOut {
                 ids: OptOutIds::Inline(vec![item(7)]),
                 scope: vec![Scope::Search],
@@ -117,7 +121,8 @@ fn build(s: &Scenario) -> Built {
             None,
         )
         .unwrap(),
-        Entry::anonymous(ORIGIN, 
+        Entry::anonymous(
+            ORIGIN,
             OptOut {
                 ids: OptOutIds::Set {
                     root: optout_set.root(),
@@ -129,7 +134,8 @@ fn build(s: &Scenario) -> Built {
             None,
         )
         .unwrap(),
-        Entry::sign(ORIGIN, 
+        Entry::sign(
+            ORIGIN,
             EntryBody::ModelCheckpoint(ModelCheckpoint {
                 publisher: name("acme"),
                 model: name("m"),
@@ -154,7 +160,8 @@ fn build(s: &Scenario) -> Built {
     // An opt-out after the checkpoint: not covered, not in the bundle.
     let mut entries = entries;
     entries.push(
-        Entry::anonymous(ORIGIN, 
+        Entry::anonymous(
+            ORIGIN,
             OptOut {
                 ids: OptOutIds::Inline(vec![item(1)]),
                 scope: vec![Scope::TrainAi],

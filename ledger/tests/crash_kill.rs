@@ -175,11 +175,16 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 "run {run}"
             );
         }
-        let r = l.submit(common::entry_for("example.org/crash", 1_000_000_000 + run)).unwrap();
+        let r = l
+            .submit(common::entry_for("example.org/crash", 1_000_000_000 + run))
+            .unwrap();
         assert_eq!(r.index.0, size.0, "run {run}");
         assert_eq!(r.checkpoint.size(), TreeSize(size.0 + 1));
         unverified.push(r.checkpoint.note.clone());
-        acked.insert(r.index.0, common::entry_for("example.org/crash", 1_000_000_000 + run));
+        acked.insert(
+            r.index.0,
+            common::entry_for("example.org/crash", 1_000_000_000 + run),
+        );
         l.close();
     }
     assert!(

@@ -179,7 +179,10 @@ fn examples() -> Vec<(&'static str, String)> {
 fn documented_examples_match_the_code() {
     // The v1 examples are in format-sets-entries.md, the v2 ones in formats.md.
     let doc = [
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/format-sets-entries.md"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/format-sets-entries.md"
+        ),
         concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/formats.md"),
     ]
     .map(|p| std::fs::read_to_string(p).unwrap_or_default())

@@ -282,7 +282,12 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
         .client
         .put(s.url(&format!("/v1/sets/{}", forged_root.to_hex())))
         .header("content-type", "application/octet-stream")
-        .body(leaves.iter().flat_map(SetLeaf::to_bytes).collect::<Vec<u8>>())
+        .body(
+            leaves
+                .iter()
+                .flat_map(SetLeaf::to_bytes)
+                .collect::<Vec<u8>>(),
+        )
         .send()
         .await
         .unwrap();
@@ -324,15 +329,21 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
     s.upload_set(&v).await;
     s.upload_set(&fixtures::weights()).await;
     let (_, d) = s
-        .submit(&fixtures::dataset_version(&acme, "acme", "web", "1", &v, None))
+        .submit(&fixtures::dataset_version(
+            &acme, "acme", "web", "1", &v, None,
+        ))
         .await;
     let d = d["index"].as_u64().unwrap();
-    let cp = fixtures::model_checkpoint(&acme, "acme", "m", &[("acme", "web", "1", d, v.root())], d + 1);
+    let cp = fixtures::model_checkpoint(
+        &acme,
+        "acme",
+        "m",
+        &[("acme", "web", "1", d, v.root())],
+        d + 1,
+    );
     let (status, cp) = s.submit(&cp).await;
     assert_eq!(status, 201, "{cp}");
-    let (status, bundle) = s
-        .get_json(&format!("/v1/compliance/{}", cp["index"]))
-        .await;
+    let (status, bundle) = s.get_json(&format!("/v1/compliance/{}", cp["index"])).await;
     assert_eq!(status, 200, "{bundle}");
     let bundle: ComplianceBundle = serde_json::from_value(bundle).unwrap();
     assert!(matches!(

@@ -276,10 +276,12 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
         .assert_problem(422, "set-not-stored");
 
     // Unbound, for another log, or at another time.
-    let body = || EntryBody::Publisher(Publisher {
-        name: name("other"),
-        key: key(6).verifying_key(),
-    });
+    let body = || {
+        EntryBody::Publisher(Publisher {
+            name: name("other"),
+            key: key(6).verifying_key(),
+        })
+    };
     let v1 = Entry::sign_v1(body(), now(), None, &key(6)).unwrap();
     post_entry(&h.router, &v1)
         .await
@@ -300,7 +302,10 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
     let v = v.json()["index"].as_u64().unwrap();
     let trained = [("acme", "web", "1", v, manifest.root())];
     let first = checkpoint_entry(&k, "acme", "m", &trained, v + 1);
-    assert_eq!(post_entry(&h.router, &first).await.status, StatusCode::CREATED);
+    assert_eq!(
+        post_entry(&h.router, &first).await.status,
+        StatusCode::CREATED
+    );
     post_entry(&h.router, &checkpoint_entry(&k, "acme", "m", &trained, v))
         .await
         .assert_problem(422, "horizon-backwards");

@@ -61,7 +61,8 @@ fn optout(n: usize) -> OptOut {
 fn all_kinds() -> Vec<Entry> {
     let k = key(1);
     vec![
-        Entry::sign(LOG, 
+        Entry::sign(
+            LOG,
             EntryBody::Publisher(Publisher {
                 name: name("acme"),
                 key: k.verifying_key(),
@@ -72,7 +73,14 @@ fn all_kinds() -> Vec<Entry> {
         )
         .unwrap(),
         Entry::sign(LOG, dataset_version(), 1_700_000_001, Some(5), &k).unwrap(),
-        Entry::sign(LOG, EntryBody::OptOut(optout(3)), 1_700_000_002, None, &key(2)).unwrap(),
+        Entry::sign(
+            LOG,
+            EntryBody::OptOut(optout(3)),
+            1_700_000_002,
+            None,
+            &key(2),
+        )
+        .unwrap(),
         Entry::anonymous(LOG, optout(1), 1_700_000_003, None).unwrap(),
         Entry::sign(LOG, checkpoint(2), 1_700_000_004, None, &k).unwrap(),
     ]

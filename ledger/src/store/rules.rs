@@ -172,7 +172,13 @@ pub fn apply(
             if view.get(&key).is_some() {
                 return Err(Rejection::DuplicateVersion(d.key().to_string()));
             }
-            check_set(view, sets, &d.manifest_root, SetRole::Manifest, d.item_count)?;
+            check_set(
+                view,
+                sets,
+                &d.manifest_root,
+                SetRole::Manifest,
+                d.item_count,
+            )?;
             let mut v = index.0.to_be_bytes().to_vec();
             v.extend_from_slice(&d.manifest_root.0);
             puts.push((key, v));
@@ -220,7 +226,13 @@ pub fn apply(
                     });
                 }
             }
-            check_set(view, sets, &c.weights_root, SetRole::Weights, c.weights_count)?;
+            check_set(
+                view,
+                sets,
+                &c.weights_root,
+                SetRole::Weights,
+                c.weights_count,
+            )?;
             let key = model_checkpoint_key(publisher, model, index);
             puts.push((key, c.checkpoint.as_str().as_bytes().to_vec()));
             puts.push((
