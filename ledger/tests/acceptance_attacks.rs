@@ -3,6 +3,7 @@
 //! (or over unsorted leaves, or with a wrong size), opt-outs that would jam every compliance
 //! answer, entries replayed from another log or stamped at another time, and horizons that go
 //! backwards. Every test here was accepted by the sequencer before these rules.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::Arc;
 use std::time::Duration;
