@@ -444,3 +444,27 @@ fn sets_named_by_entries_are_indexed_and_others_are_not() {
     assert!(!l.set_is_named(&Digest([1; 32])).unwrap());
     assert_eq!(v, LeafIndex(1));
 }
+
+/// Set collection (which holds the naming lock while it decides and deletes) and the sequencer
+/// (which holds it from checking an entry's sets to the durable write) never interleave: while
+/// the lock is held elsewhere, no entry is integrated.
+#[test]
+fn the_sequencer_checks_sets_under_the_naming_lock() {
+    let l = memory_ledger();
+    let (root, size) = stored_set(&l, 3, 12);
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let _collecting = l.sets().naming_lock();
+        l.submit_with(optout_set(root, size, Some(&key(9))), move |r| {
+            tx.send(r.map(|r| r.index)).unwrap()
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "integrated while the naming lock was held"
+        );
+        assert!(!l.set_is_named(&root).unwrap());
+    }
+    let index = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    assert_eq!(index, LeafIndex(0));
+    assert!(l.set_is_named(&root).unwrap());
+}
