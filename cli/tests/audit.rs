@@ -138,14 +138,11 @@ fn audit_of_the_demo_ledger_reports_no_breach() {
     assert!(!r.stdout.contains("breach "), "{}", r.stdout);
 }
 
-#[test]
-fn audit_reports_exactly_a_planted_breach() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("ledger");
-    let server = demo(&data);
-    // A registered publisher, so the planted entry passes every rule but the one it breaks.
+/// Registers publisher `mallory` (through the API, by the rules) and returns its key: planted
+/// dataset versions signed by it pass every rule but the one they are made to break.
+fn register_mallory(server: &Server, dir: &Path) -> ed25519_dalek::SigningKey {
     let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-    let key_file = tmp.path().join("mallory.key");
+    let key_file = dir.join("mallory.key");
     ledger::store::keyfile::write(&key_file, "mallory", &key).unwrap();
     ok(
         &[
@@ -158,23 +155,42 @@ fn audit_reports_exactly_a_planted_breach() {
         ],
         0,
     );
-    let vkey = server.vkey.clone();
-    stop(server);
+    key
+}
 
-    // A dataset version whose manifest was never uploaded: nobody can check anything about it.
-    let never_stored = Digest(*blake3::hash(b"a set nobody has").as_bytes());
+/// `mallory/<dataset>@1` with the given manifest root and item count, signed by `key`.
+fn mallory_version(
+    key: &ed25519_dalek::SigningKey,
+    dataset: &str,
+    root: Digest,
+    items: u64,
+) -> Entry {
     let body = EntryBody::DatasetVersion(DatasetVersion {
         publisher: Name::new("mallory").unwrap(),
-        dataset: Name::new("ghost").unwrap(),
+        dataset: Name::new(dataset).unwrap(),
         version: Name::new("1").unwrap(),
-        manifest_root: never_stored,
-        item_count: 3,
+        manifest_root: root,
+        item_count: items,
         total_bytes: 30,
         corpus_mode: CorpusMode::File,
         licence: "MIT".into(),
         previous: None,
     });
-    let planted = Entry::sign(body, now(), None, &key).unwrap();
+    Entry::sign(body, now(), None, key).unwrap()
+}
+
+#[test]
+fn audit_reports_exactly_a_planted_breach() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let server = demo(&data);
+    let key = register_mallory(&server, tmp.path());
+    let vkey = server.vkey.clone();
+    stop(server);
+
+    // A dataset version whose manifest was never uploaded: nobody can check anything about it.
+    let never_stored = Digest(*blake3::hash(b"a set nobody has").as_bytes());
+    let planted = mallory_version(&key, "ghost", never_stored, 3);
     let index = plant(&data, planted.as_bytes());
 
     let server = Server::start(&data, false);
@@ -219,6 +235,44 @@ fn audit_reports_exactly_a_planted_breach() {
     let breaches = again["breaches"].as_array().unwrap();
     assert_eq!(breaches.len(), 1, "{again}");
     assert_eq!(breaches[0]["new"], false);
+}
+
+#[test]
+fn audit_reports_a_stored_set_of_another_size_than_the_entry_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let server = demo(&data);
+    let key = register_mallory(&server, tmp.path());
+    stop(server);
+    // A stored manifest of the demo, claimed with one item more than it has.
+    let (root, items) = {
+        let store = RocksStore::open(&data.join("db")).unwrap();
+        let size = durable_size(&store).unwrap().0;
+        (0..size)
+            .find_map(|i| {
+                let e = Entry::from_bytes(&entry(&store, LeafIndex(i)).unwrap().unwrap()).unwrap();
+                match e.body() {
+                    EntryBody::DatasetVersion(d) => Some((d.manifest_root, d.item_count)),
+                    _ => None,
+                }
+            })
+            .unwrap()
+    };
+    let index = plant(
+        &data,
+        mallory_version(&key, "inflated", root, items + 1).as_bytes(),
+    );
+    let server = Server::start(&data, false);
+    let (code, report) = audit(&server, &tmp.path().join("audit.json"));
+    assert_eq!(code, 1, "{report}");
+    let breaches = report["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1, "{report}");
+    assert_eq!(breaches[0]["kind"], "set_size_mismatch");
+    assert_eq!(breaches[0]["index"], index);
+    let set = &breaches[0]["evidence"]["set"];
+    assert_eq!(set["claimed_size"], items + 1, "{set}");
+    assert_eq!(set["size"], items, "{set}");
+    assert_eq!(set["outcome"], "verified", "{set}");
 }
 
 #[test]
