@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use ledger::entry::{Entry, EntryBody};
 use ledger::store::index::Rejection;
+use ledger::store::Record;
 use ledger::tile::TILE_WIDTH;
 use ledger::{leaf_hash, verify_consistency, LeafIndex, Sha256Log, TlogProof};
 use serde::{Deserialize, Serialize};
@@ -310,7 +311,7 @@ fn history_breach(
 struct EntriesRun {
     root: ledger::Digest,
     edge_hashes: Vec<ledger::Digest>,
-    index_records: Vec<(Vec<u8>, Vec<u8>)>,
+    index_records: Vec<Record>,
     breaches: Vec<Breach>,
     sets_read: u64,
 }

@@ -7,7 +7,7 @@
 
 use ledger::entry::Entry;
 use ledger::store::index::{apply, BatchIndex, Prepared, Rejection};
-use ledger::store::{Column, Durability, LogStore, MemoryStore, WriteBatch};
+use ledger::store::{Column, Durability, LogStore, MemoryStore, Record, WriteBatch};
 use ledger::LeafIndex;
 
 use super::sets::VerifiedSets;
@@ -20,7 +20,7 @@ pub struct Replay {
 
 impl Replay {
     /// The index as a previous run left it.
-    pub fn restore(records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Self, Failure> {
+    pub fn restore(records: Vec<Record>) -> Result<Self, Failure> {
         let store = MemoryStore::new();
         let mut b = WriteBatch::new();
         for (k, v) in records {
@@ -33,7 +33,7 @@ impl Replay {
     }
 
     /// Every index record, for the state file.
-    pub fn records(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Failure> {
+    pub fn records(&self) -> Result<Vec<Record>, Failure> {
         // Every index key starts with a tag below 0xff (`ledger::store::index::TAG_*`).
         self.store
             .range(Column::Index, &[], &[0xff], usize::MAX)

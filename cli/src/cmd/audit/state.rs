@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use base64::Engine as _;
+use ledger::store::Record;
 use ledger::tree::{self, HashReader, RightEdge, TreeError};
 use ledger::{Digest, TreeSize};
 use serde::{Deserialize, Serialize};
@@ -123,7 +124,7 @@ impl State {
     }
 
     /// The replayed index records, from `index`.
-    pub fn index_records(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Failure> {
+    pub fn index_records(&self) -> Result<Vec<Record>, Failure> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.index)
             .or_exit(Exit::Invalid, "--state: index")?;
@@ -131,12 +132,12 @@ impl State {
             .ok_or_else(|| Failure::msg(Exit::Invalid, "--state: index records are truncated"))
     }
 
-    pub fn set_index_records(&mut self, records: &[(Vec<u8>, Vec<u8>)]) {
+    pub fn set_index_records(&mut self, records: &[Record]) {
         self.index = base64::engine::general_purpose::STANDARD.encode(encode_records(records));
     }
 }
 
-fn encode_records(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+fn encode_records(records: &[Record]) -> Vec<u8> {
     let mut out = Vec::new();
     for (k, v) in records {
         for part in [k, v] {
@@ -148,7 +149,7 @@ fn encode_records(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-fn decode_records(mut b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+fn decode_records(mut b: &[u8]) -> Option<Vec<Record>> {
     let take = |b: &mut &[u8]| -> Option<Vec<u8>> {
         let (len, rest) = b.split_at_checked(4)?;
         let len = usize::try_from(u32::from_be_bytes(len.try_into().ok()?)).ok()?;
