@@ -302,6 +302,32 @@ fn audit_reports_a_replayed_entry() {
 }
 
 #[test]
+fn audit_detects_entries_that_do_not_match_the_signed_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    stop(demo(&data));
+    // Entry 3's bytes swapped for entry 4's, its tree hashes left alone: the checkpoint still
+    // matches the stored tree (the server starts), but the entry bundle no longer does.
+    {
+        let store = RocksStore::open(&data.join("db")).unwrap();
+        let other = entry(&store, LeafIndex(4)).unwrap().unwrap();
+        let mut wb = WriteBatch::new();
+        wb.put(Column::Entries, keys::entry_key(3).to_vec(), other);
+        store.write(wb, Durability::Synced).unwrap();
+    }
+    let server = Server::start(&data, false);
+    let state = tmp.path().join("audit.json");
+    let (code, report) = audit(&server, &state);
+    assert_eq!(code, 1, "{report}");
+    let breaches = report["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1, "{report}");
+    assert_eq!(breaches[0]["kind"], "tree_mismatch", "{report}");
+    // Nothing read from entries that are not the signed ones counts: no state to resume from.
+    assert_eq!(report["audited"], 0);
+    assert!(!state.exists());
+}
+
+#[test]
 fn audit_resumes_from_its_state_file() {
     let tmp = tempfile::tempdir().unwrap();
     let server = demo(&tmp.path().join("ledger"));
