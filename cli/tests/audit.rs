@@ -275,6 +275,50 @@ fn audit_reports_a_stored_set_of_another_size_than_the_entry_says() {
     assert_eq!(set["outcome"], "verified", "{set}");
 }
 
+/// The forged verdict of issue 11: a set whose root covers unsorted leaves `[a, c, x]` (a < x <
+/// c), under which both an inclusion and an exclusion proof of `x` verify. Written straight into
+/// the stopped ledger's set columns (the upload path refuses it), then named by a dataset
+/// version.
+#[test]
+fn audit_reports_a_forged_unsorted_set() {
+    use ledger::set::SetLeaf;
+    use ledger::ContentId;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let server = demo(&data);
+    let key = register_mallory(&server, tmp.path());
+    stop(server);
+
+    let mut ids: Vec<ContentId> = (0..3u8).map(|i| ContentId::of(&[i])).collect();
+    ids.sort();
+    let (a, x, c) = (ids[0], ids[1], ids[2]);
+    let leaves: Vec<SetLeaf> = [a, c, x].into_iter().map(SetLeaf::id_only).collect();
+    let hashes: Vec<Digest> = leaves.iter().map(SetLeaf::leaf_hash).collect();
+    let root = ledger::merkle::root::<ledger::Blake3Set>(&hashes);
+    {
+        let store = RocksStore::open(&data.join("db")).unwrap();
+        let id = 1_000_000u64;
+        let mut wb = WriteBatch::new();
+        let mut v = id.to_be_bytes().to_vec();
+        v.extend_from_slice(&3u64.to_be_bytes());
+        wb.put(Column::SetRoots, keys::set_root_key(&root).to_vec(), v);
+        let rec: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
+        wb.put(Column::SetLeaves, keys::set_leaves_key(id, 0).to_vec(), rec);
+        wb.put(Column::Meta, keys::meta_set_key(id), root.0.to_vec());
+        store.write(wb, Durability::Synced).unwrap();
+    }
+    let index = plant(&data, mallory_version(&key, "forged", root, 3).as_bytes());
+    let server = Server::start(&data, false);
+    let (code, report) = audit(&server, &tmp.path().join("audit.json"));
+    assert_eq!(code, 1, "{report}");
+    let breaches = report["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1, "{report}");
+    assert_eq!(breaches[0]["kind"], "set_not_sorted", "{report}");
+    assert_eq!(breaches[0]["index"], index);
+    assert_eq!(breaches[0]["evidence"]["set"]["position"], 2, "{report}");
+}
+
 #[test]
 fn audit_reports_a_replayed_entry() {
     let tmp = tempfile::tempdir().unwrap();
