@@ -26,6 +26,7 @@ mod sets;
 mod state;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use base64::Engine as _;
@@ -354,12 +355,13 @@ fn audit_entries(
                 bar: &bar,
             };
             if let Some(b) = checker.check(i, bytes)? {
+                // As it is found (stderr, best effort); the report on stdout comes at the end.
                 bar.suspend(|| {
-                    crate::exit::warn(format!(
-                        "breach {} at entry {i}: {}",
-                        b.kind.as_str(),
-                        b.detail
-                    ))
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "prov: audit: breach {} at entry {i}",
+                        b.kind.as_str()
+                    );
                 });
                 breaches.push(b);
             }
@@ -367,7 +369,8 @@ fn audit_entries(
         }
     }
     bar.finish_and_clear();
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "prov: audit: {} entries read ({from}..{to}), {sets_read} sets read, {} breaches",
         to - from,
         breaches.len()
