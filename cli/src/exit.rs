@@ -10,6 +10,10 @@
 //! | 5 | a local failure: a file that cannot be read or written, a bad key file, hashing |
 //!
 //! A broken pipe on stdout (`prov ... | head`) is success: the reader has what it wanted.
+//!
+//! `prov audit` uses the same codes: 0 no breach, 1 breaches found, 2 bad input (the vkey, a
+//! checkpoint that does not verify with it, a state file of another log), 3 the server
+//! unreachable or failing, 5 the state file cannot be written.
 
 use std::fmt::Display;
 use std::io::Write as _;

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod client;
 mod cmd;
 mod exit;
+mod logread;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +50,9 @@ enum Command {
     /// Verify proofs offline, with the log's public key only.
     #[command(subcommand)]
     Verify(cmd::verify::VerifyCmd),
+    /// Monitor a ledger with its public key only: re-check every entry, every named set and the
+    /// log's consistency, and report each breach with its evidence.
+    Audit(cmd::audit::AuditArgs),
     /// Serve a ledger over HTTP (creates one in a directory that does not exist).
     #[cfg(feature = "server")]
     Serve(cmd::serve::ServeCmdArgs),
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Check(a) => return exit::finish(cmd::check::run(&a)),
         Command::Proof(c) => return exit::finish(cmd::proof::run(&c)),
         Command::Verify(c) => return exit::finish(cmd::verify::run(&c)),
+        Command::Audit(a) => return exit::finish(cmd::audit::run(&a)),
         #[cfg(feature = "server")]
         Command::Serve(a) => return exit::finish(cmd::serve::run(&a)),
     };

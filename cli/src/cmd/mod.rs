@@ -1,6 +1,7 @@
 //! One module per subcommand, and the mapping from error kinds to exit codes (see `main.rs`).
 
 pub mod attest;
+pub mod audit;
 pub mod check;
 pub mod hash;
 pub mod keygen;

@@ -1,0 +1,190 @@
+//! Reading a ledger the way any C2SP tlog-tiles client does, with nothing but its verifier key:
+//! the signed checkpoint, hash tiles (for roots and proofs, through the `tree` functions the log
+//! itself uses), entry bundles, and the public leaves of stored sets. Read only.
+//!
+//! Nothing fetched here is trusted for being fetched: a checkpoint is verified with the key, and
+//! what tiles and bundles say counts only once a root or proof computed from them matches a
+//! verified checkpoint (the caller's job: `prov audit` compares its recomputed roots).
+
+use std::collections::HashSet;
+
+use ledger::set::SetLeaf;
+use ledger::tile::{
+    decode_entry_bundle, tiles_needed, EntryBundleId, TileHashReader, TileId, TILE_WIDTH,
+};
+use ledger::tree::{HashReader, TreeError};
+use ledger::{Checkpoint, Digest, LeafIndex, TreeSize, VerifierKey};
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::exit::{Exit, Failure, OrExit};
+
+/// A checkpoint verified with the log's key, and its signed note verbatim.
+#[derive(Clone, Debug)]
+pub struct VerifiedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+}
+
+impl VerifiedCheckpoint {
+    pub fn size(&self) -> TreeSize {
+        self.checkpoint.size
+    }
+}
+
+/// `GET /checkpoint`, verified with `key`. A checkpoint that does not verify is a wrong key or a
+/// wrong server: bad input (exit 2), not a finding about the log.
+pub fn latest_checkpoint(
+    client: &Client,
+    key: &VerifierKey,
+) -> Result<VerifiedCheckpoint, Failure> {
+    let note = client.get_text("/checkpoint")?;
+    verify_checkpoint(&note, key).map_err(|f| {
+        Failure::new(
+            Exit::Invalid,
+            f.error.context(format!(
+                "the checkpoint of {} does not verify with --vkey",
+                client.base()
+            )),
+        )
+    })
+}
+
+/// A signed note verified as a checkpoint of the log of `key`.
+pub fn verify_checkpoint(note: &str, key: &VerifierKey) -> Result<VerifiedCheckpoint, Failure> {
+    let checkpoint = Checkpoint::verify(note, key).or_exit(Exit::Invalid, "checkpoint")?;
+    Ok(VerifiedCheckpoint {
+        checkpoint,
+        note: note.to_string(),
+    })
+}
+
+/// Hash tiles of one tree size, fetched as the computations run over them need them.
+pub struct Tiles<'a> {
+    client: &'a Client,
+    size: TreeSize,
+    reader: TileHashReader,
+    fetched: HashSet<TileId>,
+}
+
+impl<'a> Tiles<'a> {
+    /// The tiles of the tree of `size` leaves on `client`'s server.
+    pub fn new(client: &'a Client, size: TreeSize) -> Self {
+        Tiles {
+            client,
+            size,
+            reader: TileHashReader::new(),
+            fetched: HashSet::new(),
+        }
+    }
+
+    /// Runs `op` (a root or proof computation of `ledger::tree`) over the tiles, fetching first
+    /// the ones it reads that are not here yet.
+    pub fn run<T>(
+        &mut self,
+        op: impl Fn(&dyn HashReader) -> Result<T, TreeError>,
+    ) -> Result<T, Failure> {
+        let needed = tiles_needed(self.size, &op).or_exit(Exit::Invalid, "tiles needed")?;
+        for t in needed {
+            if self.fetched.contains(&t) {
+                continue;
+            }
+            let data = self.client.get_bytes(&t.path())?;
+            self.reader
+                .insert(t, &data)
+                .or_exit(Exit::Server, format!("the server's {}", t.path()))?;
+            self.fetched.insert(t);
+        }
+        op(&self.reader).or_exit(Exit::Server, "computing from the server's tiles")
+    }
+
+    /// The RFC 6962 audit path of leaf `index` in this tree.
+    pub fn inclusion_proof(&mut self, index: LeafIndex) -> Result<Vec<Digest>, Failure> {
+        let size = self.size;
+        self.run(|r| ledger::tree::inclusion_proof(size, index, r))
+    }
+
+    /// The consistency proof from the tree of `old` leaves to this tree.
+    pub fn consistency_proof(&mut self, old: TreeSize) -> Result<Vec<Digest>, Failure> {
+        let size = self.size;
+        self.run(|r| ledger::tree::consistency_proof(old, size, r))
+    }
+}
+
+/// The entries of bundle `n` of the tree of `size` leaves (`tile/entries/...`), exactly as many
+/// as that tree holds in it.
+pub fn entry_bundle(client: &Client, size: TreeSize, n: u64) -> Result<Vec<Vec<u8>>, Failure> {
+    let width = u64::from(TILE_WIDTH);
+    let in_bundle = size.0.saturating_sub(n.saturating_mul(width)).min(width);
+    let w = u16::try_from(in_bundle).unwrap_or(TILE_WIDTH);
+    let id = EntryBundleId::new(n, w).or_exit(Exit::Invalid, "entry bundle beyond the tree")?;
+    let data = client.get_bytes(&id.path())?;
+    let entries =
+        decode_entry_bundle(&data).or_exit(Exit::Server, format!("the server's {}", id.path()))?;
+    if entries.len() != usize::from(w) {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!(
+                "the server's {} has {} entries, want {w}",
+                id.path(),
+                entries.len()
+            ),
+        ));
+    }
+    Ok(entries.into_iter().map(<[u8]>::to_vec).collect())
+}
+
+/// `GET /v1/sets/{root}/leaves`: one page.
+#[derive(Debug, Deserialize)]
+struct LeafPage {
+    items: Vec<SetLeaf>,
+    next: Option<u64>,
+}
+
+/// Leaves per page asked for (the server may give fewer: its `max_page`).
+const LEAF_PAGE: u32 = 1000;
+
+/// Streams the stored leaves of set `root` into `sink`, page by page, in order; `Ok(false)` if
+/// the server does not have the set (404), `Ok(true)` when every leaf was handed over or `sink`
+/// asked to stop (by returning `Ok(false)`). Only one page is in memory at a time.
+pub fn set_leaves(
+    client: &Client,
+    root: &Digest,
+    mut sink: impl FnMut(&SetLeaf) -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    let mut offset = 0u64;
+    loop {
+        let path = format!(
+            "/v1/sets/{}/leaves?offset={offset}&limit={LEAF_PAGE}",
+            root.to_hex()
+        );
+        let Some(page) = client.get_json_opt::<LeafPage>(&path)? else {
+            if offset == 0 {
+                return Ok(false);
+            }
+            return Err(Failure::msg(
+                Exit::Server,
+                format!("GET {path}: the set vanished while it was being read (404)"),
+            ));
+        };
+        for leaf in &page.items {
+            if !sink(leaf)? {
+                return Ok(true);
+            }
+        }
+        let end = offset.saturating_add(page.items.len() as u64);
+        match page.next {
+            None => return Ok(true),
+            Some(next) if next == end && !page.items.is_empty() => offset = next,
+            Some(next) => {
+                return Err(Failure::msg(
+                    Exit::Server,
+                    format!(
+                        "GET {path}: {} leaves and next page at {next}: the pages do not follow on",
+                        page.items.len()
+                    ),
+                ))
+            }
+        }
+    }
+}
