@@ -160,6 +160,7 @@ fn register_mallory(server: &Server, dir: &Path) -> ed25519_dalek::SigningKey {
 
 /// `mallory/<dataset>@1` with the given manifest root and item count, signed by `key`.
 fn mallory_version(
+    vkey: &str,
     key: &ed25519_dalek::SigningKey,
     dataset: &str,
     root: Digest,
@@ -176,7 +177,9 @@ fn mallory_version(
         licence: "MIT".into(),
         previous: None,
     });
-    Entry::sign(body, now(), None, key).unwrap()
+    // Bound to the log it is planted in (the origin is the vkey's name).
+    let origin = vkey.split('+').next().unwrap();
+    Entry::sign(origin, body, now(), None, key).unwrap()
 }
 
 #[test]
@@ -190,7 +193,7 @@ fn audit_reports_exactly_a_planted_breach() {
 
     // A dataset version whose manifest was never uploaded: nobody can check anything about it.
     let never_stored = Digest(*blake3::hash(b"a set nobody has").as_bytes());
-    let planted = mallory_version(&key, "ghost", never_stored, 3);
+    let planted = mallory_version(&vkey, &key, "ghost", never_stored, 3);
     let index = plant(&data, planted.as_bytes());
 
     let server = Server::start(&data, false);
@@ -243,6 +246,7 @@ fn audit_reports_a_stored_set_of_another_size_than_the_entry_says() {
     let data = tmp.path().join("ledger");
     let server = demo(&data);
     let key = register_mallory(&server, tmp.path());
+    let vkey = server.vkey.clone();
     stop(server);
     // A stored manifest of the demo, claimed with one item more than it has.
     let (root, items) = {
@@ -260,7 +264,7 @@ fn audit_reports_a_stored_set_of_another_size_than_the_entry_says() {
     };
     let index = plant(
         &data,
-        mallory_version(&key, "inflated", root, items + 1).as_bytes(),
+        mallory_version(&vkey, &key, "inflated", root, items + 1).as_bytes(),
     );
     let server = Server::start(&data, false);
     let (code, report) = audit(&server, &tmp.path().join("audit.json"));
@@ -288,6 +292,7 @@ fn audit_reports_a_forged_unsorted_set() {
     let data = tmp.path().join("ledger");
     let server = demo(&data);
     let key = register_mallory(&server, tmp.path());
+    let vkey = server.vkey.clone();
     stop(server);
 
     let mut ids: Vec<ContentId> = (0..3u8).map(|i| ContentId::of(&[i])).collect();
@@ -308,7 +313,10 @@ fn audit_reports_a_forged_unsorted_set() {
         wb.put(Column::Meta, keys::meta_set_key(id), root.0.to_vec());
         store.write(wb, Durability::Synced).unwrap();
     }
-    let index = plant(&data, mallory_version(&key, "forged", root, 3).as_bytes());
+    let index = plant(
+        &data,
+        mallory_version(&vkey, &key, "forged", root, 3).as_bytes(),
+    );
     let server = Server::start(&data, false);
     let (code, report) = audit(&server, &tmp.path().join("audit.json"));
     assert_eq!(code, 1, "{report}");

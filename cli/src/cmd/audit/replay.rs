@@ -6,7 +6,7 @@
 //! log as the rules would have kept it.
 
 use ledger::entry::Entry;
-use ledger::store::index::{apply, BatchIndex, Prepared, Rejection};
+use ledger::store::index::{apply, BatchIndex, Prepared, Rejection, RuleContext};
 use ledger::store::{Column, Durability, LogStore, MemoryStore, Record, WriteBatch};
 use ledger::LeafIndex;
 
@@ -69,20 +69,22 @@ impl Replay {
     }
 }
 
-/// The one call into the sequencer's rules.
-///
-/// At merge with the rules that check named sets and times, this becomes
-/// `apply(view, sets, &RuleContext { origin, now: None, max_skew_secs: 0, max_optout_set:
-/// u64::MAX }, p, index)` with `impl SetLookup for VerifiedSets`: `now: None` because the
-/// sequencer's clock at acceptance is not something an auditor can know (the time rule is the
-/// sequencer's own, at submission), and no cap on opt-out sets because the server's configured
-/// cap is not public either; the sets themselves are checked in full (see sets.rs).
+/// The one call into the sequencer's rules. `now: None` because the sequencer's clock at
+/// acceptance is not something an auditor can know (the time rule is the sequencer's own, at
+/// submission), and no cap on opt-out sets because the server's configured cap is not public
+/// either; the sets themselves are checked in full (see sets.rs).
 fn apply_rules(
     view: &mut BatchIndex<'_>,
-    _sets: &VerifiedSets<'_>,
-    _origin: &str,
+    sets: &VerifiedSets<'_>,
+    origin: &str,
     p: &Prepared,
     index: LeafIndex,
 ) -> Result<(), Rejection> {
-    apply(view, p, index)
+    let ctx = RuleContext {
+        origin,
+        now: None,
+        max_skew_secs: 0,
+        max_optout_set: u64::MAX,
+    };
+    apply(view, sets, &ctx, p, index)
 }

@@ -117,11 +117,8 @@ pub fn check(
 /// exactly when the audit verified it.
 pub struct VerifiedSets<'a>(pub &'a BTreeMap<String, SetOutcome>);
 
-// At merge with the rules that check named sets: `impl ledger::store::index::SetLookup for
-// VerifiedSets<'_>` with this very method.
-impl VerifiedSets<'_> {
-    #[allow(dead_code)] // used by the rules' `SetLookup` once `apply` takes one (see replay.rs)
-    pub fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
+impl ledger::store::index::SetLookup for VerifiedSets<'_> {
+    fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
         Ok(match self.0.get(&root.to_hex()) {
             Some(SetOutcome::Verified { size }) => Some(*size),
             _ => None,
