@@ -67,6 +67,12 @@ pub struct Limits {
     pub anonymous_optout_burst: u32,
     /// Largest page of any list.
     pub max_page: u32,
+    /// Heavy reads (compliance bundles) built at once; over it: 503 `busy` with `Retry-After`.
+    pub heavy_reads: usize,
+    /// Compliance bundles kept once built (one per checkpoint entry)...
+    pub bundle_cache_entries: usize,
+    /// ...and their total size in bytes. A bundle larger than this is built each time.
+    pub bundle_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -93,6 +99,9 @@ impl Default for Limits {
             anonymous_optouts_per_minute: 60,
             anonymous_optout_burst: 20,
             max_page: 1000,
+            heavy_reads: 4,
+            bundle_cache_entries: 256,
+            bundle_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -177,6 +186,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "body limits and max_page must be positive".into(),
             ));
+        }
+        if l.heavy_reads == 0 {
+            return Err(ConfigError::Invalid("heavy_reads must be positive".into()));
         }
         if l.request_timeout_secs == 0 || l.upload_timeout_secs == 0 {
             return Err(ConfigError::Invalid("timeouts must be positive".into()));
