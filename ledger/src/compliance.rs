@@ -217,7 +217,59 @@ pub struct BundleReport {
     pub optout_indices: BTreeSet<LeafIndex>,
 }
 
+/// What a verdict amounts to once its reach is known, most serious first: a verified violation;
+/// a bundle that leaves out an opt-out of the log (`Incomplete`); a horizon of 0 (`Vacuous`:
+/// nothing could be checked) unless the policy allows it; a horizon lag over the policy's limit
+/// (or unknown, when there is a limit); compliant but not checked for completeness
+/// (`NotChecked`); and compliant. The CLI and the explorer decide with this one function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conclusion {
+    Violated,
+    Incomplete,
+    Vacuous,
+    LagExceeded,
+    NotChecked,
+    Compliant,
+}
+
+/// What a caller asks of a verdict beyond the proofs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The largest horizon lag in time accepted, in seconds.
+    pub max_lag_seconds: Option<u64>,
+    /// Accept a horizon of 0.
+    pub allow_vacuous: bool,
+}
+
 impl BundleReport {
+    /// The conclusion (see [`Conclusion`]). `complete`: `None` when completeness was not checked,
+    /// else whether the log holds no opt-out below the horizon that the bundle leaves out.
+    /// `lag_seconds`: from [`BundleReport::lag_seconds`].
+    pub fn conclude(
+        &self,
+        complete: Option<bool>,
+        lag_seconds: Option<u64>,
+        policy: &Policy,
+    ) -> Conclusion {
+        if matches!(self.verdict, Verdict::Violated { .. }) {
+            Conclusion::Violated
+        } else if complete == Some(false) {
+            Conclusion::Incomplete
+        } else if self.vacuous() && !policy.allow_vacuous {
+            Conclusion::Vacuous
+        } else if policy
+            .max_lag_seconds
+            .is_some_and(|max| lag_seconds.is_none_or(|lag| lag > max))
+        {
+            Conclusion::LagExceeded
+        } else if complete.is_none() {
+            Conclusion::NotChecked
+        } else {
+            Conclusion::Compliant
+        }
+    }
+
     /// Whether nothing could have been checked: no opt-out can be below a horizon of 0.
     pub fn vacuous(&self) -> bool {
         self.horizon == 0

@@ -19,7 +19,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use ledger::compliance::{verify_bundle_report, BundleReport, ComplianceBundle, Verdict};
+use ledger::compliance::{
+    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, Verdict,
+};
 use ledger::entry::{Entry, EntryBody};
 use ledger::set::{Membership, SetExclusionProof, SetInclusionProof, SetMembershipProof};
 use ledger::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
@@ -485,62 +487,54 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     let lag_entries = report.lag_entries();
     let complete = missing.as_ref().map(Vec::is_empty);
 
-    // The conclusion, most serious first.
-    let violated = matches!(report.verdict, Verdict::Violated { .. });
-    let lag_over = a
-        .max_lag
-        .filter(|max| lag_seconds.is_none_or(|lag| lag > *max));
-    let (conclusion, exit, line) = if violated {
-        let n = match &report.verdict {
-            Verdict::Violated { violations } => violations.len(),
-            Verdict::Compliant => 0,
-        };
-        (
-            "violated",
-            Exit::Negative,
-            format!("VIOLATION: {n} opted-out id(s) trained on"),
-        )
-    } else if complete == Some(false) {
-        (
-            "incomplete",
-            Exit::Invalid,
-            "the bundle's proofs verify, but it is incomplete".to_string(),
-        )
-    } else if report.vacuous() && !a.allow_vacuous {
-        (
-            "vacuous",
-            Exit::Policy,
-            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
-        )
-    } else if let Some(max) = lag_over {
-        let what = match lag_seconds {
-            Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
-            None => "the horizon lag in time is unknown".to_string(),
-        };
-        (
-            "lag_exceeded",
-            Exit::Policy,
-            format!("policy failure: {what}, more than --max-lag {}", human(max)),
-        )
+    // The conclusion, most serious first (one function for the CLI and the explorer).
+    let policy = Policy {
+        max_lag_seconds: a.max_lag,
+        allow_vacuous: a.allow_vacuous,
+    };
+    let conclusion = report.conclude(complete, lag_seconds, &policy);
+    let vacuous = if report.vacuous() {
+        " (vacuous: the horizon is 0, no opt-out was checked)"
     } else {
-        let vacuous = if report.vacuous() {
-            " (vacuous: the horizon is 0, no opt-out was checked)"
-        } else {
-            ""
-        };
-        if complete.is_none() {
+        ""
+    };
+    let (exit, line) = match conclusion {
+        Conclusion::Violated => {
+            let n = match &report.verdict {
+                Verdict::Violated { violations } => violations.len(),
+                Verdict::Compliant => 0,
+            };
             (
-                "not_checked",
-                Exit::NotChecked,
-                format!("verified: compliant (not checked for completeness){vacuous}"),
-            )
-        } else {
-            (
-                "compliant",
-                Exit::Ok,
-                format!("verified: compliant{vacuous}"),
+                Exit::Negative,
+                format!("VIOLATION: {n} opted-out id(s) trained on"),
             )
         }
+        Conclusion::Incomplete => (
+            Exit::Invalid,
+            "the bundle's proofs verify, but it is incomplete".to_string(),
+        ),
+        Conclusion::Vacuous => (
+            Exit::Policy,
+            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
+        ),
+        Conclusion::LagExceeded => {
+            let what = match lag_seconds {
+                Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
+                None => "the horizon lag in time is unknown".to_string(),
+            };
+            (
+                Exit::Policy,
+                format!(
+                    "policy failure: {what}, more than --max-lag {}",
+                    human(a.max_lag.unwrap_or_default())
+                ),
+            )
+        }
+        Conclusion::NotChecked => (
+            Exit::NotChecked,
+            format!("verified: compliant (not checked for completeness){vacuous}"),
+        ),
+        Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
     };
 
     if a.json {
