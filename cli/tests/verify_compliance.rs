@@ -251,8 +251,12 @@ fn a_violation_exits_1_naming_the_optout_the_id_and_the_dataset() {
     let vkey = log_signer().verifier_key().to_string();
     let (c, out, err) = verify_in(&built(true, 4, 5).1, &vkey, &f, &[]);
     assert_eq!(c, 1, "{out}{err}");
-    // A violation is a violation offline too.
+    // A violation is a violation offline too, and when the tiles cannot back a completeness
+    // check (here: another log's): it stands on the bundle alone.
     assert_eq!(verify(&vkey, &f, &["--offline"]).0, 1);
+    let (c, _, err) = verify(&vkey, &f, &[]);
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("completeness not checked"), "{err}");
     let b = ContentId::of(b"doc-b").to_string();
     assert!(out.contains("opt-out at index 2"), "{out}");
     assert!(out.contains(&b), "{out}");
