@@ -252,6 +252,11 @@ impl HeavyReads {
             })
     }
 
+    /// Permits not taken: the heavy reads that may start now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
     pub fn cache(&self) -> &BundleCache {
         &self.cache
     }

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -35,6 +36,12 @@ fn store(l: &Ledger, set: &SortedSet) {
 
 /// A ledger with one dataset version, one opt-out and a checkpoint; the checkpoint's index.
 fn ledger() -> (Ledger, u64) {
+    ledger_sized(1, 100, 0)
+}
+
+/// `versions` dataset versions of `items` items, an opt-out of a set of `ids` ids (and one of an
+/// inline id), and a checkpoint trained on all the versions; the checkpoint's index.
+fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
     let signer = NoteSigner::new("test.local/heavy", SigningKey::from_bytes(&[7; 32])).unwrap();
     let l = Ledger::create_with_store(
         Arc::new(MemoryStore::new()),
@@ -52,19 +59,43 @@ fn ledger() -> (Ledger, u64) {
         name: name("acme"),
         key: k.verifying_key(),
     })));
-    let set = SortedSet::from_ids((0..100u32).map(|i| ContentId::of(&i.to_be_bytes())));
-    store(&l, &set);
-    let dv = submit(sign(EntryBody::DatasetVersion(DatasetVersion {
-        publisher: name("acme"),
-        dataset: name("web"),
-        version: name("1"),
-        manifest_root: set.root(),
-        item_count: 100,
-        total_bytes: 0,
-        corpus_mode: CorpusMode::File,
-        licence: "CC0-1.0".into(),
-        previous: None,
-    })));
+    let mut refs = Vec::new();
+    for v in 0..versions {
+        let set =
+            SortedSet::from_ids((0..items).map(|i| ContentId::of(format!("{v}/{i}").as_bytes())));
+        store(&l, &set);
+        let version = format!("{}", v + 1);
+        let dv = submit(sign(EntryBody::DatasetVersion(DatasetVersion {
+            publisher: name("acme"),
+            dataset: name("web"),
+            version: name(&version),
+            manifest_root: set.root(),
+            item_count: u64::from(items),
+            total_bytes: 0,
+            corpus_mode: CorpusMode::File,
+            licence: "CC0-1.0".into(),
+            previous: None,
+        })));
+        refs.push(DatasetRef {
+            publisher: name("acme"),
+            dataset: name("web"),
+            version: name(&version),
+            index: dv,
+            manifest_root: set.root(),
+        });
+    }
+    if ids > 0 {
+        let set =
+            SortedSet::from_ids((0..ids).map(|i| ContentId::of(format!("opt {i}").as_bytes())));
+        store(&l, &set);
+        submit(sign(EntryBody::OptOut(OptOut {
+            ids: OptOutIds::Set {
+                root: set.root(),
+                size: set.size().0,
+            },
+            scope: vec![Scope::TrainAi],
+        })));
+    }
     let o = submit(
         Entry::anonymous(
             OptOut {
@@ -84,13 +115,7 @@ fn ledger() -> (Ledger, u64) {
         checkpoint: name("c1"),
         weights_root: weights.root(),
         weights_count: 1,
-        datasets: vec![DatasetRef {
-            publisher: name("acme"),
-            dataset: name("web"),
-            version: name("1"),
-            index: dv,
-            manifest_root: set.root(),
-        }],
+        datasets: refs,
         optout_horizon: o.0 + 1,
     })));
     (l, m.0)
@@ -176,4 +201,46 @@ fn a_cancelled_build_stops() {
     assert!(matches!(r, Err(api::ApiError::Unavailable(_))), "{r:?}");
     let r = api::compliance::assemble_with(&l, LeafIndex(m), &AtomicBool::new(false));
     assert!(r.is_ok());
+}
+
+/// The client goes away mid-build: the request future is dropped, the build sees its flag at the
+/// next batch of ids and stops, and its permit comes back long before a whole build would end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_stops_when_the_client_goes() {
+    let (l, m) = ledger_sized(8, 20_000, 3_000);
+    let full = {
+        let t = Instant::now();
+        api::compliance::assemble(&l, LeafIndex(m)).unwrap();
+        t.elapsed()
+    };
+    let mut config = api::Config::default();
+    config.limits.heavy_reads = 1;
+    let state = api::AppState::new(l.clone(), config);
+    let router = api::router(state.clone());
+    let req = Request::get(format!("/v1/compliance/{m}"))
+        .body(Body::empty())
+        .unwrap();
+    let task = tokio::spawn(router.oneshot(req));
+    // Wait until the build has its permit, then go away.
+    let t = Instant::now();
+    while state.heavy().available() == 1 && t.elapsed() < full {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(state.heavy().available(), 0, "the build started");
+    task.abort();
+    let gone = Instant::now();
+    while state.heavy().available() == 0 && gone.elapsed() < full * 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let back = gone.elapsed();
+    eprintln!("permit back {back:?} after the client went; a whole build {full:?}");
+    assert_eq!(state.heavy().available(), 1, "the permit came back");
+    assert!(
+        back < full / 3,
+        "the permit came back {back:?} after the client went; a whole build takes {full:?}"
+    );
+    assert!(
+        state.heavy().cache().is_empty(),
+        "nothing half-built is cached"
+    );
 }
