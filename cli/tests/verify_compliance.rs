@@ -529,3 +529,49 @@ fn max_lag_fails_an_old_horizon() {
         2
     );
 }
+
+/// A local copy of the tiles made when the log was larger holds a wider tile where the bundle's
+/// tree has a partial one: the check reads it, keeps the first entries and hashes, and checks
+/// each against the bundle's checkpoint as always.
+#[test]
+fn a_local_copy_made_at_a_larger_tree_serves_the_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (b, log) = built(false, 4, 5);
+    let f = write(t, "b.json", serde_json::to_vec(&b).unwrap());
+    let vkey = log_signer().verifier_key().to_string();
+    // The log grown by one entry, its tiles written at size 6.
+    let mut grown = Log {
+        entries: log.entries.clone(),
+        note: log.note.clone(),
+    };
+    grown.entries.push(
+        Entry::anonymous(
+            OptOut {
+                ids: OptOutIds::Inline(vec![ContentId::of(b"later")]),
+                scope: vec![Scope::TrainAi],
+            },
+            9,
+            None,
+        )
+        .unwrap(),
+    );
+    let dir = t.join("copy");
+    grown.write_tiles(&dir);
+    assert!(!dir.join("tile/entries/000.p/5").exists());
+    let (c, out, err) = run(&vkey, &f, &["--tiles", dir.to_str().unwrap()]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(out.contains("complete: every opt-out below 4"), "{out}");
+
+    // A copy that does not reach the bundle's checkpoint: a clear error, not a verdict.
+    let short = t.join("short");
+    let mut small = Log {
+        entries: log.entries.clone(),
+        note: log.note.clone(),
+    };
+    small.entries.truncate(3);
+    small.write_tiles(&short);
+    let (c, out, err) = run(&vkey, &f, &["--tiles", short.to_str().unwrap()]);
+    assert_eq!(c, 2, "{out}{err}");
+    assert!(err.contains("does not cover"), "{err}");
+}
