@@ -1,21 +1,43 @@
 //! `GET /v1/compliance/{index}`: the compliance bundle of a `model_checkpoint` entry (DESIGN.md
 //! "Compliance"), assembled against one signed checkpoint: tlog-proofs of the checkpoint entry,
-//! of the dataset versions it names and of every opt-out below its horizon; the whole leaf list
-//! of every opt-out set; and for every opted-out id (`train-ai` scope) and every dataset version,
-//! the set proof: exclusion, or the inclusion that is the evidence of a violation. The verifier
-//! (`prov verify compliance`) trusts none of it beyond the log's key.
+//! of the dataset versions it names, of every opt-out below its horizon and of the entry just
+//! below the horizon (`horizon_entry`, for the verdict's time lag); the whole leaf list of every
+//! opt-out set; and for each dataset version ONE multi-proof deciding every opted-out id
+//! (`train-ai` scope) at once: exclusion, or the inclusion that is the evidence of a violation.
+//! The verifier (`prov verify compliance`) trusts none of it beyond the log's key.
+//!
+//! A bundle is a heavy read, and anyone may ask for one, so:
+//! - it is built once per checkpoint entry and cached ([`BundleCache`], bounded in entries and
+//!   bytes, keyed by the entry and the tree size it was built against). A cached bundle stays
+//!   valid when the log grows: its proofs lead to an older checkpoint that the log signed.
+//! - at most `limits.heavy_reads` are built at once; over that, 503 with `Retry-After` and the
+//!   problem type `busy`.
+//! - the build runs on a blocking thread that checks a cancellation flag, set when the request
+//!   future is dropped (the client went away, or the request timed out); it stops there and
+//!   gives its permit back.
+//! - its memory is bounded by what the bundle carries: proofs are built a few ids at a time from
+//!   a fresh view of the stored set ([`ledger::set::multi_proof_batched`]), so no more than a
+//!   batch's records of a manifest are held at once, whatever its size. Opt-out sets travel
+//!   whole (the sequencer caps their size).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use ledger::compliance::{
-    dataset_label, BundleEntry, BundleSetProof, ComplianceBundle, OptOutSetLeaves,
+    dataset_label, BundleEntry, BundleMultiProof, ComplianceBundle, OptOutSetLeaves,
 };
 use ledger::entry::{Entry, EntryBody, OptOutIds};
 use ledger::ledger::Ledger;
+use ledger::set::{multi_proof_batched, SetError};
 use ledger::store::log::SignedCheckpoint;
-use ledger::{ContentId, LeafIndex, TlogProof};
+use ledger::store::sets::SetStoreError;
+use ledger::{ContentId, LeafIndex, TlogProof, TreeSize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::datasets::stored_entry;
 use crate::extract::Path;
@@ -24,6 +46,10 @@ use crate::state::AppState;
 
 /// Opt-out entries read per page while gathering them.
 const PAGE: usize = 4096;
+/// Ids proven per fresh view of a stored set: bounds the records a view caches.
+const PROOF_BATCH: usize = 32;
+/// What a client over the heavy-read limit is told to wait, in seconds.
+const BUSY_RETRY_SECS: u64 = 2;
 
 /// `GET /v1/compliance/{index}`.
 #[utoipa::path(get, path = "/v1/compliance/{index}", tag = "read",
@@ -32,19 +58,53 @@ const PAGE: usize = 4096;
         (status = 200, description = "The bundle (verify with `prov verify compliance`)", body = crate::schemas::ComplianceBundleJson),
         (status = 404, description = "No such entry, or not a model_checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A set the bundle needs is not stored here", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many heavy reads at once (type `busy`): retry after `Retry-After` seconds", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn bundle(
     State(state): State<AppState>,
     Path(index): Path<u64>,
 ) -> Result<Response, ApiError> {
-    let bundle = state
-        .blocking(move |l| assemble(l, LeafIndex(index)))
-        .await?;
-    Ok(axum::Json(bundle).into_response())
+    let heavy = state.heavy();
+    if let Some(body) = heavy.cache.get(index) {
+        return Ok(json_response(body));
+    }
+    let permit = heavy.try_permit()?;
+    // Set when this future is dropped: the client went away or the request timed out.
+    let cancel = CancelOnDrop::default();
+    let flag = cancel.flag();
+    let built = state
+        .blocking(move |l| {
+            let _permit = permit; // held until the work stops, not until the client goes
+            let size = l.checkpoint().size();
+            let bundle = assemble_with(l, LeafIndex(index), &flag)?;
+            let body = serde_json::to_vec(&bundle).map_err(ApiError::internal)?;
+            Ok((size, Bytes::from(body)))
+        })
+        .await;
+    drop(cancel);
+    let (size, body) = built?;
+    heavy.cache.insert(index, size, body.clone());
+    Ok(json_response(body))
 }
 
 /// Builds the bundle of the `model_checkpoint` entry at `index`.
 pub fn assemble(l: &Ledger, index: LeafIndex) -> Result<ComplianceBundle, ApiError> {
+    assemble_with(l, index, &AtomicBool::new(false))
+}
+
+/// [`assemble`], stopping with an error as soon as `cancel` is set.
+pub fn assemble_with(
+    l: &Ledger,
+    index: LeafIndex,
+    cancel: &AtomicBool,
+) -> Result<ComplianceBundle, ApiError> {
+    let check = || {
+        if cancel.load(Ordering::Relaxed) {
+            Err(ApiError::Unavailable("bundle build cancelled".into()))
+        } else {
+            Ok(())
+        }
+    };
     // One checkpoint for every proof: the bundle must be consistent with itself.
     let cp = l.checkpoint();
     if index.0 >= cp.size().0 {
@@ -66,12 +126,13 @@ pub fn assemble(l: &Ledger, index: LeafIndex) -> Result<ComplianceBundle, ApiErr
         datasets.push(bundle_entry(l, &cp, d.index, &e)?);
     }
 
-    // Every opt-out below the horizon, in log order.
+    // Every opt-out below the horizon, in log order, read a page at a time.
     let mut optouts = Vec::new();
     let mut optout_sets = Vec::new();
     let mut ids: BTreeSet<ContentId> = BTreeSet::new();
     let mut after = None;
     'pages: loop {
+        check()?;
         let page = l.optouts(after, PAGE)?;
         if page.is_empty() {
             break;
@@ -93,12 +154,12 @@ pub fn assemble(l: &Ledger, index: LeafIndex) -> Result<ComplianceBundle, ApiErr
                     }
                 }
                 OptOutIds::Set { root, size } => {
+                    check()?;
                     let count = usize::try_from(*size).map_err(ApiError::internal)?;
                     let leaves = l.sets().leaves(root, 0, count).map_err(|e| match e {
-                        ledger::store::sets::SetStoreError::UnknownSet(r) => ApiError::Conflict {
-                            slug: "set-missing",
-                            detail: format!("opt-out set {r} of entry {i} is not stored here"),
-                        },
+                        SetStoreError::UnknownSet(r) => {
+                            set_missing(format!("opt-out set {r} of entry {i} is not stored here"))
+                        }
                         other => other.into(),
                     })?;
                     if covers {
@@ -111,23 +172,48 @@ pub fn assemble(l: &Ledger, index: LeafIndex) -> Result<ComplianceBundle, ApiErr
         after = page.last().copied();
     }
 
-    let mut set_proofs = Vec::with_capacity(ids.len() * c.datasets.len());
-    for d in &c.datasets {
-        let label = dataset_label(&d.key());
-        for id in &ids {
-            let proof = l.set_proof(&d.manifest_root, id).map_err(|e| match e {
-                ledger::store::sets::SetStoreError::UnknownSet(r) => ApiError::Conflict {
-                    slug: "set-missing",
-                    detail: format!("manifest {r} of {label} is not stored here"),
-                },
-                other => other.into(),
+    // One multi-proof per dataset version for every id.
+    let ids: Vec<ContentId> = ids.into_iter().collect();
+    let mut multi_proofs = Vec::with_capacity(c.datasets.len());
+    if !ids.is_empty() {
+        for d in &c.datasets {
+            check()?;
+            let label = dataset_label(&d.key());
+            if l.sets().info(&d.manifest_root)?.is_none() {
+                return Err(set_missing(format!(
+                    "manifest {} of {label} is not stored here",
+                    d.manifest_root
+                )));
+            }
+            let open = || {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(SetError::Source("cancelled".into()));
+                }
+                l.sets()
+                    .source(&d.manifest_root)
+                    .map_err(|e| SetError::Source(e.to_string()))
+            };
+            let proof = multi_proof_batched(open, &ids, PROOF_BATCH).map_err(|e| {
+                if cancel.load(Ordering::Relaxed) {
+                    ApiError::Unavailable("bundle build cancelled".into())
+                } else {
+                    ApiError::internal(format!("multi-proof of {label}: {e}"))
+                }
             })?;
-            set_proofs.push(BundleSetProof {
-                dataset: label.clone(),
+            multi_proofs.push(BundleMultiProof {
+                dataset: label,
                 proof,
             });
         }
     }
+
+    let horizon_entry = match c.optout_horizon.checked_sub(1) {
+        Some(h) => {
+            let i = LeafIndex(h);
+            Some(bundle_entry(l, &cp, i, &stored_entry(l, i)?)?)
+        }
+        None => None,
+    };
 
     Ok(ComplianceBundle {
         checkpoint: cp.note.clone(),
@@ -135,8 +221,154 @@ pub fn assemble(l: &Ledger, index: LeafIndex) -> Result<ComplianceBundle, ApiErr
         datasets,
         optouts,
         optout_sets,
-        set_proofs,
+        set_proofs: Vec::new(),
+        multi_proofs,
+        horizon_entry,
     })
+}
+
+/// The heavy-read limit and the bundle cache, one per service.
+pub struct HeavyReads {
+    permits: Arc<Semaphore>,
+    cache: BundleCache,
+}
+
+impl HeavyReads {
+    /// At most `concurrent` heavy reads at once; a cache of `entries` bundles, `bytes` in all.
+    pub fn new(concurrent: usize, entries: usize, bytes: usize) -> Self {
+        HeavyReads {
+            permits: Arc::new(Semaphore::new(concurrent)),
+            cache: BundleCache::new(entries, bytes),
+        }
+    }
+
+    /// A permit, or 503 `busy` with `Retry-After`.
+    pub fn try_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Busy {
+                retry_after_secs: BUSY_RETRY_SECS,
+            })
+    }
+
+    /// Permits not taken: the heavy reads that may start now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    pub fn cache(&self) -> &BundleCache {
+        &self.cache
+    }
+}
+
+/// Serialized bundles by checkpoint entry, with the tree size each was built against. Bounded in
+/// entries and bytes; the oldest insertion goes first.
+pub struct BundleCache {
+    max_entries: usize,
+    max_bytes: usize,
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: HashMap<u64, (TreeSize, Bytes)>,
+    order: VecDeque<u64>,
+    bytes: usize,
+}
+
+impl BundleCache {
+    pub fn new(max_entries: usize, max_bytes: usize) -> Self {
+        BundleCache {
+            max_entries,
+            max_bytes,
+            inner: Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // A poisoned cache only means a request panicked while holding it; it is intact.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached bundle of entry `index`, whatever tree size it was built against.
+    pub fn get(&self, index: u64) -> Option<Bytes> {
+        self.lock().map.get(&index).map(|(_, b)| b.clone())
+    }
+
+    /// The tree size the cached bundle of `index` was built against.
+    pub fn built_at(&self, index: u64) -> Option<TreeSize> {
+        self.lock().map.get(&index).map(|(s, _)| *s)
+    }
+
+    /// Caches a bundle built against `size`, unless one built against a larger tree is there.
+    pub fn insert(&self, index: u64, size: TreeSize, body: Bytes) {
+        if body.len() > self.max_bytes || self.max_entries == 0 {
+            return;
+        }
+        let mut c = self.lock();
+        if let Some((old_size, old)) = c.map.get(&index) {
+            if *old_size >= size {
+                return;
+            }
+            let len = old.len();
+            c.bytes -= len;
+            c.map.remove(&index);
+            c.order.retain(|i| *i != index);
+        }
+        while c.map.len() >= self.max_entries || c.bytes + body.len() > self.max_bytes {
+            let Some(oldest) = c.order.pop_front() else {
+                break;
+            };
+            if let Some((_, b)) = c.map.remove(&oldest) {
+                c.bytes -= b.len();
+            }
+        }
+        c.bytes += body.len();
+        c.map.insert(index, (size, body));
+        c.order.push_back(index);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A flag set when this guard is dropped: the handler's future holds it, the blocking work
+/// watches the flag.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl CancelOnDrop {
+    fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn json_response(body: Bytes) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn set_missing(detail: String) -> ApiError {
+    ApiError::Conflict {
+        slug: "set-missing",
+        detail,
+    }
 }
 
 fn bundle_entry(
@@ -152,4 +384,46 @@ fn bundle_entry(
         checkpoint: cp.note.clone(),
     };
     Ok(BundleEntry::new(entry, &proof))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_is_bounded_and_keeps_the_newest_build() {
+        let c = BundleCache::new(2, 10);
+        c.insert(1, TreeSize(5), Bytes::from_static(b"aaaa"));
+        c.insert(2, TreeSize(5), Bytes::from_static(b"bbbb"));
+        c.insert(3, TreeSize(5), Bytes::from_static(b"cc"));
+        assert_eq!(c.len(), 2);
+        assert!(c.get(1).is_none(), "the oldest went first");
+        // Entries bound: 2 goes; 2 + 8 bytes fit exactly.
+        c.insert(4, TreeSize(5), Bytes::from_static(b"dddddddd"));
+        assert!(c.get(2).is_none());
+        assert_eq!(c.get(3).as_deref(), Some(&b"cc"[..]));
+        // Bytes bound: 8 + 5 > 10, so 4 goes too.
+        c.insert(6, TreeSize(5), Bytes::from_static(b"eeeee"));
+        assert!(c.get(3).is_none() && c.get(4).is_none());
+        assert_eq!(c.len(), 1);
+        // Too large for the cache: not cached.
+        c.insert(5, TreeSize(5), Bytes::from(vec![0u8; 11]));
+        assert!(c.get(5).is_none());
+        // A build against a newer tree replaces one against an older; never the reverse.
+        c.insert(4, TreeSize(5), Bytes::from_static(b"dd"));
+        c.insert(4, TreeSize(9), Bytes::from_static(b"new"));
+        assert_eq!(c.built_at(4), Some(TreeSize(9)));
+        c.insert(4, TreeSize(7), Bytes::from_static(b"old"));
+        assert_eq!(c.get(4).as_deref(), Some(&b"new"[..]));
+        assert_eq!(c.built_at(4), Some(TreeSize(9)));
+    }
+
+    #[test]
+    fn the_flag_is_set_when_the_guard_is_dropped() {
+        let g = CancelOnDrop::default();
+        let f = g.flag();
+        assert!(!f.load(Ordering::Relaxed));
+        drop(g);
+        assert!(f.load(Ordering::Relaxed));
+    }
 }

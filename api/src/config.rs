@@ -73,6 +73,12 @@ pub struct Limits {
     /// Most ids in a signed opt-out's set (anonymous opt-outs carry inline ids only); more is
     /// refused (`optout-set-too-large`).
     pub max_optout_set: u64,
+    /// Heavy reads (compliance bundles) built at once; over it: 503 `busy` with `Retry-After`.
+    pub heavy_reads: usize,
+    /// Compliance bundles kept once built (one per checkpoint entry)...
+    pub bundle_cache_entries: usize,
+    /// ...and their total size in bytes. A bundle larger than this is built each time.
+    pub bundle_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -101,6 +107,9 @@ impl Default for Limits {
             max_page: 1000,
             max_entry_skew_secs: 600,
             max_optout_set: 10_000,
+            heavy_reads: 4,
+            bundle_cache_entries: 256,
+            bundle_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -194,6 +203,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "body limits and max_page must be positive".into(),
             ));
+        }
+        if l.heavy_reads == 0 {
+            return Err(ConfigError::Invalid("heavy_reads must be positive".into()));
         }
         if l.request_timeout_secs == 0 || l.upload_timeout_secs == 0 {
             return Err(ConfigError::Invalid("timeouts must be positive".into()));

@@ -62,6 +62,9 @@ pub enum ApiError {
     /// service is shutting down). Retry later, possibly elsewhere.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// Too many heavy reads (compliance bundles) at once: retry after `retry_after_secs`.
+    #[error("too many heavy reads at once; retry later")]
+    Busy { retry_after_secs: u64 },
     /// A fault of ours. The string is logged and never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,7 +94,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -143,7 +147,9 @@ impl IntoResponse for ApiError {
         metrics::counter!("prov_http_problems_total", "type" => self.slug()).increment(1);
         let status = self.status();
         let mut resp = problem_response(&self.problem());
-        if let ApiError::RateLimited { retry_after_secs } = self {
+        if let ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } =
+            self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }

@@ -92,6 +92,33 @@ pub struct BundleSetProofJson {
     pub proof: SetMembershipProofJson,
 }
 
+/// A revealed leaf of a multi-proof and its index.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedLeafJson {
+    pub index: u64,
+    pub leaf: SetLeafJson,
+}
+
+/// One proof deciding many ids in a set of `tree_size` leaves (rs_merkle's multi-proof layout):
+/// each id's leaf or its two neighbours, by increasing index, and the helper hashes (64 hex).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMultiProofJson {
+    pub tree_size: u64,
+    pub leaves: Vec<IndexedLeafJson>,
+    pub hashes: Vec<String>,
+}
+
+/// The multi-proof deciding every opted-out id in one dataset version.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleMultiProofJson {
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    pub proof: SetMultiProofJson,
+}
+
 /// Everything needed to check a model checkpoint's compliance claim offline
 /// (`prov verify compliance`): see DESIGN.md "Compliance".
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -104,5 +131,14 @@ pub struct ComplianceBundleJson {
     pub optouts: Vec<BundleEntryJson>,
     #[serde(default)]
     pub optout_sets: Vec<OptOutSetLeavesJson>,
+    /// The first layout: one proof per (id, dataset version); empty in bundles built now.
+    #[serde(default)]
     pub set_proofs: Vec<BundleSetProofJson>,
+    /// One multi-proof per dataset version for every opted-out id (absent when there is none).
+    #[serde(default)]
+    pub multi_proofs: Vec<BundleMultiProofJson>,
+    /// The entry at index `optout_horizon - 1` (absent when the horizon is 0): its `time` is the
+    /// time side of the verdict's horizon lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon_entry: Option<BundleEntryJson>,
 }

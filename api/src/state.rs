@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ledger::ledger::Ledger;
 use ledger::Digest;
 
+use crate::compliance::HeavyReads;
 use crate::config::Config;
 use crate::explorer::ExplorerSource;
 use crate::limits::RateLimiter;
@@ -30,6 +31,7 @@ struct Inner {
     uploads: std::sync::Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>>,
     tiles: TileCache,
     hashes: HashCache,
+    heavy: HeavyReads,
 }
 
 impl AppState {
@@ -49,6 +51,11 @@ impl AppState {
                     config.limits.anonymous_optout_burst,
                 ),
                 explorer,
+                heavy: HeavyReads::new(
+                    config.limits.heavy_reads,
+                    config.limits.bundle_cache_entries,
+                    config.limits.bundle_cache_bytes,
+                ),
                 config,
                 uploads: std::sync::Mutex::new(HashMap::new()),
                 tiles: TileCache::new(4096),
@@ -71,6 +78,11 @@ impl AppState {
 
     pub(crate) fn hashes(&self) -> &HashCache {
         &self.inner.hashes
+    }
+
+    /// The heavy-read limit and the compliance bundle cache.
+    pub fn heavy(&self) -> &HeavyReads {
+        &self.inner.heavy
     }
 
     pub(crate) fn tiles(&self) -> &TileCache {

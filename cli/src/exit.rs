@@ -8,6 +8,8 @@
 //! | 3 | the server could not be reached, or failed (5xx, an answer that makes no sense) |
 //! | 4 | the server refused the request (4xx: a name taken, a replay, a wrong key, ...) |
 //! | 5 | a local failure: a file that cannot be read or written, a bad key file, hashing |
+//! | 6 | `verify compliance --offline`: compliant, but completeness was not checked |
+//! | 7 | `verify compliance`: a policy failure: a vacuous horizon (0) without `--allow-vacuous`, or a horizon lag over `--max-lag` |
 //!
 //! A broken pipe on stdout (`prov ... | head`) is success: the reader has what it wanted.
 //!
@@ -28,6 +30,10 @@ pub enum Exit {
     Server = 3,
     Refused = 4,
     Local = 5,
+    /// Verified, but completeness not checked: the verdict covers only what the bundle carries.
+    NotChecked = 6,
+    /// A policy failure: the verdict verifies but does not meet what the caller asked for.
+    Policy = 7,
 }
 
 impl From<Exit> for ExitCode {

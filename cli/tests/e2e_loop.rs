@@ -5,8 +5,8 @@
 //! document removed; opt-outs before and after the checkpoints; a compliant checkpoint and one
 //! trained on a version that still holds an opted-out document. The compliant bundle verifies
 //! (exit 0); the violating one exits 1 naming the opt-out; a bundle with one flipped bit exits 2;
-//! a bundle from which an opt-out was removed passes plain verification but fails
-//! `--complete`. A publisher cannot publish under another's name (4xx, exit 4) and replays are
+//! a bundle from which an opt-out was removed is "not checked for completeness" offline (exit 6)
+//! and fails the default check against the server's tiles. A publisher cannot publish under another's name (4xx, exit 4) and replays are
 //! refused. Independently, a tlog-proof from the JSON API verifies with `prov verify inclusion`.
 //!
 //! Needs the `server` feature (the default), which `prov serve` lives behind.
@@ -224,8 +224,41 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         ],
         0,
     );
-    let out = ok(&["verify", "compliance", "--vkey", vk, p(&good_b)], 0);
-    assert!(out.contains("compliant"), "{out}");
+    let out = ok(
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            vk,
+            "--server",
+            s,
+            p(&good_b),
+        ],
+        0,
+    );
+    assert!(out.contains("verified: compliant"), "{out}");
+    assert!(out.contains("horizon lag:"), "{out}");
+    // The service builds one multi-proof per dataset version, and carries the horizon entry.
+    let gb = json(&std::fs::read_to_string(&good_b).unwrap());
+    assert_eq!(gb["set_proofs"].as_array().unwrap().len(), 0);
+    assert_eq!(gb["multi_proofs"].as_array().unwrap().len(), 2);
+    assert!(gb["horizon_entry"]["proof"].is_string());
+    // Offline, the same bundle says what it did not check.
+    let out = ok(
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            vk,
+            "--offline",
+            p(&good_b),
+        ],
+        6,
+    );
+    assert!(
+        out.contains("verified: compliant (not checked for completeness)"),
+        "{out}"
+    );
     ok(
         &[
             "verify",
@@ -241,12 +274,32 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     );
 
     // The violation: exit 1, naming the opt-out, the id and the dataset version.
-    let out = ok(&["verify", "compliance", "--vkey", vk, p(&bad_b)], 1);
+    let out = ok(
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            vk,
+            "--server",
+            s,
+            p(&bad_b),
+        ],
+        1,
+    );
     assert!(out.contains(&format!("index {optout_d2}")), "{out}");
     assert!(out.contains(&cid_of(d2)), "{out}");
     assert!(out.contains("alice/web@v1"), "{out}");
     let out = ok(
-        &["verify", "compliance", "--vkey", vk, "--json", p(&bad_b)],
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            vk,
+            "--json",
+            "--server",
+            s,
+            p(&bad_b),
+        ],
         1,
     );
     let v = json(&out);
@@ -263,7 +316,14 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         let mut b = bytes.clone();
         b[at] ^= 1 << (n % 7);
         std::fs::write(&flipped, &b).unwrap();
-        let r = prov(&["verify", "compliance", "--vkey", vk, p(&flipped)]);
+        let r = prov(&[
+            "verify",
+            "compliance",
+            "--vkey",
+            vk,
+            "--offline",
+            p(&flipped),
+        ]);
         assert_eq!(
             r.code,
             2,
@@ -274,8 +334,9 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         );
     }
 
-    // An opt-out removed from the violating bundle hides the violation from a plain check, not
-    // from --complete, which reads every entry below the horizon from the tiles.
+    // An opt-out removed from the violating bundle hides the violation from an offline check,
+    // which says so (exit 6, never 0), not from the default check, which reads every entry
+    // below the horizon from the tiles.
     let mut b = json(&std::fs::read_to_string(&bad_b).unwrap());
     let optouts = b["optouts"].as_array_mut().unwrap();
     let before = optouts.len();
@@ -288,8 +349,28 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     assert_eq!(optouts.len(), before - 1);
     let trimmed = t.join("trimmed.json");
     std::fs::write(&trimmed, serde_json::to_vec(&b).unwrap()).unwrap();
-    let out = ok(&["verify", "compliance", "--vkey", vk, p(&trimmed)], 0);
-    assert!(out.contains("compliant"), "{out}");
+    let out = ok(
+        &[
+            "verify",
+            "compliance",
+            "--vkey",
+            vk,
+            "--offline",
+            p(&trimmed),
+        ],
+        6,
+    );
+    assert!(out.contains("not checked for completeness"), "{out}");
+    let r = prov(&[
+        "verify",
+        "compliance",
+        "--vkey",
+        vk,
+        "--server",
+        s,
+        p(&trimmed),
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     let r = prov(&[
         "verify",
         "compliance",

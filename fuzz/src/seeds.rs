@@ -364,6 +364,8 @@ pub fn all() -> Vec<Seed> {
             dataset: "acme/greetings@1.0".into(),
             proof: doc_set.membership_proof(&hello_id).expect("a proof"),
         }],
+        multi_proofs: Vec::new(),
+        horizon_entry: None,
     };
     add("compliance", "doc-entries-violated", json(&bundle));
     bundle.optouts.clear();

@@ -17,12 +17,27 @@
 //!  "optouts":  [<entry and proof>, ..],          // every optout entry with index < horizon
 //!  "optout_sets": [{"leaves": [<set leaf>, ..]}, ..],   // whole opt-out sets named by root
 //!  "set_proofs": [{"dataset": "publisher/dataset@version",
-//!                  "proof": {"included": ..} | {"excluded": ..}}, ..]}
+//!                  "proof": {"included": ..} | {"excluded": ..}}, ..],
+//!  "multi_proofs": [{"dataset": "publisher/dataset@version",       // optional (since issue 11)
+//!                    "proof": <set multi-proof>}, ..],
+//!  "horizon_entry": <entry and proof>}                              // optional (since issue 11)
 //! ```
 //! Opt-out sets travel whole: the verifier recomputes each root, so no id can be left out. A
 //! bundle can still omit an `optout` entry; [`bundle_optout_indices`] lets a verifier that reads
-//! the entry tiles (`--complete`) compare against every opt-out below the horizon.
-
+//! the entry tiles compare against every opt-out below the horizon.
+//!
+//! Two ways to decide the ids, and a verifier accepts both ("formats are forever"):
+//! - `set_proofs` (the first layout): one inclusion or exclusion proof per (id, dataset version).
+//! - `multi_proofs` (what the service builds now): ONE [`SetMultiProof`] per dataset version for
+//!   every opted-out id at once. It reveals each id's leaf, or its two neighbours (an excluded
+//!   id), and the fewest hashes that rebuild the manifest root. The verifier gathers the ids
+//!   itself from the opt-outs (an id list in the bundle would only be one more thing to check)
+//!   and recomputes the membership of every one of them from the proof; an id the proof does not
+//!   decide is an error. A dataset version with a multi-proof must have no `set_proofs`.
+//!
+//! `horizon_entry` is the entry at index `horizon - 1` (absent when the horizon is 0), with its
+//! tlog-proof: its `time` is the time side of the horizon lag that an offline verifier reports
+//! ([`BundleReport::lag_seconds`]).
 use std::collections::{BTreeSet, HashMap};
 
 use base64::Engine as _;
@@ -31,7 +46,9 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::{DatasetKey, Entry, EntryBody, EntryError, EntryKind, OptOutIds};
 use crate::note::VerifierKey;
-use crate::set::{Membership, SetError, SetLeaf, SetMembershipProof, SortedSet};
+use crate::set::{
+    verify_multi, Membership, SetError, SetLeaf, SetMembershipProof, SetMultiProof, SortedSet,
+};
 use crate::tlog_proof::{TlogProof, TlogProofError};
 use crate::types::{ContentId, LeafIndex, TreeSize};
 
@@ -82,6 +99,19 @@ pub enum ComplianceError {
         dataset: String,
         source: Box<SetError>,
     },
+    #[error("two multi-proofs for {dataset}")]
+    DuplicateMultiProof { dataset: String },
+    #[error("{dataset} has both a multi-proof and set proofs")]
+    MixedProofs { dataset: String },
+    #[error("multi-proof for {dataset}: {source}")]
+    MultiProof {
+        dataset: String,
+        source: Box<SetError>,
+    },
+    #[error("set proofs or multi-proofs for {dataset}, which the checkpoint does not name")]
+    UnnamedDataset { dataset: String },
+    #[error("horizon entry at index {index} is not the entry just below the horizon {horizon}")]
+    HorizonEntry { index: u64, horizon: u64 },
 }
 
 /// An entry whose position in the log is established.
@@ -137,6 +167,15 @@ pub struct BundleSetProof {
     pub proof: SetMembershipProof,
 }
 
+/// One multi-proof deciding every opted-out id in one dataset version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleMultiProof {
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    pub proof: SetMultiProof,
+}
+
 /// Everything a verifier needs, offline, to check one checkpoint entry's compliance claim.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,7 +187,108 @@ pub struct ComplianceBundle {
     pub optouts: Vec<BundleEntry>,
     #[serde(default)]
     pub optout_sets: Vec<OptOutSetLeaves>,
+    /// The first layout: one proof per (id, dataset version). Empty in new bundles.
+    #[serde(default)]
     pub set_proofs: Vec<BundleSetProof>,
+    /// One proof per dataset version for all ids (see the module docs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub multi_proofs: Vec<BundleMultiProof>,
+    /// The entry at index `horizon - 1`, for the time side of the horizon lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon_entry: Option<BundleEntry>,
+}
+
+/// What a verified bundle establishes: the verdict over the opt-outs it carries, and the facts a
+/// caller needs to say how far that verdict reaches (it says nothing about opt-outs the bundle
+/// leaves out: compare [`BundleReport::optout_indices`] with the log's entry tiles).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleReport {
+    pub verdict: Verdict,
+    /// The `model_checkpoint` entry's index and `time`.
+    pub model_index: LeafIndex,
+    pub model_time: u64,
+    /// Its `optout_horizon`: opt-outs at indexes below it are checked.
+    pub horizon: u64,
+    /// The size of the signed checkpoint every proof leads to.
+    pub checkpoint_size: TreeSize,
+    /// The `time` of the entry at `horizon - 1`, when the bundle carries it.
+    pub horizon_time: Option<u64>,
+    /// The indexes of the bundle's opt-outs.
+    pub optout_indices: BTreeSet<LeafIndex>,
+}
+
+/// What a verdict amounts to once its reach is known, most serious first: a verified violation;
+/// a bundle that leaves out an opt-out of the log (`Incomplete`); a horizon of 0 (`Vacuous`:
+/// nothing could be checked) unless the policy allows it; a horizon lag over the policy's limit
+/// (or unknown, when there is a limit); compliant but not checked for completeness
+/// (`NotChecked`); and compliant. The CLI and the explorer decide with this one function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conclusion {
+    Violated,
+    Incomplete,
+    Vacuous,
+    LagExceeded,
+    NotChecked,
+    Compliant,
+}
+
+/// What a caller asks of a verdict beyond the proofs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The largest horizon lag in time accepted, in seconds.
+    pub max_lag_seconds: Option<u64>,
+    /// Accept a horizon of 0.
+    pub allow_vacuous: bool,
+}
+
+impl BundleReport {
+    /// The conclusion (see [`Conclusion`]). `complete`: `None` when completeness was not checked,
+    /// else whether the log holds no opt-out below the horizon that the bundle leaves out.
+    /// `lag_seconds`: from [`BundleReport::lag_seconds`].
+    pub fn conclude(
+        &self,
+        complete: Option<bool>,
+        lag_seconds: Option<u64>,
+        policy: &Policy,
+    ) -> Conclusion {
+        if matches!(self.verdict, Verdict::Violated { .. }) {
+            Conclusion::Violated
+        } else if complete == Some(false) {
+            Conclusion::Incomplete
+        } else if self.vacuous() && !policy.allow_vacuous {
+            Conclusion::Vacuous
+        } else if policy
+            .max_lag_seconds
+            .is_some_and(|max| lag_seconds.is_none_or(|lag| lag > max))
+        {
+            Conclusion::LagExceeded
+        } else if complete.is_none() {
+            Conclusion::NotChecked
+        } else {
+            Conclusion::Compliant
+        }
+    }
+
+    /// Whether nothing could have been checked: no opt-out can be below a horizon of 0.
+    pub fn vacuous(&self) -> bool {
+        self.horizon == 0
+    }
+
+    /// Entries between the horizon and the checkpoint entry itself: opt-outs logged there are
+    /// not covered by the verdict.
+    pub fn lag_entries(&self) -> u64 {
+        self.model_index.0.saturating_sub(self.horizon)
+    }
+
+    /// Seconds from the `time` of the last entry below the horizon (`horizon_time`, from the
+    /// bundle or from the log's tiles) to the checkpoint entry's own `time`; `None` when the
+    /// horizon is 0 or that time is unknown. A checkpoint entry older than that entry gives 0.
+    pub fn lag_seconds(&self, horizon_time: Option<u64>) -> Option<u64> {
+        horizon_time
+            .filter(|_| self.horizon > 0)
+            .map(|t| self.model_time.saturating_sub(t))
+    }
 }
 
 impl BundleEntry {
@@ -166,6 +306,14 @@ pub fn verify_bundle(
     bundle: &ComplianceBundle,
     key: &VerifierKey,
 ) -> Result<Verdict, ComplianceError> {
+    Ok(verify_bundle_report(bundle, key)?.verdict)
+}
+
+/// [`verify_bundle`], with what a caller needs to state the verdict's reach (horizon, lag).
+pub fn verify_bundle_report(
+    bundle: &ComplianceBundle,
+    key: &VerifierKey,
+) -> Result<BundleReport, ComplianceError> {
     let checkpoint = Checkpoint::verify(&bundle.checkpoint, key)?;
     let open = |b: &BundleEntry| open_entry(b, key, &checkpoint);
     let model = open(&bundle.model_checkpoint)?;
@@ -184,7 +332,42 @@ pub fn verify_bundle(
         .iter()
         .map(|s| SortedSet::new(s.leaves.clone()).map_err(ComplianceError::OptOutSet))
         .collect::<Result<Vec<_>, _>>()?;
-    decide(&model, &datasets, &optouts, &sets, &bundle.set_proofs)
+    let verdict = decide(
+        &model,
+        &datasets,
+        &optouts,
+        &sets,
+        &SetEvidence {
+            proofs: &bundle.set_proofs,
+            multi: &bundle.multi_proofs,
+        },
+    )?;
+    let EntryBody::ModelCheckpoint(cp) = model.entry.body() else {
+        return Err(wrong_kind(&model, EntryKind::ModelCheckpoint));
+    };
+    let horizon = cp.optout_horizon;
+    let horizon_time = match &bundle.horizon_entry {
+        None => None,
+        Some(b) => {
+            let e = open(b)?;
+            if horizon == 0 || e.index.0 != horizon - 1 {
+                return Err(ComplianceError::HorizonEntry {
+                    index: e.index.0,
+                    horizon,
+                });
+            }
+            Some(e.entry.time())
+        }
+    };
+    Ok(BundleReport {
+        verdict,
+        model_index: model.index,
+        model_time: model.entry.time(),
+        horizon,
+        checkpoint_size: checkpoint.size,
+        horizon_time,
+        optout_indices: optouts.iter().map(|o| o.index).collect(),
+    })
 }
 
 /// The log indices of the bundle's `optout` entries, as their tlog-proofs state them (not
@@ -200,14 +383,22 @@ pub fn bundle_optout_indices(
         .collect()
 }
 
+/// The set proofs of a bundle, in either layout (see the module docs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetEvidence<'a> {
+    pub proofs: &'a [BundleSetProof],
+    pub multi: &'a [BundleMultiProof],
+}
+
 /// The decision over entries whose log positions are established (see the module docs).
 pub fn decide(
     model: &IndexedEntry,
     datasets: &[IndexedEntry],
     optouts: &[IndexedEntry],
     optout_sets: &[SortedSet],
-    proofs: &[BundleSetProof],
+    evidence: &SetEvidence<'_>,
 ) -> Result<Verdict, ComplianceError> {
+    let proofs = evidence.proofs;
     let EntryBody::ModelCheckpoint(cp) = model.entry.body() else {
         return Err(wrong_kind(model, EntryKind::ModelCheckpoint));
     };
@@ -261,8 +452,9 @@ pub fn decide(
         }
     }
 
+    // The ids each opt-out names (train-ai scope), in log order.
     let mut seen = BTreeSet::new();
-    let mut violations = Vec::new();
+    let mut named: Vec<(LeafIndex, Vec<ContentId>)> = Vec::new();
     for o in optouts {
         let EntryBody::OptOut(opt) = o.entry.body() else {
             return Err(wrong_kind(o, EntryKind::OptOut));
@@ -290,25 +482,72 @@ pub fn decide(
                 .map(|l| l.cid)
                 .collect(),
         };
-        for cid in ids {
+        named.push((o.index, ids));
+    }
+
+    // Multi-proofs: at most one per dataset version the checkpoint names, and then no
+    // per-id proof for that version. Each decides every opted-out id at once.
+    let mut all_ids: Vec<ContentId> = named
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect();
+    all_ids.sort_unstable();
+    all_ids.dedup();
+    let mut decided: HashMap<&str, HashMap<ContentId, Membership>> = HashMap::new();
+    for m in evidence.multi {
+        let Some((dataset, root, size)) = versions.iter().find(|v| v.0 == m.dataset) else {
+            return Err(ComplianceError::UnnamedDataset {
+                dataset: m.dataset.clone(),
+            });
+        };
+        if decided.contains_key(dataset.as_str()) {
+            return Err(ComplianceError::DuplicateMultiProof {
+                dataset: dataset.clone(),
+            });
+        }
+        if proofs.iter().any(|p| p.dataset == *dataset) {
+            return Err(ComplianceError::MixedProofs {
+                dataset: dataset.clone(),
+            });
+        }
+        let got = verify_multi(&m.proof, &all_ids, root, *size).map_err(|source| {
+            ComplianceError::MultiProof {
+                dataset: dataset.clone(),
+                source: Box::new(source),
+            }
+        })?;
+        decided.insert(dataset.as_str(), all_ids.iter().copied().zip(got).collect());
+    }
+
+    let mut violations = Vec::new();
+    for (optout_index, ids) in &named {
+        for &cid in ids {
             for (dataset, root, size) in &versions {
-                let proof = table.get(&(cid, dataset.as_str())).ok_or_else(|| {
-                    ComplianceError::MissingProof {
-                        optout_index: o.index.0,
-                        cid,
+                let m = if let Some(d) = decided.get(dataset.as_str()) {
+                    // Every id of `all_ids` is decided (verify_multi fails otherwise).
+                    *d.get(&cid).ok_or(ComplianceError::MultiProof {
                         dataset: dataset.clone(),
-                    }
-                })?;
-                let m = proof.verify(&cid, root, *size).map_err(|source| {
-                    ComplianceError::SetProof {
-                        cid,
-                        dataset: dataset.clone(),
-                        source: Box::new(source),
-                    }
-                })?;
+                        source: Box::new(SetError::Undecided { id: cid }),
+                    })?
+                } else {
+                    let proof = table.get(&(cid, dataset.as_str())).ok_or_else(|| {
+                        ComplianceError::MissingProof {
+                            optout_index: optout_index.0,
+                            cid,
+                            dataset: dataset.clone(),
+                        }
+                    })?;
+                    proof
+                        .verify(&cid, root, *size)
+                        .map_err(|source| ComplianceError::SetProof {
+                            cid,
+                            dataset: dataset.clone(),
+                            source: Box::new(source),
+                        })?
+                };
                 if m == Membership::Included {
                     violations.push(Violation {
-                        optout_index: o.index,
+                        optout_index: *optout_index,
                         cid,
                         dataset: dataset.clone(),
                     });

@@ -6,8 +6,8 @@
 use ed25519_dalek::SigningKey;
 use ledger::checkpoint::Checkpoint;
 use ledger::compliance::{
-    bundle_optout_indices, verify_bundle, BundleEntry, BundleSetProof, ComplianceBundle,
-    ComplianceError, OptOutSetLeaves, Verdict, Violation,
+    bundle_optout_indices, verify_bundle, verify_bundle_report, BundleEntry, BundleMultiProof,
+    BundleSetProof, ComplianceBundle, ComplianceError, OptOutSetLeaves, Verdict, Violation,
 };
 use ledger::entry::{
     CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, EntryError, ModelCheckpoint, Name,
@@ -41,6 +41,8 @@ struct Built {
     bundle: ComplianceBundle,
     key: VerifierKey,
     manifest: SortedSet,
+    /// Every entry of the log with its tlog-proof.
+    logged: Vec<BundleEntry>,
 }
 
 fn build(s: &Scenario) -> Built {
@@ -216,10 +218,29 @@ fn build(s: &Scenario) -> Built {
                 leaves: optout_set.leaves().to_vec(),
             }],
             set_proofs,
+            multi_proofs: Vec::new(),
+            horizon_entry: None,
         },
         key: log_key.verifier_key(),
         manifest,
+        logged: (0..entries.len()).map(logged).collect(),
     }
+}
+
+/// The bundle in the layout the service builds now: one multi-proof for all ids instead of
+/// one proof per id, and the entry below the horizon.
+fn to_multi(b: &Built, horizon: u64) -> ComplianceBundle {
+    let mut ids: Vec<ContentId> = b.bundle.set_proofs.iter().map(|p| p.proof.id()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = b.bundle.clone();
+    out.set_proofs.clear();
+    out.multi_proofs = vec![BundleMultiProof {
+        dataset: "acme/web@1".into(),
+        proof: b.manifest.multi_proof(&ids).unwrap(),
+    }];
+    out.horizon_entry = horizon.checked_sub(1).map(|h| b.logged[h as usize].clone());
+    out
 }
 
 const CLEAN: Scenario = Scenario {
@@ -396,4 +417,227 @@ fn optout_indices_for_a_complete_check() {
         .map(|i| i.0)
         .collect();
     assert_eq!(got, vec![2, 3, 4]);
+}
+
+/// Both layouts reach the same verdicts, and the multi-proof layout's report states the horizon
+/// lag from the bundle's horizon entry.
+#[test]
+fn multi_proof_bundles_reach_the_same_verdicts() {
+    for (inline_hits, set_hits) in [(false, false), (true, false), (true, true)] {
+        let b = build(&Scenario {
+            inline_hits,
+            set_hits,
+            horizon: 5,
+        });
+        let multi = to_multi(&b, 5);
+        let json = serde_json::to_string(&multi).unwrap();
+        assert!(!json.contains("horizon_entry\":null"));
+        let back: ComplianceBundle = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            verify_bundle(&back, &b.key),
+            verify_bundle(&b.bundle, &b.key)
+        );
+        let r = verify_bundle_report(&back, &b.key).unwrap();
+        assert_eq!(r.horizon, 5);
+        assert_eq!(r.model_index, LeafIndex(5));
+        assert_eq!(r.lag_entries(), 0);
+        // Entry 4 has time 5 and the checkpoint entry time 6 (see `build`).
+        assert_eq!(r.horizon_time, Some(b.logged_time(4)));
+        assert_eq!(
+            r.lag_seconds(r.horizon_time),
+            Some(r.model_time - b.logged_time(4))
+        );
+    }
+}
+
+/// The attack on the new layout: a multi-proof built without the violating id. The verifier
+/// gathers the ids itself, so the proof fails to decide it: an error, never "compliant".
+#[test]
+fn multi_proof_hiding_an_opted_out_id_is_refused() {
+    let b = build(&Scenario {
+        inline_hits: true,
+        set_hits: false,
+        horizon: 5,
+    });
+    let mut ids: Vec<ContentId> = b
+        .bundle
+        .set_proofs
+        .iter()
+        .map(|p| p.proof.id())
+        .filter(|id| *id != item(3))
+        .collect();
+    ids.sort();
+    let mut forged = to_multi(&b, 5);
+    forged.multi_proofs[0].proof = b.manifest.multi_proof(&ids).unwrap();
+    assert!(matches!(
+        verify_bundle(&forged, &b.key),
+        Err(ComplianceError::MultiProof { .. })
+    ));
+    // Nor may the version's proofs be split across both layouts, or given twice.
+    let mut mixed = to_multi(&b, 5);
+    mixed.set_proofs = b.bundle.set_proofs.clone();
+    assert!(matches!(
+        verify_bundle(&mixed, &b.key),
+        Err(ComplianceError::MixedProofs { .. })
+    ));
+    let mut twice = to_multi(&b, 5);
+    twice.multi_proofs.push(twice.multi_proofs[0].clone());
+    assert!(matches!(
+        verify_bundle(&twice, &b.key),
+        Err(ComplianceError::DuplicateMultiProof { .. })
+    ));
+    // A multi-proof for a version the checkpoint does not name.
+    let mut other = to_multi(&b, 5);
+    other.multi_proofs[0].dataset = "acme/web@2".into();
+    assert!(matches!(
+        verify_bundle(&other, &b.key),
+        Err(ComplianceError::UnnamedDataset { .. })
+    ));
+}
+
+/// The horizon entry must be the entry just below the horizon: another entry would let a
+/// bundle claim a fresher horizon than it has.
+#[test]
+fn a_horizon_entry_at_another_index_is_refused() {
+    let b = build(&CLEAN);
+    let mut bad = to_multi(&b, 5);
+    bad.horizon_entry = Some(b.logged[2].clone());
+    assert!(matches!(
+        verify_bundle_report(&bad, &b.key),
+        Err(ComplianceError::HorizonEntry {
+            index: 2,
+            horizon: 5
+        })
+    ));
+}
+
+impl Built {
+    fn logged_time(&self, i: usize) -> u64 {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.logged[i].entry)
+            .unwrap();
+        Entry::from_bytes(&bytes).unwrap().time()
+    }
+}
+
+/// The explorer decides compliance in JavaScript (api/explorer/src/lib/compliance.js); this
+/// writes the cases it must decide as this crate does, with the log's tiles for its own
+/// completeness scan, to `api/explorer/test/vectors/compliance.json` (its node test reads them)
+/// and keeps the committed file current: `PROV_UPDATE_VECTORS=1 cargo test -p ledger --test
+/// compliance explorer` rewrites it.
+#[test]
+fn explorer_compliance_vectors_are_current() {
+    use base64::Engine as _;
+    use ledger::compliance::{Conclusion, Policy};
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let unb64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
+
+    let clean = build(&CLEAN);
+    let violating = build(&Scenario {
+        inline_hits: true,
+        set_hits: true,
+        horizon: 5,
+    });
+    let inline = build(&Scenario {
+        inline_hits: true,
+        set_hits: false,
+        horizon: 5,
+    });
+    let mut trimmed = to_multi(&inline, 5);
+    trimmed.optouts.retain(|o| !o.proof.contains("\nindex 2\n"));
+    let mut vacuous_built = build(&Scenario {
+        inline_hits: false,
+        set_hits: false,
+        horizon: 0,
+    });
+    vacuous_built.bundle.optouts.clear();
+    let vacuous = to_multi(&vacuous_built, 0);
+    let cases = [
+        ("compliant", to_multi(&clean, 5), &clean),
+        ("compliant-first-layout", clean.bundle.clone(), &clean),
+        ("violated", to_multi(&violating, 5), &violating),
+        ("trimmed", trimmed, &inline),
+        ("vacuous", vacuous, &vacuous_built),
+    ];
+
+    let mut out = Vec::new();
+    for (name, bundle, built) in cases {
+        // The log behind the bundle, as tiles (it is below one tile wide).
+        let entries: Vec<Vec<u8>> = built.logged.iter().map(|e| unb64(&e.entry)).collect();
+        let n = entries.len();
+        let hashes: Vec<u8> = entries
+            .iter()
+            .flat_map(|e| ledger::leaf_hash(e).0)
+            .collect();
+        let tiles = serde_json::json!({
+            format!("tile/entries/000.p/{n}"): b64(&ledger::tile::encode_entry_bundle(&entries).unwrap()),
+            format!("tile/0/000.p/{n}"): b64(&hashes),
+        });
+        let r = verify_bundle_report(&bundle, &built.key).unwrap();
+        // What a scan of the log finds: the opt-outs below the horizon the bundle leaves out,
+        // and the time of the entry just below the horizon.
+        let parsed: Vec<Entry> = entries
+            .iter()
+            .map(|e| Entry::from_bytes(e).unwrap())
+            .collect();
+        let missing: Vec<u64> = (0..r.horizon)
+            .filter(|i| {
+                matches!(parsed[*i as usize].body(), EntryBody::OptOut(_))
+                    && !r.optout_indices.contains(&LeafIndex(*i))
+            })
+            .collect();
+        let scanned_time = r.horizon.checked_sub(1).map(|h| parsed[h as usize].time());
+        let lag = r.lag_seconds(scanned_time);
+        let conclude = |complete: Option<bool>, lag: Option<u64>, policy: Policy| -> Conclusion {
+            r.conclude(complete, lag, &policy)
+        };
+        let strict = Policy {
+            max_lag_seconds: Some(0),
+            allow_vacuous: false,
+        };
+        let lenient = Policy {
+            max_lag_seconds: None,
+            allow_vacuous: true,
+        };
+        let complete = Some(missing.is_empty());
+        out.push(serde_json::json!({
+            "name": name,
+            "bundle": bundle,
+            "tiles": tiles,
+            "expect": {
+                "verdict": r.verdict,
+                "horizon": r.horizon,
+                "model_index": r.model_index.0,
+                "lag_entries": r.lag_entries(),
+                "horizon_time_in_bundle": r.horizon_time,
+                "missing_optouts": missing,
+                "horizon_time": scanned_time,
+                "lag_seconds": lag,
+                "conclusion": {
+                    "checked": conclude(complete, lag, Policy::default()),
+                    "offline": conclude(None, r.lag_seconds(r.horizon_time), Policy::default()),
+                    "checked_max_lag_0": conclude(complete, lag, strict),
+                    "checked_allow_vacuous": conclude(complete, lag, lenient),
+                },
+            },
+        }));
+    }
+    let doc = serde_json::json!({
+        "about": "generated by ledger/tests/compliance.rs explorer_compliance_vectors_are_current; do not edit",
+        "vkey": clean.key.to_string(),
+        "cases": out,
+    });
+    let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../api/explorer/test/vectors/compliance.json");
+    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p ledger --test compliance explorer`",
+        path.display()
+    );
 }

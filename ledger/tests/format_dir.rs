@@ -644,6 +644,8 @@ fn compliance(l: &Ledger, index: LeafIndex, vkey: &VerifierKey) -> Verdict {
         optouts,
         optout_sets,
         set_proofs,
+        multi_proofs: Vec::new(),
+        horizon_entry: None,
     };
     verify_bundle(&bundle, vkey).unwrap_or_else(|e| panic!("{CHANGED}: compliance bundle: {e}"))
 }

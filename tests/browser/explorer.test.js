@@ -113,6 +113,10 @@ test('models and checkpoints carry compliance badges computed in the browser', a
   await shot(p, '11-checkpoint-violation');
   await visit(p, server.url, '#/model/lab/llm/ckpt-2', 'model');
   await p.waitForSelector('#compliance-badge .badge[data-state="compliant"]');
+  // Green only after this browser's own completeness scan, and it says what it did not check.
+  assert.equal(await p.getAttribute('#completeness', 'data-state'), 'complete');
+  const notChecked = await p.textContent('#not-checked');
+  assert.ok(notChecked.includes('Not checked') && notChecked.includes('between the horizon'), notChecked);
   await shot(p, '12-checkpoint-compliant');
   noForeignRequests(p);
   await p.close();
@@ -276,14 +280,41 @@ test('the log page proves the log only grew since the last visit, and flags a ba
   await p.close();
 });
 
+test('a bundle with an opt-out removed is never shown compliant: the scan of the tiles finds it', async () => {
+  const p = await page();
+  let removed = null;
+  await p.route('**/v1/compliance/*', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    // The violating checkpoint's bundle without its opt-outs: its own proofs still verify, and
+    // it names no violation.
+    removed = Number(/\nindex ([0-9]+)\n/.exec(body.optouts[0].proof)[1]);
+    body.optouts = [];
+    await route.fulfill({ response: res, json: body });
+  });
+  const seen = [];
+  await p.exposeFunction('seenState', (x) => seen.push(x));
+  await p.addInitScript(() => {
+    new MutationObserver(() => {
+      const b = document.querySelector('#compliance-badge .badge');
+      if (b) window.seenState(b.dataset.state);
+    }).observe(document, { subtree: true, childList: true });
+  });
+  await visit(p, server.url, '#/model/lab/llm/ckpt-1', 'model');
+  await p.waitForSelector('#compliance-badge .badge[data-state="incomplete"]');
+  assert.ok(!seen.includes('compliant'), `never green: ${seen}`);
+  assert.equal(await p.getAttribute('#completeness', 'data-state'), 'incomplete');
+  assert.ok((await p.textContent('#completeness')).includes(String(removed)));
+  await p.close();
+});
+
 test('a tampered compliance bundle does not verify', async () => {
   const p = await page();
   await p.route('**/v1/compliance/*', async (route) => {
     const res = await route.fetch();
     const body = await res.json();
-    const proof = body.set_proofs[0].proof;
-    const side = proof.included ?? proof.excluded.left ?? proof.excluded.right;
-    side.path[0] = (side.path[0][0] === '0' ? '1' : '0') + side.path[0].slice(1);
+    const leaf = body.multi_proofs[0].proof.leaves[0].leaf;
+    leaf.size += 1;
     await route.fulfill({ response: res, json: body });
   });
   await visit(p, server.url, '#/model/lab/llm/ckpt-1', 'model');

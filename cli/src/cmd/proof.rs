@@ -450,7 +450,7 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         say_json(&json!({"index": index, "bundle_file": a.out.display().to_string()}))?;
     } else {
         say(format!(
-            "wrote {} (compliance bundle of entry {index}); check it with\n  prov verify compliance --vkey VKEY [--complete] {}",
+            "wrote {} (compliance bundle of entry {index}); check it with\n  prov verify compliance --vkey VKEY --server URL {}",
             a.out.display(),
             a.out.display()
         ))?;

@@ -4,19 +4,24 @@
 //!   log with an Ed25519 key (the entry file holds the entry's exact bytes);
 //! - `consistency --vkey V OLD_CHECKPOINT NEW_CHECKPOINT PROOF`: the new tree extends the old;
 //! - `set-inclusion|set-exclusion --set-root HEX --id CID PROOF`: a set proof;
-//! - `compliance --vkey V [--complete] BUNDLE`: a checkpoint's compliance bundle. With
-//!   `--complete`, also reads the entry tiles below the horizon from `--server` and fails a bundle
-//!   that leaves out any `optout` entry.
+//! - `compliance --vkey V (--server URL | --tiles DIR | --offline) BUNDLE`: a checkpoint's
+//!   compliance bundle. Unless `--offline`, it also reads every entry below the horizon from the
+//!   log's tiles (a server, or a local copy laid out as C2SP tlog-tiles) and fails a bundle that
+//!   leaves out any `optout` entry. Every verdict states its horizon lag.
 //!
 //! Exit 0 when the proof holds, 2 when it does not verify or an input is malformed or missing;
 //! `compliance` exits 1 on a verified violation (printing the opt-out, the id and the dataset
-//! version), and 3 when `--complete` cannot read the server or the server's tiles do not match.
+//! version), 3 when the server cannot be read or its tiles do not match, 6 for "compliant, but
+//! completeness not checked" (`--offline`), and 7 for a policy failure (a vacuous horizon of 0
+//! without `--allow-vacuous`, or a horizon lag over `--max-lag`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use ledger::compliance::{bundle_optout_indices, verify_bundle, ComplianceBundle, Verdict};
+use ledger::compliance::{
+    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, Verdict,
+};
 use ledger::entry::{Entry, EntryBody};
 use ledger::set::{Membership, SetExclusionProof, SetInclusionProof, SetMembershipProof};
 use ledger::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
@@ -27,7 +32,7 @@ use ledger::{
 };
 use serde_json::{json, Value};
 
-use crate::client::{Client, DEFAULT_SERVER};
+use crate::client::Client;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
@@ -40,7 +45,9 @@ pub enum VerifyCmd {
     SetInclusion(SetArgs),
     /// A content id is not in a set.
     SetExclusion(SetArgs),
-    /// A model checkpoint's compliance bundle: exit 0 compliant, 1 violated, 2 not verified.
+    /// A model checkpoint's compliance bundle: exit 0 compliant (and complete), 1 violated,
+    /// 2 not verified or incomplete, 6 compliant but not checked for completeness (--offline),
+    /// 7 a policy failure (vacuous horizon, --max-lag).
     Compliance(ComplianceArgs),
 }
 
@@ -105,19 +112,55 @@ pub struct ComplianceArgs {
     /// The log's verifier key (C2SP vkey), or a file holding it.
     #[arg(long, value_name = "VKEY")]
     pub vkey: String,
-    /// Also read the entry tiles below the horizon from --server and fail if the bundle leaves
-    /// out any opt-out.
+    /// Accepted for compatibility and ignored: completeness is checked unless --offline.
     #[arg(long)]
     pub complete: bool,
-    /// The ledger to read tiles from (with --complete).
-    #[arg(long, value_name = "URL", default_value = DEFAULT_SERVER, env = "PROV_SERVER")]
-    pub server: String,
+    /// Check completeness against this ledger's tiles.
+    #[arg(long, value_name = "URL", env = "PROV_SERVER")]
+    pub server: Option<String>,
+    /// Check completeness against a local copy of the log's tiles (C2SP tlog-tiles layout:
+    /// `checkpoint`, `tile/...`, `tile/entries/...`).
+    #[arg(long, value_name = "DIR")]
+    pub tiles: Option<PathBuf>,
+    /// Do not check completeness: the verdict then covers only the opt-outs the bundle carries
+    /// (exit 6 instead of 0).
+    #[arg(long)]
+    pub offline: bool,
+    /// Fail (exit 7) when the horizon lags the checkpoint entry by more than this (`30d`, `12h`,
+    /// `15m`, `3600s`), or when that lag is unknown.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_lag: Option<u64>,
+    /// Accept a horizon of 0 (no opt-out can be below it) instead of failing it (exit 7).
+    #[arg(long)]
+    pub allow_vacuous: bool,
     /// The bundle (JSON, from `prov proof compliance`).
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `30d`, `12h`, `15m`, `3600s` (or a bare number of seconds) as seconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30d, 12h, 15m or 3600s"))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{s:?}: the unit must be one of s, m, h, d, w")),
+    };
+    n.checked_mul(unit)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 pub fn run(cmd: &VerifyCmd) -> Outcome {
@@ -325,13 +368,103 @@ pub fn parse_set_proof(value: Value) -> anyhow::Result<SetMembershipProof> {
     Ok(SetMembershipProof::Included(p))
 }
 
+/// Where the completeness check reads the log's tiles from.
+enum Tiles {
+    Server(Client, String),
+    Dir(PathBuf),
+}
+
+impl Tiles {
+    fn describe(&self) -> String {
+        match self {
+            Tiles::Server(_, url) => format!("the tiles of {url}"),
+            Tiles::Dir(d) => format!("the tiles in {}", d.display()),
+        }
+    }
+
+    /// The tile at `path`. A local copy made at a larger tree may hold a tile in full (or wider)
+    /// where the bundle's tree has it partial: that copy is returned, and the caller keeps the
+    /// first entries or hashes (each is checked against the bundle's checkpoint anyway).
+    fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
+        match self {
+            Tiles::Server(c, _) => c.get_bytes(path),
+            Tiles::Dir(dir) => {
+                let read = |p: &Path| std::fs::read(p);
+                match read(&dir.join(path)) {
+                    Ok(b) => return Ok(b),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Failure::new(Exit::Local, e)
+                            .with_context(&format!("reading {}", dir.join(path).display())))
+                    }
+                    Err(_) => {}
+                }
+                if let Some((full, _)) = path.split_once(".p/") {
+                    if let Ok(b) = read(&dir.join(full)) {
+                        return Ok(b);
+                    }
+                    // Any wider partial tile of the same index.
+                    let want: u16 = path
+                        .rsplit('/')
+                        .next()
+                        .and_then(|w| w.parse().ok())
+                        .unwrap_or(u16::MAX);
+                    if let Ok(rd) = std::fs::read_dir(dir.join(format!("{full}.p"))) {
+                        let mut widths: Vec<u16> = rd
+                            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                            .filter(|w| *w >= want)
+                            .collect();
+                        widths.sort_unstable();
+                        if let Some(w) = widths.first() {
+                            return std::fs::read(dir.join(format!("{full}.p/{w}")))
+                                .or_exit(Exit::Local, format!("reading {full}.p/{w}"));
+                        }
+                    }
+                }
+                Err(Failure::msg(
+                    Exit::Invalid,
+                    format!(
+                        "{} has no {path}: the copy does not cover the bundle's checkpoint",
+                        dir.display()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// What the completeness check found.
+struct Completeness {
+    missing: Vec<u64>,
+    /// The `time` of the entry at `horizon - 1`, read from the tiles.
+    horizon_time: Option<u64>,
+}
+
 fn compliance(a: &ComplianceArgs) -> Outcome {
     let key = load_vkey(&a.vkey)?;
+    if a.offline && (a.tiles.is_some() || a.complete) {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--offline skips the completeness check that --tiles and --complete ask for",
+        ));
+    }
+    let tiles = if a.offline {
+        None
+    } else if let Some(dir) = &a.tiles {
+        Some(Tiles::Dir(dir.clone()))
+    } else if let Some(url) = &a.server {
+        Some(Tiles::Server(Client::new(url)?, url.clone()))
+    } else {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "completeness is checked against the log's tiles: pass --server URL or --tiles DIR, \
+             or --offline to skip the check (the verdict then says so, exit 6)",
+        ));
+    };
     let bundle: ComplianceBundle = serde_json::from_slice(&read_input(&a.bundle)?).or_exit(
         Exit::Invalid,
         format!("{} is not a compliance bundle", a.bundle.display()),
     )?;
-    let verdict = match verify_bundle(&bundle, &key) {
+    let report = match verify_bundle_report(&bundle, &key) {
         Ok(v) => v,
         Err(e) => {
             if a.json {
@@ -341,23 +474,97 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         }
     };
     let model = model_summary(&bundle)?;
-    let missing = if a.complete {
-        let client = Client::new(&a.server)?;
-        Some(missing_optouts(&bundle, &key, &client)?)
-    } else {
-        None
+    let violated = matches!(report.verdict, Verdict::Violated { .. });
+    let found = match &tiles {
+        Some(t) => match completeness(&bundle, &report, &key, t) {
+            Ok(f) => Some(f),
+            // A verified violation stands on the bundle alone: a log that cannot be read does
+            // not hide it.
+            Err(f) if violated => {
+                crate::exit::warn(format!("completeness not checked: {:#}", f.error));
+                None
+            }
+            Err(f) => return Err(f),
+        },
+        None => None,
     };
-    let complete_ok = missing.as_ref().is_none_or(Vec::is_empty);
+    let missing = found.as_ref().map(|f| f.missing.clone());
+    let horizon_time = found
+        .as_ref()
+        .and_then(|f| f.horizon_time)
+        .or(report.horizon_time);
+    let lag_seconds = report.lag_seconds(horizon_time);
+    let lag_entries = report.lag_entries();
+    let complete = missing.as_ref().map(Vec::is_empty);
+
+    // The conclusion, most serious first (one function for the CLI and the explorer).
+    let policy = Policy {
+        max_lag_seconds: a.max_lag,
+        allow_vacuous: a.allow_vacuous,
+    };
+    let conclusion = report.conclude(complete, lag_seconds, &policy);
+    let vacuous = if report.vacuous() {
+        " (vacuous: the horizon is 0, no opt-out was checked)"
+    } else {
+        ""
+    };
+    let (exit, line) = match conclusion {
+        Conclusion::Violated => {
+            let n = match &report.verdict {
+                Verdict::Violated { violations } => violations.len(),
+                Verdict::Compliant => 0,
+            };
+            (
+                Exit::Negative,
+                format!("VIOLATION: {n} opted-out id(s) trained on"),
+            )
+        }
+        Conclusion::Incomplete => (
+            Exit::Invalid,
+            "the bundle's proofs verify, but it is incomplete".to_string(),
+        ),
+        Conclusion::Vacuous => (
+            Exit::Policy,
+            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
+        ),
+        Conclusion::LagExceeded => {
+            let what = match lag_seconds {
+                Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
+                None => "the horizon lag in time is unknown".to_string(),
+            };
+            (
+                Exit::Policy,
+                format!(
+                    "policy failure: {what}, more than --max-lag {}",
+                    human(a.max_lag.unwrap_or_default())
+                ),
+            )
+        }
+        Conclusion::NotChecked => (
+            Exit::NotChecked,
+            format!("verified: compliant (not checked for completeness){vacuous}"),
+        ),
+        Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
+    };
+
     if a.json {
         say_json(&json!({
-            "verified": complete_ok,
+            "verified": exit == Exit::Ok,
+            "conclusion": conclusion,
+            "exit": exit as u8,
             "model_checkpoint": model.label,
             "index": model.index,
             "optout_horizon": model.horizon,
+            "horizon": model.horizon,
             "optouts_checked": bundle.optouts.len(),
-            "verdict": verdict,
-            "complete": missing.as_ref().map(|m| m.is_empty()),
+            "verdict": report.verdict,
+            "complete": complete,
+            "completeness_source": tiles.as_ref().map(Tiles::describe),
             "missing_optouts": missing,
+            "vacuous": report.vacuous(),
+            "lag_entries": lag_entries,
+            "lag_seconds": lag_seconds,
+            "max_lag_seconds": a.max_lag,
         }))?;
     } else {
         say(format!(
@@ -367,48 +574,72 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             model.horizon,
             bundle.optouts.len()
         ))?;
-        match &verdict {
-            Verdict::Compliant if complete_ok => say("verified: compliant")?,
-            Verdict::Compliant => say("the bundle's proofs verify, but it is incomplete")?,
-            Verdict::Violated { violations } => {
-                say(format!(
-                    "VIOLATION: {} opted-out id(s) trained on",
-                    violations.len()
-                ))?;
-                for v in violations {
-                    say(format!(
-                        "  opt-out at index {} names {}, which is in {}",
-                        v.optout_index, v.cid, v.dataset
-                    ))?;
-                }
+        say(format!(
+            "horizon lag: {lag_entries} entries and {} between the horizon and the checkpoint \
+             entry (opt-outs logged there are not covered)",
+            match lag_seconds {
+                Some(s) => human(s),
+                None if report.vacuous() => "no time (nothing is below the horizon)".into(),
+                None =>
+                    "an unknown time (the bundle does not carry the entry below the horizon)".into(),
             }
-        }
-        match &missing {
-            Some(m) if m.is_empty() => say(format!(
-                "complete: every opt-out below {} is in the bundle",
-                model.horizon
+        ))?;
+        match (&missing, &tiles) {
+            (Some(m), Some(t)) if m.is_empty() => say(format!(
+                "complete: every opt-out below {} is in the bundle (read from {})",
+                model.horizon,
+                t.describe()
             ))?,
+            (None, _) => say("completeness: not checked (--offline): an opt-out the bundle leaves out would not be seen")?,
             _ => {}
         }
-    }
-    if let Verdict::Violated { .. } = verdict {
-        if let Some(m) = missing.as_ref().filter(|m| !m.is_empty()) {
-            crate::exit::warn(format!(
-                "the bundle also leaves out opt-outs at indexes {m:?}"
-            ));
+        say(&line)?;
+        if let Verdict::Violated { violations } = &report.verdict {
+            for v in violations {
+                say(format!(
+                    "  opt-out at index {} names {}, which is in {}",
+                    v.optout_index, v.cid, v.dataset
+                ))?;
+            }
         }
-        return Ok(Exit::Negative);
     }
-    if let Some(m) = missing.filter(|m| !m.is_empty()) {
-        return Err(Failure::msg(
+    match exit {
+        Exit::Negative => {
+            if let Some(m) = missing.as_ref().filter(|m| !m.is_empty()) {
+                crate::exit::warn(format!(
+                    "the bundle also leaves out opt-outs at indexes {m:?}"
+                ));
+            }
+            Ok(exit)
+        }
+        Exit::Invalid => Err(Failure::msg(
             Exit::Invalid,
             format!(
-                "the bundle is incomplete: it leaves out the opt-out entries at indexes {m:?}, below the horizon {}",
+                "the bundle is incomplete: it leaves out the opt-out entries at indexes {:?}, below the horizon {}",
+                missing.unwrap_or_default(),
                 model.horizon
             ),
-        ));
+        )),
+        Exit::Policy => Err(Failure::msg(Exit::Policy, line)),
+        other => Ok(other),
     }
-    Ok(Exit::Ok)
+}
+
+/// Seconds as a short human duration (`3d 4h`, `12m 5s`).
+fn human(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    let text = match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    };
+    format!("{text} ({secs} s)")
 }
 
 struct ModelSummary {
@@ -438,19 +669,19 @@ fn model_summary(bundle: &ComplianceBundle) -> Result<ModelSummary, Failure> {
 }
 
 /// The indexes of the `optout` entries below the bundle's horizon that the bundle leaves out,
-/// read from the server's entry tiles. Every entry read is checked against the bundle's own
-/// (verified) checkpoint through an inclusion proof computed from the server's hash tiles, so
-/// a server cannot hide an opt-out from this check.
-pub fn missing_optouts(
+/// read from the log's entry tiles, and the time of the entry just below the horizon. Every
+/// entry read is checked against the bundle's own (verified) checkpoint through an inclusion
+/// proof computed from the hash tiles, so whoever serves the tiles cannot hide an opt-out.
+fn completeness(
     bundle: &ComplianceBundle,
+    report: &BundleReport,
     key: &VerifierKey,
-    client: &Client,
-) -> Result<Vec<u64>, Failure> {
+    source: &Tiles,
+) -> Result<Completeness, Failure> {
     let cp = Checkpoint::verify(&bundle.checkpoint, key)
         .or_exit(Exit::Invalid, "the bundle's checkpoint")?;
-    let horizon = model_summary(bundle)?.horizon;
-    let have: BTreeSet<LeafIndex> =
-        bundle_optout_indices(bundle).or_exit(Exit::Invalid, "the bundle's opt-outs")?;
+    let horizon = report.horizon;
+    let have: &BTreeSet<LeafIndex> = &report.optout_indices;
     let size = cp.size;
     if horizon > size.0 {
         return Err(Failure::msg(
@@ -460,46 +691,60 @@ pub fn missing_optouts(
     }
     let mut tiles = TileHashReader::new();
     let mut missing = Vec::new();
+    let mut horizon_time = None;
     let width = u64::from(ledger::tile::TILE_WIDTH);
     for n in 0..horizon.div_ceil(width) {
         let w = (size.0 - n * width).min(width) as u16;
         let id = EntryBundleId::new(n, w).or_exit(Exit::Invalid, "entry bundle")?;
-        let data = client.get_bytes(&id.path())?;
-        let entries = decode_entry_bundle(&data)
-            .or_exit(Exit::Server, format!("the server's {}", id.path()))?;
-        if entries.len() != usize::from(w) {
+        let data = source.get(&id.path())?;
+        let mut entries = decode_entry_bundle(&data).or_exit(
+            Exit::Server,
+            format!("{}: {}", source.describe(), id.path()),
+        )?;
+        if entries.len() < usize::from(w) {
             return Err(Failure::msg(
                 Exit::Server,
                 format!(
-                    "the server's {} has {} entries, want {w}",
+                    "{}: {} has {} entries, want {w}",
+                    source.describe(),
                     id.path(),
                     entries.len()
                 ),
             ));
         }
+        entries.truncate(usize::from(w));
         for (j, e) in entries.iter().enumerate() {
             let i = n * width + j as u64;
             if i >= horizon {
                 break;
             }
-            let proof = proof_from_tiles(&mut tiles, client, size, LeafIndex(i))?;
+            let proof = proof_from_tiles(&mut tiles, source, size, LeafIndex(i))?;
             verify_inclusion::<Sha256Log>(&leaf_hash(e), LeafIndex(i), size, &proof, &cp.root)
                 .or_exit(
                     Exit::Server,
-                    format!("the server's entry {i} is not the one the checkpoint commits to"),
+                    format!(
+                        "{}: entry {i} is not the one the checkpoint commits to",
+                        source.describe()
+                    ),
                 )?;
             if is_optout(e) && !have.contains(&LeafIndex(i)) {
                 missing.push(i);
             }
+            if i + 1 == horizon {
+                horizon_time = entry_time(e);
+            }
         }
     }
-    Ok(missing)
+    Ok(Completeness {
+        missing,
+        horizon_time,
+    })
 }
 
 /// The audit path of `index` in the tree of `size`, fetching hash tiles as they are needed.
 fn proof_from_tiles(
     tiles: &mut TileHashReader,
-    client: &Client,
+    source: &Tiles,
     size: TreeSize,
     index: LeafIndex,
 ) -> Result<Vec<Digest>, Failure> {
@@ -509,18 +754,29 @@ fn proof_from_tiles(
             Ok(p) => return Ok(p),
             Err(TreeError::MissingHash { index: h }) => {
                 let t = tile_for_stored_hash(size, h).or_exit(Exit::Invalid, "tile")?;
-                let data = client.get_bytes(&t.path())?;
+                let mut data = source.get(&t.path())?;
+                // A wider copy of a partial tile (see `Tiles::get`): its first hashes.
+                data.truncate(usize::from(t.width) * 32);
                 tiles
                     .insert(t, &data)
-                    .or_exit(Exit::Server, format!("the server's {}", t.path()))?;
+                    .or_exit(Exit::Server, format!("{}: {}", source.describe(), t.path()))?;
             }
             Err(e) => return Err(Failure::new(Exit::Invalid, e)),
         }
     }
     Err(Failure::msg(
         Exit::Server,
-        format!("the server's tiles never gave a proof of entry {index}"),
+        format!("{} never gave a proof of entry {index}", source.describe()),
     ))
+}
+
+/// An entry's `time` (read without trusting anything else in it; the entry itself is checked
+/// against the checkpoint).
+fn entry_time(entry: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<Value>(entry)
+        .ok()?
+        .get("time")?
+        .as_u64()
 }
 
 /// Whether an entry's `type` is `optout` (read without trusting anything else in it).

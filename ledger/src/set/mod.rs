@@ -23,7 +23,9 @@ pub mod multi;
 pub mod proof;
 pub(crate) mod wire;
 
-pub use multi::{multi_proof, verify_multi, Blake3Node, IndexedLeaf, SetMultiProof};
+pub use multi::{
+    multi_proof, multi_proof_batched, verify_multi, Blake3Node, IndexedLeaf, SetMultiProof,
+};
 pub use proof::{
     exclusion_proof, inclusion_proof, inclusion_proof_at, membership_proof, verify_exclusion,
     verify_inclusion, ExclusionCase, Membership, SetExclusionProof, SetInclusionProof,
@@ -235,6 +237,23 @@ impl SortedSet {
     /// One proof deciding membership of every id in `ids`.
     pub fn multi_proof(&self, ids: &[ContentId]) -> Result<SetMultiProof, SetError> {
         multi::multi_proof(self, ids)
+    }
+}
+
+/// A borrowed source is a source (every method forwarded, a faster `position` included).
+impl<T: SetSource + ?Sized> SetSource for &T {
+    fn size(&self) -> TreeSize {
+        (**self).size()
+    }
+    fn leaf(&self, index: LeafIndex) -> Result<SetLeaf, SetError> {
+        (**self).leaf(index)
+    }
+    fn node(&self, level: u32, index: u64) -> Result<Digest, SetError> {
+        (**self).node(level, index)
+    }
+    #[allow(clippy::type_complexity)] // the trait's signature
+    fn position(&self, id: &ContentId) -> Result<Result<u64, u64>, SetError> {
+        (**self).position(id)
     }
 }
 

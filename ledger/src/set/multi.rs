@@ -101,6 +101,75 @@ pub fn multi_proof<S: SetSource + ?Sized>(
     })
 }
 
+/// [`multi_proof`] in bounded memory: every `batch` ids (or leaves, or hashes) a fresh source
+/// from `open`, so a source that caches what it reads (a stored set) never holds more than one
+/// batch's worth, whatever the number of ids. `open` is also where a caller stops the work (it
+/// may fail, and the build stops there). The proof is the same as [`multi_proof`]'s.
+pub fn multi_proof_batched<S, F>(
+    mut open: F,
+    ids: &[ContentId],
+    batch: usize,
+) -> Result<SetMultiProof, SetError>
+where
+    S: SetSource,
+    F: FnMut() -> Result<S, SetError>,
+{
+    let batch = batch.max(1);
+    let mut n = None;
+    let mut indices = Vec::with_capacity(ids.len() * 2);
+    for chunk in ids.chunks(batch) {
+        let src = open()?;
+        let size = src.size().0;
+        if *n.get_or_insert(size) != size {
+            return Err(SetError::Source(
+                "the set changed size while proving".into(),
+            ));
+        }
+        for id in chunk {
+            match src.position(id)? {
+                Ok(i) => indices.push(i),
+                Err(p) => {
+                    if p > 0 {
+                        indices.push(p - 1);
+                    }
+                    if p < size {
+                        indices.push(p);
+                    }
+                }
+            }
+        }
+    }
+    let n = match n {
+        Some(n) => n,
+        None => open()?.size().0,
+    };
+    indices.sort_unstable();
+    indices.dedup();
+    let mut leaves = Vec::with_capacity(indices.len());
+    for chunk in indices.chunks(batch) {
+        let src = open()?;
+        for &i in chunk {
+            leaves.push(IndexedLeaf {
+                index: LeafIndex(i),
+                leaf: src.leaf(LeafIndex(i))?,
+            });
+        }
+    }
+    let positions = helper_positions(&indices, n);
+    let mut hashes = Vec::with_capacity(positions.len());
+    for chunk in positions.chunks(batch) {
+        let src = open()?;
+        for &(level, index) in chunk {
+            hashes.push(src.node(level, index)?);
+        }
+    }
+    Ok(SetMultiProof {
+        size: TreeSize(n),
+        leaves,
+        hashes,
+    })
+}
+
 /// Verifies `proof` against the trusted `root` and `size` and decides each of `ids`, in order.
 /// Fails if any id is not decided by the revealed leaves, if the leaves are not strictly
 /// increasing in both index and cid, if the number of hashes is not exactly what the revealed
@@ -217,4 +286,56 @@ fn helper_positions(indices: &[u64], n: u64) -> Vec<(u32, u64)> {
         level += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+    use crate::set::SortedSet;
+
+    /// The batched build is the same proof as the one-source build, for any batch size.
+    #[test]
+    fn batched_multi_proof_equals_multi_proof() {
+        let set = SortedSet::from_ids((0..300u32).map(|i| ContentId::of(&i.to_be_bytes())));
+        let mut ids: Vec<ContentId> = (0..300u32)
+            .step_by(7)
+            .map(|i| ContentId::of(&i.to_be_bytes()))
+            .chain((1000..1040u32).map(|i| ContentId::of(&i.to_be_bytes())))
+            .collect();
+        ids.sort();
+        let want = multi_proof(&set, &ids).unwrap();
+        for batch in [1, 3, 16, 1000] {
+            let mut opened = 0;
+            let got = multi_proof_batched(
+                || {
+                    opened += 1;
+                    Ok(&set)
+                },
+                &ids,
+                batch,
+            )
+            .unwrap();
+            assert_eq!(got, want, "batch {batch}");
+            if batch == 1 {
+                assert!(opened > ids.len(), "a fresh source per id");
+            }
+        }
+        let m = verify_multi(&want, &ids, &set.root(), set.size()).unwrap();
+        assert_eq!(m.iter().filter(|m| **m == Membership::Included).count(), 43);
+    }
+
+    /// `open` failing stops the build (how a caller cancels it).
+    #[test]
+    fn a_failing_open_stops_the_build() {
+        let set = SortedSet::from_ids((0..10u32).map(|i| ContentId::of(&i.to_be_bytes())));
+        let ids = [ContentId::of(b"x")];
+        let r = multi_proof_batched::<&SortedSet, _>(
+            || Err(SetError::Source("cancelled".into())),
+            &ids,
+            4,
+        );
+        assert!(matches!(r, Err(SetError::Source(_))));
+        let _ = set;
+    }
 }

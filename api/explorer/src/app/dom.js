@@ -108,6 +108,9 @@ export function badge(state, text) {
     none: 'not yet checked',
     compliant: 'compliant',
     violation: 'violation',
+    incomplete: 'incomplete',
+    vacuous: 'vacuous',
+    unscanned: 'completeness not checked',
   };
   return h('span', { class: `badge badge-${state}`, dataset: { state } }, text ?? labels[state] ?? state);
 }

@@ -1,18 +1,30 @@
 // Compliance bundles (DESIGN.md "Compliance"; the same rules as ledger/src/compliance.rs): one
 // signed checkpoint; each entry with a tlog-proof that leads to that very checkpoint; every opt-out
 // set whole; and for every opted-out id (train-ai scope) and every dataset version the checkpoint
-// names, the set proof against that version's manifest root and item count. An included id is a
-// violation; a missing or failing proof is an error, never a verdict.
+// names, its membership: from one multi-proof per version (`multi_proofs`, what the service builds
+// now) or from one set proof per (id, version) (`set_proofs`, the first layout). An included id is
+// a violation; a missing or failing proof is an error, never a verdict.
 //
-//   verifyComplianceBundle(bundle, vkey) -> {verdict: 'compliant'} | {verdict: 'violated', violations}
+// A bundle's verdict covers only the opt-outs it carries. `scanCompleteness` reads every entry
+// below the horizon from the log's tiles (each checked against the bundle's checkpoint) and finds
+// the opt-outs a bundle leaves out; `conclude` turns verdict, completeness and horizon lag into
+// one conclusion, exactly as `BundleReport::conclude` in Rust (vectors in
+// test/vectors/compliance.json keep the two equal).
+//
+//   verifyComplianceBundle(bundle, vkey) -> {verdict: 'compliant' | 'violated', violations,
+//     checkpoint, horizon, modelIndex, modelTime, horizonTime, optoutIndices}
 //   (throws for anything that does not verify)
+//   await scanCompleteness(report, fetchTile) -> {missing, horizonTime, entriesRead}
+//   conclude(report, {complete, lagSeconds, maxLagSeconds, allowVacuous}) -> 'violated' |
+//     'incomplete' | 'vacuous' | 'lag_exceeded' | 'not_checked' | 'compliant'
 
 import { FormatError, compare, fromBase64, fromUtf8, toHex } from './bytes.js';
 import { verifyCheckpoint } from './note.js';
 import { parseTlogProof, verifyTlogProof } from './tlogproof.js';
 import { verifyEntrySignature } from './entry.js';
 import { verifyMembershipJson, setLeafHash, parseCid } from './set.js';
-import { Blake3Set, ProofError, rootOfLeafHashes } from './merkle.js';
+import { Blake3Set, ProofError, Sha256Log, rootOfLeafHashes, verifyInclusion } from './merkle.js';
+import { TileReader, entryTilePath, TILE_WIDTH } from './tiles.js';
 
 export class ComplianceError extends Error {
   constructor(message) {
@@ -74,8 +86,9 @@ export function verifyComplianceBundle(bundle, vkey) {
   }
   const sets = (bundle.optout_sets ?? []).map((s) => ({ root: setRoot(s.leaves), size: s.leaves.length, leaves: s.leaves }));
 
+  // The ids each opt-out names (train-ai scope), in log order.
   const seen = new Set();
-  const violations = [];
+  const named = [];
   for (const o of optouts) {
     const e = o.entry;
     if (e.type !== 'optout') throw new ComplianceError(`entry ${o.index} is not an opt-out`);
@@ -90,19 +103,214 @@ export function verifyComplianceBundle(bundle, vkey) {
       if (!s) throw new ComplianceError(`opt-out set of the opt-out at index ${o.index} is missing or does not match its root`);
       ids = s.leaves.map((l) => l.cid);
     }
+    named.push({ index: o.index, ids });
+  }
+
+  // Multi-proofs: at most one per named version, and then no per-id proof for it. The ids are
+  // gathered here, never taken from the bundle: a proof that does not decide one is an error.
+  const allIds = [...new Set(named.flatMap((n) => n.ids))].sort((a, b) => compare(parseCid(a), parseCid(b)));
+  const decided = new Map();
+  for (const mp of bundle.multi_proofs ?? []) {
+    const v = versions.find((x) => x.label === mp.dataset);
+    if (!v) throw new ComplianceError(`set proofs or multi-proofs for ${mp.dataset}, which the checkpoint does not name`);
+    if (decided.has(v.label)) throw new ComplianceError(`two multi-proofs for ${v.label}`);
+    if ((bundle.set_proofs ?? []).some((p) => p.dataset === v.label)) throw new ComplianceError(`${v.label} has both a multi-proof and set proofs`);
+    let got;
+    try {
+      got = verifyMultiProof(mp.proof, allIds, { root: v.root, size: v.size });
+    } catch (err) {
+      throw new ProofError(`multi-proof for ${v.label}: ${err.message}`);
+    }
+    decided.set(v.label, new Map(allIds.map((id, k) => [id, got[k]])));
+  }
+
+  const violations = [];
+  for (const { index, ids } of named) {
     for (const cid of ids) {
       for (const v of versions) {
-        const proof = table.get(`${cid} ${v.label}`);
-        if (!proof) throw new ComplianceError(`no set proof for ${cid} (opt-out at index ${o.index}) in ${v.label}`);
-        let r;
-        try {
-          r = verifyMembershipJson(proof, { cid, root: v.root, size: v.size });
-        } catch (err) {
-          throw new ProofError(`set proof for ${cid} in ${v.label}: ${err.message}`);
+        let membership;
+        if (decided.has(v.label)) membership = decided.get(v.label).get(cid);
+        else {
+          const proof = table.get(`${cid} ${v.label}`);
+          if (!proof) throw new ComplianceError(`no set proof for ${cid} (opt-out at index ${index}) in ${v.label}`);
+          try {
+            membership = verifyMembershipJson(proof, { cid, root: v.root, size: v.size }).membership;
+          } catch (err) {
+            throw new ProofError(`set proof for ${cid} in ${v.label}: ${err.message}`);
+          }
         }
-        if (r.membership === 'included') violations.push({ optout_index: Number(o.index), cid, dataset: v.label });
+        if (membership === 'included') violations.push({ optout_index: Number(index), cid, dataset: v.label });
       }
     }
   }
-  return violations.length ? { verdict: 'violated', violations, checkpoint: cp } : { verdict: 'compliant', violations: [], checkpoint: cp };
+  violations.sort((a, b) => a.optout_index - b.optout_index || (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0) || (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0));
+
+  const horizon = BigInt(m.optout_horizon);
+  let horizonTime = null;
+  if (bundle.horizon_entry != null) {
+    const he = open(bundle.horizon_entry);
+    if (horizon === 0n || he.index !== horizon - 1n) throw new ComplianceError(`horizon entry at index ${he.index} is not the entry just below the horizon ${horizon}`);
+    horizonTime = Number(he.entry.time);
+  }
+  const report = {
+    checkpoint: cp,
+    horizon,
+    modelIndex: model.index,
+    modelTime: Number(m.time),
+    horizonTime,
+    optoutIndices: new Set(optouts.map((o) => o.index)),
+    violations,
+  };
+  return { ...report, verdict: violations.length ? 'violated' : 'compliant' };
+}
+
+/** Entries between the horizon and the checkpoint entry: opt-outs there are not covered. */
+export function lagEntries(report) {
+  const d = report.modelIndex - report.horizon;
+  return d > 0n ? Number(d) : 0;
+}
+
+/** Seconds from the last entry below the horizon to the checkpoint entry; null if unknown. */
+export function lagSeconds(report, horizonTime) {
+  if (report.horizon === 0n || horizonTime == null) return null;
+  return Math.max(0, report.modelTime - horizonTime);
+}
+
+/** The conclusion, exactly as `BundleReport::conclude` (ledger/src/compliance.rs). */
+export function conclude(report, { complete = null, lagSeconds: lag = null, maxLagSeconds = null, allowVacuous = false } = {}) {
+  if (report.verdict === 'violated') return 'violated';
+  if (complete === false) return 'incomplete';
+  if (report.horizon === 0n && !allowVacuous) return 'vacuous';
+  if (maxLagSeconds != null && (lag == null || lag > maxLagSeconds)) return 'lag_exceeded';
+  if (complete == null) return 'not_checked';
+  return 'compliant';
+}
+
+/** Splits a C2SP entry bundle (big-endian u16 length, bytes; repeated). */
+export function splitEntryBundle(b) {
+  const out = [];
+  let o = 0;
+  while (o < b.length) {
+    if (o + 2 > b.length) throw new FormatError('truncated entry bundle');
+    const n = (b[o] << 8) | b[o + 1];
+    if (o + 2 + n > b.length) throw new FormatError('truncated entry bundle');
+    out.push(b.slice(o + 2, o + 2 + n));
+    o += 2 + n;
+  }
+  return out;
+}
+
+/**
+ * Reads every entry below the report's horizon from the log's tiles (`fetchTile(path)` returns a
+ * tile's bytes) and checks each against the bundle's own checkpoint with an inclusion proof
+ * computed from the hash tiles, so whoever serves the tiles cannot hide an opt-out. Returns the
+ * indexes of the opt-outs the bundle leaves out, and the `time` of the entry just below the
+ * horizon.
+ */
+export async function scanCompleteness(report, fetchTile) {
+  const cp = report.checkpoint;
+  const size = BigInt(cp.size);
+  const horizon = report.horizon;
+  if (horizon > size) throw new ComplianceError(`horizon ${horizon} is beyond the checkpoint's size ${size}`);
+  const W = BigInt(TILE_WIDTH);
+  const reader = new TileReader(size, fetchTile);
+  const missing = [];
+  let horizonTime = null;
+  let entriesRead = 0;
+  for (let t = 0n; t * W < horizon; t++) {
+    const rest = size - t * W;
+    const width = rest >= W ? TILE_WIDTH : Number(rest);
+    const entries = splitEntryBundle(await fetchTile(entryTilePath(t, width)));
+    if (entries.length !== width) throw new FormatError(`entry bundle ${t} holds ${entries.length} entries, expected ${width}`);
+    for (let j = 0; j < width; j++) {
+      const i = t * W + BigInt(j);
+      if (i >= horizon) break;
+      const proof = await reader.inclusionProof(i);
+      verifyInclusion(Sha256Log, i, size, Sha256Log.leafHash(entries[j]), proof, cp.root);
+      entriesRead++;
+      let e = null;
+      try {
+        e = JSON.parse(fromUtf8(entries[j]));
+      } catch {
+        e = null;
+      }
+      if (e?.type === 'optout' && !report.optoutIndices.has(i)) missing.push(Number(i));
+      if (i + 1n === horizon) horizonTime = e?.time != null ? Number(e.time) : null;
+    }
+  }
+  return { missing, horizonTime, entriesRead };
+}
+
+/**
+ * Decides which ids a multi-proof (rs_merkle layout, ledger/src/set/multi.rs) shows in or out of
+ * the set with `root` of `size` leaves; throws unless it verifies and decides every id. Returns
+ * 'included' | 'excluded' per id, in order.
+ */
+export function verifyMultiProof(proof, ids, { root, size }) {
+  const n = BigInt(size);
+  if (BigInt(proof.tree_size) !== n) throw new ProofError(`proof is for a set of ${proof.tree_size} leaves, expected ${size}`);
+  const leaves = proof.leaves.map((l) => ({ index: BigInt(l.index), leaf: l.leaf, cid: parseCid(l.leaf.cid) }));
+  for (let k = 1; k < leaves.length; k++) {
+    if (leaves[k - 1].index >= leaves[k].index) throw new ProofError('multi-proof is malformed: leaf indices not increasing');
+    if (compare(leaves[k - 1].cid, leaves[k].cid) >= 0) throw new ProofError('proof leaves are not ordered around the id');
+  }
+  if (leaves.length && leaves[leaves.length - 1].index >= n) throw new ProofError('leaf index beyond the set');
+  const decided = ids.map((id) => {
+    const c = parseCid(id);
+    let lo = 0;
+    let hi = leaves.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const d = compare(leaves[mid].cid, c);
+      if (d === 0) return 'included';
+      if (d < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const left = leaves[lo - 1];
+    const right = leaves[lo];
+    const adjacent = !left && !right ? n === 0n : !left ? right.index === 0n : !right ? left.index + 1n === n : left.index + 1n === right.index;
+    if (!adjacent) throw new ProofError(`multi-proof does not decide ${id}`);
+    return 'excluded';
+  });
+  const hashes = proof.hashes.map((x) => {
+    if (!/^[0-9a-f]{64}$/.test(x)) throw new FormatError('multi-proof hash is not 64 hex digits');
+    return Uint8Array.from(x.match(/../g).map((b) => parseInt(b, 16)));
+  });
+  if (n === 0n) {
+    if (hashes.length || toHex(Blake3Set.emptyRoot()) !== root) throw new ProofError('computed root does not match the expected root');
+    return decided;
+  }
+  if (leaves.length === 0) {
+    if (hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
+    return decided;
+  }
+  // Level by level from the leaves, left to right: each node's sibling is known, computed, or
+  // the next helper hash; a last node without a sibling is carried up unchanged.
+  let cur = leaves.map((l) => [l.index, setLeafHash(l.leaf)]);
+  let width = n;
+  let used = 0;
+  while (width > 1n) {
+    const next = [];
+    for (let k = 0; k < cur.length; k++) {
+      const [x, hx] = cur[k];
+      let parent;
+      if ((x & 1n) === 0n && k + 1 < cur.length && cur[k + 1][0] === x + 1n) {
+        parent = Blake3Set.nodeHash(hx, cur[k + 1][1]);
+        k++;
+      } else if ((x ^ 1n) < width) {
+        if (used >= hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
+        const sib = hashes[used++];
+        parent = (x & 1n) === 0n ? Blake3Set.nodeHash(hx, sib) : Blake3Set.nodeHash(sib, hx);
+      } else {
+        parent = hx;
+      }
+      const p = x >> 1n;
+      if (!next.length || next[next.length - 1][0] !== p) next.push([p, parent]);
+    }
+    cur = next;
+    width = (width + 1n) >> 1n;
+  }
+  if (used !== hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
+  if (toHex(cur[0][1]) !== root) throw new ProofError('computed root does not match the expected root');
+  return decided;
 }

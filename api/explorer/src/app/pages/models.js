@@ -1,13 +1,15 @@
 // Models and their checkpoints: the dataset versions each trained on, the opt-out horizon, and a
-// compliance badge (compliant / violation / not yet checked) computed here from the checkpoint's
-// compliance bundle, linking to the evidence.
+// compliance badge computed here from the checkpoint's compliance bundle AND this browser's own
+// completeness scan of the log's tiles below the horizon, linking to the evidence. "compliant"
+// (green) only when the bundle verifies, names no violation, the scan found no opt-out the bundle
+// leaves out, and the horizon is not 0; the evidence says what was not checked.
 
 import { h, dl, section, table, badge, hashText, fmtInt, route, errorBox } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { logInfo, verifiedEntry } from '../trust.js';
 import { entryLink, modelRoute, datasetLabelLink } from '../entryview.js';
 import { recentEntries } from '../logscan.js';
-import { verifyComplianceBundle } from '../../lib/compliance.js';
+import { verifyComplianceBundle, scanCompleteness, conclude, lagEntries, lagSeconds } from '../../lib/compliance.js';
 import { SCAN } from './publishers.js';
 
 export async function render(root, ctx) {
@@ -19,11 +21,13 @@ export async function render(root, ctx) {
 const bundles = new Map();
 
 /**
- * The compliance of the model_checkpoint entry at `index`, checked here: {state: 'compliant' |
- * 'violation' | 'bad' | 'none', violations, error, bundle}. 'none' (not yet checked) when the
- * server cannot assemble a bundle; 'bad' when the bundle it sends does not verify.
+ * The compliance of the model_checkpoint entry at `index`, checked here: {state, conclusion,
+ * violations, report, scan, lagEntries, lagSeconds, error, bundle}. `state` is 'compliant' |
+ * 'violation' | 'incomplete' | 'vacuous' | 'unscanned' (verified, but the completeness scan could
+ * not run) | 'bad' (does not verify) | 'none' (the server cannot assemble a bundle).
+ * `onVerified` is called when the bundle verifies, before the scan (never with a green state).
  */
-export function complianceOf(index) {
+export function complianceOf(index, onVerified) {
   if (!bundles.has(index)) {
     bundles.set(
       index,
@@ -34,13 +38,27 @@ export function complianceOf(index) {
         } catch (error) {
           return { state: 'none', error };
         }
+        let report;
         try {
           const log = await logInfo();
-          const r = verifyComplianceBundle(bundle, log.key);
-          return { state: r.verdict === 'compliant' ? 'compliant' : 'violation', violations: r.violations, bundle };
+          report = verifyComplianceBundle(bundle, log.key);
         } catch (error) {
           return { state: 'bad', error, bundle };
         }
+        const base = { bundle, report, violations: report.violations, lagEntries: lagEntries(report) };
+        if (report.verdict === 'violated') return { ...base, state: 'violation', conclusion: 'violated', lagSeconds: lagSeconds(report, report.horizonTime) };
+        if (onVerified) onVerified(base);
+        let scan;
+        try {
+          scan = await scanCompleteness(report, (p) => api.tile(p));
+        } catch (error) {
+          const lag = lagSeconds(report, report.horizonTime);
+          return { ...base, state: 'unscanned', conclusion: conclude(report, { complete: null, lagSeconds: lag }), lagSeconds: lag, error };
+        }
+        const lag = lagSeconds(report, scan.horizonTime ?? report.horizonTime);
+        const conclusion = conclude(report, { complete: scan.missing.length === 0, lagSeconds: lag });
+        const state = { compliant: 'compliant', incomplete: 'incomplete', vacuous: 'vacuous' }[conclusion] ?? 'unscanned';
+        return { ...base, scan, state, conclusion, lagSeconds: lag };
       })(),
     );
   }
@@ -48,8 +66,24 @@ export function complianceOf(index) {
 }
 
 function complianceBadge(c) {
-  if (c.state === 'bad') return badge('bad', 'does not verify');
-  return badge(c.state);
+  const text = {
+    bad: 'does not verify',
+    incomplete: 'incomplete: leaves out opt-outs',
+    vacuous: 'vacuous: horizon 0',
+    unscanned: 'verified, completeness not checked',
+  }[c.state];
+  return badge(c.state, text);
+}
+
+function fmtLag(seconds) {
+  if (seconds == null) return 'an unknown time';
+  const d = Math.floor(seconds / 86400);
+  const hh = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  if (d) return `${d} d ${hh} h`;
+  if (hh) return `${hh} h ${m} min`;
+  if (m) return `${m} min ${seconds % 60} s`;
+  return `${seconds} s`;
 }
 
 async function renderList(root, { alive }) {
@@ -146,7 +180,8 @@ async function renderCheckpoint(root, { params, alive }) {
   );
   const ev = section('Evidence');
   root.append(ev);
-  const [r, e] = await Promise.all([complianceOf(c.index), verifiedEntry(c.index)]);
+  const onVerified = () => alive() && complianceSlot.replaceChildren(badge('pending', 'bundle verified; scanning the log for completeness…'));
+  const [r, e] = await Promise.all([complianceOf(c.index, onVerified), verifiedEntry(c.index)]);
   if (!alive()) return;
   complianceSlot.replaceChildren(complianceBadge(r));
   entryBadge.replaceChildren(badge(e.ok ? 'ok' : 'bad'));
@@ -156,16 +191,34 @@ async function renderCheckpoint(root, { params, alive }) {
     ev.append(errorBox(`The compliance bundle from the server does not verify: ${r.error.message}`));
   } else {
     const b = r.bundle;
+    const proofs = (b.multi_proofs ?? []).length ? `${fmtInt(b.multi_proofs.length)} multi-proof${b.multi_proofs.length === 1 ? '' : 's'}` : `${fmtInt((b.set_proofs ?? []).length)} set proof${(b.set_proofs ?? []).length === 1 ? '' : 's'}`;
+    const horizon = Number(r.report.horizon);
+    const scanText =
+      r.scan != null
+        ? r.scan.missing.length
+          ? `Completeness: this browser read the ${fmtInt(r.scan.entriesRead)} entries below the horizon from the log's tiles (each checked against the signed checkpoint) and found opt-out${r.scan.missing.length === 1 ? '' : 's'} the bundle leaves out: entr${r.scan.missing.length === 1 ? 'y' : 'ies'} ${r.scan.missing.join(', ')}. The verdict does not stand.`
+          : `Completeness: this browser read all ${fmtInt(r.scan.entriesRead)} entries below the horizon from the log's tiles (each checked against the signed checkpoint); the bundle carries every opt-out among them.`
+        : r.state === 'violation'
+          ? 'Completeness: not needed for a violation (the bundle itself proves it).'
+          : `Completeness: NOT checked (${r.error?.message ?? 'the tiles could not be read'}): an opt-out the bundle leaves out would not be seen.`;
     ev.append(
-      h('p', null, `Checked in this browser against the signed checkpoint: ${fmtInt(b.optouts.length)} opt-out entr${b.optouts.length === 1 ? 'y' : 'ies'} before the horizon, ${fmtInt(b.set_proofs.length)} set proof${b.set_proofs.length === 1 ? '' : 's'} across ${fmtInt(b.datasets.length)} dataset version${b.datasets.length === 1 ? '' : 's'}.`),
+      h('p', null, `Checked in this browser against the signed checkpoint: ${fmtInt(b.optouts.length)} opt-out entr${b.optouts.length === 1 ? 'y' : 'ies'} before the horizon, ${proofs} across ${fmtInt(b.datasets.length)} dataset version${b.datasets.length === 1 ? '' : 's'}.`),
+      h('p', { id: 'completeness', dataset: { state: r.scan ? (r.scan.missing.length ? 'incomplete' : 'complete') : 'unchecked' } }, scanText),
+      h(
+        'p',
+        { id: 'not-checked' },
+        horizon === 0
+          ? 'Vacuous: the horizon is 0, so no opt-out was checked at all; this checkpoint claims nothing.'
+          : `Not checked: opt-outs logged in the ${fmtInt(r.lagEntries)} entries between the horizon (${fmtInt(horizon)}) and this checkpoint (entry ${fmtInt(c.index)}), ${fmtLag(r.lagSeconds)} of log time; opt-outs after it; and whether the dataset versions named are what the model was really trained on (the publisher's claim).`,
+      ),
       r.violations.length
         ? table(
             'Opted-out ids found in the training data (each with its inclusion proof)',
             ['Opt-out entry', 'Content id', 'Dataset version'],
             r.violations.map((v) => [entryLink(v.optout_index), h('a', { href: `#/check?id=${encodeURIComponent(v.cid)}` }, hashText(v.cid, 10)), datasetLabelLink(v.dataset)]),
           )
-        : h('p', null, 'Every opted-out id is proven absent (exclusion proofs) from every dataset version above.'),
+        : h('p', null, 'Every opted-out id the bundle carries is proven absent from every dataset version above.'),
     );
   }
-  ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … BUNDLE'), '.'));
+  ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … --server URL BUNDLE'), '.'));
 }
