@@ -412,6 +412,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_set_upload_below_the_floor_is_507_and_storage_faults_say_nothing() {
+        let e: ApiError = SetStoreError::NoSpace {
+            available: 5,
+            floor: 10,
+        }
+        .into();
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert!(resp.headers().contains_key(header::RETRY_AFTER));
+        let e: ApiError = SetStoreError::Store(StoreError::Io(std::io::Error::other(
+            "rocksdb: /secret/path/000012.sst",
+        )))
+        .into();
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let p: Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p.type_, "urn:prov-ledger:problem:storage-unavailable");
+        assert!(!String::from_utf8_lossy(&body).contains("secret"));
+    }
+
+    #[tokio::test]
     async fn rate_limited_carries_retry_after() {
         let resp = ApiError::RateLimited {
             retry_after_secs: 3,

@@ -74,6 +74,23 @@ impl Server {
         })
     }
 
+    /// Binds `config.listen` to serve `ledger`, already opened (on any store: tests serve a
+    /// ledger on a fault-injecting store this way). `config.data_dir` is not used.
+    pub async fn with_ledger(ledger: Ledger, config: Config) -> Result<Server, ServeError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Server {
+            listener,
+            state: AppState::new(ledger, config),
+            created: false,
+        })
+    }
+
     pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
         Ok(self.listener.local_addr()?)
     }
