@@ -53,7 +53,8 @@ pub struct SequencerConfig {
     pub queue: usize,
     /// The free-space floor: while the store reports fewer free bytes than this
     /// ([`LogStore::available_bytes`]), batches (and set uploads) are refused with
-    /// [`SubmitError::NoSpace`] before anything is written. 0 disables the check.
+    /// [`SubmitError::NoSpace`] before anything is written. 0 (the library's default) disables
+    /// the check; the service sets [`DEFAULT_MIN_FREE_BYTES`] unless configured otherwise.
     pub min_free_bytes: u64,
     /// Tests only: called with each entry's bytes inside its validation (a test makes it panic
     /// for one marker entry to play a validation bug).
@@ -61,8 +62,9 @@ pub struct SequencerConfig {
     pub validate_hook: Option<ValidateHook>,
 }
 
-/// The default free-space floor: 256 MiB, room for a few full memtables and the compaction
-/// they trigger, so that the floor is reached well before RocksDB itself runs out.
+/// The service's default free-space floor (`limits.min_free_bytes`): 256 MiB, room for a few
+/// full memtables and the compaction they trigger, so that the floor is reached well before
+/// RocksDB itself runs out.
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 256 << 20;
 
 impl Default for SequencerConfig {
@@ -71,7 +73,7 @@ impl Default for SequencerConfig {
             max_batch: 4096,
             max_delay: Duration::from_millis(5),
             queue: 65536,
-            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            min_free_bytes: 0,
             validate_hook: None,
         }
     }
