@@ -123,14 +123,11 @@ async fn submit_inner(
             .optout_limiter()
             .check(ip)
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
-        ("optout", Some(signer)) => {
-            if !signer_is_publisher(&state, signer)? {
-                state
-                    .optout_limiter()
-                    .check(ip)
-                    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-            }
-        }
+        // A key that no publisher uses costs nothing to make: limited like no key at all.
+        ("optout", Some(signer)) if !signer_is_publisher(&state, signer)? => state
+            .optout_limiter()
+            .check(ip)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
         ("publisher" | "dataset_version" | "model_checkpoint", Some(signer)) => {
             let key = base64::engine::general_purpose::STANDARD
                 .decode(signer)

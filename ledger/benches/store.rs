@@ -179,6 +179,7 @@ fn config() -> SequencerConfig {
         max_batch: 4096,
         max_delay: Duration::from_millis(5),
         queue: 1 << 20,
+        ..SequencerConfig::default()
     }
 }
 

@@ -82,7 +82,11 @@ impl Default for SequencerConfig {
 /// See [`SequencerConfig::validate_hook`].
 #[doc(hidden)]
 #[derive(Clone)]
-pub struct ValidateHook(pub Arc<dyn Fn(&[u8]) + Send + Sync>);
+pub struct ValidateHook(pub Arc<HookFn>);
+
+/// The function inside a [`ValidateHook`].
+#[doc(hidden)]
+pub type HookFn = dyn Fn(&[u8]) + Send + Sync;
 
 impl std::fmt::Debug for ValidateHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,5 +1,6 @@
 //! The write path's defences: a validation that panics fails exactly its own entry, and a disk
 //! below the free-space floor refuses writes before anything is written or poisoned.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
