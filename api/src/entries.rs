@@ -118,13 +118,15 @@ async fn submit_inner(
         }
     }
     let signer = obj.get("signer").and_then(Value::as_str);
+    let bytes = serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| ApiError::bad_request(format!("cannot canonicalise the entry: {e}")))?;
     match (ty, signer) {
         ("optout", None) => state
             .optout_limiter()
             .check(ip)
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
         // A key that no publisher uses costs nothing to make: limited like no key at all.
-        ("optout", Some(signer)) if !signer_is_publisher(&state, signer)? => state
+        ("optout", Some(signer)) if !signer_is_publisher(&state, signer, &bytes)? => state
             .optout_limiter()
             .check(ip)
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
@@ -141,8 +143,6 @@ async fn submit_inner(
         }
         _ => {}
     }
-    let bytes = serde_json_canonicalizer::to_vec(&value)
-        .map_err(|e| ApiError::bad_request(format!("cannot canonicalise the entry: {e}")))?;
     let leaf_hash = ledger::leaf_hash(&bytes);
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.ledger().submit_with(bytes, move |r| {
@@ -178,17 +178,19 @@ fn decode_key(b64: &str) -> Option<[u8; 32]> {
         .and_then(|k| <[u8; 32]>::try_from(k).ok())
 }
 
-/// Whether an opt-out's signer is one that the log knows: on the publisher allow-list, or the
-/// current key of a registered publisher. Anything else (a key made for the occasion, or not a
-/// key at all: the sequencer refuses those) is rate-limited like an anonymous opt-out.
-fn signer_is_publisher(state: &AppState, signer_b64: &str) -> Result<bool, ApiError> {
+/// Whether an opt-out (canonical `bytes`) is signed by a key that the log knows: on the
+/// publisher allow-list, or the current key of a registered publisher, *and* the signature
+/// verifies (naming a publisher's key with a bad signature earns no exemption). Anything else (a
+/// key made for the occasion, or not a key at all: the sequencer refuses those) is rate-limited
+/// like an anonymous opt-out.
+fn signer_is_publisher(state: &AppState, signer_b64: &str, bytes: &[u8]) -> Result<bool, ApiError> {
     let Some(key) = decode_key(signer_b64) else {
         return Ok(false);
     };
-    if state.on_allowlist(&hex::encode(key)) {
-        return Ok(true);
-    }
-    state.publisher_keys().contains(state.ledger(), &key)
+    let known = state.on_allowlist(&hex::encode(key))
+        || state.publisher_keys().contains(state.ledger(), &key)?;
+    // Verified only for known keys, so that a flood of throwaway keys costs no extra work.
+    Ok(known && ledger::entry::Entry::from_bytes(bytes).is_ok())
 }
 
 /// The current keys of all publishers, cached: rebuilt from the ledger

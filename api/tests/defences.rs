@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api::{Config, Server};
+use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use ledger::entry::{Entry, EntryBody, Name, OptOut, OptOutIds, Publisher, Scope};
 use ledger::ledger::Ledger;
@@ -358,6 +359,12 @@ async fn throwaway_key_optouts_are_rate_limited() {
         let r = post(addr, LOCAL, &signed_optout(i, &key), &[]).await;
         assert_eq!(r.status, 201, "publisher opt-out {i}: {}", r.text);
     }
+    // Naming the publisher's key without its signature earns no exemption.
+    let mut forged: serde_json::Value = serde_json::from_slice(&signed_optout(200, &key)).unwrap();
+    forged["sig"] =
+        serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode([0u8; 64]));
+    let r = post(addr, LOCAL, &serde_json::to_vec(&forged).unwrap(), &[]).await;
+    assert_eq!(r.status, 429, "{}", r.text);
 }
 
 /// `X-Forwarded-For` names the client only when the TCP peer is a trusted proxy; otherwise a
