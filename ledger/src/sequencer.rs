@@ -177,6 +177,9 @@ pub enum WriteFailure {
         #[source]
         source: CheckpointError,
     },
+    /// Integrating a batch panicked after validation (a bug); what it wrote is unknown.
+    #[error("the sequencer panicked while integrating a batch")]
+    Panicked,
 }
 
 impl WriteFailure {
@@ -441,7 +444,14 @@ impl Worker {
                     Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
                 }
             }
-            self.integrate(batch);
+            // A panic outside the per-entry validation guard (the cross-entry rules, the
+            // writes) leaves the batch's state unknown: stop like a failed write (writers still
+            // waiting get `Closed` from their dropped replies; later ones `Fatal`), rather than
+            // letting the thread die and every later writer wait on a queue nobody reads.
+            let run = std::panic::AssertUnwindSafe(|| self.integrate(batch));
+            if std::panic::catch_unwind(run).is_err() {
+                self.poison(WriteFailure::Panicked);
+            }
         }
     }
 
