@@ -73,6 +73,13 @@ fn config() -> Config {
 
 /// A server over a new ledger on a [`Disk`].
 async fn serve_disk(config: Config) -> (SocketAddr, Arc<Disk>, Ledger, tempfile::TempDir, Stop) {
+    serve_disk_with(config, None).await
+}
+
+async fn serve_disk_with(
+    config: Config,
+    validate_hook: Option<ledger::sequencer::ValidateHook>,
+) -> (SocketAddr, Arc<Disk>, Ledger, tempfile::TempDir, Stop) {
     let dir = tempfile::tempdir().unwrap();
     let disk = Arc::new(Disk {
         inner: RocksStore::create(&dir.path().join("db")).unwrap(),
@@ -87,6 +94,7 @@ async fn serve_disk(config: Config) -> (SocketAddr, Arc<Disk>, Ledger, tempfile:
     let seq = SequencerConfig {
         max_delay: Duration::from_millis(1),
         min_free_bytes: config.limits.min_free_bytes,
+        validate_hook,
         ..Default::default()
     };
     let ledger = Ledger::create_with_store(disk.clone(), signer, seq).unwrap();
@@ -500,4 +508,28 @@ async fn idle_sockets_from_one_address_do_not_exhaust_connections() {
     let r = request(addr, other, "GET", "/checkpoint", &[], b"").await;
     assert_eq!(r.status, 200, "{}", r.text);
     drop(idle);
+}
+
+/// An entry whose validation panics inside the ledger is answered 503 with Retry-After (our
+/// fault, worth retrying), not 422, and its neighbours are served. Before: 422 "validation
+/// thread panicked" for a whole chunk of entries.
+#[tokio::test]
+async fn a_panicking_validation_is_a_retryable_503() {
+    let marker = anonymous_optout(666);
+    let hook = {
+        let marker = marker.clone();
+        ledger::sequencer::ValidateHook(Arc::new(move |bytes: &[u8]| {
+            if bytes == marker.as_slice() {
+                panic!("injected: validation bug");
+            }
+        }))
+    };
+    let (addr, _disk, ledger, _dir, _stop) = serve_disk_with(config(), Some(hook)).await;
+    let r = post(addr, LOCAL, &marker, &[]).await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.problem_type(), "urn:prov-ledger:problem:unavailable");
+    assert!(r.header("retry-after").is_some(), "{}", r.text);
+    let r = post(addr, LOCAL, &anonymous_optout(1), &[]).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(ledger.fatal().is_none());
 }
