@@ -36,6 +36,8 @@ origin = "bench.local/log"
 [limits]
 anonymous_optouts_per_minute = 1000000000
 anonymous_optout_burst = 1000000000
+# wrk opens WRITE_CONNS connections from one address: above the per-address default (64).
+max_connections_per_ip = 4096
 TOML
 "$bin" --config "$work/prov.toml" > "$work/server.log" 2>&1 &
 server_pid=$!

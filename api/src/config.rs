@@ -43,6 +43,10 @@ pub struct Config {
     pub publisher_allowlist: Option<Vec<String>>,
     /// Serve the explorer from this directory instead of the files embedded at build time.
     pub explorer_dir: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: addresses (`"10.0.0.7"`) or CIDR
+    /// blocks (`"127.0.0.1/32"`). A request from any other peer is attributed to the peer's own
+    /// address, whatever it sends in the header. Empty (the default): the header is ignored.
+    pub trusted_proxies: Vec<crate::limits::IpBlock>,
     pub limits: Limits,
 }
 
@@ -79,6 +83,18 @@ pub struct Limits {
     pub bundle_cache_entries: usize,
     /// ...and their total size in bytes. A bundle larger than this is built each time.
     pub bundle_cache_bytes: usize,
+    /// The free-space floor, in bytes: while the ledger's filesystem has less free, entries and
+    /// set uploads are refused with 507 before anything is written, and accepted again once
+    /// space is freed.
+    pub min_free_bytes: u64,
+    /// Seconds a client has to send a request's headers (from the connection's start, or from
+    /// the end of its previous request) before the connection is closed: slow-loris defence.
+    pub header_read_timeout_secs: u64,
+    /// Open connections allowed per client address (trusted proxies are exempt); more from the
+    /// same address are closed at once.
+    pub max_connections_per_ip: usize,
+    /// Open connections allowed in all; more are closed at once.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -89,6 +105,7 @@ impl Default for Config {
             origin: None,
             publisher_allowlist: None,
             explorer_dir: None,
+            trusted_proxies: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -110,6 +127,10 @@ impl Default for Limits {
             heavy_reads: 4,
             bundle_cache_entries: 256,
             bundle_cache_bytes: 256 * 1024 * 1024,
+            min_free_bytes: ledger::sequencer::DEFAULT_MIN_FREE_BYTES,
+            header_read_timeout_secs: 10,
+            max_connections_per_ip: 64,
+            max_connections: 4096,
         }
     }
 }
@@ -128,8 +149,13 @@ impl Limits {
         ledger::sequencer::SequencerConfig {
             max_skew: Duration::from_secs(self.max_entry_skew_secs),
             max_optout_set: self.max_optout_set,
+            min_free_bytes: self.min_free_bytes,
             ..ledger::sequencer::SequencerConfig::default()
         }
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
     }
 }
 
@@ -207,12 +233,20 @@ impl Config {
         if l.heavy_reads == 0 {
             return Err(ConfigError::Invalid("heavy_reads must be positive".into()));
         }
-        if l.request_timeout_secs == 0 || l.upload_timeout_secs == 0 {
+        if l.request_timeout_secs == 0
+            || l.upload_timeout_secs == 0
+            || l.header_read_timeout_secs == 0
+        {
             return Err(ConfigError::Invalid("timeouts must be positive".into()));
         }
         if l.anonymous_optouts_per_minute == 0 || l.anonymous_optout_burst == 0 {
             return Err(ConfigError::Invalid(
                 "anonymous opt-out rate and burst must be positive".into(),
+            ));
+        }
+        if l.max_connections_per_ip == 0 || l.max_connections < l.max_connections_per_ip {
+            return Err(ConfigError::Invalid(
+                "max_connections_per_ip must be positive and at most max_connections".into(),
             ));
         }
         if let Some(keys) = &self.publisher_allowlist {

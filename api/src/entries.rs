@@ -5,7 +5,12 @@
 //! cross-entry rules) and answers with the index and a covering checkpoint. This module only
 //! canonicalises the body (so a client may send JSON with any whitespace or key order; the
 //! signature covers the canonical form anyway), applies what only the service knows (the
-//! publisher allow-list, the anonymous opt-out rate limit), and maps the answer.
+//! publisher allow-list, the opt-out rate limit), and maps the answer.
+//!
+//! The opt-out rate limit (per client, `limits.anonymous_optouts_*`) covers every opt-out that
+//! anyone could make for free: anonymous ones, and signed ones whose key is neither on the
+//! publisher allow-list nor the current key of a registered publisher (a throwaway key costs
+//! nothing to make). Both kinds draw on the same bucket per client.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -61,8 +66,9 @@ pub struct EntryView {
         (status = 409, description = "Replay, name taken, or dataset version already published", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid entry: bad signature, unknown publisher, unknown dataset version, ...", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many anonymous opt-outs from this client", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The ledger cannot accept writes now; retry", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many opt-outs from this client (anonymous, or signed by a key of no registered publisher); see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger cannot accept writes now (busy, shutting down, storage-unavailable); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ledger's disk is below its free-space floor (insufficient-storage); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn submit(
     State(state): State<AppState>,
@@ -81,6 +87,8 @@ pub async fn submit(
         (status = 403, description = "Key not allowed", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken by another key, or replay", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid entry", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The ledger cannot accept writes now; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ledger's disk is below its free-space floor; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register_publisher(
     State(state): State<AppState>,
@@ -110,8 +118,15 @@ async fn submit_inner(
         }
     }
     let signer = obj.get("signer").and_then(Value::as_str);
+    let bytes = serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| ApiError::bad_request(format!("cannot canonicalise the entry: {e}")))?;
     match (ty, signer) {
         ("optout", None) => state
+            .optout_limiter()
+            .check(ip)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
+        // A key that no publisher uses costs nothing to make: limited like no key at all.
+        ("optout", Some(signer)) if !signer_is_publisher(&state, signer, &bytes)? => state
             .optout_limiter()
             .check(ip)
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
@@ -128,8 +143,6 @@ async fn submit_inner(
         }
         _ => {}
     }
-    let bytes = serde_json_canonicalizer::to_vec(&value)
-        .map_err(|e| ApiError::bad_request(format!("cannot canonicalise the entry: {e}")))?;
     let leaf_hash = ledger::leaf_hash(&bytes);
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.ledger().submit_with(bytes, move |r| {
@@ -139,6 +152,11 @@ async fn submit_inner(
         .await
         .map_err(|_| ApiError::Unavailable("ledger is shutting down".into()))??;
     metrics::counter!("prov_entries_submitted_total", "type" => type_label(ty)).increment(1);
+    if ty == "publisher" {
+        if let Some(key) = obj.get("key").and_then(Value::as_str).and_then(decode_key) {
+            state.publisher_keys().insert(key);
+        }
+    }
     let body = Receipt {
         index: receipt.index.0,
         leaf_hash: leaf_hash.to_hex(),
@@ -150,6 +168,73 @@ async fn submit_inner(
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(resp)
+}
+
+/// A base64 Ed25519 public key, as entries carry them.
+fn decode_key(b64: &str) -> Option<[u8; 32]> {
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+}
+
+/// Whether an opt-out (canonical `bytes`) is signed by a key that the log knows: on the
+/// publisher allow-list, or the current key of a registered publisher, *and* the signature
+/// verifies (naming a publisher's key with a bad signature earns no exemption). Anything else (a
+/// key made for the occasion, or not a key at all: the sequencer refuses those) is rate-limited
+/// like an anonymous opt-out.
+fn signer_is_publisher(state: &AppState, signer_b64: &str, bytes: &[u8]) -> Result<bool, ApiError> {
+    let Some(key) = decode_key(signer_b64) else {
+        return Ok(false);
+    };
+    let known = state.on_allowlist(&hex::encode(key))
+        || state.publisher_keys().contains(state.ledger(), &key)?;
+    // Verified only for known keys, so that a flood of throwaway keys costs no extra work.
+    Ok(known && ledger::entry::Entry::from_bytes(bytes).is_ok())
+}
+
+/// The current keys of all publishers, cached: rebuilt from the ledger
+/// ([`ledger::ledger::Ledger::publisher_keys`], one index scan) when the log has grown, at most
+/// once per [`PublisherKeys::REFRESH`]; keys registered through this service are added at once.
+/// Between refreshes a key that was just replaced may still count as a publisher's: it then
+/// escapes the opt-out rate limit for at most that long.
+#[derive(Debug, Default)]
+pub(crate) struct PublisherKeys {
+    cache: std::sync::Mutex<KeyCache>,
+}
+
+#[derive(Debug, Default)]
+struct KeyCache {
+    keys: std::collections::HashSet<[u8; 32]>,
+    /// The tree size the keys were read at, and when.
+    built: Option<(u64, std::time::Instant)>,
+}
+
+impl PublisherKeys {
+    const REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    pub(crate) fn contains(
+        &self,
+        ledger: &ledger::ledger::Ledger,
+        key: &[u8; 32],
+    ) -> Result<bool, ApiError> {
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let size = ledger.checkpoint().size().0;
+        let stale = match c.built {
+            None => true,
+            Some((at, when)) => at != size && when.elapsed() >= Self::REFRESH,
+        };
+        if stale {
+            c.keys = ledger.publisher_keys()?;
+            c.built = Some((size, std::time::Instant::now()));
+        }
+        Ok(c.keys.contains(key))
+    }
+
+    fn insert(&self, key: [u8; 32]) {
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.keys.insert(key);
+    }
 }
 
 fn type_label(ty: &str) -> &'static str {

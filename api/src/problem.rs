@@ -58,13 +58,23 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
-    /// The ledger cannot accept writes now (its sequencer stopped after a storage fault, or the
-    /// service is shutting down). Retry later, possibly elsewhere.
+    /// The service cannot take this request now (the sequencer is busy, the service is
+    /// shutting down, a request timed out, a validation failed inside the ledger). Retry later
+    /// (`Retry-After`), possibly elsewhere.
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// Too many heavy reads (compliance bundles) at once: retry after `retry_after_secs`.
     #[error("too many heavy reads at once; retry later")]
     Busy { retry_after_secs: u64 },
+    /// Storage failed (a read, or a write that stopped the sequencer). The cause is logged
+    /// here, once per response, and never sent: its text may name paths and internals. The
+    /// client gets a generic `storage-unavailable` problem with `Retry-After`.
+    #[error("storage unavailable")]
+    StorageUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The ledger's disk is below its free-space floor: nothing was written, nothing is broken;
+    /// writing resumes by itself once space is freed (507, `insufficient-storage`).
+    #[error("the ledger's disk is below its free-space floor; nothing was written; retry later")]
+    InsufficientStorage { available: u64, floor: u64 },
     /// A fault of ours. The string is logged and never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,7 +104,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } | ApiError::StorageUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,7 +126,23 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Busy { .. } => "busy",
+            ApiError::StorageUnavailable(_) => "storage-unavailable",
+            ApiError::InsufficientStorage { .. } => "insufficient-storage",
             ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Seconds a client should wait before retrying (the `Retry-After` header), for the
+    /// problems that are worth retrying.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
+            ApiError::StorageUnavailable(_) => Some(STORAGE_RETRY_SECS),
+            ApiError::InsufficientStorage { .. } => Some(STORAGE_RETRY_SECS),
+            _ => None,
         }
     }
 
@@ -122,6 +151,9 @@ impl ApiError {
         let status = self.status();
         let detail = match self {
             ApiError::Internal(_) => None,
+            ApiError::StorageUnavailable(_) => {
+                Some("the ledger cannot write now; retry later".to_string())
+            }
             ApiError::Rejected { detail, .. } | ApiError::Conflict { detail, .. } => {
                 Some(detail.clone())
             }
@@ -142,20 +174,43 @@ impl IntoResponse for ApiError {
             // Logged once, here; the client learns only that it was our fault.
             ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
             ApiError::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
+            ApiError::StorageUnavailable(cause) => {
+                tracing::error!(error = %chain(&**cause), "storage unavailable")
+            }
+            ApiError::InsufficientStorage { available, floor } => tracing::warn!(
+                available,
+                floor,
+                "free space below the floor: refusing writes until space is freed"
+            ),
             other => tracing::debug!(error = %other, "client error"),
         }
         metrics::counter!("prov_http_problems_total", "type" => self.slug()).increment(1);
         let status = self.status();
         let mut resp = problem_response(&self.problem());
-        if let ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } =
-            self
-        {
+        if let Some(secs) = self.retry_after_secs() {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         *resp.status_mut() = status;
         resp
     }
+}
+
+/// `Retry-After` of a plain 503 (busy, shutting down, timed out).
+const UNAVAILABLE_RETRY_SECS: u64 = 1;
+/// `Retry-After` of a storage failure or a disk below the floor: an operator has to act.
+const STORAGE_RETRY_SECS: u64 = 60;
+
+/// An error and its sources, `outer: inner: innermost`, for the log.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 /// A problem body as a response with its media type.
@@ -237,9 +292,20 @@ impl From<SubmitError> for ApiError {
         match e {
             SubmitError::Rejected(r) => r.into(),
             SubmitError::Busy => ApiError::Unavailable("sequencer is busy; retry".into()),
-            SubmitError::Fatal(why) => ApiError::Unavailable(format!("ledger stopped: {why}")),
+            SubmitError::NoSpace { available, floor } => {
+                ApiError::InsufficientStorage { available, floor }
+            }
+            SubmitError::ValidationPanicked => {
+                tracing::error!("an entry's validation panicked; the entry was refused alone");
+                ApiError::Unavailable("the entry could not be validated now; retry".into())
+            }
             SubmitError::Closed => ApiError::Unavailable("ledger is shutting down".into()),
-            other => ApiError::internal(other),
+            // A failed read (nothing written) or a stopped sequencer: the cause is logged, the
+            // client gets the generic storage problem.
+            e @ (SubmitError::Retry(_) | SubmitError::Fatal(_)) => {
+                ApiError::StorageUnavailable(Box::new(e))
+            }
+            other => ApiError::StorageUnavailable(Box::new(other)),
         }
     }
 }
@@ -323,7 +389,11 @@ impl From<Rejection> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            // A damaged record will not heal by retrying: our fault, 500.
+            e @ StoreError::Corrupt { .. } => ApiError::internal(chain(&e)),
+            e => ApiError::StorageUnavailable(Box::new(e)),
+        }
     }
 }
 
@@ -332,7 +402,8 @@ impl From<ReadError> for ApiError {
         match e {
             ReadError::NotFound(what) => ApiError::NotFound(what),
             ReadError::Tile(t) => ApiError::bad_request(t.to_string()),
-            other => ApiError::internal(other),
+            ReadError::Store(e) => e.into(),
+            other => ApiError::internal(chain(&other)),
         }
     }
 }
@@ -351,7 +422,11 @@ impl From<SetStoreError> for ApiError {
                 detail,
             },
             SetStoreError::UnknownSet(root) => ApiError::NotFound(format!("set {root}")),
-            other => ApiError::internal(other),
+            SetStoreError::NoSpace { available, floor } => {
+                ApiError::InsufficientStorage { available, floor }
+            }
+            SetStoreError::Store(e) => e.into(),
+            other => ApiError::internal(chain(&other)),
         }
     }
 }
@@ -372,6 +447,30 @@ mod tests {
         let p: Problem = serde_json::from_str(&text).unwrap();
         assert_eq!(p.status, 500);
         assert_eq!(p.type_, "urn:prov-ledger:problem:internal");
+    }
+
+    #[tokio::test]
+    async fn a_set_upload_below_the_floor_is_507_and_storage_faults_say_nothing() {
+        let e: ApiError = SetStoreError::NoSpace {
+            available: 5,
+            floor: 10,
+        }
+        .into();
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert!(resp.headers().contains_key(header::RETRY_AFTER));
+        let e: ApiError = SetStoreError::Store(StoreError::Io(std::io::Error::other(
+            "rocksdb: /secret/path/000012.sst",
+        )))
+        .into();
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let p: Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p.type_, "urn:prov-ledger:problem:storage-unavailable");
+        assert!(!String::from_utf8_lossy(&body).contains("secret"));
     }
 
     #[tokio::test]

@@ -1,14 +1,29 @@
 //! Running the service: open (or create) the ledger, bind, serve until SIGINT or SIGTERM, then
 //! drain: stop accepting, finish the requests in flight (so every acknowledged write was
 //! answered after its batch was durable), and close the ledger, which flushes the sequencer.
+//!
+//! The accept loop is our own (hyper's HTTP/1 connections, one task each) rather than
+//! `axum::serve`, for the defences a public service needs before any handler runs:
+//! - a **header read timeout** (`limits.header_read_timeout_secs`): a connection that has not
+//!   sent a request's headers within it (slow-loris, or an idle socket) is closed;
+//! - a **connection limit** per peer address and in all ([`ConnectionLimiter`]): a connection
+//!   over it is closed at once, so one address cannot hold every socket;
+//! - the **client's address** ([`client_ip`]): from `X-Forwarded-For` only when the peer is a
+//!   configured trusted proxy, set on each request as [`ClientIp`] for every per-client limit.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use ledger::ledger::Ledger;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use ledger::ledger::{Ledger, LedgerError};
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
 use crate::config::Config;
+use crate::limits::{client_ip, ClientIp, ConnectionLimiter};
 use crate::router::router;
 use crate::state::AppState;
 
@@ -16,14 +31,17 @@ use crate::state::AppState;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
+        #[source]
         source: std::io::Error,
     },
-    #[error("ledger: {0}")]
-    Ledger(String),
-    #[error("server: {0}")]
+    #[error("ledger")]
+    Ledger(#[source] LedgerError),
+    #[error("closing the ledger")]
+    Close(#[source] tokio::task::JoinError),
+    #[error("server")]
     Io(#[from] std::io::Error),
 }
 
@@ -55,6 +73,23 @@ impl Server {
         })
     }
 
+    /// Binds `config.listen` to serve `ledger`, already opened (on any store: tests serve a
+    /// ledger on a fault-injecting store this way). `config.data_dir` is not used.
+    pub async fn with_ledger(ledger: Ledger, config: Config) -> Result<Server, ServeError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Server {
+            listener,
+            state: AppState::new(ledger, config),
+            created: false,
+        })
+    }
+
     pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
         Ok(self.listener.local_addr()?)
     }
@@ -73,17 +108,83 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let config = self.state.config();
+        let limits = &config.limits;
+        let trusted: Arc<[crate::limits::IpBlock]> = config.trusted_proxies.clone().into();
+        let conns = ConnectionLimiter::new(
+            limits.max_connections_per_ip,
+            limits.max_connections,
+            config.trusted_proxies.clone(),
+        );
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout())
+            .keep_alive(true);
+        let app = router(self.state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Per-connection errors (reset before accept) and running out of file
+                        // descriptors: neither stops the service; the latter needs a breath.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            while tasks.try_join_next().is_some() {}
+            let Some(permit) = conns.admit(peer.ip()) else {
+                tracing::debug!(%peer, "connection limit: closing");
+                metrics::counter!("prov_connections_refused_total").increment(1);
+                drop(stream);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let (app, trusted, http) = (app.clone(), trusted.clone(), http.clone());
+            let mut stop = stop_rx.clone();
+            tasks.spawn(async move {
+                let _permit = permit;
+                let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                    let client = client_ip(peer.ip(), req.headers(), &trusted);
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req.extensions_mut().insert(ClientIp(client));
+                    app.clone().oneshot(req)
+                });
+                let conn = http.serve_connection(TokioIo::new(stream), svc);
+                let mut conn = std::pin::pin!(conn);
+                let done = tokio::select! {
+                    r = conn.as_mut() => Some(r),
+                    _ = stop.wait_for(|stop| *stop) => None,
+                };
+                let r = match done {
+                    Some(r) => r,
+                    None => {
+                        // Drain: finish the request in flight, then close.
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = r {
+                    tracing::debug!(%peer, error = %e, "connection ended");
+                }
+            });
+        }
+        drop(self.listener);
+        let _ = stop_tx.send(true);
+        while tasks.join_next().await.is_some() {}
         tracing::info!("drained; closing the ledger");
         // Every acknowledged write was answered after its batch was durable; closing integrates
         // whatever is still queued and stops the sequencer.
         let ledger = self.state.ledger().clone();
         tokio::task::spawn_blocking(move || ledger.close())
             .await
-            .map_err(|e| ServeError::Ledger(format!("closing: {e}")))?;
+            .map_err(ServeError::Close)?;
         Ok(())
     }
 
@@ -124,9 +225,9 @@ pub fn serve_blocking(config: Config) -> Result<(), ServeError> {
 /// ledger), created with a new key if it does not. The bool says whether it was created.
 fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
     let dir = &config.data_dir;
+    let seq = config.limits.sequencer();
     if dir.exists() {
-        let l = Ledger::open(dir, config.limits.sequencer())
-            .map_err(|e| ServeError::Ledger(e.to_string()))?;
+        let l = Ledger::open(dir, seq).map_err(ServeError::Ledger)?;
         let key = dir.join(ledger::ledger::KEY_FILE);
         if let Some(mode) = ledger::store::keyfile::loose_mode(&key) {
             // Not refused (a restored backup often loses its modes), but said at every start.
@@ -139,8 +240,7 @@ fn open_or_create(config: &Config) -> Result<(Ledger, bool), ServeError> {
         return Ok((l, false));
     }
     let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
-    let l = Ledger::create(dir, origin, config.limits.sequencer())
-        .map_err(|e| ServeError::Ledger(e.to_string()))?;
+    let l = Ledger::create(dir, origin, seq).map_err(ServeError::Ledger)?;
     tracing::info!(dir = %dir.display(), origin, vkey = %l.verifier_key(), "created a ledger");
     Ok((l, true))
 }

@@ -27,6 +27,7 @@ struct Inner {
     config: Config,
     allowlist: Option<HashSet<String>>,
     optout_limiter: RateLimiter,
+    publisher_keys: crate::entries::PublisherKeys,
     explorer: ExplorerSource,
     uploads: std::sync::Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>>,
     tiles: TileCache,
@@ -50,6 +51,7 @@ impl AppState {
                     config.limits.anonymous_optouts_per_minute,
                     config.limits.anonymous_optout_burst,
                 ),
+                publisher_keys: Default::default(),
                 explorer,
                 heavy: HeavyReads::new(
                     config.limits.heavy_reads,
@@ -74,6 +76,19 @@ impl AppState {
 
     pub(crate) fn optout_limiter(&self) -> &RateLimiter {
         &self.inner.optout_limiter
+    }
+
+    pub(crate) fn publisher_keys(&self) -> &crate::entries::PublisherKeys {
+        &self.inner.publisher_keys
+    }
+
+    /// Whether `key_hex` (lowercase hex) is on a configured publisher allow-list (false when
+    /// there is none).
+    pub(crate) fn on_allowlist(&self, key_hex: &str) -> bool {
+        self.inner
+            .allowlist
+            .as_ref()
+            .is_some_and(|set| set.contains(key_hex))
     }
 
     pub(crate) fn hashes(&self) -> &HashCache {

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::note::{NoteSigner, VerifierKey};
-use crate::sequencer::{self, Receipt, Sequencer, SequencerConfig, StartError, SubmitError};
+use crate::sequencer::{
+    self, Receipt, Sequencer, SequencerConfig, StartError, SubmitError, WriteFailure,
+};
 use crate::set::{self, SetMembershipProof};
 use crate::store::index::{self, Rejection};
 #[cfg(feature = "rocksdb")]
@@ -41,11 +43,19 @@ pub enum LedgerError {
     #[error("{0} is not empty; refusing to create a ledger there")]
     NotEmpty(PathBuf),
     #[error("{path} is not a ledger: {why}")]
-    NotALedger { path: PathBuf, why: String },
+    NotALedger { path: PathBuf, why: &'static str },
+    /// The database exists but RocksDB would not open it (damaged, locked by another process,
+    /// not a database).
+    #[error("{path} is not a ledger: cannot open the database")]
+    OpenDatabase {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
     #[error("ledger format {found} is not supported (this build reads {supported})")]
     Format { found: u32, supported: u32 },
-    #[error("the key does not match this ledger: {0}")]
-    KeyMismatch(String),
+    #[error("the key does not match this ledger")]
+    KeyMismatch(#[source] KeyMismatch),
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
     #[error("{path}: {source}")]
@@ -60,10 +70,20 @@ pub enum LedgerError {
     Start(StartError),
 }
 
+/// How a key does not match a ledger.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyMismatch {
+    #[error("the ledger's key is {stored}, the key file's is {file}")]
+    VerifierKey { stored: String, file: String },
+    #[error("the stored checkpoint is not signed by this key")]
+    Checkpoint(#[source] crate::checkpoint::CheckpointError),
+}
+
 impl From<StartError> for LedgerError {
     fn from(e: StartError) -> Self {
         match e {
-            StartError::KeyMismatch(why) => LedgerError::KeyMismatch(why),
+            StartError::KeyMismatch(why) => LedgerError::KeyMismatch(KeyMismatch::Checkpoint(why)),
             other => LedgerError::Start(other),
         }
     }
@@ -127,9 +147,9 @@ impl Ledger {
     /// Opens the ledger in `dir`.
     #[cfg(feature = "rocksdb")]
     pub fn open(dir: &Path, config: SequencerConfig) -> Result<Ledger, LedgerError> {
-        let not = |why: &str| LedgerError::NotALedger {
+        let not = |why: &'static str| LedgerError::NotALedger {
             path: dir.to_path_buf(),
-            why: why.to_string(),
+            why,
         };
         if !dir.is_dir() {
             return Err(not("no such directory"));
@@ -141,10 +161,14 @@ impl Ledger {
             return Err(not("no ledger.key"));
         }
         let signer = keyfile::read(&dir.join(KEY_FILE))?;
-        let store = crate::store::RocksStore::open(&dir.join(DB_DIR))
-            .map_err(|e| not(&format!("cannot open the database: {e}")))?;
+        let store = crate::store::RocksStore::open(&dir.join(DB_DIR)).map_err(|source| {
+            LedgerError::OpenDatabase {
+                path: dir.to_path_buf(),
+                source,
+            }
+        })?;
         Self::open_with_store(Arc::new(store), signer, config).map_err(|e| match e {
-            LedgerError::NotALedger { why, .. } => not(&why),
+            LedgerError::NotALedger { why, .. } => not(why),
             other => other,
         })
     }
@@ -188,9 +212,9 @@ impl Ledger {
         signer: NoteSigner,
         config: SequencerConfig,
     ) -> Result<Ledger, LedgerError> {
-        let not = |why: &str| LedgerError::NotALedger {
+        let not = |why: &'static str| LedgerError::NotALedger {
             path: PathBuf::from("<store>"),
-            why: why.to_string(),
+            why,
         };
         let format = store
             .get(Column::Meta, keys::META_FORMAT)?
@@ -209,12 +233,13 @@ impl Ledger {
             .ok_or_else(|| not("no verifier key record"))?;
         let vkey = signer.verifier_key();
         if stored_vkey != vkey.to_string().as_bytes() {
-            return Err(LedgerError::KeyMismatch(format!(
-                "the ledger's key is {}, the key file's is {vkey}",
-                String::from_utf8_lossy(&stored_vkey)
-            )));
+            return Err(LedgerError::KeyMismatch(KeyMismatch::VerifierKey {
+                stored: String::from_utf8_lossy(&stored_vkey).into_owned(),
+                file: vkey.to_string(),
+            }));
         }
-        let sets = SetStore::open(store.clone())?;
+        let min_free_bytes = config.min_free_bytes;
+        let sets = SetStore::open(store.clone())?.with_min_free_bytes(min_free_bytes);
         let sequencer = Sequencer::start(store.clone(), sets.clone(), signer, config)?;
         let shared = sequencer.shared();
         let store_for_cache = store.clone();
@@ -245,7 +270,7 @@ impl Ledger {
     }
 
     /// Why the ledger stopped accepting entries, if a durable write failed.
-    pub fn fatal(&self) -> Option<String> {
+    pub fn fatal(&self) -> Option<Arc<WriteFailure>> {
         self.inner.sequencer.fatal()
     }
 
@@ -465,6 +490,25 @@ impl Ledger {
             .and_then(keys::read_u64)
             .ok_or_else(|| StoreError::corrupt(Column::Index, "publisher value"))?;
         Ok(Some((key, LeafIndex(idx))))
+    }
+
+    /// The current key of every publisher name: the keys that own a name now (a replaced key
+    /// is not among them). One scan of the publisher index, O(publishers): callers cache it
+    /// (the service refreshes its copy at most once a second).
+    pub fn publisher_keys(&self) -> Result<std::collections::HashSet<[u8; 32]>, StoreError> {
+        let start = [index::TAG_PUBLISHER];
+        let end = [index::TAG_PUBLISHER + 1];
+        let rows = self
+            .inner
+            .store
+            .range(Column::Index, &start, &end, usize::MAX)?;
+        rows.into_iter()
+            .map(|(_, v)| {
+                v.get(..32)
+                    .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                    .ok_or_else(|| StoreError::corrupt(Column::Index, "publisher value"))
+            })
+            .collect()
     }
 
     /// The store, for tools and tests that read records directly.

@@ -15,6 +15,13 @@
 //! is reopened, because the store's state is then unknown. Nothing acknowledged is lost: an
 //! acknowledgement is only sent after both writes returned.
 //!
+//! Two refusals come *before* anything is written, so they never poison: a store whose free
+//! space is below [`SequencerConfig::min_free_bytes`] refuses the whole batch with
+//! [`SubmitError::NoSpace`] (and the next batch, once space is back, is written as usual), and
+//! an entry whose validation panics fails alone with [`SubmitError::ValidationPanicked`]: every
+//! entry is validated under its own `catch_unwind`, so outcomes always line up one-to-one with
+//! the batch.
+//!
 //! No async runtime: std threads and channels. Callers in an async service use
 //! [`Sequencer::submit_with`] with a oneshot channel, or `spawn_blocking` around
 //! [`Sequencer::submit`].
@@ -26,14 +33,14 @@ use std::time::{Duration, Instant};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::hash::Sha256Log;
-use crate::merkle::verify_consistency;
+use crate::merkle::{verify_consistency, ProofError};
 use crate::note::{NoteError, NoteSigner};
 use crate::store::index::{self, BatchIndex, Rejection};
 use crate::store::keys;
 use crate::store::log::{self, SignedCheckpoint, StoreHashes};
 use crate::store::sets::SetStore;
 use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
-use crate::tree::{self, RightEdge};
+use crate::tree::{self, RightEdge, TreeError};
 use crate::types::{LeafIndex, TreeSize};
 
 /// How the sequencer batches.
@@ -49,7 +56,21 @@ pub struct SequencerConfig {
     pub max_skew: Duration,
     /// The most ids a signed opt-out's set may have (anonymous opt-outs carry inline ids only).
     pub max_optout_set: u64,
+    /// The free-space floor: while the store reports fewer free bytes than this
+    /// ([`LogStore::available_bytes`]), batches (and set uploads) are refused with
+    /// [`SubmitError::NoSpace`] before anything is written. 0 (the library's default) disables
+    /// the check; the service sets [`DEFAULT_MIN_FREE_BYTES`] unless configured otherwise.
+    pub min_free_bytes: u64,
+    /// Tests only: called with each entry's bytes inside its validation (a test makes it panic
+    /// for one marker entry to play a validation bug).
+    #[doc(hidden)]
+    pub validate_hook: Option<ValidateHook>,
 }
+
+/// The service's default free-space floor (`limits.min_free_bytes`): 256 MiB, room for a few
+/// full memtables and the compaction they trigger, so that the floor is reached well before
+/// RocksDB itself runs out.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 256 << 20;
 
 impl Default for SequencerConfig {
     fn default() -> Self {
@@ -59,7 +80,24 @@ impl Default for SequencerConfig {
             queue: 65536,
             max_skew: Duration::from_secs(600),
             max_optout_set: 10_000,
+            min_free_bytes: 0,
+            validate_hook: None,
         }
+    }
+}
+
+/// See [`SequencerConfig::validate_hook`].
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct ValidateHook(pub Arc<HookFn>);
+
+/// The function inside a [`ValidateHook`].
+#[doc(hidden)]
+pub type HookFn = dyn Fn(&[u8]) + Send + Sync;
+
+impl std::fmt::Debug for ValidateHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValidateHook")
     }
 }
 
@@ -80,34 +118,113 @@ pub enum SubmitError {
     /// The queue is full; retry later.
     #[error("sequencer is busy")]
     Busy,
-    /// Reading the indexes failed before anything was written; retry later.
-    #[error("storage read failed, nothing was written: {0}")]
-    Retry(String),
+    /// Reading the store failed before anything was written; retry later.
+    #[error("storage read failed, nothing was written")]
+    Retry(#[source] Arc<StoreError>),
+    /// The store's free space is below the floor ([`SequencerConfig::min_free_bytes`]); nothing
+    /// was written and the sequencer is not stopped: retry once space is freed.
+    #[error(
+        "free space ({available} bytes) is below the floor ({floor} bytes); nothing was written"
+    )]
+    NoSpace { available: u64, floor: u64 },
+    /// Validating this entry panicked (a bug in the ledger, not a fault of the entry). Nothing
+    /// of it was written; the other entries of its batch are unaffected. Retry later.
+    #[error("validating the entry failed inside the ledger; nothing was written")]
+    ValidationPanicked,
     /// A durable write failed earlier; the ledger must be reopened. The entry may or may not
     /// be in the log (it was not acknowledged).
-    #[error("sequencer stopped after a storage failure; reopen the ledger: {0}")]
-    Fatal(String),
+    #[error("sequencer stopped after a storage failure; reopen the ledger")]
+    Fatal(#[source] Arc<WriteFailure>),
     /// The sequencer was shut down.
     #[error("sequencer is closed")]
     Closed,
+}
+
+impl SubmitError {
+    /// Whether the same entry may be accepted if submitted again later (the refusal was the
+    /// ledger's condition, not the entry's fault).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, SubmitError::Rejected(_))
+    }
+}
+
+/// Why the sequencer stopped: the durable step that failed, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteFailure {
+    #[error("writing the batch at tree size {at}")]
+    Batch {
+        at: TreeSize,
+        #[source]
+        source: StoreError,
+    },
+    #[error("writing the checkpoint of tree size {size}")]
+    Checkpoint {
+        size: TreeSize,
+        #[source]
+        source: StoreError,
+    },
+    #[error("reading the consistency proof {old} -> {new}")]
+    Proof {
+        old: TreeSize,
+        new: TreeSize,
+        #[source]
+        source: TreeError,
+    },
+    #[error("the tree of size {new} does not extend the signed checkpoint of size {old}")]
+    NotExtending {
+        old: TreeSize,
+        new: TreeSize,
+        #[source]
+        source: ProofError,
+    },
+    #[error("signing the checkpoint of tree size {size}")]
+    Sign {
+        size: TreeSize,
+        #[source]
+        source: CheckpointError,
+    },
+    /// Integrating a batch panicked after validation (a bug); what it wrote is unknown.
+    #[error("the sequencer panicked while integrating a batch")]
+    Panicked,
+}
+
+impl WriteFailure {
+    /// Whether the failed write found the disk full.
+    pub fn is_full(&self) -> bool {
+        match self {
+            WriteFailure::Batch { source, .. } | WriteFailure::Checkpoint { source, .. } => {
+                source.is_full()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Why the sequencer could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    #[error("stored checkpoint does not verify with the ledger's key: {0}")]
-    KeyMismatch(String),
-    #[error("stored checkpoint does not match the stored tree: {0}")]
-    Inconsistent(String),
-    #[error("stored checkpoint is damaged: {0}")]
-    Damaged(String),
-    #[error("signing a checkpoint: {0}")]
-    Sign(String),
+    /// The stored checkpoint is not signed by this key (another key, or another log's name).
+    #[error("stored checkpoint does not verify with the ledger's key")]
+    KeyMismatch(#[source] CheckpointError),
+    #[error("stored checkpoint of size {checkpoint} is beyond the stored tree size {stored}")]
+    CheckpointBeyondTree {
+        checkpoint: TreeSize,
+        stored: TreeSize,
+    },
+    #[error("root of the stored tree at size {0} differs from the stored checkpoint's")]
+    RootMismatch(TreeSize),
+    #[error("stored checkpoint is damaged")]
+    Damaged(#[source] CheckpointError),
+    #[error("signing a checkpoint")]
+    Sign(#[source] CheckpointError),
+    #[error("starting the sequencer thread")]
+    Spawn(#[source] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("reading the tree: {0}")]
-    Tree(#[from] tree::TreeError),
+    #[error("reading the tree")]
+    Tree(#[from] TreeError),
 }
 
 type Reply = Box<dyn FnOnce(Result<Receipt, SubmitError>) + Send>;
@@ -121,7 +238,7 @@ struct Request {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) latest: RwLock<Arc<SignedCheckpoint>>,
-    pub(crate) fatal: RwLock<Option<String>>,
+    pub(crate) fatal: RwLock<Option<Arc<WriteFailure>>>,
 }
 
 /// The running sequencer. Dropping it (or [`Sequencer::close`]) finishes the queued batches and
@@ -167,7 +284,7 @@ impl Sequencer {
         let thread = std::thread::Builder::new()
             .name("ledger-sequencer".into())
             .spawn(move || worker.run(rx))
-            .map_err(|e| StoreError::Io(format!("spawning the sequencer: {e}")))?;
+            .map_err(StartError::Spawn)?;
         Ok(Sequencer {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
@@ -219,7 +336,7 @@ impl Sequencer {
     }
 
     /// Why the sequencer stopped, if a durable write failed.
-    pub fn fatal(&self) -> Option<String> {
+    pub fn fatal(&self) -> Option<Arc<WriteFailure>> {
         self.shared.fatal.read().ok().and_then(|g| g.clone())
     }
 
@@ -260,10 +377,8 @@ impl Drop for Sequencer {
 fn stored_checkpoint_error(e: CheckpointError) -> StartError {
     match e {
         CheckpointError::OriginMismatch { .. }
-        | CheckpointError::Note(NoteError::NotSigned { .. }) => {
-            StartError::KeyMismatch(e.to_string())
-        }
-        e => StartError::Damaged(e.to_string()),
+        | CheckpointError::Note(NoteError::NotSigned { .. }) => StartError::KeyMismatch(e),
+        e => StartError::Damaged(e),
     }
 }
 
@@ -275,17 +390,14 @@ fn reconcile(store: &dyn LogStore, signer: &NoteSigner) -> Result<SignedCheckpoi
         Some(note) => {
             let cp = Checkpoint::verify(&note, &vkey).map_err(stored_checkpoint_error)?;
             if cp.size > size {
-                return Err(StartError::Inconsistent(format!(
-                    "checkpoint size {} is beyond the stored tree size {}",
-                    cp.size, size
-                )));
+                return Err(StartError::CheckpointBeyondTree {
+                    checkpoint: cp.size,
+                    stored: size,
+                });
             }
             let root = tree::tree_hash(cp.size, &StoreHashes(store))?;
             if root != cp.root {
-                return Err(StartError::Inconsistent(format!(
-                    "root of the stored tree at size {} differs from the checkpoint's",
-                    cp.size
-                )));
+                return Err(StartError::RootMismatch(cp.size));
             }
             Some(SignedCheckpoint {
                 checkpoint: cp,
@@ -303,9 +415,7 @@ fn reconcile(store: &dyn LogStore, signer: &NoteSigner) -> Result<SignedCheckpoi
                 size,
                 root,
             };
-            let note = cp
-                .sign(signer)
-                .map_err(|e| StartError::Sign(e.to_string()))?;
+            let note = cp.sign(signer).map_err(StartError::Sign)?;
             let mut b = WriteBatch::new();
             b.put(
                 Column::Checkpoints,
@@ -345,17 +455,41 @@ impl Worker {
                     Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
                 }
             }
-            self.integrate(batch);
+            // A panic outside the per-entry validation guard (the cross-entry rules, the
+            // writes) leaves the batch's state unknown: stop like a failed write (writers still
+            // waiting get `Closed` from their dropped replies; later ones `Fatal`), rather than
+            // letting the thread die and every later writer wait on a queue nobody reads.
+            let run = std::panic::AssertUnwindSafe(|| self.integrate(batch));
+            if std::panic::catch_unwind(run).is_err() {
+                self.poison(WriteFailure::Panicked);
+            }
         }
     }
 
-    fn fatal(&self) -> Option<String> {
+    fn fatal(&self) -> Option<Arc<WriteFailure>> {
         self.shared.fatal.read().ok().and_then(|g| g.clone())
     }
 
-    fn poison(&self, why: String) {
-        if let Ok(mut g) = self.shared.fatal.write() {
-            g.get_or_insert(why);
+    /// Stops the sequencer for good (until reopened) and returns the reason it keeps.
+    fn poison(&self, why: WriteFailure) -> Arc<WriteFailure> {
+        let why = Arc::new(why);
+        match self.shared.fatal.write() {
+            Ok(mut g) => g.get_or_insert(why).clone(),
+            Err(_) => why,
+        }
+    }
+
+    /// The free-space floor, checked before a batch does any work: `Err` refuses the whole
+    /// batch, nothing written, nothing poisoned.
+    fn check_space(&self) -> Result<(), SpaceRefusal> {
+        let floor = self.config.min_free_bytes;
+        if floor == 0 {
+            return Ok(());
+        }
+        match self.store.available_bytes() {
+            Ok(Some(available)) if available < floor => Err(SpaceRefusal::Low { available, floor }),
+            Ok(_) => Ok(()),
+            Err(e) => Err(SpaceRefusal::Unknown(Arc::new(e))),
         }
     }
 
@@ -366,9 +500,23 @@ impl Worker {
             }
             return;
         }
+        if let Err(refusal) = self.check_space() {
+            for r in batch {
+                (r.reply)(Err(refusal.to_submit_error()));
+            }
+            return;
+        }
         let start = self.edge.size();
         let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
-        let prepared = index::prepare_batch(&entries);
+        let prepared = index::prepare_batch(&entries, self.config.validate_hook.as_ref());
+        if prepared.len() != batch.len() {
+            // Never answer by position with outcomes that do not line up: refuse the batch.
+            debug_assert_eq!(prepared.len(), batch.len(), "one outcome per entry");
+            for r in batch {
+                (r.reply)(Err(SubmitError::ValidationPanicked));
+            }
+            return;
+        }
 
         // Cross-entry rules, in submission order, against the log and the batch so far. The
         // naming lock is held until the batch is durable, so that no set an accepted entry
@@ -385,12 +533,15 @@ impl Worker {
             max_optout_set: self.config.max_optout_set,
         };
         let mut view = BatchIndex::new(&*self.store);
-        let mut outcomes: Vec<Result<LeafIndex, Rejection>> = Vec::with_capacity(batch.len());
+        let mut outcomes: Vec<Result<LeafIndex, SubmitError>> = Vec::with_capacity(batch.len());
         let mut accepted: Vec<usize> = Vec::new();
         for (i, p) in prepared.into_iter().enumerate() {
             let index = LeafIndex(start.0 + accepted.len() as u64);
-            let outcome =
-                p.and_then(|p| index::apply(&mut view, &sets, &ctx, &p, index).map(|()| index));
+            let outcome = p.and_then(|p| {
+                index::apply(&mut view, &sets, &ctx, &p, index)
+                    .map(|()| index)
+                    .map_err(SubmitError::from)
+            });
             if outcome.is_ok() {
                 accepted.push(i);
             }
@@ -400,8 +551,9 @@ impl Worker {
             Ok(ops) => ops,
             Err(e) => {
                 // A read failed: nothing was written, so nothing is lost; refuse the batch.
+                let e = Arc::new(e);
                 for r in batch {
-                    (r.reply)(Err(SubmitError::Retry(format!("reading indexes: {e}"))));
+                    (r.reply)(Err(SubmitError::Retry(e.clone())));
                 }
                 return;
             }
@@ -446,8 +598,8 @@ impl Worker {
         // answered; the next open signs a checkpoint for them (`reconcile`).
         let written = self.store.write(wb, Durability::Synced);
         drop(naming);
-        if let Err(e) = written {
-            return self.fail(batch, format!("writing batch at {start}: {e}"));
+        if let Err(source) = written {
+            return self.fail(batch, WriteFailure::Batch { at: start, source });
         }
         self.edge = edge;
 
@@ -464,7 +616,7 @@ impl Worker {
         };
         let note = match cp.sign(&self.signer) {
             Ok(n) => n,
-            Err(e) => return self.fail(batch, format!("signing checkpoint: {e}")),
+            Err(source) => return self.fail(batch, WriteFailure::Sign { size, source }),
         };
         let mut cb = WriteBatch::new();
         cb.put(
@@ -474,8 +626,8 @@ impl Worker {
         );
         // Durable step 2. Crash before: as after step 1. Crash after: the checkpoint is stored
         // but not yet served or sent; the next open serves it.
-        if let Err(e) = self.store.write(cb, Durability::Synced) {
-            return self.fail(batch, format!("writing checkpoint {size}: {e}"));
+        if let Err(source) = self.store.write(cb, Durability::Synced) {
+            return self.fail(batch, WriteFailure::Checkpoint { size, source });
         }
         let signed = Arc::new(SignedCheckpoint {
             checkpoint: cp,
@@ -493,38 +645,65 @@ impl Worker {
         last: &SignedCheckpoint,
         size: TreeSize,
         root: &crate::types::Digest,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteFailure> {
         let old = last.size();
         if old.0 == 0 {
             return Ok(());
         }
+        let new = size;
         let proof = tree::consistency_proof(old, size, &StoreHashes(&*self.store))
-            .map_err(|e| format!("consistency proof {old} -> {size}: {e}"))?;
+            .map_err(|source| WriteFailure::Proof { old, new, source })?;
         verify_consistency::<Sha256Log>(old, size, &last.checkpoint.root, root, &proof)
-            .map_err(|e| format!("tree {size} does not extend signed checkpoint {old}: {e}"))
+            .map_err(|source| WriteFailure::NotExtending { old, new, source })
     }
 
-    fn fail(&self, batch: Vec<Request>, why: String) {
-        self.poison(why.clone());
+    fn fail(&self, batch: Vec<Request>, why: WriteFailure) {
+        let why = self.poison(why);
         for r in batch {
             (r.reply)(Err(SubmitError::Fatal(why.clone())));
         }
     }
 }
 
+/// Why a batch was refused for space before any work.
+enum SpaceRefusal {
+    Low {
+        available: u64,
+        floor: u64,
+    },
+    /// The free space could not be read.
+    Unknown(Arc<StoreError>),
+}
+
+impl SpaceRefusal {
+    fn to_submit_error(&self) -> SubmitError {
+        match self {
+            SpaceRefusal::Low { available, floor } => SubmitError::NoSpace {
+                available: *available,
+                floor: *floor,
+            },
+            SpaceRefusal::Unknown(e) => SubmitError::Retry(e.clone()),
+        }
+    }
+}
+
 /// Answers every writer of a batch: its index and `checkpoint`, or why it was refused.
+/// `outcomes` has exactly one outcome per request, in order.
 fn answer(
     batch: Vec<Request>,
-    outcomes: Vec<Result<LeafIndex, Rejection>>,
+    outcomes: Vec<Result<LeafIndex, SubmitError>>,
     checkpoint: &Arc<SignedCheckpoint>,
 ) {
-    for (r, o) in batch.into_iter().zip(outcomes) {
-        let result = o
+    debug_assert_eq!(batch.len(), outcomes.len(), "one outcome per entry");
+    let mut outcomes = outcomes.into_iter();
+    for r in batch {
+        let result = outcomes
+            .next()
+            .unwrap_or(Err(SubmitError::ValidationPanicked))
             .map(|index| Receipt {
                 index,
                 checkpoint: checkpoint.clone(),
-            })
-            .map_err(SubmitError::from);
+            });
         (r.reply)(result);
     }
 }

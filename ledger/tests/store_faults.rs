@@ -61,7 +61,7 @@ impl LogStore for FaultyStore {
     }
     fn write(&self, batch: WriteBatch, durability: Durability) -> Result<(), StoreError> {
         let Ok(mut plan) = self.plan.lock() else {
-            return Err(StoreError::Io("plan lock poisoned".into()));
+            return Err(StoreError::Poisoned);
         };
         let fire = match plan.as_mut() {
             Some((n, f)) if durability == Durability::Synced => {
@@ -79,11 +79,15 @@ impl LogStore for FaultyStore {
         drop(plan);
         match fire {
             None => self.inner.write(batch, durability),
-            Some(Fault::Before) => Err(StoreError::Io("injected: before persisting".into())),
-            Some(Fault::Full) => Err(StoreError::Full("injected: no space left on device".into())),
+            Some(Fault::Before) => Err(StoreError::Io(std::io::Error::other(
+                "injected: before persisting",
+            ))),
+            Some(Fault::Full) => Err(std::io::Error::from(std::io::ErrorKind::StorageFull).into()),
             Some(Fault::After) => {
                 self.inner.write(batch, durability)?;
-                Err(StoreError::Io("injected: after persisting".into()))
+                Err(StoreError::Io(std::io::Error::other(
+                    "injected: after persisting",
+                )))
             }
         }
     }

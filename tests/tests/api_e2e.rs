@@ -115,7 +115,13 @@ async fn publish_optout_attest_and_prove_over_http() {
 /// the root from tiles, and check the JSON API's proofs against the tiles.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_independent_tiles_client_verifies_the_log() {
-    let s = TestServer::start_with(|c| c.limits.anonymous_optout_burst = 1000).await;
+    // 300 requests at once from one address: above the opt-out burst and the per-address
+    // connection cap (each request may open its own connection).
+    let s = TestServer::start_with(|c| {
+        c.limits.anonymous_optout_burst = 1000;
+        c.limits.max_connections_per_ip = 1000;
+    })
+    .await;
     let vk = vkey(&s).await;
     // Enough entries for a full level-0 tile and a partial one.
     let mut handles = Vec::new();

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use super::{Column, Durability, LogStore, Op, Record, StoreError, WriteBatch};
@@ -11,22 +12,39 @@ use super::{Column, Durability, LogStore, Op, Record, StoreError, WriteBatch};
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// An in-memory store; one ordered map per column behind one lock, so a batch is atomic.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     cols: RwLock<Vec<Map>>,
+    /// What [`LogStore::available_bytes`] reports; [`NO_FIGURE`] for `None`.
+    available: AtomicU64,
+}
+
+/// `available` holds no figure.
+const NO_FIGURE: u64 = u64::MAX;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore {
             cols: RwLock::new(vec![Map::new(); Column::ALL.len()]),
+            available: AtomicU64::new(NO_FIGURE),
         }
     }
 
+    /// Sets what [`LogStore::available_bytes`] reports (`None`, the default: no figure), so that
+    /// tests can play a filling and an emptying disk. Writes themselves never fail for it.
+    pub fn set_available_bytes(&self, bytes: Option<u64>) {
+        let v = bytes.map_or(NO_FIGURE, |b| b.min(NO_FIGURE - 1));
+        self.available.store(v, Ordering::SeqCst);
+    }
+
     fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Vec<Map>>, StoreError> {
-        self.cols
-            .read()
-            .map_err(|_| StoreError::Io("memory store lock poisoned".into()))
+        self.cols.read().map_err(|_| StoreError::Poisoned)
     }
 }
 
@@ -70,10 +88,7 @@ impl LogStore for MemoryStore {
     }
 
     fn write(&self, batch: WriteBatch, _durability: Durability) -> Result<(), StoreError> {
-        let mut cols = self
-            .cols
-            .write()
-            .map_err(|_| StoreError::Io("memory store lock poisoned".into()))?;
+        let mut cols = self.cols.write().map_err(|_| StoreError::Poisoned)?;
         for op in batch.ops {
             match op {
                 Op::Put(c, k, v) => {
@@ -99,6 +114,13 @@ impl LogStore for MemoryStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn available_bytes(&self) -> Result<Option<u64>, StoreError> {
+        match self.available.load(Ordering::SeqCst) {
+            NO_FIGURE => Ok(None),
+            n => Ok(Some(n)),
+        }
     }
 }
 

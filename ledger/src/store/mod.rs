@@ -147,15 +147,29 @@ pub enum Durability {
 
 /// A storage failure. Reads that fail may be retried; a failed write is fatal to the writer that
 /// issued it (see [`crate::sequencer`]): the store's state is then unknown until reopened.
+///
+/// Causes are kept typed (the OS's `io::Error`, RocksDB's error) so that callers classify a
+/// failure by its kind, never by its text, and so that the text, which may name paths and
+/// internals, is logged by the service and never sent to a client.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("storage i/o error: {0}")]
-    Io(String),
-    #[error("storage full: {0}")]
-    Full(String),
+    /// An operating-system I/O error.
+    #[error("storage i/o error")]
+    Io(#[source] std::io::Error),
+    /// An error reported by RocksDB (not classified as [`StoreError::Full`]).
+    #[cfg(feature = "rocksdb")]
+    #[error("rocksdb error")]
+    Rocks(#[source] rocksdb::Error),
+    /// The filesystem holding the store is full: the cause is the error the write returned,
+    /// recognised by its kind (`ErrorKind::StorageFull`) or by free space re-checked after it.
+    #[error("storage is full")]
+    Full(#[source] Box<StoreError>),
     #[error("corrupt record in {column}: {what}")]
     Corrupt { column: &'static str, what: String },
+    /// A lock inside the store was poisoned by a panicking thread.
+    #[error("storage lock poisoned")]
+    Poisoned,
 }
 
 impl StoreError {
@@ -163,6 +177,22 @@ impl StoreError {
         StoreError::Corrupt {
             column: col.name(),
             what: what.into(),
+        }
+    }
+
+    /// Whether this is a full filesystem (the write may succeed once space is freed).
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Full(_))
+    }
+}
+
+/// An `io::Error` of kind `StorageFull` (ENOSPC, EDQUOT) is [`StoreError::Full`].
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            StoreError::Full(Box::new(StoreError::Io(e)))
+        } else {
+            StoreError::Io(e)
         }
     }
 }
@@ -211,6 +241,14 @@ pub trait LogStore: Send + Sync {
 
     /// Makes every write so far durable.
     fn sync(&self) -> Result<(), StoreError>;
+
+    /// Bytes free for this store's writes (on the filesystem that holds it), or `None` when the
+    /// store cannot tell (memory). Writers compare it with a floor and refuse work below it
+    /// *before* writing, so that a full disk never fails a durable write half-way
+    /// ([`crate::sequencer::SequencerConfig::min_free_bytes`]).
+    fn available_bytes(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl<T: LogStore + ?Sized> LogStore for std::sync::Arc<T> {
@@ -242,5 +280,8 @@ impl<T: LogStore + ?Sized> LogStore for std::sync::Arc<T> {
     }
     fn sync(&self) -> Result<(), StoreError> {
         (**self).sync()
+    }
+    fn available_bytes(&self) -> Result<Option<u64>, StoreError> {
+        (**self).available_bytes()
     }
 }

@@ -3,7 +3,7 @@
 //! write-ahead log (and with it every earlier unsynced write) before returning; a `WriteBatch` is
 //! atomic across column families because they share the WAL.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rocksdb::{
     ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options, DB,
@@ -11,9 +11,15 @@ use rocksdb::{
 
 use super::{Column, Durability, LogStore, Op, Record, StoreError, WriteBatch};
 
+/// A failed write is classified as [`StoreError::Full`] when RocksDB reports an I/O error and
+/// the filesystem then has less than this free. RocksDB's error carries ENOSPC only in its text,
+/// which is not a contract; the free space is.
+pub const FULL_BELOW_BYTES: u64 = 64 << 20;
+
 /// A ledger's RocksDB database.
 pub struct RocksStore {
     db: DB,
+    path: PathBuf,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -72,8 +78,11 @@ impl RocksStore {
         let cfs = Column::ALL
             .iter()
             .map(|&c| ColumnFamilyDescriptor::new(c.name(), Self::column_options(c)));
-        let db = DB::open_cf_descriptors(opts, path, cfs).map_err(io)?;
-        Ok(RocksStore { db })
+        let db = DB::open_cf_descriptors(opts, path, cfs).map_err(StoreError::Rocks)?;
+        Ok(RocksStore {
+            db,
+            path: path.to_path_buf(),
+        })
     }
 
     fn cf(&self, col: Column) -> Result<&ColumnFamily, StoreError> {
@@ -84,12 +93,20 @@ impl RocksStore {
 }
 
 fn io(e: rocksdb::Error) -> StoreError {
-    let s = e.into_string();
-    // RocksDB reports ENOSPC as an IO error whose message says so.
-    if s.contains("No space left") {
-        StoreError::Full(s)
-    } else {
-        StoreError::Io(s)
+    StoreError::Rocks(e)
+}
+
+impl RocksStore {
+    /// A failed write: [`StoreError::Full`] when it is an I/O error and the disk is (nearly)
+    /// full now, by kind and by the free space, never by the error's text.
+    fn write_error(&self, e: rocksdb::Error) -> StoreError {
+        let full = e.kind() == rocksdb::ErrorKind::IOError
+            && matches!(self.available_bytes(), Ok(Some(n)) if n < FULL_BELOW_BYTES);
+        if full {
+            StoreError::Full(Box::new(StoreError::Rocks(e)))
+        } else {
+            StoreError::Rocks(e)
+        }
     }
 }
 
@@ -176,11 +193,17 @@ impl LogStore for RocksStore {
         }
         let mut wo = rocksdb::WriteOptions::default();
         wo.set_sync(durability == Durability::Synced);
-        self.db.write_opt(wb, &wo).map_err(io)
+        self.db.write_opt(wb, &wo).map_err(|e| self.write_error(e))
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush_wal(true).map_err(io)
+        self.db.flush_wal(true).map_err(|e| self.write_error(e))
+    }
+
+    /// Free bytes for an unprivileged writer on the filesystem holding the database.
+    fn available_bytes(&self) -> Result<Option<u64>, StoreError> {
+        let st = rustix::fs::statvfs(&self.path).map_err(|e| StoreError::Io(e.into()))?;
+        Ok(Some(st.f_bavail.saturating_mul(st.f_frsize)))
     }
 }
 
@@ -217,5 +240,18 @@ mod tests {
             Some(b"nine".to_vec()),
         ];
         assert_eq!(many, want);
+    }
+
+    #[test]
+    fn available_bytes_are_the_free_space_of_the_databases_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RocksStore::create(&dir.path().join("db")).unwrap();
+        let got = s
+            .available_bytes()
+            .unwrap()
+            .expect("a figure on a real filesystem");
+        let st = rustix::fs::statvfs(dir.path()).unwrap();
+        let total = st.f_blocks * st.f_frsize;
+        assert!(got > 0 && got <= total, "{got} of {total}");
     }
 }

@@ -27,6 +27,7 @@
 //! entry naming another log is refused either way.
 
 use crate::entry::{Entry, EntryBody, OptOutIds};
+use crate::sequencer::{SubmitError, ValidateHook};
 use crate::types::{Digest, LeafIndex};
 
 use super::index::{
@@ -72,26 +73,64 @@ pub struct Prepared {
 
 /// Decodes and checks every entry of a batch (signatures included), on up to
 /// `available_parallelism` threads: this is the CPU-heavy part of integration.
-pub fn prepare_batch(entries: &[&[u8]]) -> Vec<Result<Prepared, Rejection>> {
+///
+/// Exactly one outcome per entry, in order, whatever happens: each entry is validated under its
+/// own `catch_unwind`, so a panic (a bug in the ledger) fails that entry alone with the
+/// retryable [`SubmitError::ValidationPanicked`], never its neighbours, and never shifts the
+/// outcomes of the entries after it. `hook` is the tests' [`ValidateHook`].
+pub fn prepare_batch(
+    entries: &[&[u8]],
+    hook: Option<&ValidateHook>,
+) -> Vec<Result<Prepared, SubmitError>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = entries.len().div_ceil(threads).max(64);
+    let one = |e: &[u8]| prepare_isolated(e, hook);
     if entries.len() <= per {
-        return entries.iter().map(|e| prepare(e)).collect();
+        return entries.iter().map(|e| one(e)).collect();
     }
     std::thread::scope(|s| {
         let handles: Vec<_> = entries
             .chunks(per)
-            .map(|chunk| s.spawn(move || chunk.iter().map(|e| prepare(e)).collect::<Vec<_>>()))
+            .map(|chunk| {
+                let spawned = std::thread::Builder::new()
+                    .name("ledger-validate".into())
+                    .spawn_scoped(s, move || chunk.iter().map(|e| one(e)).collect::<Vec<_>>());
+                (chunk, spawned)
+            })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Err(Rejection::Invalid("validation thread panicked".into()))]
+            .flat_map(|(chunk, spawned)| {
+                let done = match spawned {
+                    Ok(h) => h.join().ok().filter(|v| v.len() == chunk.len()),
+                    // No thread to be had: validate this chunk here.
+                    Err(_) => Some(chunk.iter().map(|e| one(e)).collect()),
+                };
+                // A thread that died outside the per-entry guard (it cannot: every entry is
+                // guarded) still fails only its own chunk's entries, one outcome each.
+                done.unwrap_or_else(|| {
+                    chunk
+                        .iter()
+                        .map(|_| Err(SubmitError::ValidationPanicked))
+                        .collect()
                 })
             })
             .collect()
     })
+}
+
+/// [`prepare`] under `catch_unwind`.
+fn prepare_isolated(bytes: &[u8], hook: Option<&ValidateHook>) -> Result<Prepared, SubmitError> {
+    let run = std::panic::AssertUnwindSafe(|| {
+        if let Some(h) = hook {
+            (h.0)(bytes);
+        }
+        prepare(bytes)
+    });
+    match std::panic::catch_unwind(run) {
+        Ok(r) => r.map_err(SubmitError::from),
+        Err(_) => Err(SubmitError::ValidationPanicked),
+    }
 }
 
 /// Signatures are verified one by one: [`crate::entry::verify_batch`] is sound only with a

@@ -43,6 +43,10 @@ pub enum SetStoreError {
     RootMismatch { claimed: Digest, computed: Digest },
     #[error("no stored set with root {0}")]
     UnknownSet(Digest),
+    /// The store's free space is below the floor: nothing more of this upload was written;
+    /// upload again once space is freed.
+    #[error("free space ({available} bytes) is below the floor ({floor} bytes)")]
+    NoSpace { available: u64, floor: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -64,6 +68,8 @@ pub struct SetStore {
     /// uploads of the same set cannot both commit (the loser's records would be orphaned).
     commit_lock: Arc<Mutex<()>>,
     naming: Arc<Mutex<()>>,
+    /// The free-space floor (0: none); see [`SetStore::with_min_free_bytes`].
+    min_free_bytes: u64,
 }
 
 impl std::fmt::Debug for SetStore {
@@ -118,6 +124,7 @@ impl SetStore {
             naming: Arc::new(Mutex::new(())),
             store,
             next_id: Arc::new(AtomicU64::new(next)),
+            min_free_bytes: 0,
         })
     }
 
@@ -126,6 +133,15 @@ impl SetStore {
     /// accepted entry is never collected.
     pub fn naming_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.naming.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Uploads refuse to write (with [`SetStoreError::NoSpace`]) while the store reports fewer
+    /// free bytes than `floor`: the same floor as the log's
+    /// ([`crate::sequencer::SequencerConfig::min_free_bytes`]), so that sets never fill the disk
+    /// the log needs.
+    pub fn with_min_free_bytes(mut self, floor: u64) -> Self {
+        self.min_free_bytes = floor;
+        self
     }
 
     /// Starts an upload. Nothing is visible until [`SetWriter::commit`].
@@ -141,6 +157,7 @@ impl SetStore {
             staged: WriteBatch::new(),
             staged_records: 0,
             committed: false,
+            min_free_bytes: self.min_free_bytes,
         }
     }
 
@@ -205,6 +222,7 @@ pub struct SetWriter {
     staged: WriteBatch,
     staged_records: usize,
     committed: bool,
+    min_free_bytes: u64,
 }
 
 impl SetWriter {
@@ -295,6 +313,7 @@ impl SetWriter {
             next_id: Arc::new(AtomicU64::new(0)),
             commit_lock: self.commit_lock.clone(),
             naming: Arc::new(Mutex::new(())),
+            min_free_bytes: self.min_free_bytes,
         }
         .info(claimed)?;
         if let Some(existing) = existing {
@@ -306,6 +325,10 @@ impl SetWriter {
         v.extend_from_slice(&self.count.to_be_bytes());
         b.put(Column::SetRoots, set_root_key(claimed).to_vec(), v);
         b.put(Column::Meta, meta_set_key(self.id), claimed.0.to_vec());
+        if let Err(e) = self.check_space() {
+            self.discard_staged();
+            return Err(e);
+        }
         // Durable step. Crash before: no root names the id; the staged records are deleted at
         // the next open. Crash after: the set is committed. The sync also makes every earlier
         // deferred (staged) record durable, since they precede it in the write-ahead log.
@@ -364,14 +387,32 @@ impl SetWriter {
         self.staged_records += 1;
     }
 
-    fn flush_staged(&mut self) -> Result<(), StoreError> {
+    fn flush_staged(&mut self) -> Result<(), SetStoreError> {
         if self.staged.is_empty() {
             return Ok(());
+        }
+        if let Err(e) = self.check_space() {
+            self.discard_staged();
+            return Err(e);
         }
         let b = std::mem::take(&mut self.staged);
         self.staged_records = 0;
         // Deferred: staged records mean nothing until the commit record names this set id.
-        self.store.write(b, Durability::Deferred)
+        Ok(self.store.write(b, Durability::Deferred)?)
+    }
+
+    /// The free-space floor, checked before every write of the upload.
+    fn check_space(&self) -> Result<(), SetStoreError> {
+        let floor = self.min_free_bytes;
+        if floor == 0 {
+            return Ok(());
+        }
+        match self.store.available_bytes()? {
+            Some(available) if available < floor => {
+                Err(SetStoreError::NoSpace { available, floor })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn discard_staged(&mut self) {
