@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ledger::entry::EntryError;
 use ledger::sequencer::SubmitError;
+use ledger::set::upload::UploadRequestError;
 use ledger::store::index::Rejection;
 use ledger::store::log::ReadError;
 use ledger::store::sets::SetStoreError;
@@ -58,6 +59,20 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// Over a quota that frees up (concurrent uploads, leaves in flight): 429 with
+    /// `Retry-After`.
+    #[error("{slug}: {detail}")]
+    OverQuota {
+        slug: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// Over a size limit that waiting does not change: 413.
+    #[error("{slug}: {detail}")]
+    TooLarge { slug: &'static str, detail: String },
+    /// A resource or route that no longer exists, with what replaced it: 410.
+    #[error("{slug}: {detail}")]
+    Gone { slug: &'static str, detail: String },
     /// The ledger cannot accept writes now (its sequencer stopped after a storage fault, or the
     /// service is shutting down). Retry later, possibly elsewhere.
     #[error("unavailable: {0}")]
@@ -90,7 +105,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::OverQuota { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,6 +127,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::OverQuota { slug, .. }
+            | ApiError::TooLarge { slug, .. }
+            | ApiError::Gone { slug, .. } => slug,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -118,9 +140,11 @@ impl ApiError {
         let status = self.status();
         let detail = match self {
             ApiError::Internal(_) => None,
-            ApiError::Rejected { detail, .. } | ApiError::Conflict { detail, .. } => {
-                Some(detail.clone())
-            }
+            ApiError::Rejected { detail, .. }
+            | ApiError::Conflict { detail, .. }
+            | ApiError::OverQuota { detail, .. }
+            | ApiError::TooLarge { detail, .. }
+            | ApiError::Gone { detail, .. } => Some(detail.clone()),
             other => Some(other.to_string()),
         };
         Problem {
@@ -143,7 +167,11 @@ impl IntoResponse for ApiError {
         metrics::counter!("prov_http_problems_total", "type" => self.slug()).increment(1);
         let status = self.status();
         let mut resp = problem_response(&self.problem());
-        if let ApiError::RateLimited { retry_after_secs } = self {
+        if let ApiError::RateLimited { retry_after_secs }
+        | ApiError::OverQuota {
+            retry_after_secs, ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
@@ -295,6 +323,23 @@ impl From<ReadError> for ApiError {
             ReadError::NotFound(what) => ApiError::NotFound(what),
             ReadError::Tile(t) => ApiError::bad_request(t.to_string()),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<UploadRequestError> for ApiError {
+    fn from(e: UploadRequestError) -> Self {
+        let detail = e.to_string();
+        match e {
+            UploadRequestError::BadSignature
+            | UploadRequestError::UnexpectedSignature
+            | UploadRequestError::MissingSignature => ApiError::Rejected {
+                slug: "bad-signature",
+                detail,
+            },
+            UploadRequestError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            UploadRequestError::Encode(_) => ApiError::internal(detail),
+            _ => ApiError::BadRequest(detail),
         }
     }
 }

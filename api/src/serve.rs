@@ -75,9 +75,12 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let housekeeping = tokio::spawn(crate::sets::housekeeping(self.state.clone()));
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        housekeeping.abort();
+        served?;
         tracing::info!("drained; closing the ledger");
         // Every acknowledged write was answered after its batch was durable; closing integrates
         // whatever is still queued and stops the sequencer.

@@ -1,19 +1,18 @@
-//! What every handler shares: the ledger, the configuration, the rate limiter and the chunked
-//! set uploads in progress.
+//! What every handler shares: the ledger, the configuration, the rate limiter and the set
+//! uploads in progress.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use ledger::ledger::Ledger;
-use ledger::Digest;
 
 use crate::config::Config;
 use crate::explorer::ExplorerSource;
 use crate::limits::RateLimiter;
 use crate::problem::ApiError;
 use crate::proofs::HashCache;
-use crate::sets::Upload;
 use crate::tiles::TileCache;
+use crate::uploads::UploadTable;
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone)]
@@ -27,7 +26,7 @@ struct Inner {
     allowlist: Option<HashSet<String>>,
     optout_limiter: RateLimiter,
     explorer: ExplorerSource,
-    uploads: std::sync::Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>>,
+    uploads: std::sync::Mutex<UploadTable>,
     tiles: TileCache,
     hashes: HashCache,
 }
@@ -50,7 +49,7 @@ impl AppState {
                 ),
                 explorer,
                 config,
-                uploads: std::sync::Mutex::new(HashMap::new()),
+                uploads: std::sync::Mutex::new(UploadTable::default()),
                 tiles: TileCache::new(4096),
                 hashes: HashCache::new(1 << 18),
             }),
@@ -81,9 +80,8 @@ impl AppState {
         &self.inner.explorer
     }
 
-    pub(crate) fn uploads(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>> {
+    /// The uploads in progress. Held only for map operations, never across an await.
+    pub(crate) fn uploads(&self) -> std::sync::MutexGuard<'_, UploadTable> {
         // A poisoned map only means a request panicked while holding it; the map is intact.
         self.inner.uploads.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -5,9 +5,11 @@
 //! ## Encoding
 //! One JSON object: `root` (64 lowercase hex, the set's claimed root), `size` (its number of
 //! leaves), `format` (`leaves`: concatenated 72-byte leaves, or `manifest`: a prov-manifest/v1
-//! JSON Lines file), `time` (unix seconds), and for a signed request `signer` (the Ed25519 public
-//! key, standard base64 with padding) and `sig` (the signature, base64). Integers are at most
-//! 2^53 - 1; any other field is refused. Without `signer` and `sig` the request is anonymous.
+//! JSON Lines file), `time` (unix seconds), optionally `nonce` (an integer, so that two
+//! otherwise identical requests in the same second differ: the service refuses a signed request
+//! it has seen as a replay), and for a signed request `signer` (the Ed25519 public key, standard
+//! base64 with padding) and `sig` (the signature, base64). Integers are at most 2^53 - 1; any
+//! other field is refused. Without `signer` and `sig` the request is anonymous.
 //!
 //! ## Signature
 //! The **body** is the request object without its `sig` field, canonicalised by RFC 8785 (JCS).
@@ -97,6 +99,8 @@ pub struct UploadRequest {
     pub format: UploadFormat,
     /// Unix seconds, as the client stamped it.
     pub time: u64,
+    /// Makes two otherwise identical requests differ.
+    pub nonce: Option<u64>,
     signer: Option<VerifyingKey>,
     signature: Option<Signature>,
 }
@@ -115,9 +119,19 @@ impl UploadRequest {
             size,
             format,
             time,
+            nonce: None,
             signer: None,
             signature: None,
         })
+    }
+
+    /// The same request with a `nonce`.
+    pub fn with_nonce(mut self, nonce: u64) -> Result<Self, UploadRequestError> {
+        if nonce > MAX_SAFE_INTEGER {
+            return Err(UploadRequestError::NumberOutOfRange { field: "nonce" });
+        }
+        self.nonce = Some(nonce);
+        Ok(self)
     }
 
     /// A request signed with `key`.
@@ -128,7 +142,12 @@ impl UploadRequest {
         time: u64,
         key: &SigningKey,
     ) -> Result<Self, UploadRequestError> {
-        let mut r = UploadRequest::anonymous(root, size, format, time)?;
+        UploadRequest::anonymous(root, size, format, time)?.signed(key)
+    }
+
+    /// This request signed with `key` (set the nonce first: the signature covers it).
+    pub fn signed(self, key: &SigningKey) -> Result<Self, UploadRequestError> {
+        let mut r = self;
         r.signer = Some(key.verifying_key());
         let message = r.signing_message()?;
         r.signature = Some(key.sign(&message));
@@ -162,6 +181,11 @@ impl UploadRequest {
         };
         let size = take_u64(&mut m, "size")?;
         let time = take_u64(&mut m, "time")?;
+        let nonce = if m.contains_key("nonce") {
+            Some(take_u64(&mut m, "nonce")?)
+        } else {
+            None
+        };
         let format = match m.remove("format") {
             Some(Value::String(s)) => {
                 UploadFormat::from_label(&s).ok_or(UploadRequestError::UnknownFormat(s))?
@@ -197,6 +221,7 @@ impl UploadRequest {
             size,
             format,
             time,
+            nonce,
             signer,
             signature,
         })
@@ -235,6 +260,9 @@ impl UploadRequest {
         m.insert("size".into(), json!(self.size));
         m.insert("format".into(), json!(self.format.as_str()));
         m.insert("time".into(), json!(self.time));
+        if let Some(n) = self.nonce {
+            m.insert("nonce".into(), json!(n));
+        }
         if let Some(k) = &self.signer {
             m.insert("signer".into(), json!(to_b64(k.as_bytes())));
         }
@@ -324,6 +352,7 @@ mod tests {
             ("size", json!(4)),
             ("format", json!("manifest")),
             ("time", json!(1_700_000_001u64)),
+            ("nonce", json!(7)),
         ] {
             let mut w = v.clone();
             w[field] = new;
