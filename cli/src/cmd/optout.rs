@@ -61,12 +61,18 @@ pub fn run(args: &OptOutArgs) -> Outcome {
     scope.dedup();
 
     let client = args.remote.client()?;
+    let key = args.key.as_deref().map(read_key).transpose()?;
     let count = ids.len();
     let optout_ids = if count <= MAX_INLINE_IDS {
         OptOutIds::Inline(ids.iter().copied().collect())
     } else {
         let set = SortedSet::from_ids(ids.iter().copied());
-        upload_leaves(&client, set.leaves(), &set.root())?;
+        upload_leaves(
+            &client,
+            key.as_ref().map(|k| &k.key),
+            set.leaves(),
+            &set.root(),
+        )?;
         OptOutIds::Set {
             root: set.root(),
             size: set.size().0,
@@ -80,8 +86,8 @@ pub fn run(args: &OptOutArgs) -> Outcome {
         ids: optout_ids,
         scope: scope.clone(),
     };
-    let entry = match &args.key {
-        Some(k) => sign(EntryBody::OptOut(optout), &read_key(k)?)?,
+    let entry = match &key {
+        Some(k) => sign(EntryBody::OptOut(optout), k)?,
         None => {
             let (time, nonce) = stamp();
             Entry::anonymous(optout, time, Some(nonce))
