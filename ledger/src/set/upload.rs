@@ -420,4 +420,30 @@ mod tests {
             Err(UploadRequestError::TooLarge { .. })
         ));
     }
+
+    /// The worked example of docs/formats.md ("Upload requests"), byte for byte.
+    #[test]
+    fn documented_example() {
+        let r = UploadRequest::anonymous(Digest([1; 32]), 3, UploadFormat::Leaves, 1_780_000_000)
+            .unwrap()
+            .with_nonce(42)
+            .unwrap()
+            .signed(&key())
+            .unwrap();
+        let body = concat!(
+            r#"{"format":"leaves","nonce":42,"root":"0101010101010101010101010101010101010101010101010101010101010101","#,
+            r#""signer":"bnoc3Smwt4/ROvTFWY/v9O8qlxZuPKby5Pv8zYBQW/E=","size":3,"time":1780000000}"#
+        );
+        assert_eq!(
+            r.signing_message().unwrap(),
+            format!("prov-ledger/upload/v1\n{body}").into_bytes()
+        );
+        let json = concat!(
+            r#"{"format":"leaves","nonce":42,"root":"0101010101010101010101010101010101010101010101010101010101010101","#,
+            r#""sig":"BLbmILpQYBzMVSFNU1aH/TRbfKEIQOgVwGWeo/X9NuJpR+Rkk8gTsOczVRKeMWTUtdtzCiIh6Ofq2fxBUIDFCA==","#,
+            r#""signer":"bnoc3Smwt4/ROvTFWY/v9O8qlxZuPKby5Pv8zYBQW/E=","size":3,"time":1780000000}"#
+        );
+        assert_eq!(String::from_utf8(r.to_json().unwrap()).unwrap(), json);
+        assert_eq!(UploadRequest::from_json(json.as_bytes()).unwrap(), r);
+    }
 }
