@@ -335,12 +335,42 @@ impl Ledger {
 
     /// Whether a logged entry names the set with `root`.
     ///
-    /// PROVISIONAL (branch h2, issue 11): scans index tag `0x06`, which covers dataset
-    /// versions' manifests only. Helper h1 replaces it with the tag `0x08` index of every root
-    /// any entry names; the merge takes h1's implementation, with this exact signature.
+    /// PROVISIONAL (branch h2, issue 11): index tag `0x06` for dataset versions' manifests,
+    /// then a scan of every opt-out (its set) and model checkpoint (its weights), O(entries).
+    /// Helper h1 replaces it with the tag `0x08` index of every root any entry names; the merge
+    /// takes h1's implementation, with this exact signature.
     pub fn set_is_named(&self, root: &Digest) -> Result<bool, StoreError> {
+        use crate::entry::{Entry, EntryBody, OptOutIds};
+        let store = &*self.inner.store;
         let prefix = [&[index::TAG_SET_ROOT][..], &root.0].concat();
-        Ok(!index::indexes_under(&*self.inner.store, &prefix, None, 1)?.is_empty())
+        if !index::indexes_under(store, &prefix, None, 1)?.is_empty() {
+            return Ok(true);
+        }
+        let mut indexes = index::indexes_under(store, &[index::TAG_OPTOUT], None, usize::MAX)?;
+        indexes.extend(index::indexes_under(
+            store,
+            &[index::TAG_MODEL_CHECKPOINT],
+            None,
+            usize::MAX,
+        )?);
+        for i in indexes {
+            let Some(bytes) = store.get(Column::Entries, &keys::entry_key(i.0))? else {
+                continue;
+            };
+            let entry = Entry::from_bytes(&bytes)
+                .map_err(|_| StoreError::corrupt(Column::Entries, "logged entry"))?;
+            let named = match entry.body() {
+                EntryBody::OptOut(o) => {
+                    matches!(&o.ids, OptOutIds::Set { root: r, .. } if r == root)
+                }
+                EntryBody::ModelCheckpoint(c) => c.weights_root == *root,
+                _ => false,
+            };
+            if named {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Deletes the stored sets older than `older_than` that no logged entry names (sets stored

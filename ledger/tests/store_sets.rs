@@ -277,7 +277,19 @@ fn unnamed_sets_are_collected_and_named_ones_kept() {
     let unnamed = upload(l.sets(), &sorted_leaves(5, 1), 1000).unwrap();
     let entry = common::dataset_version("acme", "web", "1", named, 300, &k, 0);
     l.submit(entry).unwrap();
+    // An opt-out set, named by an opt-out entry.
+    let optout_set = upload(l.sets(), &sorted_leaves(70, 2), 1000).unwrap();
+    let optout = ledger::entry::OptOut {
+        ids: ledger::entry::OptOutIds::Set {
+            root: optout_set,
+            size: 70,
+        },
+        scope: vec![ledger::entry::Scope::TrainAi],
+    };
+    let optout = ledger::entry::Entry::anonymous(optout, common::TIME, Some(1)).unwrap();
+    l.submit(optout.as_bytes().to_vec()).unwrap();
     assert!(l.set_is_named(&named).unwrap());
+    assert!(l.set_is_named(&optout_set).unwrap());
     assert!(!l.set_is_named(&unnamed).unwrap());
 
     // Not old enough yet: nothing goes.
@@ -290,7 +302,8 @@ fn unnamed_sets_are_collected_and_named_ones_kept() {
     // A short collect_after: the unnamed set goes, every record of it; the named one stays.
     let c = l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
     assert_eq!(c.removed, vec![unnamed]);
-    assert_eq!(c.named, 1);
+    assert_eq!(c.named, 2);
+    assert!(l.sets().info(&optout_set).unwrap().is_some());
     assert_eq!(l.sets().info(&unnamed).unwrap(), None);
     assert!(matches!(
         l.sets().leaves(&unnamed, 0, 1),
@@ -303,13 +316,17 @@ fn unnamed_sets_are_collected_and_named_ones_kept() {
         named,
         "the named set reads back whole"
     );
-    // Only the named set's records are left.
+    // Only the named sets' records are left.
+    let optout_id = l.sets().info(&optout_set).unwrap().unwrap().id;
     let leaves = l
         .store()
         .range(Column::SetLeaves, &[], &[0xff; 17], usize::MAX)
         .unwrap();
-    assert!(leaves.iter().all(|(k, _)| k[..8] == info.id.to_be_bytes()));
-    assert_eq!(leaves.len(), 2, "300 leaves in records of 256");
+    let ids = [info.id.to_be_bytes(), optout_id.to_be_bytes()];
+    assert!(leaves
+        .iter()
+        .all(|(k, _)| ids.iter().any(|id| k[..8] == id[..])));
+    assert_eq!(leaves.len(), 3, "300 leaves in records of 256, and 70");
     // Found named once, it is never looked at again; a later pass removes nothing.
     let c = l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
     assert_eq!(c, Default::default());
