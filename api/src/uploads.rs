@@ -97,7 +97,9 @@ pub struct Slot {
     format: UploadFormat,
     /// Unix seconds; refreshed by every chunk.
     expires: AtomicU64,
-    state: tokio::sync::Mutex<Progress>,
+    /// In an `Arc` so that a chunk's blocking worker can own the lock: a client that goes
+    /// away mid-chunk leaves the chunk taken whole (or the upload ended by its error).
+    state: Arc<tokio::sync::Mutex<Progress>>,
 }
 
 struct Progress {
@@ -299,10 +301,10 @@ pub async fn create(
                 size: req.size,
                 format: req.format,
                 expires: AtomicU64::new(expires),
-                state: tokio::sync::Mutex::new(Progress {
+                state: Arc::new(tokio::sync::Mutex::new(Progress {
                     ingest: Some(ingest),
                     next_seq: 0,
-                }),
+                })),
             }),
         );
         gone
@@ -387,7 +389,7 @@ pub async fn put_chunk(
 ) -> Result<Response, ApiError> {
     let (key, slot) = lookup(&state, &id)?;
     check_content_type(&headers, slot.format)?;
-    let mut progress = slot.state.lock().await;
+    let mut progress = slot.state.clone().lock_owned().await;
     if progress.ingest.is_none() {
         return Err(unknown());
     }
@@ -397,22 +399,34 @@ pub async fn put_chunk(
             detail: format!("expected chunk {}, got {seq}", progress.next_seq),
         });
     }
-    let mut ingest = progress.ingest.take().ok_or_else(unknown)?;
-    let (ingest, result) = tokio::task::spawn_blocking(move || {
-        let r = ingest.push(&body);
-        (ingest, r)
+    // The worker holds the lock until the chunk is taken or has ended the upload, even if this
+    // request is dropped meanwhile.
+    let result = tokio::task::spawn_blocking(move || {
+        let p = &mut *progress;
+        let Some(ingest) = p.ingest.as_mut() else {
+            return Err(unknown());
+        };
+        match ingest.push(&body) {
+            Ok(()) => {
+                p.next_seq += 1;
+                Ok(ingest.size())
+            }
+            Err(e) => {
+                // A bad chunk ends the upload: the set is wrong, not the transfer.
+                p.ingest = None;
+                Err(e)
+            }
+        }
     })
     .await
     .map_err(|e| ApiError::internal(format!("set ingest task: {e}")))?;
-    if let Err(e) = result {
-        // A bad chunk ends the upload: the set is wrong, not the transfer.
-        drop(progress);
-        state.uploads().by_id.remove(&key);
-        return Err(e);
-    }
-    let leaves = ingest.size();
-    progress.ingest = Some(ingest);
-    progress.next_seq += 1;
+    let leaves = match result {
+        Ok(leaves) => leaves,
+        Err(e) => {
+            state.uploads().by_id.remove(&key);
+            return Err(e);
+        }
+    };
     let expires = unix_now().saturating_add(state.config().uploads.idle_secs);
     slot.expires.store(expires, Ordering::Relaxed);
     Ok(axum::Json(ChunkReceipt {
