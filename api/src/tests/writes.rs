@@ -488,3 +488,29 @@ async fn upload_request_with_bad_signature_is_refused() {
         .await
         .assert_problem(409, "upload-request-replay");
 }
+
+/// An upload nobody finishes does not hold its place for ever: after `idle_secs` without a
+/// request it is dropped, its id answers 404 and its quota is free again.
+#[tokio::test]
+async fn idle_uploads_expire_and_free_their_quota() {
+    let h = harness_with(|c| {
+        c.uploads.per_key = 1;
+        c.uploads.idle_secs = 1;
+    });
+    let k = key(1);
+    let id = upload_id(&h.router, sized(1, 3, Some(&k))).await;
+    start_upload(&h.router, sized(2, 3, Some(&k)))
+        .await
+        .assert_problem(429, "too-many-uploads");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    upload_id(&h.router, sized(2, 3, Some(&k))).await;
+    call(
+        &h.router,
+        Method::POST,
+        &format!("/v1/uploads/{id}/chunks/0"),
+        Some("application/octet-stream"),
+        vec![0; 72],
+    )
+    .await
+    .assert_problem(404, "not-found");
+}
