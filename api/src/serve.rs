@@ -75,11 +75,15 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let housekeeping = tokio::spawn(crate::sets::housekeeping(self.state.clone()));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let housekeeping = tokio::spawn(crate::sets::housekeeping(self.state.clone(), stopped));
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        housekeeping.abort();
+        // Let a collection in progress finish, so that nothing holds the ledger once this
+        // returns (a caller may reopen the directory at once).
+        let _ = stop.send(true);
+        let _ = housekeeping.await;
         served?;
         tracing::info!("drained; closing the ledger");
         // Every acknowledged write was answered after its batch was durable; closing integrates

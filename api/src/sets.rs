@@ -70,9 +70,10 @@ pub async fn put_set_gone() -> ApiError {
     }
 }
 
-/// Runs until the service stops: drops idle uploads, and (when `sets.collect_after_secs` is
-/// not 0) deletes the stored sets older than that which no logged entry names.
-pub(crate) async fn housekeeping(state: AppState) {
+/// Runs until `stop` turns true: drops idle uploads, and (when `sets.collect_after_secs` is not
+/// 0) deletes the stored sets older than that which no logged entry names. A collection in
+/// progress is finished before it returns.
+pub(crate) async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let after = state.config().sets.collect_after();
     // Often enough that a set outlives its collect_after by at most half of it (or an hour).
     let every = after.map_or(Duration::from_secs(60), |a| {
@@ -81,7 +82,10 @@ pub(crate) async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
         let (gone, open) = {
             let mut table = state.uploads();
             (table.sweep(crate::uploads::unix_now()), table.len())
