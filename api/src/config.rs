@@ -73,6 +73,10 @@ pub struct UploadLimits {
     pub max_skew_secs: u64,
     /// Seconds an upload may sit without a request before it is dropped.
     pub idle_secs: u64,
+    /// Upload requests (`POST /v1/uploads`) per client address per minute, on average.
+    pub starts_per_minute: u32,
+    /// Upload requests a client address may send in a burst.
+    pub start_burst: u32,
 }
 
 /// Stored sets.
@@ -134,6 +138,8 @@ impl Default for UploadLimits {
             manifest_bytes_per_leaf: 4096,
             max_skew_secs: 600,
             idle_secs: 900,
+            starts_per_minute: 60,
+            start_burst: 20,
         }
     }
 }
@@ -264,6 +270,8 @@ impl Config {
             || u.max_uploads == 0
             || u.idle_secs == 0
             || u.max_skew_secs == 0
+            || u.starts_per_minute == 0
+            || u.start_burst == 0
         {
             return Err(ConfigError::Invalid(
                 "upload quotas, idle_secs and max_skew_secs must be positive (set \

@@ -25,6 +25,7 @@ struct Inner {
     config: Config,
     allowlist: Option<HashSet<String>>,
     optout_limiter: RateLimiter,
+    upload_limiter: RateLimiter,
     explorer: ExplorerSource,
     uploads: std::sync::Mutex<UploadTable>,
     tiles: TileCache,
@@ -47,6 +48,10 @@ impl AppState {
                     config.limits.anonymous_optouts_per_minute,
                     config.limits.anonymous_optout_burst,
                 ),
+                upload_limiter: RateLimiter::new(
+                    config.uploads.starts_per_minute,
+                    config.uploads.start_burst,
+                ),
                 explorer,
                 config,
                 uploads: std::sync::Mutex::new(UploadTable::default()),
@@ -66,6 +71,11 @@ impl AppState {
 
     pub(crate) fn optout_limiter(&self) -> &RateLimiter {
         &self.inner.optout_limiter
+    }
+
+    /// Upload requests per client address.
+    pub(crate) fn upload_limiter(&self) -> &RateLimiter {
+        &self.inner.upload_limiter
     }
 
     pub(crate) fn hashes(&self) -> &HashCache {

@@ -42,6 +42,9 @@ use crate::state::AppState;
 
 /// Longest manifest line accepted (a leaf plus its metadata, or the header).
 const MAX_LINE: usize = 1 << 20;
+/// Signed requests remembered at most (each about 100 bytes). Past it the memory is cleared
+/// (replays become possible again for a while) rather than growing without bound.
+const MAX_SEEN: usize = 200_000;
 
 /// `POST /v1/uploads`: the request (docs/formats.md, "Upload requests"). For the schema only:
 /// the handler parses the bytes with `ledger::set::upload::UploadRequest::from_json`.
@@ -234,13 +237,24 @@ impl UploadTable {
         (status = 409, description = "A signed request seen before (`upload-request-replay`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Declared size over the limit (`upload-too-large`; anonymous uploads are small)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad signature (`bad-signature`) or `time` too far from the server's clock (`stale-upload-request`)", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many uploads in progress (`too-many-uploads`) or too many leaves in flight for the key (`upload-quota-exceeded`); see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many uploads in progress (`too-many-uploads`), too many leaves in flight for the key (`upload-quota-exceeded`), or too many upload requests from the address (`upload-rate-limited`); see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
     PeerIp(ip): PeerIp,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let addr = address_bucket(ip);
+    if let Err(retry_after_secs) = state.upload_limiter().check(addr) {
+        return Err(ApiError::OverQuota {
+            slug: "upload-rate-limited",
+            detail: format!(
+                "more than {} upload requests a minute from this address",
+                state.config().uploads.starts_per_minute
+            ),
+            retry_after_secs,
+        });
+    }
     let req = UploadRequest::from_json(&body)?;
     let q = &state.config().uploads;
     let now = unix_now();
@@ -270,7 +284,6 @@ pub async fn create(
             detail: format!("{} leaves; at most {cap} for {whose}", req.size),
         });
     }
-    let addr = address_bucket(ip);
     let mut id = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
     let expires = now.saturating_add(q.idle_secs);
@@ -287,6 +300,10 @@ pub async fn create(
         }
         table.admit(owner, addr, req.size, q, now)?;
         if let Some(sig) = req.signature_bytes() {
+            if table.seen.len() >= MAX_SEEN {
+                tracing::warn!("upload replay memory full; cleared");
+                table.seen.clear();
+            }
             // After this, the time check refuses the request anyway.
             table
                 .seen

@@ -514,3 +514,24 @@ async fn idle_uploads_expire_and_free_their_quota() {
     .await
     .assert_problem(404, "not-found");
 }
+
+/// Starting uploads costs the server (and its replay memory) something: one address may start
+/// only `starts_per_minute` (burst `start_burst`), refused ones included.
+#[tokio::test]
+async fn upload_requests_are_rate_limited_per_address() {
+    let h = harness_with(|c| {
+        c.uploads.starts_per_minute = 1;
+        c.uploads.start_burst = 2;
+    });
+    let me = [10, 0, 0, 1];
+    let r = start_upload_from(&h.router, me, sized(1, 3, Some(&key(1)))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    start_upload_from(&h.router, me, b"{}".to_vec())
+        .await
+        .assert_problem(400, "bad-request");
+    let r = start_upload_from(&h.router, me, sized(2, 3, Some(&key(2)))).await;
+    r.assert_problem(429, "upload-rate-limited");
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    let r = start_upload_from(&h.router, [10, 0, 0, 2], sized(2, 3, Some(&key(2)))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
