@@ -48,6 +48,48 @@ pub struct Config {
     /// address, whatever it sends in the header. Empty (the default): the header is ignored.
     pub trusted_proxies: Vec<crate::limits::IpBlock>,
     pub limits: Limits,
+    pub uploads: UploadLimits,
+    pub sets: SetsConfig,
+}
+
+/// Quotas on set uploads (`POST /v1/uploads`). A signed upload counts against its key, an
+/// anonymous one against the client's address (an IPv6 address by its /64); every upload also
+/// counts against its address, so throwaway keys from one address do not multiply the quota.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadLimits {
+    /// Uploads in progress per signer key.
+    pub per_key: u32,
+    /// Anonymous uploads in progress per client address.
+    pub anonymous_per_address: u32,
+    /// Uploads in progress per client address, signed or not.
+    pub per_address: u32,
+    /// Uploads in progress in all.
+    pub max_uploads: u32,
+    /// Largest anonymous upload, in leaves (signed ones: `limits.max_set_leaves`).
+    pub anonymous_max_leaves: u64,
+    /// Leaves of all the uploads in progress of one key together (their declared sizes).
+    pub leaves_in_flight_per_key: u64,
+    /// Bytes a manifest upload may send per declared leaf (a leaf line and its metadata),
+    /// besides its header line; a leaves upload sends exactly 72 bytes per leaf.
+    pub manifest_bytes_per_leaf: u64,
+    /// Seconds an upload request's `time` may be off the server's clock.
+    pub max_skew_secs: u64,
+    /// Seconds an upload may sit without a request before it is dropped.
+    pub idle_secs: u64,
+    /// Upload requests (`POST /v1/uploads`) per client address per minute, on average.
+    pub starts_per_minute: u32,
+    /// Upload requests a client address may send in a burst.
+    pub start_burst: u32,
+}
+
+/// Stored sets.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SetsConfig {
+    /// Seconds after which a stored set that no logged entry names is deleted; 0 never deletes.
+    /// Sets stored before this version are never deleted.
+    pub collect_after_secs: u64,
 }
 
 /// Sizes, rates and times that keep one client from exhausting the service.
@@ -107,7 +149,42 @@ impl Default for Config {
             explorer_dir: None,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
+            uploads: UploadLimits::default(),
+            sets: SetsConfig::default(),
         }
+    }
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        UploadLimits {
+            per_key: 4,
+            anonymous_per_address: 2,
+            per_address: 8,
+            max_uploads: 1024,
+            anonymous_max_leaves: 10_000,
+            leaves_in_flight_per_key: 400_000_000,
+            manifest_bytes_per_leaf: 4096,
+            max_skew_secs: 600,
+            idle_secs: 900,
+            starts_per_minute: 60,
+            start_burst: 20,
+        }
+    }
+}
+
+impl Default for SetsConfig {
+    fn default() -> Self {
+        SetsConfig {
+            collect_after_secs: 86_400,
+        }
+    }
+}
+
+impl SetsConfig {
+    /// How long an unnamed set is kept, or `None` when collection is off.
+    pub fn collect_after(&self) -> Option<Duration> {
+        (self.collect_after_secs > 0).then(|| Duration::from_secs(self.collect_after_secs))
     }
 }
 
@@ -247,6 +324,22 @@ impl Config {
         if l.max_connections_per_ip == 0 || l.max_connections < l.max_connections_per_ip {
             return Err(ConfigError::Invalid(
                 "max_connections_per_ip must be positive and at most max_connections".into(),
+            ));
+        }
+        let u = &self.uploads;
+        if u.per_key == 0
+            || u.anonymous_per_address == 0
+            || u.per_address == 0
+            || u.max_uploads == 0
+            || u.idle_secs == 0
+            || u.max_skew_secs == 0
+            || u.starts_per_minute == 0
+            || u.start_burst == 0
+        {
+            return Err(ConfigError::Invalid(
+                "upload quotas, idle_secs and max_skew_secs must be positive (set \
+                 anonymous_max_leaves = 0 to refuse anonymous uploads)"
+                    .into(),
             ));
         }
         if let Some(keys) = &self.publisher_allowlist {

@@ -399,7 +399,8 @@ fn submit(ledger: &Ledger, entry: Entry) -> Result<LeafIndex, DemoError> {
     Ok(ledger.submit(entry.as_bytes().to_vec())?.index)
 }
 
-/// Stores `set` through the ledger's set writer (what `PUT /v1/sets` does), returning its root.
+/// Stores `set` through the ledger's set writer (what an upload's commit does), returning its
+/// root.
 fn store_set(ledger: &Ledger, set: &SortedSet) -> Result<Digest, DemoError> {
     let mut w = ledger.set_writer();
     for leaf in set.leaves() {

@@ -34,6 +34,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 mod tiles;
+mod uploads;
 
 pub use config::{Config, ConfigError, Limits, ServeArgs};
 pub use problem::{ApiError, Problem};

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ledger::entry::EntryError;
 use ledger::sequencer::SubmitError;
+use ledger::set::upload::UploadRequestError;
 use ledger::store::index::Rejection;
 use ledger::store::log::ReadError;
 use ledger::store::sets::SetStoreError;
@@ -58,6 +59,20 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// Over a quota that frees up (concurrent uploads, leaves in flight): 429 with
+    /// `Retry-After`.
+    #[error("{slug}: {detail}")]
+    OverQuota {
+        slug: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// Over a size limit that waiting does not change: 413.
+    #[error("{slug}: {detail}")]
+    TooLarge { slug: &'static str, detail: String },
+    /// A resource or route that no longer exists, with what replaced it: 410.
+    #[error("{slug}: {detail}")]
+    Gone { slug: &'static str, detail: String },
     /// The service cannot take this request now (the sequencer is busy, the service is
     /// shutting down, a request timed out, a validation failed inside the ledger). Retry later
     /// (`Retry-After`), possibly elsewhere.
@@ -103,7 +118,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::OverQuota { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unavailable(_) | ApiError::Busy { .. } | ApiError::StorageUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -124,6 +143,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::OverQuota { slug, .. }
+            | ApiError::TooLarge { slug, .. }
+            | ApiError::Gone { slug, .. } => slug,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Busy { .. } => "busy",
             ApiError::StorageUnavailable(_) => "storage-unavailable",
@@ -136,9 +158,11 @@ impl ApiError {
     /// problems that are worth retrying.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } => {
-                Some(*retry_after_secs)
-            }
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::Busy { retry_after_secs }
+            | ApiError::OverQuota {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
             ApiError::StorageUnavailable(_) => Some(STORAGE_RETRY_SECS),
             ApiError::InsufficientStorage { .. } => Some(STORAGE_RETRY_SECS),
@@ -154,9 +178,11 @@ impl ApiError {
             ApiError::StorageUnavailable(_) => {
                 Some("the ledger cannot write now; retry later".to_string())
             }
-            ApiError::Rejected { detail, .. } | ApiError::Conflict { detail, .. } => {
-                Some(detail.clone())
-            }
+            ApiError::Rejected { detail, .. }
+            | ApiError::Conflict { detail, .. }
+            | ApiError::OverQuota { detail, .. }
+            | ApiError::TooLarge { detail, .. }
+            | ApiError::Gone { detail, .. } => Some(detail.clone()),
             other => Some(other.to_string()),
         };
         Problem {
@@ -404,6 +430,23 @@ impl From<ReadError> for ApiError {
             ReadError::Tile(t) => ApiError::bad_request(t.to_string()),
             ReadError::Store(e) => e.into(),
             other => ApiError::internal(chain(&other)),
+        }
+    }
+}
+
+impl From<UploadRequestError> for ApiError {
+    fn from(e: UploadRequestError) -> Self {
+        let detail = e.to_string();
+        match e {
+            UploadRequestError::BadSignature
+            | UploadRequestError::UnexpectedSignature
+            | UploadRequestError::MissingSignature => ApiError::Rejected {
+                slug: "bad-signature",
+                detail,
+            },
+            UploadRequestError::TooLarge { .. } => ApiError::PayloadTooLarge,
+            UploadRequestError::Encode(_) => ApiError::internal(detail),
+            _ => ApiError::BadRequest(detail),
         }
     }
 }

@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 use crate::{
     compliance, content, datasets, entries, explorer, health, metrics, models, openapi, optouts,
-    problem, proofs, sets, tiles,
+    problem, proofs, sets, tiles, uploads,
 };
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
@@ -23,15 +23,15 @@ use crate::{
 pub fn router(state: AppState) -> Router {
     let limits = state.config().limits.clone();
 
-    // Set uploads stream large bodies: their own size limit and a longer timeout.
+    // Set uploads stream large bodies: their own size limit and a longer timeout. Every route
+    // names an upload id (a capability from POST /v1/uploads), never just a root.
     let uploads = Router::new()
-        .route("/v1/sets/{root}", put(sets::put_set).get(sets::get_set))
-        .route("/v1/sets/{root}/chunks/{seq}", post(sets::put_chunk))
-        .route("/v1/sets/{root}/commit", post(sets::commit))
         .route(
-            "/v1/sets/{root}/upload",
-            axum::routing::delete(sets::abandon),
+            "/v1/uploads/{id}",
+            put(uploads::put_whole).delete(uploads::abandon),
         )
+        .route("/v1/uploads/{id}/chunks/{seq}", post(uploads::put_chunk))
+        .route("/v1/uploads/{id}/commit", post(uploads::commit))
         .layer(RequestBodyLimitLayer::new(limits.max_set_body))
         .layer(DefaultBodyLimit::max(limits.max_set_body))
         .layer(TimeoutLayer::with_status_code(
@@ -45,6 +45,11 @@ pub fn router(state: AppState) -> Router {
         .route("/tile/{*path}", get(tiles::tile))
         // Writes.
         .route("/v1/entries", post(entries::submit))
+        .route("/v1/uploads", post(uploads::create))
+        .route(
+            "/v1/sets/{root}",
+            get(sets::get_set).put(sets::put_set_gone),
+        )
         .route(
             "/v1/publishers",
             post(entries::register_publisher).get(datasets::publishers),

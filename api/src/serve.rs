@@ -121,6 +121,8 @@ impl Server {
             .header_read_timeout(limits.header_read_timeout())
             .keep_alive(true);
         let app = router(self.state.clone());
+        let (stop_housekeeping, stopped) = tokio::sync::watch::channel(false);
+        let housekeeping = tokio::spawn(crate::sets::housekeeping(self.state.clone(), stopped));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -178,6 +180,10 @@ impl Server {
         drop(self.listener);
         let _ = stop_tx.send(true);
         while tasks.join_next().await.is_some() {}
+        // Let a collection in progress finish, so that nothing holds the ledger once this
+        // returns (a caller may reopen the directory at once).
+        let _ = stop_housekeeping.send(true);
+        let _ = housekeeping.await;
         tracing::info!("drained; closing the ledger");
         // Every acknowledged write was answered after its batch was durable; closing integrates
         // whatever is still queued and stops the sequencer.

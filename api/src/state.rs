@@ -1,11 +1,10 @@
-//! What every handler shares: the ledger, the configuration, the rate limiter and the chunked
-//! set uploads in progress.
+//! What every handler shares: the ledger, the configuration, the rate limiter and the set
+//! uploads in progress.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use ledger::ledger::Ledger;
-use ledger::Digest;
 
 use crate::compliance::HeavyReads;
 use crate::config::Config;
@@ -13,8 +12,8 @@ use crate::explorer::ExplorerSource;
 use crate::limits::RateLimiter;
 use crate::problem::ApiError;
 use crate::proofs::HashCache;
-use crate::sets::Upload;
 use crate::tiles::TileCache;
+use crate::uploads::UploadTable;
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone)]
@@ -28,8 +27,9 @@ struct Inner {
     allowlist: Option<HashSet<String>>,
     optout_limiter: RateLimiter,
     publisher_keys: crate::entries::PublisherKeys,
+    upload_limiter: RateLimiter,
     explorer: ExplorerSource,
-    uploads: std::sync::Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>>,
+    uploads: std::sync::Mutex<UploadTable>,
     tiles: TileCache,
     hashes: HashCache,
     heavy: HeavyReads,
@@ -52,6 +52,10 @@ impl AppState {
                     config.limits.anonymous_optout_burst,
                 ),
                 publisher_keys: Default::default(),
+                upload_limiter: RateLimiter::new(
+                    config.uploads.starts_per_minute,
+                    config.uploads.start_burst,
+                ),
                 explorer,
                 heavy: HeavyReads::new(
                     config.limits.heavy_reads,
@@ -59,7 +63,7 @@ impl AppState {
                     config.limits.bundle_cache_bytes,
                 ),
                 config,
-                uploads: std::sync::Mutex::new(HashMap::new()),
+                uploads: std::sync::Mutex::new(UploadTable::default()),
                 tiles: TileCache::new(4096),
                 hashes: HashCache::new(1 << 18),
             }),
@@ -91,6 +95,11 @@ impl AppState {
             .is_some_and(|set| set.contains(key_hex))
     }
 
+    /// Upload requests per client address.
+    pub(crate) fn upload_limiter(&self) -> &RateLimiter {
+        &self.inner.upload_limiter
+    }
+
     pub(crate) fn hashes(&self) -> &HashCache {
         &self.inner.hashes
     }
@@ -108,9 +117,8 @@ impl AppState {
         &self.inner.explorer
     }
 
-    pub(crate) fn uploads(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<tokio::sync::Mutex<Upload>>>> {
+    /// The uploads in progress. Held only for map operations, never across an await.
+    pub(crate) fn uploads(&self) -> std::sync::MutexGuard<'_, UploadTable> {
         // A poisoned map only means a request panicked while holding it; the map is intact.
         self.inner.uploads.lock().unwrap_or_else(|p| p.into_inner())
     }

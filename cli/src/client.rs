@@ -9,6 +9,9 @@
 use std::io::Read;
 use std::time::Duration;
 
+use ed25519_dalek::SigningKey;
+use ledger::set::upload::{UploadFormat, UploadRequest};
+use ledger::Digest;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -158,6 +161,127 @@ impl Client {
     }
 }
 
+/// Bodies up to this size go in one `PUT`; larger ones in chunks of this size.
+pub const UPLOAD_CHUNK: u64 = 64 << 20;
+
+/// What a set upload sends: the set's root and size, its body format, and the body.
+pub struct SetUpload<'a> {
+    pub root: Digest,
+    pub size: u64,
+    pub format: UploadFormat,
+    /// The body's length in bytes.
+    pub len: u64,
+    pub body: Box<dyn Read + 'a>,
+}
+
+impl Client {
+    /// Uploads a set (docs/api.md, "Set uploads"): the set already stored is taken as it is;
+    /// otherwise `POST /v1/uploads` with a request signed by `key` (anonymous without one), then
+    /// the body in one streamed `PUT`, or in numbered chunks and a commit when it is large. A
+    /// failed upload is abandoned, so that it does not hold the key's quota until it expires.
+    pub fn upload_set(
+        &self,
+        key: Option<&SigningKey>,
+        upload: SetUpload<'_>,
+    ) -> Result<SetView, Failure> {
+        let root = upload.root;
+        let set_path = format!("/v1/sets/{}", root.to_hex());
+        if let Some(view) = self.get_json_opt::<SetView>(&set_path)? {
+            return check_stored(view, &root);
+        }
+        let (time, nonce) = crate::cmd::publisher::stamp();
+        let request = UploadRequest::anonymous(root, upload.size, upload.format, time)
+            .and_then(|r| r.with_nonce(nonce))
+            .and_then(|r| match key {
+                Some(k) => r.signed(k),
+                None => Ok(r),
+            })
+            .and_then(|r| r.to_json())
+            .or_exit(Exit::Invalid, "building the upload request")?;
+        let created: UploadCreated = self.post_json("/v1/uploads", &request)?;
+        let base = format!("/v1/uploads/{}", created.upload_id);
+        let content_type = match upload.format {
+            UploadFormat::Leaves => "application/octet-stream",
+            UploadFormat::Manifest => "application/x-ndjson",
+        };
+        let sent = self.send_upload(&base, content_type, upload);
+        let view = match sent {
+            Ok(view) => view,
+            Err(f) => {
+                // Best effort: the server drops it after its idle time anyway.
+                let _ = self.call(self.agent.delete(&self.url(&base)), None, &base);
+                // A server may answer before reading the whole body (and the client then sees
+                // a broken pipe): the set may be there all the same.
+                if f.exit == Exit::Server {
+                    if let Ok(Some(view)) = self.get_json_opt::<SetView>(&set_path) {
+                        return check_stored(view, &root);
+                    }
+                }
+                return Err(f);
+            }
+        };
+        check_stored(view, &root)
+    }
+
+    fn send_upload(
+        &self,
+        base: &str,
+        content_type: &str,
+        upload: SetUpload<'_>,
+    ) -> Result<SetView, Failure> {
+        let mut body = upload.body;
+        if upload.len <= UPLOAD_CHUNK {
+            return self.send("PUT", base, content_type, body);
+        }
+        let (mut seq, mut leaves) = (0u64, 0u64);
+        loop {
+            let mut chunk = Vec::new();
+            (&mut body)
+                .take(UPLOAD_CHUNK)
+                .read_to_end(&mut chunk)
+                .or_exit(Exit::Local, "reading the set to upload")?;
+            if chunk.is_empty() {
+                break;
+            }
+            let r: ChunkReceipt = self.send(
+                "POST",
+                &format!("{base}/chunks/{seq}"),
+                content_type,
+                chunk.as_slice(),
+            )?;
+            seq += 1;
+            leaves = r.leaves;
+        }
+        let view: SetView = self.send(
+            "POST",
+            &format!("{base}/commit"),
+            content_type,
+            std::io::empty(),
+        )?;
+        if view.size != leaves {
+            return Err(Failure::msg(
+                Exit::Server,
+                format!(
+                    "the server stored {} leaves, it had received {leaves}",
+                    view.size
+                ),
+            ));
+        }
+        Ok(view)
+    }
+}
+
+/// The server's answer must name the set that was sent.
+fn check_stored(view: SetView, root: &Digest) -> Result<SetView, Failure> {
+    if view.root != root.to_hex() {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!("the server stored set {}, not {root}", view.root),
+        ));
+    }
+    Ok(view)
+}
+
 enum Body<'a> {
     Bytes(&'a [u8]),
     Reader(Box<dyn Read + 'a>),
@@ -228,14 +352,20 @@ pub struct Health {
     pub tree_size: u64,
 }
 
-/// `PUT /v1/sets/{root}`, `POST /v1/sets/{root}/commit`.
+/// `GET /v1/sets/{root}`, `PUT /v1/uploads/{id}`, `POST /v1/uploads/{id}/commit`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SetView {
     pub root: String,
     pub size: u64,
 }
 
-/// `POST /v1/sets/{root}/chunks/{seq}`.
+/// `POST /v1/uploads`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UploadCreated {
+    pub upload_id: String,
+}
+
+/// `POST /v1/uploads/{id}/chunks/{seq}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChunkReceipt {
     /// Leaves received so far.

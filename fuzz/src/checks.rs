@@ -961,6 +961,49 @@ pub fn manifest(data: &[u8]) -> Reached {
     r
 }
 
+// ---------------------------------------------------------------------------------------------
+// upload_request
+
+/// A set upload request (`ledger::set::upload`, docs/formats.md "Upload requests").
+///
+/// - What parses serialises to canonical JSON that parses back to an equal request, and that
+///   serialisation is a fixed point.
+/// - A parsed signed request's signature verifies (strictly) over its recomputed signing
+///   message; a parsed anonymous one has no signature.
+pub fn upload_request(data: &[u8]) -> Reached {
+    use ledger::set::upload::{UploadRequest, UPLOAD_CONTEXT};
+    let Ok(req) = UploadRequest::from_json(data) else {
+        return Reached::default();
+    };
+    let bytes = req.to_json().expect("a parsed request serialises");
+    let back = UploadRequest::from_json(&bytes)
+        .unwrap_or_else(|e| panic!("its own serialisation does not parse: {e}"));
+    assert_eq!(back, req);
+    assert_eq!(
+        back.to_json().expect("serialises"),
+        bytes,
+        "not a fixed point"
+    );
+    let message = req.signing_message().expect("signing message");
+    assert!(message.starts_with(UPLOAD_CONTEXT.as_bytes()));
+    match (req.signer(), req.signature_bytes()) {
+        (Some(key), Some(sig)) => {
+            let sig = ed25519_dalek::Signature::from_bytes(&sig);
+            key.verify_strict(&message, &sig)
+                .expect("a parsed signed request verifies");
+            Reached {
+                parsed: true,
+                verified: true,
+            }
+        }
+        (None, None) => Reached {
+            parsed: true,
+            verified: false,
+        },
+        _ => panic!("a signer without a signature, or the reverse, parsed"),
+    }
+}
+
 fn write_manifest(
     header: &ManifestHeader,
     entries: &[hasher::ManifestEntry],

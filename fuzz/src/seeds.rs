@@ -23,7 +23,7 @@ use crate::checks::{
 };
 
 /// The fuzz targets, in the order of their seeds.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "checkpoint",
     "note",
     "vkey",
@@ -34,6 +34,7 @@ pub const TARGETS: [&str; 10] = [
     "set_proof",
     "compliance",
     "manifest",
+    "upload_request",
 ];
 
 /// One seed file: `fuzz/corpus/<target>/<name>`.
@@ -450,6 +451,38 @@ pub fn all() -> Vec<Seed> {
         "bad-unsorted",
         format!("{}\n", lines.join("\n")).into_bytes(),
     );
+
+    // upload_request: the worked example of docs/formats.md, its anonymous form, a tampered one
+    {
+        use ledger::set::upload::{UploadFormat, UploadRequest};
+        let doc_key = SigningKey::from_bytes(&[5u8; 32]);
+        let anon =
+            UploadRequest::anonymous(Digest([1; 32]), 3, UploadFormat::Leaves, 1_780_000_000)
+                .and_then(|r| r.with_nonce(42))
+                .expect("in range");
+        let signed = anon.clone().signed(&doc_key).expect("signs");
+        let signed_json = signed.to_json().expect("serialises");
+        add("upload_request", "doc-example", signed_json.clone());
+        add(
+            "upload_request",
+            "doc-example-anonymous",
+            anon.to_json().expect("serialises"),
+        );
+        let manifest = UploadRequest::anonymous(
+            Digest([0xab; 32]),
+            1_000_000,
+            UploadFormat::Manifest,
+            1_780_000_000,
+        )
+        .and_then(|r| r.signed(&doc_key))
+        .and_then(|r| r.to_json())
+        .expect("signs");
+        add("upload_request", "manifest-no-nonce", manifest);
+        let tampered = String::from_utf8(signed_json)
+            .expect("JSON is UTF-8")
+            .replace("\"size\":3", "\"size\":4");
+        add("upload_request", "bad-tampered-size", tampered.into_bytes());
+    }
 
     out
 }

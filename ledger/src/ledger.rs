@@ -26,7 +26,7 @@ use crate::store::keyfile;
 use crate::store::keyfile::KeyFileError;
 use crate::store::keys;
 use crate::store::log::{self, CachedHashes, ReadError, SignedCheckpoint};
-use crate::store::sets::{SetStore, SetStoreError, SetWriter};
+use crate::store::sets::{Collected, SetStore, SetStoreError, SetWriter};
 use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
 use crate::tile::{EntryBundleId, TileId};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
@@ -356,6 +356,23 @@ impl Ledger {
     /// Starts a set upload (see [`SetWriter`]).
     pub fn set_writer(&self) -> SetWriter {
         self.inner.sets.writer()
+    }
+
+    /// Deletes the stored sets older than `older_than` that no logged entry names (sets stored
+    /// before stored times were recorded are never deleted). See [`SetStore::collect_unnamed`].
+    pub fn collect_unnamed_sets(
+        &self,
+        older_than: std::time::Duration,
+    ) -> Result<Collected, StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let Some(stored_before) = now.checked_sub(older_than.as_secs()) else {
+            return Ok(Collected::default());
+        };
+        self.inner
+            .sets
+            .collect_unnamed(stored_before, |root| self.set_is_named(root))
     }
 
     /// The inclusion or exclusion proof of `cid` in the stored set with `root`.

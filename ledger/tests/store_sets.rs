@@ -265,3 +265,163 @@ fn concurrent_commits_of_one_set_store_it_once() {
         assert_eq!(count(&mem, col), count(&one, col), "{col:?}");
     }
 }
+
+/// Issue 11: a stranger's upload that no entry ever names must not stay forever; a set that an
+/// entry names must stay forever, however old.
+#[test]
+fn unnamed_sets_are_collected_and_named_ones_kept() {
+    let l = common::memory_ledger();
+    let k = common::key(1);
+    l.submit(common::publisher("acme", &k, &k)).unwrap();
+    let named = upload(l.sets(), &sorted_leaves(300, 0), 1000).unwrap();
+    let unnamed = upload(l.sets(), &sorted_leaves(5, 1), 1000).unwrap();
+    let entry = common::dataset_version("acme", "web", "1", named, 300, &k, 0);
+    l.submit(entry).unwrap();
+    // An opt-out set, named by an opt-out entry.
+    let optout_set = upload(l.sets(), &sorted_leaves(70, 2), 1000).unwrap();
+    let optout = ledger::entry::OptOut {
+        ids: ledger::entry::OptOutIds::Set {
+            root: optout_set,
+            size: 70,
+        },
+        scope: vec![ledger::entry::Scope::TrainAi],
+    };
+    // Signed: an anonymous opt-out may not name a set.
+    let optout = ledger::entry::Entry::sign(
+        common::LOG,
+        ledger::entry::EntryBody::OptOut(optout),
+        common::now(),
+        Some(1),
+        &k,
+    )
+    .unwrap();
+    l.submit(optout.as_bytes().to_vec()).unwrap();
+    assert!(l.set_is_named(&named).unwrap());
+    assert!(l.set_is_named(&optout_set).unwrap());
+    assert!(!l.set_is_named(&unnamed).unwrap());
+
+    // Not old enough yet: nothing goes.
+    let c = l
+        .collect_unnamed_sets(std::time::Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(c, Default::default());
+    assert!(l.sets().info(&unnamed).unwrap().is_some());
+
+    // A short collect_after: the unnamed set goes, every record of it; the named one stays.
+    let c = l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
+    assert_eq!(c.removed, vec![unnamed]);
+    assert_eq!(c.named, 2);
+    assert!(l.sets().info(&optout_set).unwrap().is_some());
+    assert_eq!(l.sets().info(&unnamed).unwrap(), None);
+    assert!(matches!(
+        l.sets().leaves(&unnamed, 0, 1),
+        Err(SetStoreError::UnknownSet(_))
+    ));
+    let info = l.sets().info(&named).unwrap().unwrap();
+    assert_eq!(info.size, TreeSize(300));
+    assert_eq!(
+        l.sets().source(&named).unwrap().root().unwrap(),
+        named,
+        "the named set reads back whole"
+    );
+    // Only the named sets' records are left.
+    let optout_id = l.sets().info(&optout_set).unwrap().unwrap().id;
+    let leaves = l
+        .store()
+        .range(Column::SetLeaves, &[], &[0xff; 17], usize::MAX)
+        .unwrap();
+    let ids = [info.id.to_be_bytes(), optout_id.to_be_bytes()];
+    assert!(leaves
+        .iter()
+        .all(|(k, _)| ids.iter().any(|id| k[..8] == id[..])));
+    assert_eq!(leaves.len(), 3, "300 leaves in records of 256, and 70");
+    // Found named once, it is never looked at again; a later pass removes nothing.
+    let c = l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
+    assert_eq!(c, Default::default());
+    assert!(l.sets().info(&named).unwrap().is_some());
+    // A collected set can be uploaded again.
+    assert_eq!(upload(l.sets(), &sorted_leaves(5, 1), 7).unwrap(), unnamed);
+    assert!(l.sets().info(&unnamed).unwrap().is_some());
+}
+
+/// Uploading an already stored set again restarts its collection clock: the uploader is about
+/// to name it.
+#[test]
+fn uploading_a_stored_set_again_refreshes_its_stored_time() {
+    let mem: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem).unwrap();
+    let leaves = sorted_leaves(10, 3);
+    let root = SortedSet::new(leaves.clone()).unwrap().root();
+    let commit = |t: u64| {
+        let mut w = store.writer();
+        for l in &leaves {
+            w.push(l).unwrap();
+        }
+        w.commit_at(&root, t).unwrap()
+    };
+    commit(1000);
+    commit(5000);
+    let never = |_: &Digest| Ok(false);
+    assert_eq!(store.collect_unnamed(4999, never).unwrap().removed, vec![]);
+    assert_eq!(
+        store.collect_unnamed(5000, never).unwrap().removed,
+        vec![root]
+    );
+}
+
+/// Issue 11: sets that a version without stored-time records wrote (the v1 fixture) have no
+/// record, and collection never deletes them, named or not.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn sets_stored_before_upgrade_are_never_collected() {
+    fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let dest = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy_tree(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).unwrap();
+            }
+        }
+    }
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("testdata/ledger-dir-v1");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    copy_tree(&fixture, &dir);
+    let l = Ledger::open(&dir, Default::default()).unwrap();
+    let roots = |l: &Ledger| -> Vec<(Vec<u8>, Vec<u8>)> {
+        l.store()
+            .range(Column::SetRoots, &[], &[0xff; 33], usize::MAX)
+            .unwrap()
+    };
+    let before = roots(&l);
+    assert!(before.len() >= 2, "the fixture stores sets");
+    let unnamed_old = before
+        .iter()
+        .map(|(k, _)| Digest::from_slice(k).unwrap())
+        .filter(|r| !l.set_is_named(r).unwrap())
+        .count();
+    // A set stored now and named by nothing: collection does run.
+    let fresh = upload(l.sets(), &sorted_leaves(3, 99), 1000).unwrap();
+    let c = l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
+    assert_eq!(c.removed, vec![fresh]);
+    assert_eq!(
+        roots(&l),
+        before,
+        "{unnamed_old} unnamed old set(s) kept too"
+    );
+    for (k, _) in &before {
+        let root = Digest::from_slice(k).unwrap();
+        assert_eq!(l.sets().source(&root).unwrap().root().unwrap(), root);
+    }
+    drop(l);
+    // And after reopening.
+    let l = Ledger::open(&dir, Default::default()).unwrap();
+    l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
+    assert_eq!(roots(&l), before);
+}

@@ -40,6 +40,29 @@ export function keypair() {
   return { sk, pub: ed25519.getPublicKey(sk), pubB64: toBase64(ed25519.getPublicKey(sk)) };
 }
 
+/**
+ * Uploads a set as the server asks (docs/api.md, "Set uploads"): `POST /v1/uploads` with a
+ * request signed by `key` ({ sk, pubB64 }; anonymous without one), then the leaves in one `PUT`
+ * to the upload id it answers. The request is signed over
+ * `"prov-ledger/upload/v1\n" || JCS(request without sig)` (docs/formats.md).
+ */
+export async function uploadSet(c, set, key) {
+  const request = {
+    root: set.root,
+    size: set.size,
+    format: 'leaves',
+    time: Math.floor(Date.now() / 1000),
+    nonce: Math.floor(Math.random() * 2 ** 52),
+  };
+  if (key) {
+    request.signer = key.pubB64;
+    const message = utf8(`prov-ledger/upload/v1\n${canonicalize(request)}`);
+    request.sig = toBase64(ed25519.sign(message, key.sk));
+  }
+  const { upload_id: id } = await c.req('POST', '/v1/uploads', request);
+  return c.req('PUT', `/v1/uploads/${id}`, set.body, { 'content-type': 'application/octet-stream' });
+}
+
 export class Client {
   constructor(url) {
     this.url = url;
@@ -96,7 +119,7 @@ export async function seedScenario(url) {
 
   const publishVersion = async (name, dataset, version, ds, previous) => {
     const set = buildSet(ds);
-    await c.req('PUT', `/v1/sets/${set.root}`, set.body, { 'content-type': 'application/octet-stream' });
+    await uploadSet(c, set, acme);
     const fields = {
       type: 'dataset_version',
       publisher: 'acme',
@@ -119,7 +142,7 @@ export async function seedScenario(url) {
   const books = await publishVersion('books1', 'books', '2026-01', corpus(5, 500));
 
   const weights = buildSet([{ cid: cidOf(utf8('weights-a')), size: 10, metaHash: '0'.repeat(64) }, { cid: cidOf(utf8('weights-b')), size: 20, metaHash: '0'.repeat(64) }]);
-  await c.req('PUT', `/v1/sets/${weights.root}`, weights.body, { 'content-type': 'application/octet-stream' });
+  await uploadSet(c, weights, lab);
   const checkpoint = async (name, ckpt, versions) => {
     const health = await c.req('GET', '/healthz');
     const fields = {

@@ -51,7 +51,7 @@ pub fn set_of(items: &[&[u8]]) -> SortedSet {
     SortedSet::from_ids(items.iter().map(|b| ContentId::of(b)))
 }
 
-/// The set's leaves as the 72-byte concatenation `PUT /v1/sets/{root}` takes.
+/// The set's leaves as the 72-byte concatenation a `leaves` upload (`PUT /v1/uploads/{id}`) takes.
 pub fn leaves_bytes(set: &SortedSet) -> Vec<u8> {
     set.leaves().iter().flat_map(SetLeaf::to_bytes).collect()
 }

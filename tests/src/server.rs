@@ -113,17 +113,46 @@ impl TestServer {
         (status, resp.json().await.expect("JSON body"))
     }
 
-    /// `PUT /v1/sets/{root}` with the set's leaves; panics unless stored.
+    /// Uploads a set's leaves (`POST /v1/uploads` with a request signed by a fixed test key,
+    /// then `PUT /v1/uploads/{id}`); panics unless stored.
     pub async fn upload_set(&self, set: &ledger::set::SortedSet) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[201u8; 32]);
+        let id = self.start_upload(set, Some(&key)).await;
         let resp = self
             .client
-            .put(self.url(&format!("/v1/sets/{}", set.root().to_hex())))
+            .put(self.url(&format!("/v1/uploads/{id}")))
             .header("content-type", "application/octet-stream")
             .body(crate::fixtures::leaves_bytes(set))
             .send()
             .await
             .expect("PUT");
         assert!(resp.status().is_success(), "set upload: {}", resp.status());
+    }
+
+    /// `POST /v1/uploads` for `set` (72-byte leaves), signed by `key` or anonymous, stamped now;
+    /// the upload id. Panics unless the upload started.
+    pub async fn start_upload(
+        &self,
+        set: &ledger::set::SortedSet,
+        key: Option<&ed25519_dalek::SigningKey>,
+    ) -> String {
+        let (status, body) = self.post_upload_request(upload_request(set, key)).await;
+        assert_eq!(status, 201, "{body}");
+        body["upload_id"].as_str().expect("upload_id").to_string()
+    }
+
+    /// `POST /v1/uploads` with a request's bytes: the status and the JSON answer.
+    pub async fn post_upload_request(&self, request: Vec<u8>) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .post(self.url("/v1/uploads"))
+            .header("content-type", "application/json")
+            .body(request)
+            .send()
+            .await
+            .expect("POST");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
     }
 
     /// Shuts down gracefully, waits for the server to finish, and hands back the temporary
@@ -139,6 +168,34 @@ impl TestServer {
         }
         self.dir.take().expect("temp dir")
     }
+}
+
+/// An upload request for `set` (72-byte leaves), signed by `key` or anonymous, stamped now, with
+/// a nonce that differs from call to call.
+pub fn upload_request(
+    set: &ledger::set::SortedSet,
+    key: Option<&ed25519_dalek::SigningKey>,
+) -> Vec<u8> {
+    use ledger::set::upload::{UploadFormat, UploadRequest};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    let nonce = (u64::from(now.subsec_nanos()) << 16) + NEXT.fetch_add(1, Ordering::Relaxed);
+    let r = UploadRequest::anonymous(
+        set.root(),
+        set.size().0,
+        UploadFormat::Leaves,
+        now.as_secs(),
+    )
+    .and_then(|r| r.with_nonce(nonce))
+    .expect("request");
+    let r = match key {
+        Some(k) => r.signed(k).expect("signed"),
+        None => r,
+    };
+    r.to_json().expect("request JSON")
 }
 
 impl Drop for TestServer {

@@ -284,9 +284,23 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
     )
     .unwrap();
     refused(s.submit(&e).await, "set-not-stored");
+    let request = ledger::set::upload::UploadRequest::anonymous(
+        forged_root,
+        3,
+        ledger::set::upload::UploadFormat::Leaves,
+        fixtures::now(),
+    )
+    .and_then(|r| r.signed(&acme))
+    .and_then(|r| r.to_json())
+    .unwrap();
+    let (status, started) = s.post_upload_request(request).await;
+    assert_eq!(status, 201, "{started}");
     let resp = s
         .client
-        .put(s.url(&format!("/v1/sets/{}", forged_root.to_hex())))
+        .put(s.url(&format!(
+            "/v1/uploads/{}",
+            started["upload_id"].as_str().unwrap()
+        )))
         .header("content-type", "application/octet-stream")
         .body(
             leaves
@@ -356,4 +370,123 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
         verify_bundle(&bundle, &vkey(&s).await),
         Ok(Verdict::Compliant)
     ));
+}
+
+/// Issue 11, over a real socket: a second client who knows the root of someone's chunked
+/// upload, but not its id, can neither add a chunk, commit nor abandon it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hijacked_upload_chunks_commit_and_abandon_are_refused() {
+    let s = TestServer::start().await;
+    let set = fixtures::set_of(&[b"a", b"b", b"c"]);
+    let root = set.root().to_hex();
+    let bytes = fixtures::leaves_bytes(&set);
+    let id = s.start_upload(&set, Some(&key(1))).await;
+    let post = |path: String, body: Vec<u8>| {
+        let c = s.client.clone();
+        let url = s.url(&path);
+        async move {
+            let r = c
+                .post(url)
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .expect("POST");
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(
+        post(format!("/v1/uploads/{id}/chunks/0"), bytes[..72].to_vec()).await,
+        200
+    );
+
+    // The stranger: the root-keyed routes of old, and ids guessed from what they know.
+    let junk = fixtures::leaves_bytes(&fixtures::set_of(&[b"zzz"]));
+    for path in [
+        format!("/v1/sets/{root}/chunks/1"),
+        format!("/v1/sets/{root}/commit"),
+        format!("/v1/uploads/{root}/chunks/1"),
+        format!("/v1/uploads/{}/chunks/1", "0".repeat(32)),
+        format!("/v1/uploads/{}/commit", "f".repeat(32)),
+    ] {
+        let status = post(path.clone(), junk.clone()).await;
+        assert!(status == 404 || status == 405, "{path}: {status}");
+    }
+    for path in [
+        format!("/v1/sets/{root}/upload"),
+        format!("/v1/uploads/{root}"),
+    ] {
+        let r = s.client.delete(s.url(&path)).send().await.expect("DELETE");
+        assert!(
+            [404, 405].contains(&r.status().as_u16()),
+            "{path}: {}",
+            r.status()
+        );
+    }
+    let r = s
+        .client
+        .put(s.url(&format!("/v1/sets/{root}")))
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(r.status().as_u16(), 410);
+    // Their own upload of the same root is theirs alone.
+    let theirs = s.start_upload(&set, None).await;
+    assert_ne!(theirs, id);
+    assert_eq!(
+        post(format!("/v1/uploads/{theirs}/chunks/0"), junk.clone()).await,
+        200
+    );
+
+    // The owner's upload is untouched: it goes on and stores the right set.
+    assert_eq!(
+        post(format!("/v1/uploads/{id}/chunks/1"), bytes[72..].to_vec()).await,
+        200
+    );
+    let r = s
+        .client
+        .post(s.url(&format!("/v1/uploads/{id}/commit")))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 201);
+    let v: serde_json::Value = r.json().await.expect("JSON");
+    assert_valid("SetView", &v);
+    assert_eq!(v["root"], root);
+    assert_eq!(v["size"], 3);
+}
+
+/// Issue 11, the running service: a set that no entry names is deleted after
+/// `sets.collect_after_secs`; a set an entry names stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unnamed_sets_are_collected_by_the_running_service() {
+    // 3 s, not 1: stored times are whole seconds, so a set may look up to 1 s older than it is,
+    // and the named set must not be collected between its upload and its entry.
+    let s = TestServer::start_with(|c| c.sets.collect_after_secs = 3).await;
+    let acme = key(1);
+    assert_eq!(s.submit(&fixtures::publisher(&acme, "acme")).await.0, 201);
+    let named = fixtures::set_of(&[b"a", b"b"]);
+    let unnamed = fixtures::set_of(&[b"never", b"named"]);
+    s.upload_set(&named).await;
+    s.upload_set(&unnamed).await;
+    let (status, body) = s
+        .submit(&fixtures::dataset_version(
+            &acme, "acme", "web", "1", &named, None,
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let path = |set: &ledger::set::SortedSet| format!("/v1/sets/{}", set.root().to_hex());
+    let mut gone = false;
+    for _ in 0..150 {
+        if s.get(&path(&unnamed)).await.status().as_u16() == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the unnamed set was not collected within 15 s");
+    assert_eq!(s.get(&path(&named)).await.status().as_u16(), 200);
+    let (_, v) = s.get_json(&format!("{}/leaves", path(&named))).await;
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
 }

@@ -45,6 +45,7 @@ fn body(target: &str) -> fn(&[u8]) -> Reached {
         "set_proof" => checks::set_proof,
         "compliance" => checks::compliance,
         "manifest" => checks::manifest,
+        "upload_request" => checks::upload_request,
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -361,6 +362,11 @@ fn fuzz_compliance() {
 #[test]
 fn fuzz_manifest() {
     smoke("manifest");
+}
+
+#[test]
+fn fuzz_upload_request() {
+    smoke("upload_request");
 }
 
 /// `fuzz/corpus/` is exactly what `fuzz/src/seeds.rs` generates (no stray or stale seed, no

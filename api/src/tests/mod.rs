@@ -14,6 +14,7 @@ use ledger::entry::{
 use ledger::ledger::Ledger;
 use ledger::note::NoteSigner;
 use ledger::sequencer::SequencerConfig;
+use ledger::set::upload::{UploadFormat, UploadRequest};
 use ledger::set::{SetLeaf, SortedSet};
 use ledger::store::MemoryStore;
 use ledger::{ContentId, Digest, LeafIndex};
@@ -248,6 +249,65 @@ pub(crate) fn checkpoint_entry(
         optout_horizon: horizon,
     });
     Entry::sign(LOG, body, now(), None, k).unwrap()
+}
+
+/// An upload request for `set` (72-byte leaves), signed by `key` or anonymous, stamped now,
+/// with a random nonce.
+pub(crate) fn upload_request(set: &SortedSet, key: Option<&SigningKey>) -> Vec<u8> {
+    upload_request_for(set.root(), set.size().0, UploadFormat::Leaves, key)
+}
+
+pub(crate) fn upload_request_for(
+    root: Digest,
+    size: u64,
+    format: UploadFormat,
+    key: Option<&SigningKey>,
+) -> Vec<u8> {
+    let now = crate::uploads::unix_now();
+    let nonce = rand::random::<u64>() >> 11;
+    let r = UploadRequest::anonymous(root, size, format, now)
+        .unwrap()
+        .with_nonce(nonce)
+        .unwrap();
+    let r = match key {
+        Some(k) => r.signed(k).unwrap(),
+        None => r,
+    };
+    r.to_json().unwrap()
+}
+
+/// `POST /v1/uploads` with a request's bytes.
+pub(crate) async fn start_upload(router: &Router, request: Vec<u8>) -> Reply {
+    call(
+        router,
+        Method::POST,
+        "/v1/uploads",
+        Some("application/json"),
+        request,
+    )
+    .await
+}
+
+/// Starts an upload and returns its id; panics unless it started.
+pub(crate) async fn upload_id(router: &Router, request: Vec<u8>) -> String {
+    let r = start_upload(router, request).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_valid("UploadCreated", &v);
+    v["upload_id"].as_str().unwrap().to_string()
+}
+
+/// Uploads `set` whole (signed by a fixed key): `POST /v1/uploads`, then `PUT` the leaves.
+pub(crate) async fn upload_set(router: &Router, set: &SortedSet) -> Reply {
+    let id = upload_id(router, upload_request(set, Some(&key(200)))).await;
+    call(
+        router,
+        Method::PUT,
+        &format!("/v1/uploads/{id}"),
+        Some("application/octet-stream"),
+        leaves_bytes(set),
+    )
+    .await
 }
 
 pub(crate) fn leaves_bytes(set: &SortedSet) -> Vec<u8> {

@@ -30,15 +30,7 @@ async fn world() -> World {
     let v1 = set_of(&[b"doc-a", b"doc-b", b"doc-c", b"secret"]);
     let v2 = set_of(&[b"doc-a", b"doc-b", b"doc-c"]);
     for s in [&v1, &v2] {
-        let uri = format!("/v1/sets/{}", s.root().to_hex());
-        let r = call(
-            &h.router,
-            Method::PUT,
-            &uri,
-            Some("application/octet-stream"),
-            leaves_bytes(s),
-        )
-        .await;
+        let r = upload_set(&h.router, s).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         assert_valid("SetView", &r.json());
     }
@@ -217,51 +209,73 @@ async fn sets_are_checked_before_they_are_stored() {
     let h = harness();
     let s = set_of(&[b"a", b"b", b"c"]);
     let uri = format!("/v1/sets/{}", s.root().to_hex());
+    let put = |id: String, ct: &'static str, bytes: Vec<u8>| {
+        let router = h.router.clone();
+        async move {
+            call(
+                &router,
+                Method::PUT,
+                &format!("/v1/uploads/{id}"),
+                Some(ct),
+                bytes,
+            )
+            .await
+        }
+    };
+    let signed = |root: Digest| upload_request_for(root, 3, UploadFormat::Leaves, Some(&key(9)));
     // Unsorted leaves.
     let mut bytes = leaves_bytes(&s);
     bytes.rotate_left(72);
-    call(
-        &h.router,
-        Method::PUT,
-        &uri,
-        Some("application/octet-stream"),
-        bytes,
-    )
-    .await
-    .assert_problem(422, "invalid-set");
+    let id = upload_id(&h.router, signed(s.root())).await;
+    put(id.clone(), "application/octet-stream", bytes)
+        .await
+        .assert_problem(422, "invalid-set");
+    // The failed upload ended with its request.
+    put(id, "application/octet-stream", leaves_bytes(&s))
+        .await
+        .assert_problem(404, "not-found");
     // A partial leaf.
     let mut bytes = leaves_bytes(&s);
     bytes.pop();
-    call(
-        &h.router,
-        Method::PUT,
-        &uri,
-        Some("application/octet-stream"),
-        bytes,
-    )
-    .await
-    .assert_problem(400, "bad-request");
+    let id = upload_id(&h.router, signed(s.root())).await;
+    put(id, "application/octet-stream", bytes)
+        .await
+        .assert_problem(400, "bad-request");
     // Claimed root that is not theirs.
-    let other = format!("/v1/sets/{}", "ab".repeat(32));
-    call(
-        &h.router,
-        Method::PUT,
-        &other,
-        Some("application/octet-stream"),
-        leaves_bytes(&s),
-    )
-    .await
-    .assert_problem(422, "root-mismatch");
+    let id = upload_id(&h.router, signed(Digest([0xab; 32]))).await;
+    put(id, "application/octet-stream", leaves_bytes(&s))
+        .await
+        .assert_problem(422, "root-mismatch");
+    // A body in another format than declared.
+    let id = upload_id(&h.router, signed(s.root())).await;
+    put(id.clone(), "text/csv", leaves_bytes(&s))
+        .await
+        .assert_problem(415, "unsupported-media-type");
+    put(id, "application/x-ndjson", leaves_bytes(&s))
+        .await
+        .assert_problem(415, "unsupported-media-type");
+    // More or fewer leaves than declared.
+    let four = set_of(&[b"a", b"b", b"c", b"d"]);
+    let id = upload_id(&h.router, signed(four.root())).await;
+    put(id, "application/octet-stream", leaves_bytes(&four))
+        .await
+        .assert_problem(413, "upload-too-large");
+    let two = set_of(&[b"a", b"b"]);
+    let id = upload_id(&h.router, signed(two.root())).await;
+    put(id, "application/octet-stream", leaves_bytes(&two))
+        .await
+        .assert_problem(422, "size-mismatch");
+    get(&h.router, &uri).await.assert_problem(404, "not-found");
+    // The root-keyed upload is retired.
     call(
         &h.router,
         Method::PUT,
         &uri,
-        Some("text/csv"),
+        Some("application/octet-stream"),
         leaves_bytes(&s),
     )
     .await
-    .assert_problem(415, "unsupported-media-type");
-    get(&h.router, &uri).await.assert_problem(404, "not-found");
+    .assert_problem(410, "upload-flow-changed");
 
     // A manifest, in two chunks split mid-line.
     let mut manifest = format!(
@@ -275,10 +289,16 @@ async fn sets_are_checked_before_they_are_stored() {
         ));
     }
     let (a, b) = manifest.as_bytes().split_at(manifest.len() / 2);
+    let id = upload_id(
+        &h.router,
+        upload_request_for(s.root(), 3, UploadFormat::Manifest, None),
+    )
+    .await;
+    let up = format!("/v1/uploads/{id}");
     let r = call(
         &h.router,
         Method::POST,
-        &format!("{uri}/chunks/0"),
+        &format!("{up}/chunks/0"),
         Some("application/x-ndjson"),
         a.to_vec(),
     )
@@ -288,7 +308,7 @@ async fn sets_are_checked_before_they_are_stored() {
     call(
         &h.router,
         Method::POST,
-        &format!("{uri}/chunks/5"),
+        &format!("{up}/chunks/5"),
         Some("application/x-ndjson"),
         b.to_vec(),
     )
@@ -297,7 +317,7 @@ async fn sets_are_checked_before_they_are_stored() {
     let r = call(
         &h.router,
         Method::POST,
-        &format!("{uri}/chunks/1"),
+        &format!("{up}/chunks/1"),
         Some("application/x-ndjson"),
         b.to_vec(),
     )
@@ -306,22 +326,23 @@ async fn sets_are_checked_before_they_are_stored() {
     let r = call(
         &h.router,
         Method::POST,
-        &format!("{uri}/commit"),
+        &format!("{up}/commit"),
         None,
         vec![],
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_valid("SetView", &r.json());
     assert_eq!(r.json()["size"], 3);
     call(
         &h.router,
         Method::POST,
-        &format!("{uri}/commit"),
+        &format!("{up}/commit"),
         None,
         vec![],
     )
     .await
-    .assert_problem(409, "no-upload");
+    .assert_problem(404, "not-found");
 
     // Stored: info, leaves (paged), proofs.
     let r = get(&h.router, &format!("{uri}/leaves?limit=2"))

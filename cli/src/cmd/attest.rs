@@ -86,8 +86,13 @@ pub fn run(args: &AttestArgs) -> Outcome {
         paths: vec![args.weights.clone()],
     };
     let header = hash_corpus(&corpus, &manifest)?;
-    // The log refuses a checkpoint whose weights set is not stored.
-    upload_manifest(&client, &manifest, &header.root)?;
+    upload_manifest(
+        &client,
+        Some(&kf.key),
+        &manifest,
+        &header.root,
+        header.leaves,
+    )?;
 
     let labels: Vec<String> = datasets.iter().map(|d| d.key().to_string()).collect();
     let body = EntryBody::ModelCheckpoint(ModelCheckpoint {

@@ -61,6 +61,7 @@ pub fn run(args: &OptOutArgs) -> Outcome {
     scope.sort();
     scope.dedup();
 
+    let key = args.key.as_deref().map(read_key).transpose()?;
     let count = ids.len();
     if count > MAX_INLINE_IDS && args.key.is_none() {
         return Err(Failure::msg(
@@ -77,7 +78,12 @@ pub fn run(args: &OptOutArgs) -> Outcome {
         OptOutIds::Inline(ids.iter().copied().collect())
     } else {
         let set = SortedSet::from_ids(ids.iter().copied());
-        upload_leaves(&client, set.leaves(), &set.root())?;
+        upload_leaves(
+            &client,
+            key.as_ref().map(|k| &k.key),
+            set.leaves(),
+            &set.root(),
+        )?;
         OptOutIds::Set {
             root: set.root(),
             size: set.size().0,
@@ -91,8 +97,8 @@ pub fn run(args: &OptOutArgs) -> Outcome {
         ids: optout_ids,
         scope: scope.clone(),
     };
-    let entry = match &args.key {
-        Some(k) => sign(&log, EntryBody::OptOut(optout), &read_key(k)?)?,
+    let entry = match &key {
+        Some(k) => sign(&log, EntryBody::OptOut(optout), k)?,
         None => {
             let (time, nonce) = stamp();
             Entry::anonymous(&log, optout, time, Some(nonce))

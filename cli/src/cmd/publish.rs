@@ -3,19 +3,18 @@
 //! submits the signed `dataset_version` entry, and prints its index and the manifest root.
 
 use std::fs::File;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use ledger::set::upload::UploadFormat;
 
 use ledger::entry::{CorpusMode, DatasetVersion, EntryBody};
 use serde_json::json;
 
-use crate::client::{ChunkReceipt, Client, SetView};
+use crate::client::{Client, SetUpload, SetView};
 use crate::cmd::keygen::read_key;
 use crate::cmd::publisher::{name_arg, origin, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
-
-/// Manifests up to this size go in one `PUT`; larger ones in chunks of this size.
-const CHUNK: u64 = 64 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
@@ -112,7 +111,13 @@ pub fn run(args: &PublishArgs) -> Outcome {
     };
     let corpus_mode = corpus_mode(&header)?;
     let client = args.remote.client()?;
-    let set = upload_manifest(&client, &manifest_path, &header.root)?;
+    let set = upload_manifest(
+        &client,
+        Some(&kf.key),
+        &manifest_path,
+        &header.root,
+        header.leaves,
+    )?;
 
     let body = EntryBody::DatasetVersion(DatasetVersion {
         publisher,
@@ -209,61 +214,15 @@ pub fn corpus_mode(h: &hasher::ManifestHeader) -> Result<CorpusMode, Failure> {
     })
 }
 
-/// Uploads a manifest file as the set with `root`: one streamed `PUT` for a small one, numbered
-/// chunks and a commit for a large one.
+/// Uploads a manifest file as the set with `root` and `size` leaves, signed by `key`
+/// (anonymous without one): one streamed `PUT` for a small one, numbered chunks and a commit for
+/// a large one.
 pub fn upload_manifest(
     client: &Client,
+    key: Option<&SigningKey>,
     path: &Path,
     root: &ledger::Digest,
-) -> Result<SetView, Failure> {
-    upload_file(client, path, root, "application/x-ndjson")
-}
-
-/// Uploads raw 72-byte leaves as the set with `root`.
-pub fn upload_leaves(
-    client: &Client,
-    leaves: &[ledger::set::SetLeaf],
-    root: &ledger::Digest,
-) -> Result<SetView, Failure> {
-    if let Some(view) = stored(client, root)? {
-        return check_stored(view, root);
-    }
-    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
-    let sent = client.send(
-        "PUT",
-        &format!("/v1/sets/{}", root.to_hex()),
-        "application/octet-stream",
-        bytes.as_slice(),
-    );
-    check_stored(after_upload(client, root, sent)?, root)
-}
-
-/// The set with `root` if the server already stores it.
-fn stored(client: &Client, root: &ledger::Digest) -> Result<Option<SetView>, Failure> {
-    client.get_json_opt(&format!("/v1/sets/{}", root.to_hex()))
-}
-
-/// A server that already has a set may answer before it has read the body and close the
-/// connection, which the client sees as a broken pipe: then the set is there all the same.
-fn after_upload(
-    client: &Client,
-    root: &ledger::Digest,
-    sent: Result<SetView, Failure>,
-) -> Result<SetView, Failure> {
-    match sent {
-        Err(f) if f.exit == Exit::Server => match stored(client, root) {
-            Ok(Some(view)) => Ok(view),
-            _ => Err(f),
-        },
-        other => other,
-    }
-}
-
-fn upload_file(
-    client: &Client,
-    path: &Path,
-    root: &ledger::Digest,
-    content_type: &str,
+    size: u64,
 ) -> Result<SetView, Failure> {
     let shown = path.display();
     let f = File::open(path).or_exit(Exit::Local, format!("opening {shown}"))?;
@@ -271,59 +230,34 @@ fn upload_file(
         .metadata()
         .or_exit(Exit::Local, format!("reading {shown}"))?
         .len();
-    if let Some(view) = stored(client, root)? {
-        return check_stored(view, root);
-    }
-    let base = format!("/v1/sets/{}", root.to_hex());
-    if len <= CHUNK {
-        let sent = client.send("PUT", &base, content_type, f);
-        return check_stored(after_upload(client, root, sent)?, root);
-    }
-    let mut f = f;
-    let (mut seq, mut leaves) = (0u64, 0u64);
-    loop {
-        let mut chunk = Vec::new();
-        (&mut f)
-            .take(CHUNK)
-            .read_to_end(&mut chunk)
-            .or_exit(Exit::Local, format!("reading {shown}"))?;
-        if chunk.is_empty() {
-            break;
-        }
-        let r: ChunkReceipt = client.send(
-            "POST",
-            &format!("{base}/chunks/{seq}"),
-            content_type,
-            chunk.as_slice(),
-        )?;
-        seq += 1;
-        leaves = r.leaves;
-    }
-    let view: SetView = client.send(
-        "POST",
-        &format!("{base}/commit"),
-        content_type,
-        std::io::empty(),
-    )?;
-    if view.size != leaves {
-        return Err(Failure::msg(
-            Exit::Server,
-            format!(
-                "the server stored {} leaves, it had received {leaves}",
-                view.size
-            ),
-        ));
-    }
-    check_stored(view, root)
+    client.upload_set(
+        key,
+        SetUpload {
+            root: *root,
+            size,
+            format: UploadFormat::Manifest,
+            len,
+            body: Box::new(f),
+        },
+    )
 }
 
-/// The server's answer must name the set that was sent.
-fn check_stored(view: SetView, root: &ledger::Digest) -> Result<SetView, Failure> {
-    if view.root != root.to_hex() {
-        return Err(Failure::msg(
-            Exit::Server,
-            format!("the server stored set {}, not {root}", view.root),
-        ));
-    }
-    Ok(view)
+/// Uploads raw 72-byte leaves as the set with `root`, signed by `key` (anonymous without one).
+pub fn upload_leaves(
+    client: &Client,
+    key: Option<&SigningKey>,
+    leaves: &[ledger::set::SetLeaf],
+    root: &ledger::Digest,
+) -> Result<SetView, Failure> {
+    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
+    client.upload_set(
+        key,
+        SetUpload {
+            root: *root,
+            size: leaves.len() as u64,
+            format: UploadFormat::Leaves,
+            len: bytes.len() as u64,
+            body: Box::new(std::io::Cursor::new(bytes)),
+        },
+    )
 }

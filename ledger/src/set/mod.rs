@@ -21,6 +21,7 @@ use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 mod build;
 pub mod multi;
 pub mod proof;
+pub mod upload;
 pub(crate) mod wire;
 
 pub use multi::{

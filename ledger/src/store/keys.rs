@@ -20,6 +20,10 @@ pub const META_TREE_SIZE: &[u8] = b"tree_size";
 
 /// `meta`: `set/` + set id (u64) -> set root (32 bytes): the set id is committed.
 pub const META_SET_PREFIX: &[u8] = b"set/";
+/// `meta`: `set_stored/` + set id (u64) -> unix seconds (u64) when the set was stored (or last
+/// uploaded again): the set may be collected once it is old and no entry names it. Sets stored
+/// before this record existed have none and are never collected.
+pub const META_SET_STORED_PREFIX: &[u8] = b"set_stored/";
 
 pub fn u64_key(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -47,6 +51,11 @@ pub fn checkpoint_key(size: u64) -> [u8; 8] {
 /// `meta`: the commit marker of set `id`.
 pub fn meta_set_key(id: u64) -> Vec<u8> {
     [META_SET_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `meta`: the stored-time record of set `id`.
+pub fn meta_set_stored_key(id: u64) -> Vec<u8> {
+    [META_SET_STORED_PREFIX, &id.to_be_bytes()].concat()
 }
 
 /// `set_roots`: set root (32 bytes) -> set id (u64) || leaf count (u64).

@@ -10,6 +10,10 @@
 //! level (O(256 log n) memory), and stages full records as it goes under a fresh set id. The set
 //! becomes visible only through one synced commit batch (the root record and the id's marker);
 //! a crash before it leaves staged records that no root names, which [`SetStore::open`] deletes.
+//!
+//! Collection: every set stored by this version has a stored-time record; a set that no logged
+//! entry names is deleted once it is older than the service's `collect_after`
+//! ([`SetStore::collect_unnamed`]). Sets stored before the record existed are never collected.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,7 +26,9 @@ use crate::merkle;
 use crate::set::{SetError, SetLeaf, SetSource};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
-use super::keys::{self, meta_set_key, set_hashes_key, set_leaves_key, set_root_key};
+use super::keys::{
+    self, meta_set_key, meta_set_stored_key, set_hashes_key, set_leaves_key, set_root_key,
+};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 
 /// Leaves (or hashes) per record.
@@ -70,6 +76,16 @@ pub struct SetStore {
     naming: Arc<Mutex<()>>,
     /// The free-space floor (0: none); see [`SetStore::with_min_free_bytes`].
     min_free_bytes: u64,
+}
+
+/// What one collection pass did ([`SetStore::collect_unnamed`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Collected {
+    /// The sets deleted: old enough and named by no entry.
+    pub removed: Vec<Digest>,
+    /// Old sets found named by an entry: their stored-time record is dropped, so they are never
+    /// looked at again (an entry, once logged, names its sets forever).
+    pub named: u64,
 }
 
 impl std::fmt::Debug for SetStore {
@@ -142,6 +158,80 @@ impl SetStore {
     pub fn with_min_free_bytes(mut self, floor: u64) -> Self {
         self.min_free_bytes = floor;
         self
+    }
+
+    /// Deletes every set stored (or last uploaded again) at or before `stored_before` (unix
+    /// seconds) that `is_named` says no logged entry names. Sets without a stored-time record
+    /// (stored before this version) are never looked at. Each set is decided and deleted under
+    /// [`SetStore::naming_lock`] and the commit lock, so that neither an entry naming it nor an
+    /// upload of the same root can slip in between.
+    pub fn collect_unnamed(
+        &self,
+        stored_before: u64,
+        is_named: impl Fn(&Digest) -> Result<bool, StoreError>,
+    ) -> Result<Collected, StoreError> {
+        let mut out = Collected::default();
+        let end = keys::prefix_end(keys::META_SET_STORED_PREFIX).unwrap_or_default();
+        let mut at = keys::META_SET_STORED_PREFIX.to_vec();
+        loop {
+            let rows = self.store.range(Column::Meta, &at, &end, 256)?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            at = [last.as_slice(), &[0]].concat();
+            for (k, v) in rows {
+                let stored = keys::read_u64(&v)
+                    .ok_or_else(|| StoreError::corrupt(Column::Meta, "set stored time"))?;
+                if stored > stored_before {
+                    continue;
+                }
+                let id = keys::read_u64(&k[keys::META_SET_STORED_PREFIX.len()..])
+                    .ok_or_else(|| StoreError::corrupt(Column::Meta, "set stored key"))?;
+                self.collect_one(id, stored_before, &is_named, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decides and deletes set `id`, holding both locks (naming first, as the sequencer does).
+    fn collect_one(
+        &self,
+        id: u64,
+        stored_before: u64,
+        is_named: &impl Fn(&Digest) -> Result<bool, StoreError>,
+        out: &mut Collected,
+    ) -> Result<(), StoreError> {
+        let _naming = self.naming_lock();
+        let _commit = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Read again under the locks: an upload of the same root may have refreshed it.
+        let Some(v) = self.store.get(Column::Meta, &meta_set_stored_key(id))? else {
+            return Ok(());
+        };
+        if keys::read_u64(&v).is_none_or(|t| t > stored_before) {
+            return Ok(());
+        }
+        let mut b = WriteBatch::new();
+        b.delete(Column::Meta, meta_set_stored_key(id));
+        let root = self
+            .store
+            .get(Column::Meta, &meta_set_key(id))?
+            .and_then(|r| Digest::from_slice(&r).ok());
+        match root {
+            Some(root) if is_named(&root)? => out.named += 1,
+            Some(root) => {
+                b.delete(Column::SetRoots, set_root_key(&root).to_vec());
+                b.delete(Column::Meta, meta_set_key(id));
+                let (s, e) = (id.to_be_bytes().to_vec(), (id + 1).to_be_bytes().to_vec());
+                b.delete_range(Column::SetLeaves, s.clone(), e.clone());
+                b.delete_range(Column::SetHashes, s, e);
+                out.removed.push(root);
+            }
+            // A stored-time record without a committed set: nothing to keep it for.
+            None => {}
+        }
+        // Durable step, one atomic batch. Crash before: the set is whole and is decided again
+        // at the next pass. Crash after: it is gone entirely (root, marker, records, time).
+        self.store.write(b, Durability::Synced)
     }
 
     /// Starts an upload. Nothing is visible until [`SetWriter::commit`].
@@ -276,8 +366,17 @@ impl SetWriter {
     }
 
     /// Checks the root and commits the set, or discards it. Committing a set whose root is
-    /// already stored is not an error: the existing set is returned and this upload discarded.
-    pub fn commit(mut self, claimed: &Digest) -> Result<SetInfo, SetStoreError> {
+    /// already stored is not an error: the existing set is returned (its stored time refreshed,
+    /// if it has one) and this upload discarded.
+    pub fn commit(self, claimed: &Digest) -> Result<SetInfo, SetStoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.commit_at(claimed, now)
+    }
+
+    /// [`SetWriter::commit`], recording `now` (unix seconds) as the time the set was stored.
+    pub fn commit_at(mut self, claimed: &Digest, now: u64) -> Result<SetInfo, SetStoreError> {
         if !self.carry.is_empty() {
             let left = self.carry.len();
             self.discard_staged();
@@ -318,6 +417,14 @@ impl SetWriter {
         .info(claimed)?;
         if let Some(existing) = existing {
             self.discard_staged();
+            // Uploaded again: it is wanted now, so its collection clock starts again. A set with
+            // no record (stored before records existed, or already found named) gets none.
+            let stored = meta_set_stored_key(existing.id);
+            if self.store.get(Column::Meta, &stored)?.is_some() {
+                let mut b = WriteBatch::new();
+                b.put(Column::Meta, stored, now.to_be_bytes().to_vec());
+                self.store.write(b, Durability::Synced)?;
+            }
             return Ok(existing);
         }
         let mut b = WriteBatch::new();
@@ -329,6 +436,11 @@ impl SetWriter {
             self.discard_staged();
             return Err(e);
         }
+        b.put(
+            Column::Meta,
+            meta_set_stored_key(self.id),
+            now.to_be_bytes().to_vec(),
+        );
         // Durable step. Crash before: no root names the id; the staged records are deleted at
         // the next open. Crash after: the set is committed. The sync also makes every earlier
         // deferred (staged) record durable, since they precede it in the write-ahead log.
