@@ -111,6 +111,12 @@ pub struct Limits {
     pub anonymous_optouts_per_minute: u32,
     /// Anonymous opt-outs a client IP may send in a burst.
     pub anonymous_optout_burst: u32,
+    /// New publisher names a client IP may register per minute (a key change is not counted):
+    /// a name costs nothing to make, and a registered publisher's opt-outs are not rate-limited,
+    /// so registrations are.
+    pub publisher_registrations_per_minute: u32,
+    /// New publisher names a client IP may register in a burst.
+    pub publisher_registration_burst: u32,
     /// Largest page of any list.
     pub max_page: u32,
     /// Seconds an entry's `time` may be from the server's clock, either way; further is refused
@@ -198,6 +204,8 @@ impl Default for Limits {
             upload_timeout_secs: 900,
             anonymous_optouts_per_minute: 60,
             anonymous_optout_burst: 20,
+            publisher_registrations_per_minute: 6,
+            publisher_registration_burst: 30,
             max_page: 1000,
             max_entry_skew_secs: 600,
             max_optout_set: 10_000,
@@ -316,7 +324,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid("timeouts must be positive".into()));
         }
-        if l.anonymous_optouts_per_minute == 0 || l.anonymous_optout_burst == 0 {
+        if l.anonymous_optouts_per_minute == 0
+            || l.anonymous_optout_burst == 0
+            || l.publisher_registrations_per_minute == 0
+            || l.publisher_registration_burst == 0
+        {
             return Err(ConfigError::Invalid(
                 "anonymous opt-out rate and burst must be positive".into(),
             ));

@@ -140,6 +140,23 @@ async fn submit_inner(
                     "this deployment accepts publishers from its allow-list only".into(),
                 ));
             }
+            // A new name (not a key change) is a registered publisher for the opt-out limit
+            // above: registering throwaway names is rate-limited per client instead.
+            if ty == "publisher" && !state.on_allowlist(&key) {
+                let name = obj.get("name").and_then(Value::as_str).unwrap_or("");
+                let new_name = state
+                    .blocking({
+                        let name = name.to_string();
+                        move |l| Ok(l.publisher(&name)?.is_none())
+                    })
+                    .await?;
+                if new_name {
+                    state
+                        .registration_limiter()
+                        .check(ip)
+                        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+                }
+            }
         }
         _ => {}
     }

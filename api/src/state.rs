@@ -26,6 +26,7 @@ struct Inner {
     config: Config,
     allowlist: Option<HashSet<String>>,
     optout_limiter: RateLimiter,
+    registration_limiter: RateLimiter,
     publisher_keys: crate::entries::PublisherKeys,
     upload_limiter: RateLimiter,
     explorer: ExplorerSource,
@@ -52,6 +53,10 @@ impl AppState {
                     config.limits.anonymous_optout_burst,
                 ),
                 publisher_keys: Default::default(),
+                registration_limiter: RateLimiter::new(
+                    config.limits.publisher_registrations_per_minute,
+                    config.limits.publisher_registration_burst,
+                ),
                 upload_limiter: RateLimiter::new(
                     config.uploads.starts_per_minute,
                     config.uploads.start_burst,
@@ -80,6 +85,11 @@ impl AppState {
 
     pub(crate) fn optout_limiter(&self) -> &RateLimiter {
         &self.inner.optout_limiter
+    }
+
+    /// New publisher names per client address.
+    pub(crate) fn registration_limiter(&self) -> &RateLimiter {
+        &self.inner.registration_limiter
     }
 
     pub(crate) fn publisher_keys(&self) -> &crate::entries::PublisherKeys {

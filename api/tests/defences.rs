@@ -104,6 +104,7 @@ async fn serve(tweak: impl FnOnce(&mut Config)) -> (SocketAddr, tempfile::TempDi
     let dir = tempfile::tempdir().unwrap();
     let mut c = Config {
         data_dir: dir.path().join("ledger"),
+        origin: Some(ORIGIN.to_string()),
         ..config()
     };
     tweak(&mut c);

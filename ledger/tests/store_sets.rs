@@ -270,7 +270,8 @@ fn concurrent_commits_of_one_set_store_it_once() {
 /// entry names must stay forever, however old.
 #[test]
 fn unnamed_sets_are_collected_and_named_ones_kept() {
-    let l = common::memory_ledger();
+    // No fixture sets: every set here is one this test decides about.
+    let l = common::bare_memory_ledger();
     let k = common::key(1);
     l.submit(common::publisher("acme", &k, &k)).unwrap();
     let named = upload(l.sets(), &sorted_leaves(300, 0), 1000).unwrap();

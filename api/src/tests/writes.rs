@@ -631,3 +631,23 @@ async fn upload_requests_are_rate_limited_per_address() {
     let r = start_upload_from(&h.router, [10, 0, 0, 2], sized(2, 3, Some(&key(2)))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
+
+/// A registered publisher's opt-outs escape the per-client opt-out limit, so a stranger could
+/// register throwaway names and then opt out without limit. New names are rate-limited per
+/// client instead (a key change of an existing name is not a new name).
+#[tokio::test]
+async fn throwaway_publisher_registrations_are_rate_limited() {
+    let h = harness_with(|c| {
+        c.limits.publisher_registrations_per_minute = 1;
+        c.limits.publisher_registration_burst = 2;
+    });
+    for (i, n) in ["a1", "a2"].into_iter().enumerate() {
+        let r = post_entry(&h.router, &publisher_entry(&key(i as u8 + 1), n)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let size = h.ledger.checkpoint().size().0;
+    let r = post_entry(&h.router, &publisher_entry(&key(9), "a3")).await;
+    r.assert_problem(429, "rate-limited");
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(h.ledger.checkpoint().size().0, size, "nothing was logged");
+}
