@@ -320,6 +320,15 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
     let got = proof
         .verify(&id, &root, size)
         .or_exit(Exit::Invalid, "the set proof does not verify")?;
+    if got == Membership::Excluded {
+        // Inclusion holds for any tree; exclusion only for one whose leaves are sorted, which no
+        // proof can show (docs/threat-model.md): the root must come from somewhere that checked.
+        crate::exit::warn(
+            "an exclusion proof holds only if the set's leaves are sorted: take --set-root from \
+             an entry proven in the log (the log stores and checks every set an entry names; \
+             `prov audit` re-checks them)",
+        );
+    }
     let word = |m: Membership| match m {
         Membership::Included => "in",
         Membership::Excluded => "not in",
