@@ -39,7 +39,7 @@ use crate::store::index::{self, BatchIndex, Rejection};
 use crate::store::keys;
 use crate::store::log::{self, SignedCheckpoint, StoreHashes};
 use crate::store::sets::SetStore;
-use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
+use crate::store::{Column, Durability, LogStore, Record, StoreError, WriteBatch};
 use crate::tree::{self, RightEdge, TreeError};
 use crate::types::{LeafIndex, TreeSize};
 
@@ -493,36 +493,80 @@ impl Worker {
         }
     }
 
+    /// Integrates one batch, in named steps: [`Self::admit`] (poisoned? enough space?),
+    /// [`Self::prepare`] (each entry's own rules), [`Self::check_batch`] (the cross-entry
+    /// rules), [`Self::stage_batch`] and [`Self::write_batch`] (durable step 1),
+    /// [`Self::sign_and_store_checkpoint`] (durable step 2), then [`answer`].
     fn integrate(&mut self, batch: Vec<Request>) {
-        if let Some(why) = self.fatal() {
-            for r in batch {
-                (r.reply)(Err(SubmitError::Fatal(why.clone())));
-            }
-            return;
+        if let Err(refusal) = self.admit() {
+            return refuse_all(batch, || refusal.to_submit_error());
         }
-        if let Err(refusal) = self.check_space() {
-            for r in batch {
-                (r.reply)(Err(refusal.to_submit_error()));
-            }
-            return;
-        }
+        let Some(prepared) = self.prepare(&batch) else {
+            return refuse_all(batch, || SubmitError::ValidationPanicked);
+        };
         let start = self.edge.size();
+
+        // The naming lock is held from the cross-entry rules until the batch is durable, so
+        // that no set an accepted entry names is collected in between.
+        let sets = self.sets.clone();
+        let naming = sets.naming_lock();
+        let checked = match self.check_batch(prepared, start, &sets) {
+            Ok(checked) => checked,
+            // A read failed: nothing was written, so nothing is lost; refuse the batch.
+            Err(e) => return refuse_all(batch, || SubmitError::Retry(e.clone())),
+        };
+        let Checked {
+            outcomes,
+            accepted,
+            index_ops,
+        } = checked;
+        if accepted.is_empty() {
+            let latest = latest_of(&self.shared);
+            return answer(batch, outcomes, &latest);
+        }
+        let staged = self.stage_batch(&batch, &accepted, index_ops, start);
+        let written = self.write_batch(staged);
+        drop(naming);
+        if let Err(why) = written {
+            return self.fail(batch, why);
+        }
+
+        match self.sign_and_store_checkpoint() {
+            Ok(signed) => answer(batch, outcomes, &signed),
+            Err(why) => self.fail(batch, why),
+        }
+    }
+
+    /// Step 0: a poisoned sequencer or a store below the free-space floor refuses the whole
+    /// batch before any work.
+    fn admit(&self) -> Result<(), Refusal> {
+        if let Some(why) = self.fatal() {
+            return Err(Refusal::Fatal(why));
+        }
+        self.check_space().map_err(Refusal::Space)
+    }
+
+    /// Step 1: each entry's own rules (parsing, signature, shape), in parallel, each under its
+    /// own `catch_unwind`. `None` when the outcomes do not line up one-to-one with the batch:
+    /// never answer by position with outcomes that do not.
+    fn prepare(&self, batch: &[Request]) -> Option<Vec<Result<index::Prepared, SubmitError>>> {
         let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
         let prepared = index::prepare_batch(&entries, self.config.validate_hook.as_ref());
         if prepared.len() != batch.len() {
-            // Never answer by position with outcomes that do not line up: refuse the batch.
             debug_assert_eq!(prepared.len(), batch.len(), "one outcome per entry");
-            for r in batch {
-                (r.reply)(Err(SubmitError::ValidationPanicked));
-            }
-            return;
+            return None;
         }
+        Some(prepared)
+    }
 
-        // Cross-entry rules, in submission order, against the log and the batch so far. The
-        // naming lock is held until the batch is durable, so that no set an accepted entry
-        // names is collected in between.
-        let sets = self.sets.clone();
-        let naming = sets.naming_lock();
+    /// Step 2: the cross-entry rules, in submission order, against the log and the batch so
+    /// far (`store/rules.rs`). Called with the naming lock held. `Err` when a read failed.
+    fn check_batch(
+        &self,
+        prepared: Vec<Result<index::Prepared, SubmitError>>,
+        start: TreeSize,
+        sets: &SetStore,
+    ) -> Result<Checked, Arc<StoreError>> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -533,12 +577,12 @@ impl Worker {
             max_optout_set: self.config.max_optout_set,
         };
         let mut view = BatchIndex::new(&*self.store);
-        let mut outcomes: Vec<Result<LeafIndex, SubmitError>> = Vec::with_capacity(batch.len());
+        let mut outcomes: Vec<Result<LeafIndex, SubmitError>> = Vec::with_capacity(prepared.len());
         let mut accepted: Vec<usize> = Vec::new();
         for (i, p) in prepared.into_iter().enumerate() {
             let index = LeafIndex(start.0 + accepted.len() as u64);
             let outcome = p.and_then(|p| {
-                index::apply(&mut view, &sets, &ctx, &p, index)
+                index::apply(&mut view, sets, &ctx, &p, index)
                     .map(|()| index)
                     .map_err(SubmitError::from)
             });
@@ -547,22 +591,23 @@ impl Worker {
             }
             outcomes.push(outcome);
         }
-        let index_ops = match view.into_ops() {
-            Ok(ops) => ops,
-            Err(e) => {
-                // A read failed: nothing was written, so nothing is lost; refuse the batch.
-                let e = Arc::new(e);
-                for r in batch {
-                    (r.reply)(Err(SubmitError::Retry(e.clone())));
-                }
-                return;
-            }
-        };
-        if accepted.is_empty() {
-            let latest = latest_of(&self.shared);
-            return answer(batch, outcomes, &latest);
-        }
+        let index_ops = view.into_ops().map_err(Arc::new)?;
+        Ok(Checked {
+            outcomes,
+            accepted,
+            index_ops,
+        })
+    }
 
+    /// Step 3: one write batch with the accepted entries, the new tree hashes, the index
+    /// records and the new tree size, and the right edge after it. Nothing is written yet.
+    fn stage_batch(
+        &self,
+        batch: &[Request],
+        accepted: &[usize],
+        index_ops: Vec<Record>,
+        start: TreeSize,
+    ) -> Staged {
         let mut wb = WriteBatch::new();
         let mut edge = self.edge.clone();
         let mut hashes = Vec::with_capacity(2 * accepted.len() + 64);
@@ -586,38 +631,45 @@ impl Worker {
         for (k, v) in index_ops {
             wb.put(Column::Index, k, v);
         }
-        let size = edge.size();
         wb.put(
             Column::Meta,
             keys::META_TREE_SIZE.to_vec(),
-            size.0.to_be_bytes().to_vec(),
+            edge.size().0.to_be_bytes().to_vec(),
         );
+        Staged { wb, edge, start }
+    }
 
+    /// Step 4: the batch's one synced write; on success the durable tree's right edge moves.
+    fn write_batch(&mut self, staged: Staged) -> Result<(), WriteFailure> {
         // Durable step 1. Crash before: the batch is gone, no writer was answered. Crash after:
         // the entries are in the log but no checkpoint covers them yet and no writer was
         // answered; the next open signs a checkpoint for them (`reconcile`).
-        let written = self.store.write(wb, Durability::Synced);
-        drop(naming);
-        if let Err(source) = written {
-            return self.fail(batch, WriteFailure::Batch { at: start, source });
-        }
-        self.edge = edge;
+        self.store
+            .write(staged.wb, Durability::Synced)
+            .map_err(|source| WriteFailure::Batch {
+                at: staged.start,
+                source,
+            })?;
+        self.edge = staged.edge;
+        Ok(())
+    }
 
+    /// Step 5: check that the durable tree extends the last signed checkpoint, sign a
+    /// checkpoint for it, store that with a synced write, and only then serve it.
+    fn sign_and_store_checkpoint(&self) -> Result<Arc<SignedCheckpoint>, WriteFailure> {
         // Never sign a tree that does not extend the last signed one.
         let last = latest_of(&self.shared);
+        let size = self.edge.size();
         let root = self.edge.root();
-        if let Err(e) = self.check_extends(&last, size, &root) {
-            return self.fail(batch, e);
-        }
+        self.check_extends(&last, size, &root)?;
         let cp = Checkpoint {
             origin: self.signer.name().to_string(),
             size,
             root,
         };
-        let note = match cp.sign(&self.signer) {
-            Ok(n) => n,
-            Err(source) => return self.fail(batch, WriteFailure::Sign { size, source }),
-        };
+        let note = cp
+            .sign(&self.signer)
+            .map_err(|source| WriteFailure::Sign { size, source })?;
         let mut cb = WriteBatch::new();
         cb.put(
             Column::Checkpoints,
@@ -626,9 +678,9 @@ impl Worker {
         );
         // Durable step 2. Crash before: as after step 1. Crash after: the checkpoint is stored
         // but not yet served or sent; the next open serves it.
-        if let Err(source) = self.store.write(cb, Durability::Synced) {
-            return self.fail(batch, WriteFailure::Checkpoint { size, source });
-        }
+        self.store
+            .write(cb, Durability::Synced)
+            .map_err(|source| WriteFailure::Checkpoint { size, source })?;
         let signed = Arc::new(SignedCheckpoint {
             checkpoint: cp,
             note,
@@ -637,7 +689,7 @@ impl Worker {
             Ok(mut g) => *g = signed.clone(),
             Err(p) => *p.into_inner() = signed.clone(),
         }
-        answer(batch, outcomes, &signed);
+        Ok(signed)
     }
 
     fn check_extends(
@@ -662,6 +714,48 @@ impl Worker {
         for r in batch {
             (r.reply)(Err(SubmitError::Fatal(why.clone())));
         }
+    }
+}
+
+/// What the cross-entry rules decided for a batch.
+struct Checked {
+    /// One outcome per request, in order.
+    outcomes: Vec<Result<LeafIndex, SubmitError>>,
+    /// The positions of the accepted requests, in order: their entries get consecutive indexes.
+    accepted: Vec<usize>,
+    /// The index records the accepted entries add.
+    index_ops: Vec<Record>,
+}
+
+/// A batch's records ready for its durable write.
+struct Staged {
+    wb: WriteBatch,
+    /// The right edge once the write is durable.
+    edge: RightEdge,
+    /// The tree size before the batch.
+    start: TreeSize,
+}
+
+/// Why a whole batch was refused before any work.
+enum Refusal {
+    /// The sequencer is poisoned.
+    Fatal(Arc<WriteFailure>),
+    Space(SpaceRefusal),
+}
+
+impl Refusal {
+    fn to_submit_error(&self) -> SubmitError {
+        match self {
+            Refusal::Fatal(why) => SubmitError::Fatal(why.clone()),
+            Refusal::Space(s) => s.to_submit_error(),
+        }
+    }
+}
+
+/// Answers every writer of a batch with the same refusal; nothing of the batch was written.
+fn refuse_all(batch: Vec<Request>, why: impl Fn() -> SubmitError) {
+    for r in batch {
+        (r.reply)(Err(why()));
     }
 }
 
