@@ -105,9 +105,4 @@ impl HashError {
     pub(crate) fn io(what: &'static str) -> impl FnOnce(io::Error) -> HashError {
         move |source| HashError::Io { what, source }
     }
-
-    /// Whether `--skip-invalid` may skip this error and go on.
-    pub fn is_skippable(&self) -> bool {
-        matches!(self, HashError::Invalid { .. })
-    }
 }

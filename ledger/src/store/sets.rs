@@ -449,11 +449,6 @@ impl SetWriter {
         Ok(info)
     }
 
-    /// Discards the upload.
-    pub fn discard(mut self) {
-        self.discard_staged();
-    }
-
     /// How many complete nodes of level `8 * i` have been closed so far.
     fn level_count(&self, i: usize) -> u64 {
         self.count >> (8 * i as u32)
