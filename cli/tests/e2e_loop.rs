@@ -6,8 +6,12 @@
 //! trained on a version that still holds an opted-out document. The compliant bundle verifies
 //! (exit 0); the violating one exits 1 naming the opt-out; a bundle with one flipped bit exits 2;
 //! a bundle from which an opt-out was removed is "not checked for completeness" offline (exit 6)
-//! and fails the default check against the server's tiles. A publisher cannot publish under another's name (4xx, exit 4) and replays are
-//! refused. Independently, a tlog-proof from the JSON API verifies with `prov verify inclusion`.
+//! and fails the default check against the server's tiles. A publisher cannot publish under
+//! another's name (4xx, exit 4) and replays are refused. Independently, a tlog-proof from the
+//! JSON API verifies with `prov verify inclusion`.
+//!
+//! The loop is one test, because each step builds on the log the steps before it wrote; each
+//! step is a named function over the shared [`World`], so a failure names its step.
 //!
 //! Needs the `server` feature (the default), which `prov serve` lives behind.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -31,64 +35,100 @@ fn cid_of(text: &str) -> String {
     format!("blake3:{}", blake3::hash(text.as_bytes()).to_hex())
 }
 
+/// The documents of the loop: `D2` is opted out before the checkpoints, `D5` after them.
+const D1: &str = "the first page";
+const D2: &str = "a poem, opted out";
+const D3: &str = "notes";
+const D4: &str = "a recipe";
+const D5: &str = "chapter one";
+const D6: &str = "chapter two";
+
 #[test]
 fn publish_optout_attest_and_prove_compliance_over_http() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let server = Server::start(&t.join("ledger"), false);
-    let s = server.url.as_str();
-    let vkey_file = t.join("vkey");
-    std::fs::write(&vkey_file, format!("{}\n", server.vkey)).unwrap();
-    let vk = p(&vkey_file);
+    let w = World::start();
+    register_two_publishers(&w);
+    let logged = publish_datasets_and_optouts(&w);
+    refuse_foreign_names_and_republication(&w);
+    let (good, bad) = attest_two_checkpoints(&w);
+    optout_after_the_checkpoints(&w);
+    let bundles = fetch_bundles(&w, good);
 
-    // Two publishers.
-    let (alice, bob) = (t.join("alice.key"), t.join("bob.key"));
-    let out = ok(
-        &["keygen", "--out", p(&alice), "--name", "alice", "--json"],
-        0,
-    );
-    assert!(json(&out)["public_key"].as_str().is_some());
-    ok(&["keygen", "--out", p(&bob), "--name", "bob"], 0);
-    ok(
-        &[
-            "publisher",
-            "register",
-            "--key",
-            p(&alice),
-            "--name",
-            "alice",
-            "--server",
-            s,
-        ],
-        0,
-    );
-    ok(
-        &["publisher", "register", "--key", p(&bob), "--server", s],
-        0,
-    );
-    // First come, first served: bob cannot take alice's name.
-    let r = prov(&[
-        "publisher",
-        "register",
-        "--key",
-        p(&bob),
-        "--name",
-        "alice",
-        "--server",
-        s,
-    ]);
-    assert_eq!(r.code, 4, "{}", r.stderr);
+    compliant_bundle_verifies(&w, &bundles);
+    violating_bundle_names_the_optout(&w, &bundles, logged.optout_d2, bad);
+    a_flipped_bit_never_verifies(&w, &bundles);
+    a_removed_optout_is_caught_by_the_completeness_check(&w, &bundles, logged.optout_d2);
+    replays_are_refused(&w, logged.optout_d2);
+    check_answers_per_model(&w, &logged.doc2);
+    set_proof_verifies_offline(&w, &logged);
+    entry_tlog_proof_verifies(&w, bad, &logged.doc2);
+    check_without_a_model_lists_each_appearance(&w, &logged.doc2);
+    consistency_between_checkpoints_verifies(&w);
+}
 
-    // Three dataset versions; web@v2 is web@v1 without the document opted out below.
-    let (d1, d2, d3, d4) = ("the first page", "a poem, opted out", "notes", "a recipe");
-    let (d5, d6) = ("chapter one", "chapter two");
-    let web1 = write_docs(
-        &t.join("web1"),
-        &[("1", d1), ("2", d2), ("3", d3), ("4", d4)],
-    );
-    let web2 = write_docs(&t.join("web2"), &[("1", d1), ("3", d3), ("4", d4)]);
-    let books = write_docs(&t.join("books"), &[("5", d5), ("6", d6)]);
-    let publish = |key: &Path, dataset: &str, version: &str, dir: &Path, extra: &[&str]| {
+/// The server, its verifier key (in a file, `vk`), and the two publishers' key files.
+struct World {
+    tmp: tempfile::TempDir,
+    server: Server,
+    vkey_file: PathBuf,
+    alice: PathBuf,
+    bob: PathBuf,
+}
+
+/// What later steps need from the published log.
+struct Logged {
+    web1_root: String,
+    /// `D2`, in a file.
+    doc2: PathBuf,
+    /// The index of the anonymous opt-out of `D2`.
+    optout_d2: u64,
+}
+
+/// The two compliance bundles: `c1` (compliant) and `c2` (trained on `alice/web@v1`, which
+/// holds `D2`).
+struct Bundles {
+    good: PathBuf,
+    bad: PathBuf,
+}
+
+impl World {
+    fn start() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let server = Server::start(&t.join("ledger"), false);
+        let vkey_file = t.join("vkey");
+        std::fs::write(&vkey_file, format!("{}\n", server.vkey)).unwrap();
+        let (alice, bob) = (t.join("alice.key"), t.join("bob.key"));
+        World {
+            server,
+            vkey_file,
+            alice,
+            bob,
+            tmp,
+        }
+    }
+
+    fn t(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The server's URL.
+    fn s(&self) -> &str {
+        self.server.url.as_str()
+    }
+
+    /// The verifier key file.
+    fn vk(&self) -> &str {
+        p(&self.vkey_file)
+    }
+
+    fn publish(
+        &self,
+        key: &Path,
+        dataset: &str,
+        version: &str,
+        dir: &Path,
+        extra: &[&str],
+    ) -> common::Run {
         let mut args = vec![
             "publish",
             "--key",
@@ -103,13 +143,91 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             "cpu",
             "--json",
             "--server",
-            s,
+            self.s(),
         ];
         args.extend_from_slice(extra);
         args.push(p(dir));
         prov(&args)
-    };
-    let r = publish(&alice, "web", "v1", &web1, &[]);
+    }
+
+    /// Alice attests a checkpoint of `lm` trained on `datasets`; its entry's index.
+    fn attest(&self, checkpoint: &str, datasets: &[&str]) -> u64 {
+        let weights = self.t().join("weights");
+        let mut args = vec![
+            "attest",
+            "--key",
+            p(&self.alice),
+            "--model",
+            "lm",
+            "--checkpoint",
+            checkpoint,
+            "--weights",
+            p(&weights),
+            "--backend",
+            "cpu",
+            "--json",
+            "--server",
+            self.s(),
+        ];
+        for d in datasets {
+            args.extend_from_slice(&["--dataset", d]);
+        }
+        let out = ok(&args, 0);
+        json(&out)["index"].as_u64().unwrap()
+    }
+}
+
+/// Two publishers; first come, first served: bob cannot take alice's name.
+fn register_two_publishers(w: &World) {
+    let s = w.s();
+    let (alice, bob) = (&w.alice, &w.bob);
+    let out = ok(
+        &["keygen", "--out", p(alice), "--name", "alice", "--json"],
+        0,
+    );
+    assert!(json(&out)["public_key"].as_str().is_some());
+    ok(&["keygen", "--out", p(bob), "--name", "bob"], 0);
+    ok(
+        &[
+            "publisher",
+            "register",
+            "--key",
+            p(alice),
+            "--name",
+            "alice",
+            "--server",
+            s,
+        ],
+        0,
+    );
+    ok(
+        &["publisher", "register", "--key", p(bob), "--server", s],
+        0,
+    );
+    let r = prov(&[
+        "publisher",
+        "register",
+        "--key",
+        p(bob),
+        "--name",
+        "alice",
+        "--server",
+        s,
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+}
+
+/// Three dataset versions; web@v2 is web@v1 without the document opted out (anonymously)
+/// before any checkpoint; and an opt-out of ids in no dataset.
+fn publish_datasets_and_optouts(w: &World) -> Logged {
+    let (t, s) = (w.t(), w.s());
+    let web1 = write_docs(
+        &t.join("web1"),
+        &[("1", D1), ("2", D2), ("3", D3), ("4", D4)],
+    );
+    let web2 = write_docs(&t.join("web2"), &[("1", D1), ("3", D3), ("4", D4)]);
+    let books = write_docs(&t.join("books"), &[("5", D5), ("6", D6)]);
+    let r = w.publish(&w.alice, "web", "v1", &web1, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let web1_root = json(&r.stdout)["manifest_root"]
         .as_str()
@@ -117,9 +235,8 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         .to_string();
     assert_eq!(json(&r.stdout)["item_count"], 4);
 
-    // The opted-out document, anonymously, before any checkpoint; and ids in no dataset.
     let doc2 = t.join("doc2.txt");
-    std::fs::write(&doc2, d2).unwrap();
+    std::fs::write(&doc2, D2).unwrap();
     let out = ok(
         &[
             "optout",
@@ -142,60 +259,57 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             "--id",
             &cid_of("nor this"),
             "--key",
-            p(&bob),
+            p(&w.bob),
             "--server",
             s,
         ],
         0,
     );
 
-    let r = publish(&alice, "alice/web", "v2", &web2, &["--previous", "v1"]);
+    let r = w.publish(&w.alice, "alice/web", "v2", &web2, &["--previous", "v1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json(&r.stdout)["item_count"], 3);
-    let r = publish(&bob, "books", "v1", &books, &["--licence", "CC-BY-4.0"]);
+    let r = w.publish(&w.bob, "books", "v1", &books, &["--licence", "CC-BY-4.0"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    Logged {
+        web1_root,
+        doc2,
+        optout_d2,
+    }
+}
 
-    // A publisher cannot publish under another's name; a version cannot be published twice.
-    let r = publish(&bob, "alice/evil", "v1", &books, &[]);
+/// A publisher cannot publish under another's name; a version cannot be published twice.
+fn refuse_foreign_names_and_republication(w: &World) {
+    let t = w.t();
+    let r = w.publish(&w.bob, "alice/evil", "v1", &t.join("books"), &[]);
     assert_eq!(r.code, 4, "bob published as alice: {}", r.stderr);
     assert!(r.stderr.contains("403"), "{}", r.stderr);
-    let r = publish(&alice, "web", "v1", &web1, &[]);
+    let r = w.publish(&w.alice, "web", "v1", &t.join("web1"), &[]);
     assert_eq!(r.code, 4, "web@v1 published twice: {}", r.stderr);
+}
 
-    // Two checkpoints with every opt-out so far below their horizon.
-    let weights = write_docs(&t.join("weights"), &[("model.bin", "weights")]);
-    let attest = |checkpoint: &str, datasets: &[&str]| {
-        let mut args = vec![
-            "attest",
-            "--key",
-            p(&alice),
-            "--model",
-            "lm",
-            "--checkpoint",
-            checkpoint,
-            "--weights",
-            p(&weights),
-            "--backend",
-            "cpu",
-            "--json",
-            "--server",
-            s,
-        ];
-        for d in datasets {
-            args.extend_from_slice(&["--dataset", d]);
-        }
-        let out = ok(&args, 0);
-        json(&out)["index"].as_u64().unwrap()
-    };
-    let good = attest("c1", &["web@v2", "bob/books@v1"]);
-    let bad = attest("c2", &["alice/web@v1", "bob/books@v1"]);
+/// Two checkpoints with every opt-out so far below their horizon: `c1` on web@v2 (compliant),
+/// `c2` on web@v1 (holds `D2`). Their entries' indexes.
+fn attest_two_checkpoints(w: &World) -> (u64, u64) {
+    write_docs(&w.t().join("weights"), &[("model.bin", "weights")]);
+    let good = w.attest("c1", &["web@v2", "bob/books@v1"]);
+    let bad = w.attest("c2", &["alice/web@v1", "bob/books@v1"]);
+    (good, bad)
+}
 
-    // An opt-out after both checkpoints: outside their claims, though books@v1 holds d5.
-    let doc5 = t.join("doc5.txt");
-    std::fs::write(&doc5, d5).unwrap();
-    ok(&["optout", p(&doc5), "--key", p(&bob), "--server", s], 0);
+/// An opt-out after both checkpoints: outside their claims, though books@v1 holds `D5`.
+fn optout_after_the_checkpoints(w: &World) {
+    let doc5 = w.t().join("doc5.txt");
+    std::fs::write(&doc5, D5).unwrap();
+    ok(
+        &["optout", p(&doc5), "--key", p(&w.bob), "--server", w.s()],
+        0,
+    );
+}
 
-    // The bundles.
+/// The bundles, one by index and one by model and checkpoint name.
+fn fetch_bundles(w: &World, good: u64) -> Bundles {
+    let (t, s) = (w.t(), w.s());
     let (good_b, bad_b) = (t.join("good.json"), t.join("bad.json"));
     ok(
         &[
@@ -224,6 +338,16 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         ],
         0,
     );
+    Bundles {
+        good: good_b,
+        bad: bad_b,
+    }
+}
+
+/// The compliant bundle verifies (completeness checked against the server), states its
+/// horizon lag, and offline says what it did not check (exit 6).
+fn compliant_bundle_verifies(w: &World, b: &Bundles) {
+    let (s, vk, good_b) = (w.s(), w.vk(), &b.good);
     let out = ok(
         &[
             "verify",
@@ -232,27 +356,20 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             vk,
             "--server",
             s,
-            p(&good_b),
+            p(good_b),
         ],
         0,
     );
     assert!(out.contains("verified: compliant"), "{out}");
     assert!(out.contains("horizon lag:"), "{out}");
     // The service builds one multi-proof per dataset version, and carries the horizon entry.
-    let gb = json(&std::fs::read_to_string(&good_b).unwrap());
+    let gb = json(&std::fs::read_to_string(good_b).unwrap());
     assert_eq!(gb["set_proofs"].as_array().unwrap().len(), 0);
     assert_eq!(gb["multi_proofs"].as_array().unwrap().len(), 2);
     assert!(gb["horizon_entry"]["proof"].is_string());
     // Offline, the same bundle says what it did not check.
     let out = ok(
-        &[
-            "verify",
-            "compliance",
-            "--vkey",
-            vk,
-            "--offline",
-            p(&good_b),
-        ],
+        &["verify", "compliance", "--vkey", vk, "--offline", p(good_b)],
         6,
     );
     assert!(
@@ -264,16 +381,19 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             "verify",
             "compliance",
             "--vkey",
-            &server.vkey,
+            &w.server.vkey,
             "--complete",
             "--server",
             s,
-            p(&good_b),
+            p(good_b),
         ],
         0,
     );
+}
 
-    // The violation: exit 1, naming the opt-out, the id and the dataset version.
+/// The violation: exit 1, naming the opt-out, the id and the dataset version.
+fn violating_bundle_names_the_optout(w: &World, b: &Bundles, optout_d2: u64, bad: u64) {
+    let (s, vk, bad_b) = (w.s(), w.vk(), &b.bad);
     let out = ok(
         &[
             "verify",
@@ -282,12 +402,12 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             vk,
             "--server",
             s,
-            p(&bad_b),
+            p(bad_b),
         ],
         1,
     );
     assert!(out.contains(&format!("index {optout_d2}")), "{out}");
-    assert!(out.contains(&cid_of(d2)), "{out}");
+    assert!(out.contains(&cid_of(D2)), "{out}");
     assert!(out.contains("alice/web@v1"), "{out}");
     let out = ok(
         &[
@@ -298,7 +418,7 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             "--json",
             "--server",
             s,
-            p(&bad_b),
+            p(bad_b),
         ],
         1,
     );
@@ -307,10 +427,13 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     assert_eq!(v["verdict"]["violations"][0]["optout_index"], optout_d2);
     assert_eq!(v["verdict"]["violations"][0]["dataset"], "alice/web@v1");
     assert_eq!(v["index"], bad);
+}
 
-    // One flipped bit anywhere in a bundle: never verified (sampled across the whole file).
-    let bytes = std::fs::read(&good_b).unwrap();
-    let flipped = t.join("flipped.json");
+/// One flipped bit anywhere in a bundle: never verified (sampled across the whole file).
+fn a_flipped_bit_never_verifies(w: &World, b: &Bundles) {
+    let vk = w.vk();
+    let bytes = std::fs::read(&b.good).unwrap();
+    let flipped = w.t().join("flipped.json");
     let step = (bytes.len() / 40).max(1);
     for (n, at) in (0..bytes.len()).step_by(step).enumerate() {
         let mut b = bytes.clone();
@@ -333,11 +456,14 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             r.stderr
         );
     }
+}
 
-    // An opt-out removed from the violating bundle hides the violation from an offline check,
-    // which says so (exit 6, never 0), not from the default check, which reads every entry
-    // below the horizon from the tiles.
-    let mut b = json(&std::fs::read_to_string(&bad_b).unwrap());
+/// An opt-out removed from the violating bundle hides the violation from an offline check,
+/// which says so (exit 6, never 0), not from the default check, which reads every entry
+/// below the horizon from the tiles.
+fn a_removed_optout_is_caught_by_the_completeness_check(w: &World, b: &Bundles, optout_d2: u64) {
+    let (s, vk) = (w.s(), w.vk());
+    let mut b = json(&std::fs::read_to_string(&b.bad).unwrap());
     let optouts = b["optouts"].as_array_mut().unwrap();
     let before = optouts.len();
     optouts.retain(|o| {
@@ -347,7 +473,7 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             .contains(&format!("\nindex {optout_d2}\n"))
     });
     assert_eq!(optouts.len(), before - 1);
-    let trimmed = t.join("trimmed.json");
+    let trimmed = w.t().join("trimmed.json");
     std::fs::write(&trimmed, serde_json::to_vec(&b).unwrap()).unwrap();
     let out = ok(
         &[
@@ -383,9 +509,12 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     ]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains(&format!("[{optout_d2}]")), "{}", r.stderr);
+}
 
-    // Replays: the exact bytes of a logged entry are refused (409), so exit 4 via the CLI's
-    // client and 409 over plain HTTP.
+/// Replays: the exact bytes of a logged entry are refused (409), so exit 4 via the CLI's
+/// client and 409 over plain HTTP.
+fn replays_are_refused(w: &World, optout_d2: u64) {
+    let s = w.s();
     let entry = ureq::get(&format!("{s}/v1/entries/{optout_d2}"))
         .call()
         .unwrap()
@@ -400,12 +529,15 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         Err(ureq::Error::Status(code, _)) => assert_eq!(code, 409),
         other => panic!("a replay was not refused: {other:?}"),
     }
+}
 
-    // `prov check`: d2 is in c2's training data (yes, exit 0), not in c1's (no, exit 1).
+/// `prov check`: `D2` is in c2's training data (yes, exit 0), not in c1's (no, exit 1).
+fn check_answers_per_model(w: &World, doc2: &Path) {
+    let (s, vk) = (w.s(), w.vk());
     let out = ok(
         &[
             "check",
-            p(&doc2),
+            p(doc2),
             "--model",
             "alice/lm@c2",
             "--vkey",
@@ -416,12 +548,12 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         0,
     );
     assert!(out.starts_with("yes"), "{out}");
-    let evidence = t.join("evidence.json");
+    let evidence = w.t().join("evidence.json");
     let out = ok(
         &[
             "check",
             "--id",
-            &cid_of(d2),
+            &cid_of(D2),
             "--model",
             "alice/lm@c1",
             "--vkey",
@@ -437,16 +569,19 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     assert_eq!(json(&out)["included"], false);
     assert_eq!(json(&out)["datasets"].as_array().unwrap().len(), 2);
     assert!(evidence.exists());
+}
 
-    // A set proof fetched and checked offline.
-    let set_proof = t.join("set.json");
+/// A set proof fetched and checked offline: inclusion holds, exclusion does not.
+fn set_proof_verifies_offline(w: &World, logged: &Logged) {
+    let (s, vk) = (w.s(), w.vk());
+    let set_proof = w.t().join("set.json");
     ok(
         &[
             "proof",
             "set",
             "--dataset",
             "alice/web@v1",
-            p(&doc2),
+            p(&logged.doc2),
             "--out",
             p(&set_proof),
             "--vkey",
@@ -456,10 +591,10 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         ],
         0,
     );
-    let id2 = cid_of(d2);
+    let id2 = cid_of(D2);
     let set_args = [
         "--set-root",
-        web1_root.as_str(),
+        logged.web1_root.as_str(),
         "--set-size",
         "4",
         "--id",
@@ -471,8 +606,12 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
     ok(&args, 0);
     args[1] = "set-exclusion";
     ok(&args, 2);
+}
 
-    // An entry's tlog-proof and bytes fetched by `prov proof`, checked by `prov verify`.
+/// An entry's tlog-proof and bytes fetched by `prov proof`, checked by `prov verify`; other
+/// bytes do not verify against it.
+fn entry_tlog_proof_verifies(w: &World, bad: u64, doc2: &Path) {
+    let (t, s, vk) = (w.t(), w.s(), w.vk());
     let (tp, te) = (t.join("bad.tlog-proof"), t.join("bad.entry"));
     let idx = bad.to_string();
     ok(
@@ -510,14 +649,17 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
             "--vkey",
             vk,
             "--entry",
-            p(&doc2),
+            p(doc2),
             p(&tp),
         ],
         2,
     );
+}
 
-    // Without --model: where the document appears, each appearance verified.
-    let out = ok(&["check", p(&doc2), "--vkey", vk, "--server", s], 0);
+/// Without --model: where the document appears, each appearance verified.
+fn check_without_a_model_lists_each_appearance(w: &World, doc2: &Path) {
+    let (s, vk) = (w.s(), w.vk());
+    let out = ok(&["check", p(doc2), "--vkey", vk, "--server", s], 0);
     assert!(
         out.contains("alice/web@v1") && !out.contains("alice/web@v2"),
         "{out}"
@@ -526,11 +668,14 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         out.contains("alice/lm@c2") && !out.contains("alice/lm@c1"),
         "{out}"
     );
-    let nowhere = t.join("nowhere.txt");
+    let nowhere = w.t().join("nowhere.txt");
     std::fs::write(&nowhere, "in no dataset").unwrap();
     ok(&["check", p(&nowhere), "--vkey", vk, "--server", s], 1);
+}
 
-    // Consistency between an old and the latest checkpoint.
+/// Consistency between an old and the latest checkpoint verifies; swapped, it does not.
+fn consistency_between_checkpoints_verifies(w: &World) {
+    let (t, s, vk) = (w.t(), w.s(), w.vk());
     let (old_cp, new_cp, cons) = (t.join("old.cp"), t.join("new.cp"), t.join("cons.proof"));
     ok(
         &[
@@ -575,8 +720,6 @@ fn publish_optout_attest_and_prove_compliance_over_http() {
         ],
         2,
     );
-
-    drop(server);
 }
 
 /// An independent check of the JSON API: a tlog-proof fetched with a plain HTTP client (not
