@@ -128,12 +128,28 @@ fn ledger_dir_v1_opens_and_reads_back_exactly() {
     check_fixture(&fixture_dir());
 }
 
-/// Every read the fixture's `EXPECTED` files describe.
+/// Every read the fixture's `EXPECTED` files describe, one named step each.
 fn check_fixture(fixture: &Path) {
     let o = open_copy(fixture);
-    let (l, x) = (&o.ledger, &o.expected);
+    check_identity(&o);
+    let (size, root) = check_latest_checkpoint(&o);
+    let (leaves, bytes_all) = check_entries(&o, size);
+    check_roots_and_stored_checkpoints(&o, &leaves, size, root);
+    check_inclusion_proofs(&o, &leaves, size);
+    check_tiles(&o, &leaves, &bytes_all, size);
+    check_stored_sets(&o);
+    check_query_indexes(&o);
+    check_compliance(&o);
 
-    // The directory's identity: format record, origin, key.
+    // Opening signed nothing new: a reader's checkpoint is still the latest.
+    let l = &o.ledger;
+    assert_eq!(l.checkpoint().note, o.checkpoint);
+    l.close();
+}
+
+/// The directory's identity: format record, origin, key.
+fn check_identity(o: &Opened) {
+    let (l, x) = (&o.ledger, &o.expected);
     assert_eq!(x["format"], FORMAT, "{CHANGED}: EXPECTED.json format");
     let format = l
         .store()
@@ -150,8 +166,11 @@ fn check_fixture(fixture: &Path) {
         x["vkey"],
         "{CHANGED}: the verifier key read from ledger.key and meta/vkey"
     );
+}
 
-    // The latest checkpoint: byte for byte, signed by the checked-in key, over the stored tree.
+/// The latest checkpoint: byte for byte, signed by the checked-in key, over the stored tree.
+fn check_latest_checkpoint(o: &Opened) -> (TreeSize, Digest) {
+    let (l, x) = (&o.ledger, &o.expected);
     let size = TreeSize(x["tree_size"].as_u64().unwrap());
     let root = digest(&x["root"]);
     let latest = l.checkpoint();
@@ -167,8 +186,12 @@ fn check_fixture(fixture: &Path) {
         "{CHANGED}: checkpoint contents"
     );
     assert_eq!(latest.checkpoint, cp, "{CHANGED}: parsed checkpoint");
+    (size, root)
+}
 
-    // Every entry: its bytes hash to the expected leaf hash and decode to the expected facts.
+/// Every entry: its bytes hash to the expected leaf hash and decode to the expected facts.
+fn check_entries(o: &Opened, size: TreeSize) -> (Vec<Digest>, Vec<Vec<u8>>) {
+    let (l, x) = (&o.ledger, &o.expected);
     let entries = x["entries"].as_array().unwrap();
     assert_eq!(entries.len() as u64, size.0, "{CHANGED}: entry count");
     let mut leaves = Vec::new();
@@ -191,8 +214,12 @@ fn check_fixture(fixture: &Path) {
         None,
         "{CHANGED}: an entry beyond the checkpoint"
     );
+    (leaves, bytes_all)
+}
 
-    // The root recomputed from the leaf hashes alone, and every stored checkpoint.
+/// The root recomputed from the leaf hashes alone, and every stored checkpoint.
+fn check_roots_and_stored_checkpoints(o: &Opened, leaves: &[Digest], size: TreeSize, root: Digest) {
+    let (l, x) = (&o.ledger, &o.expected);
     assert_eq!(
         merkle::root::<Sha256Log>(&leaves),
         root,
@@ -238,8 +265,11 @@ fn check_fixture(fixture: &Path) {
         Some(o.checkpoint.as_str()),
         "{CHANGED}: the latest checkpoint as stored under its size"
     );
+}
 
-    // Inclusion proofs of every entry, in the latest tree and in the first one holding it.
+/// Inclusion proofs of every entry, in the latest tree and in the first one holding it.
+fn check_inclusion_proofs(o: &Opened, leaves: &[Digest], size: TreeSize) {
+    let l = &o.ledger;
     for (i, leaf) in leaves.iter().enumerate() {
         let i = LeafIndex(i as u64);
         for s in [size, TreeSize(i.0 + 1)] {
@@ -249,8 +279,11 @@ fn check_fixture(fixture: &Path) {
                 .unwrap_or_else(|e| panic!("{CHANGED}: inclusion of {i} in {s}: {e}"));
         }
     }
+}
 
-    // Tiles are read straight from the stored hashes and entries.
+/// Tiles are read straight from the stored hashes and entries.
+fn check_tiles(o: &Opened, leaves: &[Digest], bytes_all: &[Vec<u8>], size: TreeSize) {
+    let l = &o.ledger;
     let n = size.0;
     let tile = l.tile(&format!("tile/0/000.p/{n}")).or_changed("hash tile");
     let want: Vec<u8> = leaves.iter().flat_map(|d| d.0).collect();
@@ -259,13 +292,16 @@ fn check_fixture(fixture: &Path) {
         .tile(&format!("tile/entries/000.p/{n}"))
         .or_changed("entry bundle");
     let mut want = Vec::new();
-    for b in &bytes_all {
+    for b in bytes_all {
         want.extend_from_slice(&(b.len() as u16).to_be_bytes());
         want.extend_from_slice(b);
     }
     assert_eq!(bundle, want, "{CHANGED}: tile/entries/000.p/{n}");
+}
 
-    // Stored sets: size, first and last leaves, membership and absence with verifying proofs.
+/// Stored sets: size, first and last leaves, membership and absence with verifying proofs.
+fn check_stored_sets(o: &Opened) {
+    let (l, x) = (&o.ledger, &o.expected);
     for s in x["sets"].as_array().unwrap() {
         let what = s["what"].as_str().unwrap();
         let root = digest(&s["root"]);
@@ -313,8 +349,11 @@ fn check_fixture(fixture: &Path) {
             }
         }
     }
+}
 
-    // The query indexes.
+/// The query indexes.
+fn check_query_indexes(o: &Opened) {
+    let (l, x) = (&o.ledger, &o.expected);
     for c in x["containing"].as_array().unwrap() {
         let id = cid(&c["cid"]);
         assert_eq!(
@@ -382,8 +421,11 @@ fn check_fixture(fixture: &Path) {
             "{CHANGED}: checkpoints of {p}/{model}"
         );
     }
+}
 
-    // Compliance: the bundle the service would serve, verified offline with the key alone.
+/// Compliance: the bundle the service would serve, verified offline with the key alone.
+fn check_compliance(o: &Opened) {
+    let (l, x) = (&o.ledger, &o.expected);
     for c in x["compliance"].as_array().unwrap() {
         let index = LeafIndex(c["index"].as_u64().unwrap());
         let verdict = compliance(l, index, &o.vkey);
@@ -393,10 +435,6 @@ fn check_fixture(fixture: &Path) {
             "{CHANGED}: compliance of entry {index}"
         );
     }
-
-    // Opening signed nothing new: a reader's checkpoint is still the latest.
-    assert_eq!(l.checkpoint().note, o.checkpoint);
-    l.close();
 }
 
 /// The key file is part of the format too: what `keyfile::write` makes of the fixture's key is
