@@ -221,7 +221,7 @@ fn check_entries(o: &Opened, size: TreeSize) -> (Vec<Digest>, Vec<Vec<u8>>) {
 fn check_roots_and_stored_checkpoints(o: &Opened, leaves: &[Digest], size: TreeSize, root: Digest) {
     let (l, x) = (&o.ledger, &o.expected);
     assert_eq!(
-        merkle::root::<Sha256Log>(&leaves),
+        merkle::root::<Sha256Log>(leaves),
         root,
         "{CHANGED}: root from the leaf hashes"
     );
