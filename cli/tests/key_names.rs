@@ -173,3 +173,95 @@ fn an_unregistered_key_is_told_to_register() {
     ));
     assert_eq!(out["dataset"], "second/web@v1");
 }
+
+/// `prov proof compliance --vkey V` was documented and refused; now it verifies the bundle with
+/// `V` before writing it: the right key writes it, another log's key writes nothing (exit 2).
+#[test]
+fn proof_compliance_verifies_the_bundle_with_vkey() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("ledger"), false);
+    let other = Server::start(&dir.path().join("other"), false);
+    let s = server.url.as_str();
+    let key = dir.path().join("lab.key");
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::write(corpus.join("a.txt"), b"a document").unwrap();
+    ok(&["keygen", "--out", p(&key), "--name", "lab"], 0);
+    ok(
+        &["publisher", "register", "--key", p(&key), "--server", s],
+        0,
+    );
+    ok(
+        &[
+            "publish",
+            "--key",
+            p(&key),
+            "--dataset",
+            "web",
+            "--version",
+            "v1",
+            "--mode",
+            "file",
+            p(&corpus),
+            "--server",
+            s,
+        ],
+        0,
+    );
+    ok(
+        &[
+            "attest",
+            "--key",
+            p(&key),
+            "--model",
+            "lm",
+            "--checkpoint",
+            "c1",
+            "--weights",
+            p(&corpus),
+            "--dataset",
+            "web@v1",
+            "--server",
+            s,
+        ],
+        0,
+    );
+
+    let good = dir.path().join("good.json");
+    ok(
+        &[
+            "proof",
+            "compliance",
+            "--model",
+            "lab/lm",
+            "--out",
+            p(&good),
+            "--vkey",
+            &server.vkey,
+            "--server",
+            s,
+        ],
+        0,
+    );
+    assert!(json(&std::fs::read_to_string(&good).unwrap())["checkpoint"].is_string());
+
+    let bad = dir.path().join("bad.json");
+    let r = prov(&[
+        "proof",
+        "compliance",
+        "--model",
+        "lab/lm",
+        "--out",
+        p(&bad),
+        "--vkey",
+        &other.vkey,
+        "--server",
+        s,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("does not verify"), "{}", r.stderr);
+    assert!(
+        !bad.exists(),
+        "a bundle that does not verify is not written"
+    );
+}
