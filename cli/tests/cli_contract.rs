@@ -3,6 +3,7 @@
 //! has is documented under its own heading with every flag it accepts, and every `prov` line of
 //! the docs' examples runs a real command with real flags. Checked against `--help` of the real
 //! binary, in both directions.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;

@@ -1,6 +1,7 @@
 //! The CLI signs under the name the ledger binds to the key, not the key file's own name: the
 //! new user's flow (`keygen` without `--name`, `register --name`, then `publish` and `attest`
 //! with only `--key`) against a real `prov serve` on loopback.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 
