@@ -215,6 +215,38 @@ fn binary() -> BTreeMap<Vec<String>, (bool, BTreeSet<String>)> {
     out
 }
 
+/// The `prov` command lines of a document's code blocks (continued lines joined, comments cut).
+fn examples(doc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    let mut pending = String::new();
+    for line in doc.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code {
+            continue;
+        }
+        let line = line.split(" #").next().unwrap_or_default().trim();
+        let line = line.strip_prefix("$ ").unwrap_or(line);
+        if pending.is_empty() && !line.starts_with("prov ") {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => {
+                pending.push_str(head.trim_end());
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(line);
+                out.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn every_documented_flag_is_accepted() {
     let doc = docs();
@@ -248,18 +280,16 @@ fn every_documented_flag_is_accepted() {
             }
         }
     }
-    // The examples: every `prov` line of a code block runs a command with flags it has.
-    let mut in_code = false;
-    for line in doc.lines() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        let line = line.trim_start().trim_start_matches("$ ");
-        if !in_code || !line.starts_with("prov ") {
-            continue;
-        }
-        let example = line.split('#').next().unwrap_or_default();
+    // The examples: every `prov` line of a code block, here and in the README, runs a command
+    // with flags it has.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("read README.md");
+    let examples: Vec<String> = [doc.as_str(), readme.as_str()]
+        .iter()
+        .flat_map(|d| examples(d))
+        .collect();
+    assert!(examples.len() > 10, "the docs have examples: {examples:?}");
+    for example in &examples {
         let cmd = command_path(example).unwrap_or_default();
         match bin.get(&cmd) {
             Some((true, ok)) => {
@@ -333,6 +363,11 @@ fn the_contract_parser_reads_headings_and_flags() {
     assert_eq!(common_section(doc), "top --json\n");
     let h = "Usage: prov x\n\nCommands:\n  inclusion  An entry\n             more\n  help  Print\n\nOptions:\n      --tree-size <N>  Prove --not-this\n  -o, --out <FILE>\n  -h, --help\n";
     assert_eq!(subcommands(h), ["inclusion"]);
+    let md = "```sh\nprov serve &  # start\n$ prov attest --key k \\\n    --weights w\nls --all\n```\nprov not --code\n";
+    assert_eq!(
+        examples(md),
+        ["prov serve &", "prov attest --key k --weights w"]
+    );
     let a: Vec<String> = accepted(h).into_iter().collect();
     assert_eq!(a, ["--help", "--out", "--tree-size"]);
 }
