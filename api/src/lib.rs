@@ -18,6 +18,7 @@ mod entries;
 pub mod explorer;
 mod extract;
 mod health;
+mod keys;
 pub mod limits;
 pub mod metrics;
 mod models;

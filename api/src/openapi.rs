@@ -28,6 +28,7 @@ use crate::problem::ApiError;
         crate::proofs::consistency,
         crate::datasets::publishers,
         crate::datasets::publisher,
+        crate::keys::names_of_key,
         crate::datasets::list,
         crate::datasets::of_publisher,
         crate::datasets::versions,

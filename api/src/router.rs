@@ -14,8 +14,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 use crate::{
-    compliance, content, datasets, entries, explorer, health, metrics, models, openapi, optouts,
-    problem, proofs, sets, tiles, uploads,
+    compliance, content, datasets, entries, explorer, health, keys, metrics, models, openapi,
+    optouts, problem, proofs, sets, tiles, uploads,
 };
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/proofs/consistency", get(proofs::consistency))
         .route("/v1/publishers/{name}", get(datasets::publisher))
+        .route("/v1/keys/{key}", get(keys::names_of_key))
         .route("/v1/datasets", get(datasets::list))
         .route("/v1/datasets/{publisher}", get(datasets::of_publisher))
         .route(

@@ -337,6 +337,29 @@ pub struct Receipt {
     pub checkpoint: String,
 }
 
+/// A publisher name a key holds (`GET /v1/keys/{key}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyName {
+    pub publisher: String,
+}
+
+/// `GET /v1/keys/{key}`: the publisher names the key is the current key of.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyView {
+    pub names: Vec<KeyName>,
+}
+
+impl Client {
+    /// The publisher names `key` holds on this ledger, in log order; empty when it holds none.
+    pub fn names_of_key(&self, key: &ed25519_dalek::VerifyingKey) -> Result<Vec<KeyName>, Failure> {
+        let path = format!("/v1/keys/{}", hex::encode(key.as_bytes()));
+        Ok(self
+            .get_json_opt::<KeyView>(&path)?
+            .map(|v| v.names)
+            .unwrap_or_default())
+    }
+}
+
 /// `GET /v1/entries/{index}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EntryView {

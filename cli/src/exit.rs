@@ -6,7 +6,7 @@
 //! | 1 | a verified negative answer: `verify compliance` found a violation; `check`: no |
 //! | 2 | a proof does not verify, or the input (a proof, a bundle, a flag) is malformed |
 //! | 3 | the server could not be reached, or failed (5xx, an answer that makes no sense) |
-//! | 4 | the server refused the request (4xx: a name taken, a replay, a wrong key, ...) |
+//! | 4 | the server refused the request (4xx: a name taken, a replay, a wrong key, a key that holds no publisher name, ...) |
 //! | 5 | a local failure: a file that cannot be read or written, a bad key file, hashing |
 //! | 6 | `verify compliance --offline`: compliant, but completeness was not checked |
 //! | 7 | `verify compliance`: a policy failure: a vacuous horizon (0) without `--allow-vacuous`, or a horizon lag over `--max-lag` |

@@ -528,6 +528,37 @@ impl Ledger {
             .collect()
     }
 
+    /// The publisher names whose current key is `key`, each with the entry that bound it last,
+    /// in log order (a key may hold several names; a replaced key holds none). One scan of the
+    /// publisher index, O(publishers).
+    pub fn names_of_key(&self, key: &[u8; 32]) -> Result<Vec<(String, LeafIndex)>, StoreError> {
+        let start = [index::TAG_PUBLISHER];
+        let end = [index::TAG_PUBLISHER + 1];
+        let rows = self
+            .inner
+            .store
+            .range(Column::Index, &start, &end, usize::MAX)?;
+        let mut names = Vec::new();
+        for (k, v) in rows {
+            if v.get(..32) != Some(key.as_slice()) {
+                continue;
+            }
+            let name = k
+                .get(1..)
+                .and_then(index::split_key)
+                .filter(|p| p.len() == 1)
+                .and_then(|p| std::str::from_utf8(p[0]).ok().map(str::to_string))
+                .ok_or_else(|| StoreError::corrupt(Column::Index, "publisher key"))?;
+            let idx = v
+                .get(32..)
+                .and_then(keys::read_u64)
+                .ok_or_else(|| StoreError::corrupt(Column::Index, "publisher value"))?;
+            names.push((name, LeafIndex(idx)));
+        }
+        names.sort_by_key(|(_, i)| *i);
+        Ok(names)
+    }
+
     /// The store, for tools and tests that read records directly.
     pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.inner.store

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::client::{Client, DatasetVersionView, Health};
 use crate::cmd::keygen::read_key;
 use crate::cmd::publish::{hash_corpus, upload_manifest, CorpusArgs};
-use crate::cmd::publisher::{name_arg, origin, sign, submit, Remote};
+use crate::cmd::publisher::{name_arg, origin, publisher_name, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +41,8 @@ pub struct AttestArgs {
     /// Opt-outs logged below this index were honoured: a number, or `latest` (the log's size now).
     #[arg(long, default_value = "latest", value_name = "N|latest")]
     pub horizon: String,
-    /// The publisher name [default: the one in --model, else the key file's name].
+    /// The publisher name [default: the one in --model, else the name the ledger binds to the
+    /// key].
     #[arg(long)]
     pub publisher: Option<String>,
     /// Hashing backend for the weights: auto, cpu or gpu.
@@ -53,17 +54,22 @@ pub struct AttestArgs {
 
 pub fn run(args: &AttestArgs) -> Outcome {
     let kf = read_key(&args.key)?;
-    let (publisher, model) = match args.model.split_once('/') {
-        Some((p, m)) => (p.to_string(), m.to_string()),
-        None => (
-            args.publisher.clone().unwrap_or_else(|| kf.name.clone()),
-            args.model.clone(),
-        ),
+    let (named, model) = match args.model.split_once('/') {
+        Some((p, m)) => (Some(p), m),
+        None => (None, args.model.as_str()),
     };
-    let publisher = name_arg("--publisher", &publisher)?;
-    let model = name_arg("--model", &model)?;
+    if let (Some(p), Some(q)) = (&args.publisher, named) {
+        if p != q {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("--publisher {p} and --model {} disagree", args.model),
+            ));
+        }
+    }
+    let model = name_arg("--model", model)?;
     let checkpoint = name_arg("--checkpoint", &args.checkpoint)?;
     let client = args.remote.client()?;
+    let publisher = publisher_name(&client, &kf, &args.key, named.or(args.publisher.as_deref()))?;
 
     let mut datasets = Vec::with_capacity(args.datasets.len());
     for d in &args.datasets {

@@ -8,7 +8,8 @@
 //! PRIVATE+KEY+<name>+<key id, 8 hex>+<base64(0x01 || 32-byte Ed25519 seed)>
 //! ```
 //!
-//! The name is the default publisher name of `publisher register`, `publish` and `attest`.
+//! The name is the default name `publisher register` binds to the key. `publish` and `attest`
+//! do not trust it: they ask the ledger which name the key holds (`GET /v1/keys/{key}`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

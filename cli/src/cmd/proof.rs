@@ -4,13 +4,15 @@
 //! - `inclusion INDEX --out P.tlog-proof [--entry-out E]`: an entry's tlog-proof and its bytes;
 //! - `consistency --old N [--new M] --out P [--old-checkpoint F] [--new-checkpoint F]`;
 //! - `set --dataset P/D@V (FILE | --id CID) --out F`: a set proof against a dataset version;
-//! - `compliance (INDEX | --model P/M [--checkpoint C]) --out F`: a compliance bundle.
+//! - `compliance (INDEX | --model P/M [--checkpoint C]) --out F`: a compliance bundle (its
+//!   entries verified against its checkpoint; the verdict is `prov verify compliance`'s).
 //!
 //! With `--vkey` (or, without it, the key the server announces, with a warning) what is fetched
 //! is verified before it is written; a proof that does not verify is not written (exit 2).
 
 use std::path::{Path, PathBuf};
 
+use ledger::compliance::{verify_bundle_report, ComplianceBundle};
 use ledger::entry::{Entry, EntryBody};
 use ledger::{ContentId, LeafIndex, TlogProof, TreeSize, VerifierKey};
 use serde_json::json;
@@ -142,6 +144,8 @@ pub struct ComplianceArgs {
     /// Where to write the bundle.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArg,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -444,7 +448,28 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         (None, Some(m)) => checkpoint_index(&client, m, a.checkpoint.as_deref())?,
         (None, None) => return Err(Failure::msg(Exit::Invalid, "give INDEX or --model")),
     };
+    let key = a.key.key(&client)?;
     let bytes = client.get_bytes(&format!("/v1/compliance/{index}"))?;
+    // Verified before it is written, as every proof this command fetches: each entry against
+    // the signed checkpoint, and the bundle is the one asked for. The verdict and completeness
+    // are `prov verify compliance`'s.
+    let bundle: ComplianceBundle = serde_json::from_slice(&bytes).or_exit(
+        Exit::Server,
+        format!("GET /v1/compliance/{index}: not a compliance bundle"),
+    )?;
+    let report = verify_bundle_report(&bundle, &key).or_exit(
+        Exit::Invalid,
+        format!("the compliance bundle of entry {index} does not verify; not written"),
+    )?;
+    if report.model_index != LeafIndex(index) {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "the server answered with the bundle of entry {} for entry {index}; not written",
+                report.model_index
+            ),
+        ));
+    }
     write(&a.out, &bytes)?;
     if a.remote.json {
         say_json(&json!({"index": index, "bundle_file": a.out.display().to_string()}))?;

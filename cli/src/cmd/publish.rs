@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::client::{Client, SetUpload, SetView};
 use crate::cmd::keygen::read_key;
-use crate::cmd::publisher::{name_arg, origin, sign, submit, Remote};
+use crate::cmd::publisher::{name_arg, origin, publisher_name, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,8 @@ pub struct PublishArgs {
     /// The version name.
     #[arg(long)]
     pub version: String,
-    /// The publisher name [default: the one in --dataset, else the key file's name].
+    /// The publisher name [default: the one in --dataset, else the name the ledger binds to
+    /// the key].
     #[arg(long)]
     pub publisher: Option<String>,
     /// The version this one follows.
@@ -64,14 +65,11 @@ pub struct CorpusArgs {
 
 pub fn run(args: &PublishArgs) -> Outcome {
     let kf = read_key(&args.key)?;
-    let (publisher, dataset) = match args.dataset.split_once('/') {
-        Some((p, d)) => (p.to_string(), d.to_string()),
-        None => (
-            args.publisher.clone().unwrap_or_else(|| kf.name.clone()),
-            args.dataset.clone(),
-        ),
+    let (named, dataset) = match args.dataset.split_once('/') {
+        Some((p, d)) => (Some(p), d),
+        None => (None, args.dataset.as_str()),
     };
-    if let (Some(p), Some((q, _))) = (&args.publisher, args.dataset.split_once('/')) {
+    if let (Some(p), Some(q)) = (&args.publisher, named) {
         if p != q {
             return Err(Failure::msg(
                 Exit::Invalid,
@@ -79,14 +77,16 @@ pub fn run(args: &PublishArgs) -> Outcome {
             ));
         }
     }
-    let publisher = name_arg("--publisher", &publisher)?;
-    let dataset = name_arg("--dataset", &dataset)?;
+    let dataset = name_arg("--dataset", dataset)?;
     let version = name_arg("--version", &args.version)?;
     let previous = args
         .previous
         .as_deref()
         .map(|p| name_arg("--previous", p))
         .transpose()?;
+
+    let client = args.remote.client()?;
+    let publisher = publisher_name(&client, &kf, &args.key, named.or(args.publisher.as_deref()))?;
 
     let tmp;
     let (manifest_path, header) = match (&args.manifest, &args.corpus.mode) {
@@ -110,7 +110,6 @@ pub fn run(args: &PublishArgs) -> Outcome {
         }
     };
     let corpus_mode = corpus_mode(&header)?;
-    let client = args.remote.client()?;
     let set = upload_manifest(
         &client,
         Some(&kf.key),

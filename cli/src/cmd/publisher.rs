@@ -74,14 +74,57 @@ fn register(args: &RegisterArgs) -> Outcome {
             kf.public_b64(),
             receipt.index
         ))?;
-        if name.as_str() != kf.name {
-            crate::exit::warn(format!(
-                "the key file is named {:?}: pass --publisher {name} to publish or attest",
-                kf.name
-            ));
-        }
     }
     Ok(Exit::Ok)
+}
+
+/// The publisher name to sign as: `explicit` (from `--publisher` or a `PUBLISHER/` prefix) when
+/// given, else the name the ledger has bound to the key (`GET /v1/keys/{key}`). The key file's
+/// own name is only a suggestion made at `keygen`; the ledger's binding is what the sequencer
+/// checks. A key that holds no name is refused here (exit 4) with the command that registers
+/// one; a key that holds several picks the key file's name if it is one of them, else asks for
+/// `--publisher` (exit 2).
+pub fn publisher_name(
+    client: &Client,
+    kf: &KeyFile,
+    key_path: &std::path::Path,
+    explicit: Option<&str>,
+) -> Result<Name, Failure> {
+    if let Some(p) = explicit {
+        return name_arg("--publisher", p);
+    }
+    let names = client.names_of_key(&kf.key.verifying_key())?;
+    let chosen = match names.as_slice() {
+        [] => {
+            return Err(Failure::msg(
+                Exit::Refused,
+                format!(
+                    "the key in {} ({}) holds no publisher name on {}: register one first with\n  \
+                     prov publisher register --key {} --name NAME",
+                    key_path.display(),
+                    kf.public_b64(),
+                    client.base(),
+                    key_path.display()
+                ),
+            ))
+        }
+        [one] => one.publisher.clone(),
+        many => match many.iter().find(|n| n.publisher == kf.name) {
+            Some(n) => n.publisher.clone(),
+            None => {
+                let all: Vec<&str> = many.iter().map(|n| n.publisher.as_str()).collect();
+                return Err(Failure::msg(
+                    Exit::Invalid,
+                    format!(
+                        "the key in {} holds several publisher names ({}): pass --publisher NAME",
+                        key_path.display(),
+                        all.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    name_arg("the key's publisher name", &chosen)
 }
 
 /// A publisher, dataset, version, model or checkpoint name, checked.
