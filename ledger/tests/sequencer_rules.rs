@@ -209,6 +209,7 @@ fn a_corrupt_dataset_version_value_is_an_error() {
 }
 
 /// Every page of `list`, following `next` (through its printed form, as a client does).
+#[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
 fn all_pages<T>(
     mut list: impl FnMut(Option<&Cursor>) -> Result<Page<T>, QueryError>,
 ) -> Vec<Vec<T>> {
