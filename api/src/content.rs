@@ -6,9 +6,6 @@ use std::collections::BTreeSet;
 
 use axum::extract::State;
 use axum::Json;
-use ledger::store::index;
-use ledger::store::keys;
-use ledger::store::Column;
 use ledger::LeafIndex;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -117,21 +114,10 @@ fn checkpoints_trained_on(
     if wanted.is_empty() {
         return Ok((Vec::new(), false));
     }
-    let start = vec![index::TAG_MODEL_CHECKPOINT];
-    let end = keys::prefix_end(&start).unwrap_or_else(|| vec![0xff; 2]);
-    let rows = l
-        .store()
-        .range(Column::Index, &start, &end, MAX_CHECKPOINT_SCAN + 1)?;
-    let truncated = rows.len() > MAX_CHECKPOINT_SCAN;
+    let all = l.checkpoint_entries(MAX_CHECKPOINT_SCAN + 1)?;
+    let truncated = all.len() > MAX_CHECKPOINT_SCAN;
     let mut out = Vec::new();
-    for (k, _) in rows.iter().take(MAX_CHECKPOINT_SCAN) {
-        let Some(idx) = k
-            .len()
-            .checked_sub(8)
-            .and_then(|at| keys::read_u64(&k[at..]))
-        else {
-            return Err(ApiError::internal("corrupt model checkpoint index"));
-        };
+    for LeafIndex(idx) in all.into_iter().take(MAX_CHECKPOINT_SCAN) {
         if idx >= size {
             continue;
         }

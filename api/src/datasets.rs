@@ -6,9 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use base64::Engine as _;
 use ledger::entry::{Entry, EntryBody};
-use ledger::store::index;
-use ledger::store::keys;
-use ledger::store::Column;
+use ledger::ledger::{Cursor, DatasetScope};
 use ledger::LeafIndex;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -120,34 +118,20 @@ pub async fn publishers(
     Query(q): Query<CursorQuery>,
 ) -> Result<Json<PublisherPage>, ApiError> {
     let limit = crate::page::limit(&state, q.limit);
-    let prefix = vec![index::TAG_PUBLISHER];
-    let start = crate::page::start_after(&prefix, q.cursor.as_deref())?;
+    let after = crate::page::cursor(q.cursor.as_deref())?;
     state
         .blocking(move |l| {
-            let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
-            let rows = l.store().range(Column::Index, &start, &end, limit + 1)?;
-            let more = rows.len() > limit;
-            let mut items = Vec::with_capacity(rows.len().min(limit));
-            let mut last_key = None;
-            for (k, v) in rows.into_iter().take(limit) {
-                let corrupt = || ApiError::internal("corrupt publisher index");
-                let name = index::split_key(&k[1..])
-                    .filter(|p| p.len() == 1)
-                    .ok_or_else(corrupt)?[0];
-                let key = v.get(..32).ok_or_else(corrupt)?;
-                let idx = v.get(32..).and_then(keys::read_u64).ok_or_else(corrupt)?;
-                items.push(PublisherView {
-                    name: String::from_utf8_lossy(name).into_owned(),
-                    key: base64::engine::general_purpose::STANDARD.encode(key),
-                    index: idx,
-                });
-                last_key = Some(k);
-            }
-            let next = if more {
-                last_key.map(hex::encode)
-            } else {
-                None
-            };
+            let page = l.publishers(after.as_ref(), limit)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|p| PublisherView {
+                    name: p.name,
+                    key: base64::engine::general_purpose::STANDARD.encode(p.key),
+                    index: p.index.0,
+                })
+                .collect();
+            let next = page.next.as_ref().map(Cursor::to_string);
             Ok(Json(PublisherPage { items, next }))
         })
         .await
@@ -164,12 +148,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<CursorQuery>,
 ) -> Result<Json<DatasetPage>, ApiError> {
-    let limit = crate::page::limit(&state, q.limit);
-    let prefix = vec![index::TAG_DATASET_VERSION];
-    let start = crate::page::start_after(&prefix, q.cursor.as_deref())?;
-    page_of_versions(state, start, prefix, limit)
-        .await
-        .map(Json)
+    page_of_versions(state, None, None, q).await
 }
 
 /// `GET /v1/datasets/{publisher}`: a publisher's dataset versions.
@@ -181,8 +160,7 @@ pub async fn of_publisher(
     Path(publisher): Path<String>,
     Query(q): Query<CursorQuery>,
 ) -> Result<Json<DatasetPage>, ApiError> {
-    let prefix = index::key(index::TAG_DATASET_VERSION, &[publisher.as_bytes()]);
-    scoped_page(state, prefix, q).await
+    page_of_versions(state, Some(publisher), None, q).await
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}`: the versions of one dataset.
@@ -194,50 +172,34 @@ pub async fn versions(
     Path((publisher, dataset)): Path<(String, String)>,
     Query(q): Query<CursorQuery>,
 ) -> Result<Json<DatasetPage>, ApiError> {
-    let prefix = index::key(
-        index::TAG_DATASET_VERSION,
-        &[publisher.as_bytes(), dataset.as_bytes()],
-    );
-    scoped_page(state, prefix, q).await
+    page_of_versions(state, Some(publisher), Some(dataset), q).await
 }
 
-async fn scoped_page(
+/// A page of the dataset versions of `publisher` (all without one) and of its `dataset` (all of
+/// its datasets without one), each decoded from its entry.
+async fn page_of_versions(
     state: AppState,
-    prefix: Vec<u8>,
+    publisher: Option<String>,
+    dataset: Option<String>,
     q: CursorQuery,
 ) -> Result<Json<DatasetPage>, ApiError> {
     let limit = crate::page::limit(&state, q.limit);
-    let start = crate::page::start_after(&prefix, q.cursor.as_deref())?;
-    page_of_versions(state, start, prefix, limit)
-        .await
-        .map(Json)
-}
-
-async fn page_of_versions(
-    state: AppState,
-    start: Vec<u8>,
-    prefix: Vec<u8>,
-    limit: usize,
-) -> Result<DatasetPage, ApiError> {
+    let after = crate::page::cursor(q.cursor.as_deref())?;
     state
         .blocking(move |l| {
-            let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
-            let rows = l.store().range(Column::Index, &start, &end, limit + 1)?;
-            let more = rows.len() > limit;
-            let mut items = Vec::with_capacity(rows.len().min(limit));
-            let mut last_key = None;
-            for (k, v) in rows.into_iter().take(limit) {
-                let idx = keys::read_u64(&v)
-                    .ok_or_else(|| ApiError::internal("corrupt dataset version index"))?;
-                items.push(version_view(l, LeafIndex(idx))?);
-                last_key = Some(k);
-            }
-            let next = if more {
-                last_key.map(hex::encode)
-            } else {
-                None
+            let scope = match (publisher.as_deref(), dataset.as_deref()) {
+                (Some(publisher), Some(dataset)) => DatasetScope::Dataset { publisher, dataset },
+                (Some(publisher), None) => DatasetScope::Publisher(publisher),
+                (None, _) => DatasetScope::All,
             };
-            Ok(DatasetPage { items, next })
+            let page = l.dataset_version_page(scope, after.as_ref(), limit)?;
+            let items = page
+                .items
+                .iter()
+                .map(|row| version_view(l, row.index))
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = page.next.as_ref().map(Cursor::to_string);
+            Ok(Json(DatasetPage { items, next }))
         })
         .await
 }

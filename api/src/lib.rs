@@ -6,14 +6,15 @@
 //! errors to HTTP (errors in one place, [`problem`]), and enforces what only a network service
 //! needs: body limits, timeouts, a rate limit on anonymous opt-outs, metrics.
 //!
-//! Deliberately not here: clients' signing keys and the CLI (crate `cli` wraps [`serve`]). Demo
-//! seeding is here, in [`demo`].
+//! Deliberately not here: clients' signing keys, the CLI (crate `cli` wraps [`serve`]), and the
+//! demo seeding of `prov serve --demo` (in `cli`, which builds its manifests by `hasher`'s rule:
+//! this crate does not depend on `hasher`). Nor does it read the store's records: every read goes
+//! through `ledger::ledger::Ledger`'s typed queries.
 
 pub mod compliance;
 pub mod config;
 mod content;
 mod datasets;
-pub mod demo;
 mod entries;
 pub mod explorer;
 mod extract;

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 use ledger::entry::EntryBody;
-use ledger::store::{index, keys, Column};
+use ledger::ledger::Cursor;
 use ledger::LeafIndex;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -82,68 +82,21 @@ pub async fn list(
     Query(q): Query<CursorQuery>,
 ) -> Result<Json<ModelPage>, ApiError> {
     let limit = crate::page::limit(&state, q.limit);
-    let prefix = vec![index::TAG_MODEL_CHECKPOINT];
-    let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; 2]);
-    let start = match &q.cursor {
-        None => prefix,
-        Some(c) => {
-            // The cursor is the last model's key prefix; resume after every key under it.
-            let k = crate::page::decode_cursor(&prefix, c)?;
-            match keys::prefix_end(&k) {
-                Some(e) => e,
-                None => return Err(ApiError::bad_request("bad cursor")),
-            }
-        }
-    };
+    let after = crate::page::cursor(q.cursor.as_deref())?;
     state
         .blocking(move |l| {
-            let mut start = start;
-            let mut items = Vec::new();
-            let mut last_prefix = None;
-            let mut more = false;
-            while start < end {
-                let Some((k, _)) = l
-                    .store()
-                    .range(Column::Index, &start, &end, 1)?
-                    .into_iter()
-                    .next()
-                else {
-                    break;
-                };
-                if items.len() == limit {
-                    more = true;
-                    break;
-                }
-                let corrupt = || ApiError::internal("corrupt model checkpoint index");
-                let names = k
-                    .len()
-                    .checked_sub(8)
-                    .filter(|&at| at >= 1)
-                    .and_then(|at| index::split_key(&k[1..at]))
-                    .filter(|p| p.len() == 2)
-                    .ok_or_else(corrupt)?;
-                let publisher = String::from_utf8_lossy(names[0]).into_owned();
-                let model = String::from_utf8_lossy(names[1]).into_owned();
-                let all = l.model_checkpoints(&publisher, &model)?;
-                let latest = all.last().ok_or_else(corrupt)?.0;
-                let model_prefix = index::model_prefix(&publisher, &model);
-                items.push(ModelView {
-                    checkpoints: all.len() as u64,
-                    latest,
-                    publisher,
-                    model,
-                });
-                match keys::prefix_end(&model_prefix) {
-                    Some(e) => start = e,
-                    None => break,
-                }
-                last_prefix = Some(model_prefix);
-            }
-            let next = if more {
-                last_prefix.map(hex::encode)
-            } else {
-                None
-            };
+            let page = l.models(after.as_ref(), limit)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|m| ModelView {
+                    publisher: m.publisher,
+                    model: m.model,
+                    checkpoints: m.checkpoints,
+                    latest: m.latest.0,
+                })
+                .collect();
+            let next = page.next.as_ref().map(Cursor::to_string);
             Ok(Json(ModelPage { items, next }))
         })
         .await

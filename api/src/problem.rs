@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ledger::entry::EntryError;
+use ledger::ledger::QueryError;
 use ledger::sequencer::SubmitError;
 use ledger::set::upload::UploadRequestError;
 use ledger::store::index::Rejection;
@@ -419,6 +420,17 @@ impl From<StoreError> for ApiError {
             // A damaged record will not heal by retrying: our fault, 500.
             e @ StoreError::Corrupt { .. } => ApiError::internal(chain(&e)),
             e => ApiError::StorageUnavailable(Box::new(e)),
+        }
+    }
+}
+
+/// A paged list's refusal of a cursor is the client's (400); a storage failure as above.
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::BadCursor => ApiError::bad_request("bad cursor"),
+            QueryError::Store(e) => e.into(),
+            e => ApiError::internal(chain(&e)),
         }
     }
 }

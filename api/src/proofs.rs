@@ -9,7 +9,6 @@ use std::sync::RwLock;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use ledger::store::log::StoreHashes;
 use ledger::tree::{split_stored_hash_index, HashReader, TreeError};
 use ledger::{LeafIndex, TlogProof, TreeSize};
 use serde::{Deserialize, Serialize};
@@ -209,7 +208,7 @@ impl HashReader for CachedHashes<'_> {
             return Ok(out);
         }
         let want: Vec<u64> = missing.iter().map(|&i| indexes[i]).collect();
-        let got = StoreHashes(&**self.l.store()).read_hashes(&want)?;
+        let got = self.l.stored_hashes(&want)?;
         let mut fresh = Vec::new();
         for (&i, d) in missing.iter().zip(got) {
             out[i] = d;

@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod cmd;
+#[cfg(feature = "server")]
+mod demo;
 mod exit;
 mod logread;
 

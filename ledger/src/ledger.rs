@@ -559,7 +559,179 @@ impl Ledger {
         Ok(names)
     }
 
-    /// The store, for tools and tests that read records directly.
+    // Paged queries of the indexes: what the service lists. Each list is in index key order,
+    // which does not change as the log grows, so a page's cursor (its last key) stays valid.
+
+    /// A page of registered publishers, in index order (names are length-prefixed in the index:
+    /// by name length, then bytewise), after `after` (from the previous page's `next`).
+    pub fn publishers(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<PublisherRow>, QueryError> {
+        self.index_page(&[index::TAG_PUBLISHER], after, limit, |k, v| {
+            let corrupt = || StoreError::corrupt(Column::Index, "publisher record");
+            let name = index::split_key(&k[1..])
+                .filter(|p| p.len() == 1)
+                .ok_or_else(corrupt)?[0];
+            let key = v
+                .get(..32)
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                .ok_or_else(corrupt)?;
+            let idx = v.get(32..).and_then(keys::read_u64).ok_or_else(corrupt)?;
+            Ok(PublisherRow {
+                name: String::from_utf8_lossy(name).into_owned(),
+                key,
+                index: LeafIndex(idx),
+            })
+        })
+    }
+
+    /// A page of the `dataset_version` entries in `scope`, by publisher, dataset and version
+    /// (length-prefixed names: by length, then bytewise), after `after`.
+    pub fn dataset_version_page(
+        &self,
+        scope: DatasetScope<'_>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<DatasetVersionRow>, QueryError> {
+        let prefix = match scope {
+            DatasetScope::All => vec![index::TAG_DATASET_VERSION],
+            DatasetScope::Publisher(p) => index::key(index::TAG_DATASET_VERSION, &[p.as_bytes()]),
+            DatasetScope::Dataset { publisher, dataset } => index::key(
+                index::TAG_DATASET_VERSION,
+                &[publisher.as_bytes(), dataset.as_bytes()],
+            ),
+        };
+        self.index_page(&prefix, after, limit, |k, v| {
+            let corrupt = || StoreError::corrupt(Column::Index, "dataset version record");
+            let parts = index::split_key(&k[1..])
+                .filter(|p| p.len() == 3)
+                .ok_or_else(corrupt)?;
+            let idx = keys::read_u64(v).ok_or_else(corrupt)?;
+            let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            Ok(DatasetVersionRow {
+                publisher: s(parts[0]),
+                dataset: s(parts[1]),
+                version: s(parts[2]),
+                index: LeafIndex(idx),
+            })
+        })
+    }
+
+    /// A page of the models with at least one `model_checkpoint` entry, by publisher then model
+    /// (length-prefixed names), after `after`: one seek per model, then all of that model's
+    /// checkpoint indexes (as [`Ledger::model_checkpoints`] reads them) to count them.
+    pub fn models(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<ModelRow>, QueryError> {
+        let store = &*self.inner.store;
+        let tag = [index::TAG_MODEL_CHECKPOINT];
+        let end = keys::prefix_end(&tag).unwrap_or_else(|| vec![0xff; 2]);
+        let mut start = match after {
+            None => tag.to_vec(),
+            // A model's cursor is its key prefix: resume after every key under it.
+            Some(c) if c.0.starts_with(&tag) => {
+                keys::prefix_end(&c.0).ok_or(QueryError::BadCursor)?
+            }
+            Some(_) => return Err(QueryError::BadCursor),
+        };
+        let mut items = Vec::new();
+        let mut last_prefix = None;
+        let mut more = false;
+        while start < end {
+            let Some((k, _)) = store
+                .range(Column::Index, &start, &end, 1)?
+                .into_iter()
+                .next()
+            else {
+                break;
+            };
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            let corrupt = || StoreError::corrupt(Column::Index, "model checkpoint record");
+            let at = k
+                .len()
+                .checked_sub(8)
+                .filter(|&at| at >= 1)
+                .ok_or_else(corrupt)?;
+            let names = index::split_key(&k[1..at])
+                .filter(|p| p.len() == 2)
+                .ok_or_else(corrupt)?;
+            let model_prefix = k[..at].to_vec();
+            let all = index::indexes_under(store, &model_prefix, None, usize::MAX)?;
+            let latest = *all.last().ok_or_else(corrupt)?;
+            items.push(ModelRow {
+                publisher: String::from_utf8_lossy(names[0]).into_owned(),
+                model: String::from_utf8_lossy(names[1]).into_owned(),
+                checkpoints: all.len() as u64,
+                latest,
+            });
+            match keys::prefix_end(&model_prefix) {
+                Some(e) => start = e,
+                None => break,
+            }
+            last_prefix = Some(model_prefix);
+        }
+        let next = if more { last_prefix.map(Cursor) } else { None };
+        Ok(Page { items, next })
+    }
+
+    /// Every `model_checkpoint` entry, by publisher, model, then log index, at most `limit`
+    /// (callers ask for one more than they will examine, to know whether they saw them all).
+    pub fn checkpoint_entries(&self, limit: usize) -> Result<Vec<LeafIndex>, StoreError> {
+        index::indexes_under(
+            &*self.inner.store,
+            &[index::TAG_MODEL_CHECKPOINT],
+            None,
+            limit,
+        )
+    }
+
+    /// The stored tree hashes at `indexes` ([`crate::tree::stored_hash_index`]), read from the
+    /// store (for a caller with its own cache of them).
+    pub fn stored_hashes(&self, indexes: &[u64]) -> Result<Vec<Digest>, crate::tree::TreeError> {
+        use crate::tree::HashReader as _;
+        log::StoreHashes(&*self.inner.store).read_hashes(indexes)
+    }
+
+    /// The records under `prefix` in the index, `limit` at most, after `after` (a cursor of
+    /// this same list: one outside `prefix` is refused), each decoded by `row`.
+    fn index_page<T>(
+        &self,
+        prefix: &[u8],
+        after: Option<&Cursor>,
+        limit: usize,
+        row: impl Fn(&[u8], &[u8]) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, QueryError> {
+        let start = match after {
+            None => prefix.to_vec(),
+            Some(c) if c.0.starts_with(prefix) => [&c.0[..], &[0]].concat(), // the next key
+            Some(_) => return Err(QueryError::BadCursor),
+        };
+        let end = keys::prefix_end(prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
+        let rows = self
+            .inner
+            .store
+            .range(Column::Index, &start, &end, limit.saturating_add(1))?;
+        let more = rows.len() > limit;
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        let mut last = None;
+        for (k, v) in rows.into_iter().take(limit) {
+            items.push(row(&k, &v)?);
+            last = Some(k);
+        }
+        let next = if more { last.map(Cursor) } else { None };
+        Ok(Page { items, next })
+    }
+
+    /// The store, for tests that plant or read records directly (the service reads through the
+    /// typed queries above). Hidden: not part of the ledger's interface.
+    #[doc(hidden)]
     pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.inner.store
     }
@@ -582,3 +754,81 @@ impl Ledger {
 
 /// A refusal, re-exported for callers that match on it.
 pub type EntryRejection = Rejection;
+
+/// A position in one of [`Ledger`]'s paged lists, from a page's `next`: opaque to callers,
+/// printed and parsed as lowercase hex. A list refuses a cursor that is not one of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor(Vec<u8>);
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(&self.0))
+    }
+}
+
+impl std::str::FromStr for Cursor {
+    type Err = QueryError;
+
+    fn from_str(s: &str) -> Result<Self, QueryError> {
+        hex::decode(s)
+            .map(Cursor)
+            .map_err(|_| QueryError::BadCursor)
+    }
+}
+
+/// One page of a list, and the cursor of the next (absent on the last).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Why a paged query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The cursor is not hex, or not one of this list's.
+    #[error("bad cursor")]
+    BadCursor,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which dataset versions [`Ledger::dataset_version_page`] lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatasetScope<'a> {
+    All,
+    Publisher(&'a str),
+    Dataset {
+        publisher: &'a str,
+        dataset: &'a str,
+    },
+}
+
+/// A registered publisher: its name, the key bound to it, and the entry that bound it last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublisherRow {
+    pub name: String,
+    pub key: [u8; 32],
+    pub index: LeafIndex,
+}
+
+/// A `dataset_version` entry, by its names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatasetVersionRow {
+    pub publisher: String,
+    pub dataset: String,
+    pub version: String,
+    pub index: LeafIndex,
+}
+
+/// A model: a publisher's model name with at least one `model_checkpoint` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelRow {
+    pub publisher: String,
+    pub model: String,
+    /// How many `model_checkpoint` entries it has.
+    pub checkpoints: u64,
+    /// Its latest `model_checkpoint` entry.
+    pub latest: LeafIndex,
+}

@@ -1,7 +1,7 @@
 //! The cross-entry rules the sequencer enforces, and the indexes they leave behind.
 
 use ledger::entry::EntryError;
-use ledger::ledger::Ledger;
+use ledger::ledger::{Cursor, DatasetScope, DatasetVersionRow, Ledger, Page, QueryError};
 use ledger::sequencer::SubmitError;
 use ledger::store::index::Rejection;
 use ledger::types::{Digest, LeafIndex};
@@ -206,4 +206,142 @@ fn a_corrupt_dataset_version_value_is_an_error() {
     );
     l.store().write(b, Durability::Synced).unwrap();
     assert!(l.dataset_version("acme", "web", "v1").is_err());
+}
+
+/// Every page of `list`, following `next` (through its printed form, as a client does).
+#[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
+fn all_pages<T>(
+    mut list: impl FnMut(Option<&Cursor>) -> Result<Page<T>, QueryError>,
+) -> Vec<Vec<T>> {
+    let mut pages = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = list(after.as_ref()).unwrap();
+        pages.push(page.items);
+        match page.next {
+            Some(c) => after = Some(c.to_string().parse().unwrap()),
+            None => return pages,
+        }
+    }
+}
+
+/// The typed, paged queries the service lists with: publishers, dataset versions (all, a
+/// publisher's, a dataset's), models, checkpoint entries, in index order (length-prefixed names:
+/// by length, then bytewise), paged by an opaque cursor.
+#[test]
+fn paged_queries_list_the_indexes_in_key_order() {
+    let l = ledger();
+    let (a, b) = (key(1), key(2));
+    let (root, _) = stored_set(&l, 1, 5);
+    l.submit(publisher("acme", &a, &a)).unwrap();
+    let bo = l.submit(publisher("bo", &b, &b)).unwrap().index;
+    let version = |p: &str, d: &str, v: &str, k| {
+        let i = l
+            .submit(dataset_version(p, d, v, root, 1, k, 0))
+            .unwrap()
+            .index;
+        (p.to_string(), d.to_string(), v.to_string(), i)
+    };
+    let news = version("acme", "news", "1", &a);
+    let web2 = version("acme", "web", "v2", &a);
+    let web1 = version("acme", "web", "v1", &a);
+    let x = version("bo", "x", "1", &b);
+    let on = [("acme", "web", "v1", web1.3, root)];
+    let ckpt = |m: &str, c: &str| {
+        l.submit(model_checkpoint("acme", m, c, &on, 0, &a))
+            .unwrap()
+            .index
+    };
+    let (lm1, m1, m2) = (ckpt("lm", "c1"), ckpt("m", "c1"), ckpt("m", "c2"));
+
+    let publishers = all_pages(|c| l.publishers(c, 1));
+    assert_eq!(publishers.len(), 2);
+    let names: Vec<_> = publishers
+        .iter()
+        .flatten()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["bo", "acme"]);
+    assert_eq!(publishers[0][0].key, b.verifying_key().to_bytes());
+    assert_eq!(publishers[0][0].index, bo);
+
+    let row = |r: &DatasetVersionRow| {
+        (
+            r.publisher.clone(),
+            r.dataset.clone(),
+            r.version.clone(),
+            r.index,
+        )
+    };
+    let versions = |scope: DatasetScope<'_>, limit| {
+        all_pages(|c| l.dataset_version_page(scope, c, limit))
+            .iter()
+            .flatten()
+            .map(row)
+            .collect::<Vec<_>>()
+    };
+    let acme = vec![web1.clone(), web2.clone(), news.clone()];
+    assert_eq!(versions(DatasetScope::Publisher("acme"), 2), acme);
+    assert_eq!(
+        versions(DatasetScope::All, 1),
+        [&[x.clone()][..], &acme].concat()
+    );
+    let web = DatasetScope::Dataset {
+        publisher: "acme",
+        dataset: "web",
+    };
+    assert_eq!(versions(web, 5), [web1, web2]);
+
+    let models = all_pages(|c| l.models(c, 1));
+    let models: Vec<_> = models
+        .iter()
+        .flatten()
+        .map(|m| (m.model.as_str(), m.checkpoints, m.latest))
+        .collect();
+    assert_eq!(models, [("m", 2, m2), ("lm", 1, lm1)]);
+    assert_eq!(l.checkpoint_entries(usize::MAX).unwrap(), [m1, m2, lm1]);
+    assert_eq!(l.checkpoint_entries(2).unwrap(), [m1, m2]);
+}
+
+/// A cursor is only good for the list that issued it: one from another list (or another
+/// publisher's datasets) cannot steer a list into other index records, and one that is not hex
+/// is refused before any read.
+#[test]
+fn foreign_cursor_is_refused_by_every_list() {
+    let l = ledger();
+    let (a, b) = (key(1), key(2));
+    let (root, _) = stored_set(&l, 1, 5);
+    l.submit(publisher("acme", &a, &a)).unwrap();
+    l.submit(publisher("bo", &b, &b)).unwrap();
+    for (p, k) in [("acme", &a), ("acme", &a), ("bo", &b), ("bo", &b)] {
+        let v = format!("v{}", l.checkpoint().size().0);
+        l.submit(dataset_version(p, "d", &v, root, 1, k, 0))
+            .unwrap();
+    }
+    let publishers = l.publishers(None, 1).unwrap().next.unwrap();
+    let bo = DatasetScope::Publisher("bo");
+    let of_bo = l.dataset_version_page(bo, None, 1).unwrap().next.unwrap();
+    let acme = DatasetScope::Publisher("acme");
+    // Each cursor works in its own list.
+    assert_eq!(l.publishers(Some(&publishers), 1).unwrap().items.len(), 1);
+    assert_eq!(
+        l.dataset_version_page(bo, Some(&of_bo), 5)
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    // And nowhere else.
+    fn refused<T>(r: Result<T, QueryError>) -> bool {
+        matches!(r, Err(QueryError::BadCursor))
+    }
+    assert!(refused(l.dataset_version_page(acme, Some(&of_bo), 5)));
+    assert!(refused(l.dataset_version_page(
+        DatasetScope::All,
+        Some(&publishers),
+        5
+    )));
+    assert!(refused(l.publishers(Some(&of_bo), 5)));
+    assert!(refused(l.models(Some(&publishers), 5)));
+    assert!(matches!("zz".parse::<Cursor>(), Err(QueryError::BadCursor)));
 }

@@ -17,7 +17,7 @@ pub struct ServeCmdArgs {
     pub json: bool,
     /// Create a new ledger in --data and seed it, without network, with the demo (SPDX licence
     /// texts, two dataset versions, opt-outs, a compliant and a violating checkpoint; see
-    /// api/src/demo.rs) before serving. When --data already exists it is served as it is: the
+    /// cli/src/demo.rs) before serving. When --data already exists it is served as it is: the
     /// demo never writes into an existing ledger.
     #[arg(long)]
     pub demo: bool,
@@ -52,7 +52,7 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
                 "prov: {dir} already exists: serving it as is (--demo seeds only a new ledger)"
             );
         } else if args.demo {
-            let seeded = api::demo::seed_server(&server).await;
+            let seeded = crate::demo::seed_server(&server).await;
             let seeded = seeded.or_exit(Exit::Local, "prov serve --demo")?;
             if !args.json {
                 say(seeded)?;

@@ -30,14 +30,14 @@ use crate::types::{Digest, LeafIndex};
 use super::keys::prefix_end;
 use super::{Column, LogStore, Record, StoreError};
 
-pub const TAG_REPLAY: u8 = 0x01;
-pub const TAG_PUBLISHER: u8 = 0x02;
-pub const TAG_DATASET_VERSION: u8 = 0x03;
-pub const TAG_OPTOUT: u8 = 0x04;
-pub const TAG_MODEL_CHECKPOINT: u8 = 0x05;
-pub const TAG_SET_ROOT: u8 = 0x06;
-pub const TAG_MODEL_HORIZON: u8 = 0x07;
-pub const TAG_SET_NAMED: u8 = 0x08;
+pub(crate) const TAG_REPLAY: u8 = 0x01;
+pub(crate) const TAG_PUBLISHER: u8 = 0x02;
+pub(crate) const TAG_DATASET_VERSION: u8 = 0x03;
+pub(crate) const TAG_OPTOUT: u8 = 0x04;
+pub(crate) const TAG_MODEL_CHECKPOINT: u8 = 0x05;
+pub(crate) const TAG_SET_ROOT: u8 = 0x06;
+pub(crate) const TAG_MODEL_HORIZON: u8 = 0x07;
+pub(crate) const TAG_SET_NAMED: u8 = 0x08;
 
 /// Which part of an entry names a set: a dataset version's manifest, an opt-out's set, or a
 /// checkpoint's weights.
@@ -203,7 +203,7 @@ impl<'a> BatchIndex<'a> {
 }
 
 /// `tag || parts...`, each part length-prefixed.
-pub fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![tag];
     for p in parts {
         let len = u16::try_from(p.len()).unwrap_or(u16::MAX);
@@ -213,14 +213,17 @@ pub fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
+#[doc(hidden)] // public for the tests and benches that plant index records
 pub fn replay_key(leaf_hash: &Digest) -> Vec<u8> {
     [&[TAG_REPLAY][..], &leaf_hash.0].concat()
 }
 
+#[doc(hidden)] // public for the tests and benches that plant index records
 pub fn publisher_key(name: &str) -> Vec<u8> {
     key(TAG_PUBLISHER, &[name.as_bytes()])
 }
 
+#[doc(hidden)] // public for the tests and benches that plant index records
 pub fn dataset_version_key(publisher: &str, dataset: &str, version: &str) -> Vec<u8> {
     key(
         TAG_DATASET_VERSION,
@@ -228,41 +231,41 @@ pub fn dataset_version_key(publisher: &str, dataset: &str, version: &str) -> Vec
     )
 }
 
-pub fn optout_key(index: LeafIndex) -> Vec<u8> {
+pub(crate) fn optout_key(index: LeafIndex) -> Vec<u8> {
     [&[TAG_OPTOUT][..], &index.0.to_be_bytes()].concat()
 }
 
-pub fn model_checkpoint_key(publisher: &str, model: &str, index: LeafIndex) -> Vec<u8> {
+pub(crate) fn model_checkpoint_key(publisher: &str, model: &str, index: LeafIndex) -> Vec<u8> {
     let mut k = model_prefix(publisher, model);
     k.extend_from_slice(&index.0.to_be_bytes());
     k
 }
 
 /// The prefix of every `model_checkpoint` index key of `publisher/model`.
-pub fn model_prefix(publisher: &str, model: &str) -> Vec<u8> {
+pub(crate) fn model_prefix(publisher: &str, model: &str) -> Vec<u8> {
     key(
         TAG_MODEL_CHECKPOINT,
         &[publisher.as_bytes(), model.as_bytes()],
     )
 }
 
-pub fn set_root_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
+pub(crate) fn set_root_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
     [&[TAG_SET_ROOT][..], &root.0, &index.0.to_be_bytes()].concat()
 }
 
 /// `publisher ‖ model` → the highest `optout_horizon` of the model's checkpoints.
-pub fn model_horizon_key(publisher: &str, model: &str) -> Vec<u8> {
+pub(crate) fn model_horizon_key(publisher: &str, model: &str) -> Vec<u8> {
     key(TAG_MODEL_HORIZON, &[publisher.as_bytes(), model.as_bytes()])
 }
 
 /// `set root ‖ index`: entry `index` names the set `root`.
-pub fn set_named_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
+pub(crate) fn set_named_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
     [&[TAG_SET_NAMED][..], &root.0, &index.0.to_be_bytes()].concat()
 }
 
 /// The leaf indexes stored as the last 8 bytes of every key under `prefix`, in key order,
 /// starting after `after` (exclusive) and at most `limit` of them.
-pub fn indexes_under(
+pub(crate) fn indexes_under(
     store: &dyn LogStore,
     prefix: &[u8],
     after: Option<LeafIndex>,
@@ -291,7 +294,7 @@ pub fn indexes_under(
 pub use super::rules::{apply, prepare_batch, Prepared, RuleContext, SetLookup};
 
 /// The length-prefixed parts of a key (without its tag), or None if malformed.
-pub fn split_key(mut k: &[u8]) -> Option<Vec<&[u8]>> {
+pub(crate) fn split_key(mut k: &[u8]) -> Option<Vec<&[u8]>> {
     let mut parts = Vec::new();
     while k.len() >= 2 {
         let len = usize::from(u16::from_be_bytes([k[0], k[1]]));

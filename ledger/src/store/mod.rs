@@ -10,6 +10,11 @@
 
 pub mod index;
 pub mod keyfile;
+// Record layouts are the ledger's own: nothing outside it decodes a key (the service reads through
+// `Ledger`'s typed queries). Public, hidden, only for the integration tests and benches that
+// plant records byte for byte to simulate damage or writes behind the sequencer's back
+// (ledger/tests, cli/tests/audit.rs, ledger/benches/store.rs).
+#[doc(hidden)]
 pub mod keys;
 pub mod log;
 pub mod memory;

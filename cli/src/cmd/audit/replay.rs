@@ -34,7 +34,7 @@ impl Replay {
 
     /// Every index record, for the state file.
     pub fn records(&self) -> Result<Vec<Record>, Failure> {
-        // Every index key starts with a tag below 0xff (`ledger::store::index::TAG_*`).
+        // Every index key starts with a one-byte tag below 0xff (docs/storage.md).
         self.store
             .range(Column::Index, &[], &[0xff], usize::MAX)
             .or_exit(Exit::Local, "reading the replayed index")

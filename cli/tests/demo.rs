@@ -1,14 +1,22 @@
-//! The `prov serve --demo` seed (api/src/demo.rs) on a real RocksDB ledger in a temp dir: every
+//! The `prov serve --demo` seed (cli/src/demo.rs, compiled into this test) on a real RocksDB ledger in a temp dir: every
 //! entry type is there, the opted-out text is in version 1 and not in version 2, the two
 //! checkpoints' compliance bundles verify to the verdicts the explorer shows, every manifest root
 //! is what `hasher` computes from the shipped file, and the seed refuses to touch a used ledger.
 
+//!
+//! Needs the `server` feature (the default), which `prov serve` and the demo live behind.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+#![cfg(feature = "server")]
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use api::demo::{self, DemoError, DemoSummary, CORPUS, CORPUS_FILE, OSI_FILE, V1_LINES};
+// `prov` is a binary: the test compiles its demo module itself.
+#[path = "../src/demo.rs"]
+#[allow(dead_code)] // the binary's uses of the module are not all this test's
+mod demo;
+
+use demo::{DemoError, DemoSummary, CORPUS, CORPUS_FILE, OSI_FILE, V1_LINES};
 use hasher::{hash_corpus, CpuHasher, HashConfig, Mode, Quiet};
 use ledger::compliance::{verify_bundle, Verdict, Violation};
 use ledger::entry::{Entry, EntryBody, EntryKind};
@@ -211,4 +219,32 @@ fn hash_file(path: &Path) -> Digest {
     )
     .unwrap();
     summary.root()
+}
+
+/// The service (`api`) does not depend on `hasher` (corpus walking, Parquet, Arrow, zstd): the
+/// demo, which builds its manifests by hasher's rule, is seeded here, where `prov` is assembled.
+/// Fails on a tree where `api` (or anything it builds on) depends on `hasher` again.
+#[test]
+fn api_does_not_depend_on_hasher() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-p", "api", "-e", "normal"])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let crates: BTreeSet<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    // The tree is api's: it names api, the ledger and the HTTP stack.
+    for dep in ["api", "ledger", "axum"] {
+        assert!(crates.contains(dep), "{dep} missing from\n{tree}");
+    }
+    assert!(!crates.contains("hasher"), "api depends on hasher:\n{tree}");
 }

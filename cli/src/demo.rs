@@ -1,9 +1,9 @@
 //! `prov serve --demo`: a new ledger seeded, without network, with a small real corpus that ships
 //! inside the binary, so that a newcomer sees every explorer page populated.
 //!
-//! The corpus is `api/demo/spdx-licences.jsonl`: 250 SPDX licence texts from the npm package
-//! `spdx-license-list@6.12.0` (see `api/demo/README.md` for its source and licence, and
-//! `api/demo/gen.js` for how it was cut). The story the log tells, in log order:
+//! The corpus is `cli/demo/spdx-licences.jsonl`: 250 SPDX licence texts from the npm package
+//! `spdx-license-list@6.12.0` (see `cli/demo/README.md` for its source and licence, and
+//! `cli/demo/gen.js` for how it was cut). The story the log tells, in log order:
 //!
 //! | index | entry |
 //! |---|---|
@@ -20,7 +20,7 @@
 //! metadata `prov hash --mode jsonl --meta-field spdx_id=id --meta-field name=name
 //! --meta-field source=url --meta-field osi_approved=osi_approved` would record ([`meta_spec`]),
 //! so anyone can recompute each root from the shipped file with `prov hash` (the test
-//! `api/tests/demo.rs` does): version 1 is `head -n 238` of the file, version 2 the file without
+//! `cli/tests/demo.rs` does): version 1 is `head -n 238` of the file, version 2 the file without
 //! line 238, `osi-approved.jsonl` its OSI-approved lines. The id of a licence is the BLAKE3 of its
 //! text alone, so pasting a text into the explorer's "Was my work used?" box finds it.
 //!
@@ -33,11 +33,17 @@
 //! never for a deployment.
 //!
 //! The weights of the two checkpoints are placeholders (two short strings each): no model ships.
+//!
+//! It lives here, where the binary is assembled, and not in `api`: building manifests by
+//! `hasher`'s rule needs `hasher` (and its Parquet, Arrow and zstd), which the service itself
+//! never does. `cli/tests/demo.rs` compiles this file into its test (`#[path]`), so it names no
+//! other module of the binary.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use api::Server;
 use ed25519_dalek::SigningKey;
 use hasher::meta::{leaf_meta_json, meta_digest};
 use hasher::{MetaMode, MetaSpec, Record};
@@ -52,8 +58,6 @@ use ledger::store::sets::SetStoreError;
 use ledger::{ContentId, Digest, LeafIndex};
 use serde::Deserialize;
 use serde_json::Value;
-
-use crate::serve::Server;
 
 /// The shipped corpus, one JSON object per line: `id`, `name`, `url`, `osi_approved`, `text`.
 pub const CORPUS: &str = include_str!("../demo/spdx-licences.jsonl");
@@ -186,6 +190,7 @@ pub async fn seed_server(server: &Server) -> Result<DemoSummary, DemoError> {
 }
 
 /// Creates a ledger named `origin` in `dir` (which must not exist) and seeds it.
+#[allow(dead_code)] // `prov serve` seeds through its server (`seed_server`); cli/tests/demo.rs calls it
 pub fn create(dir: &Path, origin: &str) -> Result<(Ledger, DemoSummary), DemoError> {
     if dir.exists() {
         return Err(DemoError::Exists(dir.to_path_buf()));

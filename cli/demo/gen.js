@@ -2,9 +2,9 @@
 // License List 3.28.0). Deterministic: the same package gives the same file, byte for byte.
 //
 //   cd /tmp && npm pack spdx-license-list@6.12.0 && tar xzf spdx-license-list-6.12.0.tgz
-//   node api/demo/gen.js /tmp/package > api/demo/spdx-licences.jsonl
+//   node cli/demo/gen.js /tmp/package > cli/demo/spdx-licences.jsonl
 //
-// Layout (api/src/demo.rs relies on it; see README.md here):
+// Layout (cli/src/demo.rs relies on it; see README.md here):
 //   lines 1..V1-1   texts in both versions of spdx-archive/licences, by SPDX id
 //   line  V1        the text that is opted out and dropped from version 2 (Beerware)
 //   lines V1+1..    texts added in version 2, by SPDX id
