@@ -11,9 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ledger::entry::{Entry, EntryBody};
-use ledger::{ContentId, LeafIndex, TlogProof, TreeSize, VerifierKey};
 use serde_json::json;
+use verifier::entry::{Entry, EntryBody};
+use verifier::{ContentId, LeafIndex, TlogProof, TreeSize, VerifierKey};
 
 use crate::client::{
     CheckpointPage, Client, ConsistencyProofView, EntryView, Health, InclusionProofView,
