@@ -26,21 +26,21 @@ use serde_json::Value;
 
 use hasher::manifest::{ItemCounts, ManifestHeader, ManifestReader, ManifestWriter, FORMAT};
 use hasher::meta::{canonical, meta_digest};
-use ledger::compliance::{
+use verifier::compliance::{
     bundle_optout_indices, verify_bundle, ComplianceBundle, Verdict, Violation,
 };
-use ledger::entry::{
+use verifier::entry::{
     verify_batch, Entry, EntryBody, EntryError, Name, SIGNATURE_CONTEXT, SIGNATURE_CONTEXT_V2,
 };
-use ledger::merkle;
-use ledger::note::{self, NoteSigner, VerifierKey, MAX_NOTE_BYTES};
-use ledger::set::{
+use verifier::merkle;
+use verifier::note::{self, NoteSigner, VerifierKey, MAX_NOTE_BYTES};
+use verifier::set::{
     verify_multi, Membership, SetExclusionProof, SetInclusionProof, SetLeaf, SetMembershipProof,
     SetMultiProof, SortedSet,
 };
-use ledger::tile::{self, EntryBundleId, TileHashReader, TileId, TILE_HEIGHT, TILE_WIDTH};
-use ledger::tree::{self, split_stored_hash_index, MAX_TREE_SIZE};
-use ledger::{
+use verifier::tile::{self, EntryBundleId, TileHashReader, TileId, TILE_HEIGHT, TILE_WIDTH};
+use verifier::tree::{self, split_stored_hash_index, MAX_TREE_SIZE};
+use verifier::{
     leaf_hash, Blake3Set, Checkpoint, ContentId, Digest, LeafIndex, Sha256Log, TlogProof, TreeSize,
 };
 
@@ -773,7 +773,7 @@ pub fn set_proof(data: &[u8]) -> Reached {
             p.size,
             &p.path,
         ) {
-            ledger::set::verify_inclusion(&p, &p.leaf.cid, &root, p.size)
+            verifier::set::verify_inclusion(&p, &p.leaf.cid, &root, p.size)
                 .unwrap_or_else(|e| panic!("inclusion proof against its own root: {e}"));
         }
         r = r.or(membership(&SetMembershipProof::Included(p)));
@@ -964,14 +964,14 @@ pub fn manifest(data: &[u8]) -> Reached {
 // ---------------------------------------------------------------------------------------------
 // upload_request
 
-/// A set upload request (`ledger::set::upload`, docs/formats.md "Upload requests").
+/// A set upload request (`verifier::set::upload`, docs/formats.md "Upload requests").
 ///
 /// - What parses serialises to canonical JSON that parses back to an equal request, and that
 ///   serialisation is a fixed point.
 /// - A parsed signed request's signature verifies (strictly) over its recomputed signing
 ///   message; a parsed anonymous one has no signature.
 pub fn upload_request(data: &[u8]) -> Reached {
-    use ledger::set::upload::{UploadRequest, UPLOAD_CONTEXT};
+    use verifier::set::upload::{UploadRequest, UPLOAD_CONTEXT};
     let Ok(req) = UploadRequest::from_json(data) else {
         return Reached::default();
     };

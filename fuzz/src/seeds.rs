@@ -10,13 +10,13 @@ use ed25519_dalek::SigningKey;
 
 use hasher::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use hasher::meta::{leaf_meta_json, meta_digest};
-use ledger::compliance::{BundleEntry, BundleSetProof, ComplianceBundle};
-use ledger::entry::{Entry, EntryBody, OptOut, OptOutIds, Scope};
-use ledger::note::NoteSigner;
-use ledger::set::SetLeaf;
-use ledger::tile::{encode_entry_bundle, TileId};
-use ledger::tree::{self, MemoryHashes};
-use ledger::{leaf_hash, Checkpoint, ContentId, Digest, LeafIndex, TlogProof, TreeSize};
+use verifier::compliance::{BundleEntry, BundleSetProof, ComplianceBundle};
+use verifier::entry::{Entry, EntryBody, OptOut, OptOutIds, Scope};
+use verifier::note::NoteSigner;
+use verifier::set::SetLeaf;
+use verifier::tile::{encode_entry_bundle, TileId};
+use verifier::tree::{self, MemoryHashes};
+use verifier::{leaf_hash, Checkpoint, ContentId, Digest, LeafIndex, TlogProof, TreeSize};
 
 use crate::checks::{
     known_logs, known_sets, log_root, log_signer, set_items, DOC_ENTRIES, LOG_ORIGIN,
@@ -454,7 +454,7 @@ pub fn all() -> Vec<Seed> {
 
     // upload_request: the worked example of docs/formats.md, its anonymous form, a tampered one
     {
-        use ledger::set::upload::{UploadFormat, UploadRequest};
+        use verifier::set::upload::{UploadFormat, UploadRequest};
         let doc_key = SigningKey::from_bytes(&[5u8; 32]);
         let anon =
             UploadRequest::anonymous(Digest([1; 32]), 3, UploadFormat::Leaves, 1_780_000_000)

@@ -12,9 +12,9 @@
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use ledger::entry::EntryBody;
-use ledger::ContentId;
 use serde_json::{json, Value};
+use verifier::entry::EntryBody;
+use verifier::ContentId;
 
 use crate::client::{Client, ContentView};
 use crate::cmd::proof::{checkpoint_index, content_id, dataset_proof, verified_entry, KeyArg};

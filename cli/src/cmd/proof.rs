@@ -12,10 +12,10 @@
 
 use std::path::{Path, PathBuf};
 
-use ledger::compliance::{verify_bundle_report, ComplianceBundle};
-use ledger::entry::{Entry, EntryBody};
-use ledger::{ContentId, LeafIndex, TlogProof, TreeSize, VerifierKey};
 use serde_json::json;
+use verifier::compliance::{verify_bundle_report, ComplianceBundle};
+use verifier::entry::{Entry, EntryBody};
+use verifier::{ContentId, LeafIndex, TlogProof, TreeSize, VerifierKey};
 
 use crate::client::{
     CheckpointPage, Client, ConsistencyProofView, EntryView, Health, InclusionProofView,

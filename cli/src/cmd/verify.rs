@@ -19,18 +19,18 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use ledger::compliance::{
+use serde_json::{json, Value};
+use verifier::compliance::{
     verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, Verdict,
 };
-use ledger::entry::{Entry, EntryBody};
-use ledger::set::{Membership, SetExclusionProof, SetInclusionProof, SetMembershipProof};
-use ledger::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
-use ledger::tree::TreeError;
-use ledger::{
+use verifier::entry::{Entry, EntryBody};
+use verifier::set::{Membership, SetExclusionProof, SetInclusionProof, SetMembershipProof};
+use verifier::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
+use verifier::tree::TreeError;
+use verifier::{
     leaf_hash, verify_consistency, verify_inclusion, Checkpoint, ContentId, Digest, LeafIndex,
     Sha256Log, TlogProof, TreeSize, VerifierKey,
 };
-use serde_json::{json, Value};
 
 use crate::client::Client;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};

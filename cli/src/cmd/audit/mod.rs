@@ -30,13 +30,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use ledger::entry::{Entry, EntryBody};
 use ledger::store::index::Rejection;
 use ledger::store::Record;
-use ledger::tile::TILE_WIDTH;
-use ledger::{leaf_hash, verify_consistency, LeafIndex, Sha256Log, TlogProof};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use verifier::entry::{Entry, EntryBody};
+use verifier::tile::TILE_WIDTH;
+use verifier::{leaf_hash, verify_consistency, LeafIndex, Sha256Log, TlogProof};
 
 use crate::client::{Client, DEFAULT_SERVER};
 use crate::cmd::verify::load_vkey;

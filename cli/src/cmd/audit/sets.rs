@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use ledger::entry::{Entry, EntryBody, OptOutIds};
-use ledger::set::{SetError, SetRootBuilder};
 use ledger::store::StoreError;
-use ledger::Digest;
 use serde::{Deserialize, Serialize};
+use verifier::entry::{Entry, EntryBody, OptOutIds};
+use verifier::set::{SetError, SetRootBuilder};
+use verifier::Digest;
 
 use crate::client::Client;
 use crate::exit::Failure;

@@ -105,48 +105,6 @@ pub fn stored_hash_count(size: TreeSize) -> u64 {
     2 * size.0 - u64::from(size.0.count_ones())
 }
 
-/// The hashes to persist when appending leaf `n` with `leaf_hash` to a tree of size `n`, in
-/// stored order (they go at indexes `stored_hash_count(n)..stored_hash_count(n + 1)`): the leaf
-/// hash, then the root of every subtree this leaf completes, smallest first.
-pub fn stored_hashes<R: HashReader + ?Sized>(
-    n: LeafIndex,
-    leaf_hash: Digest,
-    reader: &R,
-) -> Result<Vec<Digest>, TreeError> {
-    check_size(n.0 + 1)?;
-    let levels = n.0.trailing_ones() as u8;
-    let indexes: Vec<u64> = (0..levels)
-        .map(|l| stored_hash_index(l, (n.0 >> l) - 1))
-        .collect();
-    let lefts = read_exact(reader, &indexes)?;
-    let mut out = Vec::with_capacity(1 + lefts.len());
-    let mut h = leaf_hash;
-    out.push(h);
-    for left in &lefts {
-        h = Sha256Log::node_hash(left, &h);
-        out.push(h);
-    }
-    Ok(out)
-}
-
-/// The hashes to persist when appending `leaf_hashes` to a tree of size `start`, in stored order
-/// (indexes `stored_hash_count(start)..stored_hash_count(start + len)`). One read of at most 62
-/// hashes (the right edge), however large the batch; a caller that appends repeatedly can keep a
-/// [`RightEdge`] instead and read nothing at all.
-pub fn stored_hashes_for_batch<R: HashReader + ?Sized>(
-    start: TreeSize,
-    leaf_hashes: &[Digest],
-    reader: &R,
-) -> Result<Vec<Digest>, TreeError> {
-    check_size(start.0.saturating_add(leaf_hashes.len() as u64))?;
-    let mut edge = RightEdge::load(start, reader)?;
-    let mut out = Vec::with_capacity(2 * leaf_hashes.len() + 1);
-    for h in leaf_hashes {
-        edge.append(*h, &mut out);
-    }
-    Ok(out)
-}
-
 /// The root of the tree of `size` leaves (`SHA-256("")` for 0), from one read of at most 62
 /// stored hashes.
 pub fn tree_hash<R: HashReader + ?Sized>(size: TreeSize, reader: &R) -> Result<Digest, TreeError> {
@@ -485,27 +443,21 @@ mod tests {
     }
 
     #[test]
-    fn stored_hashes_and_batches_agree_with_memory_hashes() {
+    fn a_right_edge_loaded_mid_tree_appends_what_the_whole_tree_stores() {
         let l = leaves(140);
         let full = MemoryHashes::from_leaf_hashes(&l);
-        let mut m = MemoryHashes::new();
-        for (i, h) in l.iter().enumerate() {
-            let got = stored_hashes(LeafIndex(i as u64), *h, &m).unwrap();
-            let (a, b) = (
-                stored_hash_count(TreeSize(i as u64)) as usize,
-                stored_hash_count(TreeSize(i as u64 + 1)) as usize,
-            );
-            assert_eq!(got, full.stored()[a..b], "leaf {i}");
-            m.push_leaf_hash(*h);
-        }
         for start in 0..l.len() {
             for end in [start, start + 1, (start + 37).min(l.len()), l.len()] {
                 let prefix = MemoryHashes::from_leaf_hashes(&l[..start]);
-                let got = stored_hashes_for_batch(TreeSize(start as u64), &l[start..end], &prefix)
-                    .unwrap();
+                let mut edge = RightEdge::load(TreeSize(start as u64), &prefix).unwrap();
+                let mut got = Vec::new();
+                for h in &l[start..end] {
+                    edge.append(*h, &mut got);
+                }
                 let a = stored_hash_count(TreeSize(start as u64)) as usize;
                 let b = stored_hash_count(TreeSize(end as u64)) as usize;
                 assert_eq!(got, full.stored()[a..b], "{start}..{end}");
+                assert_eq!(edge.root(), merkle::root::<Sha256Log>(&l[..end]));
             }
         }
     }

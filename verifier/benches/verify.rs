@@ -1,13 +1,13 @@
 //! What a verifier spends its time on: RFC 6962 inclusion-proof verification in a log of 2^20
 //! leaves (20 hashes), a tlog-proof end to end, and checkpoint signature verification.
 //!
-//! `cargo bench -p ledger --bench verify -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p verifier --bench verify -- --warm-up-time 1 --measurement-time 3`
 //! Throughput is printed as elements/s: proofs (or notes) verified per second on one core.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
-use ledger::merkle::{inclusion_proof, root, verify_inclusion};
-use ledger::{
+use verifier::merkle::{inclusion_proof, root, verify_inclusion};
+use verifier::{
     leaf_hash, Checkpoint, Digest, LeafIndex, NoteSigner, Sha256Log, TlogProof, TreeSize,
 };
 

@@ -19,7 +19,7 @@
 //! another log. An entry without `log` is a **v1** entry, signed over
 //! `"prov-ledger/v1\n" || type || "\n" || body`; v1 entries already logged stay valid and
 //! verify everywhere, but a sequencer accepts only v2 entries for its own origin
-//! (`crate::store::rules`). Signatures are Ed25519 (RFC 8032, verified strictly). The type is in
+//! (`ledger::store::rules`). Signatures are Ed25519 (RFC 8032, verified strictly). The type is in
 //! the message twice, on purpose: a signature can never be read as one over another type,
 //! whatever a future body looks like; the version prefix keeps the two domains apart.
 //!

@@ -102,11 +102,6 @@ impl VerifierKey {
         Self::new(name, KeyType::Ed25519, key)
     }
 
-    /// The verifier key of a `cosignature/v1` witness key named `name`.
-    pub fn cosignature_v1(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
-        Self::new(name, KeyType::CosignatureV1, key)
-    }
-
     fn new(name: &str, key_type: KeyType, key: VerifyingKey) -> Result<Self, NoteError> {
         if !signed_note::is_key_name_valid(name) {
             return Err(NoteError::InvalidName(name.to_string()));

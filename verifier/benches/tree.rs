@@ -2,12 +2,12 @@
 //! hash to persist, and the streaming root for comparison), and roots and proofs generated from
 //! stored hashes of a 2^20-leaf tree held in memory (the store adds its own read cost on top).
 //!
-//! `cargo bench -p ledger --bench tree -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p verifier --bench tree -- --warm-up-time 1 --measurement-time 3`
 //! Throughput is elements/s: leaves per second for the 10M roots, proofs per second otherwise.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ledger::tree::{consistency_proof, inclusion_proof, tree_hash, MemoryHashes, RightEdge};
-use ledger::{leaf_hash, Digest, LeafIndex, Sha256Log, StreamingRoot, TreeSize};
+use verifier::tree::{consistency_proof, inclusion_proof, tree_hash, MemoryHashes, RightEdge};
+use verifier::{leaf_hash, Digest, LeafIndex, Sha256Log, StreamingRoot, TreeSize};
 
 const BIG: u64 = 10_000_000;
 const PROOF_TREE: u64 = 1 << 20;

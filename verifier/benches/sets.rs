@@ -1,13 +1,13 @@
 //! Set benchmarks: building a 1M-leaf set from sorted leaves (goal under 1 s on 2 cores), and
 //! inclusion / exclusion / multi-proof verification per second, in a 1M-leaf set.
 //!
-//! `cargo bench -p ledger --bench sets -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p verifier --bench sets -- --warm-up-time 1 --measurement-time 3`
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use ledger::set::{verify_exclusion, verify_inclusion, verify_multi, SetLeaf, SortedSet};
-use ledger::{ContentId, Digest};
+use verifier::set::{verify_exclusion, verify_inclusion, verify_multi, SetLeaf, SortedSet};
+use verifier::{ContentId, Digest};
 
 const N: u64 = 1_000_000;
 
