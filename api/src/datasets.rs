@@ -59,10 +59,12 @@ pub struct DatasetPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CursorQuery {
     /// `next` from the previous page.
     pub cursor: Option<String>,
     /// Items per page (default 100, at most the configured `max_page`).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -78,11 +80,13 @@ pub struct DatasetProof {
 }
 
 /// `GET /v1/publishers/{name}`.
-#[utoipa::path(get, path = "/v1/publishers/{name}", tag = "read",
+#[utoipa::path(get, path = "/v1/publishers/{name}", tag = "read", operation_id = "get_publisher",
     params(("name" = String, Path)),
     responses(
         (status = 200, description = "The publisher", body = PublisherView),
         (status = 404, description = "Not registered", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publisher(
     State(state): State<AppState>,
@@ -109,11 +113,12 @@ pub struct PublisherPage {
 
 /// `GET /v1/publishers`: every registered publisher, in index order (names are length-prefixed
 /// in the index, so by name length, then bytewise), which keeps cursors stable as the log grows.
-#[utoipa::path(get, path = "/v1/publishers", tag = "read",
+#[utoipa::path(get, path = "/v1/publishers", tag = "read", operation_id = "list_publishers",
     params(CursorQuery),
     responses(
         (status = 200, description = "A page of publishers", body = PublisherPage),
         (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publishers(
     State(state): State<AppState>,
@@ -154,11 +159,12 @@ pub async fn publishers(
 }
 
 /// `GET /v1/datasets`: every dataset version, by publisher, dataset and version name.
-#[utoipa::path(get, path = "/v1/datasets", tag = "read",
+#[utoipa::path(get, path = "/v1/datasets", tag = "read", operation_id = "list_dataset_versions",
     params(CursorQuery),
     responses(
         (status = 200, description = "A page of dataset versions", body = DatasetPage),
         (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -173,9 +179,13 @@ pub async fn list(
 }
 
 /// `GET /v1/datasets/{publisher}`: a publisher's dataset versions.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}", tag = "read",
+#[utoipa::path(get, path = "/v1/datasets/{publisher}", tag = "read", operation_id = "list_publisher_dataset_versions",
     params(("publisher" = String, Path), CursorQuery),
-    responses((status = 200, description = "A page of dataset versions", body = DatasetPage)))]
+    responses(
+        (status = 200, description = "A page of dataset versions", body = DatasetPage),
+        (status = 400, description = "Bad cursor, or a malformed parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn of_publisher(
     State(state): State<AppState>,
     Path(publisher): Path<String>,
@@ -186,9 +196,13 @@ pub async fn of_publisher(
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}`: the versions of one dataset.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}", tag = "read",
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}", tag = "read", operation_id = "list_dataset_versions_of_dataset",
     params(("publisher" = String, Path), ("dataset" = String, Path), CursorQuery),
-    responses((status = 200, description = "A page of dataset versions", body = DatasetPage)))]
+    responses(
+        (status = 200, description = "A page of dataset versions", body = DatasetPage),
+        (status = 400, description = "Bad cursor, or a malformed parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn versions(
     State(state): State<AppState>,
     Path((publisher, dataset)): Path<(String, String)>,
@@ -243,11 +257,13 @@ async fn page_of_versions(
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}/{version}`.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}", tag = "read",
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}", tag = "read", operation_id = "get_dataset_version",
     params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, description = "The dataset version", body = DatasetVersionView),
         (status = 404, description = "Not in the log", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn version(
     State(state): State<AppState>,
@@ -258,12 +274,14 @@ pub async fn version(
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}`: inclusion or exclusion.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}", tag = "read",
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}", tag = "read", operation_id = "get_dataset_version_proof",
     params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path),
-           ("cid" = String, Path, description = "blake3:<64 hex>")),
+           ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$")),
     responses(
         (status = 200, description = "Inclusion or exclusion proof against the version's manifest root and item count", body = DatasetProof),
         (status = 404, description = "Version not in the log, or its manifest not stored here", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed content id", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn proof(
     State(state): State<AppState>,

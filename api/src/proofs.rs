@@ -23,6 +23,7 @@ use crate::tiles::{text_response, IMMUTABLE};
 
 /// Which tree a proof is for.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The tree size to prove against; default the latest checkpoint's. A tlog-proof needs a
     /// size at which a checkpoint was signed.
@@ -43,6 +44,7 @@ pub struct InclusionProof {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older tree size (at least 1).
     pub old: u64,
@@ -60,13 +62,14 @@ pub struct ConsistencyProof {
 }
 
 /// `GET /v1/entries/{index}/inclusion`.
-#[utoipa::path(get, path = "/v1/entries/{index}/inclusion", tag = "read",
+#[utoipa::path(get, path = "/v1/entries/{index}/inclusion", tag = "read", operation_id = "get_inclusion_proof",
     params(("index" = u64, Path, description = "Log index"), InclusionQuery),
     responses(
         (status = 200, description = "The proof: JSON, or a tlog-proof with `Accept: text/plain`", body = InclusionProof,
             content((InclusionProof = "application/json"), (String = "text/plain; charset=utf-8"))),
         (status = 400, description = "Bad index or size", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Entry or tree size not in the log, or no checkpoint at that size (text form)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inclusion(
     State(state): State<AppState>,
@@ -91,11 +94,13 @@ pub async fn inclusion(
 }
 
 /// `GET /v1/entries/{index}/inclusion.tlog-proof`.
-#[utoipa::path(get, path = "/v1/entries/{index}/inclusion.tlog-proof", tag = "read",
+#[utoipa::path(get, path = "/v1/entries/{index}/inclusion.tlog-proof", tag = "read", operation_id = "get_inclusion_tlog_proof",
     params(("index" = u64, Path, description = "Log index"), InclusionQuery),
     responses(
         (status = 200, description = "A c2sp.org/tlog-proof@v1 file", content_type = "text/plain; charset=utf-8", body = String),
         (status = 404, description = "Entry not in the log, or no checkpoint at that size", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inclusion_tlog_proof(
     State(state): State<AppState>,
@@ -239,13 +244,14 @@ pub(crate) fn signed_at(state: &AppState, size: TreeSize) -> Result<Option<Strin
 }
 
 /// `GET /v1/proofs/consistency?old=M&new=N`.
-#[utoipa::path(get, path = "/v1/proofs/consistency", tag = "read",
+#[utoipa::path(get, path = "/v1/proofs/consistency", tag = "read", operation_id = "get_consistency_proof",
     params(ConsistencyQuery),
     responses(
         (status = 200, description = "The proof: JSON, or base64 hashes one per line with `Accept: text/plain`", body = ConsistencyProof,
             content((ConsistencyProof = "application/json"), (String = "text/plain; charset=utf-8"))),
         (status = 400, description = "old is 0 or larger than new", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "new is beyond the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn consistency(
     State(state): State<AppState>,
