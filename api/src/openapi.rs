@@ -103,7 +103,7 @@ pub fn yaml() -> Result<String, ApiError> {
 /// `GET /openapi.yaml`.
 #[utoipa::path(get, path = "/openapi.yaml", tag = "operations", operation_id = "get_openapi",
     responses(
-        (status = 200, description = "This document", content_type = "application/yaml", body = String),
+        (status = 200, description = "This document", content_type = "application/yaml", body = Object),
         (status = 503, description = "Timed out; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn openapi_yaml() -> Result<Response, ApiError> {

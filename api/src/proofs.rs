@@ -47,6 +47,7 @@ pub struct InclusionProof {
 #[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older tree size (at least 1).
+    #[param(minimum = 1)]
     pub old: u64,
     /// The newer tree size; default the latest checkpoint's.
     pub new: Option<u64>,

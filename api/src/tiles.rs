@@ -66,7 +66,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> Response {
 
 /// `GET /tile/{*path}`: a hash tile or an entry bundle.
 #[utoipa::path(get, path = "/tile/{path}", tag = "tiles", operation_id = "get_tile",
-    params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit groups (`x001/x234/067`)")),
+    params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit groups (`x001/x234/067`)", pattern = "^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\\.p/[0-9]{1,3})?$")),
     responses(
         (status = 200, description = "Tile or entry bundle bytes", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, description = "Not a canonical tile path", body = crate::problem::Problem, content_type = "application/problem+json"),
