@@ -55,7 +55,7 @@ use crate::problem::ApiError;
         crate::explorer::asset,
     ),
     components(schemas(crate::problem::Problem, crate::schemas::SetInclusionProofJson, crate::schemas::SetExclusionProofJson)),
-    modifiers(&EntryDiscriminator),
+    modifiers(&EntryDiscriminator, &UploadLinks),
     tags(
         (name = "tiles", description = "C2SP tlog-tiles: the log itself, byte for byte"),
         (name = "write", description = "Submitting entries and uploading sets"),
@@ -89,6 +89,44 @@ impl utoipa::Modify for EntryDiscriminator {
             .map(|(ty, schema)| (ty.to_string(), format!("#/components/schemas/{schema}")))
             .collect();
             one.discriminator = Some(d);
+        }
+    }
+}
+
+/// OpenAPI links from `POST /v1/uploads`'s answer to the operations on the upload it started,
+/// so that clients (and Schemathesis's stateful phase) know where `upload_id` goes.
+struct UploadLinks;
+
+impl utoipa::Modify for UploadLinks {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::extensions::Extensions;
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        let Some(item) = doc.paths.paths.get_mut("/v1/uploads") else {
+            return;
+        };
+        let Some(op) = item.post.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(created)) = op.responses.responses.get_mut("201") else {
+            return;
+        };
+        for (name, operation_id) in [
+            ("UploadWholeSet", "upload_whole_set"),
+            ("UploadChunk", "upload_chunk"),
+            ("CommitUpload", "commit_upload"),
+            ("AbandonUpload", "abandon_upload"),
+        ] {
+            // utoipa 5.5 writes `Link::operation_id` as `operation_id`, which OpenAPI does not
+            // know (the meta-schema test catches it); the right key goes in through the
+            // extensions map, which is flattened into the link.
+            let key = Extensions::from_iter([("operationId", operation_id)]);
+            let link = LinkBuilder::new()
+                .extensions(Some(key))
+                .parameter("id", "$response.body#/upload_id");
+            created
+                .links
+                .insert(name.to_string(), RefOr::T(link.build()));
         }
     }
 }

@@ -47,21 +47,49 @@ const MAX_LINE: usize = 1 << 20;
 const MAX_SEEN: usize = 200_000;
 
 /// `POST /v1/uploads`: the request (docs/formats.md, "Upload requests"). For the schema only:
-/// the handler parses the bytes with `ledger::set::upload::UploadRequest::from_json`.
+/// the handler parses the bytes with `ledger::set::upload::UploadRequest::from_json`, which
+/// refuses unknown fields and integers above 2^53 - 1.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "root": "819757fbddc33b994d5692aabf0b69cd672759e5a5e5b8ef140e9c7112d05357",
+    "size": 2,
+    "format": "leaves",
+    "time": 1767225600
+}))]
 pub struct UploadRequestJson {
     /// The set's claimed root, 64 lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub root: String,
     /// Its number of leaves.
+    #[schema(maximum = 9007199254740991_u64)]
     pub size: u64,
     /// `leaves` (concatenated 72-byte leaves) or `manifest` (prov-manifest/v1 JSON Lines).
-    pub format: String,
+    pub format: UploadFormatJson,
     /// Unix seconds; refused when further than `uploads.max_skew_secs` from the server's clock.
+    #[schema(maximum = 9007199254740991_u64)]
     pub time: u64,
+    /// Makes otherwise identical signed requests differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, maximum = 9007199254740991_u64)]
+    pub nonce: Option<u64>,
     /// The uploader's Ed25519 public key, standard base64; absent for an anonymous upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9+/]{43}=$")]
     pub signer: Option<String>,
-    /// Ed25519 signature (base64) of `"prov-ledger/upload/v1\n" || JCS(request without sig)`.
+    /// Ed25519 signature (base64) of `"prov-ledger/upload/v1\n" || JCS(request without sig)`;
+    /// present exactly when `signer` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9+/]{86}==$")]
     pub sig: Option<String>,
+}
+
+/// The body format an upload request declares.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadFormatJson {
+    Leaves,
+    Manifest,
 }
 
 /// An upload started.
