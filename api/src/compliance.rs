@@ -53,7 +53,7 @@ const BUSY_RETRY_SECS: u64 = 2;
 
 /// `GET /v1/compliance/{index}`.
 #[utoipa::path(get, path = "/v1/compliance/{index}", tag = "read", operation_id = "get_compliance_bundle",
-    params(("index" = u64, Path, description = "Log index of a model_checkpoint entry")),
+    params(("index" = u64, Path, description = "Log index of a model_checkpoint entry", example = 8)),
     responses(
         (status = 200, description = "The bundle (verify with `prov verify compliance`)", body = crate::schemas::ComplianceBundleJson),
         (status = 404, description = "No such entry, or not a model_checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),

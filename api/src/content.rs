@@ -59,7 +59,7 @@ pub struct ContentQuery {
 
 /// `GET /v1/content/{cid}`.
 #[utoipa::path(get, path = "/v1/content/{cid}", tag = "read", operation_id = "get_content_appearances",
-    params(("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$"), ContentQuery),
+    params(("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$", example = "blake3:004690c0d30fc7b76506bd01a7fca19c8b14893602cff9bb697c287a4490cd29"), ContentQuery),
     responses(
         (status = 200, description = "Where the id appears (possibly nowhere)", body = ContentView),
         (status = 400, description = "Malformed content id", body = crate::problem::Problem, content_type = "application/problem+json"),

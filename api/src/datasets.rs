@@ -81,7 +81,7 @@ pub struct DatasetProof {
 
 /// `GET /v1/publishers/{name}`.
 #[utoipa::path(get, path = "/v1/publishers/{name}", tag = "read", operation_id = "get_publisher",
-    params(("name" = String, Path)),
+    params(("name" = String, Path, example = "spdx-archive")),
     responses(
         (status = 200, description = "The publisher", body = PublisherView),
         (status = 404, description = "Not registered", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -180,7 +180,7 @@ pub async fn list(
 
 /// `GET /v1/datasets/{publisher}`: a publisher's dataset versions.
 #[utoipa::path(get, path = "/v1/datasets/{publisher}", tag = "read", operation_id = "list_publisher_dataset_versions",
-    params(("publisher" = String, Path), CursorQuery),
+    params(("publisher" = String, Path, example = "spdx-archive"), CursorQuery),
     responses(
         (status = 200, description = "A page of dataset versions", body = DatasetPage),
         (status = 400, description = "Bad cursor, or a malformed parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -197,7 +197,7 @@ pub async fn of_publisher(
 
 /// `GET /v1/datasets/{publisher}/{dataset}`: the versions of one dataset.
 #[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}", tag = "read", operation_id = "list_dataset_versions_of_dataset",
-    params(("publisher" = String, Path), ("dataset" = String, Path), CursorQuery),
+    params(("publisher" = String, Path, example = "spdx-archive"), ("dataset" = String, Path, example = "licences"), CursorQuery),
     responses(
         (status = 200, description = "A page of dataset versions", body = DatasetPage),
         (status = 400, description = "Bad cursor, or a malformed parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -258,7 +258,7 @@ async fn page_of_versions(
 
 /// `GET /v1/datasets/{publisher}/{dataset}/{version}`.
 #[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}", tag = "read", operation_id = "get_dataset_version",
-    params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path)),
+    params(("publisher" = String, Path, example = "spdx-archive"), ("dataset" = String, Path, example = "licences"), ("version" = String, Path, example = "1")),
     responses(
         (status = 200, description = "The dataset version", body = DatasetVersionView),
         (status = 404, description = "Not in the log", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -275,8 +275,8 @@ pub async fn version(
 
 /// `GET /v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}`: inclusion or exclusion.
 #[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}", tag = "read", operation_id = "get_dataset_version_proof",
-    params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path),
-           ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$")),
+    params(("publisher" = String, Path, example = "spdx-archive"), ("dataset" = String, Path, example = "licences"), ("version" = String, Path, example = "1"),
+           ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$", example = "blake3:004690c0d30fc7b76506bd01a7fca19c8b14893602cff9bb697c287a4490cd29")),
     responses(
         (status = 200, description = "Inclusion or exclusion proof against the version's manifest root and item count", body = DatasetProof),
         (status = 404, description = "Version not in the log, or its manifest not stored here", body = crate::problem::Problem, content_type = "application/problem+json"),

@@ -268,7 +268,7 @@ fn type_label(ty: &str) -> &'static str {
 
 /// `GET /v1/entries/{index}`.
 #[utoipa::path(get, path = "/v1/entries/{index}", tag = "read", operation_id = "get_entry",
-    params(("index" = u64, Path, description = "Log index")),
+    params(("index" = u64, Path, description = "Log index", example = 2)),
     responses(
         (status = 200, description = "The entry", body = EntryView),
         (status = 404, description = "Not covered by the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),

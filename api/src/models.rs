@@ -154,7 +154,7 @@ pub async fn list(
 
 /// `GET /v1/models/{publisher}/{model}/checkpoints`.
 #[utoipa::path(get, path = "/v1/models/{publisher}/{model}/checkpoints", tag = "read", operation_id = "list_model_checkpoints",
-    params(("publisher" = String, Path), ("model" = String, Path), CheckpointQuery),
+    params(("publisher" = String, Path, example = "open-models"), ("model" = String, Path, example = "licence-lm"), CheckpointQuery),
     responses(
         (status = 200, description = "A page of the model's checkpoints, in log order", body = CheckpointPage),
         (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),

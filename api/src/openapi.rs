@@ -14,7 +14,8 @@ use crate::problem::ApiError;
         title = "Provenance Ledger",
         description = "A verifiable training-data provenance ledger: C2SP tlog-tiles read path, \
             write API and JSON read API. Every error is an RFC 9457 problem body \
-            (application/problem+json).",
+            (application/problem+json). Parameter examples name what the demo log \
+            (`prov serve --demo`) holds.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(

@@ -64,7 +64,7 @@ pub struct ConsistencyProof {
 
 /// `GET /v1/entries/{index}/inclusion`.
 #[utoipa::path(get, path = "/v1/entries/{index}/inclusion", tag = "read", operation_id = "get_inclusion_proof",
-    params(("index" = u64, Path, description = "Log index"), InclusionQuery),
+    params(("index" = u64, Path, description = "Log index", example = 2), InclusionQuery),
     responses(
         (status = 200, description = "The proof: JSON, or a tlog-proof with `Accept: text/plain`", body = InclusionProof,
             content((InclusionProof = "application/json"), (String = "text/plain; charset=utf-8"))),
@@ -96,7 +96,7 @@ pub async fn inclusion(
 
 /// `GET /v1/entries/{index}/inclusion.tlog-proof`.
 #[utoipa::path(get, path = "/v1/entries/{index}/inclusion.tlog-proof", tag = "read", operation_id = "get_inclusion_tlog_proof",
-    params(("index" = u64, Path, description = "Log index"), InclusionQuery),
+    params(("index" = u64, Path, description = "Log index", example = 2), InclusionQuery),
     responses(
         (status = 200, description = "A c2sp.org/tlog-proof@v1 file", content_type = "text/plain; charset=utf-8", body = String),
         (status = 404, description = "Entry not in the log, or no checkpoint at that size", body = crate::problem::Problem, content_type = "application/problem+json"),

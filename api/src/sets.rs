@@ -59,7 +59,7 @@ pub(crate) fn set_view(info: SetInfo) -> SetView {
 /// `PUT /v1/sets/{root}`: retired. An upload keyed by nothing but its root could be taken over
 /// by anyone who knew the root; uploads now start with `POST /v1/uploads`.
 #[utoipa::path(put, path = "/v1/sets/{root}", tag = "write", operation_id = "put_set_retired",
-    params(("root" = String, Path, description = "The set's claimed root, 64 hex", pattern = "^[0-9a-f]{64}$")),
+    params(("root" = String, Path, description = "The set's claimed root, 64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da")),
     responses(
         (status = 410, description = "Retired (`upload-flow-changed`): start with POST /v1/uploads", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit (`payload-too-large`)", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -113,7 +113,7 @@ pub(crate) async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::
 
 /// `GET /v1/sets/{root}`.
 #[utoipa::path(get, path = "/v1/sets/{root}", tag = "read", operation_id = "get_set",
-    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$")),
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da")),
     responses(
         (status = 200, description = "The stored set", body = SetView),
         (status = 404, description = "No such set", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -135,7 +135,7 @@ pub async fn get_set(
 
 /// `GET /v1/sets/{root}/leaves`: the set's leaves in order, so anyone can re-check its root.
 #[utoipa::path(get, path = "/v1/sets/{root}/leaves", tag = "read", operation_id = "list_set_leaves",
-    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$"), OffsetQuery),
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da"), OffsetQuery),
     responses(
         (status = 200, description = "A page of leaves", body = LeafPage),
         (status = 404, description = "No such set", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -171,7 +171,7 @@ pub async fn leaves(
 
 /// `GET /v1/sets/{root}/proof/{cid}`: inclusion or exclusion of a content id.
 #[utoipa::path(get, path = "/v1/sets/{root}/proof/{cid}", tag = "read", operation_id = "get_set_proof",
-    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$"), ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$")),
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da"), ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$", example = "blake3:004690c0d30fc7b76506bd01a7fca19c8b14893602cff9bb697c287a4490cd29")),
     responses(
         (status = 200, description = "`included` or `excluded`, verifiable against the root and size", body = SetMembershipProofJson),
         (status = 400, description = "Malformed root or content id", body = crate::problem::Problem, content_type = "application/problem+json"),
