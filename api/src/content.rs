@@ -36,6 +36,7 @@ pub struct Appearance {
 /// Where a content id appears.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContentView {
+    #[schema(pattern = "^blake3:[0-9a-f]{64}$")]
     pub cid: String,
     /// A page of the dataset versions holding the id, in log order.
     pub dataset_versions: Vec<Appearance>,

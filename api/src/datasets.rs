@@ -24,6 +24,7 @@ use crate::state::AppState;
 pub struct PublisherView {
     pub name: String,
     /// The Ed25519 key bound to the name, standard base64.
+    #[schema(pattern = "^[A-Za-z0-9+/]{43}=$")]
     pub key: String,
     /// The `publisher` entry that bound it last.
     pub index: u64,
@@ -40,6 +41,7 @@ pub struct DatasetVersionView {
     /// The `dataset_version` entry's log index.
     pub index: u64,
     /// The manifest set's root, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub manifest_root: String,
     pub item_count: u64,
     pub total_bytes: u64,
@@ -73,6 +75,7 @@ pub struct CursorQuery {
 pub struct DatasetProof {
     pub dataset: DatasetVersionView,
     /// The content id asked about.
+    #[schema(pattern = "^blake3:[0-9a-f]{64}$")]
     pub cid: String,
     /// Whether the id is in the version (then `proof` is `included`).
     pub included: bool,

@@ -33,6 +33,7 @@ pub struct Receipt {
     /// The entry's index in the log.
     pub index: u64,
     /// `SHA-256(0x00 || entry)`, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub leaf_hash: String,
     /// The size of the checkpoint below, which covers the entry (`tree_size > index`).
     pub tree_size: u64,
@@ -45,6 +46,7 @@ pub struct Receipt {
 pub struct EntryView {
     pub index: u64,
     /// `SHA-256(0x00 || canonical)`, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub leaf_hash: String,
     /// The entry's `type`.
     #[serde(rename = "type")]

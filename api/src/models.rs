@@ -22,6 +22,7 @@ pub struct ModelCheckpointView {
     pub model: String,
     pub checkpoint: String,
     /// The weights set's root, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub weights_root: String,
     pub weights_count: u64,
     /// Every opt-out below this log index is claimed honoured.

@@ -36,6 +36,7 @@ pub struct InclusionProof {
     pub index: u64,
     pub tree_size: u64,
     /// The entry's leaf hash, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub leaf_hash: String,
     /// The audit path, leaf side first, 64 hex each.
     pub hashes: Vec<String>,

@@ -52,6 +52,7 @@ pub struct SetInclusionProofJson {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetExclusionProofJson {
+    #[schema(pattern = "^blake3:[0-9a-f]{64}$")]
     pub id: String,
     pub tree_size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

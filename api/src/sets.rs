@@ -22,6 +22,7 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SetView {
     /// The set's root, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub root: String,
     /// Its number of leaves.
     pub size: u64,

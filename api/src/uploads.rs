@@ -96,6 +96,7 @@ pub enum UploadFormatJson {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UploadCreated {
     /// 32 lowercase hex: the capability every later request of this upload names.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub upload_id: String,
     /// Unix seconds after which the upload is dropped unless a request touches it.
     pub expires: u64,
