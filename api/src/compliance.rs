@@ -52,13 +52,14 @@ const PROOF_BATCH: usize = 32;
 const BUSY_RETRY_SECS: u64 = 2;
 
 /// `GET /v1/compliance/{index}`.
-#[utoipa::path(get, path = "/v1/compliance/{index}", tag = "read",
-    params(("index" = u64, Path, description = "Log index of a model_checkpoint entry")),
+#[utoipa::path(get, path = "/v1/compliance/{index}", tag = "read", operation_id = "get_compliance_bundle",
+    params(("index" = u64, Path, description = "Log index of a model_checkpoint entry", example = 8)),
     responses(
         (status = 200, description = "The bundle (verify with `prov verify compliance`)", body = crate::schemas::ComplianceBundleJson),
         (status = 404, description = "No such entry, or not a model_checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A set the bundle needs is not stored here", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many heavy reads at once (type `busy`): retry after `Retry-After` seconds", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn bundle(
     State(state): State<AppState>,

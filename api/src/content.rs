@@ -33,6 +33,7 @@ pub struct Appearance {
 /// Where a content id appears.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContentView {
+    #[schema(pattern = "^blake3:[0-9a-f]{64}$")]
     pub cid: String,
     /// A page of the dataset versions holding the id, in log order.
     pub dataset_versions: Vec<Appearance>,
@@ -45,19 +46,22 @@ pub struct ContentView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     /// First dataset version (default 0).
     pub offset: Option<u64>,
     /// Dataset versions per page (default 100, at most the configured `max_page`).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
 /// `GET /v1/content/{cid}`.
-#[utoipa::path(get, path = "/v1/content/{cid}", tag = "read",
-    params(("cid" = String, Path, description = "blake3:<64 hex>"), ContentQuery),
+#[utoipa::path(get, path = "/v1/content/{cid}", tag = "read", operation_id = "get_content_appearances",
+    params(("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$", example = "blake3:004690c0d30fc7b76506bd01a7fca19c8b14893602cff9bb697c287a4490cd29"), ContentQuery),
     responses(
         (status = 200, description = "Where the id appears (possibly nowhere)", body = ContentView),
         (status = 400, description = "Malformed content id", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn appearances(
     State(state): State<AppState>,

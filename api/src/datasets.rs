@@ -22,6 +22,7 @@ use crate::state::AppState;
 pub struct PublisherView {
     pub name: String,
     /// The Ed25519 key bound to the name, standard base64.
+    #[schema(pattern = "^[A-Za-z0-9+/]{43}=$")]
     pub key: String,
     /// The `publisher` entry that bound it last.
     pub index: u64,
@@ -38,6 +39,7 @@ pub struct DatasetVersionView {
     /// The `dataset_version` entry's log index.
     pub index: u64,
     /// The manifest set's root, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub manifest_root: String,
     pub item_count: u64,
     pub total_bytes: u64,
@@ -57,10 +59,12 @@ pub struct DatasetPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CursorQuery {
     /// `next` from the previous page.
     pub cursor: Option<String>,
     /// Items per page (default 100, at most the configured `max_page`).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -69,6 +73,7 @@ pub struct CursorQuery {
 pub struct DatasetProof {
     pub dataset: DatasetVersionView,
     /// The content id asked about.
+    #[schema(pattern = "^blake3:[0-9a-f]{64}$")]
     pub cid: String,
     /// Whether the id is in the version (then `proof` is `included`).
     pub included: bool,
@@ -76,11 +81,13 @@ pub struct DatasetProof {
 }
 
 /// `GET /v1/publishers/{name}`.
-#[utoipa::path(get, path = "/v1/publishers/{name}", tag = "read",
-    params(("name" = String, Path)),
+#[utoipa::path(get, path = "/v1/publishers/{name}", tag = "read", operation_id = "get_publisher",
+    params(("name" = String, Path, example = "spdx-archive")),
     responses(
         (status = 200, description = "The publisher", body = PublisherView),
         (status = 404, description = "Not registered", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publisher(
     State(state): State<AppState>,
@@ -107,11 +114,12 @@ pub struct PublisherPage {
 
 /// `GET /v1/publishers`: every registered publisher, in index order (names are length-prefixed
 /// in the index, so by name length, then bytewise), which keeps cursors stable as the log grows.
-#[utoipa::path(get, path = "/v1/publishers", tag = "read",
+#[utoipa::path(get, path = "/v1/publishers", tag = "read", operation_id = "list_publishers",
     params(CursorQuery),
     responses(
         (status = 200, description = "A page of publishers", body = PublisherPage),
         (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publishers(
     State(state): State<AppState>,
@@ -138,11 +146,12 @@ pub async fn publishers(
 }
 
 /// `GET /v1/datasets`: every dataset version, by publisher, dataset and version name.
-#[utoipa::path(get, path = "/v1/datasets", tag = "read",
+#[utoipa::path(get, path = "/v1/datasets", tag = "read", operation_id = "list_dataset_versions",
     params(CursorQuery),
     responses(
         (status = 200, description = "A page of dataset versions", body = DatasetPage),
         (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -152,9 +161,13 @@ pub async fn list(
 }
 
 /// `GET /v1/datasets/{publisher}`: a publisher's dataset versions.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}", tag = "read",
-    params(("publisher" = String, Path), CursorQuery),
-    responses((status = 200, description = "A page of dataset versions", body = DatasetPage)))]
+#[utoipa::path(get, path = "/v1/datasets/{publisher}", tag = "read", operation_id = "list_publisher_dataset_versions",
+    params(("publisher" = String, Path, example = "spdx-archive"), CursorQuery),
+    responses(
+        (status = 200, description = "A page of dataset versions", body = DatasetPage),
+        (status = 400, description = "Bad cursor, or a malformed parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn of_publisher(
     State(state): State<AppState>,
     Path(publisher): Path<String>,
@@ -164,9 +177,13 @@ pub async fn of_publisher(
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}`: the versions of one dataset.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}", tag = "read",
-    params(("publisher" = String, Path), ("dataset" = String, Path), CursorQuery),
-    responses((status = 200, description = "A page of dataset versions", body = DatasetPage)))]
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}", tag = "read", operation_id = "list_dataset_versions_of_dataset",
+    params(("publisher" = String, Path, example = "spdx-archive"), ("dataset" = String, Path, example = "licences"), CursorQuery),
+    responses(
+        (status = 200, description = "A page of dataset versions", body = DatasetPage),
+        (status = 400, description = "Bad cursor, or a malformed parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn versions(
     State(state): State<AppState>,
     Path((publisher, dataset)): Path<(String, String)>,
@@ -205,11 +222,13 @@ async fn page_of_versions(
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}/{version}`.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}", tag = "read",
-    params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path)),
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}", tag = "read", operation_id = "get_dataset_version",
+    params(("publisher" = String, Path, example = "spdx-archive"), ("dataset" = String, Path, example = "licences"), ("version" = String, Path, example = "1")),
     responses(
         (status = 200, description = "The dataset version", body = DatasetVersionView),
         (status = 404, description = "Not in the log", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn version(
     State(state): State<AppState>,
@@ -220,12 +239,14 @@ pub async fn version(
 }
 
 /// `GET /v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}`: inclusion or exclusion.
-#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}", tag = "read",
-    params(("publisher" = String, Path), ("dataset" = String, Path), ("version" = String, Path),
-           ("cid" = String, Path, description = "blake3:<64 hex>")),
+#[utoipa::path(get, path = "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}", tag = "read", operation_id = "get_dataset_version_proof",
+    params(("publisher" = String, Path, example = "spdx-archive"), ("dataset" = String, Path, example = "licences"), ("version" = String, Path, example = "1"),
+           ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$", example = "blake3:004690c0d30fc7b76506bd01a7fca19c8b14893602cff9bb697c287a4490cd29")),
     responses(
         (status = 200, description = "Inclusion or exclusion proof against the version's manifest root and item count", body = DatasetProof),
         (status = 404, description = "Version not in the log, or its manifest not stored here", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed content id", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn proof(
     State(state): State<AppState>,

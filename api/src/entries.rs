@@ -33,6 +33,7 @@ pub struct Receipt {
     /// The entry's index in the log.
     pub index: u64,
     /// `SHA-256(0x00 || entry)`, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub leaf_hash: String,
     /// The size of the checkpoint below, which covers the entry (`tree_size > index`).
     pub tree_size: u64,
@@ -45,6 +46,7 @@ pub struct Receipt {
 pub struct EntryView {
     pub index: u64,
     /// `SHA-256(0x00 || canonical)`, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub leaf_hash: String,
     /// The entry's `type`.
     #[serde(rename = "type")]
@@ -57,8 +59,8 @@ pub struct EntryView {
 }
 
 /// `POST /v1/entries`: submit a signed entry of any type.
-#[utoipa::path(post, path = "/v1/entries", tag = "write",
-    request_body(content = Object, description = "A signed entry (docs/formats.md); canonicalised before submission", content_type = "application/json"),
+#[utoipa::path(post, path = "/v1/entries", tag = "write", operation_id = "submit_entry",
+    request_body(content = crate::schemas::EntryJson, description = "A signed entry of one of the four types (docs/format-sets-entries.md); canonicalised (RFC 8785) before submission", content_type = "application/json"),
     responses(
         (status = 201, description = "Logged and covered by a signed checkpoint", body = Receipt),
         (status = 400, description = "Not a JSON object", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -79,8 +81,8 @@ pub async fn submit(
 }
 
 /// `POST /v1/publishers`: register a publisher (a signed `publisher` entry).
-#[utoipa::path(post, path = "/v1/publishers", tag = "write",
-    request_body(content = Object, description = "A signed `publisher` entry", content_type = "application/json"),
+#[utoipa::path(post, path = "/v1/publishers", tag = "write", operation_id = "register_publisher",
+    request_body(content = crate::schemas::PublisherEntryJson, description = "A signed `publisher` entry", content_type = "application/json"),
     responses(
         (status = 201, description = "Registered", body = Receipt),
         (status = 400, description = "Not a publisher entry", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -89,6 +91,8 @@ pub async fn submit(
         (status = 422, description = "Invalid entry", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ledger cannot accept writes now; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The ledger's disk is below its free-space floor; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit (`payload-too-large`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many new publisher names from this client; see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register_publisher(
     State(state): State<AppState>,
@@ -265,11 +269,13 @@ fn type_label(ty: &str) -> &'static str {
 }
 
 /// `GET /v1/entries/{index}`.
-#[utoipa::path(get, path = "/v1/entries/{index}", tag = "read",
-    params(("index" = u64, Path, description = "Log index")),
+#[utoipa::path(get, path = "/v1/entries/{index}", tag = "read", operation_id = "get_entry",
+    params(("index" = u64, Path, description = "Log index", example = 2)),
     responses(
         (status = 200, description = "The entry", body = EntryView),
         (status = 404, description = "Not covered by the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn entry(
     State(state): State<AppState>,

@@ -29,6 +29,11 @@ const NOT_BUILT: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><tit
 (<a href=\"/openapi.yaml\">openapi.yaml</a>).</p></body></html>";
 
 /// `GET /`: the explorer's index.html.
+#[utoipa::path(get, path = "/", tag = "explorer", operation_id = "get_explorer",
+    responses(
+        (status = 200, description = "The explorer's page (or a note that it is not built into this binary)", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "Timed out; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn index(State(state): State<AppState>) -> Result<Response, ApiError> {
     match load(state.explorer(), "index.html").await? {
         Some(bytes) => Ok(file_response("index.html", bytes)),
@@ -36,7 +41,25 @@ pub async fn index(State(state): State<AppState>) -> Result<Response, ApiError> 
     }
 }
 
+/// `GET /index.html`: the same page as `/`.
+#[utoipa::path(get, path = "/index.html", tag = "explorer", operation_id = "get_explorer_index_html",
+    responses(
+        (status = 200, description = "The explorer's page", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "Timed out; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn index_html(state: State<AppState>) -> Result<Response, ApiError> {
+    index(state).await
+}
+
 /// `GET /assets/{*path}`: one of the explorer's files.
+#[utoipa::path(get, path = "/assets/{path}", tag = "explorer", operation_id = "get_explorer_asset",
+    params(("path" = String, Path, description = "A file under the explorer's `assets/`")),
+    responses(
+        (status = 200, description = "The file, with its media type", content_type = "*/*", body = Vec<u8>),
+        (status = 400, description = "A path that is not UTF-8", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such file", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn asset(
     State(state): State<AppState>,
     UrlPath(path): UrlPath<String>,

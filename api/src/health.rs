@@ -23,10 +23,11 @@ pub struct Health {
     pub tree_size: u64,
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "get_health",
     responses(
         (status = 200, description = "Up and accepting writes", body = Health),
-        (status = 503, description = "Up but read-only after a storage failure", body = Health),
+        (status = 503, description = "Up but read-only after a storage failure (a Health body), or the request timed out (a problem body)",
+            content((Health = "application/json"), (crate::problem::Problem = "application/problem+json"))),
     ))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let l = state.ledger();

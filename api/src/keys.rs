@@ -30,12 +30,13 @@ pub struct KeyView {
 
 /// `GET /v1/keys/{key}`: the publisher names `key` (an Ed25519 public key, 64 hex) is the
 /// current key of. 404 when it holds none (never registered, or replaced under every name).
-#[utoipa::path(get, path = "/v1/keys/{key}", tag = "read",
+#[utoipa::path(get, path = "/v1/keys/{key}", tag = "read", operation_id = "get_key_names",
     params(("key" = String, Path, description = "An Ed25519 public key, 64 hex", pattern = "^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The names the key holds", body = KeyView),
         (status = 400, description = "Not 64 hex", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "The key holds no publisher name", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn names_of_key(
     State(state): State<AppState>,

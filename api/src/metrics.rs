@@ -50,8 +50,11 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "get_metrics",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn metrics_handler() -> Response {
     let body = handle().map(|h| h.render()).unwrap_or_default();
     let mut resp = body.into_response();

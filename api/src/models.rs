@@ -22,6 +22,7 @@ pub struct ModelCheckpointView {
     pub model: String,
     pub checkpoint: String,
     /// The weights set's root, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub weights_root: String,
     pub weights_count: u64,
     /// Every opt-out below this log index is claimed honoured.
@@ -41,10 +42,12 @@ pub struct CheckpointPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckpointQuery {
     /// Only entries with a larger index (the previous page's `next`).
     pub after: Option<u64>,
     /// Items per page (default 100, at most the configured `max_page`).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -71,11 +74,12 @@ pub struct ModelPage {
 /// are length-prefixed, so by length, then bytewise). Built from the
 /// `model_checkpoint` index: one seek per model, then that model's checkpoint indexes (all of
 /// them, as `/v1/models/{publisher}/{model}/checkpoints` reads them) to count them.
-#[utoipa::path(get, path = "/v1/models", tag = "read",
+#[utoipa::path(get, path = "/v1/models", tag = "read", operation_id = "list_models",
     params(CursorQuery),
     responses(
         (status = 200, description = "A page of models", body = ModelPage),
         (status = 400, description = "Bad cursor", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -103,9 +107,13 @@ pub async fn list(
 }
 
 /// `GET /v1/models/{publisher}/{model}/checkpoints`.
-#[utoipa::path(get, path = "/v1/models/{publisher}/{model}/checkpoints", tag = "read",
-    params(("publisher" = String, Path), ("model" = String, Path), CheckpointQuery),
-    responses((status = 200, description = "A page of the model's checkpoints, in log order", body = CheckpointPage)))]
+#[utoipa::path(get, path = "/v1/models/{publisher}/{model}/checkpoints", tag = "read", operation_id = "list_model_checkpoints",
+    params(("publisher" = String, Path, example = "open-models"), ("model" = String, Path, example = "licence-lm"), CheckpointQuery),
+    responses(
+        (status = 200, description = "A page of the model's checkpoints, in log order", body = CheckpointPage),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn checkpoints(
     State(state): State<AppState>,
     Path((publisher, model)): Path<(String, String)>,

@@ -13,12 +13,14 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AfterQuery {
     /// Only entries with a larger index (the previous page's `next`).
     pub after: Option<u64>,
     /// Only entries with a smaller index (e.g. a checkpoint's horizon).
     pub before: Option<u64>,
     /// Items per page (default 100, at most the configured `max_page`).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -31,9 +33,13 @@ pub struct EntryPage {
 }
 
 /// `GET /v1/optouts`.
-#[utoipa::path(get, path = "/v1/optouts", tag = "read",
+#[utoipa::path(get, path = "/v1/optouts", tag = "read", operation_id = "list_optouts",
     params(AfterQuery),
-    responses((status = 200, description = "A page of opt-out entries, in log order", body = EntryPage)))]
+    responses(
+        (status = 200, description = "A page of opt-out entries, in log order", body = EntryPage),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<AfterQuery>,

@@ -22,6 +22,7 @@ use crate::tiles::{text_response, IMMUTABLE};
 
 /// Which tree a proof is for.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The tree size to prove against; default the latest checkpoint's. A tlog-proof needs a
     /// size at which a checkpoint was signed.
@@ -34,6 +35,7 @@ pub struct InclusionProof {
     pub index: u64,
     pub tree_size: u64,
     /// The entry's leaf hash, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub leaf_hash: String,
     /// The audit path, leaf side first, 64 hex each.
     pub hashes: Vec<String>,
@@ -42,8 +44,10 @@ pub struct InclusionProof {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older tree size (at least 1).
+    #[param(minimum = 1)]
     pub old: u64,
     /// The newer tree size; default the latest checkpoint's.
     pub new: Option<u64>,
@@ -59,13 +63,14 @@ pub struct ConsistencyProof {
 }
 
 /// `GET /v1/entries/{index}/inclusion`.
-#[utoipa::path(get, path = "/v1/entries/{index}/inclusion", tag = "read",
-    params(("index" = u64, Path, description = "Log index"), InclusionQuery),
+#[utoipa::path(get, path = "/v1/entries/{index}/inclusion", tag = "read", operation_id = "get_inclusion_proof",
+    params(("index" = u64, Path, description = "Log index", example = 2), InclusionQuery),
     responses(
         (status = 200, description = "The proof: JSON, or a tlog-proof with `Accept: text/plain`", body = InclusionProof,
             content((InclusionProof = "application/json"), (String = "text/plain; charset=utf-8"))),
         (status = 400, description = "Bad index or size", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Entry or tree size not in the log, or no checkpoint at that size (text form)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inclusion(
     State(state): State<AppState>,
@@ -90,11 +95,13 @@ pub async fn inclusion(
 }
 
 /// `GET /v1/entries/{index}/inclusion.tlog-proof`.
-#[utoipa::path(get, path = "/v1/entries/{index}/inclusion.tlog-proof", tag = "read",
-    params(("index" = u64, Path, description = "Log index"), InclusionQuery),
+#[utoipa::path(get, path = "/v1/entries/{index}/inclusion.tlog-proof", tag = "read", operation_id = "get_inclusion_tlog_proof",
+    params(("index" = u64, Path, description = "Log index", example = 2), InclusionQuery),
     responses(
         (status = 200, description = "A c2sp.org/tlog-proof@v1 file", content_type = "text/plain; charset=utf-8", body = String),
         (status = 404, description = "Entry not in the log, or no checkpoint at that size", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn inclusion_tlog_proof(
     State(state): State<AppState>,
@@ -238,13 +245,14 @@ pub(crate) fn signed_at(state: &AppState, size: TreeSize) -> Result<Option<Strin
 }
 
 /// `GET /v1/proofs/consistency?old=M&new=N`.
-#[utoipa::path(get, path = "/v1/proofs/consistency", tag = "read",
+#[utoipa::path(get, path = "/v1/proofs/consistency", tag = "read", operation_id = "get_consistency_proof",
     params(ConsistencyQuery),
     responses(
         (status = 200, description = "The proof: JSON, or base64 hashes one per line with `Accept: text/plain`", body = ConsistencyProof,
             content((ConsistencyProof = "application/json"), (String = "text/plain; charset=utf-8"))),
         (status = 400, description = "old is 0 or larger than new", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "new is beyond the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn consistency(
     State(state): State<AppState>,

@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.yaml", get(openapi::openapi_yaml))
         // The explorer (issue #7).
         .route("/", get(explorer::index))
-        .route("/index.html", get(explorer::index))
+        .route("/index.html", get(explorer::index_html))
         .route("/assets/{*path}", get(explorer::asset))
         .layer(RequestBodyLimitLayer::new(limits.max_json_body))
         .layer(DefaultBodyLimit::max(limits.max_json_body))

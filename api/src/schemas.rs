@@ -52,6 +52,7 @@ pub struct SetInclusionProofJson {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetExclusionProofJson {
+    #[schema(pattern = "^blake3:[0-9a-f]{64}$")]
     pub id: String,
     pub tree_size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,4 +142,203 @@ pub struct ComplianceBundleJson {
     /// time side of the verdict's horizon lag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon_entry: Option<BundleEntryJson>,
+}
+
+// ---- Entry request bodies (docs/format-sets-entries.md, "Log entries"). For the schema only:
+// the service hands the bytes to the ledger, which parses them (`ledger::entry::Entry`). ----
+
+/// The `type` of a `publisher` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublisherType {
+    Publisher,
+}
+
+/// The `type` of a `dataset_version` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetVersionType {
+    DatasetVersion,
+}
+
+/// The `type` of an `optout` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OptOutType {
+    Optout,
+}
+
+/// The `type` of a `model_checkpoint` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelCheckpointType {
+    ModelCheckpoint,
+}
+
+/// A signed `publisher` entry: binds `name` to `key` (first come; a key change is signed by the
+/// old key).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublisherEntryJson {
+    #[serde(rename = "type")]
+    pub type_: PublisherType,
+    /// Unix seconds, near the log's clock (`max_entry_skew_secs`).
+    #[schema(maximum = 9007199254740991_u64)]
+    pub time: u64,
+    /// Makes otherwise identical entries differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, maximum = 9007199254740991_u64)]
+    pub nonce: Option<u64>,
+    /// The origin of the log the entry is for (the first line of its checkpoints).
+    pub log: String,
+    /// Ed25519 public key, standard base64.
+    #[schema(pattern = "^[A-Za-z0-9+/]{43}=$")]
+    pub signer: String,
+    /// Ed25519 signature, standard base64 (docs/format-sets-entries.md, "Signature").
+    #[schema(pattern = "^[A-Za-z0-9+/]{86}==$")]
+    pub sig: String,
+    /// The publisher's name.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub name: String,
+    /// The key bound to the name, standard base64.
+    #[schema(pattern = "^[A-Za-z0-9+/]{43}=$")]
+    pub key: String,
+}
+
+/// A signed `dataset_version` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetVersionEntryJson {
+    #[serde(rename = "type")]
+    pub type_: DatasetVersionType,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, maximum = 9007199254740991_u64)]
+    pub nonce: Option<u64>,
+    pub log: String,
+    #[schema(pattern = "^[A-Za-z0-9+/]{43}=$")]
+    pub signer: String,
+    #[schema(pattern = "^[A-Za-z0-9+/]{86}==$")]
+    pub sig: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub publisher: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub dataset: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub version: String,
+    /// The manifest set's root (stored here before the entry), 64 lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub manifest_root: String,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub item_count: u64,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub total_bytes: u64,
+    /// `file`, `line`, `jsonl:<field>` or `parquet:<column>`.
+    #[schema(pattern = "^(file|line|jsonl:.+|parquet:.+)$")]
+    pub corpus_mode: String,
+    /// SPDX expression, at most 256 bytes.
+    #[schema(max_length = 256)]
+    pub licence: String,
+    /// The version this one follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub previous: Option<String>,
+}
+
+/// An opt-out set named whole by a signed `optout` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OptOutSetRefJson {
+    /// 64 lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub root: String,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub size: u64,
+}
+
+/// An `optout` entry: signed, or anonymous (no `signer`, no `sig`, inline `ids` only). Exactly
+/// one of `ids` and `set`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OptOutEntryJson {
+    #[serde(rename = "type")]
+    pub type_: OptOutType,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, maximum = 9007199254740991_u64)]
+    pub nonce: Option<u64>,
+    pub log: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9+/]{43}=$")]
+    pub signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9+/]{86}==$")]
+    pub sig: Option<String>,
+    /// Sorted, unique IETF aipref labels: `ai-use`, `search`, `train-ai`.
+    #[schema(min_items = 1)]
+    pub scope: Vec<String>,
+    /// 1-64 sorted unique content ids, `blake3:<64 hex>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_items = 1, max_items = 64)]
+    pub ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub set: Option<OptOutSetRefJson>,
+}
+
+/// A dataset version a model checkpoint was trained on, as logged.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetRefJson {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub publisher: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub dataset: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub version: String,
+    /// The `dataset_version` entry's log index.
+    #[schema(maximum = 9007199254740991_u64)]
+    pub index: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub manifest_root: String,
+}
+
+/// A signed `model_checkpoint` entry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModelCheckpointEntryJson {
+    #[serde(rename = "type")]
+    pub type_: ModelCheckpointType,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, maximum = 9007199254740991_u64)]
+    pub nonce: Option<u64>,
+    pub log: String,
+    #[schema(pattern = "^[A-Za-z0-9+/]{43}=$")]
+    pub signer: String,
+    #[schema(pattern = "^[A-Za-z0-9+/]{86}==$")]
+    pub sig: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub publisher: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub model: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
+    pub checkpoint: String,
+    /// The weight files' set (stored here before the entry), 64 lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub weights_root: String,
+    #[schema(maximum = 9007199254740991_u64)]
+    pub weights_count: u64,
+    pub datasets: Vec<DatasetRefJson>,
+    /// Every opt-out below this log index is claimed honoured.
+    #[schema(maximum = 9007199254740991_u64)]
+    pub optout_horizon: u64,
+}
+
+/// A signed entry of any type (docs/format-sets-entries.md), told apart by `type`. The service
+/// canonicalises it (RFC 8785) before the ledger checks it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum EntryJson {
+    Publisher(PublisherEntryJson),
+    DatasetVersion(DatasetVersionEntryJson),
+    OptOut(OptOutEntryJson),
+    ModelCheckpoint(ModelCheckpointEntryJson),
 }

@@ -22,6 +22,7 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SetView {
     /// The set's root, 64 hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub root: String,
     /// Its number of leaves.
     pub size: u64,
@@ -36,10 +37,12 @@ pub struct LeafPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OffsetQuery {
     /// First item (default 0).
     pub offset: Option<u64>,
     /// Items per page (default 100, at most the configured `max_page`).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -56,10 +59,12 @@ pub(crate) fn set_view(info: SetInfo) -> SetView {
 
 /// `PUT /v1/sets/{root}`: retired. An upload keyed by nothing but its root could be taken over
 /// by anyone who knew the root; uploads now start with `POST /v1/uploads`.
-#[utoipa::path(put, path = "/v1/sets/{root}", tag = "write",
-    params(("root" = String, Path, description = "The set's claimed root, 64 hex")),
+#[utoipa::path(put, path = "/v1/sets/{root}", tag = "write", operation_id = "put_set_retired",
+    params(("root" = String, Path, description = "The set's claimed root, 64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da")),
     responses(
         (status = 410, description = "Retired (`upload-flow-changed`): start with POST /v1/uploads", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit (`payload-too-large`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_set_gone() -> ApiError {
     ApiError::Gone {
@@ -108,11 +113,13 @@ pub(crate) async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::
 }
 
 /// `GET /v1/sets/{root}`.
-#[utoipa::path(get, path = "/v1/sets/{root}", tag = "read",
-    params(("root" = String, Path, description = "64 hex")),
+#[utoipa::path(get, path = "/v1/sets/{root}", tag = "read", operation_id = "get_set",
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da")),
     responses(
         (status = 200, description = "The stored set", body = SetView),
         (status = 404, description = "No such set", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed root", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_set(
     State(state): State<AppState>,
@@ -128,11 +135,13 @@ pub async fn get_set(
 }
 
 /// `GET /v1/sets/{root}/leaves`: the set's leaves in order, so anyone can re-check its root.
-#[utoipa::path(get, path = "/v1/sets/{root}/leaves", tag = "read",
-    params(("root" = String, Path, description = "64 hex"), OffsetQuery),
+#[utoipa::path(get, path = "/v1/sets/{root}/leaves", tag = "read", operation_id = "list_set_leaves",
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da"), OffsetQuery),
     responses(
         (status = 200, description = "A page of leaves", body = LeafPage),
         (status = 404, description = "No such set", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed root or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn leaves(
     State(state): State<AppState>,
@@ -162,12 +171,13 @@ pub async fn leaves(
 }
 
 /// `GET /v1/sets/{root}/proof/{cid}`: inclusion or exclusion of a content id.
-#[utoipa::path(get, path = "/v1/sets/{root}/proof/{cid}", tag = "read",
-    params(("root" = String, Path, description = "64 hex"), ("cid" = String, Path, description = "blake3:<64 hex>")),
+#[utoipa::path(get, path = "/v1/sets/{root}/proof/{cid}", tag = "read", operation_id = "get_set_proof",
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da"), ("cid" = String, Path, description = "A content id, `blake3:<64 lowercase hex>`", pattern = "^blake3:[0-9a-f]{64}$", example = "blake3:004690c0d30fc7b76506bd01a7fca19c8b14893602cff9bb697c287a4490cd29")),
     responses(
         (status = 200, description = "`included` or `excluded`, verifiable against the root and size", body = SetMembershipProofJson),
         (status = 400, description = "Malformed root or content id", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such set", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn proof(
     State(state): State<AppState>,

@@ -54,9 +54,10 @@ impl TileCache {
 }
 
 /// `GET /checkpoint`: the latest signed checkpoint note.
-#[utoipa::path(get, path = "/checkpoint", tag = "tiles",
+#[utoipa::path(get, path = "/checkpoint", tag = "tiles", operation_id = "get_checkpoint",
     responses(
         (status = 200, description = "The latest checkpoint, a C2SP signed note", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn checkpoint(State(state): State<AppState>) -> Response {
     let cp = state.ledger().checkpoint();
@@ -64,12 +65,13 @@ pub async fn checkpoint(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /tile/{*path}`: a hash tile or an entry bundle.
-#[utoipa::path(get, path = "/tile/{path}", tag = "tiles",
-    params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit groups (`x001/x234/067`)")),
+#[utoipa::path(get, path = "/tile/{path}", tag = "tiles", operation_id = "get_tile",
+    params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit groups (`x001/x234/067`)", pattern = "^(entries|[0-9]{1,2})/(x[0-9]{3}/)*[0-9]{3}(\\.p/[0-9]{1,3})?$")),
     responses(
         (status = 200, description = "Tile or entry bundle bytes", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, description = "Not a canonical tile path", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Beyond the latest checkpoint", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tile(
     State(state): State<AppState>,

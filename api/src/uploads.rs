@@ -47,27 +47,56 @@ const MAX_LINE: usize = 1 << 20;
 const MAX_SEEN: usize = 200_000;
 
 /// `POST /v1/uploads`: the request (docs/formats.md, "Upload requests"). For the schema only:
-/// the handler parses the bytes with `ledger::set::upload::UploadRequest::from_json`.
+/// the handler parses the bytes with `ledger::set::upload::UploadRequest::from_json`, which
+/// refuses unknown fields and integers above 2^53 - 1.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "root": "819757fbddc33b994d5692aabf0b69cd672759e5a5e5b8ef140e9c7112d05357",
+    "size": 2,
+    "format": "leaves",
+    "time": 1767225600
+}))]
 pub struct UploadRequestJson {
     /// The set's claimed root, 64 lowercase hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub root: String,
     /// Its number of leaves.
+    #[schema(maximum = 9007199254740991_u64)]
     pub size: u64,
     /// `leaves` (concatenated 72-byte leaves) or `manifest` (prov-manifest/v1 JSON Lines).
-    pub format: String,
+    pub format: UploadFormatJson,
     /// Unix seconds; refused when further than `uploads.max_skew_secs` from the server's clock.
+    #[schema(maximum = 9007199254740991_u64)]
     pub time: u64,
+    /// Makes otherwise identical signed requests differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, maximum = 9007199254740991_u64)]
+    pub nonce: Option<u64>,
     /// The uploader's Ed25519 public key, standard base64; absent for an anonymous upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9+/]{43}=$")]
     pub signer: Option<String>,
-    /// Ed25519 signature (base64) of `"prov-ledger/upload/v1\n" || JCS(request without sig)`.
+    /// Ed25519 signature (base64) of `"prov-ledger/upload/v1\n" || JCS(request without sig)`;
+    /// present exactly when `signer` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[A-Za-z0-9+/]{86}==$")]
     pub sig: Option<String>,
+}
+
+/// The body format an upload request declares.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadFormatJson {
+    Leaves,
+    Manifest,
 }
 
 /// An upload started.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UploadCreated {
     /// 32 lowercase hex: the capability every later request of this upload names.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub upload_id: String,
     /// Unix seconds after which the upload is dropped unless a request touches it.
     pub expires: u64,
@@ -227,7 +256,7 @@ impl UploadTable {
 }
 
 /// `POST /v1/uploads`: starts an upload.
-#[utoipa::path(post, path = "/v1/uploads", tag = "write",
+#[utoipa::path(post, path = "/v1/uploads", tag = "write", operation_id = "create_upload",
     request_body(content = UploadRequestJson, content_type = "application/json",
         description = "The upload request, signed or anonymous (docs/formats.md)"),
     responses(
@@ -238,6 +267,7 @@ impl UploadTable {
         (status = 413, description = "Declared size over the limit (`upload-too-large`; anonymous uploads are small)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad signature (`bad-signature`) or `time` too far from the server's clock (`stale-upload-request`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many uploads in progress (`too-many-uploads`), too many leaves in flight for the key (`upload-quota-exceeded`), or too many upload requests from the address (`upload-rate-limited`); see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -344,8 +374,8 @@ pub async fn create(
 }
 
 /// `PUT /v1/uploads/{id}`: the whole set in one streamed body; stores it and ends the upload.
-#[utoipa::path(put, path = "/v1/uploads/{id}", tag = "write",
-    params(("id" = String, Path, description = "The upload id from POST /v1/uploads")),
+#[utoipa::path(put, path = "/v1/uploads/{id}", tag = "write", operation_id = "upload_whole_set",
+    params(("id" = String, Path, description = "The upload id from POST /v1/uploads (32 lowercase hex; any other string is an unknown upload, 404)", pattern = "^[0-9a-f]{32}$")),
     request_body(description = "Concatenated 72-byte leaves, or a prov-manifest/v1 JSON Lines manifest, as the request declared",
         content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"))),
     responses(
@@ -356,6 +386,8 @@ pub async fn create(
         (status = 413, description = "More than the declared size (`upload-too-large`), or a body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "A content type other than the declared format", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Leaves not strictly increasing, root mismatch, or a size other than the declared one (`size-mismatch`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ledger's disk is below its free-space floor (`insufficient-storage`); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_whole(
     State(state): State<AppState>,
@@ -386,8 +418,8 @@ pub async fn put_whole(
 }
 
 /// `POST /v1/uploads/{id}/chunks/{seq}`: one chunk of the upload, in order from 0.
-#[utoipa::path(post, path = "/v1/uploads/{id}/chunks/{seq}", tag = "write",
-    params(("id" = String, Path, description = "The upload id from POST /v1/uploads"),
+#[utoipa::path(post, path = "/v1/uploads/{id}/chunks/{seq}", tag = "write", operation_id = "upload_chunk",
+    params(("id" = String, Path, description = "The upload id from POST /v1/uploads (32 lowercase hex; any other string is an unknown upload, 404)", pattern = "^[0-9a-f]{32}$"),
            ("seq" = u64, Path, description = "Chunk number: 0, 1, 2, ...")),
     request_body(description = "The next bytes of the leaves or manifest; chunks may split a leaf or line anywhere",
         content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"))),
@@ -397,6 +429,10 @@ pub async fn put_whole(
         (status = 409, description = "Out of order (the detail names the expected chunk)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than the declared size (`upload-too-large`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Leaves not strictly increasing (the upload ends)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed chunk number or body", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A content type other than the declared format (`unsupported-media-type`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ledger's disk is below its free-space floor (`insufficient-storage`); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_chunk(
     State(state): State<AppState>,
@@ -456,12 +492,15 @@ pub async fn put_chunk(
 
 /// `POST /v1/uploads/{id}/commit`: checks the chunks received against the declared root and
 /// size, stores the set and ends the upload.
-#[utoipa::path(post, path = "/v1/uploads/{id}/commit", tag = "write",
-    params(("id" = String, Path, description = "The upload id from POST /v1/uploads")),
+#[utoipa::path(post, path = "/v1/uploads/{id}/commit", tag = "write", operation_id = "commit_upload",
+    params(("id" = String, Path, description = "The upload id from POST /v1/uploads (32 lowercase hex; any other string is an unknown upload, 404)", pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 201, description = "Stored (or already stored: the existing set)", body = SetView),
         (status = 404, description = "No upload with this id", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Root mismatch, or a size other than the declared one (`size-mismatch`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ledger's disk is below its free-space floor (`insufficient-storage`); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn commit(
     State(state): State<AppState>,
@@ -475,11 +514,13 @@ pub async fn commit(
 }
 
 /// `DELETE /v1/uploads/{id}`: abandons an upload; its staged records are discarded.
-#[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "write",
-    params(("id" = String, Path, description = "The upload id from POST /v1/uploads")),
+#[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "write", operation_id = "abandon_upload",
+    params(("id" = String, Path, description = "The upload id from POST /v1/uploads (32 lowercase hex; any other string is an unknown upload, 404)", pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 204, description = "Abandoned"),
         (status = 404, description = "No upload with this id", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn abandon(
     State(state): State<AppState>,
