@@ -134,10 +134,17 @@ test('opt-outs are listed in log order with their scope', async () => {
 test('search takes a publisher, a dataset, a model, a content id and an entry number', async () => {
   const p = await page();
   await visit(p, server.url, '', 'home');
+  // Waits for this search's page, not the previous one: after Enter the old page is still
+  // marked ready until the hash change clears it, so a search after a search also waits for the
+  // title that the new render sets last (other targets are pages of another kind).
   const search = async (q, ready) => {
     await p.fill('#search-q', q);
     await p.press('#search-q', 'Enter');
-    await p.waitForSelector(`body[data-ready="${ready}"]`);
+    await p.waitForFunction(
+      ([want, r]) =>
+        document.body.dataset.ready === r && (r !== 'search' || document.title.startsWith(want)),
+      [`Search: ${q} — `, ready],
+    );
   };
   await search('acme', 'search');
   assert.ok((await p.textContent('#results')).includes('acme/web'));
