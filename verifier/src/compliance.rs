@@ -44,7 +44,9 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::entry::{DatasetKey, Entry, EntryBody, EntryError, EntryKind, OptOutIds};
+use crate::entry::{
+    DatasetKey, Entry, EntryBody, EntryError, EntryKind, ModelCheckpoint, OptOutIds,
+};
 use crate::note::VerifierKey;
 use crate::set::{
     verify_multi, Membership, SetError, SetLeaf, SetMembershipProof, SetMultiProof, SortedSet,
@@ -391,6 +393,9 @@ pub struct SetEvidence<'a> {
 }
 
 /// The decision over entries whose log positions are established (see the module docs).
+///
+/// In steps, each refusing what it owns: `model_checkpoint`, `check_dataset_versions`,
+/// `proof_table`, `optout_ids`, `multi_decisions` and `find_violations`. The order of the steps is the order in which errors are reported.
 pub fn decide(
     model: &IndexedEntry,
     datasets: &[IndexedEntry],
@@ -398,7 +403,32 @@ pub fn decide(
     optout_sets: &[SortedSet],
     evidence: &SetEvidence<'_>,
 ) -> Result<Verdict, ComplianceError> {
-    let proofs = evidence.proofs;
+    let cp = model_checkpoint(model)?;
+    let versions = check_dataset_versions(cp, datasets)?;
+    let table = proof_table(evidence.proofs)?;
+    let named = optout_ids(cp, optouts, optout_sets)?;
+    let decided = multi_decisions(&versions, &named, evidence)?;
+    let mut violations = find_violations(&versions, &named, &table, &decided)?;
+    if violations.is_empty() {
+        Ok(Verdict::Compliant)
+    } else {
+        violations.sort();
+        Ok(Verdict::Violated { violations })
+    }
+}
+
+/// A dataset version the checkpoint names: its label, manifest root and item count.
+struct Version {
+    label: String,
+    root: crate::types::Digest,
+    size: TreeSize,
+}
+
+/// The ids one `train-ai` opt-out names, with its log index.
+type NamedIds = (LeafIndex, Vec<ContentId>);
+
+/// The model checkpoint's body, once the entry is one and valid at its index.
+fn model_checkpoint(model: &IndexedEntry) -> Result<&ModelCheckpoint, ComplianceError> {
     let EntryBody::ModelCheckpoint(cp) = model.entry.body() else {
         return Err(wrong_kind(model, EntryKind::ModelCheckpoint));
     };
@@ -409,9 +439,15 @@ pub fn decide(
             index: model.index.0,
             source,
         })?;
+    Ok(cp)
+}
 
-    // The dataset versions: exactly those the checkpoint names, with the roots it names.
-    let mut versions: Vec<(String, crate::types::Digest, TreeSize)> = Vec::new();
+/// The dataset versions: exactly those the checkpoint names, with the roots it names.
+fn check_dataset_versions(
+    cp: &ModelCheckpoint,
+    datasets: &[IndexedEntry],
+) -> Result<Vec<Version>, ComplianceError> {
+    let mut versions = Vec::new();
     for r in &cp.datasets {
         let key = r.key().to_string();
         let found = datasets
@@ -428,7 +464,11 @@ pub fn decide(
                 index: found.index.0,
             });
         }
-        versions.push((key, dv.manifest_root, TreeSize(dv.item_count)));
+        versions.push(Version {
+            label: key,
+            root: dv.manifest_root,
+            size: TreeSize(dv.item_count),
+        });
     }
     if let Some(extra) = datasets
         .iter()
@@ -438,8 +478,14 @@ pub fn decide(
             index: extra.index.0,
         });
     }
+    Ok(versions)
+}
 
-    let mut table: HashMap<(ContentId, &str), &SetMembershipProof> = HashMap::new();
+/// The per-id set proofs (the first layout) by (id, dataset version); at most one each.
+fn proof_table(
+    proofs: &[BundleSetProof],
+) -> Result<HashMap<(ContentId, &str), &SetMembershipProof>, ComplianceError> {
+    let mut table = HashMap::new();
     for p in proofs {
         if table
             .insert((p.proof.id(), p.dataset.as_str()), &p.proof)
@@ -451,10 +497,18 @@ pub fn decide(
             });
         }
     }
+    Ok(table)
+}
 
-    // The ids each opt-out names (train-ai scope), in log order.
+/// The ids each opt-out names (train-ai scope), in log order: every opt-out below the horizon,
+/// each once; an opt-out set must be among `optout_sets`.
+fn optout_ids(
+    cp: &ModelCheckpoint,
+    optouts: &[IndexedEntry],
+    optout_sets: &[SortedSet],
+) -> Result<Vec<NamedIds>, ComplianceError> {
     let mut seen = BTreeSet::new();
-    let mut named: Vec<(LeafIndex, Vec<ContentId>)> = Vec::new();
+    let mut named = Vec::new();
     for o in optouts {
         let EntryBody::OptOut(opt) = o.entry.body() else {
             return Err(wrong_kind(o, EntryKind::OptOut));
@@ -484,9 +538,17 @@ pub fn decide(
         };
         named.push((o.index, ids));
     }
+    Ok(named)
+}
 
-    // Multi-proofs: at most one per dataset version the checkpoint names, and then no
-    // per-id proof for that version. Each decides every opted-out id at once.
+/// Multi-proofs: at most one per dataset version the checkpoint names, and then no per-id
+/// proof for that version. Each decides every opted-out id at once; the result maps a version's
+/// label to the membership of each id.
+fn multi_decisions<'v>(
+    versions: &'v [Version],
+    named: &[NamedIds],
+    evidence: &SetEvidence<'_>,
+) -> Result<HashMap<&'v str, HashMap<ContentId, Membership>>, ComplianceError> {
     let mut all_ids: Vec<ContentId> = named
         .iter()
         .flat_map(|(_, ids)| ids.iter().copied())
@@ -495,72 +557,77 @@ pub fn decide(
     all_ids.dedup();
     let mut decided: HashMap<&str, HashMap<ContentId, Membership>> = HashMap::new();
     for m in evidence.multi {
-        let Some((dataset, root, size)) = versions.iter().find(|v| v.0 == m.dataset) else {
+        let Some(v) = versions.iter().find(|v| v.label == m.dataset) else {
             return Err(ComplianceError::UnnamedDataset {
                 dataset: m.dataset.clone(),
             });
         };
-        if decided.contains_key(dataset.as_str()) {
+        if decided.contains_key(v.label.as_str()) {
             return Err(ComplianceError::DuplicateMultiProof {
-                dataset: dataset.clone(),
+                dataset: v.label.clone(),
             });
         }
-        if proofs.iter().any(|p| p.dataset == *dataset) {
+        if evidence.proofs.iter().any(|p| p.dataset == v.label) {
             return Err(ComplianceError::MixedProofs {
-                dataset: dataset.clone(),
+                dataset: v.label.clone(),
             });
         }
-        let got = verify_multi(&m.proof, &all_ids, root, *size).map_err(|source| {
+        let got = verify_multi(&m.proof, &all_ids, &v.root, v.size).map_err(|source| {
             ComplianceError::MultiProof {
-                dataset: dataset.clone(),
+                dataset: v.label.clone(),
                 source: Box::new(source),
             }
         })?;
-        decided.insert(dataset.as_str(), all_ids.iter().copied().zip(got).collect());
+        decided.insert(v.label.as_str(), all_ids.iter().copied().zip(got).collect());
     }
+    Ok(decided)
+}
 
+/// Every (opt-out, id, dataset version) whose id the version's set holds, deciding each pair
+/// from the version's multi-proof or else from its per-id proof (missing or failing: an error).
+fn find_violations(
+    versions: &[Version],
+    named: &[NamedIds],
+    table: &HashMap<(ContentId, &str), &SetMembershipProof>,
+    decided: &HashMap<&str, HashMap<ContentId, Membership>>,
+) -> Result<Vec<Violation>, ComplianceError> {
     let mut violations = Vec::new();
-    for (optout_index, ids) in &named {
+    for (optout_index, ids) in named {
         for &cid in ids {
-            for (dataset, root, size) in &versions {
-                let m = if let Some(d) = decided.get(dataset.as_str()) {
+            for v in versions {
+                let m = if let Some(d) = decided.get(v.label.as_str()) {
                     // Every id of `all_ids` is decided (verify_multi fails otherwise).
                     *d.get(&cid).ok_or(ComplianceError::MultiProof {
-                        dataset: dataset.clone(),
+                        dataset: v.label.clone(),
                         source: Box::new(SetError::Undecided { id: cid }),
                     })?
                 } else {
-                    let proof = table.get(&(cid, dataset.as_str())).ok_or_else(|| {
+                    let proof = table.get(&(cid, v.label.as_str())).ok_or_else(|| {
                         ComplianceError::MissingProof {
                             optout_index: optout_index.0,
                             cid,
-                            dataset: dataset.clone(),
+                            dataset: v.label.clone(),
                         }
                     })?;
-                    proof
-                        .verify(&cid, root, *size)
-                        .map_err(|source| ComplianceError::SetProof {
+                    proof.verify(&cid, &v.root, v.size).map_err(|source| {
+                        ComplianceError::SetProof {
                             cid,
-                            dataset: dataset.clone(),
+                            dataset: v.label.clone(),
                             source: Box::new(source),
-                        })?
+                        }
+                    })?
                 };
                 if m == Membership::Included {
                     violations.push(Violation {
                         optout_index: *optout_index,
                         cid,
-                        dataset: dataset.clone(),
+                        dataset: v.label.clone(),
                     });
                 }
             }
         }
     }
-    if violations.is_empty() {
-        Ok(Verdict::Compliant)
-    } else {
-        violations.sort();
-        Ok(Verdict::Violated { violations })
-    }
+    Ok(violations)
 }
 
 /// The dataset key of an entry as bundles write it, for callers assembling set proofs.
