@@ -1,0 +1,613 @@
+//! The explorer verifies set proofs, multi-proofs, signed notes, checkpoints and compliance
+//! bundles in JavaScript (api/explorer/src/lib/{set,note,compliance}.js). This writes the
+//! differential corpus its node test (api/explorer/test/differential.test.js) replays: the fuzz
+//! seeds of `fuzz/corpus/{set_proof,note,checkpoint,compliance}`, proofs of every kind made here,
+//! and mutations of both (a flipped byte, a dropped hash, swapped leaves, a wrong key, a tampered
+//! body, extra signatures), each with what this crate decided. The committed file must be
+//! current: `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors` rewrites it.
+
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use serde_json::{json, Value};
+use verifier::compliance::{verify_bundle, ComplianceBundle};
+use verifier::set::multi::{verify_multi, SetMultiProof};
+use verifier::set::proof::{Membership, SetMembershipProof};
+use verifier::set::{SetLeaf, SortedSet};
+use verifier::{Checkpoint, ContentId, Digest, NoteSigner, VerifierKey};
+
+/// The example log of the fuzz seeds (fuzz/src/checks.rs): its origin and key seed 0, 1, .., 31.
+const LOG_ORIGIN: &str = "example.com/prov-log";
+const C2SP_VKEY: &str = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
+const MIRROR_VKEY: &str =
+    "mirror.example.org+3fb148ef+BAAjjch9GyYz0sJsJx7ALhbdAtz2ov0unbzSl1vMp94O";
+
+fn root_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn log_signer() -> NoteSigner {
+    let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+    NoteSigner::new(LOG_ORIGIN, SigningKey::from_bytes(&seed)).unwrap()
+}
+
+/// The seeds of one fuzz target, by file name.
+fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = root_dir().join("fuzz/corpus").join(target);
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The sets of the fuzz seeds: empty, {hello, world}, item-0 .. item-10.
+fn known_sets() -> Vec<(&'static str, SortedSet)> {
+    let set = |items: Vec<Vec<u8>>| {
+        let mut leaves: Vec<SetLeaf> = items
+            .iter()
+            .map(|i| SetLeaf {
+                cid: ContentId::of(i),
+                size: i.len() as u64,
+                meta: Digest::default(),
+            })
+            .collect();
+        leaves.sort_by_key(|l| l.cid);
+        SortedSet::new(leaves).unwrap()
+    };
+    vec![
+        ("empty", set(Vec::new())),
+        (
+            "hello-world",
+            set(vec![b"hello".to_vec(), b"world".to_vec()]),
+        ),
+        (
+            "items",
+            set((0..11).map(|i| format!("item-{i}").into_bytes()).collect()),
+        ),
+    ]
+}
+
+fn cid(bytes: &[u8]) -> String {
+    ContentId::of(bytes).to_string()
+}
+
+/// Flips the last hex digit of a 64-hex string (one byte of the hash changes).
+fn flip_hex(s: &str) -> String {
+    let mut c: Vec<char> = s.chars().collect();
+    let last = c.len() - 1;
+    c[last] = if c[last] == '0' { '1' } else { '0' };
+    c.into_iter().collect()
+}
+
+/// Mutations of a membership proof in JSON (either variant, or a bare inclusion or exclusion).
+fn membership_mutations(p: &Value) -> Vec<(&'static str, Value)> {
+    let (kind, inner) = match p.as_object().and_then(|o| o.iter().next()) {
+        Some((k, v)) if k == "included" || k == "excluded" => (k.clone(), v.clone()),
+        _ => return Vec::new(),
+    };
+    let wrap = |v: Value| json!({ kind.clone(): v });
+    let mut out = Vec::new();
+    let mut size_up = inner.clone();
+    size_up["tree_size"] = json!(size_up["tree_size"].as_u64().unwrap() + 1);
+    out.push(("tree-size-plus-one", wrap(size_up)));
+    let mut with_extra = inner.clone();
+    with_extra["extra"] = json!(1);
+    out.push(("unknown-field", wrap(with_extra)));
+    if kind == "included" {
+        let path = inner["path"].as_array().unwrap().clone();
+        if let Some(h) = path.first() {
+            let mut v = inner.clone();
+            v["path"][0] = json!(flip_hex(h.as_str().unwrap()));
+            out.push(("path-byte-flipped", wrap(v)));
+            let mut v = inner.clone();
+            v["path"].as_array_mut().unwrap().pop();
+            out.push(("path-hash-dropped", wrap(v)));
+            let mut v = inner.clone();
+            v["path"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!(h.as_str().unwrap()));
+            out.push(("path-hash-added", wrap(v)));
+        }
+        let mut v = inner.clone();
+        v["index"] = json!(inner["index"].as_u64().unwrap() ^ 1);
+        out.push(("index-swapped-with-sibling", wrap(v)));
+        let mut v = inner.clone();
+        v["leaf"]["size"] = json!(inner["leaf"]["size"].as_u64().unwrap() + 1);
+        out.push(("leaf-size-changed", wrap(v)));
+        let mut v = inner.clone();
+        v["leaf"]["meta"] = json!(flip_hex(inner["leaf"]["meta"].as_str().unwrap()));
+        out.push(("leaf-meta-flipped", wrap(v)));
+        let mut v = inner.clone();
+        v["leaf"]["cid"] = json!(inner["leaf"]["cid"].as_str().unwrap().to_uppercase());
+        out.push(("leaf-cid-uppercase", wrap(v)));
+    } else {
+        let mut v = inner.clone();
+        v["id"] = json!(flip_hex(inner["id"].as_str().unwrap()));
+        out.push(("id-byte-flipped", wrap(v)));
+        let (l, r) = (inner.get("left").cloned(), inner.get("right").cloned());
+        if let (Some(l), Some(r)) = (&l, &r) {
+            let mut v = inner.clone();
+            v["left"] = r.clone();
+            v["right"] = l.clone();
+            out.push(("neighbours-swapped", wrap(v)));
+            let mut v = inner.clone();
+            v.as_object_mut().unwrap().remove("left");
+            out.push(("left-dropped", wrap(v)));
+            let mut v = inner.clone();
+            v.as_object_mut().unwrap().remove("right");
+            out.push(("right-dropped", wrap(v)));
+        }
+        for side in ["left", "right"] {
+            let Some(n) = inner.get(side) else { continue };
+            if let Some(h) = n["path"].as_array().and_then(|p| p.first()) {
+                let mut v = inner.clone();
+                v[side]["path"][0] = json!(flip_hex(h.as_str().unwrap()));
+                out.push((
+                    if side == "left" {
+                        "left-path-byte-flipped"
+                    } else {
+                        "right-path-byte-flipped"
+                    },
+                    wrap(v),
+                ));
+                let mut v = inner.clone();
+                v[side]["path"].as_array_mut().unwrap().pop();
+                out.push((
+                    if side == "left" {
+                        "left-path-hash-dropped"
+                    } else {
+                        "right-path-hash-dropped"
+                    },
+                    wrap(v),
+                ));
+            }
+        }
+        if l.is_none() && r.is_none() {
+            let mut v = inner.clone();
+            v["tree_size"] = json!(0);
+            out.push(("empty-restated", wrap(v)));
+        }
+    }
+    out
+}
+
+/// Mutations of a multi-proof in JSON.
+fn multi_mutations(p: &Value) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    let hashes = p["hashes"].as_array().unwrap();
+    if let Some(h) = hashes.first() {
+        let mut v = p.clone();
+        v["hashes"][0] = json!(flip_hex(h.as_str().unwrap()));
+        out.push(("hash-byte-flipped", v));
+        let mut v = p.clone();
+        v["hashes"].as_array_mut().unwrap().pop();
+        out.push(("hash-dropped", v));
+        let mut v = p.clone();
+        v["hashes"].as_array_mut().unwrap().push(h.clone());
+        out.push(("hash-added", v));
+    }
+    let leaves = p["leaves"].as_array().unwrap();
+    if leaves.len() >= 2 {
+        let mut v = p.clone();
+        v["leaves"].as_array_mut().unwrap().swap(0, 1);
+        out.push(("leaves-swapped", v));
+        let mut v = p.clone();
+        let (a, b) = (leaves[0]["leaf"].clone(), leaves[1]["leaf"].clone());
+        v["leaves"][0]["leaf"] = b;
+        v["leaves"][1]["leaf"] = a;
+        out.push(("leaf-bodies-swapped", v));
+    }
+    if !leaves.is_empty() {
+        let mut v = p.clone();
+        v["leaves"].as_array_mut().unwrap().remove(0);
+        out.push(("first-leaf-dropped", v));
+        let mut v = p.clone();
+        let last = leaves.len() - 1;
+        v["leaves"].as_array_mut().unwrap().remove(last);
+        out.push(("last-leaf-dropped", v));
+        let mut v = p.clone();
+        v["leaves"][0]["leaf"]["meta"] =
+            json!(flip_hex(leaves[0]["leaf"]["meta"].as_str().unwrap()));
+        out.push(("leaf-meta-flipped", v));
+    }
+    let mut v = p.clone();
+    v["tree_size"] = json!(p["tree_size"].as_u64().unwrap() + 1);
+    out.push(("tree-size-plus-one", v));
+    out
+}
+
+fn membership_verdict(proof: &Value, id: &str, set: &SortedSet) -> Value {
+    let Ok(p) = serde_json::from_value::<SetMembershipProof>(proof.clone()) else {
+        return json!({"ok": false, "why": "does not parse"});
+    };
+    let Ok(id) = id.parse::<ContentId>() else {
+        return json!({"ok": false, "why": "bad id"});
+    };
+    match p.verify(&id, &set.root(), set.size()) {
+        Ok(Membership::Included) => json!({"ok": true, "membership": "included"}),
+        Ok(Membership::Excluded) => json!({"ok": true, "membership": "excluded"}),
+        Err(e) => json!({"ok": false, "why": e.to_string()}),
+    }
+}
+
+fn multi_verdict(proof: &Value, ids: &[String], set: &SortedSet) -> Value {
+    let Ok(p) = serde_json::from_value::<SetMultiProof>(proof.clone()) else {
+        return json!({"ok": false, "why": "does not parse"});
+    };
+    let ids: Vec<ContentId> = ids.iter().map(|i| i.parse().unwrap()).collect();
+    match verify_multi(&p, &ids, &set.root(), set.size()) {
+        Ok(ms) => json!({
+            "ok": true,
+            "memberships": ms.iter().map(|m| match m {
+                Membership::Included => "included",
+                Membership::Excluded => "excluded",
+            }).collect::<Vec<_>>(),
+        }),
+        Err(e) => json!({"ok": false, "why": e.to_string()}),
+    }
+}
+
+/// Every membership vector: each seed and each generated proof, with its mutations, against
+/// every known set, for the id it is about and for one it is not.
+fn membership_vectors(sets: &[(&str, SortedSet)]) -> Vec<Value> {
+    let mut proofs: Vec<(String, Value)> = Vec::new();
+    for (name, bytes) in seeds("set_proof") {
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        if v.get("leaves").is_some() {
+            continue; // a multi-proof
+        }
+        let v = if v.get("included").is_some() || v.get("excluded").is_some() {
+            v
+        } else if v.get("id").is_some() {
+            json!({ "excluded": v })
+        } else {
+            json!({ "included": v })
+        };
+        proofs.push((format!("seed:{name}"), v));
+    }
+    // Every kind, made here: inclusion of the first, a middle and the last leaf; exclusion
+    // from the empty set, before the first, between two leaves and after the last.
+    let (_, items) = &sets[2];
+    let leaves = items.leaves();
+    let first = leaves[0].cid;
+    let last = leaves[leaves.len() - 1].cid;
+    let mut between = leaves[4].cid;
+    between.0[31] = between.0[31].wrapping_add(1);
+    let mut before = first;
+    before.0[31] = before.0[31].wrapping_sub(1);
+    let mut after = last;
+    after.0[31] = after.0[31].wrapping_add(1);
+    let made = [
+        ("items", "included-first", first),
+        ("items", "included-middle", leaves[5].cid),
+        ("items", "included-last", last),
+        ("items", "excluded-before-first", before),
+        ("items", "excluded-between", between),
+        ("items", "excluded-after-last", after),
+        ("empty", "excluded-empty", ContentId::of(b"x")),
+        ("hello-world", "excluded-between-2", ContentId::of(b"x")),
+    ];
+    for (set, name, id) in made {
+        let s = &sets.iter().find(|(n, _)| *n == set).unwrap().1;
+        let p = s.membership_proof(&id).unwrap();
+        proofs.push((
+            format!("made:{set}:{name}"),
+            serde_json::to_value(&p).unwrap(),
+        ));
+    }
+
+    let mut out = Vec::new();
+    for (name, proof) in proofs {
+        let id = serde_json::from_value::<SetMembershipProof>(proof.clone())
+            .unwrap()
+            .id()
+            .to_string();
+        // The set the proof is about (where it verifies as it is): its mutations go against
+        // that one only; the proof as it is against every set, for its id and another.
+        let home = sets
+            .iter()
+            .position(|(_, s)| membership_verdict(&proof, &id, s)["ok"] == json!(true));
+        let mut variants = vec![("as-is", proof.clone())];
+        variants.extend(membership_mutations(&proof));
+        for (mutation, p) in variants {
+            for (k, (set_name, set)) in sets.iter().enumerate() {
+                for (about, cid) in [("its-id", id.clone()), ("other-id", cid(b"never"))] {
+                    if mutation != "as-is" && (about == "other-id" || home.is_some_and(|h| h != k))
+                    {
+                        continue;
+                    }
+                    out.push(json!({
+                        "name": format!("{name} {mutation} vs {set_name} for {about}"),
+                        "proof": p,
+                        "cid": cid,
+                        "set": set_name,
+                        "expect": membership_verdict(&p, &cid, set),
+                    }));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn multi_vectors(sets: &[(&str, SortedSet)]) -> Vec<Value> {
+    let (_, items) = &sets[2];
+    let leaves = items.leaves();
+    let mut gap = leaves[6].cid;
+    gap.0[31] = gap.0[31].wrapping_add(1);
+    let ids = vec![
+        leaves[0].cid,
+        leaves[3].cid,
+        gap,
+        leaves[10].cid,
+        ContentId::of(b"hello"),
+    ];
+    let mut proofs: Vec<(String, Value, Vec<String>)> = Vec::new();
+    for (name, bytes) in seeds("set_proof") {
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        if v.get("leaves").is_none() {
+            continue;
+        }
+        let p: SetMultiProof = serde_json::from_value(v.clone()).unwrap();
+        // The ids it reveals, and their neighbours.
+        let mut seed_ids: Vec<String> = p.leaves.iter().map(|l| l.leaf.cid.to_string()).collect();
+        seed_ids.push(ContentId::of(b"item-3").to_string());
+        seed_ids.push(ContentId::of(b"hello").to_string());
+        proofs.push((format!("seed:{name}"), v, seed_ids));
+    }
+    let made = items.multi_proof(&ids).unwrap();
+    let id_strings: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    proofs.push((
+        "made:items".into(),
+        serde_json::to_value(&made).unwrap(),
+        id_strings,
+    ));
+    let hw = &sets[1].1;
+    let hw_ids = [ContentId::of(b"hello"), ContentId::of(b"x")];
+    proofs.push((
+        "made:hello-world".into(),
+        serde_json::to_value(hw.multi_proof(&hw_ids).unwrap()).unwrap(),
+        hw_ids.iter().map(ToString::to_string).collect(),
+    ));
+    let empty = &sets[0].1;
+    proofs.push((
+        "made:empty".into(),
+        serde_json::to_value(empty.multi_proof(&hw_ids).unwrap()).unwrap(),
+        hw_ids.iter().map(ToString::to_string).collect(),
+    ));
+
+    let mut out = Vec::new();
+    for (name, proof, ids) in proofs {
+        let mut variants = vec![("as-is", proof.clone())];
+        variants.extend(multi_mutations(&proof));
+        let home = sets
+            .iter()
+            .position(|(_, s)| multi_verdict(&proof, &ids, s)["ok"] == json!(true));
+        for (mutation, p) in variants {
+            for (k, (set_name, set)) in sets.iter().enumerate() {
+                if mutation != "as-is" && home.is_some_and(|h| h != k) {
+                    continue;
+                }
+                out.push(json!({
+                    "name": format!("{name} {mutation} vs {set_name}"),
+                    "proof": p,
+                    "ids": ids,
+                    "set": set_name,
+                    "expect": multi_verdict(&p, &ids, set),
+                }));
+            }
+            // An id the proof does not reveal: undecided unless its neighbours are there.
+            let mut more = ids.clone();
+            more.push(cid(b"item-7"));
+            let set = &sets[2].1;
+            out.push(json!({
+                "name": format!("{name} {mutation} vs items with item-7"),
+                "proof": p,
+                "ids": more,
+                "set": "items",
+                "expect": multi_verdict(&p, &more, set),
+            }));
+        }
+    }
+    out
+}
+
+/// Notes and checkpoints: the seeds, and a wrong key, a tampered body, extra signatures.
+fn note_vectors() -> (Vec<Value>, Vec<Value>) {
+    let log = log_signer();
+    let log_vkey = log.verifier_key().to_string();
+    let impostor = NoteSigner::new(LOG_ORIGIN, SigningKey::from_bytes(&[9; 32])).unwrap();
+    let witness = NoteSigner::new("example.com/witness", SigningKey::from_bytes(&[2; 32])).unwrap();
+    let keys = [
+        ("log", log_vkey.clone()),
+        ("impostor", impostor.verifier_key().to_string()),
+        ("witness", witness.verifier_key().to_string()),
+        ("c2sp", C2SP_VKEY.to_string()),
+        ("mirror", MIRROR_VKEY.to_string()),
+    ];
+
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for target in ["note", "checkpoint"] {
+        for (name, bytes) in seeds(target) {
+            let Ok(s) = String::from_utf8(bytes) else {
+                continue;
+            };
+            texts.push((format!("seed:{target}/{name}"), s));
+        }
+    }
+    let body = format!("{LOG_ORIGIN}\n5\n{}\n", Digest([7; 32]).to_base64());
+    let signed = log.sign(&body).unwrap();
+    let sig_line = |n: &str| n[n.rfind("\n\n").unwrap() + 2..].to_string();
+    let by_witness = witness.sign(&body).unwrap();
+    let by_impostor = impostor.sign(&body).unwrap();
+    let mut made = vec![
+        ("made:signed", signed.clone()),
+        ("made:tampered-size", signed.replacen("\n5\n", "\n6\n", 1)),
+        (
+            "made:tampered-origin",
+            signed.replacen("prov-log\n", "prov-log2\n", 1),
+        ),
+        (
+            "made:extra-signature-after",
+            format!("{signed}{}", sig_line(&by_witness)),
+        ),
+        (
+            "made:extra-signature-before",
+            format!("{body}\n{}{}", sig_line(&by_witness), sig_line(&signed)),
+        ),
+        (
+            "made:impostor-line-too",
+            format!("{signed}{}", sig_line(&by_impostor)),
+        ),
+        ("made:only-impostor", by_impostor.clone()),
+        (
+            "made:signature-twice",
+            format!("{signed}{}", sig_line(&signed)),
+        ),
+        ("made:no-final-newline", signed.trim_end().to_string()),
+        ("made:crlf", signed.replace('\n', "\r\n")),
+        (
+            "made:extension-line",
+            log.sign(&format!("{body}ext one\n")).unwrap(),
+        ),
+        (
+            "made:leading-zero-size",
+            log.sign(&body.replacen("\n5\n", "\n05\n", 1)).unwrap(),
+        ),
+        (
+            "made:short-root",
+            log.sign(&format!("{LOG_ORIGIN}\n5\nAAAA\n")).unwrap(),
+        ),
+        ("made:plain-text", log.sign("hello\nworld\n").unwrap()),
+    ];
+    // A flipped byte in the signature: the last base64 digit before the newline.
+    let mut flipped = signed.clone().into_bytes();
+    let at = flipped.len() - 3;
+    flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
+    made.push((
+        "made:signature-byte-flipped",
+        String::from_utf8(flipped).unwrap(),
+    ));
+    texts.extend(made.into_iter().map(|(n, t)| (n.to_string(), t)));
+
+    let mut notes = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (name, text) in &texts {
+        for (key_name, vkey) in &keys {
+            let key = VerifierKey::parse(vkey).unwrap();
+            let note = match verifier::verify_note(text, &key) {
+                Ok(t) => json!({"ok": true, "text": t}),
+                Err(e) => json!({"ok": false, "why": e.to_string()}),
+            };
+            // Only the cases where a key could verify are worth replaying for every key.
+            notes.push(json!({
+                "name": format!("{name} with {key_name}"),
+                "note": text,
+                "vkey": vkey,
+                "expect": note,
+            }));
+            let cp = match Checkpoint::verify(text, &key) {
+                Ok(c) => json!({
+                    "ok": true,
+                    "origin": c.origin,
+                    "size": c.size.0,
+                    "root": c.root.to_base64(),
+                }),
+                Err(e) => json!({"ok": false, "why": e.to_string()}),
+            };
+            checkpoints.push(json!({
+                "name": format!("{name} with {key_name}"),
+                "note": text,
+                "vkey": vkey,
+                "expect": cp,
+            }));
+        }
+    }
+    (notes, checkpoints)
+}
+
+/// The compliance seeds (bundles about the log of the fuzz seeds), and mutations.
+fn compliance_vectors() -> Vec<Value> {
+    let key = log_signer().verifier_key();
+    let mut out = Vec::new();
+    for (name, bytes) in seeds("compliance") {
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        let mut variants = vec![("as-is".to_string(), v.clone())];
+        for field in ["optouts", "set_proofs", "multi_proofs", "datasets"] {
+            if v[field].as_array().is_some_and(|a| !a.is_empty()) {
+                let mut m = v.clone();
+                m[field].as_array_mut().unwrap().pop();
+                variants.push((format!("{field}-last-dropped"), m));
+            }
+        }
+        if let Some(mp) = v["multi_proofs"].as_array().and_then(|a| a.first()) {
+            for (mutation, p) in multi_mutations(&mp["proof"]) {
+                let mut m = v.clone();
+                m["multi_proofs"][0]["proof"] = p;
+                variants.push((format!("multi-proof-{mutation}"), m));
+            }
+        }
+        if let Some(sp) = v["set_proofs"].as_array().and_then(|a| a.first()) {
+            for (mutation, p) in membership_mutations(&sp["proof"]) {
+                let mut m = v.clone();
+                m["set_proofs"][0]["proof"] = p;
+                variants.push((format!("set-proof-{mutation}"), m));
+            }
+        }
+        for (mutation, b) in variants {
+            let expect = match serde_json::from_value::<ComplianceBundle>(b.clone()) {
+                Err(_) => json!({"ok": false, "why": "does not parse"}),
+                Ok(bundle) => match verify_bundle(&bundle, &key) {
+                    Ok(verdict) => json!({"ok": true, "verdict": verdict}),
+                    Err(e) => json!({"ok": false, "why": e.to_string()}),
+                },
+            };
+            out.push(json!({
+                "name": format!("seed:compliance/{name} {mutation}"),
+                "bundle": b,
+                "expect": expect,
+            }));
+        }
+    }
+    out
+}
+
+#[test]
+fn explorer_differential_vectors_are_current() {
+    let sets = known_sets();
+    let (notes, checkpoints) = note_vectors();
+    let doc = json!({
+        "about": "generated by verifier/tests/js_vectors.rs explorer_differential_vectors_are_current; do not edit",
+        "log_vkey": log_signer().verifier_key().to_string(),
+        "sets": sets.iter().map(|(n, s)| (n.to_string(), json!({
+            "root": s.root().to_hex(),
+            "size": s.size().0,
+        }))).collect::<serde_json::Map<_, _>>(),
+        "membership": membership_vectors(&sets),
+        "multi": multi_vectors(&sets),
+        "notes": notes,
+        "checkpoints": checkpoints,
+        "compliance": compliance_vectors(),
+    });
+    let text = serde_json::to_string(&doc).unwrap() + "\n";
+    assert!(text.len() < 1_000_000, "{} bytes", text.len());
+    let path = root_dir().join("api/explorer/test/vectors/differential.json");
+    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
+        path.display()
+    );
+}
