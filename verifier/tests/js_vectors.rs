@@ -127,6 +127,9 @@ fn membership_mutations(p: &Value) -> Vec<(&'static str, Value)> {
         v["leaf"]["meta"] = json!(flip_hex(inner["leaf"]["meta"].as_str().unwrap()));
         out.push(("leaf-meta-flipped", wrap(v)));
         let mut v = inner.clone();
+        v["leaf"]["extra"] = json!(1);
+        out.push(("leaf-unknown-field", wrap(v)));
+        let mut v = inner.clone();
         v["leaf"]["cid"] = json!(inner["leaf"]["cid"].as_str().unwrap().to_uppercase());
         out.push(("leaf-cid-uppercase", wrap(v)));
     } else {
@@ -222,6 +225,14 @@ fn multi_mutations(p: &Value) -> Vec<(&'static str, Value)> {
     let mut v = p.clone();
     v["tree_size"] = json!(p["tree_size"].as_u64().unwrap() + 1);
     out.push(("tree-size-plus-one", v));
+    let mut v = p.clone();
+    v["extra"] = json!(1);
+    out.push(("unknown-field", v));
+    if !leaves.is_empty() {
+        let mut v = p.clone();
+        v["leaves"][0]["extra"] = json!(1);
+        out.push(("leaf-position-unknown-field", v));
+    }
     out
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { parseVkey, verifyNote, verifyCheckpoint, parseCheckpointBody, signNote, formatVkey, keyId, SIG_ED25519 } from '../src/lib/note.js';
+import { parseVkey, verifyNote, verifyCheckpoint, verifyWitnessedCheckpoint, parseCheckpointBody, signNote, formatVkey, keyId, SIG_ED25519 } from '../src/lib/note.js';
 import { toBase64, toHex } from '../src/lib/bytes.js';
 import { TESTDATA } from './testdata.js';
 
@@ -94,10 +94,19 @@ test('the tlog-tiles-300 checkpoint verifies with its cosignature/v1 key', () =>
   const mirror = JSON.parse(read('tlog-tiles-300/mirror.v0.json'));
   const dir = readdirSyncOne('tlog-tiles-300');
   const cpText = read(`tlog-tiles-300/${dir}/checkpoint`);
-  const cp = verifyCheckpoint(cpText, mirror.verifier_keys[0]);
+  const cp = verifyWitnessedCheckpoint(cpText, mirror.verifier_keys[0]);
   assert.equal(cp.size, 300n);
   assert.ok(cp.note.timestamp > 0n);
-  assert.throws(() => verifyCheckpoint(cpText.replace('\n300\n', '\n301\n'), mirror.verifier_keys[0]));
+  assert.throws(() => verifyWitnessedCheckpoint(cpText.replace('\n300\n', '\n301\n'), mirror.verifier_keys[0]));
+});
+
+test('a witness key taken for the log key does not pass another log\'s checkpoint', () => {
+  // The witness mirror.example.org cosigned rome2026h1.example.org's checkpoint. As the log key
+  // (what verifyCheckpoint is for, as Checkpoint::verify in the verifier crate), the witness key
+  // must not make it pass as a checkpoint of a log named mirror.example.org.
+  const mirror = JSON.parse(read('tlog-tiles-300/mirror.v0.json'));
+  const cpText = read(`tlog-tiles-300/${readdirSyncOne('tlog-tiles-300')}/checkpoint`);
+  assert.throws(() => verifyCheckpoint(cpText, mirror.verifier_keys[0]), /origin/);
 });
 
 test('key ids follow SHA-256(name || 0x0A || type || key)[:4]', () => {

@@ -22,7 +22,7 @@ import { FormatError, compare, fromBase64, fromUtf8, toHex } from './bytes.js';
 import { verifyCheckpoint } from './note.js';
 import { parseTlogProof, verifyTlogProof } from './tlogproof.js';
 import { verifyEntrySignature } from './entry.js';
-import { verifyMembershipJson, setLeafHash, parseCid } from './set.js';
+import { verifyMembershipJson, checkMembershipJson, checkMultiProofJson, setLeafHash, parseCid } from './set.js';
 import { Blake3Set, ProofError, Sha256Log, rootOfLeafHashes, verifyInclusion } from './merkle.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from './tiles.js';
 
@@ -79,6 +79,8 @@ export function verifyComplianceBundle(bundle, vkey) {
 
   const table = new Map();
   for (const p of bundle.set_proofs ?? []) {
+    // Every proof must parse, used or not, as the verifier crate parses the whole bundle.
+    checkMembershipJson(p.proof);
     const id = p.proof?.included ? p.proof.included.leaf.cid : p.proof?.excluded?.id;
     const k = `${id} ${p.dataset}`;
     if (table.has(k)) throw new ComplianceError(`two set proofs for ${id} in ${p.dataset}`);
@@ -247,6 +249,7 @@ export async function scanCompleteness(report, fetchTile) {
  * 'included' | 'excluded' per id, in order.
  */
 export function verifyMultiProof(proof, ids, { root, size }) {
+  checkMultiProofJson(proof);
   const n = BigInt(size);
   if (BigInt(proof.tree_size) !== n) throw new ProofError(`proof is for a set of ${proof.tree_size} leaves, expected ${size}`);
   const leaves = proof.leaves.map((l) => ({ index: BigInt(l.index), leaf: l.leaf, cid: parseCid(l.leaf.cid) }));

@@ -159,10 +159,24 @@ export function verifyCheckpoint(noteText, vkey) {
   const key = typeof vkey === 'string' ? parseVkey(vkey) : vkey;
   const note = verifyNote(noteText, key);
   const cp = parseCheckpointBody(note.bodyText);
-  if (key.type === SIG_ED25519 && cp.origin !== key.name) {
+  // With any key type, as the verifier crate: the log's key is named after the log's origin,
+  // and a witness's cosignature key (named after the witness) is not the log's key.
+  if (cp.origin !== key.name) {
     throw new SignatureError(`checkpoint origin ${cp.origin} is not the key name ${key.name}`);
   }
   return { ...cp, note };
+}
+
+/**
+ * Verifies a checkpoint that a witness cosigned (c2sp.org/tlog-cosignature), with the witness's
+ * key: a cosignature names the witness, not the log, so the origin is not checked against the
+ * key's name here. This does NOT establish which log the checkpoint is of; for that, verify it
+ * with the log's key ({@link verifyCheckpoint}). Returns what verifyCheckpoint returns.
+ */
+export function verifyWitnessedCheckpoint(noteText, witnessVkey) {
+  const key = typeof witnessVkey === 'string' ? parseVkey(witnessVkey) : witnessVkey;
+  const note = verifyNote(noteText, key);
+  return { ...parseCheckpointBody(note.bodyText), note };
 }
 
 /** Signs `bodyText` as a note with an Ed25519 secret key (tests and the demo seeder use this). */

@@ -116,6 +116,58 @@ function leafProofFromJson(p) {
   return { index: p.index, leaf: p.leaf, path: pathFromJson(p.path) };
 }
 
+// The fields each object of the JSON form may have: as the verifier crate, which refuses
+// unknown fields (serde deny_unknown_fields), a proof with any other field does not parse.
+function onlyFields(o, allowed, what) {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new FormatError(`${what} is not an object`);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new FormatError(`${what} has an unknown field "${k}"`);
+  }
+}
+
+/** Checks the shape of a set leaf in JSON: {cid, size, meta}, the cid strict. */
+export function checkSetLeafJson(leaf) {
+  onlyFields(leaf, ['cid', 'size', 'meta'], 'set leaf');
+  parseCid(leaf.cid);
+}
+
+function checkLeafProofJson(p, what) {
+  if (p === undefined) return;
+  onlyFields(p, ['index', 'leaf', 'path'], what);
+  checkSetLeafJson(p.leaf);
+}
+
+/**
+ * Checks the shape of a set membership proof in JSON as the verifier crate parses it: exactly
+ * one of "included" or "excluded", no unknown field anywhere, strict content ids. Throws
+ * FormatError otherwise; says nothing about whether the proof verifies.
+ */
+export function checkMembershipJson(proof) {
+  onlyFields(proof, ['included', 'excluded'], 'set proof');
+  const keys = Object.keys(proof);
+  if (keys.length !== 1) throw new FormatError('proof is neither "included" nor "excluded"');
+  if (keys[0] === 'included') {
+    onlyFields(proof.included, ['tree_size', 'index', 'leaf', 'path'], 'inclusion proof');
+    checkSetLeafJson(proof.included.leaf);
+  } else {
+    const p = proof.excluded;
+    onlyFields(p, ['id', 'tree_size', 'left', 'right'], 'exclusion proof');
+    parseCid(p.id);
+    checkLeafProofJson(p.left, 'left neighbour');
+    checkLeafProofJson(p.right, 'right neighbour');
+  }
+}
+
+/** Checks the shape of a set multi-proof in JSON: {tree_size, leaves: [{index, leaf}], hashes}. */
+export function checkMultiProofJson(proof) {
+  onlyFields(proof, ['tree_size', 'leaves', 'hashes'], 'multi-proof');
+  if (!Array.isArray(proof.leaves) || !Array.isArray(proof.hashes)) throw new FormatError('multi-proof needs leaves and hashes');
+  for (const l of proof.leaves) {
+    onlyFields(l, ['index', 'leaf'], 'multi-proof leaf');
+    checkSetLeafJson(l.leaf);
+  }
+}
+
 /**
  * Verifies a set membership proof in the ledger's JSON form (ledger/src/set/proof.rs):
  * `{"included":{tree_size,index,leaf,path}}` or `{"excluded":{id,tree_size,left?,right?}}`,
@@ -124,6 +176,7 @@ function leafProofFromJson(p) {
  * unless it holds.
  */
 export function verifyMembershipJson(proof, { cid, root, size }) {
+  checkMembershipJson(proof);
   const r = root instanceof Uint8Array ? root : hashFromLowerHex(root);
   const n = toU64(size, 'set size');
   if (proof && proof.included) {
