@@ -5,6 +5,7 @@
 //! and mutations of both (a flipped byte, a dropped hash, swapped leaves, a wrong key, a tampered
 //! body, extra signatures), each with what this crate decided. The committed file must be
 //! current: `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors` rewrites it.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 
