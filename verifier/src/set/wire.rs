@@ -100,10 +100,7 @@ impl From<LeafJson> for SetLeaf {
 pub fn parse_membership_proof_json(
     mut value: serde_json::Value,
 ) -> Result<SetMembershipProof, serde_json::Error> {
-    loop {
-        let serde_json::Value::Object(m) = &mut value else {
-            break;
-        };
+    while let serde_json::Value::Object(m) = &mut value {
         if m.contains_key("included") || m.contains_key("excluded") {
             return serde_json::from_value(value);
         }
