@@ -1024,3 +1024,120 @@ fn write_manifest(
     let (_, out) = w.finish(counts).expect("in memory");
     out.into_inner()
 }
+
+// ---------------------------------------------------------------------------------------------
+// key_file
+
+/// A private key file (`ledger.key`, `prov keygen`), parsed by `verifier::keyfile`.
+///
+/// - What parses prints back byte for byte, once its line ends (any run of CR and LF after the
+///   one line) are replaced by one `\n`; the printed file parses to the same key and name.
+/// - The key id printed is the one the name and public key imply, and the key signs a note that
+///   verifies with the verifier key of that name and id.
+pub fn key_file(data: &[u8]) -> Reached {
+    let Ok(k) = verifier::keyfile::parse(data) else {
+        return Reached::default();
+    };
+    let printed = verifier::keyfile::print(&k);
+    let line = text(data)
+        .expect("a parsed key file is UTF-8")
+        .trim_end_matches(['\r', '\n']);
+    assert_eq!(
+        printed,
+        format!("{line}\n"),
+        "a key file prints back as read"
+    );
+    let back = verifier::keyfile::parse(printed.as_bytes()).expect("a printed key file parses");
+    assert_eq!(back.name(), k.name());
+    assert_eq!(back.signing_key().to_bytes(), k.signing_key().to_bytes());
+    let vkey = VerifierKey::ed25519(k.name(), k.signing_key().verifying_key())
+        .expect("a parsed key's name is a key name");
+    assert_eq!(vkey.key_id(), k.key_id());
+    let note = k.signer().sign("a note\n").expect("a key file's key signs");
+    note::verify_note(&note, &vkey).expect("its own signature verifies");
+    Reached {
+        parsed: true,
+        verified: true,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// consistency_proof
+
+/// A consistency-proof file, text (base64 lines) or JSON (`{"hashes": [hex]}`), parsed by
+/// `verifier::consistency_proof`.
+///
+/// - What parses prints back, in both forms, to text that parses to the same hashes.
+/// - Sound: a proof that verifies between a prefix of one of [`known_logs`] and a prefix of one
+///   of them (any sizes) is only ever one between two prefixes where the smaller is a prefix of
+///   the larger.
+pub fn consistency_proof(data: &[u8]) -> Reached {
+    use verifier::consistency_proof as cp;
+    let Ok(hashes) = cp::parse(data) else {
+        return Reached::default();
+    };
+    let text_form = cp::print_text(&hashes);
+    assert_eq!(
+        cp::parse(text_form.as_bytes()).expect("text parses"),
+        hashes
+    );
+    let json_form = cp::print_json(&hashes);
+    assert_eq!(
+        cp::parse(json_form.as_bytes()).expect("JSON parses"),
+        hashes
+    );
+    let mut r = Reached {
+        parsed: true,
+        verified: false,
+    };
+    for a in known_logs() {
+        for b in known_logs() {
+            for m in 1..=a.len() {
+                for n in m..=b.len() {
+                    let (old, new) = (&a[..m], &b[..n]);
+                    let ok = merkle::verify_consistency::<Sha256Log>(
+                        TreeSize(m as u64),
+                        TreeSize(n as u64),
+                        &log_root(old),
+                        &log_root(new),
+                        &hashes,
+                    )
+                    .is_ok();
+                    if ok {
+                        r.verified = true;
+                        assert_eq!(old, &new[..m], "a consistency proof between unrelated logs");
+                    }
+                }
+            }
+        }
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------------------------
+// set_proof_file
+
+/// Any JSON form of one set proof (`{"included"|"excluded": ..}`, a bare proof, an answer with a
+/// `proof` member), parsed by `verifier::set::parse_membership_proof`.
+///
+/// - Where the strict `SetMembershipProof` JSON parses, the lenient parser gives the same proof.
+/// - What parses prints (`print_membership_proof`) to JSON that parses to the same proof.
+/// - Sound against [`known_sets`], as [`set_proof`].
+pub fn set_proof_file(data: &[u8]) -> Reached {
+    let lenient = verifier::set::parse_membership_proof(data);
+    if let Ok(strict) = serde_json::from_slice::<SetMembershipProof>(data) {
+        assert_eq!(
+            lenient.as_ref().ok(),
+            Some(&strict),
+            "strict and lenient disagree"
+        );
+    }
+    let Ok(p) = lenient else {
+        return Reached::default();
+    };
+    let printed = verifier::set::print_membership_proof(&p);
+    let back = verifier::set::parse_membership_proof(printed.as_bytes())
+        .expect("a printed set proof parses");
+    assert_eq!(back, p);
+    membership(&p)
+}

@@ -13,7 +13,7 @@ use hasher::meta::{leaf_meta_json, meta_digest};
 use verifier::compliance::{BundleEntry, BundleSetProof, ComplianceBundle};
 use verifier::entry::{Entry, EntryBody, OptOut, OptOutIds, Scope};
 use verifier::note::NoteSigner;
-use verifier::set::SetLeaf;
+use verifier::set::{SetLeaf, SetMembershipProof};
 use verifier::tile::{encode_entry_bundle, TileId};
 use verifier::tree::{self, MemoryHashes};
 use verifier::{leaf_hash, Checkpoint, ContentId, Digest, LeafIndex, TlogProof, TreeSize};
@@ -23,7 +23,7 @@ use crate::checks::{
 };
 
 /// The fuzz targets, in the order of their seeds.
-pub const TARGETS: [&str; 11] = [
+pub const TARGETS: [&str; 14] = [
     "checkpoint",
     "note",
     "vkey",
@@ -35,6 +35,9 @@ pub const TARGETS: [&str; 11] = [
     "compliance",
     "manifest",
     "upload_request",
+    "key_file",
+    "consistency_proof",
+    "set_proof_file",
 ];
 
 /// One seed file: `fuzz/corpus/<target>/<name>`.
@@ -482,6 +485,124 @@ pub fn all() -> Vec<Seed> {
             .expect("JSON is UTF-8")
             .replace("\"size\":3", "\"size\":4");
         add("upload_request", "bad-tampered-size", tampered.into_bytes());
+    }
+
+    // key_file: the example log key, a publisher key, the v1 fixture's ledger.key, CRLF and
+    // no-newline spellings, and a wrong key id.
+    {
+        use verifier::keyfile::{print, PrivateKey};
+        let log_seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let log_key = PrivateKey::new(LOG_ORIGIN, SigningKey::from_bytes(&log_seed))
+            .expect("the log's name is a key name");
+        let log_file = print(&log_key);
+        add("key_file", "example-log-key", log_file.clone().into_bytes());
+        let acme =
+            PrivateKey::new("acme-labs", SigningKey::from_bytes(&[42; 32])).expect("a key name");
+        add("key_file", "publisher-key", print(&acme).into_bytes());
+        add(
+            "key_file",
+            "ledger-dir-v1",
+            include_bytes!("../../testdata/ledger-dir-v1/ledger.key").to_vec(),
+        );
+        add(
+            "key_file",
+            "crlf",
+            log_file.replace('\n', "\r\n").into_bytes(),
+        );
+        add(
+            "key_file",
+            "no-newline",
+            log_file.trim_end().as_bytes().to_vec(),
+        );
+        let wrong = log_file.replacen(&format!("+{:08x}+", log_key.key_id()), "+00000000+", 1);
+        add("key_file", "bad-wrong-key-id", wrong.into_bytes());
+    }
+
+    // consistency_proof: proofs between prefixes of the documented log, in both forms.
+    {
+        use verifier::consistency_proof::{print_json, print_text};
+        let leaves: Vec<Digest> = known_logs()[1].iter().map(|e| leaf_hash(e)).collect();
+        let tree = MemoryHashes::from_leaf_hashes(&leaves);
+        let proof = |m: u64, n: u64| {
+            tree::consistency_proof(TreeSize(m), TreeSize(n), &tree)
+                .expect("a proof between two sizes of the tree")
+        };
+        for (m, n) in [(1, 4), (2, 4), (3, 4), (2, 3)] {
+            add(
+                "consistency_proof",
+                &format!("text-{m}-{n}"),
+                print_text(&proof(m, n)).into_bytes(),
+            );
+        }
+        add(
+            "consistency_proof",
+            "json-1-3",
+            print_json(&proof(1, 3)).into_bytes(),
+        );
+        let answer = serde_json::json!({
+            "old": 2,
+            "new": 4,
+            "hashes": proof(2, 4).iter().map(Digest::to_hex).collect::<Vec<_>>(),
+        });
+        add(
+            "consistency_proof",
+            "api-answer-2-4",
+            answer.to_string().into_bytes(),
+        );
+        let crlf = print_text(&proof(3, 4)).replace('\n', "\r\n\r\n");
+        add("consistency_proof", "text-crlf-3-4", crlf.into_bytes());
+        let short = print_text(&proof(1, 4))[4..].to_string();
+        add("consistency_proof", "bad-short-hash", short.into_bytes());
+    }
+
+    // set_proof_file: every wrapping the CLI reads.
+    {
+        let [_, doc_set, items] = known_sets() else {
+            unreachable!("three known sets")
+        };
+        let included = items
+            .membership_proof(&ContentId::of(b"item-3"))
+            .expect("a proof");
+        let excluded = doc_set
+            .membership_proof(&ContentId::of(b"x"))
+            .expect("a proof");
+        add(
+            "set_proof_file",
+            "printed-included",
+            verifier::set::print_membership_proof(&included).into_bytes(),
+        );
+        add(
+            "set_proof_file",
+            "printed-excluded",
+            verifier::set::print_membership_proof(&excluded).into_bytes(),
+        );
+        let bare = |p: &SetMembershipProof| {
+            match p {
+                SetMembershipProof::Included(p) => serde_json::to_value(p),
+                SetMembershipProof::Excluded(p) => serde_json::to_value(p),
+            }
+            .expect("proofs serialise")
+        };
+        add(
+            "set_proof_file",
+            "bare-inclusion",
+            bare(&included).to_string().into_bytes(),
+        );
+        add(
+            "set_proof_file",
+            "bare-exclusion",
+            bare(&excluded).to_string().into_bytes(),
+        );
+        let answer = serde_json::json!({
+            "dataset": "acme/items@1",
+            "proof": bare(&included),
+        });
+        add(
+            "set_proof_file",
+            "api-answer",
+            answer.to_string().into_bytes(),
+        );
+        add("set_proof_file", "bad-empty-object", b"{}".to_vec());
     }
 
     out

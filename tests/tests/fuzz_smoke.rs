@@ -46,6 +46,9 @@ fn body(target: &str) -> fn(&[u8]) -> Reached {
         "compliance" => checks::compliance,
         "manifest" => checks::manifest,
         "upload_request" => checks::upload_request,
+        "key_file" => checks::key_file,
+        "consistency_proof" => checks::consistency_proof,
+        "set_proof_file" => checks::set_proof_file,
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -367,6 +370,21 @@ fn fuzz_manifest() {
 #[test]
 fn fuzz_upload_request() {
     smoke("upload_request");
+}
+
+#[test]
+fn fuzz_key_file() {
+    smoke("key_file");
+}
+
+#[test]
+fn fuzz_consistency_proof() {
+    smoke("consistency_proof");
+}
+
+#[test]
+fn fuzz_set_proof_file() {
+    smoke("set_proof_file");
 }
 
 /// `fuzz/corpus/` is exactly what `fuzz/src/seeds.rs` generates (no stray or stale seed, no

@@ -2,7 +2,8 @@
 //!
 //! Here: the value types ([`types`]), the hashes of the log and the sets ([`hash`]), RFC 6962
 //! Merkle math ([`merkle`], [`tree`]), tiles ([`tile`]), signed notes ([`note`]), C2SP
-//! checkpoints ([`checkpoint`]), tlog-proofs ([`tlog_proof`]), BLAKE3 sorted sets with inclusion
+//! checkpoints ([`checkpoint`]), tlog-proofs ([`tlog_proof`]), consistency-proof files
+//! ([`consistency_proof`]), private key files ([`keyfile`]), BLAKE3 sorted sets with inclusion
 //! and exclusion proofs ([`set`]), signed entries ([`entry`]), the compliance check that ties them
 //! together ([`compliance`]), and every wire format's parser and printer.
 //!
@@ -14,8 +15,10 @@
 
 pub mod checkpoint;
 pub mod compliance;
+pub mod consistency_proof;
 pub mod entry;
 pub mod hash;
+pub mod keyfile;
 pub mod merkle;
 pub mod note;
 pub mod set;

@@ -8,21 +8,21 @@
 //! PRIVATE+KEY+<name>+<key id, 8 hex>+<base64(0x01 || 32-byte Ed25519 seed)>
 //! ```
 //!
+//! Its one parser and printer is `verifier::keyfile`; the file I/O (a new file, mode 0600,
+//! fsynced) is the ledger's `ledger::store::keyfile`, the same code that writes `ledger.key`.
+//!
 //! The name is the default name `publisher register` binds to the key. `publish` and `attest`
 //! do not trust it: they ask the ledger which name the key holds (`GET /v1/keys/{key}`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use ledger::entry::Name;
-use ledger::NoteSigner;
+use ledger::store::keyfile::{self, KeyFileError};
 use serde_json::json;
 
-use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
-
-const PREFIX: &str = "PRIVATE+KEY+";
+use crate::exit::{say, say_json, Exit, Failure, Outcome};
 
 /// The name written into a key file when `--name` is not given.
 pub const DEFAULT_NAME: &str = "publisher";
@@ -83,57 +83,20 @@ pub fn run(args: &KeygenArgs) -> Outcome {
 
 /// Writes `key` to a new file at `path`, mode 0600, made durable.
 pub fn write_key(path: &Path, name: &str, key: &SigningKey) -> Result<(), Failure> {
-    let signer = NoteSigner::new(name, key.clone()).or_exit(Exit::Invalid, "key name")?;
-    let mut payload = vec![0x01u8];
-    payload.extend_from_slice(&key.to_bytes());
-    let line = format!(
-        "{PREFIX}{name}+{:08x}+{}\n",
-        signer.key_id(),
-        base64::engine::general_purpose::STANDARD.encode(&payload)
-    );
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let shown = path.display();
-    let mut f = opts
-        .open(path)
-        .or_exit(Exit::Local, format!("creating {shown}"))?;
-    f.write_all(line.as_bytes())
-        .and_then(|()| f.sync_all())
-        .or_exit(Exit::Local, format!("writing {shown}"))?;
+    keyfile::write(path, name, key).map_err(|e| match e {
+        KeyFileError::Io { .. } => Failure::new(Exit::Local, e),
+        other => Failure::new(Exit::Invalid, other),
+    })?;
     Ok(())
 }
 
-/// Reads a key file written by [`write_key`] (or by Go's `note.GenerateKey`).
+/// Reads a key file written by [`write_key`], by a ledger (`ledger.key`) or by Go's
+/// `note.GenerateKey`.
 pub fn read_key(path: &Path) -> Result<KeyFile, Failure> {
-    let shown = path.display();
-    let text =
-        std::fs::read_to_string(path).or_exit(Exit::Local, format!("reading key file {shown}"))?;
-    parse_key(&text)
-        .ok_or_else(|| Failure::msg(Exit::Local, format!("key file {shown} is malformed")))
-}
-
-fn parse_key(text: &str) -> Option<KeyFile> {
-    let line = text.trim_end_matches(['\n', '\r']);
-    let rest = line.strip_prefix(PREFIX)?;
-    // A name cannot contain '+'; base64 can, so split from the left.
-    let (name, rest) = rest.split_once('+')?;
-    let (id, b64) = rest.split_once('+')?;
-    let payload = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    let (&alg, seed) = payload.split_first()?;
-    let seed: [u8; 32] = seed.try_into().ok()?;
-    if alg != 0x01 {
-        return None;
-    }
-    let key = SigningKey::from_bytes(&seed);
-    let signer = NoteSigner::new(name, key.clone()).ok()?;
-    (format!("{:08x}", signer.key_id()) == id).then(|| KeyFile {
-        name: name.to_string(),
-        key,
+    let key = keyfile::read_private(path).map_err(|e| Failure::new(Exit::Local, e))?;
+    Ok(KeyFile {
+        name: key.name().to_string(),
+        key: key.signing_key().clone(),
     })
 }
 
@@ -158,8 +121,41 @@ mod tests {
         }
         assert!(write_key(&p, "alice", &key).is_err());
         let text = std::fs::read_to_string(&p).unwrap();
-        let (head, tail) = text.split_at(PREFIX.len() + "alice+".len());
-        let bad = format!("{head}00000000{}", &tail[8..]);
-        assert!(parse_key(&bad).is_none());
+        let (head, tail) = text.split_at("PRIVATE+KEY+alice+".len());
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, format!("{head}00000000{}", &tail[8..])).unwrap();
+        let err = read_key(&bad).err().unwrap();
+        assert!(matches!(err.exit, Exit::Local));
+    }
+
+    /// A key file saved with CRLF line ends (an editor on Windows, a `git` checkout with
+    /// `core.autocrlf`) once read in the CLI and was refused by the ledger: both now read it, as
+    /// the same key, through the one parser `verifier::keyfile`.
+    #[test]
+    fn key_files_with_crlf_read_the_same_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let lf = dir.path().join("lf.key");
+        write_key(&lf, "example.org", &key).unwrap();
+        let text = std::fs::read_to_string(&lf).unwrap();
+        assert!(text.ends_with('\n') && !text.contains('\r'));
+        let crlf = dir.path().join("crlf.key");
+        std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
+
+        let by_cli = read_key(&crlf).unwrap();
+        let by_ledger = keyfile::read(&crlf).unwrap();
+        assert_eq!(by_cli.name, "example.org");
+        assert_eq!(by_cli.key.to_bytes(), key.to_bytes());
+        assert_eq!(by_ledger.name(), by_cli.name);
+        assert_eq!(
+            *by_ledger.verifier_key().verifying_key(),
+            key.verifying_key()
+        );
+        assert_eq!(
+            by_ledger.verifier_key().to_string(),
+            keyfile::read(&lf).unwrap().verifier_key().to_string()
+        );
+        let by_cli_lf = read_key(&lf).unwrap();
+        assert_eq!(by_cli_lf.key.to_bytes(), by_cli.key.to_bytes());
     }
 }

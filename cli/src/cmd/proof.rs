@@ -22,7 +22,7 @@ use crate::client::{
 };
 use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::publisher::Remote;
-use crate::cmd::verify::{load_vkey, parse_set_proof};
+use crate::cmd::verify::load_vkey;
 use crate::exit::{say, say_json, warn, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
@@ -286,8 +286,10 @@ fn consistency(a: &ConsistencyArgs) -> Outcome {
         Exit::Invalid,
         "the server's consistency proof does not verify",
     )?;
-    let text: String = hashes.iter().map(|h| h.to_base64() + "\n").collect();
-    write(&a.out, text.as_bytes())?;
+    write(
+        &a.out,
+        verifier::consistency_proof::print_text(&hashes).as_bytes(),
+    )?;
     if let Some(p) = &a.old_checkpoint {
         write(p, old_note.as_bytes())?;
     }
@@ -357,8 +359,8 @@ pub fn dataset_proof(
         .get("proof")
         .cloned()
         .ok_or_else(|| Failure::msg(Exit::Server, "the server's answer has no proof"))?;
-    let proof =
-        parse_set_proof(proof_json.clone()).or_exit(Exit::Invalid, "the server's set proof")?;
+    let proof = verifier::set::parse_membership_proof_json(proof_json.clone())
+        .or_exit(Exit::Invalid, "the server's set proof")?;
     let m = proof
         .verify(cid, &dv.manifest_root, TreeSize(dv.item_count))
         .or_exit(

@@ -23,8 +23,9 @@ use serde_json::{json, Value};
 use verifier::compliance::{
     verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, Verdict,
 };
+use verifier::consistency_proof;
 use verifier::entry::{Entry, EntryBody};
-use verifier::set::{Membership, SetExclusionProof, SetInclusionProof, SetMembershipProof};
+use verifier::set::{parse_membership_proof_json, Membership, SetMembershipProof};
 use verifier::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
 use verifier::tree::TreeError;
 use verifier::{
@@ -252,7 +253,7 @@ fn consistency(a: &ConsistencyArgs) -> Result<(String, Value), Failure> {
         .or_exit(Exit::Invalid, format!("old checkpoint {}", a.old.display()))?;
     let new = Checkpoint::verify(&read_text(&a.new)?, &key)
         .or_exit(Exit::Invalid, format!("new checkpoint {}", a.new.display()))?;
-    let hashes = parse_consistency_proof(&read_text(&a.proof)?).or_exit(
+    let hashes = consistency_proof::parse(&read_input(&a.proof)?).or_exit(
         Exit::Invalid,
         format!("{} is not a consistency proof", a.proof.display()),
     )?;
@@ -274,33 +275,12 @@ fn consistency(a: &ConsistencyArgs) -> Result<(String, Value), Failure> {
     ))
 }
 
-/// Base64 hashes one per line (the API's text form), or JSON with `hashes` in hex.
-pub fn parse_consistency_proof(text: &str) -> anyhow::Result<Vec<Digest>> {
-    let t = text.trim();
-    if t.starts_with('{') {
-        #[derive(serde::Deserialize)]
-        struct P {
-            hashes: Vec<String>,
-        }
-        let p: P = serde_json::from_str(t)?;
-        return p
-            .hashes
-            .iter()
-            .map(|h| Digest::from_hex(h).map_err(Into::into))
-            .collect();
-    }
-    t.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| Digest::from_base64(l.trim()).map_err(Into::into))
-        .collect()
-}
-
 fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> {
     let root = Digest::from_hex(&a.set_root).or_exit(Exit::Invalid, "--set-root")?;
     let id: ContentId = a.id.parse().or_exit(Exit::Invalid, "--id")?;
     let value: Value = serde_json::from_slice(&read_input(&a.proof)?)
         .or_exit(Exit::Invalid, format!("{} is not JSON", a.proof.display()))?;
-    let proof = parse_set_proof(value).or_exit(
+    let proof = parse_membership_proof_json(value).or_exit(
         Exit::Invalid,
         format!("{} is not a set proof", a.proof.display()),
     )?;
@@ -356,25 +336,6 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
             "included": got == Membership::Included,
         }),
     ))
-}
-
-/// Any JSON form of a set proof: inclusion, exclusion, `{"included"|"excluded": ..}`, or an
-/// object holding one of those under `proof` (the API's answers).
-pub fn parse_set_proof(value: Value) -> anyhow::Result<SetMembershipProof> {
-    if let Value::Object(m) = &value {
-        if m.contains_key("included") || m.contains_key("excluded") {
-            return Ok(serde_json::from_value(value)?);
-        }
-        if let Some(inner) = m.get("proof") {
-            return parse_set_proof(inner.clone());
-        }
-        if m.contains_key("id") {
-            let p: SetExclusionProof = serde_json::from_value(value)?;
-            return Ok(SetMembershipProof::Excluded(p));
-        }
-    }
-    let p: SetInclusionProof = serde_json::from_value(value)?;
-    Ok(SetMembershipProof::Included(p))
 }
 
 /// Where the completeness check reads the log's tiles from.

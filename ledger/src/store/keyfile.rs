@@ -1,17 +1,15 @@
-//! The ledger's signing key file, `<dir>/ledger.key`, mode 0600, one line in the signed-note
-//! private key format of Go's `golang.org/x/mod/sumdb/note`:
-//!
-//! ```text
-//! PRIVATE+KEY+<name>+<key id, 8 hex digits>+<base64(0x01 || 32-byte Ed25519 seed)>\n
-//! ```
-//!
-//! so that the same key can be used by Go tooling (witnesses, `note.NewSigner`).
+//! The ledger's signing key file, `<dir>/ledger.key`: the file itself (created new, never
+//! overwritten, mode 0600, fsynced; its mode checked). The bytes in it are the private key file
+//! format, one line in the signed-note private key format of Go's `golang.org/x/mod/sumdb/note`,
+//! parsed and printed only by [`verifier::keyfile`] (the same format, and the same parser, as
+//! the keys of `prov keygen`), so that the same key can be used by Go tooling (witnesses,
+//! `note.NewSigner`).
 
 use std::io::Write as _;
 use std::path::Path;
 
-use base64::Engine as _;
 use ed25519_dalek::SigningKey;
+use verifier::keyfile::{self as format, KeyFileFormatError, PrivateKey};
 
 use crate::note::NoteSigner;
 
@@ -25,13 +23,19 @@ pub enum KeyFileError {
         #[source]
         source: std::io::Error,
     },
-    #[error("key file {0} is malformed")]
-    Malformed(String),
-    #[error("key file {path}: {why}")]
-    Invalid { path: String, why: String },
+    #[error("key file {path} is malformed: {source}")]
+    Malformed {
+        path: String,
+        #[source]
+        source: KeyFileFormatError,
+    },
+    #[error("key file {path}: {source}")]
+    Invalid {
+        path: String,
+        #[source]
+        source: KeyFileFormatError,
+    },
 }
-
-const PREFIX: &str = "PRIVATE+KEY+";
 
 /// Generates a key named `name`, writes it to a new file at `path` (never overwriting one) with
 /// mode 0600, fsyncs it, and returns the signer.
@@ -42,22 +46,21 @@ pub fn generate(path: &Path, name: &str) -> Result<NoteSigner, KeyFileError> {
 /// Writes `key` named `name` to a new file at `path` (never overwriting one) with mode 0600,
 /// fsyncs it, and returns the signer. [`generate`] with a key of the caller's (a fixture's).
 pub fn write(path: &Path, name: &str, key: &SigningKey) -> Result<NoteSigner, KeyFileError> {
-    let signer = NoteSigner::new(name, key.clone()).map_err(|e| KeyFileError::Invalid {
-        path: path.display().to_string(),
-        why: e.to_string(),
-    })?;
-    let mut payload = vec![0x01u8];
-    payload.extend_from_slice(&key.to_bytes());
-    let line = format!(
-        "{PREFIX}{}+{:08x}+{}\n",
-        signer.name(),
-        signer.key_id(),
-        base64::engine::general_purpose::STANDARD.encode(&payload)
-    );
-    let io = |source| KeyFileError::Io {
+    let key = PrivateKey::new(name, key.clone()).map_err(|source| KeyFileError::Invalid {
         path: path.display().to_string(),
         source,
-    };
+    })?;
+    write_new_private(path, format::print(&key).as_bytes()).map_err(|source| KeyFileError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(key.into_signer())
+}
+
+/// Creates a new file at `path` (an existing one is an error, never overwritten) with mode 0600
+/// on Unix, writes `bytes` and fsyncs it. Shared with `prov keygen`, which writes publisher keys
+/// the same way.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -65,10 +68,9 @@ pub fn write(path: &Path, name: &str, key: &SigningKey) -> Result<NoteSigner, Ke
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(io)?;
-    f.write_all(line.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    Ok(signer)
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// The key file's mode when other users may read it (any group or other permission bit), so that
@@ -90,28 +92,21 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
 
 /// Reads the key file at `path`.
 pub fn read(path: &Path) -> Result<NoteSigner, KeyFileError> {
+    read_private(path).map(PrivateKey::into_signer)
+}
+
+/// Reads the key file at `path` as the private key and its name (the signing key itself, for
+/// callers that sign entries rather than notes).
+pub fn read_private(path: &Path) -> Result<PrivateKey, KeyFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+    let bytes = std::fs::read(path).map_err(|source| KeyFileError::Io {
         path: shown.clone(),
         source,
     })?;
-    parse(&text).ok_or(KeyFileError::Malformed(shown))
-}
-
-fn parse(text: &str) -> Option<NoteSigner> {
-    let line = text.strip_suffix('\n').unwrap_or(text);
-    let rest = line.strip_prefix(PREFIX)?;
-    // Names cannot contain '+' (signed-note forbids it); base64 can, so split from the left.
-    let (name, rest) = rest.split_once('+')?;
-    let (id, b64) = rest.split_once('+')?;
-    let payload = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    let (&alg, seed) = payload.split_first()?;
-    let seed: [u8; 32] = seed.try_into().ok()?;
-    if alg != 0x01 {
-        return None;
-    }
-    let signer = NoteSigner::new(name, SigningKey::from_bytes(&seed)).ok()?;
-    (format!("{:08x}", signer.key_id()) == id).then_some(signer)
+    format::parse(&bytes).map_err(|source| KeyFileError::Malformed {
+        path: shown,
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -146,7 +141,7 @@ mod tests {
         }
         assert!(matches!(generate(&p, "x"), Err(KeyFileError::Io { .. })));
         std::fs::write(&p, "PRIVATE+KEY+example.org/log+00000000+AQ==\n").unwrap();
-        assert!(matches!(read(&p), Err(KeyFileError::Malformed(_))));
+        assert!(matches!(read(&p), Err(KeyFileError::Malformed { .. })));
     }
 
     #[cfg(unix)]

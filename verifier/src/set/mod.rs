@@ -32,6 +32,7 @@ pub use proof::{
     verify_inclusion, ExclusionCase, Membership, SetExclusionProof, SetInclusionProof,
     SetLeafProof, SetMembershipProof,
 };
+pub use wire::{parse_membership_proof, parse_membership_proof_json, print_membership_proof};
 
 /// Why a set could not be built, or a set proof could not be made or did not verify. Every
 /// verification variant means "do not trust this"; they differ so a person learns what was wrong.
