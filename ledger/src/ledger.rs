@@ -269,6 +269,21 @@ impl Ledger {
         self.inner.sequencer.submit_with(entry, reply)
     }
 
+    /// Submits an entry already decoded and checked (see [`Sequencer::submit_entry_with`]): it
+    /// is not parsed or verified again. Blocks like [`Ledger::submit`].
+    pub fn submit_entry(&self, entry: crate::entry::Entry) -> Result<Receipt, SubmitError> {
+        self.inner.sequencer.submit_entry(entry)
+    }
+
+    /// [`Ledger::submit_entry`] with a `reply` called once with the outcome; it must not block.
+    pub fn submit_entry_with(
+        &self,
+        entry: crate::entry::Entry,
+        reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
+    ) {
+        self.inner.sequencer.submit_entry_with(entry, reply)
+    }
+
     /// Why the ledger stopped accepting entries, if a durable write failed.
     pub fn fatal(&self) -> Option<Arc<WriteFailure>> {
         self.inner.sequencer.fatal()

@@ -133,6 +133,25 @@ fn prepare_isolated(bytes: &[u8], hook: Option<&ValidateHook>) -> Result<Prepare
     }
 }
 
+/// An entry the caller already decoded (and so checked: [`Entry`] is only ever built
+/// signature-checked), ready for the cross-entry rules without decoding it again. Under the same
+/// `catch_unwind` and `hook` as [`prepare_batch`], so a panic here fails this entry alone.
+pub fn prepare_decoded(
+    entry: &Entry,
+    hook: Option<&ValidateHook>,
+) -> Result<Prepared, SubmitError> {
+    let run = std::panic::AssertUnwindSafe(|| {
+        if let Some(h) = hook {
+            (h.0)(entry.as_bytes());
+        }
+        Prepared {
+            entry: entry.clone(),
+            leaf_hash: entry.leaf_hash(),
+        }
+    });
+    std::panic::catch_unwind(run).map_err(|_| SubmitError::ValidationPanicked)
+}
+
 /// Signatures are verified one by one: [`crate::entry::verify_batch`] is sound only with a
 /// torsion check per signature that costs what batching saves (see its module docs).
 fn prepare(bytes: &[u8]) -> Result<Prepared, Rejection> {
