@@ -241,7 +241,7 @@ struct Request {
 /// already decoded and checked ([`crate::entry::Entry`] is only ever built signature-checked).
 enum Submission {
     Bytes(Vec<u8>),
-    Decoded(Entry),
+    Decoded(Box<Entry>),
 }
 
 impl Submission {
@@ -349,7 +349,7 @@ impl Sequencer {
         entry: Entry,
         reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
     ) {
-        self.enqueue(Submission::Decoded(entry), reply)
+        self.enqueue(Submission::Decoded(Box::new(entry)), reply)
     }
 
     fn enqueue(
