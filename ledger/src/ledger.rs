@@ -8,7 +8,8 @@
 //! `Ledger` is `Send + Sync` and clones cheaply (an `Arc`). Every method blocks on storage (reads
 //! take microseconds; [`Ledger::submit`] waits for a batch to be integrated and signed, a few
 //! milliseconds): call them from `spawn_blocking` in an async service, or use
-//! [`Ledger::submit_with`] with a oneshot channel.
+//! [`Ledger::submit_with`] with a oneshot channel ([`Ledger::submit_entry_with`] for an entry the
+//! caller already decoded, which the sequencer then does not decode or verify again).
 
 #[cfg(feature = "rocksdb")]
 use std::path::Path;

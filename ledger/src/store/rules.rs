@@ -21,6 +21,11 @@
 //! - **opt-outs**: an anonymous one carries inline ids only; a signed one's set has at most
 //!   `max_optout_set` ids, so that nobody can make every compliance bundle load a huge set.
 //!
+//! What only a deployment decides (its publisher allow-list, and which per-client limit an entry
+//! draws on) is in [`super::admission`], decided on the typed entry before it is submitted; an
+//! entry submitted typed ([`crate::sequencer::Sequencer::submit_entry_with`]) is not decoded
+//! again here ([`prepare_decoded`]).
+//!
 //! [`apply`] is also what an auditor replays over a whole log (`prov audit`), with
 //! [`RuleContext::now`] `None`: the time rule then does not apply, and neither does the refusal
 //! of entries without `log`, which logs accepted (as v1 entries) before entries were bound; an
