@@ -75,7 +75,7 @@ pub struct EntryView {
         (status = 409, description = "Replay, name taken, or dataset version already published", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid entry: bad signature, unknown publisher, unknown dataset version, ...", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many opt-outs from this client (anonymous, or signed by a key of no registered publisher); see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many opt-outs from this client (anonymous, or signed by a key of no registered publisher), or too many new publisher names; see Retry-After (the rate classes: docs/format-sets-entries.md#acceptance-rules)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ledger cannot accept writes now (busy, shutting down, storage-unavailable); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The ledger's disk is below its free-space floor (insufficient-storage); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
