@@ -366,11 +366,18 @@ impl Config {
         Ok(())
     }
 
-    /// The allow-list as raw keys, lowercase hex, if any.
-    pub(crate) fn allowlist(&self) -> Option<std::collections::HashSet<String>> {
-        self.publisher_allowlist
-            .as_ref()
-            .map(|keys| keys.iter().map(|k| k.to_ascii_lowercase()).collect())
+    /// The admission policy: the publisher allow-list, if any. Entries that are not 64 hex
+    /// digits are refused by [`Config::validate`]; one that slipped through admits no key.
+    pub(crate) fn admission_policy(&self) -> ledger::store::admission::AdmissionPolicy {
+        use ledger::store::admission::AdmissionPolicy;
+        match &self.publisher_allowlist {
+            None => AdmissionPolicy::open(),
+            Some(keys) => AdmissionPolicy::allow_only(keys.iter().filter_map(|k| {
+                hex::decode(k)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            })),
+        }
     }
 }
 

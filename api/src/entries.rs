@@ -1,22 +1,29 @@
 //! Submitting entries (`POST /v1/entries`, `POST /v1/publishers`) and reading them back
 //! (`GET /v1/entries/{index}`).
 //!
-//! The ledger's sequencer validates every entry (size, canonical JSON, fields, signature, the
-//! cross-entry rules) and answers with the index and a covering checkpoint. This module only
-//! canonicalises the body (so a client may send JSON with any whitespace or key order; the
-//! signature covers the canonical form anyway), applies what only the service knows (the
-//! publisher allow-list, the opt-out rate limit), and maps the answer.
+//! The body is decoded once: canonicalised (so a client may send JSON with any whitespace or key
+//! order; the signature covers the canonical form anyway), then decoded into a typed,
+//! signature-checked entry. The ledger's admission rules (`ledger/src/store/admission.rs`: the
+//! publisher allow-list and the entry's rate class) decide on that entry; this module applies
+//! the per-client limiter of the class (the limiters are per-client state, the service's own)
+//! and submits the typed entry, which the sequencer checks against the cross-entry rules
+//! without decoding it again. Errors map in `problem.rs`, a decoding error exactly like the
+//! sequencer's.
 //!
 //! The opt-out rate limit (per client, `limits.anonymous_optouts_*`) covers every opt-out that
 //! anyone could make for free: anonymous ones, and signed ones whose key is neither on the
 //! publisher allow-list nor the current key of a registered publisher (a throwaway key costs
-//! nothing to make). Both kinds draw on the same bucket per client.
+//! nothing to make). Both kinds draw on the same bucket per client. New publisher names draw on
+//! `limits.publisher_registrations_*`.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
+use ledger::entry::{Entry, EntryBody, EntryKind};
+use ledger::sequencer::SubmitError;
+use ledger::store::admission::{admission, Admission, AdmissionLookup, RateClass, VerifyingKey};
+use ledger::store::index::Rejection;
 use ledger::{LeafIndex, TreeSize};
 use serde::Serialize;
 use serde_json::Value;
@@ -68,7 +75,7 @@ pub struct EntryView {
         (status = 409, description = "Replay, name taken, or dataset version already published", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid entry: bad signature, unknown publisher, unknown dataset version, ...", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many opt-outs from this client (anonymous, or signed by a key of no registered publisher); see Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many opt-outs from this client (anonymous, or signed by a key of no registered publisher), or too many new publisher names; see Retry-After (the rate classes: docs/format-sets-entries.md#acceptance-rules)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The ledger cannot accept writes now (busy, shutting down, storage-unavailable); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The ledger's disk is below its free-space floor (insufficient-storage); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
@@ -99,84 +106,42 @@ pub async fn register_publisher(
     PeerIp(ip): PeerIp,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    submit_inner(state, ip, body, Some("publisher")).await
+    submit_inner(state, ip, body, Some(EntryKind::Publisher)).await
 }
 
 async fn submit_inner(
     state: AppState,
     ip: std::net::IpAddr,
     body: Bytes,
-    want_type: Option<&str>,
+    want: Option<EntryKind>,
 ) -> Result<Response, ApiError> {
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
-    let Value::Object(obj) = &value else {
+    if !value.is_object() {
         return Err(ApiError::bad_request("entry must be a JSON object"));
-    };
-    let ty = obj.get("type").and_then(Value::as_str).unwrap_or("");
-    if let Some(want) = want_type {
-        if ty != want {
-            return Err(ApiError::bad_request(format!(
-                "expected an entry of type {want:?}, got {ty:?}"
-            )));
-        }
     }
-    let signer = obj.get("signer").and_then(Value::as_str);
     let bytes = serde_json_canonicalizer::to_vec(&value)
         .map_err(|e| ApiError::bad_request(format!("cannot canonicalise the entry: {e}")))?;
-    match (ty, signer) {
-        ("optout", None) => state
-            .optout_limiter()
-            .check(ip)
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
-        // A key that no publisher uses costs nothing to make: limited like no key at all.
-        ("optout", Some(signer)) if !signer_is_publisher(&state, signer, &bytes)? => state
-            .optout_limiter()
-            .check(ip)
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?,
-        ("publisher" | "dataset_version" | "model_checkpoint", Some(signer)) => {
-            let key = base64::engine::general_purpose::STANDARD
-                .decode(signer)
-                .map(hex::encode)
-                .unwrap_or_default();
-            if !state.publisher_allowed(&key) {
-                return Err(ApiError::Forbidden(
-                    "this deployment accepts publishers from its allow-list only".into(),
-                ));
-            }
-            // A new name (not a key change) is a registered publisher for the opt-out limit
-            // above: registering throwaway names is rate-limited per client instead.
-            if ty == "publisher" && !state.on_allowlist(&key) {
-                let name = obj.get("name").and_then(Value::as_str).unwrap_or("");
-                let new_name = state
-                    .blocking({
-                        let name = name.to_string();
-                        move |l| Ok(l.publisher(&name)?.is_none())
-                    })
-                    .await?;
-                if new_name {
-                    state
-                        .registration_limiter()
-                        .check(ip)
-                        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-                }
-            }
-        }
-        _ => {}
-    }
-    let leaf_hash = ledger::leaf_hash(&bytes);
+    let entry = {
+        let state = state.clone();
+        guarded(move || admit(&state, ip, &bytes, want)).await?
+    };
+    let kind = entry.kind();
+    let leaf_hash = entry.leaf_hash();
+    let new_key = match entry.body() {
+        EntryBody::Publisher(p) => Some(p.key.to_bytes()),
+        _ => None,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
-    state.ledger().submit_with(bytes, move |r| {
+    state.ledger().submit_entry_with(entry, move |r| {
         let _ = tx.send(r);
     });
     let receipt = rx
         .await
         .map_err(|_| ApiError::Unavailable("ledger is shutting down".into()))??;
-    metrics::counter!("prov_entries_submitted_total", "type" => type_label(ty)).increment(1);
-    if ty == "publisher" {
-        if let Some(key) = obj.get("key").and_then(Value::as_str).and_then(decode_key) {
-            state.publisher_keys().insert(key);
-        }
+    metrics::counter!("prov_entries_submitted_total", "type" => kind.as_str()).increment(1);
+    if let Some(key) = new_key {
+        state.publisher_keys().insert(key);
     }
     let body = Receipt {
         index: receipt.index.0,
@@ -191,27 +156,75 @@ async fn submit_inner(
     Ok(resp)
 }
 
-/// A base64 Ed25519 public key, as entries carry them.
-fn decode_key(b64: &str) -> Option<[u8; 32]> {
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .ok()
-        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+/// Every acceptance step the service takes before submitting, in order: decodes the canonical
+/// `bytes` once into a typed entry (the sequencer's own decoding,
+/// [`Entry::from_bytes_unverified`]: size, JSON, fields, canonical form; a refusal maps like the
+/// sequencer's), checks the route's entry type, asks the ledger's admission rules
+/// (`ledger::store::admission`: allow-list, rate class), applies the limiter of the class, and
+/// only then checks the signature ([`ledger::entry::UnverifiedEntry::verify`]), so that the limits bite before
+/// a throwaway key costs a signature check. The result is the typed entry the sequencer takes
+/// without decoding or verifying it again. Blocking: the rules read the store.
+fn admit(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    bytes: &[u8],
+    want: Option<EntryKind>,
+) -> Result<Entry, ApiError> {
+    let entry = Entry::from_bytes_unverified(bytes).map_err(Rejection::Entry)?;
+    if let Some(want) = want {
+        if entry.kind() != want {
+            return Err(ApiError::bad_request(format!(
+                "expected an entry of type {:?}, got {:?}",
+                want.as_str(),
+                entry.kind().as_str()
+            )));
+        }
+    }
+    let limiter = match admission(&entry, state.admission(), &Lookup(state))? {
+        Admission::NotOnAllowList => {
+            return Err(ApiError::Forbidden(
+                "this deployment accepts publishers from its allow-list only".into(),
+            ))
+        }
+        Admission::Admit(RateClass::Free) => None,
+        Admission::Admit(RateClass::PerClient) => Some(state.optout_limiter()),
+        Admission::Admit(RateClass::Registration) => Some(state.registration_limiter()),
+    };
+    if let Some(limiter) = limiter {
+        limiter
+            .check(ip)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    }
+    Ok(entry.verify().map_err(Rejection::Entry)?)
 }
 
-/// Whether an opt-out (canonical `bytes`) is signed by a key that the log knows: on the
-/// publisher allow-list, or the current key of a registered publisher, *and* the signature
-/// verifies (naming a publisher's key with a bad signature earns no exemption). Anything else (a
-/// key made for the occasion, or not a key at all: the sequencer refuses those) is rate-limited
-/// like an anonymous opt-out.
-fn signer_is_publisher(state: &AppState, signer_b64: &str, bytes: &[u8]) -> Result<bool, ApiError> {
-    let Some(key) = decode_key(signer_b64) else {
-        return Ok(false);
-    };
-    let known = state.on_allowlist(&hex::encode(key))
-        || state.publisher_keys().contains(state.ledger(), &key)?;
-    // Verified only for known keys, so that a flood of throwaway keys costs no extra work.
-    Ok(known && ledger::entry::Entry::from_bytes(bytes).is_ok())
+/// Runs the entry's own checks on a blocking thread. A panic inside is the retryable
+/// [`SubmitError::ValidationPanicked`] (503), as it is inside the sequencer.
+async fn guarded<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => Err(SubmitError::ValidationPanicked.into()),
+        Err(e) => Err(ApiError::internal(format!("blocking task: {e}"))),
+    }
+}
+
+/// What the admission rules read from the log: the cached publisher keys and the name index.
+struct Lookup<'a>(&'a AppState);
+
+impl AdmissionLookup for Lookup<'_> {
+    type Error = ApiError;
+
+    fn is_publisher_key(&self, key: &VerifyingKey) -> Result<bool, ApiError> {
+        self.0
+            .publisher_keys()
+            .contains(self.0.ledger(), key.as_bytes())
+    }
+
+    fn is_registered(&self, name: &str) -> Result<bool, ApiError> {
+        Ok(self.0.ledger().publisher(name)?.is_some())
+    }
 }
 
 /// The current keys of all publishers, cached: rebuilt from the ledger
@@ -255,16 +268,6 @@ impl PublisherKeys {
     fn insert(&self, key: [u8; 32]) {
         let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         c.keys.insert(key);
-    }
-}
-
-fn type_label(ty: &str) -> &'static str {
-    match ty {
-        "publisher" => "publisher",
-        "dataset_version" => "dataset_version",
-        "optout" => "optout",
-        "model_checkpoint" => "model_checkpoint",
-        _ => "other",
     }
 }
 

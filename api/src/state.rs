@@ -1,10 +1,10 @@
 //! What every handler shares: the ledger, the configuration, the rate limiter and the set
 //! uploads in progress.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use ledger::ledger::Ledger;
+use ledger::store::admission::AdmissionPolicy;
 
 use crate::compliance::HeavyReads;
 use crate::config::Config;
@@ -24,7 +24,7 @@ pub struct AppState {
 struct Inner {
     ledger: Ledger,
     config: Config,
-    allowlist: Option<HashSet<String>>,
+    admission: AdmissionPolicy,
     optout_limiter: RateLimiter,
     registration_limiter: RateLimiter,
     publisher_keys: crate::entries::PublisherKeys,
@@ -47,7 +47,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 ledger,
-                allowlist: config.allowlist(),
+                admission: config.admission_policy(),
                 optout_limiter: RateLimiter::new(
                     config.limits.anonymous_optouts_per_minute,
                     config.limits.anonymous_optout_burst,
@@ -96,13 +96,9 @@ impl AppState {
         &self.inner.publisher_keys
     }
 
-    /// Whether `key_hex` (lowercase hex) is on a configured publisher allow-list (false when
-    /// there is none).
-    pub(crate) fn on_allowlist(&self, key_hex: &str) -> bool {
-        self.inner
-            .allowlist
-            .as_ref()
-            .is_some_and(|set| set.contains(key_hex))
+    /// The deployment's admission policy (the publisher allow-list).
+    pub(crate) fn admission(&self) -> &AdmissionPolicy {
+        &self.inner.admission
     }
 
     /// Upload requests per client address.
@@ -131,14 +127,6 @@ impl AppState {
     pub(crate) fn uploads(&self) -> std::sync::MutexGuard<'_, UploadTable> {
         // A poisoned map only means a request panicked while holding it; the map is intact.
         self.inner.uploads.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether `key_hex` (an Ed25519 public key, lowercase hex) may register or publish.
-    pub(crate) fn publisher_allowed(&self, key_hex: &str) -> bool {
-        self.inner
-            .allowlist
-            .as_ref()
-            .is_none_or(|set| set.contains(key_hex))
     }
 
     /// Runs `f` on the ledger on a blocking thread: for reads that may touch many records

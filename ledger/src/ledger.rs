@@ -8,7 +8,8 @@
 //! `Ledger` is `Send + Sync` and clones cheaply (an `Arc`). Every method blocks on storage (reads
 //! take microseconds; [`Ledger::submit`] waits for a batch to be integrated and signed, a few
 //! milliseconds): call them from `spawn_blocking` in an async service, or use
-//! [`Ledger::submit_with`] with a oneshot channel.
+//! [`Ledger::submit_with`] with a oneshot channel ([`Ledger::submit_entry_with`] for an entry the
+//! caller already decoded, which the sequencer then does not decode or verify again).
 
 #[cfg(feature = "rocksdb")]
 use std::path::Path;
@@ -267,6 +268,21 @@ impl Ledger {
         reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
     ) {
         self.inner.sequencer.submit_with(entry, reply)
+    }
+
+    /// Submits an entry already decoded and checked (see [`Sequencer::submit_entry_with`]): it
+    /// is not parsed or verified again. Blocks like [`Ledger::submit`].
+    pub fn submit_entry(&self, entry: crate::entry::Entry) -> Result<Receipt, SubmitError> {
+        self.inner.sequencer.submit_entry(entry)
+    }
+
+    /// [`Ledger::submit_entry`] with a `reply` called once with the outcome; it must not block.
+    pub fn submit_entry_with(
+        &self,
+        entry: crate::entry::Entry,
+        reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
+    ) {
+        self.inner.sequencer.submit_entry_with(entry, reply)
     }
 
     /// Why the ledger stopped accepting entries, if a durable write failed.

@@ -24,7 +24,9 @@
 //!
 //! No async runtime: std threads and channels. Callers in an async service use
 //! [`Sequencer::submit_with`] with a oneshot channel, or `spawn_blocking` around
-//! [`Sequencer::submit`].
+//! [`Sequencer::submit`]. A caller that decoded the entry already (the service does, to decide
+//! its admission: `store/admission.rs`) submits the typed entry with
+//! [`Sequencer::submit_entry_with`], and the sequencer does not parse or verify it again.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -32,6 +34,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::entry::Entry;
 use crate::hash::Sha256Log;
 use crate::merkle::{verify_consistency, ProofError};
 use crate::note::{NoteError, NoteSigner};
@@ -230,8 +233,25 @@ pub enum StartError {
 type Reply = Box<dyn FnOnce(Result<Receipt, SubmitError>) + Send>;
 
 struct Request {
-    entry: Vec<u8>,
+    entry: Submission,
     reply: Reply,
+}
+
+/// What a writer submitted: bytes that the sequencer decodes and checks, or an entry the caller
+/// already decoded and checked ([`crate::entry::Entry`] is only ever built signature-checked).
+enum Submission {
+    Bytes(Vec<u8>),
+    Decoded(Box<Entry>),
+}
+
+impl Submission {
+    /// The entry's bytes, as they are stored.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Submission::Bytes(b) => b,
+            Submission::Decoded(e) => e.as_bytes(),
+        }
+    }
 }
 
 /// State shared between the sequencer thread and readers.
@@ -302,11 +322,39 @@ impl Sequencer {
         rx.recv().unwrap_or(Err(SubmitError::Closed))
     }
 
+    /// [`Sequencer::submit`] for an already decoded entry (see [`Sequencer::submit_entry_with`]).
+    pub fn submit_entry(&self, entry: Entry) -> Result<Receipt, SubmitError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit_entry_with(entry, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv().unwrap_or(Err(SubmitError::Closed))
+    }
+
     /// Submits an entry; `reply` is called exactly once, from the sequencer thread (or this one
     /// if the queue is full or closed), with the outcome. It must not block.
     pub fn submit_with(
         &self,
         entry: Vec<u8>,
+        reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
+    ) {
+        self.enqueue(Submission::Bytes(entry), reply)
+    }
+
+    /// [`Sequencer::submit_with`] for an entry the caller already decoded (and so checked: size,
+    /// fields, canonical form, signature): the sequencer does not decode or verify it again, and
+    /// applies only the cross-entry rules.
+    pub fn submit_entry_with(
+        &self,
+        entry: Entry,
+        reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
+    ) {
+        self.enqueue(Submission::Decoded(Box::new(entry)), reply)
+    }
+
+    fn enqueue(
+        &self,
+        entry: Submission,
         reply: impl FnOnce(Result<Receipt, SubmitError>) + Send + 'static,
     ) {
         if let Some(why) = self.fatal() {
@@ -549,9 +597,29 @@ impl Worker {
     /// Step 1: each entry's own rules (parsing, signature, shape), in parallel, each under its
     /// own `catch_unwind`. `None` when the outcomes do not line up one-to-one with the batch:
     /// never answer by position with outcomes that do not.
+    /// Entries submitted decoded are not decoded again ([`index::prepare_decoded`]).
     fn prepare(&self, batch: &[Request]) -> Option<Vec<Result<index::Prepared, SubmitError>>> {
-        let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
-        let prepared = index::prepare_batch(&entries, self.config.validate_hook.as_ref());
+        let hook = self.config.validate_hook.as_ref();
+        let raw: Vec<&[u8]> = batch
+            .iter()
+            .filter_map(|r| match &r.entry {
+                Submission::Bytes(b) => Some(b.as_slice()),
+                Submission::Decoded(_) => None,
+            })
+            .collect();
+        let decoded = index::prepare_batch(&raw, hook);
+        if decoded.len() != raw.len() {
+            debug_assert_eq!(decoded.len(), raw.len(), "one outcome per entry");
+            return None;
+        }
+        let mut decoded = decoded.into_iter();
+        let prepared: Vec<_> = batch
+            .iter()
+            .filter_map(|r| match &r.entry {
+                Submission::Bytes(_) => decoded.next(),
+                Submission::Decoded(e) => Some(index::prepare_decoded(e, hook)),
+            })
+            .collect();
         if prepared.len() != batch.len() {
             debug_assert_eq!(prepared.len(), batch.len(), "one outcome per entry");
             return None;
@@ -613,11 +681,11 @@ impl Worker {
         let mut hashes = Vec::with_capacity(2 * accepted.len() + 64);
         let first_hash = tree::stored_hash_count(start);
         for (k, &i) in accepted.iter().enumerate() {
-            let bytes = &batch[i].entry;
+            let bytes = batch[i].entry.bytes();
             wb.put(
                 Column::Entries,
                 keys::entry_key(start.0 + k as u64).to_vec(),
-                bytes.clone(),
+                bytes.to_vec(),
             );
             edge.append(crate::hash::leaf_hash(bytes), &mut hashes);
         }

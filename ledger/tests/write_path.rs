@@ -183,3 +183,69 @@ fn a_set_upload_below_the_floor_is_refused_and_leaves_nothing() {
     }
     assert_eq!(w.commit(&set.root()).unwrap().size, TreeSize(5000));
 }
+
+/// Entries submitted already decoded (`submit_entry_with`, what the service does) and as bytes
+/// share one batch: each writer gets its own outcome, a panicking validation of a decoded entry
+/// fails it alone, and a decoded entry still meets the cross-entry rules (a replay is refused).
+/// Guards the merge of the two kinds of submission in the sequencer's preparation step.
+#[test]
+fn decoded_and_byte_submissions_in_one_batch_keep_their_own_outcomes() {
+    const N: u64 = 120;
+    const MARKER: u64 = 61;
+    let marker = entry(MARKER);
+    let hook = {
+        let marker = marker.clone();
+        ValidateHook(Arc::new(move |bytes: &[u8]| {
+            if bytes == marker.as_slice() {
+                panic!("injected: validation bug on the marker entry");
+            }
+        }))
+    };
+    let config = SequencerConfig {
+        max_delay: Duration::from_millis(500),
+        validate_hook: Some(hook),
+        ..Default::default()
+    };
+    let l = Ledger::create_with_store(
+        Arc::new(MemoryStore::new()),
+        signer("example.org/log"),
+        config,
+    )
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    for i in 0..N {
+        let tx = tx.clone();
+        let reply = move |r| tx.send((i, r)).unwrap();
+        if i % 2 == 1 {
+            let decoded = ledger::entry::Entry::from_bytes(&entry(i)).unwrap();
+            l.submit_entry_with(decoded, reply);
+        } else {
+            l.submit_with(entry(i), reply);
+        }
+    }
+    let mut got: Vec<_> = (0..N).map(|_| rx.recv().unwrap()).collect();
+    got.sort_by_key(|(i, _)| *i);
+    assert_eq!(l.checkpoint().size(), TreeSize(N - 1));
+    for (i, r) in got {
+        if i == MARKER {
+            let e = r.expect_err("the marker's validation panicked");
+            assert!(matches!(e, SubmitError::ValidationPanicked), "{e:?}");
+            continue;
+        }
+        let receipt = r.unwrap_or_else(|e| panic!("entry {i} failed with its neighbour: {e}"));
+        assert_eq!(
+            l.entry(receipt.index).unwrap(),
+            Some(entry(i)),
+            "writer {i} was answered with another entry's index"
+        );
+    }
+    let again = ledger::entry::Entry::from_bytes(&entry(1)).unwrap();
+    let e = l.submit_entry(again).expect_err("a replay");
+    assert!(
+        matches!(
+            e,
+            SubmitError::Rejected(ledger::store::index::Rejection::Replay(_))
+        ),
+        "{e:?}"
+    );
+}

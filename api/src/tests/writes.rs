@@ -1,6 +1,7 @@
 //! The write API: submissions, their refusals, limits.
 
 use axum::http::{header, Method, StatusCode};
+use axum::response::IntoResponse as _;
 use axum::Router;
 use ledger::set::upload::{UploadFormat, UploadRequest};
 use ledger::{ContentId, Digest};
@@ -650,4 +651,57 @@ async fn throwaway_publisher_registrations_are_rate_limited() {
     r.assert_problem(429, "rate-limited");
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     assert_eq!(h.ledger.checkpoint().size().0, size, "nothing was logged");
+}
+
+/// The service decodes each entry itself (once) and submits it typed, so a malformed entry never
+/// reaches the sequencer: its refusal must still be the one the sequencer gives the same bytes
+/// (status and problem type), or clients would see two contracts for one rule.
+#[tokio::test]
+async fn malformed_entries_are_refused_exactly_as_the_sequencer_refuses_them() {
+    let h = harness_with(|c| c.limits.max_json_body = 1 << 20);
+    let mut flipped: Value =
+        serde_json::from_slice(publisher_entry(&key(1), "acme").as_bytes()).unwrap();
+    let sig = flipped["sig"].as_str().unwrap().to_string();
+    let first = if sig.starts_with('A') { 'B' } else { 'A' };
+    flipped["sig"] = Value::String(format!("{first}{}", sig.get(1..).unwrap()));
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "unknown type",
+            serde_json::json!({"type": "nonsense", "time": 1}),
+        ),
+        (
+            "missing field",
+            serde_json::json!({"type": "optout", "time": 1}),
+        ),
+        (
+            "too large",
+            serde_json::json!({"type": "optout", "time": 1, "pad": "x".repeat(70_000)}),
+        ),
+        ("bad signature", flipped),
+    ];
+    for (what, v) in cases {
+        let bytes = serde_json_canonicalizer::to_vec(&v).unwrap();
+        let r = call(
+            &h.router,
+            Method::POST,
+            "/v1/entries",
+            Some("application/json"),
+            bytes.clone(),
+        )
+        .await;
+        let refused = h.ledger.submit(bytes).expect_err(what);
+        let resp = crate::problem::ApiError::from(refused).into_response();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let sequencer: Value = serde_json::from_slice(&body).unwrap();
+        let slug = sequencer["type"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("urn:prov-ledger:problem:")
+            .to_string();
+        assert!(status.is_client_error(), "{what}: {status}");
+        r.assert_problem(status.as_u16(), &slug);
+    }
 }

@@ -291,7 +291,7 @@ pub(crate) fn indexes_under(
         .collect()
 }
 
-pub use super::rules::{apply, prepare_batch, Prepared, RuleContext, SetLookup};
+pub use super::rules::{apply, prepare_batch, prepare_decoded, Prepared, RuleContext, SetLookup};
 
 /// The length-prefixed parts of a key (without its tag), or None if malformed.
 pub(crate) fn split_key(mut k: &[u8]) -> Option<Vec<&[u8]>> {

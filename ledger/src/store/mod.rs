@@ -14,6 +14,7 @@ pub mod keyfile;
 // `Ledger`'s typed queries). Public, hidden, only for the integration tests and benches that
 // plant records byte for byte to simulate damage or writes behind the sequencer's back
 // (ledger/tests, cli/tests/audit.rs, ledger/benches/store.rs).
+pub mod admission;
 #[doc(hidden)]
 pub mod keys;
 pub mod log;

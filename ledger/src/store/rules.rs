@@ -21,6 +21,11 @@
 //! - **opt-outs**: an anonymous one carries inline ids only; a signed one's set has at most
 //!   `max_optout_set` ids, so that nobody can make every compliance bundle load a huge set.
 //!
+//! What only a deployment decides (its publisher allow-list, and which per-client limit an entry
+//! draws on) is in [`super::admission`], decided on the typed entry before it is submitted; an
+//! entry submitted typed ([`crate::sequencer::Sequencer::submit_entry_with`]) is not decoded
+//! again here ([`prepare_decoded`]).
+//!
 //! [`apply`] is also what an auditor replays over a whole log (`prov audit`), with
 //! [`RuleContext::now`] `None`: the time rule then does not apply, and neither does the refusal
 //! of entries without `log`, which logs accepted (as v1 entries) before entries were bound; an
@@ -131,6 +136,25 @@ fn prepare_isolated(bytes: &[u8], hook: Option<&ValidateHook>) -> Result<Prepare
         Ok(r) => r.map_err(SubmitError::from),
         Err(_) => Err(SubmitError::ValidationPanicked),
     }
+}
+
+/// An entry the caller already decoded (and so checked: [`Entry`] is only ever built
+/// signature-checked), ready for the cross-entry rules without decoding it again. Under the same
+/// `catch_unwind` and `hook` as [`prepare_batch`], so a panic here fails this entry alone.
+pub fn prepare_decoded(
+    entry: &Entry,
+    hook: Option<&ValidateHook>,
+) -> Result<Prepared, SubmitError> {
+    let run = std::panic::AssertUnwindSafe(|| {
+        if let Some(h) = hook {
+            (h.0)(entry.as_bytes());
+        }
+        Prepared {
+            entry: entry.clone(),
+            leaf_hash: entry.leaf_hash(),
+        }
+    });
+    std::panic::catch_unwind(run).map_err(|_| SubmitError::ValidationPanicked)
 }
 
 /// Signatures are verified one by one: [`crate::entry::verify_batch`] is sound only with a

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
-use super::{Entry, EntryError};
+use super::{Entry, EntryBody, EntryError, EntryKind};
 
 /// An entry decoded and checked in every way but its signature (size, JSON, fields, canonical
 /// form): what [`Entry::from_bytes_unverified`] returns. Only [`UnverifiedEntry::verify`] and
@@ -53,11 +53,34 @@ impl UnverifiedEntry {
         &self.entry.bytes
     }
 
+    /// The entry's type (its signature not yet checked).
+    pub fn kind(&self) -> EntryKind {
+        self.entry.kind()
+    }
+
+    /// The entry's body (its signature not yet checked).
+    pub fn body(&self) -> &EntryBody {
+        self.entry.body()
+    }
+
+    /// The key the entry names as its signer (its signature not yet checked).
+    pub fn signer(&self) -> Option<&VerifyingKey> {
+        self.entry.signer()
+    }
+
+    /// Whether the signature verifies (Ed25519, strictly; an anonymous opt-out has none): what
+    /// [`UnverifiedEntry::verify`] checks, for a caller that must know before it decides.
+    pub fn signature_ok(&self) -> bool {
+        match self.signature_parts() {
+            Some((key, message, sig)) => key.verify_strict(message, sig).is_ok(),
+            None => true,
+        }
+    }
+
     /// Checks the signature on its own (Ed25519, strictly).
     pub fn verify(self) -> Result<Entry, EntryError> {
-        if let Some((key, message, sig)) = self.signature_parts() {
-            key.verify_strict(message, sig)
-                .map_err(|_| EntryError::BadSignature)?;
+        if !self.signature_ok() {
+            return Err(EntryError::BadSignature);
         }
         Ok(self.entry)
     }
