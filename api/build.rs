@@ -26,8 +26,14 @@ fn main() {
         "/// The explorer's files, by path relative to dist/ (forward slashes), embedded at build time.\n\
          pub static EMBEDDED: &[(&str, &[u8])] = &[\n",
     );
-    for (rel, abs) in &files {
-        out.push_str(&format!("    ({rel:?}, include_bytes!({abs:?})),\n"));
+    // Paths relative to the crate, not absolute: a target directory shared by two checkouts
+    // (CI's cache, a second clone) may keep this output from the other one, which must then
+    // still name this checkout's files.
+    for (rel, _) in &files {
+        let path = format!("/explorer/dist/{rel}");
+        out.push_str(&format!(
+            "    ({rel:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {path:?}))),\n"
+        ));
     }
     out.push_str("];\n");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()));
