@@ -62,6 +62,16 @@ fn bundle(violate: bool) -> ComplianceBundle {
 /// [`bundle`] with the checkpoint's horizon (opt-outs below it are in the bundle) and `time`
 /// (the entries before it have times 1 to 4).
 fn built(violate: bool, horizon: u64, model_time: u64) -> (ComplianceBundle, Log) {
+    built_for("example.org/prov", violate, horizon, model_time)
+}
+
+/// [`built`] with the model checkpoint entry signed for `model_log`.
+fn built_for(
+    model_log: &str,
+    violate: bool,
+    horizon: u64,
+    model_time: u64,
+) -> (ComplianceBundle, Log) {
     let publisher_key = SigningKey::from_bytes(&[6; 32]);
     let id = |s: &str| ContentId::of(s.as_bytes());
     let mut docs = vec![id("doc-a"), id("doc-c")];
@@ -121,7 +131,7 @@ fn built(violate: bool, horizon: u64, model_time: u64) -> (ComplianceBundle, Log
         )
         .unwrap(),
         Entry::sign(
-            "example.org/prov",
+            model_log,
             EntryBody::ModelCheckpoint(ModelCheckpoint {
                 publisher: name("alice"),
                 model: name("lm"),
@@ -580,4 +590,21 @@ fn a_local_copy_made_at_a_larger_tree_serves_the_check() {
     let (c, out, err) = run(&vkey, &f, &["--tiles", short.to_str().unwrap()]);
     assert_eq!(c, 2, "{out}{err}");
     assert!(err.contains("does not cover"), "{err}");
+}
+
+/// A log operator who copies a model publisher's checkpoint entry from another log (where its
+/// v2 signature binds it) into its own tree: the sequencer refuses that, and so does every
+/// verifier of a bundle holding it, whatever else the bundle proves.
+#[test]
+fn an_entry_signed_for_another_log_is_refused_in_a_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (b, _) = built_for("elsewhere.example/log", false, 4, 5);
+    let f = write(tmp.path(), "b.json", serde_json::to_vec(&b).unwrap());
+    let vkey = log_signer().verifier_key().to_string();
+    let (c, out, err) = run(&vkey, &f, &["--offline"]);
+    assert_eq!(c, 2, "{out}{err}");
+    assert!(
+        err.contains("signed for log \"elsewhere.example/log\""),
+        "{err}"
+    );
 }

@@ -69,6 +69,14 @@ pub enum ComplianceError {
     TlogProof(#[from] TlogProofError),
     #[error("tlog-proof of index {index} is against another checkpoint than the bundle's")]
     OtherCheckpoint { index: u64 },
+    /// A v2 entry signed for another log than the checkpoint's: its signature binds it there,
+    /// so only a log that skipped the sequencer's rule could hold it.
+    #[error("entry at index {index} is signed for log {log:?}, not {origin:?}")]
+    OtherLog {
+        index: u64,
+        log: String,
+        origin: String,
+    },
     #[error("entry at index {index} is a {found}, expected a {expected}")]
     WrongKind {
         index: u64,
@@ -652,6 +660,15 @@ fn open_entry(
         index: index.0,
         source,
     })?;
+    if let Some(log) = entry.log() {
+        if log != checkpoint.origin {
+            return Err(ComplianceError::OtherLog {
+                index: index.0,
+                log: log.to_string(),
+                origin: checkpoint.origin.clone(),
+            });
+        }
+    }
     Ok(IndexedEntry { index, entry })
 }
 

@@ -35,13 +35,15 @@ export class ComplianceError extends Error {
 
 const datasetLabel = (d) => `${d.publisher}/${d.dataset}@${d.version}`;
 
-function openEntry(b, key, checkpointText) {
+function openEntry(b, key, checkpointText, origin) {
   const bytes = fromBase64(b.entry);
   const p = parseTlogProof(b.proof);
   if (p.checkpoint !== checkpointText) throw new ComplianceError(`tlog-proof of index ${p.index} is against another checkpoint than the bundle's`);
   verifyTlogProof(b.proof, key, { entry: bytes });
   const entry = JSON.parse(fromUtf8(bytes));
   verifyEntrySignature(entry);
+  // A v2 entry's signature binds it to one log (ledger's OtherLog): never another's.
+  if (entry.log != null && entry.log !== origin) throw new ComplianceError(`entry at index ${p.index} is signed for log ${JSON.stringify(entry.log)}, not ${JSON.stringify(origin)}`);
   return { index: p.index, entry };
 }
 
@@ -55,7 +57,7 @@ function setRoot(leaves) {
 export function verifyComplianceBundle(bundle, vkey) {
   if (!bundle || typeof bundle !== 'object') throw new FormatError('bundle is not an object');
   const cp = verifyCheckpoint(bundle.checkpoint, vkey);
-  const open = (b) => openEntry(b, vkey, bundle.checkpoint);
+  const open = (b) => openEntry(b, vkey, bundle.checkpoint, cp.origin);
   const model = open(bundle.model_checkpoint);
   const datasets = (bundle.datasets ?? []).map(open);
   const optouts = (bundle.optouts ?? []).map(open);
