@@ -71,7 +71,10 @@ fn examples() -> Vec<(String, String)> {
     let t = tree();
     for (i, l) in t.leaves().iter().enumerate() {
         let (k, cid) = l.split_source().unwrap();
-        out.push((format!("tree leaf {i}"), format!("| {i} | `{k}` | `{cid}` |")));
+        out.push((
+            format!("tree leaf {i}"),
+            format!("| {i} | `{k}` | `{cid}` |"),
+        ));
     }
     out.push(("tree root".into(), t.root().to_hex()));
     let members = Range::site(&Site::parse("example.com").unwrap());

@@ -830,12 +830,7 @@ fn range_json(r: &verifier::range::Range) -> Value {
 }
 
 /// What Rust decides for `proof` over (`root`, `size`, `range`), as the vector's `expect`.
-fn range_expect(
-    root: &Digest,
-    size: u64,
-    range: &verifier::range::Range,
-    proof: &Value,
-) -> Value {
+fn range_expect(root: &Digest, size: u64, range: &verifier::range::Range, proof: &Value) -> Value {
     use verifier::range::{verify_range, RangeProof};
     let parsed: Result<RangeProof, _> = serde_json::from_value(proof.clone());
     let Ok(p) = parsed else {
@@ -875,7 +870,10 @@ fn range_mutations(p: &Value) -> Vec<(&'static str, Value)> {
         out.push(("dropped-hash", m));
     }
     let mut m = p.clone();
-    m["hashes"].as_array_mut().unwrap().push(json!("00".repeat(32)));
+    m["hashes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("00".repeat(32)));
     out.push(("extra-hash", m));
     let mut m = p.clone();
     m["tree_size"] = json!(p["tree_size"].as_u64().unwrap() + 1);
@@ -995,18 +993,54 @@ fn range_proof_vectors() -> Vec<Value> {
         }
     }
     let p = serde_json::to_value(range_proof(&empty, &site("example.com"), 10).unwrap()).unwrap();
-    case("empty tree".into(), &empty, &empty.root(), 0, Some("example.com"), &site("example.com"), p);
+    case(
+        "empty tree".into(),
+        &empty,
+        &empty.root(),
+        0,
+        Some("example.com"),
+        &site("example.com"),
+        p,
+    );
     let p = serde_json::to_value(range_proof(&late, &site("a.com"), 10).unwrap()).unwrap();
-    case("before the first leaf".into(), &late, &late.root(), 2, Some("a.com"), &site("a.com"), p);
+    case(
+        "before the first leaf".into(),
+        &late,
+        &late.root(),
+        2,
+        Some("a.com"),
+        &site("a.com"),
+        p,
+    );
     // Raw ranges: the no-source items (an exact key), and everything.
     let none = Range::exact_key(&verifier::source::SourceKey::none());
     let p = serde_json::to_value(range_proof(&tree, &none, 10).unwrap()).unwrap();
-    case("no-source items".into(), &tree, &tree.root(), tree.size().0, None, &none, p);
+    case(
+        "no-source items".into(),
+        &tree,
+        &tree.root(),
+        tree.size().0,
+        None,
+        &none,
+        p,
+    );
     let all = Range::prefix(b"");
     let p = serde_json::to_value(range_proof(&tree, &all, 4).unwrap()).unwrap();
-    case("everything, truncated".into(), &tree, &tree.root(), tree.size().0, None, &all, p);
+    case(
+        "everything, truncated".into(),
+        &tree,
+        &tree.root(),
+        tree.size().0,
+        None,
+        &all,
+        p,
+    );
     // Mutations of honest proofs: a member proof, an exclusion and a truncated one.
-    for (s, reveal) in [("example.com", 100u64), ("absent.example", 100), ("m.org", 2)] {
+    for (s, reveal) in [
+        ("example.com", 100u64),
+        ("absent.example", 100),
+        ("m.org", 2),
+    ] {
         let honest = serde_json::to_value(range_proof(&tree, &site(s), reveal).unwrap()).unwrap();
         for (what, m) in range_mutations(&honest) {
             case(
@@ -1043,11 +1077,28 @@ fn range_proof_vectors() -> Vec<Value> {
         );
     }
     // A proof made for one site verified for another (its brackets are in range).
-    let p = serde_json::to_value(range_proof(&tree, &site("www.example.com"), 100).unwrap()).unwrap();
-    case("www.example.com's proof for example.com".into(), &tree, &tree.root(), tree.size().0, Some("example.com"), &r, p);
+    let p =
+        serde_json::to_value(range_proof(&tree, &site("www.example.com"), 100).unwrap()).unwrap();
+    case(
+        "www.example.com's proof for example.com".into(),
+        &tree,
+        &tree.root(),
+        tree.size().0,
+        Some("example.com"),
+        &r,
+        p,
+    );
     // Another version's proof against this version's root.
     let p = serde_json::to_value(range_proof(&other, &r, 100).unwrap()).unwrap();
-    case("another tree's proof".into(), &other, &tree.root(), tree.size().0, Some("example.com"), &r, p);
+    case(
+        "another tree's proof".into(),
+        &other,
+        &tree.root(),
+        tree.size().0,
+        Some("example.com"),
+        &r,
+        p,
+    );
     out
 }
 
