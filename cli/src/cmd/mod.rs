@@ -11,6 +11,7 @@ pub mod publish;
 pub mod publisher;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod sitekeys;
 pub mod verify;
 
 use hasher::HashError;
