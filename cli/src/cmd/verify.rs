@@ -50,6 +50,9 @@ pub enum VerifyCmd {
     /// 2 not verified or incomplete, 6 compliant but not checked for completeness (--offline),
     /// 7 a policy failure (vacuous horizon, --max-lag).
     Compliance(ComplianceArgs),
+    /// A training summary written by `prov report training-summary`: every figure recomputed
+    /// from the ledger's read API. Exit 0 equal, 1 a figure differs, 2 not a summary.
+    TrainingSummary(crate::cmd::report::verify::SummaryArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +137,8 @@ pub struct ComplianceArgs {
     /// Accept a horizon of 0 (no opt-out can be below it) instead of failing it (exit 7).
     #[arg(long)]
     pub allow_vacuous: bool,
+    #[command(flatten)]
+    pub checks: SiteCheckArgs,
     /// The bundle (JSON, from `prov proof compliance`).
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
@@ -171,6 +176,7 @@ pub fn run(cmd: &VerifyCmd) -> Outcome {
         VerifyCmd::SetInclusion(a) => report(a.json, set_proof(a, Membership::Included)),
         VerifyCmd::SetExclusion(a) => report(a.json, set_proof(a, Membership::Excluded)),
         VerifyCmd::Compliance(a) => compliance(a),
+        VerifyCmd::TrainingSummary(a) => crate::cmd::report::verify::run(a),
     }
 }
 
@@ -339,7 +345,7 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
 }
 
 /// Where the completeness check reads the log's tiles from.
-enum Tiles {
+pub enum Tiles {
     Server(Client, String),
     Dir(PathBuf),
 }
@@ -409,6 +415,37 @@ struct Completeness {
     horizon_time: Option<u64>,
 }
 
+/// Flags of the site-control check (docs/sites.md).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SiteCheckArgs {
+    /// Read each site's keys from URL/<host>/.well-known/prov-ledger-keys instead of
+    /// https://<host>/.well-known/prov-ledger-keys (tests, mirrors).
+    #[arg(long, value_name = "URL")]
+    pub site_keys_base: Option<String>,
+}
+
+/// What `prov verify compliance` concludes from a bundle.
+pub struct Evaluation {
+    pub report: BundleReport,
+    pub model: ModelSummary,
+    pub conclusion: Conclusion,
+    pub exit: Exit,
+    /// The conclusion in one line.
+    pub line: String,
+    /// Opt-outs below the horizon the bundle leaves out (`None`: not checked).
+    pub missing: Option<Vec<u64>>,
+    pub lag_seconds: Option<u64>,
+    pub lag_entries: u64,
+    /// Where completeness was read from.
+    pub completeness_source: Option<String>,
+}
+
+impl Evaluation {
+    pub fn complete(&self) -> Option<bool> {
+        self.missing.as_ref().map(Vec::is_empty)
+    }
+}
+
 fn compliance(a: &ComplianceArgs) -> Outcome {
     let key = load_vkey(&a.vkey)?;
     if a.offline && (a.tiles.is_some() || a.complete) {
@@ -434,93 +471,34 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         Exit::Invalid,
         format!("{} is not a compliance bundle", a.bundle.display()),
     )?;
-    let report = match verify_bundle_report(&bundle, &key) {
-        Ok(v) => v,
-        Err(e) => {
-            if a.json {
-                say_json(&json!({"verified": false, "error": e.to_string()}))?;
-            }
-            return Err(Failure::new(Exit::Invalid, e).with_context("the bundle does not verify"));
-        }
-    };
-    let model = model_summary(&bundle)?;
-    let violated = matches!(report.verdict, Verdict::Violated { .. });
-    let found = match &tiles {
-        Some(t) => match completeness(&bundle, &report, &key, t) {
-            Ok(f) => Some(f),
-            // A verified violation stands on the bundle alone: a log that cannot be read does
-            // not hide it.
-            Err(f) if violated => {
-                crate::exit::warn(format!("completeness not checked: {:#}", f.error));
-                None
-            }
-            Err(f) => return Err(f),
-        },
-        None => None,
-    };
-    let missing = found.as_ref().map(|f| f.missing.clone());
-    let horizon_time = found
-        .as_ref()
-        .and_then(|f| f.horizon_time)
-        .or(report.horizon_time);
-    let lag_seconds = report.lag_seconds(horizon_time);
-    let lag_entries = report.lag_entries();
-    let complete = missing.as_ref().map(Vec::is_empty);
-
-    // The conclusion, most serious first (one function for the CLI and the explorer).
     let policy = Policy {
         max_lag_seconds: a.max_lag,
         allow_vacuous: a.allow_vacuous,
     };
-    let conclusion = report.conclude(complete, lag_seconds, &policy);
-    let vacuous = if report.vacuous() {
-        " (vacuous: the horizon is 0, no opt-out was checked)"
-    } else {
-        ""
-    };
-    let (exit, line) = match conclusion {
-        Conclusion::Violated => {
-            let n = match &report.verdict {
-                Verdict::Violated { violations } => violations.len(),
-                Verdict::Compliant => 0,
-            };
-            (
-                Exit::Negative,
-                format!("VIOLATION: {n} opted-out id(s) trained on"),
-            )
+    let ev = match evaluate(&bundle, &key, tiles.as_ref(), &policy) {
+        Ok(ev) => ev,
+        Err(f) => {
+            if a.json && f.exit == Exit::Invalid {
+                say_json(&json!({"verified": false, "error": format!("{:#}", f.error)}))?;
+            }
+            return Err(f);
         }
-        Conclusion::Incomplete => (
-            Exit::Invalid,
-            "the bundle's proofs verify, but it is incomplete".to_string(),
-        ),
-        Conclusion::Vacuous => (
-            Exit::Policy,
-            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
-        ),
-        Conclusion::LagExceeded => {
-            let what = match lag_seconds {
-                Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
-                None => "the horizon lag in time is unknown".to_string(),
-            };
-            (
-                Exit::Policy,
-                format!(
-                    "policy failure: {what}, more than --max-lag {}",
-                    human(a.max_lag.unwrap_or_default())
-                ),
-            )
-        }
-        Conclusion::NotChecked => (
-            Exit::NotChecked,
-            format!("verified: compliant (not checked for completeness){vacuous}"),
-        ),
-        Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
     };
+    let model = &ev.model;
+    let report = &ev.report;
+    let (exit, line, missing, lag_seconds, lag_entries) = (
+        ev.exit,
+        ev.line.clone(),
+        ev.missing.clone(),
+        ev.lag_seconds,
+        ev.lag_entries,
+    );
+    let complete = ev.complete();
 
     if a.json {
         say_json(&json!({
             "verified": exit == Exit::Ok,
-            "conclusion": conclusion,
+            "conclusion": ev.conclusion,
             "exit": exit as u8,
             "model_checkpoint": model.label,
             "index": model.index,
@@ -529,7 +507,7 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             "optouts_checked": bundle.optouts.len(),
             "verdict": report.verdict,
             "complete": complete,
-            "completeness_source": tiles.as_ref().map(Tiles::describe),
+            "completeness_source": ev.completeness_source,
             "missing_optouts": missing,
             "vacuous": report.vacuous(),
             "lag_entries": lag_entries,
@@ -554,11 +532,10 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
                     "an unknown time (the bundle does not carry the entry below the horizon)".into(),
             }
         ))?;
-        match (&missing, &tiles) {
-            (Some(m), Some(t)) if m.is_empty() => say(format!(
-                "complete: every opt-out below {} is in the bundle (read from {})",
+        match (&missing, &ev.completeness_source) {
+            (Some(m), Some(src)) if m.is_empty() => say(format!(
+                "complete: every opt-out below {} is in the bundle (read from {src})",
                 model.horizon,
-                t.describe()
             ))?,
             (None, _) => say("completeness: not checked (--offline): an opt-out the bundle leaves out would not be seen")?,
             _ => {}
@@ -595,6 +572,142 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     }
 }
 
+/// Verifies a bundle and reaches its conclusion: its proofs, completeness against `tiles`
+/// (`None`: offline), the horizon lag and `policy`.
+pub fn evaluate(
+    bundle: &ComplianceBundle,
+    key: &VerifierKey,
+    tiles: Option<&Tiles>,
+    policy: &Policy,
+) -> Result<Evaluation, Failure> {
+    let report = verify_bundle_report(bundle, key)
+        .map_err(|e| Failure::new(Exit::Invalid, e).with_context("the bundle does not verify"))?;
+    let model = model_summary(bundle)?;
+    let violated = matches!(report.verdict, Verdict::Violated { .. });
+    let found = match tiles {
+        Some(t) => match completeness(bundle, &report, key, t) {
+            Ok(f) => Some(f),
+            // A verified violation stands on the bundle alone: a log that cannot be read does
+            // not hide it.
+            Err(f) if violated => {
+                crate::exit::warn(format!("completeness not checked: {:#}", f.error));
+                None
+            }
+            Err(f) => return Err(f),
+        },
+        None => None,
+    };
+    let missing = found.as_ref().map(|f| f.missing.clone());
+    let horizon_time = found
+        .as_ref()
+        .and_then(|f| f.horizon_time)
+        .or(report.horizon_time);
+    let lag_seconds = report.lag_seconds(horizon_time);
+    let lag_entries = report.lag_entries();
+    let complete = missing.as_ref().map(Vec::is_empty);
+
+    // The conclusion, most serious first (one function for the CLI and the explorer).
+    let conclusion = report.conclude(complete, lag_seconds, policy);
+    let vacuous = if report.vacuous() {
+        " (vacuous: the horizon is 0, no opt-out was checked)"
+    } else {
+        ""
+    };
+    let (exit, line) = match conclusion {
+        Conclusion::Violated => {
+            let n = match &report.verdict {
+                Verdict::Violated { violations } => violations.len(),
+                Verdict::Compliant => 0,
+            };
+            (
+                Exit::Negative,
+                format!("VIOLATION: {n} opted-out id(s) trained on"),
+            )
+        }
+        Conclusion::Incomplete => (
+            Exit::Invalid,
+            "the bundle's proofs verify, but it is incomplete".to_string(),
+        ),
+        Conclusion::Vacuous => (
+            Exit::Policy,
+            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
+        ),
+        Conclusion::LagExceeded => {
+            let what = match lag_seconds {
+                Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
+                None => "the horizon lag in time is unknown".to_string(),
+            };
+            (
+                Exit::Policy,
+                format!(
+                    "policy failure: {what}, more than --max-lag {}",
+                    human(policy.max_lag_seconds.unwrap_or_default())
+                ),
+            )
+        }
+        Conclusion::NotChecked => (
+            Exit::NotChecked,
+            format!("verified: compliant (not checked for completeness){vacuous}"),
+        ),
+        Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
+    };
+    Ok(Evaluation {
+        report,
+        model,
+        conclusion,
+        exit,
+        line,
+        missing,
+        lag_seconds,
+        lag_entries,
+        completeness_source: tiles.map(Tiles::describe),
+    })
+}
+
+/// The compliance figures of a training summary: the bundle of model checkpoint entry `index`
+/// fetched from `client`, verified, checked for completeness against the same server's tiles,
+/// sites checked online.
+pub fn compliance_figures(
+    client: &Client,
+    key: &VerifierKey,
+    index: u64,
+    _checks: &SiteCheckArgs,
+) -> Result<crate::cmd::report::ComplianceFigures, Failure> {
+    let path = format!("/v1/compliance/{index}");
+    let bundle: ComplianceBundle = serde_json::from_slice(&client.get_bytes(&path)?)
+        .or_exit(Exit::Server, format!("GET {path}: not a compliance bundle"))?;
+    let tiles = Tiles::Server(Client::new(client.base())?, client.base().to_string());
+    let ev = evaluate(&bundle, key, Some(&tiles), &Policy::default())?;
+    if ev.model.index != index {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "GET {path} answered with the bundle of entry {}",
+                ev.model.index
+            ),
+        ));
+    }
+    let violations = match &ev.report.verdict {
+        Verdict::Violated { violations } => violations.len() as u64,
+        Verdict::Compliant => 0,
+    };
+    Ok(crate::cmd::report::ComplianceFigures {
+        conclusion: serde_json::to_value(ev.conclusion)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        exit: ev.exit as u8,
+        entry_index: index,
+        optouts_checked: bundle.optouts.len() as u64,
+        violations,
+        site_violations: 0,
+        sites_unproven: 0,
+        complete: ev.complete(),
+        lag_entries: ev.lag_entries,
+        lag_seconds: ev.lag_seconds,
+    })
+}
+
 /// Seconds as a short human duration (`3d 4h`, `12m 5s`).
 fn human(secs: u64) -> String {
     let (d, h, m, s) = (
@@ -612,10 +725,10 @@ fn human(secs: u64) -> String {
     format!("{text} ({secs} s)")
 }
 
-struct ModelSummary {
-    label: String,
-    index: u64,
-    horizon: u64,
+pub struct ModelSummary {
+    pub label: String,
+    pub index: u64,
+    pub horizon: u64,
 }
 
 /// The model checkpoint a (verified) bundle is about.
