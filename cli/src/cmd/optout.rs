@@ -224,7 +224,7 @@ fn collect_sites(args: &OptOutArgs) -> Result<Vec<Site>, Failure> {
         }
         out.push(Site::parse(u).or_exit(Exit::Invalid, format!("--url-prefix {u:?}"))?);
     }
-    out.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    out.sort();
     out.dedup();
     Ok(out)
 }
