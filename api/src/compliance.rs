@@ -222,6 +222,7 @@ pub fn assemble_with(
         set_proofs: Vec::new(),
         multi_proofs,
         horizon_entry,
+        source_proofs: Vec::new(),
     })
 }
 

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use verifier::compliance::{
-    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, Verdict,
+    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, SiteControl, Verdict,
 };
 use verifier::consistency_proof;
 use verifier::entry::{Entry, EntryBody};
@@ -541,7 +541,7 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             _ => {}
         }
         say(&line)?;
-        if let Verdict::Violated { violations } = &report.verdict {
+        if let Verdict::Violated { violations, .. } = &report.verdict {
             for v in violations {
                 say(format!(
                     "  opt-out at index {} names {}, which is in {}",
