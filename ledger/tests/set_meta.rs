@@ -1,6 +1,7 @@
 //! Leaf metadata stored with a manifest (issue 13): checked against each leaf's digest, staged
 //! with the leaves, visible at the commit, collected with the set; and the statistics derived
 //! from it.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 
 use std::sync::Arc;
 
@@ -243,7 +244,7 @@ fn statistics_are_derived_at_commit() {
             bytes: o_bytes,
         },
     ];
-    consent.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    consent.sort_by_key(|t| std::cmp::Reverse(t.bytes));
     assert_eq!(s.consent, consent);
     // Item 6 has no source (item 5 has two, but a source each).
     assert_eq!(

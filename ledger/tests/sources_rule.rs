@@ -1,6 +1,7 @@
 //! The sources rule (issue 13) against attacks, on a real RocksDB ledger: a `dataset_version`
 //! with `sources` is accepted only if its manifest was stored with metadata and the source tree
 //! the ledger derived from it has exactly the claimed root and size.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 #![cfg(feature = "rocksdb")]
 
 use ledger::entry::{CorpusMode, DatasetVersion, Entry, EntryBody, SetRef};

@@ -1,6 +1,7 @@
 //! Issue 13 over real HTTP on loopback with a real RocksDB ledger: a manifest uploaded with its
 //! metadata, an item served with its metadata and inclusion proof (and an absent one with its
 //! exclusion proof), the leaves listed with metadata, the statistics, and the uploads refused.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 
 use ledger::entry::{Entry, EntryBody, SetRef};
 use ledger::range::{verify_range, Range, RangeLeaf, RangeProof, RangeTree};

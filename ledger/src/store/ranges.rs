@@ -150,9 +150,12 @@ pub struct StoredRange {
     store: Arc<dyn LogStore>,
     id: u64,
     size: u64,
-    leaves: RefCell<HashMap<u64, Rc<Vec<RangeLeaf>>>>,
-    hashes: RefCell<HashMap<(u8, u64), Rc<Vec<Digest>>>>,
+    leaves: RefCell<HashMap<u64, LeafRecord>>,
+    hashes: RefCell<HashMap<(u8, u64), HashRecord>>,
 }
+
+type LeafRecord = Rc<Vec<RangeLeaf>>;
+type HashRecord = Rc<Vec<Digest>>;
 
 impl StoredRange {
     /// The range tree stored under set `id` with `size` leaves.
