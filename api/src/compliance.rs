@@ -149,8 +149,9 @@ pub fn assemble_with(
             };
             let covers = o.covers_training();
             match &o.ids {
-                Some(OptOutIds::Inline(v)) if covers => ids.extend(v.iter().copied()),
-                None | Some(OptOutIds::Inline(_)) => {}
+                None | Some(OptOutIds::Inline(_)) if !covers => {}
+                None => {}
+                Some(OptOutIds::Inline(v)) => ids.extend(v.iter().copied()),
                 Some(OptOutIds::Set { root, size }) => {
                     check()?;
                     let count = usize::try_from(*size).map_err(ApiError::internal)?;
