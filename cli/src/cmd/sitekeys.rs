@@ -15,8 +15,6 @@
 //!
 //! A test (or a mirror) maps `https://H/...` to `BASE/H/...` with `--site-keys-base BASE`.
 
-#![allow(dead_code)] // TEMP: used by check and verify compliance once site opt-outs land
-
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::time::Duration;
@@ -45,10 +43,6 @@ pub enum Control {
 }
 
 impl Control {
-    pub fn is_verified(&self) -> bool {
-        matches!(self, Control::Verified { .. })
-    }
-
     /// One short line for humans.
     pub fn describe(&self) -> String {
         match self {

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use verifier::compliance::{
-    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, SiteControl, Verdict,
+    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Control, Policy, SiteControl,
+    SiteViolation, Verdict,
 };
 use verifier::consistency_proof;
 use verifier::entry::{Entry, EntryBody};
@@ -34,6 +35,7 @@ use verifier::{
 };
 
 use crate::client::Client;
+use crate::cmd::sitekeys;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
@@ -438,6 +440,11 @@ pub struct Evaluation {
     pub lag_entries: u64,
     /// Where completeness was read from.
     pub completeness_source: Option<String>,
+    /// What the verifier learnt of each site opt-out's control.
+    pub control: SiteControl,
+    pub site_rows: Vec<SiteControlRow>,
+    /// Site violations whose control is verified: they count.
+    pub binding_sites: u64,
 }
 
 impl Evaluation {
@@ -475,7 +482,12 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         max_lag_seconds: a.max_lag,
         allow_vacuous: a.allow_vacuous,
     };
-    let ev = match evaluate(&bundle, &key, tiles.as_ref(), &policy) {
+    let sites = if a.offline {
+        SiteCheck::Offline
+    } else {
+        SiteCheck::Online(a.checks.site_keys_base.clone())
+    };
+    let ev = match evaluate(&bundle, &key, tiles.as_ref(), &policy, &sites) {
         Ok(ev) => ev,
         Err(f) => {
             if a.json && f.exit == Exit::Invalid {
@@ -506,6 +518,8 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             "horizon": model.horizon,
             "optouts_checked": bundle.optouts.len(),
             "verdict": report.verdict,
+            "site_control": ev.site_rows,
+            "sites_unproven": report.sites_unproven,
             "complete": complete,
             "completeness_source": ev.completeness_source,
             "missing_optouts": missing,
@@ -541,13 +555,54 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             _ => {}
         }
         say(&line)?;
-        if let Verdict::Violated { violations, .. } = &report.verdict {
+        if let Verdict::Violated {
+            violations,
+            site_violations,
+        } = &report.verdict
+        {
             for v in violations {
                 say(format!(
                     "  opt-out at index {} names {}, which is in {}",
                     v.optout_index, v.cid, v.dataset
                 ))?;
             }
+            for v in site_violations {
+                let control = match ev.control.get(&v.site, &v.signer) {
+                    Control::Verified => "binds: the site lists its signer",
+                    Control::NotAuthorised => "ignored: the site does not list its signer",
+                    Control::Unknown => "unverified: the site's keys were not read",
+                };
+                say(format!(
+                    "  site opt-out at index {} names {}: {} item(s) in {} ({control})",
+                    v.optout_index, v.site, v.count, v.dataset
+                ))?;
+                for c in &v.cids {
+                    say(format!("    {c}"))?;
+                }
+                if (v.cids.len() as u64) < v.count {
+                    say(format!(
+                        "    (the proof reveals {} content id(s); the count of {} is proven)",
+                        v.cids.len(),
+                        v.count
+                    ))?;
+                }
+            }
+        }
+        for u in &report.sites_unproven {
+            say(format!(
+                "  undecided: the opt-out at index {} names {}, and {} has no source tree",
+                u.optout_index, u.site, u.dataset
+            ))?;
+        }
+    }
+    for r in &ev.site_rows {
+        if let sitekeys::Control::NotAuthorised { .. } = r.control {
+            crate::exit::warn(format!(
+                "ignored: the opt-out at index {} names {}, which is not authorised: {}",
+                r.optout_index,
+                r.site,
+                r.control.describe()
+            ));
         }
     }
     match exit {
@@ -572,18 +627,83 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     }
 }
 
-/// Verifies a bundle and reaches its conclusion: its proofs, completeness against `tiles`
-/// (`None`: offline), the horizon lag and `policy`.
+/// Where the site-control check reads sites' keys (docs/sites.md).
+pub enum SiteCheck {
+    /// Nothing is fetched: every site opt-out is unverified.
+    Offline,
+    /// `https://<host>/.well-known/prov-ledger-keys`, or `BASE/<host>/...` with a base.
+    Online(Option<String>),
+}
+
+/// What the site-control check found for one (site opt-out, site).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SiteControlRow {
+    pub optout_index: u64,
+    pub site: String,
+    /// The opt-out's signer, standard base64.
+    pub signer: String,
+    #[serde(flatten)]
+    pub control: sitekeys::Control,
+}
+
+/// Asks each site whether it lists each site opt-out's signer.
+fn site_control(report: &BundleReport, check: &SiteCheck) -> (SiteControl, Vec<SiteControlRow>) {
+    let mut ctl = SiteControl::offline();
+    let mut rows = Vec::new();
+    let mut keys = match check {
+        SiteCheck::Offline => None,
+        SiteCheck::Online(base) => Some(sitekeys::SiteKeys::new(base.as_deref())),
+    };
+    for o in &report.site_optouts {
+        for site in &o.sites {
+            let found = match keys.as_mut() {
+                None => sitekeys::Control::Unchecked {
+                    reason: "offline".to_string(),
+                },
+                Some(k) => k.check(site.as_str(), &o.signer.to_bytes()),
+            };
+            let c = match &found {
+                sitekeys::Control::Verified { .. } => Control::Verified,
+                sitekeys::Control::NotAuthorised { .. } => Control::NotAuthorised,
+                _ => Control::Unknown,
+            };
+            ctl.set(site, &o.signer, c);
+            rows.push(SiteControlRow {
+                optout_index: o.optout_index.0,
+                site: site.to_string(),
+                signer: base64::engine::general_purpose::STANDARD.encode(o.signer.as_bytes()),
+                control: found,
+            });
+        }
+    }
+    (ctl, rows)
+}
+
+/// Verifies a bundle and reaches its conclusion: its proofs, the site-control check, completeness
+/// against `tiles` (`None`: offline), the horizon lag and `policy`.
 pub fn evaluate(
     bundle: &ComplianceBundle,
     key: &VerifierKey,
     tiles: Option<&Tiles>,
     policy: &Policy,
+    sites: &SiteCheck,
 ) -> Result<Evaluation, Failure> {
     let report = verify_bundle_report(bundle, key)
         .map_err(|e| Failure::new(Exit::Invalid, e).with_context("the bundle does not verify"))?;
     let model = model_summary(bundle)?;
-    let violated = matches!(report.verdict, Verdict::Violated { .. });
+    let (control, site_rows) = site_control(&report, sites);
+    let (ids, site_violations): (&[_], &[SiteViolation]) = match &report.verdict {
+        Verdict::Violated {
+            violations,
+            site_violations,
+        } => (violations, site_violations),
+        Verdict::Compliant => (&[], &[]),
+    };
+    let binding: Vec<&SiteViolation> = site_violations
+        .iter()
+        .filter(|v| control.get(&v.site, &v.signer) == Control::Verified)
+        .collect();
+    let violated = !ids.is_empty() || !binding.is_empty();
     let found = match tiles {
         Some(t) => match completeness(bundle, &report, key, t) {
             Ok(f) => Some(f),
@@ -607,26 +727,42 @@ pub fn evaluate(
     let complete = missing.as_ref().map(Vec::is_empty);
 
     // The conclusion, most serious first (one function for the CLI and the explorer).
-    let conclusion = report.conclude(complete, lag_seconds, policy);
+    let conclusion = report.conclude(complete, lag_seconds, policy, &control);
     let vacuous = if report.vacuous() {
         " (vacuous: the horizon is 0, no opt-out was checked)"
     } else {
         ""
     };
+    let unverified = site_violations
+        .iter()
+        .filter(|v| control.get(&v.site, &v.signer) == Control::Unknown)
+        .count();
     let (exit, line) = match conclusion {
-        Conclusion::Violated => {
-            let n = match &report.verdict {
-                Verdict::Violated { violations } => violations.len(),
-                Verdict::Compliant => 0,
-            };
-            (
-                Exit::Negative,
-                format!("VIOLATION: {n} opted-out id(s) trained on"),
-            )
-        }
+        Conclusion::Violated => (
+            Exit::Negative,
+            format!(
+                "VIOLATION: {} opted-out id(s) and {} opted-out site(s) trained on",
+                ids.len(),
+                binding.len()
+            ),
+        ),
         Conclusion::Incomplete => (
             Exit::Invalid,
             "the bundle's proofs verify, but it is incomplete".to_string(),
+        ),
+        Conclusion::SiteUnverified => (
+            Exit::SiteUnverified,
+            format!(
+                "site unverified: {unverified} site opt-out(s) with items in the training data, \
+                 whose requester's control of the site is not verified (not a violation until \
+                 it is: docs/sites.md)"
+            ),
+        ),
+        Conclusion::SitesUnproven => (
+            Exit::SitesUnproven,
+            "sites unproven: opted-out sites cannot be decided in dataset versions without a \
+             source tree"
+                .to_string(),
         ),
         Conclusion::Vacuous => (
             Exit::Policy,
@@ -651,6 +787,7 @@ pub fn evaluate(
         ),
         Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
     };
+    let binding_sites = binding.len() as u64;
     Ok(Evaluation {
         report,
         model,
@@ -661,6 +798,9 @@ pub fn evaluate(
         lag_seconds,
         lag_entries,
         completeness_source: tiles.map(Tiles::describe),
+        control,
+        site_rows,
+        binding_sites,
     })
 }
 
@@ -671,13 +811,14 @@ pub fn compliance_figures(
     client: &Client,
     key: &VerifierKey,
     index: u64,
-    _checks: &SiteCheckArgs,
+    checks: &SiteCheckArgs,
 ) -> Result<crate::cmd::report::ComplianceFigures, Failure> {
     let path = format!("/v1/compliance/{index}");
     let bundle: ComplianceBundle = serde_json::from_slice(&client.get_bytes(&path)?)
         .or_exit(Exit::Server, format!("GET {path}: not a compliance bundle"))?;
     let tiles = Tiles::Server(Client::new(client.base())?, client.base().to_string());
-    let ev = evaluate(&bundle, key, Some(&tiles), &Policy::default())?;
+    let sites = SiteCheck::Online(checks.site_keys_base.clone());
+    let ev = evaluate(&bundle, key, Some(&tiles), &Policy::default(), &sites)?;
     if ev.model.index != index {
         return Err(Failure::msg(
             Exit::Invalid,
@@ -688,7 +829,7 @@ pub fn compliance_figures(
         ));
     }
     let violations = match &ev.report.verdict {
-        Verdict::Violated { violations } => violations.len() as u64,
+        Verdict::Violated { violations, .. } => violations.len() as u64,
         Verdict::Compliant => 0,
     };
     Ok(crate::cmd::report::ComplianceFigures {
@@ -700,8 +841,8 @@ pub fn compliance_figures(
         entry_index: index,
         optouts_checked: bundle.optouts.len() as u64,
         violations,
-        site_violations: 0,
-        sites_unproven: 0,
+        site_violations: ev.binding_sites,
+        sites_unproven: ev.report.sites_unproven.len() as u64,
         complete: ev.complete(),
         lag_entries: ev.lag_entries,
         lag_seconds: ev.lag_seconds,
