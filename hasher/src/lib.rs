@@ -24,5 +24,5 @@ mod work;
 pub use backend::{select, BackendChoice, ContentHasher, CpuHasher};
 pub use error::{HashError, Location, Record};
 pub use manifest::{ManifestEntry, ManifestError, ManifestHeader, ManifestReader, ManifestWriter};
-pub use meta::{MetaMode, MetaSpec};
+pub use meta::{FieldKind, FieldPath, MetaField, MetaMode, MetaSpec, Vocabulary};
 pub use pipeline::{hash_corpus, hash_to_file, HashConfig, Mode, Observer, Quiet, Summary};

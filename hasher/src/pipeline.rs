@@ -494,7 +494,7 @@ fn finish<W: Write + Seek>(
         cfg.mode.has_field().then_some(cfg.field.as_str()),
         cfg.meta.mode.as_str(),
     );
-    template.meta_fields = cfg.meta.fields.iter().cloned().collect();
+    template.meta_fields = cfg.meta.header_fields();
     let mut writer = match out {
         Some(w) => Some(ManifestWriter::new(w, template.clone())?),
         None => None,

@@ -200,7 +200,15 @@ impl<'a> Worker<'a> {
                 (Cow::Borrowed(line), Vec::new())
             };
             if spec.enabled() {
-                metas.push(spec.entry(&file.rel, Some(Record::Line(n)), found)?);
+                let values = match spec.resolve(found) {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        let at = Location::line(&file.path, n);
+                        d.invalid.push(HashError::invalid(at, reason));
+                        continue;
+                    }
+                };
+                metas.push(spec.entry(&file.rel, Some(Record::Line(n)), values)?);
             }
             items.push(item);
         }
@@ -235,9 +243,17 @@ impl<'a> Worker<'a> {
                 continue;
             };
             if spec.enabled() {
-                let found = crate::columnar::meta_values(batch, &spec.fields, i)
-                    .map_err(|r| HashError::invalid(Location::row(&file.path, row), r))?;
-                metas.push(spec.entry(&file.rel, Some(Record::Row(row)), found)?);
+                let values = crate::columnar::meta_values(batch, &spec.fields, i)
+                    .and_then(|found| spec.resolve(found));
+                let values = match values {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        let at = Location::row(&file.path, row);
+                        d.invalid.push(HashError::invalid(at, reason));
+                        continue;
+                    }
+                };
+                metas.push(spec.entry(&file.rel, Some(Record::Row(row)), values)?);
             }
             items.push(Cow::Borrowed(text.as_bytes()));
         }

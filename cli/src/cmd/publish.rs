@@ -12,6 +12,7 @@ use ledger::entry::{CorpusMode, DatasetVersion, EntryBody};
 use serde_json::json;
 
 use crate::client::{Client, SetUpload, SetView};
+use crate::cmd::hash::MetaArgs;
 use crate::cmd::keygen::read_key;
 use crate::cmd::publisher::{name_arg, origin, publisher_name, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
@@ -42,6 +43,8 @@ pub struct PublishArgs {
     pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub corpus: CorpusArgs,
+    #[command(flatten)]
+    pub meta: MetaArgs,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -91,6 +94,12 @@ pub fn run(args: &PublishArgs) -> Outcome {
     let tmp;
     let (manifest_path, header) = match (&args.manifest, &args.corpus.mode) {
         (Some(m), _) => {
+            if args.meta.given() {
+                return Err(Failure::msg(
+                    Exit::Invalid,
+                    "--meta* options describe hashing: give them to `prov hash`, not with --manifest",
+                ));
+            }
             let header = hasher::ManifestReader::open(m)
                 .and_then(hasher::ManifestReader::verify_to_end)
                 .or_exit(Exit::Invalid, format!("manifest {}", m.display()))?;
@@ -99,7 +108,11 @@ pub fn run(args: &PublishArgs) -> Outcome {
         (None, Some(_)) => {
             tmp = tempfile::tempdir().or_exit(Exit::Local, "creating a temporary directory")?;
             let path = tmp.path().join("manifest.jsonl");
-            let header = hash_corpus(&args.corpus, &path)?;
+            let meta = args
+                .meta
+                .spec()
+                .or_exit(Exit::Invalid, "metadata options")?;
+            let header = hash_corpus_with(&args.corpus, meta, &path)?;
             (path, header)
         }
         (None, None) => {
@@ -157,8 +170,19 @@ pub fn run(args: &PublishArgs) -> Outcome {
     Ok(Exit::Ok)
 }
 
-/// Hashes the corpus into a manifest at `out` and returns its header.
+/// Hashes the corpus into a manifest at `out`, with the default metadata (each item's path and
+/// position), and returns its header.
 pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHeader, Failure> {
+    hash_corpus_with(corpus, hasher::MetaSpec::default(), out)
+}
+
+/// Hashes the corpus into a manifest at `out` with the metadata rule `meta`, and returns its
+/// header.
+pub fn hash_corpus_with(
+    corpus: &CorpusArgs,
+    meta: hasher::MetaSpec,
+    out: &Path,
+) -> Result<hasher::ManifestHeader, Failure> {
     let mode_arg = corpus.mode.as_deref().unwrap_or("file");
     let mode: hasher::Mode = match mode_arg {
         "line" => "lines",
@@ -176,6 +200,7 @@ pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHe
     let cfg = hasher::HashConfig {
         mode,
         field: corpus.field.clone(),
+        meta,
         ..hasher::HashConfig::default()
     };
     let summary = hasher::hash_to_file(
