@@ -392,6 +392,18 @@ impl MetaSpec {
         Ok(out)
     }
 
+    /// The `source` an item's entry will hold, if it is a string: the mapped value in `values`
+    /// (from [`MetaSpec::resolve`]) or else the `--meta-set` constant. This is what the source
+    /// tree reads (docs/formats.md, "Source trees").
+    pub fn source_of<'a>(&'a self, values: &'a [(String, Value)]) -> Option<&'a str> {
+        values
+            .iter()
+            .find(|(k, _)| k == "source")
+            .map(|(_, v)| v)
+            .or_else(|| self.constants.get("source"))
+            .and_then(Value::as_str)
+    }
+
     /// The `meta_fields` of a manifest header: key -> path, consent signals as
     /// `consent.<vocabulary>` -> path.
     pub fn header_fields(&self) -> BTreeMap<String, String> {

@@ -162,6 +162,10 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         if let Some(f) = &h.field {
             j["field"] = f.as_str().into();
         }
+        if let Some((root, size)) = h.sources() {
+            j["sources_root"] = root.to_hex().into();
+            j["sources_size"] = size.into();
+        }
         if let Some(d) = backend.device() {
             j["device"] = d.into();
         }

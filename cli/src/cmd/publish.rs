@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 use ledger::set::upload::UploadFormat;
 
-use ledger::entry::{CorpusMode, DatasetVersion, EntryBody};
+use ledger::entry::{CorpusMode, DatasetVersion, EntryBody, SetRef};
 use serde_json::json;
 
 use crate::client::{Client, SetUpload, SetView};
@@ -92,7 +92,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
     let publisher = publisher_name(&client, &kf, &args.key, named.or(args.publisher.as_deref()))?;
 
     let tmp;
-    let (manifest_path, header) = match (&args.manifest, &args.corpus.mode) {
+    let (manifest_path, header, sources) = match (&args.manifest, &args.corpus.mode) {
         (Some(m), _) => {
             if args.meta.given() {
                 return Err(Failure::msg(
@@ -100,10 +100,16 @@ pub fn run(args: &PublishArgs) -> Outcome {
                     "--meta* options describe hashing: give them to `prov hash`, not with --manifest",
                 ));
             }
-            let header = hasher::ManifestReader::open(m)
-                .and_then(hasher::ManifestReader::verify_to_end)
+            // A manifest written before source trees existed gets its tree derived here.
+            let (header, tree) = hasher::ManifestReader::open(m)
+                .map(hasher::ManifestReader::derive_sources)
+                .and_then(hasher::ManifestReader::verify_sources_to_end)
                 .or_exit(Exit::Invalid, format!("manifest {}", m.display()))?;
-            (m.clone(), header)
+            let sources = tree.map(|t| SetRef {
+                root: t.root,
+                size: t.size,
+            });
+            (m.clone(), header, sources)
         }
         (None, Some(_)) => {
             tmp = tempfile::tempdir().or_exit(Exit::Local, "creating a temporary directory")?;
@@ -113,7 +119,8 @@ pub fn run(args: &PublishArgs) -> Outcome {
                 .spec()
                 .or_exit(Exit::Invalid, "metadata options")?;
             let header = hash_corpus_with(&args.corpus, meta, &path)?;
-            (path, header)
+            let sources = header.sources().map(|(root, size)| SetRef { root, size });
+            (path, header, sources)
         }
         (None, None) => {
             return Err(Failure::msg(
@@ -141,7 +148,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
         corpus_mode,
         licence: args.licence.clone(),
         previous,
-        sources: None,
+        sources,
     });
     let entry = sign(&origin(&client)?, body, &kf)?;
     let label = entry
@@ -157,11 +164,15 @@ pub fn run(args: &PublishArgs) -> Outcome {
             "item_count": header.leaves,
             "total_bytes": header.leaf_bytes,
             "set_size": set.size,
+            "sources": sources.map(|s| json!({"root": s.root.to_hex(), "size": s.size})),
             "receipt": receipt,
         }))?;
     } else {
         say(format!("published {label} at index {}", receipt.index))?;
         say(format!("manifest root: {}", header.root))?;
+        if let Some(s) = &sources {
+            say(format!("source tree: {} ({} leaves)", s.root, s.size))?;
+        }
         // The set counts distinct items; `prov hash` reports every item read, duplicates too.
         say(format!(
             "set: {} distinct items, {} bytes ({} items read, {} duplicates merged)",
