@@ -73,7 +73,9 @@ pub struct DatasetFigures {
     pub items_with_metadata: u64,
     pub licences: Vec<Tally>,
     pub consent: Vec<Tally>,
-    /// Every host, largest first.
+    /// Distinct hosts (domain names) of the version's sources.
+    pub domains: u64,
+    /// The version's figures for the domain names the summary lists (2.3), largest first.
     pub hosts: Vec<Tally>,
     pub no_source: Counts,
 }
@@ -219,6 +221,7 @@ pub fn dataset_figures(
         items_with_metadata: with_meta,
         licences: sorted(licences),
         consent: sorted(consent),
+        domains: hosts.len() as u64,
         hosts: sorted(hosts),
         no_source,
     })

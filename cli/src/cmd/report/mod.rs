@@ -224,6 +224,16 @@ pub fn build(
         total.bytes = total.bytes.saturating_add(d.bytes);
     }
     let scraped = scraped(&datasets, sme);
+    // Each version keeps its figures for the listed domains only: the summary stays small
+    // whatever the number of hosts, and every listed figure still names its entry.
+    let listed: std::collections::BTreeSet<&str> = scraped
+        .top_domains
+        .iter()
+        .map(|d| d.domain.as_str())
+        .collect();
+    for d in &mut datasets {
+        d.hosts.retain(|h| listed.contains(h.value.as_str()));
+    }
     let compliance = crate::cmd::verify::compliance_figures(client, key, index, checks)?;
     Ok(Summary {
         format: FORMAT.to_string(),
