@@ -48,8 +48,9 @@ fn verify_summary(w: &World, file: &Path, keys: &str) -> common::Run {
 
 #[test]
 fn training_summary_recomputes_and_a_tampered_figure_fails() {
-    let w = world(&[]);
-    let keys = key_server(vec![]);
+    // example.com opted out by a key the site lists: a violation the summary's 3.1 reports.
+    let w = world(&["example.com"]);
+    let keys = key_server(vec![("example.com".into(), w.site_pub.clone())]);
     let (js, md) = (w.dir.join("summary.json"), w.dir.join("summary.md"));
     summary(&w, "json", &js, &keys);
     summary(&w, "md", &md, &keys);
@@ -72,7 +73,10 @@ fn training_summary_recomputes_and_a_tampered_figure_fails() {
     assert_eq!(v["scraped"]["domains"], 2);
     assert_eq!(v["scraped"]["top_domains"][0]["domain"], "www.example.com");
     assert_eq!(v["scraped"]["top_domains"][0]["items"], 3);
-    assert_eq!(v["compliance"]["conclusion"], "compliant");
+    assert_eq!(v["compliance"]["conclusion"], "violated");
+    assert_eq!(v["compliance"]["site_violations"], 1);
+    assert_eq!(v["compliance"]["exit"], 1);
+    assert!(d["sources"]["root"].is_string(), "{d}");
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(
         text.contains("### 2.3 Data crawled and scraped from online sources"),

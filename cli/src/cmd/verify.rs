@@ -445,6 +445,8 @@ pub struct Evaluation {
     pub site_rows: Vec<SiteControlRow>,
     /// Site violations whose control is verified: they count.
     pub binding_sites: u64,
+    /// Site violations whose control is not verified (offline, unreachable).
+    pub unverified_sites: u64,
 }
 
 impl Evaluation {
@@ -567,11 +569,12 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
                 ))?;
             }
             for v in site_violations {
-                let control = match ev.control.get(&v.site, &v.signer) {
-                    Control::Verified => "binds: the site lists its signer",
-                    Control::NotAuthorised => "ignored: the site does not list its signer",
-                    Control::Unknown => "unverified: the site's keys were not read",
-                };
+                let control = ev
+                    .site_rows
+                    .iter()
+                    .find(|r| r.optout_index == v.optout_index.0 && r.site == v.site.as_str())
+                    .map(|r| r.control.describe())
+                    .unwrap_or_else(|| "unverified".to_string());
                 say(format!(
                     "  site opt-out at index {} names {}: {} item(s) in {} ({control})",
                     v.optout_index, v.site, v.count, v.dataset
@@ -788,6 +791,7 @@ pub fn evaluate(
         Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
     };
     let binding_sites = binding.len() as u64;
+    let unverified_sites = unverified as u64;
     Ok(Evaluation {
         report,
         model,
@@ -801,6 +805,7 @@ pub fn evaluate(
         control,
         site_rows,
         binding_sites,
+        unverified_sites,
     })
 }
 
@@ -842,6 +847,7 @@ pub fn compliance_figures(
         optouts_checked: bundle.optouts.len() as u64,
         violations,
         site_violations: ev.binding_sites,
+        site_violations_unverified: ev.unverified_sites,
         sites_unproven: ev.report.sites_unproven.len() as u64,
         complete: ev.complete(),
         lag_entries: ev.lag_entries,

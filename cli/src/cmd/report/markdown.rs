@@ -206,9 +206,16 @@ fn write_md(o: &mut String, s: &Summary) -> std::fmt::Result {
     writeln!(
         o,
         "- Verdict: **{}** (exit {}), {} opt-out entries checked; {} opted-out id(s) and {} site \
-         opt-out(s) with items in the training data; {} (opt-out, site, dataset) undecidable \
+         opt-out(s) (requester verified) with items in the training data; {} site opt-out(s) \
+         with items whose requester is not verified; {} (opt-out, site, dataset) undecidable \
          without a source tree.",
-        c.conclusion, c.exit, c.optouts_checked, c.violations, c.site_violations, c.sites_unproven
+        c.conclusion,
+        c.exit,
+        c.optouts_checked,
+        c.violations,
+        c.site_violations,
+        c.site_violations_unverified,
+        c.sites_unproven
     )?;
     writeln!(
         o,

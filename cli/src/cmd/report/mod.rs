@@ -156,8 +156,11 @@ pub struct ComplianceFigures {
     pub optouts_checked: u64,
     /// Opted-out ids trained on.
     pub violations: u64,
-    /// Site opt-outs with items in a dataset version (after the site-control check).
+    /// Site opt-outs with items in a dataset version whose requester's control of the site is
+    /// verified: violations.
     pub site_violations: u64,
+    /// Site opt-outs with items in a dataset version whose control could not be verified.
+    pub site_violations_unverified: u64,
     /// (opt-out, site, dataset version) that cannot be decided: no source tree.
     pub sites_unproven: u64,
     /// Whether completeness was checked against the log's tiles (null: not checked).
