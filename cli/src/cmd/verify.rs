@@ -441,7 +441,6 @@ pub struct Evaluation {
     /// Where completeness was read from.
     pub completeness_source: Option<String>,
     /// What the verifier learnt of each site opt-out's control.
-    pub control: SiteControl,
     pub site_rows: Vec<SiteControlRow>,
     /// Site violations whose control is verified: they count.
     pub binding_sites: u64,
@@ -802,7 +801,6 @@ pub fn evaluate(
         lag_seconds,
         lag_entries,
         completeness_source: tiles.map(Tiles::describe),
-        control,
         site_rows,
         binding_sites,
         unverified_sites,
