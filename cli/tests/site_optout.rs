@@ -192,3 +192,22 @@ fn anonymous_site_optout_and_withdrawn_scope_are_refused_before_sending() {
     assert!(r.stderr.contains("draft-ietf-aipref-vocab"), "{}", r.stderr);
     let _ = &w.alice;
 }
+
+#[test]
+fn url_prefix_optout_covers_only_its_prefix() {
+    let w = world(&["https://www.example.com/dogs"]);
+    let keys = key_server(vec![("example.com".into(), w.site_pub.clone())]);
+    let r = verify_compliance(
+        &w,
+        &["--server", w.s(), "--site-keys-base", &keys, "--json"],
+    );
+    assert_eq!(r.code, 1, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let v = json(&r.stdout);
+    let sv = &v["verdict"]["site_violations"][0];
+    assert_eq!(sv["site"], "https://www.example.com/dogs");
+    assert_eq!(sv["count"], 1);
+    assert_eq!(sv["cids"][0], cid("page two about dogs").as_str());
+    // The key listed by the parent domain speaks for the URL prefix on its subdomain.
+    assert_eq!(v["site_control"][0]["control"], "verified");
+    assert_eq!(v["site_control"][0]["host"], "example.com");
+}

@@ -78,7 +78,8 @@ pub fn cid(text: &str) -> String {
 }
 
 /// A ledger with alice's web-text dataset `alice/web@v1` (with metadata and source tree), a
-/// signed opt-out of `domains` by the site key (none when empty), a checkpoint `alice/lm@c1` trained on it, and
+/// signed opt-out of `domains` (a URL prefix when it has `://`) by the site key (none when
+/// empty), a checkpoint `alice/lm@c1` trained on it, and
 /// its compliance bundle saved.
 pub fn world(domains: &[&str]) -> World {
     let tmp = tempfile::tempdir().unwrap();
@@ -138,7 +139,12 @@ pub fn world(domains: &[&str]) -> World {
     if !domains.is_empty() {
         let mut args = vec!["optout", "--key", p(&site_key), "--server", &s];
         for d in domains {
-            args.extend_from_slice(&["--domain", d]);
+            let flag = if d.contains("://") {
+                "--url-prefix"
+            } else {
+                "--domain"
+            };
+            args.extend_from_slice(&[flag, d]);
         }
         ok(&args, 0);
     }
