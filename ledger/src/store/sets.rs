@@ -721,8 +721,11 @@ impl SetWriter {
         // which no marker names any more, are deleted at the next open (readers holding the
         // old set meanwhile keep reading it). The sync also makes every earlier deferred
         // (staged) record durable, since they precede it in the write-ahead log.
-        self.store.write(b, Durability::Synced)?;
+        // Whatever this write returns, Drop must not delete the records: an error may come
+        // after the batch persisted (the set is then committed and its records needed); if it
+        // did not persist, they are unreachable and the next open deletes them.
         self.committed = true;
+        self.store.write(b, Durability::Synced)?;
         Ok(info)
     }
 
