@@ -193,8 +193,10 @@ fn parse_scope(s: &str) -> Result<Scope, Failure> {
         return Err(Failure::msg(
             Exit::Invalid,
             format!(
-                "--scope {s}: withdrawn: the current IETF aipref vocabulary draft \
-                 (draft-ietf-aipref-vocab) defines train-ai and search only; use train-ai"
+                "--scope {s}: refused for new opt-outs: the IETF aipref vocabulary this ledger \
+                 follows (draft-ietf-aipref-vocab-05 to -07) defines train-ai and search only; \
+                 ai-use is kept for entries already logged (docs/format-sets-entries.md, \
+                 \"Scopes\"); use train-ai"
             ),
         ));
     }
