@@ -143,6 +143,21 @@ fn absent_domain_is_a_verified_exclusion_and_a_flipped_bit_fails() {
         ],
         0,
     );
+    // Without --model: every dataset version the server lists for the site, each verified.
+    let out = ok(
+        &[
+            "check",
+            "--site",
+            "example.com",
+            "--vkey",
+            vk,
+            "--server",
+            s,
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(json(&out)["datasets"][0]["count"], 3, "{out}");
     // One flipped bit in the saved bundle's range proof: it no longer verifies.
     let text = std::fs::read_to_string(&w.bundle).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
