@@ -10,6 +10,11 @@
 //! | 5 | a local failure: a file that cannot be read or written, a bad key file, hashing |
 //! | 6 | `verify compliance --offline`: compliant, but completeness was not checked |
 //! | 7 | `verify compliance`: a policy failure: a vacuous horizon (0) without `--allow-vacuous`, or a horizon lag over `--max-lag` |
+//! | 8 | `verify compliance`: site unverified: a site opt-out whose items are in the training data, but whose signer's control of the site is not verified (offline, or the site's key file unreachable): reported, not counted as a violation |
+//! | 9 | `verify compliance`: sites unproven: a site opt-out cannot be decided for a dataset version without a source tree; `check --site`: nothing found where it can be decided, but some version has no source tree |
+//!
+//! `verify training-summary`: 0 every figure recomputes, 1 a figure differs, 2 not a summary or a
+//! proof does not verify.
 //!
 //! A broken pipe on stdout (`prov ... | head`) is success: the reader has what it wanted.
 //!
@@ -34,6 +39,14 @@ pub enum Exit {
     NotChecked = 6,
     /// A policy failure: the verdict verifies but does not meet what the caller asked for.
     Policy = 7,
+    /// `verify compliance`: no violation but site opt-outs whose items are in the training data
+    /// and whose requester's control of the site is not verified (offline, or the site's key
+    /// file unreachable): reported, never counted as a violation (docs/sites.md).
+    SiteUnverified = 8,
+    /// `verify compliance`: no violation, but a site opt-out cannot be decided for a dataset
+    /// version without a source tree; `check --site`: nothing found where it can be decided,
+    /// but a dataset version has no source tree.
+    SitesUnproven = 9,
 }
 
 impl From<Exit> for ExitCode {

@@ -52,6 +52,10 @@ enum Command {
     /// Verify proofs offline, with the log's public key only.
     #[command(subcommand)]
     Verify(cmd::verify::VerifyCmd),
+    /// Reports from committed data: `training-summary`, the EU AI Act public summary of training
+    /// content (data sources, opt-outs, compliance) of a model checkpoint.
+    #[command(subcommand)]
+    Report(cmd::report::ReportCmd),
     /// Monitor a ledger with its public key only: re-check every entry, every named set and the
     /// log's consistency, and report each breach with its evidence.
     Audit(cmd::audit::AuditArgs),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Check(a) => return exit::finish(cmd::check::run(&a)),
         Command::Proof(c) => return exit::finish(cmd::proof::run(&c)),
         Command::Verify(c) => return exit::finish(cmd::verify::run(&c)),
+        Command::Report(c) => return exit::finish(cmd::report::run(&c)),
         Command::Audit(a) => return exit::finish(cmd::audit::run(&a)),
         #[cfg(feature = "server")]
         Command::Serve(a) => return exit::finish(cmd::serve::run(&a)),

@@ -7,7 +7,11 @@
 //! and which checkpoints trained on them. A "no" there is the server's word: absence from every
 //! dataset in a log is not something one proof can show.
 //!
-//! Exit 0: yes; 1: no (verified); 2: a proof does not verify.
+//! With `--site SITE` instead of a document: the count of the site's items in each dataset
+//! version, from verified range proofs (`check_site.rs`).
+//!
+//! Exit 0: yes; 1: no (verified); 2: a proof does not verify; 9 (`--site`): nothing found where
+//! it can be decided, but a dataset version has no source tree.
 
 use std::path::PathBuf;
 
@@ -26,13 +30,21 @@ pub struct CheckArgs {
     /// The document (its bytes are the item, as in file mode).
     #[arg(
         value_name = "FILE",
-        required_unless_present = "id",
-        conflicts_with = "id"
+        required_unless_present_any = ["id", "site"],
+        conflicts_with_all = ["id", "site"]
     )]
     pub file: Option<PathBuf>,
     /// The content id instead of a file (blake3:<64 hex>).
-    #[arg(long, value_name = "CID")]
+    #[arg(long, value_name = "CID", conflicts_with = "site")]
     pub id: Option<String>,
+    /// A site instead of a document: a domain (with its subdomains) or a URL prefix. Answers
+    /// with the count of its items in each dataset version, from verified range proofs.
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<String>,
+    /// With --site: reveal at most this many items per dataset version (the count is proven
+    /// either way).
+    #[arg(long, value_name = "N", default_value_t = 100, requires = "site")]
+    pub reveal: u64,
     /// The model: PUBLISHER/MODEL (its latest checkpoint) or PUBLISHER/MODEL@CHECKPOINT.
     #[arg(long, value_name = "PUBLISHER/MODEL[@CHECKPOINT]")]
     pub model: Option<String>,
@@ -46,12 +58,20 @@ pub struct CheckArgs {
 }
 
 pub fn run(a: &CheckArgs) -> Outcome {
-    let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
-    let (yes, evidence, lines) = match &a.model {
-        Some(m) => check_model(&client, &key, &cid, m)?,
-        None => check_anywhere(&client, &key, &cid)?,
+    let (exit, evidence, lines) = match &a.site {
+        Some(site) => {
+            crate::cmd::check_site::check_site(&client, &key, site, a.model.as_deref(), a.reveal)?
+        }
+        None => {
+            let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
+            let (yes, evidence, lines) = match &a.model {
+                Some(m) => check_model(&client, &key, &cid, m)?,
+                None => check_anywhere(&client, &key, &cid)?,
+            };
+            (if yes { Exit::Ok } else { Exit::Negative }, evidence, lines)
+        }
     };
     if let Some(path) = &a.save {
         let text = serde_json::to_string_pretty(&evidence)
@@ -65,7 +85,7 @@ pub fn run(a: &CheckArgs) -> Outcome {
             say(l)?;
         }
     }
-    Ok(if yes { Exit::Ok } else { Exit::Negative })
+    Ok(exit)
 }
 
 type Answer = (bool, Value, Vec<String>);

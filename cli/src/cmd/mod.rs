@@ -3,14 +3,17 @@
 pub mod attest;
 pub mod audit;
 pub mod check;
+pub mod check_site;
 pub mod hash;
 pub mod keygen;
 pub mod optout;
 pub mod proof;
 pub mod publish;
 pub mod publisher;
+pub mod report;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod sitekeys;
 pub mod verify;
 
 use hasher::HashError;

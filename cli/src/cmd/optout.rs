@@ -1,8 +1,11 @@
-//! `prov optout (FILE... | --id CID... | --manifest FILE) [--scope train-ai] [--key KEY]`: records
-//! that these documents are not to be used for the uses in scope (IETF aipref vocabulary:
-//! `train-ai`, `ai-use`, `search`). Anonymous without a key. Up to 64 ids travel inline in the
+//! `prov optout (FILE... | --id CID... | --manifest FILE | --domain D... | --url-prefix U...)
+//! [--scope train-ai] [--key KEY]`: records that these documents, or everything from these sites,
+//! are not to be used for the uses in scope (IETF aipref vocabulary: `train-ai`, `search`; the
+//! withdrawn `ai-use` is refused). Anonymous without a key. Up to 64 ids travel inline in the
 //! entry; more are uploaded as an opt-out set first and named by its root, which only a signed
 //! opt-out may do (the log refuses anonymous opt-out sets, and bounds a signed one's size).
+//! Sites, too, need a signed opt-out, and bind only when the site lists the signing key at
+//! `https://<host>/.well-known/prov-ledger-keys` (docs/sites.md).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -11,6 +14,7 @@ use ledger::entry::{Entry, EntryBody, OptOut, OptOutIds, Scope, MAX_INLINE_IDS};
 use ledger::set::SortedSet;
 use ledger::ContentId;
 use serde_json::json;
+use verifier::source::Site;
 
 use crate::cmd::keygen::read_key;
 use crate::cmd::publish::upload_leaves;
@@ -28,7 +32,13 @@ pub struct OptOutArgs {
     /// Opt out every item of a manifest written by `prov hash`.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Usage categories (aipref): train-ai, ai-use, search. Repeatable.
+    /// Opt out everything from this domain and its subdomains (needs --key). Repeatable.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Vec<String>,
+    /// Opt out everything whose URL starts with this prefix (needs --key). Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub url_prefix: Vec<String>,
+    /// Usage categories (aipref): train-ai, search. Repeatable.
     #[arg(long, default_value = "train-ai")]
     pub scope: Vec<String>,
     /// Sign the opt-out with this key (from `prov keygen`); anonymous without one.
@@ -40,23 +50,35 @@ pub struct OptOutArgs {
 
 pub fn run(args: &OptOutArgs) -> Outcome {
     let ids = collect_ids(args)?;
-    if ids.is_empty() {
+    let sites = collect_sites(args)?;
+    if ids.is_empty() && sites.is_empty() {
         return Err(Failure::msg(
             Exit::Invalid,
-            "nothing to opt out: give FILE..., --id CID... or --manifest FILE",
+            "nothing to opt out: give FILE..., --id CID..., --manifest FILE, --domain D or \
+             --url-prefix U",
+        ));
+    }
+    if !sites.is_empty() && args.key.is_none() {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--domain and --url-prefix need a signed opt-out: pass --key KEY, and have the site \
+             list its public key at https://<host>/.well-known/prov-ledger-keys (docs/sites.md); \
+             the ledger refuses anonymous opt-outs of sites",
+        ));
+    }
+    if sites.len() > MAX_SITES {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "{} sites: one opt-out names at most {MAX_SITES}; split them",
+                sites.len()
+            ),
         ));
     }
     let mut scope: Vec<Scope> = args
         .scope
         .iter()
-        .map(|s| {
-            Scope::from_label(s).ok_or_else(|| {
-                Failure::msg(
-                    Exit::Invalid,
-                    format!("--scope {s:?}: expected train-ai, ai-use or search"),
-                )
-            })
-        })
+        .map(|s| parse_scope(s))
         .collect::<Result<_, _>>()?;
     scope.sort();
     scope.dedup();
@@ -74,8 +96,10 @@ pub fn run(args: &OptOutArgs) -> Outcome {
     }
     let client = args.remote.client()?;
     let log = origin(&client)?;
-    let optout_ids = if count <= MAX_INLINE_IDS {
-        OptOutIds::Inline(ids.iter().copied().collect())
+    let optout_ids = if count == 0 {
+        None
+    } else if count <= MAX_INLINE_IDS {
+        Some(OptOutIds::Inline(ids.iter().copied().collect()))
     } else {
         let set = SortedSet::from_ids(ids.iter().copied());
         upload_leaves(
@@ -84,18 +108,18 @@ pub fn run(args: &OptOutArgs) -> Outcome {
             set.leaves(),
             &set.root(),
         )?;
-        OptOutIds::Set {
+        Some(OptOutIds::Set {
             root: set.root(),
             size: set.size().0,
-        }
+        })
     };
     let set_root = match &optout_ids {
-        OptOutIds::Set { root, .. } => Some(root.to_hex()),
-        OptOutIds::Inline(_) => None,
+        Some(OptOutIds::Set { root, .. }) => Some(root.to_hex()),
+        _ => None,
     };
     let optout = OptOut {
-        ids: Some(optout_ids),
-        sites: vec![],
+        ids: optout_ids,
+        sites: sites.clone(),
         scope: scope.clone(),
     };
     let entry = match &key {
@@ -108,28 +132,103 @@ pub fn run(args: &OptOutArgs) -> Outcome {
     };
     let receipt = submit(&client, &entry)?;
     let labels: Vec<&str> = scope.iter().map(|s| s.label()).collect();
+    let site_names: Vec<String> = sites.iter().map(ToString::to_string).collect();
+    let signer = key.as_ref().map(|k| k.public_b64());
     if args.remote.json {
         say_json(&json!({
             "index": receipt.index,
             "ids": ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "set_root": set_root,
+            "sites": site_names,
             "scope": labels,
             "signed": args.key.is_some(),
+            "signer": signer,
             "receipt": receipt,
         }))?;
     } else {
-        say(format!(
-            "opted out {count} id(s) for {} at index {}",
-            labels.join(", "),
-            receipt.index
-        ))?;
-        if count <= 8 {
-            for id in &ids {
-                say(format!("  {id}"))?;
+        if count > 0 {
+            say(format!(
+                "opted out {count} id(s) for {} at index {}",
+                labels.join(", "),
+                receipt.index
+            ))?;
+            if count <= 8 {
+                for id in &ids {
+                    say(format!("  {id}"))?;
+                }
             }
+        }
+        if !sites.is_empty() {
+            say(format!(
+                "opted out {} site(s) for {} at index {}",
+                sites.len(),
+                labels.join(", "),
+                receipt.index
+            ))?;
+            for site in &sites {
+                say(format!("  {site}"))?;
+            }
+            say(format!(
+                "verifiers count it only if each site lists the signing key {} at \
+                 https://<host>/.well-known/prov-ledger-keys (docs/sites.md)",
+                signer.unwrap_or_default()
+            ))?;
         }
     }
     Ok(Exit::Ok)
+}
+
+/// Most sites one opt-out names.
+pub const MAX_SITES: usize = 64;
+
+/// A scope label; the withdrawn `ai-use` is refused with the reason.
+fn parse_scope(s: &str) -> Result<Scope, Failure> {
+    let scope = Scope::from_label(s).ok_or_else(|| {
+        Failure::msg(
+            Exit::Invalid,
+            format!("--scope {s:?}: expected train-ai or search"),
+        )
+    })?;
+    if !scope.is_current() {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "--scope {s}: refused for new opt-outs: the IETF aipref vocabulary this ledger \
+                 follows (draft-ietf-aipref-vocab-05 to -07) defines train-ai and search only; \
+                 ai-use is kept for entries already logged (docs/format-sets-entries.md, \
+                 \"Scopes\"); use train-ai"
+            ),
+        ));
+    }
+    Ok(scope)
+}
+
+/// `--domain` and `--url-prefix`, parsed, canonical, sorted by their string and unique.
+fn collect_sites(args: &OptOutArgs) -> Result<Vec<Site>, Failure> {
+    let mut out: Vec<Site> = Vec::new();
+    for d in &args.domain {
+        if d.contains("://") {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("--domain {d:?}: a domain, not a URL (use --url-prefix for a URL)"),
+            ));
+        }
+        out.push(Site::parse(d).or_exit(Exit::Invalid, format!("--domain {d:?}"))?);
+    }
+    for u in &args.url_prefix {
+        if !u.contains("://") {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "--url-prefix {u:?}: an http:// or https:// URL (use --domain for a domain)"
+                ),
+            ));
+        }
+        out.push(Site::parse(u).or_exit(Exit::Invalid, format!("--url-prefix {u:?}"))?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 fn collect_ids(args: &OptOutArgs) -> Result<BTreeSet<ContentId>, Failure> {

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use verifier::compliance::{
-    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, SiteControl, Verdict,
+    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Control, Policy, SiteControl,
+    SiteViolation, Verdict,
 };
 use verifier::consistency_proof;
 use verifier::entry::{Entry, EntryBody};
@@ -34,6 +35,7 @@ use verifier::{
 };
 
 use crate::client::Client;
+use crate::cmd::sitekeys;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
@@ -50,6 +52,9 @@ pub enum VerifyCmd {
     /// 2 not verified or incomplete, 6 compliant but not checked for completeness (--offline),
     /// 7 a policy failure (vacuous horizon, --max-lag).
     Compliance(ComplianceArgs),
+    /// A training summary written by `prov report training-summary`: every figure recomputed
+    /// from the ledger's read API. Exit 0 equal, 1 a figure differs, 2 not a summary.
+    TrainingSummary(crate::cmd::report::verify::SummaryArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +139,8 @@ pub struct ComplianceArgs {
     /// Accept a horizon of 0 (no opt-out can be below it) instead of failing it (exit 7).
     #[arg(long)]
     pub allow_vacuous: bool,
+    #[command(flatten)]
+    pub checks: SiteCheckArgs,
     /// The bundle (JSON, from `prov proof compliance`).
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
@@ -171,6 +178,7 @@ pub fn run(cmd: &VerifyCmd) -> Outcome {
         VerifyCmd::SetInclusion(a) => report(a.json, set_proof(a, Membership::Included)),
         VerifyCmd::SetExclusion(a) => report(a.json, set_proof(a, Membership::Excluded)),
         VerifyCmd::Compliance(a) => compliance(a),
+        VerifyCmd::TrainingSummary(a) => crate::cmd::report::verify::run(a),
     }
 }
 
@@ -339,7 +347,7 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
 }
 
 /// Where the completeness check reads the log's tiles from.
-enum Tiles {
+pub enum Tiles {
     Server(Client, String),
     Dir(PathBuf),
 }
@@ -409,6 +417,43 @@ struct Completeness {
     horizon_time: Option<u64>,
 }
 
+/// Flags of the site-control check (docs/sites.md).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SiteCheckArgs {
+    /// Read each site's keys from URL/<host>/.well-known/prov-ledger-keys instead of
+    /// https://<host>/.well-known/prov-ledger-keys (tests, mirrors).
+    #[arg(long, value_name = "URL")]
+    pub site_keys_base: Option<String>,
+}
+
+/// What `prov verify compliance` concludes from a bundle.
+pub struct Evaluation {
+    pub report: BundleReport,
+    pub model: ModelSummary,
+    pub conclusion: Conclusion,
+    pub exit: Exit,
+    /// The conclusion in one line.
+    pub line: String,
+    /// Opt-outs below the horizon the bundle leaves out (`None`: not checked).
+    pub missing: Option<Vec<u64>>,
+    pub lag_seconds: Option<u64>,
+    pub lag_entries: u64,
+    /// Where completeness was read from.
+    pub completeness_source: Option<String>,
+    /// What the verifier learnt of each site opt-out's control.
+    pub site_rows: Vec<SiteControlRow>,
+    /// Site violations whose control is verified: they count.
+    pub binding_sites: u64,
+    /// Site violations whose control is not verified (offline, unreachable).
+    pub unverified_sites: u64,
+}
+
+impl Evaluation {
+    pub fn complete(&self) -> Option<bool> {
+        self.missing.as_ref().map(Vec::is_empty)
+    }
+}
+
 fn compliance(a: &ComplianceArgs) -> Outcome {
     let key = load_vkey(&a.vkey)?;
     if a.offline && (a.tiles.is_some() || a.complete) {
@@ -434,102 +479,39 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         Exit::Invalid,
         format!("{} is not a compliance bundle", a.bundle.display()),
     )?;
-    let report = match verify_bundle_report(&bundle, &key) {
-        Ok(v) => v,
-        Err(e) => {
-            if a.json {
-                say_json(&json!({"verified": false, "error": e.to_string()}))?;
-            }
-            return Err(Failure::new(Exit::Invalid, e).with_context("the bundle does not verify"));
-        }
-    };
-    let model = model_summary(&bundle)?;
-    let violated = matches!(report.verdict, Verdict::Violated { .. });
-    let found = match &tiles {
-        Some(t) => match completeness(&bundle, &report, &key, t) {
-            Ok(f) => Some(f),
-            // A verified violation stands on the bundle alone: a log that cannot be read does
-            // not hide it.
-            Err(f) if violated => {
-                crate::exit::warn(format!("completeness not checked: {:#}", f.error));
-                None
-            }
-            Err(f) => return Err(f),
-        },
-        None => None,
-    };
-    let missing = found.as_ref().map(|f| f.missing.clone());
-    let horizon_time = found
-        .as_ref()
-        .and_then(|f| f.horizon_time)
-        .or(report.horizon_time);
-    let lag_seconds = report.lag_seconds(horizon_time);
-    let lag_entries = report.lag_entries();
-    let complete = missing.as_ref().map(Vec::is_empty);
-
-    // The conclusion, most serious first (one function for the CLI and the explorer).
     let policy = Policy {
         max_lag_seconds: a.max_lag,
         allow_vacuous: a.allow_vacuous,
     };
-    let conclusion = report.conclude(complete, lag_seconds, &policy, &SiteControl::offline());
-    let vacuous = if report.vacuous() {
-        " (vacuous: the horizon is 0, no opt-out was checked)"
+    let sites = if a.offline {
+        SiteCheck::Offline
     } else {
-        ""
+        SiteCheck::Online(a.checks.site_keys_base.clone())
     };
-    let (exit, line) = match conclusion {
-        Conclusion::Violated => {
-            let n = match &report.verdict {
-                Verdict::Violated { violations, .. } => violations.len(),
-                Verdict::Compliant => 0,
-            };
-            (
-                Exit::Negative,
-                format!("VIOLATION: {n} opted-out id(s) trained on"),
-            )
+    let ev = match evaluate(&bundle, &key, tiles.as_ref(), &policy, &sites) {
+        Ok(ev) => ev,
+        Err(f) => {
+            if a.json && f.exit == Exit::Invalid {
+                say_json(&json!({"verified": false, "error": format!("{:#}", f.error)}))?;
+            }
+            return Err(f);
         }
-        Conclusion::Incomplete => (
-            Exit::Invalid,
-            "the bundle's proofs verify, but it is incomplete".to_string(),
-        ),
-        Conclusion::SiteUnverified => (
-            Exit::NotChecked,
-            "items from opted-out sites, whose control is not verified".to_string(),
-        ),
-        Conclusion::SitesUnproven => (
-            Exit::NotChecked,
-            "opted-out sites cannot be checked in dataset versions without a source tree"
-                .to_string(),
-        ),
-        Conclusion::Vacuous => (
-            Exit::Policy,
-            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
-        ),
-        Conclusion::LagExceeded => {
-            let what = match lag_seconds {
-                Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
-                None => "the horizon lag in time is unknown".to_string(),
-            };
-            (
-                Exit::Policy,
-                format!(
-                    "policy failure: {what}, more than --max-lag {}",
-                    human(a.max_lag.unwrap_or_default())
-                ),
-            )
-        }
-        Conclusion::NotChecked => (
-            Exit::NotChecked,
-            format!("verified: compliant (not checked for completeness){vacuous}"),
-        ),
-        Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
     };
+    let model = &ev.model;
+    let report = &ev.report;
+    let (exit, line, missing, lag_seconds, lag_entries) = (
+        ev.exit,
+        ev.line.clone(),
+        ev.missing.clone(),
+        ev.lag_seconds,
+        ev.lag_entries,
+    );
+    let complete = ev.complete();
 
     if a.json {
         say_json(&json!({
             "verified": exit == Exit::Ok,
-            "conclusion": conclusion,
+            "conclusion": ev.conclusion,
             "exit": exit as u8,
             "model_checkpoint": model.label,
             "index": model.index,
@@ -537,8 +519,10 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             "horizon": model.horizon,
             "optouts_checked": bundle.optouts.len(),
             "verdict": report.verdict,
+            "site_control": ev.site_rows,
+            "sites_unproven": report.sites_unproven,
             "complete": complete,
-            "completeness_source": tiles.as_ref().map(Tiles::describe),
+            "completeness_source": ev.completeness_source,
             "missing_optouts": missing,
             "vacuous": report.vacuous(),
             "lag_entries": lag_entries,
@@ -563,23 +547,64 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
                     "an unknown time (the bundle does not carry the entry below the horizon)".into(),
             }
         ))?;
-        match (&missing, &tiles) {
-            (Some(m), Some(t)) if m.is_empty() => say(format!(
-                "complete: every opt-out below {} is in the bundle (read from {})",
+        match (&missing, &ev.completeness_source) {
+            (Some(m), Some(src)) if m.is_empty() => say(format!(
+                "complete: every opt-out below {} is in the bundle (read from {src})",
                 model.horizon,
-                t.describe()
             ))?,
             (None, _) => say("completeness: not checked (--offline): an opt-out the bundle leaves out would not be seen")?,
             _ => {}
         }
         say(&line)?;
-        if let Verdict::Violated { violations, .. } = &report.verdict {
+        if let Verdict::Violated {
+            violations,
+            site_violations,
+        } = &report.verdict
+        {
             for v in violations {
                 say(format!(
                     "  opt-out at index {} names {}, which is in {}",
                     v.optout_index, v.cid, v.dataset
                 ))?;
             }
+            for v in site_violations {
+                let control = ev
+                    .site_rows
+                    .iter()
+                    .find(|r| r.optout_index == v.optout_index.0 && r.site == v.site.as_str())
+                    .map(|r| r.control.describe())
+                    .unwrap_or_else(|| "unverified".to_string());
+                say(format!(
+                    "  site opt-out at index {} names {}: {} item(s) in {} ({control})",
+                    v.optout_index, v.site, v.count, v.dataset
+                ))?;
+                for c in &v.cids {
+                    say(format!("    {c}"))?;
+                }
+                if (v.cids.len() as u64) < v.count {
+                    say(format!(
+                        "    (the proof reveals {} content id(s); the count of {} is proven)",
+                        v.cids.len(),
+                        v.count
+                    ))?;
+                }
+            }
+        }
+        for u in &report.sites_unproven {
+            say(format!(
+                "  undecided: the opt-out at index {} names {}, and {} has no source tree",
+                u.optout_index, u.site, u.dataset
+            ))?;
+        }
+    }
+    for r in &ev.site_rows {
+        if let sitekeys::Control::NotAuthorised { .. } = r.control {
+            crate::exit::warn(format!(
+                "ignored: the opt-out at index {} names {}, which is not authorised: {}",
+                r.optout_index,
+                r.site,
+                r.control.describe()
+            ));
         }
     }
     match exit {
@@ -604,6 +629,230 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     }
 }
 
+/// Where the site-control check reads sites' keys (docs/sites.md).
+pub enum SiteCheck {
+    /// Nothing is fetched: every site opt-out is unverified.
+    Offline,
+    /// `https://<host>/.well-known/prov-ledger-keys`, or `BASE/<host>/...` with a base.
+    Online(Option<String>),
+}
+
+/// What the site-control check found for one (site opt-out, site).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SiteControlRow {
+    pub optout_index: u64,
+    pub site: String,
+    /// The opt-out's signer, standard base64.
+    pub signer: String,
+    #[serde(flatten)]
+    pub control: sitekeys::Control,
+}
+
+/// Asks each site whether it lists each site opt-out's signer.
+fn site_control(report: &BundleReport, check: &SiteCheck) -> (SiteControl, Vec<SiteControlRow>) {
+    let mut ctl = SiteControl::offline();
+    let mut rows = Vec::new();
+    let mut keys = match check {
+        SiteCheck::Offline => None,
+        SiteCheck::Online(base) => Some(sitekeys::SiteKeys::new(base.as_deref())),
+    };
+    for o in &report.site_optouts {
+        for site in &o.sites {
+            let found = match keys.as_mut() {
+                None => sitekeys::Control::Unchecked {
+                    reason: "offline".to_string(),
+                },
+                Some(k) => k.check(site.as_str(), &o.signer.to_bytes()),
+            };
+            let c = match &found {
+                sitekeys::Control::Verified { .. } => Control::Verified,
+                sitekeys::Control::NotAuthorised { .. } => Control::NotAuthorised,
+                _ => Control::Unknown,
+            };
+            ctl.set(site, &o.signer, c);
+            rows.push(SiteControlRow {
+                optout_index: o.optout_index.0,
+                site: site.to_string(),
+                signer: base64::engine::general_purpose::STANDARD.encode(o.signer.as_bytes()),
+                control: found,
+            });
+        }
+    }
+    (ctl, rows)
+}
+
+/// Verifies a bundle and reaches its conclusion: its proofs, the site-control check, completeness
+/// against `tiles` (`None`: offline), the horizon lag and `policy`.
+pub fn evaluate(
+    bundle: &ComplianceBundle,
+    key: &VerifierKey,
+    tiles: Option<&Tiles>,
+    policy: &Policy,
+    sites: &SiteCheck,
+) -> Result<Evaluation, Failure> {
+    let report = verify_bundle_report(bundle, key)
+        .map_err(|e| Failure::new(Exit::Invalid, e).with_context("the bundle does not verify"))?;
+    let model = model_summary(bundle)?;
+    let (control, site_rows) = site_control(&report, sites);
+    let (ids, site_violations): (&[_], &[SiteViolation]) = match &report.verdict {
+        Verdict::Violated {
+            violations,
+            site_violations,
+        } => (violations, site_violations),
+        Verdict::Compliant => (&[], &[]),
+    };
+    let binding: Vec<&SiteViolation> = site_violations
+        .iter()
+        .filter(|v| control.get(&v.site, &v.signer) == Control::Verified)
+        .collect();
+    let violated = !ids.is_empty() || !binding.is_empty();
+    let found = match tiles {
+        Some(t) => match completeness(bundle, &report, key, t) {
+            Ok(f) => Some(f),
+            // A verified violation stands on the bundle alone: a log that cannot be read does
+            // not hide it.
+            Err(f) if violated => {
+                crate::exit::warn(format!("completeness not checked: {:#}", f.error));
+                None
+            }
+            Err(f) => return Err(f),
+        },
+        None => None,
+    };
+    let missing = found.as_ref().map(|f| f.missing.clone());
+    let horizon_time = found
+        .as_ref()
+        .and_then(|f| f.horizon_time)
+        .or(report.horizon_time);
+    let lag_seconds = report.lag_seconds(horizon_time);
+    let lag_entries = report.lag_entries();
+    let complete = missing.as_ref().map(Vec::is_empty);
+
+    // The conclusion, most serious first (one function for the CLI and the explorer).
+    let conclusion = report.conclude(complete, lag_seconds, policy, &control);
+    let vacuous = if report.vacuous() {
+        " (vacuous: the horizon is 0, no opt-out was checked)"
+    } else {
+        ""
+    };
+    let unverified = site_violations
+        .iter()
+        .filter(|v| control.get(&v.site, &v.signer) == Control::Unknown)
+        .count();
+    let (exit, line) = match conclusion {
+        Conclusion::Violated => (
+            Exit::Negative,
+            format!(
+                "VIOLATION: {} opted-out id(s) and {} opted-out site(s) trained on",
+                ids.len(),
+                binding.len()
+            ),
+        ),
+        Conclusion::Incomplete => (
+            Exit::Invalid,
+            "the bundle's proofs verify, but it is incomplete".to_string(),
+        ),
+        Conclusion::SiteUnverified => (
+            Exit::SiteUnverified,
+            format!(
+                "site unverified: {unverified} site opt-out(s) with items in the training data, \
+                 whose requester's control of the site is not verified (not a violation until \
+                 it is: docs/sites.md)"
+            ),
+        ),
+        Conclusion::SitesUnproven => (
+            Exit::SitesUnproven,
+            "sites unproven: opted-out sites cannot be decided in dataset versions without a \
+             source tree"
+                .to_string(),
+        ),
+        Conclusion::Vacuous => (
+            Exit::Policy,
+            "vacuous: the horizon is 0, no opt-out was checked".to_string(),
+        ),
+        Conclusion::LagExceeded => {
+            let what = match lag_seconds {
+                Some(lag) => format!("the horizon lags the checkpoint by {}", human(lag)),
+                None => "the horizon lag in time is unknown".to_string(),
+            };
+            (
+                Exit::Policy,
+                format!(
+                    "policy failure: {what}, more than --max-lag {}",
+                    human(policy.max_lag_seconds.unwrap_or_default())
+                ),
+            )
+        }
+        Conclusion::NotChecked => (
+            Exit::NotChecked,
+            format!("verified: compliant (not checked for completeness){vacuous}"),
+        ),
+        Conclusion::Compliant => (Exit::Ok, format!("verified: compliant{vacuous}")),
+    };
+    let binding_sites = binding.len() as u64;
+    let unverified_sites = unverified as u64;
+    Ok(Evaluation {
+        report,
+        model,
+        conclusion,
+        exit,
+        line,
+        missing,
+        lag_seconds,
+        lag_entries,
+        completeness_source: tiles.map(Tiles::describe),
+        site_rows,
+        binding_sites,
+        unverified_sites,
+    })
+}
+
+/// The compliance figures of a training summary: the bundle of model checkpoint entry `index`
+/// fetched from `client`, verified, checked for completeness against the same server's tiles,
+/// sites checked online.
+pub fn compliance_figures(
+    client: &Client,
+    key: &VerifierKey,
+    index: u64,
+    checks: &SiteCheckArgs,
+) -> Result<crate::cmd::report::ComplianceFigures, Failure> {
+    let path = format!("/v1/compliance/{index}");
+    let bundle: ComplianceBundle = serde_json::from_slice(&client.get_bytes(&path)?)
+        .or_exit(Exit::Server, format!("GET {path}: not a compliance bundle"))?;
+    let tiles = Tiles::Server(Client::new(client.base())?, client.base().to_string());
+    let sites = SiteCheck::Online(checks.site_keys_base.clone());
+    let ev = evaluate(&bundle, key, Some(&tiles), &Policy::default(), &sites)?;
+    if ev.model.index != index {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "GET {path} answered with the bundle of entry {}",
+                ev.model.index
+            ),
+        ));
+    }
+    let violations = match &ev.report.verdict {
+        Verdict::Violated { violations, .. } => violations.len() as u64,
+        Verdict::Compliant => 0,
+    };
+    Ok(crate::cmd::report::ComplianceFigures {
+        conclusion: serde_json::to_value(ev.conclusion)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        exit: ev.exit as u8,
+        entry_index: index,
+        optouts_checked: bundle.optouts.len() as u64,
+        violations,
+        site_violations: ev.binding_sites,
+        site_violations_unverified: ev.unverified_sites,
+        sites_unproven: ev.report.sites_unproven.len() as u64,
+        complete: ev.complete(),
+        lag_entries: ev.lag_entries,
+        lag_seconds: ev.lag_seconds,
+    })
+}
+
 /// Seconds as a short human duration (`3d 4h`, `12m 5s`).
 fn human(secs: u64) -> String {
     let (d, h, m, s) = (
@@ -621,10 +870,10 @@ fn human(secs: u64) -> String {
     format!("{text} ({secs} s)")
 }
 
-struct ModelSummary {
-    label: String,
-    index: u64,
-    horizon: u64,
+pub struct ModelSummary {
+    pub label: String,
+    pub index: u64,
+    pub horizon: u64,
 }
 
 /// The model checkpoint a (verified) bundle is about.

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run a real `prov serve` and drive it with the `prov` binary.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod web;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

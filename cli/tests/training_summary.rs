@@ -1,0 +1,207 @@
+//! `prov report training-summary` and `prov verify training-summary` against a real
+//! `prov serve` on loopback: the summary of a model trained on a web-text dataset published with
+//! its metadata recomputes from the read API, in JSON and Markdown; a tampered figure fails.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::path::Path;
+
+use common::web::{key_server, world, World};
+use common::{json, ok, p, prov};
+
+fn summary(w: &World, format: &str, out: &Path, keys: &str) {
+    ok(
+        &[
+            "report",
+            "training-summary",
+            "--model",
+            "alice/lm@c1",
+            "--format",
+            format,
+            "--out",
+            p(out),
+            "--site-keys-base",
+            keys,
+            "--vkey",
+            w.vk(),
+            "--server",
+            w.s(),
+        ],
+        0,
+    );
+}
+
+fn verify_summary(w: &World, file: &Path, keys: &str) -> common::Run {
+    prov(&[
+        "verify",
+        "training-summary",
+        p(file),
+        "--server",
+        w.s(),
+        "--site-keys-base",
+        keys,
+        "--vkey",
+        w.vk(),
+    ])
+}
+
+#[test]
+fn training_summary_recomputes_and_a_tampered_figure_fails() {
+    // example.com opted out by a key the site lists: a violation the summary's 3.1 reports.
+    let w = world(&["example.com"]);
+    let keys = key_server(vec![("example.com".into(), w.site_pub.clone())]);
+    let (js, md) = (w.dir.join("summary.json"), w.dir.join("summary.md"));
+    summary(&w, "json", &js, &keys);
+    summary(&w, "md", &md, &keys);
+    let v: serde_json::Value = json(&std::fs::read_to_string(&js).unwrap());
+    let d = &v["datasets"][0];
+    assert_eq!(d["dataset"], "alice/web@v1");
+    assert_eq!(d["items"], 4);
+    let lic = d["licences"].as_array().unwrap();
+    assert!(
+        lic.iter()
+            .any(|l| l["value"] == "CC-BY-4.0" && l["items"] == 2),
+        "{d}"
+    );
+    assert!(
+        lic.iter()
+            .any(|l| l["value"] == "(none)" && l["items"] == 1),
+        "{d}"
+    );
+    // Two domain names: the top 10 % is one, the largest by bytes.
+    assert_eq!(v["scraped"]["domains"], 2);
+    assert_eq!(v["scraped"]["top_domains"][0]["domain"], "www.example.com");
+    assert_eq!(v["scraped"]["top_domains"][0]["items"], 3);
+    assert_eq!(v["compliance"]["conclusion"], "violated");
+    assert_eq!(v["compliance"]["site_violations"], 1);
+    assert_eq!(v["compliance"]["exit"], 1);
+    assert!(d["sources"]["root"].is_string(), "{d}");
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.contains("### 2.3 Data crawled and scraped from online sources"),
+        "{text}"
+    );
+    assert!(text.contains("| 1 | www.example.com | 3 |"), "{text}");
+
+    let r = verify_summary(&w, &js, &keys);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let r = verify_summary(&w, &md, &keys);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+
+    // A tampered figure in the JSON: 3 items from www.example.com become 2.
+    let mut bad = v.clone();
+    bad["scraped"]["top_domains"][0]["items"] = 2.into();
+    let bad_js = w.dir.join("bad.json");
+    std::fs::write(&bad_js, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
+    let r = verify_summary(&w, &bad_js, &keys);
+    assert_eq!(r.code, 1, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("scraped.top_domains[0].items"),
+        "{}",
+        r.stdout
+    );
+    // A tampered table in the Markdown (its embedded figures left alone).
+    let bad_md = w.dir.join("bad.md");
+    std::fs::write(
+        &bad_md,
+        text.replacen(
+            "| 1 | www.example.com | 3 |",
+            "| 1 | www.example.com | 1 |",
+            1,
+        ),
+    )
+    .unwrap();
+    let r = verify_summary(&w, &bad_md, &keys);
+    assert_eq!(r.code, 1, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("markdown line"), "{}", r.stdout);
+}
+
+/// A proxy in front of `upstream` that passes every GET through, rewriting `from` into `to` in
+/// the answers to `/v1/sets/.../leaves?meta=true`: a service that lies about its metadata.
+fn lying_proxy(upstream: String, from: &'static str, to: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (code, mut body) = match ureq::get(&format!("{upstream}{path}")).call() {
+                Ok(r) => {
+                    let code = r.status();
+                    let mut b = Vec::new();
+                    r.into_reader().read_to_end(&mut b).unwrap();
+                    (code, b)
+                }
+                Err(ureq::Error::Status(code, r)) => {
+                    let mut b = Vec::new();
+                    r.into_reader().read_to_end(&mut b).unwrap();
+                    (code, b)
+                }
+                Err(_) => (502, Vec::new()),
+            };
+            if path.contains("/leaves?") && path.contains("meta=true") {
+                body = String::from_utf8(body)
+                    .unwrap()
+                    .replace(from, to)
+                    .into_bytes();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+#[test]
+fn a_service_that_lies_about_licences_cannot_make_a_summary() {
+    let w = world(&[]);
+    let keys = key_server(vec![]);
+    let js = w.dir.join("summary.json");
+    summary(&w, "json", &js, &keys);
+    let proxy = lying_proxy(w.s().to_string(), "CC-BY-4.0", "CC0-1.0");
+    // Reporting through the liar: the metadata no longer hashes to what the leaves commit.
+    let r = prov(&[
+        "report",
+        "training-summary",
+        "--model",
+        "alice/lm@c1",
+        "--format",
+        "json",
+        "--vkey",
+        w.vk(),
+        "--server",
+        &proxy,
+    ]);
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("metadata hashes to"), "{}", r.stderr);
+    // Verifying an honest summary through the liar: refused, not "differs".
+    let r = prov(&[
+        "verify",
+        "training-summary",
+        p(&js),
+        "--server",
+        &proxy,
+        "--site-keys-base",
+        &keys,
+        "--vkey",
+        w.vk(),
+    ]);
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+}
