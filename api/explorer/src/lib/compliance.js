@@ -23,7 +23,7 @@ import { verifyCheckpoint } from './note.js';
 import { parseTlogProof, verifyTlogProof } from './tlogproof.js';
 import { verifyEntrySignature } from './entry.js';
 import { verifyMembershipJson, checkMembershipJson, checkMultiProofJson, setLeafHash, parseCid } from './set.js';
-import { Blake3Set, ProofError, Sha256Log, rootOfLeafHashes, verifyInclusion } from './merkle.js';
+import { Blake3Set, ProofError, Sha256Log, rootFromMultiProof, rootOfLeafHashes, verifyInclusion } from './merkle.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from './tiles.js';
 
 export class ComplianceError extends Error {
@@ -289,33 +289,7 @@ export function verifyMultiProof(proof, ids, { root, size }) {
     if (hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
     return decided;
   }
-  // Level by level from the leaves, left to right: each node's sibling is known, computed, or
-  // the next helper hash; a last node without a sibling is carried up unchanged.
-  let cur = leaves.map((l) => [l.index, setLeafHash(l.leaf)]);
-  let width = n;
-  let used = 0;
-  while (width > 1n) {
-    const next = [];
-    for (let k = 0; k < cur.length; k++) {
-      const [x, hx] = cur[k];
-      let parent;
-      if ((x & 1n) === 0n && k + 1 < cur.length && cur[k + 1][0] === x + 1n) {
-        parent = Blake3Set.nodeHash(hx, cur[k + 1][1]);
-        k++;
-      } else if ((x ^ 1n) < width) {
-        if (used >= hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
-        const sib = hashes[used++];
-        parent = (x & 1n) === 0n ? Blake3Set.nodeHash(hx, sib) : Blake3Set.nodeHash(sib, hx);
-      } else {
-        parent = hx;
-      }
-      const p = x >> 1n;
-      if (!next.length || next[next.length - 1][0] !== p) next.push([p, parent]);
-    }
-    cur = next;
-    width = (width + 1n) >> 1n;
-  }
-  if (used !== hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
-  if (toHex(cur[0][1]) !== root) throw new ProofError('computed root does not match the expected root');
+  const computed = rootFromMultiProof(Blake3Set, n, leaves.map((l) => [l.index, setLeafHash(l.leaf)]), hashes);
+  if (toHex(computed) !== root) throw new ProofError('computed root does not match the expected root');
   return decided;
 }
