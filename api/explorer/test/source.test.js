@@ -33,11 +33,22 @@ test('source keys longer than 1,024 bytes are cut and keep their prefix', () => 
   assert.ok(k.startsWith('com.example./aaa'));
 });
 
-test('keyHost: the host part a key starts with', () => {
-  assert.equal(keyHost('com.example.www./a:b'), 'com.example.www.');
-  assert.equal(keyHost('com.example.:8443/x'), 'com.example.');
-  assert.equal(keyHost('[::1].:8080/'), '[::1].');
-  assert.equal(keyHost(''), '');
+test('keyHost: the host of a key in reading order, as the stats group it', () => {
+  assert.equal(keyHost('com.example.www./a:b'), 'www.example.com');
+  assert.equal(keyHost('com.example.:8443/x'), 'example.com');
+  assert.equal(keyHost('1.2.3.4./'), '1.2.3.4');
+  assert.equal(keyHost('[::1].:8080/'), '[::1]');
+  assert.equal(keyHost(''), null);
+});
+
+test('source keys: the odd cases', () => {
+  assert.equal(sourceKey('http://0x7f.1/'), '127.0.0.1./');
+  assert.equal(sourceKey('http://[2001:DB8::1]/'), '[2001:db8::1]./');
+  assert.equal(sourceKey('http://e.com:443/'), 'com.e.:443/');
+  assert.equal(sourceKey('https://e.com/caf\u00e9?q=\u00fcber'), 'com.e./caf%C3%A9?q=%C3%BCber');
+  for (const u of ['file:///etc/passwd', 'data:text/plain,hi', 'javascript:alert(1)', '//example.com/', 'example.com', 'wss://example.com/', 'http://./']) {
+    assert.equal(sourceKey(u), '', u);
+  }
 });
 
 test('sites: domains are canonical ASCII hosts; their prefix covers subdomains', () => {
@@ -49,7 +60,7 @@ test('sites: domains are canonical ASCII hosts; their prefix covers subdomains',
   assert.equal(Site.parse('example.com.').toString(), 'example.com');
   assert.ok(Site.isCanonical('example.com'));
   assert.ok(!Site.isCanonical('Example.com'));
-  for (const bad of ['com', '1.2.3.4', '[::1]', '', 'exa mple.com', 'a/b.com', 'user@example.com', 'example.com:80', 'ftp://example.com/']) {
+  for (const bad of ['com', '1.2.3.4', '3.4', '[::1]', '', 'exa mple.com', 'a/b.com', 'user@example.com', 'example.com:80', 'ftp://example.com/', '*.example.com', 'a..example.com', `${'a'.repeat(64)}.com`, `${'abcdefghi.'.repeat(30)}com`]) {
     assert.throws(() => Site.parse(bad), `${JSON.stringify(bad)} is not a site`);
   }
 });
@@ -59,7 +70,11 @@ test('sites: URL prefixes are http(s) URLs with a domain host, without fragment'
   assert.equal(u.kind, 'url_prefix');
   assert.equal(u.toString(), 'https://example.com/blog/');
   assert.equal(u.prefix(), 'com.example./blog/');
-  assert.throws(() => Site.parse('https://1.2.3.4/x'));
+  assert.equal(Site.parse('https://example.com./a').toString(), 'https://example.com/a');
+  assert.equal(Site.parse('https://e.com').toString(), 'https://e.com/');
+  for (const bad of ['https://1.2.3.4/x', 'https://[::1]/', 'https://u@e.com/', 'https://localhost/', 'https://', 'ftp://e.com/']) {
+    assert.throws(() => Site.parse(bad), bad);
+  }
 });
 
 test('notexample.com and example.com.evil are not under example.com', () => {

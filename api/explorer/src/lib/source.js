@@ -57,21 +57,36 @@ function withoutFragment(u) {
 export function sourceKey(uri) {
   const u = parseHttp(String(uri));
   if (!u) return NO_SOURCE;
-  let key = hostKey(u.hostname);
+  const host = u.hostname;
+  if (host === '.') return NO_SOURCE;
+  let key = hostKey(host);
   if (u.port !== '') key += `:${u.port}`;
   key += u.pathname;
   const { query } = withoutFragment(u);
   if (query !== null) key += `?${query}`;
-  // WHATWG serialisation is ASCII, so characters are bytes.
+  // WHATWG serialisation is ASCII without 0x00 (so characters are bytes); keep the key's
+  // contract even if it were not.
+  if (!/^[\x01-\x7f]*$/.test(key)) return NO_SOURCE;
   return key.length > MAX_KEY_LEN ? key.slice(0, MAX_KEY_LEN) : key;
 }
 
-/** The host part of a source key (what the stats count), or "" for the no-source key. */
+/**
+ * The host of a source key in reading order (`com.example.www./a` -> `www.example.com`,
+ * `1.2.3.4./` -> `1.2.3.4`, `[::1]./` -> `[::1]`), or null for the no-source key: what the
+ * per-host statistics group by (`www.` is not stripped). As Rust's `SourceKey::host`.
+ */
 export function keyHost(key) {
-  const slash = key.indexOf('/');
-  const h = slash < 0 ? key : key.slice(0, slash);
-  const colon = h.startsWith('[') ? h.indexOf(':', h.indexOf(']')) : h.indexOf(':');
-  return colon < 0 ? h : h.slice(0, colon);
+  if (key === '') return null;
+  if (key.startsWith('[')) {
+    const end = key.indexOf(']');
+    return end < 0 ? null : key.slice(0, end + 1);
+  }
+  let end = key.search(/[:/]/);
+  if (end < 0) end = key.length;
+  const part = key.slice(0, end);
+  const reversed = part.endsWith('.') ? part.slice(0, -1) : part;
+  if (IPV4.test(reversed)) return reversed;
+  return reversed.split('.').reverse().join('.');
 }
 
 /**
@@ -89,19 +104,7 @@ export class Site {
 
   static parse(s) {
     if (typeof s !== 'string') throw new FormatError('a site is a string');
-    if (s.includes('://')) {
-      const u = parseHttp(s);
-      if (!u) throw new FormatError(`not an http(s) URL: ${s}`);
-      if (!isDomainHost(u.hostname)) throw new FormatError(`a URL prefix needs a domain host: ${s}`);
-      return new Site('url_prefix', withoutFragment(u).href);
-    }
-    if (s === '' || /[/?#@:\\%\s]/.test(s) || /[\u0000-\u001f\u007f]/.test(s)) throw new FormatError(`not a domain: ${JSON.stringify(s)}`);
-    const u = parseHttp(`http://${s}/`);
-    if (!u) throw new FormatError(`not a domain: ${s}`);
-    let host = u.hostname;
-    if (host.endsWith('.')) host = host.slice(0, -1);
-    if (!isDomainHost(host)) throw new FormatError(`not a domain: ${s}`);
-    return new Site('domain', host);
+    return s.includes('://') ? parseUrlPrefix(s) : new Site('domain', parseDomain(s));
   }
 
   /** The canonical string: the ASCII host for a domain, the URL without fragment for a prefix. */
@@ -124,11 +127,55 @@ export class Site {
   }
 }
 
-/** A domain host: not an IP address, at least two non-empty labels. */
-function isDomainHost(host) {
-  if (host.startsWith('[')) return false;
-  const h = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (IPV4.test(h)) return false;
-  const labels = h.split('.');
-  return labels.length >= 2 && labels.every((l) => l.length > 0);
+/** The longest domain a site may name, in bytes (DNS's limit on a name). */
+export const MAX_DOMAIN_LEN = 253;
+/** The longest URL prefix a site may name, in bytes. */
+export const MAX_URL_PREFIX_LEN = 1024;
+
+// Rust's char::is_whitespace (Unicode White_Space) and char::is_control (Cc), exactly.
+const BAD_DOMAIN_CHAR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f/\\?#@:]/;
+const LABEL = /^[a-z0-9_-]{1,63}$/;
+
+const byteLength = (s) => new TextEncoder().encode(s).length;
+
+function parseDomain(s) {
+  if (byteLength(s) > MAX_DOMAIN_LEN * 4) throw new FormatError('site is too long');
+  if (s === '' || BAD_DOMAIN_CHAR.test(s)) throw new FormatError('a domain may not contain / \\ ? # @ : whitespace or control characters');
+  const u = parseAny(`http://${s}/`);
+  const host = u.hostname;
+  if (host.startsWith('[') || IPV4.test(host.endsWith('.') ? host.slice(0, -1) : host)) throw new FormatError('a site must name a domain, not an ip address');
+  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
+  checkDomain(bare);
+  return bare;
+}
+
+function parseUrlPrefix(s) {
+  if (byteLength(s) > MAX_URL_PREFIX_LEN * 4) throw new FormatError('site is too long');
+  const u = parseAny(s);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FormatError('a url prefix must be http or https');
+  if (u.username !== '' || u.password !== '') throw new FormatError('a url prefix may not carry a user name or password');
+  const host = u.hostname;
+  if (!host || host.startsWith('[') || IPV4.test(host.endsWith('.') ? host.slice(0, -1) : host)) throw new FormatError('a site must name a domain, not an ip address');
+  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (bare !== host) u.hostname = bare;
+  checkDomain(bare);
+  const canonical = withoutFragment(u).href;
+  if (canonical.length > MAX_URL_PREFIX_LEN) throw new FormatError('site is too long');
+  return new Site('url_prefix', canonical);
+}
+
+function parseAny(s) {
+  try {
+    return new URL(s);
+  } catch {
+    throw new FormatError(`not a url: ${s}`);
+  }
+}
+
+/** LDH labels (and `_`), at least two, at most MAX_DOMAIN_LEN bytes. */
+function checkDomain(host) {
+  if (host.length > MAX_DOMAIN_LEN) throw new FormatError('site is too long');
+  const labels = host.split('.');
+  if (labels.length < 2) throw new FormatError('a domain needs at least two labels (example.com)');
+  if (!labels.every((l) => LABEL.test(l))) throw new FormatError('a domain label must be 1 to 63 of a-z 0-9 - _ (after idna)');
 }
