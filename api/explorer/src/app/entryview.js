@@ -43,7 +43,11 @@ export function summary(e) {
       return h('span', null, h('a', { href: datasetRoute(e.publisher, e.dataset, e.version) }, `${e.publisher}/${e.dataset}@${e.version}`), e.item_count != null ? ` · ${fmtInt(e.item_count)} items` : '');
     case 'optout': {
       const n = e.ids ? e.ids.length : e.set?.size;
-      return h('span', null, `${fmtInt(n)} id${n === 1 ? '' : 's'}`, e.set ? ' (a set)' : '', ` · scope ${scopeText(e.scope)}`);
+      const sites = Array.isArray(e.sites) ? e.sites : [];
+      const what = [];
+      if (n != null) what.push(`${fmtInt(n)} id${n === 1 ? '' : 's'}${e.set ? ' (a set)' : ''}`);
+      if (sites.length) what.push(h('span', null, `${sites.length === 1 ? 'site' : 'sites'} `, sites.slice(0, 3).map((x, k) => [k ? ', ' : '', h('a', { href: `#/site?q=${encodeURIComponent(x)}` }, x)]), sites.length > 3 ? ` and ${sites.length - 3} more` : ''));
+      return h('span', null, what.map((x, k) => [k ? ' and ' : '', x]), ` · scope ${scopeText(e.scope)}`);
     }
     case 'model_checkpoint':
       return h('span', null, h('a', { href: modelRoute(e.publisher, e.model, e.checkpoint) }, `${e.publisher}/${e.model}@${e.checkpoint}`), ` · horizon ${fmtInt(e.optout_horizon)}`);

@@ -10,6 +10,7 @@ import { entryLink, datasetRoute } from '../entryview.js';
 import { PAGE_SIZE } from '../pager.js';
 import { diffSets, DIFF_MAX } from '../setdiff.js';
 import { route } from '../dom.js';
+import { itemRoute } from './item.js';
 
 export async function render(root, ctx) {
   const { params } = ctx;
@@ -104,6 +105,7 @@ async function renderVersion(root, { params, query, alive }) {
   }
   const entryBadge = h('span', { id: 'entry-badge' }, badge('pending'));
   const changes = h('div', { class: 'stat', id: 'changes' }, v.previous ? '…' : 'first version');
+  const sourcesSlot = h('span', { id: 'sources-root' }, '…');
   root.append(
     h(
       'div',
@@ -120,6 +122,7 @@ async function renderVersion(root, { params, query, alive }) {
         ['Entry', entryLink(v.index)],
         ['Entry verified', entryBadge],
         ['Manifest root', hashText(v.manifest_root, 16)],
+        ['Source tree', sourcesSlot],
         ['Licence (summary)', v.licence || '—'],
         ['Previous version', v.previous ? h('a', { href: datasetRoute(publisher, dataset, v.previous) }, v.previous) : 'none'],
         ['All versions', h('a', { href: datasetRoute(publisher, dataset) }, 'version history')],
@@ -127,7 +130,7 @@ async function renderVersion(root, { params, query, alive }) {
     ),
   );
   const charts = h('div', { class: 'charts', id: 'charts' }, h('p', { class: 'loading' }, 'Loading charts…'));
-  root.append(section('Licences and consent signals', charts));
+  root.append(section('Licences, consent signals and sources', charts));
   const items = h('div', { id: 'items' });
   root.append(section('Items', items));
 
@@ -135,6 +138,7 @@ async function renderVersion(root, { params, query, alive }) {
   const chartsMod = import('../charts.js');
   const offset = /^[0-9]+$/.test(query.get('offset') ?? '') ? Number(query.get('offset')) : 0;
   const entryP = verifiedEntry(v.index);
+  const statsP = orNull(api.stats(publisher, dataset, version)).catch(() => null);
   const page = v.set_stored ? await api.setLeaves(v.manifest_root, { limit: PAGE_SIZE, offset }) : { items: [], next: null };
   if (!alive()) return;
   const base = datasetRoute(publisher, dataset, version);
@@ -143,7 +147,7 @@ async function renderVersion(root, { params, query, alive }) {
     table(
       null,
       ['#', 'Content id', 'Size', 'Metadata hash'],
-      page.items.map((it, k) => [fmtInt(offset + k), h('a', { href: `#/check?id=${encodeURIComponent(it.cid)}` }, hashText(it.cid, 10)), fmtBytes(it.size), /^0+$/.test(it.meta) ? h('span', { class: 'note' }, 'none') : hashText(it.meta, 6)]),
+      page.items.map((it, k) => [fmtInt(offset + k), h('a', { href: itemRoute(publisher, dataset, version, it.cid), class: 'item-link' }, hashText(it.cid, 10)), fmtBytes(it.size), /^0+$/.test(it.meta) ? h('span', { class: 'note' }, 'none') : hashText(it.meta, 6)]),
       { empty: 'This version has no items.' },
     ),
     h(
@@ -154,24 +158,56 @@ async function renderVersion(root, { params, query, alive }) {
     ),
   );
 
-  const { breakdownChart } = await chartsMod;
+  const [{ breakdownChart }, stats] = await Promise.all([chartsMod, statsP]);
   if (!alive()) return;
-  const licences = v.licences ?? v.licence_counts ?? null;
-  const consent = v.consent ?? v.consent_counts ?? null;
-  charts.replaceChildren(
-    licences ? breakdownChart('Licences', licences, 'doughnut') : breakdownChart('Licences (from the version\'s SPDX summary)', spdxParts(v.licence), 'doughnut', 'The server publishes only the version\'s licence summary, so each licence it names is shown once.'),
-    consent ? breakdownChart('Consent signals', consent, 'bar') : h('figure', { class: 'card' }, h('figcaption', null, h('strong', null, 'Consent signals')), h('p', { class: 'empty' }, 'This server does not publish per-item consent signals for this version.')),
-  );
+  charts.replaceChildren(...statCharts(breakdownChart, v, stats));
 
   const r = await entryP;
   if (!alive()) return;
   const matches = r.ok && r.entry.manifest_root === v.manifest_root && r.entry.item_count === v.item_count;
+  // From the verified entry: the root range proofs are checked against.
+  const src = r.ok ? r.entry.sources : null;
+  sourcesSlot.replaceChildren(
+    ...(src
+      ? [`${fmtInt(src.size)} (source, item) leaves, root `, hashText(src.root, 12), ' · ', h('a', { href: '#/site' }, 'is my site in it?')]
+      : [h('span', { class: 'note' }, r.ok ? 'none: this version was published without one, so no site can be proven in or out of it' : 'unknown (the entry does not verify)')]),
+  );
   entryBadge.replaceChildren(badge(matches ? 'ok' : 'bad'), r.ok && !matches ? ' the API disagrees with the logged entry' : r.ok ? '' : ` ${r.error?.message ?? ''}`);
   if (v.previous) {
     const prev = await orNull(api.datasetVersion(publisher, dataset, v.previous));
     if (!alive()) return;
     changes.replaceChildren(prev ? await changeText(prev, v) : 'previous version not found');
   }
+}
+
+/** Rows [label, value] of a stats list ({value, items, bytes}) by `by`, the first n and "other". */
+function statRows(list, by, n) {
+  const rows = (list ?? []).map((x) => [String(x.value), Number(x[by] ?? 0)]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (rows.length <= n) return rows;
+  return [...rows.slice(0, n - 1), ['other', rows.slice(n - 1).reduce((t, [, x]) => t + x, 0)]];
+}
+
+/**
+ * The version's charts: licences and consent signals by items, and the top domains by content
+ * size, from the server's per-version statistics (derived from the metadata it stores, at
+ * commit). Without them (a version published without metadata), the licences its SPDX summary
+ * names.
+ */
+function statCharts(breakdownChart, v, stats) {
+  if (!stats) {
+    return [
+      breakdownChart('Licences (from the version\'s SPDX summary)', spdxParts(v.licence), 'doughnut', 'This version has no per-item metadata on this server, so each licence its summary names is shown once.'),
+      h('figure', { class: 'card', id: 'no-stats' }, h('figcaption', null, h('strong', null, 'Consent signals and sources')), h('p', { class: 'empty' }, 'This version was published without per-item metadata, so its consent signals and sources are not known here.')),
+    ];
+  }
+  const hosts = statRows(stats.hosts, 'bytes', 10);
+  const noSource = stats.no_source ?? { items: 0, bytes: 0 };
+  const from = `Counted by the server from the metadata of the ${fmtInt(v.item_count)} items, at entry #${stats.entry_index ?? v.index}; \`prov verify training-summary\` recomputes them from the leaves.`;
+  return [
+    breakdownChart('Licences', statRows(stats.licences, 'items', 8), 'doughnut', `Items per licence (the metadata's "license"). ${from}`),
+    breakdownChart('Consent signals', statRows(stats.consent, 'items', 8), 'bar', 'Items per consent signal observed at collection (aipref, TDMRep, robots.txt).'),
+    breakdownChart('Top domains by content size', hosts, 'bar', `Bytes per host${noSource.items ? `; ${fmtInt(noSource.items)} items (${fmtBytes(noSource.bytes)}) have no source URL` : ''}.`),
+  ];
 }
 
 /** The licence ids an SPDX expression names, each counted once. */
