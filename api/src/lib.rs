@@ -19,6 +19,7 @@ mod entries;
 pub mod explorer;
 mod extract;
 mod health;
+mod items;
 mod keys;
 pub mod limits;
 pub mod metrics;

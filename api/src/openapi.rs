@@ -35,6 +35,8 @@ use crate::problem::ApiError;
         crate::datasets::versions,
         crate::datasets::version,
         crate::datasets::proof,
+        crate::items::item,
+        crate::items::stats,
         crate::uploads::create,
         crate::uploads::put_whole,
         crate::uploads::put_chunk,

@@ -1,0 +1,299 @@
+//! Leaf metadata stored with a manifest (issue 13): checked against each leaf's digest, staged
+//! with the leaves, visible at the commit, collected with the set; and the statistics derived
+//! from it.
+
+use std::sync::Arc;
+
+use ledger::set::{SetLeaf, SortedSet};
+use ledger::store::sets::{SetStore, SetStoreError, MAX_META_LEN};
+use ledger::store::stats::{Counts, Tally, NONE};
+use ledger::store::{Column, LogStore, MemoryStore};
+use ledger::types::{ContentId, Digest};
+
+/// Canonical metadata (keys sorted, no spaces) of item `i`: a licence, a consent signal on the
+/// even ones, a source on a few hosts.
+fn meta_of(i: u64) -> Vec<u8> {
+    let consent = if i % 2 == 0 {
+        r#""consent":"aipref:train-ai=n","#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"sources":[{{{consent}"license":"{}","path":"c/{i}.txt","source":"https://h{}.example.com/{i}"}}]}}"#,
+        if i % 3 == 0 { "MIT" } else { "CC-BY-4.0" },
+        i % 4
+    )
+    .into_bytes()
+}
+
+/// `n` leaves with metadata, sorted by content id.
+fn leaves_with_meta(n: u64) -> Vec<(SetLeaf, Vec<u8>)> {
+    let mut v: Vec<(SetLeaf, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let meta = meta_of(i);
+            let leaf = SetLeaf {
+                cid: ContentId::of(&i.to_be_bytes()),
+                size: 10 + i,
+                meta: Digest(*blake3::hash(&meta).as_bytes()),
+            };
+            (leaf, meta)
+        })
+        .collect();
+    v.sort_by_key(|(l, _)| l.cid);
+    v
+}
+
+fn root_of(items: &[(SetLeaf, Vec<u8>)]) -> Digest {
+    SortedSet::new(items.iter().map(|(l, _)| *l).collect())
+        .unwrap()
+        .root()
+}
+
+fn count(store: &dyn LogStore, col: Column) -> usize {
+    store
+        .range(col, &[], &[0xff; 64], usize::MAX)
+        .unwrap()
+        .len()
+}
+
+fn memory() -> (Arc<MemoryStore>, SetStore) {
+    let mem = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem.clone()).unwrap();
+    (mem, store)
+}
+
+#[test]
+fn metadata_is_stored_with_the_set_and_visible_only_at_commit() {
+    let (mem, store) = memory();
+    let items = leaves_with_meta(600);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    // Staged, not visible: no set, no metadata, no statistics.
+    assert!(store.info(&root).unwrap().is_none());
+    assert!(!store.has_meta(&root).unwrap());
+    assert!(matches!(
+        store.leaves_with_meta(&root, 0, 10),
+        Err(SetStoreError::UnknownSet(_))
+    ));
+    w.commit(&root).unwrap();
+    assert!(store.has_meta(&root).unwrap());
+    let got = store.leaves_with_meta(&root, 250, 20).unwrap();
+    assert_eq!(got.len(), 20);
+    for (i, (leaf, meta)) in got.iter().enumerate() {
+        assert_eq!(*leaf, items[250 + i].0);
+        assert_eq!(meta.as_deref(), Some(&items[250 + i].1[..]));
+    }
+    assert_eq!(
+        store.leaf_meta(&root, 599).unwrap().as_deref(),
+        Some(&items[599].1[..])
+    );
+    assert_eq!(count(&*mem, Column::SetMeta), 600);
+}
+
+#[test]
+fn a_leaves_upload_stores_no_metadata() {
+    let (mem, store) = memory();
+    let items = leaves_with_meta(5);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, _) in &items {
+        w.push(leaf).unwrap();
+    }
+    w.commit(&root).unwrap();
+    assert!(!store.has_meta(&root).unwrap());
+    assert!(store.stats(&root).unwrap().is_none());
+    let got = store.leaves_with_meta(&root, 0, 10).unwrap();
+    assert!(got.iter().all(|(_, m)| m.is_none()));
+    assert_eq!(count(&*mem, Column::SetMeta), 0);
+}
+
+/// The attack: a publisher uploads metadata other than what its leaves commit to (say, a
+/// permissive licence or another source), so that the service's statistics and source tree
+/// would describe content the manifest root does not. Refused: nothing is stored.
+#[test]
+fn metadata_that_does_not_hash_to_the_leaf_digest_is_refused() {
+    let (mem, store) = memory();
+    let items = leaves_with_meta(3);
+    let mut w = store.writer();
+    w.push_with_meta(&items[0].0, &items[0].1).unwrap();
+    let forged = br#"{"sources":[{"license":"CC0-1.0","path":"x"}]}"#;
+    let e = w.push_with_meta(&items[1].0, forged).unwrap_err();
+    assert!(
+        matches!(e, SetStoreError::MetaMismatch { index: 1 }),
+        "{e:?}"
+    );
+    drop(w);
+    assert_eq!(count(&*mem, Column::SetMeta), 0);
+    assert_eq!(count(&*mem, Column::SetLeaves), 0);
+}
+
+#[test]
+fn oversized_metadata_is_refused() {
+    let (_mem, store) = memory();
+    let big = format!(
+        r#"{{"sources":[{{"path":"{}"}}]}}"#,
+        "a".repeat(MAX_META_LEN)
+    );
+    let leaf = SetLeaf {
+        cid: ContentId::of(b"x"),
+        size: 1,
+        meta: Digest(*blake3::hash(big.as_bytes()).as_bytes()),
+    };
+    let e = store
+        .writer()
+        .push_with_meta(&leaf, big.as_bytes())
+        .unwrap_err();
+    assert!(
+        matches!(e, SetStoreError::MetaTooLarge { index: 0, len } if len == big.len()),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn metadata_is_all_or_none_and_shaped_like_a_manifest() {
+    let (_mem, store) = memory();
+    let items = leaves_with_meta(2);
+    let mut w = store.writer();
+    w.push(&items[0].0).unwrap();
+    let e = w.push_with_meta(&items[1].0, &items[1].1).unwrap_err();
+    assert!(matches!(e, SetStoreError::MetaMixed { index: 1 }), "{e:?}");
+
+    let mut w = store.writer();
+    w.push_with_meta(&items[0].0, &items[0].1).unwrap();
+    let e = w.push(&items[1].0).unwrap_err();
+    assert!(matches!(e, SetStoreError::MetaMixed { index: 1 }), "{e:?}");
+
+    let odd = br#"{"license":"MIT"}"#;
+    let leaf = SetLeaf {
+        meta: Digest(*blake3::hash(odd).as_bytes()),
+        ..items[0].0
+    };
+    let e = store.writer().push_with_meta(&leaf, odd).unwrap_err();
+    assert!(
+        matches!(e, SetStoreError::MetaInvalid { index: 0, .. }),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn statistics_are_derived_at_commit() {
+    let (_mem, store) = memory();
+    let items = leaves_with_meta(12);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    w.commit(&root).unwrap();
+    let s = store.stats(&root).unwrap().unwrap();
+    let bytes = |f: &dyn Fn(u64) -> bool| -> (u64, u64) {
+        let hits: Vec<u64> = (0..12).filter(|&i| f(i)).collect();
+        (hits.len() as u64, hits.iter().map(|i| 10 + i).sum())
+    };
+    let (mit_items, mit_bytes) = bytes(&|i| i % 3 == 0);
+    let (cc_items, cc_bytes) = bytes(&|i| i % 3 != 0);
+    assert_eq!(
+        s.licences,
+        vec![
+            Tally {
+                value: "CC-BY-4.0".into(),
+                items: cc_items,
+                bytes: cc_bytes
+            },
+            Tally {
+                value: "MIT".into(),
+                items: mit_items,
+                bytes: mit_bytes
+            },
+        ]
+    );
+    let (n_items, n_bytes) = bytes(&|i| i % 2 == 0);
+    let (o_items, o_bytes) = bytes(&|i| i % 2 != 0);
+    let mut consent = vec![
+        Tally {
+            value: "aipref:train-ai=n".into(),
+            items: n_items,
+            bytes: n_bytes,
+        },
+        Tally {
+            value: NONE.into(),
+            items: o_items,
+            bytes: o_bytes,
+        },
+    ];
+    consent.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    assert_eq!(s.consent, consent);
+    assert_eq!(s.no_source, Counts::default());
+}
+
+#[test]
+fn collection_deletes_metadata_and_statistics_with_the_set() {
+    let (mem, store) = memory();
+    let items = leaves_with_meta(300);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    w.commit_at(&root, 100).unwrap();
+    assert!(store.has_meta(&root).unwrap());
+    let c = store.collect_unnamed(200, |_| Ok(false)).unwrap();
+    assert_eq!(c.removed, vec![root]);
+    assert!(store.info(&root).unwrap().is_none());
+    for col in [Column::SetMeta, Column::SetLeaves, Column::SetHashes] {
+        assert_eq!(count(&*mem, col), 0, "{col:?}");
+    }
+    let meta_rows = mem
+        .range(Column::Meta, &[], &[0xff; 64], usize::MAX)
+        .unwrap();
+    assert!(
+        meta_rows.iter().all(|(k, _)| !k.starts_with(b"set_stats/")),
+        "statistics record left behind"
+    );
+}
+
+/// A crash mid-upload (the writer never commits nor cleans up) leaves staged metadata that no
+/// root names: the next open deletes it.
+#[test]
+fn staged_metadata_of_an_upload_that_never_committed_is_deleted_at_open() {
+    let (mem, store) = memory();
+    // Enough metadata that some of it is written (deferred) before the commit would be.
+    let items = leaves_with_meta(70_000);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    std::mem::forget(w); // a crash: no commit, no Drop
+    assert!(count(&*mem, Column::SetMeta) > 0, "nothing was staged");
+    let _reopened = SetStore::open(mem.clone()).unwrap();
+    assert_eq!(count(&*mem, Column::SetMeta), 0);
+    assert_eq!(count(&*mem, Column::SetLeaves), 0);
+}
+
+#[cfg(feature = "rocksdb")]
+#[test]
+fn metadata_survives_a_reopen_of_a_real_rocksdb() {
+    use ledger::store::RocksStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let items = leaves_with_meta(400);
+    let root = root_of(&items);
+    {
+        let db: Arc<dyn LogStore> = Arc::new(RocksStore::create(&path).unwrap());
+        let store = SetStore::open(db).unwrap();
+        let mut w = store.writer();
+        for (leaf, meta) in &items {
+            w.push_with_meta(leaf, meta).unwrap();
+        }
+        w.commit(&root).unwrap();
+    }
+    let db: Arc<dyn LogStore> = Arc::new(RocksStore::open(&path).unwrap());
+    let store = SetStore::open(db).unwrap();
+    let got = store.leaves_with_meta(&root, 390, 100).unwrap();
+    assert_eq!(got.len(), 10);
+    assert_eq!(got[9].1.as_deref(), Some(&items[399].1[..]));
+    assert!(store.stats(&root).unwrap().is_some());
+}

@@ -1,0 +1,264 @@
+//! Issue 13 over real HTTP on loopback with a real RocksDB ledger: a manifest uploaded with its
+//! metadata, an item served with its metadata and inclusion proof (and an absent one with its
+//! exclusion proof), the leaves listed with metadata, the statistics, and the uploads refused.
+
+use ledger::set::upload::{UploadFormat, UploadRequest};
+use ledger::set::{self, SetExclusionProof, SetLeaf, SetMembershipProof, SortedSet};
+use ledger::{ContentId, Digest};
+use serde_json::Value;
+use tests::fixtures::{self, key};
+use tests::server::TestServer;
+use tests::spec::assert_valid;
+
+/// Canonical metadata of item `i` (keys sorted, no spaces).
+fn meta_of(i: u64) -> String {
+    let consent = if i % 2 == 0 {
+        r#""consent":"aipref:train-ai=n","#
+    } else {
+        ""
+    };
+    let licence = if i % 3 == 0 { "MIT" } else { "CC-BY-4.0" };
+    format!(
+        r#"{{"sources":[{{{consent}"license":"{licence}","path":"c/{i}.txt","source":"https://h{}.example.com/{i}"}}]}}"#,
+        i % 4
+    )
+}
+
+/// A manifest of `n` items with metadata: (its set, its JSON Lines text).
+fn manifest(n: u64) -> (SortedSet, String) {
+    let mut items: Vec<(SetLeaf, String)> = (0..n)
+        .map(|i| {
+            let meta = meta_of(i);
+            let leaf = SetLeaf {
+                cid: ContentId::of(format!("item {i}").as_bytes()),
+                size: 100 + i,
+                meta: Digest(*blake3::hash(meta.as_bytes()).as_bytes()),
+            };
+            (leaf, meta)
+        })
+        .collect();
+    items.sort_by_key(|(l, _)| l.cid);
+    let set = SortedSet::new(items.iter().map(|(l, _)| *l).collect()).unwrap();
+    let mut text = format!(
+        "{{\"format\":\"prov-manifest/v1\",\"meta\":\"full\",\"root\":\"{}\"}}\n",
+        set.root().to_hex()
+    );
+    for (leaf, meta) in &items {
+        text.push_str(&format!(
+            "{{\"leaf\":\"{}\",\"meta\":{meta}}}\n",
+            hex_of(&leaf.to_bytes())
+        ));
+    }
+    (set, text)
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Uploads a manifest body for `root`/`size`: the status and JSON answer of the PUT.
+async fn put_manifest(s: &TestServer, root: Digest, size: u64, body: String) -> (u16, Value) {
+    let k = key(201);
+    let now = fixtures::now();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let nonce = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let req = UploadRequest::anonymous(root, size, UploadFormat::Manifest, now)
+        .unwrap()
+        .with_nonce(nonce)
+        .unwrap()
+        .signed(&k)
+        .unwrap();
+    let (status, created) = s.post_upload_request(req.to_json().unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["upload_id"].as_str().unwrap();
+    let resp = s
+        .client
+        .put(s.url(&format!("/v1/uploads/{id}")))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+/// A server holding `acme/web@1`, a 40-item manifest with metadata.
+async fn published() -> (TestServer, SortedSet) {
+    let s = TestServer::start().await;
+    let acme = key(1);
+    let (status, r) = s.submit(&fixtures::publisher(&acme, "acme")).await;
+    assert_eq!(status, 201, "{r}");
+    let (set, text) = manifest(40);
+    let (status, r) = put_manifest(&s, set.root(), 40, text).await;
+    assert_eq!(status, 201, "{r}");
+    let entry = fixtures::dataset_version(&acme, "acme", "web", "1", &set, None);
+    let (status, r) = s.submit(&entry).await;
+    assert_eq!(status, 201, "{r}");
+    (s, set)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_is_served_with_its_metadata_and_a_verifiable_inclusion_proof() {
+    let (s, set) = published().await;
+    let leaf = set.leaves()[7];
+    let (status, item) = s
+        .get_json(&format!("/v1/datasets/acme/web/1/items/{}", leaf.cid))
+        .await;
+    assert_eq!(status, 200, "{item}");
+    assert_valid("ItemView", &item);
+    assert_eq!(item["dataset"], "acme/web@1");
+    assert_eq!(item["manifest_root"], set.root().to_hex());
+    assert_eq!(item["item_count"], 40);
+    // The metadata is what the leaf commits to: BLAKE3 of its canonical JSON.
+    let canonical = serde_json_canonicalizer::to_vec(&item["meta"]).unwrap();
+    assert_eq!(*blake3::hash(&canonical).as_bytes(), leaf.meta.0);
+    assert_eq!(item["leaf"]["meta"], leaf.meta.to_hex());
+    let proof = set::parse_membership_proof_json(item.clone()).unwrap();
+    assert!(matches!(proof, SetMembershipProof::Included(_)));
+    proof.verify(&leaf.cid, &set.root(), set.size()).unwrap();
+
+    // Absent: 404 item-not-found, with an exclusion proof that verifies.
+    let absent = ContentId::of(b"not in the manifest");
+    let (status, problem) = s
+        .get_json(&format!("/v1/datasets/acme/web/1/items/{absent}"))
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    assert_valid("Problem", &problem);
+    assert_eq!(problem["type"], "urn:prov-ledger:problem:item-not-found");
+    let exclusion: SetExclusionProof =
+        serde_json::from_value(problem["exclusion"].clone()).unwrap();
+    set::verify_exclusion(&exclusion, &absent, &set.root(), set.size()).unwrap();
+
+    // An unknown version is a plain 404.
+    let (status, problem) = s
+        .get_json(&format!("/v1/datasets/acme/web/9/items/{absent}"))
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    assert_eq!(problem["type"], "urn:prov-ledger:problem:not-found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaves_are_listed_with_their_metadata_on_request() {
+    let (s, set) = published().await;
+    let root = set.root().to_hex();
+    let (status, page) = s
+        .get_json(&format!(
+            "/v1/sets/{root}/leaves?offset=30&limit=20&meta=true"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_valid("LeafPage", &page);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    for (i, it) in items.iter().enumerate() {
+        let leaf = set.leaves()[30 + i];
+        assert_eq!(it["cid"], leaf.cid.to_string());
+        let canonical = serde_json_canonicalizer::to_vec(&it["metadata"]).unwrap();
+        assert_eq!(
+            *blake3::hash(&canonical).as_bytes(),
+            leaf.meta.0,
+            "leaf {i}"
+        );
+    }
+    // Without meta=true, no metadata member (the old answer).
+    let (_, page) = s.get_json(&format!("/v1/sets/{root}/leaves?limit=2")).await;
+    assert!(page["items"][0].get("metadata").is_none(), "{page}");
+    // A set stored without metadata: null.
+    let plain = fixtures::set_of(&[b"x", b"y"]);
+    s.upload_set(&plain).await;
+    let (_, page) = s
+        .get_json(&format!(
+            "/v1/sets/{}/leaves?meta=true",
+            plain.root().to_hex()
+        ))
+        .await;
+    assert!(page["items"][0]["metadata"].is_null(), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_of_a_dataset_version_come_from_its_metadata() {
+    let (s, set) = published().await;
+    let (status, stats) = s.get_json("/v1/datasets/acme/web/1/stats").await;
+    assert_eq!(status, 200, "{stats}");
+    assert_valid("StatsView", &stats);
+    assert_eq!(stats["manifest_root"], set.root().to_hex());
+    // Recomputed here from the metadata: MIT on every third item.
+    let sum = |f: &dyn Fn(u64) -> bool| -> (u64, u64) {
+        let hits: Vec<u64> = (0..40).filter(|&i| f(i)).collect();
+        (hits.len() as u64, hits.iter().map(|i| 100 + i).sum())
+    };
+    let licences = stats["licences"].as_array().unwrap();
+    let mit = licences.iter().find(|t| t["value"] == "MIT").unwrap();
+    assert_eq!(
+        (
+            mit["items"].as_u64().unwrap(),
+            mit["bytes"].as_u64().unwrap()
+        ),
+        sum(&|i| i % 3 == 0)
+    );
+    let consent = stats["consent"].as_array().unwrap();
+    let n = consent
+        .iter()
+        .find(|t| t["value"] == "aipref:train-ai=n")
+        .unwrap();
+    assert_eq!(
+        (n["items"].as_u64().unwrap(), n["bytes"].as_u64().unwrap()),
+        sum(&|i| i % 2 == 0)
+    );
+    // A version whose manifest was stored without metadata has no statistics.
+    let acme = key(1);
+    let plain = fixtures::set_of(&[b"p", b"q"]);
+    s.upload_set(&plain).await;
+    let (status, r) = s
+        .submit(&fixtures::dataset_version(
+            &acme,
+            "acme",
+            "web",
+            "2",
+            &plain,
+            Some("1"),
+        ))
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let (status, problem) = s.get_json("/v1/datasets/acme/web/2/stats").await;
+    assert_eq!(status, 404, "{problem}");
+    assert_eq!(problem["type"], "urn:prov-ledger:problem:no-metadata");
+}
+
+/// The attack: a publisher uploads a manifest whose metadata is not what its leaves commit to
+/// (another licence), hoping the service's figures describe it. Refused with 422.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_with_metadata_that_does_not_match_its_leaves_is_refused() {
+    let s = TestServer::start().await;
+    let (set, text) = manifest(3);
+    let forged = text.replacen("\"license\":\"CC-BY-4.0\"", "\"license\":\"CC0-1.0\"", 1);
+    assert_ne!(forged, text);
+    let (status, problem) = put_manifest(&s, set.root(), 3, forged).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "urn:prov-ledger:problem:meta-mismatch");
+    let (status, _) = s
+        .get_json(&format!("/v1/sets/{}", set.root().to_hex()))
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_leaf_metadata_is_refused() {
+    let s = TestServer::start().await;
+    let meta = format!(r#"{{"sources":[{{"path":"{}"}}]}}"#, "a".repeat(70_000));
+    let leaf = SetLeaf {
+        cid: ContentId::of(b"big"),
+        size: 1,
+        meta: Digest(*blake3::hash(meta.as_bytes()).as_bytes()),
+    };
+    let set = SortedSet::new(vec![leaf]).unwrap();
+    let text = format!(
+        "{{\"format\":\"prov-manifest/v1\",\"meta\":\"full\",\"root\":\"{}\"}}\n{{\"leaf\":\"{}\",\"meta\":{meta}}}\n",
+        set.root().to_hex(),
+        hex_of(&leaf.to_bytes())
+    );
+    let (status, problem) = put_manifest(&s, set.root(), 1, text).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "urn:prov-ledger:problem:meta-too-large");
+}
