@@ -8,7 +8,8 @@ import { api, orNull } from '../api.js';
 import { verifiedEntry } from '../trust.js';
 import { entryLink, datasetRoute } from '../entryview.js';
 import { PAGE_SIZE } from '../pager.js';
-import { diffSets, DIFF_MAX } from '../setdiff.js';
+import { diffSets, allLeaves, DIFF_MAX } from '../setdiff.js';
+import { checkLeaves, computeStats, compareStats, sourceTreeOf } from '../../lib/stats.js';
 import { route } from '../dom.js';
 import { itemRoute } from './item.js';
 
@@ -160,7 +161,8 @@ async function renderVersion(root, { params, query, alive }) {
 
   const [{ breakdownChart }, stats] = await Promise.all([chartsMod, statsP]);
   if (!alive()) return;
-  charts.replaceChildren(...statCharts(breakdownChart, v, stats));
+  const statsBadge = h('p', { class: 'row', id: 'stats-check' }, badge('pending', stats ? 'recomputing here…' : 'no statistics'));
+  charts.replaceChildren(...statCharts(breakdownChart, v, stats), stats ? statsBadge : null);
 
   const r = await entryP;
   if (!alive()) return;
@@ -173,10 +175,42 @@ async function renderVersion(root, { params, query, alive }) {
       : [h('span', { class: 'note' }, r.ok ? 'none: this version was published without one, so no site can be proven in or out of it' : 'unknown (the entry does not verify)')]),
   );
   entryBadge.replaceChildren(badge(matches ? 'ok' : 'bad'), r.ok && !matches ? ' the API disagrees with the logged entry' : r.ok ? '' : ` ${r.error?.message ?? ''}`);
+  if (stats) {
+    const c = await recheckStats(v, stats, r);
+    if (!alive()) return;
+    statsBadge.replaceChildren(badge(c.state, c.label), c.detail ? ` ${c.detail}` : '');
+    statsBadge.dataset.state = c.state;
+  }
   if (v.previous) {
     const prev = await orNull(api.datasetVersion(publisher, dataset, v.previous));
     if (!alive()) return;
     changes.replaceChildren(prev ? await changeText(prev, v) : 'previous version not found');
+  }
+}
+
+/**
+ * The server's statistics recomputed here from every leaf and its metadata (for versions up to
+ * DIFF_MAX items): each metadata digest, the manifest root, the source tree root the entry
+ * commits to (when it has one), then the figures. {state, label, detail}.
+ */
+async function recheckStats(v, stats, verified) {
+  if (!verified.ok) return { state: 'bad', label: 'not checked', detail: 'the version\'s entry does not verify' };
+  if (v.item_count > DIFF_MAX) return { state: 'none', label: 'not recomputed here', detail: `(more than ${fmtInt(DIFF_MAX)} items; \`prov verify training-summary\` recomputes them)` };
+  try {
+    const e = verified.entry;
+    const leaves = await allLeaves(e.manifest_root, e.item_count, true);
+    const mapped = leaves.map((l) => ({ cid: l.cid, size: l.size, meta: l.meta, metadata: l.metadata ?? null }));
+    const c = checkLeaves(mapped, { manifestRoot: e.manifest_root, itemCount: e.item_count });
+    if (!c.ok) return { state: 'bad', label: 'does not verify', detail: c.error };
+    if (e.sources) {
+      const t = sourceTreeOf(mapped);
+      if (t.root !== e.sources.root || t.size !== Number(e.sources.size)) return { state: 'bad', label: 'does not verify', detail: 'the metadata does not rebuild the source tree the entry commits to' };
+    }
+    const cmp = compareStats(stats, computeStats(mapped));
+    if (!cmp.ok) return { state: 'bad', label: 'does not verify', detail: cmp.error };
+    return { state: 'ok', label: 'verified', detail: `recomputed here from the ${fmtInt(e.item_count)} leaves and their metadata (each digest, the manifest root${e.sources ? ' and the source tree root' : ''} checked).` };
+  } catch (err) {
+    return { state: 'bad', label: 'does not verify', detail: err.message };
   }
 }
 
@@ -202,7 +236,7 @@ function statCharts(breakdownChart, v, stats) {
   }
   const hosts = statRows(stats.hosts, 'bytes', 10);
   const noSource = stats.no_source ?? { items: 0, bytes: 0 };
-  const from = `Counted by the server from the metadata of the ${fmtInt(v.item_count)} items, at entry #${stats.entry_index ?? v.index}; \`prov verify training-summary\` recomputes them from the leaves.`;
+  const from = `Counted by the server from the metadata of the ${fmtInt(v.item_count)} items (entry #${stats.entry_index ?? v.index}).`;
   return [
     breakdownChart('Licences', statRows(stats.licences, 'items', 8), 'doughnut', `Items per licence (the metadata's "license"). ${from}`),
     breakdownChart('Consent signals', statRows(stats.consent, 'items', 8), 'bar', 'Items per consent signal observed at collection (aipref, TDMRep, robots.txt).'),
