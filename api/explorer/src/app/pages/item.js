@@ -113,7 +113,7 @@ export async function render(root, { params, alive }) {
         ? h(
             'div',
             null,
-            h('p', { id: 'inclusion', dataset: { state: 'ok' } }, badge('ok'), ` Leaf ${fmtInt(c.inclusion.index)} of ${fmtInt(c.inclusion.size)} under the manifest root `, hashText(c.inclusion.root, 10), ' that entry ', entryLink(item.entry_index), ' commits to; the entry is verified in the log.'),
+            h('p', { id: 'inclusion', dataset: { state: 'ok' } }, badge('ok'), ` Leaf index ${fmtInt(c.inclusion.index)} (from 0) of the ${fmtInt(c.inclusion.size)} leaves under the manifest root `, hashText(c.inclusion.root, 10), ' that entry ', entryLink(item.entry_index), ' commits to; the entry is verified in the log.'),
             h('details', null, h('summary', null, `Audit path (${c.inclusion.path.length} hashes, leaf side first)`), h('ol', null, c.inclusion.path.map((p) => h('li', null, h('code', { class: 'hash' }, String(p)))))),
           )
         : h('p', { id: 'inclusion', dataset: { state: 'bad' } }, badge('bad'), ` ${c.error?.message ?? ''}`),
