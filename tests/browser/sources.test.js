@@ -182,3 +182,13 @@ test('the site opt-out shows on the model page: items found, requester control n
   clean(p);
   await p.close();
 });
+
+test('searching a domain offers "Is my site in it?"', async () => {
+  const p = await newPage(browser.context, server.url);
+  await visit(p, server.url, '#/search?q=notexample.com', 'search');
+  await p.click('#site-suggestion a');
+  await p.waitForSelector('#site-verdict');
+  assert.equal(await p.textContent('#site-canonical'), 'notexample.com');
+  clean(p);
+  await p.close();
+});
