@@ -51,6 +51,16 @@ test('the item view shows licence, source and consent, with the inclusion proof 
   await p.close();
 });
 
+test('an id that is not in the version: the item view verifies the exclusion proof', async () => {
+  const p = await newPage(browser.context, server.url);
+  const other = s.docs[0].cid.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+  await visit(p, server.url, `#/dataset/acme/c4/1/item/${encodeURIComponent(other)}`, 'dataset');
+  await p.waitForSelector('#item-absent');
+  assert.equal(await p.getAttribute('#item-absent', 'data-state'), 'ok');
+  clean(p);
+  await p.close();
+});
+
 test('items are linked from the dataset version page, whose charts come from /stats', async () => {
   const p = await newPage(browser.context, server.url);
   await visit(p, server.url, '#/dataset/acme/c4/1', 'dataset');

@@ -62,6 +62,23 @@ export async function checkItem(item, { publisher, dataset, version, cid }) {
   return out;
 }
 
+/** The exclusion proof of a 404 `item-not-found`, checked against the version's verified entry. */
+async function checkExclusion(exclusion, { publisher, dataset, version, cid }) {
+  try {
+    const v = await api.datasetVersion(publisher, dataset, version);
+    const e = await verifiedEntry(v.index);
+    if (!e.ok) throw e.error ?? new Error('the dataset version entry is not in the log');
+    const d = e.entry;
+    if (d.type !== 'dataset_version' || d.publisher !== publisher || d.dataset !== dataset || d.version !== version) throw new Error(`entry ${v.index} is not ${publisher}/${dataset}@${version}`);
+    const proof = exclusion.excluded || exclusion.included ? exclusion : { excluded: exclusion };
+    const r = verifyMembershipJson(proof, { cid, root: d.manifest_root, size: d.item_count });
+    if (r.membership !== 'excluded') throw new Error('the proof shows the item IS in this version');
+    return { ok: true, error: null };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 export async function render(root, { params, alive }) {
   const { publisher, dataset, version, cid } = params;
   const label = `${publisher}/${dataset}@${version}`;
@@ -76,7 +93,12 @@ export async function render(root, { params, alive }) {
   } catch (e) {
     if (!alive()) return;
     if (e instanceof ApiError && e.status === 404) {
-      root.append(h('p', { class: 'result notused', id: 'item-absent' }, h('strong', null, 'Not in this version.'), ' ', e.message), h('p', null, h('a', { href: `#/check?id=${encodeURIComponent(cid)}` }, 'Check every version for this id'), ' (with proofs verified here).'));
+      const x = e.problem?.exclusion ? await checkExclusion(e.problem.exclusion, { publisher, dataset, version, cid }) : null;
+      if (!alive()) return;
+      root.append(
+        h('p', { class: x?.ok ? 'result notused' : 'result', id: 'item-absent', dataset: { state: x ? (x.ok ? 'ok' : 'bad') : 'none' } }, h('strong', null, 'Not in this version'), x ? [' ', badge(x.ok ? 'ok' : 'bad', x.ok ? 'exclusion proof verified' : 'exclusion proof does not verify')] : null, ` ${x?.error ? x.error.message : e.message}`),
+        h('p', null, h('a', { href: `#/check?id=${encodeURIComponent(cid)}` }, 'Check every version for this id'), ' (with proofs verified here).'),
+      );
       return;
     }
     throw e;
