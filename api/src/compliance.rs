@@ -149,12 +149,13 @@ pub fn assemble_with(
             };
             let covers = o.covers_training();
             match &o.ids {
-                OptOutIds::Inline(v) => {
+                None => {}
+                Some(OptOutIds::Inline(v)) => {
                     if covers {
                         ids.extend(v.iter().copied());
                     }
                 }
-                OptOutIds::Set { root, size } => {
+                Some(OptOutIds::Set { root, size }) => {
                     check()?;
                     let count = usize::try_from(*size).map_err(ApiError::internal)?;
                     let leaves = l.sets().leaves(root, 0, count).map_err(|e| match e {

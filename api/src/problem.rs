@@ -426,6 +426,14 @@ impl From<Rejection> for ApiError {
                 slug: "horizon-backwards",
                 detail,
             },
+            Rejection::AnonymousSites => ApiError::Rejected {
+                slug: "anonymous-sites",
+                detail,
+            },
+            Rejection::ScopeWithdrawn { .. } => ApiError::Rejected {
+                slug: "scope-withdrawn",
+                detail,
+            },
             _ => ApiError::Rejected {
                 slug: "invalid-entry",
                 detail,
@@ -615,6 +623,13 @@ mod tests {
                     horizon: 3,
                 },
                 "horizon-backwards",
+            ),
+            (Rejection::AnonymousSites, "anonymous-sites"),
+            (
+                Rejection::ScopeWithdrawn {
+                    scope: ledger::entry::Scope::AiUse,
+                },
+                "scope-withdrawn",
             ),
         ];
         for (r, slug) in cases {

@@ -130,6 +130,7 @@ fn run(versions: u64, items: u64, optouts: u64, old_layout: bool) -> Figure {
                     corpus_mode: CorpusMode::File,
                     licence: "CC0-1.0".into(),
                     previous: None,
+                    sources: None,
                 }),
                 at(1),
             ),
@@ -150,10 +151,11 @@ fn run(versions: u64, items: u64, optouts: u64, old_layout: bool) -> Figure {
         &l,
         &sign(
             EntryBody::OptOut(OptOut {
-                ids: OptOutIds::Set {
+                ids: Some(OptOutIds::Set {
                     root: optout_set.root(),
                     size: optout_set.size().0,
-                },
+                }),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             }),
             at(2),
@@ -164,7 +166,8 @@ fn run(versions: u64, items: u64, optouts: u64, old_layout: bool) -> Figure {
         &l,
         &sign(
             EntryBody::OptOut(OptOut {
-                ids: OptOutIds::Inline(vec![hit]),
+                ids: Some(OptOutIds::Inline(vec![hit])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             }),
             at(3),

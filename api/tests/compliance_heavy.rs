@@ -75,6 +75,7 @@ fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
             corpus_mode: CorpusMode::File,
             licence: "CC0-1.0".into(),
             previous: None,
+            sources: None,
         })));
         refs.push(DatasetRef {
             publisher: name("acme"),
@@ -89,10 +90,11 @@ fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
             SortedSet::from_ids((0..ids).map(|i| ContentId::of(format!("opt {i}").as_bytes())));
         store(&l, &set);
         submit(sign(EntryBody::OptOut(OptOut {
-            ids: OptOutIds::Set {
+            ids: Some(OptOutIds::Set {
                 root: set.root(),
                 size: set.size().0,
-            },
+            }),
+            sites: vec![],
             scope: vec![Scope::TrainAi],
         })));
     }
@@ -100,7 +102,8 @@ fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
         Entry::anonymous(
             "test.local/heavy",
             OptOut {
-                ids: OptOutIds::Inline(vec![ContentId::of(b"elsewhere")]),
+                ids: Some(OptOutIds::Inline(vec![ContentId::of(b"elsewhere")])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             },
             at(1),
@@ -174,7 +177,8 @@ async fn heavy_reads_over_the_limit_get_503() {
         Entry::anonymous(
             "test.local/heavy",
             OptOut {
-                ids: OptOutIds::Inline(vec![ContentId::of(b"later")]),
+                ids: Some(OptOutIds::Inline(vec![ContentId::of(b"later")])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             },
             at(9),

@@ -221,7 +221,8 @@ fn now() -> u64 {
 
 fn optout_body(i: u64) -> OptOut {
     OptOut {
-        ids: OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())]),
+        ids: Some(OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())])),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     }
 }

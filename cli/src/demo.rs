@@ -12,7 +12,7 @@
 //! | 3 | `spdx-archive/osi-approved@3.28.0`: the OSI-approved texts |
 //! | 4 | an anonymous opt-out of the Beerware text, scope `train-ai` |
 //! | 5 | `open-models/licence-lm@ckpt-1`, trained on `licences@1`, horizon 5: a **violation** |
-//! | 6 | a signed opt-out of the WTFPL text, scope `ai-use` and `search` (not training) |
+//! | 6 | a signed opt-out of the WTFPL text, scope `search` (not training) |
 //! | 7 | `spdx-archive/licences@2` (previous `1`): Beerware dropped, 12 texts added |
 //! | 8 | `open-models/licence-lm@ckpt-2`, trained on `licences@2` and `osi-approved@3.28.0`, horizon 8: **compliant** (the WTFPL opt-out does not cover training) |
 //!
@@ -69,7 +69,7 @@ pub const OSI_FILE: &str = "osi-approved.jsonl";
 pub const V1_LINES: usize = 238;
 /// The SPDX id of the text opted out of training and dropped from `licences@2`.
 pub const OPTED_OUT: &str = "Beerware";
-/// The SPDX id of the text opted out of `ai-use` and `search` only (still in `licences@2`).
+/// The SPDX id of the text opted out of `search` only (still in `licences@2`).
 pub const SEARCH_OPTED_OUT: &str = "WTFPL";
 
 pub const DATASET_PUBLISHER: &str = "spdx-archive";
@@ -125,7 +125,7 @@ pub struct DemoSummary {
     pub licences_v2: DemoDataset,
     /// The anonymous `train-ai` opt-out of [`OPTED_OUT`].
     pub optout_training: LeafIndex,
-    /// The signed `ai-use`/`search` opt-out of [`SEARCH_OPTED_OUT`].
+    /// The signed `search` opt-out of [`SEARCH_OPTED_OUT`].
     pub optout_search: LeafIndex,
     /// `licence-lm@ckpt-1`, trained on `licences@1`, which still holds the opted-out text.
     pub violating: LeafIndex,
@@ -159,7 +159,7 @@ impl fmt::Display for DemoSummary {
         )?;
         writeln!(
             f,
-            "  opt-out of {SEARCH_OPTED_OUT} (ai-use, search): entry {}",
+            "  opt-out of {SEARCH_OPTED_OUT} (search): entry {}",
             self.optout_search
         )?;
         writeln!(
@@ -251,7 +251,8 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
     let opted = find(&records, OPTED_OUT)?;
     let opted_out = ContentId::of(opted.text.as_bytes());
     let optout = OptOut {
-        ids: OptOutIds::Inline(vec![opted_out]),
+        ids: Some(OptOutIds::Inline(vec![opted_out])),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     let optout_training = submit(ledger, Entry::anonymous(log, optout, now, None)?)?;
@@ -260,8 +261,11 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
 
     let search = find(&records, SEARCH_OPTED_OUT)?;
     let body = EntryBody::OptOut(OptOut {
-        ids: OptOutIds::Inline(vec![ContentId::of(search.text.as_bytes())]),
-        scope: vec![Scope::AiUse, Scope::Search],
+        ids: Some(OptOutIds::Inline(vec![ContentId::of(
+            search.text.as_bytes(),
+        )])),
+        sites: vec![],
+        scope: vec![Scope::Search],
     });
     let optout_search = submit(ledger, Entry::sign(log, body, now, None, &requester)?)?;
 
@@ -444,6 +448,7 @@ fn publish(
         },
         licence: DATASET_LICENCE.into(),
         previous: previous.map(name_of).transpose()?,
+        sources: None,
     });
     let index = submit(ledger, Entry::sign(ledger.origin(), body, time, None, key)?)?;
     Ok(DemoDataset {

@@ -176,6 +176,7 @@ fn mallory_version(
         corpus_mode: CorpusMode::File,
         licence: "MIT".into(),
         previous: None,
+        sources: None,
     });
     // Bound to the log it is planted in (the origin is the vkey's name).
     let origin = vkey.split('+').next().unwrap();

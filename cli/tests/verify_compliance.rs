@@ -104,6 +104,7 @@ fn built_for(
                 corpus_mode: CorpusMode::File,
                 licence: "CC0-1.0".into(),
                 previous: None,
+                sources: None,
             }),
             2,
             None,
@@ -113,7 +114,8 @@ fn built_for(
         Entry::anonymous(
             "example.org/prov",
             OptOut {
-                ids: OptOutIds::Inline(vec![id("doc-b")]),
+                ids: Some(OptOutIds::Inline(vec![id("doc-b")])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             },
             3,
@@ -123,7 +125,8 @@ fn built_for(
         Entry::anonymous(
             "example.org/prov",
             OptOut {
-                ids: OptOutIds::Inline(vec![id("doc-z")]),
+                ids: Some(OptOutIds::Inline(vec![id("doc-z")])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             },
             4,
@@ -564,7 +567,8 @@ fn a_local_copy_made_at_a_larger_tree_serves_the_check() {
         Entry::anonymous(
             "example.org/prov",
             OptOut {
-                ids: OptOutIds::Inline(vec![ContentId::of(b"later")]),
+                ids: Some(OptOutIds::Inline(vec![ContentId::of(b"later")])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             },
             9,

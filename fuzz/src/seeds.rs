@@ -207,10 +207,11 @@ pub fn all() -> Vec<Seed> {
     }
     let set_optout_body = || {
         EntryBody::OptOut(OptOut {
-            ids: OptOutIds::Set {
+            ids: Some(OptOutIds::Set {
                 root: known_sets()[2].root(),
                 size: known_sets()[2].size().0,
-            },
+            }),
+            sites: vec![],
             scope: vec![Scope::AiUse, Scope::TrainAi],
         })
     };

@@ -45,7 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 for i in 0.. {
                     let nonce = run * 10_000_000 + t * 1_000_000 + i;
                     let optout = OptOut {
-                        ids: OptOutIds::Inline(vec![ContentId::of(&nonce.to_be_bytes())]),
+                        ids: Some(OptOutIds::Inline(vec![ContentId::of(&nonce.to_be_bytes())])),
+                        sites: vec![],
                         scope: vec![Scope::TrainAi],
                     };
                     let now = std::time::SystemTime::now()

@@ -14,7 +14,8 @@ pub mod sequencer;
 pub mod store;
 
 pub use verifier::{
-    checkpoint, compliance, entry, hash, merkle, note, set, tile, tlog_proof, tree, types,
+    checkpoint, compliance, entry, hash, merkle, note, range, set, source, tile, tlog_proof, tree,
+    types,
 };
 
 pub use verifier::{

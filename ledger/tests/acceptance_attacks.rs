@@ -43,7 +43,8 @@ fn with_acme() -> (Ledger, ed25519_dalek::SigningKey) {
 /// A signed (by `by`) or anonymous opt-out naming the set `root` of `size` ids.
 fn optout_set(root: Digest, size: u64, by: Option<&ed25519_dalek::SigningKey>) -> Vec<u8> {
     let o = OptOut {
-        ids: OptOutIds::Set { root, size },
+        ids: Some(OptOutIds::Set { root, size }),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     let e = match by {
@@ -56,7 +57,8 @@ fn optout_set(root: Digest, size: u64, by: Option<&ed25519_dalek::SigningKey>) -
 /// An anonymous opt-out of one id stamped at `time`.
 fn optout_at(time: u64, nonce: u64) -> Vec<u8> {
     let o = OptOut {
-        ids: OptOutIds::Inline(vec![ContentId::of(b"some document")]),
+        ids: Some(OptOutIds::Inline(vec![ContentId::of(b"some document")])),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     Entry::anonymous(LOG, o, time, Some(nonce))
@@ -316,7 +318,8 @@ fn v1_entry_submission_is_refused_but_old_v1_entries_still_verify() {
     );
     let anon = Entry::anonymous_v1(
         OptOut {
-            ids: OptOutIds::Inline(vec![ContentId::of(b"doc")]),
+            ids: Some(OptOutIds::Inline(vec![ContentId::of(b"doc")])),
+            sites: vec![],
             scope: vec![Scope::TrainAi],
         },
         now(),
@@ -467,4 +470,100 @@ fn the_sequencer_checks_sets_under_the_naming_lock() {
     let index = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
     assert_eq!(index, LeafIndex(0));
     assert!(l.set_is_named(&root).unwrap());
+}
+
+/// Issue 13: an opt-out naming sites, signed by `by` or anonymous.
+fn optout_sites(sites: &[&str], by: Option<&ed25519_dalek::SigningKey>) -> Vec<u8> {
+    let o = OptOut {
+        ids: None,
+        sites: sites
+            .iter()
+            .map(|s| ledger::source::Site::parse_canonical(s).unwrap())
+            .collect(),
+        scope: vec![Scope::TrainAi],
+    };
+    let e = match by {
+        Some(k) => Entry::sign(LOG, EntryBody::OptOut(o), now(), Some(1), k),
+        None => Entry::anonymous(LOG, o, now(), Some(1)),
+    };
+    e.unwrap().as_bytes().to_vec()
+}
+
+/// An anonymous opt-out of a whole domain would let anyone "opt out" a site they do not control
+/// and leave every verifier unable to tell: refused; signed, it is accepted (its control is for
+/// verifiers to check against the key the site publishes).
+#[test]
+fn anonymous_optout_naming_sites_is_refused() {
+    let l = memory_ledger();
+    let r = rejected(l.submit(optout_sites(&["example.com"], None)));
+    assert_eq!(r, Rejection::AnonymousSites);
+    assert_eq!(l.optouts(None, 10).unwrap(), vec![]);
+    let ok = l
+        .submit(optout_sites(
+            &["example.com", "https://other.org/blog/"],
+            Some(&key(9)),
+        ))
+        .unwrap();
+    assert_eq!(l.optouts(None, 10).unwrap(), vec![ok.index]);
+}
+
+/// `ai-use` left the aipref vocabulary: a new opt-out with it is refused, so no new entry carries
+/// a label whose meaning nobody defines any more...
+#[test]
+fn new_optout_with_withdrawn_scope_is_refused() {
+    let l = memory_ledger();
+    let o = OptOut {
+        ids: Some(OptOutIds::Inline(vec![ContentId::of(b"doc")])),
+        sites: vec![],
+        scope: vec![Scope::AiUse, Scope::TrainAi],
+    };
+    let e = Entry::anonymous(LOG, o, now(), None).unwrap();
+    let r = rejected(l.submit(e.as_bytes().to_vec()));
+    assert_eq!(
+        r,
+        Rejection::ScopeWithdrawn {
+            scope: Scope::AiUse
+        }
+    );
+    assert_eq!(l.optouts(None, 10).unwrap(), vec![]);
+}
+
+/// ...while one already logged stays valid: the rules replayed by an auditor (`now: None`)
+/// accept it.
+#[test]
+fn logged_optout_with_withdrawn_scope_still_replays() {
+    use ledger::store::index::{apply, BatchIndex, Prepared, RuleContext, SetLookup};
+    struct NoSets;
+    impl SetLookup for NoSets {
+        fn stored_size(&self, _: &Digest) -> Result<Option<u64>, ledger::store::StoreError> {
+            Ok(None)
+        }
+    }
+    let o = OptOut {
+        ids: Some(OptOutIds::Inline(vec![ContentId::of(b"doc")])),
+        sites: vec![],
+        scope: vec![Scope::AiUse, Scope::TrainAi],
+    };
+    let entry = Entry::anonymous(LOG, o, now(), None).unwrap();
+    let p = Prepared {
+        leaf_hash: entry.leaf_hash(),
+        entry,
+    };
+    let store = MemoryStore::new();
+    let mut ctx = RuleContext {
+        origin: LOG,
+        now: None,
+        max_skew_secs: 600,
+        max_optout_set: 10,
+    };
+    let mut view = BatchIndex::new(&store);
+    assert_eq!(apply(&mut view, &NoSets, &ctx, &p, LeafIndex(0)), Ok(()));
+    ctx.now = Some(now());
+    let mut view = BatchIndex::new(&store);
+    assert_eq!(
+        apply(&mut view, &NoSets, &ctx, &p, LeafIndex(0)),
+        Err(Rejection::ScopeWithdrawn {
+            scope: Scope::AiUse
+        })
+    );
 }

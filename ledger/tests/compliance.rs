@@ -95,6 +95,7 @@ fn build(s: &Scenario) -> Built {
                 corpus_mode: CorpusMode::File,
                 licence: "CC0-1.0".into(),
                 previous: None,
+                sources: None,
             }),
             2,
             None,
@@ -104,7 +105,8 @@ fn build(s: &Scenario) -> Built {
         Entry::sign(
             ORIGIN,
             EntryBody::OptOut(OptOut {
-                ids: OptOutIds::Inline(inline),
+                ids: Some(OptOutIds::Inline(inline)),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             }),
             3,
@@ -116,7 +118,8 @@ fn build(s: &Scenario) -> Built {
         Entry::anonymous(
             ORIGIN,
             OptOut {
-                ids: OptOutIds::Inline(vec![item(7)]),
+                ids: Some(OptOutIds::Inline(vec![item(7)])),
+                sites: vec![],
                 scope: vec![Scope::Search],
             },
             4,
@@ -126,10 +129,11 @@ fn build(s: &Scenario) -> Built {
         Entry::anonymous(
             ORIGIN,
             OptOut {
-                ids: OptOutIds::Set {
+                ids: Some(OptOutIds::Set {
                     root: optout_set.root(),
                     size: optout_set.size().0,
-                },
+                }),
+                sites: vec![],
                 scope: vec![Scope::AiUse, Scope::TrainAi],
             },
             5,
@@ -165,7 +169,8 @@ fn build(s: &Scenario) -> Built {
         Entry::anonymous(
             ORIGIN,
             OptOut {
-                ids: OptOutIds::Inline(vec![item(1)]),
+                ids: Some(OptOutIds::Inline(vec![item(1)])),
+                sites: vec![],
                 scope: vec![Scope::TrainAi],
             },
             7,
@@ -194,8 +199,8 @@ fn build(s: &Scenario) -> Built {
     let covered: Vec<ContentId> = {
         let mut v: Vec<ContentId> = match &entries[2].body() {
             EntryBody::OptOut(o) => match &o.ids {
-                OptOutIds::Inline(ids) => ids.clone(),
-                OptOutIds::Set { .. } => vec![],
+                Some(OptOutIds::Inline(ids)) => ids.clone(),
+                Some(OptOutIds::Set { .. }) | None => vec![],
             },
             _ => vec![],
         };

@@ -588,10 +588,11 @@ fn facts(bytes: &[u8]) -> Value {
         EntryBody::OptOut(o) => {
             let scope: Vec<&str> = o.scope.iter().map(|s| s.label()).collect();
             match &o.ids {
-                OptOutIds::Inline(ids) => json!({"ids": ids, "scope": scope}),
-                OptOutIds::Set { root, size } => {
+                Some(OptOutIds::Inline(ids)) => json!({"ids": ids, "scope": scope}),
+                Some(OptOutIds::Set { root, size }) => {
                     json!({"set": {"root": root.to_hex(), "size": size}, "scope": scope})
                 }
+                None => json!({"sites": o.sites, "scope": scope}),
             }
         }
         EntryBody::ModelCheckpoint(c) => json!({
@@ -651,8 +652,9 @@ fn compliance(l: &Ledger, index: LeafIndex, vkey: &VerifierKey) -> Verdict {
             panic!("{CHANGED}: the opt-out index names entry {i}, not an optout");
         };
         let these = match &o.ids {
-            OptOutIds::Inline(v) => v.clone(),
-            OptOutIds::Set { root, size } => {
+            None => Vec::new(),
+            Some(OptOutIds::Inline(v)) => v.clone(),
+            Some(OptOutIds::Set { root, size }) => {
                 let leaves = l
                     .sets()
                     .leaves(root, 0, *size as usize)
@@ -820,6 +822,7 @@ impl Scenario {
             corpus_mode,
             licence: "CC-BY-4.0 AND MIT".into(),
             previous: previous.map(name),
+            sources: None,
         });
         self.sign(body, 60, by)
     }
@@ -862,7 +865,11 @@ impl Scenario {
     /// The fixture's entries, in log order; each is submitted alone, so a checkpoint is signed
     /// at every size.
     fn entries(&self) -> Vec<Vec<u8>> {
-        let optout = |ids: OptOutIds, scope: Vec<Scope>| OptOut { ids, scope };
+        let optout = |ids: OptOutIds, scope: Vec<Scope>| OptOut {
+            ids: Some(ids),
+            sites: vec![],
+            scope,
+        };
         vec![
             // 0: acme binds its first key.
             self.publisher(&self.acme_k1, &self.acme_k1, 0),

@@ -74,6 +74,7 @@ fn examples() -> Vec<(&'static str, String)> {
             },
             licence: "CC0-1.0".into(),
             previous: None,
+            sources: None,
         }),
         1767225601,
         None,
@@ -82,7 +83,8 @@ fn examples() -> Vec<(&'static str, String)> {
     .unwrap();
     let optout = Entry::anonymous_v1(
         OptOut {
-            ids: OptOutIds::Inline(vec![ContentId::of(b"hello")]),
+            ids: Some(OptOutIds::Inline(vec![ContentId::of(b"hello")])),
+            sites: vec![],
             scope: vec![Scope::TrainAi],
         },
         1767225602,
@@ -161,7 +163,8 @@ fn examples() -> Vec<(&'static str, String)> {
     let anon = Entry::anonymous(
         "example.org/log",
         OptOut {
-            ids: OptOutIds::Inline(vec![ContentId::of(b"hello")]),
+            ids: Some(OptOutIds::Inline(vec![ContentId::of(b"hello")])),
+            sites: vec![],
             scope: vec![Scope::TrainAi],
         },
         1767225602,

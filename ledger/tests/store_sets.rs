@@ -281,10 +281,11 @@ fn unnamed_sets_are_collected_and_named_ones_kept() {
     // An opt-out set, named by an opt-out entry.
     let optout_set = upload(l.sets(), &sorted_leaves(70, 2), 1000).unwrap();
     let optout = ledger::entry::OptOut {
-        ids: ledger::entry::OptOutIds::Set {
+        ids: Some(ledger::entry::OptOutIds::Set {
             root: optout_set,
             size: 70,
-        },
+        }),
+        sites: vec![],
         scope: vec![ledger::entry::Scope::TrainAi],
     };
     // Signed: an anonymous opt-out may not name a set.

@@ -74,6 +74,7 @@ pub fn dataset_version(
         corpus_mode: CorpusMode::File,
         licence: "CC-BY-4.0".into(),
         previous: previous.map(name),
+        sources: None,
     });
     Entry::sign(ORIGIN, body, now(), None, k).expect("sign")
 }
@@ -84,7 +85,8 @@ pub fn optout(ids: &[ContentId], nonce: u64) -> Entry {
     ids.sort();
     ids.dedup();
     let o = OptOut {
-        ids: OptOutIds::Inline(ids),
+        ids: Some(OptOutIds::Inline(ids)),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     Entry::anonymous(ORIGIN, o, now(), Some(nonce)).expect("opt-out")

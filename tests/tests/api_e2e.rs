@@ -274,6 +274,7 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
         corpus_mode: ledger::entry::CorpusMode::File,
         licence: "MIT".into(),
         previous: None,
+        sources: None,
     };
     let e = Entry::sign(
         fixtures::ORIGIN,
@@ -321,10 +322,11 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
             s.upload_set(&big).await;
         }
         let o = OptOut {
-            ids: OptOutIds::Set {
+            ids: Some(OptOutIds::Set {
                 root: big.root(),
                 size: big.size().0,
-            },
+            }),
+            sites: vec![],
             scope: vec![Scope::TrainAi],
         };
         let jam = Entry::anonymous(fixtures::ORIGIN, o, fixtures::now(), Some(7)).unwrap();

@@ -534,8 +534,9 @@ fn optout_ids(
             continue;
         }
         let ids: Vec<ContentId> = match &opt.ids {
-            OptOutIds::Inline(ids) => ids.clone(),
-            OptOutIds::Set { root, size } => optout_sets
+            None => continue,
+            Some(OptOutIds::Inline(ids)) => ids.clone(),
+            Some(OptOutIds::Set { root, size }) => optout_sets
                 .iter()
                 .find(|s| s.root() == *root && s.size().0 == *size)
                 .ok_or(ComplianceError::MissingOptOutSet { index: o.index.0 })?

@@ -4,7 +4,8 @@
 //! Merkle math ([`merkle`], [`tree`]), tiles ([`tile`]), signed notes ([`note`]), C2SP
 //! checkpoints ([`checkpoint`]), tlog-proofs ([`tlog_proof`]), consistency-proof files
 //! ([`consistency_proof`]), private key files ([`keyfile`]), BLAKE3 sorted sets with inclusion
-//! and exclusion proofs ([`set`]), signed entries ([`entry`]), the compliance check that ties them
+//! and exclusion proofs ([`set`]), source keys and sites ([`source`]), range trees and range
+//! proofs ([`range`]), signed entries ([`entry`]), the compliance check that ties them
 //! together ([`compliance`]), and every wire format's parser and printer.
 //!
 //! Deliberately not here: I/O, storage, async and threads. Every function takes bytes or a
@@ -21,7 +22,9 @@ pub mod hash;
 pub mod keyfile;
 pub mod merkle;
 pub mod note;
+pub mod range;
 pub mod set;
+pub mod source;
 pub mod tile;
 pub mod tlog_proof;
 pub mod tree;
@@ -31,5 +34,10 @@ pub use checkpoint::{Checkpoint, CheckpointError};
 pub use hash::{leaf_hash, node_hash, Blake3Set, Sha256Log, TreeHasher};
 pub use merkle::{verify_consistency, verify_inclusion, ProofError, StreamingRoot};
 pub use note::{sign_note, verify_note, NoteError, NoteSigner, VerifierKey};
+pub use range::{
+    range_proof, verify_range, Range, RangeError, RangeLeaf, RangeMembers, RangeProof,
+    RangeRootBuilder, RangeSource, RangeTree,
+};
+pub use source::{source_key, Site, SourceError, SourceKey};
 pub use tlog_proof::{TlogProof, TlogProofError};
 pub use types::{ContentId, Digest, LeafIndex, ParseError, TreeSize};

@@ -209,6 +209,7 @@ pub(crate) fn dataset_entry(k: &SigningKey, p: &str, d: &str, v: &str, set: &Sor
         corpus_mode: CorpusMode::File,
         licence: "CC-BY-4.0".into(),
         previous: None,
+        sources: None,
     });
     Entry::sign(LOG, body, now(), None, k).unwrap()
 }
@@ -217,7 +218,8 @@ pub(crate) fn optout_entry(ids: &[ContentId], nonce: u64) -> Entry {
     let mut ids = ids.to_vec();
     ids.sort();
     let o = OptOut {
-        ids: OptOutIds::Inline(ids),
+        ids: Some(OptOutIds::Inline(ids)),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     Entry::anonymous(LOG, o, now(), Some(nonce)).unwrap()

@@ -233,6 +233,7 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
         corpus_mode: CorpusMode::File,
         licence: "MIT".into(),
         previous: None,
+        sources: None,
     });
     let wrong_count = Entry::sign(LOG, body, now(), None, &k).unwrap();
     post_entry(&h.router, &wrong_count)
@@ -241,10 +242,11 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
 
     // The jamming opt-out: anonymous, naming a set (stored or not).
     let o = OptOut {
-        ids: OptOutIds::Set {
+        ids: Some(OptOutIds::Set {
             root: manifest.root(),
             size: 3,
-        },
+        }),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     let jam = Entry::anonymous(LOG, o, now(), None).unwrap();
@@ -253,10 +255,11 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
         .assert_problem(422, "anonymous-optout-set");
     // Signed, naming a set that was never uploaded.
     let unstored = OptOut {
-        ids: OptOutIds::Set {
+        ids: Some(OptOutIds::Set {
             root: set_of(&[b"never"]).root(),
             size: 1,
-        },
+        }),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     let e = Entry::sign(LOG, EntryBody::OptOut(unstored), now(), None, &key(5)).unwrap();

@@ -94,7 +94,8 @@ pub fn run(args: &OptOutArgs) -> Outcome {
         OptOutIds::Inline(_) => None,
     };
     let optout = OptOut {
-        ids: optout_ids,
+        ids: Some(optout_ids),
+        sites: vec![],
         scope: scope.clone(),
     };
     let entry = match &key {

@@ -128,6 +128,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
         corpus_mode,
         licence: args.licence.clone(),
         previous,
+        sources: None,
     });
     let entry = sign(&origin(&client)?, body, &kf)?;
     let label = entry

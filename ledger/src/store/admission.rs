@@ -203,13 +203,15 @@ mod tests {
             corpus_mode: CorpusMode::File,
             licence: "CC0-1.0".into(),
             previous: None,
+            sources: None,
         });
         Entry::sign(LOG, body, 1, None, k).unwrap()
     }
 
     fn optout_body() -> OptOut {
         OptOut {
-            ids: OptOutIds::Inline(vec![ContentId::of(b"x")]),
+            ids: Some(OptOutIds::Inline(vec![ContentId::of(b"x")])),
+            sites: vec![],
             scope: vec![Scope::TrainAi],
         }
     }

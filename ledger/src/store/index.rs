@@ -118,6 +118,12 @@ pub enum Rejection {
     /// A checkpoint names a lower horizon than an earlier checkpoint of the same model.
     #[error("optout_horizon {horizon} is below the model's previous horizon {previous}")]
     HorizonBackwards { previous: u64, horizon: u64 },
+    /// An anonymous opt-out names sites: only a signer can show it controls a site.
+    #[error("an anonymous opt-out may not name sites; sign it with a key the site publishes")]
+    AnonymousSites,
+    /// A new opt-out uses a label the aipref vocabulary no longer has (`ai-use`).
+    #[error("scope {} is withdrawn from the aipref vocabulary; use train-ai or search", .scope.label())]
+    ScopeWithdrawn { scope: crate::entry::Scope },
 }
 
 /// The index as the sequencer sees it while checking a batch: the store plus the batch's own

@@ -18,8 +18,10 @@
 //!   checkpoint's weights) is stored, with the size the entry claims. A set is stored only after
 //!   the ledger checked its leaves sorted, unique and hashing to the root, so a root over
 //!   unsorted leaves (which would prove both inclusion and exclusion of one id) is never named;
-//! - **opt-outs**: an anonymous one carries inline ids only; a signed one's set has at most
-//!   `max_optout_set` ids, so that nobody can make every compliance bundle load a huge set.
+//! - **opt-outs**: an anonymous one carries inline ids only (no set, no sites: only a signer
+//!   can show it controls a site); a signed one's set has at most `max_optout_set` ids, so that
+//!   nobody can make every compliance bundle load a huge set; a new one uses only current aipref
+//!   labels (`ai-use` was withdrawn: logged entries with it stay valid when replayed).
 //!
 //! What only a deployment decides (its publisher allow-list, and which per-client limit an entry
 //! draws on) is in [`super::admission`], decided on the typed entry before it is submitted; an
@@ -249,7 +251,14 @@ pub fn apply(
             puts.push((set_named_key(&d.manifest_root, index), Vec::new()));
         }
         EntryBody::OptOut(o) => {
-            if let OptOutIds::Set { root, size } = &o.ids {
+            if !o.sites.is_empty() && signer.is_none() {
+                return Err(Rejection::AnonymousSites);
+            }
+            // Logged entries with a withdrawn label stay valid (an auditor replays them).
+            if let (Some(scope), Some(_)) = (o.withdrawn_scope(), ctx.now) {
+                return Err(Rejection::ScopeWithdrawn { scope });
+            }
+            if let Some(OptOutIds::Set { root, size }) = &o.ids {
                 if signer.is_none() {
                     return Err(Rejection::AnonymousOptOutSet);
                 }

@@ -66,7 +66,8 @@ pub fn entry(i: u64) -> Vec<u8> {
 /// [`entry`] for the log named `log`.
 pub fn entry_for(log: &str, i: u64) -> Vec<u8> {
     let o = OptOut {
-        ids: OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())]),
+        ids: Some(OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())])),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     };
     Entry::anonymous(log, o, now(), Some(i))
@@ -116,6 +117,7 @@ pub fn dataset_version(
         corpus_mode: CorpusMode::File,
         licence: "CC-BY-4.0".to_string() + &" OR MIT".repeat(pad / 7),
         previous: None,
+        sources: None,
     });
     Entry::sign(LOG, body, now(), None, by)
         .unwrap()

@@ -7,7 +7,8 @@ use ed25519_dalek::VerifyingKey;
 use serde_json::{json, Map, Value};
 
 use super::fields::{self, Fields};
-use super::{EntryError, Name, MAX_INLINE_IDS};
+use super::{EntryError, Name, MAX_INLINE_IDS, MAX_SITES};
+use crate::source::Site;
 use crate::types::{ContentId, Digest, LeafIndex};
 
 /// What an entry says, by type.
@@ -44,6 +45,18 @@ pub struct DatasetVersion {
     pub licence: String,
     /// The version this one follows, if any.
     pub previous: Option<Name>,
+    /// The root and size of the version's source tree (docs/formats.md "Range trees and range
+    /// proofs"): one leaf `source key || 0x00 || cid` per distinct (source, item) of the
+    /// manifest's metadata. JSON `sources: {"root": <hex>, "size": n}`, optional: versions
+    /// logged before source trees have none, and then no site can be proven absent from them.
+    pub sources: Option<SetRef>,
+}
+
+/// A tree named by its root and size. JSON `{"root": "<64 hex>", "size": n}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SetRef {
+    pub root: Digest,
+    pub size: u64,
 }
 
 /// How a corpus was split into items (DESIGN.md "Content ids"); JSON `file`, `line`,
@@ -56,10 +69,16 @@ pub enum CorpusMode {
     Parquet { column: String },
 }
 
-/// `optout`: these content ids are not to be used for the uses in `scope`.
+/// `optout`: these content ids, and the items from these sites, are not to be used for the
+/// uses in `scope`. At least one of `ids` and `sites`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OptOut {
-    pub ids: OptOutIds,
+    /// Content ids (inline or an opt-out set); `None` for an opt-out by sites only.
+    pub ids: Option<OptOutIds>,
+    /// Domains and URL prefixes (JSON `sites`, canonical, sorted by string, unique, 1..=64;
+    /// absent when empty). Only a signed opt-out may name sites (a sequencer rule), and a
+    /// verifier checks the signer controls them (SPEC13 section 5).
+    pub sites: Vec<Site>,
     /// IETF aipref usage categories, sorted and unique.
     pub scope: Vec<Scope>,
 }
@@ -74,14 +93,17 @@ pub enum OptOutIds {
 
 /// A usage category of the IETF aipref vocabulary (draft-ietf-aipref-vocab, "Usage Category
 /// Labels"). Labels outside the vocabulary are refused rather than ignored: an entry is
-/// permanent, and a misspelt scope would silently mean nothing.
+/// permanent, and a misspelt scope would silently mean nothing. docs/format-sets-entries.md
+/// says what each label means for compliance (only `train-ai` binds a `model_checkpoint`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
-    /// `ai-use`: use as input to a generative AI model (not training).
+    /// `ai-use`: an earlier draft's label for using content as input to an AI model. Withdrawn
+    /// from the vocabulary: entries already logged with it stay readable, a sequencer refuses
+    /// new ones ([`Scope::is_current`]).
     AiUse,
-    /// `search`.
+    /// `search`: building a search application (indexing, ranking, linking back).
     Search,
-    /// `train-ai`: modifying the learned parameters of a generative AI model.
+    /// `train-ai`: training or fine-tuning an AI model (modifying its learned parameters).
     TrainAi,
 }
 
@@ -149,6 +171,30 @@ impl OptOut {
     pub fn covers_training(&self) -> bool {
         self.scope.contains(&Scope::TrainAi)
     }
+
+    /// The inline content ids, if the opt-out carries them.
+    pub fn inline_ids(&self) -> Option<&[ContentId]> {
+        match &self.ids {
+            Some(OptOutIds::Inline(ids)) => Some(ids),
+            _ => None,
+        }
+    }
+
+    /// The opt-out set, if the opt-out names one.
+    pub fn set(&self) -> Option<SetRef> {
+        match &self.ids {
+            Some(OptOutIds::Set { root, size }) => Some(SetRef {
+                root: *root,
+                size: *size,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The first scope that is no longer in the aipref vocabulary, if any.
+    pub fn withdrawn_scope(&self) -> Option<Scope> {
+        self.scope.iter().copied().find(|s| !s.is_current())
+    }
 }
 
 impl Scope {
@@ -164,6 +210,13 @@ impl Scope {
 
     pub fn from_label(s: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|c| c.label() == s)
+    }
+
+    /// Whether the label is in the current aipref vocabulary (`train-ai`, `search`). A
+    /// withdrawn one (`ai-use`) still parses, so logged entries stay readable, but a sequencer
+    /// refuses new entries with it (`ledger::store::rules`, problem `scope-withdrawn`).
+    pub fn is_current(self) -> bool {
+        !matches!(self, Scope::AiUse)
     }
 }
 
@@ -227,16 +280,27 @@ impl EntryBody {
                 if let Some(p) = &d.previous {
                     m.insert("previous".into(), json!(p));
                 }
+                if let Some(s) = &d.sources {
+                    m.insert(
+                        "sources".into(),
+                        json!({"root": s.root.to_hex(), "size": s.size}),
+                    );
+                }
             }
             EntryBody::OptOut(o) => {
                 match &o.ids {
-                    OptOutIds::Inline(ids) => {
+                    Some(OptOutIds::Inline(ids)) => {
                         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
                         m.insert("ids".into(), json!(ids));
                     }
-                    OptOutIds::Set { root, size } => {
+                    Some(OptOutIds::Set { root, size }) => {
                         m.insert("set".into(), json!({"root": root.to_hex(), "size": size}));
                     }
+                    None => {}
+                }
+                if !o.sites.is_empty() {
+                    let sites: Vec<&str> = o.sites.iter().map(Site::as_str).collect();
+                    m.insert("sites".into(), json!(sites));
                 }
                 let scope: Vec<&str> = o.scope.iter().map(|s| s.label()).collect();
                 m.insert("scope".into(), json!(scope));
@@ -283,16 +347,28 @@ impl EntryBody {
                 corpus_mode: f.string("corpus_mode")?.parse()?,
                 licence: f.string("licence")?,
                 previous: f.opt_name("previous")?,
+                sources: if f.has("sources") {
+                    let mut s = Fields::new(f.take("sources")?, "sources")?;
+                    let r = SetRef {
+                        root: s.digest("root")?,
+                        size: s.u64("size")?,
+                    };
+                    s.finish()?;
+                    Some(r)
+                } else {
+                    None
+                },
             }),
             K::OptOut => {
                 let ids = match (f.has("ids"), f.has("set")) {
-                    (true, true) | (false, false) => return Err(EntryError::IdsOrSet),
-                    (true, false) => OptOutIds::Inline(
+                    (true, true) => return Err(EntryError::IdsOrSet),
+                    (false, false) => None,
+                    (true, false) => Some(OptOutIds::Inline(
                         f.array("ids")?
                             .into_iter()
                             .map(|v| fields::cid(v, "ids"))
                             .collect::<Result<_, _>>()?,
-                    ),
+                    )),
                     (false, true) => {
                         let mut s = Fields::new(f.take("set")?, "set")?;
                         let ids = OptOutIds::Set {
@@ -300,8 +376,22 @@ impl EntryBody {
                             size: s.u64("size")?,
                         };
                         s.finish()?;
-                        ids
+                        Some(ids)
                     }
+                };
+                let sites = if f.has("sites") {
+                    let sites = f
+                        .array("sites")?
+                        .into_iter()
+                        .map(fields::site)
+                        .collect::<Result<Vec<Site>, _>>()?;
+                    if sites.is_empty() {
+                        // Written only when not empty: `[]` would be a second encoding.
+                        return Err(EntryError::EmptyList { field: "sites" });
+                    }
+                    sites
+                } else {
+                    Vec::new()
                 };
                 let scope = f
                     .array("scope")?
@@ -313,7 +403,7 @@ impl EntryBody {
                         _ => Err(EntryError::WrongType { field: "scope" }),
                     })
                     .collect::<Result<_, _>>()?;
-                EntryBody::OptOut(OptOut { ids, scope })
+                EntryBody::OptOut(OptOut { ids, sites, scope })
             }
             K::ModelCheckpoint => EntryBody::ModelCheckpoint(ModelCheckpoint {
                 publisher: f.name("publisher")?,
@@ -356,6 +446,9 @@ impl EntryBody {
             EntryBody::DatasetVersion(d) => {
                 safe("item_count", d.item_count)?;
                 safe("total_bytes", d.total_bytes)?;
+                if let Some(s) = &d.sources {
+                    safe("sources.size", s.size)?;
+                }
                 if d.licence.len() > 256 {
                     return Err(EntryError::TooLong { field: "licence" });
                 }
@@ -368,8 +461,38 @@ impl EntryBody {
                 if o.scope.windows(2).any(|w| w[0] >= w[1]) {
                     return Err(EntryError::NotSortedUnique { field: "scope" });
                 }
+                if o.sites.len() > MAX_SITES {
+                    return Err(EntryError::TooManySites {
+                        count: o.sites.len(),
+                    });
+                }
+                for site in &o.sites {
+                    // A `Site` built by hand (not parsed) must still be canonical.
+                    match Site::parse_canonical(site.as_str()) {
+                        Ok(parsed) if parsed == *site => {}
+                        Ok(_) => {
+                            return Err(EntryError::BadSite {
+                                value: site.to_string(),
+                                cause: crate::source::SourceError::NotCanonical {
+                                    canonical: site.to_string(),
+                                },
+                            })
+                        }
+                        Err(cause) => {
+                            return Err(EntryError::BadSite {
+                                value: site.to_string(),
+                                cause,
+                            })
+                        }
+                    }
+                }
+                if o.sites.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(EntryError::NotSortedUnique { field: "sites" });
+                }
                 match &o.ids {
-                    OptOutIds::Inline(ids) => {
+                    None if o.sites.is_empty() => Err(EntryError::IdsOrSet),
+                    None => Ok(()),
+                    Some(OptOutIds::Inline(ids)) => {
                         if ids.is_empty() {
                             return Err(EntryError::EmptyList { field: "ids" });
                         }
@@ -381,7 +504,7 @@ impl EntryBody {
                         }
                         Ok(())
                     }
-                    OptOutIds::Set { size, .. } => {
+                    Some(OptOutIds::Set { size, .. }) => {
                         if *size == 0 {
                             return Err(EntryError::EmptyList { field: "set" });
                         }

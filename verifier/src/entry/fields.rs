@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{EntryError, Name, MAX_SAFE_INTEGER};
 use crate::set::wire::parse_hex32;
+use crate::source::Site;
 use crate::types::{ContentId, Digest};
 
 /// A JSON object being taken apart; whatever is left at [`Fields::finish`] is unknown.
@@ -102,6 +103,16 @@ pub(super) fn cid(v: Value, field: &'static str) -> Result<ContentId, EntryError
     match v {
         Value::String(s) => s.parse().map_err(|_| EntryError::MalformedCid(s)),
         _ => Err(EntryError::WrongType { field }),
+    }
+}
+
+/// A site in canonical form (`Site::parse_canonical`): one meaning, one encoding.
+pub(super) fn site(v: Value) -> Result<Site, EntryError> {
+    match v {
+        Value::String(s) => {
+            Site::parse_canonical(&s).map_err(|cause| EntryError::BadSite { value: s, cause })
+        }
+        _ => Err(EntryError::WrongType { field: "sites" }),
     }
 }
 

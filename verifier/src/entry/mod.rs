@@ -41,7 +41,7 @@ pub use batch::{verify_batch, UnverifiedEntry};
 
 pub use body::{
     CorpusMode, DatasetKey, DatasetRef, DatasetVersion, EntryBody, ModelCheckpoint, OptOut,
-    OptOutIds, Publisher, Scope,
+    OptOutIds, Publisher, Scope, SetRef,
 };
 
 use crate::types::{Digest, LeafIndex};
@@ -51,6 +51,8 @@ use fields::Fields;
 pub const MAX_ENTRY_LEN: usize = 65_535;
 /// The most content ids an `optout` entry may carry inline; more go in an opt-out set.
 pub const MAX_INLINE_IDS: usize = 64;
+/// The most sites an `optout` entry may name.
+pub const MAX_SITES: usize = 64;
 /// The largest integer an entry may carry: 2^53 - 1, exact as an IEEE double.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// The domain separation prefix of a v1 entry's signature (an entry without `log`).
@@ -96,9 +98,17 @@ pub enum EntryError {
     NotSortedUnique { field: &'static str },
     #[error("{count} inline ids, more than 64; use an opt-out set")]
     TooManyIds { count: usize },
-    #[error("an optout names either ids or a set, exactly one")]
+    #[error("an optout names ids or a set (not both), or sites, or both")]
     IdsOrSet,
-    #[error("unknown scope {0:?} (aipref labels: ai-use, search, train-ai)")]
+    #[error("site {value:?}: {cause}")]
+    BadSite {
+        value: String,
+        #[source]
+        cause: crate::source::SourceError,
+    },
+    #[error("{count} sites, more than 64")]
+    TooManySites { count: usize },
+    #[error("unknown scope {0:?} (aipref labels: search, train-ai; ai-use withdrawn)")]
     UnknownScope(String),
     #[error("unknown corpus mode {0:?}")]
     BadCorpusMode(String),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::source::Site;
 use crate::types::ContentId;
 use proptest::prelude::*;
 
@@ -26,6 +27,7 @@ fn dataset_version() -> EntryBody {
         },
         licence: "CC-BY-4.0".into(),
         previous: None,
+        sources: None,
     })
 }
 
@@ -53,7 +55,8 @@ fn optout(n: usize) -> OptOut {
         .collect();
     ids.sort();
     OptOut {
-        ids: OptOutIds::Inline(ids),
+        ids: Some(OptOutIds::Inline(ids)),
+        sites: vec![],
         scope: vec![Scope::TrainAi],
     }
 }
@@ -312,7 +315,7 @@ fn size_and_list_limits() {
     );
     assert!(Entry::anonymous(LOG, optout(64), 1, None).is_ok());
     let mut unsorted = optout(3);
-    if let OptOutIds::Inline(ids) = &mut unsorted.ids {
+    if let Some(OptOutIds::Inline(ids)) = &mut unsorted.ids {
         ids.swap(0, 1);
     }
     assert_eq!(
@@ -373,6 +376,16 @@ fn horizon_beyond_own_index_is_refused() {
     );
 }
 
+/// Canonical sites, in no particular order (the strategy sorts them).
+const SITES: [&str; 6] = [
+    "example.com",
+    "https://example.com/blog/",
+    "xn--r8jz45g.jp",
+    "a.b.example.org",
+    "http://e.com:8080/a?b",
+    "notexample.com",
+];
+
 fn arb_name() -> impl Strategy<Value = Name> {
     "[a-z0-9][a-z0-9._-]{0,20}".prop_map(|s| Name::new(s).unwrap())
 }
@@ -395,10 +408,11 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                 safe.clone(),
                 0..4u8,
                 "[ -~]{0,40}",
-                proptest::option::of(arb_name())
+                proptest::option::of(arb_name()),
+                proptest::option::of((arb_digest(), safe.clone()))
             )
         )
-            .prop_map(|((p, d, v, r), (c, b, m, l, prev))| {
+            .prop_map(|((p, d, v, r), (c, b, m, l, prev, src))| {
                 EntryBody::DatasetVersion(DatasetVersion {
                     publisher: p,
                     dataset: d,
@@ -418,6 +432,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                     },
                     licence: l,
                     previous: prev,
+                    sources: src.map(|(root, size)| SetRef { root, size }),
                 })
             }),
         (
@@ -425,18 +440,35 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
             proptest::collection::btree_set(0..3usize, 1..3),
             any::<bool>(),
             arb_digest(),
-            1..=MAX_SAFE_INTEGER
+            1..=MAX_SAFE_INTEGER,
+            (
+                0..3u8,
+                proptest::collection::btree_set(0..SITES.len(), 0..4)
+            )
         )
-            .prop_map(
-                |(ids, scope, inline, root, size)| EntryBody::OptOut(OptOut {
-                    ids: if inline {
-                        OptOutIds::Inline(ids.into_iter().map(ContentId).collect())
-                    } else {
-                        OptOutIds::Set { root, size }
-                    },
+            .prop_map(|(ids, scope, _inline, root, size, (which, sites))| {
+                let sites: Vec<Site> = sites
+                    .into_iter()
+                    .map(|i| Site::parse_canonical(SITES[i]).unwrap())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let ids = match which {
+                    0 => Some(OptOutIds::Inline(ids.into_iter().map(ContentId).collect())),
+                    1 => Some(OptOutIds::Set { root, size }),
+                    _ => None,
+                };
+                let sites = if ids.is_none() && sites.is_empty() {
+                    vec![Site::parse_canonical("example.com").unwrap()]
+                } else {
+                    sites
+                };
+                EntryBody::OptOut(OptOut {
+                    ids,
+                    sites,
                     scope: scope.into_iter().map(|i| Scope::ALL[i]).collect(),
                 })
-            ),
+            }),
         (
             arb_name(),
             arb_name(),
@@ -558,4 +590,225 @@ fn batch_verification_refuses_what_verify_strict_refuses() {
     let got = verify_batch(batch);
     assert_eq!(got.last(), Some(&Err(EntryError::BadSignature)));
     assert!(got[..good.len()].iter().all(Result::is_ok));
+}
+
+// ---- Issue 13: source trees and opt-outs by site. ----
+
+fn site(s: &str) -> Site {
+    Site::parse_canonical(s).unwrap()
+}
+
+fn site_optout(sites: &[&str]) -> OptOut {
+    OptOut {
+        ids: None,
+        sites: sites.iter().map(|s| site(s)).collect(),
+        scope: vec![Scope::TrainAi],
+    }
+}
+
+#[test]
+fn a_dataset_version_with_sources_round_trips_and_one_without_reads_as_before() {
+    let mut d = dataset_version();
+    if let EntryBody::DatasetVersion(v) = &mut d {
+        v.sources = Some(SetRef {
+            root: Digest([5; 32]),
+            size: 7,
+        });
+    }
+    let e = Entry::sign(LOG, d, 1, None, &key(1)).unwrap();
+    let text = std::str::from_utf8(e.as_bytes()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "\"sources\":{{\"root\":\"{}\",\"size\":7}}",
+            "05".repeat(32)
+        )),
+        "{text}"
+    );
+    assert_eq!(Entry::from_bytes(e.as_bytes()).unwrap(), e);
+    // Without sources: no `sources` key at all (old entries' bytes are unchanged).
+    let old = &all_kinds()[1];
+    assert!(!std::str::from_utf8(old.as_bytes())
+        .unwrap()
+        .contains("sources"));
+    let extra = edit(&e, |m| {
+        m.insert(
+            "sources".into(),
+            json!({"root": "05".repeat(32), "size": 7, "x": 1}),
+        );
+    });
+    assert_eq!(
+        Entry::from_bytes(&extra),
+        Err(EntryError::UnknownField("x".into()))
+    );
+    let bad = edit(&e, |m| {
+        m.insert("sources".into(), json!({"root": "05", "size": 7}));
+    });
+    assert_eq!(
+        Entry::from_bytes(&bad),
+        Err(EntryError::MalformedHash { field: "root" })
+    );
+}
+
+#[test]
+fn an_optout_by_sites_only_round_trips() {
+    let o = site_optout(&["example.com", "https://example.com/blog/"]);
+    let e = Entry::sign(LOG, EntryBody::OptOut(o.clone()), 1, None, &key(2)).unwrap();
+    let text = std::str::from_utf8(e.as_bytes()).unwrap();
+    assert!(
+        text.contains("\"sites\":[\"example.com\",\"https://example.com/blog/\"]"),
+        "{text}"
+    );
+    assert!(!text.contains("\"ids\"") && !text.contains("\"set\""));
+    let back = Entry::from_bytes(e.as_bytes()).unwrap();
+    assert_eq!(back.body(), &EntryBody::OptOut(o));
+    // Ids and sites together.
+    let mut both = optout(2);
+    both.sites = vec![site("example.com")];
+    let e = Entry::sign(LOG, EntryBody::OptOut(both), 1, None, &key(2)).unwrap();
+    assert_eq!(
+        Entry::from_bytes(e.as_bytes()).unwrap().as_bytes(),
+        e.as_bytes()
+    );
+}
+
+#[test]
+fn an_optout_must_name_something_and_never_both_ids_and_a_set() {
+    let nothing = OptOut {
+        ids: None,
+        sites: vec![],
+        scope: vec![Scope::TrainAi],
+    };
+    assert_eq!(
+        Entry::sign(LOG, EntryBody::OptOut(nothing), 1, None, &key(2)),
+        Err(EntryError::IdsOrSet)
+    );
+    let o = &all_kinds()[2];
+    let none = edit(o, |m| {
+        m.remove("ids");
+    });
+    assert_eq!(Entry::from_bytes(&none), Err(EntryError::IdsOrSet));
+    let both = edit(o, |m| {
+        m.insert("set".into(), json!({"root": "05".repeat(32), "size": 1}));
+    });
+    assert_eq!(Entry::from_bytes(&both), Err(EntryError::IdsOrSet));
+    let empty = edit(o, |m| {
+        m.insert("sites".into(), json!([]));
+    });
+    assert_eq!(
+        Entry::from_bytes(&empty),
+        Err(EntryError::EmptyList { field: "sites" })
+    );
+}
+
+#[test]
+fn a_non_canonical_site_is_refused() {
+    let o = &all_kinds()[2];
+    for bad in [
+        "Example.com",
+        "example.com.",
+        "https://E.com/a",
+        "https://e.com/#x",
+    ] {
+        let e = edit(o, |m| {
+            m.insert("sites".into(), json!([bad]));
+        });
+        assert!(
+            matches!(
+                Entry::from_bytes(&e),
+                Err(EntryError::BadSite {
+                    cause: crate::source::SourceError::NotCanonical { .. },
+                    ..
+                })
+            ),
+            "{bad}"
+        );
+    }
+    for bad in ["com", "1.2.3.4", "ftp://e.com/", "*.e.com"] {
+        let e = edit(o, |m| {
+            m.insert("sites".into(), json!([bad]));
+        });
+        assert!(
+            matches!(Entry::from_bytes(&e), Err(EntryError::BadSite { .. })),
+            "{bad}"
+        );
+    }
+    let e = edit(o, |m| {
+        m.insert("sites".into(), json!([7]));
+    });
+    assert_eq!(
+        Entry::from_bytes(&e),
+        Err(EntryError::WrongType { field: "sites" })
+    );
+    // A `Site` built by hand, not parsed, is checked when signing too.
+    let hand = OptOut {
+        ids: None,
+        sites: vec![Site::Domain("EXAMPLE.com".into())],
+        scope: vec![Scope::TrainAi],
+    };
+    assert!(matches!(
+        Entry::sign(LOG, EntryBody::OptOut(hand), 1, None, &key(2)),
+        Err(EntryError::BadSite { .. })
+    ));
+}
+
+#[test]
+fn sites_are_sorted_unique_and_at_most_64() {
+    let o = &all_kinds()[2];
+    for bad in [
+        json!(["b.com", "a.com"]),
+        json!(["a.com", "a.com"]),
+        json!(["https://a.com/", "a.com"]),
+    ] {
+        let e = edit(o, |m| {
+            m.insert("sites".into(), bad.clone());
+        });
+        assert_eq!(
+            Entry::from_bytes(&e),
+            Err(EntryError::NotSortedUnique { field: "sites" }),
+            "{bad}"
+        );
+    }
+    let mut many: Vec<String> = (0..65).map(|i| format!("s{i:03}.example")).collect();
+    many.sort();
+    let sites: Vec<&str> = many.iter().map(String::as_str).collect();
+    assert_eq!(
+        Entry::sign(
+            LOG,
+            EntryBody::OptOut(site_optout(&sites)),
+            1,
+            None,
+            &key(2)
+        ),
+        Err(EntryError::TooManySites { count: 65 })
+    );
+    assert!(Entry::sign(
+        LOG,
+        EntryBody::OptOut(site_optout(&sites[..64])),
+        1,
+        None,
+        &key(2)
+    )
+    .is_ok());
+}
+
+#[test]
+fn ai_use_still_reads_but_is_withdrawn() {
+    let mut o = optout(1);
+    o.scope = vec![Scope::AiUse, Scope::TrainAi];
+    let e = Entry::sign_v1(EntryBody::OptOut(o.clone()), 1, None, &key(2)).unwrap();
+    let back = Entry::from_bytes(e.as_bytes()).unwrap();
+    assert_eq!(back.body(), &EntryBody::OptOut(o.clone()));
+    assert_eq!(o.withdrawn_scope(), Some(Scope::AiUse));
+    assert!(!Scope::AiUse.is_current());
+    assert!(Scope::TrainAi.is_current() && Scope::Search.is_current());
+    assert_eq!(optout(1).withdrawn_scope(), None);
+}
+
+/// Anonymous opt-outs naming sites decode (the entry rules are per entry); the sequencer
+/// refuses them (`ledger::store::rules`, `anonymous-sites`), as it refuses anonymous sets.
+#[test]
+fn an_anonymous_optout_with_sites_decodes_for_the_rule_to_refuse() {
+    let e = Entry::anonymous(LOG, site_optout(&["example.com"]), 1, None).unwrap();
+    assert_eq!(e.signer(), None);
+    assert!(Entry::from_bytes(e.as_bytes()).is_ok());
 }

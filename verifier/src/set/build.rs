@@ -14,8 +14,16 @@ const PARALLEL_THRESHOLD: usize = 1 << 14;
 
 /// `levels[0]` are the leaf hashes, the last level holds the root (or nothing, for no leaves).
 pub(super) fn levels(leaves: &[SetLeaf]) -> Vec<Vec<Digest>> {
+    levels_over(leaves, SetLeaf::leaf_hash)
+}
+
+/// [`levels`] for any leaf type, given its leaf hash (set leaves, range leaves).
+pub(crate) fn levels_over<T: Sync>(
+    leaves: &[T],
+    leaf_hash: impl Fn(&T) -> Digest + Sync,
+) -> Vec<Vec<Digest>> {
     let mut levels = vec![par_chunks(leaves, 1, |chunk| {
-        chunk.iter().map(SetLeaf::leaf_hash).collect()
+        chunk.iter().map(&leaf_hash).collect()
     })];
     while let Some(prev) = levels.last().filter(|l| l.len() > 1) {
         let next = par_chunks(prev, 2, |chunk| {

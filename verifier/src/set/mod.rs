@@ -18,7 +18,7 @@ use crate::hash::{Blake3Set, TreeHasher};
 use crate::merkle::{ProofError, StreamingRoot};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
-mod build;
+pub(crate) mod build;
 pub mod multi;
 pub mod proof;
 pub mod upload;

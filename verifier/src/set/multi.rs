@@ -221,21 +221,39 @@ pub fn verify_multi(
         // Nothing revealed, nothing claimed (`ids` was empty, or `decide` failed above).
         return Ok(decided);
     }
-    let total = usize::try_from(size.0).map_err(|_| SetError::MalformedMulti("set too large"))?;
-    let positions = indices
-        .iter()
-        .map(|&i| usize::try_from(i).map_err(|_| SetError::MalformedMulti("index too large")))
-        .collect::<Result<Vec<usize>, SetError>>()?;
     let leaf_hashes: Vec<[u8; 32]> = proof.leaves.iter().map(|l| l.leaf.leaf_hash().0).collect();
-    let helpers: Vec<[u8; 32]> = proof.hashes.iter().map(|h| h.0).collect();
-    let computed = rs_merkle::MerkleProof::<Blake3Node>::new(helpers)
-        .root(&positions, &leaf_hashes, total)
-        .map_err(|_| SetError::MalformedMulti("hashes do not rebuild a root"))?;
-    if computed == root.0 {
+    let computed = rebuild_root(&indices, leaf_hashes, &proof.hashes, size.0)
+        .map_err(SetError::MalformedMulti)?;
+    if computed == *root {
         Ok(decided)
     } else {
         Err(SetError::Proof(ProofError::RootMismatch))
     }
+}
+
+/// The root that the revealed leaves (their hashes at `indices`, sorted, unique, below `size`,
+/// at least one) and the helper `hashes` (in [`helper_positions`] order, exactly that many)
+/// rebuild in a tree of `size` leaves: `rs_merkle`'s multi-proof verification with
+/// [`Blake3Node`]. Shared by set multi-proofs and range proofs (`crate::range`).
+pub(crate) fn rebuild_root(
+    indices: &[u64],
+    leaf_hashes: Vec<[u8; 32]>,
+    hashes: &[Digest],
+    size: u64,
+) -> Result<Digest, &'static str> {
+    if indices.is_empty() || indices.len() != leaf_hashes.len() {
+        return Err("no leaves to rebuild a root from");
+    }
+    let total = usize::try_from(size).map_err(|_| "tree too large")?;
+    let positions = indices
+        .iter()
+        .map(|&i| usize::try_from(i).map_err(|_| "index too large"))
+        .collect::<Result<Vec<usize>, &'static str>>()?;
+    let helpers: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
+    rs_merkle::MerkleProof::<Blake3Node>::new(helpers)
+        .root(&positions, &leaf_hashes, total)
+        .map(Digest)
+        .map_err(|_| "hashes do not rebuild a root")
 }
 
 /// Decides `id` from the revealed leaves: its own leaf, or two revealed leaves around it that
@@ -263,7 +281,7 @@ fn decide(proof: &SetMultiProof, id: &ContentId, size: u64) -> Result<Membership
 
 /// The (level, index) of every helper hash for the revealed leaf `indices` (sorted, unique) in a
 /// tree of `n` leaves, in `rs_merkle`'s order: by level from the leaves, then by index.
-fn helper_positions(indices: &[u64], n: u64) -> Vec<(u32, u64)> {
+pub(crate) fn helper_positions(indices: &[u64], n: u64) -> Vec<(u32, u64)> {
     let mut out = Vec::new();
     let mut cur = indices.to_vec();
     let (mut width, mut level) = (n, 0u32);

@@ -48,12 +48,12 @@ pub fn named_set(entry: &Entry) -> Option<NamedSet> {
             role: "manifest",
         }),
         EntryBody::OptOut(o) => match &o.ids {
-            OptOutIds::Set { root, size } => Some(NamedSet {
+            Some(OptOutIds::Set { root, size }) => Some(NamedSet {
                 root: *root,
                 claimed: *size,
                 role: "opt-out set",
             }),
-            OptOutIds::Inline(_) => None,
+            Some(OptOutIds::Inline(_)) | None => None,
         },
         EntryBody::ModelCheckpoint(c) => Some(NamedSet {
             root: c.weights_root,
