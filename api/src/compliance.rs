@@ -149,12 +149,8 @@ pub fn assemble_with(
             };
             let covers = o.covers_training();
             match &o.ids {
-                None => {}
-                Some(OptOutIds::Inline(v)) => {
-                    if covers {
-                        ids.extend(v.iter().copied());
-                    }
-                }
+                Some(OptOutIds::Inline(v)) if covers => ids.extend(v.iter().copied()),
+                None | Some(OptOutIds::Inline(_)) => {}
                 Some(OptOutIds::Set { root, size }) => {
                     check()?;
                     let count = usize::try_from(*size).map_err(ApiError::internal)?;
@@ -226,6 +222,7 @@ pub fn assemble_with(
         set_proofs: Vec::new(),
         multi_proofs,
         horizon_entry,
+        source_proofs: Vec::new(),
     })
 }
 

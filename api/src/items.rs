@@ -175,6 +175,9 @@ pub(crate) struct Version {
     pub index: LeafIndex,
     pub root: Digest,
     pub item_count: u64,
+    /// The entry's `sources` claim (root, size), accepted by the ledger only if it equals the
+    /// source tree derived from the stored metadata.
+    pub sources: Option<(Digest, u64)>,
 }
 
 /// The dataset version `publisher/dataset@version`, or 404.
@@ -209,6 +212,7 @@ pub(crate) fn version_at(
         index,
         root: d.manifest_root,
         item_count: d.item_count,
+        sources: d.sources.as_ref().map(|r| (r.root, r.size)),
     })
 }
 

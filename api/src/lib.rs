@@ -33,6 +33,7 @@ mod router;
 pub mod schemas;
 mod serve;
 mod sets;
+mod sites;
 pub mod state;
 #[cfg(test)]
 mod tests;

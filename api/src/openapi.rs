@@ -37,6 +37,8 @@ use crate::problem::ApiError;
         crate::datasets::proof,
         crate::items::item,
         crate::items::stats,
+        crate::sites::dataset_site,
+        crate::sites::site,
         crate::uploads::create,
         crate::uploads::put_whole,
         crate::uploads::put_chunk,

@@ -434,6 +434,14 @@ impl From<Rejection> for ApiError {
                 slug: "scope-withdrawn",
                 detail,
             },
+            Rejection::SourcesNotStored { .. } => ApiError::Rejected {
+                slug: "sources-not-stored",
+                detail,
+            },
+            Rejection::SourcesMismatch { .. } => ApiError::Rejected {
+                slug: "sources-mismatch",
+                detail,
+            },
             _ => ApiError::Rejected {
                 slug: "invalid-entry",
                 detail,
@@ -630,6 +638,19 @@ mod tests {
                     scope: ledger::entry::Scope::AiUse,
                 },
                 "scope-withdrawn",
+            ),
+            (
+                Rejection::SourcesNotStored { manifest: root },
+                "sources-not-stored",
+            ),
+            (
+                Rejection::SourcesMismatch {
+                    claimed: root,
+                    claimed_size: 1,
+                    derived: root,
+                    derived_size: 2,
+                },
+                "sources-mismatch",
             ),
         ];
         for (r, slug) in cases {

@@ -342,3 +342,32 @@ pub enum EntryJson {
     OptOut(OptOutEntryJson),
     ModelCheckpoint(ModelCheckpointEntryJson),
 }
+
+/// A revealed leaf of a range proof and its index.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedRangeLeafJson {
+    pub index: u64,
+    /// The leaf's bytes, lowercase hex (a source leaf: source key || 0x00 || 32-byte cid).
+    #[schema(pattern = "^([0-9a-f]{2}){1,2048}$")]
+    pub leaf: String,
+}
+
+/// A range proof over a range tree of `tree_size` leaves (docs/formats.md): the revealed leaves
+/// by increasing index, and the helper hashes of their multi-proof (64 hex each).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeProofJson {
+    pub tree_size: u64,
+    pub leaves: Vec<IndexedRangeLeafJson>,
+    pub hashes: Vec<String>,
+}
+
+/// A dataset version's source tree: its root (64 hex) and number of leaves.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesJson {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub root: String,
+    pub size: u64,
+}

@@ -871,7 +871,16 @@ pub fn compliance(data: &[u8]) -> Reached {
     if let Ok(verdict) = verify_bundle(&b, log_key()) {
         r.verified = true;
         match verdict {
-            Verdict::Violated { violations } => assert_eq!(violations, doc_violations()),
+            Verdict::Violated {
+                violations,
+                site_violations,
+            } => {
+                assert_eq!(violations, doc_violations());
+                assert!(
+                    site_violations.is_empty(),
+                    "the documented bundle names no sites"
+                );
+            }
             Verdict::Compliant => {
                 let listed = indices.expect("a verified bundle's proofs parse");
                 assert!(

@@ -371,6 +371,7 @@ pub fn all() -> Vec<Seed> {
         }],
         multi_proofs: Vec::new(),
         horizon_entry: None,
+        source_proofs: Vec::new(),
     };
     add("compliance", "doc-entries-violated", json(&bundle));
     bundle.optouts.clear();

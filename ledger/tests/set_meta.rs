@@ -1,14 +1,18 @@
 //! Leaf metadata stored with a manifest (issue 13): checked against each leaf's digest, staged
 //! with the leaves, visible at the commit, collected with the set; and the statistics derived
 //! from it.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 
 use std::sync::Arc;
 
+use ledger::range::{range_proof, verify_range, Range, RangeLeaf, RangeSource, RangeTree};
 use ledger::set::{SetLeaf, SortedSet};
+use ledger::source::{source_key, Site, SourceKey};
 use ledger::store::sets::{SetStore, SetStoreError, MAX_META_LEN};
 use ledger::store::stats::{Counts, Tally, NONE};
 use ledger::store::{Column, LogStore, MemoryStore};
 use ledger::types::{ContentId, Digest};
+use ledger::types::{LeafIndex, TreeSize};
 
 /// Canonical metadata (keys sorted, no spaces) of item `i`: a licence, a consent signal on the
 /// even ones, a source on a few hosts.
@@ -18,10 +22,19 @@ fn meta_of(i: u64) -> Vec<u8> {
     } else {
         ""
     };
+    // Every seventh item has no source; every fifth was also found at a second URL.
+    let source = match i % 7 {
+        6 => String::new(),
+        _ => format!(r#","source":"https://h{}.example.com/{i}""#, i % 4),
+    };
+    let licence = if i % 3 == 0 { "MIT" } else { "CC-BY-4.0" };
+    let second = if i % 5 == 0 {
+        format!(r#",{{"path":"d/{i}.txt","source":"http://www.other.org/x/{i}"}}"#)
+    } else {
+        String::new()
+    };
     format!(
-        r#"{{"sources":[{{{consent}"license":"{}","path":"c/{i}.txt","source":"https://h{}.example.com/{i}"}}]}}"#,
-        if i % 3 == 0 { "MIT" } else { "CC-BY-4.0" },
-        i % 4
+        r#"{{"sources":[{{{consent}"license":"{licence}","path":"c/{i}.txt"{source}}}{second}]}}"#
     )
     .into_bytes()
 }
@@ -208,10 +221,17 @@ fn statistics_are_derived_at_commit() {
                 items: mit_items,
                 bytes: mit_bytes
             },
+            // The second sources (items 0, 5, 10) name no licence.
+            Tally {
+                value: NONE.into(),
+                items: 3,
+                bytes: 10 + 15 + 20
+            },
         ]
     );
     let (n_items, n_bytes) = bytes(&|i| i % 2 == 0);
-    let (o_items, o_bytes) = bytes(&|i| i % 2 != 0);
+    // Odd items have no consent, nor have the second sources (items 0, 5, 10).
+    let (o_items, o_bytes) = bytes(&|i| i % 2 != 0 || i % 5 == 0);
     let mut consent = vec![
         Tally {
             value: "aipref:train-ai=n".into(),
@@ -224,9 +244,35 @@ fn statistics_are_derived_at_commit() {
             bytes: o_bytes,
         },
     ];
-    consent.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    consent.sort_by_key(|t| std::cmp::Reverse(t.bytes));
     assert_eq!(s.consent, consent);
-    assert_eq!(s.no_source, Counts::default());
+    // Item 6 has no source (item 5 has two, but a source each).
+    assert_eq!(
+        s.no_source,
+        Counts {
+            items: 1,
+            bytes: 16
+        }
+    );
+    let host = |h: &str| s.hosts.iter().find(|t| t.value == h).cloned();
+    // www.other.org: items 0, 5, 10 (second source).
+    assert_eq!(
+        host("www.other.org"),
+        Some(Tally {
+            value: "www.other.org".into(),
+            items: 3,
+            bytes: 10 + 15 + 20
+        })
+    );
+    // h2.example.com: items 2, 10 (6 has no source).
+    assert_eq!(
+        host("h2.example.com"),
+        Some(Tally {
+            value: "h2.example.com".into(),
+            items: 2,
+            bytes: 12 + 20
+        })
+    );
 }
 
 #[test]
@@ -296,4 +342,121 @@ fn metadata_survives_a_reopen_of_a_real_rocksdb() {
     assert_eq!(got.len(), 10);
     assert_eq!(got[9].1.as_deref(), Some(&items[399].1[..]));
     assert!(store.stats(&root).unwrap().is_some());
+}
+
+/// The source tree as anyone computes it from the metadata: one leaf per distinct (source key,
+/// content id), an entry without a source under the no-source key.
+fn expected_tree(items: &[(SetLeaf, Vec<u8>)]) -> RangeTree {
+    let mut leaves = Vec::new();
+    for (leaf, meta) in items {
+        let v: serde_json::Value = serde_json::from_slice(meta).unwrap();
+        for e in v["sources"].as_array().unwrap() {
+            let key = e["source"]
+                .as_str()
+                .map_or_else(SourceKey::none, source_key);
+            leaves.push(RangeLeaf::source(&key, &leaf.cid));
+        }
+    }
+    RangeTree::from_unsorted(leaves)
+}
+
+fn store_all(store: &SetStore, items: &[(SetLeaf, Vec<u8>)]) -> Digest {
+    let root = root_of(items);
+    let mut w = store.writer();
+    for (leaf, meta) in items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    w.commit(&root).unwrap();
+    root
+}
+
+#[test]
+fn the_source_tree_is_derived_at_commit_and_proves_like_the_in_memory_tree() {
+    let (mem, store) = memory();
+    // More than 65,536 source leaves: leaf records and level-8 and level-16 hash records.
+    let items = leaves_with_meta(60_000);
+    let root = store_all(&store, &items);
+    let want = expected_tree(&items);
+    assert!(want.size().0 > 65_536, "{}", want.size().0);
+    let (tree, sroot, size) = store.source_tree(&root).unwrap().unwrap();
+    assert_eq!((sroot, size), (want.root(), want.size().0));
+    assert_eq!(
+        store.sources(&root).unwrap(),
+        Some((want.root(), want.size().0))
+    );
+    assert_eq!(tree.root().unwrap(), want.root());
+    assert_eq!(
+        count(&*mem, Column::SourceScratch),
+        0,
+        "scratch left behind"
+    );
+    for i in [0u64, 1, 255, 256, 70_000, size - 1] {
+        assert_eq!(
+            tree.leaf(LeafIndex(i)).unwrap(),
+            want.leaf(LeafIndex(i)).unwrap()
+        );
+    }
+    for site in [
+        "h1.example.com",
+        "other.org",
+        "absent.example",
+        "example.com",
+    ] {
+        let site = Site::parse(site).unwrap();
+        let range = Range::site(&site);
+        let got = range_proof(&tree, &range, 10).unwrap();
+        assert_eq!(got, range_proof(&want, &range, 10).unwrap(), "{site}");
+        let m = verify_range(&sroot, TreeSize(size), &range, &got).unwrap();
+        let n = want
+            .leaves()
+            .iter()
+            .filter(|l| range.contains(l.as_bytes()))
+            .count() as u64;
+        assert_eq!(m.count, n, "{site}");
+    }
+    // The no-source items come first.
+    let none = Range::exact_key(&SourceKey::none());
+    let m = verify_range(
+        &sroot,
+        TreeSize(size),
+        &none,
+        &range_proof(&tree, &none, 5).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (m.start, m.count),
+        (0, (0..60_000u64).filter(|i| i % 7 == 6).count() as u64)
+    );
+}
+
+#[test]
+fn collection_deletes_the_source_tree_and_open_deletes_scratch() {
+    let (mem, store) = memory();
+    let items = leaves_with_meta(700);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    w.commit_at(&root, 100).unwrap();
+    assert!(count(&*mem, Column::RangeLeaves) > 0);
+    assert_eq!(count(&*mem, Column::RangeRoots), 1);
+    store.collect_unnamed(200, |_| Ok(false)).unwrap();
+    for col in [
+        Column::RangeLeaves,
+        Column::RangeHashes,
+        Column::RangeRoots,
+        Column::SetMeta,
+    ] {
+        assert_eq!(count(&*mem, col), 0, "{col:?}");
+    }
+    // A crash mid-upload leaves scratch records; the next open deletes them.
+    let mut w = store.writer();
+    for (leaf, meta) in leaves_with_meta(40_000).iter() {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    std::mem::forget(w);
+    assert!(count(&*mem, Column::SourceScratch) > 0);
+    SetStore::open(mem.clone()).unwrap();
+    assert_eq!(count(&*mem, Column::SourceScratch), 0);
 }

@@ -1,9 +1,14 @@
 //! Issue 13 over real HTTP on loopback with a real RocksDB ledger: a manifest uploaded with its
 //! metadata, an item served with its metadata and inclusion proof (and an absent one with its
 //! exclusion proof), the leaves listed with metadata, the statistics, and the uploads refused.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 
+use ledger::entry::{Entry, EntryBody, SetRef};
+use ledger::range::{verify_range, Range, RangeLeaf, RangeProof, RangeTree};
 use ledger::set::upload::{UploadFormat, UploadRequest};
 use ledger::set::{self, SetExclusionProof, SetLeaf, SetMembershipProof, SortedSet};
+use ledger::source::{source_key, Site};
+use ledger::TreeSize;
 use ledger::{ContentId, Digest};
 use serde_json::Value;
 use tests::fixtures::{self, key};
@@ -21,6 +26,19 @@ fn meta_of(i: u64) -> String {
     format!(
         r#"{{"sources":[{{{consent}"license":"{licence}","path":"c/{i}.txt","source":"https://h{}.example.com/{i}"}}]}}"#,
         i % 4
+    )
+}
+
+/// The source tree of the metadata of [`manifest`]`(n)`, as anyone computes it.
+fn source_tree(n: u64) -> RangeTree {
+    RangeTree::from_unsorted(
+        (0..n)
+            .map(|i| {
+                let url = format!("https://h{}.example.com/{i}", i % 4);
+                let cid = ContentId::of(format!("item {i}").as_bytes());
+                RangeLeaf::source(&source_key(&url), &cid)
+            })
+            .collect(),
     )
 }
 
@@ -92,10 +110,33 @@ async fn published() -> (TestServer, SortedSet) {
     let (set, text) = manifest(40);
     let (status, r) = put_manifest(&s, set.root(), 40, text).await;
     assert_eq!(status, 201, "{r}");
-    let entry = fixtures::dataset_version(&acme, "acme", "web", "1", &set, None);
+    let tree = source_tree(40);
+    let entry = with_sources(&acme, &set, "1", Some((tree.root(), tree.size().0)));
     let (status, r) = s.submit(&entry).await;
     assert_eq!(status, 201, "{r}");
     (s, set)
+}
+
+/// `acme/web@<v>` over `set`, with `sources` (root, size) when given.
+fn with_sources(
+    k: &ed25519_dalek::SigningKey,
+    set: &SortedSet,
+    v: &str,
+    sources: Option<(Digest, u64)>,
+) -> Entry {
+    let entry = fixtures::dataset_version(k, "acme", "web", v, set, None);
+    let EntryBody::DatasetVersion(mut d) = entry.body().clone() else {
+        unreachable!()
+    };
+    d.sources = sources.map(|(root, size)| SetRef { root, size });
+    Entry::sign(
+        fixtures::ORIGIN,
+        EntryBody::DatasetVersion(d),
+        fixtures::now(),
+        None,
+        k,
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,4 +302,128 @@ async fn oversized_leaf_metadata_is_refused() {
     let (status, problem) = put_manifest(&s, set.root(), 1, text).await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["type"], "urn:prov-ledger:problem:meta-too-large");
+}
+
+/// Verifies a site answer against the `sources` it names (and that those are the version's).
+fn verify_site(answer: &Value, site: &str, root: Digest, size: u64) -> u64 {
+    assert_eq!(answer["sources"]["root"], root.to_hex());
+    assert_eq!(answer["sources"]["size"], size);
+    let proof: RangeProof = serde_json::from_value(answer["proof"].clone()).unwrap();
+    let range = Range::site(&Site::parse(site).unwrap());
+    let m = verify_range(&root, TreeSize(size), &range, &proof).unwrap();
+    assert_eq!(answer["count"], m.count);
+    m.count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_gets_a_verified_count_or_exclusion_in_each_dataset_version() {
+    let (s, _set) = published().await;
+    let tree = source_tree(40);
+    let (root, size) = (tree.root(), tree.size().0);
+    // Present: h1.example.com holds items 1, 5, 9, ...: 10 of them; reveal 4 still proves 10.
+    let (status, a) = s
+        .get_json("/v1/datasets/acme/web/1/sites/h1.example.com?reveal=4")
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_valid("SiteProofView", &a);
+    assert_eq!(a["site"], "h1.example.com");
+    assert_eq!(a["dataset"], "acme/web@1");
+    assert_eq!(verify_site(&a, "h1.example.com", root, size), 10);
+    // The whole domain: all 40.
+    let (_, a) = s
+        .get_json("/v1/datasets/acme/web/1/sites/example.com")
+        .await;
+    assert_eq!(verify_site(&a, "example.com", root, size), 40);
+    // Absent: a verified exclusion.
+    let (status, a) = s.get_json("/v1/datasets/acme/web/1/sites/absent.org").await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(verify_site(&a, "absent.org", root, size), 0);
+    // A URL prefix, percent-encoded in the path.
+    let (status, a) = s
+        .get_json("/v1/datasets/acme/web/1/sites/https%3A%2F%2Fh2.example.com%2F1")
+        .await;
+    assert_eq!(status, 200, "{a}");
+    // Items 10, 14, 18 are under h2 with a path starting /1.
+    assert_eq!(verify_site(&a, "https://h2.example.com/1", root, size), 3);
+    // Every version with a source tree.
+    let (status, page) = s.get_json("/v1/sites/h1.example.com?reveal=2").await;
+    assert_eq!(status, 200, "{page}");
+    assert_valid("SitePage", &page);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["dataset"], "acme/web@1");
+    let mut one = items[0].clone();
+    assert_eq!(verify_site(&one, "h1.example.com", root, size), 10);
+    // One flipped bit in a revealed leaf and the proof no longer verifies.
+    let leaf = one["proof"]["leaves"][0]["leaf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let flipped = format!(
+        "{}{}",
+        &leaf[..leaf.len() - 1],
+        if leaf.ends_with('0') { "1" } else { "0" }
+    );
+    one["proof"]["leaves"][0]["leaf"] = Value::String(flipped);
+    let proof: RangeProof = serde_json::from_value(one["proof"].clone()).unwrap();
+    let range = Range::site(&Site::parse("h1.example.com").unwrap());
+    assert!(verify_range(&root, TreeSize(size), &range, &proof).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_without_a_source_tree_is_404_and_bad_sites_are_400() {
+    let (s, set) = published().await;
+    let acme = key(1);
+    let (status, r) = s.submit(&with_sources(&acme, &set, "2", None)).await;
+    assert_eq!(status, 201, "{r}");
+    let (status, p) = s
+        .get_json("/v1/datasets/acme/web/2/sites/example.com")
+        .await;
+    assert_eq!(status, 404, "{p}");
+    assert_eq!(p["type"], "urn:prov-ledger:problem:no-source-tree");
+    // Only the version with a tree is listed.
+    let (_, page) = s.get_json("/v1/sites/example.com?limit=1").await;
+    let listed: Vec<&Value> = page["items"].as_array().unwrap().iter().collect();
+    assert!(listed.len() <= 1);
+    for bad in [
+        "/v1/sites/localhost",
+        "/v1/sites/1.2.3.4",
+        "/v1/datasets/acme/web/1/sites/x?reveal=10001",
+    ] {
+        let (status, p) = s.get_json(bad).await;
+        assert_eq!(status, 400, "{bad}: {p}");
+    }
+}
+
+/// The sources rule over HTTP: a claim that leaves out a domain's items is refused with 422
+/// `sources-mismatch`; one for a leaves-only upload with `sources-not-stored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_claims_the_ledger_cannot_match_are_refused_over_http() {
+    let (s, set) = published().await;
+    let acme = key(1);
+    let forged = RangeTree::from_unsorted(
+        source_tree(40)
+            .leaves()
+            .iter()
+            .filter(|l| !l.split_source().unwrap().0.starts_with("com.example.h1."))
+            .cloned()
+            .collect(),
+    );
+    let (status, p) = s
+        .submit(&with_sources(
+            &acme,
+            &set,
+            "3",
+            Some((forged.root(), forged.size().0)),
+        ))
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["type"], "urn:prov-ledger:problem:sources-mismatch");
+    let plain = fixtures::set_of(&[b"l1", b"l2"]);
+    s.upload_set(&plain).await;
+    let (status, p) = s
+        .submit(&with_sources(&acme, &plain, "4", Some((forged.root(), 2))))
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["type"], "urn:prov-ledger:problem:sources-not-stored");
 }

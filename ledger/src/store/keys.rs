@@ -83,10 +83,24 @@ pub fn set_meta_key(id: u64, index: u64) -> [u8; 16] {
     set_leaves_key(id, index)
 }
 
-/// `source_scratch`: set id (u64) || source leaf (source key || 0x00 || cid) -> leaf size
-/// (u64). Written while an upload streams in; RocksDB returns it sorted at commit.
-pub fn source_scratch_key(id: u64, leaf: &[u8]) -> Vec<u8> {
-    [&id.to_be_bytes()[..], leaf].concat()
+/// `source_scratch` tag of the source leaves (the source tree, in order).
+pub const SCRATCH_TREE: u8 = 0;
+/// `source_scratch` tag of the host records (the per-host statistics, grouped).
+pub const SCRATCH_HOSTS: u8 = 1;
+
+/// `source_scratch`: set id (u64) || tag (u8) || [host || 0x00, for [`SCRATCH_HOSTS`]] ||
+/// source leaf (source key || 0x00 || cid) -> the content's size (u64). Written while an upload
+/// streams in; RocksDB returns it sorted at commit, which deletes it.
+pub fn source_scratch_key(id: u64, tag: u8, host: &[u8], leaf: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + host.len() + 1 + leaf.len());
+    k.extend_from_slice(&id.to_be_bytes());
+    k.push(tag);
+    if tag == SCRATCH_HOSTS {
+        k.extend_from_slice(host);
+        k.push(0);
+    }
+    k.extend_from_slice(leaf);
+    k
 }
 
 /// `range_leaves`: set id (u64) || chunk (u64) -> up to 256 leaves, each a u16 big-endian length

@@ -30,8 +30,11 @@ use super::keys::{
     self, meta_set_key, meta_set_stats_key, meta_set_stored_key, set_hashes_key, set_leaves_key,
     set_meta_key, set_root_key,
 };
+use super::ranges::{RangeWriter, StoredRange};
 use super::stats::{LeafMeta, MetaError, SetStats, StatsBuilder};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
+use verifier::range::RangeLeaf;
+use verifier::source::{source_key, SourceKey};
 
 /// Leaves (or hashes) per record.
 const CHUNK: usize = 256;
@@ -372,6 +375,45 @@ impl SetStore {
         Ok(out)
     }
 
+    /// The source tree derived from the set's metadata: its root and size; `None` for a set
+    /// stored without metadata (or unknown).
+    pub fn sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
+        let Some(info) = self.info(root)? else {
+            return Ok(None);
+        };
+        self.sources_of(info.id)
+    }
+
+    fn sources_of(&self, id: u64) -> Result<Option<(Digest, u64)>, StoreError> {
+        let Some(v) = self
+            .store
+            .get(Column::Meta, &keys::meta_set_sources_key(id))?
+        else {
+            return Ok(None);
+        };
+        match (
+            v.get(..32).and_then(|r| Digest::from_slice(r).ok()),
+            v.get(32..).and_then(keys::read_u64),
+        ) {
+            (Some(r), Some(n)) => Ok(Some((r, n))),
+            _ => Err(StoreError::corrupt(Column::Meta, "set sources record")),
+        }
+    }
+
+    /// The set's source tree as a [`verifier::range::RangeSource`] (for `range_proof`), with
+    /// its root and size; `None` for a set stored without metadata.
+    pub fn source_tree(
+        &self,
+        root: &Digest,
+    ) -> Result<Option<(StoredRange, Digest, u64)>, StoreError> {
+        let Some(info) = self.info(root)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .sources_of(info.id)?
+            .map(|(r, n)| (StoredRange::new(self.store.clone(), info.id, n), r, n)))
+    }
+
     /// Leaf `index` of the stored set `root` and its metadata.
     pub fn leaf_meta(&self, root: &Digest, index: u64) -> Result<Option<Vec<u8>>, SetStoreError> {
         let info = self.info(root)?.ok_or(SetStoreError::UnknownSet(*root))?;
@@ -450,6 +492,31 @@ impl SetWriter {
         self.staged
             .put(Column::SetMeta, set_meta_key(self.id, index).to_vec(), meta);
         self.staged_bytes += meta.len() + 16;
+        // The leaf's source leaves, one per distinct source key (an entry without a usable
+        // `source` has the no-source key), into the scratch column that RocksDB sorts: by
+        // source leaf for the source tree, by host for the statistics.
+        let keys: std::collections::BTreeSet<SourceKey> = parsed
+            .sources
+            .iter()
+            .map(|e| e.source.as_deref().map_or_else(SourceKey::none, source_key))
+            .collect();
+        let size = leaf.size.to_be_bytes().to_vec();
+        for key in keys {
+            let sl = RangeLeaf::source(&key, &leaf.cid);
+            let k = keys::source_scratch_key(self.id, keys::SCRATCH_TREE, &[], sl.as_bytes());
+            self.staged_bytes += k.len() + 8;
+            self.staged.put(Column::SourceScratch, k, size.clone());
+            if let Some(host) = key.host() {
+                let k = keys::source_scratch_key(
+                    self.id,
+                    keys::SCRATCH_HOSTS,
+                    host.as_bytes(),
+                    sl.as_bytes(),
+                );
+                self.staged_bytes += k.len() + 8;
+                self.staged.put(Column::SourceScratch, k, size.clone());
+            }
+        }
         if self.staged_bytes >= META_BYTES_PER_WRITE {
             self.flush_staged()?;
         }
@@ -553,6 +620,18 @@ impl SetWriter {
                 computed,
             });
         }
+        // With metadata: the source tree and the statistics, from the sorted scratch records,
+        // outside the commit lock (this reads the whole scratch once).
+        let derived = match self.meta.take() {
+            Some(Some(stats)) => match self.derive(stats) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.discard_staged();
+                    return Err(e.into());
+                }
+            },
+            _ => None,
+        };
         // A poisoned lock only means another commit panicked; the check below still holds.
         let lock = self.commit_lock.clone();
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -581,11 +660,24 @@ impl SetWriter {
         v.extend_from_slice(&self.count.to_be_bytes());
         b.put(Column::SetRoots, set_root_key(claimed).to_vec(), v);
         b.put(Column::Meta, meta_set_key(self.id), claimed.0.to_vec());
-        if let Some(Some(stats)) = self.meta.take() {
-            let stats = serde_json::to_vec(&stats.finish())
+        if let Some((stats, root, size)) = derived {
+            let stats = serde_json::to_vec(&stats)
                 .map_err(|_| StoreError::corrupt(Column::Meta, "set statistics record"))?;
             b.put(Column::Meta, meta_set_stats_key(self.id), stats);
+            let mut v = root.0.to_vec();
+            v.extend_from_slice(&size.to_be_bytes());
+            b.put(Column::Meta, keys::meta_set_sources_key(self.id), v);
+            b.put(
+                Column::RangeRoots,
+                keys::range_root_key(&root, self.id).to_vec(),
+                size.to_be_bytes().to_vec(),
+            );
         }
+        let (s, e) = (
+            self.id.to_be_bytes().to_vec(),
+            (self.id + 1).to_be_bytes().to_vec(),
+        );
+        b.delete_range(Column::SourceScratch, s, e);
         if let Err(e) = self.check_space() {
             self.discard_staged();
             return Err(e);
@@ -596,12 +688,78 @@ impl SetWriter {
             now.to_be_bytes().to_vec(),
         );
         // Durable step. Crash before: no root names the id; the staged records (leaves, hashes,
-        // metadata) are deleted at the next open. Crash after: the set is committed, with its
-        // metadata and statistics (same batch). The sync also makes every earlier deferred
+        // metadata, source tree, scratch) are deleted at the next open. Crash after: the set is
+        // committed, with its metadata, statistics and source tree (same batch), and its
+        // scratch records are gone. The sync also makes every earlier deferred
         // (staged) record durable, since they precede it in the write-ahead log.
         self.store.write(b, Durability::Synced)?;
         self.committed = true;
         Ok(info)
+    }
+
+    /// Streams the sorted scratch records: the source leaves into the source tree (staged under
+    /// this set id), the host records into the statistics. Returns the statistics and the
+    /// source tree's root and size. Memory: one page of scratch records and the tree writer's
+    /// partial records.
+    fn derive(&mut self, mut stats: StatsBuilder) -> Result<(SetStats, Digest, u64), StoreError> {
+        self.flush_staged_store()?;
+        let mut tree = RangeWriter::new(self.store.clone(), self.id);
+        self.scan_scratch(keys::SCRATCH_TREE, |leaf, size| {
+            let leaf = RangeLeaf::new(leaf.to_vec())
+                .map_err(|_| StoreError::corrupt(Column::SourceScratch, "source leaf"))?;
+            if leaf.as_bytes().first() == Some(&0) {
+                stats.add_no_source(size);
+            }
+            tree.push(&leaf)
+        })?;
+        let size = tree.finish()?.0;
+        self.scan_scratch(keys::SCRATCH_HOSTS, |rest, size| {
+            let end = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or_else(|| StoreError::corrupt(Column::SourceScratch, "host record"))?;
+            let host = std::str::from_utf8(&rest[..end])
+                .map_err(|_| StoreError::corrupt(Column::SourceScratch, "host record"))?;
+            stats.add_host_leaf(host, size);
+            Ok(())
+        })?;
+        let root = StoredRange::new(self.store.clone(), self.id, size).root()?;
+        Ok((stats.finish(), root, size))
+    }
+
+    /// Calls `f(rest of key, size)` on every scratch record of this set under `tag`, in key
+    /// order, a page at a time.
+    fn scan_scratch(
+        &self,
+        tag: u8,
+        mut f: impl FnMut(&[u8], u64) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let prefix = [&self.id.to_be_bytes()[..], &[tag]].concat();
+        let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
+        let mut at = prefix.clone();
+        loop {
+            let rows = self.store.range(Column::SourceScratch, &at, &end, 4096)?;
+            let Some((last, _)) = rows.last() else {
+                return Ok(());
+            };
+            at = [last.as_slice(), &[0]].concat();
+            for (k, v) in &rows {
+                let size = keys::read_u64(v)
+                    .ok_or_else(|| StoreError::corrupt(Column::SourceScratch, "size"))?;
+                f(&k[prefix.len()..], size)?;
+            }
+        }
+    }
+
+    /// Writes what is staged (deferred), whatever its size.
+    fn flush_staged_store(&mut self) -> Result<(), StoreError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let b = std::mem::take(&mut self.staged);
+        self.staged_records = 0;
+        self.staged_bytes = 0;
+        self.store.write(b, Durability::Deferred)
     }
 
     /// How many complete nodes of level `8 * i` have been closed so far.

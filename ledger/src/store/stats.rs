@@ -6,8 +6,8 @@
 //!
 //! Memory is bounded: licence and consent values are tallied in maps of at most
 //! [`MAX_VALUES`] distinct values (later new values count under [`OTHER`]), hosts are streamed
-//! in source-key order (each host is one contiguous run of the sorted source leaves) into a
-//! bounded selection of the largest.
+//! sorted by host (the set store sorts them in a scratch column) into a bounded selection of the
+//! largest.
 
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
@@ -103,7 +103,7 @@ pub struct Tally {
 ///   without one): the leaves (distinct contents) carrying it, and the sum of their sizes. A
 ///   leaf whose entries name two licences counts under both.
 /// - `consent`: the same for `consent`.
-/// - `hosts`: per host of the source tree (see [`host_of_source_key`]): its source leaves
+/// - `hosts`: per host of the source tree (`verifier::source::SourceKey::host`): its source leaves
 ///   (distinct (source key, content) pairs, the count a range proof over the host proves) and
 ///   the sum of their contents' sizes; the [`MAX_HOSTS`] largest by bytes.
 /// - `no_source`: the source leaves under the no-source key (leaves with an entry without a
@@ -172,23 +172,24 @@ impl StatsBuilder {
         }
     }
 
-    /// Counts one source leaf, given in source-tree order: its source key and its content's
-    /// size.
-    pub fn add_source_leaf(&mut self, key: &str, size: u64) {
-        let Some(host) = host_of_source_key(key) else {
-            self.no_source.items += 1;
-            self.no_source.bytes = self.no_source.bytes.saturating_add(size);
-            return;
-        };
+    /// Counts one source leaf under the no-source key, of a content of `size` bytes.
+    pub fn add_no_source(&mut self, size: u64) {
+        self.no_source.items += 1;
+        self.no_source.bytes = self.no_source.bytes.saturating_add(size);
+    }
+
+    /// Counts one source leaf of `host`, of a content of `size` bytes. The leaves of one host
+    /// must come together (the service streams them sorted by host).
+    pub fn add_host_leaf(&mut self, host: &str, size: u64) {
         match &mut self.host {
-            Some((h, c)) if *h == host => {
+            Some((h, c)) if h == host => {
                 c.items += 1;
                 c.bytes = c.bytes.saturating_add(size);
             }
             _ => {
                 self.close_host();
                 self.host = Some((
-                    host,
+                    host.to_owned(),
                     Counts {
                         items: 1,
                         bytes: size,
@@ -256,69 +257,9 @@ fn sort(v: &mut [Tally]) {
     });
 }
 
-/// The host a source key names, in the usual order, with `:port` when the key has one; `None`
-/// for the no-source key `""`. The key's host part is everything before its first `/`: domain
-/// labels reversed (`com.example.www.` -> `www.example.com`), an IPv4 address (digits and dots
-/// only) and an IPv6 address (`[...]`) kept as they are, the trailing `.` dropped. `www.` is not
-/// stripped. This is the URL's WHATWG host (and port), so a client can compute it from `source`
-/// directly.
-pub fn host_of_source_key(key: &str) -> Option<String> {
-    if key.is_empty() {
-        return None;
-    }
-    let part = key.split('/').next().unwrap_or(key);
-    let (name, port) = if part.starts_with('[') {
-        match part.find("].") {
-            Some(i) => (&part[..i + 1], part[i + 2..].strip_prefix(':')),
-            None => (part, None),
-        }
-    } else {
-        match part.split_once(':') {
-            Some((n, p)) => (n.strip_suffix('.').unwrap_or(n), Some(p)),
-            None => (part.strip_suffix('.').unwrap_or(part), None),
-        }
-    };
-    let host = if name.starts_with('[') || name.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        name.to_owned()
-    } else {
-        name.rsplit('.').collect::<Vec<_>>().join(".")
-    };
-    Some(match port {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_read_back_from_source_keys() {
-        assert_eq!(host_of_source_key(""), None);
-        assert_eq!(
-            host_of_source_key("com.example.www./a/b?x=1").as_deref(),
-            Some("www.example.com")
-        );
-        assert_eq!(
-            host_of_source_key("com.example./").as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(
-            host_of_source_key("com.example.:8080/x").as_deref(),
-            Some("example.com:8080")
-        );
-        assert_eq!(host_of_source_key("1.2.3.4./").as_deref(), Some("1.2.3.4"));
-        assert_eq!(host_of_source_key("[::1]./").as_deref(), Some("[::1]"));
-        assert_eq!(
-            host_of_source_key("[::1].:81/").as_deref(),
-            Some("[::1]:81")
-        );
-        assert_eq!(
-            host_of_source_key("jp.xn--r8jz45g./").as_deref(),
-            Some("xn--r8jz45g.jp")
-        );
-    }
 
     #[test]
     fn leaf_meta_needs_a_sources_list() {
@@ -353,10 +294,10 @@ mod tests {
         };
         b.add_leaf(10, &m(&[Some("MIT"), Some("MIT")]));
         b.add_leaf(5, &m(&[Some("MIT"), None]));
-        b.add_source_leaf("", 5);
-        b.add_source_leaf("com.a./x", 10);
-        b.add_source_leaf("com.a./y", 5);
-        b.add_source_leaf("com.a.www./", 1);
+        b.add_no_source(5);
+        b.add_host_leaf("a.com", 10);
+        b.add_host_leaf("a.com", 5);
+        b.add_host_leaf("www.a.com", 1);
         let s = b.finish();
         assert_eq!(
             s.licences,
@@ -403,7 +344,7 @@ mod tests {
     fn only_the_largest_hosts_are_kept() {
         let mut b = StatsBuilder::new();
         for i in 0..(MAX_HOSTS as u64 + 10) {
-            b.add_source_leaf(&format!("com.h{i:05}./"), i);
+            b.add_host_leaf(&format!("h{i:05}.com"), i);
         }
         let s = b.finish();
         assert_eq!(s.hosts.len(), MAX_HOSTS);
