@@ -49,6 +49,10 @@ test('a proof for a lookalike site does not decide the site', () => {
   assert.throws(() => checkSites({ source_proofs: [other] }, versions, named(['example.com'])));
 });
 
+test('a source proof no opt-out asks for is refused (one bundle, one meaning)', () => {
+  assert.throws(() => checkSites({ source_proofs: [proofFor('example.com'), proofFor('absent.net')] }, versions, named(['example.com'])), /no opt-out/);
+});
+
 test('source proofs: duplicates, unknown versions, non-canonical sites and bad JSON are refused', () => {
   const p = proofFor('example.com');
   assert.throws(() => checkSites({ source_proofs: [p, p] }, versions, named(['example.com'])), /two source proofs/);
@@ -65,9 +69,12 @@ test('conclusion order: violated > incomplete > site_unverified > sites_unproven
   assert.equal(conclude({ ...base, verdict: 'violated', violations: [{}] }, { complete: false }), 'violated');
   assert.equal(conclude({ ...base, verdict: 'violated', siteViolations: [sv] }, { complete: true }), 'site_unverified');
   assert.equal(conclude({ ...base, verdict: 'violated', siteViolations: [sv] }, { complete: false }), 'incomplete');
-  assert.equal(conclude({ ...base, verdict: 'violated', siteViolations: [sv] }, { complete: true, verifiedSiteSigners: new Set(['example.com k']) }), 'violated');
-  assert.equal(conclude({ ...base, verdict: 'violated', siteViolations: [sv] }, { complete: true, verifiedSiteSigners: new Set(['example.com other']) }), 'site_unverified');
-  assert.equal(conclude({ ...base, sitesUnproven: [su], horizon: 0n }, { complete: true }), 'sites_unproven');
+  const control = (answer) => (site, signer) => (site === 'example.com' && signer === 'k' ? answer : 'unknown');
+  assert.equal(conclude({ ...base, verdict: 'violated', siteViolations: [sv] }, { complete: true, siteControl: control('verified') }), 'violated');
+  assert.equal(conclude({ ...base, verdict: 'violated', siteViolations: [sv] }, { complete: true, siteControl: control('not_authorised') }), 'compliant', 'a requester the site does not list counts for nothing');
+  const siteOptouts = [{ optout_index: 1, signer: 'k', sites: ['example.com'] }];
+  assert.equal(conclude({ ...base, sitesUnproven: [su], siteOptouts, horizon: 0n }, { complete: true }), 'sites_unproven');
+  assert.equal(conclude({ ...base, sitesUnproven: [su], siteOptouts }, { complete: true, siteControl: control('not_authorised') }), 'compliant');
   assert.equal(conclude({ ...base, horizon: 0n }, { complete: true }), 'vacuous');
   assert.equal(conclude(base, { complete: null }), 'not_checked');
   assert.equal(conclude(base, { complete: true }), 'compliant');

@@ -15,7 +15,7 @@
 //     checkpoint, horizon, modelIndex, modelTime, horizonTime, optoutIndices}
 //   (throws for anything that does not verify)
 //   await scanCompleteness(report, fetchTile) -> {missing, horizonTime, entriesRead}
-//   conclude(report, {complete, lagSeconds, maxLagSeconds, allowVacuous, verifiedSiteSigners}) ->
+//   conclude(report, {complete, lagSeconds, maxLagSeconds, allowVacuous, siteControl}) ->
 //     'violated' | 'incomplete' | 'site_unverified' | 'sites_unproven' | 'vacuous' |
 //     'lag_exceeded' | 'not_checked' | 'compliant'
 //
@@ -119,7 +119,9 @@ export function verifyComplianceBundle(bundle, vkey) {
       if (!Site.isCanonical(x)) throw new ComplianceError(`opt-out at index ${o.index} names a site that is not canonical: ${JSON.stringify(x)}`);
       return Site.parse(x);
     });
-    if (sites.length) namedSites.push({ index: o.index, sites, signer: e.signer ?? null });
+    // Only a signed opt-out can name sites (the sequencer refuses anonymous ones); a bundle
+    // carrying an anonymous one anyway gets no site check for it: nobody could show control.
+    if (sites.length && e.signer) namedSites.push({ index: o.index, sites, signer: e.signer });
   }
 
   // Multi-proofs: at most one per named version, and then no per-id proof for it. The ids are
@@ -162,6 +164,7 @@ export function verifyComplianceBundle(bundle, vkey) {
   violations.sort((a, b) => a.optout_index - b.optout_index || (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0) || (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0));
 
   const { siteViolations, sitesUnproven } = checkSites(bundle, versions, namedSites);
+  const siteOptouts = namedSites.map((o) => ({ optout_index: Number(o.index), signer: o.signer, sites: o.sites.map(String) }));
 
   const horizon = BigInt(m.optout_horizon);
   let horizonTime = null;
@@ -180,6 +183,7 @@ export function verifyComplianceBundle(bundle, vkey) {
     violations,
     siteViolations,
     sitesUnproven,
+    siteOptouts,
   };
   return { ...report, verdict: violations.length || siteViolations.length ? 'violated' : 'compliant' };
 }
@@ -199,7 +203,7 @@ export function checkSites(bundle, versions, namedSites) {
     // Every proof must parse, used or not, as the verifier crate parses the whole bundle.
     parseRangeProof(sp.proof);
     if (!Site.isCanonical(sp.site)) throw new ComplianceError(`source proof for a site that is not canonical: ${JSON.stringify(sp.site)}`);
-    if (!versions.some((v) => v.label === sp.dataset)) throw new ComplianceError(`source proof for ${sp.dataset}, which the checkpoint does not name`);
+    if (!versions.some((v) => v.label === sp.dataset)) throw new ComplianceError(`set proofs or multi-proofs for ${sp.dataset}, which the checkpoint does not name`);
     const k = `${sp.dataset} ${sp.site}`;
     if (proofs.has(k)) throw new ComplianceError(`two source proofs for ${sp.site} in ${sp.dataset}`);
     proofs.set(k, sp.proof);
@@ -229,10 +233,11 @@ export function checkSites(bundle, versions, namedSites) {
       }
     }
   }
+  // One bundle, one meaning: a proof no opt-out asks for is refused.
+  for (const k of proofs.keys()) if (!decided.has(k)) throw new ComplianceError(`source proof for site ${k.slice(k.indexOf(' ') + 1)} in ${k.slice(0, k.indexOf(' '))}, which no opt-out of the bundle asks for`);
   const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-  const order = (a, b) => a.optout_index - b.optout_index || cmp(a.site, b.site) || cmp(a.dataset, b.dataset);
-  siteViolations.sort(order);
-  sitesUnproven.sort(order);
+  siteViolations.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset) || cmp(a.site, b.site));
+  sitesUnproven.sort((a, b) => a.optout_index - b.optout_index || cmp(a.site, b.site) || cmp(a.dataset, b.dataset));
   return { siteViolations, sitesUnproven };
 }
 
@@ -251,18 +256,20 @@ export function lagSeconds(report, horizonTime) {
 /**
  * The conclusion, exactly as `BundleReport::conclude` (verifier/src/compliance.rs), in this
  * order: violated > incomplete > site_unverified > sites_unproven > vacuous > lag_exceeded >
- * not_checked > compliant. A site violation counts as a violation only when the caller verified
- * that its opt-out's signer controls the site (`verifiedSiteSigners`: a Set of "site signer"
- * strings); a browser cannot fetch another origin's /.well-known/prov-ledger-keys, so here every
- * site violation is unverified unless the caller says otherwise.
+ * not_checked > compliant. A site violation binds only when the caller verified that its
+ * opt-out's signer controls the site: `siteControl(site, signer)` answers 'verified',
+ * 'not_authorised' (the site's key list does not name the signer: the opt-out counts for
+ * nothing) or 'unknown' (the default: a browser cannot read another origin's
+ * /.well-known/prov-ledger-keys, so here every site opt-out is unverified).
  */
-export function conclude(report, { complete = null, lagSeconds: lag = null, maxLagSeconds = null, allowVacuous = false, verifiedSiteSigners = null } = {}) {
+export function conclude(report, { complete = null, lagSeconds: lag = null, maxLagSeconds = null, allowVacuous = false, siteControl = () => 'unknown' } = {}) {
   const siteViolations = report.siteViolations ?? [];
-  const controlled = (v) => verifiedSiteSigners != null && v.signer != null && verifiedSiteSigners.has(`${v.site} ${v.signer}`);
-  if ((report.violations ?? []).length || siteViolations.some(controlled)) return 'violated';
+  const control = (site, signer) => siteControl(site, signer) ?? 'unknown';
+  const unproven = (report.sitesUnproven ?? []).some((u) => (report.siteOptouts ?? []).filter((o) => o.optout_index === u.optout_index).some((o) => control(u.site, o.signer) !== 'not_authorised'));
+  if ((report.violations ?? []).length || siteViolations.some((v) => control(v.site, v.signer) === 'verified')) return 'violated';
   if (complete === false) return 'incomplete';
-  if (siteViolations.length) return 'site_unverified';
-  if ((report.sitesUnproven ?? []).length) return 'sites_unproven';
+  if (siteViolations.some((v) => control(v.site, v.signer) === 'unknown')) return 'site_unverified';
+  if (unproven) return 'sites_unproven';
   if (report.horizon === 0n && !allowVacuous) return 'vacuous';
   if (maxLagSeconds != null && (lag == null || lag > maxLagSeconds)) return 'lag_exceeded';
   if (complete == null) return 'not_checked';
