@@ -69,10 +69,28 @@ test('items are linked from the dataset version page, whose charts come from /st
   const charts = await p.textContent('#charts');
   for (const t of ['Licences', 'Consent signals', 'Top domains by content size', 'CC-BY-4.0', 'aipref:train-ai=n', 'wikipedia.org', 'www.example.com']) assert.ok(charts.includes(t), `charts show ${t}`);
   assert.ok((await p.textContent('#sources-root')).includes(`${s.tree.size} (source, item) leaves`));
+  // The server's figures (Rust) recomputed here (JS) from every leaf and its metadata: equal.
+  await p.waitForSelector('#stats-check:not([data-state="pending"])');
+  assert.equal(await p.getAttribute('#stats-check', 'data-state'), 'ok', await p.textContent('#stats-check'));
   await shot(p, '31-version-charts');
   await p.click('#items a.item-link');
   await p.waitForSelector('#item-verdict .badge[data-state="ok"]');
   clean(p);
+  await p.close();
+});
+
+test('a server that inflates a licence count is caught by the recomputation', async () => {
+  const p = await newPage(browser.context, server.url);
+  await p.route('**/v1/datasets/*/*/*/stats', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.licences[0].items += 1;
+    await route.fulfill({ response: res, json: body });
+  });
+  await visit(p, server.url, '#/dataset/acme/c4/1', 'dataset');
+  await p.waitForSelector('#stats-check:not([data-state="pending"])');
+  assert.equal(await p.getAttribute('#stats-check', 'data-state'), 'bad');
+  assert.ok((await p.textContent('#stats-check')).includes('licences differ'));
   await p.close();
 });
 

@@ -161,8 +161,9 @@ async function renderVersion(root, { params, query, alive }) {
 
   const [{ breakdownChart }, stats] = await Promise.all([chartsMod, statsP]);
   if (!alive()) return;
-  const statsBadge = h('p', { class: 'row', id: 'stats-check' }, badge('pending', stats ? 'recomputing here…' : 'no statistics'));
-  charts.replaceChildren(...statCharts(breakdownChart, v, stats), stats ? statsBadge : null);
+  const statsBadge = h('p', { class: 'row', id: 'stats-check', dataset: { state: 'pending' } }, 'Figures: ', badge('pending', 'recomputing them here…'));
+  charts.replaceChildren(...statCharts(breakdownChart, v, stats));
+  if (stats) charts.after(statsBadge);
 
   const r = await entryP;
   if (!alive()) return;
@@ -178,7 +179,7 @@ async function renderVersion(root, { params, query, alive }) {
   if (stats) {
     const c = await recheckStats(v, stats, r);
     if (!alive()) return;
-    statsBadge.replaceChildren(badge(c.state, c.label), c.detail ? ` ${c.detail}` : '');
+    statsBadge.replaceChildren('Figures: ', badge(c.state, c.label), c.detail ? ` ${c.detail}` : '');
     statsBadge.dataset.state = c.state;
   }
   if (v.previous) {
@@ -240,7 +241,7 @@ function statCharts(breakdownChart, v, stats) {
   return [
     breakdownChart('Licences', statRows(stats.licences, 'items', 8), 'doughnut', `Items per licence (the metadata's "license"). ${from}`),
     breakdownChart('Consent signals', statRows(stats.consent, 'items', 8), 'bar', 'Items per consent signal observed at collection (aipref, TDMRep, robots.txt).'),
-    breakdownChart('Top domains by content size', hosts, 'bar', `Bytes per host${noSource.items ? `; ${fmtInt(noSource.items)} items (${fmtBytes(noSource.bytes)}) have no source URL` : ''}.`),
+    breakdownChart('Top domains by content size', hosts, 'bar', `Bytes per host${noSource.items ? `; ${fmtInt(noSource.items)} item${noSource.items === 1 ? '' : 's'} (${fmtBytes(noSource.bytes)}) without a source URL` : ''}.`),
   ];
 }
 

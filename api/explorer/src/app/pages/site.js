@@ -204,7 +204,7 @@ function versionResult(c) {
     shown.length
       ? h(
           'details',
-          { open: shown.length <= 10 },
+          { open: shown.length <= 20 },
           h('summary', null, shown.length < Number(c.count) ? `${fmtInt(shown.length)} of the ${fmtInt(c.count)} items (the first and the last)` : `The ${fmtInt(shown.length)} item${shown.length === 1 ? '' : 's'}`),
           h('ul', { class: 'site-items' }, shown.map((x) => h('li', null, h('a', { href: itemRoute(v.publisher, v.dataset, v.version, x.cid) }, hashText(x.cid, 10)), ' ', h('code', { class: 'source-key' }, x.key)))),
         )
