@@ -142,6 +142,21 @@ pub struct ComplianceBundleJson {
     /// time side of the verdict's horizon lag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon_entry: Option<BundleEntryJson>,
+    /// One range proof per (dataset version with a source tree, site named by a signed
+    /// `train-ai` opt-out below the horizon); absent when there is none (issue 13).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_proofs: Vec<BundleSourceProofJson>,
+}
+
+/// A range proof of what one dataset version's source tree holds from one site.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSourceProofJson {
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    /// The site, canonical: a domain or a URL prefix.
+    pub site: String,
+    pub proof: RangeProofJson,
 }
 
 // ---- Entry request bodies (docs/format-sets-entries.md, "Log entries"). For the schema only:

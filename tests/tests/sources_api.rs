@@ -427,3 +427,102 @@ async fn sources_claims_the_ledger_cannot_match_are_refused_over_http() {
     assert_eq!(status, 422, "{p}");
     assert_eq!(p["type"], "urn:prov-ledger:problem:sources-not-stored");
 }
+
+/// Issue 13's check, end to end on a real server and RocksDB: a signed `train-ai` opt-out of a
+/// domain present in the dataset makes the next checkpoint's compliance bundle a verified
+/// violation naming the domain's items; a domain absent from it is a verified exclusion (no
+/// violation, its range proof shows 0); and one flipped bit in a range proof fails the bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_bundles_prove_site_opt_outs_both_ways() {
+    use ledger::compliance::{verify_bundle_report, ComplianceBundle, Verdict};
+    use ledger::entry::{OptOut, Scope};
+    let (s, set) = published().await;
+    let (status, health) = s.get_json("/healthz").await;
+    assert_eq!(status, 200);
+    let vkey = ledger::VerifierKey::parse(health["verifier_key"].as_str().unwrap()).unwrap();
+    // The site owner's signed opt-out: one domain present, one absent.
+    let owner = key(9);
+    let o = OptOut {
+        ids: None,
+        sites: vec![
+            Site::parse("absent.org").unwrap(),
+            Site::parse("h1.example.com").unwrap(),
+        ],
+        scope: vec![Scope::TrainAi],
+    };
+    let optout = Entry::sign(
+        fixtures::ORIGIN,
+        EntryBody::OptOut(o),
+        fixtures::now(),
+        None,
+        &owner,
+    )
+    .unwrap();
+    let (status, r) = s.submit(&optout).await;
+    assert_eq!(status, 201, "{r}");
+    let horizon = r["index"].as_u64().unwrap() + 1;
+    s.upload_set(&fixtures::weights()).await;
+    let (_, v) = s.get_json("/v1/datasets/acme/web/1").await;
+    let d_index = v["index"].as_u64().unwrap();
+    let cp = fixtures::model_checkpoint(
+        &key(1),
+        "acme",
+        "m",
+        &[("acme", "web", "1", d_index, set.root())],
+        horizon,
+    );
+    let (status, r) = s.submit(&cp).await;
+    assert_eq!(status, 201, "{r}");
+    let cp_index = r["index"].as_u64().unwrap();
+
+    let resp = s.get(&format!("/v1/compliance/{cp_index}")).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let json: Value = resp.json().await.unwrap();
+    assert_valid("ComplianceBundleJson", &json);
+    assert_eq!(json["source_proofs"].as_array().unwrap().len(), 2, "{json}");
+    let bundle: ComplianceBundle = serde_json::from_value(json.clone()).unwrap();
+    let report = verify_bundle_report(&bundle, &vkey).unwrap();
+    let Verdict::Violated {
+        violations,
+        site_violations,
+    } = &report.verdict
+    else {
+        panic!("expected a violation: {:?}", report.verdict);
+    };
+    assert!(violations.is_empty());
+    assert_eq!(site_violations.len(), 1, "{site_violations:?}");
+    let v = &site_violations[0];
+    assert_eq!(v.site.to_string(), "h1.example.com");
+    assert_eq!(v.dataset, "acme/web@1");
+    assert_eq!(v.count, 10);
+    let mut want: Vec<ContentId> = (0..40u64)
+        .filter(|i| i % 4 == 1)
+        .map(|i| ContentId::of(format!("item {i}").as_bytes()))
+        .collect();
+    want.sort();
+    assert_eq!(v.cids, want);
+    // The absent domain: its proof is a verified exclusion.
+    let tree = source_tree(40);
+    let absent = bundle
+        .source_proofs
+        .iter()
+        .find(|p| p.site.to_string() == "absent.org")
+        .unwrap();
+    let m = verify_range(
+        &tree.root(),
+        tree.size(),
+        &Range::site(&absent.site),
+        &absent.proof,
+    )
+    .unwrap();
+    assert_eq!(m.count, 0);
+    // One flipped bit in a helper hash: the offline verifier rejects the bundle.
+    let mut bad = bundle.clone();
+    let p = bad
+        .source_proofs
+        .iter_mut()
+        .find(|p| !p.proof.hashes.is_empty())
+        .unwrap();
+    p.proof.hashes[0].0[0] ^= 1;
+    assert!(verify_bundle_report(&bad, &vkey).is_err());
+}

@@ -261,7 +261,7 @@ impl StoredRange {
 }
 
 fn source_err(e: StoreError) -> RangeError {
-    RangeError::Source(Arc::new(e))
+    RangeError::source_failed(e)
 }
 
 impl RangeSource for StoredRange {
