@@ -7,9 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { fromHex } from '../src/lib/bytes.js';
+import { fromHex, toHex } from '../src/lib/bytes.js';
+import { Blake3Set, rootOfLeafHashes } from '../src/lib/merkle.js';
 import { sourceKey, Site } from '../src/lib/source.js';
-import { verifyRange, siteRange } from '../src/lib/range.js';
+import { verifyRange, siteRange, splitSource } from '../src/lib/range.js';
 
 const FILE = new URL('./vectors/sources.json', import.meta.url);
 const present = existsSync(FILE);
@@ -30,7 +31,7 @@ test('source keys: the same key as Rust for every URI', { skip }, () => {
 
 test('sites: the same canonical form and prefix as Rust, or refused by both', { skip }, () => {
   for (const c of vectors?.sites ?? []) {
-    const want = c.site ?? c.canonical ?? null;
+    const want = c.site;
     if (want == null) {
       assert.throws(() => Site.parse(c.input), `${JSON.stringify(c.input)} is refused`);
       continue;
@@ -38,8 +39,16 @@ test('sites: the same canonical form and prefix as Rust, or refused by both', { 
     const s = Site.parse(c.input);
     assert.equal(s.toString(), want, JSON.stringify(c.input));
     assert.equal(s.prefix(), c.prefix, `prefix of ${JSON.stringify(c.input)}`);
-    if (c.kind) assert.equal(s.kind, c.kind === 'url_prefix' || c.kind === 'UrlPrefix' ? 'url_prefix' : 'domain');
+    assert.equal(s.kind, c.kind, `kind of ${JSON.stringify(c.input)}`);
+    assert.equal(Site.isCanonical(c.input), c.canonical, `${JSON.stringify(c.input)} is canonical: ${c.canonical}`);
   }
+});
+
+test('the vector tree: its leaves rebuild its root, every leaf a source leaf', { skip }, () => {
+  const leaves = vectors.tree.leaves.map(fromHex);
+  assert.equal(leaves.length, vectors.tree.size);
+  assert.equal(toHex(rootOfLeafHashes(Blake3Set, leaves.map((l) => Blake3Set.leafHash(l)))), vectors.tree.root);
+  for (const l of leaves) assert.ok(splitSource(l), toHex(l));
 });
 
 function rangeOf(c) {
