@@ -27,6 +27,11 @@ export function modelRoute(publisher, model, checkpoint) {
   return checkpoint == null ? route('model', publisher, model) : route('model', publisher, model, checkpoint);
 }
 
+/** The item view of `cid` in a dataset version. */
+export function itemRoute(publisher, dataset, version, cid) {
+  return route('dataset', publisher, dataset, version, 'item', cid);
+}
+
 /** A `publisher/dataset@version` label as a link. */
 export function datasetLabelLink(label) {
   const m = /^([^/]+)\/([^@]+)@(.+)$/.exec(label);

@@ -7,12 +7,11 @@
 import { h, section, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
 import { api } from '../api.js';
 import { latestCheckpoint, verifiedEntry, verifyEntry, forgetEntries } from '../trust.js';
-import { entryLink, datasetRoute, modelRoute } from '../entryview.js';
+import { entryLink, datasetRoute, modelRoute, itemRoute } from '../entryview.js';
 import { cidOfBlob, cidOfText } from '../../lib/cid.js';
 import { isCid, verifyMembershipJson } from '../../lib/set.js';
 import { buildAnonymousOptout, originOf } from '../../lib/entry.js';
 import { complianceOf } from './models.js';
-import { itemRoute } from './item.js';
 
 // The current IETF aipref vocabulary's usage categories (verifier/src/entry, Scope): `ai-use`,
 // withdrawn from the draft, stays readable in logged entries but new entries may not use it.

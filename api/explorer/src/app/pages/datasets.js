@@ -6,12 +6,11 @@
 import { h, dl, section, table, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
 import { api, orNull } from '../api.js';
 import { verifiedEntry } from '../trust.js';
-import { entryLink, datasetRoute } from '../entryview.js';
+import { entryLink, datasetRoute, itemRoute } from '../entryview.js';
 import { PAGE_SIZE } from '../pager.js';
 import { diffSets, allLeaves, DIFF_MAX } from '../setdiff.js';
 import { checkLeaves, computeStats, compareStats, sourceTreeOf } from '../../lib/stats.js';
 import { route } from '../dom.js';
-import { itemRoute } from './item.js';
 
 export async function render(root, ctx) {
   const { params } = ctx;

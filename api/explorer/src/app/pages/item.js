@@ -5,7 +5,7 @@
 // the leaf's `meta`). Only then does the page call the licence, source and consent "verified".
 
 import { blake3 } from '@noble/hashes/blake3.js';
-import { h, dl, section, badge, hashText, fmtInt, fmtBytes, errorBox, route } from '../dom.js';
+import { h, dl, section, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { verifiedEntry } from '../trust.js';
 import { entryLink, datasetRoute } from '../entryview.js';
@@ -13,10 +13,6 @@ import { isCid, verifyMembershipJson } from '../../lib/set.js';
 import { canonicalize } from '../../lib/jcs.js';
 import { toHex, utf8 } from '../../lib/bytes.js';
 import { sourceKey, keyHost } from '../../lib/source.js';
-
-export function itemRoute(publisher, dataset, version, cid) {
-  return route('dataset', publisher, dataset, version, 'item', cid);
-}
 
 const ZERO = '0'.repeat(64);
 

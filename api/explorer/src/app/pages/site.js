@@ -8,10 +8,9 @@
 import { h, section, badge, fmtInt, errorBox, hashText } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { verifiedEntry } from '../trust.js';
-import { entryLink, datasetRoute, modelRoute } from '../entryview.js';
+import { entryLink, datasetRoute, modelRoute, itemRoute } from '../entryview.js';
 import { Site } from '../../lib/source.js';
 import { verifyRange, siteRange, splitSource } from '../../lib/range.js';
-import { itemRoute } from './item.js';
 
 /** Dataset versions examined, at most (as "Was my work used?"). */
 const MAX_VERSIONS = 200;
