@@ -1022,7 +1022,12 @@ fn write_manifest(
 ) -> Vec<u8> {
     let mut h = ManifestHeader::new(&header.mode, header.field.as_deref(), &header.meta);
     h.meta_fields = header.meta_fields.clone();
+    (h.sources_root, h.sources_size) = (header.sources_root, header.sources_size);
     let mut w = ManifestWriter::new(Cursor::new(Vec::new()), h).expect("in memory");
+    if let Some((root, size)) = header.sources() {
+        w.set_sources(root, size)
+            .expect("a verified source tree comes with metadata");
+    }
     for (e, m) in entries.iter().zip(metas) {
         w.push(&e.leaf, m.as_deref())
             .unwrap_or_else(|err| panic!("writing back a verified leaf: {err}"));

@@ -162,8 +162,10 @@ fn bench_jsonl(c: &mut Criterion) {
         .map(|r| r.trim_end_matches('\n').as_bytes())
         .collect();
     let bytes: usize = lines.iter().map(|l| l.len()).sum();
-    let none: Vec<(String, String)> = Vec::new();
-    let source = vec![("source".to_string(), "url".to_string())];
+    let none: Vec<hasher::MetaField> = Vec::new();
+    let source = hasher::MetaSpec::parse(hasher::MetaMode::Full, &["source=url".into()], &[])
+        .expect("a valid mapping")
+        .fields;
 
     let mut g = c.benchmark_group("jsonl");
     g.sample_size(10);

@@ -89,6 +89,9 @@ pub enum HashError {
     /// The manifest could not be written.
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
+    /// The source tree's leaves came out of their sort out of order: a bug, never the input.
+    #[error("source tree: {0}")]
+    SourceTree(#[from] verifier::range::RangeError),
     /// An option that does not make sense (an unknown mode, a bad `--meta-field`, a bad glob).
     #[error("{0}")]
     Config(String),

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::meta::{canonical, meta_digest};
+use crate::sources::{SourceTree, SourceTreeBuilder};
 
 /// The value of the header's `format` key.
 pub const FORMAT: &str = "prov-manifest/v1";
@@ -49,6 +50,19 @@ pub enum ManifestError {
     },
     #[error("manifest root: header says {header}, leaves give {computed}")]
     RootMismatch { header: Digest, computed: Digest },
+    /// The source tree derived from the leaves' metadata is not the one the header names.
+    #[error(
+        "manifest source tree: header says {header_root} ({header_size} leaves), the metadata gives {computed_root} ({computed_size} leaves)"
+    )]
+    SourcesMismatch {
+        header_root: Digest,
+        header_size: u64,
+        computed_root: Digest,
+        computed_size: u64,
+    },
+    /// Sorting the source leaves (temporary files) failed.
+    #[error("manifest source tree: {0}")]
+    Sources(#[source] Box<crate::error::HashError>),
 }
 
 /// The first line. Counts and root are filled in when the last leaf has been written.
@@ -81,6 +95,13 @@ pub struct ManifestHeader {
     pub skipped: u64,
     /// The set's root: RFC 6962 shape, BLAKE3 (DESIGN.md, "Two trees").
     pub root: Digest,
+    /// The root of the source tree derived from the leaves' metadata (`meta: full` only;
+    /// absent in manifests written before source trees existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources_root: Option<Digest>,
+    /// The number of leaves of that source tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources_size: Option<u64>,
 }
 
 impl ManifestHeader {
@@ -99,7 +120,14 @@ impl ManifestHeader {
             duplicates: 0,
             skipped: 0,
             root: Digest::default(),
+            sources_root: None,
+            sources_size: None,
         }
+    }
+
+    /// The source tree the header names, `(root, size)`.
+    pub fn sources(&self) -> Option<(Digest, u64)> {
+        self.sources_root.zip(self.sources_size)
     }
 
     fn has_meta(&self) -> bool {
@@ -131,14 +159,26 @@ pub struct ManifestWriter<W: Write + Seek> {
     root: StreamingRoot<Blake3Set>,
     last: Option<ContentId>,
     leaf_bytes: u64,
+    sources_set: bool,
 }
 
 impl<W: Write + Seek> ManifestWriter<W> {
     /// Starts a manifest at the current position of `inner` (normally a new file).
     pub fn new(inner: W, header: ManifestHeader) -> Result<Self, ManifestError> {
+        if header.sources_root.is_some() != header.sources_size.is_some()
+            || (header.sources_root.is_some() && !header.has_meta())
+        {
+            return Err(ManifestError::Header(
+                "sources_root and sources_size come together, and only with meta full".into(),
+            ));
+        }
         let mut widest = header.clone();
         (widest.items, widest.bytes, widest.leaves) = (u64::MAX, u64::MAX, u64::MAX);
         (widest.leaf_bytes, widest.duplicates, widest.skipped) = (u64::MAX, u64::MAX, u64::MAX);
+        if widest.sources_size.is_some() {
+            // Room for the source tree, which is known only at the end.
+            widest.sources_size = Some(u64::MAX);
+        }
         let reserved = header_json(&widest)?.len();
         let mut w = BufWriter::with_capacity(1 << 20, inner);
         w.write_all(&vec![b' '; reserved])?;
@@ -150,6 +190,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
             root: StreamingRoot::new(),
             last: None,
             leaf_bytes: 0,
+            sources_set: false,
         })
     }
 
@@ -192,8 +233,28 @@ impl<W: Write + Seek> ManifestWriter<W> {
         self.root.root()
     }
 
+    /// Names the source tree derived from the leaves' metadata in the header, written by
+    /// [`ManifestWriter::finish`]. Room for it is reserved only when the header given to
+    /// [`ManifestWriter::new`] had `sources_root` and `sources_size` (placeholders; `meta:
+    /// full` only), and then this must be called before `finish`.
+    pub fn set_sources(&mut self, root: Digest, size: u64) -> Result<(), ManifestError> {
+        if self.header.sources().is_none() {
+            return Err(ManifestError::Header(
+                "no room reserved for a source tree (meta none, or a header without one)".into(),
+            ));
+        }
+        (self.header.sources_root, self.header.sources_size) = (Some(root), Some(size));
+        self.sources_set = true;
+        Ok(())
+    }
+
     /// Fills in the header and flushes. Returns the completed header and the inner writer.
     pub fn finish(self, counts: ItemCounts) -> Result<(ManifestHeader, W), ManifestError> {
+        if self.header.sources().is_some() && !self.sources_set {
+            return Err(ManifestError::Header(
+                "room was reserved for a source tree that was never set".into(),
+            ));
+        }
         let mut h = self.header;
         h.leaves = self.root.size().0;
         h.leaf_bytes = self.leaf_bytes;
@@ -222,6 +283,11 @@ fn header_json(h: &ManifestHeader) -> Result<Vec<u8>, ManifestError> {
 /// strictly increasing and that each metadata object hashes to its leaf's `meta`. At the end it
 /// checks the counts and the root against the header: the last item of the iteration is an error
 /// if they differ, so a caller that reads to the end has read a verified manifest.
+///
+/// When the header names a source tree (`sources_root`, `sources_size`), the reader rebuilds it
+/// from the metadata while streaming (an external sort, bounded memory) and the end check also
+/// refuses a source tree that differs; [`ManifestReader::derive_sources`] asks for it on a
+/// manifest whose header does not name one.
 pub struct ManifestReader<R: BufRead> {
     r: R,
     header: ManifestHeader,
@@ -231,7 +297,12 @@ pub struct ManifestReader<R: BufRead> {
     leaf_bytes: u64,
     done: bool,
     buf: Vec<u8>,
+    sources: Option<SourceTreeBuilder>,
+    derived: Option<SourceTree>,
 }
+
+/// Memory for sorting source leaves while reading a manifest, before runs spill to disk.
+const SOURCES_BUDGET: usize = 128 << 20;
 
 /// One leaf line as written.
 #[derive(Deserialize)]
@@ -267,6 +338,19 @@ impl<R: BufRead> ManifestReader<R> {
                 header.meta
             )));
         }
+        if header.sources_root.is_some() != header.sources_size.is_some() {
+            return Err(ManifestError::Header(
+                "sources_root and sources_size come together".into(),
+            ));
+        }
+        if header.sources_root.is_some() && !header.has_meta() {
+            return Err(ManifestError::Header(
+                "a manifest without metadata has no source tree".into(),
+            ));
+        }
+        let sources = header
+            .sources_root
+            .map(|_| SourceTreeBuilder::new(SOURCES_BUDGET, None));
         Ok(ManifestReader {
             r,
             header,
@@ -276,6 +360,8 @@ impl<R: BufRead> ManifestReader<R> {
             leaf_bytes: 0,
             done: false,
             buf,
+            sources,
+            derived: None,
         })
     }
 
@@ -283,12 +369,31 @@ impl<R: BufRead> ManifestReader<R> {
         &self.header
     }
 
+    /// Also rebuilds the source tree of a manifest with metadata whose header does not name one
+    /// (written before source trees existed), for [`ManifestReader::verify_sources_to_end`].
+    /// Call before reading any leaf.
+    pub fn derive_sources(mut self) -> Self {
+        if self.header.has_meta() && self.sources.is_none() && self.line == 1 {
+            self.sources = Some(SourceTreeBuilder::new(SOURCES_BUDGET, None));
+        }
+        self
+    }
+
     /// Reads every remaining leaf and returns the header once everything verified.
-    pub fn verify_to_end(mut self) -> Result<ManifestHeader, ManifestError> {
+    pub fn verify_to_end(self) -> Result<ManifestHeader, ManifestError> {
+        Ok(self.verify_sources_to_end()?.0)
+    }
+
+    /// [`ManifestReader::verify_to_end`], also returning the source tree rebuilt from the
+    /// metadata (`None` without metadata, or when neither the header named one nor
+    /// [`ManifestReader::derive_sources`] asked for it).
+    pub fn verify_sources_to_end(
+        mut self,
+    ) -> Result<(ManifestHeader, Option<SourceTree>), ManifestError> {
         for e in self.by_ref() {
             e?;
         }
-        Ok(self.header)
+        Ok((self.header, self.derived))
     }
 
     fn read_entry(&mut self) -> Result<Option<ManifestEntry>, ManifestError> {
@@ -317,6 +422,10 @@ impl<R: BufRead> ManifestReader<R> {
                 if !m.is_object() || meta_digest(Some(&c)) != leaf.meta {
                     return Err(bad("metadata does not hash to the leaf's meta".into()));
                 }
+                if let Some(t) = self.sources.as_mut() {
+                    t.push_meta(m, &leaf.cid)
+                        .map_err(|e| ManifestError::Sources(Box::new(e)))?;
+                }
             }
             (None, false) if leaf.meta == Digest::default() => {}
             _ => {
@@ -336,7 +445,7 @@ impl<R: BufRead> ManifestReader<R> {
         Ok(Some(ManifestEntry { leaf, meta: l.meta }))
     }
 
-    fn check_end(&self) -> Result<(), ManifestError> {
+    fn check_end(&mut self) -> Result<(), ManifestError> {
         let h = &self.header;
         let leaves = self.root.size().0;
         // Found by fuzzing: a saturating sum let `items = duplicates = 2^64 - 1` pass.
@@ -365,6 +474,22 @@ impl<R: BufRead> ManifestReader<R> {
                 header: h.root,
                 computed,
             });
+        }
+        if let Some(t) = self.sources.take() {
+            let got = t
+                .finish()
+                .map_err(|e| ManifestError::Sources(Box::new(e)))?;
+            if let Some((header_root, header_size)) = h.sources() {
+                if (header_root, header_size) != (got.root, got.size) {
+                    return Err(ManifestError::SourcesMismatch {
+                        header_root,
+                        header_size,
+                        computed_root: got.root,
+                        computed_size: got.size,
+                    });
+                }
+            }
+            self.derived = Some(got);
         }
         Ok(())
     }

@@ -61,14 +61,192 @@ impl MetaMode {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetaSpec {
     pub mode: MetaMode,
-    /// `(key in the entry, field or column in the record)`, in the order given.
-    pub fields: Vec<(String, String)>,
+    /// The record fields mapped in, in the order given (explicit ones, then consent signals, then
+    /// a preset's).
+    pub fields: Vec<MetaField>,
     /// Constant entries added to every item.
     pub constants: BTreeMap<String, Value>,
 }
 
+/// One record field (or nested path) copied into every item's source entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaField {
+    /// The key in the source entry (`consent` for every consent signal).
+    pub key: String,
+    /// Where the value is in the record.
+    pub path: FieldPath,
+    /// How the value is turned into the entry's value.
+    pub kind: FieldKind,
+    /// A preset's field: a Parquet file without the column is no error (the key is left out),
+    /// since layouts differ between releases of a corpus. Explicit fields must exist.
+    pub optional: bool,
+}
+
+/// How a field's value is written into the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// As found (JSON: the value itself; Parquet: see `columnar`).
+    Plain,
+    /// A consent signal observed at collection, normalised to `<vocabulary>:<value>` strings.
+    Consent(Vocabulary),
+}
+
+/// The consent vocabularies `--meta-consent` understands (docs/format-manifest.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Vocabulary {
+    /// IETF aipref: the value of a `Content-Usage` header, e.g. `train-ai=n, search=y`.
+    Aipref,
+    /// W3C TDMRep: the `tdm-reservation` value, `1` (rights reserved) or `0`.
+    Tdmrep,
+    /// The robots.txt decision for the URL at collection: `allow` or `disallow`.
+    Robots,
+}
+
+impl Vocabulary {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Vocabulary::Aipref => "aipref",
+            Vocabulary::Tdmrep => "tdmrep",
+            Vocabulary::Robots => "robots",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "aipref" => Some(Vocabulary::Aipref),
+            "tdmrep" => Some(Vocabulary::Tdmrep),
+            "robots" => Some(Vocabulary::Robots),
+            _ => None,
+        }
+    }
+
+    /// The normalised signals a record's value stands for (`aipref` may give several), or why
+    /// the value is not one this vocabulary knows. A value already in normalised form
+    /// (`robots:disallow`) is accepted as itself, so a manifest's metadata can be hashed again.
+    pub fn normalise(&self, v: &Value) -> Result<Vec<String>, String> {
+        let prefix = self.as_str();
+        let bad = || format!("{prefix} consent value {v} is not understood");
+        match self {
+            Vocabulary::Aipref => {
+                let s = v.as_str().ok_or_else(bad)?;
+                let mut prefs = BTreeMap::new();
+                for member in s.split(',') {
+                    let m = member.trim();
+                    let m = m.strip_prefix("aipref:").unwrap_or(m);
+                    let (k, val) = m.split_once('=').ok_or_else(bad)?;
+                    let key_ok = k
+                        .bytes()
+                        .next()
+                        .is_some_and(|b| b.is_ascii_lowercase() || b == b'*')
+                        && k.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b)
+                        });
+                    if !key_ok || !["y", "n"].contains(&val) {
+                        return Err(bad());
+                    }
+                    // A structured-field dictionary: the last value of a repeated key wins.
+                    prefs.insert(k.to_string(), val.to_string());
+                }
+                Ok(prefs
+                    .into_iter()
+                    .map(|(k, val)| format!("aipref:{k}={val}"))
+                    .collect())
+            }
+            Vocabulary::Tdmrep => {
+                let one = match v {
+                    Value::Bool(b) => *b,
+                    Value::Number(n) if n.as_u64() == Some(1) => true,
+                    Value::Number(n) if n.as_u64() == Some(0) => false,
+                    Value::String(s) => {
+                        match s.trim().strip_prefix("tdmrep:").unwrap_or(s.trim()) {
+                            "1" => true,
+                            "0" => false,
+                            _ => return Err(bad()),
+                        }
+                    }
+                    _ => return Err(bad()),
+                };
+                Ok(vec![format!("tdmrep:{}", u8::from(one))])
+            }
+            Vocabulary::Robots => {
+                let s = v.as_str().ok_or_else(bad)?.trim().to_ascii_lowercase();
+                let s = s.strip_prefix("robots:").unwrap_or(&s);
+                let d = match s {
+                    "allow" | "allowed" => "allow",
+                    "disallow" | "disallowed" => "disallow",
+                    _ => return Err(bad()),
+                };
+                Ok(vec![format!("robots:{d}")])
+            }
+        }
+    }
+}
+
+/// A path to a value inside a record: segments separated by `.`, each a key of a JSON object
+/// (or a field of a Parquet struct column). A backslash makes the next character literal, so
+/// `a\.b` is the one key `a.b` and `a\\b` the key `a\b`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    segments: Vec<String>,
+    text: String,
+}
+
+impl FieldPath {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut segments = Vec::new();
+        let mut cur = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => cur.push(chars.next().ok_or("ends in a lone backslash")?),
+                '.' => segments.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        segments.push(cur);
+        if segments.iter().any(String::is_empty) {
+            return Err(format!("path {s:?} has an empty segment"));
+        }
+        Ok(FieldPath {
+            segments,
+            text: s.to_string(),
+        })
+    }
+
+    /// The keys from the record's top level down.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The named layouts of `--meta-preset`, each `(key, path)`. Checked against the published
+/// schemas (docs/format-manifest.md, "Presets"): C4 (`text`, `timestamp`, `url`), FineWeb (`text`,
+/// `id`, `dump`, `url`, `date`, `file_path`, `language`, `language_score`, `token_count`; FineWeb-Edu
+/// has no `date`), Dolma (`id`, `text`, `source` (a corpus name, not a URI), `added`, `created`,
+/// `metadata` with the page's `url` for web sources).
+pub const PRESETS: [(&str, &[(&str, &str)]); 4] = [
+    ("web", &[("source", "url")]),
+    ("c4", &[("source", "url"), ("collected", "timestamp")]),
+    ("fineweb", &[("source", "url"), ("collected", "date")]),
+    (
+        "dolma",
+        &[("source", "metadata.url"), ("collected", "added")],
+    ),
+];
+
 impl MetaSpec {
-    /// Parses `--meta-field KEY=FIELD` and `--meta-set KEY=VALUE` options, refusing reserved,
+    /// Parses `--meta-field KEY=PATH` and `--meta-set KEY=VALUE` options, refusing reserved,
     /// empty or repeated keys so that a key always means one thing.
     pub fn parse(mode: MetaMode, fields: &[String], sets: &[String]) -> Result<Self, HashError> {
         let mut spec = MetaSpec {
@@ -88,10 +266,14 @@ impl MetaSpec {
                     )));
                 }
                 if opt == "--meta-field" {
-                    if v.is_empty() {
-                        return Err(HashError::Config(format!("{opt} {item:?}: empty field")));
-                    }
-                    spec.fields.push((k.to_string(), v.to_string()));
+                    let path = FieldPath::parse(v)
+                        .map_err(|e| HashError::Config(format!("{opt} {item:?}: {e}")))?;
+                    spec.fields.push(MetaField {
+                        key: k.to_string(),
+                        path,
+                        kind: FieldKind::Plain,
+                        optional: false,
+                    });
                 } else {
                     spec.constants
                         .insert(k.to_string(), Value::String(v.to_string()));
@@ -101,8 +283,140 @@ impl MetaSpec {
         Ok(spec)
     }
 
+    /// Adds `--meta-consent VOCAB=PATH[,VOCAB=PATH...]`: each record field holds a consent
+    /// signal of one vocabulary (`aipref`, `tdmrep`, `robots`), normalised into the `consent`
+    /// key. Refused when `consent` is also mapped or set, or a vocabulary is given twice.
+    pub fn add_consent(&mut self, option: &str) -> Result<(), HashError> {
+        let bad = |why: String| HashError::Config(format!("--meta-consent {option:?}: {why}"));
+        if self.key_taken("consent") && !self.has_consent() {
+            return Err(bad(
+                "`consent` is already given by --meta-field or --meta-set".into(),
+            ));
+        }
+        for part in split_unescaped(option, ',') {
+            let (voc, path) = part
+                .split_once('=')
+                .ok_or_else(|| bad("expected VOCABULARY=PATH".into()))?;
+            let voc = Vocabulary::parse(voc).ok_or_else(|| {
+                bad(format!(
+                    "unknown vocabulary {voc:?} (expected aipref, tdmrep or robots)"
+                ))
+            })?;
+            if self
+                .fields
+                .iter()
+                .any(|f| f.kind == FieldKind::Consent(voc))
+            {
+                return Err(bad(format!("{} given twice", voc.as_str())));
+            }
+            let path = FieldPath::parse(path).map_err(bad)?;
+            self.fields.push(MetaField {
+                key: "consent".into(),
+                path,
+                kind: FieldKind::Consent(voc),
+                optional: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the fields of a named layout (`--meta-preset`). A key already given explicitly
+    /// (`--meta-field`, `--meta-set`) keeps the explicit meaning: the preset only fills in the
+    /// keys nobody named.
+    pub fn add_preset(&mut self, name: &str) -> Result<(), HashError> {
+        let (_, fields) = PRESETS.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            HashError::Config(format!(
+                "unknown --meta-preset {name:?} (expected one of {})",
+                names.join(", ")
+            ))
+        })?;
+        for (key, path) in *fields {
+            if self.key_taken(key) {
+                continue;
+            }
+            let path = FieldPath::parse(path).map_err(HashError::Config)?;
+            self.fields.push(MetaField {
+                key: (*key).to_string(),
+                path,
+                kind: FieldKind::Plain,
+                optional: true,
+            });
+        }
+        Ok(())
+    }
+
+    fn key_taken(&self, key: &str) -> bool {
+        self.constants.contains_key(key) || self.fields.iter().any(|f| f.key == key)
+    }
+
+    fn has_consent(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| matches!(f.kind, FieldKind::Consent(_)))
+    }
+
     pub fn enabled(&self) -> bool {
         self.mode == MetaMode::Full
+    }
+
+    /// The entry values of one record from the raw values found for [`MetaSpec::fields`]
+    /// (`(index into fields, value)`; absent and null ones left out): consent signals are
+    /// normalised and gathered into `consent` (a string for one signal, a sorted array of the
+    /// distinct signals for several). The error is the reason a value is not understood.
+    pub fn resolve(&self, found: Vec<(usize, Value)>) -> Result<Vec<(String, Value)>, String> {
+        let mut out = Vec::with_capacity(found.len());
+        let mut consent: Vec<String> = Vec::new();
+        for (i, v) in found {
+            let Some(f) = self.fields.get(i) else {
+                continue;
+            };
+            if v.is_null() {
+                continue;
+            }
+            match f.kind {
+                FieldKind::Plain => out.push((f.key.clone(), v)),
+                FieldKind::Consent(voc) => consent.extend(voc.normalise(&v)?),
+            }
+        }
+        consent.sort();
+        consent.dedup();
+        match consent.len() {
+            0 => {}
+            1 => out.push(("consent".into(), Value::String(consent.remove(0)))),
+            _ => out.push((
+                "consent".into(),
+                Value::Array(consent.into_iter().map(Value::String).collect()),
+            )),
+        }
+        Ok(out)
+    }
+
+    /// The `source` an item's entry will hold, if it is a string: the mapped value in `values`
+    /// (from [`MetaSpec::resolve`]) or else the `--meta-set` constant. This is what the source
+    /// tree reads (docs/formats.md, "Source trees").
+    pub fn source_of<'a>(&'a self, values: &'a [(String, Value)]) -> Option<&'a str> {
+        values
+            .iter()
+            .find(|(k, _)| k == "source")
+            .map(|(_, v)| v)
+            .or_else(|| self.constants.get("source"))
+            .and_then(Value::as_str)
+    }
+
+    /// The `meta_fields` of a manifest header: key -> path, consent signals as
+    /// `consent.<vocabulary>` -> path.
+    pub fn header_fields(&self) -> BTreeMap<String, String> {
+        self.fields
+            .iter()
+            .map(|f| {
+                let k = match f.kind {
+                    FieldKind::Plain => f.key.clone(),
+                    FieldKind::Consent(v) => format!("consent.{}", v.as_str()),
+                };
+                (k, f.path.as_str().to_string())
+            })
+            .collect()
     }
 
     /// The canonical bytes of one item's source entry. `record` holds the values found for
@@ -134,6 +448,25 @@ impl MetaSpec {
         }
         canonical(&Value::Object(m))
     }
+}
+
+/// Splits at `sep` where it is not escaped by a backslash (escapes are kept for the path
+/// parser).
+fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut escaped) = (0, false);
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == sep {
+            parts.push(&s[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(&s[start..]);
+    parts
 }
 
 /// RFC 8785 canonical JSON of `v`.
@@ -216,6 +549,95 @@ mod tests {
             let r = MetaSpec::parse(MetaMode::Full, &f, &s);
             assert!(matches!(r, Err(HashError::Config(_))), "{f:?} {s:?}");
         }
+    }
+
+    #[test]
+    fn field_paths_split_on_dots_and_backslash_escapes() {
+        let segs = |s: &str| FieldPath::parse(s).map(|p| p.segments().to_vec());
+        assert_eq!(segs("url").unwrap(), ["url"]);
+        assert_eq!(segs("metadata.url").unwrap(), ["metadata", "url"]);
+        assert_eq!(segs(r"a\.b.c").unwrap(), ["a.b", "c"]);
+        assert_eq!(segs(r"a\\b").unwrap(), [r"a\b"]);
+        assert_eq!(FieldPath::parse(r"a\.b").unwrap().to_string(), r"a\.b");
+        for bad in ["", ".", "a..b", "a.", r"a\"] {
+            assert!(segs(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            split_unescaped(r"aipref=a\,b,robots=r", ','),
+            [r"aipref=a\,b", "robots=r"]
+        );
+    }
+
+    #[test]
+    fn consent_vocabularies_normalise_what_collectors_record() {
+        use serde_json::json;
+        let n = |v: Vocabulary, x: Value| v.normalise(&x);
+        assert_eq!(
+            n(Vocabulary::Aipref, json!("train-ai=n")).unwrap(),
+            ["aipref:train-ai=n"]
+        );
+        assert_eq!(
+            n(Vocabulary::Aipref, json!(" search=y ,train-ai=n")).unwrap(),
+            ["aipref:search=y", "aipref:train-ai=n"]
+        );
+        assert_eq!(
+            n(Vocabulary::Aipref, json!("aipref:train-ai=n")).unwrap(),
+            ["aipref:train-ai=n"]
+        );
+        for bad in [
+            json!("train-ai"),
+            json!("Train-AI=n"),
+            json!("train-ai=no"),
+            json!(""),
+            json!(1),
+        ] {
+            assert!(n(Vocabulary::Aipref, bad.clone()).is_err(), "{bad}");
+        }
+        for (v, want) in [
+            (json!(1), "tdmrep:1"),
+            (json!("1"), "tdmrep:1"),
+            (json!(0), "tdmrep:0"),
+            (json!(false), "tdmrep:0"),
+            (json!("tdmrep:1"), "tdmrep:1"),
+        ] {
+            assert_eq!(n(Vocabulary::Tdmrep, v).unwrap(), [want]);
+        }
+        for bad in [json!(2), json!("yes"), json!([1])] {
+            assert!(n(Vocabulary::Tdmrep, bad.clone()).is_err(), "{bad}");
+        }
+        for (v, want) in [
+            (json!("allow"), "robots:allow"),
+            (json!("Allowed"), "robots:allow"),
+            (json!("DISALLOW"), "robots:disallow"),
+            (json!("robots:disallow"), "robots:disallow"),
+        ] {
+            assert_eq!(n(Vocabulary::Robots, v).unwrap(), [want]);
+        }
+        for bad in [json!(true), json!("noindex"), json!("")] {
+            assert!(n(Vocabulary::Robots, bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn presets_fill_only_keys_nobody_named() {
+        let mut s = MetaSpec::parse(MetaMode::Full, &["source=canonical".into()], &[]).unwrap();
+        s.add_preset("c4").unwrap();
+        let got: Vec<(&str, &str, bool)> = s
+            .fields
+            .iter()
+            .map(|f| (f.key.as_str(), f.path.as_str(), f.optional))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("source", "canonical", false),
+                ("collected", "timestamp", true)
+            ]
+        );
+        let mut s = MetaSpec::parse(MetaMode::Full, &[], &["collected=2024-01-01".into()]).unwrap();
+        s.add_preset("dolma").unwrap();
+        assert_eq!(s.fields.len(), 1);
+        assert_eq!(s.fields[0].path.segments(), ["metadata", "url"]);
     }
 
     #[test]

@@ -28,6 +28,7 @@ use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use crate::meta::{leaf_meta_json, meta_digest, MetaSpec};
 use crate::sorter::Sorter;
+use crate::sources::SourceTreeBuilder;
 use crate::text::LineSplitter;
 use crate::walk::{walk, CorpusFile, WalkOptions};
 use crate::work::{Done, Work, Worker};
@@ -178,7 +179,15 @@ pub fn hash_corpus<W: Write + Seek>(
             true
         })?;
     }
-    let mut sorter = Sorter::new(cfg.memory_budget, cfg.tmp_dir.clone());
+    // Two thirds of the memory for the leaves, one third for the source tree's leaves.
+    let (leaf_budget, source_budget) = if cfg.meta.enabled() {
+        let third = cfg.memory_budget / 3;
+        (cfg.memory_budget - third, Some(third))
+    } else {
+        (cfg.memory_budget, None)
+    };
+    let mut sorter = Sorter::new(leaf_budget, cfg.tmp_dir.clone());
+    let mut sources = source_budget.map(|b| SourceTreeBuilder::new(b, cfg.tmp_dir.clone()));
     let mut tally = Tally::default();
     let (stop, next_file) = (AtomicBool::new(false), AtomicUsize::new(0));
     let (stop, next_file) = (&stop, &next_file);
@@ -209,12 +218,22 @@ pub fn hash_corpus<W: Write + Seek>(
             s.spawn(move || w.run(&rx, &tx, stop));
         }
         drop((work_rx, done_tx));
-        let r = collect(done_rx, pre_invalid, cfg, &mut sorter, &mut tally, obs);
+        let sinks = Sinks {
+            sorter: &mut sorter,
+            sources: sources.as_mut(),
+        };
+        let r = collect(done_rx, pre_invalid, cfg, sinks, &mut tally, obs);
         // Dropping the receiver (inside `collect`) unblocks the workers; the flag stops readers.
         stop.store(true, Ordering::Relaxed);
         r
     })?;
-    finish(cfg, sorter, tally, out, started)
+    finish(cfg, sorter, sources, tally, out, started)
+}
+
+/// Where collected entries go: the leaves' sorter and, with metadata, the source tree's.
+struct Sinks<'a> {
+    sorter: &'a mut Sorter,
+    sources: Option<&'a mut SourceTreeBuilder>,
 }
 
 /// [`hash_corpus`] into a manifest at `out`, all or nothing: the manifest is written to a
@@ -446,7 +465,7 @@ fn collect(
     rx: Receiver<Result<Done, HashError>>,
     pre_invalid: Vec<HashError>,
     cfg: &HashConfig,
-    sorter: &mut Sorter,
+    mut sinks: Sinks<'_>,
     tally: &mut Tally,
     obs: &mut dyn Observer,
 ) -> Result<(), HashError> {
@@ -464,7 +483,12 @@ fn collect(
         tally.items += d.items;
         tally.bytes += d.bytes;
         for e in d.entries {
-            sorter.push(e)?;
+            sinks.sorter.push(e)?;
+        }
+        if let Some(t) = sinks.sources.as_deref_mut() {
+            for (key, cid) in &d.sources {
+                t.push(key, cid)?;
+            }
         }
         obs.progress(tally.items, tally.bytes);
         if let (true, Some(seq)) = (cfg.list, d.seq) {
@@ -483,6 +507,7 @@ fn collect(
 fn finish<W: Write + Seek>(
     cfg: &HashConfig,
     sorter: Sorter,
+    sources: Option<SourceTreeBuilder>,
     mut tally: Tally,
     out: Option<W>,
     started: Instant,
@@ -494,7 +519,11 @@ fn finish<W: Write + Seek>(
         cfg.mode.has_field().then_some(cfg.field.as_str()),
         cfg.meta.mode.as_str(),
     );
-    template.meta_fields = cfg.meta.fields.iter().cloned().collect();
+    template.meta_fields = cfg.meta.header_fields();
+    if sources.is_some() {
+        // Placeholders: the writer reserves room for the source tree, set once it is known.
+        (template.sources_root, template.sources_size) = (Some(Digest::default()), Some(0));
+    }
     let mut writer = match out {
         Some(w) => Some(ManifestWriter::new(w, template.clone())?),
         None => None,
@@ -522,8 +551,12 @@ fn finish<W: Write + Seek>(
         bytes: tally.bytes,
         skipped: tally.skipped,
     };
+    let tree = sources.map(SourceTreeBuilder::finish).transpose()?;
     let (header, out) = match writer {
-        Some(w) => {
+        Some(mut w) => {
+            if let Some(t) = tree {
+                w.set_sources(t.root, t.size)?;
+            }
             let (h, w) = w.finish(counts)?;
             (h, Some(w))
         }
@@ -533,6 +566,7 @@ fn finish<W: Write + Seek>(
             (h.leaves, h.leaf_bytes) = (root.size().0, leaf_bytes);
             h.duplicates = h.items.saturating_sub(h.leaves);
             h.root = root.root();
+            (h.sources_root, h.sources_size) = (tree.map(|t| t.root), tree.map(|t| t.size));
             (h, None)
         }
     };

@@ -19,6 +19,8 @@ use std::path::Path;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
+use crate::meta::MetaField;
+
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
@@ -227,19 +229,23 @@ pub fn lines(chunk: &Chunk) -> impl Iterator<Item = (u64, &[u8])> {
     })
 }
 
-/// What a JSON Lines record gave: its item and the values of the mapped metadata fields.
+/// What a JSON Lines record gave: its item and the raw values of the mapped metadata fields,
+/// each with its index in the field list (see [`crate::meta::MetaSpec::resolve`]).
 #[derive(Debug)]
 pub struct Extracted<'de> {
     pub text: Cow<'de, str>,
-    pub meta: Vec<(String, Value)>,
+    pub meta: Vec<(usize, Value)>,
 }
 
-/// Extracts `field` (a top-level string) and the `(key, field)` metadata mappings from one JSON
-/// Lines record. `Ok(None)` for a blank line. Errors are short and say what was wrong.
+/// Extracts `field` (a top-level string) and the values at the metadata fields' paths from one
+/// JSON Lines record. `Ok(None)` for a blank line. Errors are short and say what was wrong.
+///
+/// Only a top-level key that some path starts with is materialised (as a `Value`, then walked
+/// down the path); every other value is validated and skipped without allocation.
 pub fn extract<'de>(
     line: &'de [u8],
     field: &str,
-    meta_fields: &[(String, String)],
+    meta_fields: &[MetaField],
 ) -> Result<Option<Extracted<'de>>, String> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -254,10 +260,10 @@ pub fn extract<'de>(
 
 struct Extract<'a> {
     field: &'a str,
-    meta_fields: &'a [(String, String)],
+    meta_fields: &'a [MetaField],
 }
 
-type Found<'de> = (Option<Cow<'de, str>>, Vec<(String, Value)>);
+type Found<'de> = (Option<Cow<'de, str>>, Vec<(usize, Value)>);
 
 impl<'de> DeserializeSeed<'de> for Extract<'_> {
     type Value = Found<'de>;
@@ -275,18 +281,28 @@ impl<'de> Visitor<'de> for Extract<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut text = None;
-        let mut meta = Vec::new();
+        let mut meta: Vec<(usize, Value)> = Vec::new();
+        let first = |f: &MetaField, key: &str| f.path.segments().first().is_some_and(|s| s == key);
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             if key == self.field {
                 let Str(v) = map.next_value::<Str<'de>>().map_err(|e| {
                     serde::de::Error::custom(format_args!("field {:?}: {e}", self.field))
                 })?;
                 text = Some(v);
-            } else if self.meta_fields.iter().any(|(_, f)| *f == key) {
+            } else if self.meta_fields.iter().any(|f| first(f, &key)) {
                 let v: Value = map.next_value()?;
-                for (k, _) in self.meta_fields.iter().filter(|(_, f)| *f == key) {
-                    meta.retain(|(old, _): &(String, Value)| old != k);
-                    meta.push((k.clone(), v.clone()));
+                for (i, f) in self.meta_fields.iter().enumerate() {
+                    if !first(f, &key) {
+                        continue;
+                    }
+                    // A repeated key: the last occurrence wins, as in most JSON readers.
+                    meta.retain(|(j, _)| *j != i);
+                    let found = f.path.segments()[1..]
+                        .iter()
+                        .try_fold(&v, |at, seg| at.as_object().and_then(|o| o.get(seg)));
+                    if let Some(x) = found {
+                        meta.push((i, x.clone()));
+                    }
                 }
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -400,12 +416,24 @@ mod tests {
     fn extract_decodes_escapes_and_maps_fields() {
         let line =
             br#"{"id":1,"text":"caf\u00e9 \"q\"","url":"https://e.x/","nested":{"a":[1,2]}}"#;
-        let fields = vec![("source".to_string(), "url".to_string())];
-        let e = extract(line, "text", &fields).unwrap().unwrap();
+        let spec = crate::MetaSpec::parse(
+            crate::MetaMode::Full,
+            &[
+                "source=url".into(),
+                "a=nested.a".into(),
+                "gone=nested.b.c".into(),
+            ],
+            &[],
+        )
+        .unwrap();
+        let e = extract(line, "text", &spec.fields).unwrap().unwrap();
         assert_eq!(e.text, "café \"q\"");
         assert_eq!(
             e.meta,
-            vec![("source".to_string(), Value::from("https://e.x/"))]
+            vec![
+                (0, Value::from("https://e.x/")),
+                (1, serde_json::json!([1, 2]))
+            ]
         );
         let plain = extract(br#"{"text":"plain"}"#, "text", &[])
             .unwrap()

@@ -19,6 +19,7 @@ use crate::pipeline::{HashConfig, Mode};
 use crate::sorter::Entry;
 use crate::text::Chunk;
 use crate::walk::CorpusFile;
+use verifier::source::SourceKey;
 
 /// What producers hand to workers.
 pub(crate) enum Work {
@@ -47,6 +48,8 @@ pub(crate) struct Done {
     pub bytes: u64,
     pub listed: Vec<(ContentId, PathBuf)>,
     pub invalid: Vec<HashError>,
+    /// Each item's source key and content id, for the source tree (with metadata only).
+    pub sources: Vec<(SourceKey, [u8; 32])>,
 }
 
 /// Small files are read into one buffer until it holds this much, then hashed as a batch.
@@ -145,6 +148,8 @@ impl<'a> Worker<'a> {
             }
         }
         self.hash_spans(&buf, &pending, &mut ids)?;
+        // Whole files have no record fields: a source can only be a `--meta-set` constant.
+        let key = crate::sources::key_of(self.cfg.meta.source_of(&[]));
         for (f, id) in files.iter().zip(ids) {
             let Some((cid, size)) = id else { continue };
             let meta = if self.cfg.meta.enabled() {
@@ -154,6 +159,9 @@ impl<'a> Worker<'a> {
             };
             d.items += 1;
             d.bytes += size;
+            if self.cfg.meta.enabled() {
+                d.sources.push((key.clone(), cid));
+            }
             d.entries.push(Entry { cid, size, meta });
             if self.cfg.list {
                 d.listed.push((ContentId(cid), f.path.clone()));
@@ -184,6 +192,7 @@ impl<'a> Worker<'a> {
         let mut d = Done::default();
         let mut items: Vec<Cow<'_, [u8]>> = Vec::new();
         let mut metas: Vec<Vec<u8>> = Vec::new();
+        let mut keys: Vec<SourceKey> = Vec::new();
         let spec = &self.cfg.meta;
         for (n, line) in crate::text::lines(chunk) {
             let (item, found) = if self.cfg.mode == Mode::Jsonl {
@@ -200,11 +209,20 @@ impl<'a> Worker<'a> {
                 (Cow::Borrowed(line), Vec::new())
             };
             if spec.enabled() {
-                metas.push(spec.entry(&file.rel, Some(Record::Line(n)), found)?);
+                let values = match spec.resolve(found) {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        let at = Location::line(&file.path, n);
+                        d.invalid.push(HashError::invalid(at, reason));
+                        continue;
+                    }
+                };
+                keys.push(crate::sources::key_of(spec.source_of(&values)));
+                metas.push(spec.entry(&file.rel, Some(Record::Line(n)), values)?);
             }
             items.push(item);
         }
-        self.finish_items(&mut d, &items, metas)?;
+        self.finish_items(&mut d, &items, metas, keys)?;
         Ok(d)
     }
 
@@ -226,6 +244,7 @@ impl<'a> Worker<'a> {
         };
         let mut items: Vec<Cow<'_, [u8]>> = Vec::with_capacity(batch.num_rows());
         let mut metas = Vec::new();
+        let mut keys = Vec::new();
         for i in 0..batch.num_rows() {
             let row = first_row + i as u64;
             let Some(text) = col.get(i) else {
@@ -235,13 +254,22 @@ impl<'a> Worker<'a> {
                 continue;
             };
             if spec.enabled() {
-                let found = crate::columnar::meta_values(batch, &spec.fields, i)
-                    .map_err(|r| HashError::invalid(Location::row(&file.path, row), r))?;
-                metas.push(spec.entry(&file.rel, Some(Record::Row(row)), found)?);
+                let values = crate::columnar::meta_values(batch, &spec.fields, i)
+                    .and_then(|found| spec.resolve(found));
+                let values = match values {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        let at = Location::row(&file.path, row);
+                        d.invalid.push(HashError::invalid(at, reason));
+                        continue;
+                    }
+                };
+                keys.push(crate::sources::key_of(spec.source_of(&values)));
+                metas.push(spec.entry(&file.rel, Some(Record::Row(row)), values)?);
             }
             items.push(Cow::Borrowed(text.as_bytes()));
         }
-        self.finish_items(&mut d, &items, metas)?;
+        self.finish_items(&mut d, &items, metas, keys)?;
         Ok(d)
     }
 
@@ -250,6 +278,7 @@ impl<'a> Worker<'a> {
         d: &mut Done,
         items: &[Cow<'_, [u8]>],
         metas: Vec<Vec<u8>>,
+        keys: Vec<SourceKey>,
     ) -> Result<(), HashError> {
         let refs: Vec<&[u8]> = items.iter().map(|c| c.as_ref()).collect();
         let mut out = vec![[0u8; 32]; refs.len()];
@@ -273,8 +302,12 @@ impl<'a> Worker<'a> {
             self.backend.hash_batch(&refs, &mut out)?;
         }
         let mut metas = metas.into_iter();
+        let mut keys = keys.into_iter();
         for (r, cid) in refs.iter().zip(out) {
             let meta = metas.next().unwrap_or_default();
+            if let Some(k) = keys.next() {
+                d.sources.push((k, cid));
+            }
             d.items += 1;
             d.bytes += r.len() as u64;
             d.entries.push(Entry {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use hasher::{HashConfig, HashError, Mode, Record};
+use hasher::{HashConfig, HashError, MetaMode, MetaSpec, Mode, Record};
 use std::path::PathBuf;
 
 fn try_run(paths: &[PathBuf], cfg: &HashConfig) -> Result<hasher::Summary, HashError> {
@@ -158,7 +158,7 @@ fn options_that_do_not_fit_the_mode_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let paths = [d.path().to_path_buf()];
     let mut c = cfg(Mode::Lines, false);
-    c.meta.fields.push(("source".into(), "url".into()));
+    c.meta = MetaSpec::parse(MetaMode::Full, &["source=url".into()], &[]).unwrap();
     assert!(matches!(try_run(&paths, &c), Err(HashError::Config(_))));
     let c = HashConfig {
         list: true,

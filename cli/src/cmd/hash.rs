@@ -24,16 +24,8 @@ pub struct HashArgs {
     /// The JSON field or Parquet column holding each item (jsonl, parquet).
     #[arg(long, default_value = "text")]
     field: String,
-    /// `full`: leaves commit to each item's metadata; `none`: 32 zero bytes (a pure content set).
-    #[arg(long, default_value = "full", value_parser = ["full", "none"])]
-    meta: String,
-    /// Copy a record field into the metadata under KEY (standard keys: source, license,
-    /// consent, collected).
-    #[arg(long = "meta-field", value_name = "KEY=FIELD")]
-    meta_field: Vec<String>,
-    /// Add a constant string to every item's metadata.
-    #[arg(long = "meta-set", value_name = "KEY=VALUE")]
-    meta_set: Vec<String>,
+    #[command(flatten)]
+    meta: MetaArgs,
     /// Leave out paths matching GLOB (relative path or file name).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
@@ -66,12 +58,67 @@ pub struct HashArgs {
     list: bool,
 }
 
+/// How each item's metadata is made (shared by `prov hash` and `prov publish`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct MetaArgs {
+    /// `full`: leaves commit to each item's metadata; `none`: 32 zero bytes (a pure content set).
+    #[arg(long, default_value = "full", value_parser = ["full", "none"])]
+    pub meta: String,
+    /// Copy a record value into the metadata under KEY (standard keys: source, license,
+    /// consent, collected). PATH is a field, or a dotted path into nested objects or Parquet
+    /// struct columns (`metadata.url`); a backslash escapes the next character (`a\.b`).
+    #[arg(long = "meta-field", value_name = "KEY=PATH")]
+    pub meta_field: Vec<String>,
+    /// Add a constant string to every item's metadata.
+    #[arg(long = "meta-set", value_name = "KEY=VALUE")]
+    pub meta_set: Vec<String>,
+    /// Map `source` and `collected` for a known layout: web (url), c4 (url, timestamp),
+    /// fineweb (url, date), dolma (metadata.url, added). Explicit --meta-field/--meta-set keys
+    /// win over the preset's.
+    #[arg(long = "meta-preset", value_name = "NAME",
+          value_parser = ["web", "c4", "fineweb", "dolma"])]
+    pub meta_preset: Option<String>,
+    /// Consent signals observed at collection, normalised into `consent`: VOCAB=PATH with
+    /// VOCAB aipref (a Content-Usage header value), tdmrep (tdm-reservation 1/0) or robots
+    /// (allow/disallow); several comma-separated or repeated.
+    #[arg(long = "meta-consent", value_name = "VOCAB=PATH,...")]
+    pub meta_consent: Vec<String>,
+}
+
+impl MetaArgs {
+    /// The metadata rule these options describe.
+    pub fn spec(&self) -> Result<MetaSpec, hasher::HashError> {
+        let mode: MetaMode = self.meta.parse()?;
+        let mut spec = MetaSpec::parse(mode, &self.meta_field, &self.meta_set)?;
+        for c in &self.meta_consent {
+            spec.add_consent(c)?;
+        }
+        if let Some(p) = &self.meta_preset {
+            spec.add_preset(p)?;
+        }
+        if mode == MetaMode::None && (!spec.fields.is_empty() || !spec.constants.is_empty()) {
+            return Err(hasher::HashError::Config(
+                "--meta none commits no metadata: drop the --meta-* options".into(),
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// Whether any option differs from the defaults.
+    pub fn given(&self) -> bool {
+        self.meta != "full"
+            || !self.meta_field.is_empty()
+            || !self.meta_set.is_empty()
+            || self.meta_preset.is_some()
+            || !self.meta_consent.is_empty()
+    }
+}
+
 pub fn run(a: HashArgs) -> anyhow::Result<()> {
-    let meta_mode: MetaMode = a.meta.parse()?;
     let cfg = HashConfig {
         mode: a.mode.parse::<Mode>()?,
         field: a.field.clone(),
-        meta: MetaSpec::parse(meta_mode, &a.meta_field, &a.meta_set)?,
+        meta: a.meta.spec()?,
         exclude: a.exclude.clone(),
         follow_symlinks: a.follow_symlinks,
         skip_invalid: a.skip_invalid,
@@ -114,6 +161,10 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         });
         if let Some(f) = &h.field {
             j["field"] = f.as_str().into();
+        }
+        if let Some((root, size)) = h.sources() {
+            j["sources_root"] = root.to_hex().into();
+            j["sources_size"] = size.into();
         }
         if let Some(d) = backend.device() {
             j["device"] = d.into();

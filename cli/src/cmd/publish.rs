@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 use ledger::set::upload::UploadFormat;
 
-use ledger::entry::{CorpusMode, DatasetVersion, EntryBody};
+use ledger::entry::{CorpusMode, DatasetVersion, EntryBody, SetRef};
 use serde_json::json;
 
 use crate::client::{Client, SetUpload, SetView};
+use crate::cmd::hash::MetaArgs;
 use crate::cmd::keygen::read_key;
 use crate::cmd::publisher::{name_arg, origin, publisher_name, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
@@ -42,6 +43,8 @@ pub struct PublishArgs {
     pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub corpus: CorpusArgs,
+    #[command(flatten)]
+    pub meta: MetaArgs,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -89,18 +92,35 @@ pub fn run(args: &PublishArgs) -> Outcome {
     let publisher = publisher_name(&client, &kf, &args.key, named.or(args.publisher.as_deref()))?;
 
     let tmp;
-    let (manifest_path, header) = match (&args.manifest, &args.corpus.mode) {
+    let (manifest_path, header, sources) = match (&args.manifest, &args.corpus.mode) {
         (Some(m), _) => {
-            let header = hasher::ManifestReader::open(m)
-                .and_then(hasher::ManifestReader::verify_to_end)
+            if args.meta.given() {
+                return Err(Failure::msg(
+                    Exit::Invalid,
+                    "--meta* options describe hashing: give them to `prov hash`, not with --manifest",
+                ));
+            }
+            // A manifest written before source trees existed gets its tree derived here.
+            let (header, tree) = hasher::ManifestReader::open(m)
+                .map(hasher::ManifestReader::derive_sources)
+                .and_then(hasher::ManifestReader::verify_sources_to_end)
                 .or_exit(Exit::Invalid, format!("manifest {}", m.display()))?;
-            (m.clone(), header)
+            let sources = tree.map(|t| SetRef {
+                root: t.root,
+                size: t.size,
+            });
+            (m.clone(), header, sources)
         }
         (None, Some(_)) => {
             tmp = tempfile::tempdir().or_exit(Exit::Local, "creating a temporary directory")?;
             let path = tmp.path().join("manifest.jsonl");
-            let header = hash_corpus(&args.corpus, &path)?;
-            (path, header)
+            let meta = args
+                .meta
+                .spec()
+                .or_exit(Exit::Invalid, "metadata options")?;
+            let header = hash_corpus_with(&args.corpus, meta, &path)?;
+            let sources = header.sources().map(|(root, size)| SetRef { root, size });
+            (path, header, sources)
         }
         (None, None) => {
             return Err(Failure::msg(
@@ -128,7 +148,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
         corpus_mode,
         licence: args.licence.clone(),
         previous,
-        sources: None,
+        sources,
     });
     let entry = sign(&origin(&client)?, body, &kf)?;
     let label = entry
@@ -144,11 +164,15 @@ pub fn run(args: &PublishArgs) -> Outcome {
             "item_count": header.leaves,
             "total_bytes": header.leaf_bytes,
             "set_size": set.size,
+            "sources": sources.map(|s| json!({"root": s.root.to_hex(), "size": s.size})),
             "receipt": receipt,
         }))?;
     } else {
         say(format!("published {label} at index {}", receipt.index))?;
         say(format!("manifest root: {}", header.root))?;
+        if let Some(s) = &sources {
+            say(format!("source tree: {} ({} leaves)", s.root, s.size))?;
+        }
         // The set counts distinct items; `prov hash` reports every item read, duplicates too.
         say(format!(
             "set: {} distinct items, {} bytes ({} items read, {} duplicates merged)",
@@ -158,8 +182,19 @@ pub fn run(args: &PublishArgs) -> Outcome {
     Ok(Exit::Ok)
 }
 
-/// Hashes the corpus into a manifest at `out` and returns its header.
+/// Hashes the corpus into a manifest at `out`, with the default metadata (each item's path and
+/// position), and returns its header.
 pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHeader, Failure> {
+    hash_corpus_with(corpus, hasher::MetaSpec::default(), out)
+}
+
+/// Hashes the corpus into a manifest at `out` with the metadata rule `meta`, and returns its
+/// header.
+pub fn hash_corpus_with(
+    corpus: &CorpusArgs,
+    meta: hasher::MetaSpec,
+    out: &Path,
+) -> Result<hasher::ManifestHeader, Failure> {
     let mode_arg = corpus.mode.as_deref().unwrap_or("file");
     let mode: hasher::Mode = match mode_arg {
         "line" => "lines",
@@ -177,6 +212,7 @@ pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHe
     let cfg = hasher::HashConfig {
         mode,
         field: corpus.field.clone(),
+        meta,
         ..hasher::HashConfig::default()
     };
     let summary = hasher::hash_to_file(
