@@ -146,7 +146,7 @@ function sourceCard(e, k, state) {
   const src = typeof e.source === 'string' ? e.source : null;
   const key = src ? sourceKey(src) : '';
   const host = key ? keyHost(key) : null;
-  const shown = (v) => (v == null ? h('span', { class: 'note' }, 'not recorded') : typeof v === 'string' ? v : JSON.stringify(v));
+  const shown = (v) => (v == null ? h('span', { class: 'note' }, 'not recorded') : typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(', ') : JSON.stringify(v));
   const rest = Object.entries(e).filter(([name]) => !SHOWN.includes(name));
   return h(
     'div',
