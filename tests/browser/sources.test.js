@@ -167,7 +167,14 @@ test('"Is my site in it?": an absent domain is a verified exclusion; a URL prefi
 
 test('"Is my site in it?" per model: only the versions the checkpoint was trained on', async () => {
   const p = await newPage(browser.context, server.url);
-  await visit(p, server.url, `#/site?q=example.com&model=${encodeURIComponent('lab/llm@ckpt-1')}`, 'site');
+  // From the checkpoint's page, with the model filled in.
+  await visit(p, server.url, '#/model/lab/llm/ckpt-1', 'model');
+  await p.click('#site-for-model');
+  await p.waitForSelector('body[data-ready="site"]');
+  assert.equal(await p.inputValue('#model-input'), 'lab/llm@ckpt-1');
+  await p.fill('#site-input', 'example.com');
+  await p.click('#site-form button[type="submit"]');
+  await p.waitForFunction(() => location.hash.includes('q=example.com'));
   await p.waitForSelector('#site-verdict');
   assert.equal(await p.getAttribute('#site-verdict', 'data-verdict'), 'in');
   assert.ok((await p.textContent('#site-verdict')).includes('lab/llm@ckpt-1'));

@@ -180,7 +180,11 @@ async function renderCheckpoint(root, { params, alive }) {
       ['Weights', h('span', null, `${fmtInt(c.weights_count)} files, root `, hashText(c.weights_root, 12))],
       ['Opt-out horizon', h('span', null, fmtInt(c.optout_horizon), ' — every train-ai opt-out in entries before this index is claimed honoured')],
     ]),
-    section('Trained on', h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')')))),
+    section(
+      'Trained on',
+      h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')'))),
+      h('p', null, h('a', { href: `#/site?${new URLSearchParams({ model: `${publisher}/${model}@${checkpoint}` })}`, id: 'site-for-model' }, 'Is my site in the data of this checkpoint?')),
+    ),
   );
   const ev = section('Evidence');
   root.append(ev);
