@@ -227,3 +227,28 @@ test('searching a domain offers "Is my site in it?"', async () => {
   clean(p);
   await p.close();
 });
+
+test('a compliance bundle whose source proof is flipped or left out does not verify', async () => {
+  for (const [name, change] of [
+    ['flipped', (b) => (b.source_proofs[0].proof.hashes[0] = (b.source_proofs[0].proof.hashes[0][0] === '0' ? '1' : '0') + b.source_proofs[0].proof.hashes[0].slice(1))],
+    ['left out', (b) => (b.source_proofs = [])],
+    ['an in-range leaf dropped', (b) => b.source_proofs[0].proof.leaves.splice(1, 1)],
+  ]) {
+    // A fresh page each time: the explorer keeps a verified bundle for the page's life.
+    const p = await newPage(browser.context, server.url);
+    let served = 0;
+    await p.route('**/v1/compliance/*', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      assert.ok(body.source_proofs.length > 0, 'the server sends source proofs');
+      change(body);
+      served++;
+      await route.fulfill({ response: res, json: body });
+    });
+    await visit(p, server.url, '#/model/lab/llm/ckpt-1', 'model');
+    await p.waitForFunction(() => !document.querySelector('#compliance-badge .badge[data-state="pending"]'), null, { timeout: 20000 });
+    assert.ok(served > 0, `${name}: the tampered bundle was the one checked`);
+    assert.equal(await p.getAttribute('#compliance-badge .badge', 'data-state'), 'bad', name);
+    await p.close();
+  }
+});
