@@ -45,7 +45,7 @@ export function summary(e) {
     case 'publisher':
       return h('span', null, 'binds ', h('a', { href: route('publisher', e.name) }, e.name), ' to key ', hashText(e.key, 6));
     case 'dataset_version':
-      return h('span', null, h('a', { href: datasetRoute(e.publisher, e.dataset, e.version) }, `${e.publisher}/${e.dataset}@${e.version}`), e.item_count != null ? ` · ${fmtInt(e.item_count)} items` : '');
+      return h('span', null, h('a', { href: datasetRoute(e.publisher, e.dataset, e.version) }, `${e.publisher}/${e.dataset}@${e.version}`), e.item_count != null ? ` · ${fmtInt(e.item_count)} items` : '', e.sources ? ` · source tree of ${fmtInt(e.sources.size)} leaves` : '');
     case 'optout': {
       const n = e.ids ? e.ids.length : e.set?.size;
       const sites = Array.isArray(e.sites) ? e.sites : [];
