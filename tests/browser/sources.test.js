@@ -252,3 +252,22 @@ test('a compliance bundle whose source proof is flipped or left out does not ver
     await p.close();
   }
 });
+
+test('the item view and "Is my site in it?" are readable on a phone and labelled', async () => {
+  const p = await newPage(browser.context, server.url);
+  await p.setViewportSize({ width: 375, height: 812 });
+  for (const [hash, ready, name] of [
+    [itemHash(s.exampleCom[0]), 'dataset', '38-phone-item'],
+    ['#/site?q=example.com', 'site', '39-phone-site'],
+  ]) {
+    await visit(p, server.url, hash, ready);
+    await p.waitForSelector(ready === 'site' ? '#site-verdict' : '#item-verdict');
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${name}: no horizontal scrolling (${overflow}px)`);
+    const unlabelled = await p.evaluate(() => [...document.querySelectorAll('input, select, textarea')].filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.id || el.name));
+    assert.deepEqual(unlabelled, []);
+    assert.equal(await p.locator('h1').count(), 1);
+    await shot(p, name);
+  }
+  await p.close();
+});

@@ -122,7 +122,7 @@ export async function render(root, { params, alive }) {
       dl([
         ['Content id', hashText(item.leaf.cid, 16)],
         ['Size', fmtBytes(item.leaf.size)],
-        ['Metadata digest', h('span', { id: 'meta-digest' }, hashText(item.leaf.meta ?? ZERO, 10), ' ', badge(metaState === 'ok' ? 'ok' : metaState === 'none' ? 'none' : 'bad', metaState === 'ok' ? 'BLAKE3 of the canonical metadata: matches' : metaState === 'none' ? 'no metadata' : 'does not match'))],
+        ['Metadata digest (BLAKE3 of the canonical metadata)', h('span', { id: 'meta-digest' }, hashText(item.leaf.meta ?? ZERO, 10), ' ', badge(metaState === 'ok' ? 'ok' : metaState === 'none' ? 'none' : 'bad', metaState === 'ok' ? 'matches' : metaState === 'none' ? 'no metadata' : 'does not match'))],
       ]),
     ),
     section(
