@@ -139,6 +139,8 @@ test('"Is my site in it?": example.com and its subdomains counted with a verifie
   for (const d of s.notExample) assert.ok(!shown.includes(d.cid), 'notexample.com is not example.com');
   assert.equal(await p.getAttribute('#site-versions [data-dataset="acme/books@1"]', 'data-state'), 'unproven', 'a version without a source tree cannot be decided');
   assert.ok(await p.isVisible('#site-unproven'));
+  await p.waitForSelector('#site-models');
+  assert.ok((await p.textContent('#site-models')).includes('lab/llm@ckpt-1'), 'the model trained on it');
   await shot(p, '33-site-in');
   // From the page to an item.
   await c4.locator('.site-items a').first().click();

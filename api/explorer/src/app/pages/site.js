@@ -11,6 +11,8 @@ import { verifiedEntry } from '../trust.js';
 import { entryLink, datasetRoute, modelRoute, itemRoute } from '../entryview.js';
 import { Site } from '../../lib/source.js';
 import { verifyRange, siteRange, splitSource } from '../../lib/range.js';
+import { recentEntries } from '../logscan.js';
+import { SCAN } from './publishers.js';
 
 /** Dataset versions examined, at most (as "Was my work used?"). */
 const MAX_VERSIONS = 200;
@@ -69,7 +71,40 @@ export async function render(root, { query, alive }) {
   if (!alive()) return;
   checked.sort((a, b) => a.v.index - b.v.index);
   out.replaceChildren(...results(site, checked, scope));
+  if (!scope.checkpoint) out.append(await modelsSection(site, checked));
+  if (!alive()) return;
   root.dataset.site = site.toString();
+}
+
+/**
+ * The model checkpoints (among the recent entries of the log, as the models page lists them)
+ * trained on a dataset version that holds items from the site, each linked to this page for that
+ * checkpoint alone.
+ */
+async function modelsSection(site, checked) {
+  const inIdx = new Set(checked.filter((c) => c.state === 'in').map((c) => Number(c.v.index)));
+  if (inIdx.size === 0) return section('Model checkpoints', h('p', { class: 'empty' }, 'None: no dataset version holds items from this site.'));
+  let recent = [];
+  try {
+    recent = await recentEntries(SCAN);
+  } catch {
+    recent = [];
+  }
+  const cps = recent.filter(({ entry }) => entry?.type === 'model_checkpoint' && (entry.datasets ?? []).some((d) => inIdx.has(Number(d.index))));
+  return section(
+    'Model checkpoints trained on it',
+    h('p', { class: 'note' }, `Checkpoints in the last ${fmtInt(SCAN)} entries of the log that name a dataset version holding items from this site.`),
+    cps.length
+      ? h(
+          'ul',
+          { id: 'site-models' },
+          cps.map(({ index, entry: e }) => {
+            const label = `${e.publisher}/${e.model}@${e.checkpoint}`;
+            return h('li', null, h('a', { href: modelRoute(e.publisher, e.model, e.checkpoint) }, label), ' (entry ', entryLink(index), ') · ', h('a', { href: `#/site?${new URLSearchParams({ q: site.toString(), model: label })}` }, 'only its versions'));
+          }),
+        )
+      : h('p', { class: 'empty' }, 'None recently.'),
+  );
 }
 
 /** {versions: [{publisher, dataset, version, index}], truncated, checkpoint?} of one checkpoint, from its verified entry. */
