@@ -58,9 +58,13 @@ pub struct LeavesQuery {
     #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
     /// `true`: each item carries its stored metadata (`metadata`), so that anyone can
-    /// recompute the digests, the source tree and the statistics.
+    /// recompute the digests, the source tree and the statistics. Pages are then at most 256
+    /// leaves (follow `next`).
     pub meta: Option<bool>,
 }
+
+/// Leaves per page at most with `meta=true`.
+const META_PAGE: usize = 256;
 
 fn parse_root(root: &str) -> Result<Digest, ApiError> {
     Digest::from_hex(root).map_err(|e| ApiError::bad_request(format!("set root: {e}")))
@@ -168,6 +172,12 @@ pub async fn leaves(
     let offset = q.offset.unwrap_or(0);
     let limit = crate::page::limit(&state, q.limit);
     let with_meta = q.meta.unwrap_or(false);
+    // Metadata is up to 64 KiB a leaf: smaller pages keep an answer under 16 MiB.
+    let limit = if with_meta {
+        limit.min(META_PAGE)
+    } else {
+        limit
+    };
     let page = state
         .blocking(move |l| {
             let size = l

@@ -460,3 +460,80 @@ fn collection_deletes_the_source_tree_and_open_deletes_scratch() {
     SetStore::open(mem.clone()).unwrap();
     assert_eq!(count(&*mem, Column::SourceScratch), 0);
 }
+
+/// The attack: someone stores a manifest's bare leaves (public once the manifest is published)
+/// before the publisher uploads it with metadata, so that the metadata, the source tree and so
+/// every `sources` claim would be refused. The upload with metadata replaces the bare set.
+#[test]
+fn a_leaves_only_upload_of_a_root_cannot_keep_its_metadata_out() {
+    let (mem, store) = memory();
+    let items = leaves_with_meta(600);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, _) in &items {
+        w.push(leaf).unwrap();
+    }
+    let bare = w.commit_at(&root, 100).unwrap();
+    assert!(!store.has_meta(&root).unwrap());
+    let stored = store_all(&store, &items);
+    assert_eq!(stored, root);
+    let now = store.info(&root).unwrap().unwrap();
+    assert_ne!(now.id, bare.id);
+    assert_eq!(now.size, bare.size);
+    assert!(store.has_meta(&root).unwrap());
+    assert!(store.sources(&root).unwrap().is_some());
+    // An upload without metadata does not replace it back.
+    let mut w = store.writer();
+    for (leaf, _) in &items {
+        w.push(leaf).unwrap();
+    }
+    assert_eq!(w.commit(&root).unwrap().id, now.id);
+    // The bare set's records are unreachable; the next open deletes them.
+    let reopened = SetStore::open(mem.clone()).unwrap();
+    assert_eq!(
+        count(&*mem, Column::SetLeaves),
+        600usize.div_ceil(256),
+        "old records left"
+    );
+    let got = reopened.leaves_with_meta(&root, 599, 1).unwrap();
+    assert_eq!(got[0].1.as_deref(), Some(&items[599].1[..]));
+    // Still collectable (the bare set was), on the new clock.
+    assert!(reopened
+        .collect_unnamed(100, |_| Ok(false))
+        .unwrap()
+        .removed
+        .is_empty());
+}
+
+/// Below the free-space floor an upload with metadata is refused before its commit writes
+/// anything more, and leaves nothing behind (metadata, scratch, source tree included).
+#[test]
+fn an_upload_with_metadata_below_the_floor_leaves_nothing() {
+    let mem = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem.clone())
+        .unwrap()
+        .with_min_free_bytes(1 << 20);
+    let items = leaves_with_meta(500);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    mem.set_available_bytes(Some(1000));
+    let e = w.commit(&root).unwrap_err();
+    assert!(matches!(e, SetStoreError::NoSpace { .. }), "{e:?}");
+    for col in [
+        Column::SetLeaves,
+        Column::SetHashes,
+        Column::SetMeta,
+        Column::SourceScratch,
+        Column::RangeLeaves,
+        Column::RangeHashes,
+        Column::RangeRoots,
+    ] {
+        assert_eq!(count(&*mem, col), 0, "{col:?}");
+    }
+    mem.set_available_bytes(None);
+    assert_eq!(store_all(&store, &items), root);
+    assert!(store.sources(&root).unwrap().is_some());
+}

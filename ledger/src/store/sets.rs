@@ -627,7 +627,7 @@ impl SetWriter {
                 Ok(d) => Some(d),
                 Err(e) => {
                     self.discard_staged();
-                    return Err(e.into());
+                    return Err(e);
                 }
             },
             _ => None,
@@ -643,7 +643,20 @@ impl SetWriter {
             min_free_bytes: self.min_free_bytes,
         }
         .info(claimed)?;
+        // A root stored without metadata is replaced by an upload of it with metadata: else
+        // anyone who stored the bare leaves first (they are public once published) could keep
+        // the publisher's metadata, and so its source tree, out of the ledger.
+        let mut replaces = None;
         if let Some(existing) = existing {
+            let has_meta = self
+                .store
+                .get(Column::Meta, &meta_set_stats_key(existing.id))?
+                .is_some();
+            if derived.is_some() && !has_meta {
+                replaces = Some(existing);
+            }
+        }
+        if let (Some(existing), None) = (existing, replaces) {
             self.discard_staged();
             // Uploaded again: it is wanted now, so its collection clock starts again. A set with
             // no record (stored before records existed, or already found named) gets none.
@@ -682,18 +695,37 @@ impl SetWriter {
             self.discard_staged();
             return Err(e);
         }
-        b.put(
-            Column::Meta,
-            meta_set_stored_key(self.id),
-            now.to_be_bytes().to_vec(),
-        );
+        // A replaced set keeps its standing: collectable (with a fresh clock) only if it was.
+        let collectable = match replaces {
+            Some(old) => {
+                b.delete(Column::Meta, meta_set_key(old.id));
+                let old_stored = meta_set_stored_key(old.id);
+                let had = self.store.get(Column::Meta, &old_stored)?.is_some();
+                b.delete(Column::Meta, old_stored);
+                had
+            }
+            None => true,
+        };
+        if collectable {
+            b.put(
+                Column::Meta,
+                meta_set_stored_key(self.id),
+                now.to_be_bytes().to_vec(),
+            );
+        }
         // Durable step. Crash before: no root names the id; the staged records (leaves, hashes,
         // metadata, source tree, scratch) are deleted at the next open. Crash after: the set is
         // committed, with its metadata, statistics and source tree (same batch), and its
-        // scratch records are gone. The sync also makes every earlier deferred
+        // scratch records are gone. Replacing a set stored without metadata: crash before, the
+        // old set stands; crash after, the root names the new id, and the old id's records,
+        // which no marker names any more, are deleted at the next open (readers holding the
+        // old set meanwhile keep reading it). The sync also makes every earlier deferred
         // (staged) record durable, since they precede it in the write-ahead log.
-        self.store.write(b, Durability::Synced)?;
+        // Whatever this write returns, Drop must not delete the records: an error may come
+        // after the batch persisted (the set is then committed and its records needed); if it
+        // did not persist, they are unreachable and the next open deletes them.
         self.committed = true;
+        self.store.write(b, Durability::Synced)?;
         Ok(info)
     }
 
@@ -701,9 +733,12 @@ impl SetWriter {
     /// this set id), the host records into the statistics. Returns the statistics and the
     /// source tree's root and size. Memory: one page of scratch records and the tree writer's
     /// partial records.
-    fn derive(&mut self, mut stats: StatsBuilder) -> Result<(SetStats, Digest, u64), StoreError> {
+    fn derive(
+        &mut self,
+        mut stats: StatsBuilder,
+    ) -> Result<(SetStats, Digest, u64), SetStoreError> {
         self.flush_staged_store()?;
-        let mut tree = RangeWriter::new(self.store.clone(), self.id);
+        let mut tree = RangeWriter::new(self.store.clone(), self.id, self.min_free_bytes);
         self.scan_scratch(keys::SCRATCH_TREE, |leaf, size| {
             let leaf = RangeLeaf::new(leaf.to_vec())
                 .map_err(|_| StoreError::corrupt(Column::SourceScratch, "source leaf"))?;
@@ -732,8 +767,8 @@ impl SetWriter {
     fn scan_scratch(
         &self,
         tag: u8,
-        mut f: impl FnMut(&[u8], u64) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        mut f: impl FnMut(&[u8], u64) -> Result<(), SetStoreError>,
+    ) -> Result<(), SetStoreError> {
         let prefix = [&self.id.to_be_bytes()[..], &[tag]].concat();
         let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
         let mut at = prefix.clone();
