@@ -138,7 +138,8 @@ async function renderVersion(root, { params, query, alive }) {
   const chartsMod = import('../charts.js');
   const offset = /^[0-9]+$/.test(query.get('offset') ?? '') ? Number(query.get('offset')) : 0;
   const entryP = verifiedEntry(v.index);
-  const statsP = orNull(api.stats(publisher, dataset, version)).catch(() => null);
+  // The view says whether the manifest was stored with metadata (older servers do not say).
+  const statsP = v.metadata_stored === false ? Promise.resolve(null) : orNull(api.stats(publisher, dataset, version)).catch(() => null);
   const page = v.set_stored ? await api.setLeaves(v.manifest_root, { limit: PAGE_SIZE, offset }) : { items: [], next: null };
   if (!alive()) return;
   const base = datasetRoute(publisher, dataset, version);
