@@ -108,7 +108,18 @@ export async function render(root, { params, alive }) {
   root.dataset.verified = c.ok ? 'yes' : 'no';
 
   root.append(
-    h('p', { class: 'row', id: 'item-verdict' }, badge(state, c.ok ? 'verified' : 'does not verify'), c.ok ? ' This item is in the version, and its metadata is what the version committed to.' : ` ${c.error?.message ?? ''}`),
+    h(
+      'p',
+      { class: 'row', id: 'item-verdict', dataset: { digest: c.digest ?? '' } },
+      badge(state, c.ok ? 'verified' : 'does not verify'),
+      c.ok
+        ? {
+            ok: ' This item is in the version, and its metadata is what the version committed to.',
+            none: ' This item is in the version, which was published without metadata.',
+            absent: ' This item is in the version; its metadata is committed but not held by this server, so nothing about its source or licence can be shown.',
+          }[c.digest]
+        : ` ${c.error?.message ?? ''}`,
+    ),
     section(
       'Where it came from',
       metaState === 'none'
