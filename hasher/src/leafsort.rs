@@ -255,20 +255,22 @@ struct RunReader {
 }
 
 impl RunReader {
-    fn next_leaf(&mut self) -> Result<Option<Vec<u8>>, HashError> {
+    /// Reads the next leaf into `leaf` (reusing its allocation); `false` at the end of the run.
+    fn read_into(&mut self, leaf: &mut Vec<u8>) -> Result<bool, HashError> {
         let mut len = [0u8; 2];
         match self.r.read_exact(&mut len[..1]) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
             Err(e) => return Err(HashError::io("reading a source sort run file")(e)),
         }
         let io = HashError::io("reading a source sort run file");
         self.r.read_exact(&mut len[1..]).map_err(io)?;
-        let mut leaf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        leaf.clear();
+        leaf.resize(usize::from(u16::from_be_bytes(len)), 0);
         self.r
-            .read_exact(&mut leaf)
+            .read_exact(leaf)
             .map_err(HashError::io("reading a source sort run file"))?;
-        Ok(Some(leaf))
+        Ok(true)
     }
 }
 
@@ -287,20 +289,23 @@ impl Merge {
             .collect();
         let mut heap = BinaryHeap::with_capacity(readers.len());
         for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(l) = r.next_leaf()? {
+            let mut l = Vec::new();
+            if r.read_into(&mut l)? {
                 heap.push(Reverse((l, i)));
             }
         }
         Ok(Merge { readers, heap })
     }
 
+    /// Moves the smallest leaf into `out`; `out`'s old buffer takes that run's next leaf, so
+    /// merging allocates nothing per leaf.
     fn next_into(&mut self, out: &mut Vec<u8>) -> Result<bool, HashError> {
         let Some(Reverse((l, i))) = self.heap.pop() else {
             return Ok(false);
         };
-        out.extend_from_slice(&l);
-        if let Some(next) = self.readers[i].next_leaf()? {
-            self.heap.push(Reverse((next, i)));
+        let mut spare = std::mem::replace(out, l);
+        if self.readers[i].read_into(&mut spare)? {
+            self.heap.push(Reverse((spare, i)));
         }
         Ok(true)
     }

@@ -13,6 +13,7 @@ mod columnar;
 pub mod error;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod jcs;
 pub mod leafsort;
 pub mod manifest;
 pub mod meta;

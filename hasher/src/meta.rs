@@ -21,6 +21,7 @@ use ledger::Digest;
 use serde_json::{Map, Value};
 
 use crate::error::HashError;
+use crate::jcs;
 
 /// Keys the hasher fills in itself, which `--meta-field` and `--meta-set` may not take.
 pub const RESERVED_KEYS: [&str; 3] = ["path", "line", "row"];
@@ -364,7 +365,7 @@ impl MetaSpec {
     /// (`(index into fields, value)`; absent and null ones left out): consent signals are
     /// normalised and gathered into `consent` (a string for one signal, a sorted array of the
     /// distinct signals for several). The error is the reason a value is not understood.
-    pub fn resolve(&self, found: Vec<(usize, Value)>) -> Result<Vec<(String, Value)>, String> {
+    pub fn resolve(&self, found: Vec<(usize, Value)>) -> Result<Vec<(&str, Value)>, String> {
         let mut out = Vec::with_capacity(found.len());
         let mut consent: Vec<String> = Vec::new();
         for (i, v) in found {
@@ -375,7 +376,7 @@ impl MetaSpec {
                 continue;
             }
             match f.kind {
-                FieldKind::Plain => out.push((f.key.clone(), v)),
+                FieldKind::Plain => out.push((f.key.as_str(), v)),
                 FieldKind::Consent(voc) => consent.extend(voc.normalise(&v)?),
             }
         }
@@ -383,9 +384,9 @@ impl MetaSpec {
         consent.dedup();
         match consent.len() {
             0 => {}
-            1 => out.push(("consent".into(), Value::String(consent.remove(0)))),
+            1 => out.push(("consent", Value::String(consent.remove(0)))),
             _ => out.push((
-                "consent".into(),
+                "consent",
                 Value::Array(consent.into_iter().map(Value::String).collect()),
             )),
         }
@@ -395,10 +396,10 @@ impl MetaSpec {
     /// The `source` an item's entry will hold, if it is a string: the mapped value in `values`
     /// (from [`MetaSpec::resolve`]) or else the `--meta-set` constant. This is what the source
     /// tree reads (docs/formats.md, "Source trees").
-    pub fn source_of<'a>(&'a self, values: &'a [(String, Value)]) -> Option<&'a str> {
+    pub fn source_of<'a>(&'a self, values: &'a [(&str, Value)]) -> Option<&'a str> {
         values
             .iter()
-            .find(|(k, _)| k == "source")
+            .find(|(k, _)| *k == "source")
             .map(|(_, v)| v)
             .or_else(|| self.constants.get("source"))
             .and_then(Value::as_str)
@@ -427,6 +428,39 @@ impl MetaSpec {
         position: Option<crate::error::Record>,
         record: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<Vec<u8>, HashError> {
+        self.entry_of(path, position, record)
+    }
+
+    /// [`MetaSpec::entry`] with borrowed keys (those of [`MetaSpec::resolve`]).
+    pub(crate) fn entry_of<K: AsRef<str>>(
+        &self,
+        path: &str,
+        position: Option<crate::error::Record>,
+        record: impl IntoIterator<Item = (K, Value)>,
+    ) -> Result<Vec<u8>, HashError> {
+        let record: Vec<(_, Value)> = record.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        // The direct writer (crate::jcs) for the usual entry; the general one otherwise.
+        let mut fields: Vec<(&str, jcs::Field<'_>)> =
+            Vec::with_capacity(2 + self.constants.len() + record.len());
+        fields.push(("path", jcs::Field::Str(path)));
+        match position {
+            Some(crate::error::Record::Line(n)) => fields.push(("line", jcs::Field::U64(n))),
+            Some(crate::error::Record::Row(n)) => fields.push(("row", jcs::Field::U64(n))),
+            None => {}
+        }
+        for (k, v) in &self.constants {
+            if !record.iter().any(|(r, _)| r.as_ref() == k) {
+                fields.push((k, jcs::Field::Json(v)));
+            }
+        }
+        for (k, v) in &record {
+            fields.push((k.as_ref(), jcs::Field::Json(v)));
+        }
+        let mut out = Vec::with_capacity(256);
+        if jcs::write_object(&mut out, &mut fields) {
+            return Ok(out);
+        }
+        drop(fields);
         let mut m = Map::new();
         m.insert("path".into(), Value::String(path.to_string()));
         match position {
@@ -442,9 +476,7 @@ impl MetaSpec {
             m.insert(k.clone(), v.clone());
         }
         for (k, v) in record {
-            if !v.is_null() {
-                m.insert(k, v);
-            }
+            m.insert(k.as_ref().to_string(), v);
         }
         canonical(&Value::Object(m))
     }
@@ -471,6 +503,10 @@ fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
 
 /// RFC 8785 canonical JSON of `v`.
 pub fn canonical(v: &Value) -> Result<Vec<u8>, HashError> {
+    let mut out = Vec::with_capacity(256);
+    if jcs::write_value(&mut out, v) {
+        return Ok(out);
+    }
     serde_json_canonicalizer::to_vec(v)
         .map_err(|e| HashError::Config(format!("metadata cannot be canonicalised: {e}")))
 }
@@ -479,7 +515,18 @@ pub fn canonical(v: &Value) -> Result<Vec<u8>, HashError> {
 /// entries already sorted by their bytes. Joining canonical values with commas inside a
 /// one-key object is itself canonical, so no re-serialisation is needed.
 pub fn leaf_meta_json<'a>(sorted_entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut out = br#"{"sources":["#.to_vec();
+    let mut out = Vec::new();
+    leaf_meta_json_into(&mut out, sorted_entries);
+    out
+}
+
+/// [`leaf_meta_json`] into `out` (cleared first), reusing its allocation from leaf to leaf.
+pub fn leaf_meta_json_into<'a>(
+    out: &mut Vec<u8>,
+    sorted_entries: impl IntoIterator<Item = &'a [u8]>,
+) {
+    out.clear();
+    out.extend_from_slice(br#"{"sources":["#);
     for (i, e) in sorted_entries.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -487,7 +534,6 @@ pub fn leaf_meta_json<'a>(sorted_entries: impl IntoIterator<Item = &'a [u8]>) ->
         out.extend_from_slice(e);
     }
     out.extend_from_slice(b"]}");
-    out
 }
 
 /// The `meta` digest of a leaf: BLAKE3 of its canonical metadata, or zero without metadata.

@@ -26,7 +26,7 @@ use ledger::{Blake3Set, ContentId, Digest, StreamingRoot};
 use crate::backend::ContentHasher;
 use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
-use crate::meta::{leaf_meta_json, meta_digest, MetaSpec};
+use crate::meta::{leaf_meta_json_into, meta_digest, MetaSpec};
 use crate::sorter::Sorter;
 use crate::sources::SourceTreeBuilder;
 use crate::text::LineSplitter;
@@ -530,18 +530,21 @@ fn finish<W: Write + Seek>(
     };
     let mut root = StreamingRoot::<Blake3Set>::new();
     let mut leaf_bytes = 0u64;
+    let mut buf = Vec::new();
     while let Some(g) = groups.next_group()? {
-        let meta_json = cfg
-            .meta
-            .enabled()
-            .then(|| leaf_meta_json(g.metas.iter().map(Vec::as_slice)));
+        let meta_json = if cfg.meta.enabled() {
+            leaf_meta_json_into(&mut buf, g.metas.iter().map(Vec::as_slice));
+            Some(buf.as_slice())
+        } else {
+            None
+        };
         let leaf = SetLeaf {
             cid: ContentId(g.cid),
             size: g.size,
-            meta: meta_digest(meta_json.as_deref()),
+            meta: meta_digest(meta_json),
         };
         match writer.as_mut() {
-            Some(w) => w.push(&leaf, meta_json.as_deref())?,
+            Some(w) => w.push(&leaf, meta_json)?,
             None => root.push(leaf.leaf_hash()),
         }
         leaf_bytes += leaf.size;

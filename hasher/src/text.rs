@@ -291,6 +291,19 @@ impl<'de> Visitor<'de> for Extract<'_> {
                 text = Some(v);
             } else if self.meta_fields.iter().any(|f| first(f, &key)) {
                 let v: Value = map.next_value()?;
+                let mut hits = self
+                    .meta_fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| first(f, &key));
+                if let (Some((i, f)), None) = (hits.next(), hits.next()) {
+                    if f.path.segments().len() == 1 {
+                        // The usual case, one top-level field: the value itself, no copy.
+                        meta.retain(|(j, _)| *j != i);
+                        meta.push((i, v));
+                        continue;
+                    }
+                }
                 for (i, f) in self.meta_fields.iter().enumerate() {
                     if !first(f, &key) {
                         continue;

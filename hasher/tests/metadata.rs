@@ -193,7 +193,7 @@ fn consent_values_that_mean_nothing_are_invalid_records() {
     let backend = hasher::CpuHasher::new(Some(1)).unwrap();
     let c = cfg(Mode::Jsonl, spec(&[], None, &["aipref=cu"]));
     let err = hasher::hash_corpus::<Cursor<Vec<u8>>>(
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &c,
         &backend,
         None,

@@ -504,3 +504,36 @@ fn a_leaves_only_upload_of_a_root_cannot_keep_its_metadata_out() {
         .removed
         .is_empty());
 }
+
+/// Below the free-space floor an upload with metadata is refused before its commit writes
+/// anything more, and leaves nothing behind (metadata, scratch, source tree included).
+#[test]
+fn an_upload_with_metadata_below_the_floor_leaves_nothing() {
+    let mem = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem.clone())
+        .unwrap()
+        .with_min_free_bytes(1 << 20);
+    let items = leaves_with_meta(500);
+    let root = root_of(&items);
+    let mut w = store.writer();
+    for (leaf, meta) in &items {
+        w.push_with_meta(leaf, meta).unwrap();
+    }
+    mem.set_available_bytes(Some(1000));
+    let e = w.commit(&root).unwrap_err();
+    assert!(matches!(e, SetStoreError::NoSpace { .. }), "{e:?}");
+    for col in [
+        Column::SetLeaves,
+        Column::SetHashes,
+        Column::SetMeta,
+        Column::SourceScratch,
+        Column::RangeLeaves,
+        Column::RangeHashes,
+        Column::RangeRoots,
+    ] {
+        assert_eq!(count(&*mem, col), 0, "{col:?}");
+    }
+    mem.set_available_bytes(None);
+    assert_eq!(store_all(&store, &items), root);
+    assert!(store.sources(&root).unwrap().is_some());
+}

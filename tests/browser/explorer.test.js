@@ -97,6 +97,18 @@ test('publishers, datasets and dataset versions', async () => {
   await p.close();
 });
 
+test('an item of a version uploaded without its metadata: in the version, verified, and nothing claimed about its source', async () => {
+  const p = await page();
+  await visit(p, server.url, `#/dataset/acme/web/2/item/${encodeURIComponent(s.inside.cid)}`, 'dataset');
+  await p.waitForSelector('#item-verdict .badge');
+  assert.equal(await p.getAttribute('#item-verdict .badge', 'data-state'), 'ok');
+  assert.equal(await p.getAttribute('#item-verdict', 'data-digest'), 'absent');
+  assert.ok(await p.isVisible('#no-meta'));
+  assert.equal(await p.locator('#sources').count(), 0, 'no licence or source shown');
+  noForeignRequests(p);
+  await p.close();
+});
+
 test('models and checkpoints carry compliance badges computed in the browser', async () => {
   const p = await page();
   await visit(p, server.url, '#/models', 'models');

@@ -320,6 +320,11 @@ async fn a_site_gets_a_verified_count_or_exclusion_in_each_dataset_version() {
     let (s, _set) = published().await;
     let tree = source_tree(40);
     let (root, size) = (tree.root(), tree.size().0);
+    let (_, v) = s.get_json("/v1/datasets/acme/web/1").await;
+    assert_valid("DatasetVersionView", &v);
+    assert_eq!(v["metadata_stored"], true, "{v}");
+    assert_eq!(v["sources"]["root"], root.to_hex(), "{v}");
+    assert_eq!(v["sources"]["size"], size, "{v}");
     // Present: h1.example.com holds items 1, 5, 9, ...: 10 of them; reveal 4 still proves 10.
     let (status, a) = s
         .get_json("/v1/datasets/acme/web/1/sites/h1.example.com?reveal=4")

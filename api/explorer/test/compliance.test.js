@@ -17,6 +17,9 @@ for (const c of vectors.cases) {
     const r = verifyComplianceBundle(c.bundle, key);
     assert.equal(r.verdict, x.verdict.verdict);
     assert.deepEqual(r.violations, x.verdict.violations ?? []);
+    // Site opt-outs (issue 13): absent from the older cases, which must then have none.
+    assert.deepEqual(r.siteViolations, x.verdict.site_violations ?? []);
+    assert.deepEqual(r.sitesUnproven, x.sites_unproven ?? []);
     assert.equal(r.horizon, BigInt(x.horizon));
     assert.equal(r.modelIndex, BigInt(x.model_index));
     assert.equal(r.horizonTime, x.horizon_time_in_bundle);

@@ -87,3 +87,9 @@ test('the origin is the first line of a checkpoint', () => {
   assert.throws(() => originOf('no newline'), /origin/);
   assert.throws(() => originOf('\n42\n'), /origin/);
 });
+
+test('a new opt-out may not use the withdrawn ai-use scope (logged ones stay readable)', () => {
+  const id = 'blake3:ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f';
+  assert.throws(() => buildAnonymousOptout([id], ['ai-use'], { log: 'example.com/log', time: 7 }), /withdrawn/);
+  assert.equal(buildAnonymousOptout([id], ['search', 'train-ai'], { log: 'example.com/log', time: 7 }).json.scope.join(), 'search,train-ai');
+});

@@ -23,6 +23,7 @@ use crate::merkle;
 use crate::types::{Digest, LeafIndex, TreeSize};
 
 use super::keys::{range_hashes_key, range_leaves_key};
+use super::sets::SetStoreError;
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 
 const CHUNK: usize = 256;
@@ -41,11 +42,16 @@ pub struct RangeWriter {
     leaf_hashes: Vec<Digest>,
     staged: WriteBatch,
     staged_bytes: usize,
+    /// The free-space floor (0: none): every write is refused below it.
+    min_free_bytes: u64,
 }
 
 impl RangeWriter {
-    pub fn new(store: Arc<dyn LogStore>, id: u64) -> Self {
+    /// A writer of set `id`'s tree that refuses to write while the store has fewer than
+    /// `min_free_bytes` free ([`SetStoreError::NoSpace`]).
+    pub fn new(store: Arc<dyn LogStore>, id: u64, min_free_bytes: u64) -> Self {
         RangeWriter {
+            min_free_bytes,
             store,
             id,
             count: 0,
@@ -58,14 +64,15 @@ impl RangeWriter {
     }
 
     /// Appends the next leaf; it must sort strictly after the previous one.
-    pub fn push(&mut self, leaf: &RangeLeaf) -> Result<(), StoreError> {
+    pub fn push(&mut self, leaf: &RangeLeaf) -> Result<(), SetStoreError> {
         let b = leaf.as_bytes();
         if let Some(last) = &self.last {
             if last.as_slice() >= b {
                 return Err(StoreError::corrupt(
                     Column::SourceScratch,
                     format!("range leaf {} out of order", self.count),
-                ));
+                )
+                .into());
             }
         }
         self.last = Some(b.to_vec());
@@ -85,7 +92,7 @@ impl RangeWriter {
 
     /// Stages the partial records and writes what is staged (deferred): the tree's size. Its
     /// records mean nothing until a synced batch writes the `set_sources/` record.
-    pub fn finish(mut self) -> Result<TreeSize, StoreError> {
+    pub fn finish(mut self) -> Result<TreeSize, SetStoreError> {
         let records = std::mem::take(&mut self.levels);
         for (i, rec) in records.into_iter().enumerate() {
             if !rec.is_empty() {
@@ -97,7 +104,7 @@ impl RangeWriter {
         Ok(TreeSize(self.count))
     }
 
-    fn close_record(&mut self, i: usize, top: Digest) -> Result<(), StoreError> {
+    fn close_record(&mut self, i: usize, top: Digest) -> Result<(), SetStoreError> {
         let rec = std::mem::take(&mut self.levels[i]);
         let chunk = (self.count >> (8 * i as u32)) / CHUNK as u64 - 1;
         self.stage(i, chunk, rec);
@@ -127,14 +134,24 @@ impl RangeWriter {
         }
     }
 
-    fn flush(&mut self) -> Result<(), StoreError> {
+    fn flush(&mut self) -> Result<(), SetStoreError> {
         if self.staged.is_empty() {
             return Ok(());
+        }
+        if self.min_free_bytes > 0 {
+            if let Some(available) = self.store.available_bytes()? {
+                if available < self.min_free_bytes {
+                    return Err(SetStoreError::NoSpace {
+                        available,
+                        floor: self.min_free_bytes,
+                    });
+                }
+            }
         }
         let b = std::mem::take(&mut self.staged);
         self.staged_bytes = 0;
         // Deferred: meaningless until the set's commit batch names the tree.
-        self.store.write(b, Durability::Deferred)
+        Ok(self.store.write(b, Durability::Deferred)?)
     }
 }
 

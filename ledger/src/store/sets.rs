@@ -627,7 +627,7 @@ impl SetWriter {
                 Ok(d) => Some(d),
                 Err(e) => {
                     self.discard_staged();
-                    return Err(e.into());
+                    return Err(e);
                 }
             },
             _ => None,
@@ -733,9 +733,12 @@ impl SetWriter {
     /// this set id), the host records into the statistics. Returns the statistics and the
     /// source tree's root and size. Memory: one page of scratch records and the tree writer's
     /// partial records.
-    fn derive(&mut self, mut stats: StatsBuilder) -> Result<(SetStats, Digest, u64), StoreError> {
+    fn derive(
+        &mut self,
+        mut stats: StatsBuilder,
+    ) -> Result<(SetStats, Digest, u64), SetStoreError> {
         self.flush_staged_store()?;
-        let mut tree = RangeWriter::new(self.store.clone(), self.id);
+        let mut tree = RangeWriter::new(self.store.clone(), self.id, self.min_free_bytes);
         self.scan_scratch(keys::SCRATCH_TREE, |leaf, size| {
             let leaf = RangeLeaf::new(leaf.to_vec())
                 .map_err(|_| StoreError::corrupt(Column::SourceScratch, "source leaf"))?;
@@ -764,8 +767,8 @@ impl SetWriter {
     fn scan_scratch(
         &self,
         tag: u8,
-        mut f: impl FnMut(&[u8], u64) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        mut f: impl FnMut(&[u8], u64) -> Result<(), SetStoreError>,
+    ) -> Result<(), SetStoreError> {
         let prefix = [&self.id.to_be_bytes()[..], &[tag]].concat();
         let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
         let mut at = prefix.clone();

@@ -99,7 +99,15 @@ export const api = {
   datasetVersions: (pub, name, params) => json(`/v1/datasets/${enc(pub)}/${enc(name)}`, params),
   datasetVersion: (pub, name, v) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}`),
   /** A page of a set's leaves: {items, next} where next is the offset of the next page. */
-  setLeaves: (root, { offset, limit }) => json(`/v1/sets/${enc(root)}/leaves`, { offset, limit }),
+  setLeaves: (root, { offset, limit, meta }) => json(`/v1/sets/${enc(root)}/leaves`, { offset, limit, meta: meta ? 'true' : null }),
+  /** One item of a version: {dataset, entry_index, manifest_root, item_count, leaf, meta, proof}. */
+  item: (pub, name, v, cid) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}/items/${enc(cid)}`),
+  /** A version's licence, consent and host breakdowns: {licences, consent, hosts, no_source, ...}. */
+  stats: (pub, name, v) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}/stats`),
+  /** A site's range proof in one version: {dataset, entry_index, sources, site, proof}. */
+  versionSite: (pub, name, v, site, reveal) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}/sites/${enc(site)}`, { reveal }),
+  /** Every version with a source tree, with the site's count and range proof: a page {items, next}. */
+  site: (site, params) => json(`/v1/sites/${enc(site)}`, params),
   /** {included: {...}} or {excluded: {...}} for `cid` in the set with `root`. */
   setProof: (root, cid) => json(`/v1/sets/${enc(root)}/proof/${enc(cid)}`),
   /** {cid, dataset_versions: [{dataset, proof}], checkpoints, checkpoints_truncated, next}. */

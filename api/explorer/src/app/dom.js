@@ -111,6 +111,8 @@ export function badge(state, text) {
     incomplete: 'incomplete',
     vacuous: 'vacuous',
     unscanned: 'completeness not checked',
+    site_unverified: 'site opt-outs found (requester control not checked)',
+    sites_unproven: 'sites unproven',
   };
   return h('span', { class: `badge badge-${state}`, dataset: { state } }, text ?? labels[state] ?? state);
 }

@@ -27,6 +27,11 @@ export function modelRoute(publisher, model, checkpoint) {
   return checkpoint == null ? route('model', publisher, model) : route('model', publisher, model, checkpoint);
 }
 
+/** The item view of `cid` in a dataset version. */
+export function itemRoute(publisher, dataset, version, cid) {
+  return route('dataset', publisher, dataset, version, 'item', cid);
+}
+
 /** A `publisher/dataset@version` label as a link. */
 export function datasetLabelLink(label) {
   const m = /^([^/]+)\/([^@]+)@(.+)$/.exec(label);
@@ -40,10 +45,14 @@ export function summary(e) {
     case 'publisher':
       return h('span', null, 'binds ', h('a', { href: route('publisher', e.name) }, e.name), ' to key ', hashText(e.key, 6));
     case 'dataset_version':
-      return h('span', null, h('a', { href: datasetRoute(e.publisher, e.dataset, e.version) }, `${e.publisher}/${e.dataset}@${e.version}`), e.item_count != null ? ` · ${fmtInt(e.item_count)} items` : '');
+      return h('span', null, h('a', { href: datasetRoute(e.publisher, e.dataset, e.version) }, `${e.publisher}/${e.dataset}@${e.version}`), e.item_count != null ? ` · ${fmtInt(e.item_count)} items` : '', e.sources ? ` · source tree of ${fmtInt(e.sources.size)} leaves` : '');
     case 'optout': {
       const n = e.ids ? e.ids.length : e.set?.size;
-      return h('span', null, `${fmtInt(n)} id${n === 1 ? '' : 's'}`, e.set ? ' (a set)' : '', ` · scope ${scopeText(e.scope)}`);
+      const sites = Array.isArray(e.sites) ? e.sites : [];
+      const what = [];
+      if (n != null) what.push(`${fmtInt(n)} id${n === 1 ? '' : 's'}${e.set ? ' (a set)' : ''}`);
+      if (sites.length) what.push(h('span', null, `${sites.length === 1 ? 'site' : 'sites'} `, sites.slice(0, 3).map((x, k) => [k ? ', ' : '', h('a', { href: `#/site?q=${encodeURIComponent(x)}` }, x)]), sites.length > 3 ? ` and ${sites.length - 3} more` : ''));
+      return h('span', null, what.map((x, k) => [k ? ' and ' : '', x]), ` · scope ${scopeText(e.scope)}`);
     }
     case 'model_checkpoint':
       return h('span', null, h('a', { href: modelRoute(e.publisher, e.model, e.checkpoint) }, `${e.publisher}/${e.model}@${e.checkpoint}`), ` · horizon ${fmtInt(e.optout_horizon)}`);

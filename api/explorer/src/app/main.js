@@ -13,6 +13,8 @@ import * as models from './pages/models.js';
 import * as optouts from './pages/optouts.js';
 import * as check from './pages/check.js';
 import * as search from './pages/search.js';
+import * as item from './pages/item.js';
+import * as site from './pages/site.js';
 
 /** [pattern, page, navigation item]: `:name` matches one path segment. */
 const ROUTES = [
@@ -24,11 +26,13 @@ const ROUTES = [
   ['datasets', datasets, '#/datasets'],
   ['dataset/:publisher/:dataset', datasets, '#/datasets'],
   ['dataset/:publisher/:dataset/:version', datasets, '#/datasets'],
+  ['dataset/:publisher/:dataset/:version/item/:cid', item, '#/datasets'],
   ['models', models, '#/models'],
   ['model/:publisher/:model', models, '#/models'],
   ['model/:publisher/:model/:checkpoint', models, '#/models'],
   ['optouts', optouts, '#/optouts'],
   ['check', check, '#/check'],
+  ['site', site, '#/site'],
   ['search', search, null],
 ];
 

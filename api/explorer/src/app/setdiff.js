@@ -9,11 +9,12 @@ import { toHex } from '../lib/bytes.js';
 
 export const DIFF_MAX = 20000;
 
-async function allLeaves(root, count) {
+/** Every leaf of a set of `count` leaves, a page at a time (with each leaf's metadata if `meta`). */
+export async function allLeaves(root, count, meta = false) {
   const out = [];
   let offset = 0;
   while (offset < count) {
-    const page = await api.setLeaves(root, { offset, limit: 1000 });
+    const page = await api.setLeaves(root, { offset, limit: 1000, meta });
     out.push(...page.items);
     if (page.next == null || page.items.length === 0) break;
     offset = page.next;

@@ -15,16 +15,22 @@
 //     checkpoint, horizon, modelIndex, modelTime, horizonTime, optoutIndices}
 //   (throws for anything that does not verify)
 //   await scanCompleteness(report, fetchTile) -> {missing, horizonTime, entriesRead}
-//   conclude(report, {complete, lagSeconds, maxLagSeconds, allowVacuous}) -> 'violated' |
-//     'incomplete' | 'vacuous' | 'lag_exceeded' | 'not_checked' | 'compliant'
+//   conclude(report, {complete, lagSeconds, maxLagSeconds, allowVacuous, siteControl}) ->
+//     'violated' | 'incomplete' | 'site_unverified' | 'sites_unproven' | 'vacuous' |
+//     'lag_exceeded' | 'not_checked' | 'compliant'
+//
+// Opt-outs may also name sites (domains or URL prefixes): each (site, dataset version) is decided
+// by a range proof over the version's source tree (`source_proofs`), see checkSites.
 
 import { FormatError, compare, fromBase64, fromUtf8, toHex } from './bytes.js';
 import { verifyCheckpoint } from './note.js';
 import { parseTlogProof, verifyTlogProof } from './tlogproof.js';
 import { verifyEntrySignature } from './entry.js';
 import { verifyMembershipJson, checkMembershipJson, checkMultiProofJson, setLeafHash, parseCid } from './set.js';
-import { Blake3Set, ProofError, Sha256Log, rootOfLeafHashes, verifyInclusion } from './merkle.js';
+import { Blake3Set, ProofError, Sha256Log, rootFromMultiProof, rootOfLeafHashes, verifyInclusion } from './merkle.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from './tiles.js';
+import { Site } from './source.js';
+import { parseRangeProof, revealedCids, siteRange, verifyRange } from './range.js';
 
 export class ComplianceError extends Error {
   constructor(message) {
@@ -73,7 +79,7 @@ export function verifyComplianceBundle(bundle, vkey) {
     if (dv.type !== 'dataset_version' || datasetLabel(dv) !== datasetLabel(r) || dv.manifest_root !== r.manifest_root) {
       throw new ComplianceError(`dataset version at index ${found.index} is not what the checkpoint names`);
     }
-    versions.push({ label: datasetLabel(r), root: dv.manifest_root, size: dv.item_count });
+    versions.push({ label: datasetLabel(r), root: dv.manifest_root, size: dv.item_count, sources: dv.sources ?? null });
   }
   for (const d of datasets) {
     if (!m.datasets.some((r) => BigInt(r.index) === d.index)) throw new ComplianceError(`dataset version at index ${d.index} is not named by the checkpoint`);
@@ -93,6 +99,7 @@ export function verifyComplianceBundle(bundle, vkey) {
   // The ids each opt-out names (train-ai scope), in log order.
   const seen = new Set();
   const named = [];
+  const namedSites = [];
   for (const o of optouts) {
     const e = o.entry;
     if (e.type !== 'optout') throw new ComplianceError(`entry ${o.index} is not an opt-out`);
@@ -100,14 +107,21 @@ export function verifyComplianceBundle(bundle, vkey) {
     if (seen.has(o.index)) throw new ComplianceError(`entry at index ${o.index} appears twice`);
     seen.add(o.index);
     if (!(e.scope ?? []).includes('train-ai')) continue;
-    let ids;
+    let ids = [];
     if (e.ids) ids = e.ids;
-    else {
+    else if (e.set) {
       const s = sets.find((x) => x.root === e.set.root && x.size === e.set.size);
       if (!s) throw new ComplianceError(`opt-out set of the opt-out at index ${o.index} is missing or does not match its root`);
       ids = s.leaves.map((l) => l.cid);
     }
     named.push({ index: o.index, ids });
+    const sites = (e.sites ?? []).map((x) => {
+      if (!Site.isCanonical(x)) throw new ComplianceError(`opt-out at index ${o.index} names a site that is not canonical: ${JSON.stringify(x)}`);
+      return Site.parse(x);
+    });
+    // Only a signed opt-out can name sites (the sequencer refuses anonymous ones); a bundle
+    // carrying an anonymous one anyway gets no site check for it: nobody could show control.
+    if (sites.length && e.signer) namedSites.push({ index: o.index, sites, signer: e.signer });
   }
 
   // Multi-proofs: at most one per named version, and then no per-id proof for it. The ids are
@@ -149,6 +163,9 @@ export function verifyComplianceBundle(bundle, vkey) {
   }
   violations.sort((a, b) => a.optout_index - b.optout_index || (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0) || (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0));
 
+  const { siteViolations, sitesUnproven } = checkSites(bundle, versions, namedSites);
+  const siteOptouts = namedSites.map((o) => ({ optout_index: Number(o.index), signer: o.signer, sites: o.sites.map(String) }));
+
   const horizon = BigInt(m.optout_horizon);
   let horizonTime = null;
   if (bundle.horizon_entry != null) {
@@ -164,8 +181,64 @@ export function verifyComplianceBundle(bundle, vkey) {
     horizonTime,
     optoutIndices: new Set(optouts.map((o) => o.index)),
     violations,
+    siteViolations,
+    sitesUnproven,
+    siteOptouts,
   };
-  return { ...report, verdict: violations.length ? 'violated' : 'compliant' };
+  return { ...report, verdict: violations.length || siteViolations.length ? 'violated' : 'compliant' };
+}
+
+/**
+ * The site opt-outs against the dataset versions (SPEC13 section 4, verifier/src/compliance.rs):
+ * every (site, version with a source tree) needs exactly one range proof in `source_proofs`,
+ * verified against the source root and size the version's entry commits to; a count above 0 is a
+ * site violation naming the items shown. A version without a source tree cannot decide it: the
+ * pair is "unproven", neither an error nor a violation.
+ */
+export function checkSites(bundle, versions, namedSites) {
+  const proofs = new Map();
+  for (const sp of bundle.source_proofs ?? []) {
+    if (sp === null || typeof sp !== 'object' || Array.isArray(sp)) throw new FormatError('a source proof is not an object');
+    for (const k of Object.keys(sp)) if (!['dataset', 'site', 'proof'].includes(k)) throw new FormatError(`a source proof has an unknown field "${k}"`);
+    // Every proof must parse, used or not, as the verifier crate parses the whole bundle.
+    parseRangeProof(sp.proof);
+    if (!Site.isCanonical(sp.site)) throw new ComplianceError(`source proof for a site that is not canonical: ${JSON.stringify(sp.site)}`);
+    if (!versions.some((v) => v.label === sp.dataset)) throw new ComplianceError(`set proofs or multi-proofs for ${sp.dataset}, which the checkpoint does not name`);
+    const k = `${sp.dataset} ${sp.site}`;
+    if (proofs.has(k)) throw new ComplianceError(`two source proofs for ${sp.site} in ${sp.dataset}`);
+    proofs.set(k, sp.proof);
+  }
+  const siteViolations = [];
+  const sitesUnproven = [];
+  const decided = new Map();
+  for (const { index, sites, signer } of namedSites) {
+    for (const site of sites) {
+      for (const v of versions) {
+        if (!v.sources) {
+          sitesUnproven.push({ optout_index: Number(index), site: site.toString(), dataset: v.label });
+          continue;
+        }
+        const k = `${v.label} ${site}`;
+        if (!decided.has(k)) {
+          const proof = proofs.get(k);
+          if (!proof) throw new ComplianceError(`no source proof for ${site} (opt-out at index ${index}) in ${v.label}`);
+          try {
+            decided.set(k, verifyRange(v.sources.root, v.sources.size, siteRange(site), proof));
+          } catch (err) {
+            throw new ProofError(`source proof for ${site} in ${v.label}: ${err.message}`);
+          }
+        }
+        const r = decided.get(k);
+        if (r.count > 0n) siteViolations.push({ optout_index: Number(index), site: site.toString(), dataset: v.label, count: Number(r.count), cids: revealedCids(r.revealed), signer });
+      }
+    }
+  }
+  // One bundle, one meaning: a proof no opt-out asks for is refused.
+  for (const k of proofs.keys()) if (!decided.has(k)) throw new ComplianceError(`source proof for site ${k.slice(k.indexOf(' ') + 1)} in ${k.slice(0, k.indexOf(' '))}, which no opt-out of the bundle asks for`);
+  const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  siteViolations.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset) || cmp(a.site, b.site));
+  sitesUnproven.sort((a, b) => a.optout_index - b.optout_index || cmp(a.site, b.site) || cmp(a.dataset, b.dataset));
+  return { siteViolations, sitesUnproven };
 }
 
 /** Entries between the horizon and the checkpoint entry: opt-outs there are not covered. */
@@ -180,10 +253,23 @@ export function lagSeconds(report, horizonTime) {
   return Math.max(0, report.modelTime - horizonTime);
 }
 
-/** The conclusion, exactly as `BundleReport::conclude` (ledger/src/compliance.rs). */
-export function conclude(report, { complete = null, lagSeconds: lag = null, maxLagSeconds = null, allowVacuous = false } = {}) {
-  if (report.verdict === 'violated') return 'violated';
+/**
+ * The conclusion, exactly as `BundleReport::conclude` (verifier/src/compliance.rs), in this
+ * order: violated > incomplete > site_unverified > sites_unproven > vacuous > lag_exceeded >
+ * not_checked > compliant. A site violation binds only when the caller verified that its
+ * opt-out's signer controls the site: `siteControl(site, signer)` answers 'verified',
+ * 'not_authorised' (the site's key list does not name the signer: the opt-out counts for
+ * nothing) or 'unknown' (the default: a browser cannot read another origin's
+ * /.well-known/prov-ledger-keys, so here every site opt-out is unverified).
+ */
+export function conclude(report, { complete = null, lagSeconds: lag = null, maxLagSeconds = null, allowVacuous = false, siteControl = () => 'unknown' } = {}) {
+  const siteViolations = report.siteViolations ?? [];
+  const control = (site, signer) => siteControl(site, signer) ?? 'unknown';
+  const unproven = (report.sitesUnproven ?? []).some((u) => (report.siteOptouts ?? []).filter((o) => o.optout_index === u.optout_index).some((o) => control(u.site, o.signer) !== 'not_authorised'));
+  if ((report.violations ?? []).length || siteViolations.some((v) => control(v.site, v.signer) === 'verified')) return 'violated';
   if (complete === false) return 'incomplete';
+  if (siteViolations.some((v) => control(v.site, v.signer) === 'unknown')) return 'site_unverified';
+  if (unproven) return 'sites_unproven';
   if (report.horizon === 0n && !allowVacuous) return 'vacuous';
   if (maxLagSeconds != null && (lag == null || lag > maxLagSeconds)) return 'lag_exceeded';
   if (complete == null) return 'not_checked';
@@ -289,33 +375,7 @@ export function verifyMultiProof(proof, ids, { root, size }) {
     if (hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
     return decided;
   }
-  // Level by level from the leaves, left to right: each node's sibling is known, computed, or
-  // the next helper hash; a last node without a sibling is carried up unchanged.
-  let cur = leaves.map((l) => [l.index, setLeafHash(l.leaf)]);
-  let width = n;
-  let used = 0;
-  while (width > 1n) {
-    const next = [];
-    for (let k = 0; k < cur.length; k++) {
-      const [x, hx] = cur[k];
-      let parent;
-      if ((x & 1n) === 0n && k + 1 < cur.length && cur[k + 1][0] === x + 1n) {
-        parent = Blake3Set.nodeHash(hx, cur[k + 1][1]);
-        k++;
-      } else if ((x ^ 1n) < width) {
-        if (used >= hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
-        const sib = hashes[used++];
-        parent = (x & 1n) === 0n ? Blake3Set.nodeHash(hx, sib) : Blake3Set.nodeHash(sib, hx);
-      } else {
-        parent = hx;
-      }
-      const p = x >> 1n;
-      if (!next.length || next[next.length - 1][0] !== p) next.push([p, parent]);
-    }
-    cur = next;
-    width = (width + 1n) >> 1n;
-  }
-  if (used !== hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
-  if (toHex(cur[0][1]) !== root) throw new ProofError('computed root does not match the expected root');
+  const computed = rootFromMultiProof(Blake3Set, n, leaves.map((l) => [l.index, setLeafHash(l.leaf)]), hashes);
+  if (toHex(computed) !== root) throw new ProofError('computed root does not match the expected root');
   return decided;
 }

@@ -20,6 +20,8 @@ export const SIGNATURE_CONTEXT_V2 = 'prov-ledger/v2\n';
 export const ENTRY_TYPES = ['publisher', 'dataset_version', 'optout', 'model_checkpoint'];
 /** The aipref usage categories the ledger accepts, sorted as entries must list them. */
 export const SCOPES = ['ai-use', 'search', 'train-ai'];
+/** The scopes new entries may use: `ai-use` left the IETF aipref vocabulary (still readable). */
+export const CURRENT_SCOPES = ['search', 'train-ai'];
 
 export class EntrySignatureError extends Error {
   constructor(message) {
@@ -95,7 +97,10 @@ export function signEntry(fields, secretKey, { log, time = Math.floor(Date.now()
 export function buildAnonymousOptout(ids, scope, { log, time = Math.floor(Date.now() / 1000), nonce } = {}) {
   const sortedIds = [...new Set(ids)].sort();
   const scopes = [...new Set(Array.isArray(scope) ? scope : [scope])].sort();
-  for (const s of scopes) if (!SCOPES.includes(s)) throw new FormatError(`unknown scope ${s}`);
+  for (const s of scopes) {
+    if (!SCOPES.includes(s)) throw new FormatError(`unknown scope ${s}`);
+    if (!CURRENT_SCOPES.includes(s)) throw new FormatError(`scope ${s} was withdrawn from the aipref vocabulary; new opt-outs use train-ai or search`);
+  }
   const json = { type: 'optout', log: checkLog(log), time, ids: sortedIds, scope: scopes };
   if (nonce != null) json.nonce = nonce;
   return { json, bytes: entryBytes(json) };

@@ -158,3 +158,48 @@ export function verifyConsistency(hasher, size1, size2, proof, root1, root2) {
   if (!equal(fr, root1)) throw new ProofError('computed old root does not match');
   if (!equal(sr, root2)) throw new ProofError('computed new root does not match');
 }
+
+/**
+ * The root a multi-proof implies (the rs_merkle layout of the set multi-proofs and range proofs,
+ * verifier/src/set/multi.rs): `revealed` is [[index (BigInt), leaf hash]] with strictly
+ * increasing indices below `size`, `hashes` the helper hashes in rs_merkle's order (level by
+ * level from the leaves, left to right). Each node's sibling is known, computed, or the next
+ * helper hash; a last node without a sibling is carried up unchanged (the RFC 6962 shape). Throws
+ * ProofError unless the hashes are exactly those the revealed positions need.
+ */
+export function rootFromMultiProof(hasher, size, revealed, hashes) {
+  const n = toU64(size, 'tree size');
+  for (const h of hashes) check32(h, 'proof hash');
+  if (revealed.length === 0 || n === 0n) throw new ProofError('multi-proof reveals no leaf');
+  for (let k = 0; k < revealed.length; k++) {
+    check32(revealed[k][1], 'leaf hash');
+    if (k > 0 && revealed[k - 1][0] >= revealed[k][0]) throw new ProofError('multi-proof is malformed: leaf indices not increasing');
+  }
+  if (revealed[revealed.length - 1][0] >= n) throw new ProofError('leaf index beyond the tree');
+  let cur = revealed;
+  let width = n;
+  let used = 0;
+  while (width > 1n) {
+    const next = [];
+    for (let k = 0; k < cur.length; k++) {
+      const [x, hx] = cur[k];
+      let parent;
+      if ((x & 1n) === 0n && k + 1 < cur.length && cur[k + 1][0] === x + 1n) {
+        parent = hasher.nodeHash(hx, cur[k + 1][1]);
+        k++;
+      } else if ((x ^ 1n) < width) {
+        if (used >= hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
+        const sib = hashes[used++];
+        parent = (x & 1n) === 0n ? hasher.nodeHash(hx, sib) : hasher.nodeHash(sib, hx);
+      } else {
+        parent = hx;
+      }
+      const p = x >> 1n;
+      if (!next.length || next[next.length - 1][0] !== p) next.push([p, parent]);
+    }
+    cur = next;
+    width = (width + 1n) >> 1n;
+  }
+  if (used !== hashes.length) throw new ProofError('multi-proof is malformed: wrong number of hashes');
+  return cur[0][1];
+}

@@ -7,16 +7,16 @@
 import { h, section, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
 import { api } from '../api.js';
 import { latestCheckpoint, verifiedEntry, verifyEntry, forgetEntries } from '../trust.js';
-import { entryLink, datasetRoute, modelRoute } from '../entryview.js';
+import { entryLink, datasetRoute, modelRoute, itemRoute } from '../entryview.js';
 import { cidOfBlob, cidOfText } from '../../lib/cid.js';
 import { isCid, verifyMembershipJson } from '../../lib/set.js';
 import { buildAnonymousOptout, originOf } from '../../lib/entry.js';
 import { complianceOf } from './models.js';
 
-// The IETF aipref usage categories the ledger accepts (ledger/src/entry/body.rs, Scope).
+// The current IETF aipref vocabulary's usage categories (verifier/src/entry, Scope): `ai-use`,
+// withdrawn from the draft, stays readable in logged entries but new entries may not use it.
 const SCOPES = [
   ['train-ai', 'Training AI models (train-ai)'],
-  ['ai-use', 'Use as input to generative AI (ai-use)'],
   ['search', 'Search (search)'],
 ];
 
@@ -138,7 +138,7 @@ const MAX_VERSIONS = 200;
  * entry commits to (never those the proof or the listing claim).
  */
 async function checkVersion(v, cid, givenProof) {
-  const res = { v, ok: false, membership: null, error: null };
+  const res = { v, cid, ok: false, membership: null, error: null };
   try {
     const e = await verifiedEntry(v.index);
     if (!e.ok) throw e.error ?? new Error('the dataset version entry is not in the log');
@@ -226,7 +226,7 @@ function versionResult(c) {
   return h(
     'div',
     { class: cls, dataset: { membership: c.membership ?? 'unknown', verified: c.ok ? 'yes' : 'no', dataset: ds } },
-    h('div', { class: 'row' }, h('a', { href: datasetRoute(v.publisher, v.dataset, v.version) }, ds), badge(c.ok ? 'ok' : 'bad'), h('span', null, what)),
+    h('div', { class: 'row' }, h('a', { href: datasetRoute(v.publisher, v.dataset, v.version) }, ds), badge(c.ok ? 'ok' : 'bad'), h('span', null, what), c.ok && c.membership === 'included' ? h('a', { href: itemRoute(v.publisher, v.dataset, v.version, c.cid), class: 'item-link' }, 'the item: licence, source, consent') : null),
     c.error ? h('p', { class: 'note' }, `Reason: ${c.error.message}`) : null,
     h('p', { class: 'note' }, 'Published in entry ', entryLink(v.index), '.'),
   );

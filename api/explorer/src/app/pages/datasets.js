@@ -6,9 +6,10 @@
 import { h, dl, section, table, badge, hashText, fmtInt, fmtBytes, errorBox } from '../dom.js';
 import { api, orNull } from '../api.js';
 import { verifiedEntry } from '../trust.js';
-import { entryLink, datasetRoute } from '../entryview.js';
+import { entryLink, datasetRoute, itemRoute } from '../entryview.js';
 import { PAGE_SIZE } from '../pager.js';
-import { diffSets, DIFF_MAX } from '../setdiff.js';
+import { diffSets, allLeaves, DIFF_MAX } from '../setdiff.js';
+import { checkLeaves, computeStats, compareStats, sourceTreeOf } from '../../lib/stats.js';
 import { route } from '../dom.js';
 
 export async function render(root, ctx) {
@@ -104,6 +105,7 @@ async function renderVersion(root, { params, query, alive }) {
   }
   const entryBadge = h('span', { id: 'entry-badge' }, badge('pending'));
   const changes = h('div', { class: 'stat', id: 'changes' }, v.previous ? '…' : 'first version');
+  const sourcesSlot = h('span', { id: 'sources-root' }, '…');
   root.append(
     h(
       'div',
@@ -120,6 +122,7 @@ async function renderVersion(root, { params, query, alive }) {
         ['Entry', entryLink(v.index)],
         ['Entry verified', entryBadge],
         ['Manifest root', hashText(v.manifest_root, 16)],
+        ['Source tree', sourcesSlot],
         ['Licence (summary)', v.licence || '—'],
         ['Previous version', v.previous ? h('a', { href: datasetRoute(publisher, dataset, v.previous) }, v.previous) : 'none'],
         ['All versions', h('a', { href: datasetRoute(publisher, dataset) }, 'version history')],
@@ -127,7 +130,7 @@ async function renderVersion(root, { params, query, alive }) {
     ),
   );
   const charts = h('div', { class: 'charts', id: 'charts' }, h('p', { class: 'loading' }, 'Loading charts…'));
-  root.append(section('Licences and consent signals', charts));
+  root.append(section('Licences, consent signals and sources', charts));
   const items = h('div', { id: 'items' });
   root.append(section('Items', items));
 
@@ -135,6 +138,8 @@ async function renderVersion(root, { params, query, alive }) {
   const chartsMod = import('../charts.js');
   const offset = /^[0-9]+$/.test(query.get('offset') ?? '') ? Number(query.get('offset')) : 0;
   const entryP = verifiedEntry(v.index);
+  // The view says whether the manifest was stored with metadata (older servers do not say).
+  const statsP = v.metadata_stored === false ? Promise.resolve(null) : orNull(api.stats(publisher, dataset, version)).catch(() => null);
   const page = v.set_stored ? await api.setLeaves(v.manifest_root, { limit: PAGE_SIZE, offset }) : { items: [], next: null };
   if (!alive()) return;
   const base = datasetRoute(publisher, dataset, version);
@@ -143,7 +148,7 @@ async function renderVersion(root, { params, query, alive }) {
     table(
       null,
       ['#', 'Content id', 'Size', 'Metadata hash'],
-      page.items.map((it, k) => [fmtInt(offset + k), h('a', { href: `#/check?id=${encodeURIComponent(it.cid)}` }, hashText(it.cid, 10)), fmtBytes(it.size), /^0+$/.test(it.meta) ? h('span', { class: 'note' }, 'none') : hashText(it.meta, 6)]),
+      page.items.map((it, k) => [fmtInt(offset + k), h('a', { href: itemRoute(publisher, dataset, version, it.cid), class: 'item-link' }, hashText(it.cid, 10)), fmtBytes(it.size), /^0+$/.test(it.meta) ? h('span', { class: 'note' }, 'none') : hashText(it.meta, 6)]),
       { empty: 'This version has no items.' },
     ),
     h(
@@ -154,24 +159,90 @@ async function renderVersion(root, { params, query, alive }) {
     ),
   );
 
-  const { breakdownChart } = await chartsMod;
+  const [{ breakdownChart }, stats] = await Promise.all([chartsMod, statsP]);
   if (!alive()) return;
-  const licences = v.licences ?? v.licence_counts ?? null;
-  const consent = v.consent ?? v.consent_counts ?? null;
-  charts.replaceChildren(
-    licences ? breakdownChart('Licences', licences, 'doughnut') : breakdownChart('Licences (from the version\'s SPDX summary)', spdxParts(v.licence), 'doughnut', 'The server publishes only the version\'s licence summary, so each licence it names is shown once.'),
-    consent ? breakdownChart('Consent signals', consent, 'bar') : h('figure', { class: 'card' }, h('figcaption', null, h('strong', null, 'Consent signals')), h('p', { class: 'empty' }, 'This server does not publish per-item consent signals for this version.')),
-  );
+  const statsBadge = h('p', { class: 'row', id: 'stats-check', dataset: { state: 'pending' } }, 'Figures: ', badge('pending', 'recomputing them here…'));
+  charts.replaceChildren(...statCharts(breakdownChart, v, stats));
+  if (stats) charts.after(statsBadge);
 
   const r = await entryP;
   if (!alive()) return;
   const matches = r.ok && r.entry.manifest_root === v.manifest_root && r.entry.item_count === v.item_count;
+  // From the verified entry: the root range proofs are checked against.
+  const src = r.ok ? r.entry.sources : null;
+  sourcesSlot.replaceChildren(
+    ...(src
+      ? [`${fmtInt(src.size)} (source, item) leaves, root `, hashText(src.root, 12), ' · ', h('a', { href: '#/site' }, 'is my site in it?')]
+      : [h('span', { class: 'note' }, r.ok ? 'none: this version was published without one, so no site can be proven in or out of it' : 'unknown (the entry does not verify)')]),
+  );
   entryBadge.replaceChildren(badge(matches ? 'ok' : 'bad'), r.ok && !matches ? ' the API disagrees with the logged entry' : r.ok ? '' : ` ${r.error?.message ?? ''}`);
+  if (stats) {
+    const c = await recheckStats(v, stats, r);
+    if (!alive()) return;
+    statsBadge.replaceChildren('Figures: ', badge(c.state, c.label), c.detail ? ` ${c.detail}` : '');
+    statsBadge.dataset.state = c.state;
+  }
   if (v.previous) {
     const prev = await orNull(api.datasetVersion(publisher, dataset, v.previous));
     if (!alive()) return;
     changes.replaceChildren(prev ? await changeText(prev, v) : 'previous version not found');
   }
+}
+
+/**
+ * The server's statistics recomputed here from every leaf and its metadata (for versions up to
+ * DIFF_MAX items): each metadata digest, the manifest root, the source tree root the entry
+ * commits to (when it has one), then the figures. {state, label, detail}.
+ */
+async function recheckStats(v, stats, verified) {
+  if (!verified.ok) return { state: 'bad', label: 'not checked', detail: 'the version\'s entry does not verify' };
+  if (v.item_count > DIFF_MAX) return { state: 'none', label: 'not recomputed here', detail: `(more than ${fmtInt(DIFF_MAX)} items; \`prov verify training-summary\` recomputes them)` };
+  try {
+    const e = verified.entry;
+    const leaves = await allLeaves(e.manifest_root, e.item_count, true);
+    const mapped = leaves.map((l) => ({ cid: l.cid, size: l.size, meta: l.meta, metadata: l.metadata ?? null }));
+    const c = checkLeaves(mapped, { manifestRoot: e.manifest_root, itemCount: e.item_count });
+    if (!c.ok) return { state: 'bad', label: 'does not verify', detail: c.error };
+    if (e.sources) {
+      const t = sourceTreeOf(mapped);
+      if (t.root !== e.sources.root || t.size !== Number(e.sources.size)) return { state: 'bad', label: 'does not verify', detail: 'the metadata does not rebuild the source tree the entry commits to' };
+    }
+    const cmp = compareStats(stats, computeStats(mapped));
+    if (!cmp.ok) return { state: 'bad', label: 'does not verify', detail: cmp.error };
+    return { state: 'ok', label: 'verified', detail: `recomputed here from the ${fmtInt(e.item_count)} leaves and their metadata (each digest, the manifest root${e.sources ? ' and the source tree root' : ''} checked).` };
+  } catch (err) {
+    return { state: 'bad', label: 'does not verify', detail: err.message };
+  }
+}
+
+/** Rows [label, value] of a stats list ({value, items, bytes}) by `by`, the first n and "other". */
+function statRows(list, by, n) {
+  const rows = (list ?? []).map((x) => [String(x.value), Number(x[by] ?? 0)]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (rows.length <= n) return rows;
+  return [...rows.slice(0, n - 1), ['other', rows.slice(n - 1).reduce((t, [, x]) => t + x, 0)]];
+}
+
+/**
+ * The version's charts: licences and consent signals by items, and the top domains by content
+ * size, from the server's per-version statistics (derived from the metadata it stores, at
+ * commit). Without them (a version published without metadata), the licences its SPDX summary
+ * names.
+ */
+function statCharts(breakdownChart, v, stats) {
+  if (!stats) {
+    return [
+      breakdownChart('Licences (from the version\'s SPDX summary)', spdxParts(v.licence), 'doughnut', 'This version has no per-item metadata on this server, so each licence its summary names is shown once.'),
+      h('figure', { class: 'card', id: 'no-stats' }, h('figcaption', null, h('strong', null, 'Consent signals and sources')), h('p', { class: 'empty' }, 'This version was published without per-item metadata, so its consent signals and sources are not known here.')),
+    ];
+  }
+  const hosts = statRows(stats.hosts, 'bytes', 10);
+  const noSource = stats.no_source ?? { items: 0, bytes: 0 };
+  const from = `Counted by the server from the metadata of the ${fmtInt(v.item_count)} items (entry #${stats.entry_index ?? v.index}).`;
+  return [
+    breakdownChart('Licences', statRows(stats.licences, 'items', 8), 'doughnut', `Items per licence (the metadata's "license"). ${from}`),
+    breakdownChart('Consent signals', statRows(stats.consent, 'items', 8), 'bar', 'Items per consent signal observed at collection (aipref, TDMRep, robots.txt).'),
+    breakdownChart('Top domains by content size', hosts, 'bar', `Bytes per host${noSource.items ? `; ${fmtInt(noSource.items)} item${noSource.items === 1 ? '' : 's'} (${fmtBytes(noSource.bytes)}) without a source URL` : ''}.`),
+  ];
 }
 
 /** The licence ids an SPDX expression names, each counted once. */

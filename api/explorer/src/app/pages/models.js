@@ -23,7 +23,7 @@ const bundles = new Map();
 /**
  * The compliance of the model_checkpoint entry at `index`, checked here: {state, conclusion,
  * violations, report, scan, lagEntries, lagSeconds, error, bundle}. `state` is 'compliant' |
- * 'violation' | 'incomplete' | 'vacuous' | 'unscanned' (verified, but the completeness scan could
+ * 'violation' | 'incomplete' | 'vacuous' | 'site_unverified' | 'sites_unproven' | 'unscanned' (verified, but the completeness scan could
  * not run) | 'bad' (does not verify) | 'none' (the server cannot assemble a bundle).
  * `onVerified` is called when the bundle verifies, before the scan (never with a green state).
  */
@@ -45,8 +45,10 @@ export function complianceOf(index, onVerified) {
         } catch (error) {
           return { state: 'bad', error, bundle };
         }
-        const base = { bundle, report, violations: report.violations, lagEntries: lagEntries(report) };
-        if (report.verdict === 'violated') return { ...base, state: 'violation', conclusion: 'violated', lagSeconds: lagSeconds(report, report.horizonTime) };
+        const base = { bundle, report, violations: report.violations, siteViolations: report.siteViolations ?? [], sitesUnproven: report.sitesUnproven ?? [], lagEntries: lagEntries(report) };
+        // An id violation stands whatever the scan finds; a site violation is weighed after it
+        // (its requester's control of the site is not checked in the browser).
+        if (report.violations.length) return { ...base, state: 'violation', conclusion: 'violated', lagSeconds: lagSeconds(report, report.horizonTime) };
         if (onVerified) onVerified(base);
         let scan;
         try {
@@ -57,7 +59,7 @@ export function complianceOf(index, onVerified) {
         }
         const lag = lagSeconds(report, scan.horizonTime ?? report.horizonTime);
         const conclusion = conclude(report, { complete: scan.missing.length === 0, lagSeconds: lag });
-        const state = { compliant: 'compliant', incomplete: 'incomplete', vacuous: 'vacuous' }[conclusion] ?? 'unscanned';
+        const state = { compliant: 'compliant', incomplete: 'incomplete', vacuous: 'vacuous', site_unverified: 'site_unverified', sites_unproven: 'sites_unproven' }[conclusion] ?? 'unscanned';
         return { ...base, scan, state, conclusion, lagSeconds: lag };
       })(),
     );
@@ -71,6 +73,8 @@ function complianceBadge(c) {
     incomplete: 'incomplete: leaves out opt-outs',
     vacuous: 'vacuous: horizon 0',
     unscanned: 'verified, completeness not checked',
+    site_unverified: 'site opt-outs found (requester control not checked)',
+    sites_unproven: 'sites unproven: a version has no source tree',
   }[c.state];
   return badge(c.state, text);
 }
@@ -176,7 +180,11 @@ async function renderCheckpoint(root, { params, alive }) {
       ['Weights', h('span', null, `${fmtInt(c.weights_count)} files, root `, hashText(c.weights_root, 12))],
       ['Opt-out horizon', h('span', null, fmtInt(c.optout_horizon), ' — every train-ai opt-out in entries before this index is claimed honoured')],
     ]),
-    section('Trained on', h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')')))),
+    section(
+      'Trained on',
+      h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')'))),
+      h('p', null, h('a', { href: `#/site?${new URLSearchParams({ model: `${publisher}/${model}@${checkpoint}` })}`, id: 'site-for-model' }, 'Is my site in the data of this checkpoint?')),
+    ),
   );
   const ev = section('Evidence');
   root.append(ev);
@@ -218,7 +226,37 @@ async function renderCheckpoint(root, { params, alive }) {
             r.violations.map((v) => [entryLink(v.optout_index), h('a', { href: `#/check?id=${encodeURIComponent(v.cid)}` }, hashText(v.cid, 10)), datasetLabelLink(v.dataset)]),
           )
         : h('p', null, 'Every opted-out id the bundle carries is proven absent from every dataset version above.'),
+      siteEvidence(r),
     );
   }
   ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … --server URL BUNDLE'), '.'));
+}
+
+/** The site opt-outs' evidence: violations with their items, and what could not be decided. */
+function siteEvidence(r) {
+  const sv = r.siteViolations ?? [];
+  const su = r.sitesUnproven ?? [];
+  const proofs = (r.bundle.source_proofs ?? []).length;
+  if (!sv.length && !su.length && !proofs) return null;
+  return h(
+    'div',
+    { id: 'site-evidence' },
+    h('p', null, `Site opt-outs: ${fmtInt(proofs)} range proof${proofs === 1 ? '' : 's'} over the versions' source trees, checked here.`),
+    sv.length
+      ? [
+          table(
+            'Items from opted-out sites found in the training data (each counted by a range proof)',
+            ['Opt-out entry', 'Site', 'Dataset version', 'Items', 'Shown'],
+            sv.map((v) => [entryLink(v.optout_index), h('a', { href: `#/site?q=${encodeURIComponent(v.site)}` }, v.site), datasetLabelLink(v.dataset), fmtInt(v.count), h('div', null, v.cids.slice(0, 5).map((c) => h('div', null, itemLink(v.dataset, c))), v.cids.length > 5 ? h('div', { class: 'note' }, `and ${fmtInt(v.cids.length - 5)} more`) : null)]),
+          ),
+          h('p', { class: 'note' }, 'Whether each requester controls the site it named (a key the site publishes at /.well-known/prov-ledger-keys) is not checked in the browser, which reads only this server: run `prov verify compliance`, which does, to tell a violation from an unverified request.'),
+        ]
+      : h('p', null, 'Every opted-out site is proven absent (a range exclusion) from every dataset version with a source tree.'),
+    su.length ? h('p', { class: 'note', id: 'sites-unproven' }, `Not decidable: ${su.map((u) => `${u.site} in ${u.dataset}`).join(', ')} (published without a source tree).`) : null,
+  );
+}
+
+function itemLink(label, cid) {
+  const m = /^([^/]+)\/([^@]+)@(.+)$/.exec(label);
+  return m ? h('a', { href: route('dataset', m[1], m[2], m[3], 'item', cid) }, hashText(cid, 10)) : hashText(cid, 10);
 }

@@ -15,16 +15,22 @@ export async function render(root, { query, alive }) {
   root.append(
     table(
       null,
-      ['Entry', 'Scope', 'Ids', 'Time', 'Requester'],
+      ['Entry', 'Scope', 'Ids and sites', 'Time', 'Requester'],
       items.map((o) => {
         const e = o.entry ?? {};
         const ids = e.ids ?? [];
+        const sites = Array.isArray(e.sites) ? e.sites : [];
         return [
           entryLink(o.index),
           h('span', { class: 'type' }, scopeText(e.scope)),
-          ids.length
-            ? h('div', null, ids.slice(0, 3).map((id) => h('div', null, h('a', { href: `#/check?id=${encodeURIComponent(id)}` }, hashText(id, 10)))), ids.length > 3 ? h('div', { class: 'note' }, `and ${fmtInt(ids.length - 3)} more`) : null)
-            : e.set ? h('span', null, `a set of ${fmtInt(e.set.size)} ids, root `, hashText(e.set.root, 8)) : '—',
+          h(
+            'div',
+            null,
+            ids.length ? h('div', null, ids.slice(0, 3).map((id) => h('div', null, h('a', { href: `#/check?id=${encodeURIComponent(id)}` }, hashText(id, 10)))), ids.length > 3 ? h('div', { class: 'note' }, `and ${fmtInt(ids.length - 3)} more`) : null) : null,
+            e.set ? h('span', null, `a set of ${fmtInt(e.set.size)} ids, root `, hashText(e.set.root, 8)) : null,
+            sites.length ? sitesCell(sites) : null,
+            !ids.length && !e.set && !sites.length ? '—' : null,
+          ),
           fmtTime(e.time),
           signerCell(e),
         ];
@@ -33,4 +39,8 @@ export async function render(root, { query, alive }) {
     ),
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, after ? h('a', { href: '#/optouts', rel: 'first' }, '← First') : null, body.next != null ? h('a', { href: `#/optouts?after=${body.next}`, rel: 'next' }, 'Later →') : null),
   );
+}
+
+function sitesCell(sites) {
+  return h('div', { class: 'optout-sites' }, sites.slice(0, 5).map((x) => h('div', null, h('a', { href: `#/site?q=${encodeURIComponent(x)}` }, x))), sites.length > 5 ? h('div', { class: 'note' }, `and ${fmtInt(sites.length - 5)} more`) : null);
 }
