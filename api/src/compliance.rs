@@ -3,7 +3,10 @@
 //! of the dataset versions it names, of every opt-out below its horizon and of the entry just
 //! below the horizon (`horizon_entry`, for the verdict's time lag); the whole leaf list of every
 //! opt-out set; and for each dataset version ONE multi-proof deciding every opted-out id
-//! (`train-ai` scope) at once: exclusion, or the inclusion that is the evidence of a violation.
+//! (`train-ai` scope) at once: exclusion, or the inclusion that is the evidence of a violation;
+//! and for each dataset version with a source tree, one range proof per site named by a signed
+//! `train-ai` opt-out below the horizon (`source_proofs`, issue 13: a count of 0 is a verified
+//! exclusion, more is a violation naming up to 1,000 of the items).
 //! The verifier (`prov verify compliance`) trusts none of it beyond the log's key.
 //!
 //! A bundle is a heavy read, and anyone may ask for one, so:
@@ -20,7 +23,7 @@
 //!   batch's records of a manifest are held at once, whatever its size. Opt-out sets travel
 //!   whole (the sequencer caps their size).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -29,11 +32,14 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use ledger::compliance::{
-    dataset_label, BundleEntry, BundleMultiProof, ComplianceBundle, OptOutSetLeaves,
+    dataset_label, BundleEntry, BundleMultiProof, BundleSourceProof, ComplianceBundle,
+    OptOutSetLeaves,
 };
 use ledger::entry::{Entry, EntryBody, OptOutIds};
 use ledger::ledger::Ledger;
+use ledger::range::{range_proof, Range};
 use ledger::set::{multi_proof_batched, SetError};
+use ledger::source::Site;
 use ledger::store::log::SignedCheckpoint;
 use ledger::store::sets::SetStoreError;
 use ledger::{ContentId, LeafIndex, TlogProof, TreeSize};
@@ -48,6 +54,9 @@ use crate::state::AppState;
 const PAGE: usize = 4096;
 /// Ids proven per fresh view of a stored set: bounds the records a view caches.
 const PROOF_BATCH: usize = 32;
+/// In-range leaves a bundle's range proof reveals at most (the count is proven either way; a
+/// violation names the revealed items).
+const SITE_REVEAL: u64 = 1000;
 /// What a client over the heavy-read limit is told to wait, in seconds.
 const BUSY_RETRY_SECS: u64 = 2;
 
@@ -131,6 +140,7 @@ pub fn assemble_with(
     let mut optouts = Vec::new();
     let mut optout_sets = Vec::new();
     let mut ids: BTreeSet<ContentId> = BTreeSet::new();
+    let mut sites: BTreeMap<String, Site> = BTreeMap::new();
     let mut after = None;
     'pages: loop {
         check()?;
@@ -148,13 +158,19 @@ pub fn assemble_with(
                 return Err(ApiError::internal(format!("opt-out index names entry {i}")));
             };
             let covers = o.covers_training();
-            match &o.ids {
-                None => {}
-                Some(OptOutIds::Inline(v)) => {
-                    if covers {
-                        ids.extend(v.iter().copied());
-                    }
+            // Sites of signed train-ai opt-outs: each gets a range proof in every version with
+            // a source tree (the verifier asks for exactly these; anonymous ones are refused
+            // by the sequencer and get no site check).
+            if covers && e.signer().is_some() {
+                for site in &o.sites {
+                    sites
+                        .entry(site.to_string())
+                        .or_insert_with(|| site.clone());
                 }
+            }
+            match &o.ids {
+                Some(OptOutIds::Inline(v)) if covers => ids.extend(v.iter().copied()),
+                None | Some(OptOutIds::Inline(_)) => {}
                 Some(OptOutIds::Set { root, size }) => {
                     check()?;
                     let count = usize::try_from(*size).map_err(ApiError::internal)?;
@@ -209,6 +225,39 @@ pub fn assemble_with(
         }
     }
 
+    // One range proof per (version with a source tree, opted-out site).
+    let mut source_proofs = Vec::new();
+    if !sites.is_empty() {
+        for d in &c.datasets {
+            let e = stored_entry(l, d.index)?;
+            let EntryBody::DatasetVersion(v) = e.body() else {
+                return Err(ApiError::internal(format!(
+                    "checkpoint names entry {}, not a dataset_version",
+                    d.index
+                )));
+            };
+            if v.sources.is_none() {
+                continue; // the verifier reports it as unproven
+            }
+            let label = dataset_label(&d.key());
+            let Some((tree, _, _)) = l.sets().source_tree(&v.manifest_root)? else {
+                return Err(set_missing(format!(
+                    "the source tree of {label} is not stored here"
+                )));
+            };
+            for site in sites.values() {
+                check()?;
+                let proof = range_proof(&tree, &Range::site(site), SITE_REVEAL)
+                    .map_err(|e| ApiError::internal(format!("range proof of {label}: {e}")))?;
+                source_proofs.push(BundleSourceProof {
+                    dataset: label.clone(),
+                    site: site.clone(),
+                    proof,
+                });
+            }
+        }
+    }
+
     let horizon_entry = match c.optout_horizon.checked_sub(1) {
         Some(h) => {
             let i = LeafIndex(h);
@@ -226,6 +275,7 @@ pub fn assemble_with(
         set_proofs: Vec::new(),
         multi_proofs,
         horizon_entry,
+        source_proofs,
     })
 }
 

@@ -48,6 +48,15 @@ pub struct DatasetVersionView {
     pub previous: Option<String>,
     /// Whether the manifest's leaves are stored here (so set proofs can be served).
     pub set_stored: bool,
+    /// Whether the manifest's metadata is stored here (issue 13): then `/items/{cid}` shows
+    /// each item's metadata and `/stats` answers.
+    #[serde(default)]
+    pub metadata_stored: bool,
+    /// The entry's `sources` (its source tree's root and size), absent for a version without
+    /// one: then `/sites/{site}` answers with range proofs against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub sources: Option<crate::schemas::SourcesJson>,
 }
 
 /// A page of dataset versions.
@@ -307,6 +316,11 @@ pub(crate) fn version_view(
         licence: d.licence.clone(),
         previous: d.previous.as_ref().map(ToString::to_string),
         set_stored: l.sets().info(&d.manifest_root)?.is_some(),
+        metadata_stored: l.sets().has_meta(&d.manifest_root)?,
+        sources: d.sources.as_ref().map(|r| crate::schemas::SourcesJson {
+            root: r.root.to_hex(),
+            size: r.size,
+        }),
     })
 }
 

@@ -19,6 +19,7 @@ mod entries;
 pub mod explorer;
 mod extract;
 mod health;
+mod items;
 mod keys;
 pub mod limits;
 pub mod metrics;
@@ -32,6 +33,7 @@ mod router;
 pub mod schemas;
 mod serve;
 mod sets;
+mod sites;
 pub mod state;
 #[cfg(test)]
 mod tests;

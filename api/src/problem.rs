@@ -32,6 +32,11 @@ pub struct Problem {
     /// What went wrong with this request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// `item-not-found` only: the proof that the content id is not in the dataset version's
+    /// manifest (a set exclusion proof against its root and item count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schemas::SetExclusionProofJson>, nullable = false)]
+    pub exclusion: Option<serde_json::Value>,
 }
 
 /// Why a request failed. Handlers return this; it becomes a problem body in one place.
@@ -48,6 +53,14 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// 404 with its own problem type, and for `item-not-found` the exclusion proof that shows
+    /// the absence.
+    #[error("{slug}: {detail}")]
+    Absent {
+        slug: &'static str,
+        detail: String,
+        exclusion: Option<Box<serde_json::Value>>,
+    },
     /// Refused because it conflicts with what the log already holds (a replay, a version
     /// published twice, a name taken).
     #[error("{slug}: {detail}")]
@@ -114,7 +127,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::Absent { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -146,6 +159,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::OverQuota { slug, .. }
             | ApiError::TooLarge { slug, .. }
+            | ApiError::Absent { slug, .. }
             | ApiError::Gone { slug, .. } => slug,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Busy { .. } => "busy",
@@ -183,6 +197,7 @@ impl ApiError {
             | ApiError::Conflict { detail, .. }
             | ApiError::OverQuota { detail, .. }
             | ApiError::TooLarge { detail, .. }
+            | ApiError::Absent { detail, .. }
             | ApiError::Gone { detail, .. } => Some(detail.clone()),
             other => Some(other.to_string()),
         };
@@ -191,6 +206,10 @@ impl ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail,
+            exclusion: match self {
+                ApiError::Absent { exclusion, .. } => exclusion.as_deref().cloned(),
+                _ => None,
+            },
         }
     }
 }
@@ -281,6 +300,7 @@ pub async fn problemize(resp: Response) -> Response {
                 title: "Method Not Allowed".into(),
                 status: 405,
                 detail: Some("method not allowed on this resource".into()),
+                exclusion: None,
             });
             if let Some(allow) = resp.headers().get(header::ALLOW) {
                 r.headers_mut().insert(header::ALLOW, allow.clone());
@@ -414,6 +434,14 @@ impl From<Rejection> for ApiError {
                 slug: "scope-withdrawn",
                 detail,
             },
+            Rejection::SourcesNotStored { .. } => ApiError::Rejected {
+                slug: "sources-not-stored",
+                detail,
+            },
+            Rejection::SourcesMismatch { .. } => ApiError::Rejected {
+                slug: "sources-mismatch",
+                detail,
+            },
             _ => ApiError::Rejected {
                 slug: "invalid-entry",
                 detail,
@@ -484,6 +512,20 @@ impl From<SetStoreError> for ApiError {
                 slug: "root-mismatch",
                 detail,
             },
+            SetStoreError::MetaTooLarge { .. } => ApiError::Rejected {
+                slug: "meta-too-large",
+                detail,
+            },
+            SetStoreError::MetaMismatch { .. } => ApiError::Rejected {
+                slug: "meta-mismatch",
+                detail,
+            },
+            SetStoreError::MetaInvalid { .. } | SetStoreError::MetaMixed { .. } => {
+                ApiError::Rejected {
+                    slug: "invalid-meta",
+                    detail: chain(&e),
+                }
+            }
             SetStoreError::UnknownSet(root) => ApiError::NotFound(format!("set {root}")),
             SetStoreError::NoSpace { available, floor } => {
                 ApiError::InsufficientStorage { available, floor }
@@ -596,6 +638,19 @@ mod tests {
                     scope: ledger::entry::Scope::AiUse,
                 },
                 "scope-withdrawn",
+            ),
+            (
+                Rejection::SourcesNotStored { manifest: root },
+                "sources-not-stored",
+            ),
+            (
+                Rejection::SourcesMismatch {
+                    claimed: root,
+                    claimed_size: 1,
+                    derived: root,
+                    derived_size: 2,
+                },
+                "sources-mismatch",
             ),
         ];
         for (r, slug) in cases {

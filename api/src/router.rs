@@ -14,8 +14,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 use crate::{
-    compliance, content, datasets, entries, explorer, health, keys, metrics, models, openapi,
-    optouts, problem, proofs, sets, tiles, uploads,
+    compliance, content, datasets, entries, explorer, health, items, keys, metrics, models,
+    openapi, optouts, problem, proofs, sets, sites, tiles, uploads,
 };
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
@@ -78,6 +78,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/datasets/{publisher}/{dataset}/{version}/proof/{cid}",
             get(datasets::proof),
         )
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}/items/{cid}",
+            get(items::item),
+        )
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}/stats",
+            get(items::stats),
+        )
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}/sites/{site}",
+            get(sites::dataset_site),
+        )
+        .route("/v1/sites/{site}", get(sites::site))
         .route("/v1/sets/{root}/leaves", get(sets::leaves))
         .route("/v1/sets/{root}/proof/{cid}", get(sets::proof))
         .route("/v1/content/{cid}", get(content::appearances))

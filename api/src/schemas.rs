@@ -142,6 +142,21 @@ pub struct ComplianceBundleJson {
     /// time side of the verdict's horizon lag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon_entry: Option<BundleEntryJson>,
+    /// One range proof per (dataset version with a source tree, site named by a signed
+    /// `train-ai` opt-out below the horizon); absent when there is none (issue 13).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_proofs: Vec<BundleSourceProofJson>,
+}
+
+/// A range proof of what one dataset version's source tree holds from one site.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSourceProofJson {
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    /// The site, canonical: a domain or a URL prefix.
+    pub site: String,
+    pub proof: RangeProofJson,
 }
 
 // ---- Entry request bodies (docs/format-sets-entries.md, "Log entries"). For the schema only:
@@ -341,4 +356,33 @@ pub enum EntryJson {
     DatasetVersion(DatasetVersionEntryJson),
     OptOut(OptOutEntryJson),
     ModelCheckpoint(ModelCheckpointEntryJson),
+}
+
+/// A revealed leaf of a range proof and its index.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedRangeLeafJson {
+    pub index: u64,
+    /// The leaf's bytes, lowercase hex (a source leaf: source key || 0x00 || 32-byte cid).
+    #[schema(pattern = "^([0-9a-f]{2}){1,2048}$")]
+    pub leaf: String,
+}
+
+/// A range proof over a range tree of `tree_size` leaves (docs/formats.md): the revealed leaves
+/// by increasing index, and the helper hashes of their multi-proof (64 hex each).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeProofJson {
+    pub tree_size: u64,
+    pub leaves: Vec<IndexedRangeLeafJson>,
+    pub hashes: Vec<String>,
+}
+
+/// A dataset version's source tree: its root (64 hex) and number of leaves.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesJson {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub root: String,
+    pub size: u64,
 }

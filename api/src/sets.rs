@@ -31,20 +31,40 @@ pub struct SetView {
 /// A page of a set's leaves.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LeafPage {
-    pub items: Vec<SetLeafJson>,
+    pub items: Vec<LeafItemJson>,
     /// The `offset` of the next page, absent on the last.
     pub next: Option<u64>,
 }
 
+/// A set leaf (`cid`, `size`, `meta` digest) and, when asked with `meta=true`, its metadata.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeafItemJson {
+    #[serde(flatten)]
+    pub leaf: SetLeafJson,
+    /// Only with `meta=true`: the leaf's metadata, whose canonical JSON (RFC 8785) hashes with
+    /// BLAKE3 to `meta`; null when the set was stored without metadata. (Named `metadata`
+    /// because `meta` is the leaf's digest.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Option<serde_json::Value>>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct OffsetQuery {
+pub struct LeavesQuery {
     /// First item (default 0).
     pub offset: Option<u64>,
     /// Items per page (default 100, at most the configured `max_page`).
     #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
+    /// `true`: each item carries its stored metadata (`metadata`), so that anyone can
+    /// recompute the digests, the source tree and the statistics. Pages are then at most 256
+    /// leaves (follow `next`).
+    pub meta: Option<bool>,
 }
+
+/// Leaves per page at most with `meta=true`.
+const META_PAGE: usize = 256;
 
 fn parse_root(root: &str) -> Result<Digest, ApiError> {
     Digest::from_hex(root).map_err(|e| ApiError::bad_request(format!("set root: {e}")))
@@ -136,7 +156,7 @@ pub async fn get_set(
 
 /// `GET /v1/sets/{root}/leaves`: the set's leaves in order, so anyone can re-check its root.
 #[utoipa::path(get, path = "/v1/sets/{root}/leaves", tag = "read", operation_id = "list_set_leaves",
-    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da"), OffsetQuery),
+    params(("root" = String, Path, description = "64 hex", pattern = "^[0-9a-f]{64}$", example = "678051afbf6b908c87d55374bb4948408db6810e979685094ea1cbbedfd1c8da"), LeavesQuery),
     responses(
         (status = 200, description = "A page of leaves", body = LeafPage),
         (status = 404, description = "No such set", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -146,11 +166,18 @@ pub async fn get_set(
 pub async fn leaves(
     State(state): State<AppState>,
     Path(root): Path<String>,
-    Query(q): Query<OffsetQuery>,
+    Query(q): Query<LeavesQuery>,
 ) -> Result<axum::Json<LeafPage>, ApiError> {
     let root = parse_root(&root)?;
     let offset = q.offset.unwrap_or(0);
     let limit = crate::page::limit(&state, q.limit);
+    let with_meta = q.meta.unwrap_or(false);
+    // Metadata is up to 64 KiB a leaf: smaller pages keep an answer under 16 MiB.
+    let limit = if with_meta {
+        limit.min(META_PAGE)
+    } else {
+        limit
+    };
     let page = state
         .blocking(move |l| {
             let size = l
@@ -159,10 +186,34 @@ pub async fn leaves(
                 .ok_or_else(|| ApiError::not_found(format!("set {root}")))?
                 .size
                 .0;
-            let leaves = l.sets().leaves(&root, offset, limit)?;
-            let end = offset.saturating_add(leaves.len() as u64);
+            let items: Vec<LeafItemJson> = if with_meta {
+                l.sets()
+                    .leaves_with_meta(&root, offset, limit)?
+                    .into_iter()
+                    .map(|(leaf, meta)| {
+                        let meta = meta
+                            .map(|b| serde_json::from_slice(&b))
+                            .transpose()
+                            .map_err(|e| ApiError::internal(format!("stored metadata: {e}")))?;
+                        Ok(LeafItemJson {
+                            leaf: SetLeafJson::from(leaf),
+                            metadata: Some(meta),
+                        })
+                    })
+                    .collect::<Result<_, ApiError>>()?
+            } else {
+                l.sets()
+                    .leaves(&root, offset, limit)?
+                    .into_iter()
+                    .map(|leaf| LeafItemJson {
+                        leaf: SetLeafJson::from(leaf),
+                        metadata: None,
+                    })
+                    .collect()
+            };
+            let end = offset.saturating_add(items.len() as u64);
             Ok(LeafPage {
-                items: leaves.into_iter().map(SetLeafJson::from).collect(),
+                items,
                 next: (end < size).then_some(end),
             })
         })

@@ -693,6 +693,10 @@ struct Ingest {
     max_bytes: u64,
     line: Vec<u8>,
     lines: u64,
+    /// The manifest header's `meta`: `Some(true)` for `full` (every leaf line carries its
+    /// metadata, which is stored), `Some(false)` for `none`, `None` when the header omits it
+    /// (then each line is taken as it is, and the set store holds them to all or none).
+    meta: Option<bool>,
 }
 
 impl Ingest {
@@ -713,6 +717,7 @@ impl Ingest {
             max_bytes,
             line: Vec::new(),
             lines: 0,
+            meta: None,
         }
     }
 
@@ -727,6 +732,7 @@ impl Ingest {
             max_bytes: 0,
             line: Vec::new(),
             lines: 0,
+            meta: None,
         }
     }
 
@@ -790,8 +796,16 @@ impl Ingest {
             struct Header<'a> {
                 #[serde(borrow)]
                 root: &'a str,
+                #[serde(default, borrow)]
+                meta: Option<&'a str>,
             }
             let h: Header = serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
+            self.meta = match h.meta {
+                Some("full") => Some(true),
+                Some("none") => Some(false),
+                None => None,
+                Some(other) => return Err(bad(format!("unknown meta mode {other:?}"))),
+            };
             let root = Digest::from_hex(h.root).map_err(|e| bad(e.to_string()))?;
             if root != self.claimed {
                 return Err(ApiError::Rejected {
@@ -808,12 +822,34 @@ impl Ingest {
         struct Leaf<'a> {
             #[serde(borrow)]
             leaf: &'a str,
+            #[serde(default)]
+            meta: Option<serde_json::Value>,
         }
         let l: Leaf = serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
         let mut b = [0u8; SetLeaf::LEN];
         hex::decode_to_slice(l.leaf, &mut b)
             .map_err(|_| bad("leaf is not 144 hex digits".into()))?;
-        self.writer()?.push(&SetLeaf::from_bytes(&b))?;
+        let leaf = SetLeaf::from_bytes(&b);
+        match (self.meta, l.meta) {
+            (Some(false), Some(_)) => {
+                return Err(bad(
+                    "metadata in a manifest whose header says \"meta\":\"none\"".into(),
+                ))
+            }
+            (Some(true), None) => {
+                return Err(bad(
+                    "no metadata in a manifest whose header says \"meta\":\"full\"".into(),
+                ))
+            }
+            // Kept as its canonical JSON (RFC 8785), the bytes the leaf's meta digest commits
+            // to; the set store checks the digest and the size.
+            (_, Some(meta)) => {
+                let bytes = serde_json_canonicalizer::to_vec(&meta)
+                    .map_err(|e| bad(format!("metadata: {e}")))?;
+                self.writer()?.push_with_meta(&leaf, &bytes)?;
+            }
+            (_, None) => self.writer()?.push(&leaf)?,
+        }
         Ok(())
     }
 

@@ -264,7 +264,7 @@ fn measure_child() {
     let verify_secs = t.elapsed().as_secs_f64();
     let after = status_kb("VmHWM");
     let violations = match verdict {
-        Verdict::Violated { violations } => violations.len(),
+        Verdict::Violated { violations, .. } => violations.len(),
         Verdict::Compliant => 0,
     };
     assert!(bundle.set_proofs.is_empty());
@@ -298,7 +298,7 @@ fn old_layout_size(l: &Ledger, model: LeafIndex, refs: &[DatasetRef], hit: Conte
     old.set_proofs = proofs;
     old.horizon_entry = None;
     let v = verify_bundle(&old, l.verifier_key()).unwrap();
-    assert!(matches!(v, Verdict::Violated { ref violations } if violations.len() == 1));
+    assert!(matches!(v, Verdict::Violated { ref violations, .. } if violations.len() == 1));
     serde_json::to_vec(&old).unwrap().len()
 }
 

@@ -188,3 +188,71 @@ pub fn set_leaves(
         }
     }
 }
+
+/// `GET /v1/sets/{root}/leaves?meta=true`: one page, each leaf with its stored metadata.
+#[derive(Debug, Deserialize)]
+struct LeafMetaPage {
+    items: Vec<LeafWithMeta>,
+    next: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LeafWithMeta {
+    cid: verifier::ContentId,
+    size: u64,
+    meta: String,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+/// Streams the stored leaves of set `root` with their metadata (`None`: the server holds none)
+/// into `sink`, as [`set_leaves`] does; `Ok(false)` if the server does not have the set.
+pub fn set_leaves_with_meta(
+    client: &Client,
+    root: &Digest,
+    mut sink: impl FnMut(&SetLeaf, Option<&serde_json::Value>) -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    let mut offset = 0u64;
+    loop {
+        let path = format!(
+            "/v1/sets/{}/leaves?offset={offset}&limit={LEAF_PAGE}&meta=true",
+            root.to_hex()
+        );
+        let Some(page) = client.get_json_opt::<LeafMetaPage>(&path)? else {
+            if offset == 0 {
+                return Ok(false);
+            }
+            return Err(Failure::msg(
+                Exit::Server,
+                format!("GET {path}: the set vanished while it was being read (404)"),
+            ));
+        };
+        for item in &page.items {
+            let meta = Digest::from_hex(&item.meta).map_err(|e| {
+                Failure::msg(Exit::Server, format!("GET {path}: leaf meta digest: {e}"))
+            })?;
+            let leaf = SetLeaf {
+                cid: item.cid,
+                size: item.size,
+                meta,
+            };
+            if !sink(&leaf, item.metadata.as_ref().filter(|m| !m.is_null()))? {
+                return Ok(true);
+            }
+        }
+        let end = offset.saturating_add(page.items.len() as u64);
+        match page.next {
+            None => return Ok(true),
+            Some(next) if next == end && !page.items.is_empty() => offset = next,
+            Some(next) => {
+                return Err(Failure::msg(
+                    Exit::Server,
+                    format!(
+                        "GET {path}: {} leaves and next page at {next}: the pages do not follow on",
+                        page.items.len()
+                    ),
+                ))
+            }
+        }
+    }
+}

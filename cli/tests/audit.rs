@@ -536,3 +536,119 @@ fn audit_exit_codes_for_bad_input_and_an_unreachable_server() {
     ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
+
+/// A manifest of `n` items with metadata, each from `https://<host>/<i>` where every third item
+/// comes from `news.optedout.example`: (leaves in order, the JSON Lines body, root).
+fn manifest_with_sources(n: u64) -> (Vec<(ledger::set::SetLeaf, String)>, String, Digest) {
+    let mut items: Vec<(ledger::set::SetLeaf, String)> = (0..n)
+        .map(|i| {
+            let host = if i % 3 == 0 {
+                "news.optedout.example"
+            } else {
+                "fine.example"
+            };
+            let meta =
+                format!(r#"{{"sources":[{{"path":"f{i}","source":"https://{host}/{i}"}}]}}"#);
+            let leaf = ledger::set::SetLeaf {
+                cid: ledger::ContentId::of(format!("audit item {i}").as_bytes()),
+                size: 10,
+                meta: Digest(*blake3::hash(meta.as_bytes()).as_bytes()),
+            };
+            (leaf, meta)
+        })
+        .collect();
+    items.sort_by_key(|(l, _)| l.cid);
+    let set = ledger::set::SortedSet::new(items.iter().map(|(l, _)| *l).collect()).unwrap();
+    let mut body = format!(
+        "{{\"format\":\"prov-manifest/v1\",\"meta\":\"full\",\"root\":\"{}\"}}\n",
+        set.root().to_hex()
+    );
+    for (l, m) in &items {
+        body.push_str(&format!(
+            "{{\"leaf\":\"{}\",\"meta\":{m}}}\n",
+            hex::encode(l.to_bytes())
+        ));
+    }
+    (items, body, set.root())
+}
+
+/// The source tree of those items, leaving out `skip` hosts' items (a forged claim).
+fn sources_of(items: &[(ledger::set::SetLeaf, String)], skip: Option<&str>) -> (Digest, u64) {
+    let leaves: Vec<ledger::range::RangeLeaf> = items
+        .iter()
+        .filter(|(_, m)| skip.is_none_or(|s| !m.contains(s)))
+        .map(|(l, m)| {
+            let v: serde_json::Value = serde_json::from_str(m).unwrap();
+            let url = v["sources"][0]["source"].as_str().unwrap();
+            ledger::range::RangeLeaf::source(&ledger::source::source_key(url), &l.cid)
+        })
+        .collect();
+    let t = ledger::range::RangeTree::from_unsorted(leaves);
+    (t.root(), t.size().0)
+}
+
+/// The sources rule replayed (issue 13): a dataset version planted behind the sequencer's back
+/// whose `sources` leaves out the items of the domain that opted out is reported, and only it:
+/// the audit derives the source tree itself from the served leaves and metadata, so an honest
+/// claim (planted the same way) passes.
+#[test]
+fn audit_reports_a_planted_sources_claim_that_omits_a_domain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let server = demo(&data);
+    let key = register_mallory(&server, tmp.path());
+    let (items, body, root) = manifest_with_sources(30);
+    let req = ledger::set::upload::UploadRequest::anonymous(
+        root,
+        30,
+        ledger::set::upload::UploadFormat::Manifest,
+        now(),
+    )
+    .unwrap()
+    .to_json()
+    .unwrap();
+    let created = json(
+        &ureq::post(&format!("{}/v1/uploads", server.url))
+            .set("content-type", "application/json")
+            .send_bytes(&req)
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    );
+    let id = created["upload_id"].as_str().unwrap();
+    let put = ureq::put(&format!("{}/v1/uploads/{id}", server.url))
+        .set("content-type", "application/x-ndjson")
+        .send_string(&body)
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let vkey = server.vkey.clone();
+    stop(server);
+
+    let with = |dataset: &str, sources: (Digest, u64)| {
+        let e = mallory_version(&vkey, &key, dataset, root, 30);
+        let EntryBody::DatasetVersion(mut d) = e.body().clone() else {
+            unreachable!()
+        };
+        d.sources = Some(ledger::entry::SetRef {
+            root: sources.0,
+            size: sources.1,
+        });
+        let origin = vkey.split('+').next().unwrap();
+        Entry::sign(origin, EntryBody::DatasetVersion(d), now(), None, &key).unwrap()
+    };
+    plant(&data, with("honest", sources_of(&items, None)).as_bytes());
+    let forged = plant(
+        &data,
+        with("forged", sources_of(&items, Some("optedout.example"))).as_bytes(),
+    );
+
+    let server = Server::start(&data, false);
+    let (code, report) = audit(&server, &tmp.path().join("audit.json"));
+    assert_eq!(code, 1, "{report}");
+    let breaches = report["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1, "{report}");
+    assert_eq!(breaches[0]["index"], forged, "{report}");
+    assert_eq!(breaches[0]["kind"], "rule_violated", "{report}");
+    let text = breaches[0].to_string();
+    assert!(text.contains("sources claims root"), "{text}");
+}

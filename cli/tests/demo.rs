@@ -93,7 +93,8 @@ fn demo_checkpoints_are_one_compliant_and_one_violating() {
                 optout_index: s.optout_training,
                 cid: s.opted_out,
                 dataset: "spdx-archive/licences@1".into(),
-            }]
+            }],
+            site_violations: vec![],
         }
     );
 

@@ -192,6 +192,7 @@ fn built_for(
             .collect(),
         multi_proofs: Vec::new(),
         horizon_entry: horizon.checked_sub(1).map(at),
+        source_proofs: Vec::new(),
     };
     (
         bundle,

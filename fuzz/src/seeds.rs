@@ -23,7 +23,7 @@ use crate::checks::{
 };
 
 /// The fuzz targets, in the order of their seeds.
-pub const TARGETS: [&str; 14] = [
+pub const TARGETS: [&str; 15] = [
     "checkpoint",
     "note",
     "vkey",
@@ -38,6 +38,7 @@ pub const TARGETS: [&str; 14] = [
     "key_file",
     "consistency_proof",
     "set_proof_file",
+    "range_proof",
 ];
 
 /// One seed file: `fuzz/corpus/<target>/<name>`.
@@ -371,6 +372,7 @@ pub fn all() -> Vec<Seed> {
         }],
         multi_proofs: Vec::new(),
         horizon_entry: None,
+        source_proofs: Vec::new(),
     };
     add("compliance", "doc-entries-violated", json(&bundle));
     bundle.optouts.clear();
@@ -618,6 +620,40 @@ pub fn all() -> Vec<Seed> {
             answer.to_string().into_bytes(),
         );
         add("set_proof_file", "bad-empty-object", b"{}".to_vec());
+    }
+
+    // range_proof: honest proofs over the known source trees (members, truncated, exclusions),
+    // the worked examples of docs/formats.md among them, and a few refused ones.
+    {
+        use verifier::range::range_proof;
+        let trees = crate::checks::known_range_trees();
+        let ranges = crate::checks::known_ranges();
+        for (t, tree) in trees.iter().enumerate() {
+            for (k, range) in ranges.iter().enumerate() {
+                for reveal in [0u64, 100] {
+                    let p = range_proof(tree, range, reveal).expect("a proof");
+                    add(
+                        "range_proof",
+                        &format!("tree{t}-range{k}-reveal{reveal}"),
+                        serde_json::to_vec(&p).expect("a proof serialises"),
+                    );
+                }
+            }
+        }
+        let p = range_proof(&trees[1], &ranges[0], 100).expect("a proof");
+        let mut hidden = serde_json::to_value(&p).expect("a proof serialises");
+        hidden["leaves"].as_array_mut().expect("leaves").remove(1);
+        add(
+            "range_proof",
+            "bad-hidden-member",
+            hidden.to_string().into_bytes(),
+        );
+        add("range_proof", "bad-empty-object", b"{}".to_vec());
+        add(
+            "range_proof",
+            "bad-uppercase-leaf",
+            br#"{"tree_size":1,"leaves":[{"index":0,"leaf":"0A"}],"hashes":[]}"#.to_vec(),
+        );
     }
 
     out

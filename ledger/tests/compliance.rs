@@ -225,6 +225,7 @@ fn build(s: &Scenario) -> Built {
             set_proofs,
             multi_proofs: Vec::new(),
             horizon_entry: None,
+            source_proofs: Vec::new(),
         },
         key: log_key.verifier_key(),
         manifest,
@@ -285,7 +286,10 @@ fn violating_ledger_names_optout_id_and_version() {
     want.sort();
     assert_eq!(
         verify_bundle(&b.bundle, &b.key),
-        Ok(Verdict::Violated { violations: want })
+        Ok(Verdict::Violated {
+            violations: want,
+            site_violations: vec![]
+        })
     );
     assert!(b.manifest.contains(&item(3)));
 }
@@ -534,7 +538,7 @@ impl Built {
 #[test]
 fn explorer_compliance_vectors_are_current() {
     use base64::Engine as _;
-    use ledger::compliance::{Conclusion, Policy};
+    use ledger::compliance::{Conclusion, Policy, SiteControl};
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let unb64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
 
@@ -595,7 +599,7 @@ fn explorer_compliance_vectors_are_current() {
         let scanned_time = r.horizon.checked_sub(1).map(|h| parsed[h as usize].time());
         let lag = r.lag_seconds(scanned_time);
         let conclude = |complete: Option<bool>, lag: Option<u64>, policy: Policy| -> Conclusion {
-            r.conclude(complete, lag, &policy)
+            r.conclude(complete, lag, &policy, &SiteControl::offline())
         };
         let strict = Policy {
             max_lag_seconds: Some(0),

@@ -686,6 +686,7 @@ fn compliance(l: &Ledger, index: LeafIndex, vkey: &VerifierKey) -> Verdict {
         set_proofs,
         multi_proofs: Vec::new(),
         horizon_entry: None,
+        source_proofs: Vec::new(),
     };
     verify_bundle(&bundle, vkey).unwrap_or_else(|e| panic!("{CHANGED}: compliance bundle: {e}"))
 }

@@ -227,3 +227,75 @@ fn a_failed_set_commit_leaves_no_set() {
     let info = w.commit(&set.root()).unwrap();
     assert_eq!(info.size, TreeSize(1000));
 }
+
+/// The failure table of a manifest upload with metadata (issue 13): its one durable step, the
+/// commit batch (root, marker, statistics, source tree record, scratch deletion), fails before
+/// and after persisting. Before: nothing is visible, and reopening deletes every staged record
+/// (leaves, hashes, metadata, source tree, scratch). After: the set is whole, with its metadata
+/// and source tree, and no scratch is left.
+#[test]
+fn failure_table_of_a_commit_with_metadata() {
+    use ledger::store::sets::SetStore;
+    let count = |mem: &MemoryStore, col: Column| {
+        mem.range(col, &[], &[0xff; 64], usize::MAX)
+            .map(|r| r.len())
+            .unwrap_or(usize::MAX)
+    };
+    let mut items: Vec<(ledger::set::SetLeaf, Vec<u8>)> = (0..700u64)
+        .map(|i| {
+            let meta = format!(
+                r#"{{"sources":[{{"path":"p","source":"https://h{}.example/{i}"}}]}}"#,
+                i % 3
+            )
+            .into_bytes();
+            let leaf = ledger::set::SetLeaf {
+                cid: ledger::types::ContentId::of(&i.to_be_bytes()),
+                size: 1,
+                meta: ledger::Digest(*blake3::hash(&meta).as_bytes()),
+            };
+            (leaf, meta)
+        })
+        .collect();
+    items.sort_by_key(|(l, _)| l.cid);
+    let root = ledger::set::SortedSet::new(items.iter().map(|(l, _)| *l).collect())
+        .unwrap()
+        .root();
+    for fault in [Fault::Before, Fault::After, Fault::Full] {
+        let mem = Arc::new(MemoryStore::new());
+        let faulty = Arc::new(FaultyStore {
+            inner: mem.clone(),
+            plan: Mutex::new(None),
+        });
+        let store = SetStore::open(faulty.clone()).unwrap();
+        let mut w = store.writer();
+        for (leaf, meta) in &items {
+            w.push_with_meta(leaf, meta).unwrap();
+        }
+        faulty.arm(0, fault);
+        assert!(w.commit(&root).is_err(), "{fault:?}");
+        let reopened = SetStore::open(mem.clone()).unwrap();
+        match fault {
+            Fault::Before | Fault::Full => {
+                assert_eq!(reopened.info(&root).unwrap(), None, "{fault:?}");
+                for col in [
+                    Column::SetLeaves,
+                    Column::SetHashes,
+                    Column::SetMeta,
+                    Column::SourceScratch,
+                    Column::RangeLeaves,
+                    Column::RangeHashes,
+                    Column::RangeRoots,
+                ] {
+                    assert_eq!(count(&mem, col), 0, "{fault:?} {col:?}");
+                }
+            }
+            Fault::After => {
+                assert!(reopened.has_meta(&root).unwrap());
+                let (tree, sroot, _) = reopened.source_tree(&root).unwrap().unwrap();
+                assert_eq!(tree.root().unwrap(), sroot);
+                assert_eq!(count(&mem, Column::SourceScratch), 0);
+                assert_eq!(count(&mem, Column::SetMeta), 700);
+            }
+        }
+    }
+}

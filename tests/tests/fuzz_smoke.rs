@@ -49,6 +49,7 @@ fn body(target: &str) -> fn(&[u8]) -> Reached {
         "key_file" => checks::key_file,
         "consistency_proof" => checks::consistency_proof,
         "set_proof_file" => checks::set_proof_file,
+        "range_proof" => checks::range_proof,
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -385,6 +386,11 @@ fn fuzz_consistency_proof() {
 #[test]
 fn fuzz_set_proof_file() {
     smoke("set_proof_file");
+}
+
+#[test]
+fn fuzz_range_proof() {
+    smoke("range_proof");
 }
 
 /// `fuzz/corpus/` is exactly what `fuzz/src/seeds.rs` generates (no stray or stale seed, no

@@ -20,7 +20,9 @@
 //!                  "proof": {"included": ..} | {"excluded": ..}}, ..],
 //!  "multi_proofs": [{"dataset": "publisher/dataset@version",       // optional (since issue 11)
 //!                    "proof": <set multi-proof>}, ..],
-//!  "horizon_entry": <entry and proof>}                              // optional (since issue 11)
+//!  "horizon_entry": <entry and proof>,                             // optional (since issue 11)
+//!  "source_proofs": [{"dataset": "publisher/dataset@version",      // optional (since issue 13)
+//!                     "site": "example.com", "proof": <range proof>}, ..]}
 //! ```
 //! Opt-out sets travel whole: the verifier recomputes each root, so no id can be left out. A
 //! bundle can still omit an `optout` entry; [`bundle_optout_indices`] lets a verifier that reads
@@ -38,19 +40,39 @@
 //! `horizon_entry` is the entry at index `horizon - 1` (absent when the horizon is 0), with its
 //! tlog-proof: its `time` is the time side of the horizon lag that an offline verifier reports
 //! ([`BundleReport::lag_seconds`]).
+//!
+//! ## Opt-outs by site (issue 13)
+//! A signed `train-ai` opt-out below the horizon may name sites. For every such site and every
+//! dataset version the checkpoint names:
+//! - a version with a source tree (`sources`): exactly one `source_proofs` item for
+//!   (version, site) must verify ([`verify_range`]) against the tree's root and size for
+//!   [`Range::site`]; a count above 0 is a [`SiteViolation`] naming the revealed items, 0 is
+//!   fine; missing, repeated or failing is an error. One proof serves every opt-out naming the
+//!   site. A proof no opt-out asks for is refused too (one bundle, one meaning).
+//! - a version without one: nothing can be proven either way: a [`SiteUnproven`] in the report
+//!   (neither an error nor a violation).
+//!
+//! Whether the opt-out's signer controls the site is not in the log: the caller checks the key
+//! the site publishes (SPEC13 section 5, `prov verify compliance` when online) and passes what
+//! it learnt to [`BundleReport::conclude`] as [`SiteControl`]. Anonymous opt-outs naming sites
+//! are refused by the sequencer (`anonymous-sites`); a bundle carrying one anyway gets no site
+//! check for it (nobody could ever show control of its sites).
 use std::collections::{BTreeSet, HashMap};
 
 use base64::Engine as _;
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::{
-    DatasetKey, Entry, EntryBody, EntryError, EntryKind, ModelCheckpoint, OptOutIds,
+    DatasetKey, Entry, EntryBody, EntryError, EntryKind, ModelCheckpoint, OptOutIds, SetRef,
 };
 use crate::note::VerifierKey;
+use crate::range::{verify_range, Range, RangeError, RangeProof};
 use crate::set::{
     verify_multi, Membership, SetError, SetLeaf, SetMembershipProof, SetMultiProof, SortedSet,
 };
+use crate::source::Site;
 use crate::tlog_proof::{TlogProof, TlogProofError};
 use crate::types::{ContentId, LeafIndex, TreeSize};
 
@@ -122,6 +144,22 @@ pub enum ComplianceError {
     UnnamedDataset { dataset: String },
     #[error("horizon entry at index {index} is not the entry just below the horizon {horizon}")]
     HorizonEntry { index: u64, horizon: u64 },
+    #[error("no source proof for site {site} (optout at index {optout_index}) in {dataset}")]
+    MissingSourceProof {
+        optout_index: u64,
+        site: String,
+        dataset: String,
+    },
+    #[error("two source proofs for site {site} in {dataset}")]
+    DuplicateSourceProof { site: String, dataset: String },
+    #[error("source proof for site {site} in {dataset}, which no opt-out of the bundle asks for")]
+    UnusedSourceProof { site: String, dataset: String },
+    #[error("source proof for site {site} in {dataset}: {source}")]
+    SourceProof {
+        site: String,
+        dataset: String,
+        source: Box<RangeError>,
+    },
 }
 
 /// An entry whose position in the log is established.
@@ -136,10 +174,97 @@ pub struct IndexedEntry {
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     Compliant,
-    /// Every opted-out id found in a dataset version, with which opt-out and which version.
+    /// Every opted-out id found in a dataset version, with which opt-out and which version; and
+    /// every opted-out site with items in a dataset version (whether its opt-out binds depends
+    /// on the signer's control of the site: [`BundleReport::conclude`]).
     Violated {
         violations: Vec<Violation>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        site_violations: Vec<SiteViolation>,
     },
+}
+
+/// Items from an opted-out site in a dataset version the checkpoint was trained on, proven by
+/// a range proof over the version's source tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SiteViolation {
+    pub optout_index: LeafIndex,
+    pub site: Site,
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    /// How many source leaves of the version fall under the site (proven, whatever was
+    /// revealed).
+    pub count: u64,
+    /// The content ids of the revealed leaves, sorted and unique (all of them when the proof
+    /// revealed every leaf: `count` leaves may name fewer ids, one item having many sources).
+    pub cids: Vec<ContentId>,
+    /// The opt-out's signer (standard base64, as entries write it): whose control of the site
+    /// decides whether the opt-out binds.
+    #[serde(serialize_with = "ser_key")]
+    pub signer: VerifyingKey,
+}
+
+/// An opted-out site the verdict cannot decide for a dataset version: the version has no
+/// source tree (logged before source trees, or published without metadata).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SiteUnproven {
+    pub optout_index: LeafIndex,
+    pub site: Site,
+    pub dataset: String,
+}
+
+/// A signed `train-ai` opt-out below the horizon that names sites: what a caller checks
+/// control of (the key each site publishes) before concluding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SiteOptOut {
+    pub optout_index: LeafIndex,
+    #[serde(serialize_with = "ser_key")]
+    pub signer: VerifyingKey,
+    pub sites: Vec<Site>,
+}
+
+/// What the caller learnt of one (site, signer): whether the site publishes the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// The site's key list names the signer: the opt-out binds.
+    Verified,
+    /// The site's key list was read and does not name the signer: the opt-out is ignored.
+    NotAuthorised,
+    /// Not checked (offline) or the site could not be reached: reported, never a violation.
+    Unknown,
+}
+
+/// The caller's knowledge of who controls which site, for [`BundleReport::conclude`]. Empty
+/// (every pair [`Control::Unknown`]) for an offline verifier: [`SiteControl::offline`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SiteControl {
+    known: std::collections::BTreeMap<(String, [u8; 32]), Control>,
+}
+
+impl SiteControl {
+    /// Nothing known: every site opt-out is unverified.
+    pub fn offline() -> Self {
+        Self::default()
+    }
+
+    /// Records what the caller learnt about `signer`'s control of `site`.
+    pub fn set(&mut self, site: &Site, signer: &VerifyingKey, control: Control) {
+        self.known
+            .insert((site.to_string(), signer.to_bytes()), control);
+    }
+
+    /// What is known about `signer`'s control of `site`.
+    pub fn get(&self, site: &Site, signer: &VerifyingKey) -> Control {
+        self.known
+            .get(&(site.to_string(), signer.to_bytes()))
+            .copied()
+            .unwrap_or(Control::Unknown)
+    }
+}
+
+fn ser_key<S: serde::Serializer>(k: &VerifyingKey, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(k.as_bytes()))
 }
 
 /// One opted-out id present in one dataset version the checkpoint was trained on.
@@ -206,6 +331,21 @@ pub struct ComplianceBundle {
     /// The entry at index `horizon - 1`, for the time side of the horizon lag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon_entry: Option<BundleEntry>,
+    /// One range proof per (dataset version with a source tree, opted-out site) (see the module
+    /// docs). Absent in bundles before issue 13.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_proofs: Vec<BundleSourceProof>,
+}
+
+/// A range proof of what one dataset version's source tree holds from one site.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSourceProof {
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    /// The site, canonical.
+    pub site: Site,
+    pub proof: RangeProof,
 }
 
 /// What a verified bundle establishes: the verdict over the opt-outs it carries, and the facts a
@@ -225,18 +365,29 @@ pub struct BundleReport {
     pub horizon_time: Option<u64>,
     /// The indexes of the bundle's opt-outs.
     pub optout_indices: BTreeSet<LeafIndex>,
+    /// Opted-out sites that dataset versions without a source tree cannot be checked for.
+    pub sites_unproven: Vec<SiteUnproven>,
+    /// The signed `train-ai` opt-outs below the horizon that name sites: whose control a caller
+    /// checks before [`BundleReport::conclude`].
+    pub site_optouts: Vec<SiteOptOut>,
 }
 
-/// What a verdict amounts to once its reach is known, most serious first: a verified violation;
-/// a bundle that leaves out an opt-out of the log (`Incomplete`); a horizon of 0 (`Vacuous`:
-/// nothing could be checked) unless the policy allows it; a horizon lag over the policy's limit
-/// (or unknown, when there is a limit); compliant but not checked for completeness
-/// (`NotChecked`); and compliant. The CLI and the explorer decide with this one function.
+/// What a verdict amounts to once its reach is known, most serious first: a verified violation
+/// (an opted-out id, or items from a site whose opt-out's signer the caller verified controls
+/// it); a bundle that leaves out an opt-out of the log (`Incomplete`); items from opted-out
+/// sites whose control nobody verified (`SiteUnverified`: reported, not a violation); opted-out
+/// sites that a dataset version without a source tree cannot be checked for (`SitesUnproven`);
+/// a horizon of 0 (`Vacuous`: nothing could be checked) unless the policy allows it; a horizon
+/// lag over the policy's limit (or unknown, when there is a limit); compliant but not checked
+/// for completeness (`NotChecked`); and compliant. The CLI and the explorer decide with this one
+/// function. Site opt-outs whose signer the caller found not authorised count for nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Conclusion {
     Violated,
     Incomplete,
+    SiteUnverified,
+    SitesUnproven,
     Vacuous,
     LagExceeded,
     NotChecked,
@@ -255,17 +406,44 @@ pub struct Policy {
 impl BundleReport {
     /// The conclusion (see [`Conclusion`]). `complete`: `None` when completeness was not checked,
     /// else whether the log holds no opt-out below the horizon that the bundle leaves out.
-    /// `lag_seconds`: from [`BundleReport::lag_seconds`].
+    /// `lag_seconds`: from [`BundleReport::lag_seconds`]. `sites`: what the caller learnt of
+    /// each site opt-out's control ([`SiteControl::offline`] when it checked nothing).
     pub fn conclude(
         &self,
         complete: Option<bool>,
         lag_seconds: Option<u64>,
         policy: &Policy,
+        sites: &SiteControl,
     ) -> Conclusion {
-        if matches!(self.verdict, Verdict::Violated { .. }) {
+        let (ids, site_violations): (&[Violation], &[SiteViolation]) = match &self.verdict {
+            Verdict::Violated {
+                violations,
+                site_violations,
+            } => (violations, site_violations),
+            Verdict::Compliant => (&[], &[]),
+        };
+        let binding = |v: &SiteViolation| sites.get(&v.site, &v.signer);
+        let unproven = self.sites_unproven.iter().any(|u| {
+            self.site_optouts
+                .iter()
+                .filter(|o| o.optout_index == u.optout_index)
+                .any(|o| sites.get(&u.site, &o.signer) != Control::NotAuthorised)
+        });
+        if !ids.is_empty()
+            || site_violations
+                .iter()
+                .any(|v| binding(v) == Control::Verified)
+        {
             Conclusion::Violated
         } else if complete == Some(false) {
             Conclusion::Incomplete
+        } else if site_violations
+            .iter()
+            .any(|v| binding(v) == Control::Unknown)
+        {
+            Conclusion::SiteUnverified
+        } else if unproven {
+            Conclusion::SitesUnproven
         } else if self.vacuous() && !policy.allow_vacuous {
             Conclusion::Vacuous
         } else if policy
@@ -342,7 +520,7 @@ pub fn verify_bundle_report(
         .iter()
         .map(|s| SortedSet::new(s.leaves.clone()).map_err(ComplianceError::OptOutSet))
         .collect::<Result<Vec<_>, _>>()?;
-    let verdict = decide(
+    let decision = decide_report(
         &model,
         &datasets,
         &optouts,
@@ -350,6 +528,7 @@ pub fn verify_bundle_report(
         &SetEvidence {
             proofs: &bundle.set_proofs,
             multi: &bundle.multi_proofs,
+            sources: &bundle.source_proofs,
         },
     )?;
     let EntryBody::ModelCheckpoint(cp) = model.entry.body() else {
@@ -370,13 +549,15 @@ pub fn verify_bundle_report(
         }
     };
     Ok(BundleReport {
-        verdict,
+        verdict: decision.verdict,
         model_index: model.index,
         model_time: model.entry.time(),
         horizon,
         checkpoint_size: checkpoint.size,
         horizon_time,
         optout_indices: optouts.iter().map(|o| o.index).collect(),
+        sites_unproven: decision.sites_unproven,
+        site_optouts: decision.site_optouts,
     })
 }
 
@@ -393,17 +574,20 @@ pub fn bundle_optout_indices(
         .collect()
 }
 
-/// The set proofs of a bundle, in either layout (see the module docs).
+/// The set and range proofs of a bundle, in either layout (see the module docs).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SetEvidence<'a> {
     pub proofs: &'a [BundleSetProof],
     pub multi: &'a [BundleMultiProof],
+    /// Range proofs over source trees, for opt-outs by site.
+    pub sources: &'a [BundleSourceProof],
 }
 
 /// The decision over entries whose log positions are established (see the module docs).
 ///
 /// In steps, each refusing what it owns: `model_checkpoint`, `check_dataset_versions`,
-/// `proof_table`, `optout_ids`, `multi_decisions` and `find_violations`. The order of the steps is the order in which errors are reported.
+/// `proof_table`, `optout_ids`, `multi_decisions`, `find_violations` and `site_decisions`. The
+/// order of the steps is the order in which errors are reported.
 pub fn decide(
     model: &IndexedEntry,
     datasets: &[IndexedEntry],
@@ -411,25 +595,57 @@ pub fn decide(
     optout_sets: &[SortedSet],
     evidence: &SetEvidence<'_>,
 ) -> Result<Verdict, ComplianceError> {
+    decide_report(model, datasets, optouts, optout_sets, evidence).map(|d| d.verdict)
+}
+
+/// What [`decide_report`] establishes beyond the verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub sites_unproven: Vec<SiteUnproven>,
+    pub site_optouts: Vec<SiteOptOut>,
+}
+
+/// [`decide`], with the opted-out sites that could not be decided and the site opt-outs whose
+/// control a caller checks.
+pub fn decide_report(
+    model: &IndexedEntry,
+    datasets: &[IndexedEntry],
+    optouts: &[IndexedEntry],
+    optout_sets: &[SortedSet],
+    evidence: &SetEvidence<'_>,
+) -> Result<Decision, ComplianceError> {
     let cp = model_checkpoint(model)?;
     let versions = check_dataset_versions(cp, datasets)?;
     let table = proof_table(evidence.proofs)?;
-    let named = optout_ids(cp, optouts, optout_sets)?;
+    let (named, site_optouts) = optout_ids(cp, optouts, optout_sets)?;
     let decided = multi_decisions(&versions, &named, evidence)?;
     let mut violations = find_violations(&versions, &named, &table, &decided)?;
-    if violations.is_empty() {
-        Ok(Verdict::Compliant)
+    let (site_violations, sites_unproven) =
+        site_decisions(&versions, &site_optouts, evidence.sources)?;
+    let verdict = if violations.is_empty() && site_violations.is_empty() {
+        Verdict::Compliant
     } else {
         violations.sort();
-        Ok(Verdict::Violated { violations })
-    }
+        Verdict::Violated {
+            violations,
+            site_violations,
+        }
+    };
+    Ok(Decision {
+        verdict,
+        sites_unproven,
+        site_optouts,
+    })
 }
 
-/// A dataset version the checkpoint names: its label, manifest root and item count.
+/// A dataset version the checkpoint names: its label, manifest root and item count, and its
+/// source tree if it has one.
 struct Version {
     label: String,
     root: crate::types::Digest,
     size: TreeSize,
+    sources: Option<SetRef>,
 }
 
 /// The ids one `train-ai` opt-out names, with its log index.
@@ -476,6 +692,7 @@ fn check_dataset_versions(
             label: key,
             root: dv.manifest_root,
             size: TreeSize(dv.item_count),
+            sources: dv.sources,
         });
     }
     if let Some(extra) = datasets
@@ -509,14 +726,16 @@ fn proof_table(
 }
 
 /// The ids each opt-out names (train-ai scope), in log order: every opt-out below the horizon,
-/// each once; an opt-out set must be among `optout_sets`.
+/// each once; an opt-out set must be among `optout_sets`. And the signed train-ai opt-outs that
+/// name sites.
 fn optout_ids(
     cp: &ModelCheckpoint,
     optouts: &[IndexedEntry],
     optout_sets: &[SortedSet],
-) -> Result<Vec<NamedIds>, ComplianceError> {
+) -> Result<(Vec<NamedIds>, Vec<SiteOptOut>), ComplianceError> {
     let mut seen = BTreeSet::new();
     let mut named = Vec::new();
+    let mut site_optouts = Vec::new();
     for o in optouts {
         let EntryBody::OptOut(opt) = o.entry.body() else {
             return Err(wrong_kind(o, EntryKind::OptOut));
@@ -533,6 +752,13 @@ fn optout_ids(
         if !opt.covers_training() {
             continue;
         }
+        if let (false, Some(signer)) = (opt.sites.is_empty(), o.entry.signer()) {
+            site_optouts.push(SiteOptOut {
+                optout_index: o.index,
+                signer: *signer,
+                sites: opt.sites.clone(),
+            });
+        }
         let ids: Vec<ContentId> = match &opt.ids {
             None => continue,
             Some(OptOutIds::Inline(ids)) => ids.clone(),
@@ -547,7 +773,7 @@ fn optout_ids(
         };
         named.push((o.index, ids));
     }
-    Ok(named)
+    Ok((named, site_optouts))
 }
 
 /// Multi-proofs: at most one per dataset version the checkpoint names, and then no per-id
@@ -637,6 +863,107 @@ fn find_violations(
         }
     }
     Ok(violations)
+}
+
+/// Every (site opt-out, site, dataset version): a range proof over the version's source tree
+/// (a violation if the site has items there), or, for a version without one, unproven. Each
+/// (version, site) proof is verified once, and every proof must be asked for.
+#[allow(clippy::type_complexity)] // two lists out
+fn site_decisions(
+    versions: &[Version],
+    site_optouts: &[SiteOptOut],
+    proofs: &[BundleSourceProof],
+) -> Result<(Vec<SiteViolation>, Vec<SiteUnproven>), ComplianceError> {
+    let mut table: HashMap<(&str, &str), &RangeProof> = HashMap::new();
+    for p in proofs {
+        if !versions.iter().any(|v| v.label == p.dataset) {
+            return Err(ComplianceError::UnnamedDataset {
+                dataset: p.dataset.clone(),
+            });
+        }
+        if table
+            .insert((p.dataset.as_str(), p.site.as_str()), &p.proof)
+            .is_some()
+        {
+            return Err(ComplianceError::DuplicateSourceProof {
+                site: p.site.to_string(),
+                dataset: p.dataset.clone(),
+            });
+        }
+    }
+    let mut verified: HashMap<(&str, &str), crate::range::RangeMembers> = HashMap::new();
+    let (mut violations, mut unproven) = (Vec::new(), Vec::new());
+    for o in site_optouts {
+        for site in &o.sites {
+            for v in versions {
+                let Some(src) = v.sources else {
+                    unproven.push(SiteUnproven {
+                        optout_index: o.optout_index,
+                        site: site.clone(),
+                        dataset: v.label.clone(),
+                    });
+                    continue;
+                };
+                let key = (v.label.as_str(), site.as_str());
+                let members = match verified.get(&key) {
+                    Some(m) => m,
+                    None => {
+                        let proof =
+                            table
+                                .get(&key)
+                                .ok_or_else(|| ComplianceError::MissingSourceProof {
+                                    optout_index: o.optout_index.0,
+                                    site: site.to_string(),
+                                    dataset: v.label.clone(),
+                                })?;
+                        let m =
+                            verify_range(&src.root, TreeSize(src.size), &Range::site(site), proof)
+                                .map_err(|source| ComplianceError::SourceProof {
+                                    site: site.to_string(),
+                                    dataset: v.label.clone(),
+                                    source: Box::new(source),
+                                })?;
+                        verified.entry(key).or_insert(m)
+                    }
+                };
+                if members.count > 0 {
+                    let mut cids: Vec<ContentId> = members
+                        .revealed
+                        .iter()
+                        .filter_map(|(_, leaf)| leaf.split_source().map(|(_, cid)| cid))
+                        .collect();
+                    cids.sort_unstable();
+                    cids.dedup();
+                    violations.push(SiteViolation {
+                        optout_index: o.optout_index,
+                        site: site.clone(),
+                        dataset: v.label.clone(),
+                        count: members.count,
+                        cids,
+                        signer: o.signer,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(p) = proofs
+        .iter()
+        .find(|p| !verified.contains_key(&(p.dataset.as_str(), p.site.as_str())))
+    {
+        return Err(ComplianceError::UnusedSourceProof {
+            site: p.site.to_string(),
+            dataset: p.dataset.clone(),
+        });
+    }
+    violations.sort_by(|a, b| {
+        (a.optout_index, &a.dataset, a.site.as_str()).cmp(&(
+            b.optout_index,
+            &b.dataset,
+            b.site.as_str(),
+        ))
+    });
+    unproven.sort();
+    Ok((violations, unproven))
 }
 
 /// The dataset key of an entry as bundles write it, for callers assembling set proofs.

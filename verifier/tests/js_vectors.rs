@@ -664,3 +664,471 @@ fn explorer_differential_vectors_are_current() {
         path.display()
     );
 }
+
+// ---- Issue 13: source keys, sites and range proofs (api/explorer/test/vectors/sources.json,
+// replayed by api/explorer/test/sources.test.js against lib/source.js and lib/range.js). ----
+
+/// URIs whose keys the explorer must compute exactly as Rust does: the SPEC13 examples, case,
+/// trailing dots, IDNA, ports, IPv4 in its odd spellings, IPv6, userinfo, fragments, queries,
+/// percent-encoding, non-http schemes, and a URL long enough to be cut.
+fn source_key_uris() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "https://www.Example.com/a/b?x=1#f",
+        "http://example.com",
+        "https://例え.jp/",
+        "ftp://x.org/",
+        "not a url",
+        "",
+        "https://EXAMPLE.com./x",
+        "https://example.com../x",
+        "https://example.com/",
+        "https://example.com",
+        "https://example.com/?",
+        "https://example.com/#frag",
+        "https://example.com/a?b=c&d=e#f",
+        "http://user:pass@example.com/private",
+        "https://example.com:443/",
+        "http://example.com:80/",
+        "https://example.com:8443/p",
+        "http://example.com:443/",
+        "https://example.com:65535/",
+        "http://1.2.3.4/x",
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://[::1]:8080/",
+        "http://[2001:DB8::1]/",
+        "https://bücher.de/straße",
+        "https://xn--bcher-kva.de/",
+        "https://example.com/caf\u{e9}?q=\u{fc}ber",
+        "https://example.com/a b",
+        "https://example.com/%7Efoo",
+        "https://example.com/a/../b/./c",
+        "HTTPS://WWW.EXAMPLE.COM/UPPER",
+        "https://notexample.com/",
+        "https://example.com.evil.net/",
+        "https://sub.sub.example.co.uk/deep/path/",
+        "mailto:someone@example.com",
+        "file:///etc/passwd",
+        "data:text/plain,hello",
+        "javascript:alert(1)",
+        "wss://example.com/socket",
+        "//example.com/relative",
+        "example.com",
+        "https://",
+        "http://a_b.example.com/",
+        "https://example.com/\ttab",
+        "  https://example.com/trimmed  ",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(format!("https://example.com/{}", "a".repeat(1100)));
+    v
+}
+
+/// Site strings: domains and URL prefixes, canonical or not, and refused ones.
+const SITE_INPUTS: &[&str] = &[
+    "example.com",
+    "EXAMPLE.com.",
+    "www.example.com",
+    "例え.jp",
+    "xn--r8jz45g.jp",
+    "a.b.c",
+    "a_b.example.com",
+    "exa%6Dple.com",
+    "https://example.com/blog",
+    "HTTPS://Example.com/blog#x",
+    "https://example.com./a",
+    "https://e.com",
+    "https://e.com:8443/a?b=c",
+    "http://example.com/blog/",
+    "com",
+    "1.2.3.4",
+    "3.4",
+    "[::1]",
+    "example.com/x",
+    "user@example.com",
+    "example.com:80",
+    "exa mple.com",
+    "",
+    "*.example.com",
+    "a..example.com",
+    "ftp://e.com/",
+    "https://1.2.3.4/",
+    "https://[::1]/",
+    "https://u@e.com/",
+    "https://localhost/",
+    "https://",
+];
+
+fn site_vectors() -> Vec<Value> {
+    use verifier::source::Site;
+    let mut long = "a".repeat(64);
+    long.push_str(".com");
+    let inputs: Vec<String> = SITE_INPUTS
+        .iter()
+        .map(|s| s.to_string())
+        .chain([long])
+        .collect();
+    inputs
+        .iter()
+        .map(|input| match Site::parse(input) {
+            Ok(s) => json!({
+                "input": input,
+                "site": s.to_string(),
+                "canonical": s.to_string() == *input,
+                "kind": match s { Site::Domain(_) => "domain", Site::UrlPrefix(_) => "url_prefix" },
+                "prefix": s.prefix(),
+            }),
+            Err(e) => json!({"input": input, "site": null, "error": e.to_string()}),
+        })
+        .collect()
+}
+
+/// The source tree the range-proof vectors are made over, and a second one (another version).
+fn vector_tree(seed: &str, urls: &[Option<&str>]) -> verifier::range::RangeTree {
+    use verifier::range::{RangeLeaf, RangeTree};
+    use verifier::source::{source_key, SourceKey};
+    RangeTree::from_unsorted(
+        urls.iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let key = u.map_or_else(SourceKey::none, source_key);
+                RangeLeaf::source(&key, &ContentId::of(format!("{seed} {i}").as_bytes()))
+            })
+            .collect(),
+    )
+}
+
+const TREE_URLS: &[Option<&str>] = &[
+    Some("https://a.org/"),
+    Some("https://example.com/"),
+    Some("https://example.com/blog/1"),
+    Some("https://example.com/blog/2"),
+    Some("https://example.com/blog-post"),
+    Some("https://www.example.com/x"),
+    Some("https://shop.example.com:8443/y"),
+    Some("https://notexample.com/"),
+    Some("https://example.com.evil.net/"),
+    Some("https://example.co/"),
+    Some("https://zzz.net/"),
+    Some("http://1.2.3.4/"),
+    Some("http://[::1]/"),
+    None,
+    None,
+    Some("https://例え.jp/"),
+    Some("https://m.org/1"),
+    Some("https://m.org/2"),
+    Some("https://m.org/3"),
+    Some("https://m.org/4"),
+    Some("https://m.org/5"),
+    Some("https://m.org/6"),
+];
+
+fn range_json(r: &verifier::range::Range) -> Value {
+    json!({"lo": hex::encode(r.lo()), "hi": r.hi().map(hex::encode)})
+}
+
+/// What Rust decides for `proof` over (`root`, `size`, `range`), as the vector's `expect`.
+fn range_expect(root: &Digest, size: u64, range: &verifier::range::Range, proof: &Value) -> Value {
+    use verifier::range::{verify_range, RangeProof};
+    let parsed: Result<RangeProof, _> = serde_json::from_value(proof.clone());
+    let Ok(p) = parsed else {
+        return json!({"ok": false, "error": "the proof does not parse"});
+    };
+    match verify_range(root, verifier::TreeSize(size), range, &p) {
+        Ok(m) => json!({
+            "ok": true,
+            "start": m.start,
+            "count": m.count,
+            "revealed": m.revealed.iter().map(|(i, l)| json!({"index": i.0, "leaf": l.to_hex()})).collect::<Vec<_>>(),
+        }),
+        Err(e) => json!({"ok": false, "error": e.to_string()}),
+    }
+}
+
+/// Mutations a dishonest server could send, as JSON edits of an honest proof.
+fn range_mutations(p: &Value) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    let leaves = p["leaves"].as_array().cloned().unwrap_or_default();
+    let hashes = p["hashes"].as_array().cloned().unwrap_or_default();
+    if !leaves.is_empty() {
+        let mut m = p.clone();
+        let l = m["leaves"][0]["leaf"].as_str().unwrap().to_string();
+        m["leaves"][0]["leaf"] = json!(flip_hex(&l));
+        out.push(("flipped-leaf-bit", m));
+        let mut m = p.clone();
+        m["leaves"][0]["leaf"] = json!(l.to_uppercase());
+        out.push(("uppercase-leaf-hex", m));
+    }
+    if !hashes.is_empty() {
+        let mut m = p.clone();
+        m["hashes"][0] = json!(flip_hex(hashes[0].as_str().unwrap()));
+        out.push(("flipped-hash-bit", m));
+        let mut m = p.clone();
+        m["hashes"].as_array_mut().unwrap().pop();
+        out.push(("dropped-hash", m));
+    }
+    let mut m = p.clone();
+    m["hashes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("00".repeat(32)));
+    out.push(("extra-hash", m));
+    let mut m = p.clone();
+    m["tree_size"] = json!(p["tree_size"].as_u64().unwrap() + 1);
+    out.push(("wrong-tree-size", m));
+    if leaves.len() >= 2 {
+        let mut m = p.clone();
+        m["leaves"].as_array_mut().unwrap().swap(0, 1);
+        out.push(("swapped-leaves", m));
+        let mut m = p.clone();
+        let (a, b) = (leaves[0]["leaf"].clone(), leaves[1]["leaf"].clone());
+        m["leaves"][0]["leaf"] = b;
+        m["leaves"][1]["leaf"] = a;
+        out.push(("swapped-leaf-bytes", m));
+    }
+    if leaves.len() >= 3 {
+        // Dropping a middle leaf changes the hashes needed: refused (it never rebuilds).
+        let mut m = p.clone();
+        m["leaves"].as_array_mut().unwrap().remove(1);
+        out.push(("dropped-middle-leaf", m));
+    }
+    let mut m = p.clone();
+    m["extra"] = json!(1);
+    out.push(("unknown-field", m));
+    out
+}
+
+/// A proof revealing exactly `indices` of `tree`, with the hashes that rebuild its real root:
+/// what a server hiding an in-range leaf would build.
+fn reveal_only(tree: &verifier::range::RangeTree, indices: &[u64]) -> Value {
+    use verifier::range::RangeSource;
+    // The helper positions of rs_merkle's layout (as verifier/src/set/multi.rs computes them).
+    let n = tree.size().0;
+    let mut hashes = Vec::new();
+    let mut cur = indices.to_vec();
+    let (mut width, mut level) = (n, 0u32);
+    while width > 1 && !cur.is_empty() {
+        let mut i = 0;
+        while i < cur.len() {
+            let x = cur[i];
+            if x & 1 == 0 && cur.get(i + 1) == Some(&(x + 1)) {
+                i += 2;
+                continue;
+            }
+            if (x ^ 1) < width {
+                hashes.push(tree.node(level, x ^ 1).unwrap().to_hex());
+            }
+            i += 1;
+        }
+        cur.iter_mut().for_each(|x| *x >>= 1);
+        cur.dedup();
+        width = width.div_ceil(2);
+        level += 1;
+    }
+    json!({
+        "tree_size": n,
+        "leaves": indices.iter().map(|&i| json!({"index": i, "leaf": tree.leaves()[i as usize].to_hex()})).collect::<Vec<_>>(),
+        "hashes": hashes,
+    })
+}
+
+fn range_proof_vectors() -> Vec<Value> {
+    use verifier::range::{range_proof, Range, RangeTree};
+    use verifier::source::Site;
+    let tree = vector_tree("doc", TREE_URLS);
+    let other = vector_tree("other", &TREE_URLS[..10]);
+    let empty = RangeTree::new(vec![]).unwrap();
+    let late = vector_tree("late", &[Some("https://m.org/"), Some("https://n.org/")]);
+    let mut out = Vec::new();
+    let mut case = |name: String,
+                    t: &RangeTree,
+                    root: &Digest,
+                    size: u64,
+                    site: Option<&str>,
+                    range: &Range,
+                    proof: Value| {
+        let expect = range_expect(root, size, range, &proof);
+        let mut v = json!({
+            "name": name,
+            "root": root.to_hex(),
+            "size": size,
+            "proof": proof,
+            "expect": expect,
+        });
+        match site {
+            Some(s) => v["site"] = json!(s),
+            None => v["range"] = range_json(range),
+        }
+        let _ = t;
+        out.push(v);
+    };
+    let site = |s: &str| Range::site(&Site::parse(s).unwrap());
+    // Honest proofs: members, truncated reveals, and exclusions in every position.
+    for s in [
+        "example.com",
+        "www.example.com",
+        "https://example.com/blog",
+        "https://example.com/blog/",
+        "notexample.com",
+        "example.co",
+        "m.org",
+        "xn--r8jz45g.jp",
+        "absent.example",
+        "aaa.aaa",
+        "zzzz.zzzz",
+    ] {
+        for reveal in [0u64, 2, 100] {
+            let p = serde_json::to_value(range_proof(&tree, &site(s), reveal).unwrap()).unwrap();
+            case(
+                format!("{s} reveal {reveal}"),
+                &tree,
+                &tree.root(),
+                tree.size().0,
+                Some(s),
+                &site(s),
+                p,
+            );
+        }
+    }
+    let p = serde_json::to_value(range_proof(&empty, &site("example.com"), 10).unwrap()).unwrap();
+    case(
+        "empty tree".into(),
+        &empty,
+        &empty.root(),
+        0,
+        Some("example.com"),
+        &site("example.com"),
+        p,
+    );
+    let p = serde_json::to_value(range_proof(&late, &site("a.com"), 10).unwrap()).unwrap();
+    case(
+        "before the first leaf".into(),
+        &late,
+        &late.root(),
+        2,
+        Some("a.com"),
+        &site("a.com"),
+        p,
+    );
+    // Raw ranges: the no-source items (an exact key), and everything.
+    let none = Range::exact_key(&verifier::source::SourceKey::none());
+    let p = serde_json::to_value(range_proof(&tree, &none, 10).unwrap()).unwrap();
+    case(
+        "no-source items".into(),
+        &tree,
+        &tree.root(),
+        tree.size().0,
+        None,
+        &none,
+        p,
+    );
+    let all = Range::prefix(b"");
+    let p = serde_json::to_value(range_proof(&tree, &all, 4).unwrap()).unwrap();
+    case(
+        "everything, truncated".into(),
+        &tree,
+        &tree.root(),
+        tree.size().0,
+        None,
+        &all,
+        p,
+    );
+    // Mutations of honest proofs: a member proof, an exclusion and a truncated one.
+    for (s, reveal) in [
+        ("example.com", 100u64),
+        ("absent.example", 100),
+        ("m.org", 2),
+    ] {
+        let honest = serde_json::to_value(range_proof(&tree, &site(s), reveal).unwrap()).unwrap();
+        for (what, m) in range_mutations(&honest) {
+            case(
+                format!("{s} reveal {reveal}: {what}"),
+                &tree,
+                &tree.root(),
+                tree.size().0,
+                Some(s),
+                &site(s),
+                m,
+            );
+        }
+    }
+    // Hiding attacks with real hashes: skipping the first or last member, brackets only.
+    let r = site("example.com");
+    let members: Vec<u64> = (0..tree.size().0)
+        .filter(|&i| r.contains(tree.leaves()[i as usize].as_bytes()))
+        .collect();
+    let (s, e) = (members[0], *members.last().unwrap());
+    for (what, idx) in [
+        ("skips the first member", vec![s - 1, s + 1, e, e + 1]),
+        ("skips the last member", vec![s - 1, s, e - 1, e + 1]),
+        ("brackets only (claims none)", vec![s - 1, e + 1]),
+        ("one leaf below only", vec![s - 1]),
+    ] {
+        case(
+            format!("example.com: {what}"),
+            &tree,
+            &tree.root(),
+            tree.size().0,
+            Some("example.com"),
+            &r,
+            reveal_only(&tree, &idx),
+        );
+    }
+    // A proof made for one site verified for another (its brackets are in range).
+    let p =
+        serde_json::to_value(range_proof(&tree, &site("www.example.com"), 100).unwrap()).unwrap();
+    case(
+        "www.example.com's proof for example.com".into(),
+        &tree,
+        &tree.root(),
+        tree.size().0,
+        Some("example.com"),
+        &r,
+        p,
+    );
+    // Another version's proof against this version's root.
+    let p = serde_json::to_value(range_proof(&other, &r, 100).unwrap()).unwrap();
+    case(
+        "another tree's proof".into(),
+        &other,
+        &tree.root(),
+        tree.size().0,
+        Some("example.com"),
+        &r,
+        p,
+    );
+    out
+}
+
+#[test]
+fn explorer_source_vectors_are_current() {
+    let tree = vector_tree("doc", TREE_URLS);
+    let doc = json!({
+        "about": "generated by verifier/tests/js_vectors.rs explorer_source_vectors_are_current; do not edit",
+        "source_keys": source_key_uris().iter().map(|u| json!({
+            "uri": u,
+            "key": verifier::source::source_key(u).as_str(),
+        })).collect::<Vec<_>>(),
+        "sites": site_vectors(),
+        "tree": {
+            "root": tree.root().to_hex(),
+            "size": tree.size().0,
+            "leaves": tree.leaves().iter().map(|l| l.to_hex()).collect::<Vec<_>>(),
+        },
+        "range_proofs": range_proof_vectors(),
+    });
+    let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    assert!(text.len() < 1_000_000, "{} bytes", text.len());
+    let path = root_dir().join("api/explorer/test/vectors/sources.json");
+    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
+        path.display()
+    );
+}

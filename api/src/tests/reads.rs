@@ -508,7 +508,7 @@ async fn compliance_bundles_verify_offline() {
     )
     .unwrap();
     match verify_bundle(&b, &vkey(&w.h)) {
-        Ok(Verdict::Violated { violations }) => {
+        Ok(Verdict::Violated { violations, .. }) => {
             assert_eq!(violations.len(), 1);
             assert_eq!(violations[0].cid, ContentId::of(b"secret"));
             assert_eq!(violations[0].dataset, "acme/web@1");

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use verifier::compliance::{
-    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, Verdict,
+    verify_bundle_report, BundleReport, ComplianceBundle, Conclusion, Policy, SiteControl, Verdict,
 };
 use verifier::consistency_proof;
 use verifier::entry::{Entry, EntryBody};
@@ -472,7 +472,7 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         max_lag_seconds: a.max_lag,
         allow_vacuous: a.allow_vacuous,
     };
-    let conclusion = report.conclude(complete, lag_seconds, &policy);
+    let conclusion = report.conclude(complete, lag_seconds, &policy, &SiteControl::offline());
     let vacuous = if report.vacuous() {
         " (vacuous: the horizon is 0, no opt-out was checked)"
     } else {
@@ -481,7 +481,7 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     let (exit, line) = match conclusion {
         Conclusion::Violated => {
             let n = match &report.verdict {
-                Verdict::Violated { violations } => violations.len(),
+                Verdict::Violated { violations, .. } => violations.len(),
                 Verdict::Compliant => 0,
             };
             (
@@ -492,6 +492,15 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         Conclusion::Incomplete => (
             Exit::Invalid,
             "the bundle's proofs verify, but it is incomplete".to_string(),
+        ),
+        Conclusion::SiteUnverified => (
+            Exit::NotChecked,
+            "items from opted-out sites, whose control is not verified".to_string(),
+        ),
+        Conclusion::SitesUnproven => (
+            Exit::NotChecked,
+            "opted-out sites cannot be checked in dataset versions without a source tree"
+                .to_string(),
         ),
         Conclusion::Vacuous => (
             Exit::Policy,
@@ -564,7 +573,7 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             _ => {}
         }
         say(&line)?;
-        if let Verdict::Violated { violations } = &report.verdict {
+        if let Verdict::Violated { violations, .. } = &report.verdict {
             for v in violations {
                 say(format!(
                     "  opt-out at index {} names {}, which is in {}",

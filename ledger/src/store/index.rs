@@ -124,6 +124,19 @@ pub enum Rejection {
     /// A new opt-out uses a label the aipref vocabulary no longer has (`ai-use`).
     #[error("scope {} is withdrawn from the aipref vocabulary; use train-ai or search", .scope.label())]
     ScopeWithdrawn { scope: crate::entry::Scope },
+    /// A dataset version claims a source tree, but its manifest was stored without metadata
+    /// (a `leaves` upload, or `"meta":"none"`): nobody can check the claim.
+    #[error("the manifest {manifest} was stored without metadata, so its source tree cannot be checked; upload it as a manifest with metadata")]
+    SourcesNotStored { manifest: Digest },
+    /// A dataset version's `sources` is not the source tree the ledger derived from its
+    /// manifest's metadata.
+    #[error("sources claims root {claimed} over {claimed_size} leaves; the manifest's metadata gives {derived} over {derived_size}")]
+    SourcesMismatch {
+        claimed: Digest,
+        claimed_size: u64,
+        derived: Digest,
+        derived_size: u64,
+    },
 }
 
 /// The index as the sequencer sees it while checking a batch: the store plus the batch's own

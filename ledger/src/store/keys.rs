@@ -25,6 +25,15 @@ pub const META_SET_PREFIX: &[u8] = b"set/";
 /// before this record existed have none and are never collected.
 pub const META_SET_STORED_PREFIX: &[u8] = b"set_stored/";
 
+/// `meta`: `set_sources/` + set id (u64) -> source-tree root (32) || size (u64): the source
+/// tree derived from the set's metadata at commit (SPEC issue 13), stored under the set id in
+/// `range_leaves` / `range_hashes`. Written in the set's commit batch.
+pub const META_SET_SOURCES_PREFIX: &[u8] = b"set_sources/";
+/// `meta`: `set_stats/` + set id (u64) -> the set's statistics, JSON
+/// ([`crate::store::stats::SetStats`]). Written in the commit batch of every upload that
+/// carried metadata, and only then: its presence says the set's metadata is stored.
+pub const META_SET_STATS_PREFIX: &[u8] = b"set_stats/";
+
 pub fn u64_key(n: u64) -> [u8; 8] {
     n.to_be_bytes()
 }
@@ -56,6 +65,61 @@ pub fn meta_set_key(id: u64) -> Vec<u8> {
 /// `meta`: the stored-time record of set `id`.
 pub fn meta_set_stored_key(id: u64) -> Vec<u8> {
     [META_SET_STORED_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `meta`: the source-tree record of set `id`.
+pub fn meta_set_sources_key(id: u64) -> Vec<u8> {
+    [META_SET_SOURCES_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `meta`: the statistics record of set `id`.
+pub fn meta_set_stats_key(id: u64) -> Vec<u8> {
+    [META_SET_STATS_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `set_meta`: set id (u64) || leaf index (u64) -> the leaf's metadata, canonical JSON
+/// (RFC 8785), at most [`crate::store::sets::MAX_META_LEN`] bytes.
+pub fn set_meta_key(id: u64, index: u64) -> [u8; 16] {
+    set_leaves_key(id, index)
+}
+
+/// `source_scratch` tag of the source leaves (the source tree, in order).
+pub const SCRATCH_TREE: u8 = 0;
+/// `source_scratch` tag of the host records (the per-host statistics, grouped).
+pub const SCRATCH_HOSTS: u8 = 1;
+
+/// `source_scratch`: set id (u64) || tag (u8) || [host || 0x00, for [`SCRATCH_HOSTS`]] ||
+/// source leaf (source key || 0x00 || cid) -> the content's size (u64). Written while an upload
+/// streams in; RocksDB returns it sorted at commit, which deletes it.
+pub fn source_scratch_key(id: u64, tag: u8, host: &[u8], leaf: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + host.len() + 1 + leaf.len());
+    k.extend_from_slice(&id.to_be_bytes());
+    k.push(tag);
+    if tag == SCRATCH_HOSTS {
+        k.extend_from_slice(host);
+        k.push(0);
+    }
+    k.extend_from_slice(leaf);
+    k
+}
+
+/// `range_leaves`: set id (u64) || chunk (u64) -> up to 256 leaves, each a u16 big-endian length
+/// and that many bytes: leaves `[chunk * 256, chunk * 256 + 256)` of the set's source tree.
+pub fn range_leaves_key(id: u64, chunk: u64) -> [u8; 16] {
+    set_leaves_key(id, chunk)
+}
+
+/// `range_hashes`: as [`set_hashes_key`], for the set's source tree.
+pub fn range_hashes_key(id: u64, level: u8, chunk: u64) -> [u8; 17] {
+    set_hashes_key(id, level, chunk)
+}
+
+/// `range_roots`: source-tree root (32) || owning set id (u64) -> size (u64).
+pub fn range_root_key(root: &Digest, id: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&root.0);
+    k[32..].copy_from_slice(&id.to_be_bytes());
+    k
 }
 
 /// `set_roots`: set root (32 bytes) -> set id (u64) || leaf count (u64).

@@ -19,10 +19,12 @@ pub mod admission;
 pub mod keys;
 pub mod log;
 pub mod memory;
+pub mod ranges;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
 mod rules;
 pub mod sets;
+pub mod stats;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "rocksdb")]
@@ -48,10 +50,22 @@ pub enum Column {
     SetLeaves,
     /// Set subtree hashes at levels 8, 16, 24, ..., 256 per record.
     SetHashes,
+    /// A stored manifest's metadata: the canonical JSON of each leaf's `meta`, by set id and
+    /// leaf index.
+    SetMeta,
+    /// Scratch space of an upload in progress: its source leaves, which RocksDB sorts, by set
+    /// id. Emptied at commit (and at open).
+    SourceScratch,
+    /// Range-tree leaves (the source tree of a set), variable length, 256 per record.
+    RangeLeaves,
+    /// Range-tree subtree hashes at levels 8, 16, 24, ..., 256 per record.
+    RangeHashes,
+    /// Range-tree roots: root || owning set id -> size.
+    RangeRoots,
 }
 
 impl Column {
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 13] = [
         Column::Meta,
         Column::Entries,
         Column::Hashes,
@@ -60,6 +74,11 @@ impl Column {
         Column::SetRoots,
         Column::SetLeaves,
         Column::SetHashes,
+        Column::SetMeta,
+        Column::SourceScratch,
+        Column::RangeLeaves,
+        Column::RangeHashes,
+        Column::RangeRoots,
     ];
 
     /// The column family's name on disk. Never change one: it is part of the format.
@@ -73,6 +92,11 @@ impl Column {
             Column::SetRoots => "set_roots",
             Column::SetLeaves => "set_leaves",
             Column::SetHashes => "set_hashes",
+            Column::SetMeta => "set_meta",
+            Column::SourceScratch => "source_scratch",
+            Column::RangeLeaves => "range_leaves",
+            Column::RangeHashes => "range_hashes",
+            Column::RangeRoots => "range_roots",
         }
     }
 
@@ -86,6 +110,11 @@ impl Column {
             Column::SetRoots => 5,
             Column::SetLeaves => 6,
             Column::SetHashes => 7,
+            Column::SetMeta => 8,
+            Column::SourceScratch => 9,
+            Column::RangeLeaves => 10,
+            Column::RangeHashes => 11,
+            Column::RangeRoots => 12,
         }
     }
 }

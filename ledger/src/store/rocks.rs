@@ -38,11 +38,13 @@ impl RocksStore {
         Self::open_with(path, &opts)
     }
 
-    /// Opens the existing database at `path`; never creates one.
+    /// Opens the existing database at `path`; never creates one. Column families added since
+    /// the directory was written (`set_meta`, `source_scratch`, `range_*`: issue 13) are
+    /// created empty, which is what they hold for sets stored before them (docs/storage.md).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut opts = Self::options();
         opts.create_if_missing(false);
-        opts.create_missing_column_families(false);
+        opts.create_missing_column_families(true);
         Self::open_with(path, &opts)
     }
 
@@ -62,7 +64,7 @@ impl RocksStore {
     fn column_options(col: Column) -> Options {
         let mut opts = Self::options();
         match col {
-            Column::Entries | Column::Checkpoints | Column::Meta => {
+            Column::Entries | Column::Checkpoints | Column::Meta | Column::SetMeta => {
                 opts.set_compression_type(DBCompressionType::Lz4)
             }
             _ => opts.set_compression_type(DBCompressionType::None),

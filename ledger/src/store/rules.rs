@@ -14,6 +14,8 @@
 //! - **the log and the time** (issue 11): a new entry names this log's origin in `log` (a v2
 //!   entry, whose signature covers it), and its `time` is within `max_skew_secs` of the
 //!   sequencer's clock;
+//! - **sources** (issue 13): a dataset version's `sources` (root and size of its source tree)
+//!   equals the tree the ledger derived from the manifest's stored metadata;
 //! - **sets**: every set root an entry names (a dataset version's manifest, an opt-out's set, a
 //!   checkpoint's weights) is stored, with the size the entry claims. A set is stored only after
 //!   the ledger checked its leaves sorted, unique and hashing to the root, so a root over
@@ -49,11 +51,23 @@ use super::{Column, StoreError};
 pub trait SetLookup {
     /// The number of leaves of the stored set with this root, `None` if it is not stored.
     fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError>;
+
+    /// The source tree (root, size) derived from the stored set's metadata; `None` when the set
+    /// is not stored with metadata. The default knows none: a lookup that cannot derive source
+    /// trees refuses every `sources` claim rather than accepting it unchecked.
+    fn stored_sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
+        let _ = root;
+        Ok(None)
+    }
 }
 
 impl SetLookup for SetStore {
     fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
         Ok(self.info(root)?.map(|i| i.size.0))
+    }
+
+    fn stored_sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
+        self.sources(root)
     }
 }
 
@@ -244,6 +258,9 @@ pub fn apply(
                 SetRole::Manifest,
                 d.item_count,
             )?;
+            if let Some(claim) = &d.sources {
+                check_sources(view, sets, &d.manifest_root, claim.root, claim.size)?;
+            }
             let mut v = index.0.to_be_bytes().to_vec();
             v.extend_from_slice(&d.manifest_root.0);
             puts.push((key, v));
@@ -342,6 +359,40 @@ fn check_set(
             // The batch fails on this error; the rejection below is never sent.
             view.read_failed(e);
             Err(Rejection::SetNotStored { root: *root, role })
+        }
+    }
+}
+
+/// A dataset version's `sources` claim (issue 13) must be the source tree the ledger derived
+/// from the manifest's stored metadata: a publisher cannot commit to a source tree that leaves
+/// out a domain's items (which would make opt-out checks pass falsely), nor claim one for a
+/// manifest whose metadata nobody holds. A version without `sources` is still accepted.
+fn check_sources(
+    view: &mut BatchIndex<'_>,
+    sets: &dyn SetLookup,
+    manifest: &Digest,
+    claimed: Digest,
+    claimed_size: u64,
+) -> Result<(), Rejection> {
+    match sets.stored_sources(manifest) {
+        Ok(Some((derived, derived_size))) if (derived, derived_size) == (claimed, claimed_size) => {
+            Ok(())
+        }
+        Ok(Some((derived, derived_size))) => Err(Rejection::SourcesMismatch {
+            claimed,
+            claimed_size,
+            derived,
+            derived_size,
+        }),
+        Ok(None) => Err(Rejection::SourcesNotStored {
+            manifest: *manifest,
+        }),
+        Err(e) => {
+            // The batch fails on this error; the rejection below is never sent.
+            view.read_failed(e);
+            Err(Rejection::SourcesNotStored {
+                manifest: *manifest,
+            })
         }
     }
 }

@@ -27,14 +27,32 @@ use crate::set::{SetError, SetLeaf, SetSource};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
 use super::keys::{
-    self, meta_set_key, meta_set_stored_key, set_hashes_key, set_leaves_key, set_root_key,
+    self, meta_set_key, meta_set_stats_key, meta_set_stored_key, set_hashes_key, set_leaves_key,
+    set_meta_key, set_root_key,
 };
+use super::ranges::{RangeWriter, StoredRange};
+use super::stats::{LeafMeta, MetaError, SetStats, StatsBuilder};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
+use verifier::range::RangeLeaf;
+use verifier::source::{source_key, SourceKey};
 
 /// Leaves (or hashes) per record.
 const CHUNK: usize = 256;
 /// Full records staged per deferred write.
 const RECORDS_PER_WRITE: usize = 64;
+/// Bytes of metadata staged per deferred write.
+const META_BYTES_PER_WRITE: usize = 8 << 20;
+/// The largest metadata of one leaf, in bytes of canonical JSON.
+pub const MAX_META_LEN: usize = 65_535;
+
+/// The columns holding a set's records under its id (`id || ...` keys), all deleted together.
+const PER_SET_COLUMNS: [Column; 5] = [
+    Column::SetLeaves,
+    Column::SetHashes,
+    Column::SetMeta,
+    Column::RangeLeaves,
+    Column::RangeHashes,
+];
 
 /// Why a set upload failed. `Store` errors are retryable by uploading again; the others mean the
 /// set itself is wrong.
@@ -47,6 +65,22 @@ pub enum SetStoreError {
     PartialLeaf(usize),
     #[error("set hashes to {computed}, not the claimed root {claimed}")]
     RootMismatch { claimed: Digest, computed: Digest },
+    /// A leaf's metadata is longer than [`MAX_META_LEN`].
+    #[error("metadata of leaf {index} is {len} bytes, over the {MAX_META_LEN}-byte limit")]
+    MetaTooLarge { index: u64, len: usize },
+    /// A leaf's metadata does not hash to the leaf's `meta` digest.
+    #[error("metadata of leaf {index} does not hash to the leaf's meta digest")]
+    MetaMismatch { index: u64 },
+    /// A leaf's metadata is not the `{"sources":[...]}` object manifests carry.
+    #[error("metadata of leaf {index}: {cause}")]
+    MetaInvalid {
+        index: u64,
+        #[source]
+        cause: MetaError,
+    },
+    /// Some leaves came with metadata and others without: all or none.
+    #[error("leaf {index} has metadata and another has none (all or none)")]
+    MetaMixed { index: u64 },
     #[error("no stored set with root {0}")]
     UnknownSet(Digest),
     /// The store's free space is below the floor: nothing more of this upload was written;
@@ -109,7 +143,14 @@ impl SetStore {
             next = next.max(id + 1);
         }
         let mut gc = WriteBatch::new();
-        for col in [Column::SetLeaves, Column::SetHashes] {
+        // Scratch records belong to uploads in progress, and none is at open.
+        if !store
+            .range(Column::SourceScratch, &[], &[0xff; 9], 1)?
+            .is_empty()
+        {
+            gc.delete_range(Column::SourceScratch, vec![], vec![0xff; 9]);
+        }
+        for col in PER_SET_COLUMNS {
             let mut id = 0u64;
             while let Some((k, _)) = store
                 .range(col, &id.to_be_bytes(), &[0xff; 17], 1)?
@@ -221,16 +262,17 @@ impl SetStore {
             Some(root) => {
                 b.delete(Column::SetRoots, set_root_key(&root).to_vec());
                 b.delete(Column::Meta, meta_set_key(id));
-                let (s, e) = (id.to_be_bytes().to_vec(), (id + 1).to_be_bytes().to_vec());
-                b.delete_range(Column::SetLeaves, s.clone(), e.clone());
-                b.delete_range(Column::SetHashes, s, e);
+                b.delete(Column::Meta, meta_set_stats_key(id));
+                delete_derived(&*self.store, id, &mut b)?;
+                delete_records(id, &mut b);
                 out.removed.push(root);
             }
             // A stored-time record without a committed set: nothing to keep it for.
             None => {}
         }
         // Durable step, one atomic batch. Crash before: the set is whole and is decided again
-        // at the next pass. Crash after: it is gone entirely (root, marker, records, time).
+        // at the next pass. Crash after: it is gone entirely (root, marker, records, metadata,
+        // statistics, source tree, time).
         self.store.write(b, Durability::Synced)
     }
 
@@ -246,6 +288,8 @@ impl SetStore {
             levels: vec![Vec::with_capacity(CHUNK * SetLeaf::LEN)],
             staged: WriteBatch::new(),
             staged_records: 0,
+            staged_bytes: 0,
+            meta: None,
             committed: false,
             min_free_bytes: self.min_free_bytes,
         }
@@ -280,6 +324,104 @@ impl SetStore {
         Ok(src.position(cid).map_err(SetStoreError::Invalid)?.is_ok())
     }
 
+    /// Whether the set `root` was stored with its leaves' metadata (a `manifest` upload with
+    /// metadata): then [`SetStore::leaves_with_meta`] returns it and [`SetStore::stats`] exists.
+    pub fn has_meta(&self, root: &Digest) -> Result<bool, StoreError> {
+        Ok(self.stats(root)?.is_some())
+    }
+
+    /// The statistics derived from the set's metadata at commit; `None` for a set stored
+    /// without metadata (or unknown).
+    pub fn stats(&self, root: &Digest) -> Result<Option<SetStats>, StoreError> {
+        let Some(info) = self.info(root)? else {
+            return Ok(None);
+        };
+        let Some(v) = self.store.get(Column::Meta, &meta_set_stats_key(info.id))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|_| StoreError::corrupt(Column::Meta, "set statistics record"))
+    }
+
+    /// Leaves `[start, start + count)` of a stored set with each leaf's canonical metadata
+    /// (`None` throughout for a set stored without metadata).
+    #[allow(clippy::type_complexity)]
+    pub fn leaves_with_meta(
+        &self,
+        root: &Digest,
+        start: u64,
+        count: usize,
+    ) -> Result<Vec<(SetLeaf, Option<Vec<u8>>)>, SetStoreError> {
+        let src = self.source(root)?;
+        let leaves = self.leaves(root, start, count)?;
+        let mut out = Vec::with_capacity(leaves.len());
+        let id = src.info.id;
+        let first = set_meta_key(id, start);
+        let end = set_meta_key(id, start.saturating_add(leaves.len() as u64));
+        let mut metas = self
+            .store
+            .range(Column::SetMeta, &first, &end, leaves.len())?
+            .into_iter()
+            .peekable();
+        for (i, leaf) in leaves.into_iter().enumerate() {
+            let key = set_meta_key(id, start + i as u64);
+            let meta = match metas.peek() {
+                Some((k, _)) if k[..] == key[..] => metas.next().map(|(_, v)| v),
+                _ => None,
+            };
+            out.push((leaf, meta));
+        }
+        Ok(out)
+    }
+
+    /// The source tree derived from the set's metadata: its root and size; `None` for a set
+    /// stored without metadata (or unknown).
+    pub fn sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
+        let Some(info) = self.info(root)? else {
+            return Ok(None);
+        };
+        self.sources_of(info.id)
+    }
+
+    fn sources_of(&self, id: u64) -> Result<Option<(Digest, u64)>, StoreError> {
+        let Some(v) = self
+            .store
+            .get(Column::Meta, &keys::meta_set_sources_key(id))?
+        else {
+            return Ok(None);
+        };
+        match (
+            v.get(..32).and_then(|r| Digest::from_slice(r).ok()),
+            v.get(32..).and_then(keys::read_u64),
+        ) {
+            (Some(r), Some(n)) => Ok(Some((r, n))),
+            _ => Err(StoreError::corrupt(Column::Meta, "set sources record")),
+        }
+    }
+
+    /// The set's source tree as a [`verifier::range::RangeSource`] (for `range_proof`), with
+    /// its root and size; `None` for a set stored without metadata.
+    pub fn source_tree(
+        &self,
+        root: &Digest,
+    ) -> Result<Option<(StoredRange, Digest, u64)>, StoreError> {
+        let Some(info) = self.info(root)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .sources_of(info.id)?
+            .map(|(r, n)| (StoredRange::new(self.store.clone(), info.id, n), r, n)))
+    }
+
+    /// Leaf `index` of the stored set `root` and its metadata.
+    pub fn leaf_meta(&self, root: &Digest, index: u64) -> Result<Option<Vec<u8>>, SetStoreError> {
+        let info = self.info(root)?.ok_or(SetStoreError::UnknownSet(*root))?;
+        Ok(self
+            .store
+            .get(Column::SetMeta, &set_meta_key(info.id, index))?)
+    }
+
     /// Leaves `[start, start + count)` of a stored set (fewer at its end), for publishing.
     pub fn leaves(
         &self,
@@ -311,11 +453,76 @@ pub struct SetWriter {
     levels: Vec<Vec<u8>>,
     staged: WriteBatch,
     staged_records: usize,
+    /// Bytes of metadata in `staged`.
+    staged_bytes: usize,
+    /// `None` until the first leaf; then whether leaves carry metadata (all or none), and the
+    /// statistics built from it.
+    meta: Option<Option<StatsBuilder>>,
     committed: bool,
     min_free_bytes: u64,
 }
 
 impl SetWriter {
+    /// Appends the next leaf with its metadata, the canonical JSON (RFC 8785) whose BLAKE3 is
+    /// the leaf's `meta` (docs/format-manifest.md). The metadata is staged under this upload's
+    /// set id with the leaves: it becomes visible with the set at commit, and is discarded with
+    /// it. Every leaf of a set has metadata, or none has.
+    pub fn push_with_meta(&mut self, leaf: &SetLeaf, meta: &[u8]) -> Result<(), SetStoreError> {
+        let index = self.count;
+        if meta.len() > MAX_META_LEN {
+            return Err(SetStoreError::MetaTooLarge {
+                index,
+                len: meta.len(),
+            });
+        }
+        if Digest(*blake3::hash(meta).as_bytes()) != leaf.meta {
+            return Err(SetStoreError::MetaMismatch { index });
+        }
+        let parsed =
+            LeafMeta::parse(meta).map_err(|cause| SetStoreError::MetaInvalid { index, cause })?;
+        match &self.meta {
+            None => self.meta = Some(Some(StatsBuilder::new())),
+            Some(None) => return Err(SetStoreError::MetaMixed { index }),
+            Some(Some(_)) => {}
+        }
+        self.push_leaf(leaf)?;
+        if let Some(Some(stats)) = &mut self.meta {
+            stats.add_leaf(leaf.size, &parsed);
+        }
+        self.staged
+            .put(Column::SetMeta, set_meta_key(self.id, index).to_vec(), meta);
+        self.staged_bytes += meta.len() + 16;
+        // The leaf's source leaves, one per distinct source key (an entry without a usable
+        // `source` has the no-source key), into the scratch column that RocksDB sorts: by
+        // source leaf for the source tree, by host for the statistics.
+        let keys: std::collections::BTreeSet<SourceKey> = parsed
+            .sources
+            .iter()
+            .map(|e| e.source.as_deref().map_or_else(SourceKey::none, source_key))
+            .collect();
+        let size = leaf.size.to_be_bytes().to_vec();
+        for key in keys {
+            let sl = RangeLeaf::source(&key, &leaf.cid);
+            let k = keys::source_scratch_key(self.id, keys::SCRATCH_TREE, &[], sl.as_bytes());
+            self.staged_bytes += k.len() + 8;
+            self.staged.put(Column::SourceScratch, k, size.clone());
+            if let Some(host) = key.host() {
+                let k = keys::source_scratch_key(
+                    self.id,
+                    keys::SCRATCH_HOSTS,
+                    host.as_bytes(),
+                    sl.as_bytes(),
+                );
+                self.staged_bytes += k.len() + 8;
+                self.staged.put(Column::SourceScratch, k, size.clone());
+            }
+        }
+        if self.staged_bytes >= META_BYTES_PER_WRITE {
+            self.flush_staged()?;
+        }
+        Ok(())
+    }
+
     /// Appends leaves given as concatenated 72-byte leaves, split anywhere.
     pub fn push_bytes(&mut self, mut bytes: &[u8]) -> Result<(), SetStoreError> {
         if !self.carry.is_empty() {
@@ -343,6 +550,15 @@ impl SetWriter {
 
     /// Appends the next leaf; it must sort strictly after the previous one.
     pub fn push(&mut self, leaf: &SetLeaf) -> Result<(), SetStoreError> {
+        match &self.meta {
+            None => self.meta = Some(None),
+            Some(Some(_)) => return Err(SetStoreError::MetaMixed { index: self.count }),
+            Some(None) => {}
+        }
+        self.push_leaf(leaf)
+    }
+
+    fn push_leaf(&mut self, leaf: &SetLeaf) -> Result<(), SetStoreError> {
         let index = self.count;
         if let Some(last) = &self.last {
             match last.cmp(&leaf.cid) {
@@ -404,6 +620,18 @@ impl SetWriter {
                 computed,
             });
         }
+        // With metadata: the source tree and the statistics, from the sorted scratch records,
+        // outside the commit lock (this reads the whole scratch once).
+        let derived = match self.meta.take() {
+            Some(Some(stats)) => match self.derive(stats) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.discard_staged();
+                    return Err(e);
+                }
+            },
+            _ => None,
+        };
         // A poisoned lock only means another commit panicked; the check below still holds.
         let lock = self.commit_lock.clone();
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -415,7 +643,20 @@ impl SetWriter {
             min_free_bytes: self.min_free_bytes,
         }
         .info(claimed)?;
+        // A root stored without metadata is replaced by an upload of it with metadata: else
+        // anyone who stored the bare leaves first (they are public once published) could keep
+        // the publisher's metadata, and so its source tree, out of the ledger.
+        let mut replaces = None;
         if let Some(existing) = existing {
+            let has_meta = self
+                .store
+                .get(Column::Meta, &meta_set_stats_key(existing.id))?
+                .is_some();
+            if derived.is_some() && !has_meta {
+                replaces = Some(existing);
+            }
+        }
+        if let (Some(existing), None) = (existing, replaces) {
             self.discard_staged();
             // Uploaded again: it is wanted now, so its collection clock starts again. A set with
             // no record (stored before records existed, or already found named) gets none.
@@ -432,21 +673,128 @@ impl SetWriter {
         v.extend_from_slice(&self.count.to_be_bytes());
         b.put(Column::SetRoots, set_root_key(claimed).to_vec(), v);
         b.put(Column::Meta, meta_set_key(self.id), claimed.0.to_vec());
+        if let Some((stats, root, size)) = derived {
+            let stats = serde_json::to_vec(&stats)
+                .map_err(|_| StoreError::corrupt(Column::Meta, "set statistics record"))?;
+            b.put(Column::Meta, meta_set_stats_key(self.id), stats);
+            let mut v = root.0.to_vec();
+            v.extend_from_slice(&size.to_be_bytes());
+            b.put(Column::Meta, keys::meta_set_sources_key(self.id), v);
+            b.put(
+                Column::RangeRoots,
+                keys::range_root_key(&root, self.id).to_vec(),
+                size.to_be_bytes().to_vec(),
+            );
+        }
+        let (s, e) = (
+            self.id.to_be_bytes().to_vec(),
+            (self.id + 1).to_be_bytes().to_vec(),
+        );
+        b.delete_range(Column::SourceScratch, s, e);
         if let Err(e) = self.check_space() {
             self.discard_staged();
             return Err(e);
         }
-        b.put(
-            Column::Meta,
-            meta_set_stored_key(self.id),
-            now.to_be_bytes().to_vec(),
-        );
-        // Durable step. Crash before: no root names the id; the staged records are deleted at
-        // the next open. Crash after: the set is committed. The sync also makes every earlier
-        // deferred (staged) record durable, since they precede it in the write-ahead log.
-        self.store.write(b, Durability::Synced)?;
+        // A replaced set keeps its standing: collectable (with a fresh clock) only if it was.
+        let collectable = match replaces {
+            Some(old) => {
+                b.delete(Column::Meta, meta_set_key(old.id));
+                let old_stored = meta_set_stored_key(old.id);
+                let had = self.store.get(Column::Meta, &old_stored)?.is_some();
+                b.delete(Column::Meta, old_stored);
+                had
+            }
+            None => true,
+        };
+        if collectable {
+            b.put(
+                Column::Meta,
+                meta_set_stored_key(self.id),
+                now.to_be_bytes().to_vec(),
+            );
+        }
+        // Durable step. Crash before: no root names the id; the staged records (leaves, hashes,
+        // metadata, source tree, scratch) are deleted at the next open. Crash after: the set is
+        // committed, with its metadata, statistics and source tree (same batch), and its
+        // scratch records are gone. Replacing a set stored without metadata: crash before, the
+        // old set stands; crash after, the root names the new id, and the old id's records,
+        // which no marker names any more, are deleted at the next open (readers holding the
+        // old set meanwhile keep reading it). The sync also makes every earlier deferred
+        // (staged) record durable, since they precede it in the write-ahead log.
+        // Whatever this write returns, Drop must not delete the records: an error may come
+        // after the batch persisted (the set is then committed and its records needed); if it
+        // did not persist, they are unreachable and the next open deletes them.
         self.committed = true;
+        self.store.write(b, Durability::Synced)?;
         Ok(info)
+    }
+
+    /// Streams the sorted scratch records: the source leaves into the source tree (staged under
+    /// this set id), the host records into the statistics. Returns the statistics and the
+    /// source tree's root and size. Memory: one page of scratch records and the tree writer's
+    /// partial records.
+    fn derive(
+        &mut self,
+        mut stats: StatsBuilder,
+    ) -> Result<(SetStats, Digest, u64), SetStoreError> {
+        self.flush_staged_store()?;
+        let mut tree = RangeWriter::new(self.store.clone(), self.id, self.min_free_bytes);
+        self.scan_scratch(keys::SCRATCH_TREE, |leaf, size| {
+            let leaf = RangeLeaf::new(leaf.to_vec())
+                .map_err(|_| StoreError::corrupt(Column::SourceScratch, "source leaf"))?;
+            if leaf.as_bytes().first() == Some(&0) {
+                stats.add_no_source(size);
+            }
+            tree.push(&leaf)
+        })?;
+        let size = tree.finish()?.0;
+        self.scan_scratch(keys::SCRATCH_HOSTS, |rest, size| {
+            let end = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or_else(|| StoreError::corrupt(Column::SourceScratch, "host record"))?;
+            let host = std::str::from_utf8(&rest[..end])
+                .map_err(|_| StoreError::corrupt(Column::SourceScratch, "host record"))?;
+            stats.add_host_leaf(host, size);
+            Ok(())
+        })?;
+        let root = StoredRange::new(self.store.clone(), self.id, size).root()?;
+        Ok((stats.finish(), root, size))
+    }
+
+    /// Calls `f(rest of key, size)` on every scratch record of this set under `tag`, in key
+    /// order, a page at a time.
+    fn scan_scratch(
+        &self,
+        tag: u8,
+        mut f: impl FnMut(&[u8], u64) -> Result<(), SetStoreError>,
+    ) -> Result<(), SetStoreError> {
+        let prefix = [&self.id.to_be_bytes()[..], &[tag]].concat();
+        let end = keys::prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
+        let mut at = prefix.clone();
+        loop {
+            let rows = self.store.range(Column::SourceScratch, &at, &end, 4096)?;
+            let Some((last, _)) = rows.last() else {
+                return Ok(());
+            };
+            at = [last.as_slice(), &[0]].concat();
+            for (k, v) in &rows {
+                let size = keys::read_u64(v)
+                    .ok_or_else(|| StoreError::corrupt(Column::SourceScratch, "size"))?;
+                f(&k[prefix.len()..], size)?;
+            }
+        }
+    }
+
+    /// Writes what is staged (deferred), whatever its size.
+    fn flush_staged_store(&mut self) -> Result<(), StoreError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let b = std::mem::take(&mut self.staged);
+        self.staged_records = 0;
+        self.staged_bytes = 0;
+        self.store.write(b, Durability::Deferred)
     }
 
     /// How many complete nodes of level `8 * i` have been closed so far.
@@ -504,6 +852,7 @@ impl SetWriter {
         }
         let b = std::mem::take(&mut self.staged);
         self.staged_records = 0;
+        self.staged_bytes = 0;
         // Deferred: staged records mean nothing until the commit record names this set id.
         Ok(self.store.write(b, Durability::Deferred)?)
     }
@@ -526,12 +875,12 @@ impl SetWriter {
         self.staged = WriteBatch::new();
         self.committed = true; // nothing left for Drop to do
         let mut b = WriteBatch::new();
+        delete_records(self.id, &mut b);
         let (s, e) = (
             self.id.to_be_bytes().to_vec(),
             (self.id + 1).to_be_bytes().to_vec(),
         );
-        b.delete_range(Column::SetLeaves, s.clone(), e.clone());
-        b.delete_range(Column::SetHashes, s, e);
+        b.delete_range(Column::SourceScratch, s, e);
         // Best effort: if this fails, the next open deletes the unreachable records.
         let _ = self.store.write(b, Durability::Deferred);
     }
@@ -543,6 +892,27 @@ impl Drop for SetWriter {
             self.discard_staged();
         }
     }
+}
+
+/// Deletes every record stored under set `id` in the per-set columns.
+fn delete_records(id: u64, b: &mut WriteBatch) {
+    let (s, e) = (id.to_be_bytes().to_vec(), (id + 1).to_be_bytes().to_vec());
+    for col in PER_SET_COLUMNS {
+        b.delete_range(col, s.clone(), e.clone());
+    }
+}
+
+/// Deletes the records derived from set `id`'s metadata that live outside its id range: the
+/// source-tree record and its `range_roots` row.
+fn delete_derived(store: &dyn LogStore, id: u64, b: &mut WriteBatch) -> Result<(), StoreError> {
+    let key = keys::meta_set_sources_key(id);
+    if let Some(v) = store.get(Column::Meta, &key)? {
+        if let Some(root) = v.get(..32).and_then(|r| Digest::from_slice(r).ok()) {
+            b.delete(Column::RangeRoots, keys::range_root_key(&root, id).to_vec());
+        }
+        b.delete(Column::Meta, key);
+    }
+    Ok(())
 }
 
 fn digest_at(b: &[u8]) -> Digest {

@@ -34,7 +34,7 @@ pub use proof::{range_proof, verify_range, IndexedRangeLeaf, RangeMembers, Range
 
 /// Why a range tree could not be built, or a range proof could not be made or did not verify.
 /// Every verification variant means "do not trust this".
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RangeError {
     #[error("a range leaf is 1 to 2048 bytes, got {len}")]
@@ -68,8 +68,40 @@ pub enum RangeError {
     #[error("range tree has no node {index} at level {level}")]
     NoNode { level: u32, index: u64 },
     /// A store behind a [`RangeSource`] failed; the cause is the store's own error.
-    #[error("range source: {0}")]
-    Source(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    #[error("range source")]
+    Source(#[source] SourceFailure),
+}
+
+impl RangeError {
+    /// A store's failure, kept as the cause.
+    pub fn source_failed(e: impl std::error::Error + Send + Sync + 'static) -> RangeError {
+        RangeError::Source(SourceFailure(Arc::new(e)))
+    }
+}
+
+/// The error a [`RangeSource`]'s store gave, shared (so [`RangeError`] stays `Clone`); equal
+/// only to itself.
+#[derive(Clone, Debug)]
+pub struct SourceFailure(pub Arc<dyn std::error::Error + Send + Sync>);
+
+impl PartialEq for SourceFailure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SourceFailure {}
+
+impl fmt::Display for SourceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SourceFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// One leaf of a range tree: 1 to [`RangeLeaf::MAX_LEN`] bytes. JSON: lowercase hex.

@@ -234,7 +234,9 @@ pub fn verify_multi(
 /// The root that the revealed leaves (their hashes at `indices`, sorted, unique, below `size`,
 /// at least one) and the helper `hashes` (in [`helper_positions`] order, exactly that many)
 /// rebuild in a tree of `size` leaves: `rs_merkle`'s multi-proof verification with
-/// [`Blake3Node`]. Shared by set multi-proofs and range proofs (`crate::range`).
+/// [`Blake3Node`], in one pass level by level and without `rs_merkle`'s allocations (a test
+/// checks it against `rs_merkle` itself). Shared by set multi-proofs and range proofs
+/// (`crate::range`).
 pub(crate) fn rebuild_root(
     indices: &[u64],
     leaf_hashes: Vec<[u8; 32]>,
@@ -244,16 +246,44 @@ pub(crate) fn rebuild_root(
     if indices.is_empty() || indices.len() != leaf_hashes.len() {
         return Err("no leaves to rebuild a root from");
     }
-    let total = usize::try_from(size).map_err(|_| "tree too large")?;
-    let positions = indices
+    if indices.windows(2).any(|w| w[0] >= w[1]) || indices[indices.len() - 1] >= size {
+        return Err("leaf indices not increasing or beyond the tree");
+    }
+    let mut cur: Vec<(u64, Digest)> = indices
         .iter()
-        .map(|&i| usize::try_from(i).map_err(|_| "index too large"))
-        .collect::<Result<Vec<usize>, &'static str>>()?;
-    let helpers: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
-    rs_merkle::MerkleProof::<Blake3Node>::new(helpers)
-        .root(&positions, &leaf_hashes, total)
-        .map(Digest)
-        .map_err(|_| "hashes do not rebuild a root")
+        .zip(leaf_hashes)
+        .map(|(&i, h)| (i, Digest(h)))
+        .collect();
+    let mut next: Vec<(u64, Digest)> = Vec::with_capacity(cur.len());
+    let mut helpers = hashes.iter();
+    let mut width = size;
+    while width > 1 {
+        next.clear();
+        let mut i = 0;
+        while i < cur.len() {
+            let (x, d) = cur[i];
+            let parent = if x & 1 == 1 {
+                let left = helpers.next().ok_or("too few hashes")?;
+                Blake3Set::node_hash(left, &d)
+            } else if let Some(&(_, r)) = cur.get(i + 1).filter(|n| n.0 == x + 1) {
+                i += 1;
+                Blake3Set::node_hash(&d, &r)
+            } else if x + 1 < width {
+                let right = helpers.next().ok_or("too few hashes")?;
+                Blake3Set::node_hash(&d, right)
+            } else {
+                d // the odd last node, carried up
+            };
+            next.push((x >> 1, parent));
+            i += 1;
+        }
+        std::mem::swap(&mut cur, &mut next);
+        width = width.div_ceil(2);
+    }
+    if helpers.next().is_some() {
+        return Err("too many hashes");
+    }
+    Ok(cur[0].1)
 }
 
 /// Decides `id` from the revealed leaves: its own leaf, or two revealed leaves around it that
@@ -310,7 +340,7 @@ pub(crate) fn helper_positions(indices: &[u64], n: u64) -> Vec<(u32, u64)> {
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
     use super::*;
-    use crate::set::SortedSet;
+    use crate::set::{SetSource, SortedSet};
 
     /// The batched build is the same proof as the one-source build, for any batch size.
     #[test]
@@ -341,6 +371,49 @@ mod tests {
         }
         let m = verify_multi(&want, &ids, &set.root(), set.size()).unwrap();
         assert_eq!(m.iter().filter(|m| **m == Membership::Included).count(), 43);
+    }
+
+    /// The one-pass rebuild is `rs_merkle`'s multi-proof root, for every tree size up to 70 and
+    /// many revealed index sets (the helper hashes taken from the real tree).
+    #[test]
+    fn rebuild_root_equals_rs_merkle() {
+        let mut x = 0x2545f4914f6cdd1du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in 1..=70u64 {
+            let set = SortedSet::from_ids((0..n).map(|i| ContentId::of(&i.to_be_bytes())));
+            let leaf_hashes: Vec<[u8; 32]> = set.leaf_hashes().iter().map(|h| h.0).collect();
+            let tree = rs_merkle::MerkleTree::<Blake3Node>::from_leaves(&leaf_hashes);
+            for _ in 0..20 {
+                let mut idx: Vec<u64> = (0..1 + rnd() % 6).map(|_| rnd() % n).collect();
+                idx.sort_unstable();
+                idx.dedup();
+                let positions: Vec<usize> = idx.iter().map(|&i| i as usize).collect();
+                let proof = tree.proof(&positions);
+                let helpers: Vec<Digest> =
+                    proof.proof_hashes().iter().map(|h| Digest(*h)).collect();
+                let ours: Vec<Digest> = helper_positions(&idx, n)
+                    .into_iter()
+                    .map(|(l, i)| set.node(l, i).unwrap())
+                    .collect();
+                assert_eq!(helpers, ours, "n={n} idx={idx:?}");
+                let leaves: Vec<[u8; 32]> = idx.iter().map(|&i| leaf_hashes[i as usize]).collect();
+                let want = proof.root(&positions, &leaves, n as usize).unwrap();
+                let got = rebuild_root(&idx, leaves.clone(), &helpers, n).unwrap();
+                assert_eq!(got.0, want, "n={n} idx={idx:?}");
+                assert_eq!(got, set.root());
+                if !helpers.is_empty() {
+                    assert!(rebuild_root(&idx, leaves.clone(), &helpers[1..], n).is_err());
+                }
+                let mut extra = helpers.clone();
+                extra.push(Digest::default());
+                assert!(rebuild_root(&idx, leaves, &extra, n).is_err());
+            }
+        }
     }
 
     /// `open` failing stops the build (how a caller cancels it).

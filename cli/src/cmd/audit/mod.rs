@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use verifier::entry::{Entry, EntryBody};
 use verifier::tile::TILE_WIDTH;
-use verifier::{leaf_hash, verify_consistency, LeafIndex, Sha256Log, TlogProof};
+use verifier::{leaf_hash, verify_consistency, Digest, LeafIndex, Sha256Log, TlogProof};
 
 use crate::client::{Client, DEFAULT_SERVER};
 use crate::cmd::verify::load_vkey;
@@ -338,6 +338,9 @@ fn audit_entries(
     let width = u64::from(TILE_WIDTH);
     let mut breaches = Vec::new();
     let mut sets_read = 0u64;
+    // Source trees derived this run, by manifest root (not kept in the state file: an entry is
+    // replayed once, so each is derived once).
+    let mut sources: BTreeMap<String, Option<(Digest, u64)>> = BTreeMap::new();
     for n in from / width..to.div_ceil(width) {
         let entries = logread::entry_bundle(client, latest.size(), n)?;
         for (j, bytes) in entries.iter().enumerate() {
@@ -349,6 +352,7 @@ fn audit_entries(
             let mut checker = EntryCheck {
                 client,
                 sets: &mut state.sets,
+                sources: &mut sources,
                 replay: &mut replay,
                 origin: &origin,
                 sets_read: &mut sets_read,
@@ -400,6 +404,7 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 struct EntryCheck<'a> {
     client: &'a Client,
     sets: &'a mut BTreeMap<String, SetOutcome>,
+    sources: &'a mut BTreeMap<String, Option<(Digest, u64)>>,
     replay: &'a mut Replay,
     origin: &'a str,
     sets_read: &'a mut u64,
@@ -434,9 +439,23 @@ impl EntryCheck<'_> {
                 set_breach(i, &label, &named, &outcome, &base)
             }
         };
-        let verdict =
-            self.replay
-                .check(entry, LeafIndex(i), &VerifiedSets(self.sets), self.origin)?;
+        // The sources rule: recompute the claimed source tree from the served metadata.
+        if let EntryBody::DatasetVersion(d) = entry.body() {
+            let key = d.manifest_root.to_hex();
+            if d.sources.is_some() && !self.sources.contains_key(&key) {
+                self.bar
+                    .set_message(format!("deriving the source tree of {}", &key[..12]));
+                let derived = sets::derive_sources(self.client, &d.manifest_root)?;
+                self.bar.set_message("");
+                self.sources.insert(key, derived);
+            }
+        }
+        let verdict = self.replay.check(
+            entry,
+            LeafIndex(i),
+            &VerifiedSets(self.sets, self.sources),
+            self.origin,
+        )?;
         Ok(match (set_breach, verdict) {
             (Some(mut b), Err(r)) => {
                 if let Value::Object(m) = &mut b.evidence {

@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use ledger::store::stats::LeafMeta;
 use ledger::store::StoreError;
 use serde::{Deserialize, Serialize};
 use verifier::entry::{Entry, EntryBody, OptOutIds};
+use verifier::range::{RangeLeaf, RangeRootBuilder};
 use verifier::set::{SetError, SetRootBuilder};
+use verifier::source::{source_key, SourceKey};
 use verifier::Digest;
 
 use crate::client::Client;
@@ -114,8 +117,12 @@ pub fn check(
 }
 
 /// The sets read so far, by root (hex), as the rules see them: a set "is stored, with this size"
-/// exactly when the audit verified it.
-pub struct VerifiedSets<'a>(pub &'a BTreeMap<String, SetOutcome>);
+/// exactly when the audit verified it; and the source trees the audit derived itself from the
+/// served leaves and metadata (the sources rule, issue 13), by manifest root (hex).
+pub struct VerifiedSets<'a>(
+    pub &'a BTreeMap<String, SetOutcome>,
+    pub &'a BTreeMap<String, Option<(Digest, u64)>>,
+);
 
 impl ledger::store::index::SetLookup for VerifiedSets<'_> {
     fn stored_size(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
@@ -124,4 +131,59 @@ impl ledger::store::index::SetLookup for VerifiedSets<'_> {
             _ => None,
         })
     }
+
+    fn stored_sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
+        Ok(self.1.get(&root.to_hex()).copied().flatten())
+    }
+}
+
+/// Recomputes the source tree of manifest `root` as the ledger derives it, from the leaves and
+/// metadata the server serves (`?meta=true`): each leaf's metadata must hash to its `meta`
+/// (else the server's metadata is not the committed one, and no tree is derived), is read by
+/// the ledger's own parser, and gives one source leaf per distinct source key
+/// (`verifier::source::source_key`, the no-source key for an entry without a `source`).
+/// `None` when the server holds no metadata for the set (or not the committed one).
+///
+/// Memory: every source leaf is held (about 100 bytes each) and sorted at the end; an audit of
+/// a manifest of 10^7 items needs about 1 GB. (An external sort, as `prov hash` uses, would
+/// bound it; not done yet.)
+pub fn derive_sources(client: &Client, root: &Digest) -> Result<Option<(Digest, u64)>, Failure> {
+    let mut leaves: Vec<RangeLeaf> = Vec::new();
+    let mut usable = true;
+    let found = logread::set_leaves_with_meta(client, root, |leaf, meta| {
+        let Some(meta) = meta else {
+            usable = false;
+            return Ok(false);
+        };
+        let Ok(bytes) = hasher::meta::canonical(meta) else {
+            usable = false;
+            return Ok(false);
+        };
+        if hasher::meta::meta_digest(Some(&bytes)) != leaf.meta {
+            usable = false;
+            return Ok(false);
+        }
+        let Ok(parsed) = LeafMeta::parse(&bytes) else {
+            usable = false;
+            return Ok(false);
+        };
+        for e in &parsed.sources {
+            let key = e.source.as_deref().map_or_else(SourceKey::none, source_key);
+            leaves.push(RangeLeaf::source(&key, &leaf.cid));
+        }
+        Ok(true)
+    })?;
+    if !found || !usable {
+        return Ok(None);
+    }
+    leaves.sort_unstable();
+    leaves.dedup();
+    let mut b = RangeRootBuilder::new();
+    for l in &leaves {
+        // Sorted and de-duplicated just above: never refused.
+        if b.push(l).is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(Some((b.root(), b.size().0)))
 }
