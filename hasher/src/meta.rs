@@ -432,17 +432,19 @@ impl MetaSpec {
         position: Option<crate::error::Record>,
         record: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<Vec<u8>, HashError> {
-        self.entry_of(path, position, record)
+        let record: Vec<(String, Value)> = record.into_iter().collect();
+        self.entry_of(path, position, &record)
     }
 
-    /// [`MetaSpec::entry`] with borrowed keys (those of [`MetaSpec::resolve`]).
+    /// [`MetaSpec::entry`] over borrowed values (those of [`MetaSpec::resolve`]): nothing is
+    /// copied but the output.
     pub(crate) fn entry_of<K: AsRef<str>>(
         &self,
         path: &str,
         position: Option<crate::error::Record>,
-        record: impl IntoIterator<Item = (K, Value)>,
+        record: &[(K, Value)],
     ) -> Result<Vec<u8>, HashError> {
-        let record: Vec<(_, Value)> = record.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        let present = || record.iter().filter(|(_, v)| !v.is_null());
         // The direct writer (crate::jcs) for the usual entry; the general one otherwise.
         let mut fields: Vec<(&str, jcs::Field<'_>)> =
             Vec::with_capacity(2 + self.constants.len() + record.len());
@@ -453,11 +455,11 @@ impl MetaSpec {
             None => {}
         }
         for (k, v) in &self.constants {
-            if !record.iter().any(|(r, _)| r.as_ref() == k) {
+            if !present().any(|(r, _)| r.as_ref() == k) {
                 fields.push((k, jcs::Field::Json(v)));
             }
         }
-        for (k, v) in &record {
+        for (k, v) in present() {
             fields.push((k.as_ref(), jcs::Field::Json(v)));
         }
         let mut out = Vec::with_capacity(256);
@@ -479,8 +481,8 @@ impl MetaSpec {
         for (k, v) in &self.constants {
             m.insert(k.clone(), v.clone());
         }
-        for (k, v) in record {
-            m.insert(k.as_ref().to_string(), v);
+        for (k, v) in present() {
+            m.insert(k.as_ref().to_string(), v.clone());
         }
         canonical(&Value::Object(m))
     }

@@ -542,16 +542,20 @@ fn finish<W: Write + Seek>(
             } else {
                 None
             };
-            let leaf = SetLeaf {
-                cid: ContentId(g.cid),
-                size: g.size,
-                meta: meta_digest(meta_json),
-            };
             match writer.as_mut() {
-                Some(w) => w.push(&leaf, meta_json)?,
-                None => root.push(leaf.leaf_hash()),
+                Some(w) => {
+                    w.push_item(ContentId(g.cid), g.size, meta_json)?;
+                }
+                None => {
+                    let leaf = SetLeaf {
+                        cid: ContentId(g.cid),
+                        size: g.size,
+                        meta: meta_digest(meta_json),
+                    };
+                    root.push(leaf.leaf_hash());
+                }
             }
-            leaf_bytes += leaf.size;
+            leaf_bytes += g.size;
         }
         let tree = match tree {
             // A panic there is a bug: carry it on rather than turn it into a result.
