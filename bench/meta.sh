@@ -12,12 +12,15 @@
 #   bench/meta.sh                        # 60,000 records, ~300 MB, 5 rounds
 #   RECORDS=20000 ROUNDS=3 bench/meta.sh # quick
 #
-# Knobs: RECORDS, ROUNDS, THREADS (prov --threads), PROV (a prebuilt binary), BENCH_DIR.
+# Knobs: RECORDS, ROUNDS, WORDS ("MIN MAX" words of text a record, default "600 1100"; "20 60"
+# gives an item-heavy corpus of short records), THREADS (prov --threads), PROV (a prebuilt
+# binary), BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RECORDS=${RECORDS:-60000}
 ROUNDS=${ROUNDS:-5}
+WORDS=${WORDS:-"600 1100"}
 if [ -z "${PROV:-}" ]; then
   cargo build --release --quiet -p cli --no-default-features >&2
   PROV="${CARGO_TARGET_DIR:-target}/release/prov"
@@ -30,9 +33,10 @@ else
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 fi
 
-python3 - "$work/c4.jsonl" "$RECORDS" <<'PY'
+# shellcheck disable=SC2086 # WORDS is two numbers
+python3 - "$work/c4.jsonl" "$RECORDS" $WORDS <<'PY'
 import json, random, sys
-path, n = sys.argv[1], int(sys.argv[2])
+path, n, wmin, wmax = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rnd = random.Random(13)
 words = ("the of and to in a is that for it as was with be by on not he this are or his from at "
          "which but have an they you were her she there been one all we their has would when if "
@@ -49,7 +53,7 @@ hosts = [f"{p}{rnd.choice(['', 'blog.', 'www.', 'news.', 'shop.'])}{''.join(rnd.
 usage = ["train-ai=n", "train-ai=y", "train-ai=n, search=y", None, None, None]
 with open(path, "w") as f:
     for i in range(n):
-        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(600, 1100)))
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(wmin, wmax)))
         slug = "-".join(rnd.choice(words) for _ in range(rnd.randint(2, 7)))
         rec = {
             "text": text,

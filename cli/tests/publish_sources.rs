@@ -1,8 +1,10 @@
 //! Web text published with its metadata and source tree, over real HTTP with a real `prov serve`:
 //! `prov hash --meta-preset c4` names the source tree in the manifest and in `--json`; `prov
 //! publish` (from that manifest, from the corpus directly, and from a manifest written before
-//! source trees existed) logs a `dataset_version` whose `sources` are that tree; metadata
-//! options with `--manifest` are refused.
+//! source trees existed) logs a `dataset_version` whose `sources` are that tree, which the
+//! service derives too (its sources rule accepts the entry): its site range proofs verify offline
+//! against the hasher's root, and its item view returns the metadata; metadata options with
+//! `--manifest` are refused.
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "server")]
 
@@ -139,6 +141,56 @@ fn published_web_text_names_its_source_tree() {
         sources_of_entry(&server, r["index"].as_u64().unwrap()),
         want
     );
+
+    // The service derived the same tree from the uploaded metadata (its sources rule accepted
+    // the entry); its range proofs verify offline against the tree the hasher computed.
+    let root_d = ledger::Digest::from_hex(&root).unwrap();
+    for (site, want_count) in [
+        ("klyq.com", 1),
+        ("example.org", 0),
+        ("mirror.example.net", 1),
+    ] {
+        let view = json(&get(&format!(
+            "{}/v1/datasets/alice/c4/v1/sites/{site}",
+            server.url
+        )));
+        let proof: ledger::range::RangeProof =
+            serde_json::from_value(view["proof"].clone()).unwrap();
+        let range = ledger::range::Range::site(&ledger::source::Site::parse(site).unwrap());
+        let m = ledger::range::verify_range(&root_d, ledger::TreeSize(size), &range, &proof)
+            .unwrap_or_else(|e| panic!("{site}: {e}"));
+        assert_eq!(m.count, want_count, "{site}");
+        if want_count == 1 {
+            let (_, cid) = m.revealed[0].1.split_source().unwrap();
+            let bbq = "Beginners BBQ Class Taking Place in Missoula!";
+            assert_eq!(cid, ledger::ContentId::of(bbq.as_bytes()), "{site}");
+        }
+    }
+    // The item's metadata as stored: both sources, with licence, time and consent.
+    let cid = format!(
+        "blake3:{}",
+        blake3::hash(b"Beginners BBQ Class Taking Place in Missoula!").to_hex()
+    );
+    let item = json(&get(&format!(
+        "{}/v1/datasets/alice/c4/v1/items/{cid}",
+        server.url
+    )));
+    let sources = item["meta"]["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{item}");
+    assert!(
+        sources.iter().all(|e| e["license"] == "ODC-By-1.0"),
+        "{item}"
+    );
+    // Entries are in canonical byte order: the earlier `collected` first.
+    assert_eq!(
+        sources[0]["source"], "https://www.mirror.example.net/bbq",
+        "{item}"
+    );
+    assert_eq!(
+        sources[0]["consent"],
+        serde_json::json!(["aipref:search=y", "aipref:train-ai=y"])
+    );
+    assert_eq!(sources[1]["consent"], "aipref:train-ai=n", "{item}");
 
     // From the corpus, hashed by publish with the same options.
     let mut how = vec!["--mode", "jsonl"];

@@ -437,8 +437,22 @@ pub fn all() -> Vec<Seed> {
         bytes: 80,
         skipped: 1,
     };
-    let items_manifest = manifest(header, &item_leaves, items_counts);
+    let items_manifest = manifest(header.clone(), &item_leaves, items_counts);
     add("manifest", "items-meta-full", items_manifest.clone());
+    // The same leaves with their source tree named in the header, and a header naming another.
+    let mut tree = hasher::SourceTreeBuilder::new(1 << 20, None);
+    for (leaf, meta) in &item_leaves {
+        let m: serde_json::Value =
+            serde_json::from_slice(meta.as_deref().expect("meta full")).expect("canonical JSON");
+        tree.push_meta(&m, &leaf.cid).expect("in memory");
+    }
+    let tree = tree.finish().expect("sorted by the builder");
+    let with_tree = manifest_with_sources(header, &item_leaves, items_counts, tree);
+    add("manifest", "items-sources", with_tree.clone());
+    let other = String::from_utf8(with_tree)
+        .expect("a manifest is UTF-8")
+        .replacen(&tree.root.to_hex(), &Digest([9; 32]).to_hex(), 1);
+    add("manifest", "bad-sources-root", other.into_bytes());
     let empty_counts = ItemCounts::default();
     add(
         "manifest",
@@ -655,6 +669,22 @@ fn manifest(
         w.push(leaf, meta.as_deref())
             .expect("sorted leaves, matching metadata");
     }
+    w.finish(counts).expect("in memory").1.into_inner()
+}
+
+fn manifest_with_sources(
+    mut header: ManifestHeader,
+    leaves: &[(SetLeaf, Option<Vec<u8>>)],
+    counts: ItemCounts,
+    tree: hasher::SourceTree,
+) -> Vec<u8> {
+    (header.sources_root, header.sources_size) = (Some(Digest::default()), Some(0));
+    let mut w = ManifestWriter::new(std::io::Cursor::new(Vec::new()), header).expect("in memory");
+    for (leaf, meta) in leaves {
+        w.push(leaf, meta.as_deref())
+            .expect("sorted leaves, matching metadata");
+    }
+    w.set_sources(tree.root, tree.size).expect("room reserved");
     w.finish(counts).expect("in memory").1.into_inner()
 }
 

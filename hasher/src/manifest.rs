@@ -207,6 +207,42 @@ impl<W: Write + Seek> ManifestWriter<W> {
                 reason: "metadata does not match the leaf's meta digest".into(),
             });
         }
+        self.write_leaf(leaf, meta_json)
+    }
+
+    /// Appends the leaf of an item `cid` of `size` bytes with the canonical metadata
+    /// `meta_json`, computing its meta digest here (so it matches by construction, hashed once),
+    /// and returns the leaf.
+    pub fn push_item(
+        &mut self,
+        cid: ContentId,
+        size: u64,
+        meta_json: Option<&[u8]>,
+    ) -> Result<SetLeaf, ManifestError> {
+        let line = self.root.size().0 + 2;
+        if self.last.is_some_and(|l| l >= cid) {
+            return Err(ManifestError::NotSorted { line });
+        }
+        if meta_json.is_some() != self.header.has_meta() {
+            return Err(ManifestError::Line {
+                line,
+                reason: format!("metadata does not fit meta {:?}", self.header.meta),
+            });
+        }
+        let leaf = SetLeaf {
+            cid,
+            size,
+            meta: meta_digest(meta_json),
+        };
+        self.write_leaf(&leaf, meta_json)?;
+        Ok(leaf)
+    }
+
+    fn write_leaf(
+        &mut self,
+        leaf: &SetLeaf,
+        meta_json: Option<&[u8]>,
+    ) -> Result<(), ManifestError> {
         self.w.write_all(br#"{"leaf":""#)?;
         let mut hexbuf = [0u8; 144];
         hex::encode_to_slice(leaf.to_bytes(), &mut hexbuf)

@@ -90,6 +90,9 @@ pub enum FieldKind {
     Plain,
     /// A consent signal observed at collection, normalised to `<vocabulary>:<value>` strings.
     Consent(Vocabulary),
+    /// `--meta-field consent=PATH`: values already written `<vocabulary>:<value>` (a string or an
+    /// array of them), checked and normalised the same way.
+    Labelled,
 }
 
 /// The consent vocabularies `--meta-consent` understands (docs/format-manifest.md).
@@ -269,12 +272,24 @@ impl MetaSpec {
                 if opt == "--meta-field" {
                     let path = FieldPath::parse(v)
                         .map_err(|e| HashError::Config(format!("{opt} {item:?}: {e}")))?;
+                    let kind = if k == "consent" {
+                        FieldKind::Labelled
+                    } else {
+                        FieldKind::Plain
+                    };
                     spec.fields.push(MetaField {
                         key: k.to_string(),
                         path,
-                        kind: FieldKind::Plain,
+                        kind,
                         optional: false,
                     });
+                } else if k == "consent" {
+                    // One spelling per decision, as for mapped signals.
+                    let mut got = normalise_labelled(&Value::String(v.to_string()))
+                        .map_err(|e| HashError::Config(format!("{opt} {item:?}: {e}")))?;
+                    got.sort();
+                    got.dedup();
+                    spec.constants.insert(k.to_string(), consent_value(got));
                 } else {
                     spec.constants
                         .insert(k.to_string(), Value::String(v.to_string()));
@@ -286,13 +301,12 @@ impl MetaSpec {
 
     /// Adds `--meta-consent VOCAB=PATH[,VOCAB=PATH...]`: each record field holds a consent
     /// signal of one vocabulary (`aipref`, `tdmrep`, `robots`), normalised into the `consent`
-    /// key. Refused when `consent` is also mapped or set, or a vocabulary is given twice.
+    /// key (with a `--meta-field consent=PATH`'s labelled values, if any). Refused when
+    /// `--meta-set consent=...` gives a constant, or a vocabulary is given twice.
     pub fn add_consent(&mut self, option: &str) -> Result<(), HashError> {
         let bad = |why: String| HashError::Config(format!("--meta-consent {option:?}: {why}"));
-        if self.key_taken("consent") && !self.has_consent() {
-            return Err(bad(
-                "`consent` is already given by --meta-field or --meta-set".into(),
-            ));
+        if self.constants.contains_key("consent") {
+            return Err(bad("`consent` is already a --meta-set constant".into()));
         }
         for part in split_unescaped(option, ',') {
             let (voc, path) = part
@@ -351,12 +365,6 @@ impl MetaSpec {
         self.constants.contains_key(key) || self.fields.iter().any(|f| f.key == key)
     }
 
-    fn has_consent(&self) -> bool {
-        self.fields
-            .iter()
-            .any(|f| matches!(f.kind, FieldKind::Consent(_)))
-    }
-
     pub fn enabled(&self) -> bool {
         self.mode == MetaMode::Full
     }
@@ -378,17 +386,13 @@ impl MetaSpec {
             match f.kind {
                 FieldKind::Plain => out.push((f.key.as_str(), v)),
                 FieldKind::Consent(voc) => consent.extend(voc.normalise(&v)?),
+                FieldKind::Labelled => consent.extend(normalise_labelled(&v)?),
             }
         }
         consent.sort();
         consent.dedup();
-        match consent.len() {
-            0 => {}
-            1 => out.push(("consent", Value::String(consent.remove(0)))),
-            _ => out.push((
-                "consent",
-                Value::Array(consent.into_iter().map(Value::String).collect()),
-            )),
+        if !consent.is_empty() {
+            out.push(("consent", consent_value(consent)));
         }
         Ok(out)
     }
@@ -412,7 +416,7 @@ impl MetaSpec {
             .iter()
             .map(|f| {
                 let k = match f.kind {
-                    FieldKind::Plain => f.key.clone(),
+                    FieldKind::Plain | FieldKind::Labelled => f.key.clone(),
                     FieldKind::Consent(v) => format!("consent.{}", v.as_str()),
                 };
                 (k, f.path.as_str().to_string())
@@ -428,17 +432,19 @@ impl MetaSpec {
         position: Option<crate::error::Record>,
         record: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<Vec<u8>, HashError> {
-        self.entry_of(path, position, record)
+        let record: Vec<(String, Value)> = record.into_iter().collect();
+        self.entry_of(path, position, &record)
     }
 
-    /// [`MetaSpec::entry`] with borrowed keys (those of [`MetaSpec::resolve`]).
+    /// [`MetaSpec::entry`] over borrowed values (those of [`MetaSpec::resolve`]): nothing is
+    /// copied but the output.
     pub(crate) fn entry_of<K: AsRef<str>>(
         &self,
         path: &str,
         position: Option<crate::error::Record>,
-        record: impl IntoIterator<Item = (K, Value)>,
+        record: &[(K, Value)],
     ) -> Result<Vec<u8>, HashError> {
-        let record: Vec<(_, Value)> = record.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        let present = || record.iter().filter(|(_, v)| !v.is_null());
         // The direct writer (crate::jcs) for the usual entry; the general one otherwise.
         let mut fields: Vec<(&str, jcs::Field<'_>)> =
             Vec::with_capacity(2 + self.constants.len() + record.len());
@@ -449,11 +455,11 @@ impl MetaSpec {
             None => {}
         }
         for (k, v) in &self.constants {
-            if !record.iter().any(|(r, _)| r.as_ref() == k) {
+            if !present().any(|(r, _)| r.as_ref() == k) {
                 fields.push((k, jcs::Field::Json(v)));
             }
         }
-        for (k, v) in &record {
+        for (k, v) in present() {
             fields.push((k.as_ref(), jcs::Field::Json(v)));
         }
         let mut out = Vec::with_capacity(256);
@@ -475,10 +481,50 @@ impl MetaSpec {
         for (k, v) in &self.constants {
             m.insert(k.clone(), v.clone());
         }
-        for (k, v) in record {
-            m.insert(k.as_ref().to_string(), v);
+        for (k, v) in present() {
+            m.insert(k.as_ref().to_string(), v.clone());
         }
         canonical(&Value::Object(m))
+    }
+}
+
+/// The `consent` value of sorted, distinct signals: a string for one, an array for several.
+fn consent_value(mut signals: Vec<String>) -> Value {
+    if signals.len() == 1 {
+        Value::String(signals.remove(0))
+    } else {
+        Value::Array(signals.into_iter().map(Value::String).collect())
+    }
+}
+
+/// Signals already written `<vocabulary>:<value>` (a string, or an array of strings): `aipref`,
+/// `tdmrep` and `robots` ones normalised by their vocabulary, `c2pa:` ones (C2PA/CAWG
+/// `training-mining` assertions, no normal form defined here) kept as they are; anything else is
+/// refused, so `consent` never holds an unlabelled value.
+pub fn normalise_labelled(v: &Value) -> Result<Vec<String>, String> {
+    let one = |s: &str| -> Result<Vec<String>, String> {
+        let (voc, rest) = s.split_once(':').unwrap_or(("", ""));
+        match Vocabulary::parse(voc) {
+            Some(v) => v.normalise(&Value::String(s.to_string())),
+            None if voc == "c2pa" && !rest.trim().is_empty() => Ok(vec![s.to_string()]),
+            None => Err(format!(
+                "consent value {s:?} is not `<vocabulary>:<value>` (aipref, tdmrep, robots, c2pa); \
+                 --meta-consent reads raw signals"
+            )),
+        }
+    };
+    match v {
+        Value::String(s) => one(s),
+        Value::Array(a) => {
+            let mut out = Vec::new();
+            for x in a {
+                out.extend(one(x
+                    .as_str()
+                    .ok_or("a consent array holds only strings")?)?);
+            }
+            Ok(out)
+        }
+        other => Err(format!("consent value {other} is not a string")),
     }
 }
 

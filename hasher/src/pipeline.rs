@@ -529,32 +529,46 @@ fn finish<W: Write + Seek>(
         None => None,
     };
     let mut root = StreamingRoot::<Blake3Set>::new();
-    let mut leaf_bytes = 0u64;
-    let mut buf = Vec::new();
-    while let Some(g) = groups.next_group()? {
-        let meta_json = if cfg.meta.enabled() {
-            leaf_meta_json_into(&mut buf, g.metas.iter().map(Vec::as_slice));
-            Some(buf.as_slice())
-        } else {
-            None
-        };
-        let leaf = SetLeaf {
-            cid: ContentId(g.cid),
-            size: g.size,
-            meta: meta_digest(meta_json),
-        };
-        match writer.as_mut() {
-            Some(w) => w.push(&leaf, meta_json)?,
-            None => root.push(leaf.leaf_hash()),
+    let (tree, leaf_bytes) = std::thread::scope(|s| -> Result<_, HashError> {
+        // The source tree's runs merge on a thread of their own while the leaves stream into
+        // the manifest: two independent passes over two sorted outputs.
+        let tree = sources.map(|b| s.spawn(move || b.finish()));
+        let mut leaf_bytes = 0u64;
+        let mut buf = Vec::new();
+        while let Some(g) = groups.next_group()? {
+            let meta_json = if cfg.meta.enabled() {
+                leaf_meta_json_into(&mut buf, g.metas.iter().map(Vec::as_slice));
+                Some(buf.as_slice())
+            } else {
+                None
+            };
+            match writer.as_mut() {
+                Some(w) => {
+                    w.push_item(ContentId(g.cid), g.size, meta_json)?;
+                }
+                None => {
+                    let leaf = SetLeaf {
+                        cid: ContentId(g.cid),
+                        size: g.size,
+                        meta: meta_digest(meta_json),
+                    };
+                    root.push(leaf.leaf_hash());
+                }
+            }
+            leaf_bytes += g.size;
         }
-        leaf_bytes += leaf.size;
-    }
+        let tree = match tree {
+            // A panic there is a bug: carry it on rather than turn it into a result.
+            Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
+            None => None,
+        };
+        Ok((tree, leaf_bytes))
+    })?;
     let counts = ItemCounts {
         items: tally.items,
         bytes: tally.bytes,
         skipped: tally.skipped,
     };
-    let tree = sources.map(SourceTreeBuilder::finish).transpose()?;
     let (header, out) = match writer {
         Some(mut w) => {
             if let Some(t) = tree {

@@ -218,7 +218,7 @@ impl<'a> Worker<'a> {
                     }
                 };
                 keys.push(crate::sources::key_of(spec.source_of(&values)));
-                metas.push(spec.entry_of(&file.rel, Some(Record::Line(n)), values)?);
+                metas.push(spec.entry_of(&file.rel, Some(Record::Line(n)), &values)?);
             }
             items.push(item);
         }
@@ -265,7 +265,7 @@ impl<'a> Worker<'a> {
                     }
                 };
                 keys.push(crate::sources::key_of(spec.source_of(&values)));
-                metas.push(spec.entry_of(&file.rel, Some(Record::Row(row)), values)?);
+                metas.push(spec.entry_of(&file.rel, Some(Record::Row(row)), &values)?);
             }
             items.push(Cow::Borrowed(text.as_bytes()));
         }

@@ -178,6 +178,48 @@ fn consent_signals_are_normalised() {
 }
 
 #[test]
+fn a_mapped_consent_field_must_hold_labelled_signals() {
+    // A collector that already wrote `<vocabulary>:<value>`; combined with a raw aipref header.
+    let body = concat!(
+        r#"{"text":"a","signals":["tdmrep:1","robots:Disallow","c2pa:notAllowed"],"cu":"train-ai=n"}"#,
+        "\n",
+        r#"{"text":"b","signals":"aipref:search=y, train-ai=n"}"#,
+        "\n",
+        r#"{"text":"c","signals":"train-ai=n"}"#,
+        "\n",
+    );
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("s.jsonl");
+    write(&p, body.as_bytes());
+    let c = HashConfig {
+        skip_invalid: true,
+        ..cfg(
+            Mode::Jsonl,
+            spec(&["consent=signals"], None, &["aipref=cu"]),
+        )
+    };
+    let (s, m) = run(std::slice::from_ref(&p), &c, 1);
+    // The unlabelled `train-ai=n` is refused, not copied into `consent`.
+    assert_eq!((s.header.items, s.header.skipped), (2, 1));
+    let got = entries(&m);
+    assert_eq!(
+        got[0]["consent"],
+        json!([
+            "aipref:train-ai=n",
+            "c2pa:notAllowed",
+            "robots:disallow",
+            "tdmrep:1"
+        ])
+    );
+    assert_eq!(
+        got[1]["consent"],
+        json!(["aipref:search=y", "aipref:train-ai=n"])
+    );
+    assert_eq!(s.header.meta_fields["consent"], "signals");
+    assert_eq!(s.header.meta_fields["consent.aipref"], "cu");
+}
+
+#[test]
 fn consent_values_that_mean_nothing_are_invalid_records() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("c.jsonl");
@@ -214,11 +256,16 @@ fn consent_values_that_mean_nothing_are_invalid_records() {
 
 #[test]
 fn conflicting_metadata_options_are_refused() {
+    // A mapped `consent` (labelled values) combines with raw signals.
     let mut s = MetaSpec::parse(MetaMode::Full, &["consent=c".into()], &[]).unwrap();
-    assert!(matches!(
-        s.add_consent("aipref=x"),
-        Err(HashError::Config(_))
-    ));
+    s.add_consent("aipref=x").unwrap();
+    // A constant `consent` must be labelled, is normalised, and excludes raw signals.
+    for bad in ["consent=yes", "consent=train-ai=n", "consent=c2pa:"] {
+        let r = MetaSpec::parse(MetaMode::Full, &[], &[bad.to_string()]);
+        assert!(matches!(r, Err(HashError::Config(_))), "{bad}");
+    }
+    let s = MetaSpec::parse(MetaMode::Full, &[], &["consent=robots:Disallow".into()]).unwrap();
+    assert_eq!(s.constants["consent"], "robots:disallow");
     let mut s = MetaSpec::parse(MetaMode::Full, &[], &["consent=tdmrep:1".into()]).unwrap();
     assert!(matches!(
         s.add_consent("tdmrep=x"),

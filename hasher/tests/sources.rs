@@ -227,3 +227,36 @@ fn manifest_without_tree_still_reads_and_derives_the_same_tree() {
     let tree = tree.unwrap();
     assert_eq!((tree.root, tree.size), (root, size));
 }
+
+/// docs/format-manifest.md, "Worked example": `a.txt` = `b.txt` = `hi`.
+#[test]
+fn worked_example_of_the_format_document() {
+    let d = tempfile::tempdir().unwrap();
+    write(&d.path().join("c/a.txt"), b"hi");
+    write(&d.path().join("c/b.txt"), b"hi");
+    let cid = blake3::hash(b"hi");
+    let leaf_hash = |leaf: &[u8]| {
+        let mut h = blake3::Hasher::new();
+        h.update(&[0]);
+        h.update(leaf);
+        ledger::Digest(*h.finalize().as_bytes())
+    };
+    let (s, _) = run(&[d.path().join("c")], &HashConfig::default(), 1);
+    let mut no_source = vec![0u8];
+    no_source.extend_from_slice(cid.as_bytes());
+    assert_eq!(s.header.sources(), Some((leaf_hash(&no_source), 1)));
+
+    let c = HashConfig {
+        meta: MetaSpec::parse(
+            MetaMode::Full,
+            &[],
+            &["source=https://Example.com/dump/".into()],
+        )
+        .unwrap(),
+        ..HashConfig::default()
+    };
+    let (s, _) = run(&[d.path().join("c")], &c, 1);
+    let mut keyed = b"com.example./dump/\0".to_vec();
+    keyed.extend_from_slice(cid.as_bytes());
+    assert_eq!(s.header.sources(), Some((leaf_hash(&keyed), 1)));
+}

@@ -41,7 +41,8 @@ pub struct HashArgs {
     /// Threads for reading and hashing (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Memory for sorting leaves before spilling sorted runs to disk, in MiB.
+    /// Memory for sorting leaves before spilling sorted runs to disk, in MiB (with metadata, a
+    /// third of it sorts the source tree's leaves).
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory: usize,
     /// Directory for spilled runs (default: the system's temporary directory).
