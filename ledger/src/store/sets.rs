@@ -34,7 +34,6 @@ use super::ranges::{RangeWriter, StoredRange};
 use super::stats::{LeafMeta, MetaError, SetStats, StatsBuilder};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 use verifier::range::RangeLeaf;
-use verifier::source::{source_key, SourceKey};
 
 /// Leaves (or hashes) per record.
 const CHUNK: usize = 256;
@@ -475,7 +474,7 @@ impl SetWriter {
                 len: meta.len(),
             });
         }
-        if Digest(*blake3::hash(meta).as_bytes()) != leaf.meta {
+        if verifier::set::meta::meta_digest(Some(meta)) != leaf.meta {
             return Err(SetStoreError::MetaMismatch { index });
         }
         let parsed =
@@ -492,14 +491,10 @@ impl SetWriter {
         self.staged
             .put(Column::SetMeta, set_meta_key(self.id, index).to_vec(), meta);
         self.staged_bytes += meta.len() + 16;
-        // The leaf's source leaves, one per distinct source key (an entry without a usable
-        // `source` has the no-source key), into the scratch column that RocksDB sorts: by
-        // source leaf for the source tree, by host for the statistics.
-        let keys: std::collections::BTreeSet<SourceKey> = parsed
-            .sources
-            .iter()
-            .map(|e| e.source.as_deref().map_or_else(SourceKey::none, source_key))
-            .collect();
+        // The leaf's source leaves (`LeafMeta::source_keys`: one per distinct source key), into
+        // the scratch column that RocksDB sorts: by source leaf for the source tree, by host for
+        // the statistics.
+        let keys = parsed.source_keys();
         let size = leaf.size.to_be_bytes().to_vec();
         for key in keys {
             let sl = RangeLeaf::source(&key, &leaf.cid);

@@ -11,6 +11,8 @@
 //!   roots by position); [`SortedSet`] is one, a store of 100M leaves on disk is another.
 //! - [`proof`]: inclusion, exclusion and membership proofs, their JSON, and their verification.
 //! - [`multi`]: one proof for many ids at once, in `rs_merkle`'s multi-proof layout.
+//! - [`meta`]: leaf metadata (its digest, shape, and the source leaves it gives); [`stats`]: the
+//!   statistics of a set with metadata.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +21,10 @@ use crate::merkle::{ProofError, StreamingRoot};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
 pub(crate) mod build;
+pub mod meta;
 pub mod multi;
 pub mod proof;
+pub mod stats;
 pub mod upload;
 pub(crate) mod wire;
 
