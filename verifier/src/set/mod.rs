@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{Blake3Set, TreeHasher};
+use crate::hash::Blake3Set;
 use crate::merkle::{ProofError, StreamingRoot};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
@@ -200,10 +200,7 @@ impl SortedSet {
 
     /// The set root; `BLAKE3("")` for the empty set.
     pub fn root(&self) -> Digest {
-        match self.levels.last().and_then(|l| l.first()) {
-            Some(r) if !self.leaves.is_empty() => *r,
-            _ => Blake3Set::empty_root(),
-        }
+        build::root_of(&self.levels)
     }
 
     pub fn size(&self) -> TreeSize {
@@ -279,10 +276,7 @@ impl SetSource for SortedSet {
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Digest, SetError> {
-        self.levels
-            .get(level as usize)
-            .and_then(|l| l.get(index as usize))
-            .copied()
+        build::node_of(&self.levels, level, index)
             .ok_or_else(|| SetError::Source(format!("no node {index} at level {level}")))
     }
 
@@ -332,6 +326,7 @@ impl SetRootBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::TreeHasher;
     use crate::merkle;
 
     pub(crate) fn leaf(n: u64) -> SetLeaf {
