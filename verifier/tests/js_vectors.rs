@@ -1192,7 +1192,7 @@ fn explorer_meta_vectors_are_current() {
             )
         })
         .collect();
-    leaves.sort_by(|a, b| a.0.cmp(&b.0));
+    leaves.sort_by_key(|l| l.0);
     let mut stats = StatsBuilder::new();
     let mut source: std::collections::BTreeSet<(SourceKey, ContentId)> = Default::default();
     let mut sizes = std::collections::BTreeMap::new();
