@@ -1,4 +1,4 @@
-// The statistics recomputed in the browser (lib/stats.js) follow ledger/src/store/stats.rs: the
+// The statistics recomputed in the browser (lib/stats.js) follow verifier/src/set/stats.rs: the
 // same host names, the same per-leaf counting, the same order; and a leaf whose metadata does not
 // hash to its digest, or leaves that do not rebuild the root, are refused.
 import { test } from 'node:test';

@@ -1,6 +1,6 @@
 // A dataset version's statistics recomputed from its leaves and their metadata (docs/api.md,
-// "Statistics"; the same rules as ledger/src/store/stats.rs): items and bytes per licence, per
-// consent signal, per host of the source tree, and without a source. The service derives them at
+// "Statistics"; a second implementation of verifier/src/set/{stats,meta}.rs, held to them by
+// test/vectors/meta.json): items and bytes per licence, per consent signal, per host of the source tree, and without a source. The service derives them at
 // commit; the explorer recomputes them from `GET /v1/sets/{root}/leaves?meta=true` for versions
 // small enough, after checking every leaf's metadata digest and the manifest root, and also
 // rebuilds the source tree, whose root must be the one the version's entry commits to.
