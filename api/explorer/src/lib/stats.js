@@ -1,9 +1,10 @@
 // A dataset version's statistics recomputed from its leaves and their metadata (docs/api.md,
 // "Statistics"; a second implementation of verifier/src/set/{stats,meta}.rs, held to them by
-// test/vectors/meta.json): items and bytes per licence, per consent signal, per host of the source tree, and without a source. The service derives them at
-// commit; the explorer recomputes them from `GET /v1/sets/{root}/leaves?meta=true` for versions
-// small enough, after checking every leaf's metadata digest and the manifest root, and also
-// rebuilds the source tree, whose root must be the one the version's entry commits to.
+// test/vectors/meta.json): items and bytes per licence, per consent signal, per host of the
+// source tree, and without a source. The service derives them at commit; the explorer
+// recomputes them from `GET /v1/sets/{root}/leaves?meta=true` for versions small enough,
+// after checking every leaf's metadata digest and the manifest root, and also rebuilds the
+// source tree, whose root must be the one the version's entry commits to.
 
 import { blake3 } from '@noble/hashes/blake3.js';
 import { canonicalize } from './jcs.js';
