@@ -620,7 +620,7 @@ mod tests {
         let b = spec.entry("y\"\n", None, []).unwrap();
         let joined = leaf_meta_json([a.as_slice(), b.as_slice()]);
         let parsed: Value = serde_json::from_slice(&joined).unwrap();
-        assert_eq!(canonical(&parsed).unwrap(), joined);
+        assert_eq!(verifier::set::meta::canonical(&parsed).unwrap(), joined);
     }
 
     #[test]

@@ -23,6 +23,21 @@ const C2SP_VKEY: &str = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2L
 const MIRROR_VKEY: &str =
     "mirror.example.org+3fb148ef+BAAjjch9GyYz0sJsJx7ALhbdAtz2ov0unbzSl1vMp94O";
 
+/// Holds the committed vectors file `rel` (from the repository root) equal to `text`;
+/// `PROV_UPDATE_VECTORS=1` rewrites it.
+fn check_current(rel: &str, text: &str) {
+    let path = root_dir().join(rel);
+    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
+        path.display()
+    );
+}
+
 fn root_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -653,16 +668,7 @@ fn explorer_differential_vectors_are_current() {
     });
     let text = serde_json::to_string(&doc).unwrap() + "\n";
     assert!(text.len() < 1_000_000, "{} bytes", text.len());
-    let path = root_dir().join("api/explorer/test/vectors/differential.json");
-    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
-        path.display()
-    );
+    check_current("api/explorer/test/vectors/differential.json", &text);
 }
 
 // ---- Issue 13: source keys, sites and range proofs (api/explorer/test/vectors/sources.json,
@@ -1121,16 +1127,7 @@ fn explorer_source_vectors_are_current() {
     });
     let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
     assert!(text.len() < 1_000_000, "{} bytes", text.len());
-    let path = root_dir().join("api/explorer/test/vectors/sources.json");
-    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
-        path.display()
-    );
+    check_current("api/explorer/test/vectors/sources.json", &text);
 }
 
 // ---- Issue 13: leaf metadata and statistics (api/explorer/test/vectors/meta.json, replayed by
@@ -1255,14 +1252,5 @@ fn explorer_meta_vectors_are_current() {
         "shapes": meta_shapes(),
     });
     let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
-    let path = root_dir().join("api/explorer/test/vectors/meta.json");
-    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
-        path.display()
-    );
+    check_current("api/explorer/test/vectors/meta.json", &text);
 }
