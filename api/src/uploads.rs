@@ -844,7 +844,7 @@ impl Ingest {
             // Kept as its canonical JSON (RFC 8785), the bytes the leaf's meta digest commits
             // to; the set store checks the digest and the size.
             (_, Some(meta)) => {
-                let bytes = serde_json_canonicalizer::to_vec(&meta)
+                let bytes = ledger::set::meta::canonical(&meta)
                     .map_err(|e| bad(format!("metadata: {e}")))?;
                 self.writer()?.push_with_meta(&leaf, &bytes)?;
             }

@@ -134,11 +134,31 @@ pub fn entry_bundle(client: &Client, size: TreeSize, n: u64) -> Result<Vec<Vec<u
     Ok(entries.into_iter().map(<[u8]>::to_vec).collect())
 }
 
-/// `GET /v1/sets/{root}/leaves`: one page.
+/// `GET /v1/sets/{root}/leaves[?meta=true]`: one page.
 #[derive(Debug, Deserialize)]
-struct LeafPage {
-    items: Vec<SetLeaf>,
+struct LeafPage<T> {
+    items: Vec<T>,
     next: Option<u64>,
+}
+
+/// One item of `GET /v1/sets/{root}/leaves?meta=true`: the leaf (`cid`, `size`, its `meta`
+/// digest) and its stored metadata (`metadata`; `None` when the server holds none). The one
+/// client-side reader of that page, used by `prov audit` and `prov report` / `prov verify
+/// training-summary`. Nothing here is trusted: check the metadata against the leaf's digest
+/// (`verifier::set::meta::LeafMeta::verified`) and the leaves against the root.
+#[derive(Debug, Deserialize)]
+pub struct LeafWithMeta {
+    #[serde(flatten)]
+    pub leaf: SetLeaf,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+impl LeafWithMeta {
+    /// The metadata the server serves for the leaf, `None` when it holds none.
+    pub fn metadata(&self) -> Option<&serde_json::Value> {
+        self.metadata.as_ref().filter(|m| !m.is_null())
+    }
 }
 
 /// Leaves per page asked for (the server may give fewer: its `max_page`).
@@ -150,75 +170,35 @@ const LEAF_PAGE: u32 = 1000;
 pub fn set_leaves(
     client: &Client,
     root: &Digest,
-    mut sink: impl FnMut(&SetLeaf) -> Result<bool, Failure>,
+    sink: impl FnMut(&SetLeaf) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    let mut offset = 0u64;
-    loop {
-        let path = format!(
-            "/v1/sets/{}/leaves?offset={offset}&limit={LEAF_PAGE}",
-            root.to_hex()
-        );
-        let Some(page) = client.get_json_opt::<LeafPage>(&path)? else {
-            if offset == 0 {
-                return Ok(false);
-            }
-            return Err(Failure::msg(
-                Exit::Server,
-                format!("GET {path}: the set vanished while it was being read (404)"),
-            ));
-        };
-        for leaf in &page.items {
-            if !sink(leaf)? {
-                return Ok(true);
-            }
-        }
-        let end = offset.saturating_add(page.items.len() as u64);
-        match page.next {
-            None => return Ok(true),
-            Some(next) if next == end && !page.items.is_empty() => offset = next,
-            Some(next) => {
-                return Err(Failure::msg(
-                    Exit::Server,
-                    format!(
-                        "GET {path}: {} leaves and next page at {next}: the pages do not follow on",
-                        page.items.len()
-                    ),
-                ))
-            }
-        }
-    }
+    pages(client, root, "", sink)
 }
 
-/// `GET /v1/sets/{root}/leaves?meta=true`: one page, each leaf with its stored metadata.
-#[derive(Debug, Deserialize)]
-struct LeafMetaPage {
-    items: Vec<LeafWithMeta>,
-    next: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LeafWithMeta {
-    cid: verifier::ContentId,
-    size: u64,
-    meta: String,
-    #[serde(default)]
-    metadata: Option<serde_json::Value>,
-}
-
-/// Streams the stored leaves of set `root` with their metadata (`None`: the server holds none)
-/// into `sink`, as [`set_leaves`] does; `Ok(false)` if the server does not have the set.
+/// Streams the stored leaves of set `root` with their metadata into `sink`, as [`set_leaves`]
+/// does; `Ok(false)` if the server does not have the set.
 pub fn set_leaves_with_meta(
     client: &Client,
     root: &Digest,
-    mut sink: impl FnMut(&SetLeaf, Option<&serde_json::Value>) -> Result<bool, Failure>,
+    sink: impl FnMut(&LeafWithMeta) -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    pages(client, root, "&meta=true", sink)
+}
+
+/// The pager under [`set_leaves`] and [`set_leaves_with_meta`]: pages must follow on.
+fn pages<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    root: &Digest,
+    query: &str,
+    mut sink: impl FnMut(&T) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
     let mut offset = 0u64;
     loop {
         let path = format!(
-            "/v1/sets/{}/leaves?offset={offset}&limit={LEAF_PAGE}&meta=true",
+            "/v1/sets/{}/leaves?offset={offset}&limit={LEAF_PAGE}{query}",
             root.to_hex()
         );
-        let Some(page) = client.get_json_opt::<LeafMetaPage>(&path)? else {
+        let Some(page) = client.get_json_opt::<LeafPage<T>>(&path)? else {
             if offset == 0 {
                 return Ok(false);
             }
@@ -228,15 +208,7 @@ pub fn set_leaves_with_meta(
             ));
         };
         for item in &page.items {
-            let meta = Digest::from_hex(&item.meta).map_err(|e| {
-                Failure::msg(Exit::Server, format!("GET {path}: leaf meta digest: {e}"))
-            })?;
-            let leaf = SetLeaf {
-                cid: item.cid,
-                size: item.size,
-                meta,
-            };
-            if !sink(&leaf, item.metadata.as_ref().filter(|m| !m.is_null()))? {
+            if !sink(item)? {
                 return Ok(true);
             }
         }

@@ -205,3 +205,33 @@ fn a_service_that_lies_about_licences_cannot_make_a_summary() {
     ]);
     assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
 }
+
+/// One definition of the figures (docs/api.md, "Statistics"): what the summary recomputes from
+/// the leaves and metadata it verified equals what the service derived at commit and serves at
+/// `/stats`, which the summary never reads.
+#[test]
+fn summary_figures_are_the_services_stats() {
+    let w = world(&[]);
+    let keys = key_server(vec![]);
+    let js = w.dir.join("summary.json");
+    summary(&w, "json", &js, &keys);
+    let v: serde_json::Value = json(&std::fs::read_to_string(&js).unwrap());
+    let d = &v["datasets"][0];
+    let stats = ureq::get(&format!("{}/v1/datasets/alice/web/v1/stats", w.s()))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let stats = json(&stats);
+    for k in ["licences", "consent", "no_source"] {
+        assert_eq!(d[k], stats[k], "{k}: summary {d}\n/stats {stats}");
+    }
+    // The summary lists the hosts of its top domains (2.3) and counts them all.
+    let served = stats["hosts"].as_array().unwrap();
+    assert_eq!(d["domains"], served.len(), "summary {d}\n/stats {stats}");
+    let listed = d["hosts"].as_array().unwrap();
+    assert!(!listed.is_empty(), "{d}");
+    for h in listed {
+        assert!(served.contains(h), "{h} not in /stats {stats}");
+    }
+}

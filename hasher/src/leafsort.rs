@@ -12,12 +12,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use rayon::slice::ParallelSliceMut;
 
 use crate::error::HashError;
+use crate::runfile::{self, RunNames};
 
 /// The longest leaf a range tree takes (`verifier::range::RangeLeaf::MAX_LEN`).
 pub const MAX_LEAF: usize = 2048;
@@ -102,28 +102,19 @@ impl LeafSorter {
         if !self.spans.is_empty() {
             self.spill()?;
         }
-        let mut runs = std::mem::take(&mut self.runs);
-        while runs.len() > MAX_FAN_IN {
-            let mut next = Vec::with_capacity(runs.len() / MAX_FAN_IN + 1);
-            let mut rest = runs.into_iter();
-            loop {
-                let chunk: Vec<File> = rest.by_ref().take(MAX_FAN_IN).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                let mut merged = SortedLeaves {
-                    src: Src::Runs(Merge::new(chunk)?),
-                    last: None,
-                };
-                let mut w = RunWriter::new(self.tmp_dir.as_ref())?;
-                let mut leaf = Vec::new();
-                while merged.next_leaf(&mut leaf)? {
-                    w.write(&leaf)?;
-                }
-                next.push(w.finish()?);
+        let tmp_dir = self.tmp_dir.clone();
+        let runs = runfile::reduce_runs(std::mem::take(&mut self.runs), MAX_FAN_IN, |chunk| {
+            let mut merged = SortedLeaves {
+                src: Src::Runs(Merge::new(chunk)?),
+                last: None,
+            };
+            let mut w = RunWriter::new(tmp_dir.as_ref())?;
+            let mut leaf = Vec::new();
+            while merged.next_leaf(&mut leaf)? {
+                w.write(&leaf)?;
             }
-            runs = next;
-        }
+            w.finish()
+        })?;
         Ok(SortedLeaves {
             src: Src::Runs(Merge::new(runs)?),
             last: None,
@@ -214,63 +205,44 @@ impl SortedLeaves {
     }
 }
 
-struct RunWriter {
-    w: BufWriter<File>,
-}
+const NAMES: RunNames = RunNames {
+    create: "creating a source sort run file",
+    write: "writing a source sort run file",
+    rewind: "rewinding a source sort run file",
+    read: "reading a source sort run file",
+};
+
+/// A run of `length (u16 BE) || bytes` records.
+struct RunWriter(runfile::RunWriter);
 
 impl RunWriter {
     fn new(dir: Option<&PathBuf>) -> Result<Self, HashError> {
-        let f = match dir {
-            Some(d) => tempfile::tempfile_in(d),
-            None => tempfile::tempfile(),
-        }
-        .map_err(HashError::io("creating a source sort run file"))?;
-        Ok(RunWriter {
-            w: BufWriter::with_capacity(RUN_BUFFER, f),
-        })
+        runfile::RunWriter::new(dir, RUN_BUFFER, &NAMES).map(RunWriter)
     }
 
     fn write(&mut self, leaf: &[u8]) -> Result<(), HashError> {
         // Leaves are at most MAX_LEAF (2,048) bytes: checked by `push_parts`.
         let len = (leaf.len() as u16).to_be_bytes();
-        self.w
-            .write_all(&len)
-            .and_then(|()| self.w.write_all(leaf))
-            .map_err(HashError::io("writing a source sort run file"))
+        self.0.write_parts(&[&len, leaf])
     }
 
     fn finish(self) -> Result<File, HashError> {
-        let mut f = self.w.into_inner().map_err(|e| HashError::Io {
-            what: "writing a source sort run file",
-            source: e.into_error(),
-        })?;
-        f.seek(SeekFrom::Start(0))
-            .map_err(HashError::io("rewinding a source sort run file"))?;
-        Ok(f)
+        self.0.finish()
     }
 }
 
-struct RunReader {
-    r: BufReader<File>,
-}
+struct RunReader(runfile::RunReader);
 
 impl RunReader {
     /// Reads the next leaf into `leaf` (reusing its allocation); `false` at the end of the run.
     fn read_into(&mut self, leaf: &mut Vec<u8>) -> Result<bool, HashError> {
         let mut len = [0u8; 2];
-        match self.r.read_exact(&mut len[..1]) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
-            Err(e) => return Err(HashError::io("reading a source sort run file")(e)),
+        if !self.0.read_head(&mut len)? {
+            return Ok(false);
         }
-        let io = HashError::io("reading a source sort run file");
-        self.r.read_exact(&mut len[1..]).map_err(io)?;
         leaf.clear();
         leaf.resize(usize::from(u16::from_be_bytes(len)), 0);
-        self.r
-            .read_exact(leaf)
-            .map_err(HashError::io("reading a source sort run file"))?;
-        Ok(true)
+        self.0.read_exact(leaf)
     }
 }
 
@@ -283,9 +255,7 @@ impl Merge {
     fn new(files: Vec<File>) -> Result<Self, HashError> {
         let mut readers: Vec<RunReader> = files
             .into_iter()
-            .map(|f| RunReader {
-                r: BufReader::with_capacity(RUN_BUFFER, f),
-            })
+            .map(|f| RunReader(runfile::RunReader::new(f, RUN_BUFFER, &NAMES)))
             .collect();
         let mut heap = BinaryHeap::with_capacity(readers.len());
         for (i, r) in readers.iter_mut().enumerate() {

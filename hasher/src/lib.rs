@@ -18,6 +18,7 @@ pub mod leafsort;
 pub mod manifest;
 pub mod meta;
 pub mod pipeline;
+mod runfile;
 pub mod sorter;
 pub mod sources;
 pub mod text;

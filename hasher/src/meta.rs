@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use ledger::Digest;
 use serde_json::{Map, Value};
 
 use crate::error::HashError;
@@ -547,14 +546,14 @@ fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
     parts
 }
 
-/// RFC 8785 canonical JSON of `v`.
+/// RFC 8785 canonical JSON of `v`: the owner's rule (`verifier::set::meta::canonical`), by the
+/// direct writer (crate::jcs) where it applies, which the tests hold equal to the owner.
 pub fn canonical(v: &Value) -> Result<Vec<u8>, HashError> {
     let mut out = Vec::with_capacity(256);
     if jcs::write_value(&mut out, v) {
         return Ok(out);
     }
-    serde_json_canonicalizer::to_vec(v)
-        .map_err(|e| HashError::Config(format!("metadata cannot be canonicalised: {e}")))
+    verifier::set::meta::canonical(v).map_err(|e| HashError::Config(e.to_string()))
 }
 
 /// The canonical JSON of a leaf's metadata, `{"sources":[...]}`, from its items' canonical
@@ -582,13 +581,8 @@ pub fn leaf_meta_json_into<'a>(
     out.extend_from_slice(b"]}");
 }
 
-/// The `meta` digest of a leaf: BLAKE3 of its canonical metadata, or zero without metadata.
-pub fn meta_digest(meta_json: Option<&[u8]>) -> Digest {
-    match meta_json {
-        Some(j) => Digest(*blake3::hash(j).as_bytes()),
-        None => Digest([0u8; 32]),
-    }
-}
+/// The `meta` digest of a leaf (the owner's rule, re-exported).
+pub use verifier::set::meta::meta_digest;
 
 #[cfg(test)]
 mod tests {
@@ -626,7 +620,7 @@ mod tests {
         let b = spec.entry("y\"\n", None, []).unwrap();
         let joined = leaf_meta_json([a.as_slice(), b.as_slice()]);
         let parsed: Value = serde_json::from_slice(&joined).unwrap();
-        assert_eq!(canonical(&parsed).unwrap(), joined);
+        assert_eq!(verifier::set::meta::canonical(&parsed).unwrap(), joined);
     }
 
     #[test]
@@ -734,7 +728,7 @@ mod tests {
 
     #[test]
     fn meta_none_digest_is_zero() {
-        assert_eq!(meta_digest(None), Digest([0; 32]));
+        assert_eq!(meta_digest(None), ledger::Digest([0; 32]));
         assert_eq!(meta_digest(Some(b"{}")).0, *blake3::hash(b"{}").as_bytes());
     }
 }

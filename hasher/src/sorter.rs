@@ -10,10 +10,10 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use crate::error::HashError;
+use crate::runfile::{self, RunNames};
 
 /// One hashed item on its way to becoming (part of) a leaf.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,24 +89,15 @@ impl Sorter {
         if !self.buf.is_empty() {
             self.spill()?;
         }
-        let mut runs = std::mem::take(&mut self.runs);
-        while runs.len() > MAX_FAN_IN {
-            let mut next = Vec::with_capacity(runs.len() / MAX_FAN_IN + 1);
-            let mut rest = runs.into_iter();
-            loop {
-                let chunk: Vec<File> = rest.by_ref().take(MAX_FAN_IN).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                let mut merged = Merge::new(chunk)?;
-                let mut w = RunWriter::new(self.tmp_dir.as_ref())?;
-                while let Some(e) = merged.next_entry()? {
-                    w.write(&e)?;
-                }
-                next.push(w.finish()?);
+        let tmp_dir = self.tmp_dir.clone();
+        let runs = runfile::reduce_runs(std::mem::take(&mut self.runs), MAX_FAN_IN, |chunk| {
+            let mut merged = Merge::new(chunk)?;
+            let mut w = RunWriter::new(tmp_dir.as_ref())?;
+            while let Some(e) = merged.next_entry()? {
+                w.write(&e)?;
             }
-            runs = next;
-        }
+            w.finish()
+        })?;
         Ok(Groups {
             src: Source::Runs(Merge::new(runs)?),
             peeked: None,
@@ -170,62 +161,41 @@ impl Groups {
     }
 }
 
-struct RunWriter {
-    w: BufWriter<File>,
-}
+const NAMES: RunNames = RunNames {
+    create: "creating a sort run file",
+    write: "writing a sort run file",
+    rewind: "rewinding a sort run file",
+    read: "reading a sort run file",
+};
+
+struct RunWriter(runfile::RunWriter);
 
 impl RunWriter {
     fn new(dir: Option<&PathBuf>) -> Result<Self, HashError> {
-        let f = match dir {
-            Some(d) => tempfile::tempfile_in(d),
-            None => tempfile::tempfile(),
-        }
-        .map_err(HashError::io("creating a sort run file"))?;
-        Ok(RunWriter {
-            w: BufWriter::with_capacity(RUN_BUFFER, f),
-        })
+        runfile::RunWriter::new(dir, RUN_BUFFER, &NAMES).map(RunWriter)
     }
 
     /// `cid (32) || size (u64 BE) || meta length (u32 BE) || meta`.
     fn write(&mut self, e: &Entry) -> Result<(), HashError> {
         let len = u32::try_from(e.meta.len())
             .map_err(|_| HashError::Config("an item's metadata exceeds 4 GiB".into()))?;
-        let io = HashError::io("writing a sort run file");
-        let mut head = [0u8; 44];
-        head[..32].copy_from_slice(&e.cid);
-        head[32..40].copy_from_slice(&e.size.to_be_bytes());
-        head[40..].copy_from_slice(&len.to_be_bytes());
-        self.w
-            .write_all(&head)
-            .and_then(|()| self.w.write_all(&e.meta))
-            .map_err(io)
+        self.0
+            .write_parts(&[&e.cid, &e.size.to_be_bytes(), &len.to_be_bytes(), &e.meta])
     }
 
     fn finish(self) -> Result<File, HashError> {
-        let mut f = self.w.into_inner().map_err(|e| HashError::Io {
-            what: "writing a sort run file",
-            source: e.into_error(),
-        })?;
-        f.seek(SeekFrom::Start(0))
-            .map_err(HashError::io("rewinding a sort run file"))?;
-        Ok(f)
+        self.0.finish()
     }
 }
 
-struct RunReader {
-    r: BufReader<File>,
-}
+struct RunReader(runfile::RunReader);
 
 impl RunReader {
     fn next_entry(&mut self) -> Result<Option<Entry>, HashError> {
         let mut head = [0u8; 44];
-        match self.r.read_exact(&mut head[..1]) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(HashError::io("reading a sort run file")(e)),
+        if !self.0.read_head(&mut head)? {
+            return Ok(None);
         }
-        let io = HashError::io("reading a sort run file");
-        self.r.read_exact(&mut head[1..]).map_err(io)?;
         let mut cid = [0u8; 32];
         cid.copy_from_slice(&head[..32]);
         let mut size = [0u8; 8];
@@ -233,9 +203,7 @@ impl RunReader {
         let mut len = [0u8; 4];
         len.copy_from_slice(&head[40..]);
         let mut meta = vec![0u8; u32::from_be_bytes(len) as usize];
-        self.r
-            .read_exact(&mut meta)
-            .map_err(HashError::io("reading a sort run file"))?;
+        self.0.read_exact(&mut meta)?;
         Ok(Some(Entry {
             cid,
             size: u64::from_be_bytes(size),
@@ -254,9 +222,7 @@ impl Merge {
     fn new(files: Vec<File>) -> Result<Self, HashError> {
         let mut readers: Vec<RunReader> = files
             .into_iter()
-            .map(|f| RunReader {
-                r: BufReader::with_capacity(RUN_BUFFER, f),
-            })
+            .map(|f| RunReader(runfile::RunReader::new(f, RUN_BUFFER, &NAMES)))
             .collect();
         let mut heap = BinaryHeap::with_capacity(readers.len());
         for (i, r) in readers.iter_mut().enumerate() {

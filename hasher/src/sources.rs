@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use ledger::{ContentId, Digest};
 use serde_json::Value;
 use verifier::range::{RangeLeaf, RangeRootBuilder};
+use verifier::set::meta::source_keys;
 use verifier::source::{source_key, SourceKey};
 
 use crate::error::HashError;
@@ -43,12 +44,10 @@ impl SourceTreeBuilder {
     }
 
     /// Adds the leaves of one manifest leaf from its metadata object (`{"sources":[...]}`): one
-    /// per source entry.
+    /// per distinct source key (`verifier::set::meta::source_keys`, the owner of the rule).
     pub fn push_meta(&mut self, meta: &Value, cid: &ContentId) -> Result<(), HashError> {
-        if let Some(entries) = meta.get("sources").and_then(Value::as_array) {
-            for e in entries {
-                self.push(&entry_key(e), &cid.0)?;
-            }
+        for key in source_keys(meta) {
+            self.push(&key, &cid.0)?;
         }
         Ok(())
     }
@@ -78,10 +77,4 @@ impl SourceTreeBuilder {
 /// The source key of an item whose `source` is `source`: the no-source key for `None`.
 pub fn key_of(source: Option<&str>) -> SourceKey {
     source.map_or_else(SourceKey::none, source_key)
-}
-
-/// The source key of one source entry: `source_key` of its `source` string, the no-source key
-/// when it has none (absent, or not a string).
-pub fn entry_key(entry: &Value) -> SourceKey {
-    key_of(entry.get("source").and_then(Value::as_str))
 }

@@ -23,6 +23,21 @@ const C2SP_VKEY: &str = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2L
 const MIRROR_VKEY: &str =
     "mirror.example.org+3fb148ef+BAAjjch9GyYz0sJsJx7ALhbdAtz2ov0unbzSl1vMp94O";
 
+/// Holds the committed vectors file `rel` (from the repository root) equal to `text`;
+/// `PROV_UPDATE_VECTORS=1` rewrites it.
+fn check_current(rel: &str, text: &str) {
+    let path = root_dir().join(rel);
+    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
+        path.display()
+    );
+}
+
 fn root_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -653,16 +668,7 @@ fn explorer_differential_vectors_are_current() {
     });
     let text = serde_json::to_string(&doc).unwrap() + "\n";
     assert!(text.len() < 1_000_000, "{} bytes", text.len());
-    let path = root_dir().join("api/explorer/test/vectors/differential.json");
-    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
-        path.display()
-    );
+    check_current("api/explorer/test/vectors/differential.json", &text);
 }
 
 // ---- Issue 13: source keys, sites and range proofs (api/explorer/test/vectors/sources.json,
@@ -1121,14 +1127,130 @@ fn explorer_source_vectors_are_current() {
     });
     let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
     assert!(text.len() < 1_000_000, "{} bytes", text.len());
-    let path = root_dir().join("api/explorer/test/vectors/sources.json");
-    if std::env::var_os("PROV_UPDATE_VECTORS").is_some() {
-        std::fs::write(&path, &text).unwrap();
+    check_current("api/explorer/test/vectors/sources.json", &text);
+}
+
+// ---- Issue 13: leaf metadata and statistics (api/explorer/test/vectors/meta.json, replayed by
+// api/explorer/test/meta.test.js against lib/stats.js): the metadata digest, the entry shape,
+// the source leaves of each leaf, the hosts of source keys and the statistics of a set, as
+// `verifier::set::{meta, stats}` (the one owner) computes them.
+
+/// The metadata of the vector set's leaves: consent arrays, sources that are not strings,
+/// licences that are not strings, hosts with ports and hosts whose keys interleave.
+fn meta_leaves() -> Vec<Value> {
+    vec![
+        json!({"sources":[{"path":"a","source":"https://www.Example.com/a?x=1#f","license":"MIT","consent":"aipref:train-ai=n"}]}),
+        json!({"sources":[{"path":"b","source":"https://a.com/x","license":"MIT"},{"path":"c","source":"https://a.com/x","license":"CC-BY-4.0","consent":["aipref:train-ai=n","robots:disallow"]}]}),
+        json!({"sources":[{"path":"d","source":3,"license":7},{"path":"e","source":null,"license":1.5},{"path":"f","source":{"u":"https://a.com/"},"license":{"b":1,"a":[2,"é"]}}]}),
+        json!({"sources":[{"path":"g","source":["https://a.com/"],"consent":["tdmrep:1"]},{"path":"h","license":true}]}),
+        json!({"sources":[{"path":"i","source":"http://a.com:8080/x"},{"path":"j","source":"http://0.a.com/"},{"path":"k","source":"https://a.com/z","consent":"robots:allow"}]}),
+        json!({"sources":[{"path":"l","source":"http://1.2.3.4/"},{"path":"m","source":"http://[::1]:81/"},{"path":"n","source":"https://例え.jp/"}]}),
+        json!({"sources":[{"path":"o","source":"ftp://x.org/","license":"é\u{2028}\"\\"},{"path":"p","source":"not a url","consent":[]}]}),
+        json!({"sources":[{"path":"q","source":"https://a.com/x","license":"MIT","consent":["aipref:train-ai=n","robots:disallow"]}]}),
+    ]
+}
+
+/// Metadata values and whether they have the shape the ledger stores.
+fn meta_shapes() -> Vec<Value> {
+    [
+        json!({}),
+        json!({"sources":[]}),
+        json!({"sources":[1]}),
+        json!({"sources":[{"path":"a"},null]}),
+        json!({"sources":{}}),
+        json!([]),
+        json!("x"),
+        json!({"sources":[{}]}),
+        json!({"other":1,"sources":[{"source":"https://a.com/"}]}),
+    ]
+    .into_iter()
+    .map(|m| {
+        let ok = verifier::set::meta::LeafMeta::from_value(&m).is_ok();
+        json!({"metadata": m, "ok": ok})
+    })
+    .collect()
+}
+
+#[test]
+fn explorer_meta_vectors_are_current() {
+    use verifier::range::RangeLeaf;
+    use verifier::set::meta::{canonical, meta_digest, LeafMeta};
+    use verifier::set::stats::StatsBuilder;
+    use verifier::source::SourceKey;
+
+    let mut leaves: Vec<(ContentId, u64, Value)> = meta_leaves()
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                ContentId::of(format!("c{i}").as_bytes()),
+                10 * i as u64 + 1,
+                m,
+            )
+        })
+        .collect();
+    leaves.sort_by_key(|l| l.0);
+    let mut stats = StatsBuilder::new();
+    let mut source: std::collections::BTreeSet<(SourceKey, ContentId)> = Default::default();
+    let mut sizes = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for (cid, size, m) in &leaves {
+        let bytes = canonical(m).unwrap();
+        let meta = LeafMeta::verified(m, &meta_digest(Some(&bytes))).unwrap();
+        stats.add_leaf(*size, &meta);
+        sizes.insert(*cid, *size);
+        let keys = meta.source_keys();
+        for k in &keys {
+            source.insert((k.clone(), *cid));
+        }
+        out.push(json!({
+            "cid": cid.to_string(),
+            "size": size,
+            "meta": meta_digest(Some(&bytes)).to_hex(),
+            "canonical": String::from_utf8(bytes).unwrap(),
+            "metadata": m,
+            "licences": meta.licences(),
+            "consent": meta.consents(),
+            "source_keys": keys.iter().map(SourceKey::as_str).collect::<Vec<_>>(),
+        }));
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "{} is stale: run `PROV_UPDATE_VECTORS=1 cargo test -p verifier --test js_vectors`",
-        path.display()
-    );
+    let tree = verifier::range::RangeTree::new(
+        source
+            .iter()
+            .map(|(k, c)| RangeLeaf::source(k, c))
+            .collect(),
+    )
+    .unwrap();
+    let mut by_host: Vec<(String, u64)> = Vec::new();
+    for (k, c) in &source {
+        match k.host() {
+            Some(h) => by_host.push((h, sizes[c])),
+            None => stats.add_no_source(sizes[c]),
+        }
+    }
+    by_host.sort();
+    for (h, size) in &by_host {
+        stats.add_host_leaf(h, *size);
+    }
+    let hosts: Vec<Value> = source
+        .iter()
+        .map(|(k, _)| k)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|k| json!({"key": k.as_str(), "host": k.host()}))
+        .collect();
+    let doc = json!({
+        "about": "generated by verifier/tests/js_vectors.rs explorer_meta_vectors_are_current; do not edit",
+        "leaves": out,
+        "source_tree": {
+            "root": tree.root().to_hex(),
+            "size": tree.size().0,
+            "leaves": tree.leaves().iter().map(|l| l.to_hex()).collect::<Vec<_>>(),
+        },
+        "hosts": hosts,
+        "stats": stats.finish(),
+        "shapes": meta_shapes(),
+    });
+    let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    check_current("api/explorer/test/vectors/meta.json", &text);
 }

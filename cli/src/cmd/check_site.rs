@@ -10,14 +10,13 @@
 //! but some version has no source tree; 2: a proof does not verify.
 
 use serde_json::{json, Value};
-use verifier::entry::EntryBody;
 use verifier::range::{verify_range, Range, RangeProof};
 use verifier::source::Site;
 use verifier::{TreeSize, VerifierKey};
 
 use crate::client::Client;
 use crate::cmd::attest::parse_dataset_label;
-use crate::cmd::proof::{checkpoint_index, verified_entry};
+use crate::cmd::proof::{verified_checkpoint, verified_dataset_version};
 use crate::exit::{Exit, Failure, OrExit};
 
 /// One dataset version's answer.
@@ -42,18 +41,8 @@ pub fn check_site(
     let mut model_label = None;
     match model {
         Some(m) => {
-            let (m, c) = match m.split_once('@') {
-                Some((m, c)) => (m, Some(c)),
-                None => (m, None),
-            };
-            let index = checkpoint_index(client, m, c)?;
-            let ve = verified_entry(client, key, index)?;
-            let EntryBody::ModelCheckpoint(cp) = ve.entry.body() else {
-                return Err(Failure::msg(
-                    Exit::Invalid,
-                    format!("entry {index} is not a model_checkpoint"),
-                ));
-            };
+            let (ve, cp) = verified_checkpoint(client, key, m)?;
+            let index = ve.index;
             model_label = Some((
                 format!("{}/{}@{}", cp.publisher, cp.model, cp.checkpoint),
                 index,
@@ -179,13 +168,7 @@ fn site_count(
     want_root: Option<&verifier::Digest>,
     proof: Option<&Value>,
 ) -> Result<SiteCount, Failure> {
-    let ve = verified_entry(client, key, index)?;
-    let EntryBody::DatasetVersion(dv) = ve.entry.body() else {
-        return Err(Failure::msg(
-            Exit::Invalid,
-            format!("entry {index} is not a dataset_version"),
-        ));
-    };
+    let dv = verified_dataset_version(client, key, index)?;
     let label = dv.key().to_string();
     if want_root.is_some_and(|r| r != &dv.manifest_root) {
         return Err(Failure::msg(

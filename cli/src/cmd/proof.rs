@@ -196,6 +196,46 @@ pub fn verified_entry(
     })
 }
 
+/// The checkpoint entry `model` names (`PUBLISHER/MODEL[@CHECKPOINT]`, the latest without
+/// `@`), fetched and verified: the entry and its body.
+pub fn verified_checkpoint(
+    client: &Client,
+    key: &VerifierKey,
+    model: &str,
+) -> Result<(VerifiedEntry, verifier::entry::ModelCheckpoint), Failure> {
+    let (m, c) = match model.split_once('@') {
+        Some((m, c)) => (m, Some(c)),
+        None => (model, None),
+    };
+    let index = checkpoint_index(client, m, c)?;
+    let ve = verified_entry(client, key, index)?;
+    match ve.entry.body() {
+        EntryBody::ModelCheckpoint(cp) => {
+            let cp = cp.clone();
+            Ok((ve, cp))
+        }
+        _ => Err(Failure::msg(
+            Exit::Invalid,
+            format!("entry {index} is not a model_checkpoint"),
+        )),
+    }
+}
+
+/// Entry `index`, fetched and verified, which must be a dataset version: its body.
+pub fn verified_dataset_version(
+    client: &Client,
+    key: &VerifierKey,
+    index: u64,
+) -> Result<verifier::entry::DatasetVersion, Failure> {
+    match verified_entry(client, key, index)?.entry.body() {
+        EntryBody::DatasetVersion(dv) => Ok(dv.clone()),
+        _ => Err(Failure::msg(
+            Exit::Invalid,
+            format!("entry {index} is not a dataset_version"),
+        )),
+    }
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::write(path, bytes).or_exit(Exit::Local, format!("writing {}", path.display()))
 }

@@ -23,7 +23,7 @@ use crate::merkle;
 use crate::types::{Digest, LeafIndex, TreeSize};
 
 use super::keys::{range_hashes_key, range_leaves_key};
-use super::sets::SetStoreError;
+use super::sets::{stored_complete_node, stored_range_root, SetStoreError};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 
 const CHUNK: usize = 256;
@@ -243,37 +243,16 @@ impl StoredRange {
         Ok(hashes)
     }
 
+    /// The root of the complete subtree `index` of `level`, from one record.
     fn complete_node(&self, level: u32, index: u64) -> Result<Digest, StoreError> {
-        let base = level / 8 * 8;
-        let d = level - base;
-        let first = index << d;
-        let rec = self.hash_record(base as u8, first / CHUNK as u64)?;
-        let off = (first % CHUNK as u64) as usize;
-        let slice = rec
-            .get(off..off + (1usize << d))
-            .ok_or_else(|| StoreError::corrupt(Column::RangeHashes, "short hash record"))?;
-        Ok(merkle::root::<Blake3Set>(slice))
+        stored_complete_node(level, index, Column::RangeHashes, |base, chunk| {
+            self.hash_record(base, chunk)
+        })
     }
 
     /// The root of leaves `[lo, hi)`, `lo` aligned as in the tree's recursion.
-    fn range_root(&self, mut lo: u64, hi: u64) -> Result<Digest, StoreError> {
-        let mut parts = Vec::with_capacity(64);
-        while lo < hi {
-            let mut level = if lo == 0 { 63 } else { lo.trailing_zeros() };
-            while level > 0 && lo + (1u64 << level) > hi {
-                level -= 1;
-            }
-            parts.push(self.complete_node(level, lo >> level)?);
-            lo += 1u64 << level;
-        }
-        let mut it = parts.into_iter().rev();
-        let Some(mut acc) = it.next() else {
-            return Ok(Blake3Set::empty_root());
-        };
-        for left in it {
-            acc = Blake3Set::node_hash(&left, &acc);
-        }
-        Ok(acc)
+    fn range_root(&self, lo: u64, hi: u64) -> Result<Digest, StoreError> {
+        stored_range_root(lo, hi, |level, index| self.complete_node(level, index))
     }
 }
 

@@ -34,7 +34,6 @@ use super::ranges::{RangeWriter, StoredRange};
 use super::stats::{LeafMeta, MetaError, SetStats, StatsBuilder};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 use verifier::range::RangeLeaf;
-use verifier::source::{source_key, SourceKey};
 
 /// Leaves (or hashes) per record.
 const CHUNK: usize = 256;
@@ -475,7 +474,7 @@ impl SetWriter {
                 len: meta.len(),
             });
         }
-        if Digest(*blake3::hash(meta).as_bytes()) != leaf.meta {
+        if verifier::set::meta::meta_digest(Some(meta)) != leaf.meta {
             return Err(SetStoreError::MetaMismatch { index });
         }
         let parsed =
@@ -492,14 +491,10 @@ impl SetWriter {
         self.staged
             .put(Column::SetMeta, set_meta_key(self.id, index).to_vec(), meta);
         self.staged_bytes += meta.len() + 16;
-        // The leaf's source leaves, one per distinct source key (an entry without a usable
-        // `source` has the no-source key), into the scratch column that RocksDB sorts: by
-        // source leaf for the source tree, by host for the statistics.
-        let keys: std::collections::BTreeSet<SourceKey> = parsed
-            .sources
-            .iter()
-            .map(|e| e.source.as_deref().map_or_else(SourceKey::none, source_key))
-            .collect();
+        // The leaf's source leaves (`LeafMeta::source_keys`: one per distinct source key), into
+        // the scratch column that RocksDB sorts: by source leaf for the source tree, by host for
+        // the statistics.
+        let keys = parsed.source_keys();
         let size = leaf.size.to_be_bytes().to_vec();
         for key in keys {
             let sl = RangeLeaf::source(&key, &leaf.cid);
@@ -996,38 +991,61 @@ impl StoredSet {
 
     /// The root of the complete subtree `index` of `level`, from one record.
     fn complete_node(&self, level: u32, index: u64) -> Result<Digest, StoreError> {
-        let base = level / 8 * 8;
-        let d = level - base;
-        let first = index << d;
-        let rec = self.hash_record(base as u8, first / CHUNK as u64)?;
-        let off = (first % CHUNK as u64) as usize;
-        let slice = rec
-            .get(off..off + (1usize << d))
-            .ok_or_else(|| StoreError::corrupt(Column::SetHashes, "short hash record"))?;
-        Ok(merkle::root::<Blake3Set>(slice))
+        stored_complete_node(level, index, Column::SetHashes, |base, chunk| {
+            self.hash_record(base, chunk)
+        })
     }
 
-    /// The RFC 6962 root of leaves `[lo, hi)` where `lo` is aligned as in the tree's recursion:
-    /// its maximal aligned complete subtrees, folded right to left.
-    fn range_root(&self, mut lo: u64, hi: u64) -> Result<Digest, StoreError> {
-        let mut parts = Vec::with_capacity(64);
-        while lo < hi {
-            let mut level = if lo == 0 { 63 } else { lo.trailing_zeros() };
-            while level > 0 && lo + (1u64 << level) > hi {
-                level -= 1;
-            }
-            parts.push(self.complete_node(level, lo >> level)?);
-            lo += 1u64 << level;
-        }
-        let mut it = parts.into_iter().rev();
-        let Some(mut acc) = it.next() else {
-            return Ok(Blake3Set::empty_root());
-        };
-        for left in it {
-            acc = Blake3Set::node_hash(&left, &acc);
-        }
-        Ok(acc)
+    /// The root of leaves `[lo, hi)`, `lo` aligned as in the tree's recursion.
+    fn range_root(&self, lo: u64, hi: u64) -> Result<Digest, StoreError> {
+        stored_range_root(lo, hi, |level, index| self.complete_node(level, index))
     }
+}
+
+/// The root of the complete subtree `index` of `level` of a tree stored as this module stores
+/// sets (and `ranges.rs` range trees): records of [`CHUNK`] hashes every 8 levels, record
+/// `chunk` of level `base` read by `record(base, chunk)`.
+pub(super) fn stored_complete_node(
+    level: u32,
+    index: u64,
+    column: Column,
+    record: impl FnOnce(u8, u64) -> Result<Rc<Vec<Digest>>, StoreError>,
+) -> Result<Digest, StoreError> {
+    let base = level / 8 * 8;
+    let d = level - base;
+    let first = index << d;
+    let rec = record(base as u8, first / CHUNK as u64)?;
+    let off = (first % CHUNK as u64) as usize;
+    let slice = rec
+        .get(off..off + (1usize << d))
+        .ok_or_else(|| StoreError::corrupt(column, "short hash record"))?;
+    Ok(merkle::root::<Blake3Set>(slice))
+}
+
+/// The RFC 6962 root of leaves `[lo, hi)` where `lo` is aligned as in the tree's recursion:
+/// its maximal aligned complete subtrees (`node(level, index)`), folded right to left.
+pub(super) fn stored_range_root(
+    mut lo: u64,
+    hi: u64,
+    node: impl Fn(u32, u64) -> Result<Digest, StoreError>,
+) -> Result<Digest, StoreError> {
+    let mut parts = Vec::with_capacity(64);
+    while lo < hi {
+        let mut level = if lo == 0 { 63 } else { lo.trailing_zeros() };
+        while level > 0 && lo + (1u64 << level) > hi {
+            level -= 1;
+        }
+        parts.push(node(level, lo >> level)?);
+        lo += 1u64 << level;
+    }
+    let mut it = parts.into_iter().rev();
+    let Some(mut acc) = it.next() else {
+        return Ok(Blake3Set::empty_root());
+    };
+    for left in it {
+        acc = Blake3Set::node_hash(&left, &acc);
+    }
+    Ok(acc)
 }
 
 fn source_err(e: StoreError) -> SetError {

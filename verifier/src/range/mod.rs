@@ -326,10 +326,7 @@ impl RangeTree {
 
     /// The root; `BLAKE3("")` for the empty tree.
     pub fn root(&self) -> Digest {
-        match self.levels.last().and_then(|l| l.first()) {
-            Some(r) if !self.leaves.is_empty() => *r,
-            _ => Blake3Set::empty_root(),
-        }
+        crate::set::build::root_of(&self.levels)
     }
 
     pub fn size(&self) -> TreeSize {
@@ -357,10 +354,7 @@ impl RangeSource for RangeTree {
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Digest, RangeError> {
-        self.levels
-            .get(level as usize)
-            .and_then(|l| l.get(index as usize))
-            .copied()
+        crate::set::build::node_of(&self.levels, level, index)
             .ok_or(RangeError::NoNode { level, index })
     }
 

@@ -41,6 +41,26 @@ pub(crate) fn levels_over<T: Sync>(
     levels
 }
 
+/// The root of a tree kept as [`levels_over`] builds it; `BLAKE3("")` for no leaves.
+pub(crate) fn root_of(levels: &[Vec<Digest>]) -> Digest {
+    match levels.first().filter(|l| !l.is_empty()) {
+        Some(_) => levels
+            .last()
+            .and_then(|l| l.first())
+            .copied()
+            .unwrap_or_else(Blake3Set::empty_root),
+        None => Blake3Set::empty_root(),
+    }
+}
+
+/// Node `index` of `level` of a tree kept as [`levels_over`] builds it, if it exists.
+pub(crate) fn node_of(levels: &[Vec<Digest>], level: u32, index: u64) -> Option<Digest> {
+    levels
+        .get(level as usize)
+        .and_then(|l| l.get(index as usize))
+        .copied()
+}
+
 /// Applies `f` to consecutive chunks of `input` (chunk lengths a multiple of `align`) on up to
 /// `available_parallelism` threads and concatenates the results in order.
 fn par_chunks<T: Sync, U: Send>(

@@ -11,16 +11,20 @@
 //!   roots by position); [`SortedSet`] is one, a store of 100M leaves on disk is another.
 //! - [`proof`]: inclusion, exclusion and membership proofs, their JSON, and their verification.
 //! - [`multi`]: one proof for many ids at once, in `rs_merkle`'s multi-proof layout.
+//! - [`meta`]: leaf metadata (its digest, shape, and the source leaves it gives); [`stats`]: the
+//!   statistics of a set with metadata.
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{Blake3Set, TreeHasher};
+use crate::hash::Blake3Set;
 use crate::merkle::{ProofError, StreamingRoot};
 use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
 pub(crate) mod build;
+pub mod meta;
 pub mod multi;
 pub mod proof;
+pub mod stats;
 pub mod upload;
 pub(crate) mod wire;
 
@@ -196,10 +200,7 @@ impl SortedSet {
 
     /// The set root; `BLAKE3("")` for the empty set.
     pub fn root(&self) -> Digest {
-        match self.levels.last().and_then(|l| l.first()) {
-            Some(r) if !self.leaves.is_empty() => *r,
-            _ => Blake3Set::empty_root(),
-        }
+        build::root_of(&self.levels)
     }
 
     pub fn size(&self) -> TreeSize {
@@ -275,10 +276,7 @@ impl SetSource for SortedSet {
     }
 
     fn node(&self, level: u32, index: u64) -> Result<Digest, SetError> {
-        self.levels
-            .get(level as usize)
-            .and_then(|l| l.get(index as usize))
-            .copied()
+        build::node_of(&self.levels, level, index)
             .ok_or_else(|| SetError::Source(format!("no node {index} at level {level}")))
     }
 
@@ -328,6 +326,7 @@ impl SetRootBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::TreeHasher;
     use crate::merkle;
 
     pub(crate) fn leaf(n: u64) -> SetLeaf {

@@ -1,16 +1,17 @@
 // A dataset version's statistics recomputed from its leaves and their metadata (docs/api.md,
-// "Statistics"; the same rules as ledger/src/store/stats.rs): items and bytes per licence, per
-// consent signal, per host of the source tree, and without a source. The service derives them at
-// commit; the explorer recomputes them from `GET /v1/sets/{root}/leaves?meta=true` for versions
-// small enough, after checking every leaf's metadata digest and the manifest root, and also
-// rebuilds the source tree, whose root must be the one the version's entry commits to.
+// "Statistics"; a second implementation of verifier/src/set/{stats,meta}.rs, held to them by
+// test/vectors/meta.json): items and bytes per licence, per consent signal, per host of the
+// source tree, and without a source. The service derives them at commit; the explorer
+// recomputes them from `GET /v1/sets/{root}/leaves?meta=true` for versions small enough,
+// after checking every leaf's metadata digest and the manifest root, and also rebuilds the
+// source tree, whose root must be the one the version's entry commits to.
 
 import { blake3 } from '@noble/hashes/blake3.js';
 import { canonicalize } from './jcs.js';
 import { compare, toHex, utf8 } from './bytes.js';
 import { Blake3Set, rootOfLeafHashes } from './merkle.js';
 import { setLeafHash } from './set.js';
-import { sourceKey } from './source.js';
+import { keyHost, sourceKey } from './source.js';
 import { sourceLeaf } from './range.js';
 
 export const MAX_HOSTS = 1000;
@@ -20,39 +21,18 @@ export const OTHER = '(other)';
 
 const ZERO = '0'.repeat(64);
 
-/**
- * The host a source key names, in reading order, with `:port` when the key has one; null for the
- * no-source key (as `host_of_source_key` in Rust).
- */
-export function hostOfSourceKey(key) {
-  if (key === '') return null;
-  const slash = key.indexOf('/');
-  const part = slash < 0 ? key : key.slice(0, slash);
-  let name;
-  let port = null;
-  if (part.startsWith('[')) {
-    const i = part.indexOf('].');
-    if (i < 0) name = part;
-    else {
-      name = part.slice(0, i + 1);
-      const rest = part.slice(i + 2);
-      port = rest.startsWith(':') ? rest.slice(1) : null;
-    }
-  } else {
-    const c = part.indexOf(':');
-    const n = c < 0 ? part : part.slice(0, c);
-    if (c >= 0) port = part.slice(c + 1);
-    name = n.endsWith('.') ? n.slice(0, -1) : n;
-  }
-  const host = name.startsWith('[') || /^[0-9.]*$/.test(name) ? name : name.split('.').reverse().join('.');
-  return port == null ? host : `${host}:${port}`;
-}
+/** The host a source key names (`keyHost` of lib/source.js, as `SourceKey::host` in Rust). */
+export const hostOfSourceKey = keyHost;
 
-/** A metadata field as the stats read it: a string as is, another value as compact JSON, null when absent. */
+/**
+ * A metadata field as the stats read it: a string as is, another value (a consent array, a
+ * number) as its canonical JSON (RFC 8785), null when absent (as `SourceEntry` in
+ * verifier/src/set/meta.rs).
+ */
 function text(o, k) {
   const v = o[k];
   if (v === undefined || v === null) return null;
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return typeof v === 'string' ? v : canonicalize(v);
 }
 
 function tally(map, value, size) {
@@ -70,7 +50,7 @@ function sorted(list) {
 }
 
 /** The source entries of a leaf's metadata ({"sources": [..]}), or null when it has another shape. */
-function entriesOf(metadata) {
+export function entriesOf(metadata) {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return null;
   const list = metadata.sources;
   if (!Array.isArray(list) || list.length === 0) return null;
@@ -125,27 +105,19 @@ export function computeStats(leaves) {
     for (const v of ls) tally(licences, v, size);
     for (const v of cs) tally(consent, v, size);
   }
-  const hosts = [];
+  // Per host, wherever its keys sort (`com.a./x`, `com.a.0./`, `com.a.:8080/` are a.com,
+  // 0.a.com, a.com): grouped by host, as the service groups them.
+  const hosts = new Map();
   const noSource = { items: 0, bytes: 0 };
-  let run = null;
   for (const s of sourceTreeOf(leaves).leaves) {
     const host = hostOfSourceKey(s.key);
-    if (host == null) {
-      noSource.items += 1;
-      noSource.bytes += s.size;
-      continue;
-    }
-    if (run && run.value === host) {
-      run.items += 1;
-      run.bytes += s.size;
-    } else {
-      if (run) hosts.push(run);
-      run = { value: host, items: 1, bytes: s.size };
-    }
+    const c = host == null ? noSource : hosts.get(host) ?? { items: 0, bytes: 0 };
+    c.items += 1;
+    c.bytes += s.size;
+    if (host != null) hosts.set(host, c);
   }
-  if (run) hosts.push(run);
   const list = (m) => sorted([...m].map(([value, c]) => ({ value, items: c.items, bytes: c.bytes })));
-  return { licences: list(licences), consent: list(consent), hosts: sorted(hosts).slice(0, MAX_HOSTS), no_source: noSource };
+  return { licences: list(licences), consent: list(consent), hosts: list(hosts).slice(0, MAX_HOSTS), no_source: noSource };
 }
 
 /** Whether the server's statistics are the recomputed ones; the first difference otherwise. */

@@ -5,17 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use ledger::store::stats::LeafMeta;
+use hasher::sources::SourceTreeBuilder;
 use ledger::store::StoreError;
 use serde::{Deserialize, Serialize};
 use verifier::entry::{Entry, EntryBody, OptOutIds};
-use verifier::range::{RangeLeaf, RangeRootBuilder};
+use verifier::set::meta::LeafMeta;
 use verifier::set::{SetError, SetRootBuilder};
-use verifier::source::{source_key, SourceKey};
 use verifier::Digest;
 
 use crate::client::Client;
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure, OrExit};
 use crate::logread;
 
 /// What reading a set's stored leaves found. It depends on the root alone, so each set is read
@@ -138,52 +137,40 @@ impl ledger::store::index::SetLookup for VerifiedSets<'_> {
 }
 
 /// Recomputes the source tree of manifest `root` as the ledger derives it, from the leaves and
-/// metadata the server serves (`?meta=true`): each leaf's metadata must hash to its `meta`
-/// (else the server's metadata is not the committed one, and no tree is derived), is read by
-/// the ledger's own parser, and gives one source leaf per distinct source key
-/// (`verifier::source::source_key`, the no-source key for an entry without a `source`).
-/// `None` when the server holds no metadata for the set (or not the committed one).
+/// metadata the server serves (`?meta=true`): each leaf's metadata must hash to its `meta` and
+/// have the shape the ledger stores (`verifier::set::meta::LeafMeta::verified`; else the
+/// server's metadata is not the committed one, and no tree is derived), and gives its source
+/// leaves (`LeafMeta::source_keys`). `None` when the server holds no metadata for the set (or
+/// not the committed one).
 ///
-/// Memory: every source leaf is held (about 100 bytes each) and sorted at the end; an audit of
-/// a manifest of 10^7 items needs about 1 GB. (An external sort, as `prov hash` uses, would
-/// bound it; not done yet.)
+/// Memory is bounded: the source leaves go through `prov hash`'s external sort
+/// (`hasher::sources::SourceTreeBuilder`: sorted runs of [`SORT_BUDGET`] bytes spilled to the
+/// temporary directory and merged), so a manifest of 10^7 items needs no more than a small one.
 pub fn derive_sources(client: &Client, root: &Digest) -> Result<Option<(Digest, u64)>, Failure> {
-    let mut leaves: Vec<RangeLeaf> = Vec::new();
+    let mut tree = SourceTreeBuilder::new(SORT_BUDGET, None);
     let mut usable = true;
-    let found = logread::set_leaves_with_meta(client, root, |leaf, meta| {
-        let Some(meta) = meta else {
+    let found = logread::set_leaves_with_meta(client, root, |item| {
+        let parsed = item
+            .metadata()
+            .and_then(|m| LeafMeta::verified(m, &item.leaf.meta).ok());
+        let Some(parsed) = parsed else {
             usable = false;
             return Ok(false);
         };
-        let Ok(bytes) = hasher::meta::canonical(meta) else {
-            usable = false;
-            return Ok(false);
-        };
-        if hasher::meta::meta_digest(Some(&bytes)) != leaf.meta {
-            usable = false;
-            return Ok(false);
-        }
-        let Ok(parsed) = LeafMeta::parse(&bytes) else {
-            usable = false;
-            return Ok(false);
-        };
-        for e in &parsed.sources {
-            let key = e.source.as_deref().map_or_else(SourceKey::none, source_key);
-            leaves.push(RangeLeaf::source(&key, &leaf.cid));
+        for key in parsed.source_keys() {
+            tree.push(&key, &item.leaf.cid.0)
+                .or_exit(Exit::Local, "sorting the source leaves")?;
         }
         Ok(true)
     })?;
     if !found || !usable {
         return Ok(None);
     }
-    leaves.sort_unstable();
-    leaves.dedup();
-    let mut b = RangeRootBuilder::new();
-    for l in &leaves {
-        // Sorted and de-duplicated just above: never refused.
-        if b.push(l).is_err() {
-            return Ok(None);
-        }
-    }
-    Ok(Some((b.root(), b.size().0)))
+    let t = tree
+        .finish()
+        .or_exit(Exit::Local, "merging the source leaves")?;
+    Ok(Some((t.root, t.size)))
 }
+
+/// Bytes of source leaves held in memory before a sorted run is spilled to disk.
+const SORT_BUDGET: usize = 64 << 20;

@@ -4,49 +4,24 @@
 //! recomputed from those leaves and each leaf's metadata checked against the digest the leaf
 //! commits. Nothing the service derives on its own (`/stats`) is trusted.
 //!
-//! Counting (the same as the service's `/stats`, docs/api.md):
-//! - licences (and consent signals): per distinct `license` (`consent`) value among a leaf's
-//!   source entries, `(none)` for an entry without one: the leaves carrying it and the sum of
-//!   their sizes. A leaf whose entries name two licences counts under both.
-//! - hosts: per host of the source tree (the host part of each source key, `www.` kept, no port):
-//!   the source leaves (distinct (source key, content) pairs, what a range proof over the host
-//!   counts) and the sum of their contents' sizes; `no_source`: the leaves under the no-source
-//!   key.
+//! Counting is the service's `/stats`, by the same code (`verifier::set::stats::StatsBuilder`,
+//! definition in docs/api.md, "Statistics"), except that every host is kept (the summary counts
+//! domains and lists the top 10 %).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use verifier::entry::EntryBody;
-use verifier::set::{SetLeaf, SetRootBuilder};
-use verifier::source::source_key;
+use verifier::set::meta::LeafMeta;
+use verifier::set::stats::StatsBuilder;
+pub use verifier::set::stats::{Counts, Tally};
+use verifier::set::SetRootBuilder;
+use verifier::source::SourceKey;
 use verifier::{Digest, VerifierKey};
 
 use crate::client::Client;
-use crate::cmd::proof::verified_entry;
+use crate::cmd::proof::verified_dataset_version;
 use crate::exit::{Exit, Failure, OrExit};
-
-/// Items and bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub items: u64,
-    pub bytes: u64,
-}
-
-impl Counts {
-    fn add(&mut self, bytes: u64) {
-        self.items += 1;
-        self.bytes = self.bytes.saturating_add(bytes);
-    }
-}
-
-/// Items and bytes of one value (a licence, a consent signal, a host).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tally {
-    pub value: String,
-    pub items: u64,
-    pub bytes: u64,
-}
+use crate::logread;
 
 /// A committed set: its root and size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,9 +55,6 @@ pub struct DatasetFigures {
     pub no_source: Counts,
 }
 
-/// `(none)`: an item whose metadata has no value for the key.
-pub const NONE: &str = "(none)";
-
 /// Computes a dataset version's figures: verifies its entry (index `index`, which must commit
 /// `want_root`), streams its leaves with metadata and checks them against what it commits.
 pub fn dataset_figures(
@@ -91,13 +63,7 @@ pub fn dataset_figures(
     index: u64,
     want_root: &Digest,
 ) -> Result<DatasetFigures, Failure> {
-    let ve = verified_entry(client, key, index)?;
-    let EntryBody::DatasetVersion(dv) = ve.entry.body() else {
-        return Err(Failure::msg(
-            Exit::Invalid,
-            format!("entry {index} is not a dataset_version"),
-        ));
-    };
+    let dv = verified_dataset_version(client, key, index)?;
     let label = dv.key().to_string();
     if &dv.manifest_root != want_root {
         return Err(Failure::msg(
@@ -111,75 +77,44 @@ pub fn dataset_figures(
     let mut builder = SetRootBuilder::new();
     let mut bytes = 0u64;
     let mut with_meta = 0u64;
-    let mut licences: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut consent: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut stats = StatsBuilder::with_max_hosts(usize::MAX);
     // (source key, cid) -> size: the source leaves.
-    let mut source_leaves: BTreeMap<(String, [u8; 32]), u64> = BTreeMap::new();
-    let mut offset = 0u64;
-    loop {
-        let path = format!("/v1/sets/{root_hex}/leaves?meta=true&offset={offset}&limit=10000");
-        let page: Value = client.get_json(&path)?;
-        let items = page
-            .get("items")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Failure::msg(Exit::Server, format!("GET {path}: no items")))?;
-        for item in items {
-            let n = builder.size().0;
-            let (leaf, meta) = parse_item(item)
-                .map_err(|e| Failure::msg(Exit::Server, format!("{label}: leaf {n}: {e}")))?;
-            builder.push(&leaf).or_exit(
-                Exit::Invalid,
-                format!("{label}: the leaves served are not the committed set"),
-            )?;
-            bytes = bytes.saturating_add(leaf.size);
-            let entries = match &meta {
-                Some(m) => {
-                    check_meta_digest(m, &leaf.meta).map_err(|e| {
-                        Failure::msg(
-                            Exit::Invalid,
-                            format!("{label}: leaf {n} ({}): {e}", leaf.cid),
-                        )
-                    })?;
-                    with_meta += 1;
-                    source_entries(m)
+    let mut source_leaves: BTreeMap<(SourceKey, [u8; 32]), u64> = BTreeMap::new();
+    let found = logread::set_leaves_with_meta(client, &dv.manifest_root, |item| {
+        let (leaf, n) = (&item.leaf, builder.size().0);
+        builder.push(leaf).or_exit(
+            Exit::Invalid,
+            format!("{label}: the leaves served are not the committed set"),
+        )?;
+        bytes = bytes.saturating_add(leaf.size);
+        match item.metadata() {
+            Some(m) => {
+                let meta = LeafMeta::verified(m, &leaf.meta)
+                    .or_exit(Exit::Invalid, format!("{label}: leaf {n} ({})", leaf.cid))?;
+                with_meta += 1;
+                stats.add_leaf(leaf.size, &meta);
+                for key in meta.source_keys() {
+                    source_leaves.insert((key, leaf.cid.0), leaf.size);
                 }
-                None if leaf.meta != Digest::default() => {
-                    return Err(Failure::msg(
-                        Exit::Server,
-                        format!(
-                            "{label}: leaf {n} ({}) commits metadata the server does not serve",
-                            leaf.cid
-                        ),
-                    ))
-                }
-                None => Vec::new(),
-            };
-            if entries.is_empty() {
-                continue;
             }
-            let mut ls = BTreeSet::new();
-            let mut cs = BTreeSet::new();
-            for e in &entries {
-                ls.insert(text(e.get("license")).unwrap_or_else(|| NONE.into()));
-                cs.insert(text(e.get("consent")).unwrap_or_else(|| NONE.into()));
-                let key = e
-                    .get("source")
-                    .and_then(Value::as_str)
-                    .map(|s| source_key(s).as_str().to_string())
-                    .unwrap_or_default();
-                source_leaves.insert((key, leaf.cid.0), leaf.size);
+            None if leaf.meta != Digest::default() => {
+                return Err(Failure::msg(
+                    Exit::Server,
+                    format!(
+                        "{label}: leaf {n} ({}) commits metadata the server does not serve",
+                        leaf.cid
+                    ),
+                ))
             }
-            for l in ls {
-                licences.entry(l).or_default().add(leaf.size);
-            }
-            for c in cs {
-                consent.entry(c).or_default().add(leaf.size);
-            }
+            None => {}
         }
-        match page.get("next").and_then(Value::as_u64) {
-            Some(next) if next > offset && !items.is_empty() => offset = next,
-            _ => break,
-        }
+        Ok(true)
+    })?;
+    if !found {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!("{label}: the server does not have its manifest set {root_hex}"),
+        ));
     }
     if builder.root() != dv.manifest_root || builder.size().0 != dv.item_count {
         return Err(Failure::msg(
@@ -202,15 +137,20 @@ pub fn dataset_figures(
             ),
         ));
     }
-    let sources = crate::cmd::report::sources::check_source_tree(&label, dv, &source_leaves)?;
-    let mut hosts: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut no_source = Counts::default();
-    for ((k, _), size) in &source_leaves {
-        match verifier::source::SourceKey::from_stored(k).and_then(|k| k.host()) {
-            Some(h) => hosts.entry(h).or_default().add(*size),
-            None => no_source.add(*size),
+    let sources = crate::cmd::report::sources::check_source_tree(&label, &dv, &source_leaves)?;
+    // The statistics' hosts come grouped by host.
+    let mut by_host: Vec<(String, u64)> = Vec::with_capacity(source_leaves.len());
+    for ((key, _), size) in &source_leaves {
+        match key.host() {
+            Some(h) => by_host.push((h, *size)),
+            None => stats.add_no_source(*size),
         }
     }
+    by_host.sort();
+    for (h, size) in &by_host {
+        stats.add_host_leaf(h, *size);
+    }
+    let stats = stats.finish();
     Ok(DatasetFigures {
         dataset: label,
         entry_index: index,
@@ -219,92 +159,10 @@ pub fn dataset_figures(
         bytes,
         sources,
         items_with_metadata: with_meta,
-        licences: sorted(licences),
-        consent: sorted(consent),
-        domains: hosts.len() as u64,
-        hosts: sorted(hosts),
-        no_source,
+        domains: stats.hosts.len() as u64,
+        licences: stats.licences,
+        consent: stats.consent,
+        hosts: stats.hosts,
+        no_source: stats.no_source,
     })
-}
-
-/// Largest first (bytes, then items), then by value.
-pub fn sorted(map: BTreeMap<String, Counts>) -> Vec<Tally> {
-    let mut v: Vec<Tally> = map
-        .into_iter()
-        .map(|(value, c)| Tally {
-            value,
-            items: c.items,
-            bytes: c.bytes,
-        })
-        .collect();
-    v.sort_by(|a, b| {
-        (b.bytes, b.items)
-            .cmp(&(a.bytes, a.items))
-            .then_with(|| a.value.cmp(&b.value))
-    });
-    v
-}
-
-/// A leaf of `/v1/sets/{root}/leaves?meta=true` and its metadata object (if any). The leaf's
-/// own `meta` is its digest (hex); the metadata is under `metadata` (or `meta` when that is an
-/// object and the digest is elsewhere).
-fn parse_item(item: &Value) -> Result<(SetLeaf, Option<Value>), String> {
-    let cid = item
-        .get("cid")
-        .and_then(Value::as_str)
-        .ok_or("no cid")?
-        .parse()
-        .map_err(|e| format!("cid: {e}"))?;
-    let size = item.get("size").and_then(Value::as_u64).ok_or("no size")?;
-    let (digest, meta) = match (item.get("meta"), item.get("metadata")) {
-        (Some(Value::String(d)), m) => (d.clone(), m.cloned()),
-        (Some(m @ Value::Object(_)), _) => (
-            item.get("meta_digest")
-                .and_then(Value::as_str)
-                .ok_or("no meta digest")?
-                .to_string(),
-            Some(m.clone()),
-        ),
-        _ => return Err("no meta digest".into()),
-    };
-    let meta = meta.filter(|m| !m.is_null());
-    let meta_digest = Digest::from_hex(&digest).map_err(|e| format!("meta: {e}"))?;
-    Ok((
-        SetLeaf {
-            cid,
-            size,
-            meta: meta_digest,
-        },
-        meta,
-    ))
-}
-
-/// The leaf commits BLAKE3 of the canonical JSON (RFC 8785) of its metadata.
-fn check_meta_digest(meta: &Value, want: &Digest) -> Result<(), String> {
-    let bytes = hasher::meta::canonical(meta).map_err(|e| e.to_string())?;
-    let got = hasher::meta::meta_digest(Some(&bytes));
-    if &got != want {
-        return Err(format!(
-            "its metadata hashes to {got}, the leaf commits {want}"
-        ));
-    }
-    Ok(())
-}
-
-/// The source entries of a leaf's metadata, `{"sources":[entry, ...]}`.
-fn source_entries(meta: &Value) -> Vec<serde_json::Map<String, Value>> {
-    meta.get("sources")
-        .and_then(Value::as_array)
-        .map(|l| l.iter().filter_map(|e| e.as_object().cloned()).collect())
-        .unwrap_or_default()
-}
-
-/// A metadata value as text: a string as is, another JSON value as its compact JSON; `None`
-/// when absent or null.
-fn text(v: Option<&Value>) -> Option<String> {
-    match v {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
-    }
 }

@@ -20,11 +20,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use verifier::entry::EntryBody;
 use verifier::VerifierKey;
 
 use crate::client::Client;
-use crate::cmd::proof::{checkpoint_index, verified_entry, KeyArg};
+use crate::cmd::proof::{verified_checkpoint, KeyArg};
 use crate::cmd::publisher::Remote;
 use crate::cmd::report::figures::{dataset_figures, Counts, DatasetFigures};
 use crate::exit::{say, Exit, Failure, OrExit, Outcome};
@@ -204,18 +203,8 @@ pub fn build(
     sme: bool,
     checks: &crate::cmd::verify::SiteCheckArgs,
 ) -> Result<Summary, Failure> {
-    let (m, c) = match model.split_once('@') {
-        Some((m, c)) => (m, Some(c)),
-        None => (model, None),
-    };
-    let index = checkpoint_index(client, m, c)?;
-    let ve = verified_entry(client, key, index)?;
-    let EntryBody::ModelCheckpoint(cp) = ve.entry.body() else {
-        return Err(Failure::msg(
-            Exit::Invalid,
-            format!("entry {index} is not a model_checkpoint"),
-        ));
-    };
+    let (ve, cp) = verified_checkpoint(client, key, model)?;
+    let index = ve.index;
     let label = format!("{}/{}@{}", cp.publisher, cp.model, cp.checkpoint);
     let mut datasets = Vec::new();
     for d in &cp.datasets {

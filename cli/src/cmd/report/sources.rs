@@ -16,17 +16,14 @@ use crate::exit::{Exit, Failure, OrExit};
 pub fn check_source_tree(
     label: &str,
     dv: &DatasetVersion,
-    source_leaves: &BTreeMap<(String, [u8; 32]), u64>,
+    source_leaves: &BTreeMap<(SourceKey, [u8; 32]), u64>,
 ) -> Result<Option<SetRefJson>, Failure> {
     let Some(want) = &dv.sources else {
         return Ok(None);
     };
     let mut b = RangeRootBuilder::new();
     for (key, cid) in source_leaves.keys() {
-        let key = SourceKey::from_stored(key).ok_or_else(|| {
-            Failure::msg(Exit::Invalid, format!("{label}: a source key is not a key"))
-        })?;
-        b.push(&RangeLeaf::source(&key, &ContentId(*cid)))
+        b.push(&RangeLeaf::source(key, &ContentId(*cid)))
             .or_exit(Exit::Invalid, format!("{label}: source tree"))?;
     }
     if b.root() != want.root || b.size().0 != want.size {
