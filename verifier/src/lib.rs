@@ -5,7 +5,8 @@
 //! checkpoints ([`checkpoint`]), tlog-proofs ([`tlog_proof`]), consistency-proof files
 //! ([`consistency_proof`]), private key files ([`keyfile`]), BLAKE3 sorted sets with inclusion
 //! and exclusion proofs ([`set`]), signed entries ([`entry`]), the compliance check that ties them
-//! together ([`compliance`]), and every wire format's parser and printer.
+//! together ([`compliance`]), normalised passages of texts and their ids ([`passage`]), and every
+//! wire format's parser and printer.
 //!
 //! Deliberately not here: I/O, storage, async and threads. Every function takes bytes or a
 //! [`tree::HashReader`] and returns values, so the crate builds without rayon, memmap2, tokio,
@@ -21,6 +22,7 @@ pub mod hash;
 pub mod keyfile;
 pub mod merkle;
 pub mod note;
+pub mod passage;
 pub mod set;
 pub mod tile;
 pub mod tlog_proof;
