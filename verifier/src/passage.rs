@@ -37,6 +37,9 @@ pub struct Passage {
     /// Byte offset in the original text of the first character that produced `text`.
     pub start: usize,
     /// Byte offset in the original text just after the last character that produced `text`.
+    /// Where a boundary falls inside a run of characters that NFKC joins (a CJK full stop
+    /// followed by a combining mark), the run is counted whole to the passage it ends, so
+    /// passages never overlap: `start <= end`, and each starts at or after the previous end.
     pub end: usize,
 }
 
@@ -223,6 +226,8 @@ struct Cutter {
     cur: String,
     cur_start: usize,
     cur_end: usize,
+    /// The end of the last sentence.
+    last_end: usize,
     /// The separator before `cur`.
     sep: Sep,
     /// Whether any sentence was produced (a leading paragraph break separates nothing).
@@ -244,6 +249,7 @@ impl Cutter {
             cur: String::new(),
             cur_start: 0,
             cur_end: 0,
+            last_end: 0,
             sep: Sep::None,
             any: false,
             ws: false,
@@ -332,7 +338,8 @@ impl Cutter {
     /// Appends a character that may start a run of terminators.
     fn emit(&mut self, c: char, s: usize, e: usize) {
         if self.cur.is_empty() {
-            self.cur_start = s;
+            // A boundary inside a run NFKC joined: the run goes to the sentence it ends.
+            self.cur_start = s.max(self.last_end);
         }
         self.cur.push(c);
         self.cur_end = e;
@@ -368,6 +375,7 @@ impl Cutter {
             end: self.cur_end,
             sep: self.sep,
         });
+        self.last_end = self.cur_end;
         self.any = true;
         self.sep = next;
     }
