@@ -21,8 +21,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use verifier::passage::{
     combining_class, fold, is_alnum, is_cjk, is_closer, is_ignorable, is_nfkc_boundary,
-    is_terminator, is_unassigned_in_17_with_data, is_whitespace, normalise, passages,
-    MIN_PASSAGE_BYTES,
+    is_stable_uncased, is_terminator, is_unassigned_in_17_with_data, is_whitespace, normalise,
+    passages, MIN_PASSAGE_BYTES,
 };
 use verifier::ContentId;
 
@@ -310,6 +310,23 @@ fn nfkc_boundary_ranges_are_safe() {
                 nfkd.normalize(&s) != s || combining_class(c) != 0 || backward.contains(&c),
                 "U+{cp:04X}"
             );
+        }
+    }
+}
+
+/// The speed-up ranges: NFKC, lowercase and the fold leave each alone, and each is a letter.
+#[test]
+fn stable_uncased_ranges_are_stable() {
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    for cp in 0..0x110000u32 {
+        let Some(c) = char::from_u32(cp) else {
+            continue;
+        };
+        if is_stable_uncased(c) {
+            let s = c.to_string();
+            assert_eq!(nfkc.normalize(&s), s, "U+{cp:04X}");
+            assert!(c.to_lowercase().eq([c]) && fold(c) == c, "U+{cp:04X}");
+            assert!(c.is_alphanumeric() && is_nfkc_boundary(c), "U+{cp:04X}");
         }
     }
 }
