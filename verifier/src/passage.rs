@@ -17,6 +17,7 @@
 //! runs around non-ASCII characters, each cut where normalisation cannot reach across.
 
 use std::collections::VecDeque;
+use std::sync::OnceLock;
 
 use icu_normalizer::properties::CanonicalCombiningClassMapBorrowed;
 use icu_normalizer::ComposingNormalizerBorrowed;
@@ -211,6 +212,34 @@ pub fn is_unassigned_in_17_with_data(c: char) -> bool {
 pub fn is_stable_uncased(c: char) -> bool {
     matches!(c as u32, 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
         | 0xAC00..=0xD7A3 | 0x20000..=0x2A6DF)
+}
+
+/// A speed-up, not a rule: letters of Latin-1, Latin Extended-A/B, Greek and Cyrillic that NFKC
+/// leaves alone when nothing joins them (checked code point by code point in
+/// tests/passage_vectors.rs); they are only lowercased and folded.
+pub fn is_stable_alone(c: char) -> bool {
+    matches!(c as u32, 0xC0..=0x131 | 0x134..=0x13E | 0x141..=0x148 | 0x14A..=0x17E
+        | 0x180..=0x1C3 | 0x1CD..=0x1F0 | 0x1F4..=0x24F | 0x386 | 0x388..=0x38A | 0x38C
+        | 0x38E..=0x3A1 | 0x3A3..=0x3CE | 0x400..=0x45F)
+}
+
+/// `char::to_lowercase` of U+0000..U+04FF where it is one character, from a table built from it
+/// on first use (the standard library's own lookup is a binary search).
+fn lower_small(c: char) -> Option<char> {
+    static TABLE: OnceLock<Vec<char>> = OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0u32..0x500)
+            .map(|cp| {
+                let c = char::from_u32(cp).unwrap_or('\0');
+                let mut l = c.to_lowercase();
+                match (l.next(), l.next()) {
+                    (Some(x), None) => x,
+                    _ => '\0', // several characters (U+0130): the caller asks the library
+                }
+            })
+            .collect()
+    });
+    t.get(c as usize).copied().filter(|&l| l != '\0')
 }
 
 /// An ASCII byte that only ever gets appended (lowercased): not whitespace, a terminator, a
@@ -579,6 +608,17 @@ impl<'a> Sentences<'a> {
             if is_stable_uncased(c) {
                 // Alone in its run, NFKC leaves it, and it has no lowercase: itself.
                 self.cutter.push(c, start, end);
+                return;
+            }
+            if is_stable_alone(c) {
+                match lower_small(c) {
+                    Some(l) => self.cutter.push(fold(l), start, end),
+                    None => {
+                        for l in c.to_lowercase() {
+                            self.cutter.push(fold(l), start, end);
+                        }
+                    }
+                }
                 return;
             }
         }

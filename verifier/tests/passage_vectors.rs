@@ -21,8 +21,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use verifier::passage::{
     combining_class, fold, is_alnum, is_cjk, is_closer, is_ignorable, is_nfkc_boundary,
-    is_stable_uncased, is_terminator, is_unassigned_in_17_with_data, is_whitespace, normalise,
-    passages, MIN_PASSAGE_BYTES,
+    is_stable_alone, is_stable_uncased, is_terminator, is_unassigned_in_17_with_data,
+    is_whitespace, normalise, passages, MIN_PASSAGE_BYTES,
 };
 use verifier::ContentId;
 
@@ -329,6 +329,18 @@ fn stable_uncased_ranges_are_stable() {
             assert!(c.is_alphanumeric() && is_nfkc_boundary(c), "U+{cp:04X}");
         }
     }
+}
+
+/// The other speed-up ranges: NFKC leaves each alone.
+#[test]
+fn stable_alone_ranges_are_stable() {
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    let bad: Vec<String> = (0..0x110000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| is_stable_alone(*c) && nfkc.normalize(&c.to_string()) != c.to_string())
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
 }
 
 /// Characters where the rules meet: ASCII letters, sentence punctuation, closers, hyphens,
