@@ -237,6 +237,49 @@ fn vectors_hold() {
     }
 }
 
+/// docs/formats.md, section "Passages": every id there is an id of the vectors, and every case
+/// it names exists.
+#[test]
+fn formats_md_examples_are_vectors() {
+    let doc = std::fs::read_to_string(root().join("docs/formats.md")).unwrap();
+    let start = doc.find("\n## Passages\n").expect("section Passages");
+    let section = &doc[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(data_path()).unwrap()).unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    let ids: HashSet<&str> = cases
+        .iter()
+        .flat_map(|c| c["passages"].as_array().unwrap())
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let mut seen = 0;
+    for (i, _) in section.match_indices("blake3:") {
+        let Some(id) = section.get(i..i + 71) else {
+            continue;
+        };
+        if !id[7..].bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue; // the form `blake3:<64 lowercase hex>`
+        }
+        assert!(
+            ids.contains(id),
+            "{id} in docs/formats.md is not a vector id"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 5, "{seen}");
+    for name in [
+        "plain",
+        "rewrapped",
+        "embedded",
+        "hyphenation",
+        "cjk_without_spaces",
+    ] {
+        assert!(section.contains(&format!("`{name}`")), "{name}");
+        assert!(cases.iter().any(|c| c["name"] == name), "{name}");
+    }
+    assert!(section.contains(&format!("at least **{MIN_PASSAGE_BYTES} bytes**")));
+}
+
 #[test]
 fn explorer_copy_is_current() {
     let mut v = computed_vectors();
