@@ -512,3 +512,102 @@ fn udhr_streaming_equals_reference() {
     }
     assert!(n > 400, "{n} files");
 }
+
+/// A work of several paragraphs (smart quotes, em dashes, hyphenated compounds, accents).
+const ESSAY: &[&str] = &[
+    "When the river rose in the spring of that year, the people of the valley did what their \
+     grandparents had done: they moved the animals to the high pastures and waited. Nobody \
+     believed the old stone bridge would hold — it had been built for carts, not for floods.",
+    "The miller’s daughter, who had read every book in the schoolhouse twice, said the bridge \
+     would stand. “It is the arches,” she told anyone who would listen; “the water goes \
+     through them, not against them.” Most people laughed at the well-meaning girl.",
+    "By the end of the week the water had reached the second step of the church. The bridge \
+     was still there, half-hidden in brown foam, and the laughter had stopped. Even the mayor \
+     came down to the bank to look at it, hat in hand, saying nothing at all.",
+    "Years later, when a new road was planned, the engineers from the capital wanted to pull \
+     the old bridge down. Zoë — now the village’s only teacher — brought her class to the \
+     council meeting, and each child read one sentence about the flood.",
+];
+
+/// Re-wraps like a text wrapper at `width` columns, breaking after hyphens too, with `eol`.
+fn rewrap(text: &str, width: usize, eol: &str) -> String {
+    // (piece, whether it continues the previous piece of the same word, after its hyphen)
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    for w in text.split(' ') {
+        let parts: Vec<&str> = w.split_inclusive('-').collect();
+        for (i, part) in parts.iter().enumerate() {
+            pieces.push((part, i > 0));
+        }
+    }
+    let (mut out, mut line) = (String::new(), 0);
+    for (w, glued) in pieces {
+        let n = w.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push_str(eol);
+            line = 0;
+        } else if line > 0 && !glued {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(w);
+        line += n;
+    }
+    out
+}
+
+/// What a scraper or a plain-text copy does to the same words: straight quotes, double hyphens
+/// for dashes, NBSP after some commas, soft hyphens inside long words, other case in places.
+fn retype(p: &str) -> String {
+    let mut s = p
+        .replace(['“', '”'], "\"")
+        .replace('’', "'")
+        .replace(" — ", " - ")
+        .replace(", a", ",\u{a0}a")
+        .replace("engineers", "engi\u{ad}neers")
+        .replace("schoolhouse", "school\u{ad}house");
+    s = s.replace("Nobody", "NOBODY");
+    s
+}
+
+#[test]
+fn a_rewrapped_work_inside_records_is_found_paragraph_by_paragraph() {
+    let work = ESSAY.join("\n\n");
+    let mine: Vec<_> = passages(&work).collect();
+    assert!(mine.len() >= 8, "{}", mine.len());
+    // Records of a web corpus: text around, paragraphs on single lines or re-wrapped, retyped.
+    let record_a = format!(
+        "Home | News | Contact\nLocal history.\n{}\nShare this story. 3 comments",
+        ESSAY
+            .iter()
+            .map(|p| retype(p))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let record_b = |width: usize| {
+        format!(
+            "From the archive:\r\n\r\n{}\r\n\r\n(c) 2024 The Valley Gazette.",
+            ESSAY
+                .iter()
+                .map(|p| rewrap(&retype(p), width, "\r\n"))
+                .collect::<Vec<_>>()
+                .join("\r\n\r\n")
+        )
+    };
+    let mut records = vec![record_a];
+    records.extend((20..=80).map(record_b));
+    // Some widths break a compound at its hyphen, so the hyphen rule is exercised.
+    assert!(records.iter().any(|r| r.contains("-\r\n")));
+    for record in &records {
+        let ids: HashSet<ContentId> = passages(record).map(|p| p.id).collect();
+        for (i, para) in ESSAY.iter().enumerate() {
+            let ps: Vec<_> = passages(para).collect();
+            let found = ps.iter().filter(|p| ids.contains(&p.id)).count();
+            assert_eq!(found, ps.len(), "paragraph {i} in {record:?}");
+        }
+    }
+    // A different text shares no passage with the work.
+    let other = "When the river rose in the spring, the people of the town did nothing at all \
+                 and waited for the water to go down again, as it always did.";
+    let mine_ids: HashSet<ContentId> = mine.iter().map(|p| p.id).collect();
+    assert!(passages(other).all(|p| !mine_ids.contains(&p.id)));
+}
