@@ -190,6 +190,15 @@ fn computed_vectors() -> Value {
             })
             .collect();
     }
+    for case in v["byte_cases"].as_array().unwrap() {
+        let bytes = hex::decode(case["input_hex"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            normalise(&String::from_utf8_lossy(&bytes)),
+            case["normalised"].as_str().unwrap(),
+            "byte case {}",
+            case["name"]
+        );
+    }
     v
 }
 

@@ -38,6 +38,14 @@ test('every vector: normalised text, passage texts and ids', () => {
   }
 });
 
+test('bytes: invalid UTF-8 decodes as in Rust (one U+FFFD per maximal invalid subpart)', () => {
+  assert.ok(vectors.byte_cases.length >= 1);
+  for (const c of vectors.byte_cases) {
+    const bytes = new Uint8Array(c.input_hex.match(/../g).map((h) => parseInt(h, 16)));
+    assert.equal(normalise(new TextDecoder().decode(bytes)), c.normalised, c.name);
+  }
+});
+
 test('a rewrapped paragraph inside other text gives the work its passage ids', () => {
   const work = 'It was a well-known fact, in the small town by the river, that the miller\u2019s daughter could outrun every horse in the valley. Nobody knew why.';
   const record = 'Posted by admin.\nIt was a well-\nknown fact, in the small\u00a0town by the river, that the MILLER\'S daughter could outrun\n   every horse in the valley. Share this page!';
