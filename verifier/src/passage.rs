@@ -547,6 +547,8 @@ impl<'a> Sentences<'a> {
                     self.cutter
                         .push(char::from(b.to_ascii_lowercase()), i, i + 1);
                     self.pos = i + 1;
+                } else if b >= 0x80 && self.stable_alone_at(i) {
+                    // Done (a letter alone in its run that NFKC leaves alone).
                 } else {
                     self.unit_at(i);
                 }
@@ -558,8 +560,46 @@ impl<'a> Sentences<'a> {
         }
     }
 
+    /// The unit path's result for a letter that is alone in its run (the next character is
+    /// ASCII or a boundary) and that NFKC leaves alone, without building the run: pushes it,
+    /// lowercased and folded, and returns true; otherwise does nothing and returns false.
+    #[inline]
+    fn stable_alone_at(&mut self, i: usize) -> bool {
+        let rest = &self.text[i..];
+        let mut it = rest.chars();
+        let Some(c) = it.next() else { return false };
+        let uncased = is_stable_uncased(c);
+        if !uncased && !is_stable_alone(c) {
+            return false;
+        }
+        let alone = match it.next() {
+            None => true,
+            Some(d) => {
+                d.is_ascii()
+                    || (!is_ignorable(d)
+                        && (is_nfkc_boundary(d) || is_unassigned_in_17_with_data(d)))
+            }
+        };
+        if !alone {
+            return false;
+        }
+        let e = i + c.len_utf8();
+        self.pos = e;
+        if uncased {
+            self.cutter.push(c, i, e);
+        } else if let Some(l) = lower_small(c) {
+            self.cutter.push(fold(l), i, e);
+        } else {
+            for l in c.to_lowercase() {
+                self.cutter.push(fold(l), i, e);
+            }
+        }
+        true
+    }
+
     /// Normalises the run of characters that starts at `start` and ends before the next
     /// character NFKC cannot join to it, and feeds the result to the cutter.
+    #[inline(never)]
     fn unit_at(&mut self, start: usize) {
         let text = self.text;
         let mut chars = text[start..].char_indices();
