@@ -24,6 +24,12 @@
 //! line 238, `osi-approved.jsonl` its OSI-approved lines. The id of a licence is the BLAKE3 of its
 //! text alone, so pasting a text into the explorer's "Was my work used?" box finds it.
 //!
+//! Each set is stored with its leaves' metadata, as a `manifest` upload stores it, and each
+//! `dataset_version` entry commits the version's source tree (the licences' URLs, on github.com,
+//! www.gnu.org, opensource.org, ...), which the ledger recomputed from that metadata before it
+//! accepted the entry: the explorer's item view, licence and top-domain charts and "Is my site in
+//! it?" page have real data, and the test checks the trees equal what `prov hash` records.
+//!
 //! Deterministic where it matters: the publisher and requester keys are derived from fixed labels
 //! and the sets from the shipped file, so every demo log holds the same statements (entry bodies,
 //! roots) at the same indexes. Each entry is bound to the demo log's own origin and stamped with
@@ -58,6 +64,8 @@ use ledger::store::sets::SetStoreError;
 use ledger::{ContentId, Digest, LeafIndex};
 use serde::Deserialize;
 use serde_json::Value;
+use verifier::entry::SetRef;
+use verifier::range::RangeTree;
 
 /// The shipped corpus, one JSON object per line: `id`, `name`, `url`, `osi_approved`, `text`.
 pub const CORPUS: &str = include_str!("../demo/spdx-licences.jsonl");
@@ -93,6 +101,8 @@ pub enum DemoError {
     MissingLicence(&'static str),
     #[error("demo metadata: {0}")]
     Meta(#[from] hasher::HashError),
+    #[error("demo leaf metadata: {0}")]
+    LeafMeta(#[from] verifier::set::meta::MetaError),
     #[error("demo entry: {0}")]
     Entry(#[from] EntryError),
     #[error("demo set: {0}")]
@@ -316,7 +326,9 @@ pub fn meta_spec() -> Result<MetaSpec, hasher::HashError> {
 
 /// The manifest leaves of `records` hashed as lines of a file named `file`, renumbered from 1
 /// in the order given: exactly what `prov hash` makes of a file holding those lines.
-pub fn manifest(records: &[&Licence], file: &str) -> Result<SortedSet, DemoError> {
+/// Each leaf's canonical metadata comes with it (in leaf order): what a `manifest` upload
+/// carries, so the service stores it and derives the version's source tree.
+fn manifest(records: &[&Licence], file: &str) -> Result<(SortedSet, Vec<Vec<u8>>), DemoError> {
     let spec = meta_spec()?;
     // Items with equal text merge into one leaf listing every source (hasher's rule), so the
     // sources are gathered per content id before the leaf's metadata is hashed.
@@ -335,19 +347,35 @@ pub fn manifest(records: &[&Licence], file: &str) -> Result<SortedSet, DemoError
             .or_insert_with(|| (r.text.len() as u64, Vec::new()));
         slot.1.push(entry);
     }
-    let leaves = by_cid
+    let (leaves, metas): (Vec<SetLeaf>, Vec<Vec<u8>>) = by_cid
         .into_iter()
         .map(|(cid, (size, mut sources))| {
             sources.sort();
             let json = leaf_meta_json(sources.iter().map(Vec::as_slice));
-            SetLeaf {
+            let leaf = SetLeaf {
                 cid,
                 size,
                 meta: meta_digest(Some(&json)),
-            }
+            };
+            (leaf, json)
         })
-        .collect();
-    Ok(SortedSet::new(leaves)?)
+        .unzip();
+    Ok((SortedSet::new(leaves)?, metas))
+}
+
+/// The source tree of a manifest's leaves and their metadata (verifier's rule: one leaf per
+/// distinct source key and content id): what `prov hash` records and the service recomputes.
+fn source_tree(set: &SortedSet, metas: &[Vec<u8>]) -> Result<SetRef, DemoError> {
+    let mut leaves = Vec::new();
+    for (leaf, meta) in set.leaves().iter().zip(metas) {
+        let parsed = verifier::set::meta::LeafMeta::parse(meta)?;
+        leaves.extend(parsed.source_leaves(&leaf.cid));
+    }
+    let tree = RangeTree::from_unsorted(leaves);
+    Ok(SetRef {
+        root: tree.root(),
+        size: tree.size().0,
+    })
 }
 
 /// One line of the shipped corpus.
@@ -408,6 +436,20 @@ fn submit(ledger: &Ledger, entry: Entry) -> Result<LeafIndex, DemoError> {
     Ok(ledger.submit(entry.as_bytes().to_vec())?.index)
 }
 
+/// Stores `set` with each leaf's metadata (what a `manifest` upload's commit does: the service
+/// keeps the metadata and derives the source tree), returning its root.
+fn store_set_with_meta(
+    ledger: &Ledger,
+    set: &SortedSet,
+    metas: &[Vec<u8>],
+) -> Result<Digest, DemoError> {
+    let mut w = ledger.set_writer();
+    for (leaf, meta) in set.leaves().iter().zip(metas) {
+        w.push_with_meta(leaf, meta)?;
+    }
+    Ok(w.commit(&set.root())?.root)
+}
+
 /// Stores `set` through the ledger's set writer (what an upload's commit does), returning its
 /// root.
 fn store_set(ledger: &Ledger, set: &SortedSet) -> Result<Digest, DemoError> {
@@ -429,8 +471,9 @@ fn publish(
     file: &str,
     records: &[&Licence],
 ) -> Result<DemoDataset, DemoError> {
-    let set = manifest(records, file)?;
-    let root = store_set(ledger, &set)?;
+    let (set, metas) = manifest(records, file)?;
+    let sources = source_tree(&set, &metas)?;
+    let root = store_set_with_meta(ledger, &set, &metas)?;
     let key_of = DatasetKey {
         publisher: name_of(DATASET_PUBLISHER)?,
         dataset: name_of(dataset)?,
@@ -448,7 +491,7 @@ fn publish(
         },
         licence: DATASET_LICENCE.into(),
         previous: previous.map(name_of).transpose()?,
-        sources: None,
+        sources: Some(sources),
     });
     let index = submit(ledger, Entry::sign(ledger.origin(), body, time, None, key)?)?;
     Ok(DemoDataset {

@@ -21,7 +21,7 @@ use hasher::{hash_corpus, CpuHasher, HashConfig, Mode, Quiet};
 use ledger::compliance::{verify_bundle, Verdict, Violation};
 use ledger::entry::{Entry, EntryBody, EntryKind};
 use ledger::ledger::Ledger;
-use ledger::{ContentId, Digest, LeafIndex};
+use ledger::{ContentId, LeafIndex};
 
 fn seeded(dir: &Path) -> (Ledger, DemoSummary) {
     demo::create(&dir.join("ledger"), "demo.test/log").unwrap()
@@ -113,7 +113,7 @@ fn demo_checkpoints_are_one_compliant_and_one_violating() {
 #[test]
 fn demo_roots_match_hasher_on_the_shipped_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_l, s) = seeded(tmp.path());
+    let (l, s) = seeded(tmp.path());
     let lines: Vec<&str> = CORPUS.lines().collect();
     let osi: Vec<&str> = lines
         .iter()
@@ -127,17 +127,35 @@ fn demo_roots_match_hasher_on_the_shipped_file() {
         .map(|(_, l)| *l)
         .collect();
     let cases = [
-        ("v1", CORPUS_FILE, &lines[..V1_LINES], s.licences_v1.root),
-        ("v2", CORPUS_FILE, &v2[..], s.licences_v2.root),
-        ("osi", OSI_FILE, &osi[..], s.osi_approved.root),
+        ("v1", CORPUS_FILE, &lines[..V1_LINES], &s.licences_v1),
+        ("v2", CORPUS_FILE, &v2[..], &s.licences_v2),
+        ("osi", OSI_FILE, &osi[..], &s.osi_approved),
     ];
-    for (dir, file, content, want) in cases {
+    for (dir, file, content, d) in cases {
+        let (want, index) = (d.root, d.index);
         let d = tmp.path().join(dir);
         std::fs::create_dir(&d).unwrap();
         let path = d.join(file);
         std::fs::write(&path, content.join("\n") + "\n").unwrap();
-        assert_eq!(hash_file(&path), want, "{dir}");
+        let header = hash_file(&path);
+        assert_eq!(header.root, want, "{dir}");
+        // The source tree the demo's entry commits (and the ledger recomputed from the stored
+        // metadata before it accepted the entry) is the one `prov hash` writes.
+        let sources = dataset_sources(&l, index);
+        assert_eq!(
+            header.sources_root.zip(header.sources_size),
+            Some((sources.root, sources.size)),
+            "{dir}"
+        );
     }
+}
+
+fn dataset_sources(l: &Ledger, index: LeafIndex) -> ledger::entry::SetRef {
+    let e = Entry::from_bytes(&l.entry(index).unwrap().unwrap()).unwrap();
+    let EntryBody::DatasetVersion(dv) = e.body() else {
+        panic!("entry {index:?} is not a dataset version")
+    };
+    dv.sources.clone().expect("the demo commits a source tree")
 }
 
 #[test]
@@ -203,7 +221,7 @@ fn demo_is_deterministic() {
     assert_ne!(a.verifier_key().to_string(), b.verifier_key().to_string());
 }
 
-fn hash_file(path: &Path) -> Digest {
+fn hash_file(path: &Path) -> hasher::ManifestHeader {
     let cfg = HashConfig {
         mode: Mode::Jsonl,
         field: "text".into(),
@@ -219,7 +237,7 @@ fn hash_file(path: &Path) -> Digest {
         &mut Quiet,
     )
     .unwrap();
-    summary.root()
+    summary.header
 }
 
 /// The service (`api`) does not depend on `hasher` (corpus walking, Parquet, Arrow, zstd): the
