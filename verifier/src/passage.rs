@@ -17,6 +17,7 @@
 //! runs around non-ASCII characters, each cut where normalisation cannot reach across.
 
 use std::collections::VecDeque;
+use std::sync::OnceLock;
 
 use icu_normalizer::properties::CanonicalCombiningClassMapBorrowed;
 use icu_normalizer::ComposingNormalizerBorrowed;
@@ -164,7 +165,7 @@ pub fn is_cjk(c: char) -> bool {
 /// Letters and digits (Unicode Alphabetic or General_Category N), between which a hyphen is
 /// deleted.
 pub fn is_alnum(c: char) -> bool {
-    c.is_alphanumeric()
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && (is_stable_uncased(c) || c.is_alphanumeric()))
 }
 
 /// The fold of step 4, applied to each lowercased code point.
@@ -191,6 +192,82 @@ pub fn is_nfkc_boundary(c: char) -> bool {
             | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
             | 0xFF01..=0xFF9D | 0x20000..=0x3FFFF)
 }
+
+/// Code points that Unicode 18.0 assigned with normalisation data (a decomposition, a combining
+/// class, or a part in a composition). The rules are pinned to Unicode 17.0 (Rust 1.95's
+/// `char` tables, the ICU 78 of Node 20 and current browsers), where these are unassigned:
+/// no decomposition, class 0, composing with nothing. ICU4X 2.4's data is 18.0, so these
+/// bypass it. (The explorer's test compares every code point with the browser's 17.0 tables.)
+pub fn is_unassigned_in_17_with_data(c: char) -> bool {
+    matches!(c as u32,
+        0x558 | 0x58B..=0x58C | 0x5C8..=0x5C9 | 0x1ADE..=0x1ADF | 0x1AEC..=0x1AF0
+        | 0x209D..=0x209F | 0x107BB..=0x107BF | 0x10ECB..=0x10ECF | 0x10EF0..=0x10EF9
+        | 0x1B123..=0x1B126 | 0x1D127..=0x1D128 | 0x1D250..=0x1D252 | 0x1D25B..=0x1D25C
+        | 0x1D25F | 0x1D280..=0x1D281 | 0x1D6A6 | 0x1DF95 | 0x1DFCD..=0x1DFFF)
+}
+
+/// A speed-up, not a rule: characters that NFKC leaves alone, that have no lowercase and that
+/// the fold leaves alone (CJK ideographs, kana, Hangul syllables; checked code point by code
+/// point in tests/passage_vectors.rs).
+pub fn is_stable_uncased(c: char) -> bool {
+    matches!(c as u32, 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7A3 | 0x20000..=0x2A6DF)
+}
+
+/// A speed-up, not a rule: letters of Latin-1, Latin Extended-A/B, Greek and Cyrillic that NFKC
+/// leaves alone when nothing joins them (checked code point by code point in
+/// tests/passage_vectors.rs); they are only lowercased and folded.
+pub fn is_stable_alone(c: char) -> bool {
+    matches!(c as u32, 0xC0..=0x131 | 0x134..=0x13E | 0x141..=0x148 | 0x14A..=0x17E
+        | 0x180..=0x1C3 | 0x1CD..=0x1F0 | 0x1F4..=0x24F | 0x386 | 0x388..=0x38A | 0x38C
+        | 0x38E..=0x3A1 | 0x3A3..=0x3CE | 0x400..=0x45F)
+}
+
+/// `char::to_lowercase` of U+0000..U+04FF where it is one character, from a table built from it
+/// on first use (the standard library's own lookup is a binary search).
+fn lower_small(c: char) -> Option<char> {
+    static TABLE: OnceLock<Vec<char>> = OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0u32..0x500)
+            .map(|cp| {
+                let c = char::from_u32(cp).unwrap_or('\0');
+                let mut l = c.to_lowercase();
+                match (l.next(), l.next()) {
+                    (Some(x), None) => x,
+                    _ => '\0', // several characters (U+0130): the caller asks the library
+                }
+            })
+            .collect()
+    });
+    t.get(c as usize).copied().filter(|&l| l != '\0')
+}
+
+/// An ASCII byte that only ever gets appended (lowercased): not whitespace, a terminator, a
+/// closer or a hyphen.
+#[inline]
+fn plain(b: u8) -> bool {
+    PLAIN[usize::from(b)]
+}
+
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = !matches!(
+            b as u8,
+            b'.' | b'!' | b'?' | b'"' | b'\'' | b')' | b']' | b'}' | b'-'
+        );
+        b += 1;
+    }
+    // Control characters that are not White_Space are plain too.
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = !matches!(b, 0x09..=0x0D);
+        b += 1;
+    }
+    t[0x7F] = true;
+    t
+};
 
 /// The separator before a sentence in the normalised text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -239,7 +316,9 @@ struct Cutter {
     term: Term,
     /// The current terminator run holds 。, which ends a sentence whatever follows.
     ideo: bool,
-    prev_alnum: bool,
+    /// The last character of the paragraph so far (' ' at its start): a hyphen after a letter
+    /// or digit is held back.
+    prev: char,
     out: VecDeque<Sentence>,
 }
 
@@ -258,14 +337,30 @@ impl Cutter {
             hyphen: None,
             term: Term::None,
             ideo: false,
-            prev_alnum: false,
+            prev: ' ',
             out: VecDeque::new(),
         }
     }
 
-    /// An ASCII letter, digit or punctuation mark that is none of: whitespace, terminator,
-    /// closer, hyphen; in a quiet state (no pending space, hyphen or terminator) it is just
-    /// appended. The caller has lowercased it.
+    /// Whether the next plain ASCII byte (see [`plain`]) would just be appended: a sentence is
+    /// under way and no space, hyphen or sentence end is pending.
+    #[inline]
+    fn quiet(&self) -> bool {
+        !self.ws && self.hyphen.is_none() && self.term == Term::None && !self.cur.is_empty()
+    }
+
+    /// Appends `run` (plain ASCII bytes and single spaces between them, starting at input offset
+    /// `s`) in a quiet state: exactly what pushing its bytes one by one does.
+    #[inline]
+    fn append_plain(&mut self, run: &str, s: usize) {
+        let at = self.cur.len();
+        self.cur.push_str(run);
+        self.cur[at..].make_ascii_lowercase();
+        self.cur_end = s + run.len();
+        self.prev = run.chars().next_back().unwrap_or(' ');
+    }
+
+    /// One normalised code point, from input bytes `s..e`.
     #[inline]
     fn push(&mut self, c: char, s: usize, e: usize) {
         if is_whitespace(c) {
@@ -290,7 +385,7 @@ impl Cutter {
                     self.emit('-', hs, he);
                 }
                 self.end_sentence(Sep::Paragraph);
-                self.prev_alnum = false;
+                self.prev = ' ';
                 self.term = Term::None;
             } else if let Some((hs, he)) = self.hyphen.take() {
                 if !is_alnum(c) {
@@ -327,9 +422,9 @@ impl Cutter {
             }
             Term::None => {}
         }
-        if c == '-' && self.prev_alnum {
+        if c == '-' && is_alnum(self.prev) {
             self.hyphen = Some((s, e));
-            self.prev_alnum = false;
+            self.prev = '-';
             return;
         }
         self.emit(c, s, e);
@@ -343,7 +438,7 @@ impl Cutter {
         }
         self.cur.push(c);
         self.cur_end = e;
-        self.prev_alnum = is_alnum(c);
+        self.prev = c;
         if is_terminator(c) {
             self.term = Term::InTerminators;
             self.ideo = c == '\u{3002}';
@@ -354,12 +449,12 @@ impl Cutter {
     fn append(&mut self, c: char, e: usize) {
         self.cur.push(c);
         self.cur_end = e;
-        self.prev_alnum = false;
+        self.prev = c;
     }
 
     fn emit_space(&mut self) {
         self.cur.push(' ');
-        self.prev_alnum = false;
+        self.prev = ' ';
     }
 
     fn end_sentence(&mut self, next: Sep) {
@@ -369,8 +464,11 @@ impl Cutter {
             }
             return;
         }
+        // Copied at its size (most sentences are short and dropped); `cur` keeps its buffer.
+        let text = self.cur.as_str().to_owned();
+        self.cur.clear();
         self.out.push_back(Sentence {
-            text: std::mem::take(&mut self.cur),
+            text,
             start: self.cur_start,
             end: self.cur_end,
             sep: self.sep,
@@ -421,9 +519,36 @@ impl<'a> Sentences<'a> {
                 let i = self.pos;
                 let b = bytes[i];
                 if b < 0x80 && (i + 1 == n || bytes[i + 1] < 0x80) {
+                    if plain(b) && self.cutter.quiet() {
+                        // The ASCII fast path: plain bytes and single spaces between them, up
+                        // to the last one followed by ASCII.
+                        let mut j = i + 1;
+                        while j < n {
+                            if plain(bytes[j]) {
+                                j += 1;
+                            } else if bytes[j] == b' ' && j + 1 < n && plain(bytes[j + 1]) {
+                                j += 2;
+                            } else {
+                                break;
+                            }
+                        }
+                        // The run ends on a plain byte; one followed by non-ASCII (perhaps a
+                        // combining mark) goes to the unit path, and so does a space before it.
+                        if j < n && bytes[j] >= 0x80 {
+                            j -= 1;
+                            if bytes[j - 1] == b' ' {
+                                j -= 1;
+                            }
+                        }
+                        self.cutter.append_plain(&self.text[i..j], i);
+                        self.pos = j;
+                        continue;
+                    }
                     self.cutter
                         .push(char::from(b.to_ascii_lowercase()), i, i + 1);
                     self.pos = i + 1;
+                } else if b >= 0x80 && self.stable_alone_at(i) {
+                    // Done (a letter alone in its run that NFKC leaves alone).
                 } else {
                     self.unit_at(i);
                 }
@@ -435,8 +560,46 @@ impl<'a> Sentences<'a> {
         }
     }
 
+    /// The unit path's result for a letter that is alone in its run (the next character is
+    /// ASCII or a boundary) and that NFKC leaves alone, without building the run: pushes it,
+    /// lowercased and folded, and returns true; otherwise does nothing and returns false.
+    #[inline]
+    fn stable_alone_at(&mut self, i: usize) -> bool {
+        let rest = &self.text[i..];
+        let mut it = rest.chars();
+        let Some(c) = it.next() else { return false };
+        let uncased = is_stable_uncased(c);
+        if !uncased && !is_stable_alone(c) {
+            return false;
+        }
+        let alone = match it.next() {
+            None => true,
+            Some(d) => {
+                d.is_ascii()
+                    || (!is_ignorable(d)
+                        && (is_nfkc_boundary(d) || is_unassigned_in_17_with_data(d)))
+            }
+        };
+        if !alone {
+            return false;
+        }
+        let e = i + c.len_utf8();
+        self.pos = e;
+        if uncased {
+            self.cutter.push(c, i, e);
+        } else if let Some(l) = lower_small(c) {
+            self.cutter.push(fold(l), i, e);
+        } else {
+            for l in c.to_lowercase() {
+                self.cutter.push(fold(l), i, e);
+            }
+        }
+        true
+    }
+
     /// Normalises the run of characters that starts at `start` and ends before the next
     /// character NFKC cannot join to it, and feeds the result to the cutter.
+    #[inline(never)]
     fn unit_at(&mut self, start: usize) {
         let text = self.text;
         let mut chars = text[start..].char_indices();
@@ -449,6 +612,13 @@ impl<'a> Sentences<'a> {
                 self.pos = end;
                 return;
             }
+            if is_unassigned_in_17_with_data(c) {
+                // Inert under Unicode 17: itself, alone (lowercase of an unassigned code point
+                // is itself).
+                self.pos = end;
+                self.cutter.push(c, start, end);
+                return;
+            }
             self.unit.push(c);
         }
         for (off, c) in chars {
@@ -456,27 +626,51 @@ impl<'a> Sentences<'a> {
                 end = start + off + c.len_utf8();
                 continue;
             }
-            if c.is_ascii() || is_nfkc_boundary(c) {
+            if c.is_ascii() || is_nfkc_boundary(c) || is_unassigned_in_17_with_data(c) {
                 break;
             }
             self.unit.push(c);
             end = start + off + c.len_utf8();
         }
         self.pos = end;
-        let single_plain = {
+        let single = {
             let mut it = self.unit.chars();
-            matches!((it.next(), it.next()), (Some(c), None) if c.is_ascii())
+            match (it.next(), it.next()) {
+                (Some(c), None) => Some(c),
+                _ => None,
+            }
         };
-        if single_plain {
-            let c = self.unit.as_bytes()[0].to_ascii_lowercase();
-            self.cutter.push(char::from(c), start, end);
-            return;
+        if let Some(c) = single {
+            if c.is_ascii() {
+                self.cutter.push(c.to_ascii_lowercase(), start, end);
+                return;
+            }
+            if is_stable_uncased(c) {
+                // Alone in its run, NFKC leaves it, and it has no lowercase: itself.
+                self.cutter.push(c, start, end);
+                return;
+            }
+            if is_stable_alone(c) {
+                match lower_small(c) {
+                    Some(l) => self.cutter.push(fold(l), start, end),
+                    None => {
+                        for l in c.to_lowercase() {
+                            self.cutter.push(fold(l), start, end);
+                        }
+                    }
+                }
+                return;
+            }
         }
         self.nfkc.clear();
         let nfkc = ComposingNormalizerBorrowed::new_nfkc();
         // Writing into a String cannot fail.
         let _ = nfkc.normalize_to(&self.unit, &mut self.nfkc);
         for c in self.nfkc.chars() {
+            if is_stable_uncased(c) {
+                self.cutter.push(c, start, end);
+                continue;
+            }
             for l in c.to_lowercase() {
                 self.cutter.push(fold(l), start, end);
             }

