@@ -328,3 +328,62 @@ fn real_corpus_spdx_license_list() {
     );
     assert_eq!(j["root"], expected_root(&items));
 }
+
+#[test]
+fn passage_tree_by_default_in_record_modes_off_with_passages_none() {
+    let d = tempfile::tempdir().unwrap();
+    let para = "A paragraph of a work that is long enough to count as a passage of its own.";
+    let texts = [
+        format!("Header text.\n\n{}\n\nFooter", para.replace(' ', "\n")),
+        para.to_string(),
+    ];
+    let jsonl: String = texts
+        .iter()
+        .map(|t| serde_json::json!({ "text": t }).to_string() + "\n")
+        .collect();
+    write(&d.path().join("c.jsonl"), jsonl.as_bytes());
+    let j = json(&prov(
+        &["c.jsonl", "--mode", "jsonl", "--out", "m.jsonl", "--json"],
+        d.path(),
+    ));
+    // One passage, in two items: two leaves `pid || cid`.
+    let pid = verifier::passage::passages(para).next().unwrap().id;
+    let mut want: Vec<verifier::range::RangeLeaf> = texts
+        .iter()
+        .map(|t| verifier::range::RangeLeaf::passage(&pid, &ContentId::of(t.as_bytes())))
+        .collect();
+    want.sort();
+    let tree = verifier::range::RangeTree::new(want.clone()).unwrap();
+    assert_eq!(j["passages_root"], tree.root().to_hex());
+    assert_eq!(j["passages_size"], 2);
+    let side = d.path().join("m.jsonl.passages");
+    assert_eq!(j["passage_leaves"], "m.jsonl.passages");
+    let bytes = std::fs::read(&side).unwrap();
+    assert_eq!(bytes, [want[0].as_bytes(), want[1].as_bytes()].concat());
+    let h = ManifestReader::open(&d.path().join("m.jsonl"))
+        .unwrap()
+        .verify_to_end()
+        .unwrap();
+    assert_eq!(h.passages(), Some((tree.root(), 2)));
+
+    // Off: no keys, no leaves file (the stale one is removed); file mode: off unless asked.
+    let j = json(&prov(
+        &[
+            "c.jsonl",
+            "--mode",
+            "jsonl",
+            "--passages",
+            "none",
+            "--out",
+            "m.jsonl",
+            "--json",
+        ],
+        d.path(),
+    ));
+    assert!(j.get("passages_root").is_none() && !side.exists());
+    write(&d.path().join("w/work.txt"), para.as_bytes());
+    let j = json(&prov(&["w", "--json"], d.path()));
+    assert!(j.get("passages_root").is_none());
+    let j = json(&prov(&["w", "--passages", "text", "--json"], d.path()));
+    assert_eq!(j["passages_size"], 1);
+}

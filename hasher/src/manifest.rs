@@ -102,6 +102,14 @@ pub struct ManifestHeader {
     /// The number of leaves of that source tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources_size: Option<u64>,
+    /// The root of the passage tree of the items' texts (docs/formats.md, "Passage trees"):
+    /// declared by the hasher, which alone has the texts; its leaves are in the file beside
+    /// the manifest (`<manifest>.passages`). Absent without passages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passages_root: Option<Digest>,
+    /// The number of leaves of that passage tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passages_size: Option<u64>,
 }
 
 impl ManifestHeader {
@@ -122,12 +130,19 @@ impl ManifestHeader {
             root: Digest::default(),
             sources_root: None,
             sources_size: None,
+            passages_root: None,
+            passages_size: None,
         }
     }
 
     /// The source tree the header names, `(root, size)`.
     pub fn sources(&self) -> Option<(Digest, u64)> {
         self.sources_root.zip(self.sources_size)
+    }
+
+    /// The passage tree the header names, `(root, size)`.
+    pub fn passages(&self) -> Option<(Digest, u64)> {
+        self.passages_root.zip(self.passages_size)
     }
 
     fn has_meta(&self) -> bool {
@@ -160,6 +175,7 @@ pub struct ManifestWriter<W: Write + Seek> {
     last: Option<ContentId>,
     leaf_bytes: u64,
     sources_set: bool,
+    passages_set: bool,
 }
 
 impl<W: Write + Seek> ManifestWriter<W> {
@@ -172,12 +188,20 @@ impl<W: Write + Seek> ManifestWriter<W> {
                 "sources_root and sources_size come together, and only with meta full".into(),
             ));
         }
+        if header.passages_root.is_some() != header.passages_size.is_some() {
+            return Err(ManifestError::Header(
+                "passages_root and passages_size come together".into(),
+            ));
+        }
         let mut widest = header.clone();
         (widest.items, widest.bytes, widest.leaves) = (u64::MAX, u64::MAX, u64::MAX);
         (widest.leaf_bytes, widest.duplicates, widest.skipped) = (u64::MAX, u64::MAX, u64::MAX);
         if widest.sources_size.is_some() {
             // Room for the source tree, which is known only at the end.
             widest.sources_size = Some(u64::MAX);
+        }
+        if widest.passages_size.is_some() {
+            widest.passages_size = Some(u64::MAX);
         }
         let reserved = header_json(&widest)?.len();
         let mut w = BufWriter::with_capacity(1 << 20, inner);
@@ -191,6 +215,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
             last: None,
             leaf_bytes: 0,
             sources_set: false,
+            passages_set: false,
         })
     }
 
@@ -284,11 +309,29 @@ impl<W: Write + Seek> ManifestWriter<W> {
         Ok(())
     }
 
+    /// Names the passage tree in the header, written by [`ManifestWriter::finish`]; as with
+    /// [`ManifestWriter::set_sources`], room must have been reserved by placeholders.
+    pub fn set_passages(&mut self, root: Digest, size: u64) -> Result<(), ManifestError> {
+        if self.header.passages().is_none() {
+            return Err(ManifestError::Header(
+                "no room reserved for a passage tree".into(),
+            ));
+        }
+        (self.header.passages_root, self.header.passages_size) = (Some(root), Some(size));
+        self.passages_set = true;
+        Ok(())
+    }
+
     /// Fills in the header and flushes. Returns the completed header and the inner writer.
     pub fn finish(self, counts: ItemCounts) -> Result<(ManifestHeader, W), ManifestError> {
         if self.header.sources().is_some() && !self.sources_set {
             return Err(ManifestError::Header(
                 "room was reserved for a source tree that was never set".into(),
+            ));
+        }
+        if self.header.passages().is_some() && !self.passages_set {
+            return Err(ManifestError::Header(
+                "room was reserved for a passage tree that was never set".into(),
             ));
         }
         let mut h = self.header;
@@ -377,6 +420,11 @@ impl<R: BufRead> ManifestReader<R> {
         if header.sources_root.is_some() != header.sources_size.is_some() {
             return Err(ManifestError::Header(
                 "sources_root and sources_size come together".into(),
+            ));
+        }
+        if header.passages_root.is_some() != header.passages_size.is_some() {
+            return Err(ManifestError::Header(
+                "passages_root and passages_size come together".into(),
             ));
         }
         if header.sources_root.is_some() && !header.has_meta() {

@@ -27,6 +27,7 @@ use crate::backend::ContentHasher;
 use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use crate::meta::{leaf_meta_json_into, meta_digest, MetaSpec};
+use crate::passages::{PassageTree, PassageTreeBuilder};
 use crate::sorter::Sorter;
 use crate::sources::SourceTreeBuilder;
 use crate::text::LineSplitter;
@@ -97,6 +98,9 @@ pub struct HashConfig {
     pub workers: Option<usize>,
     /// Report each file's id in walk order through [`Observer::listed`] (file mode).
     pub list: bool,
+    /// Build the passage tree of the items' texts (docs/formats.md, "Passage trees"); in file
+    /// mode every file is read as text.
+    pub passages: bool,
 }
 
 impl Default for HashConfig {
@@ -112,6 +116,7 @@ impl Default for HashConfig {
             tmp_dir: None,
             workers: None,
             list: false,
+            passages: false,
         }
     }
 }
@@ -120,7 +125,7 @@ impl Default for HashConfig {
 pub const SKIPPED_EXAMPLES: usize = 10;
 
 /// The outcome of hashing a corpus.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Summary {
     /// The manifest's header, counts and root filled in.
     pub header: ManifestHeader,
@@ -129,6 +134,11 @@ pub struct Summary {
     /// Sorted runs spilled to disk (0 when the set fit the memory budget).
     pub runs_spilled: usize,
     pub seconds: f64,
+    /// The passage tree, with [`HashConfig::passages`].
+    pub passages: Option<PassageTree>,
+    /// Its leaves (64 bytes each, in order) in an unnamed temporary file at offset 0, when a
+    /// manifest was written ([`hash_to_file`] keeps them beside it).
+    pub passage_leaves: Option<std::fs::File>,
 }
 
 impl Summary {
@@ -179,15 +189,22 @@ pub fn hash_corpus<W: Write + Seek>(
             true
         })?;
     }
-    // Two thirds of the memory for the leaves, one third for the source tree's leaves.
-    let (leaf_budget, source_budget) = if cfg.meta.enabled() {
+    // Two thirds of the memory for the leaves, one third for the source tree's leaves; with
+    // passages, half of what is left for the passage tree's.
+    let (mut leaf_budget, source_budget) = if cfg.meta.enabled() {
         let third = cfg.memory_budget / 3;
         (cfg.memory_budget - third, Some(third))
     } else {
         (cfg.memory_budget, None)
     };
+    let passage_budget = cfg.passages.then(|| {
+        let half = leaf_budget / 2;
+        leaf_budget -= half;
+        half
+    });
     let mut sorter = Sorter::new(leaf_budget, cfg.tmp_dir.clone());
     let mut sources = source_budget.map(|b| SourceTreeBuilder::new(b, cfg.tmp_dir.clone()));
+    let mut passages = passage_budget.map(|b| PassageTreeBuilder::new(b, cfg.tmp_dir.clone()));
     let mut tally = Tally::default();
     let (stop, next_file) = (AtomicBool::new(false), AtomicUsize::new(0));
     let (stop, next_file) = (&stop, &next_file);
@@ -221,19 +238,21 @@ pub fn hash_corpus<W: Write + Seek>(
         let sinks = Sinks {
             sorter: &mut sorter,
             sources: sources.as_mut(),
+            passages: passages.as_mut(),
         };
         let r = collect(done_rx, pre_invalid, cfg, sinks, &mut tally, obs);
         // Dropping the receiver (inside `collect`) unblocks the workers; the flag stops readers.
         stop.store(true, Ordering::Relaxed);
         r
     })?;
-    finish(cfg, sorter, sources, tally, out, started)
+    finish(cfg, sorter, (sources, passages), tally, out, started)
 }
 
 /// Where collected entries go: the leaves' sorter and, with metadata, the source tree's.
 struct Sinks<'a> {
     sorter: &'a mut Sorter,
     sources: Option<&'a mut SourceTreeBuilder>,
+    passages: Option<&'a mut PassageTreeBuilder>,
 }
 
 /// [`hash_corpus`] into a manifest at `out`, all or nothing: the manifest is written to a
@@ -253,7 +272,29 @@ pub fn hash_to_file(
         .prefix(".prov-manifest-")
         .tempfile_in(dir)
         .map_err(HashError::io("creating the manifest"))?;
-    let (summary, tmp) = hash_corpus(paths, cfg, backend, Some(tmp), obs)?;
+    let (mut summary, tmp) = hash_corpus(paths, cfg, backend, Some(tmp), obs)?;
+    // The passage leaves go beside the manifest first, so a manifest naming a passage tree
+    // always has its leaves; a stale leaves file of an earlier run goes.
+    let side = passage_leaves_path(out);
+    match summary.passage_leaves.take() {
+        Some(mut f) => {
+            let mut t = tempfile::Builder::new()
+                .prefix(".prov-passages-")
+                .tempfile_in(dir)
+                .map_err(HashError::io("creating the passage leaves file"))?;
+            std::io::copy(&mut f, t.as_file_mut())
+                .and_then(|_| t.as_file().sync_all())
+                .map_err(HashError::io("writing the passage leaves file"))?;
+            t.persist(&side)
+                .map_err(|e| HashError::io("renaming the passage leaves file")(e.error))?;
+        }
+        None => match std::fs::remove_file(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(HashError::io("removing a stale passage leaves file")(e))
+            }
+            _ => {}
+        },
+    }
     if let Some(tmp) = tmp {
         tmp.as_file()
             .sync_all()
@@ -262,6 +303,14 @@ pub fn hash_to_file(
             .map_err(|e| HashError::io("renaming the manifest into place")(e.error))?;
     }
     Ok(summary)
+}
+
+/// Where [`hash_to_file`] keeps the passage leaves of the manifest at `manifest`: the same path
+/// with `.passages` appended.
+pub fn passage_leaves_path(manifest: &Path) -> PathBuf {
+    let mut p = manifest.as_os_str().to_owned();
+    p.push(".passages");
+    PathBuf::from(p)
 }
 
 impl HashConfig {
@@ -490,6 +539,11 @@ fn collect(
                 t.push(key, cid)?;
             }
         }
+        if let Some(t) = sinks.passages.as_deref_mut() {
+            for leaf in &d.passages {
+                t.push_leaf(leaf)?;
+            }
+        }
         obs.progress(tally.items, tally.bytes);
         if let (true, Some(seq)) = (cfg.list, d.seq) {
             pending.insert(seq, d.listed);
@@ -507,7 +561,7 @@ fn collect(
 fn finish<W: Write + Seek>(
     cfg: &HashConfig,
     sorter: Sorter,
-    sources: Option<SourceTreeBuilder>,
+    (sources, passages): (Option<SourceTreeBuilder>, Option<PassageTreeBuilder>),
     mut tally: Tally,
     out: Option<W>,
     started: Instant,
@@ -524,15 +578,37 @@ fn finish<W: Write + Seek>(
         // Placeholders: the writer reserves room for the source tree, set once it is known.
         (template.sources_root, template.sources_size) = (Some(Digest::default()), Some(0));
     }
+    if passages.is_some() {
+        // Placeholders again, for the passage tree.
+        (template.passages_root, template.passages_size) = (Some(Digest::default()), Some(0));
+    }
+    // The passage leaves are kept only when a manifest is written (they are its sidecar).
+    let mut leaves_file = match (&passages, &out) {
+        (Some(_), Some(_)) => Some(
+            match &cfg.tmp_dir {
+                Some(d) => tempfile::tempfile_in(d),
+                None => tempfile::tempfile(),
+            }
+            .map_err(HashError::io("creating the passage leaves file"))?,
+        ),
+        _ => None,
+    };
     let mut writer = match out {
         Some(w) => Some(ManifestWriter::new(w, template.clone())?),
         None => None,
     };
     let mut root = StreamingRoot::<Blake3Set>::new();
-    let (tree, leaf_bytes) = std::thread::scope(|s| -> Result<_, HashError> {
+    let (tree, ptree, leaf_bytes) = std::thread::scope(|s| -> Result<_, HashError> {
         // The source tree's runs merge on a thread of their own while the leaves stream into
-        // the manifest: two independent passes over two sorted outputs.
+        // the manifest: two independent passes over two sorted outputs. So do the passages'.
         let tree = sources.map(|b| s.spawn(move || b.finish()));
+        let lf = leaves_file.as_mut();
+        let ptree = passages.map(|b| {
+            s.spawn(move || {
+                let mut w = lf.map(|f| std::io::BufWriter::with_capacity(1 << 20, f));
+                b.finish(w.as_mut().map(|w| w as &mut dyn Write))
+            })
+        });
         let mut leaf_bytes = 0u64;
         let mut buf = Vec::new();
         while let Some(g) = groups.next_group()? {
@@ -562,7 +638,11 @@ fn finish<W: Write + Seek>(
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
             None => None,
         };
-        Ok((tree, leaf_bytes))
+        let ptree = match ptree {
+            Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
+            None => None,
+        };
+        Ok((tree, ptree, leaf_bytes))
     })?;
     let counts = ItemCounts {
         items: tally.items,
@@ -574,6 +654,9 @@ fn finish<W: Write + Seek>(
             if let Some(t) = tree {
                 w.set_sources(t.root, t.size)?;
             }
+            if let Some(t) = ptree {
+                w.set_passages(t.root, t.size)?;
+            }
             let (h, w) = w.finish(counts)?;
             (h, Some(w))
         }
@@ -584,6 +667,7 @@ fn finish<W: Write + Seek>(
             h.duplicates = h.items.saturating_sub(h.leaves);
             h.root = root.root();
             (h.sources_root, h.sources_size) = (tree.map(|t| t.root), tree.map(|t| t.size));
+            (h.passages_root, h.passages_size) = (ptree.map(|t| t.root), ptree.map(|t| t.size));
             (h, None)
         }
     };
@@ -599,6 +683,15 @@ fn finish<W: Write + Seek>(
         skipped_examples,
         runs_spilled,
         seconds: started.elapsed().as_secs_f64(),
+        passages: ptree,
+        passage_leaves: match leaves_file {
+            Some(mut f) => {
+                f.seek(std::io::SeekFrom::Start(0))
+                    .map_err(HashError::io("rewinding the passage leaves file"))?;
+                Some(f)
+            }
+            None => None,
+        },
     };
     Ok((summary, out))
 }

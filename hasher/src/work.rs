@@ -50,6 +50,8 @@ pub(crate) struct Done {
     pub invalid: Vec<HashError>,
     /// Each item's source key and content id, for the source tree (with metadata only).
     pub sources: Vec<(SourceKey, [u8; 32])>,
+    /// Passage-tree leaves `pid || cid` of the items (with [`HashConfig::passages`] only).
+    pub passages: Vec<[u8; crate::passages::PASSAGE_LEAF]>,
 }
 
 /// Small files are read into one buffer until it holds this much, then hashed as a batch.
@@ -127,7 +129,20 @@ impl<'a> Worker<'a> {
             };
             if len >= threshold {
                 drop(file);
-                match self.backend.hash_file(&f.path) {
+                let h = if self.cfg.passages {
+                    // The passages need the text: read it whole (a text file, by choice).
+                    std::fs::read(&f.path).and_then(|bytes| {
+                        let h = self
+                            .backend
+                            .hash_large(&bytes)
+                            .map_err(std::io::Error::other)?;
+                        crate::passages::item_passages(&bytes, &h, &mut d.passages);
+                        Ok(h)
+                    })
+                } else {
+                    self.backend.hash_file(&f.path)
+                };
+                match h {
                     Ok(h) => ids[i] = Some((h, len)),
                     Err(e) => d.invalid.push(HashError::invalid(at(), e)),
                 }
@@ -142,12 +157,12 @@ impl<'a> Worker<'a> {
             }
             pending.push((i, start, buf.len()));
             if buf.len() >= BATCH_BYTES {
-                self.hash_spans(&buf, &pending, &mut ids)?;
+                self.hash_spans(&buf, &pending, &mut ids, &mut d.passages)?;
                 buf.clear();
                 pending.clear();
             }
         }
-        self.hash_spans(&buf, &pending, &mut ids)?;
+        self.hash_spans(&buf, &pending, &mut ids, &mut d.passages)?;
         // Whole files have no record fields: a source can only be a `--meta-set` constant.
         let key = crate::sources::key_of(self.cfg.meta.source_of(&[]));
         for (f, id) in files.iter().zip(ids) {
@@ -175,6 +190,7 @@ impl<'a> Worker<'a> {
         buf: &[u8],
         spans: &[(usize, usize, usize)],
         ids: &mut [Option<([u8; 32], u64)>],
+        passages: &mut Vec<[u8; crate::passages::PASSAGE_LEAF]>,
     ) -> Result<(), HashError> {
         if spans.is_empty() {
             return Ok(());
@@ -184,6 +200,9 @@ impl<'a> Worker<'a> {
         self.backend.hash_batch(&items, &mut out)?;
         for (&(i, s, e), h) in spans.iter().zip(out) {
             ids[i] = Some((h, (e - s) as u64));
+            if self.cfg.passages {
+                crate::passages::item_passages(&buf[s..e], &h, passages);
+            }
         }
         Ok(())
     }
@@ -304,6 +323,9 @@ impl<'a> Worker<'a> {
         let mut metas = metas.into_iter();
         let mut keys = keys.into_iter();
         for (r, cid) in refs.iter().zip(out) {
+            if self.cfg.passages {
+                crate::passages::item_passages(r, &cid, &mut d.passages);
+            }
             let meta = metas.next().unwrap_or_default();
             if let Some(k) = keys.next() {
                 d.sources.push((k, cid));

@@ -26,6 +26,8 @@ pub struct HashArgs {
     field: String,
     #[command(flatten)]
     meta: MetaArgs,
+    #[command(flatten)]
+    passages: PassageArgs,
     /// Leave out paths matching GLOB (relative path or file name).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
@@ -57,6 +59,28 @@ pub struct HashArgs {
     /// File mode: print `<hex>  <path>` per file, as b3sum does, for `b3sum --check`.
     #[arg(long)]
     list: bool,
+}
+
+/// Whether to build the passage tree (shared by `prov hash` and `prov publish`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PassageArgs {
+    /// The passage tree of the items' texts (docs/formats.md, "Passage trees"): auto (built in
+    /// the record modes jsonl, lines and parquet), text (built in every mode; in file mode each
+    /// file is read as UTF-8 text) or none. With --out its leaves go to FILE.passages.
+    #[arg(long, value_name = "WHEN", default_value = "auto",
+          value_parser = ["auto", "text", "none"])]
+    pub passages: String,
+}
+
+impl PassageArgs {
+    /// Whether a corpus hashed in `mode` gets a passage tree.
+    pub fn enabled(&self, mode: Mode) -> bool {
+        match self.passages.as_str() {
+            "none" => false,
+            "text" => true,
+            _ => mode != Mode::File,
+        }
+    }
 }
 
 /// How each item's metadata is made (shared by `prov hash` and `prov publish`).
@@ -116,8 +140,10 @@ impl MetaArgs {
 }
 
 pub fn run(a: HashArgs) -> anyhow::Result<()> {
+    let mode = a.mode.parse::<Mode>()?;
     let cfg = HashConfig {
-        mode: a.mode.parse::<Mode>()?,
+        mode,
+        passages: a.passages.enabled(mode),
         field: a.field.clone(),
         meta: a.meta.spec()?,
         exclude: a.exclude.clone(),
@@ -167,6 +193,14 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
             j["sources_root"] = root.to_hex().into();
             j["sources_size"] = size.into();
         }
+        if let Some((root, size)) = h.passages() {
+            j["passages_root"] = root.to_hex().into();
+            j["passages_size"] = size.into();
+            if let Some(o) = &a.out {
+                let side = hasher::pipeline::passage_leaves_path(o);
+                j["passage_leaves"] = side.to_string_lossy().as_ref().into();
+            }
+        }
         if let Some(d) = backend.device() {
             j["device"] = d.into();
         }
@@ -193,6 +227,9 @@ fn report(s: &Summary, list: bool, backend: &str) {
             "root {} ({} items, {} bytes, {} leaves, {} duplicates, {} skipped; {backend}, {:.2}s)",
             h.root, h.items, h.bytes, h.leaves, h.duplicates, h.skipped, s.seconds
         );
+        if let Some((root, size)) = h.passages() {
+            eprintln!("passage tree {root} ({size} leaves)");
+        }
         for e in &s.skipped_examples {
             eprintln!("  skipped {e}");
         }

@@ -141,6 +141,20 @@ impl RangeLeaf {
         Some((std::str::from_utf8(key).ok()?, ContentId(cid)))
     }
 
+    /// A passage-tree leaf: `passage id (32) || cid (32)` (docs/formats.md, "Passage trees").
+    pub fn passage(pid: &ContentId, cid: &ContentId) -> RangeLeaf {
+        let mut v = Vec::with_capacity(64);
+        v.extend_from_slice(&pid.0);
+        v.extend_from_slice(&cid.0);
+        RangeLeaf(v)
+    }
+
+    /// The passage id and content id of a passage-tree leaf; `None` unless it is 64 bytes.
+    pub fn split_passage(&self) -> Option<(ContentId, ContentId)> {
+        let (p, c) = self.0.split_at_checked(32)?;
+        Some((ContentId(p.try_into().ok()?), ContentId(c.try_into().ok()?)))
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -225,6 +239,11 @@ impl Range {
         let mut lo = key.as_bytes().to_vec();
         lo.push(0);
         Range::prefix(&lo)
+    }
+
+    /// The passage-tree leaves of one passage: those that start with its id.
+    pub fn passage(pid: &ContentId) -> Range {
+        Range::prefix(&pid.0)
     }
 
     pub fn lo(&self) -> &[u8] {

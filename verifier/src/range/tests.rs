@@ -466,3 +466,28 @@ fn random_trees_agree_with_brute_force() {
         assert_eq!(m.count, want.len() as u64);
     }
 }
+
+/// Passage leaves: `pid || cid`, split back; a passage's range holds exactly its leaves, and a
+/// pid ending in 0xFF bytes still gets a bounded range.
+#[test]
+fn passage_leaves_split_and_their_range_is_the_passage() {
+    let (p, q, c) = (ContentId([7; 32]), ContentId([8; 32]), ContentId([9; 32]));
+    let l = RangeLeaf::passage(&p, &c);
+    assert_eq!(l.as_bytes().len(), 64);
+    assert_eq!(l.split_passage(), Some((p, c)));
+    assert_eq!(RangeLeaf::new(vec![1; 63]).unwrap().split_passage(), None);
+    let r = Range::passage(&p);
+    assert!(r.contains(l.as_bytes()));
+    assert!(!r.contains(RangeLeaf::passage(&q, &c).as_bytes()));
+    let mut hi = [0xffu8; 32];
+    hi[0] = 3;
+    let r = Range::passage(&ContentId(hi));
+    assert_eq!(r.hi(), Some(&[4u8][..]));
+    let tree = RangeTree::from_unsorted(vec![
+        RangeLeaf::passage(&p, &c),
+        RangeLeaf::passage(&p, &q),
+        RangeLeaf::passage(&q, &c),
+    ]);
+    assert_eq!(prove_verify(&tree, &Range::passage(&p), 10).count, 2);
+    assert_eq!(prove_verify(&tree, &Range::passage(&c), 10).count, 0);
+}
