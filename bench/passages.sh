@@ -4,7 +4,7 @@
 # text a record, a fifth of the paragraphs boilerplate shared by many records), warms the page
 # cache, then runs, alternating, ROUNDS times each:
 #   none      --passages none   (the baseline)
-#   passages  the default in jsonl mode (the passage tree, its leaves written beside the manifest)
+#   passages  --passages auto (the passage tree, its leaves written beside the manifest)
 # every one writing its manifest (--out), and prints the median seconds of each, the overhead,
 # the passage tree's size and the bytes stored (manifest and leaves file).
 #
@@ -63,7 +63,7 @@ echo "prov: $PROV"
 echo "cpus: $(nproc)"
 echo "corpus: $RECORDS records, $bytes bytes"
 
-declare -A args=([none]="--passages none" [passages]="")
+declare -A args=([none]="--passages none" [passages]="--passages auto")
 declare -A times=()
 for r in $(seq "$ROUNDS"); do
   for v in none passages; do

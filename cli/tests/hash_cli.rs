@@ -330,7 +330,7 @@ fn real_corpus_spdx_license_list() {
 }
 
 #[test]
-fn passage_tree_by_default_in_record_modes_off_with_passages_none() {
+fn passage_tree_with_passages_auto_in_record_modes_off_by_default() {
     let d = tempfile::tempdir().unwrap();
     let para = "A paragraph of a work that is long enough to count as a passage of its own.";
     let texts = [
@@ -343,7 +343,16 @@ fn passage_tree_by_default_in_record_modes_off_with_passages_none() {
         .collect();
     write(&d.path().join("c.jsonl"), jsonl.as_bytes());
     let j = json(&prov(
-        &["c.jsonl", "--mode", "jsonl", "--out", "m.jsonl", "--json"],
+        &[
+            "c.jsonl",
+            "--mode",
+            "jsonl",
+            "--passages",
+            "auto",
+            "--out",
+            "m.jsonl",
+            "--json",
+        ],
         d.path(),
     ));
     // One passage, in two items: two leaves `pid || cid`.
@@ -366,23 +375,15 @@ fn passage_tree_by_default_in_record_modes_off_with_passages_none() {
         .unwrap();
     assert_eq!(h.passages(), Some((tree.root(), 2)));
 
-    // Off: no keys, no leaves file (the stale one is removed); file mode: off unless asked.
+    // Off by default: no keys, no leaves file (the stale one is removed); file mode: off unless
+    // asked with `text`, which `auto` is not.
     let j = json(&prov(
-        &[
-            "c.jsonl",
-            "--mode",
-            "jsonl",
-            "--passages",
-            "none",
-            "--out",
-            "m.jsonl",
-            "--json",
-        ],
+        &["c.jsonl", "--mode", "jsonl", "--out", "m.jsonl", "--json"],
         d.path(),
     ));
     assert!(j.get("passages_root").is_none() && !side.exists());
     write(&d.path().join("w/work.txt"), para.as_bytes());
-    let j = json(&prov(&["w", "--json"], d.path()));
+    let j = json(&prov(&["w", "--passages", "auto", "--json"], d.path()));
     assert!(j.get("passages_root").is_none());
     let j = json(&prov(&["w", "--passages", "text", "--json"], d.path()));
     assert_eq!(j["passages_size"], 1);

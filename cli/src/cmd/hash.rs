@@ -64,10 +64,11 @@ pub struct HashArgs {
 /// Whether to build the passage tree (shared by `prov hash` and `prov publish`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct PassageArgs {
-    /// The passage tree of the items' texts (docs/formats.md, "Passage trees"): auto (built in
-    /// the record modes jsonl, lines and parquet), text (built in every mode; in file mode each
-    /// file is read as UTF-8 text) or none. With --out its leaves go to FILE.passages.
-    #[arg(long, value_name = "WHEN", default_value = "auto",
+    /// The passage tree of the items' texts (docs/formats.md, "Passage trees"): none (the
+    /// default until `prov publish` commits the tree), auto (built in the record modes jsonl,
+    /// lines and parquet), text (built in every mode; in file mode each file is read as UTF-8
+    /// text). With --out its leaves go to FILE.passages.
+    #[arg(long, value_name = "WHEN", default_value = "none",
           value_parser = ["auto", "text", "none"])]
     pub passages: String,
 }
