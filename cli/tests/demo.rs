@@ -155,7 +155,7 @@ fn dataset_sources(l: &Ledger, index: LeafIndex) -> ledger::entry::SetRef {
     let EntryBody::DatasetVersion(dv) = e.body() else {
         panic!("entry {index:?} is not a dataset version")
     };
-    dv.sources.clone().expect("the demo commits a source tree")
+    dv.sources.expect("the demo commits a source tree")
 }
 
 #[test]
