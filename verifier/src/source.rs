@@ -289,60 +289,75 @@ fn plain_key(uri: &str) -> Option<String> {
         .strip_prefix("https://")
         .or_else(|| uri.strip_prefix("http://"))?;
     let b = rest.as_bytes();
-    let host_end = b
-        .iter()
-        .position(|&c| matches!(c, b'/' | b'?' | b'#'))
-        .unwrap_or(b.len());
-    let host = &rest[..host_end];
-    if host.is_empty()
-        || !host
-            .bytes()
-            .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.'))
-    {
-        return None;
+    let is_xn = |label: &[u8]| label.starts_with(b"xn--");
+    let mut i = 0;
+    let mut label = 0; // where the current host label starts
+    while i < b.len() {
+        match b[i] {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            b'.' if i > label && !is_xn(&b[label..i]) => label = i + 1,
+            b'/' | b'?' | b'#' => break,
+            _ => return None,
+        }
+        i += 1;
     }
-    let mut labels = 0;
-    for label in host.split('.') {
-        if label.is_empty() || label.starts_with("xn--") {
+    let host_end = i;
+    if host_end == label || is_xn(&b[label..host_end]) || b[label].is_ascii_digit() {
+        return None; // empty host or label, trailing dot, IDNA, or a host ending in a number
+    }
+    let mut query = None; // where the query starts (after its `?`)
+    let mut seg = host_end + 1; // where the current path segment starts
+    while i < b.len() {
+        let c = b[i];
+        if !PLAIN[usize::from(c)] {
+            if c == b'#' {
+                break;
+            }
             return None;
         }
-        labels += 1;
+        if query.is_none() && (c == b'/' || c == b'?') {
+            if i > host_end && matches!(&b[seg..i], b"." | b"..") {
+                return None;
+            }
+            seg = i + 1;
+            if c == b'?' {
+                query = Some(i + 1);
+            }
+        }
+        i += 1;
     }
-    let last = host.rsplit('.').next()?;
-    if labels == 0 || last.as_bytes()[0].is_ascii_digit() {
+    let tail_end = i;
+    let path_end = query.map_or(tail_end, |q| q - 1);
+    if path_end > host_end && matches!(&b[seg.min(path_end)..path_end], b"." | b"..") {
         return None;
     }
-    let tail = &rest[host_end..];
-    let tail = tail.split_once('#').map_or(tail, |(t, _)| t);
-    if !tail.bytes().all(|c| {
-        (0x21..0x7f).contains(&c)
-            && !matches!(
-                c,
-                b'"' | b'%' | b'\'' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-            )
-    }) {
-        return None;
-    }
-    let (path, query) = match tail.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (tail, None),
-    };
-    if path.split('/').any(|seg| seg == "." || seg == "..") {
-        return None;
-    }
-    let mut key = String::with_capacity(host.len() + 2 + tail.len());
-    for label in host.rsplit('.') {
-        key.push_str(label);
+    let mut key = String::with_capacity(host_end + 2 + (tail_end - host_end));
+    for l in rest[..host_end].rsplit('.') {
+        key.push_str(l);
         key.push('.');
     }
-    key.push_str(if path.is_empty() { "/" } else { path });
-    if let Some(q) = query {
-        key.push('?');
-        key.push_str(q);
+    if path_end == host_end {
+        key.push('/');
     }
+    key.push_str(&rest[host_end..tail_end]);
     key.truncate(MAX_KEY_LEN); // ASCII: every byte is a char boundary
     Some(key)
 }
+
+/// The bytes a plain URL's path and query may hold as they are: printable ASCII but
+/// `"#%'<>\\^`{|}`.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 0x7f {
+        t[c] = !matches!(
+            c as u8,
+            b'"' | b'#' | b'%' | b'\'' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+        );
+        c += 1;
+    }
+    t
+};
 
 /// `www.example.com` -> `com.example.www.`.
 fn reversed_labels(domain: &str) -> String {
