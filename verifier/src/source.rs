@@ -63,6 +63,9 @@ pub struct SourceKey(String);
 /// The source key of `uri` (never fails; see docs/formats.md "Source keys"):
 /// `https://www.Example.com/a/b?x=1#f` -> `com.example.www./a/b?x=1`.
 pub fn source_key(uri: &str) -> SourceKey {
+    if let Some(k) = plain_key(uri) {
+        return SourceKey(k);
+    }
     let Ok(url) = Url::parse(uri) else {
         return SourceKey::none();
     };
@@ -271,6 +274,90 @@ fn key_of(url: &Url) -> Option<String> {
     key.truncate(MAX_KEY_LEN); // ASCII: every byte is a char boundary
     Some(key)
 }
+
+/// The key of a plain URL without parsing it by the WHATWG rules, or `None` where the URL is
+/// not plain (the caller then parses it; the result is the same either way, which the test
+/// `plain_keys_equal_whatwg_keys` checks over many generated and odd URLs). Plain: `http://` or
+/// `https://` in lowercase, a host of lowercase ASCII letters, digits, `-` and `.` (no empty
+/// label, no `xn--` label, its last label not starting with a digit: so no IDNA work, no IPv4
+/// and no trailing dot), no userinfo or port, and every byte printable ASCII other than
+/// `"%'<>\^`{|}` (what WHATWG would percent-encode, decode or treat as a slash); no `.` or `..`
+/// path segment. For such a URL WHATWG keeps host, path and query byte for byte (the path `/`
+/// where absent) and drops the fragment.
+fn plain_key(uri: &str) -> Option<String> {
+    let rest = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))?;
+    let b = rest.as_bytes();
+    let is_xn = |label: &[u8]| label.starts_with(b"xn--");
+    let mut i = 0;
+    let mut label = 0; // where the current host label starts
+    while i < b.len() {
+        match b[i] {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            b'.' if i > label && !is_xn(&b[label..i]) => label = i + 1,
+            b'/' | b'?' | b'#' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    let host_end = i;
+    if host_end == label || is_xn(&b[label..host_end]) || b[label].is_ascii_digit() {
+        return None; // empty host or label, trailing dot, IDNA, or a host ending in a number
+    }
+    let mut query = None; // where the query starts (after its `?`)
+    let mut seg = host_end + 1; // where the current path segment starts
+    while i < b.len() {
+        let c = b[i];
+        if !PLAIN[usize::from(c)] {
+            if c == b'#' {
+                break;
+            }
+            return None;
+        }
+        if query.is_none() && (c == b'/' || c == b'?') {
+            if i > host_end && matches!(&b[seg..i], b"." | b"..") {
+                return None;
+            }
+            seg = i + 1;
+            if c == b'?' {
+                query = Some(i + 1);
+            }
+        }
+        i += 1;
+    }
+    let tail_end = i;
+    let path_end = query.map_or(tail_end, |q| q - 1);
+    if path_end > host_end && matches!(&b[seg.min(path_end)..path_end], b"." | b"..") {
+        return None;
+    }
+    let mut key = String::with_capacity(host_end + 2 + (tail_end - host_end));
+    for l in rest[..host_end].rsplit('.') {
+        key.push_str(l);
+        key.push('.');
+    }
+    if path_end == host_end {
+        key.push('/');
+    }
+    key.push_str(&rest[host_end..tail_end]);
+    key.truncate(MAX_KEY_LEN); // ASCII: every byte is a char boundary
+    Some(key)
+}
+
+/// The bytes a plain URL's path and query may hold as they are: printable ASCII but
+/// `"#%'<>\\^`{|}`.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 0x7f {
+        t[c] = !matches!(
+            c as u8,
+            b'"' | b'#' | b'%' | b'\'' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+        );
+        c += 1;
+    }
+    t
+};
 
 /// `www.example.com` -> `com.example.www.`.
 fn reversed_labels(domain: &str) -> String {
@@ -573,5 +660,172 @@ mod tests {
         v.sort();
         let s: Vec<String> = v.iter().map(ToString::to_string).collect();
         assert_eq!(s, ["a.com", "b.com", "https://a.com/"]);
+    }
+
+    /// The WHATWG key, never the plain shortcut.
+    fn whatwg_key(u: &str) -> String {
+        Url::parse(u)
+            .ok()
+            .and_then(|url| key_of(&url))
+            .unwrap_or_default()
+    }
+
+    /// Odd pieces a URL may be built from: each one either keeps a URL plain or must send it
+    /// to the WHATWG parser.
+    const PIECES: &[&str] = &[
+        "a",
+        "z",
+        "0",
+        "9",
+        "-",
+        ".",
+        "..",
+        "/",
+        "//",
+        "?",
+        "#",
+        "%",
+        "%2e",
+        "%41",
+        "@",
+        ":",
+        ":80",
+        ":443",
+        ":8080",
+        "\\",
+        "\t",
+        "\n",
+        " ",
+        "\u{0}",
+        "\u{7f}",
+        "\"",
+        "'",
+        "<",
+        ">",
+        "^",
+        "`",
+        "{",
+        "}",
+        "|",
+        "[",
+        "]",
+        "!",
+        "$",
+        "&",
+        "(",
+        ")",
+        "*",
+        "+",
+        ",",
+        ";",
+        "=",
+        "~",
+        "_",
+        "xn--",
+        "xn--r8jz45g",
+        "XN--",
+        "A",
+        "Z",
+        "\u{e9}",
+        "\u{3002}",
+        "\u{ff0e}",
+        "\u{200b}",
+        "0x",
+        "0x7f",
+        "1",
+        "255",
+        "256",
+        "www",
+        "com",
+        "co.uk",
+        "./",
+        "../",
+        "/.",
+        "/..",
+        "/./",
+        "/../",
+        "index.html",
+        "q=1&r=2",
+        "-a",
+        "a-",
+        "a--b",
+    ];
+
+    #[test]
+    fn plain_keys_equal_whatwg_keys() {
+        let mut fixed: Vec<String> = [
+            "https://www.example.com/a/b?x=1#f",
+            "http://example.com",
+            "http://example.com?",
+            "http://example.com#",
+            "http://example.com?#",
+            "https://e.com/p?",
+            "https://e.com/a?b?c#d#e",
+            "https://e.com/.well-known/x",
+            "https://e.com/a/.b/..c/...",
+            "https://e.com/a/.",
+            "https://e.com/a/..?x",
+            "https://e.com/?./..",
+            "https://a.b.c.d.e.f/",
+            "https://a..b/",
+            "https://.a.com/",
+            "https://a.com./",
+            "https://a.com../",
+            "https://-.com/",
+            "https://1.2.3.4/",
+            "https://a.1/",
+            "https://a.0x1/",
+            "https://a.b1/",
+            "https://xn--a.com/",
+            "https://a.xn--p1ai/",
+            "https:///a.com/",
+            "https:a.com/",
+            "https:/a.com/",
+            "HTTPS://a.com/",
+            "https://a.com:/",
+            "https://@a.com/",
+            "https://a.com/~user/!$&()*+,;=:@[]",
+            "https://a.com/?q='\"<>`{}^|",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        fixed.push(format!("https://{}.com/", "a".repeat(300)));
+        fixed.push(format!("https://e.com/{}", "a".repeat(5000)));
+        fixed.push(format!("https://e.com/?{}", "b".repeat(2000)));
+        // Generated: a scheme, a host and a tail, each made of random pieces.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..200_000 {
+            let mut u = String::from(["http://", "https://", "https://", "http:/"][next(4)]);
+            for _ in 0..next(6) + 1 {
+                u.push_str(["a", "bc", "www", "com", "x9", "-", "."][next(7)]);
+                if next(4) == 0 {
+                    u.push_str(PIECES[next(PIECES.len())]);
+                }
+            }
+            for _ in 0..next(8) {
+                u.push_str(["/", "/p", "/q-r", "?", "#", "=", "&", "."][next(8)]);
+                if next(3) == 0 {
+                    u.push_str(PIECES[next(PIECES.len())]);
+                }
+            }
+            fixed.push(u);
+        }
+        let mut plain = 0;
+        for u in &fixed {
+            if let Some(k) = plain_key(u) {
+                plain += 1;
+                assert_eq!(k, whatwg_key(u), "{u:?}");
+            }
+            assert_eq!(key(u), whatwg_key(u), "{u:?}");
+        }
+        // The shortcut is taken often enough for the comparison to mean something.
+        assert!(plain > fixed.len() / 10, "{plain} of {}", fixed.len());
     }
 }
