@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::web::key_server;
+use common::web::{attest_and_prove, key_server};
 use common::{json, ok, p, prov, Server};
 use verifier::range::{RangeLeaf, RangeTree};
 use verifier::source::source_key;
@@ -199,45 +199,7 @@ fn real_web_text_sample_sources_site_optouts_and_summary() {
         ],
         0,
     );
-    let weights = dir.join("weights");
-    std::fs::create_dir_all(&weights).unwrap();
-    std::fs::write(weights.join("model.bin"), b"weights of a model").unwrap();
-    ok(
-        &[
-            "attest",
-            "--key",
-            p(&alice),
-            "--model",
-            "lm",
-            "--checkpoint",
-            "c1",
-            "--weights",
-            p(&weights),
-            "--dataset",
-            "spdx-web@6.12.0",
-            "--backend",
-            "cpu",
-            "--server",
-            &s,
-        ],
-        0,
-    );
-    let bundle = dir.join("bundle.json");
-    ok(
-        &[
-            "proof",
-            "compliance",
-            "--model",
-            "alice/lm",
-            "--out",
-            p(&bundle),
-            "--vkey",
-            &vk,
-            "--server",
-            &s,
-        ],
-        0,
-    );
+    let bundle = attest_and_prove(dir, &server, &alice, "spdx-web@6.12.0");
 
     // The gnu.org items, from the records.
     let gnu: Vec<&(String, ContentId, u64, String)> =

@@ -148,45 +148,7 @@ pub fn world(domains: &[&str]) -> World {
         }
         ok(&args, 0);
     }
-    let weights = dir.join("weights");
-    std::fs::create_dir_all(&weights).unwrap();
-    std::fs::write(weights.join("w.bin"), b"weights").unwrap();
-    ok(
-        &[
-            "attest",
-            "--key",
-            p(&alice),
-            "--model",
-            "lm",
-            "--checkpoint",
-            "c1",
-            "--weights",
-            p(&weights),
-            "--dataset",
-            "web@v1",
-            "--backend",
-            "cpu",
-            "--server",
-            &s,
-        ],
-        0,
-    );
-    let bundle = dir.join("bundle.json");
-    ok(
-        &[
-            "proof",
-            "compliance",
-            "--model",
-            "alice/lm",
-            "--out",
-            p(&bundle),
-            "--vkey",
-            &server.vkey,
-            "--server",
-            &s,
-        ],
-        0,
-    );
+    let bundle = attest_and_prove(&dir, &server, &alice, "web@v1");
     let mut example_cids: Vec<String> = [
         "page one about cats",
         "page two about dogs",
@@ -206,4 +168,55 @@ pub fn world(domains: &[&str]) -> World {
         example_cids,
         bundle,
     }
+}
+
+/// alice's checkpoint `alice/lm@c1` (placeholder weights) trained on `dataset` (`NAME@VERSION`
+/// of hers), and its compliance bundle saved in `dir`: the bundle's path.
+pub fn attest_and_prove(
+    dir: &std::path::Path,
+    server: &Server,
+    alice: &std::path::Path,
+    dataset: &str,
+) -> PathBuf {
+    let s = server.url.as_str();
+    let weights = dir.join("weights");
+    std::fs::create_dir_all(&weights).unwrap();
+    std::fs::write(weights.join("w.bin"), b"weights").unwrap();
+    ok(
+        &[
+            "attest",
+            "--key",
+            p(alice),
+            "--model",
+            "lm",
+            "--checkpoint",
+            "c1",
+            "--weights",
+            p(&weights),
+            "--dataset",
+            dataset,
+            "--backend",
+            "cpu",
+            "--server",
+            s,
+        ],
+        0,
+    );
+    let bundle = dir.join("bundle.json");
+    ok(
+        &[
+            "proof",
+            "compliance",
+            "--model",
+            "alice/lm",
+            "--out",
+            p(&bundle),
+            "--vkey",
+            &server.vkey,
+            "--server",
+            s,
+        ],
+        0,
+    );
+    bundle
 }
