@@ -226,3 +226,101 @@ fn url_prefix_optout_covers_only_its_prefix() {
     assert_eq!(v["site_control"][0]["control"], "verified");
     assert_eq!(v["site_control"][0]["host"], "example.com");
 }
+
+/// A stranger's site opt-out cannot make a model that trained on a version without a source tree
+/// unprovable for everyone: online, the site's key file decides (another key listed: the opt-out
+/// is ignored and the model is compliant; the signer listed: exit 9, the sites cannot be
+/// decided); offline, nothing is known (exit 9, never compliant, never violated).
+#[test]
+fn stranger_site_optout_cannot_jam_a_version_without_a_source_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = common::Server::start(&dir.join("ledger"), false);
+    let (s, vk) = (server.url.clone(), server.vkey.clone());
+    let alice = dir.join("alice.key");
+    ok(&["keygen", "--out", p(&alice), "--name", "alice"], 0);
+    ok(
+        &["publisher", "register", "--key", p(&alice), "--server", &s],
+        0,
+    );
+    let corpus = dir.join("web.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"text\":\"a page\",\"url\":\"https://www.example.com/a\"}\n",
+    )
+    .unwrap();
+    // Published with `--meta none`: no metadata, so no source tree.
+    ok(
+        &[
+            "publish",
+            "--key",
+            p(&alice),
+            "--dataset",
+            "web",
+            "--version",
+            "v1",
+            "--mode",
+            "jsonl",
+            "--field",
+            "text",
+            "--meta",
+            "none",
+            "--backend",
+            "cpu",
+            "--server",
+            &s,
+            p(&corpus),
+        ],
+        0,
+    );
+    let stranger = dir.join("stranger.key");
+    let stranger_pub = json(&ok(
+        &[
+            "keygen",
+            "--out",
+            p(&stranger),
+            "--name",
+            "stranger",
+            "--json",
+        ],
+        0,
+    ))["public_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &[
+            "optout",
+            "--key",
+            p(&stranger),
+            "--domain",
+            "example.com",
+            "--server",
+            &s,
+        ],
+        0,
+    );
+    let bundle = common::web::attest_and_prove(dir, &server, &alice, "web@v1");
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "compliance", "--vkey", vk.as_str(), "--json"];
+        args.extend_from_slice(extra);
+        args.push(p(&bundle));
+        prov(&args)
+    };
+    // Offline: the site cannot be decided.
+    let r = verify(&["--offline"]);
+    assert_eq!(r.code, 9, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert_eq!(json(&r.stdout)["conclusion"], "sites_unproven");
+    // The site lists another key: the stranger's opt-out binds nothing.
+    let other = key_server(vec![(
+        "example.com".into(),
+        "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=\n".into(),
+    )]);
+    let r = verify(&["--server", &s, "--site-keys-base", &other]);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert_eq!(json(&r.stdout)["conclusion"], "compliant");
+    // The site lists the signer: a real request the version cannot answer.
+    let listed = key_server(vec![("example.com".into(), format!("{stranger_pub}\n"))]);
+    let r = verify(&["--server", &s, "--site-keys-base", &listed]);
+    assert_eq!(r.code, 9, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+}
