@@ -9,7 +9,7 @@ mod common;
 
 use std::net::TcpListener;
 
-use common::web::{cid, key_server, world, World};
+use common::web::{cid, key_server, lying_proxy, world, World};
 use common::{json, ok, p, prov};
 
 fn verify_compliance(w: &World, extra: &[&str]) -> common::Run {
@@ -323,4 +323,25 @@ fn stranger_site_optout_cannot_jam_a_version_without_a_source_tree() {
     let listed = key_server(vec![("example.com".into(), format!("{stranger_pub}\n"))]);
     let r = verify(&["--server", &s, "--site-keys-base", &listed]);
     assert_eq!(r.code, 9, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+}
+
+/// `prov check FILE` shows an item's licence and source only from metadata whose canonical JSON
+/// hashes to the `meta` digest of the leaf its verified inclusion proof shows: a service that
+/// changes the licence in the item view is refused (exit 2), not believed.
+#[test]
+fn check_refuses_item_metadata_its_leaf_does_not_commit() {
+    let w = world(&[]);
+    let doc = w.dir.join("doc.txt");
+    std::fs::write(&doc, "page one about cats").unwrap();
+    let out = ok(&["check", p(&doc), "--vkey", w.vk(), "--server", w.s()], 0);
+    assert!(out.contains("licence CC-BY-4.0"), "{out}");
+    assert!(out.contains("https://www.example.com/cats"), "{out}");
+    let liar = lying_proxy(w.s().to_string(), "/items/", "CC-BY-4.0", "CC0-1.0");
+    let r = prov(&["check", p(&doc), "--vkey", w.vk(), "--server", &liar]);
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not what its leaf commits"),
+        "{}",
+        r.stderr
+    );
 }

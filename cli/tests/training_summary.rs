@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::web::{key_server, world, World};
+use common::web::{key_server, lying_proxy, world, World};
 use common::{json, ok, p, prov};
 
 fn summary(w: &World, format: &str, out: &Path, keys: &str) {
@@ -117,65 +117,13 @@ fn training_summary_recomputes_and_a_tampered_figure_fails() {
     assert!(r.stdout.contains("markdown line"), "{}", r.stdout);
 }
 
-/// A proxy in front of `upstream` that passes every GET through, rewriting `from` into `to` in
-/// the answers to `/v1/sets/.../leaves?meta=true`: a service that lies about its metadata.
-fn lying_proxy(upstream: String, from: &'static str, to: &'static str) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
-                continue;
-            }
-            loop {
-                let mut l = String::new();
-                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-                    break;
-                }
-            }
-            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (code, mut body) = match ureq::get(&format!("{upstream}{path}")).call() {
-                Ok(r) => {
-                    let code = r.status();
-                    let mut b = Vec::new();
-                    r.into_reader().read_to_end(&mut b).unwrap();
-                    (code, b)
-                }
-                Err(ureq::Error::Status(code, r)) => {
-                    let mut b = Vec::new();
-                    r.into_reader().read_to_end(&mut b).unwrap();
-                    (code, b)
-                }
-                Err(_) => (502, Vec::new()),
-            };
-            if path.contains("/leaves?") && path.contains("meta=true") {
-                body = String::from_utf8(body)
-                    .unwrap()
-                    .replace(from, to)
-                    .into_bytes();
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(&body);
-        }
-    });
-    base
-}
-
 #[test]
 fn a_service_that_lies_about_licences_cannot_make_a_summary() {
     let w = world(&[]);
     let keys = key_server(vec![]);
     let js = w.dir.join("summary.json");
     summary(&w, "json", &js, &keys);
-    let proxy = lying_proxy(w.s().to_string(), "CC-BY-4.0", "CC0-1.0");
+    let proxy = lying_proxy(w.s().to_string(), "meta=true", "CC-BY-4.0", "CC0-1.0");
     // Reporting through the liar: the metadata no longer hashes to what the leaves commit.
     let r = prov(&[
         "report",

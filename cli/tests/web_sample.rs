@@ -10,6 +10,8 @@
 //!   items, with the site's key served at its well-known path;
 //! - offline, the same bundle is an unverified site violation (exit 8), and one flipped bit in
 //!   it fails (exit 2);
+//! - `check FILE` of a gnu.org text shows its source URL and licence from the metadata its
+//!   proven leaf commits;
 //! - `check --site example.com` is a verified exclusion (exit 1), `check --site gnu.org` a
 //!   verified inclusion with the right count;
 //! - the training summary's top domains match figures computed here from the records, and
@@ -259,6 +261,31 @@ fn real_web_text_sample_sources_site_optouts_and_summary() {
     std::fs::write(&bad, text.replacen(&hash, &hex::encode(bytes), 1)).unwrap();
     let r = prov(&["verify", "compliance", "--vkey", &vk, "--offline", p(&bad)]);
     assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+
+    // One item's licence and source, proven: `check FILE` shows the metadata whose digest the
+    // proven leaf commits.
+    let item = recs
+        .iter()
+        .find(|r| host_of(&r.url) == "www.gnu.org")
+        .unwrap();
+    let doc = dir.join("doc.txt");
+    std::fs::write(&doc, &item.text).unwrap();
+    for extra in [&[][..], &["--model", "alice/lm@c1"][..]] {
+        let mut args = vec!["check", p(&doc), "--vkey", &vk, "--server", &s];
+        args.extend_from_slice(extra);
+        let out = ok(&args, 0);
+        assert!(out.contains(&item.url), "{out}");
+        assert!(out.contains("licence CC0-1.0"), "{out}");
+        assert!(out.contains("metadata digest verified"), "{out}");
+        args.push("--json");
+        let v = json(&ok(&args, 0));
+        let sources = v["datasets"][0]["metadata"]["sources"].as_array().unwrap();
+        assert!(
+            sources.iter().any(|e| e["source"] == item.url.as_str()),
+            "{v}"
+        );
+        assert!(sources.iter().all(|e| e["collected"] == COLLECTED), "{v}");
+    }
 
     // `check --site`: present with its count, absent as a verified exclusion.
     let site = |d: &str, want: i32| {

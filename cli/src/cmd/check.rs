@@ -18,9 +18,12 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use verifier::entry::EntryBody;
+use verifier::set::meta::LeafMeta;
+use verifier::set::{parse_membership_proof_json, SetMembershipProof};
 use verifier::ContentId;
 
 use crate::client::{Client, ContentView};
+use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::proof::{checkpoint_index, content_id, dataset_proof, verified_entry, KeyArg};
 use crate::cmd::publisher::Remote;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
@@ -110,6 +113,7 @@ fn check_model(
     };
     let label = format!("{}/{}@{}", cp.publisher, cp.model, cp.checkpoint);
     let mut found = Vec::new();
+    let mut found_meta = Vec::new();
     let mut datasets = Vec::new();
     for d in &cp.datasets {
         let dlabel = d.key().to_string();
@@ -123,24 +127,31 @@ fn check_model(
                 format!("{dlabel}'s manifest root is not the one {label} names"),
             ));
         }
-        if included {
-            found.push(dlabel.clone());
-        }
-        datasets.push(json!({
+        let mut evidence = json!({
             "dataset": dlabel,
             "included": included,
             "entry": evidence_entry(&dve),
             "manifest_root": dv.manifest_root.to_hex(),
             "item_count": dv.item_count,
             "proof": proof,
-        }));
+        });
+        if included {
+            found.push(dlabel.clone());
+            if let Some((meta, read)) = item_metadata(client, &dlabel, cid, &proof)? {
+                found_meta.push(describe(&dlabel, &read));
+                evidence["metadata"] = meta;
+            }
+        }
+        datasets.push(evidence);
     }
     let yes = !found.is_empty();
     let lines = if yes {
-        vec![
+        let mut lines = vec![
             format!("yes: {cid} is in the training data of {label} (entry {index})"),
             format!("  in: {} (inclusion proof verified)", found.join(", ")),
-        ]
+        ];
+        lines.extend(found_meta);
+        lines
     } else {
         vec![format!(
             "no: {cid} is in none of the {} dataset version(s) {label} (entry {index}) was trained on (exclusion proofs verified)",
@@ -190,12 +201,17 @@ fn check_anywhere(
                 "  in {} (entry {}, inclusion proof verified)",
                 app.dataset.label, app.dataset.index
             ));
-            datasets.push(json!({
+            let mut evidence = json!({
                 "dataset": app.dataset.label,
                 "included": true,
                 "entry": evidence_entry(&dve),
                 "proof": proof,
-            }));
+            });
+            if let Some((meta, read)) = item_metadata(client, &app.dataset.label, cid, &proof)? {
+                lines.push(describe(&app.dataset.label, &read));
+                evidence["metadata"] = meta;
+            }
+            datasets.push(evidence);
         }
         for c in &page.checkpoints {
             let v = json!({"model_checkpoint": format!("{}/{}@{}", c.publisher, c.model, c.checkpoint), "index": c.index});
@@ -230,6 +246,56 @@ fn check_anywhere(
         "checkpoints": checkpoints,
     });
     Ok((yes, evidence, lines))
+}
+
+/// The item's metadata in the dataset version `label` (`p/d@v`) when the service stores it,
+/// checked against the leaf that `proof` (an inclusion proof already verified against the
+/// version's entry) shows: its canonical JSON must hash to the leaf's `meta` digest (the
+/// verifier's rule, `LeafMeta::verified`). `None` when the version's metadata is not stored.
+fn item_metadata(
+    client: &Client,
+    label: &str,
+    cid: &ContentId,
+    proof: &Value,
+) -> Result<Option<(Value, LeafMeta)>, Failure> {
+    let Ok(SetMembershipProof::Included(p)) = parse_membership_proof_json(proof.clone()) else {
+        return Ok(None);
+    };
+    let (pb, d, v) = parse_dataset_label(label, "")?;
+    let Some(answer) =
+        client.get_json_opt::<Value>(&format!("/v1/datasets/{pb}/{d}/{v}/items/{cid}"))?
+    else {
+        return Ok(None);
+    };
+    let Some(meta) = answer.get("meta").filter(|m| !m.is_null()) else {
+        return Ok(None);
+    };
+    let read = LeafMeta::verified(meta, &p.leaf.meta).map_err(|e| {
+        Failure::msg(
+            Exit::Invalid,
+            format!("the metadata the server sent for {cid} in {label} is not what its leaf commits: {e}"),
+        )
+    })?;
+    Ok(Some((meta.clone(), read)))
+}
+
+/// One line: where the item came from, its licence and consent, as its verified metadata says.
+fn describe(label: &str, m: &LeafMeta) -> String {
+    let list = |f: &dyn Fn(&verifier::set::meta::SourceEntry) -> Option<&String>| {
+        let v: std::collections::BTreeSet<&str> =
+            m.sources.iter().filter_map(f).map(String::as_str).collect();
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.into_iter().collect::<Vec<_>>().join(", ")
+        }
+    };
+    format!(
+        "  {label}: source {}; licence {}; consent {} (metadata digest verified)",
+        list(&|e| e.source.as_ref()),
+        list(&|e| e.license.as_ref()),
+        list(&|e| e.consent.as_ref()),
+    )
 }
 
 /// An entry as evidence: its bytes (base64) and its tlog-proof, as compliance bundles carry them.

@@ -220,3 +220,61 @@ pub fn attest_and_prove(
     );
     bundle
 }
+
+/// A proxy in front of `upstream` that passes every GET through, rewriting `from` into `to` in
+/// the answers to paths containing `when` (`meta=true`: the leaves pages with metadata;
+/// `/items/`: the item view): a service that lies about its metadata.
+pub fn lying_proxy(
+    upstream: String,
+    when: &'static str,
+    from: &'static str,
+    to: &'static str,
+) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (code, mut body) = match ureq::get(&format!("{upstream}{path}")).call() {
+                Ok(r) => {
+                    let code = r.status();
+                    let mut b = Vec::new();
+                    r.into_reader().read_to_end(&mut b).unwrap();
+                    (code, b)
+                }
+                Err(ureq::Error::Status(code, r)) => {
+                    let mut b = Vec::new();
+                    r.into_reader().read_to_end(&mut b).unwrap();
+                    (code, b)
+                }
+                Err(_) => (502, Vec::new()),
+            };
+            if path.contains(when) {
+                body = String::from_utf8(body)
+                    .unwrap()
+                    .replace(from, to)
+                    .into_bytes();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
