@@ -91,7 +91,7 @@ pub(crate) fn check_subtree(len: u64, input_offset: u64) -> Result<(), Error> {
     if len == 0 {
         return Err(Error::InvalidSubtree("empty".into()));
     }
-    if input_offset % CHUNK_LEN as u64 != 0 {
+    if !input_offset.is_multiple_of(CHUNK_LEN as u64) {
         return Err(Error::InvalidSubtree(format!(
             "offset {input_offset} is not a multiple of {CHUNK_LEN}"
         )));

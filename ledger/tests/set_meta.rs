@@ -17,7 +17,7 @@ use ledger::types::{LeafIndex, TreeSize};
 /// Canonical metadata (keys sorted, no spaces) of item `i`: a licence, a consent signal on the
 /// even ones, a source on a few hosts.
 fn meta_of(i: u64) -> Vec<u8> {
-    let consent = if i % 2 == 0 {
+    let consent = if i.is_multiple_of(2) {
         r#""consent":"aipref:train-ai=n","#
     } else {
         ""
@@ -27,8 +27,12 @@ fn meta_of(i: u64) -> Vec<u8> {
         6 => String::new(),
         _ => format!(r#","source":"https://h{}.example.com/{i}""#, i % 4),
     };
-    let licence = if i % 3 == 0 { "MIT" } else { "CC-BY-4.0" };
-    let second = if i % 5 == 0 {
+    let licence = if i.is_multiple_of(3) {
+        "MIT"
+    } else {
+        "CC-BY-4.0"
+    };
+    let second = if i.is_multiple_of(5) {
         format!(r#",{{"path":"d/{i}.txt","source":"http://www.other.org/x/{i}"}}"#)
     } else {
         String::new()

@@ -17,12 +17,16 @@ use tests::spec::assert_valid;
 
 /// Canonical metadata of item `i` (keys sorted, no spaces).
 fn meta_of(i: u64) -> String {
-    let consent = if i % 2 == 0 {
+    let consent = if i.is_multiple_of(2) {
         r#""consent":"aipref:train-ai=n","#
     } else {
         ""
     };
-    let licence = if i % 3 == 0 { "MIT" } else { "CC-BY-4.0" };
+    let licence = if i.is_multiple_of(3) {
+        "MIT"
+    } else {
+        "CC-BY-4.0"
+    };
     format!(
         r#"{{"sources":[{{{consent}"license":"{licence}","path":"c/{i}.txt","source":"https://h{}.example.com/{i}"}}]}}"#,
         i % 4

@@ -156,7 +156,7 @@ fn english(seed: u64) -> String {
     while s.len() < SIZE {
         let words = 6 + r.next() % 24;
         for i in 0..words {
-            let w = if r.next() % 64 == 0 {
+            let w = if r.next().is_multiple_of(64) {
                 r.pick(EN_RARE)
             } else {
                 r.pick(EN)
@@ -168,7 +168,11 @@ fn english(seed: u64) -> String {
                     s.push_str(c.as_str());
                 }
             } else {
-                s.push(if r.next() % 12 == 0 { ',' } else { ' ' });
+                s.push(if r.next().is_multiple_of(12) {
+                    ','
+                } else {
+                    ' '
+                });
                 if s.ends_with(',') {
                     s.push(' ');
                 }

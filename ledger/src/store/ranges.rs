@@ -82,7 +82,7 @@ impl RangeWriter {
         self.levels[0].extend_from_slice(b);
         self.leaf_hashes.push(leaf.leaf_hash());
         self.count += 1;
-        if self.count % CHUNK as u64 == 0 {
+        if self.count.is_multiple_of(CHUNK as u64) {
             let top = merkle::root::<Blake3Set>(&self.leaf_hashes);
             self.leaf_hashes.clear();
             self.close_record(0, top)?;

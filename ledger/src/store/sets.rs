@@ -565,7 +565,7 @@ impl SetWriter {
         self.last = Some(leaf.cid);
         self.levels[0].extend_from_slice(&leaf.to_bytes());
         self.count += 1;
-        if self.count % CHUNK as u64 == 0 {
+        if self.count.is_multiple_of(CHUNK as u64) {
             self.close_record(0)?;
         }
         Ok(())

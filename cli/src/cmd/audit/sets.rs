@@ -93,7 +93,7 @@ pub fn check(
             return Ok(false);
         }
         let n = builder.size().0;
-        if n % 65536 == 0 {
+        if n.is_multiple_of(65536) {
             progress(n);
         }
         Ok(true)
