@@ -3,8 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use ed25519_dalek::SigningKey;
-use ledger::checkpoint::Checkpoint;
 use ledger::compliance::{
     bundle_optout_indices, verify_bundle, verify_bundle_report, BundleEntry, BundleMultiProof,
     BundleSetProof, ComplianceBundle, ComplianceError, OptOutSetLeaves, Verdict, Violation,
@@ -13,11 +14,9 @@ use ledger::entry::{
     CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, EntryError, ModelCheckpoint, Name,
     OptOut, OptOutIds, Publisher, Scope,
 };
-use ledger::merkle;
 use ledger::note::{NoteSigner, VerifierKey};
 use ledger::set::{SetLeaf, SortedSet};
-use ledger::tlog_proof::TlogProof;
-use ledger::{ContentId, Digest, LeafIndex, Sha256Log, TreeSize};
+use ledger::{ContentId, Digest, LeafIndex};
 
 const ORIGIN: &str = "example.test/log";
 
@@ -179,22 +178,8 @@ fn build(s: &Scenario) -> Built {
         .unwrap(),
     );
 
-    let hashes: Vec<Digest> = entries.iter().map(Entry::leaf_hash).collect();
-    let cp = Checkpoint {
-        origin: ORIGIN.into(),
-        size: TreeSize(hashes.len() as u64),
-        root: merkle::root::<Sha256Log>(&hashes),
-    };
-    let note = cp.sign(&log_key).unwrap();
-    let logged = |i: usize| {
-        let proof = TlogProof {
-            extra: None,
-            index: LeafIndex(i as u64),
-            proof: merkle::inclusion_proof::<Sha256Log>(&hashes, LeafIndex(i as u64)).unwrap(),
-            checkpoint: note.clone(),
-        };
-        BundleEntry::new(&entries[i], &proof)
-    };
+    let (note, all) = common::logged_entries(&entries, &log_key);
+    let logged = |i: usize| all[i].clone();
     let mut set_proofs = Vec::new();
     let covered: Vec<ContentId> = {
         let mut v: Vec<ContentId> = match &entries[2].body() {

@@ -5,25 +5,24 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use ed25519_dalek::SigningKey;
-use ledger::checkpoint::Checkpoint;
 use ledger::compliance::{
-    verify_bundle_report, BundleEntry, BundleReport, BundleSourceProof, ComplianceBundle,
-    ComplianceError, Conclusion, Control, Policy, SiteControl, Verdict,
+    verify_bundle_report, BundleReport, BundleSourceProof, ComplianceBundle, ComplianceError,
+    Conclusion, Control, Policy, SiteControl, Verdict,
 };
 use ledger::entry::{
     CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, ModelCheckpoint, Name, OptOut,
     Publisher, Scope, SetRef,
 };
-use ledger::merkle;
 use ledger::note::{NoteSigner, VerifierKey};
 use ledger::range::{
     range_proof, IndexedRangeLeaf, Range, RangeError, RangeLeaf, RangeProof, RangeTree,
 };
 use ledger::set::{SetLeaf, SortedSet};
 use ledger::source::{source_key, Site};
-use ledger::tlog_proof::TlogProof;
-use ledger::{ContentId, Digest, LeafIndex, Sha256Log, TreeSize};
+use ledger::{ContentId, Digest, LeafIndex, TreeSize};
 
 const ORIGIN: &str = "example.test/log";
 
@@ -182,22 +181,8 @@ fn build(s: &Scenario) -> Built {
         .unwrap(),
     );
 
-    let hashes: Vec<Digest> = entries.iter().map(Entry::leaf_hash).collect();
-    let cp = Checkpoint {
-        origin: ORIGIN.into(),
-        size: TreeSize(hashes.len() as u64),
-        root: merkle::root::<Sha256Log>(&hashes),
-    };
-    let note = cp.sign(&log_key).unwrap();
-    let logged = |i: usize| {
-        let proof = TlogProof {
-            extra: None,
-            index: LeafIndex(i as u64),
-            proof: merkle::inclusion_proof::<Sha256Log>(&hashes, LeafIndex(i as u64)).unwrap(),
-            checkpoint: note.clone(),
-        };
-        BundleEntry::new(&entries[i], &proof)
-    };
+    let (note, all) = common::logged_entries(&entries, &log_key);
+    let logged = |i: usize| all[i].clone();
     // What an honest service sends: one proof per (version with sources, site of a signed
     // opt-out).
     let mut source_proofs: Vec<BundleSourceProof> = Vec::new();

@@ -175,3 +175,35 @@ pub fn bare_memory_ledger() -> Ledger {
     )
     .unwrap()
 }
+
+/// `entries` as a log of exactly them (index = position), its checkpoint signed by `log_key`:
+/// the signed note, and each entry with its tlog-proof against it, as a compliance bundle
+/// carries them.
+pub fn logged_entries(
+    entries: &[ledger::entry::Entry],
+    log_key: &NoteSigner,
+) -> (String, Vec<ledger::compliance::BundleEntry>) {
+    use ledger::{merkle, Sha256Log};
+    let hashes: Vec<Digest> = entries
+        .iter()
+        .map(ledger::entry::Entry::leaf_hash)
+        .collect();
+    let cp = ledger::checkpoint::Checkpoint {
+        origin: log_key.name().to_string(),
+        size: ledger::TreeSize(hashes.len() as u64),
+        root: merkle::root::<Sha256Log>(&hashes),
+    };
+    let note = cp.sign(log_key).unwrap();
+    let logged = (0..entries.len())
+        .map(|i| {
+            let proof = ledger::tlog_proof::TlogProof {
+                extra: None,
+                index: LeafIndex(i as u64),
+                proof: merkle::inclusion_proof::<Sha256Log>(&hashes, LeafIndex(i as u64)).unwrap(),
+                checkpoint: note.clone(),
+            };
+            ledger::compliance::BundleEntry::new(&entries[i], &proof)
+        })
+        .collect();
+    (note, logged)
+}
