@@ -41,7 +41,7 @@ fn tree() -> RangeTree {
 
 /// The example query: the passages `two` (present) and `nine` (absent), sorted by id.
 fn ranges() -> Vec<Range> {
-    let mut pids = vec![id("two"), id("nine")];
+    let mut pids = [id("two"), id("nine")];
     pids.sort();
     pids.iter().map(Range::passage).collect()
 }
