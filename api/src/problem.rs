@@ -527,6 +527,16 @@ impl From<SetStoreError> for ApiError {
                 }
             }
             SetStoreError::UnknownSet(root) => ApiError::NotFound(format!("set {root}")),
+            SetStoreError::PartialPassageLeaf(_) | SetStoreError::PassageLeafLength(_) => {
+                ApiError::Rejected {
+                    slug: "partial-passage-leaf",
+                    detail,
+                }
+            }
+            SetStoreError::UploadEnded => ApiError::Rejected {
+                slug: "upload-ended",
+                detail,
+            },
             SetStoreError::NoSpace { available, floor } => {
                 ApiError::InsufficientStorage { available, floor }
             }
