@@ -442,6 +442,18 @@ impl From<Rejection> for ApiError {
                 slug: "sources-mismatch",
                 detail,
             },
+            Rejection::PassagesNotStored { .. } => ApiError::Rejected {
+                slug: "passages-not-stored",
+                detail,
+            },
+            Rejection::AnonymousPassages => ApiError::Rejected {
+                slug: "anonymous-passages",
+                detail,
+            },
+            Rejection::OptOutPassagesTooLarge { .. } => ApiError::Rejected {
+                slug: "optout-passages-too-large",
+                detail,
+            },
             _ => ApiError::Rejected {
                 slug: "invalid-entry",
                 detail,

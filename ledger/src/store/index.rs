@@ -139,6 +139,32 @@ pub enum Rejection {
         derived: Digest,
         derived_size: u64,
     },
+    /// A `passages` claim names no passage tree stored with that root and size (issue 14):
+    /// upload the tree (format `passages`) before the entry.
+    #[error("{}", passages_not_stored(.root, *.claimed, *.stored))]
+    PassagesNotStored {
+        root: Digest,
+        claimed: u64,
+        /// The size of the tree stored with that root, if one is.
+        stored: Option<u64>,
+    },
+    /// An anonymous opt-out names passages: every compliance bundle carries them.
+    #[error("an anonymous opt-out may not name passages; sign it")]
+    AnonymousPassages,
+    /// A signed opt-out's passage tree is over the log's limit.
+    #[error("opt-out passage tree of {size} leaves is over this log's limit of {max}; name the work's {max} smallest passage ids")]
+    OptOutPassagesTooLarge { size: u64, max: u64 },
+}
+
+fn passages_not_stored(root: &Digest, claimed: u64, stored: Option<u64>) -> String {
+    match stored {
+        Some(stored) => {
+            format!("the passage tree {root} has {stored} leaves, the entry claims {claimed}")
+        }
+        None => format!(
+            "no passage tree {root} is stored; upload it (format passages) before the entry"
+        ),
+    }
 }
 
 /// The index as the sequencer sees it while checking a batch: the store plus the batch's own
