@@ -344,7 +344,7 @@ async fn a_passage_tree_uploads_in_chunks_and_its_passages_are_proven_over_http(
     assert_eq!(m.count, 0);
 
     // Many at once, unsorted and repeated: one multi-range proof, results sorted by pid.
-    let asked = vec![pid(50), absent, pid(3), pid(50), pid(99)];
+    let asked = [pid(50), absent, pid(3), pid(50), pid(99)];
     let body =
         json!({"passages": asked.iter().map(ToString::to_string).collect::<Vec<_>>(), "reveal": 4});
     let r = request(
@@ -357,7 +357,7 @@ async fn a_passage_tree_uploads_in_chunks_and_its_passages_are_proven_over_http(
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
-    let mut pids = vec![pid(50), absent, pid(3), pid(99)];
+    let mut pids = [pid(50), absent, pid(3), pid(99)];
     pids.sort();
     let results: Vec<(String, u64)> = v["results"]
         .as_array()

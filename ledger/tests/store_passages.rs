@@ -1,5 +1,6 @@
 //! Stored passage trees (issue 14) on a real RocksDB ledger: round trip, proofs equal to the
 //! in-memory tree's, crash cleanup, refusals, and collection of unnamed trees.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 #![cfg(feature = "rocksdb")]
 
 use std::sync::Arc;
