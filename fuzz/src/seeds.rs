@@ -214,6 +214,7 @@ pub fn all() -> Vec<Seed> {
             }),
             sites: vec![],
             scope: vec![Scope::AiUse, Scope::TrainAi],
+            passages: None,
         })
     };
     // A v1 entry (no `log`), as logs written before issue 11 hold them.
@@ -373,6 +374,8 @@ pub fn all() -> Vec<Seed> {
         multi_proofs: Vec::new(),
         horizon_entry: None,
         source_proofs: Vec::new(),
+        passage_optouts: Vec::new(),
+        passage_proofs: Vec::new(),
     };
     add("compliance", "doc-entries-violated", json(&bundle));
     bundle.optouts.clear();

@@ -140,6 +140,7 @@ fn build(s: &Scenario) -> Built {
                         root: v.sources.root(),
                         size: v.sources.size().0,
                     }),
+                    passages: None,
                 }),
                 2,
                 None,
@@ -154,6 +155,7 @@ fn build(s: &Scenario) -> Built {
             ids: None,
             sites: sites.iter().map(|s| site(s)).collect(),
             scope: vec![Scope::TrainAi],
+            passages: None,
         };
         entries.push(if *signed {
             Entry::sign(ORIGIN, EntryBody::OptOut(o), 3, None, &requester).unwrap()
@@ -216,6 +218,8 @@ fn build(s: &Scenario) -> Built {
             multi_proofs: vec![],
             horizon_entry: Some(logged(horizon as usize - 1)),
             source_proofs,
+            passage_optouts: Vec::new(),
+            passage_proofs: Vec::new(),
         },
         key: log_key.verifier_key(),
         versions,

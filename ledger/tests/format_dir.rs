@@ -687,6 +687,8 @@ fn compliance(l: &Ledger, index: LeafIndex, vkey: &VerifierKey) -> Verdict {
         multi_proofs: Vec::new(),
         horizon_entry: None,
         source_proofs: Vec::new(),
+        passage_optouts: Vec::new(),
+        passage_proofs: Vec::new(),
     };
     verify_bundle(&bundle, vkey).unwrap_or_else(|e| panic!("{CHANGED}: compliance bundle: {e}"))
 }
@@ -824,6 +826,7 @@ impl Scenario {
             licence: "CC-BY-4.0 AND MIT".into(),
             previous: previous.map(name),
             sources: None,
+            passages: None,
         });
         self.sign(body, 60, by)
     }
@@ -870,6 +873,7 @@ impl Scenario {
             ids: Some(ids),
             sites: vec![],
             scope,
+            passages: None,
         };
         vec![
             // 0: acme binds its first key.
