@@ -380,11 +380,10 @@ fn optout_work_with_key_logs_its_passages() {
         "essay.html",
         &format!(
             "<!doctype html><html><head><title>x</title><style>p{{}}</style></head><body>\
-             <h1>The keeper</h1><p>{}</p><div><p>{}</p></div><script>var s = \"{}\";</script>\
+             <h1>The keeper</h1><p>{}</p><div><p>{}</p></div><script>var s = \"This sentence lives in a script and is never a part of the work's text.\";</script>\
              <ul><li>{}</li></ul></body></html>",
             WORK[0],
             WORK[1].replace('"', "&quot;"),
-            WORK[2],
             WORK[2].replace("the sea", "the&nbsp;sea")
         ),
     );
@@ -566,4 +565,75 @@ fn version_without_passage_tree_is_unchecked_and_require_passages_exits_10() {
         p(&bundle),
     ]);
     assert_eq!(r.code, 10, "{}", r.stderr);
+}
+
+/// A work of `n` distinct passages (one sentence each, paragraphs of one sentence).
+fn long_work(tag: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("Sentence number {i} of the {tag} work, long enough to be a passage of its own.\n\n"))
+        .collect()
+}
+
+#[test]
+fn work_longer_than_the_optout_limit_is_opted_out_by_its_smallest_passages() {
+    let l = Ledger::new();
+    let author = l.author();
+    // One work of 5,000 passages: its 4,096 smallest leaves, which the service accepts (its
+    // max_optout_passages is 4,096).
+    let text = long_work("long", 5000);
+    let path = l.work("long.txt", &text);
+    let r = prov(&[
+        "optout",
+        p(&path),
+        "--key",
+        p(&author),
+        "--json",
+        "--server",
+        l.s(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("4096 smallest"), "{}", r.stderr);
+    let out = json(&r.stdout);
+    assert_eq!(out["passages"]["size"], 4096);
+    let work_cid: ContentId = cid(&text).parse().unwrap();
+    let all = verifier::passage::work_leaves(&text, &work_cid);
+    assert_eq!(all.len(), 5000);
+    let want: Vec<String> = verifier::passage::optout_sample(&all)
+        .iter()
+        .map(|l| l.to_hex())
+        .collect();
+    assert_eq!(
+        stored_leaves(&l.server, out["passages"]["root"].as_str().unwrap()),
+        want
+    );
+
+    // Two works of 3,000 passages each: 2,048 smallest of each, so that each keeps a sample.
+    let (a, b) = (long_work("first", 3000), long_work("second", 3000));
+    let (pa, pb) = (l.work("a.txt", &a), l.work("b.txt", &b));
+    let out = json(&ok(
+        &[
+            "optout",
+            p(&pa),
+            p(&pb),
+            "--key",
+            p(&author),
+            "--json",
+            "--server",
+            l.s(),
+        ],
+        0,
+    ));
+    assert_eq!(out["passages"]["size"], 4096);
+    let stored = stored_leaves(&l.server, out["passages"]["root"].as_str().unwrap());
+    for w in [&a, &b] {
+        let c: ContentId = cid(w).parse().unwrap();
+        let leaves = verifier::passage::work_leaves(w, &c);
+        let mine: Vec<String> = stored
+            .iter()
+            .filter(|h| h[64..] == c.to_hex())
+            .cloned()
+            .collect();
+        let want: Vec<String> = leaves[..2048].iter().map(|l| l.to_hex()).collect();
+        assert_eq!(mine, want);
+    }
 }
