@@ -290,6 +290,13 @@ async fn a_passage_tree_uploads_in_chunks_and_its_passages_are_proven_over_http(
     let r = post_entry(addr, &version_entry("1", &manifest, Some(claim))).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let entry_index = r.json()["index"].as_u64().unwrap();
+    // The version's view names its passage tree.
+    let r = request(addr, "GET", "/v1/datasets/acme/web/1", None, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["passages"],
+        json!({"root": tree.root().to_hex(), "size": 200})
+    );
 
     // One passage, present: its two items, proven against the entry's passages.
     let r = request(
