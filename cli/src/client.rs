@@ -412,6 +412,11 @@ pub struct DatasetVersionView {
     pub label: String,
     pub index: u64,
     pub manifest_root: String,
+    /// The version's passage tree (issue 14); `None` for a version without one (and from a
+    /// server older than passage trees). The server's word: verify against the entry.
+    #[serde(default)]
+    #[allow(dead_code)] // read by `prov check WORK`
+    pub passages: Option<PassagesRef>,
 }
 
 /// `GET /v1/models/{publisher}/{model}/checkpoints`.
