@@ -2,6 +2,8 @@
 //! `api` in this process, RocksDB in a temporary directory), fed by the real commands: a corpus
 //! hashed with its passage tree and published, and a version without one.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 
 use clap::Parser;
