@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use verifier::entry::{EntryBody, SetRef};
-use verifier::range::{Range, RangeMembers, RangeProof};
+use verifier::range::Range;
 use verifier::{ContentId, TreeSize, VerifierKey};
 
 use crate::client::{Client, PassagesAnswer, MAX_PASSAGE_QUERY};
@@ -57,6 +57,10 @@ impl WorkArgs {
         self.passages || self.dataset.is_some() || self.dir.is_some()
     }
 }
+
+/// Nothing found where it can be decided, a version without a passage tree: exit 10
+/// (`Exit::PassagesUnchecked`, once branch p3's exit.rs is merged).
+const UNDECIDED: Exit = Exit::SitesUnproven;
 
 /// Leaves revealed per passage: the count is proven either way, and a paragraph is rarely in
 /// more items than this.
@@ -108,7 +112,7 @@ pub fn check_work(
     let exit = if summaries.iter().any(|s| s.found > 0) {
         Exit::Ok
     } else if scope.versions.iter().any(|v| v.tree.is_none()) {
-        Exit::SitesUnproven
+        UNDECIDED
     } else {
         Exit::Negative
     };
@@ -121,7 +125,7 @@ pub fn check_work(
         "model_checkpoint": scope.model.as_ref().map(|(l, _)| l.clone()),
         "index": scope.model.as_ref().map(|(_, i)| *i),
         "present": exit == Exit::Ok,
-        "decided": exit != Exit::SitesUnproven,
+        "decided": exit != UNDECIDED,
         "versions": scope.versions.iter().map(|v| v.evidence.clone()).collect::<Vec<_>>(),
         "works": works.iter().zip(&answers).zip(&summaries).map(|((w, ans), s)| json!({
             "work": w.name,
@@ -326,7 +330,7 @@ fn version(
             format!("the server says entry {index} is {label}, but it is {got}"),
         ));
     }
-    let tree: Option<SetRef> = None; //STUB
+    let tree = dv.passages;
     Ok((
         Version {
             label: got,
@@ -403,7 +407,8 @@ fn verified_answer(
     }
     let proof = &ans.proof;
     let ranges: Vec<Range> = pids.iter().map(Range::passage).collect();
-    let members = verify_ranges(&tree.root, TreeSize(tree.size), &ranges, proof).or_exit(
+    let members = verifier::range::verify_ranges(&tree.root, TreeSize(tree.size), &ranges, proof)
+        .or_exit(
         Exit::Invalid,
         format!("{}: the passage proof does not verify", v.label),
     )?;
@@ -447,19 +452,6 @@ fn verified_answer(
     }
     let proof = serde_json::to_value(proof).or_exit(Exit::Local, "encoding the proof")?;
     Ok((counts, proof))
-}
-
-/// One multi-range proof: the members of each range (strictly increasing), one root rebuild.
-fn verify_ranges(
-    root: &verifier::Digest,
-    size: TreeSize,
-    ranges: &[Range],
-    proof: &RangeProof,
-) -> Result<Vec<RangeMembers>, verifier::range::RangeError> {
-    ranges
-        .iter()
-        .map(|r| verifier::range::verify_range(root, size, r, proof))
-        .collect() //STUB
 }
 
 /// Reads a work and cuts it into passages.
