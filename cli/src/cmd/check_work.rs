@@ -645,3 +645,128 @@ fn table(scope: &Scope, works: &[Work], summaries: &[Summary]) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+mod tests {
+    use verifier::range::{range_multi_proof, RangeLeaf, RangeTree};
+
+    use super::*;
+    use crate::client::{PassageCount, PassagesRef};
+
+    /// A version whose tree holds passages 0..6 in items (passage 1 in two items), and the
+    /// honest answer for passages `asked`.
+    fn fixture(asked: &[usize]) -> (Version, SetRef, Vec<ContentId>, PassagesAnswer) {
+        let pid = |i: usize| ContentId::of(format!("passage {i}").as_bytes());
+        let item = |i: usize| ContentId::of(format!("item {i}").as_bytes());
+        let mut leaves: Vec<RangeLeaf> = (0..6)
+            .map(|i| RangeLeaf::passage(&pid(i), &item(i)))
+            .collect();
+        leaves.push(RangeLeaf::passage(&pid(1), &item(9)));
+        let tree = RangeTree::from_unsorted(leaves);
+        let sref = SetRef {
+            root: tree.root(),
+            size: tree.size().0,
+        };
+        let mut pids: Vec<ContentId> = asked.iter().map(|&i| pid(i)).collect();
+        pids.sort();
+        let ranges: Vec<Range> = pids.iter().map(Range::passage).collect();
+        let proof = range_multi_proof(&tree, &ranges, REVEAL_PER_PASSAGE).unwrap();
+        let results = pids
+            .iter()
+            .map(|p| PassageCount {
+                passage: p.to_string(),
+                count: tree
+                    .leaves()
+                    .iter()
+                    .filter(|l| l.as_bytes().starts_with(&p.0))
+                    .count() as u64,
+            })
+            .collect();
+        let v = Version {
+            label: "alice/web@v1".into(),
+            index: 7,
+            tree: Some(sref),
+            evidence: Value::Null,
+        };
+        let ans = PassagesAnswer {
+            dataset: v.label.clone(),
+            entry_index: 7,
+            passages: PassagesRef {
+                root: sref.root.to_hex(),
+                size: sref.size,
+            },
+            results,
+            proof,
+        };
+        (v, sref, pids, ans)
+    }
+
+    #[test]
+    fn honest_answer_gives_counts_and_items_of_every_passage() {
+        let (v, t, pids, ans) = fixture(&[1, 3, 42]);
+        let (counts, _) = verified_answer(&v, &t, &pids, ans).unwrap();
+        let by: BTreeMap<ContentId, (u64, usize)> = counts
+            .iter()
+            .map(|c| (c.pid, (c.count, c.items.len())))
+            .collect();
+        let pid = |i: usize| ContentId::of(format!("passage {i}").as_bytes());
+        assert_eq!(by[&pid(1)], (2, 2));
+        assert_eq!(by[&pid(3)], (1, 1));
+        assert_eq!(by[&pid(42)], (0, 0), "an absent passage: a verified 0");
+    }
+
+    #[test]
+    fn flipped_bit_in_a_helper_hash_is_refused() {
+        let (v, t, pids, mut ans) = fixture(&[1, 3, 42]);
+        ans.proof.hashes[0].0[3] ^= 1;
+        let e = verified_answer(&v, &t, &pids, ans).err().unwrap();
+        assert_eq!(e.exit, Exit::Invalid);
+    }
+
+    #[test]
+    fn item_swapped_in_a_revealed_leaf_is_refused() {
+        let (v, t, pids, mut ans) = fixture(&[3]);
+        let i = ans
+            .proof
+            .leaves
+            .iter()
+            .position(|l| l.leaf.as_bytes().starts_with(&pids[0].0))
+            .unwrap();
+        let (p, _) = ans.proof.leaves[i].leaf.split_passage().unwrap();
+        ans.proof.leaves[i].leaf = RangeLeaf::passage(&p, &ContentId::of(b"another item"));
+        let e = verified_answer(&v, &t, &pids, ans).err().unwrap();
+        assert_eq!(e.exit, Exit::Invalid);
+    }
+
+    #[test]
+    fn count_the_proof_does_not_show_is_refused() {
+        let (v, t, pids, mut ans) = fixture(&[1, 3]);
+        ans.results[0].count = 0;
+        let e = verified_answer(&v, &t, &pids, ans).err().unwrap();
+        assert_eq!(e.exit, Exit::Invalid);
+        assert!(
+            format!("{:#}", e.error).contains("its proof shows"),
+            "{:#}",
+            e.error
+        );
+    }
+
+    #[test]
+    fn answer_from_another_entry_or_tree_is_refused() {
+        let (v, t, pids, mut ans) = fixture(&[1]);
+        ans.entry_index = 8;
+        assert!(verified_answer(&v, &t, &pids, ans).is_err());
+        let (v, t, pids, mut ans) = fixture(&[1]);
+        ans.passages.size += 1;
+        assert!(verified_answer(&v, &t, &pids, ans).is_err());
+    }
+
+    #[test]
+    fn proof_of_fewer_passages_than_asked_is_refused() {
+        // The server proves passage 1 only, for a question about 1 and 3.
+        let (v, t, _, ans) = fixture(&[1]);
+        let (_, _, pids, _) = fixture(&[1, 3]);
+        assert!(verified_answer(&v, &t, &pids, ans).is_err());
+    }
+}
