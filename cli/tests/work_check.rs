@@ -194,6 +194,13 @@ fn world() -> Option<World> {
     // The JSONL.zst corpus: paragraph i in record 3i; the Parquet one: in record 5i + 1.
     let (jtexts, jat) = records(&fra, &lic, |i| 3 * i);
     let (ptexts, pat) = records(&fra, &lic, |i| 5 * i + 1);
+    // The disguises keep every passage (what the normalisation is for): checked here, so that a
+    // failure below is the command's.
+    for (texts, at) in [(&jtexts, &jat), (&ptexts, &pat)] {
+        for (i, para) in fra.iter().enumerate() {
+            assert!(pids(para).is_subset(&pids(&texts[at[i]])), "paragraph {i}");
+        }
+    }
     let corpus = dir.join("web.jsonl.zst");
     let mut enc = zstd::Encoder::new(std::fs::File::create(&corpus).unwrap(), 3).unwrap();
     for (i, t) in jtexts.iter().enumerate() {
@@ -313,7 +320,8 @@ fn check(w: &World, server: &str, args: &[&str], code: i32) -> serde_json::Value
 /// Every passage of every paragraph is found in `dataset`, its items including the record the
 /// paragraph was put in.
 fn assert_every_paragraph_found(w: &World, dataset: &str, items: &[ContentId]) {
-    let v = check(w, w.s(), &[p(&w.work), "--dataset", dataset], 0);
+    let label = format!("alice/{dataset}");
+    let v = check(w, w.s(), &[p(&w.work), "--dataset", &label], 0);
     let all = pids(&std::fs::read_to_string(&w.work).unwrap());
     let work = &v["works"][0];
     assert_eq!(work["passages"], all.len(), "{v}");
@@ -323,7 +331,7 @@ fn assert_every_paragraph_found(w: &World, dataset: &str, items: &[ContentId]) {
         "{dataset}: not every passage found"
     );
     let d = &work["datasets"][0];
-    assert_eq!(d["dataset"], format!("alice/{dataset}"));
+    assert_eq!(d["dataset"], label);
     assert_eq!(d["found"], all.len());
     let results: BTreeMap<String, BTreeSet<String>> = d["results"]
         .as_array()
@@ -400,7 +408,7 @@ fn work_rewrapped_in_jsonl_zst_and_parquet_records_is_found_and_proven() {
 fn absent_work_gets_verified_exclusions_and_a_version_without_tree_is_not_absent() {
     let Some(w) = world() else { return };
     let m = pids(&std::fs::read_to_string(&w.absent).unwrap()).len();
-    for dataset in ["web-jsonl@v1", "web-pq@v1"] {
+    for dataset in ["alice/web-jsonl@v1", "alice/web-pq@v1"] {
         let v = check(&w, w.s(), &[p(&w.absent), "--dataset", dataset], 1);
         let d = &v["works"][0]["datasets"][0];
         assert_eq!(d["found"], 0, "{v}");
@@ -436,7 +444,12 @@ fn absent_work_gets_verified_exclusions_and_a_version_without_tree_is_not_absent
         "{plain}"
     );
     // A version without a passage tree alone: undecided, even for the work that is there.
-    let v = check(&w, w.s(), &[p(&w.work), "--dataset", "web-plain@v1"], 10);
+    let v = check(
+        &w,
+        w.s(),
+        &[p(&w.work), "--dataset", "alice/web-plain@v1"],
+        10,
+    );
     assert!(v["works"][0]["datasets"][0]["passages"].is_null(), "{v}");
     assert!(v["works"][0]["datasets"][0]["found"].is_null(), "{v}");
 }
@@ -625,7 +638,7 @@ fn through_liar(w: &World, lie: Lie) -> (i32, String) {
         "check",
         p(&w.work),
         "--dataset",
-        "web-jsonl@v1",
+        "alice/web-jsonl@v1",
         "--vkey",
         w.vk(),
         "--server",

@@ -266,6 +266,12 @@ fn scope(client: &Client, key: &VerifierKey, a: &CheckArgs) -> Result<Scope, Fai
         });
     }
     if let Some(d) = &a.work.dataset {
+        if !d.contains('/') {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("--dataset {d:?}: expected PUBLISHER/DATASET@VERSION"),
+            ));
+        }
         let (p, ds, v) = parse_dataset_label(d, "")?;
         let view: crate::client::DatasetVersionView =
             client.get_json(&format!("/v1/datasets/{p}/{ds}/{v}"))?;
