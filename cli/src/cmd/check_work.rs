@@ -533,8 +533,8 @@ fn single(scope: &Scope, w: &Work, answers: &[Answer], s: &Summary, exit: Exit) 
     let undecided = answers.iter().filter(|a| a.tree.is_none()).count();
     let mut lines = vec![match exit {
         Exit::Ok => format!(
-            "yes: {} of {n} passages of {} found in {} dataset version(s) of {} (multi-range proofs verified)",
-            s.found, w.name, s.versions_found, scope.what()
+            "yes: {} of {n} passages of {} are in {}: found in {} of {} dataset version(s) (multi-range proofs verified)",
+            s.found, w.name, scope.what(), s.versions_found, answers.len()
         ),
         Exit::Negative => format!(
             "no: none of the {n} passages of {} is in {} ({} dataset version(s), exclusions verified)",
