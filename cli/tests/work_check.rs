@@ -387,10 +387,21 @@ fn work_rewrapped_in_jsonl_zst_and_parquet_records_is_found_and_proven() {
     for d in ["alice/web-jsonl@v1", "alice/web-pq@v1"] {
         let line = out.lines().find(|l| l.contains(d)).unwrap();
         assert!(
-            line.contains(&format!("{n} of {n} passages found, in items blake3:")),
+            line.contains(&format!("{n} of {n} passages found, in items")),
             "{line}"
         );
         assert!(line.contains("multi-range proof verified"), "{line}");
+    }
+    // The JSONL records holding the work (8 of them) are each named, with their passages.
+    let records: BTreeSet<&ContentId> = w.jsonl_item.iter().collect();
+    for r in records {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{r}: ")));
+        assert!(
+            line.is_some_and(|l| l.ends_with("passage(s)")),
+            "{r}: {out}"
+        );
     }
     let plain = out.lines().find(|l| l.contains("web-plain@v1")).unwrap();
     assert!(

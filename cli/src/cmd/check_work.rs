@@ -66,7 +66,7 @@ const UNDECIDED: Exit = Exit::SitesUnproven;
 /// more items than this.
 pub const REVEAL_PER_PASSAGE: u64 = 16;
 
-/// Items named per version in the text output (all of them are in `--json`).
+/// Items named per version in the text output (all that were revealed are in `--json`).
 const ITEMS_SHOWN: usize = 20;
 
 /// The answer for `prov check --passages`: the exit code, the evidence and the lines.
@@ -546,44 +546,54 @@ fn single(scope: &Scope, w: &Work, answers: &[Answer], s: &Summary, exit: Exit) 
         ),
     }];
     for a in answers {
-        lines.push(version_line(a, n));
+        lines.extend(version_lines(a, n));
     }
     lines
 }
 
-/// "k of n passages found, in items ...", or why it cannot be decided.
-fn version_line(a: &Answer, n: usize) -> String {
+/// "k of n passages found, in items:" and the items (those holding the most passages first),
+/// or why it cannot be decided.
+fn version_lines(a: &Answer, n: usize) -> Vec<String> {
     if a.tree.is_none() {
-        return format!(
+        return vec![format!(
             "  {} (entry {}): no passage tree: cannot be decided",
             a.label, a.index
-        );
+        )];
     }
     let k = a.found();
     if k == 0 {
-        return format!(
+        return vec![format!(
             "  {} (entry {}): 0 of {n} passages found (exclusions verified)",
             a.label, a.index
-        );
+        )];
     }
-    let (items, complete) = a.items();
-    let mut shown: Vec<String> = items
-        .iter()
-        .take(ITEMS_SHOWN)
-        .map(ContentId::to_string)
-        .collect();
+    let mut per_item: BTreeMap<ContentId, usize> = BTreeMap::new();
+    for r in &a.results {
+        for c in &r.items {
+            *per_item.entry(*c).or_default() += 1;
+        }
+    }
+    let mut items: Vec<(ContentId, usize)> = per_item.into_iter().collect();
+    items.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let mut lines = vec![format!(
+        "  {} (entry {}): {k} of {n} passages found, in items (multi-range proof verified):",
+        a.label, a.index
+    )];
+    for (cid, m) in items.iter().take(ITEMS_SHOWN) {
+        lines.push(format!("    {cid}: {m} passage(s)"));
+    }
     if items.len() > ITEMS_SHOWN {
-        shown.push(format!("and {} more", items.len() - ITEMS_SHOWN));
+        lines.push(format!(
+            "    and {} more (--json lists them)",
+            items.len() - ITEMS_SHOWN
+        ));
     }
-    if !complete {
-        shown.push("and others not revealed".to_string());
+    if !a.items().1 {
+        lines.push(format!(
+            "    and more not revealed: at most {REVEAL_PER_PASSAGE} items are shown per passage"
+        ));
     }
-    format!(
-        "  {} (entry {}): {k} of {n} passages found, in items {} (multi-range proof verified)",
-        a.label,
-        a.index,
-        shown.join(", ")
-    )
+    lines
 }
 
 /// The `--dir` summary table: work, passages, found, versions (holding some of the total
