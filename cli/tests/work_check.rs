@@ -161,6 +161,8 @@ struct World {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
     server: Server,
+    /// The UDHR's directory (the work is also read from its HTML there).
+    udhr: PathBuf,
     /// The work (found) and the absent work, as text files.
     work: PathBuf,
     absent: PathBuf,
@@ -300,6 +302,7 @@ fn world() -> Option<World> {
     let cid = |t: &String| ContentId::of(t.as_bytes());
     Some(World {
         _tmp: tmp,
+        udhr,
         dir,
         server,
         work,
@@ -471,8 +474,11 @@ fn check_dir_prints_a_summary_table_of_the_works() {
     let works = w.dir.join("works");
     std::fs::create_dir_all(works.join("more")).unwrap();
     std::fs::copy(&w.work, works.join("declaration-fr.txt")).unwrap();
+    // The same work as published on the web: its HTML, read as HTML (the text of its body).
+    std::fs::copy(w.udhr.join("fra.html"), works.join("declaration-fr.html")).unwrap();
     std::fs::copy(&w.absent, works.join("more/erklaerung-de.txt")).unwrap();
     std::fs::write(works.join(".hidden"), "not a work").unwrap();
+    std::fs::write(works.join("more/picture.png"), b"\x89PNG\r\n\x1a\n\xff\xd8").unwrap();
     let (n, m) = (
         pids(&std::fs::read_to_string(&w.work).unwrap()).len(),
         pids(&std::fs::read_to_string(&w.absent).unwrap()).len(),
@@ -494,10 +500,17 @@ fn check_dir_prints_a_summary_table_of_the_works() {
         }
         a
     };
-    let out = ok(&args(false), 0);
+    let r = prov(&args(false));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("skipped") && r.stderr.contains("picture.png is not UTF-8"),
+        "{}",
+        r.stderr
+    );
+    let out = r.stdout;
     let lines: Vec<&str> = out.lines().collect();
     assert!(
-        lines[0].starts_with("1 of 2 work(s) have passages in"),
+        lines[0].starts_with("2 of 3 work(s) have passages in"),
         "{out}"
     );
     let cols = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
@@ -506,21 +519,32 @@ fn check_dir_prints_a_summary_table_of_the_works() {
     let (n_, m_) = (n.to_string(), m.to_string());
     assert_eq!(
         cols(lines[2]),
-        row(["declaration-fr.txt", &n_, &n_, "2", "of", "2"])
+        row(["declaration-fr.html", &n_, &n_, "2", "of", "2"])
     );
     assert_eq!(
         cols(lines[3]),
+        row(["declaration-fr.txt", &n_, &n_, "2", "of", "2"])
+    );
+    assert_eq!(
+        cols(lines[4]),
         row(["more/erklaerung-de.txt", &m_, "0", "0", "of", "2"])
     );
     assert!(
-        lines[4].contains("no passage tree (cannot be decided): alice/web-plain@v1"),
+        lines[5].contains("no passage tree (cannot be decided): alice/web-plain@v1"),
         "{out}"
     );
     let v = json(&ok(&args(true), 0));
     let works = v["works"].as_array().unwrap();
-    assert_eq!(works.len(), 2, "the dot file is not a work: {v}");
+    assert_eq!(
+        works.len(),
+        3,
+        "the dot file and the picture are not works: {v}"
+    );
+    assert_eq!(works[0]["kind"], "html");
     assert_eq!(works[0]["found"], n);
-    assert_eq!(works[1]["found"], 0);
+    assert_eq!(works[1]["kind"], "text");
+    assert_eq!(works[1]["found"], n);
+    assert_eq!(works[2]["found"], 0);
 }
 
 /// How a lying proxy changes the answers to `POST .../passages`.

@@ -77,7 +77,7 @@ pub fn check_work(
 ) -> Result<(Exit, Value, Vec<String>), Failure> {
     let works = match (&a.work.dir, &a.file) {
         (Some(dir), _) => works_under(dir)?,
-        (None, Some(file)) => vec![read_work(file, display_name(file))?],
+        (None, Some(file)) => vec![read_work(file, None, false)?],
         (None, None) => {
             return Err(Failure::msg(
                 Exit::Invalid,
@@ -129,6 +129,7 @@ pub fn check_work(
         "versions": scope.versions.iter().map(|v| v.evidence.clone()).collect::<Vec<_>>(),
         "works": works.iter().zip(&answers).zip(&summaries).map(|((w, ans), s)| json!({
             "work": w.name,
+            "kind": w.kind,
             "cid": w.cid.to_string(),
             "passages": w.pids.len(),
             "found": s.found,
@@ -141,6 +142,8 @@ pub fn check_work(
 /// A work read and cut: its passage ids, sorted and unique.
 struct Work {
     name: String,
+    /// How it was read: `text`, `markdown` or `html`.
+    kind: &'static str,
     cid: ContentId,
     pids: Vec<ContentId>,
 }
@@ -460,22 +463,26 @@ fn verified_answer(
     Ok((counts, proof))
 }
 
-/// Reads a work and cuts it into passages.
-fn read_work(path: &Path, name: String) -> Result<Work, Failure> {
-    let bytes = std::fs::read(path).or_exit(Exit::Local, format!("reading {}", path.display()))?;
-    let text = work_text(path, &bytes)?;
-    let pids: BTreeSet<ContentId> = verifier::passage::passages(&text).map(|p| p.id).collect();
+/// Reads a work (text, Markdown or HTML by its extension: `crate::work`) and cuts it into
+/// passages. With `strict`, a file that is not UTF-8 is refused (`--dir` skips it: a picture is
+/// not a work).
+fn read_work(path: &Path, name: Option<String>, strict: bool) -> Result<Work, Failure> {
+    if strict {
+        let bytes =
+            std::fs::read(path).or_exit(Exit::Local, format!("reading {}", path.display()))?;
+        std::str::from_utf8(&bytes)
+            .or_exit(Exit::Local, format!("{} is not UTF-8 text", path.display()))?;
+    }
+    let work = crate::work::Work::read(path)?;
+    let pids: BTreeSet<ContentId> = verifier::passage::passages(&work.text)
+        .map(|p| p.id)
+        .collect();
     Ok(Work {
-        name,
-        cid: ContentId::of(&bytes),
+        name: name.unwrap_or_else(|| work.path.display().to_string()),
+        kind: work.kind.label(),
+        cid: work.cid,
         pids: pids.into_iter().collect(),
     })
-}
-
-/// The text of a work: UTF-8 text as it is.
-fn work_text(path: &Path, bytes: &[u8]) -> Result<String, Failure> {
-    String::from_utf8(bytes.to_vec())
-        .or_exit(Exit::Local, format!("{} is not UTF-8 text", path.display()))
 }
 
 /// The works under `dir`: every file, recursively, in path order; dot files and directories
@@ -509,7 +516,7 @@ fn works_under(dir: &Path) -> Result<Vec<Work>, Failure> {
             .strip_prefix(dir)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| f.display().to_string());
-        match read_work(&f, name) {
+        match read_work(&f, Some(name), true) {
             Ok(w) => works.push(w),
             Err(e) => warn(format!("skipped: {:#}", e.error)),
         }
@@ -521,10 +528,6 @@ fn works_under(dir: &Path) -> Result<Vec<Work>, Failure> {
         ));
     }
     Ok(works)
-}
-
-fn display_name(path: &Path) -> String {
-    path.display().to_string()
 }
 
 /// The lines for one work: a verdict, then one line per version.
