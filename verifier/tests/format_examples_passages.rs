@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use ed25519_dalek::SigningKey;
+use verifier::entry::{Entry, EntryBody, OptOut, OptOutIds, Scope, SetRef};
 use verifier::passage::{optout_sample, work_leaves};
 use verifier::range::{range_multi_proof, verify_ranges, Range, RangeLeaf, RangeTree};
 use verifier::ContentId;
@@ -39,7 +41,7 @@ fn tree() -> RangeTree {
 
 /// The example query: the passages `two` (present) and `nine` (absent), sorted by id.
 fn ranges() -> Vec<Range> {
-    let mut pids = vec![id("two"), id("nine")];
+    let mut pids = [id("two"), id("nine")];
     pids.sort();
     pids.iter().map(Range::passage).collect()
 }
@@ -85,6 +87,30 @@ fn examples() -> Vec<(String, String)> {
     for l in &leaves {
         out.push(("work leaf".into(), l.to_hex()));
     }
+    // Its opt-out: the cid in `ids`, the tree in `passages`; test key 32 bytes of 0x01.
+    let tree = RangeTree::new(leaves).unwrap();
+    out.push(("work tree root".into(), tree.root().to_hex()));
+    let optout = OptOut {
+        ids: Some(OptOutIds::Inline(vec![cid])),
+        sites: vec![],
+        passages: Some(SetRef {
+            root: tree.root(),
+            size: tree.size().0,
+        }),
+        scope: vec![Scope::TrainAi],
+    };
+    let e = Entry::sign(
+        "example.org/log",
+        EntryBody::OptOut(optout),
+        1767225605,
+        None,
+        &SigningKey::from_bytes(&[1; 32]),
+    )
+    .unwrap();
+    out.push((
+        "optout entry".into(),
+        String::from_utf8(e.as_bytes().to_vec()).unwrap(),
+    ));
     out
 }
 
