@@ -58,10 +58,6 @@ impl WorkArgs {
     }
 }
 
-/// Nothing found where it can be decided, a version without a passage tree: exit 10
-/// (`Exit::PassagesUnchecked`, once branch p3's exit.rs is merged).
-const UNDECIDED: Exit = Exit::SitesUnproven;
-
 /// Leaves revealed per passage: the count is proven either way, and a paragraph is rarely in
 /// more items than this.
 pub const REVEAL_PER_PASSAGE: u64 = 16;
@@ -112,7 +108,7 @@ pub fn check_work(
     let exit = if summaries.iter().any(|s| s.found > 0) {
         Exit::Ok
     } else if scope.versions.iter().any(|v| v.tree.is_none()) {
-        UNDECIDED
+        Exit::PassagesUnchecked
     } else {
         Exit::Negative
     };
@@ -125,7 +121,7 @@ pub fn check_work(
         "model_checkpoint": scope.model.as_ref().map(|(l, _)| l.clone()),
         "index": scope.model.as_ref().map(|(_, i)| *i),
         "present": exit == Exit::Ok,
-        "decided": exit != UNDECIDED,
+        "decided": exit != Exit::PassagesUnchecked,
         "versions": scope.versions.iter().map(|v| v.evidence.clone()).collect::<Vec<_>>(),
         "works": works.iter().zip(&answers).zip(&summaries).map(|((w, ans), s)| json!({
             "work": w.name,
