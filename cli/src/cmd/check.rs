@@ -34,7 +34,7 @@ use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The document (its bytes are the item, as in file mode).
+    /// The document (its bytes are the item, as in file mode); with --passages, the work.
     #[arg(
         value_name = "FILE",
         required_unless_present_any = ["id", "site", "dir"],

@@ -42,11 +42,11 @@ pub struct WorkArgs {
     /// multi-range proof per dataset version; without it FILE is checked by its exact bytes.
     #[arg(long, conflicts_with_all = ["id", "site"])]
     pub passages: bool,
-    /// With --passages: only this dataset version, PUBLISHER/DATASET@VERSION.
+    /// Only this dataset version, PUBLISHER/DATASET@VERSION (implies --passages).
     #[arg(long, value_name = "PUBLISHER/DATASET@VERSION", conflicts_with_all = ["model", "id", "site"])]
     pub dataset: Option<String>,
-    /// Check every work under DIR (files, recursively; dot files skipped) by its passages, and
-    /// print a summary table.
+    /// Check every work under DIR (files, recursively; dot files and files that are not UTF-8
+    /// skipped) by its passages, and print a summary table (implies --passages).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["id", "site"])]
     pub dir: Option<PathBuf>,
 }
