@@ -14,6 +14,7 @@
 //! - a service that flips a bit of the proof, changes a revealed leaf, understates a count or
 //!   hides a committed passage tree is refused (exit 2, 2, 2, 3).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+#![cfg(feature = "server")] // it runs `prov serve`
 
 mod common;
 
