@@ -88,15 +88,18 @@ pub fn rewrap(par: &str, seed: usize) -> String {
         if i > 0 {
             let letters = words[i - 1].ends_with(|c: char| c.is_ascii_alphabetic())
                 && w.starts_with(|c: char| c.is_ascii_alphabetic());
-            out.push_str(if i % width == 0 {
+            out.push_str(if i.is_multiple_of(width) {
                 "\n"
-            } else if letters && (i + seed) % 11 == 0 {
+            } else if letters && (i + seed).is_multiple_of(11) {
                 "\u{a0}"
             } else {
                 " "
             });
         }
-        if w.len() >= 8 && w.chars().all(|c| c.is_ascii_alphabetic()) && (i + seed) % 5 == 0 {
+        if w.len() >= 8
+            && w.chars().all(|c| c.is_ascii_alphabetic())
+            && (i + seed).is_multiple_of(5)
+        {
             let (a, b) = w.split_at(w.len() / 2);
             out.push_str(a);
             out.push('\u{ad}');
