@@ -470,6 +470,27 @@ fn absent_work_gets_verified_exclusions_and_a_version_without_tree_is_not_absent
 }
 
 #[test]
+fn work_of_more_passages_than_one_request_takes_is_asked_in_several() {
+    let Some(w) = world() else { return };
+    // A long work (over the 4096 ids one request may ask about) plus one paragraph that is
+    // there: asked in two requests, each proof verified, the paragraph found in the right one.
+    let long = w.dir.join("long.txt");
+    let mut text: String = (0..4200)
+        .map(|i| format!("Sentence number {i} of a long and unpublished manuscript about rivers. "))
+        .collect();
+    text.push_str("\n\n");
+    text.push_str(&w.paragraphs[0]);
+    std::fs::write(&long, &text).unwrap();
+    let all = pids(&text);
+    assert!(all.len() > 4200, "{}", all.len());
+    let v = check(&w, w.s(), &[p(&long), "--dataset", "alice/web-jsonl@v1"], 0);
+    let d = &v["works"][0]["datasets"][0];
+    assert_eq!(d["proofs"].as_array().unwrap().len(), 2, "two requests");
+    assert_eq!(d["results"].as_array().unwrap().len(), all.len());
+    assert_eq!(d["found"], pids(&w.paragraphs[0]).len());
+}
+
+#[test]
 fn check_dir_prints_a_summary_table_of_the_works() {
     let Some(w) = world() else { return };
     let works = w.dir.join("works");
