@@ -10,7 +10,8 @@
 //!   passage's items include the record it was put in;
 //! - an absent work (the German declaration) gets verified exclusions (exit 1), and a version
 //!   without a passage tree is reported as such, never as absent (exit 10 when nothing is found);
-//! - `--dir` with both works prints the summary table;
+//! - a work of more passages than one request may ask about is asked in several;
+//! - `--dir` with both works (and the work's own HTML page) prints the summary table;
 //! - a service that flips a bit of the proof, changes a revealed leaf, understates a count or
 //!   hides a committed passage tree is refused (exit 2, 2, 2, 3).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
