@@ -10,8 +10,12 @@
 //! With `--site SITE` instead of a document: the count of the site's items in each dataset
 //! version, from verified range proofs (`check_site.rs`).
 //!
+//! With `--passages` (or `--dataset`, or `--dir DIR` for many works): the work is checked by its
+//! passages, found re-wrapped inside other records, with multi-range proofs (`check_work.rs`).
+//!
 //! Exit 0: yes; 1: no (verified); 2: a proof does not verify; 9 (`--site`): nothing found where
-//! it can be decided, but a dataset version has no source tree.
+//! it can be decided, but a dataset version has no source tree; 10 (`--passages`): the same for
+//! a version without a passage tree.
 
 use std::path::PathBuf;
 
@@ -30,11 +34,11 @@ use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The document (its bytes are the item, as in file mode).
+    /// The document (its bytes are the item, as in file mode); with --passages, the work.
     #[arg(
         value_name = "FILE",
-        required_unless_present_any = ["id", "site"],
-        conflicts_with_all = ["id", "site"]
+        required_unless_present_any = ["id", "site", "dir"],
+        conflicts_with_all = ["id", "site", "dir"]
     )]
     pub file: Option<PathBuf>,
     /// The content id instead of a file (blake3:<64 hex>).
@@ -55,6 +59,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
     #[command(flatten)]
+    pub work: crate::cmd::check_work::WorkArgs,
+    #[command(flatten)]
     pub key: KeyArg,
     #[command(flatten)]
     pub remote: Remote,
@@ -67,6 +73,7 @@ pub fn run(a: &CheckArgs) -> Outcome {
         Some(site) => {
             crate::cmd::check_site::check_site(&client, &key, site, a.model.as_deref(), a.reveal)?
         }
+        None if a.work.selected() => crate::cmd::check_work::check_work(&client, &key, a)?,
         None => {
             let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
             let (yes, evidence, lines) = match &a.model {
@@ -299,7 +306,7 @@ fn describe(label: &str, m: &LeafMeta) -> String {
 }
 
 /// An entry as evidence: its bytes (base64) and its tlog-proof, as compliance bundles carry them.
-fn evidence_entry(ve: &crate::cmd::proof::VerifiedEntry) -> Value {
+pub(crate) fn evidence_entry(ve: &crate::cmd::proof::VerifiedEntry) -> Value {
     json!({
         "index": ve.index,
         "entry": base64::engine::general_purpose::STANDARD.encode(&ve.bytes),

@@ -4,6 +4,7 @@ pub mod attest;
 pub mod audit;
 pub mod check;
 pub mod check_site;
+pub mod check_work;
 pub mod hash;
 pub mod keygen;
 pub mod optout;
