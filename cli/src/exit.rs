@@ -21,7 +21,8 @@
 //!
 //! `prov audit` uses the same codes: 0 no breach, 1 breaches found, 2 bad input (the vkey, a
 //! checkpoint that does not verify with it, a state file of another log), 3 the server
-//! unreachable or failing, 5 the state file cannot be written.
+//! unreachable or failing, 5 the state file cannot be written (`--corpus`: the corpus cannot be
+//! hashed).
 
 use std::fmt::Display;
 use std::io::Write as _;

@@ -17,10 +17,15 @@
 //! its tree, the replayed index and the sets already read, so a later run reads only the new
 //! entries and the sets no earlier entry named. Progress goes to stderr, the report to stdout.
 //!
+//! With `--corpus PATH --dataset P/D@V` it audits one dataset version against the corpus it
+//! claims to be instead (`corpus.rs`): the corpus is hashed again and the manifest root, source
+//! tree and passage tree the entry commits are recomputed; each difference is a breach.
+//!
 //! Exit codes: 0 no breach; 1 breaches found (a verified negative answer); 2 bad input (the
 //! vkey, a checkpoint that does not verify with it, a state file of another log); 3 the server
 //! unreachable or failing; 5 the state file cannot be written.
 
+mod corpus;
 mod replay;
 mod sets;
 mod state;
@@ -62,6 +67,8 @@ pub struct AuditArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub corpus: corpus::CorpusAuditArgs,
 }
 
 /// What kind of breach: how the log failed what it promises.
@@ -84,6 +91,14 @@ pub enum BreachKind {
     SetRootMismatch,
     /// A named set has another size than the entry says.
     SetSizeMismatch,
+    /// `--corpus`: the corpus hashes to another manifest root (or item count) than the dataset
+    /// version commits.
+    CorpusManifestMismatch,
+    /// `--corpus`: the corpus's metadata gives another source tree than the version commits.
+    CorpusSourcesMismatch,
+    /// `--corpus`: the corpus gives another passage tree than the version commits (the
+    /// publisher-declared tree hides passages the corpus holds, or claims others).
+    CorpusPassagesMismatch,
 }
 
 impl BreachKind {
@@ -97,6 +112,9 @@ impl BreachKind {
             BreachKind::SetNotSorted => "set_not_sorted",
             BreachKind::SetRootMismatch => "set_root_mismatch",
             BreachKind::SetSizeMismatch => "set_size_mismatch",
+            BreachKind::CorpusManifestMismatch => "corpus_manifest_mismatch",
+            BreachKind::CorpusSourcesMismatch => "corpus_sources_mismatch",
+            BreachKind::CorpusPassagesMismatch => "corpus_passages_mismatch",
         }
     }
 }
@@ -116,6 +134,9 @@ pub struct Breach {
 pub fn run(a: &AuditArgs) -> Outcome {
     // A read the server refuses (a 4xx on a tile it must have) is the server failing, not a
     // request of ours it may refuse: exit 3 like any other unusable answer.
+    if a.corpus.selected() {
+        return corpus::run(a);
+    }
     audit(a).map_err(|f| match f.exit {
         Exit::Refused => Failure {
             exit: Exit::Server,
