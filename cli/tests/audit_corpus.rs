@@ -4,7 +4,8 @@
 //! a version whose publisher committed a passage tree that omits one item's passages (the tree
 //! built by hand, uploaded and logged by `prov publish`, which the service accepts and the log
 //! audit cannot tell apart) is reported with the omitted passages, each proven absent by the
-//! service's own multi-range proof, verified here again; a manifest that leaves out an item of
+//! service's own multi-range proof, verified here again (also for a paragraph the tree still
+//! holds for another page that quotes it); a manifest that leaves out an item of
 //! the corpus, and a source tree made from doctored metadata, are reported too.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![cfg(feature = "server")]
@@ -187,6 +188,20 @@ fn honest_version_audits_clean() {
     assert!(r.stdout.contains("no breach"), "{}", r.stdout);
     // What the entry does not record is said to be taken from the flags.
     assert!(r.stderr.contains("metadata options"), "{}", r.stderr);
+
+    // Bad input is exit 2: a version the ledger does not have, --corpus without --dataset.
+    let base = ["audit", "--vkey", &server.vkey, "--server", &server.url];
+    let r = prov(
+        &[
+            &base[..],
+            &["--corpus", p(&dir), "--dataset", "alice/web@9"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no alice/web@9"), "{}", r.stderr);
+    let r = prov(&[&base[..], &["--corpus", p(&dir)]].concat());
+    assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
 #[test]
@@ -194,7 +209,11 @@ fn passage_tree_that_hides_a_work_is_reported_with_exclusion_proofs() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let (server, key) = ledger(t);
-    let recs = records();
+    let mut recs = records();
+    // The essay's first paragraph is also quoted inside another page: its passages stay in the
+    // tree for that page, and the proof must still show the essay's own leaves absent.
+    let quoted = format!("{} A reader wrote: {}", recs[1].0, builtin_prose().work[0]);
+    recs.push((quoted, "https://web.example/quote".to_string()));
     let dir = corpus(&t.join("corpus"), &recs);
     let hidden = cid(&recs[0].0);
 
@@ -273,6 +292,14 @@ fn passage_tree_that_hides_a_work_is_reported_with_exclusion_proofs() {
         assert_eq!(s["item"], hidden.to_string(), "{s}");
         assert_eq!(s["absent"], true, "{s}");
     }
+    // Passages the tree holds for no item come first; the quoted ones are held by the other page.
+    assert!(samples[0]["count"] == 0, "{ev}");
+    assert!(
+        samples
+            .iter()
+            .any(|s| s["count"] == 1 && s["items"][0] != hidden.to_string()),
+        "{ev}"
+    );
     assert!(ev["tlog_proof"].is_string() && ev["entry"].is_string());
 
     // The exclusion proof stands on its own: verified here against the committed tree.

@@ -217,21 +217,26 @@ pub fn run(a: &AuditArgs) -> Outcome {
         if tree.root != committed.root || tree.size != committed.size {
             let side = hasher::pipeline::passage_leaves_path(&manifest);
             let diff = passage_diff(&client, &side, &committed)?;
-            let (proven, proof) = prove_absent(&client, &ve, &label, &committed, &diff)?;
+            let proven = prove_absent(&client, &ve, &label, &committed, &diff)?;
+            let items = if diff.items_overflow > 0 {
+                format!("more than {ITEMS_COUNTED}")
+            } else {
+                diff.items.len().to_string()
+            };
             let detail = format!(
                 "{label} (entry {}) commits passage tree {} with {} leaves; the corpus gives {} \
-                 with {}: {} passage leaves of the corpus are not in the committed tree (in {} \
-                 items), {} of its leaves are not in the corpus; {} of them proven absent by the \
-                 service's own proof",
+                 with {}: {} passage leaves of the corpus are not in the committed tree (in \
+                 {items} items), {} of its leaves are not in the corpus; {} sampled, {} of them \
+                 proven absent by the service's own proof",
                 ve.index,
                 committed.root,
                 committed.size,
                 tree.root,
                 tree.size,
                 diff.missing,
-                diff.items.len() + usize::from(diff.items_overflow > 0),
                 diff.extra,
-                proven.iter().filter(|s| s.absent).count(),
+                proven.samples.len(),
+                proven.samples.iter().filter(|s| s.absent).count(),
             );
             breaches.push(Breach {
                 kind: BreachKind::CorpusPassagesMismatch,
@@ -245,9 +250,9 @@ pub fn run(a: &AuditArgs) -> Outcome {
                         "missing": diff.missing,
                         "extra": diff.extra,
                         "items": diff.items_evidence(),
-                        "samples": proven.iter().map(Sample::evidence).collect::<Vec<_>>(),
-                        "passages_queried": proven.iter().map(|s| s.pid.to_string()).collect::<std::collections::BTreeSet<_>>(),
-                        "proof": proof,
+                        "samples": proven.samples.iter().map(Sample::evidence).collect::<Vec<_>>(),
+                        "passages_queried": proven.pids.iter().map(ContentId::to_string).collect::<Vec<_>>(),
+                        "proof": proven.proof,
                     }),
                 ),
             });
@@ -301,9 +306,13 @@ pub fn run(a: &AuditArgs) -> Outcome {
                             s["passage"].as_str().unwrap_or_default(),
                             s["item"].as_str().unwrap_or_default(),
                             if s["absent"] == true {
-                                "proven absent from the committed tree"
+                                "proven absent from the committed tree".to_string()
                             } else {
-                                "held by too many items to prove absent"
+                                format!(
+                                    "not proven absent (the tree holds it for {} items, too many \
+                                     to reveal)",
+                                    s["count"]
+                                )
                             }
                         ))?;
                     }
@@ -638,6 +647,15 @@ fn passage_diff(
     Ok(diff)
 }
 
+/// The sampled passages and the verified proof about them.
+struct Proven {
+    samples: Vec<Sample>,
+    /// The passage ids asked for, sorted: the ranges the proof covers, in order.
+    pids: Vec<ContentId>,
+    /// The verified multi-range proof (JSON); `None` when nothing was sampled.
+    proof: Option<Value>,
+}
+
 /// One sampled passage leaf of the corpus, and what the service's proof shows of it.
 struct Sample {
     pid: ContentId,
@@ -672,13 +690,17 @@ fn prove_absent(
     label: &str,
     tree: &SetRef,
     diff: &PassageDiff,
-) -> Result<(Vec<Sample>, Option<Value>), Failure> {
+) -> Result<Proven, Failure> {
     let sample = diff.sample();
-    let mut pids: Vec<ContentId> = sample.iter().map(|l| pid_of(l)).collect();
+    let mut pids: Vec<ContentId> = sample.iter().map(pid_of).collect();
     pids.sort();
     pids.dedup();
     if pids.is_empty() {
-        return Ok((Vec::new(), None));
+        return Ok(Proven {
+            samples: Vec::new(),
+            pids,
+            proof: None,
+        });
     }
     let refused = |f: Failure| {
         Failure::new(
@@ -692,7 +714,10 @@ fn prove_absent(
         .passages(label, &pids, REVEAL)
         .map_err(refused)?
         .ok_or_else(|| refused(Failure::msg(Exit::Server, "404 no-passage-tree")))?;
-    if ans.entry_index != ve.index || ans.passages.root != tree.root.to_hex() {
+    if ans.entry_index != ve.index
+        || ans.passages.root != tree.root.to_hex()
+        || ans.passages.size != tree.size
+    {
         return Err(Failure::msg(
             Exit::Invalid,
             format!(
@@ -710,7 +735,7 @@ fn prove_absent(
             )?;
     let proof = serde_json::to_value(&ans.proof).or_exit(Exit::Local, "encoding the proof")?;
     let by_pid: BTreeMap<ContentId, verifier::range::RangeMembers> =
-        pids.into_iter().zip(members).collect();
+        pids.iter().copied().zip(members).collect();
     let mut out = Vec::new();
     for leaf in &sample {
         let (pid, cid) = (pid_of(leaf), cid_of(leaf));
@@ -729,7 +754,11 @@ fn prove_absent(
             absent,
         });
     }
-    Ok((out, Some(proof)))
+    Ok(Proven {
+        samples: out,
+        pids,
+        proof: Some(proof),
+    })
 }
 
 fn pid_of(leaf: &[u8; 64]) -> ContentId {
