@@ -403,6 +403,27 @@ fn manifest_that_leaves_out_an_item_of_the_corpus_is_reported() {
     );
     assert_eq!(items["set_only"], 0, "{items}");
     assert_eq!(items["meta_differs"], 0, "{items}");
+    // The text report names the item.
+    let r = prov(&[
+        "audit",
+        "--vkey",
+        &server.vkey,
+        "--server",
+        &server.url,
+        "--corpus",
+        p(&dir),
+        "--dataset",
+        "alice/web@1",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "item {} is in the corpus, not in the committed set",
+            cid(&dropped.0)
+        )),
+        "{}",
+        r.stdout
+    );
     // Audited against its own copy, the version is clean: the breach is the corpus's.
     let (code, report) = audit_corpus(&server, &theirs, "1", &[]);
     assert_eq!(code, 0, "{report}");

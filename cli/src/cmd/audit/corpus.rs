@@ -318,6 +318,21 @@ pub fn run(a: &AuditArgs) -> Outcome {
                     }
                 }
             }
+            if b.kind == BreachKind::CorpusManifestMismatch {
+                let items = &b.evidence["items"];
+                for (key, what) in [
+                    (
+                        "corpus_only_ids",
+                        "is in the corpus, not in the committed set",
+                    ),
+                    ("set_only_ids", "is in the committed set, not in the corpus"),
+                    ("meta_differs_ids", "is in both, with other metadata"),
+                ] {
+                    for id in items[key].as_array().into_iter().flatten() {
+                        say(format!("  item {} {what}", id.as_str().unwrap_or_default()))?;
+                    }
+                }
+            }
         }
         let verdict = match total {
             0 => "no breach".to_string(),
