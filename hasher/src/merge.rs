@@ -1,0 +1,699 @@
+//! `prov manifest merge`: the N shard manifests of a sharded run ([`crate::shard`]) merged into
+//! the manifest one unsharded run over the same corpus writes, byte for byte (and its passage
+//! leaves file beside it).
+//!
+//! Every shard is verified as it streams (its leaves, counts and root; its passage leaves
+//! against its header), and they must fit together: one N, each K once, none missing, the same
+//! mode, field, metadata mappings, options and trees. The leaves are merged k-way, at most
+//! [`FAN_IN`] files open at once (more shards are merged in passes through temporary files), so
+//! memory is bounded whatever N. A content id found in several shards becomes one leaf whose
+//! metadata lists every place it was found, its source entries sorted by their canonical bytes:
+//! exactly what a single run's sorter groups. The counts add up (`items`, `bytes`, `skipped`),
+//! `duplicates` is `items - leaves` again, and the source tree is rebuilt from the merged
+//! metadata (an external sort) rather than taken from the shards.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ledger::{ContentId, Digest};
+use serde_json::Value;
+use verifier::range::{RangeLeaf, RangeRootBuilder};
+
+use crate::error::HashError;
+use crate::manifest::ManifestWriter;
+use crate::manifest::{ItemCounts, ManifestEntry, ManifestError, ManifestHeader, ManifestReader};
+use crate::meta::{canonical, leaf_meta_json_into};
+use crate::passages::{PassageTree, PASSAGE_LEAF};
+use crate::pipeline::passage_leaves_path;
+use crate::shard::Shard;
+use crate::sources::SourceTreeBuilder;
+
+/// Files merged in one pass at most (each with its passage leaves file): enough for one pass
+/// over a few dozen shards, few enough for any file-descriptor limit and a small memory.
+pub const FAN_IN: usize = 64;
+/// The read buffer of each input file.
+const INPUT_BUFFER: usize = 256 << 10;
+
+/// Why shards could not be merged. Everything but [`MergeError::Io`] and
+/// [`MergeError::Hash`] is about the inputs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeError {
+    #[error("no shard manifests given")]
+    NoShards,
+    /// A manifest without `shard`: not written by `prov hash --shard`.
+    #[error("{path}: not the manifest of a shard (written by `prov hash --shard K/N`)")]
+    NotAShard { path: PathBuf },
+    /// Shards of different splits.
+    #[error("{path}: shard {shard} is not one of {n} like {first}")]
+    MixedCount {
+        path: PathBuf,
+        shard: Shard,
+        n: u32,
+        first: PathBuf,
+    },
+    /// The same shard twice.
+    #[error("shard {shard} given twice: {first} and {second}")]
+    Repeated {
+        shard: Shard,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    /// Shards missing from the split.
+    #[error("{} of {n} shards missing: {}{}", missing.len(), list(missing), if missing.len() > 10 { ", ..." } else { "" })]
+    Missing { n: u32, missing: Vec<u32> },
+    /// A shard hashed with other options than the first.
+    #[error("{path}: {what} {found} differs from {first}'s {expected}: every shard must be hashed with the same options")]
+    Mismatch {
+        path: PathBuf,
+        what: &'static str,
+        expected: String,
+        found: String,
+        first: PathBuf,
+    },
+    /// A shard that does not verify.
+    #[error("{path}: {source}")]
+    Shard {
+        path: PathBuf,
+        #[source]
+        source: ManifestError,
+    },
+    /// A shard's passage leaves file that is missing, malformed, or not the tree its header
+    /// names.
+    #[error("{path}: passage leaves: {reason}")]
+    Passages {
+        path: PathBuf,
+        reason: PassagesFault,
+    },
+    /// One content id with two sizes in two shards: shards of two different corpora.
+    #[error("content id {cid} has size {a} in {first} and {b} in {second}")]
+    SizeConflict {
+        cid: ContentId,
+        a: u64,
+        b: u64,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    /// Counts that add up past 2^64.
+    #[error("the shards' {what} add up to more than 2^64")]
+    Overflow { what: &'static str },
+    /// Writing the output or the temporary files of a pass.
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the merged manifest, or sorting its source tree.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// What is wrong with a shard's passage leaves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PassagesFault {
+    #[error("the file is missing (the header names a passage tree)")]
+    Missing,
+    #[error("a last leaf of {0} bytes (each is 64)")]
+    Truncated(usize),
+    #[error("leaves are not strictly increasing")]
+    NotSorted,
+    #[error("they give root {computed} ({computed_size} leaves), the header says {header} ({header_size} leaves)")]
+    TreeMismatch {
+        header: Digest,
+        header_size: u64,
+        computed: Digest,
+        computed_size: u64,
+    },
+}
+
+fn list(missing: &[u32]) -> String {
+    let v: Vec<String> = missing.iter().take(10).map(u32::to_string).collect();
+    v.join(", ")
+}
+
+/// How a merge runs.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    /// Bytes of source-tree leaves sorted in memory before a run spills to disk.
+    pub memory_budget: usize,
+    /// Where spilled runs and intermediate passes go (the system's temporary directory when
+    /// `None`).
+    pub tmp_dir: Option<PathBuf>,
+}
+
+impl Default for MergeConfig {
+    fn default() -> Self {
+        MergeConfig {
+            memory_budget: 256 << 20,
+            tmp_dir: None,
+        }
+    }
+}
+
+/// The outcome of a merge.
+#[derive(Debug)]
+pub struct MergeSummary {
+    /// The merged manifest's header (no `shard`).
+    pub header: ManifestHeader,
+    /// N: the shards merged.
+    pub shards: u32,
+    /// Leaves found in more than one shard, merged: the shards' leaves minus the merged ones.
+    pub cross_shard_duplicates: u64,
+    /// The passage tree, when the shards have one.
+    pub passages: Option<PassageTree>,
+    /// Merge passes (1 up to [`FAN_IN`] shards).
+    pub passes: usize,
+    pub seconds: f64,
+}
+
+/// Merges the shard manifests `shards` (in any order; each with its `.passages` file beside it
+/// when its header names a passage tree) into `out`, all or nothing: the manifest (and its
+/// passage leaves, `out.passages`) are written to temporary files beside `out` and renamed into
+/// place only once everything verified. A stale `out.passages` goes when there are no passages.
+pub fn merge_to_file(
+    out: &Path,
+    shards: &[PathBuf],
+    cfg: &MergeConfig,
+) -> Result<MergeSummary, MergeError> {
+    let started = Instant::now();
+    let (inputs, template, n, shard_leaves) = check_shards(shards)?;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = |prefix: &str| {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempfile_in(dir)
+            .map_err(io_err("creating the merged manifest"))
+    };
+    let mut manifest = tmp(".prov-manifest-")?;
+    let mut side = match template.passages() {
+        Some(_) => Some(tmp(".prov-passages-")?),
+        None => None,
+    };
+    let (header, passages, passes) = merge_all(
+        inputs,
+        &template,
+        manifest.as_file_mut(),
+        side.as_mut().map(|s| s.as_file_mut()),
+        cfg,
+    )?;
+    let side_path = passage_leaves_path(out);
+    match side {
+        Some(t) => {
+            t.as_file()
+                .sync_all()
+                .map_err(io_err("writing the merged passage leaves"))?;
+            t.persist(&side_path)
+                .map_err(|e| io_err("renaming the merged passage leaves")(e.error))?;
+        }
+        None => match std::fs::remove_file(&side_path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io_err("removing a stale passage leaves file")(e))
+            }
+            _ => {}
+        },
+    }
+    manifest
+        .as_file()
+        .sync_all()
+        .map_err(io_err("writing the merged manifest"))?;
+    manifest
+        .persist(out)
+        .map_err(|e| io_err("renaming the merged manifest into place")(e.error))?;
+    Ok(MergeSummary {
+        cross_shard_duplicates: shard_leaves.saturating_sub(header.leaves),
+        header,
+        shards: n,
+        passages,
+        passes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> MergeError {
+    move |source| MergeError::Io { what, source }
+}
+
+/// Where an input's bytes are: a shard's file, or an intermediate pass's temporary file.
+enum Src {
+    Path(PathBuf),
+    Temp(File),
+}
+
+impl Src {
+    fn open(self) -> io::Result<File> {
+        match self {
+            Src::Path(p) => File::open(p),
+            Src::Temp(mut f) => {
+                f.seek(SeekFrom::Start(0))?;
+                Ok(f)
+            }
+        }
+    }
+}
+
+/// One input of a pass.
+struct Input {
+    /// For messages: the shard's path, or the pass that wrote it.
+    label: PathBuf,
+    manifest: Src,
+    /// Its passage leaves, and the tree its header names (checked for shards).
+    passages: Option<(Src, Option<(Digest, u64)>)>,
+}
+
+/// Reads every shard's header and checks that they fit together. Returns the inputs (in shard
+/// order), the merged manifest's header template, N and the shards' leaves in all.
+fn check_shards(shards: &[PathBuf]) -> Result<(Vec<Input>, ManifestHeader, u32, u64), MergeError> {
+    let mut seen: BTreeMap<u32, (PathBuf, ManifestHeader)> = BTreeMap::new();
+    let mut first: Option<(PathBuf, ManifestHeader, Shard)> = None;
+    let mut leaves = 0u64;
+    for path in shards {
+        let header = ManifestReader::open_shard(path, 4096)
+            .map_err(|source| MergeError::Shard {
+                path: path.clone(),
+                source,
+            })?
+            .header()
+            .clone();
+        let shard = header
+            .shard()
+            .map_err(|source| MergeError::Shard {
+                path: path.clone(),
+                source,
+            })?
+            .ok_or_else(|| MergeError::NotAShard { path: path.clone() })?;
+        let (fpath, fheader, fshard) =
+            first.get_or_insert_with(|| (path.clone(), header.clone(), shard));
+        if shard.n() != fshard.n() {
+            return Err(MergeError::MixedCount {
+                path: path.clone(),
+                shard,
+                n: fshard.n(),
+                first: fpath.clone(),
+            });
+        }
+        let mismatch = |what, expected: String, found: String| MergeError::Mismatch {
+            path: path.clone(),
+            what,
+            expected,
+            found,
+            first: fpath.clone(),
+        };
+        let d = |v: &dyn std::fmt::Debug| format!("{v:?}");
+        for (what, a, b) in [
+            ("mode", d(&fheader.mode), d(&header.mode)),
+            ("field", d(&fheader.field), d(&header.field)),
+            ("meta", d(&fheader.meta), d(&header.meta)),
+            (
+                "meta_fields",
+                d(&fheader.meta_fields),
+                d(&header.meta_fields),
+            ),
+            (
+                "options (shard_options)",
+                d(&fheader.shard_options),
+                d(&header.shard_options),
+            ),
+            (
+                "source tree",
+                tree(fheader.sources()),
+                tree(header.sources()),
+            ),
+            (
+                "passage tree",
+                tree(fheader.passages()),
+                tree(header.passages()),
+            ),
+        ] {
+            if a != b {
+                return Err(mismatch(what, a, b));
+            }
+        }
+        if let Some((other, _)) = seen.get(&shard.k()) {
+            return Err(MergeError::Repeated {
+                shard,
+                first: other.clone(),
+                second: path.clone(),
+            });
+        }
+        leaves = leaves
+            .checked_add(header.leaves)
+            .ok_or(MergeError::Overflow { what: "leaves" })?;
+        seen.insert(shard.k(), (path.clone(), header));
+    }
+    let Some((_, fheader, fshard)) = first else {
+        return Err(MergeError::NoShards);
+    };
+    let n = fshard.n();
+    let missing: Vec<u32> = (1..=n).filter(|k| !seen.contains_key(k)).collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing { n, missing });
+    }
+    let mut template = ManifestHeader::new(&fheader.mode, fheader.field.as_deref(), &fheader.meta);
+    template.meta_fields = fheader.meta_fields.clone();
+    if fheader.sources().is_some() {
+        (template.sources_root, template.sources_size) = (Some(Digest::default()), Some(0));
+    }
+    if fheader.passages().is_some() {
+        (template.passages_root, template.passages_size) = (Some(Digest::default()), Some(0));
+    }
+    let inputs = seen
+        .into_values()
+        .map(|(path, h)| {
+            let passages = h
+                .passages()
+                .map(|t| (Src::Path(passage_leaves_path(&path)), Some(t)));
+            Input {
+                label: path.clone(),
+                manifest: Src::Path(path),
+                passages,
+            }
+        })
+        .collect();
+    Ok((inputs, template, n, leaves))
+}
+
+/// "none", or "present": whether a header names a tree (its root differs by shard).
+fn tree(t: Option<(Digest, u64)>) -> String {
+    if t.is_some() { "present" } else { "none" }.into()
+}
+
+/// Merges in passes of at most [`FAN_IN`] inputs until one pass writes the output.
+fn merge_all(
+    mut inputs: Vec<Input>,
+    template: &ManifestHeader,
+    out: &mut File,
+    passages_out: Option<&mut File>,
+    cfg: &MergeConfig,
+) -> Result<(ManifestHeader, Option<PassageTree>, usize), MergeError> {
+    let mut passes = 0;
+    // Intermediate passes keep only what the next pass needs: no trees in their headers.
+    let mut inner = template.clone();
+    (inner.sources_root, inner.sources_size) = (None, None);
+    (inner.passages_root, inner.passages_size) = (None, None);
+    let tmp = || -> Result<File, MergeError> {
+        match &cfg.tmp_dir {
+            Some(d) => tempfile::tempfile_in(d),
+            None => tempfile::tempfile(),
+        }
+        .map_err(io_err("creating a temporary merge file"))
+    };
+    while inputs.len() > FAN_IN {
+        passes += 1;
+        let mut next = Vec::with_capacity(inputs.len().div_ceil(FAN_IN));
+        let mut rest = inputs.into_iter().peekable();
+        while rest.peek().is_some() {
+            let chunk: Vec<Input> = rest.by_ref().take(FAN_IN).collect();
+            let mut m = tmp()?;
+            let mut p = match template.passages() {
+                Some(_) => Some(tmp()?),
+                None => None,
+            };
+            merge_pass(chunk, &inner, &mut m, p.as_mut(), None)?;
+            next.push(Input {
+                label: PathBuf::from(format!("(merge pass {passes}, part {})", next.len() + 1)),
+                manifest: Src::Temp(m),
+                passages: p.map(|p| (Src::Temp(p), None)),
+            });
+        }
+        inputs = next;
+    }
+    passes += 1;
+    let sources = template
+        .sources()
+        .map(|_| SourceTreeBuilder::new(cfg.memory_budget, cfg.tmp_dir.clone()));
+    let (h, p) = merge_pass(inputs, template, out, passages_out, sources)?;
+    Ok((h, p, passes))
+}
+
+/// One k-way pass: the leaves of `inputs` into a manifest with `header`'s shape on `out`,
+/// their passage leaves into `passages_out`.
+fn merge_pass(
+    inputs: Vec<Input>,
+    header: &ManifestHeader,
+    out: &mut File,
+    passages_out: Option<&mut File>,
+    sources: Option<SourceTreeBuilder>,
+) -> Result<(ManifestHeader, Option<PassageTree>), MergeError> {
+    let mut manifests = Vec::with_capacity(inputs.len());
+    let mut sides = Vec::new();
+    for i in inputs {
+        if let Some((src, want)) = i.passages {
+            sides.push((i.label.clone(), src, want));
+        }
+        manifests.push((i.label, i.manifest));
+    }
+    std::thread::scope(|s| {
+        let ptree = passages_out.map(|out| s.spawn(move || merge_passages(sides, out)));
+        let leaves = merge_leaves(manifests, header, out, sources);
+        let ptree = match ptree {
+            // A panic there is a bug: carry it on rather than turn it into a result.
+            Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
+            None => None,
+        };
+        let mut w = leaves?;
+        if let (Some(t), Some(_)) = (ptree, header.passages()) {
+            w.0.set_passages(t.root, t.size).map_err(HashError::from)?;
+        }
+        let (h, _) = w.0.finish(w.1).map_err(HashError::from)?;
+        Ok((h, ptree))
+    })
+}
+
+type Open<'a> = (ManifestWriter<&'a mut File>, ItemCounts);
+
+/// The leaves: a heap of each input's next content id; equal ones become one leaf.
+fn merge_leaves<'a>(
+    inputs: Vec<(PathBuf, Src)>,
+    header: &ManifestHeader,
+    out: &'a mut File,
+    mut sources: Option<SourceTreeBuilder>,
+) -> Result<Open<'a>, MergeError> {
+    let mut readers = Vec::with_capacity(inputs.len());
+    let mut counts = ItemCounts::default();
+    let shard_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MergeError::Shard { path, source }
+    };
+    for (label, src) in inputs {
+        let f = src.open().map_err(|e| shard_err(&label)(e.into()))?;
+        let r = ManifestReader::new_shard(BufReader::with_capacity(INPUT_BUFFER, f))
+            .map_err(shard_err(&label))?
+            .skip_sources();
+        let h = r.header();
+        let add = |a: u64, b: u64, what| a.checked_add(b).ok_or(MergeError::Overflow { what });
+        counts.items = add(counts.items, h.items, "items")?;
+        counts.bytes = add(counts.bytes, h.bytes, "bytes")?;
+        counts.skipped = add(counts.skipped, h.skipped, "skipped items")?;
+        readers.push((label, r));
+    }
+    let mut w = ManifestWriter::new(out, header.clone()).map_err(HashError::from)?;
+    let mut heads: Vec<Option<ManifestEntry>> = Vec::with_capacity(readers.len());
+    let mut heap = BinaryHeap::with_capacity(readers.len());
+    for (i, (label, r)) in readers.iter_mut().enumerate() {
+        let e = r.next().transpose().map_err(shard_err(label))?;
+        if let Some(e) = &e {
+            heap.push(Reverse((e.leaf.cid, i)));
+        }
+        heads.push(e);
+    }
+    let mut group: Vec<(usize, ManifestEntry)> = Vec::new();
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(Reverse((cid, i))) = heap.pop() {
+        group.clear();
+        let mut take = |i: usize, heap: &mut BinaryHeap<_>| -> Result<(), MergeError> {
+            let (label, r) = &mut readers[i];
+            let next = r.next().transpose().map_err(shard_err(label))?;
+            if let Some(n) = &next {
+                heap.push(Reverse((n.leaf.cid, i)));
+            }
+            // The heap holds exactly the inputs whose head is present.
+            if let Some(e) = std::mem::replace(&mut heads[i], next) {
+                group.push((i, e));
+            }
+            Ok(())
+        };
+        take(i, &mut heap)?;
+        while let Some(Reverse((c, j))) = heap.peek().copied() {
+            if c != cid {
+                break;
+            }
+            heap.pop();
+            take(j, &mut heap)?;
+        }
+        let (i0, e0) = &group[0];
+        for (j, e) in &group[1..] {
+            if e.leaf.size != e0.leaf.size {
+                return Err(MergeError::SizeConflict {
+                    cid,
+                    a: e0.leaf.size,
+                    b: e.leaf.size,
+                    first: readers[*i0].0.clone(),
+                    second: readers[*j].0.clone(),
+                });
+            }
+        }
+        let meta_json = match &e0.meta {
+            None => None,
+            Some(m) if group.len() == 1 => {
+                buf = canonical(m)?;
+                Some(buf.as_slice())
+            }
+            Some(_) => {
+                // One leaf listing every place the content was found, its entries sorted by
+                // their canonical bytes, as a single run's sorter groups them.
+                entries.clear();
+                for (_, e) in &group {
+                    let list = e
+                        .meta
+                        .as_ref()
+                        .and_then(|m| m.get("sources"))
+                        .and_then(Value::as_array);
+                    for s in list.into_iter().flatten() {
+                        entries.push(canonical(s)?);
+                    }
+                }
+                entries.sort_unstable();
+                leaf_meta_json_into(&mut buf, entries.iter().map(Vec::as_slice));
+                Some(buf.as_slice())
+            }
+        };
+        w.push_item(cid, e0.leaf.size, meta_json)
+            .map_err(HashError::from)?;
+        if let Some(t) = sources.as_mut() {
+            for (_, e) in &group {
+                if let Some(m) = &e.meta {
+                    t.push_meta(m, &cid)?;
+                }
+            }
+        }
+    }
+    if let Some(t) = sources {
+        let t = t.finish()?;
+        w.set_sources(t.root, t.size).map_err(HashError::from)?;
+    }
+    Ok((w, counts))
+}
+
+/// The passage leaves: a k-way merge of 64-byte leaves, equal ones written once; each input is
+/// checked strictly increasing and, for a shard, to give the tree its header names.
+fn merge_passages(
+    inputs: Vec<(PathBuf, Src, Option<(Digest, u64)>)>,
+    out: &mut File,
+) -> Result<PassageTree, MergeError> {
+    struct Side {
+        label: PathBuf,
+        r: BufReader<File>,
+        want: Option<(Digest, u64)>,
+        tree: RangeRootBuilder,
+        last: Option<[u8; PASSAGE_LEAF]>,
+    }
+    let fault = |label: &Path, reason| MergeError::Passages {
+        path: label.to_path_buf(),
+        reason,
+    };
+    let mut sides = Vec::with_capacity(inputs.len());
+    for (label, src, want) in inputs {
+        let f = match src.open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(fault(&label, PassagesFault::Missing))
+            }
+            Err(e) => return Err(io_err("opening a passage leaves file")(e)),
+        };
+        sides.push(Side {
+            label,
+            r: BufReader::with_capacity(INPUT_BUFFER, f),
+            want,
+            tree: RangeRootBuilder::new(),
+            last: None,
+        });
+    }
+    // The next leaf of side `i`, checked and counted into its own tree.
+    let next = |s: &mut Side| -> Result<Option<[u8; PASSAGE_LEAF]>, MergeError> {
+        let mut leaf = [0u8; PASSAGE_LEAF];
+        let got = read_full(&mut s.r, &mut leaf).map_err(io_err("reading passage leaves"))?;
+        if got == 0 {
+            if let Some((header, header_size)) = s.want {
+                let (computed, computed_size) = (s.tree.root(), s.tree.size().0);
+                if (computed, computed_size) != (header, header_size) {
+                    let reason = PassagesFault::TreeMismatch {
+                        header,
+                        header_size,
+                        computed,
+                        computed_size,
+                    };
+                    return Err(fault(&s.label, reason));
+                }
+            }
+            return Ok(None);
+        }
+        if got < PASSAGE_LEAF {
+            return Err(fault(&s.label, PassagesFault::Truncated(got)));
+        }
+        if s.last.is_some_and(|l| l >= leaf) {
+            return Err(fault(&s.label, PassagesFault::NotSorted));
+        }
+        s.last = Some(leaf);
+        if s.want.is_some() {
+            push_leaf(&mut s.tree, &leaf)?;
+        }
+        Ok(Some(leaf))
+    };
+    let mut heap = BinaryHeap::with_capacity(sides.len());
+    for (i, s) in sides.iter_mut().enumerate() {
+        if let Some(l) = next(s)? {
+            heap.push(Reverse((l, i)));
+        }
+    }
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    let mut tree = RangeRootBuilder::new();
+    let mut last: Option<[u8; PASSAGE_LEAF]> = None;
+    while let Some(Reverse((leaf, i))) = heap.pop() {
+        if let Some(l) = next(&mut sides[i])? {
+            heap.push(Reverse((l, i)));
+        }
+        if last == Some(leaf) {
+            continue;
+        }
+        last = Some(leaf);
+        w.write_all(&leaf)
+            .map_err(io_err("writing the merged passage leaves"))?;
+        push_leaf(&mut tree, &leaf)?;
+    }
+    w.flush()
+        .map_err(io_err("writing the merged passage leaves"))?;
+    Ok(PassageTree {
+        root: tree.root(),
+        size: tree.size().0,
+    })
+}
+
+fn push_leaf(tree: &mut RangeRootBuilder, leaf: &[u8; PASSAGE_LEAF]) -> Result<(), MergeError> {
+    let leaf = RangeLeaf::new(leaf.to_vec()).map_err(HashError::from)?;
+    tree.push(&leaf).map_err(HashError::from)?;
+    Ok(())
+}
+
+/// Fills `buf` unless the stream ends first; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
