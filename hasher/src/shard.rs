@@ -123,6 +123,12 @@ mod tests {
         let x = u64::from_be_bytes(d.as_bytes()[..8].try_into().unwrap());
         assert_eq!(u64::from(shard_of("dir/a.txt", 7)), 1 + x % 7);
         assert_eq!(shard_of("anything", 1), 1);
+        // The worked example of docs/format-manifest.md, "Sharded runs".
+        assert_eq!(x, 12389878989248021267);
+        assert_eq!(
+            (shard_of("dir/a.txt", 4), shard_of("dir/a.txt", 1024)),
+            (4, 788)
+        );
         // Spread: 4000 paths over 4 shards, none empty or lopsided.
         let mut counts = [0u32; 4];
         for i in 0..4000 {
