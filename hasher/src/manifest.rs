@@ -409,6 +409,8 @@ pub struct ManifestReader<R: BufRead> {
     buf: Vec<u8>,
     sources: Option<SourceTreeBuilder>,
     derived: Option<SourceTree>,
+    /// The canonical metadata of the leaf just read, for [`ManifestReader::next_canonical`].
+    canonical: Option<Vec<u8>>,
 }
 
 /// Memory for sorting source leaves while reading a manifest, before runs spill to disk.
@@ -501,6 +503,7 @@ impl<R: BufRead> ManifestReader<R> {
             buf,
             sources,
             derived: None,
+            canonical: None,
         })
     }
 
@@ -527,6 +530,15 @@ impl<R: BufRead> ManifestReader<R> {
             self.sources = None;
         }
         self
+    }
+
+    /// The next leaf, as [`Iterator::next`], with its metadata in canonical form (the bytes its
+    /// `meta` digest is of; `None` without metadata), which the reader computed to verify it.
+    pub fn next_canonical(
+        &mut self,
+    ) -> Option<Result<(ManifestEntry, Option<Vec<u8>>), ManifestError>> {
+        let e = self.next()?;
+        Some(e.map(|e| (e, self.canonical.take())))
     }
 
     /// Reads every remaining leaf and returns the header once everything verified.
@@ -576,8 +588,9 @@ impl<R: BufRead> ManifestReader<R> {
                     t.push_meta(m, &leaf.cid)
                         .map_err(|e| ManifestError::Sources(Box::new(e)))?;
                 }
+                self.canonical = Some(c);
             }
-            (None, false) if leaf.meta == Digest::default() => {}
+            (None, false) if leaf.meta == Digest::default() => self.canonical = None,
             _ => {
                 return Err(bad(format!(
                     "metadata does not fit meta {:?}",

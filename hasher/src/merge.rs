@@ -98,6 +98,10 @@ pub enum MergeError {
         first: PathBuf,
         second: PathBuf,
     },
+    /// A leaf found in several shards whose metadata is not `{"sources":[...]}` alone, as
+    /// `prov hash` writes it.
+    #[error("{path}: the metadata of {cid}, found in several shards, is not {{\"sources\":[...]}} alone")]
+    OddMetadata { path: PathBuf, cid: ContentId },
     /// Counts that add up past 2^64.
     #[error("the shards' {what} add up to more than 2^64")]
     Overflow { what: &'static str },
@@ -470,6 +474,9 @@ fn merge_pass(
 
 type Open<'a> = (ManifestWriter<&'a mut File>, ItemCounts);
 
+/// An input's next leaf, with its canonical metadata.
+type Head = (ManifestEntry, Option<Vec<u8>>);
+
 /// The leaves: a heap of each input's next content id; equal ones become one leaf.
 fn merge_leaves<'a>(
     inputs: Vec<(PathBuf, Src)>,
@@ -496,24 +503,24 @@ fn merge_leaves<'a>(
         readers.push((label, r));
     }
     let mut w = ManifestWriter::new(out, header.clone()).map_err(HashError::from)?;
-    let mut heads: Vec<Option<ManifestEntry>> = Vec::with_capacity(readers.len());
+    let mut heads: Vec<Option<Head>> = Vec::with_capacity(readers.len());
     let mut heap = BinaryHeap::with_capacity(readers.len());
     for (i, (label, r)) in readers.iter_mut().enumerate() {
-        let e = r.next().transpose().map_err(shard_err(label))?;
-        if let Some(e) = &e {
+        let e = r.next_canonical().transpose().map_err(shard_err(label))?;
+        if let Some((e, _)) = &e {
             heap.push(Reverse((e.leaf.cid, i)));
         }
         heads.push(e);
     }
-    let mut group: Vec<(usize, ManifestEntry)> = Vec::new();
+    let mut group: Vec<(usize, Head)> = Vec::new();
     let mut entries: Vec<Vec<u8>> = Vec::new();
     let mut buf = Vec::new();
     while let Some(Reverse((cid, i))) = heap.pop() {
         group.clear();
         let mut take = |i: usize, heap: &mut BinaryHeap<_>| -> Result<(), MergeError> {
             let (label, r) = &mut readers[i];
-            let next = r.next().transpose().map_err(shard_err(label))?;
-            if let Some(n) = &next {
+            let next = r.next_canonical().transpose().map_err(shard_err(label))?;
+            if let Some((n, _)) = &next {
                 heap.push(Reverse((n.leaf.cid, i)));
             }
             // The heap holds exactly the inputs whose head is present.
@@ -530,8 +537,8 @@ fn merge_leaves<'a>(
             heap.pop();
             take(j, &mut heap)?;
         }
-        let (i0, e0) = &group[0];
-        for (j, e) in &group[1..] {
+        let (i0, (e0, c0)) = &group[0];
+        for (j, (e, _)) in &group[1..] {
             if e.leaf.size != e0.leaf.size {
                 return Err(MergeError::SizeConflict {
                     cid,
@@ -544,21 +551,26 @@ fn merge_leaves<'a>(
         }
         let meta_json = match &e0.meta {
             None => None,
-            Some(m) if group.len() == 1 => {
-                buf = canonical(m)?;
-                Some(buf.as_slice())
-            }
+            Some(_) if group.len() == 1 => c0.as_deref(),
             Some(_) => {
                 // One leaf listing every place the content was found, its entries sorted by
                 // their canonical bytes, as a single run's sorter groups them.
                 entries.clear();
-                for (_, e) in &group {
+                for (j, (e, _)) in &group {
+                    // What `prov hash` writes: `{"sources":[...]}` and nothing else; anything
+                    // more could not be merged as a single run would have written it.
                     let list = e
                         .meta
                         .as_ref()
-                        .and_then(|m| m.get("sources"))
-                        .and_then(Value::as_array);
-                    for s in list.into_iter().flatten() {
+                        .and_then(Value::as_object)
+                        .filter(|o| o.len() == 1)
+                        .and_then(|o| o.get("sources"))
+                        .and_then(Value::as_array)
+                        .ok_or_else(|| MergeError::OddMetadata {
+                            path: readers[*j].0.clone(),
+                            cid,
+                        })?;
+                    for s in list {
                         entries.push(canonical(s)?);
                     }
                 }
@@ -570,7 +582,7 @@ fn merge_leaves<'a>(
         w.push_item(cid, e0.leaf.size, meta_json)
             .map_err(HashError::from)?;
         if let Some(t) = sources.as_mut() {
-            for (_, e) in &group {
+            for (_, (e, _)) in &group {
                 if let Some(m) = &e.meta {
                     t.push_meta(m, &cid)?;
                 }
