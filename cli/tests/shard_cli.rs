@@ -41,11 +41,11 @@ const PARAS: [&str; 4] = [
 
 /// 16 JSON Lines files whose records repeat across files, and 16 text files (each text twice).
 fn corpus(dir: &Path) {
-    for f in 0..16 {
+    for f in 0..16usize {
         let mut body = String::new();
         for r in 0..5 {
             let i = f * 5 + r;
-            let text = if i % 3 == 0 {
+            let text = if i.is_multiple_of(3) {
                 PARAS[i % 4].to_string()
             } else {
                 format!(

@@ -196,6 +196,9 @@ pub struct ManifestEntry {
     pub meta: Option<Value>,
 }
 
+/// A leaf's metadata in canonical form (`None` without metadata).
+pub type CanonicalMeta = Option<Vec<u8>>;
+
 /// Writes a manifest leaf by leaf, refusing leaves out of order and metadata that does not match
 /// its digest, and computing the root as it goes.
 pub struct ManifestWriter<W: Write + Seek> {
@@ -536,7 +539,7 @@ impl<R: BufRead> ManifestReader<R> {
     /// `meta` digest is of; `None` without metadata), which the reader computed to verify it.
     pub fn next_canonical(
         &mut self,
-    ) -> Option<Result<(ManifestEntry, Option<Vec<u8>>), ManifestError>> {
+    ) -> Option<Result<(ManifestEntry, CanonicalMeta), ManifestError>> {
         let e = self.next()?;
         Some(e.map(|e| (e, self.canonical.take())))
     }

@@ -474,6 +474,9 @@ fn merge_pass(
 
 type Open<'a> = (ManifestWriter<&'a mut File>, ItemCounts);
 
+/// A passage leaves file to merge: its label, its bytes, and the tree its header names.
+type SideInput = (PathBuf, Src, Option<(Digest, u64)>);
+
 /// An input's next leaf, with its canonical metadata.
 type Head = (ManifestEntry, Option<Vec<u8>>);
 
@@ -598,10 +601,7 @@ fn merge_leaves<'a>(
 
 /// The passage leaves: a k-way merge of 64-byte leaves, equal ones written once; each input is
 /// checked strictly increasing and, for a shard, to give the tree its header names.
-fn merge_passages(
-    inputs: Vec<(PathBuf, Src, Option<(Digest, u64)>)>,
-    out: &mut File,
-) -> Result<PassageTree, MergeError> {
+fn merge_passages(inputs: Vec<SideInput>, out: &mut File) -> Result<PassageTree, MergeError> {
     struct Side {
         label: PathBuf,
         r: BufReader<File>,

@@ -22,7 +22,7 @@ const PARAS: [&str; 5] = [
 
 /// A text that recurs across files (so across shards) every few items.
 fn text(i: usize) -> String {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         format!("{}\n\n{}", PARAS[i % 5], PARAS[(i / 4) % 5])
     } else {
         format!(
