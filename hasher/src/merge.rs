@@ -15,7 +15,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -75,6 +75,9 @@ pub enum MergeError {
         found: String,
         first: PathBuf,
     },
+    /// The output names one of the shards, which it would replace.
+    #[error("{path}: the merged manifest would replace this shard: write it elsewhere")]
+    OutIsShard { path: PathBuf },
     /// A shard that does not verify.
     #[error("{path}: {source}")]
     Shard {
@@ -187,6 +190,13 @@ pub fn merge_to_file(
 ) -> Result<MergeSummary, MergeError> {
     let started = Instant::now();
     let (inputs, template, n, shard_leaves) = check_shards(shards)?;
+    if let Ok(o) = std::fs::canonicalize(out) {
+        for s in shards {
+            if std::fs::canonicalize(s).is_ok_and(|s| s == o) {
+                return Err(MergeError::OutIsShard { path: s.clone() });
+            }
+        }
+    }
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -249,15 +259,19 @@ fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> MergeError {
 /// Where an input's bytes are: a shard's file, or an intermediate pass's temporary file.
 enum Src {
     Path(PathBuf),
-    Temp(File),
+    /// Closed until opened (a pass over 65,536 shards leaves 1,024 of them, more than a
+    /// process may hold open), deleted when dropped.
+    Temp(tempfile::TempPath),
 }
 
 impl Src {
     fn open(self) -> io::Result<File> {
         match self {
             Src::Path(p) => File::open(p),
-            Src::Temp(mut f) => {
-                f.seek(SeekFrom::Start(0))?;
+            Src::Temp(p) => {
+                let f = File::open(&p)?;
+                // Unlinked while open: the data stays readable until the file is closed.
+                drop(p);
                 Ok(f)
             }
         }
@@ -403,12 +417,11 @@ fn merge_all(
     let mut inner = template.clone();
     (inner.sources_root, inner.sources_size) = (None, None);
     (inner.passages_root, inner.passages_size) = (None, None);
-    let tmp = || -> Result<File, MergeError> {
-        match &cfg.tmp_dir {
-            Some(d) => tempfile::tempfile_in(d),
-            None => tempfile::tempfile(),
-        }
-        .map_err(io_err("creating a temporary merge file"))
+    let tmp = || -> Result<tempfile::NamedTempFile, MergeError> {
+        let b = tempfile::Builder::new()
+            .prefix(".prov-merge-")
+            .tempfile_in(cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir));
+        b.map_err(io_err("creating a temporary merge file"))
     };
     while inputs.len() > FAN_IN {
         passes += 1;
@@ -421,11 +434,17 @@ fn merge_all(
                 Some(_) => Some(tmp()?),
                 None => None,
             };
-            merge_pass(chunk, &inner, &mut m, p.as_mut(), None)?;
+            merge_pass(
+                chunk,
+                &inner,
+                m.as_file_mut(),
+                p.as_mut().map(|p| p.as_file_mut()),
+                None,
+            )?;
             next.push(Input {
                 label: PathBuf::from(format!("(merge pass {passes}, part {})", next.len() + 1)),
-                manifest: Src::Temp(m),
-                passages: p.map(|p| (Src::Temp(p), None)),
+                manifest: Src::Temp(m.into_temp_path()),
+                passages: p.map(|p| (Src::Temp(p.into_temp_path()), None)),
             });
         }
         inputs = next;

@@ -358,6 +358,11 @@ fn shards_that_do_not_fit_together_are_refused() {
     let e = merge(&[four[0].clone(), d.path().join("whole.jsonl")]);
     assert!(matches!(e, MergeError::NotAShard { .. }), "{e}");
     assert!(matches!(merge(&[]), MergeError::NoShards));
+    // The output cannot replace one of its inputs.
+    let before = read(&four[2]);
+    let e = merge_to_file(&four[2], &four, &small_merge()).unwrap_err();
+    assert!(matches!(e, MergeError::OutIsShard { .. }), "{e}");
+    assert_eq!(read(&four[2]), before);
     // Nothing was written by any refused merge.
     assert!(!out.exists());
     assert!(!passage_leaves_path(&out).exists());
