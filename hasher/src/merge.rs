@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use ledger::{ContentId, Digest};
@@ -152,6 +154,9 @@ pub struct MergeConfig {
     /// Where spilled runs and intermediate passes go (the system's temporary directory when
     /// `None`).
     pub tmp_dir: Option<PathBuf>,
+    /// Threads for the parts of intermediate passes (more than [`FAN_IN`] shards; `None`: one
+    /// per core). The last pass runs on one thread (and one more for passage leaves).
+    pub threads: Option<usize>,
 }
 
 impl Default for MergeConfig {
@@ -159,6 +164,7 @@ impl Default for MergeConfig {
         MergeConfig {
             memory_budget: 256 << 20,
             tmp_dir: None,
+            threads: None,
         }
     }
 }
@@ -423,12 +429,24 @@ fn merge_all(
             .tempfile_in(cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir));
         b.map_err(io_err("creating a temporary merge file"))
     };
+    // The parts of an intermediate pass are independent: merged on several threads, each
+    // holding at most FAN_IN inputs open, so memory stays bounded by the thread count.
+    let threads = cfg
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
     while inputs.len() > FAN_IN {
         passes += 1;
-        let mut next = Vec::with_capacity(inputs.len().div_ceil(FAN_IN));
+        let mut parts: Vec<Mutex<Option<Vec<Input>>>> = Vec::new();
         let mut rest = inputs.into_iter().peekable();
         while rest.peek().is_some() {
-            let chunk: Vec<Input> = rest.by_ref().take(FAN_IN).collect();
+            parts.push(Mutex::new(Some(rest.by_ref().take(FAN_IN).collect())));
+        }
+        let done: Vec<Mutex<Option<Result<Input, MergeError>>>> =
+            parts.iter().map(|_| Mutex::new(None)).collect();
+        let next_part = AtomicUsize::new(0);
+        let inner = &inner;
+        let part = |i: usize, chunk: Vec<Input>| -> Result<Input, MergeError> {
             let mut m = tmp()?;
             let mut p = match template.passages() {
                 Some(_) => Some(tmp()?),
@@ -436,15 +454,46 @@ fn merge_all(
             };
             merge_pass(
                 chunk,
-                &inner,
+                inner,
                 m.as_file_mut(),
                 p.as_mut().map(|p| p.as_file_mut()),
                 None,
             )?;
-            next.push(Input {
-                label: PathBuf::from(format!("(merge pass {passes}, part {})", next.len() + 1)),
+            Ok(Input {
+                label: PathBuf::from(format!("(merge pass {passes}, part {})", i + 1)),
                 manifest: Src::Temp(m.into_temp_path()),
                 passages: p.map(|p| (Src::Temp(p.into_temp_path()), None)),
+            })
+        };
+        std::thread::scope(|s| {
+            for _ in 0..threads.min(parts.len()) {
+                s.spawn(|| loop {
+                    let i = next_part.fetch_add(1, Ordering::Relaxed);
+                    let Some(chunk) = parts.get(i).and_then(take) else {
+                        return;
+                    };
+                    let r = part(i, chunk);
+                    let failed = r.is_err();
+                    *lock(&done[i]) = Some(r);
+                    if failed {
+                        // Stop handing out parts; the error is reported below.
+                        next_part.store(parts.len(), Ordering::Relaxed);
+                        return;
+                    }
+                });
+            }
+        });
+        // Any part's error is the pass's (parts after a failure were not handed out).
+        let mut next = Vec::with_capacity(done.len());
+        for d in done {
+            if let Some(r) = d.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                next.push(r?);
+            }
+        }
+        if next.len() != parts.len() {
+            return Err(MergeError::Io {
+                what: "an intermediate merge pass",
+                source: io::Error::other("a part was not merged"),
             });
         }
         inputs = next;
@@ -707,6 +756,15 @@ fn merge_passages(inputs: Vec<SideInput>, out: &mut File) -> Result<PassageTree,
         root: tree.root(),
         size: tree.size().0,
     })
+}
+
+/// Takes the value out of a mutex, poisoned or not (a panic is carried on by the scope).
+fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
+    lock(m).take()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn push_leaf(tree: &mut RangeRootBuilder, leaf: &[u8; PASSAGE_LEAF]) -> Result<(), MergeError> {

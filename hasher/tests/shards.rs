@@ -86,6 +86,7 @@ fn small_merge() -> MergeConfig {
     MergeConfig {
         memory_budget: 4096, // spills the source tree's sort
         tmp_dir: None,
+        threads: Some(2),
     }
 }
 
@@ -200,6 +201,26 @@ fn more_shards_than_the_fan_in_merge_in_passes() {
     let m = merge_to_file(&out, &shards, &small_merge()).unwrap();
     assert_eq!(m.passes, 2);
     assert_same_as_whole(d.path(), &out, true);
+    // A shard that fails in a part of the first pass fails the merge, which writes nothing.
+    let bad = shards
+        .iter()
+        .find(|s| passage_leaves_path(s).metadata().unwrap().len() > 64);
+    let side = passage_leaves_path(bad.unwrap());
+    let leaves = read(&side);
+    std::fs::write(&side, &leaves[..leaves.len() - 1]).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let e = merge_to_file(&out, &shards, &small_merge()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MergeError::Passages {
+                reason: PassagesFault::Truncated(63),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(!out.exists());
 }
 
 /// A shard is not a whole set: the reader every other command uses refuses it, and so does a

@@ -75,6 +75,7 @@ fn merge(a: MergeArgs) -> anyhow::Result<()> {
     let cfg = MergeConfig {
         memory_budget: a.memory.saturating_mul(1 << 20),
         tmp_dir: a.tmp_dir.clone(),
+        threads: None,
     };
     let s = merge_to_file(&a.out, &shards, &cfg)?;
     let h = &s.header;
