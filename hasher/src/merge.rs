@@ -343,8 +343,8 @@ fn check_shards(shards: &[PathBuf]) -> Result<(Vec<Input>, ManifestHeader, u32, 
             ),
             (
                 "options (shard_options)",
-                d(&fheader.shard_options),
-                d(&header.shard_options),
+                hex(fheader.shard_options),
+                hex(header.shard_options),
             ),
             (
                 "source tree",
@@ -403,6 +403,10 @@ fn check_shards(shards: &[PathBuf]) -> Result<(Vec<Input>, ManifestHeader, u32, 
         })
         .collect();
     Ok((inputs, template, n, leaves))
+}
+
+fn hex(d: Option<Digest>) -> String {
+    d.map_or_else(|| "none".into(), |d| d.to_hex())
 }
 
 /// "none", or "present": whether a header names a tree (its root differs by shard).
