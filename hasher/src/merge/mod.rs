@@ -15,7 +15,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,16 +23,19 @@ use std::time::Instant;
 
 use ledger::{ContentId, Digest};
 use serde_json::Value;
-use verifier::range::{RangeLeaf, RangeRootBuilder};
 
 use crate::error::HashError;
 use crate::manifest::ManifestWriter;
 use crate::manifest::{ItemCounts, ManifestEntry, ManifestError, ManifestHeader, ManifestReader};
 use crate::meta::{canonical, leaf_meta_json_into};
-use crate::passages::{PassageTree, PASSAGE_LEAF};
+use crate::passages::PassageTree;
 use crate::pipeline::passage_leaves_path;
 use crate::shard::Shard;
 use crate::sources::SourceTreeBuilder;
+
+mod passages;
+
+use passages::merge_passages;
 
 /// Files merged in one pass at most (each with its passage leaves file): enough for one pass
 /// over a few dozen shards, few enough for any file-descriptor limit and a small memory.
@@ -546,9 +549,6 @@ fn merge_pass(
 
 type Open<'a> = (ManifestWriter<&'a mut File>, ItemCounts);
 
-/// A passage leaves file to merge: its label, its bytes, and the tree its header names.
-type SideInput = (PathBuf, Src, Option<(Digest, u64)>);
-
 /// An input's next leaf, with its canonical metadata.
 type Head = (ManifestEntry, Option<Vec<u8>>);
 
@@ -671,97 +671,6 @@ fn merge_leaves<'a>(
     Ok((w, counts))
 }
 
-/// The passage leaves: a k-way merge of 64-byte leaves, equal ones written once; each input is
-/// checked strictly increasing and, for a shard, to give the tree its header names.
-fn merge_passages(inputs: Vec<SideInput>, out: &mut File) -> Result<PassageTree, MergeError> {
-    struct Side {
-        label: PathBuf,
-        r: BufReader<File>,
-        want: Option<(Digest, u64)>,
-        tree: RangeRootBuilder,
-        last: Option<[u8; PASSAGE_LEAF]>,
-    }
-    let fault = |label: &Path, reason| MergeError::Passages {
-        path: label.to_path_buf(),
-        reason,
-    };
-    let mut sides = Vec::with_capacity(inputs.len());
-    for (label, src, want) in inputs {
-        let f = match src.open() {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(fault(&label, PassagesFault::Missing))
-            }
-            Err(e) => return Err(io_err("opening a passage leaves file")(e)),
-        };
-        sides.push(Side {
-            label,
-            r: BufReader::with_capacity(INPUT_BUFFER, f),
-            want,
-            tree: RangeRootBuilder::new(),
-            last: None,
-        });
-    }
-    // The next leaf of side `i`, checked and counted into its own tree.
-    let next = |s: &mut Side| -> Result<Option<[u8; PASSAGE_LEAF]>, MergeError> {
-        let mut leaf = [0u8; PASSAGE_LEAF];
-        let got = read_full(&mut s.r, &mut leaf).map_err(io_err("reading passage leaves"))?;
-        if got == 0 {
-            if let Some((header, header_size)) = s.want {
-                let (computed, computed_size) = (s.tree.root(), s.tree.size().0);
-                if (computed, computed_size) != (header, header_size) {
-                    let reason = PassagesFault::TreeMismatch {
-                        header,
-                        header_size,
-                        computed,
-                        computed_size,
-                    };
-                    return Err(fault(&s.label, reason));
-                }
-            }
-            return Ok(None);
-        }
-        if got < PASSAGE_LEAF {
-            return Err(fault(&s.label, PassagesFault::Truncated(got)));
-        }
-        if s.last.is_some_and(|l| l >= leaf) {
-            return Err(fault(&s.label, PassagesFault::NotSorted));
-        }
-        s.last = Some(leaf);
-        if s.want.is_some() {
-            push_leaf(&mut s.tree, &leaf)?;
-        }
-        Ok(Some(leaf))
-    };
-    let mut heap = BinaryHeap::with_capacity(sides.len());
-    for (i, s) in sides.iter_mut().enumerate() {
-        if let Some(l) = next(s)? {
-            heap.push(Reverse((l, i)));
-        }
-    }
-    let mut w = BufWriter::with_capacity(1 << 20, out);
-    let mut tree = RangeRootBuilder::new();
-    let mut last: Option<[u8; PASSAGE_LEAF]> = None;
-    while let Some(Reverse((leaf, i))) = heap.pop() {
-        if let Some(l) = next(&mut sides[i])? {
-            heap.push(Reverse((l, i)));
-        }
-        if last == Some(leaf) {
-            continue;
-        }
-        last = Some(leaf);
-        w.write_all(&leaf)
-            .map_err(io_err("writing the merged passage leaves"))?;
-        push_leaf(&mut tree, &leaf)?;
-    }
-    w.flush()
-        .map_err(io_err("writing the merged passage leaves"))?;
-    Ok(PassageTree {
-        root: tree.root(),
-        size: tree.size().0,
-    })
-}
-
 /// Takes the value out of a mutex, poisoned or not (a panic is carried on by the scope).
 fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
     lock(m).take()
@@ -769,24 +678,4 @@ fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn push_leaf(tree: &mut RangeRootBuilder, leaf: &[u8; PASSAGE_LEAF]) -> Result<(), MergeError> {
-    let leaf = RangeLeaf::new(leaf.to_vec()).map_err(HashError::from)?;
-    tree.push(&leaf).map_err(HashError::from)?;
-    Ok(())
-}
-
-/// Fills `buf` unless the stream ends first; returns the bytes read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
