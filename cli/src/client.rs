@@ -443,3 +443,184 @@ pub struct InclusionProofView {
 pub struct ConsistencyProofView {
     pub hashes: Vec<String>,
 }
+
+/// A stored passage tree's root and size, as the routes of docs/api.md ("Passages") name it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct PassagesRef {
+    pub root: String,
+    pub size: u64,
+}
+
+/// `GET /v1/datasets/{p}/{d}/{v}/passages/{pid}?reveal=N`: one passage id's range in the
+/// version's passage tree. Nothing in it is trusted: the proof is verified against the `passages`
+/// of the dataset_version entry at `entry_index`, itself verified against a signed checkpoint.
+#[allow(dead_code)] // read by `prov check WORK`
+#[derive(Debug, Clone, Deserialize)]
+pub struct PassageAnswer {
+    pub dataset: String,
+    pub entry_index: u64,
+    pub passages: PassagesRef,
+    pub passage: String,
+    pub count: u64,
+    pub proof: verifier::range::RangeProof,
+}
+
+/// One passage id's count in a [`PassagesAnswer`].
+#[allow(dead_code)] // read by `prov check WORK`
+#[derive(Debug, Clone, Deserialize)]
+pub struct PassageCount {
+    pub passage: String,
+    pub count: u64,
+}
+
+/// `POST /v1/datasets/{p}/{d}/{v}/passages`: many passage ids' ranges, one multi-range proof for
+/// all (results sorted by passage id). Trusted as little as [`PassageAnswer`].
+#[allow(dead_code)] // read by `prov check WORK`
+#[derive(Debug, Clone, Deserialize)]
+pub struct PassagesAnswer {
+    pub dataset: String,
+    pub entry_index: u64,
+    pub passages: PassagesRef,
+    pub results: Vec<PassageCount>,
+    pub proof: verifier::range::RangeProof,
+}
+
+/// `GET /v1/passages/{root}/leaves?start=&limit=`: a page of a stored passage tree's leaves.
+#[allow(dead_code)] // read by `prov check WORK`
+#[derive(Debug, Clone, Deserialize)]
+pub struct PassageLeavesPage {
+    pub root: String,
+    pub size: u64,
+    pub start: u64,
+    /// The leaves in hex (64 bytes each for `pid || cid` leaves).
+    pub leaves: Vec<String>,
+}
+
+/// Most passage ids one `POST .../passages` asks for (the route's bound).
+pub const MAX_PASSAGE_QUERY: usize = 4096;
+
+/// `dataset` as `P/D@V`, split for a path; a malformed label is [`Exit::Invalid`].
+fn dataset_path(dataset: &str) -> Result<String, Failure> {
+    let bad = || {
+        Failure::msg(
+            Exit::Invalid,
+            format!("dataset {dataset:?}: expected PUBLISHER/DATASET@VERSION"),
+        )
+    };
+    let (pd, v) = dataset.split_once('@').ok_or_else(bad)?;
+    let (p, d) = pd.split_once('/').ok_or_else(bad)?;
+    if p.is_empty() || d.is_empty() || v.is_empty() || d.contains('/') {
+        return Err(bad());
+    }
+    Ok(format!("/v1/datasets/{p}/{d}/{v}"))
+}
+
+// Used by `prov check WORK` (cmd/check_work.rs).
+#[allow(dead_code)]
+impl Client {
+    /// One passage id in a dataset version (`P/D@V`): its count and range proof, or `None` when
+    /// the version has no passage tree (404 `no-passage-tree`) or does not exist (404).
+    pub fn passage(
+        &self,
+        dataset: &str,
+        pid: &ledger::ContentId,
+        reveal: u64,
+    ) -> Result<Option<PassageAnswer>, Failure> {
+        let path = format!("{}/passages/{pid}?reveal={reveal}", dataset_path(dataset)?);
+        self.get_json_opt(&path)
+    }
+
+    /// Many passage ids (1..=[`MAX_PASSAGE_QUERY`], any order) in a dataset version (`P/D@V`):
+    /// the counts and one multi-range proof, or `None` when the version has no passage tree (or
+    /// does not exist: 404).
+    pub fn passages(
+        &self,
+        dataset: &str,
+        pids: &[ledger::ContentId],
+        reveal: u64,
+    ) -> Result<Option<PassagesAnswer>, Failure> {
+        if pids.is_empty() || pids.len() > MAX_PASSAGE_QUERY {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "{} passage ids: one query asks for 1 to {MAX_PASSAGE_QUERY}",
+                    pids.len()
+                ),
+            ));
+        }
+        let path = format!("{}/passages", dataset_path(dataset)?);
+        let body = serde_json::to_vec(&serde_json::json!({
+            "passages": pids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "reveal": reveal,
+        }))
+        .or_exit(Exit::Local, "encoding the passage query")?;
+        let req = self
+            .agent
+            .post(&self.url(&path))
+            .set("Content-Type", "application/json");
+        let resp = match req.send_bytes(&body) {
+            Err(ureq::Error::Status(404, _)) => return Ok(None),
+            other => self.answer(other, "POST", &path)?,
+        };
+        let bytes = read_body(resp, &path)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .or_exit(Exit::Server, format!("POST {path}: unexpected answer"))
+    }
+
+    /// Every leaf of the stored passage tree `root` (paged through
+    /// `GET /v1/passages/{root}/leaves`), checked to be `size` leaves that hash to `root`: what
+    /// the server answers is trusted for nothing. `None` when no such tree is stored (404).
+    pub fn passage_tree_leaves(
+        &self,
+        root: &ledger::Digest,
+        size: u64,
+    ) -> Result<Option<Vec<verifier::range::RangeLeaf>>, Failure> {
+        let mut leaves = Vec::new();
+        let mut builder = verifier::range::RangeRootBuilder::new();
+        while (leaves.len() as u64) < size {
+            let start = leaves.len();
+            let path = format!(
+                "/v1/passages/{}/leaves?start={start}&limit={}",
+                root.to_hex(),
+                PASSAGE_LEAVES_PAGE
+            );
+            let Some(page) = self.get_json_opt::<PassageLeavesPage>(&path)? else {
+                return Ok(None);
+            };
+            if page.start != start as u64 || page.size != size || page.leaves.is_empty() {
+                return Err(Failure::msg(
+                    Exit::Server,
+                    format!(
+                        "GET {path}: answered start {} size {} with {} leaves, asked for start \
+                         {start} of a tree of {size}",
+                        page.start,
+                        page.size,
+                        page.leaves.len()
+                    ),
+                ));
+            }
+            for h in &page.leaves {
+                let leaf = verifier::range::RangeLeaf::from_hex(h)
+                    .or_exit(Exit::Server, format!("GET {path}: a malformed leaf"))?;
+                builder
+                    .push(&leaf)
+                    .or_exit(Exit::Invalid, format!("GET {path}: leaves out of order"))?;
+                leaves.push(leaf);
+            }
+        }
+        if leaves.len() as u64 != size || builder.root() != *root {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "the server's passage tree {root} does not hash to its root and size {size}"
+                ),
+            ));
+        }
+        Ok(Some(leaves))
+    }
+}
+
+/// Leaves asked for per page of `GET /v1/passages/{root}/leaves`.
+#[allow(dead_code)]
+const PASSAGE_LEAVES_PAGE: usize = 1024;
