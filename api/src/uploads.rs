@@ -703,6 +703,7 @@ impl Ingest {
     fn new(writer: SetWriter, req: &UploadRequest, manifest_bytes_per_leaf: u64) -> Self {
         let max_bytes = match req.format {
             UploadFormat::Leaves => req.size.saturating_mul(SetLeaf::LEN as u64),
+            UploadFormat::Passages => req.size.saturating_mul(64),
             UploadFormat::Manifest => req
                 .size
                 .saturating_mul(manifest_bytes_per_leaf)
@@ -759,6 +760,12 @@ impl Ingest {
         }
         match self.format {
             UploadFormat::Leaves => self.writer()?.push_bytes(bytes)?,
+            // Stored by the ledger's passage-tree store (SPEC14B section 4, p2).
+            UploadFormat::Passages => {
+                return Err(ApiError::bad_request(
+                    "this service does not store passage trees yet".to_string(),
+                ))
+            }
             UploadFormat::Manifest => {
                 while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
                     self.line.extend_from_slice(&bytes[..nl]);

@@ -76,6 +76,7 @@ fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
             licence: "CC0-1.0".into(),
             previous: None,
             sources: None,
+            passages: None,
         })));
         refs.push(DatasetRef {
             publisher: name("acme"),
@@ -96,6 +97,7 @@ fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
             }),
             sites: vec![],
             scope: vec![Scope::TrainAi],
+            passages: None,
         })));
     }
     let o = submit(
@@ -105,6 +107,7 @@ fn ledger_sized(versions: u32, items: u32, ids: u32) -> (Ledger, u64) {
                 ids: Some(OptOutIds::Inline(vec![ContentId::of(b"elsewhere")])),
                 sites: vec![],
                 scope: vec![Scope::TrainAi],
+                passages: None,
             },
             at(1),
             None,
@@ -180,6 +183,7 @@ async fn heavy_reads_over_the_limit_get_503() {
                 ids: Some(OptOutIds::Inline(vec![ContentId::of(b"later")])),
                 sites: vec![],
                 scope: vec![Scope::TrainAi],
+                passages: None,
             },
             at(9),
             None,

@@ -224,6 +224,7 @@ fn optout_body(i: u64) -> OptOut {
         ids: Some(OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())])),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     }
 }
 

@@ -200,10 +200,7 @@ impl Client {
             .or_exit(Exit::Invalid, "building the upload request")?;
         let created: UploadCreated = self.post_json("/v1/uploads", &request)?;
         let base = format!("/v1/uploads/{}", created.upload_id);
-        let content_type = match upload.format {
-            UploadFormat::Leaves => "application/octet-stream",
-            UploadFormat::Manifest => "application/x-ndjson",
-        };
+        let content_type = upload.format.content_type();
         let sent = self.send_upload(&base, content_type, upload);
         let view = match sent {
             Ok(view) => view,

@@ -264,6 +264,7 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
         ids: Some(OptOutIds::Inline(vec![opted_out])),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     let optout_training = submit(ledger, Entry::anonymous(log, optout, now, None)?)?;
 
@@ -276,6 +277,7 @@ pub fn seed(ledger: &Ledger) -> Result<DemoSummary, DemoError> {
         )])),
         sites: vec![],
         scope: vec![Scope::Search],
+        passages: None,
     });
     let optout_search = submit(ledger, Entry::sign(log, body, now, None, &requester)?)?;
 
@@ -492,6 +494,7 @@ fn publish(
         licence: DATASET_LICENCE.into(),
         previous: previous.map(name_of).transpose()?,
         sources: Some(sources),
+        passages: None,
     });
     let index = submit(ledger, Entry::sign(ledger.origin(), body, time, None, key)?)?;
     Ok(DemoDataset {

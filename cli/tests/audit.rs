@@ -177,6 +177,7 @@ fn mallory_version(
         licence: "MIT".into(),
         previous: None,
         sources: None,
+        passages: None,
     });
     // Bound to the log it is planted in (the origin is the vkey's name).
     let origin = vkey.split('+').next().unwrap();

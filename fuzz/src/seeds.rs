@@ -214,6 +214,7 @@ pub fn all() -> Vec<Seed> {
             }),
             sites: vec![],
             scope: vec![Scope::AiUse, Scope::TrainAi],
+            passages: None,
         })
     };
     // A v1 entry (no `log`), as logs written before issue 11 hold them.

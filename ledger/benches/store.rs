@@ -90,6 +90,7 @@ fn entries(n: usize, key: &SigningKey, manifest: (Digest, u64)) -> (Vec<u8>, Vec
                 licence: "CC-BY-4.0 OR MIT OR Apache-2.0 OR BSD-3-Clause OR ISC OR MPL-2.0 OR LGPL-2.1-only OR EPL-2.0".into(),
                 previous: None,
  sources: None,
+ passages: None,
             });
             Entry::sign(LOG, body, time, None, key)
                 .expect("sign")

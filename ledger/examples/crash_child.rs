@@ -48,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         ids: Some(OptOutIds::Inline(vec![ContentId::of(&nonce.to_be_bytes())])),
                         sites: vec![],
                         scope: vec![Scope::TrainAi],
+                        passages: None,
                     };
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)

@@ -46,6 +46,7 @@ fn optout_set(root: Digest, size: u64, by: Option<&ed25519_dalek::SigningKey>) -
         ids: Some(OptOutIds::Set { root, size }),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     let e = match by {
         Some(k) => Entry::sign(LOG, EntryBody::OptOut(o), now(), Some(1), k),
@@ -60,6 +61,7 @@ fn optout_at(time: u64, nonce: u64) -> Vec<u8> {
         ids: Some(OptOutIds::Inline(vec![ContentId::of(b"some document")])),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     Entry::anonymous(LOG, o, time, Some(nonce))
         .unwrap()
@@ -321,6 +323,7 @@ fn v1_entry_submission_is_refused_but_old_v1_entries_still_verify() {
             ids: Some(OptOutIds::Inline(vec![ContentId::of(b"doc")])),
             sites: vec![],
             scope: vec![Scope::TrainAi],
+            passages: None,
         },
         now(),
         None,
@@ -481,6 +484,7 @@ fn optout_sites(sites: &[&str], by: Option<&ed25519_dalek::SigningKey>) -> Vec<u
             .map(|s| ledger::source::Site::parse_canonical(s).unwrap())
             .collect(),
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     let e = match by {
         Some(k) => Entry::sign(LOG, EntryBody::OptOut(o), now(), Some(1), k),
@@ -516,6 +520,7 @@ fn new_optout_with_withdrawn_scope_is_refused() {
         ids: Some(OptOutIds::Inline(vec![ContentId::of(b"doc")])),
         sites: vec![],
         scope: vec![Scope::AiUse, Scope::TrainAi],
+        passages: None,
     };
     let e = Entry::anonymous(LOG, o, now(), None).unwrap();
     let r = rejected(l.submit(e.as_bytes().to_vec()));
@@ -543,6 +548,7 @@ fn logged_optout_with_withdrawn_scope_still_replays() {
         ids: Some(OptOutIds::Inline(vec![ContentId::of(b"doc")])),
         sites: vec![],
         scope: vec![Scope::AiUse, Scope::TrainAi],
+        passages: None,
     };
     let entry = Entry::anonymous(LOG, o, now(), None).unwrap();
     let p = Prepared {

@@ -140,6 +140,7 @@ fn build(s: &Scenario) -> Built {
                         root: v.sources.root(),
                         size: v.sources.size().0,
                     }),
+                    passages: None,
                 }),
                 2,
                 None,
@@ -154,6 +155,7 @@ fn build(s: &Scenario) -> Built {
             ids: None,
             sites: sites.iter().map(|s| site(s)).collect(),
             scope: vec![Scope::TrainAi],
+            passages: None,
         };
         entries.push(if *signed {
             Entry::sign(ORIGIN, EntryBody::OptOut(o), 3, None, &requester).unwrap()

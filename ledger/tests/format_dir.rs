@@ -824,6 +824,7 @@ impl Scenario {
             licence: "CC-BY-4.0 AND MIT".into(),
             previous: previous.map(name),
             sources: None,
+            passages: None,
         });
         self.sign(body, 60, by)
     }
@@ -870,6 +871,7 @@ impl Scenario {
             ids: Some(ids),
             sites: vec![],
             scope,
+            passages: None,
         };
         vec![
             // 0: acme binds its first key.

@@ -85,6 +85,7 @@ fn version(v: &str, set: &SortedSet, sources: Option<SetRef>) -> Vec<u8> {
         licence: "CC-BY-4.0".into(),
         previous: None,
         sources,
+        passages: None,
     });
     Entry::sign(LOG, body, now(), None, &key(1))
         .unwrap()

@@ -287,6 +287,7 @@ fn unnamed_sets_are_collected_and_named_ones_kept() {
         }),
         sites: vec![],
         scope: vec![ledger::entry::Scope::TrainAi],
+        passages: None,
     };
     // Signed: an anonymous opt-out may not name a set.
     let optout = ledger::entry::Entry::sign(

@@ -75,6 +75,7 @@ pub fn dataset_version(
         licence: "CC-BY-4.0".into(),
         previous: previous.map(name),
         sources: None,
+        passages: None,
     });
     Entry::sign(ORIGIN, body, now(), None, k).expect("sign")
 }
@@ -88,6 +89,7 @@ pub fn optout(ids: &[ContentId], nonce: u64) -> Entry {
         ids: Some(OptOutIds::Inline(ids)),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     Entry::anonymous(ORIGIN, o, now(), Some(nonce)).expect("opt-out")
 }

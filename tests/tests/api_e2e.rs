@@ -275,6 +275,7 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
         licence: "MIT".into(),
         previous: None,
         sources: None,
+        passages: None,
     };
     let e = Entry::sign(
         fixtures::ORIGIN,
@@ -328,6 +329,7 @@ async fn forged_unsorted_set_and_jamming_optout_are_refused_over_http() {
             }),
             sites: vec![],
             scope: vec![Scope::TrainAi],
+            passages: None,
         };
         let jam = Entry::anonymous(fixtures::ORIGIN, o, fixtures::now(), Some(7)).unwrap();
         refused(s.submit(&jam).await, "anonymous-optout-set");

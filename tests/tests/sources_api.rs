@@ -458,6 +458,7 @@ async fn compliance_bundles_prove_site_opt_outs_both_ways() {
             Site::parse("h1.example.com").unwrap(),
         ],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     let optout = Entry::sign(
         fixtures::ORIGIN,

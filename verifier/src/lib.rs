@@ -37,8 +37,8 @@ pub use hash::{leaf_hash, node_hash, Blake3Set, Sha256Log, TreeHasher};
 pub use merkle::{verify_consistency, verify_inclusion, ProofError, StreamingRoot};
 pub use note::{sign_note, verify_note, NoteError, NoteSigner, VerifierKey};
 pub use range::{
-    range_proof, verify_range, Range, RangeError, RangeLeaf, RangeMembers, RangeProof,
-    RangeRootBuilder, RangeSource, RangeTree,
+    range_multi_proof, range_proof, verify_range, verify_ranges, Range, RangeError, RangeLeaf,
+    RangeMembers, RangeProof, RangeRootBuilder, RangeSource, RangeTree,
 };
 pub use source::{source_key, Site, SourceError, SourceKey};
 pub use tlog_proof::{TlogProof, TlogProofError};

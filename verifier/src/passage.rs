@@ -22,6 +22,8 @@ use std::sync::OnceLock;
 use icu_normalizer::properties::CanonicalCombiningClassMapBorrowed;
 use icu_normalizer::ComposingNormalizerBorrowed;
 
+use crate::entry::MAX_OPTOUT_PASSAGES;
+use crate::range::RangeLeaf;
 use crate::types::ContentId;
 
 /// A passage shorter than this (normalised UTF-8 bytes) is dropped: short sentences ("Thank
@@ -67,6 +69,28 @@ pub fn passages(text: &str) -> Passages<'_> {
     Passages {
         inner: Sentences::new(text),
     }
+}
+
+/// The passage-tree leaves of one work: `passage id || cid` ([`RangeLeaf::passage`]) for each
+/// distinct passage of `text`, sorted and unique, `cid` the work's content id (BLAKE3 of the
+/// file's bytes). What `prov optout WORK` stores (after [`optout_sample`]) and `prov check
+/// WORK` looks up.
+pub fn work_leaves(text: &str, cid: &ContentId) -> Vec<RangeLeaf> {
+    let mut leaves: Vec<RangeLeaf> = passages(text)
+        .map(|p| RangeLeaf::passage(&p.id, cid))
+        .collect();
+    leaves.sort_unstable();
+    leaves.dedup();
+    leaves
+}
+
+/// The leaves an opt-out names for a work: the first [`MAX_OPTOUT_PASSAGES`] of its sorted
+/// leaves (its smallest passage ids), all of them for a shorter work. A bottom-k sample of
+/// BLAKE3 ids is a uniform sample of the work's passages, so a dataset holding a fraction f of
+/// the work holds about f * 4096 of them, while the opt-out stays bounded.
+pub fn optout_sample(leaves: &[RangeLeaf]) -> &[RangeLeaf] {
+    let k = usize::try_from(MAX_OPTOUT_PASSAGES).unwrap_or(usize::MAX);
+    &leaves[..leaves.len().min(k)]
 }
 
 /// Iterator over the passages of a text (see [`passages`]).
@@ -728,6 +752,34 @@ mod tests {
         assert_eq!(&t[p[0].start..p[0].end], LONG.to_uppercase());
         assert_eq!(p[0].text, LONG);
         assert_eq!(p[0].id, ContentId::of(LONG.as_bytes()));
+    }
+
+    #[test]
+    fn work_leaves_are_sorted_unique_and_name_the_work() {
+        let cid = ContentId::of(b"the work");
+        let t = format!("{LONG}\n\n{}\n\n{LONG}", LONG.replace("a", "b"));
+        let leaves = work_leaves(&t, &cid);
+        assert_eq!(leaves.len(), 2, "the repeated paragraph is one leaf");
+        assert!(leaves.windows(2).all(|w| w[0] < w[1]));
+        let ids: Vec<ContentId> = passages(&t).map(|p| p.id).collect();
+        for l in &leaves {
+            let (pid, c) = l.split_passage().unwrap();
+            assert_eq!(c, cid);
+            assert!(ids.contains(&pid));
+        }
+    }
+
+    #[test]
+    fn optout_sample_keeps_the_smallest_passage_ids() {
+        let cid = ContentId::of(b"w");
+        let mut all: Vec<RangeLeaf> = (0..5000u32)
+            .map(|i| RangeLeaf::passage(&ContentId::of(&i.to_be_bytes()), &cid))
+            .collect();
+        all.sort();
+        let s = optout_sample(&all);
+        assert_eq!(s.len() as u64, MAX_OPTOUT_PASSAGES);
+        assert_eq!(s, &all[..4096]);
+        assert_eq!(optout_sample(&all[..10]).len(), 10);
     }
 
     #[test]

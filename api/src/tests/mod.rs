@@ -210,6 +210,7 @@ pub(crate) fn dataset_entry(k: &SigningKey, p: &str, d: &str, v: &str, set: &Sor
         licence: "CC-BY-4.0".into(),
         previous: None,
         sources: None,
+        passages: None,
     });
     Entry::sign(LOG, body, now(), None, k).unwrap()
 }
@@ -221,6 +222,7 @@ pub(crate) fn optout_entry(ids: &[ContentId], nonce: u64) -> Entry {
         ids: Some(OptOutIds::Inline(ids)),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     Entry::anonymous(LOG, o, now(), Some(nonce)).unwrap()
 }

@@ -234,6 +234,7 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
         licence: "MIT".into(),
         previous: None,
         sources: None,
+        passages: None,
     });
     let wrong_count = Entry::sign(LOG, body, now(), None, &k).unwrap();
     post_entry(&h.router, &wrong_count)
@@ -248,6 +249,7 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
         }),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     let jam = Entry::anonymous(LOG, o, now(), None).unwrap();
     post_entry(&h.router, &jam)
@@ -261,6 +263,7 @@ async fn forged_unbound_and_jamming_entries_are_refused_with_their_own_type() {
         }),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     let e = Entry::sign(LOG, EntryBody::OptOut(unstored), now(), None, &key(5)).unwrap();
     post_entry(&h.router, &e)

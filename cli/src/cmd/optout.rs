@@ -121,6 +121,7 @@ pub fn run(args: &OptOutArgs) -> Outcome {
         ids: optout_ids,
         sites: sites.clone(),
         scope: scope.clone(),
+        passages: None,
     };
     let entry = match &key {
         Some(k) => sign(&log, EntryBody::OptOut(optout), k)?,

@@ -149,6 +149,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
         licence: args.licence.clone(),
         previous,
         sources,
+        passages: None,
     });
     let entry = sign(&origin(&client)?, body, &kf)?;
     let label = entry

@@ -204,6 +204,7 @@ mod tests {
             licence: "CC0-1.0".into(),
             previous: None,
             sources: None,
+            passages: None,
         });
         Entry::sign(LOG, body, 1, None, k).unwrap()
     }
@@ -213,6 +214,7 @@ mod tests {
             ids: Some(OptOutIds::Inline(vec![ContentId::of(b"x")])),
             sites: vec![],
             scope: vec![Scope::TrainAi],
+            passages: None,
         }
     }
 

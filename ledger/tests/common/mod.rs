@@ -69,6 +69,7 @@ pub fn entry_for(log: &str, i: u64) -> Vec<u8> {
         ids: Some(OptOutIds::Inline(vec![ContentId::of(&i.to_be_bytes())])),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     Entry::anonymous(log, o, now(), Some(i))
         .unwrap()
@@ -118,6 +119,7 @@ pub fn dataset_version(
         licence: "CC-BY-4.0".to_string() + &" OR MIT".repeat(pad / 7),
         previous: None,
         sources: None,
+        passages: None,
     });
     Entry::sign(LOG, body, now(), None, by)
         .unwrap()

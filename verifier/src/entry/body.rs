@@ -50,6 +50,13 @@ pub struct DatasetVersion {
     /// manifest's metadata. JSON `sources: {"root": <hex>, "size": n}`, optional: versions
     /// logged before source trees have none, and then no site can be proven absent from them.
     pub sources: Option<SetRef>,
+    /// The root and size of the version's passage tree (docs/formats.md "Passages"): one
+    /// 64-byte leaf `passage id || cid` per distinct (passage, item) of the items' texts, built
+    /// by the publisher's hasher. JSON `passages: {"root": <hex>, "size": n}`, optional:
+    /// versions logged before passage trees, and corpora that are not text, have none, and
+    /// then no passage can be proven present or absent. Publisher-declared: the service stores
+    /// the tree but has no texts to recompute it from.
+    pub passages: Option<SetRef>,
 }
 
 /// A tree named by its root and size. JSON `{"root": "<64 hex>", "size": n}`.
@@ -69,8 +76,9 @@ pub enum CorpusMode {
     Parquet { column: String },
 }
 
-/// `optout`: these content ids, and the items from these sites, are not to be used for the
-/// uses in `scope`. At least one of `ids` and `sites`.
+/// `optout`: these content ids, the items from these sites, and the items holding these
+/// passages, are not to be used for the uses in `scope`. At least one of `ids`, `sites` and
+/// `passages`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OptOut {
     /// Content ids (inline or an opt-out set); `None` for an opt-out by sites only.
@@ -79,6 +87,12 @@ pub struct OptOut {
     /// absent when empty). Only a signed opt-out may name sites (a sequencer rule), and a
     /// verifier checks the signer controls them (SPEC13 section 5).
     pub sites: Vec<Site>,
+    /// A stored passage tree of the opted-out work(s) (JSON `passages: {"root", "size"}`,
+    /// absent when `None`): leaves `passage id || cid`, cid the work's content id; a work with
+    /// more than [`super::MAX_OPTOUT_PASSAGES`] passages is named by its smallest ones
+    /// ([`crate::passage::optout_sample`]). Only a signed opt-out may name passages (a sequencer
+    /// rule, `anonymous-passages`); a verifier ignores an unsigned one's.
+    pub passages: Option<SetRef>,
     /// IETF aipref usage categories, sorted and unique.
     pub scope: Vec<Scope>,
 }
@@ -281,10 +295,10 @@ impl EntryBody {
                     m.insert("previous".into(), json!(p));
                 }
                 if let Some(s) = &d.sources {
-                    m.insert(
-                        "sources".into(),
-                        json!({"root": s.root.to_hex(), "size": s.size}),
-                    );
+                    m.insert("sources".into(), set_ref_json(s));
+                }
+                if let Some(p) = &d.passages {
+                    m.insert("passages".into(), set_ref_json(p));
                 }
             }
             EntryBody::OptOut(o) => {
@@ -301,6 +315,9 @@ impl EntryBody {
                 if !o.sites.is_empty() {
                     let sites: Vec<&str> = o.sites.iter().map(Site::as_str).collect();
                     m.insert("sites".into(), json!(sites));
+                }
+                if let Some(p) = &o.passages {
+                    m.insert("passages".into(), set_ref_json(p));
                 }
                 let scope: Vec<&str> = o.scope.iter().map(|s| s.label()).collect();
                 m.insert("scope".into(), json!(scope));
@@ -347,17 +364,8 @@ impl EntryBody {
                 corpus_mode: f.string("corpus_mode")?.parse()?,
                 licence: f.string("licence")?,
                 previous: f.opt_name("previous")?,
-                sources: if f.has("sources") {
-                    let mut s = Fields::new(f.take("sources")?, "sources")?;
-                    let r = SetRef {
-                        root: s.digest("root")?,
-                        size: s.u64("size")?,
-                    };
-                    s.finish()?;
-                    Some(r)
-                } else {
-                    None
-                },
+                sources: read_set_ref(f, "sources")?,
+                passages: read_set_ref(f, "passages")?,
             }),
             K::OptOut => {
                 let ids = match (f.has("ids"), f.has("set")) {
@@ -393,6 +401,7 @@ impl EntryBody {
                 } else {
                     Vec::new()
                 };
+                let passages = read_set_ref(f, "passages")?;
                 let scope = f
                     .array("scope")?
                     .into_iter()
@@ -403,7 +412,12 @@ impl EntryBody {
                         _ => Err(EntryError::WrongType { field: "scope" }),
                     })
                     .collect::<Result<_, _>>()?;
-                EntryBody::OptOut(OptOut { ids, sites, scope })
+                EntryBody::OptOut(OptOut {
+                    ids,
+                    sites,
+                    passages,
+                    scope,
+                })
             }
             K::ModelCheckpoint => EntryBody::ModelCheckpoint(ModelCheckpoint {
                 publisher: f.name("publisher")?,
@@ -449,6 +463,9 @@ impl EntryBody {
                 if let Some(s) = &d.sources {
                     safe("sources.size", s.size)?;
                 }
+                if let Some(p) = &d.passages {
+                    safe("passages.size", p.size)?;
+                }
                 if d.licence.len() > 256 {
                     return Err(EntryError::TooLong { field: "licence" });
                 }
@@ -489,8 +506,14 @@ impl EntryBody {
                 if o.sites.windows(2).any(|w| w[0] >= w[1]) {
                     return Err(EntryError::NotSortedUnique { field: "sites" });
                 }
+                if let Some(p) = &o.passages {
+                    if p.size == 0 {
+                        return Err(EntryError::EmptyList { field: "passages" });
+                    }
+                    safe("passages.size", p.size)?;
+                }
                 match &o.ids {
-                    None if o.sites.is_empty() => Err(EntryError::IdsOrSet),
+                    None if o.sites.is_empty() && o.passages.is_none() => Err(EntryError::IdsOrSet),
                     None => Ok(()),
                     Some(OptOutIds::Inline(ids)) => {
                         if ids.is_empty() {
@@ -530,4 +553,22 @@ impl EntryBody {
             }
         }
     }
+}
+
+fn set_ref_json(r: &SetRef) -> Value {
+    json!({"root": r.root.to_hex(), "size": r.size})
+}
+
+/// An optional `{"root", "size"}` field (`sources`, `passages`): exactly those two keys.
+fn read_set_ref(f: &mut Fields, field: &'static str) -> Result<Option<SetRef>, EntryError> {
+    if !f.has(field) {
+        return Ok(None);
+    }
+    let mut s = Fields::new(f.take(field)?, field)?;
+    let r = SetRef {
+        root: s.digest("root")?,
+        size: s.u64("size")?,
+    };
+    s.finish()?;
+    Ok(Some(r))
 }

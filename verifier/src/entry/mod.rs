@@ -53,6 +53,11 @@ pub const MAX_ENTRY_LEN: usize = 65_535;
 pub const MAX_INLINE_IDS: usize = 64;
 /// The most sites an `optout` entry may name.
 pub const MAX_SITES: usize = 64;
+/// The most leaves an `optout` entry's passage tree may have by default (the service's
+/// `max_optout_passages`). A work with more passages is opted out by its
+/// `MAX_OPTOUT_PASSAGES` smallest passage ids ([`crate::passage::optout_sample`]): a bottom-k
+/// sample, so a dataset holding a fraction f of the work holds about f * 4096 of them.
+pub const MAX_OPTOUT_PASSAGES: u64 = 4096;
 /// The largest integer an entry may carry: 2^53 - 1, exact as an IEEE double.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// The domain separation prefix of a v1 entry's signature (an entry without `log`).
@@ -98,7 +103,7 @@ pub enum EntryError {
     NotSortedUnique { field: &'static str },
     #[error("{count} inline ids, more than 64; use an opt-out set")]
     TooManyIds { count: usize },
-    #[error("an optout names ids or a set (not both), or sites, or both")]
+    #[error("an optout names ids or a set (not both), sites, or passages: at least one")]
     IdsOrSet,
     #[error("site {value:?}: {cause}")]
     BadSite {

@@ -28,6 +28,7 @@ fn dataset_version() -> EntryBody {
         licence: "CC-BY-4.0".into(),
         previous: None,
         sources: None,
+        passages: None,
     })
 }
 
@@ -58,6 +59,7 @@ fn optout(n: usize) -> OptOut {
         ids: Some(OptOutIds::Inline(ids)),
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     }
 }
 
@@ -409,10 +411,11 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                 0..4u8,
                 "[ -~]{0,40}",
                 proptest::option::of(arb_name()),
+                proptest::option::of((arb_digest(), safe.clone())),
                 proptest::option::of((arb_digest(), safe.clone()))
             )
         )
-            .prop_map(|((p, d, v, r), (c, b, m, l, prev, src))| {
+            .prop_map(|((p, d, v, r), (c, b, m, l, prev, src, pas))| {
                 EntryBody::DatasetVersion(DatasetVersion {
                     publisher: p,
                     dataset: d,
@@ -433,6 +436,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                     licence: l,
                     previous: prev,
                     sources: src.map(|(root, size)| SetRef { root, size }),
+                    passages: pas.map(|(root, size)| SetRef { root, size }),
                 })
             }),
         (
@@ -446,7 +450,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                 proptest::collection::btree_set(0..SITES.len(), 0..4)
             )
         )
-            .prop_map(|(ids, scope, _inline, root, size, (which, sites))| {
+            .prop_map(|(ids, scope, with_passages, root, size, (which, sites))| {
                 let sites: Vec<Site> = sites
                     .into_iter()
                     .map(|i| Site::parse_canonical(SITES[i]).unwrap())
@@ -458,7 +462,11 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                     1 => Some(OptOutIds::Set { root, size }),
                     _ => None,
                 };
-                let sites = if ids.is_none() && sites.is_empty() {
+                let passages = with_passages.then_some(SetRef {
+                    root: Digest(root.0.map(|b| !b)),
+                    size,
+                });
+                let sites = if ids.is_none() && sites.is_empty() && passages.is_none() {
                     vec![Site::parse_canonical("example.com").unwrap()]
                 } else {
                     sites
@@ -467,6 +475,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                     ids,
                     sites,
                     scope: scope.into_iter().map(|i| Scope::ALL[i]).collect(),
+                    passages,
                 })
             }),
         (
@@ -603,6 +612,7 @@ fn site_optout(sites: &[&str]) -> OptOut {
         ids: None,
         sites: sites.iter().map(|s| site(s)).collect(),
         scope: vec![Scope::TrainAi],
+        passages: None,
     }
 }
 
@@ -677,6 +687,7 @@ fn an_optout_must_name_something_and_never_both_ids_and_a_set() {
         ids: None,
         sites: vec![],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     assert_eq!(
         Entry::sign(LOG, EntryBody::OptOut(nothing), 1, None, &key(2)),
@@ -744,6 +755,7 @@ fn a_non_canonical_site_is_refused() {
         ids: None,
         sites: vec![Site::Domain("EXAMPLE.com".into())],
         scope: vec![Scope::TrainAi],
+        passages: None,
     };
     assert!(matches!(
         Entry::sign(LOG, EntryBody::OptOut(hand), 1, None, &key(2)),
@@ -809,6 +821,137 @@ fn ai_use_still_reads_but_is_withdrawn() {
 #[test]
 fn an_anonymous_optout_with_sites_decodes_for_the_rule_to_refuse() {
     let e = Entry::anonymous(LOG, site_optout(&["example.com"]), 1, None).unwrap();
+    assert_eq!(e.signer(), None);
+    assert!(Entry::from_bytes(e.as_bytes()).is_ok());
+}
+
+#[test]
+fn a_dataset_version_with_passages_round_trips_and_one_without_reads_as_before() {
+    let mut d = dataset_version();
+    if let EntryBody::DatasetVersion(v) = &mut d {
+        v.passages = Some(SetRef {
+            root: Digest([6; 32]),
+            size: 9,
+        });
+    }
+    let e = Entry::sign(LOG, d, 1, None, &key(1)).unwrap();
+    let text = std::str::from_utf8(e.as_bytes()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "\"passages\":{{\"root\":\"{}\",\"size\":9}}",
+            "06".repeat(32)
+        )),
+        "{text}"
+    );
+    assert_eq!(Entry::from_bytes(e.as_bytes()).unwrap(), e);
+    // Without passages: no `passages` key (old entries' bytes are unchanged).
+    for old in all_kinds() {
+        assert!(!std::str::from_utf8(old.as_bytes())
+            .unwrap()
+            .contains("passages"));
+    }
+    let extra = edit(&e, |m| {
+        m.insert(
+            "passages".into(),
+            json!({"root": "06".repeat(32), "size": 9, "x": 1}),
+        );
+    });
+    assert_eq!(
+        Entry::from_bytes(&extra),
+        Err(EntryError::UnknownField("x".into()))
+    );
+    let bad = edit(&e, |m| {
+        m.insert("passages".into(), json!({"root": "06", "size": 9}));
+    });
+    assert_eq!(
+        Entry::from_bytes(&bad),
+        Err(EntryError::MalformedHash { field: "root" })
+    );
+    let huge = edit(&e, |m| {
+        m.insert(
+            "passages".into(),
+            json!({"root": "06".repeat(32), "size": MAX_SAFE_INTEGER + 1}),
+        );
+    });
+    assert_eq!(
+        Entry::from_bytes(&huge),
+        Err(EntryError::NumberOutOfRange { field: "size" })
+    );
+}
+
+fn passage_optout() -> OptOut {
+    OptOut {
+        ids: None,
+        sites: vec![],
+        scope: vec![Scope::TrainAi],
+        passages: Some(SetRef {
+            root: Digest([8; 32]),
+            size: 4096,
+        }),
+    }
+}
+
+#[test]
+fn an_optout_by_passages_only_round_trips() {
+    let o = passage_optout();
+    let e = Entry::sign(LOG, EntryBody::OptOut(o.clone()), 1, None, &key(2)).unwrap();
+    let text = std::str::from_utf8(e.as_bytes()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "\"passages\":{{\"root\":\"{}\",\"size\":4096}}",
+            "08".repeat(32)
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("\"ids\"") && !text.contains("\"sites\""));
+    assert_eq!(
+        Entry::from_bytes(e.as_bytes()).unwrap().body(),
+        &EntryBody::OptOut(o)
+    );
+    // With the work's cid in `ids` too, as `prov optout WORK` writes it.
+    let mut both = optout(1);
+    both.passages = passage_optout().passages;
+    let e = Entry::sign(LOG, EntryBody::OptOut(both.clone()), 1, None, &key(2)).unwrap();
+    assert_eq!(
+        Entry::from_bytes(e.as_bytes()).unwrap().body(),
+        &EntryBody::OptOut(both)
+    );
+}
+
+#[test]
+fn an_optout_passage_tree_is_never_empty_and_its_size_is_a_safe_integer() {
+    let e = Entry::sign(LOG, EntryBody::OptOut(passage_optout()), 1, None, &key(2)).unwrap();
+    let empty = edit(&e, |m| {
+        m.insert(
+            "passages".into(),
+            json!({"root": "08".repeat(32), "size": 0}),
+        );
+    });
+    assert_eq!(
+        Entry::from_bytes(&empty),
+        Err(EntryError::EmptyList { field: "passages" })
+    );
+    let huge = edit(&e, |m| {
+        m.insert(
+            "passages".into(),
+            json!({"root": "08".repeat(32), "size": MAX_SAFE_INTEGER + 1}),
+        );
+    });
+    assert_eq!(
+        Entry::from_bytes(&huge),
+        Err(EntryError::NumberOutOfRange { field: "size" })
+    );
+    let none = edit(&e, |m| {
+        m.remove("passages");
+    });
+    assert_eq!(Entry::from_bytes(&none), Err(EntryError::IdsOrSet));
+}
+
+/// Anonymous opt-outs naming passages decode; the sequencer refuses them
+/// (`anonymous-passages`), and a verifier ignores their passages.
+#[test]
+fn an_anonymous_optout_with_passages_decodes_for_the_rule_to_refuse() {
+    let e = Entry::anonymous(LOG, passage_optout(), 1, None).unwrap();
     assert_eq!(e.signer(), None);
     assert!(Entry::from_bytes(e.as_bytes()).is_ok());
 }

@@ -30,7 +30,10 @@ use crate::types::{ContentId, Digest, LeafIndex, TreeSize};
 
 mod proof;
 
-pub use proof::{range_proof, verify_range, IndexedRangeLeaf, RangeMembers, RangeProof};
+pub use proof::{
+    range_multi_proof, range_proof, verify_range, verify_ranges, IndexedRangeLeaf, RangeMembers,
+    RangeProof,
+};
 
 /// Why a range tree could not be built, or a range proof could not be made or did not verify.
 /// Every verification variant means "do not trust this".
@@ -47,6 +50,8 @@ pub enum RangeError {
     Duplicate { index: u64 },
     #[error("a range needs lo < hi")]
     EmptyRange,
+    #[error("range {index} does not start at or after the end of the range before it")]
+    RangesNotSorted { index: u64 },
     #[error("proof is for a tree of {proof} leaves, expected {expected}")]
     SizeMismatch { proof: u64, expected: u64 },
     #[error("proof leaf indices are not strictly increasing")]

@@ -13,6 +13,11 @@
 //! The count is then `last - first + 1` whatever was revealed between: the tree is sorted (the
 //! ledger checked it when it stored the tree), so every leaf between two in-range leaves is in
 //! range.
+//!
+//! A **multi-range proof** ([`range_multi_proof`], [`verify_ranges`]) is one [`RangeProof`] for
+//! several disjoint ranges: the union of the leaves each range's own proof would reveal, one set
+//! of helper hashes, one root rebuild; each range's members are then read off the same revealed
+//! leaves by the rules above (they hold on any superset of a range's own proof leaves).
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +72,33 @@ pub fn range_proof<S: RangeSource + ?Sized>(
     range: &Range,
     reveal: u64,
 ) -> Result<RangeProof, RangeError> {
+    proof_for(src, range_indices(src, range, reveal)?)
+}
+
+/// One proof for several ranges (in any order; overlapping ranges are allowed here, but
+/// [`verify_ranges`] wants them sorted and disjoint): the union of the leaves [`range_proof`]
+/// would reveal for each, with `reveal_per_range` as each one's `reveal`, and the helper hashes
+/// of that union. Same JSON as [`RangeProof`].
+pub fn range_multi_proof<S: RangeSource + ?Sized>(
+    src: &S,
+    ranges: &[Range],
+    reveal_per_range: u64,
+) -> Result<RangeProof, RangeError> {
+    let mut indices = Vec::new();
+    for range in ranges {
+        indices.extend(range_indices(src, range, reveal_per_range)?);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    proof_for(src, indices)
+}
+
+/// The indices [`range_proof`] reveals for `range`, strictly increasing.
+fn range_indices<S: RangeSource + ?Sized>(
+    src: &S,
+    range: &Range,
+    reveal: u64,
+) -> Result<Vec<u64>, RangeError> {
     let n = src.size().0;
     let s = src.lower_bound(range.lo())?;
     let e = match range.hi() {
@@ -92,6 +124,15 @@ pub fn range_proof<S: RangeSource + ?Sized>(
         indices.push(e);
     }
     indices.dedup();
+    Ok(indices)
+}
+
+/// The proof revealing the leaves at `indices` (strictly increasing).
+fn proof_for<S: RangeSource + ?Sized>(
+    src: &S,
+    indices: Vec<u64>,
+) -> Result<RangeProof, RangeError> {
+    let n = src.size().0;
     let leaves = indices
         .iter()
         .map(|&i| {
@@ -121,6 +162,60 @@ pub fn verify_range(
     range: &Range,
     proof: &RangeProof,
 ) -> Result<RangeMembers, RangeError> {
+    check_proof(root, size, proof)?;
+    if size.0 == 0 {
+        return Ok(RangeMembers {
+            start: 0,
+            count: 0,
+            revealed: Vec::new(),
+        });
+    }
+    members(range, &proof.leaves, size.0)
+}
+
+/// Verifies a multi-range proof ([`range_multi_proof`]) against the trusted `root` and `size`
+/// and returns the members of each range, in the order of `ranges`. The ranges must be strictly
+/// increasing and disjoint (each one's `hi` at most the next one's `lo`:
+/// [`RangeError::RangesNotSorted`]); the root is rebuilt once, and each range must then be
+/// proven by the revealed leaves exactly as [`verify_range`] requires: a gap that could hide a
+/// member of any range is an error, never a smaller count. No ranges: nothing is claimed, the
+/// answer is empty whatever the proof.
+pub fn verify_ranges(
+    root: &Digest,
+    size: TreeSize,
+    ranges: &[Range],
+    proof: &RangeProof,
+) -> Result<Vec<RangeMembers>, RangeError> {
+    for (i, w) in ranges.windows(2).enumerate() {
+        if w[0].hi().is_none_or(|hi| hi > w[1].lo()) {
+            return Err(RangeError::RangesNotSorted {
+                index: i as u64 + 1,
+            });
+        }
+    }
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    check_proof(root, size, proof)?;
+    ranges
+        .iter()
+        .map(|range| {
+            if size.0 == 0 {
+                Ok(RangeMembers {
+                    start: 0,
+                    count: 0,
+                    revealed: Vec::new(),
+                })
+            } else {
+                members(range, &proof.leaves, size.0)
+            }
+        })
+        .collect()
+}
+
+/// Checks that the proof's leaves are sorted, inside the tree, and rebuild `root`; for the
+/// empty tree, that the proof is empty and `root` is the empty root.
+fn check_proof(root: &Digest, size: TreeSize, proof: &RangeProof) -> Result<(), RangeError> {
     let n = size.0;
     if proof.size != size {
         return Err(RangeError::SizeMismatch {
@@ -151,11 +246,7 @@ pub fn verify_range(
             return Err(RangeError::Malformed("wrong number of hashes"));
         }
         return if *root == Blake3Set::empty_root() {
-            Ok(RangeMembers {
-                start: 0,
-                count: 0,
-                revealed: Vec::new(),
-            })
+            Ok(())
         } else {
             Err(RangeError::RootMismatch)
         };
@@ -172,7 +263,7 @@ pub fn verify_range(
     if computed != *root {
         return Err(RangeError::RootMismatch);
     }
-    members(range, leaves, n)
+    Ok(())
 }
 
 /// The edges and count from revealed leaves that are sorted, in the tree, and authentic.

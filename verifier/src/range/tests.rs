@@ -491,3 +491,436 @@ fn passage_leaves_split_and_their_range_is_the_passage() {
     assert_eq!(prove_verify(&tree, &Range::passage(&p), 10).count, 2);
     assert_eq!(prove_verify(&tree, &Range::passage(&c), 10).count, 0);
 }
+
+// ---- Multi-range proofs: one proof for many passages. ----
+
+/// A passage tree: passages 0..40, passage i held by `i % 3 + 1` items (so some ranges have
+/// several members), and the ids of passages that are not in it.
+fn passage_tree() -> RangeTree {
+    let mut leaves = Vec::new();
+    for i in 0..40u64 {
+        for item in 0..(i % 3 + 1) {
+            leaves.push(RangeLeaf::passage(&cid(i), &cid(1000 + item)));
+        }
+    }
+    RangeTree::from_unsorted(leaves)
+}
+
+/// Sorted passage ranges: `present` passages of the tree and `absent` ones.
+fn passage_ranges(present: &[u64], absent: &[u64]) -> Vec<Range> {
+    let mut pids: Vec<ContentId> = present
+        .iter()
+        .map(|&i| cid(i))
+        .chain(absent.iter().map(|&i| cid(5000 + i)))
+        .collect();
+    pids.sort();
+    pids.dedup();
+    pids.iter().map(Range::passage).collect()
+}
+
+fn check_all(
+    tree: &RangeTree,
+    ranges: &[Range],
+    p: &RangeProof,
+) -> Result<Vec<RangeMembers>, RangeError> {
+    verify_ranges(&tree.root(), tree.size(), ranges, p)
+}
+
+#[test]
+fn a_multi_range_proof_gives_each_range_what_its_own_proof_gives() {
+    let tree = passage_tree();
+    let ranges = passage_ranges(&[0, 1, 2, 5, 17, 38, 39], &[1, 2, 3]);
+    for reveal in [0, 1, 2, 16] {
+        let p = range_multi_proof(&tree, &ranges, reveal).unwrap();
+        let got = check_all(&tree, &ranges, &p).unwrap();
+        assert_eq!(got.len(), ranges.len());
+        let mut singles = 0;
+        for (r, m) in ranges.iter().zip(&got) {
+            let want = truth(&tree, r);
+            assert_eq!(m.count, want.len() as u64);
+            assert_eq!(m.start, want.first().copied().unwrap_or(m.start));
+            let single = range_proof(&tree, r, reveal).unwrap();
+            assert_eq!(
+                verify_range(&tree.root(), tree.size(), r, &single).unwrap(),
+                *m,
+                "reveal {reveal}"
+            );
+            singles += single.leaves.len();
+            if reveal >= 16 {
+                assert!(m.complete());
+                for (_, leaf) in &m.revealed {
+                    assert!(r.contains(leaf.as_bytes()));
+                }
+            }
+        }
+        // One proof: shared brackets and helper hashes are sent once.
+        assert!(p.leaves.len() <= singles);
+        assert!(p.leaves.windows(2).all(|w| w[0].index < w[1].index));
+    }
+    // No ranges: an empty proof, and the empty answer, for any tree.
+    let p = range_multi_proof(&tree, &[], 16).unwrap();
+    assert!(p.leaves.is_empty());
+    assert_eq!(check_all(&tree, &[], &p), Ok(vec![]));
+    let empty = RangeTree::new(vec![]).unwrap();
+    let p = range_multi_proof(&empty, &ranges, 16).unwrap();
+    assert!(check_all(&empty, &ranges, &p)
+        .unwrap()
+        .iter()
+        .all(|m| m.count == 0));
+}
+
+#[test]
+fn a_multi_range_proof_that_drops_a_member_of_one_range_is_refused() {
+    let tree = passage_tree();
+    // Passage 2 has three items, passage 5 three, passage 17 three.
+    let ranges = passage_ranges(&[2, 5, 17], &[]);
+    let honest = range_multi_proof(&tree, &ranges, 16).unwrap();
+    let all: Vec<u64> = honest.leaves.iter().map(|l| l.index.0).collect();
+    for r in &ranges {
+        let want = truth(&tree, r);
+        assert_eq!(want.len(), 3);
+        for (drop, expected) in [
+            (want[0], RangeError::LeftEdgeUnproven),
+            (want[2], RangeError::RightEdgeUnproven),
+        ] {
+            let idx: Vec<u64> = all.iter().copied().filter(|&i| i != drop).collect();
+            let p = honest_hashes(&tree, &idx);
+            assert_eq!(check_all(&tree, &ranges, &p), Err(expected.clone()));
+        }
+        // Dropping a middle member hides nothing: the count is still proven by the edges.
+        let idx: Vec<u64> = all.iter().copied().filter(|&i| i != want[1]).collect();
+        let m = check_all(&tree, &ranges, &honest_hashes(&tree, &idx)).unwrap();
+        assert!(m.iter().all(|m| m.count == 3));
+    }
+}
+
+#[test]
+fn a_multi_range_proof_that_hides_a_whole_range_is_refused() {
+    let tree = passage_tree();
+    let ranges = passage_ranges(&[2, 5, 17], &[4]);
+    let honest = range_multi_proof(&tree, &ranges, 16).unwrap();
+    for r in &ranges {
+        let members = truth(&tree, r);
+        if members.is_empty() {
+            continue;
+        }
+        // Every member of the range left out, its brackets kept: "not in the tree".
+        let idx: Vec<u64> = honest
+            .leaves
+            .iter()
+            .map(|l| l.index.0)
+            .filter(|i| !members.contains(i))
+            .collect();
+        assert_eq!(
+            check_all(&tree, &ranges, &honest_hashes(&tree, &idx)),
+            Err(RangeError::ExclusionUnproven)
+        );
+    }
+    // A proof made without one of the ranges, verified for all of them.
+    let fewer = range_multi_proof(&tree, &ranges[1..], 16).unwrap();
+    assert!(check_all(&tree, &ranges, &fewer).is_err());
+}
+
+#[test]
+fn a_flipped_bit_in_a_multi_range_proof_is_refused() {
+    let tree = passage_tree();
+    let ranges = passage_ranges(&[0, 7, 30], &[9]);
+    let p = range_multi_proof(&tree, &ranges, 16).unwrap();
+    assert!(check_all(&tree, &ranges, &p).is_ok());
+    for i in 0..p.leaves.len() {
+        let mut q = p.clone();
+        let mut bytes = q.leaves[i].leaf.as_bytes().to_vec();
+        bytes[63] ^= 1;
+        q.leaves[i].leaf = RangeLeaf::new(bytes).unwrap();
+        assert!(check_all(&tree, &ranges, &q).is_err(), "leaf {i}");
+    }
+    for i in 0..p.hashes.len() {
+        let mut q = p.clone();
+        q.hashes[i].0[31] ^= 1;
+        assert_eq!(
+            check_all(&tree, &ranges, &q),
+            Err(RangeError::RootMismatch),
+            "hash {i}"
+        );
+    }
+    let mut q = p.clone();
+    q.leaves[0].index = LeafIndex(q.leaves[0].index.0 ^ 1);
+    assert!(check_all(&tree, &ranges, &q).is_err());
+}
+
+#[test]
+fn unsorted_or_overlapping_ranges_are_refused() {
+    let tree = passage_tree();
+    let ranges = passage_ranges(&[0, 7, 30], &[]);
+    let p = range_multi_proof(&tree, &ranges, 16).unwrap();
+    let mut swapped = ranges.clone();
+    swapped.swap(0, 1);
+    assert_eq!(
+        check_all(&tree, &swapped, &p),
+        Err(RangeError::RangesNotSorted { index: 1 })
+    );
+    let twice = vec![ranges[0].clone(), ranges[1].clone(), ranges[1].clone()];
+    assert_eq!(
+        check_all(&tree, &twice, &p),
+        Err(RangeError::RangesNotSorted { index: 2 })
+    );
+    // A range inside another one: overlapping.
+    let outer = Range::prefix(&ranges[0].lo()[..1]);
+    let inner = ranges[0].clone();
+    assert_eq!(
+        check_all(&tree, &[outer, inner], &p),
+        Err(RangeError::RangesNotSorted { index: 1 })
+    );
+    // An unbounded range can only be last.
+    let top = Range::new(vec![0x01], None).unwrap();
+    let after = Range::new(vec![0xf0], Some(vec![0xf1])).unwrap();
+    assert_eq!(
+        check_all(&tree, &[top, after], &p),
+        Err(RangeError::RangesNotSorted { index: 1 })
+    );
+}
+
+/// Random trees and random sorted, disjoint ranges: each range's members are the brute-force
+/// answer, for every reveal.
+#[test]
+fn random_multi_range_proofs_agree_with_brute_force() {
+    let mut x = 0x2545f4914f6cdd1du64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..200 {
+        let n = rnd() % 40;
+        let leaves: Vec<RangeLeaf> = (0..n)
+            .map(|_| {
+                RangeLeaf::new(vec![b'a' + (rnd() % 6) as u8, b'a' + (rnd() % 4) as u8]).unwrap()
+            })
+            .collect();
+        let tree = RangeTree::from_unsorted(leaves);
+        let ranges: Vec<Range> = (b'a'..b'a' + 7)
+            .filter(|_| rnd() % 2 == 0)
+            .map(|c| Range::prefix(&[c]))
+            .collect();
+        let p = range_multi_proof(&tree, &ranges, rnd() % 4).unwrap();
+        let got = check_all(&tree, &ranges, &p).unwrap();
+        for (r, m) in ranges.iter().zip(&got) {
+            assert_eq!(m.count, truth(&tree, r).len() as u64);
+        }
+    }
+}
+
+// ---- The shared vectors: verifier/tests/data/range_multi.json ----
+
+/// The vectors of multi-range proofs that the explorer's `verifyRanges`
+/// (api/explorer/src/lib/range.js, on its copy api/explorer/test/vectors/range_multi.json)
+/// replays: a small passage tree, sets of sorted passage ranges, a multi-range proof for each
+/// (honest, and as an adversary would change it), and what [`verify_ranges`] decides: each
+/// range's members, or the error. Held equal to the committed file; `PROV_UPDATE_VECTORS=1
+/// cargo test -p verifier --lib range_multi_vectors` rewrites it.
+#[test]
+fn range_multi_vectors_are_current() {
+    let text = range_multi_vectors();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/range_multi.json");
+    if std::env::var_os("PROV_UPDATE_VECTORS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: PROV_UPDATE_VECTORS=1 cargo test -p verifier --lib range_multi_vectors",
+        path.display()
+    );
+    // And the file, read back, says what the code decides.
+    let v: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    let root = Digest::from_hex(v["tree"]["root"].as_str().unwrap()).unwrap();
+    let size = TreeSize(v["tree"]["size"].as_u64().unwrap());
+    for case in v["cases"].as_array().unwrap() {
+        let ranges: Vec<Range> = serde_json::from_value::<Vec<WireRange>>(case["ranges"].clone())
+            .unwrap()
+            .into_iter()
+            .map(WireRange::range)
+            .collect();
+        let proof: RangeProof = serde_json::from_value(case["proof"].clone()).unwrap();
+        assert_eq!(
+            outcome(verify_ranges(&root, size, &ranges, &proof)),
+            case["expect"],
+            "{}",
+            case["name"]
+        );
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WireRange {
+    lo: String,
+    hi: Option<String>,
+}
+
+impl WireRange {
+    fn range(self) -> Range {
+        Range::new(
+            hex::decode(self.lo).unwrap(),
+            self.hi.map(|h| hex::decode(h).unwrap()),
+        )
+        .unwrap()
+    }
+}
+
+fn outcome(r: Result<Vec<RangeMembers>, RangeError>) -> serde_json::Value {
+    use serde_json::json;
+    match r {
+        Ok(ms) => json!({
+            "ok": true,
+            "members": ms.iter().map(|m| json!({
+                "start": m.start,
+                "count": m.count,
+                "revealed": m.revealed.iter().map(|(i, l)| json!({"index": i.0, "leaf": l.to_hex()})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }),
+        Err(e) => {
+            let name = format!("{e:?}");
+            let kind = name.split([' ', '(']).next().unwrap_or("").to_string();
+            json!({"ok": false, "error": kind})
+        }
+    }
+}
+
+fn range_multi_vectors() -> String {
+    use serde_json::json;
+    let pid = |i: u64| ContentId::of(format!("passage {i}").as_bytes());
+    // Passages 0..12, passage i held by `i % 3 + 1` items; 100 and up are absent.
+    let mut leaves = Vec::new();
+    for i in 0..12u64 {
+        for item in 0..(i % 3 + 1) {
+            let cid = ContentId::of(format!("item {item}").as_bytes());
+            leaves.push(RangeLeaf::passage(&pid(i), &cid));
+        }
+    }
+    let tree = RangeTree::from_unsorted(leaves);
+    let ranges_of = |ps: &[u64]| {
+        let mut ids: Vec<ContentId> = ps.iter().map(|&i| pid(i)).collect();
+        ids.sort();
+        ids.iter().map(Range::passage).collect::<Vec<Range>>()
+    };
+    let wire = |rs: &[Range]| {
+        rs.iter()
+            .map(|r| json!({"lo": hex::encode(r.lo()), "hi": r.hi().map(hex::encode)}))
+            .collect::<Vec<_>>()
+    };
+    let mut cases = Vec::new();
+    let mut case = |name: &str, note: &str, rs: &[Range], p: &RangeProof| {
+        cases.push(json!({
+            "name": name,
+            "note": note,
+            "ranges": wire(rs),
+            "proof": p,
+            "expect": outcome(verify_ranges(&tree.root(), tree.size(), rs, p)),
+        }));
+    };
+    let present = ranges_of(&[1, 2, 5, 11]);
+    let honest = range_multi_proof(&tree, &present, 16).unwrap();
+    case("present", "four passages in the tree", &present, &honest);
+    let mixed = ranges_of(&[0, 4, 8, 100, 101, 102]);
+    case(
+        "mixed",
+        "three passages in the tree, three absent (proven absent)",
+        &mixed,
+        &range_multi_proof(&tree, &mixed, 16).unwrap(),
+    );
+    let absent = ranges_of(&[100, 101, 102, 103]);
+    case(
+        "absent",
+        "no passage in the tree: every range proven empty",
+        &absent,
+        &range_multi_proof(&tree, &absent, 16).unwrap(),
+    );
+    let all: Vec<u64> = (0..12).collect();
+    let every = ranges_of(&all);
+    case(
+        "truncated",
+        "every passage, reveal 1 per range: counts proven by the edges",
+        &every,
+        &range_multi_proof(&tree, &every, 1).unwrap(),
+    );
+    case(
+        "single",
+        "one range: the same proof a single range proof is",
+        &ranges_of(&[2]),
+        &range_multi_proof(&tree, &ranges_of(&[2]), 16).unwrap(),
+    );
+    // Attacks on `present`, helper hashes rebuilt honestly so only the leaves shown differ.
+    let idx: Vec<u64> = honest.leaves.iter().map(|l| l.index.0).collect();
+    let two = truth(&tree, &Range::passage(&pid(2)));
+    let without = |drop: &[u64]| {
+        let keep: Vec<u64> = idx.iter().copied().filter(|i| !drop.contains(i)).collect();
+        honest_hashes(&tree, &keep)
+    };
+    case(
+        "drops_first_member",
+        "the first item holding passage 2 left out",
+        &present,
+        &without(&two[..1]),
+    );
+    case(
+        "drops_last_member",
+        "the last item holding passage 2 left out",
+        &present,
+        &without(&two[two.len() - 1..]),
+    );
+    case(
+        "hides_range",
+        "every item holding passage 2 left out, its brackets kept",
+        &present,
+        &without(&two),
+    );
+    let mut flipped = honest.clone();
+    let mut b = flipped.leaves[1].leaf.as_bytes().to_vec();
+    b[63] ^= 1;
+    flipped.leaves[1].leaf = RangeLeaf::new(b).unwrap();
+    case(
+        "flipped_leaf_bit",
+        "one bit of a revealed leaf",
+        &present,
+        &flipped,
+    );
+    let mut flipped = honest.clone();
+    flipped.hashes[0].0[0] ^= 0x80;
+    case(
+        "flipped_hash_bit",
+        "one bit of a helper hash",
+        &present,
+        &flipped,
+    );
+    let mut unsorted = present.clone();
+    unsorted.swap(0, 1);
+    case(
+        "unsorted_ranges",
+        "the ranges out of order",
+        &unsorted,
+        &honest,
+    );
+    let mut small = honest.clone();
+    small.size = TreeSize(tree.size().0 - 1);
+    case(
+        "wrong_size",
+        "the proof claims a tree one leaf smaller",
+        &present,
+        &small,
+    );
+    let v = json!({
+        "comment": "Multi-range proofs over a passage tree (leaves passage id || cid). Generated by \
+                    PROV_UPDATE_VECTORS=1 cargo test -p verifier --lib range_multi_vectors; do not edit. \
+                    expect: ok with each range's members (start, count, revealed), or the RangeError variant.",
+        "tree": {
+            "root": tree.root().to_hex(),
+            "size": tree.size().0,
+            "leaves": tree.leaves().iter().map(RangeLeaf::to_hex).collect::<Vec<_>>(),
+        },
+        "cases": cases,
+    });
+    let mut s = serde_json::to_string_pretty(&v).unwrap();
+    s.push('\n');
+    s
+}

@@ -4,8 +4,9 @@
 //!
 //! ## Encoding
 //! One JSON object: `root` (64 lowercase hex, the set's claimed root), `size` (its number of
-//! leaves), `format` (`leaves`: concatenated 72-byte leaves, or `manifest`: a prov-manifest/v1
-//! JSON Lines file), `time` (unix seconds), optionally `nonce` (an integer, so that two
+//! leaves), `format` (`leaves`: concatenated 72-byte leaves; `manifest`: a prov-manifest/v1
+//! JSON Lines file; `passages`: concatenated 64-byte passage-tree leaves, strictly increasing,
+//! `root`/`size` then being the range tree's), `time` (unix seconds), optionally `nonce` (an integer, so that two
 //! otherwise identical requests in the same second differ: the service refuses a signed request
 //! it has seen as a replay), and for a signed request `signer` (the Ed25519 public key, standard
 //! base64 with padding) and `sig` (the signature, base64). Integers are at most 2^53 - 1; any
@@ -27,6 +28,10 @@ use crate::types::Digest;
 
 /// The domain separation prefix of an upload request's signature.
 pub const UPLOAD_CONTEXT: &str = "prov-ledger/upload/v1\n";
+/// The media type of a `passages` upload's body.
+pub const PASSAGE_LEAVES_CONTENT_TYPE: &str = "application/vnd.prov.passage-leaves";
+/// The length of one passage-tree leaf: a passage id and a content id, 32 bytes each.
+pub const PASSAGE_LEAF_LEN: usize = 64;
 /// The largest upload request accepted, in bytes (a signed one is about 250).
 pub const MAX_REQUEST_LEN: usize = 4096;
 
@@ -50,7 +55,7 @@ pub enum UploadRequestError {
     MalformedKey,
     #[error("field {field} is above 2^53 - 1")]
     NumberOutOfRange { field: &'static str },
-    #[error("unknown upload format {0:?} (leaves, manifest)")]
+    #[error("unknown upload format {0:?} (leaves, manifest, passages)")]
     UnknownFormat(String),
     #[error("signature without a signer")]
     UnexpectedSignature,
@@ -69,6 +74,10 @@ pub enum UploadFormat {
     Leaves,
     /// A prov-manifest/v1 JSON Lines file (`application/x-ndjson`).
     Manifest,
+    /// Concatenated 64-byte passage-tree leaves (`passage id || cid`, strictly increasing;
+    /// `application/vnd.prov.passage-leaves`): a range tree, `root`/`size` its
+    /// [`crate::range::RangeRootBuilder`] root and size. Any 64 bytes are a valid leaf.
+    Passages,
 }
 
 impl UploadFormat {
@@ -76,6 +85,7 @@ impl UploadFormat {
         match self {
             UploadFormat::Leaves => "leaves",
             UploadFormat::Manifest => "manifest",
+            UploadFormat::Passages => "passages",
         }
     }
 
@@ -83,7 +93,27 @@ impl UploadFormat {
         match s {
             "leaves" => Some(UploadFormat::Leaves),
             "manifest" => Some(UploadFormat::Manifest),
+            "passages" => Some(UploadFormat::Passages),
             _ => None,
+        }
+    }
+
+    /// The media type a body in this format is sent with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            UploadFormat::Leaves => "application/octet-stream",
+            UploadFormat::Manifest => "application/x-ndjson",
+            UploadFormat::Passages => PASSAGE_LEAVES_CONTENT_TYPE,
+        }
+    }
+
+    /// The fixed length of one leaf of the body, for the two binary formats; `None` for a
+    /// manifest (lines of any length).
+    pub fn leaf_len(self) -> Option<usize> {
+        match self {
+            UploadFormat::Leaves => Some(super::SetLeaf::LEN),
+            UploadFormat::Manifest => None,
+            UploadFormat::Passages => Some(PASSAGE_LEAF_LEN),
         }
     }
 }
@@ -419,6 +449,37 @@ mod tests {
             UploadRequest::from_json(&vec![b' '; MAX_REQUEST_LEN + 1]),
             Err(UploadRequestError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn the_passages_format_round_trips_with_its_label_and_media_type() {
+        let r = UploadRequest::sign(
+            Digest([3; 32]),
+            4096,
+            UploadFormat::Passages,
+            1_700_000_000,
+            &key(),
+        )
+        .unwrap();
+        let bytes = r.to_json().unwrap();
+        assert!(String::from_utf8(bytes.clone())
+            .unwrap()
+            .contains("\"format\":\"passages\""));
+        assert_eq!(UploadRequest::from_json(&bytes).unwrap(), r);
+        assert_eq!(
+            UploadFormat::from_label("passages"),
+            Some(UploadFormat::Passages)
+        );
+        assert_eq!(
+            UploadFormat::Passages.content_type(),
+            "application/vnd.prov.passage-leaves"
+        );
+        assert_eq!(UploadFormat::Passages.leaf_len(), Some(64));
+        assert_eq!(UploadFormat::Leaves.leaf_len(), Some(72));
+        assert_eq!(
+            UploadRequestError::UnknownFormat("csv".into()).to_string(),
+            "unknown upload format \"csv\" (leaves, manifest, passages)"
+        );
     }
 
     /// The worked example of docs/formats.md ("Upload requests"), byte for byte.
