@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { formatCid } from '../src/lib/set.js';
-import { compare, toHex, utf8 } from '../src/lib/bytes.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { compare, fromHex, toHex, utf8 } from '../src/lib/bytes.js';
 import { verifyRange, verifyRanges, passageLeaf, passageRange, splitPassage, prefixRange } from '../src/lib/range.js';
 import { rangeTree, rangeMultiProof, rangeProof, proofOf } from './rangeprover.js';
 
@@ -93,4 +94,44 @@ test('a proof for another work does not prove this one absent', () => {
   const otherRanges = others.slice(0, 5).sort(byId).map(passageRange);
   const p = rangeMultiProof(tree, otherRanges);
   assert.throws(() => verifyRanges(tree.root, tree.size, ranges, p));
+});
+
+// The Rust side's vectors (verifier/tests/data/range_multi.json, copied to test/vectors/): the
+// same members, or the same refusal, for every case.
+const ERRORS = {
+  LeftEdgeUnproven: /left edge/,
+  RightEdgeUnproven: /right edge/,
+  ExclusionUnproven: /gap|reveals no leaf/,
+  RootMismatch: /root/,
+  RangesNotSorted: /strictly increasing and disjoint/,
+  SizeMismatch: /tree of/,
+  IndicesNotIncreasing: /indices/,
+  LeavesNotIncreasing: /leaves are not strictly increasing/,
+  IndexOutOfRange: /beyond the tree/,
+  Malformed: /malformed|wrong number/,
+};
+
+test('the Rust multi-range vectors (test/vectors/range_multi.json): same members, same refusals', () => {
+  const v = JSON.parse(readFileSync(new URL('./vectors/range_multi.json', import.meta.url), 'utf8'));
+  const rust = new URL('../../../verifier/tests/data/range_multi.json', import.meta.url);
+  if (existsSync(rust)) assert.equal(readFileSync(new URL('./vectors/range_multi.json', import.meta.url), 'utf8'), readFileSync(rust, 'utf8'), 'the copy is the Rust file');
+  const { root, size } = v.tree;
+  const t = rangeTree(v.tree.leaves.map(fromHex));
+  assert.equal(toHex(t.root), root);
+  assert.ok(v.cases.length >= 10);
+  for (const c of v.cases) {
+    const ranges = c.ranges.map((r) => ({ lo: fromHex(r.lo), hi: r.hi == null ? null : fromHex(r.hi) }));
+    if (c.expect.members) {
+      const got = verifyRanges(root, size, ranges, c.proof);
+      assert.deepEqual(
+        got.map((m) => ({ start: Number(m.start), count: Number(m.count), revealed: m.revealed.map((x) => ({ index: Number(x.index), leaf: toHex(x.leaf) })) })),
+        c.expect.members.map((m) => ({ start: m.start, count: m.count, revealed: m.revealed })),
+        c.name,
+      );
+    } else {
+      const re = ERRORS[c.expect.error];
+      assert.ok(re, `a JS message for ${c.expect.error}`);
+      assert.throws(() => verifyRanges(root, size, ranges, c.proof), re, c.name);
+    }
+  }
 });
