@@ -23,9 +23,9 @@ test('the kind of a work comes from its file name', () => {
   assert.equal(kindOf('x.html.txt'), 'text');
 });
 
-test('a file that is not UTF-8 is refused, never read as something else', () => {
-  assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), 'a');
-  assert.throws(() => decodeUtf8(new Uint8Array([0x61, 0xff, 0x62])), /not UTF-8/);
+test('bytes that are not UTF-8 become U+FFFD, as Rust reads them; a byte order mark is kept', () => {
+  assert.equal(decodeUtf8(new Uint8Array([0x61, 0xff, 0x62])), 'a\uFFFDb');
+  assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), '\uFEFFa');
 });
 
 test('HTML: the body text, blocks as paragraph breaks, br a line break, scripts and styles skipped', () => {
@@ -61,7 +61,7 @@ test('HTML: a deeply nested page does not overflow the stack', () => {
   same(htmlText(n), 'deep');
 });
 
-test('Markdown: headings, paragraphs, lists and quotes are paragraphs; emphasis and links are text', () => {
+test('Markdown: headings, paragraphs, lists and quotes are paragraphs; emphasis and links are text, images are not', () => {
   const md = [
     '# The *title* #',
     '',
@@ -94,7 +94,7 @@ test('Markdown: headings, paragraphs, lists and quotes are paragraphs; emphasis 
     markdownText(md),
     [
       'The title',
-      'A paragraph with strong and emphasis, a link and an image alt, code, an https://auto.link/ and inline html.',
+      'A paragraph with strong and emphasis, a link and an , code, an https://auto.link/ and inline html.',
       'Setext heading',
       'item one',
       'item two continued',
@@ -132,7 +132,16 @@ test('the Rust vectors of reading a work (test/vectors/work_extract.json)', (t) 
     return;
   }
   const v = JSON.parse(readFileSync(VECTORS, 'utf8'));
-  const cases = (v.cases ?? v).filter((c) => c.kind !== 'html');
-  assert.ok(cases.length > 0);
-  for (const c of cases) same(workText(c.kind, c.input), c.expected ?? c.text, `${c.kind}: ${JSON.stringify(c.input).slice(0, 80)}`);
+  const rust = new URL('../../../verifier/tests/data/work_extract.json', import.meta.url);
+  if (existsSync(rust)) assert.equal(readFileSync(VECTORS, 'utf8'), readFileSync(rust, 'utf8'), 'the copy is the Rust file');
+  // HTML needs a parser: tests/browser/workread.test.js replays those cases in Chromium.
+  const cases = v.cases.filter((c) => c.kind !== 'html');
+  assert.ok(cases.length >= 5);
+  for (const c of cases) {
+    const got = workText(c.kind, c.input);
+    // Text to the byte; Markdown where passage ids see it (the renderers may differ in how
+    // many line breaks end a code block, never in paragraphs or characters).
+    if (c.kind === 'text') assert.equal(got, c.text, c.name);
+    same(got, c.text, c.name);
+  }
 });

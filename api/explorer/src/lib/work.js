@@ -1,38 +1,44 @@
-// Reading a work (SPEC14B section 8; the Rust side is cli/src/work.rs): the text whose passages
-// a writer's file gives, by its kind. Plain text as it is; HTML as the text of its body without
-// script, style, noscript, template or head, block elements being paragraph breaks ("\n\n", br
-// "\n"); Markdown as its rendered text (CommonMark: paragraphs, headings, list items, block
-// quotes and code blocks are paragraph breaks; emphasis, link and image syntax, inline HTML and
-// reference definitions are not text). Both sides replay test/vectors/work_extract.json (written
-// by the Rust tests): what must agree is the passage ids, so the vectors are compared after
-// normalisation (lib/passage.js), where a line break and a space are the same.
+// Reading a work (SPEC14B section 8; the Rust side is cli/src/work.rs, docs/formats.md "Reading a
+// work"): the text whose passages a writer's file gives, by its kind.
+// - text (`.txt` and any other name): the bytes as UTF-8 as they are (invalid sequences U+FFFD);
+// - HTML (`.html`, `.htm`, `.xhtml`): the HTML5 parse (the browser's DOMParser; html5ever in
+//   Rust), every text node outside the skipped elements (HTML_SKIP) in document order; outside
+//   `pre` each run of ASCII whitespace is one space; the block elements (HTML_BLOCK) are
+//   paragraph breaks and `br` a line break;
+// - Markdown (`.md`, `.markdown`): the text of CommonMark's events (no extensions): text and code
+//   spans as they are, a soft break a line break; paragraphs, headings, list items, block quotes,
+//   code blocks, rules and HTML blocks paragraph breaks; a hard break a line break; raw HTML and
+//   images left out (an image's alt text is not the work's text), a link keeps its text. Rust
+//   uses pulldown-cmark; here a small renderer of the same blocks and inlines.
+// Breaks are written by one rule (Writer): a break waits for the next text, so none leads or
+// trails and a run of breaks is one (two `br` make a paragraph break); text after a break loses
+// its leading whitespace and text before one its trailing spaces and tabs.
+//
+// Both sides replay test/vectors/work_extract.json (verifier/tests/data/work_extract.json): text
+// and HTML to the byte; Markdown after normalisation (lib/passage.js), which is what passage ids
+// see.
 //
 // The HTML walk takes a DOM-like tree ({nodeType, nodeName, childNodes, data}), so it runs on the
-// browser's DOMParser document and, in node tests, on a tree built by hand.
+// browser's DOMParser document and, in node tests, on a tree built by hand (test/tinydom.js).
 //
 //   kindOf(fileName) -> 'html' | 'markdown' | 'text'
+//   decodeUtf8(bytes) -> string
 //   htmlText(node) -> string            (node: a Document, an element, or a DOM-like tree)
 //   markdownText(source) -> string
 //   workText(kind, source, {parseHtml}) -> string
-//   decodeUtf8(bytes) -> string         (throws FormatError on bytes that are not UTF-8)
 
-import { FormatError } from './bytes.js';
-
-/** The kind of a work from its file name: .html/.htm, .md/.markdown, anything else text. */
+/** The kind of a work from its file name's extension (any case); text for any other. */
 export function kindOf(name) {
   const n = String(name ?? '').toLowerCase();
-  if (/\.html?$/.test(n)) return 'html';
+  if (/\.(html|htm|xhtml)$/.test(n)) return 'html';
   if (/\.(md|markdown)$/.test(n)) return 'markdown';
   return 'text';
 }
 
-/** The bytes of a file as UTF-8 text (a leading byte order mark dropped), or FormatError. */
+/** The bytes of a file as UTF-8 text, invalid sequences replaced by U+FFFD (as Rust's from_utf8_lossy). */
 export function decodeUtf8(bytes) {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new FormatError('the file is not UTF-8 text');
-  }
+  // A leading byte order mark is kept, as Rust keeps it (normalisation deletes U+FEFF anyway).
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
 }
 
 /**
@@ -48,53 +54,118 @@ export function workText(kind, source, { parseHtml } = {}) {
   return source;
 }
 
+const HTML_SPACE = /[ \t\n\r\f]/;
+
+/** Writes text and breaks by the rule above (cli/src/work.rs, `Writer`). */
+class Writer {
+  constructor() {
+    this.parts = [];
+    this.breaks = 0;
+  }
+
+  paragraph() {
+    this.breaks = 2;
+  }
+
+  line() {
+    this.breaks = Math.min(2, this.breaks + 1);
+  }
+
+  empty() {
+    return this.parts.length === 0;
+  }
+
+  endsWithSpace() {
+    const last = this.parts[this.parts.length - 1];
+    return last != null && last.endsWith(' ');
+  }
+
+  /** Drops trailing characters matching `re` (one character class) from what is written. */
+  trimEnd(re) {
+    while (this.parts.length) {
+      const last = this.parts[this.parts.length - 1];
+      let k = last.length;
+      while (k > 0 && re.test(last[k - 1])) k--;
+      if (k > 0) {
+        this.parts[this.parts.length - 1] = last.slice(0, k);
+        return;
+      }
+      this.parts.pop();
+    }
+  }
+
+  /** `collapse`: runs of ASCII whitespace are one space (and one next to a space already written is dropped). */
+  text(s, collapse) {
+    if (collapse) {
+      s = s.replace(/[ \t\n\r\f]+/g, ' ');
+      if (this.endsWithSpace() && s.startsWith(' ')) s = s.slice(1);
+    }
+    if (this.empty() || this.breaks > 0) s = s.replace(/^[ \t\n\r\f]+/, '');
+    if (!s) return;
+    if (this.breaks > 0 && !this.empty()) {
+      this.trimEnd(/[ \t]/);
+      this.parts.push('\n'.repeat(this.breaks));
+    }
+    this.breaks = 0;
+    this.parts.push(s);
+  }
+
+  finish() {
+    this.trimEnd(HTML_SPACE);
+    return this.parts.join('');
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTML
 
-/** Elements whose content is not text a reader sees. */
-const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'head', 'title', 'iframe', 'object', 'svg', 'math']);
-/** Elements that are paragraph breaks around their content. */
-const BLOCKS = new Set([
-  'address', 'article', 'aside', 'blockquote', 'caption', 'center', 'dd', 'details', 'dialog', 'dir', 'div', 'dl', 'dt',
-  'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hgroup', 'hr',
-  'legend', 'li', 'listing', 'main', 'menu', 'nav', 'ol', 'p', 'pre', 'section', 'summary', 'table', 'tbody', 'td',
-  'tfoot', 'th', 'thead', 'tr', 'ul', 'xmp', 'body', 'html',
+/** Elements whose content is not the work's text (with everything inside them). */
+export const HTML_SKIP = new Set(['head', 'script', 'style', 'noscript', 'template', 'iframe', 'object', 'textarea', 'select']);
+/** Elements that are paragraph breaks where they open and close. */
+export const HTML_BLOCK = new Set([
+  'address', 'article', 'aside', 'blockquote', 'body', 'caption', 'center', 'dd', 'details', 'dialog', 'dir', 'div', 'dl',
+  'dt', 'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hgroup', 'hr',
+  'html', 'legend', 'li', 'listing', 'main', 'menu', 'nav', 'ol', 'p', 'pre', 'section', 'summary', 'table', 'tbody', 'td',
+  'tfoot', 'th', 'thead', 'tr', 'ul',
 ]);
 
 const nameOf = (node) => String(node.localName ?? node.nodeName ?? '').toLowerCase();
 
-/** The text of an HTML document (its body) or of any DOM-like node. */
+/** The text of an HTML document, or of any DOM-like node, in document order. */
 export function htmlText(node) {
-  const start = node?.body ?? node;
-  const out = [];
-  // An explicit stack: a deeply nested page must not overflow the call stack.
-  const stack = [[start, false]];
+  const w = new Writer();
+  let pre = 0;
+  // An explicit stack of [node, closing]: a deeply nested page must not overflow the call stack.
+  const stack = [[node, false]];
   while (stack.length) {
     const [n, closing] = stack.pop();
     if (closing) {
-      out.push('\n\n');
+      w.paragraph();
+      if (nameOf(n) === 'pre') pre--;
       continue;
     }
     if (n.nodeType === 3) {
-      out.push(n.data ?? n.nodeValue ?? '');
+      w.text(n.data ?? n.nodeValue ?? '', pre === 0);
       continue;
     }
     if (n.nodeType !== 1 && n.nodeType !== 9 && n.nodeType !== 11) continue; // comments, doctypes, ...
-    const name = n.nodeType === 1 ? nameOf(n) : '';
-    if (SKIPPED.has(name)) continue;
-    if (name === 'br') {
-      out.push('\n');
-      continue;
-    }
-    const block = BLOCKS.has(name);
-    if (block) {
-      out.push('\n\n');
-      stack.push([n, true]);
+    if (n.nodeType === 1) {
+      const name = nameOf(n);
+      if (HTML_SKIP.has(name)) continue;
+      if (name === 'br') {
+        w.line();
+        continue;
+      }
+      if (HTML_BLOCK.has(name)) {
+        w.paragraph();
+        if (name === 'pre') pre++;
+        stack.push([n, true]);
+      }
     }
     const kids = n.childNodes ?? [];
     for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], false]);
   }
-  return out.join('');
+  return w.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,16 +186,26 @@ const BLANK = /^[ \t]*$/;
 /** The rendered text of a Markdown document. */
 export function markdownText(source) {
   const lines = String(source).replace(/\r\n?/g, '\n').split('\n');
-  const blocks = [];
-  renderBlocks(lines, blocks);
-  return blocks.join('\n\n');
+  const w = new Writer();
+  renderBlocks(lines, w);
+  return w.finish();
 }
 
-/** Appends the text of each block of `lines` to `out`. */
-function renderBlocks(lines, out) {
+/** Writes a block's inline text between paragraph breaks. */
+function block(w, text) {
+  w.paragraph();
+  for (const op of inline(text)) {
+    if (op.hard) w.line();
+    else w.text(op.t, false);
+  }
+  w.paragraph();
+}
+
+/** Writes the text of each block of `lines`. */
+function renderBlocks(lines, w) {
   let para = [];
   const flush = () => {
-    if (para.length) out.push(inline(para.map((l) => l.replace(/^[ \t]+/, '')).join('\n')));
+    if (para.length) block(w, para.map((l) => l.replace(/^[ \t]+/, '')).join('\n').replace(/[ \t]+$/, ''));
     para = [];
   };
   let i = 0;
@@ -143,13 +224,14 @@ function renderBlocks(lines, out) {
     }
     if (THEMATIC.test(line)) {
       flush();
+      w.paragraph();
       i++;
       continue;
     }
     const atx = ATX.exec(line);
     if (atx) {
       flush();
-      out.push(inline(atx[2] ?? ''));
+      block(w, atx[2] ?? '');
       i++;
       continue;
     }
@@ -165,7 +247,7 @@ function renderBlocks(lines, out) {
         i++;
       }
       i++;
-      out.push(body.join('\n'));
+      codeBlock(w, body);
       continue;
     }
     // Indented code (not inside a paragraph): its lines are text.
@@ -176,7 +258,7 @@ function renderBlocks(lines, out) {
         i++;
       }
       while (body.length && BLANK.test(body[body.length - 1])) body.pop();
-      out.push(body.join('\n'));
+      codeBlock(w, body);
       continue;
     }
     if (QUOTE.test(line)) {
@@ -187,7 +269,9 @@ function renderBlocks(lines, out) {
         else inner.push(lines[i]); // lazy continuation
         i++;
       }
-      renderBlocks(inner, out);
+      w.paragraph();
+      renderBlocks(inner, w);
+      w.paragraph();
       continue;
     }
     const item = LIST.exec(line);
@@ -214,11 +298,14 @@ function renderBlocks(lines, out) {
         else break;
         i++;
       }
-      renderBlocks(inner, out);
+      w.paragraph();
+      renderBlocks(inner, w);
+      w.paragraph();
       continue;
     }
     if (!para.length && HTMLBLOCK.test(line)) {
-      // An HTML block is markup, not text: up to the next blank line.
+      // An HTML block is markup, not text, and a paragraph break: up to the next blank line.
+      w.paragraph();
       while (i < lines.length && !BLANK.test(lines[i])) i++;
       continue;
     }
@@ -230,6 +317,13 @@ function renderBlocks(lines, out) {
     i++;
   }
   flush();
+}
+
+/** A code block's text: its lines as they are, each ending in a line break (as pulldown-cmark gives it). */
+function codeBlock(w, body) {
+  w.paragraph();
+  if (body.length) w.text(body.map((l) => `${l}\n`).join(''), false);
+  w.paragraph();
 }
 
 function indentOf(line) {
@@ -265,9 +359,10 @@ function entity(s, i) {
 }
 
 /**
- * The text of a paragraph's inlines: escapes and entities decoded, code spans' content, the
- * text of links and the alt text of images, autolinks' URLs; emphasis delimiters and inline
- * HTML dropped; a hard break (two spaces or a backslash before a line end) a line break.
+ * The text of a paragraph's inlines, as a list of {t: text} and {hard: true}: escapes and
+ * entities decoded, code spans' content, the text of links, autolinks' URLs; emphasis
+ * delimiters, images and inline HTML dropped; a soft break "\n"; a hard break (two spaces or a
+ * backslash before a line end) {hard}.
  */
 function inline(s) {
   // Tokens: {t: text} or {d: delimiter char, n: run length, open, close}.
@@ -282,7 +377,7 @@ function inline(s) {
       continue;
     }
     if (c === '\\' && s[i + 1] === '\n') {
-      text('\n');
+      toks.push({ hard: true });
       i += 2;
       continue;
     }
@@ -335,9 +430,9 @@ function inline(s) {
       }
     }
     if (c === '!' && s[i + 1] === '[') {
+      // An image: its alt text is not the work's text.
       const l = link(s, i + 1);
       if (l) {
-        toks.push(...inlineTokens(l.label));
         i = l.end;
         continue;
       }
@@ -366,10 +461,12 @@ function inline(s) {
       continue;
     }
     if (c === '\n') {
-      // Two spaces before a line end: a hard break; otherwise a soft break. Both end a line.
+      // Two spaces before a line end: a hard break; otherwise a soft break (a line break).
       const last = toks[toks.length - 1];
-      if (last?.t != null) last.t = last.t.replace(/ +$/, '');
-      text('\n');
+      const hard = last?.t != null && / {2,}$/.test(last.t);
+      if (last?.t != null) last.t = last.t.replace(/[ \t]+$/, '');
+      if (hard) toks.push({ hard: true });
+      else text('\n');
       i++;
       continue;
     }
@@ -379,11 +476,11 @@ function inline(s) {
     i = j;
   }
   matchDelimiters(toks);
-  return toks.map((x) => (x.t != null ? x.t : x.d.repeat(x.n))).join('');
+  return toks.flatMap((x) => (x.ops ? x.ops : x.hard ? [x] : x.t != null ? [{ t: x.t }] : x.n ? [{ t: x.d.repeat(x.n) }] : []));
 }
 
 function inlineTokens(label) {
-  return [{ t: inline(label) }];
+  return [{ ops: inline(label) }];
 }
 
 /**
