@@ -276,6 +276,8 @@ pub fn assemble_with(
         multi_proofs,
         horizon_entry,
         source_proofs,
+        passage_optouts: Vec::new(),
+        passage_proofs: Vec::new(),
     })
 }
 

@@ -196,6 +196,8 @@ fn built_for(
         multi_proofs: Vec::new(),
         horizon_entry: horizon.checked_sub(1).map(at),
         source_proofs: Vec::new(),
+        passage_optouts: Vec::new(),
+        passage_proofs: Vec::new(),
     };
     (
         bundle,

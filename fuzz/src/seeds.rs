@@ -374,6 +374,8 @@ pub fn all() -> Vec<Seed> {
         multi_proofs: Vec::new(),
         horizon_entry: None,
         source_proofs: Vec::new(),
+        passage_optouts: Vec::new(),
+        passage_proofs: Vec::new(),
     };
     add("compliance", "doc-entries-violated", json(&bundle));
     bundle.optouts.clear();

@@ -216,6 +216,8 @@ fn build(s: &Scenario) -> Built {
             multi_proofs: Vec::new(),
             horizon_entry: None,
             source_proofs: Vec::new(),
+            passage_optouts: Vec::new(),
+            passage_proofs: Vec::new(),
         },
         key: log_key.verifier_key(),
         manifest,

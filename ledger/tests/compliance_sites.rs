@@ -218,6 +218,8 @@ fn build(s: &Scenario) -> Built {
             multi_proofs: vec![],
             horizon_entry: Some(logged(horizon as usize - 1)),
             source_proofs,
+            passage_optouts: Vec::new(),
+            passage_proofs: Vec::new(),
         },
         key: log_key.verifier_key(),
         versions,

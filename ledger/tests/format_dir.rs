@@ -687,6 +687,8 @@ fn compliance(l: &Ledger, index: LeafIndex, vkey: &VerifierKey) -> Verdict {
         multi_proofs: Vec::new(),
         horizon_entry: None,
         source_proofs: Vec::new(),
+        passage_optouts: Vec::new(),
+        passage_proofs: Vec::new(),
     };
     verify_bundle(&bundle, vkey).unwrap_or_else(|e| panic!("{CHANGED}: compliance bundle: {e}"))
 }

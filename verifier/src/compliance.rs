@@ -22,7 +22,11 @@
 //!                    "proof": <set multi-proof>}, ..],
 //!  "horizon_entry": <entry and proof>,                             // optional (since issue 11)
 //!  "source_proofs": [{"dataset": "publisher/dataset@version",      // optional (since issue 13)
-//!                     "site": "example.com", "proof": <range proof>}, ..]}
+//!                     "site": "example.com", "proof": <range proof>}, ..],
+//!  "passage_optouts": [{"optout": <log index>,                     // optional (since issue 14)
+//!                       "leaves": ["<128 hex>", ..]}, ..],
+//!  "passage_proofs": [{"optout": <log index>,                      // optional (since issue 14)
+//!                      "dataset": "publisher/dataset@version", "proof": <range proof>}, ..]}
 //! ```
 //! Opt-out sets travel whole: the verifier recomputes each root, so no id can be left out. A
 //! bundle can still omit an `optout` entry; [`bundle_optout_indices`] lets a verifier that reads
@@ -57,6 +61,13 @@
 //! it learnt to [`BundleReport::conclude`] as [`SiteControl`]. Anonymous opt-outs naming sites
 //! are refused by the sequencer (`anonymous-sites`); a bundle carrying one anyway gets no site
 //! check for it (nobody could ever show control of its sites).
+//!
+//! ## Opt-outs by passage (issue 14)
+//! A signed `train-ai` opt-out below the horizon may name a passage tree of the works it opts
+//! out. The bundle carries its leaves and, per dataset version with a passage tree, one
+//! multi-range proof of where its passages are; a passage found is a [`PassageViolation`], a
+//! version without a passage tree a [`PassageUnchecked`] (the verdict does not change). The
+//! rules, and which evidence a bundle must carry, are in [`passages`].
 use std::collections::{BTreeSet, HashMap};
 
 use base64::Engine as _;
@@ -75,6 +86,14 @@ use crate::set::{
 use crate::source::Site;
 use crate::tlog_proof::{TlogProof, TlogProofError};
 use crate::types::{ContentId, LeafIndex, TreeSize};
+
+pub mod passages;
+
+pub use passages::{
+    binding_passages, passage_ranges, required_passage_optouts, required_passage_proofs,
+    BundlePassageOptOut, BundlePassageProof, PassageProofNeed, PassageUnchecked, PassageViolation,
+    PASSAGE_REVEAL,
+};
 
 /// Why a bundle or decision input is refused: malformed or unverifiable, as opposed to a
 /// verified violation, which is a [`Verdict`].
@@ -160,6 +179,28 @@ pub enum ComplianceError {
         dataset: String,
         source: Box<RangeError>,
     },
+    #[error("no passage leaves for the optout at index {index}")]
+    MissingPassageOptOut { index: u64 },
+    #[error("passage leaves for the optout at index {index} appear twice")]
+    DuplicatePassageOptOut { index: u64 },
+    #[error("passage leaves for the optout at index {index}, whose passages bind nothing here")]
+    UnusedPassageOptOut { index: u64 },
+    #[error(
+        "passage leaves of the optout at index {index} do not hash to its passages root and size"
+    )]
+    PassageLeaves { index: u64 },
+    #[error("no passage proof for the optout at index {optout_index} in {dataset}")]
+    MissingPassageProof { optout_index: u64, dataset: String },
+    #[error("two passage proofs for the optout at index {optout_index} in {dataset}")]
+    DuplicatePassageProof { optout_index: u64, dataset: String },
+    #[error("passage proof for the optout at index {optout_index} in {dataset}, which the bundle does not need")]
+    UnusedPassageProof { optout_index: u64, dataset: String },
+    #[error("passage proof for the optout at index {optout_index} in {dataset}: {source}")]
+    PassageProof {
+        optout_index: u64,
+        dataset: String,
+        source: Box<RangeError>,
+    },
 }
 
 /// An entry whose position in the log is established.
@@ -176,7 +217,9 @@ pub enum Verdict {
     Compliant,
     /// Every opted-out id found in a dataset version, with which opt-out and which version; and
     /// every opted-out site with items in a dataset version (whether its opt-out binds depends
-    /// on the signer's control of the site: [`BundleReport::conclude`]).
+    /// on the signer's control of the site: [`BundleReport::conclude`]). Opted-out passages
+    /// found are in [`BundleReport::passage_violations`] (both lists here are then empty if
+    /// they are the only violations).
     Violated {
         violations: Vec<Violation>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -335,6 +378,14 @@ pub struct ComplianceBundle {
     /// docs). Absent in bundles before issue 13.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_proofs: Vec<BundleSourceProof>,
+    /// The leaves of each binding passage opt-out's tree ([`passages`]). Absent in bundles
+    /// before issue 14.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passage_optouts: Vec<BundlePassageOptOut>,
+    /// One multi-range proof per (binding passage opt-out, dataset version with a passage
+    /// tree). Absent in bundles before issue 14.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passage_proofs: Vec<BundlePassageProof>,
 }
 
 /// A range proof of what one dataset version's source tree holds from one site.
@@ -370,6 +421,12 @@ pub struct BundleReport {
     /// The signed `train-ai` opt-outs below the horizon that name sites: whose control a caller
     /// checks before [`BundleReport::conclude`].
     pub site_optouts: Vec<SiteOptOut>,
+    /// Opted-out passages found in dataset versions (any makes the verdict `Violated`).
+    pub passage_violations: Vec<PassageViolation>,
+    /// (Passage opt-out, dataset version without a passage tree) pairs: not checkable, and not
+    /// a reason to refuse "compliant" (see [`passages`]); `prov verify compliance
+    /// --require-passages` makes them an exit code of their own.
+    pub passages_unchecked: Vec<PassageUnchecked>,
 }
 
 /// What a verdict amounts to once its reach is known, most serious first: a verified violation
@@ -430,6 +487,7 @@ impl BundleReport {
                 .any(|o| sites.get(&u.site, &o.signer) != Control::NotAuthorised)
         });
         if !ids.is_empty()
+            || !self.passage_violations.is_empty()
             || site_violations
                 .iter()
                 .any(|v| binding(v) == Control::Verified)
@@ -529,6 +587,8 @@ pub fn verify_bundle_report(
             proofs: &bundle.set_proofs,
             multi: &bundle.multi_proofs,
             sources: &bundle.source_proofs,
+            passage_optouts: &bundle.passage_optouts,
+            passages: &bundle.passage_proofs,
         },
     )?;
     let EntryBody::ModelCheckpoint(cp) = model.entry.body() else {
@@ -558,6 +618,8 @@ pub fn verify_bundle_report(
         optout_indices: optouts.iter().map(|o| o.index).collect(),
         sites_unproven: decision.sites_unproven,
         site_optouts: decision.site_optouts,
+        passage_violations: decision.passage_violations,
+        passages_unchecked: decision.passages_unchecked,
     })
 }
 
@@ -581,12 +643,16 @@ pub struct SetEvidence<'a> {
     pub multi: &'a [BundleMultiProof],
     /// Range proofs over source trees, for opt-outs by site.
     pub sources: &'a [BundleSourceProof],
+    /// The leaves of passage opt-outs' trees, and multi-range proofs over passage trees.
+    pub passage_optouts: &'a [BundlePassageOptOut],
+    pub passages: &'a [BundlePassageProof],
 }
 
 /// The decision over entries whose log positions are established (see the module docs).
 ///
 /// In steps, each refusing what it owns: `model_checkpoint`, `check_dataset_versions`,
-/// `proof_table`, `optout_ids`, `multi_decisions`, `find_violations` and `site_decisions`. The
+/// `proof_table`, `optout_ids`, `multi_decisions`, `find_violations`, `site_decisions` and
+/// `passages::passage_decisions`. The
 /// order of the steps is the order in which errors are reported.
 pub fn decide(
     model: &IndexedEntry,
@@ -604,6 +670,8 @@ pub struct Decision {
     pub verdict: Verdict,
     pub sites_unproven: Vec<SiteUnproven>,
     pub site_optouts: Vec<SiteOptOut>,
+    pub passage_violations: Vec<PassageViolation>,
+    pub passages_unchecked: Vec<PassageUnchecked>,
 }
 
 /// [`decide`], with the opted-out sites that could not be decided and the site opt-outs whose
@@ -623,29 +691,39 @@ pub fn decide_report(
     let mut violations = find_violations(&versions, &named, &table, &decided)?;
     let (site_violations, sites_unproven) =
         site_decisions(&versions, &site_optouts, evidence.sources)?;
-    let verdict = if violations.is_empty() && site_violations.is_empty() {
-        Verdict::Compliant
-    } else {
-        violations.sort();
-        Verdict::Violated {
-            violations,
-            site_violations,
-        }
-    };
+    let (passage_violations, passages_unchecked) = passages::passage_decisions(
+        &versions,
+        optouts,
+        evidence.passage_optouts,
+        evidence.passages,
+    )?;
+    let verdict =
+        if violations.is_empty() && site_violations.is_empty() && passage_violations.is_empty() {
+            Verdict::Compliant
+        } else {
+            violations.sort();
+            Verdict::Violated {
+                violations,
+                site_violations,
+            }
+        };
     Ok(Decision {
         verdict,
         sites_unproven,
         site_optouts,
+        passage_violations,
+        passages_unchecked,
     })
 }
 
 /// A dataset version the checkpoint names: its label, manifest root and item count, and its
-/// source tree if it has one.
+/// source and passage trees if it has them.
 struct Version {
     label: String,
     root: crate::types::Digest,
     size: TreeSize,
     sources: Option<SetRef>,
+    passages: Option<SetRef>,
 }
 
 /// The ids one `train-ai` opt-out names, with its log index.
@@ -693,6 +771,7 @@ fn check_dataset_versions(
             root: dv.manifest_root,
             size: TreeSize(dv.item_count),
             sources: dv.sources,
+            passages: dv.passages,
         });
     }
     if let Some(extra) = datasets
