@@ -88,7 +88,8 @@ test('passage proofs and leaves: duplicates, unknown versions, extra proofs and 
   assert.throws(() => check({ passage_proofs: [{ ...proofFor(), extra: 1 }] }), /unknown field/);
   assert.throws(() => check({ passage_optouts: [optLeaves, optLeaves] }), /two passage leaf lists/);
   assert.throws(() => check({ passage_optouts: [optLeaves, { optout: 8, leaves: [] }] }), /not a signed opt-out/);
-  assert.throws(() => check({ passage_optouts: [{ optout: 7, leaves: ['ab'] }] }), /128 lowercase hex/);
+  assert.throws(() => check({ passage_optouts: [{ optout: 7, leaves: ['AB'] }] }), /lowercase hex/);
+  assert.throws(() => check({ passage_optouts: [{ optout: 7, leaves: ['ab'] }] }), /do not hash/);
 });
 
 test('the multi-range proof must cover every passage of the opt-out: a proof for fewer does not verify', () => {

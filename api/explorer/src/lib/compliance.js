@@ -33,7 +33,7 @@ import { verifyMembershipJson, checkMembershipJson, checkMultiProofJson, setLeaf
 import { Blake3Set, ProofError, Sha256Log, rootFromMultiProof, rootOfLeafHashes, verifyInclusion } from './merkle.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from './tiles.js';
 import { Site } from './source.js';
-import { parseRangeProof, revealedCids, siteRange, verifyRange, verifyRanges, passageRange, splitPassage, rangeLeafHash } from './range.js';
+import { parseRangeProof, revealedCids, siteRange, verifyRange, verifyRanges, passageRange, splitPassage, rangeLeafHash, leafFromHex } from './range.js';
 
 export class ComplianceError extends Error {
   constructor(message) {
@@ -278,10 +278,9 @@ export function checkPassages(bundle, versions, namedPassages) {
     onlyFields(po, ['optout', 'leaves'], 'a passage opt-out');
     const index = leafIndex(po.optout, 'a passage opt-out\'s optout');
     if (!Array.isArray(po.leaves)) throw new FormatError('a passage opt-out\'s leaves are a list');
-    const leaves = po.leaves.map((x) => {
-      if (typeof x !== 'string' || !/^[0-9a-f]{128}$/.test(x)) throw new FormatError('a passage leaf is 128 lowercase hex');
-      return Uint8Array.from(x.match(/../g), (b) => parseInt(b, 16));
-    });
+    // Range leaves (any 1 to 2,048 bytes, as the Rust bundle reads them); only 64-byte ones
+    // name a passage (`pid || cid`), the others are hashed into the root and name nothing.
+    const leaves = po.leaves.map(leafFromHex);
     const o = byIndex.get(index);
     if (!o) throw new ComplianceError(`passage leaves for entry ${index}, which is not a signed opt-out naming passages in the bundle`);
     if (leavesOf.has(index)) throw new ComplianceError(`two passage leaf lists for the opt-out at index ${index}`);
@@ -310,9 +309,10 @@ export function checkPassages(bundle, versions, namedPassages) {
     // The opt-out's passage ids (sorted, since the leaves are) and the works holding each.
     const works = new Map();
     for (const l of leaves) {
-      const { pid, cid } = splitPassage(l);
-      if (!works.has(pid)) works.set(pid, []);
-      works.get(pid).push(cid);
+      const sp = splitPassage(l);
+      if (!sp) continue;
+      if (!works.has(sp.pid)) works.set(sp.pid, []);
+      works.get(sp.pid).push(sp.cid);
     }
     const pids = [...works.keys()];
     for (const v of versions) {
@@ -340,7 +340,8 @@ export function checkPassages(bundle, versions, namedPassages) {
   // One bundle, one meaning: a proof no opt-out asks for is refused.
   for (const k of proofs.keys()) if (!used.has(k)) throw new ComplianceError(`passage proof for the opt-out at index ${k.slice(0, k.indexOf(' '))} in ${k.slice(k.indexOf(' ') + 1)}, which the bundle does not ask for`);
   const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-  passageViolations.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset) || cmp(a.passage, b.passage) || cmp(a.work, b.work));
+  // The order of Rust's derived Ord on PassageViolation: opt-out, dataset, work, passage.
+  passageViolations.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset) || cmp(a.work, b.work) || cmp(a.passage, b.passage));
   passagesUnchecked.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset));
   return { passageViolations, passagesUnchecked };
 }

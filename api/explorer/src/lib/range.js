@@ -67,7 +67,8 @@ function onlyFields(o, allowed, what) {
   for (const k of allowed) if (!(k in o)) throw new FormatError(`${what} has no "${k}"`);
 }
 
-function leafFromHex(s) {
+/** A range leaf from lowercase hex (1 to 2,048 bytes), or FormatError. */
+export function leafFromHex(s) {
   if (typeof s !== 'string' || !/^([0-9a-f]{2})+$/.test(s)) throw new FormatError('a range leaf is lowercase hex');
   const b = new Uint8Array(s.length / 2);
   for (let i = 0; i < b.length; i++) b[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
