@@ -4,7 +4,8 @@
 // a passage tree computed HERE in JavaScript (lib/passage.js ids, lib/range.js leaves
 // `passage id || cid`) and uploaded in the `passages` format; a second version with a passage
 // tree that holds none of the essay (its passages are proven absent); a version without a passage
-// tree (undecidable); and a model checkpoint trained on all three.
+// tree (undecidable); a model checkpoint trained on all three; a signed opt-out of the essay by
+// passages; and a second checkpoint whose horizon covers that opt-out (so in violation).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { signEntry, originOf } from '../../api/explorer/src/lib/entry.js';
@@ -55,6 +56,17 @@ export function passageTree(records) {
   const seen = new Map();
   for (const r of records) for (const p of passages(r.text)) {
     const leaf = passageLeaf(p.id, r.cid);
+    seen.set(toHex(leaf), leaf);
+  }
+  const leaves = [...seen.values()].sort(compare);
+  return { root: toHex(rootOfLeafHashes(Blake3Set, leaves.map((l) => Blake3Set.leafHash(l)))), size: leaves.length, leaves };
+}
+
+/** A work's opt-out tree: one leaf `pid || cid` per passage of its text (SPEC14B section 1). */
+export function workTree(text, cid) {
+  const seen = new Map();
+  for (const p of passages(text)) {
+    const leaf = passageLeaf(p.id, cid);
     seen.set(toHex(leaf), leaf);
   }
   const leaves = [...seen.values()].sort(compare);
@@ -116,5 +128,18 @@ export async function seedPassages(url) {
     optout_horizon: health.tree_size,
   };
   await submit('ckpt', signEntry(ckpt, lab.sk, { log, time: t0 }));
-  return { url, idx, records, web, clean, books };
+
+  // The writer opts the essay out (signed: only a signed opt-out may name passages): its file's
+  // content id, and its passage tree (leaves `pid || cid of the file`, uploaded as `passages`).
+  // A second checkpoint with its horizon after the opt-out is then in violation: the bundle's
+  // passage proofs, assembled by the Rust service, are checked by the model page.
+  const writer = keypair();
+  const essayBytes = utf8(ESSAY.join('\n\n'));
+  const essayCid = cidOf(essayBytes);
+  const optTree = workTree(ESSAY.join('\n\n'), essayCid);
+  await uploadPassages(c, optTree, writer);
+  await submit('optout', signEntry({ type: 'optout', ids: [essayCid], passages: { root: optTree.root, size: optTree.size }, scope: ['train-ai'] }, writer.sk, { log, time: t0 }));
+  const health2 = await c.req('GET', '/healthz');
+  await submit('ckpt2', signEntry({ ...ckpt, checkpoint: 'ckpt-2', optout_horizon: health2.tree_size }, lab.sk, { log, time: t0 }));
+  return { url, idx, records, web, clean, books, essayCid, optTree };
 }

@@ -123,3 +123,38 @@ test('a server that tampers with the multi-range proof is caught ("does not veri
     await p.close();
   }
 });
+
+test('the model page: an opted-out essay\'s passages found by the bundle\'s multi-range proofs are a violation naming them', async () => {
+  const p = await newPage(browser.context, server.url);
+  await visit(p, server.url, '#/model/lab/llm/ckpt-2', 'model');
+  await p.waitForSelector('#passage-evidence', { timeout: 30000 });
+  const rows = await p.locator('#passage-evidence tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+  // One row per passage of the essay found in acme/web@1 (the records quote paragraphs 1 to 3).
+  assert.equal(rows.length, found);
+  for (const r of rows) assert.equal(r[3], 'acme/web@1');
+  assert.match(await p.textContent('#passages-unchecked'), /acme\/books@1/);
+  await shot(p, '43-model-passage-violation');
+  clean(p);
+  await p.close();
+});
+
+test('a version page shows its passage tree from the verified entry and links to the check for it; a model page too', async () => {
+  const p = await newPage(browser.context, server.url);
+  await visit(p, server.url, '#/dataset/acme/web/1', 'dataset');
+  await p.waitForSelector('#work-for-version');
+  assert.match(await p.textContent('#passages-root'), new RegExp(`${s.web.tree.size} \\(passage, item\\) leaves`));
+  await p.click('#work-for-version');
+  await p.waitForSelector('body[data-ready="work"]');
+  assert.match(await p.textContent('#work-scope-now'), /acme\/web@1 only/);
+  await p.setInputFiles('#work-files', [file('essay.md', essayMd, 'text/markdown')]);
+  await p.waitForSelector('#work-result[data-done]', { timeout: 30000 });
+  assert.equal(await p.locator('.work-file[data-file="essay.md"] .work-version').count(), 1);
+  assert.equal(await versionOf(p, 'essay.md', 'acme/web@1').getAttribute('data-state'), 'in');
+  await visit(p, server.url, '#/dataset/acme/books/1', 'dataset');
+  await p.waitForFunction(() => !document.querySelector('#passages-root')?.textContent.includes('…'));
+  assert.match(await p.textContent('#passages-root'), /none/);
+  await visit(p, server.url, '#/model/lab/llm/ckpt-1', 'model');
+  assert.equal(await p.getAttribute('#work-for-model', 'href'), `#/work?${new URLSearchParams({ model: 'lab/llm@ckpt-1' })}`);
+  clean(p);
+  await p.close();
+});

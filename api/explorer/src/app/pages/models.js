@@ -184,6 +184,7 @@ async function renderCheckpoint(root, { params, alive }) {
       'Trained on',
       h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')'))),
       h('p', null, h('a', { href: `#/site?${new URLSearchParams({ model: `${publisher}/${model}@${checkpoint}` })}`, id: 'site-for-model' }, 'Is my site in the data of this checkpoint?')),
+      h('p', null, h('a', { href: `#/work?${new URLSearchParams({ model: `${publisher}/${model}@${checkpoint}` })}`, id: 'work-for-model' }, 'Was my work used to train this checkpoint? (passage by passage)')),
     ),
   );
   const ev = section('Evidence');
