@@ -125,6 +125,9 @@ pub struct Limits {
     /// Most ids in a signed opt-out's set (anonymous opt-outs carry inline ids only); more is
     /// refused (`optout-set-too-large`).
     pub max_optout_set: u64,
+    /// Most leaves in a signed opt-out's passage tree (issue 14; `prov optout` sends at most
+    /// the work's 4,096 smallest passage ids); more is refused (`optout-passages-too-large`).
+    pub max_optout_passages: u64,
     /// Heavy reads (compliance bundles) built at once; over it: 503 `busy` with `Retry-After`.
     pub heavy_reads: usize,
     /// Compliance bundles kept once built (one per checkpoint entry)...
@@ -209,6 +212,7 @@ impl Default for Limits {
             max_page: 1000,
             max_entry_skew_secs: 600,
             max_optout_set: 10_000,
+            max_optout_passages: ledger::entry::MAX_OPTOUT_PASSAGES,
             heavy_reads: 4,
             bundle_cache_entries: 256,
             bundle_cache_bytes: 256 * 1024 * 1024,
@@ -234,6 +238,7 @@ impl Limits {
         ledger::sequencer::SequencerConfig {
             max_skew: Duration::from_secs(self.max_entry_skew_secs),
             max_optout_set: self.max_optout_set,
+            max_optout_passages: self.max_optout_passages,
             min_free_bytes: self.min_free_bytes,
             ..ledger::sequencer::SequencerConfig::default()
         }

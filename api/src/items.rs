@@ -178,6 +178,8 @@ pub(crate) struct Version {
     /// The entry's `sources` claim (root, size), accepted by the ledger only if it equals the
     /// source tree derived from the stored metadata.
     pub sources: Option<(Digest, u64)>,
+    /// The entry's `passages` (root, size): a stored passage tree (issue 14).
+    pub passages: Option<(Digest, u64)>,
 }
 
 /// The dataset version `publisher/dataset@version`, or 404.
@@ -213,6 +215,7 @@ pub(crate) fn version_at(
         root: d.manifest_root,
         item_count: d.item_count,
         sources: d.sources.as_ref().map(|r| (r.root, r.size)),
+        passages: d.passages.as_ref().map(|r| (r.root, r.size)),
     })
 }
 

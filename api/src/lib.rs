@@ -27,6 +27,7 @@ mod models;
 pub mod openapi;
 mod optouts;
 mod page;
+mod passages;
 pub mod problem;
 mod proofs;
 mod router;

@@ -442,6 +442,18 @@ impl From<Rejection> for ApiError {
                 slug: "sources-mismatch",
                 detail,
             },
+            Rejection::PassagesNotStored { .. } => ApiError::Rejected {
+                slug: "passages-not-stored",
+                detail,
+            },
+            Rejection::AnonymousPassages => ApiError::Rejected {
+                slug: "anonymous-passages",
+                detail,
+            },
+            Rejection::OptOutPassagesTooLarge { .. } => ApiError::Rejected {
+                slug: "optout-passages-too-large",
+                detail,
+            },
             _ => ApiError::Rejected {
                 slug: "invalid-entry",
                 detail,
@@ -527,6 +539,16 @@ impl From<SetStoreError> for ApiError {
                 }
             }
             SetStoreError::UnknownSet(root) => ApiError::NotFound(format!("set {root}")),
+            SetStoreError::PartialPassageLeaf(_) | SetStoreError::PassageLeafLength(_) => {
+                ApiError::Rejected {
+                    slug: "partial-passage-leaf",
+                    detail,
+                }
+            }
+            SetStoreError::UploadEnded => ApiError::Rejected {
+                slug: "upload-ended",
+                detail,
+            },
             SetStoreError::NoSpace { available, floor } => {
                 ApiError::InsufficientStorage { available, floor }
             }

@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 use crate::{
     compliance, content, datasets, entries, explorer, health, items, keys, metrics, models,
-    openapi, optouts, problem, proofs, sets, sites, tiles, uploads,
+    openapi, optouts, passages, problem, proofs, sets, sites, tiles, uploads,
 };
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
@@ -37,6 +37,20 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             limits.upload_timeout(),
+        ));
+
+    // A work's passage ids (up to 4,096 of them) need more than the usual JSON body limit.
+    let passage_body = limits.max_json_body.max(passages::MAX_PASSAGES_BODY);
+    let passage_queries = Router::new()
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}/passages",
+            post(passages::dataset_passages),
+        )
+        .layer(RequestBodyLimitLayer::new(passage_body))
+        .layer(DefaultBodyLimit::max(passage_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout(),
         ));
 
     let rest = Router::new()
@@ -90,6 +104,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/datasets/{publisher}/{dataset}/{version}/sites/{site}",
             get(sites::dataset_site),
         )
+        .route(
+            "/v1/datasets/{publisher}/{dataset}/{version}/passages/{pid}",
+            get(passages::dataset_passage),
+        )
+        .route("/v1/passages/{root}/leaves", get(passages::leaves))
         .route("/v1/sites/{site}", get(sites::site))
         .route("/v1/sets/{root}/leaves", get(sets::leaves))
         .route("/v1/sets/{root}/proof/{cid}", get(sets::proof))
@@ -117,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         ));
 
     uploads
+        .merge(passage_queries)
         .merge(rest)
         .fallback(not_found)
         .layer(middleware::from_fn(metrics::track))

@@ -257,6 +257,11 @@ pub struct DatasetVersionEntryJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub previous: Option<String>,
+    /// The version's passage tree (issue 14): a tree stored (upload format `passages`) with
+    /// this root and size before the entry (`passages-not-stored`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub passages: Option<SourcesJson>,
 }
 
 /// An opt-out set named whole by a signed `optout` entry.
@@ -297,6 +302,11 @@ pub struct OptOutEntryJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub set: Option<OptOutSetRefJson>,
+    /// Signed only (`anonymous-passages`): a stored passage tree of the opted-out work(s), at
+    /// most `max_optout_passages` leaves (`optout-passages-too-large`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub passages: Option<SourcesJson>,
 }
 
 /// A dataset version a model checkpoint was trained on, as logged.
@@ -378,7 +388,7 @@ pub struct RangeProofJson {
     pub hashes: Vec<String>,
 }
 
-/// A dataset version's source tree: its root (64 hex) and number of leaves.
+/// A dataset version's source tree, or a passage tree: its root (64 hex) and number of leaves.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourcesJson {

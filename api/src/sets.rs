@@ -96,7 +96,7 @@ pub async fn put_set_gone() -> ApiError {
 }
 
 /// Runs until `stop` turns true: drops idle uploads, and (when `sets.collect_after_secs` is not
-/// 0) deletes the stored sets older than that which no logged entry names. A collection in
+/// 0) deletes the stored sets and passage trees older than that which no logged entry names. A collection in
 /// progress is finished before it returns.
 pub(crate) async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let after = state.config().sets.collect_after();
@@ -128,6 +128,21 @@ pub(crate) async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::
             }
             Ok(Err(e)) => tracing::error!(error = %e, "set collection failed; retrying later"),
             Err(e) => tracing::error!(error = %e, "set collection task failed"),
+        }
+        // Passage trees (issue 14) that no entry names, on the same clock.
+        let ledger = state.ledger().clone();
+        match tokio::task::spawn_blocking(move || ledger.collect_unnamed_passages(after)).await {
+            Ok(Ok(c)) => {
+                if !c.removed.is_empty() {
+                    tracing::info!(removed = c.removed.len(), "collected unnamed passage trees");
+                }
+                metrics::counter!("prov_passage_trees_collected_total")
+                    .increment(c.removed.len() as u64);
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "passage-tree collection failed; retrying later")
+            }
+            Err(e) => tracing::error!(error = %e, "passage-tree collection task failed"),
         }
     }
 }

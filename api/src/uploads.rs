@@ -9,9 +9,11 @@
 //! (`PUT /v1/uploads/{id}`, streamed: it never sits in memory) or in numbered chunks
 //! (`POST /v1/uploads/{id}/chunks/{seq}`, seq 0, 1, 2, ...) committed with
 //! `POST /v1/uploads/{id}/commit`, so that one failed request does not restart a large upload.
-//! Bodies are the format the request declared: concatenated 72-byte leaves, or the JSON Lines
+//! Bodies are the format the request declared: concatenated 72-byte leaves, the JSON Lines
 //! manifest that `prov hash` writes (docs/format-manifest.md), whose header's root must be the
-//! declared one.
+//! declared one, or (format `passages`, issue 14) a passage tree's concatenated 64-byte leaves
+//! `passage id || cid`, strictly increasing, whose range-tree root must be the declared one
+//! (stored by the ledger's passage-tree store, not as a set).
 //!
 //! Quotas (config `[uploads]`): uploads in progress per key, per client address and in all;
 //! leaves in flight per key; the size of one upload (anonymous ones small). An upload idle for
@@ -29,7 +31,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use ledger::set::upload::{UploadFormat, UploadRequest};
 use ledger::set::SetLeaf;
-use ledger::store::sets::{SetInfo, SetWriter};
+use ledger::store::passages::{PassageWriter, PASSAGE_LEAF_LEN};
+use ledger::store::sets::{SetInfo, SetStoreError, SetWriter};
 use ledger::Digest;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,7 +67,9 @@ pub struct UploadRequestJson {
     /// Its number of leaves.
     #[schema(maximum = 9007199254740991_u64)]
     pub size: u64,
-    /// `leaves` (concatenated 72-byte leaves) or `manifest` (prov-manifest/v1 JSON Lines).
+    /// `leaves` (concatenated 72-byte leaves), `manifest` (prov-manifest/v1 JSON Lines) or
+    /// `passages` (a passage tree's concatenated 64-byte leaves; `root` and `size` are the
+    /// range tree's).
     pub format: UploadFormatJson,
     /// Unix seconds; refused when further than `uploads.max_skew_secs` from the server's clock.
     #[schema(maximum = 9007199254740991_u64)]
@@ -90,6 +95,7 @@ pub struct UploadRequestJson {
 pub enum UploadFormatJson {
     Leaves,
     Manifest,
+    Passages,
 }
 
 /// An upload started.
@@ -339,7 +345,11 @@ pub async fn create(
                 .seen
                 .insert(sig, req.time.max(now).saturating_add(q.max_skew_secs + 1));
         }
-        let ingest = Ingest::new(state.ledger().set_writer(), &req, q.manifest_bytes_per_leaf);
+        let sink = match req.format {
+            UploadFormat::Passages => Sink::Passages(state.ledger().passage_writer()),
+            _ => Sink::Set(state.ledger().set_writer()),
+        };
+        let ingest = Ingest::new(sink, &req, q.manifest_bytes_per_leaf);
         table.by_id.insert(
             id,
             Arc::new(Slot {
@@ -376,16 +386,16 @@ pub async fn create(
 /// `PUT /v1/uploads/{id}`: the whole set in one streamed body; stores it and ends the upload.
 #[utoipa::path(put, path = "/v1/uploads/{id}", tag = "write", operation_id = "upload_whole_set",
     params(("id" = String, Path, description = "The upload id from POST /v1/uploads (32 lowercase hex; any other string is an unknown upload, 404)", pattern = "^[0-9a-f]{32}$")),
-    request_body(description = "Concatenated 72-byte leaves, or a prov-manifest/v1 JSON Lines manifest, as the request declared",
-        content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"))),
+    request_body(description = "Concatenated 72-byte leaves, a prov-manifest/v1 JSON Lines manifest, or concatenated 64-byte passage leaves, as the request declared",
+        content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"), (Vec<u8> = "application/vnd.prov.passage-leaves"))),
     responses(
         (status = 201, description = "Stored (or already stored: the existing set)", body = SetView),
-        (status = 400, description = "Malformed body (partial leaf, bad manifest line)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body (partial 72-byte leaf, bad manifest line)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No upload with this id", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The upload is being sent in chunks (`upload-in-chunks`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than the declared size (`upload-too-large`), or a body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "A content type other than the declared format", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Leaves not strictly increasing, root mismatch, or a size other than the declared one (`size-mismatch`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Leaves not strictly increasing (`invalid-set`), root mismatch (`root-mismatch`), a partial 64-byte passage leaf (`partial-passage-leaf`), or a size other than the declared one (`size-mismatch`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The ledger's disk is below its free-space floor (`insufficient-storage`); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
@@ -413,16 +423,16 @@ pub async fn put_whole(
     drop(progress);
     state.uploads().by_id.remove(&key);
     result?;
-    let info = finish(ingest).await?;
-    Ok((StatusCode::CREATED, axum::Json(set_view(info))).into_response())
+    let stored = finish(ingest).await?;
+    Ok((StatusCode::CREATED, axum::Json(stored.view())).into_response())
 }
 
 /// `POST /v1/uploads/{id}/chunks/{seq}`: one chunk of the upload, in order from 0.
 #[utoipa::path(post, path = "/v1/uploads/{id}/chunks/{seq}", tag = "write", operation_id = "upload_chunk",
     params(("id" = String, Path, description = "The upload id from POST /v1/uploads (32 lowercase hex; any other string is an unknown upload, 404)", pattern = "^[0-9a-f]{32}$"),
            ("seq" = u64, Path, description = "Chunk number: 0, 1, 2, ...")),
-    request_body(description = "The next bytes of the leaves or manifest; chunks may split a leaf or line anywhere",
-        content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"))),
+    request_body(description = "The next bytes of the leaves, manifest or passage leaves; chunks may split a leaf or line anywhere",
+        content((Vec<u8> = "application/octet-stream"), (String = "application/x-ndjson"), (Vec<u8> = "application/vnd.prov.passage-leaves"))),
     responses(
         (status = 200, description = "Taken", body = ChunkReceipt),
         (status = 404, description = "No upload with this id", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -497,7 +507,7 @@ pub async fn put_chunk(
     responses(
         (status = 201, description = "Stored (or already stored: the existing set)", body = SetView),
         (status = 404, description = "No upload with this id", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Root mismatch, or a size other than the declared one (`size-mismatch`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Root mismatch (`root-mismatch`), a partial 64-byte passage leaf (`partial-passage-leaf`), or a size other than the declared one (`size-mismatch`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed path or query parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 507, description = "The ledger's disk is below its free-space floor (`insufficient-storage`); nothing was written; retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -509,8 +519,8 @@ pub async fn commit(
     let (key, slot) = lookup(&state, &id)?;
     let ingest = slot.state.lock().await.ingest.take().ok_or_else(unknown)?;
     state.uploads().by_id.remove(&key);
-    let info = finish(ingest).await?;
-    Ok((StatusCode::CREATED, axum::Json(set_view(info))).into_response())
+    let stored = finish(ingest).await?;
+    Ok((StatusCode::CREATED, axum::Json(stored.view())).into_response())
 }
 
 /// `DELETE /v1/uploads/{id}`: abandons an upload; its staged records are discarded.
@@ -586,6 +596,9 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The content type of a `passages` upload's body.
+pub const PASSAGE_LEAVES: &str = "application/vnd.prov.passage-leaves";
+
 /// A content type, when given, must be the declared format's.
 fn check_content_type(headers: &HeaderMap, format: UploadFormat) -> Result<(), ApiError> {
     let Some(ct) = headers.get(header::CONTENT_TYPE) else {
@@ -604,9 +617,10 @@ fn check_content_type(headers: &HeaderMap, format: UploadFormat) -> Result<(), A
         "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
             UploadFormat::Manifest
         }
+        PASSAGE_LEAVES => UploadFormat::Passages,
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
-                "{other}: send application/octet-stream (72-byte leaves) or application/x-ndjson (a manifest)"
+                "{other}: send application/octet-stream (72-byte leaves), application/x-ndjson (a manifest) or {PASSAGE_LEAVES} (64-byte passage leaves)"
             )))
         }
     };
@@ -661,12 +675,41 @@ async fn stream_whole(ingest: &mut Ingest, body: Body) -> Result<(), ApiError> {
     result
 }
 
-async fn finish(ingest: Ingest) -> Result<SetInfo, ApiError> {
-    let info = tokio::task::spawn_blocking(move || ingest.finish())
+async fn finish(ingest: Ingest) -> Result<Stored, ApiError> {
+    let stored = tokio::task::spawn_blocking(move || ingest.finish())
         .await
         .map_err(|e| ApiError::internal(format!("set commit task: {e}")))??;
-    metrics::counter!("prov_sets_stored_total").increment(1);
-    Ok(info)
+    match stored {
+        Stored::Set(_) => metrics::counter!("prov_sets_stored_total").increment(1),
+        Stored::Passages { .. } => {
+            metrics::counter!("prov_passage_trees_stored_total").increment(1)
+        }
+    }
+    Ok(stored)
+}
+
+/// What an upload stored: a set, or a passage tree (root, size).
+enum Stored {
+    Set(SetInfo),
+    Passages { root: Digest, size: u64 },
+}
+
+impl Stored {
+    fn view(&self) -> SetView {
+        match self {
+            Stored::Set(info) => set_view(*info),
+            Stored::Passages { root, size } => SetView {
+                root: root.to_hex(),
+                size: *size,
+            },
+        }
+    }
+}
+
+/// Where an upload's leaves go: the set store, or the passage-tree store.
+enum Sink {
+    Set(SetWriter),
+    Passages(PassageWriter),
 }
 
 /// A body that failed to arrive: over the size limit (413), or cut off (400).
@@ -686,7 +729,7 @@ fn body_error(e: axum::Error) -> ApiError {
 /// the store as it goes.
 struct Ingest {
     format: UploadFormat,
-    writer: Option<SetWriter>,
+    writer: Option<Sink>,
     claimed: Digest,
     declared: u64,
     bytes: u64,
@@ -700,10 +743,10 @@ struct Ingest {
 }
 
 impl Ingest {
-    fn new(writer: SetWriter, req: &UploadRequest, manifest_bytes_per_leaf: u64) -> Self {
+    fn new(writer: Sink, req: &UploadRequest, manifest_bytes_per_leaf: u64) -> Self {
         let max_bytes = match req.format {
             UploadFormat::Leaves => req.size.saturating_mul(SetLeaf::LEN as u64),
-            UploadFormat::Passages => req.size.saturating_mul(64),
+            UploadFormat::Passages => req.size.saturating_mul(PASSAGE_LEAF_LEN as u64),
             UploadFormat::Manifest => req
                 .size
                 .saturating_mul(manifest_bytes_per_leaf)
@@ -738,13 +781,25 @@ impl Ingest {
     }
 
     fn writer(&mut self) -> Result<&mut SetWriter, ApiError> {
-        self.writer
-            .as_mut()
-            .ok_or_else(|| ApiError::internal("upload without a set writer"))
+        match self.writer.as_mut() {
+            Some(Sink::Set(w)) => Ok(w),
+            _ => Err(ApiError::internal("upload without a set writer")),
+        }
+    }
+
+    fn passage_writer(&mut self) -> Result<&mut PassageWriter, ApiError> {
+        match self.writer.as_mut() {
+            Some(Sink::Passages(w)) => Ok(w),
+            _ => Err(ApiError::internal("upload without a passage writer")),
+        }
     }
 
     fn size(&self) -> u64 {
-        self.writer.as_ref().map_or(0, |w| w.size().0)
+        match &self.writer {
+            Some(Sink::Set(w)) => w.size().0,
+            Some(Sink::Passages(w)) => w.size().0,
+            None => 0,
+        }
     }
 
     fn push(&mut self, mut bytes: &[u8]) -> Result<(), ApiError> {
@@ -760,12 +815,7 @@ impl Ingest {
         }
         match self.format {
             UploadFormat::Leaves => self.writer()?.push_bytes(bytes)?,
-            // Stored by the ledger's passage-tree store (SPEC14B section 4, p2).
-            UploadFormat::Passages => {
-                return Err(ApiError::bad_request(
-                    "this service does not store passage trees yet".to_string(),
-                ))
-            }
+            UploadFormat::Passages => self.passage_writer()?.push_bytes(bytes)?,
             UploadFormat::Manifest => {
                 while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
                     self.line.extend_from_slice(&bytes[..nl]);
@@ -860,7 +910,7 @@ impl Ingest {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<SetInfo, ApiError> {
+    fn finish(mut self) -> Result<Stored, ApiError> {
         if self.format == UploadFormat::Manifest && !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.take_line(&line)?;
@@ -874,6 +924,10 @@ impl Ingest {
                 "set leaves must be whole 72-byte leaves; {left} bytes left over"
             )));
         }
+        let left = self.bytes % PASSAGE_LEAF_LEN as u64;
+        if self.format == UploadFormat::Passages && left != 0 {
+            return Err(SetStoreError::PartialPassageLeaf(left as usize).into());
+        }
         if self.size() != self.declared {
             return Err(ApiError::Rejected {
                 slug: "size-mismatch",
@@ -885,10 +939,16 @@ impl Ingest {
             });
         }
         let claimed = self.claimed;
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| ApiError::internal("upload without a set writer"))?;
-        Ok(writer.commit(&claimed)?)
+        match self.writer.take() {
+            Some(Sink::Set(w)) => Ok(Stored::Set(w.commit(&claimed)?)),
+            Some(Sink::Passages(w)) => {
+                let info = w.commit(&claimed)?;
+                Ok(Stored::Passages {
+                    root: info.root,
+                    size: info.size.0,
+                })
+            }
+            None => Err(ApiError::internal("upload without a writer")),
+        }
     }
 }

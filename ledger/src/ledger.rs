@@ -27,6 +27,7 @@ use crate::store::keyfile;
 use crate::store::keyfile::KeyFileError;
 use crate::store::keys;
 use crate::store::log::{self, CachedHashes, ReadError, SignedCheckpoint};
+use crate::store::passages::PassageWriter;
 use crate::store::sets::{Collected, SetStore, SetStoreError, SetWriter};
 use crate::store::{Column, Durability, LogStore, StoreError, WriteBatch};
 use crate::tile::{EntryBundleId, TileId};
@@ -372,6 +373,36 @@ impl Ledger {
     /// Starts a set upload (see [`SetWriter`]).
     pub fn set_writer(&self) -> SetWriter {
         self.inner.sets.writer()
+    }
+
+    /// Starts a passage-tree upload (see [`PassageWriter`]).
+    pub fn passage_writer(&self) -> PassageWriter {
+        self.inner.sets.passage_writer()
+    }
+
+    /// Whether a logged entry names the passage tree `root` (a `dataset_version`'s or an
+    /// `optout`'s `passages`; index tag `0x09`). Hold [`SetStore::naming_lock`] from this
+    /// question to a deletion.
+    pub fn passages_is_named(&self, root: &Digest) -> Result<bool, StoreError> {
+        let prefix = [&[index::TAG_PASSAGES_NAMED][..], &root.0].concat();
+        Ok(!index::indexes_under(&*self.inner.store, &prefix, None, 1)?.is_empty())
+    }
+
+    /// Deletes the stored passage trees older than `older_than` that no logged entry names.
+    /// See [`SetStore::collect_unnamed_passages`].
+    pub fn collect_unnamed_passages(
+        &self,
+        older_than: std::time::Duration,
+    ) -> Result<Collected, StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let Some(stored_before) = now.checked_sub(older_than.as_secs()) else {
+            return Ok(Collected::default());
+        };
+        self.inner
+            .sets
+            .collect_unnamed_passages(stored_before, |root| self.passages_is_named(root))
     }
 
     /// Deletes the stored sets older than `older_than` that no logged entry names (sets stored

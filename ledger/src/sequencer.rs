@@ -59,6 +59,8 @@ pub struct SequencerConfig {
     pub max_skew: Duration,
     /// The most ids a signed opt-out's set may have (anonymous opt-outs carry inline ids only).
     pub max_optout_set: u64,
+    /// The most leaves a signed opt-out's passage tree may have (issue 14).
+    pub max_optout_passages: u64,
     /// The free-space floor: while the store reports fewer free bytes than this
     /// ([`LogStore::available_bytes`]), batches (and set uploads) are refused with
     /// [`SubmitError::NoSpace`] before anything is written. 0 (the library's default) disables
@@ -83,6 +85,7 @@ impl Default for SequencerConfig {
             queue: 65536,
             max_skew: Duration::from_secs(600),
             max_optout_set: 10_000,
+            max_optout_passages: crate::entry::MAX_OPTOUT_PASSAGES,
             min_free_bytes: 0,
             validate_hook: None,
         }
@@ -643,6 +646,7 @@ impl Worker {
             now: Some(now),
             max_skew_secs: self.config.max_skew.as_secs(),
             max_optout_set: self.config.max_optout_set,
+            max_optout_passages: self.config.max_optout_passages,
         };
         let mut view = BatchIndex::new(&*self.store);
         let mut outcomes: Vec<Result<LeafIndex, SubmitError>> = Vec::with_capacity(prepared.len());

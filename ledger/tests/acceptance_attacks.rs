@@ -561,6 +561,7 @@ fn logged_optout_with_withdrawn_scope_still_replays() {
         now: None,
         max_skew_secs: 600,
         max_optout_set: 10,
+        max_optout_passages: 4096,
     };
     let mut view = BatchIndex::new(&store);
     assert_eq!(apply(&mut view, &NoSets, &ctx, &p, LeafIndex(0)), Ok(()));

@@ -18,6 +18,7 @@
 //! | `0x06` | set root (32) ‖ index (u64) | empty | which dataset version entries name set root R |
 //! | `0x07` | publisher ‖ model | highest horizon (u64) | may a new checkpoint of this model name horizon N? |
 //! | `0x08` | set root (32) ‖ index (u64) | empty | which entries name set root R (manifest, opt-out set, weights): may R be collected? |
+//! | `0x09` | passage-tree root (32) ‖ index (u64) | empty | which entries name passage tree R (a version's or an opt-out's `passages`): may R be collected? |
 //!
 //! `0x07` and `0x08` came with the acceptance rules of issue 11; a ledger written before has
 //! neither for its older entries. The horizon rule then falls back to the model's latest
@@ -38,6 +39,7 @@ pub(crate) const TAG_MODEL_CHECKPOINT: u8 = 0x05;
 pub(crate) const TAG_SET_ROOT: u8 = 0x06;
 pub(crate) const TAG_MODEL_HORIZON: u8 = 0x07;
 pub(crate) const TAG_SET_NAMED: u8 = 0x08;
+pub(crate) const TAG_PASSAGES_NAMED: u8 = 0x09;
 
 /// Which part of an entry names a set: a dataset version's manifest, an opt-out's set, or a
 /// checkpoint's weights.
@@ -137,6 +139,32 @@ pub enum Rejection {
         derived: Digest,
         derived_size: u64,
     },
+    /// A `passages` claim names no passage tree stored with that root and size (issue 14):
+    /// upload the tree (format `passages`) before the entry.
+    #[error("{}", passages_not_stored(.root, *.claimed, *.stored))]
+    PassagesNotStored {
+        root: Digest,
+        claimed: u64,
+        /// The size of the tree stored with that root, if one is.
+        stored: Option<u64>,
+    },
+    /// An anonymous opt-out names passages: every compliance bundle carries them.
+    #[error("an anonymous opt-out may not name passages; sign it")]
+    AnonymousPassages,
+    /// A signed opt-out's passage tree is over the log's limit.
+    #[error("opt-out passage tree of {size} leaves is over this log's limit of {max}; name the work's {max} smallest passage ids")]
+    OptOutPassagesTooLarge { size: u64, max: u64 },
+}
+
+fn passages_not_stored(root: &Digest, claimed: u64, stored: Option<u64>) -> String {
+    match stored {
+        Some(stored) => {
+            format!("the passage tree {root} has {stored} leaves, the entry claims {claimed}")
+        }
+        None => format!(
+            "no passage tree {root} is stored; upload it (format passages) before the entry"
+        ),
+    }
 }
 
 /// The index as the sequencer sees it while checking a batch: the store plus the batch's own
@@ -280,6 +308,11 @@ pub(crate) fn model_horizon_key(publisher: &str, model: &str) -> Vec<u8> {
 /// `set root ‖ index`: entry `index` names the set `root`.
 pub(crate) fn set_named_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
     [&[TAG_SET_NAMED][..], &root.0, &index.0.to_be_bytes()].concat()
+}
+
+/// `passage-tree root ‖ index`: entry `index` names the passage tree `root` (issue 14).
+pub(crate) fn passages_named_key(root: &Digest, index: LeafIndex) -> Vec<u8> {
+    [&[TAG_PASSAGES_NAMED][..], &root.0, &index.0.to_be_bytes()].concat()
 }
 
 /// The leaf indexes stored as the last 8 bytes of every key under `prefix`, in key order,

@@ -34,6 +34,15 @@ pub const META_SET_SOURCES_PREFIX: &[u8] = b"set_sources/";
 /// carried metadata, and only then: its presence says the set's metadata is stored.
 pub const META_SET_STATS_PREFIX: &[u8] = b"set_stats/";
 
+/// `meta`: `passages/` + passage-tree id (u64) -> root (32) || size (u64): the commit marker
+/// of a passage tree (issue 14), stored under the id in `range_leaves` / `range_hashes`.
+pub const META_PASSAGES_PREFIX: &[u8] = b"passages/";
+/// `meta`: `passages_root/` + root (32) -> passage-tree id (u64) || size (u64).
+pub const META_PASSAGES_ROOT_PREFIX: &[u8] = b"passages_root/";
+/// `meta`: `passages_stored/` + passage-tree id (u64) -> unix seconds when it was stored (or
+/// last uploaded again); dropped once the tree is found named, as `set_stored/`.
+pub const META_PASSAGES_STORED_PREFIX: &[u8] = b"passages_stored/";
+
 pub fn u64_key(n: u64) -> [u8; 8] {
     n.to_be_bytes()
 }
@@ -70,6 +79,21 @@ pub fn meta_set_stored_key(id: u64) -> Vec<u8> {
 /// `meta`: the source-tree record of set `id`.
 pub fn meta_set_sources_key(id: u64) -> Vec<u8> {
     [META_SET_SOURCES_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `meta`: the commit marker of passage tree `id`.
+pub fn meta_passages_key(id: u64) -> Vec<u8> {
+    [META_PASSAGES_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// `meta`: the record of the passage tree with `root`.
+pub fn meta_passages_root_key(root: &Digest) -> Vec<u8> {
+    [META_PASSAGES_ROOT_PREFIX, &root.0].concat()
+}
+
+/// `meta`: the stored-time record of passage tree `id`.
+pub fn meta_passages_stored_key(id: u64) -> Vec<u8> {
+    [META_PASSAGES_STORED_PREFIX, &id.to_be_bytes()].concat()
 }
 
 /// `meta`: the statistics record of set `id`.

@@ -19,6 +19,7 @@ pub mod admission;
 pub mod keys;
 pub mod log;
 pub mod memory;
+pub mod passages;
 pub mod ranges;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;

@@ -23,7 +23,12 @@
 //! - **opt-outs**: an anonymous one carries inline ids only (no set, no sites: only a signer
 //!   can show it controls a site); a signed one's set has at most `max_optout_set` ids, so that
 //!   nobody can make every compliance bundle load a huge set; a new one uses only current aipref
-//!   labels (`ai-use` was withdrawn: logged entries with it stay valid when replayed).
+//!   labels (`ai-use` was withdrawn: logged entries with it stay valid when replayed);
+//! - **passages** (issue 14): a dataset version's or an opt-out's `passages` names a passage
+//!   tree stored with that root and size (`passages-not-stored`); only a signed opt-out may name
+//!   passages (`anonymous-passages`: every compliance bundle carries an opt-out's passage tree),
+//!   and at most `max_optout_passages` of them (`optout-passages-too-large`). A version's tree is
+//!   publisher-declared: the service has no texts to recompute it from.
 //!
 //! What only a deployment decides (its publisher allow-list, and which per-client limit an entry
 //! draws on) is in [`super::admission`], decided on the typed entry before it is submitted; an
@@ -41,7 +46,8 @@ use crate::types::{Digest, LeafIndex};
 
 use super::index::{
     dataset_version_key, model_checkpoint_key, model_horizon_key, model_prefix, optout_key,
-    publisher_key, replay_key, set_named_key, set_root_key, BatchIndex, Rejection, SetRole,
+    passages_named_key, publisher_key, replay_key, set_named_key, set_root_key, BatchIndex,
+    Rejection, SetRole,
 };
 use super::keys::{self, read_u64};
 use super::sets::SetStore;
@@ -59,6 +65,14 @@ pub trait SetLookup {
         let _ = root;
         Ok(None)
     }
+
+    /// The number of leaves of the stored passage tree with this root (issue 14), `None` if
+    /// none is stored. The default knows none: a lookup that cannot check passage trees refuses
+    /// every `passages` claim rather than accepting it unchecked.
+    fn stored_passages(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
+        let _ = root;
+        Ok(None)
+    }
 }
 
 impl SetLookup for SetStore {
@@ -68,6 +82,10 @@ impl SetLookup for SetStore {
 
     fn stored_sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
         self.sources(root)
+    }
+
+    fn stored_passages(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
+        Ok(self.passage_info(root)?.map(|i| i.size.0))
     }
 }
 
@@ -83,6 +101,8 @@ pub struct RuleContext<'a> {
     pub max_skew_secs: u64,
     /// The most ids a signed opt-out's set may have.
     pub max_optout_set: u64,
+    /// The most leaves a signed opt-out's passage tree may have (issue 14).
+    pub max_optout_passages: u64,
 }
 
 /// An entry that passed its own rules, ready for the cross-entry rules.
@@ -261,15 +281,24 @@ pub fn apply(
             if let Some(claim) = &d.sources {
                 check_sources(view, sets, &d.manifest_root, claim.root, claim.size)?;
             }
+            if let Some(p) = &d.passages {
+                check_passages(view, sets, p.root, p.size)?;
+            }
             let mut v = index.0.to_be_bytes().to_vec();
             v.extend_from_slice(&d.manifest_root.0);
             puts.push((key, v));
             puts.push((set_root_key(&d.manifest_root, index), Vec::new()));
             puts.push((set_named_key(&d.manifest_root, index), Vec::new()));
+            if let Some(p) = &d.passages {
+                puts.push((passages_named_key(&p.root, index), Vec::new()));
+            }
         }
         EntryBody::OptOut(o) => {
             if !o.sites.is_empty() && signer.is_none() {
                 return Err(Rejection::AnonymousSites);
+            }
+            if o.passages.is_some() && signer.is_none() {
+                return Err(Rejection::AnonymousPassages);
             }
             // Logged entries with a withdrawn label stay valid (an auditor replays them).
             if let (Some(scope), Some(_)) = (o.withdrawn_scope(), ctx.now) {
@@ -287,6 +316,16 @@ pub fn apply(
                 }
                 check_set(view, sets, root, SetRole::OptOutSet, *size)?;
                 puts.push((set_named_key(root, index), Vec::new()));
+            }
+            if let Some(p) = &o.passages {
+                if p.size > ctx.max_optout_passages {
+                    return Err(Rejection::OptOutPassagesTooLarge {
+                        size: p.size,
+                        max: ctx.max_optout_passages,
+                    });
+                }
+                check_passages(view, sets, p.root, p.size)?;
+                puts.push((passages_named_key(&p.root, index), Vec::new()));
             }
             puts.push((optout_key(index), Vec::new()));
         }
@@ -392,6 +431,34 @@ fn check_sources(
             view.read_failed(e);
             Err(Rejection::SourcesNotStored {
                 manifest: *manifest,
+            })
+        }
+    }
+}
+
+/// A `passages` claim (issue 14) must name a passage tree stored with that root and size: the
+/// ledger stored it only after checking its 64-byte leaves strictly increasing and hashing to
+/// the root, so proofs from it are sound, and a named tree is never collected.
+fn check_passages(
+    view: &mut BatchIndex<'_>,
+    sets: &dyn SetLookup,
+    root: Digest,
+    claimed: u64,
+) -> Result<(), Rejection> {
+    match sets.stored_passages(&root) {
+        Ok(Some(stored)) if stored == claimed => Ok(()),
+        Ok(stored) => Err(Rejection::PassagesNotStored {
+            root,
+            claimed,
+            stored,
+        }),
+        Err(e) => {
+            // The batch fails on this error; the rejection below is never sent.
+            view.read_failed(e);
+            Err(Rejection::PassagesNotStored {
+                root,
+                claimed,
+                stored: None,
             })
         }
     }

@@ -82,6 +82,15 @@ pub enum SetStoreError {
     MetaMixed { index: u64 },
     #[error("no stored set with root {0}")]
     UnknownSet(Digest),
+    /// A passage-tree upload's bytes end inside a 64-byte leaf.
+    #[error("passage leaves must be whole 64-byte leaves; {0} bytes left over")]
+    PartialPassageLeaf(usize),
+    /// A passage leaf that is not 64 bytes (passage id ‖ content id).
+    #[error("a passage leaf is 64 bytes, not {0}")]
+    PassageLeafLength(usize),
+    /// The upload already ended on an earlier error; start a new one.
+    #[error("the upload ended on an earlier error")]
+    UploadEnded,
     /// The store's free space is below the floor: nothing more of this upload was written;
     /// upload again once space is freed.
     #[error("free space ({available} bytes) is below the floor ({floor} bytes)")]
@@ -101,14 +110,14 @@ pub struct SetInfo {
 /// Stored sets of one ledger. Cheap to share (`Arc` inside); many uploads may run at once.
 #[derive(Clone)]
 pub struct SetStore {
-    store: Arc<dyn LogStore>,
+    pub(super) store: Arc<dyn LogStore>,
     next_id: Arc<AtomicU64>,
     /// Held from "is this root already stored?" to the commit's durable write, so that two
     /// uploads of the same set cannot both commit (the loser's records would be orphaned).
-    commit_lock: Arc<Mutex<()>>,
+    pub(super) commit_lock: Arc<Mutex<()>>,
     naming: Arc<Mutex<()>>,
     /// The free-space floor (0: none); see [`SetStore::with_min_free_bytes`].
-    min_free_bytes: u64,
+    pub(super) min_free_bytes: u64,
 }
 
 /// What one collection pass did ([`SetStore::collect_unnamed`]).
@@ -141,6 +150,16 @@ impl SetStore {
                 .ok_or_else(|| StoreError::corrupt(Column::Meta, "set marker key"))?;
             next = next.max(id + 1);
         }
+        // Passage trees (issue 14) take their ids from the same counter.
+        if let Some((k, _)) = store.last_in_range(
+            Column::Meta,
+            keys::META_PASSAGES_PREFIX,
+            &keys::prefix_end(keys::META_PASSAGES_PREFIX).unwrap_or_default(),
+        )? {
+            let id = keys::read_u64(&k[keys::META_PASSAGES_PREFIX.len()..])
+                .ok_or_else(|| StoreError::corrupt(Column::Meta, "passages marker key"))?;
+            next = next.max(id + 1);
+        }
         let mut gc = WriteBatch::new();
         // Scratch records belong to uploads in progress, and none is at open.
         if !store
@@ -158,7 +177,13 @@ impl SetStore {
             {
                 id = keys::read_u64(&k).ok_or_else(|| StoreError::corrupt(col, "set key"))?;
                 next = next.max(id + 1);
-                if store.get(Column::Meta, &meta_set_key(id))?.is_none() {
+                // Committed: a set's marker, or (range records only) a passage tree's.
+                let committed = store.get(Column::Meta, &meta_set_key(id))?.is_some()
+                    || (matches!(col, Column::RangeLeaves | Column::RangeHashes)
+                        && store
+                            .get(Column::Meta, &keys::meta_passages_key(id))?
+                            .is_some());
+                if !committed {
                     gc.delete_range(
                         col,
                         id.to_be_bytes().to_vec(),
@@ -275,12 +300,17 @@ impl SetStore {
         self.store.write(b, Durability::Synced)
     }
 
+    /// A set or passage-tree id never used before in this store.
+    pub(super) fn fresh_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Starts an upload. Nothing is visible until [`SetWriter::commit`].
     pub fn writer(&self) -> SetWriter {
         SetWriter {
             store: self.store.clone(),
             commit_lock: self.commit_lock.clone(),
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            id: self.fresh_id(),
             count: 0,
             last: None,
             carry: Vec::new(),

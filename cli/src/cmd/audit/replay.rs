@@ -85,6 +85,7 @@ fn apply_rules(
         now: None,
         max_skew_secs: 0,
         max_optout_set: u64::MAX,
+        max_optout_passages: u64::MAX,
     };
     apply(view, sets, &ctx, p, index)
 }
