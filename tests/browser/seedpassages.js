@@ -45,6 +45,9 @@ export function webRecords() {
     `A page about something else entirely, with its own sentences that are long enough to be passages of the corpus.`,
     `Another unrelated record. It talks about gardening, compost, and the best time of the year to plant garlic in cold soil.`,
   ];
+  // Other pages, so that the passage tree is not tiny: the proofs then need helper hashes and
+  // the essay's passages sit between other leaves.
+  for (let k = 0; k < 40; k++) texts.push(`Filler page ${k}. This record talks about the weather in town number ${k} and the price of bread at the market on Saturday.`);
   return texts.map((text, i) => {
     const bytes = utf8(text);
     return { i, text, bytes, cid: cidOf(bytes), size: bytes.length, metaHash: '0'.repeat(64) };
