@@ -158,13 +158,10 @@ export function verifyRanges(root, size, ranges, proof) {
 
 /** The edges and count of `range` from revealed leaves that are sorted, in the tree, and authentic. */
 function members({ lo, hi }, L, n) {
-  const below = (x) => compare(x, lo) < 0;
-  const above = (x) => hi != null && compare(x, hi) >= 0;
-  // Revealed leaves are sorted, so the in-range ones are one run [a, b) of them.
-  let a = 0;
-  while (a < L.length && below(L[a].leaf)) a++;
-  let b = a;
-  while (b < L.length && !above(L[b].leaf)) b++;
+  // Revealed leaves are sorted, so the in-range ones are one run [a, b) of them (found by binary
+  // search: a work's thousands of ranges share one proof).
+  const a = lowerBound(L, lo, 0);
+  const b = hi == null ? L.length : lowerBound(L, hi, a);
   const left = a > 0 ? L[a - 1] : null; // the last revealed leaf below the range
   const right = b < L.length ? L[b] : null; // the first revealed leaf above it
 
@@ -182,6 +179,18 @@ function members({ lo, hi }, L, n) {
   else if (left && !right && left.index === n - 1n) at = n;
   else throw new ProofError('the proof leaves a gap that could hide a leaf in the range');
   return { start: at, count: 0n, revealed: [] };
+}
+
+/** The first position at or after `from` whose leaf is not below `x`. */
+function lowerBound(L, x, from) {
+  let lo = from;
+  let hi = L.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compare(L[mid].leaf, x) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The leaf of a passage-tree: passage id (32) || content id of the item holding it (32). */
