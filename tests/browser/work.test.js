@@ -172,3 +172,23 @@ test('a version page shows its passage tree from the verified entry and links to
   clean(p);
   await p.close();
 });
+
+test('a long work (more than 4,096 passages) is asked in requests of 4,096 ids, each proof verified', async () => {
+  const p = await newPage(browser.context, server.url);
+  const filler = Array.from({ length: 4500 }, (_, k) => `Sentence number ${k} of a very long manuscript that nobody has ever published on the web.`);
+  const long = [...filler.slice(0, 2000), ESSAY[0], ...filler.slice(2000)].join(' ');
+  const n = passages(long).length;
+  assert.ok(n > 4096);
+  const posts = [];
+  p.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/v1/datasets/acme/web/1/passages')) posts.push(JSON.parse(r.postData()).passages.length);
+  });
+  await drop(p, `#/work?${new URLSearchParams({ dataset: 'acme/web@1' })}`, [file('long.txt', long)]);
+  assert.deepEqual(posts, [4096, n - 4096]);
+  const web = versionOf(p, 'long.txt', 'acme/web@1');
+  assert.equal(await web.getAttribute('data-state'), 'in');
+  assert.equal(await web.getAttribute('data-found'), '2');
+  assert.equal(await web.getAttribute('data-total'), String(n));
+  clean(p);
+  await p.close();
+});

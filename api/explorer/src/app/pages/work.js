@@ -23,6 +23,8 @@ import { checkpointVersions, allVersions } from './site.js';
 export const MAX_PASSAGE_QUERY = 4096;
 /** Items a multi-range proof reveals per passage (the bundle's figure). */
 const REVEAL = 16;
+/** The service's bound on reveal × passage ids in one request. */
+const MAX_REVEALED = 65536;
 /** Requests in flight at once. */
 const PARALLEL = 4;
 
@@ -195,7 +197,8 @@ export async function checkVersion(v, w, { entry, error }) {
       const pids = w.pids.slice(at, at + MAX_PASSAGE_QUERY);
       let answer;
       try {
-        answer = await api.versionPassages(v.publisher, v.dataset, v.version, pids, REVEAL);
+        const reveal = Math.max(1, Math.min(REVEAL, Math.floor(MAX_REVEALED / pids.length)));
+        answer = await api.versionPassages(v.publisher, v.dataset, v.version, pids, reveal);
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) throw new Error('the server says this version has no passage tree, but its entry names one');
         throw e;
