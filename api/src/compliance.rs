@@ -6,7 +6,12 @@
 //! (`train-ai` scope) at once: exclusion, or the inclusion that is the evidence of a violation;
 //! and for each dataset version with a source tree, one range proof per site named by a signed
 //! `train-ai` opt-out below the horizon (`source_proofs`, issue 13: a count of 0 is a verified
-//! exclusion, more is a violation naming up to 1,000 of the items).
+//! exclusion, more is a violation naming up to 1,000 of the items); and (issue 14) for every
+//! signed `train-ai` opt-out below the horizon that names a passage tree, the tree's leaves
+//! (`passage_optouts`), and for each (such opt-out, dataset version with a passage tree) one
+//! multi-range proof over the opt-out's passage ids (`passage_proofs`), as
+//! `ledger::compliance::required_passage_optouts` / `required_passage_proofs` plan them (the
+//! verifier checks the bundle against the same plan).
 //! The verifier (`prov verify compliance`) trusts none of it beyond the log's key.
 //!
 //! A bundle is a heavy read, and anyone may ask for one, so:
@@ -32,12 +37,13 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use ledger::compliance::{
-    dataset_label, BundleEntry, BundleMultiProof, BundleSourceProof, ComplianceBundle,
-    OptOutSetLeaves,
+    dataset_label, passage_ranges, required_passage_optouts, required_passage_proofs, BundleEntry,
+    BundleMultiProof, BundlePassageOptOut, BundlePassageProof, BundleSourceProof, ComplianceBundle,
+    IndexedEntry, OptOutSetLeaves, PASSAGE_REVEAL,
 };
 use ledger::entry::{Entry, EntryBody, OptOutIds};
 use ledger::ledger::Ledger;
-use ledger::range::{range_proof, Range};
+use ledger::range::{range_multi_proof, range_proof, Range};
 use ledger::set::{multi_proof_batched, SetError};
 use ledger::source::Site;
 use ledger::store::log::SignedCheckpoint;
@@ -131,13 +137,19 @@ pub fn assemble_with(
     let model_checkpoint = bundle_entry(l, &cp, index, &model)?;
 
     let mut datasets = Vec::with_capacity(c.datasets.len());
+    let mut dataset_entries = Vec::with_capacity(c.datasets.len());
     for d in &c.datasets {
         let e = stored_entry(l, d.index)?;
         datasets.push(bundle_entry(l, &cp, d.index, &e)?);
+        dataset_entries.push(IndexedEntry {
+            index: d.index,
+            entry: e,
+        });
     }
 
     // Every opt-out below the horizon, in log order, read a page at a time.
     let mut optouts = Vec::new();
+    let mut optout_entries = Vec::new();
     let mut optout_sets = Vec::new();
     let mut ids: BTreeSet<ContentId> = BTreeSet::new();
     let mut sites: BTreeMap<String, Site> = BTreeMap::new();
@@ -157,6 +169,12 @@ pub fn assemble_with(
             let EntryBody::OptOut(o) = e.body() else {
                 return Err(ApiError::internal(format!("opt-out index names entry {i}")));
             };
+            if o.passages.is_some() {
+                optout_entries.push(IndexedEntry {
+                    index: i,
+                    entry: e.clone(),
+                });
+            }
             let covers = o.covers_training();
             // Sites of signed train-ai opt-outs: each gets a range proof in every version with
             // a source tree (the verifier asks for exactly these; anonymous ones are refused
@@ -258,6 +276,9 @@ pub fn assemble_with(
         }
     }
 
+    let (passage_optouts, passage_proofs) =
+        passage_evidence(l, &dataset_entries, &optout_entries, &check)?;
+
     let horizon_entry = match c.optout_horizon.checked_sub(1) {
         Some(h) => {
             let i = LeafIndex(h);
@@ -276,9 +297,68 @@ pub fn assemble_with(
         multi_proofs,
         horizon_entry,
         source_proofs,
-        passage_optouts: Vec::new(),
-        passage_proofs: Vec::new(),
+        passage_optouts,
+        passage_proofs,
     })
+}
+
+/// Opt-outs by passage (issue 14): the leaves of every binding opt-out's passage tree, and one
+/// multi-range proof per (such opt-out, dataset version with a passage tree), exactly as the
+/// verifier's plan asks. Each opt-out tree is at most `max_optout_passages` leaves (the
+/// sequencer's cap), so it travels whole; each proof reveals at most [`PASSAGE_REVEAL`] leaves
+/// per passage.
+fn passage_evidence(
+    l: &Ledger,
+    datasets: &[IndexedEntry],
+    optouts: &[IndexedEntry],
+    check: &dyn Fn() -> Result<(), ApiError>,
+) -> Result<(Vec<BundlePassageOptOut>, Vec<BundlePassageProof>), ApiError> {
+    let mut leaves = HashMap::new();
+    let mut passage_optouts = Vec::new();
+    for (index, tree) in required_passage_optouts(optouts) {
+        check()?;
+        let count = usize::try_from(tree.size).map_err(ApiError::internal)?;
+        let got = l
+            .sets()
+            .passage_leaves(&tree.root, 0, count)?
+            .filter(|got| got.len() == count)
+            .ok_or_else(|| {
+                set_missing(format!(
+                    "passage tree {} of opt-out {index} is not stored here",
+                    tree.root
+                ))
+            })?;
+        leaves.insert(index, passage_ranges(&got));
+        passage_optouts.push(BundlePassageOptOut {
+            optout: index,
+            leaves: got,
+        });
+    }
+    let mut passage_proofs = Vec::new();
+    for need in required_passage_proofs(datasets, optouts) {
+        check()?;
+        let Some((tree, info)) = l.sets().passage_tree(&need.tree.root)? else {
+            return Err(set_missing(format!(
+                "the passage tree of {} is not stored here",
+                need.dataset
+            )));
+        };
+        if info.size.0 != need.tree.size {
+            return Err(ApiError::internal(format!(
+                "the passage tree of {} has {} leaves, its entry says {}",
+                need.dataset, info.size.0, need.tree.size
+            )));
+        }
+        let ranges = leaves.get(&need.optout).map_or(&[][..], Vec::as_slice);
+        let proof = range_multi_proof(&tree, ranges, PASSAGE_REVEAL)
+            .map_err(|e| ApiError::internal(format!("passage proof of {}: {e}", need.dataset)))?;
+        passage_proofs.push(BundlePassageProof {
+            optout: need.optout,
+            dataset: need.dataset,
+            proof,
+        });
+    }
+    Ok((passage_optouts, passage_proofs))
 }
 
 /// The heavy-read limit and the bundle cache, one per service.

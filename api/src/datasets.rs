@@ -57,6 +57,12 @@ pub struct DatasetVersionView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub sources: Option<crate::schemas::SourcesJson>,
+    /// The entry's `passages` (its passage tree's root and size, issue 14), absent for a
+    /// version without one: then `/passages/{pid}` and `POST /passages` answer with range
+    /// proofs against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub passages: Option<crate::schemas::SourcesJson>,
 }
 
 /// A page of dataset versions.
@@ -318,6 +324,10 @@ pub(crate) fn version_view(
         set_stored: l.sets().info(&d.manifest_root)?.is_some(),
         metadata_stored: l.sets().has_meta(&d.manifest_root)?,
         sources: d.sources.as_ref().map(|r| crate::schemas::SourcesJson {
+            root: r.root.to_hex(),
+            size: r.size,
+        }),
+        passages: d.passages.as_ref().map(|r| crate::schemas::SourcesJson {
             root: r.root.to_hex(),
             size: r.size,
         }),

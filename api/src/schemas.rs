@@ -146,6 +146,35 @@ pub struct ComplianceBundleJson {
     /// `train-ai` opt-out below the horizon); absent when there is none (issue 13).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_proofs: Vec<BundleSourceProofJson>,
+    /// The passage-tree leaves of every signed `train-ai` opt-out below the horizon that names
+    /// `passages` (issue 14); absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passage_optouts: Vec<BundlePassageOptOutJson>,
+    /// One multi-range proof per (such opt-out, dataset version with a passage tree), over
+    /// `Range::passage` of each distinct passage id of the opt-out; absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passage_proofs: Vec<BundlePassageProofJson>,
+}
+
+/// An opt-out's passage tree, whole: its leaves must hash to the entry's `passages`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundlePassageOptOutJson {
+    /// The opt-out's log index.
+    pub optout: u64,
+    /// Its leaves in order, 128 hex each (`passage id || cid`).
+    pub leaves: Vec<String>,
+}
+
+/// Where one opt-out's passages are in one dataset version's passage tree.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundlePassageProofJson {
+    /// The opt-out's log index.
+    pub optout: u64,
+    /// `publisher/dataset@version`.
+    pub dataset: String,
+    pub proof: RangeProofJson,
 }
 
 /// A range proof of what one dataset version's source tree holds from one site.

@@ -9,15 +9,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api::{Config, Server};
 use ed25519_dalek::SigningKey;
+use ledger::compliance::{verify_bundle_report, ComplianceBundle, Verdict};
 use ledger::entry::{
-    CorpusMode, DatasetVersion, Entry, EntryBody, Name, OptOut, OptOutIds, Publisher, Scope, SetRef,
+    CorpusMode, DatasetRef, DatasetVersion, Entry, EntryBody, ModelCheckpoint, Name, OptOut,
+    OptOutIds, Publisher, Scope, SetRef,
 };
 use ledger::ledger::Ledger;
 use ledger::range::{verify_range, verify_ranges, Range, RangeLeaf, RangeProof, RangeTree};
 use ledger::sequencer::SequencerConfig;
 use ledger::set::upload::{UploadFormat, UploadRequest};
 use ledger::set::SortedSet;
-use ledger::types::{ContentId, Digest, TreeSize};
+use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -288,6 +290,13 @@ async fn a_passage_tree_uploads_in_chunks_and_its_passages_are_proven_over_http(
     let r = post_entry(addr, &version_entry("1", &manifest, Some(claim))).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let entry_index = r.json()["index"].as_u64().unwrap();
+    // The version's view names its passage tree.
+    let r = request(addr, "GET", "/v1/datasets/acme/web/1", None, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["passages"],
+        json!({"root": tree.root().to_hex(), "size": 200})
+    );
 
     // One passage, present: its two items, proven against the entry's passages.
     let r = request(
@@ -342,7 +351,7 @@ async fn a_passage_tree_uploads_in_chunks_and_its_passages_are_proven_over_http(
     assert_eq!(m.count, 0);
 
     // Many at once, unsorted and repeated: one multi-range proof, results sorted by pid.
-    let asked = vec![pid(50), absent, pid(3), pid(50), pid(99)];
+    let asked = [pid(50), absent, pid(3), pid(50), pid(99)];
     let body =
         json!({"passages": asked.iter().map(ToString::to_string).collect::<Vec<_>>(), "reveal": 4});
     let r = request(
@@ -355,7 +364,7 @@ async fn a_passage_tree_uploads_in_chunks_and_its_passages_are_proven_over_http(
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
-    let mut pids = vec![pid(50), absent, pid(3), pid(99)];
+    let mut pids = [pid(50), absent, pid(3), pid(99)];
     pids.sort();
     let results: Vec<(String, u64)> = v["results"]
         .as_array()
@@ -610,4 +619,168 @@ async fn passage_routes_refuse_what_they_cannot_answer() {
     r.assert_problem(404, "not-found");
     let r = request(addr, "GET", "/v1/passages/xyz/leaves", None, b"").await;
     r.assert_problem(400, "bad-request");
+}
+
+/// A checkpoint of `acme/model` trained on `versions` (name, entry index), horizon `horizon`;
+/// the weights set is stored first.
+fn checkpoint_entry(
+    ledger: &Ledger,
+    manifest: &SortedSet,
+    versions: &[(&str, u64)],
+    horizon: u64,
+) -> Vec<u8> {
+    let weights = SortedSet::from_ids([ContentId::of(b"weights")]);
+    let mut w = ledger.set_writer();
+    for leaf in weights.leaves() {
+        w.push(leaf).unwrap();
+    }
+    w.commit(&weights.root()).unwrap();
+    let body = EntryBody::ModelCheckpoint(ModelCheckpoint {
+        publisher: Name::new("acme").unwrap(),
+        model: Name::new("model").unwrap(),
+        checkpoint: Name::new("step-1").unwrap(),
+        weights_root: weights.root(),
+        weights_count: 1,
+        datasets: versions
+            .iter()
+            .map(|(v, i)| DatasetRef {
+                publisher: Name::new("acme").unwrap(),
+                dataset: Name::new("web").unwrap(),
+                version: Name::new(*v).unwrap(),
+                index: LeafIndex(*i),
+                manifest_root: manifest.root(),
+            })
+            .collect(),
+        optout_horizon: horizon,
+    });
+    Entry::sign(ORIGIN, body, now(), None, &key(1))
+        .unwrap()
+        .as_bytes()
+        .to_vec()
+}
+
+/// A signed opt-out of one work by its passages (and its cid).
+async fn passage_optout(addr: SocketAddr, work: ContentId, pids: &[ContentId], nonce: u64) -> u64 {
+    let tree =
+        RangeTree::from_unsorted(pids.iter().map(|p| RangeLeaf::passage(p, &work)).collect());
+    let r = upload_chunked(addr, tree.leaves(), tree.root(), 1 << 20).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let o = OptOut {
+        ids: Some(OptOutIds::Inline(vec![work])),
+        sites: vec![],
+        scope: vec![Scope::TrainAi],
+        passages: Some(SetRef {
+            root: tree.root(),
+            size: tree.size().0,
+        }),
+    };
+    let e = Entry::sign(ORIGIN, EntryBody::OptOut(o), now(), Some(nonce), &key(9)).unwrap();
+    let r = post_entry(addr, e.as_bytes()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["index"].as_u64().unwrap()
+}
+
+/// A model trained on a version that holds an opted-out work's passage: the service's bundle
+/// carries the opt-out's passage tree and a multi-range proof per version with a passage tree;
+/// after a JSON round trip it verifies as Violated, naming the passage, the work and the items;
+/// a work whose passages are absent is proven excluded; a version without a passage tree is
+/// reported unchecked without changing the verdict; a bundle stripped of a passage proof is
+/// invalid, never "compliant".
+#[tokio::test]
+async fn compliance_bundle_names_opted_out_passages_found_in_training_data() {
+    let (addr, ledger, manifest, _dir, _stop) = serve().await;
+    let tree = passage_tree();
+    let r = upload_chunked(addr, tree.leaves(), tree.root(), 4096).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let claim = SetRef {
+        root: tree.root(),
+        size: 200,
+    };
+    let r = post_entry(addr, &version_entry("1", &manifest, Some(claim))).await;
+    let v1 = r.json()["index"].as_u64().unwrap();
+    let r = post_entry(addr, &version_entry("2", &manifest, None)).await;
+    let v2 = r.json()["index"].as_u64().unwrap();
+
+    // Work A: one passage in the training data (passage 7: items 7 and 8), one not.
+    let work_a = ContentId::of(b"work A");
+    let absent_a = ContentId::of(b"a sentence only work A has");
+    let optout_a = passage_optout(addr, work_a, &[pid(7), absent_a], 1).await;
+    // Work B: none of its passages is in the training data.
+    let work_b = ContentId::of(b"work B");
+    let absent_b: Vec<ContentId> = (0..5).map(|i| ContentId::of(&[b'b', i])).collect();
+    let optout_b = passage_optout(addr, work_b, &absent_b, 2).await;
+
+    let horizon = ledger.checkpoint().size().0;
+    let cp = checkpoint_entry(&ledger, &manifest, &[("1", v1), ("2", v2)], horizon);
+    let r = post_entry(addr, &cp).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let model = r.json()["index"].as_u64().unwrap();
+
+    let r = request(addr, "GET", &format!("/v1/compliance/{model}"), None, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let bundle: ComplianceBundle = serde_json::from_slice(&r.body).unwrap();
+    // A JSON round trip changes nothing.
+    let again: ComplianceBundle =
+        serde_json::from_str(&serde_json::to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(again, bundle);
+    assert_eq!(bundle.passage_optouts.len(), 2);
+    assert_eq!(
+        bundle.passage_proofs.len(),
+        2,
+        "one per opt-out, for version 1 only"
+    );
+
+    let report = verify_bundle_report(&again, ledger.verifier_key()).unwrap();
+    assert!(
+        matches!(&report.verdict, Verdict::Violated { violations, site_violations }
+            if violations.is_empty() && site_violations.is_empty()),
+        "{:?}",
+        report.verdict
+    );
+    assert_eq!(
+        report.passage_violations.len(),
+        1,
+        "{:?}",
+        report.passage_violations
+    );
+    let pv = &report.passage_violations[0];
+    assert_eq!(pv.optout_index, LeafIndex(optout_a));
+    assert_eq!(pv.dataset, "acme/web@1");
+    assert_eq!(pv.work, work_a);
+    assert_eq!(pv.passage, pid(7));
+    assert_eq!(pv.count, 2);
+    let mut items = vec![item(7), item(8)];
+    items.sort();
+    assert_eq!(pv.items, items);
+    let mut unchecked: Vec<(u64, String)> = report
+        .passages_unchecked
+        .iter()
+        .map(|u| (u.optout_index.0, u.dataset.clone()))
+        .collect();
+    unchecked.sort();
+    assert_eq!(
+        unchecked,
+        vec![
+            (optout_a, "acme/web@2".to_string()),
+            (optout_b, "acme/web@2".to_string())
+        ]
+    );
+
+    // Work B's passages: proven excluded from version 1.
+    let proof_b = &bundle
+        .passage_proofs
+        .iter()
+        .find(|p| p.optout.0 == optout_b)
+        .unwrap()
+        .proof;
+    let mut sorted_b = absent_b.clone();
+    sorted_b.sort();
+    let ranges: Vec<Range> = sorted_b.iter().map(Range::passage).collect();
+    let members = verify_ranges(&tree.root(), TreeSize(200), &ranges, proof_b).unwrap();
+    assert!(members.iter().all(|m| m.count == 0));
+
+    // Stripped of work A's proof, the bundle is invalid, not compliant.
+    let mut stripped = again.clone();
+    stripped.passage_proofs.retain(|p| p.optout.0 != optout_a);
+    assert!(verify_bundle_report(&stripped, ledger.verifier_key()).is_err());
 }

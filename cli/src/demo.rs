@@ -29,6 +29,10 @@
 //! www.gnu.org, opensource.org, ...), which the ledger recomputed from that metadata before it
 //! accepted the entry: the explorer's item view, licence and top-domain charts and "Is my site in
 //! it?" page have real data, and the test checks the trees equal what `prov hash` records.
+//! Each version also commits its passage tree (issue 14: one leaf `passage id ‖ cid` per
+//! distinct passage of each licence text, `prov hash --passages auto`'s rule), stored as a
+//! `passages` upload stores it, so "Was my work used?" and `prov check WORK` find a licence text
+//! pasted or re-wrapped.
 //!
 //! Deterministic where it matters: the publisher and requester keys are derived from fixed labels
 //! and the sets from the shipped file, so every demo log holds the same statements (entry bodies,
@@ -462,6 +466,26 @@ fn store_set(ledger: &Ledger, set: &SortedSet) -> Result<Digest, DemoError> {
     Ok(w.commit(&set.root())?.root)
 }
 
+/// The passage tree of `records` (`hasher`'s rule: every distinct passage of each item's text
+/// with the item's content id), stored through the ledger's passage writer (what a `passages`
+/// upload's commit does).
+fn store_passage_tree(ledger: &Ledger, records: &[&Licence]) -> Result<SetRef, DemoError> {
+    let leaves: Vec<_> = records
+        .iter()
+        .flat_map(|r| verifier::passage::work_leaves(&r.text, &ContentId::of(r.text.as_bytes())))
+        .collect();
+    let tree = RangeTree::from_unsorted(leaves);
+    let mut w = ledger.passage_writer();
+    for leaf in tree.leaves() {
+        w.push(leaf)?;
+    }
+    let info = w.commit(&tree.root())?;
+    Ok(SetRef {
+        root: info.root,
+        size: info.size.0,
+    })
+}
+
 #[allow(clippy::too_many_arguments)] // one call per dataset version; a struct would only rename them
 fn publish(
     ledger: &Ledger,
@@ -476,6 +500,7 @@ fn publish(
     let (set, metas) = manifest(records, file)?;
     let sources = source_tree(&set, &metas)?;
     let root = store_set_with_meta(ledger, &set, &metas)?;
+    let passages = store_passage_tree(ledger, records)?;
     let key_of = DatasetKey {
         publisher: name_of(DATASET_PUBLISHER)?,
         dataset: name_of(dataset)?,
@@ -494,7 +519,7 @@ fn publish(
         licence: DATASET_LICENCE.into(),
         previous: previous.map(name_of).transpose()?,
         sources: Some(sources),
-        passages: None,
+        passages: Some(passages),
     });
     let index = submit(ledger, Entry::sign(ledger.origin(), body, time, None, key)?)?;
     Ok(DemoDataset {

@@ -653,3 +653,56 @@ fn audit_reports_a_planted_sources_claim_that_omits_a_domain() {
     let text = breaches[0].to_string();
     assert!(text.contains("sources claims root"), "{text}");
 }
+
+/// Entries naming passage trees (issue 14) are replayed against the trees the audit reads back
+/// from the server and checks itself: the demo's versions name stored trees and pass; an entry
+/// planted behind the sequencer's back naming a passage tree the server does not have (which
+/// would jam every compliance bundle of a model trained on it) is a breach.
+#[test]
+fn audit_reports_a_planted_passages_claim_for_a_tree_the_server_does_not_have() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let server = demo(&data);
+    let key = register_mallory(&server, tmp.path());
+    let vkey = server.vkey.clone();
+    stop(server);
+
+    // The demo's licences@1 (entry 2): its manifest and its stored passage tree.
+    let (manifest, items, tree) = {
+        let store = RocksStore::open(&data.join("db")).unwrap();
+        let bytes = store
+            .get(Column::Entries, &keys::entry_key(2))
+            .unwrap()
+            .unwrap();
+        let e = Entry::from_bytes(&bytes).unwrap();
+        let EntryBody::DatasetVersion(d) = e.body() else {
+            panic!("entry 2 is licences@1")
+        };
+        (d.manifest_root, d.item_count, d.passages.unwrap())
+    };
+    let with = |dataset: &str, passages: ledger::entry::SetRef| {
+        let e = mallory_version(&vkey, &key, dataset, manifest, items);
+        let EntryBody::DatasetVersion(mut d) = e.body().clone() else {
+            unreachable!()
+        };
+        d.passages = Some(passages);
+        let origin = vkey.split('+').next().unwrap();
+        Entry::sign(origin, EntryBody::DatasetVersion(d), now(), None, &key).unwrap()
+    };
+    plant(&data, with("honest", tree).as_bytes());
+    let never_stored = ledger::entry::SetRef {
+        root: Digest([0x5a; 32]),
+        size: 12,
+    };
+    let forged = plant(&data, with("forged", never_stored).as_bytes());
+
+    let server = Server::start(&data, false);
+    let (code, report) = audit(&server, &tmp.path().join("audit.json"));
+    assert_eq!(code, 1, "{report}");
+    let breaches = report["breaches"].as_array().unwrap();
+    assert_eq!(breaches.len(), 1, "{report}");
+    assert_eq!(breaches[0]["index"], forged, "{report}");
+    assert_eq!(breaches[0]["kind"], "rule_violated", "{report}");
+    let text = breaches[0].to_string();
+    assert!(text.contains("no passage tree"), "{text}");
+}

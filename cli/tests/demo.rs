@@ -141,21 +141,33 @@ fn demo_roots_match_hasher_on_the_shipped_file() {
         assert_eq!(header.root, want, "{dir}");
         // The source tree the demo's entry commits (and the ledger recomputed from the stored
         // metadata before it accepted the entry) is the one `prov hash` writes.
-        let sources = dataset_sources(&l, index);
+        let (sources, passages) = dataset_trees(&l, index);
         assert_eq!(
             header.sources_root.zip(header.sources_size),
             Some((sources.root, sources.size)),
             "{dir}"
         );
+        // So is its passage tree (issue 14), which the ledger stores.
+        assert_eq!(
+            header.passages(),
+            Some((passages.root, passages.size)),
+            "{dir}"
+        );
+        let (tree, _) = l.sets().passage_tree(&passages.root).unwrap().unwrap();
+        assert_eq!(tree.root().unwrap(), passages.root, "{dir}");
     }
 }
 
-fn dataset_sources(l: &Ledger, index: LeafIndex) -> ledger::entry::SetRef {
+/// The source tree and the passage tree a demo `dataset_version` commits.
+fn dataset_trees(l: &Ledger, index: LeafIndex) -> (ledger::entry::SetRef, ledger::entry::SetRef) {
     let e = Entry::from_bytes(&l.entry(index).unwrap().unwrap()).unwrap();
     let EntryBody::DatasetVersion(dv) = e.body() else {
         panic!("entry {index:?} is not a dataset version")
     };
-    dv.sources.expect("the demo commits a source tree")
+    (
+        dv.sources.expect("the demo commits a source tree"),
+        dv.passages.expect("the demo commits a passage tree"),
+    )
 }
 
 #[test]
@@ -227,6 +239,7 @@ fn hash_file(path: &Path) -> hasher::ManifestHeader {
         field: "text".into(),
         meta: demo::meta_spec().unwrap(),
         workers: Some(1),
+        passages: true,
         ..HashConfig::default()
     };
     let (summary, _) = hash_corpus::<std::fs::File>(

@@ -34,7 +34,7 @@ use verifier::entry::{
 };
 use verifier::merkle;
 use verifier::note::{self, NoteSigner, VerifierKey, MAX_NOTE_BYTES};
-use verifier::range::{verify_range, Range, RangeLeaf, RangeProof, RangeTree};
+use verifier::range::{verify_range, verify_ranges, Range, RangeLeaf, RangeProof, RangeTree};
 use verifier::set::{
     verify_multi, Membership, SetExclusionProof, SetInclusionProof, SetLeaf, SetMembershipProof,
     SetMultiProof, SortedSet,
@@ -1226,13 +1226,29 @@ pub fn known_ranges() -> Vec<Range> {
     out
 }
 
+/// The pairs `(a, b)` of [`known_ranges`] that are sorted and disjoint (`a`'s end at most `b`'s
+/// start): what a multi-range proof is verified for.
+pub fn disjoint_range_pairs() -> Vec<(usize, usize)> {
+    let ranges = known_ranges();
+    let mut out = Vec::new();
+    for (a, ra) in ranges.iter().enumerate() {
+        for (b, rb) in ranges.iter().enumerate() {
+            if ra.hi().is_some_and(|hi| hi <= rb.lo()) {
+                out.push((a, b));
+            }
+        }
+    }
+    out
+}
+
 /// A range proof (`RangeProof` JSON), verified with `verify_range` against [`known_range_trees`]
-/// for [`known_ranges`].
+/// for [`known_ranges`], and with `verify_ranges` for every pair of [`disjoint_range_pairs`].
 ///
 /// - What parses serialises to JSON that parses back equal.
 /// - Sound: whenever it verifies, `start` and `count` are the tree's true ones for the range
 ///   (brute force), and every revealed leaf is the tree's leaf at that index and in the range.
 ///   A proof that hides an in-range leaf, or claims a range empty that is not, never verifies.
+///   The same for each range of a multi-range verification.
 pub fn range_proof(data: &[u8]) -> Reached {
     let Ok(p) = serde_json::from_slice::<RangeProof>(data) else {
         return Reached::default();
@@ -1246,25 +1262,43 @@ pub fn range_proof(data: &[u8]) -> Reached {
         serde_json::from_slice::<RangeProof>(&json).expect("printed JSON parses"),
         p
     );
+    let ranges = known_ranges();
     for tree in known_range_trees() {
-        for range in known_ranges() {
-            let Ok(m) = verify_range(&tree.root(), tree.size(), &range, &p) else {
+        for range in &ranges {
+            let Ok(m) = verify_range(&tree.root(), tree.size(), range, &p) else {
                 continue;
             };
             r.verified = true;
-            let inside: Vec<u64> = (0..tree.size().0)
-                .filter(|&i| range.contains(tree.leaves()[i as usize].as_bytes()))
-                .collect();
-            assert_eq!(m.count, inside.len() as u64, "count");
-            let start = inside.first().copied().unwrap_or_else(|| {
-                tree.leaves().partition_point(|l| l.as_bytes() < range.lo()) as u64
-            });
-            assert_eq!(m.start, start, "start");
-            for (i, leaf) in &m.revealed {
-                assert_eq!(&tree.leaves()[i.0 as usize], leaf, "revealed leaf {i}");
-                assert!(range.contains(leaf.as_bytes()));
+            assert_range_members(tree, range, &m);
+        }
+        for (a, b) in disjoint_range_pairs() {
+            let pair = [ranges[a].clone(), ranges[b].clone()];
+            let Ok(ms) = verify_ranges(&tree.root(), tree.size(), &pair, &p) else {
+                continue;
+            };
+            r.verified = true;
+            assert_eq!(ms.len(), 2);
+            for (range, m) in pair.iter().zip(&ms) {
+                assert_range_members(tree, range, m);
             }
         }
     }
     r
+}
+
+/// `m` is the brute-force truth of `range` in `tree`, and shows only its leaves.
+fn assert_range_members(tree: &RangeTree, range: &Range, m: &verifier::range::RangeMembers) {
+    let inside: Vec<u64> = (0..tree.size().0)
+        .filter(|&i| range.contains(tree.leaves()[i as usize].as_bytes()))
+        .collect();
+    assert_eq!(m.count, inside.len() as u64, "count");
+    let start = inside
+        .first()
+        .copied()
+        .unwrap_or_else(|| tree.leaves().partition_point(|l| l.as_bytes() < range.lo()) as u64);
+    assert_eq!(m.start, start, "start");
+    for (i, leaf) in &m.revealed {
+        assert_eq!(&tree.leaves()[i.0 as usize], leaf, "revealed leaf {i}");
+        assert!(range.contains(leaf.as_bytes()));
+    }
 }

@@ -236,6 +236,24 @@ pub fn all() -> Vec<Seed> {
     )
     .expect("a valid entry");
     add("entry", "optout-set-signed-v2", bound.as_bytes().to_vec());
+    // Issue 14: an opt-out of a work by its cid and its passage tree.
+    let passages = Entry::sign(
+        LOG_ORIGIN,
+        EntryBody::OptOut(OptOut {
+            ids: Some(OptOutIds::Inline(vec![ContentId::of(b"hello")])),
+            sites: vec![],
+            scope: vec![Scope::TrainAi],
+            passages: Some(verifier::entry::SetRef {
+                root: known_sets()[2].root(),
+                size: 4096,
+            }),
+        }),
+        1_767_225_605,
+        None,
+        crate::checks::entry_key(),
+    )
+    .expect("a valid entry");
+    add("entry", "optout-passages-v2", passages.as_bytes().to_vec());
     let bad = DOC_ENTRIES[0].replacen(",", ", ", 1);
     add("entry", "bad-not-canonical", bad.into_bytes());
 
@@ -641,6 +659,23 @@ pub fn all() -> Vec<Seed> {
                         serde_json::to_vec(&p).expect("a proof serialises"),
                     );
                 }
+            }
+        }
+        // Multi-range proofs (issue 14): some sorted, disjoint pairs of known ranges (the body
+        // checks every pair).
+        for (t, tree) in trees.iter().enumerate() {
+            for (a, b) in crate::checks::disjoint_range_pairs().into_iter().step_by(7) {
+                let p = verifier::range::range_multi_proof(
+                    tree,
+                    &[ranges[a].clone(), ranges[b].clone()],
+                    1,
+                )
+                .expect("a proof");
+                add(
+                    "range_proof",
+                    &format!("multi-tree{t}-ranges{a}-{b}-reveal1"),
+                    serde_json::to_vec(&p).expect("a proof serialises"),
+                );
             }
         }
         let p = range_proof(&trees[1], &ranges[0], 100).expect("a proof");

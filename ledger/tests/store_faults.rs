@@ -299,3 +299,60 @@ fn failure_table_of_a_commit_with_metadata() {
         }
     }
 }
+
+/// The failure table of a passage-tree upload (issue 14): its one durable step, the commit batch
+/// (marker, root record, stored time), fails before and after persisting, and on a full disk.
+/// Before (or full): nothing is visible, and reopening the set store deletes every staged
+/// record. After: the tree is whole and proves like the in-memory tree.
+#[test]
+fn failure_table_of_a_passage_tree_commit() {
+    use ledger::range::{RangeLeaf, RangeTree};
+    use ledger::store::sets::SetStore;
+    use ledger::types::ContentId;
+    let count = |mem: &MemoryStore, col: Column| {
+        mem.range(col, &[], &[0xff; 64], usize::MAX)
+            .expect("range")
+            .len()
+    };
+    let tree = RangeTree::from_unsorted(
+        (0..3000u64)
+            .map(|i| {
+                RangeLeaf::passage(
+                    &ContentId::of(&i.to_be_bytes()),
+                    &ContentId::of(&(i / 7).to_be_bytes()),
+                )
+            })
+            .collect(),
+    );
+    for fault in [Fault::Before, Fault::After, Fault::Full] {
+        let mem = Arc::new(MemoryStore::new());
+        let faulty = Arc::new(FaultyStore {
+            inner: mem.clone(),
+            plan: Mutex::new(None),
+        });
+        let sets = SetStore::open(faulty.clone()).expect("open");
+        let mut w = sets.passage_writer();
+        for leaf in tree.leaves() {
+            w.push(leaf).expect("push");
+        }
+        faulty.arm(0, fault);
+        assert!(w.commit(&tree.root()).is_err(), "{fault:?}");
+        let reopened = SetStore::open(mem.clone()).expect("reopen");
+        match fault {
+            Fault::Before | Fault::Full => {
+                assert_eq!(reopened.passage_info(&tree.root()).expect("info"), None);
+                assert_eq!(count(&mem, Column::RangeLeaves), 0, "{fault:?}");
+                assert_eq!(count(&mem, Column::RangeHashes), 0, "{fault:?}");
+            }
+            Fault::After => {
+                let (stored, info) = reopened
+                    .passage_tree(&tree.root())
+                    .expect("tree")
+                    .expect("committed");
+                assert_eq!(info.size, TreeSize(3000));
+                assert_eq!(stored.root().expect("root"), tree.root());
+                assert_eq!(count(&mem, Column::RangeLeaves), 12);
+            }
+        }
+    }
+}

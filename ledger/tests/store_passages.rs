@@ -1,5 +1,6 @@
 //! Stored passage trees (issue 14) on a real RocksDB ledger: round trip, proofs equal to the
 //! in-memory tree's, crash cleanup, refusals, and collection of unnamed trees.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 #![cfg(feature = "rocksdb")]
 
 use std::sync::Arc;
@@ -237,4 +238,65 @@ fn unnamed_passage_trees_are_collected() {
     // Collected, it can be uploaded again.
     assert_eq!(upload(&l, &leaves, 6400).unwrap(), root);
     assert!(l.sets().passage_info(&root).unwrap().is_some());
+}
+
+fn dir_bytes(p: &std::path::Path) -> u64 {
+    std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+/// The stored size of a passage tree per leaf (docs/performance.md, "Passage trees"): the
+/// records' key and value bytes, and the growth of the database directory once RocksDB has
+/// flushed them (a reopen replays the write-ahead log into SST files and drops it). Run with
+/// `PASSAGE_LEAVES=1000000 cargo test -p ledger --features rocksdb --test store_passages --
+/// --ignored --nocapture stored_size_of_a_passage_tree_per_leaf`.
+#[test]
+#[ignore = "a measurement; prints the stored size per leaf"]
+fn stored_size_of_a_passage_tree_per_leaf() {
+    let n: u64 = std::env::var("PASSAGE_LEAVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    let l = rocks_ledger(&dir);
+    l.close();
+    drop(l);
+    // The empty ledger, settled the same way.
+    let l = Ledger::open(&dir, Default::default()).unwrap();
+    l.close();
+    drop(l);
+    let empty = dir_bytes(&dir);
+
+    let l = Ledger::open(&dir, Default::default()).unwrap();
+    let leaves = passage_leaves(n, 11);
+    let n = leaves.len() as u64;
+    upload(&l, &leaves, 1 << 20).unwrap();
+    let logical: u64 = [Column::RangeLeaves, Column::RangeHashes]
+        .into_iter()
+        .flat_map(|c| l.store().range(c, &[], &[0xff; 18], usize::MAX).unwrap())
+        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .sum();
+    l.close();
+    drop(l);
+    let l = Ledger::open(&dir, Default::default()).unwrap();
+    l.close();
+    drop(l);
+    let on_disk = dir_bytes(&dir) - empty;
+    println!(
+        "{n} leaves: records {logical} bytes ({:.2} a leaf), database growth {on_disk} bytes ({:.2} a leaf)",
+        logical as f64 / n as f64,
+        on_disk as f64 / n as f64
+    );
+    assert!(logical >= n * 66);
 }

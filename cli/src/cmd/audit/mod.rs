@@ -341,6 +341,8 @@ fn audit_entries(
     // Source trees derived this run, by manifest root (not kept in the state file: an entry is
     // replayed once, so each is derived once).
     let mut sources: BTreeMap<String, Option<(Digest, u64)>> = BTreeMap::new();
+    // Passage trees read and checked this run, by root (issue 14), likewise.
+    let mut passages: BTreeMap<String, Option<u64>> = BTreeMap::new();
     for n in from / width..to.div_ceil(width) {
         let entries = logread::entry_bundle(client, latest.size(), n)?;
         for (j, bytes) in entries.iter().enumerate() {
@@ -353,6 +355,7 @@ fn audit_entries(
                 client,
                 sets: &mut state.sets,
                 sources: &mut sources,
+                passages: &mut passages,
                 replay: &mut replay,
                 origin: &origin,
                 sets_read: &mut sets_read,
@@ -405,6 +408,7 @@ struct EntryCheck<'a> {
     client: &'a Client,
     sets: &'a mut BTreeMap<String, SetOutcome>,
     sources: &'a mut BTreeMap<String, Option<(Digest, u64)>>,
+    passages: &'a mut BTreeMap<String, Option<u64>>,
     replay: &'a mut Replay,
     origin: &'a str,
     sets_read: &'a mut u64,
@@ -450,10 +454,27 @@ impl EntryCheck<'_> {
                 self.sources.insert(key, derived);
             }
         }
+        // The passages rule (issue 14): read the named passage tree and check it as the ledger
+        // checked its upload (strictly increasing, hashing to the root).
+        let named_passages = match entry.body() {
+            EntryBody::DatasetVersion(d) => d.passages,
+            EntryBody::OptOut(o) => o.passages,
+            _ => None,
+        };
+        if let Some(p) = named_passages {
+            let key = p.root.to_hex();
+            if !self.passages.contains_key(&key) {
+                self.bar
+                    .set_message(format!("reading passage tree {}", &key[..12]));
+                let size = sets::check_passages(self.client, &p.root)?;
+                self.bar.set_message("");
+                self.passages.insert(key, size);
+            }
+        }
         let verdict = self.replay.check(
             entry,
             LeafIndex(i),
-            &VerifiedSets(self.sets, self.sources),
+            &VerifiedSets(self.sets, self.sources, self.passages),
             self.origin,
         )?;
         Ok(match (set_breach, verdict) {

@@ -9,6 +9,7 @@ use hasher::sources::SourceTreeBuilder;
 use ledger::store::StoreError;
 use serde::{Deserialize, Serialize};
 use verifier::entry::{Entry, EntryBody, OptOutIds};
+use verifier::range::{RangeLeaf, RangeRootBuilder};
 use verifier::set::meta::LeafMeta;
 use verifier::set::{SetError, SetRootBuilder};
 use verifier::Digest;
@@ -121,6 +122,9 @@ pub fn check(
 pub struct VerifiedSets<'a>(
     pub &'a BTreeMap<String, SetOutcome>,
     pub &'a BTreeMap<String, Option<(Digest, u64)>>,
+    /// Passage trees (issue 14) by root (hex): their size when the audit read them and found
+    /// them strictly increasing and hashing to the root, `None` otherwise.
+    pub &'a BTreeMap<String, Option<u64>>,
 );
 
 impl ledger::store::index::SetLookup for VerifiedSets<'_> {
@@ -134,6 +138,59 @@ impl ledger::store::index::SetLookup for VerifiedSets<'_> {
     fn stored_sources(&self, root: &Digest) -> Result<Option<(Digest, u64)>, StoreError> {
         Ok(self.1.get(&root.to_hex()).copied().flatten())
     }
+
+    fn stored_passages(&self, root: &Digest) -> Result<Option<u64>, StoreError> {
+        Ok(self.2.get(&root.to_hex()).copied().flatten())
+    }
+}
+
+/// Leaves per page of `GET /v1/passages/{root}/leaves` (the server's most).
+const PASSAGE_PAGE: u64 = 4096;
+
+/// A page of a stored passage tree's leaves, as the server sends it.
+#[derive(Deserialize)]
+struct PassagePage {
+    size: u64,
+    start: u64,
+    leaves: Vec<String>,
+}
+
+/// Reads the passage tree `root` from the server (issue 14) and checks it as the ledger checks
+/// a `passages` upload: 64-byte leaves, strictly increasing, hashing to the root. Its size when
+/// it does; `None` when the server does not have it (404) or it does not check out (the rule
+/// then refuses the entry that names it, which the audit reports). Memory does not grow with
+/// the tree.
+pub fn check_passages(client: &Client, root: &Digest) -> Result<Option<u64>, Failure> {
+    let mut builder = RangeRootBuilder::new();
+    let mut declared = None;
+    loop {
+        let start = builder.size().0;
+        let path = format!(
+            "/v1/passages/{}/leaves?start={start}&limit={PASSAGE_PAGE}",
+            root.to_hex()
+        );
+        let Some(page) = client.get_json_opt::<PassagePage>(&path)? else {
+            return Ok(None);
+        };
+        if page.start != start || declared.is_some_and(|d| d != page.size) {
+            return Ok(None);
+        }
+        declared = Some(page.size);
+        for hex in &page.leaves {
+            let ok = RangeLeaf::from_hex(hex)
+                .ok()
+                .filter(|l| l.as_bytes().len() == 64)
+                .is_some_and(|l| builder.push(&l).is_ok());
+            if !ok {
+                return Ok(None);
+            }
+        }
+        if page.leaves.is_empty() || builder.size().0 >= page.size {
+            break;
+        }
+    }
+    let size = builder.size().0;
+    Ok((declared == Some(size) && builder.root() == *root).then_some(size))
 }
 
 /// Recomputes the source tree of manifest `root` as the ledger derives it, from the leaves and
