@@ -185,8 +185,8 @@ impl Client {
         upload: SetUpload<'_>,
     ) -> Result<SetView, Failure> {
         let root = upload.root;
-        let set_path = format!("/v1/sets/{}", root.to_hex());
-        if let Some(view) = self.get_json_opt::<SetView>(&set_path)? {
+        let format = upload.format;
+        if let Some(view) = self.stored_set(format, &root)? {
             return check_stored(view, &root);
         }
         let (time, nonce) = crate::cmd::publisher::stamp();
@@ -210,7 +210,7 @@ impl Client {
                 // A server may answer before reading the whole body (and the client then sees
                 // a broken pipe): the set may be there all the same.
                 if f.exit == Exit::Server {
-                    if let Ok(Some(view)) = self.get_json_opt::<SetView>(&set_path) {
+                    if let Ok(Some(view)) = self.stored_set(format, &root) {
                         return check_stored(view, &root);
                     }
                 }
@@ -218,6 +218,20 @@ impl Client {
             }
         };
         check_stored(view, &root)
+    }
+
+    /// The set (or passage tree, for format `passages`) stored with `root`, if any.
+    fn stored_set(&self, format: UploadFormat, root: &Digest) -> Result<Option<SetView>, Failure> {
+        if format != UploadFormat::Passages {
+            return self.get_json_opt::<SetView>(&format!("/v1/sets/{}", root.to_hex()));
+        }
+        let path = format!("/v1/passages/{}/leaves?start=0&limit=1", root.to_hex());
+        Ok(self
+            .get_json_opt::<PassageLeavesPage>(&path)?
+            .map(|p| SetView {
+                root: p.root,
+                size: p.size,
+            }))
     }
 
     fn send_upload(
@@ -398,6 +412,11 @@ pub struct DatasetVersionView {
     pub label: String,
     pub index: u64,
     pub manifest_root: String,
+    /// The version's passage tree (issue 14); `None` for a version without one (and from a
+    /// server older than passage trees). The server's word: verify against the entry.
+    #[serde(default)]
+    #[allow(dead_code)] // read by `prov check WORK`
+    pub passages: Option<PassagesRef>,
 }
 
 /// `GET /v1/models/{publisher}/{model}/checkpoints`.
@@ -483,7 +502,6 @@ pub struct PassagesAnswer {
 }
 
 /// `GET /v1/passages/{root}/leaves?start=&limit=`: a page of a stored passage tree's leaves.
-#[allow(dead_code)] // read by `prov check WORK`
 #[derive(Debug, Clone, Deserialize)]
 pub struct PassageLeavesPage {
     pub root: String,

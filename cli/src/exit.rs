@@ -12,6 +12,7 @@
 //! | 7 | `verify compliance`: a policy failure: a vacuous horizon (0) without `--allow-vacuous`, or a horizon lag over `--max-lag` |
 //! | 8 | `verify compliance`: site unverified: a site opt-out whose items are in the training data, but whose signer's control of the site is not verified (offline, or the site's key file unreachable): reported, not counted as a violation |
 //! | 9 | `verify compliance`: sites unproven: a site opt-out cannot be decided for a dataset version without a source tree; `check --site`: nothing found where it can be decided, but some version has no source tree |
+//! | 10 | `verify compliance --require-passages`: passages unchecked: no violation, but a passage opt-out cannot be checked for a dataset version without a passage tree (without the flag: a warning, and the exit the rest decides) |
 //!
 //! `verify training-summary`: 0 every figure recomputes, 1 a figure differs, 2 not a summary or a
 //! proof does not verify.
@@ -47,6 +48,10 @@ pub enum Exit {
     /// version without a source tree; `check --site`: nothing found where it can be decided,
     /// but a dataset version has no source tree.
     SitesUnproven = 9,
+    /// `verify compliance --require-passages`: no violation, but a passage opt-out cannot be
+    /// checked for a dataset version without a passage tree (it would otherwise conclude
+    /// compliant, 0 or 6). Without the flag this is a warning: the tree is publisher-declared.
+    PassagesUnchecked = 10,
 }
 
 impl From<Exit> for ExitCode {

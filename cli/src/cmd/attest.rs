@@ -90,6 +90,9 @@ pub fn run(args: &AttestArgs) -> Outcome {
         field: "text".into(),
         backend: args.backend.clone(),
         paths: vec![args.weights.clone()],
+        passages: crate::cmd::hash::PassageArgs {
+            passages: "none".into(),
+        },
     };
     let header = hash_corpus(&corpus, &manifest)?;
     upload_manifest(

@@ -1,6 +1,12 @@
-//! `prov publish --key KEY --dataset [PUBLISHER/]NAME --version V (--mode MODE PATH... |
-//! --manifest FILE)`: hashes a corpus (or takes a manifest from `prov hash`), uploads the set,
-//! submits the signed `dataset_version` entry, and prints its index and the manifest root.
+//! `prov publish --key KEY --dataset [PUBLISHER/]NAME --version V (--mode MODE PATH...
+//! [--passages WHEN] | --manifest FILE)`: hashes a corpus (or takes a manifest from `prov
+//! hash`), uploads the set, submits the signed `dataset_version` entry, and prints its index and
+//! the manifest root.
+//!
+//! A manifest whose header names a passage tree (`passages_root`, `passages_size`) has its leaves
+//! in `FILE.passages` beside it (`prov hash --passages ... --out FILE`): they must hash to the
+//! header's root and size (else exit 5, before anything is sent), are uploaded (format
+//! `passages`), and the entry's `passages` names the tree.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -12,7 +18,7 @@ use ledger::entry::{CorpusMode, DatasetVersion, EntryBody, SetRef};
 use serde_json::json;
 
 use crate::client::{Client, SetUpload, SetView};
-use crate::cmd::hash::MetaArgs;
+use crate::cmd::hash::{MetaArgs, PassageArgs};
 use crate::cmd::keygen::read_key;
 use crate::cmd::publisher::{name_arg, origin, publisher_name, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
@@ -64,6 +70,8 @@ pub struct CorpusArgs {
     /// Files and directories of the corpus.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub passages: PassageArgs,
 }
 
 pub fn run(args: &PublishArgs) -> Outcome {
@@ -94,10 +102,11 @@ pub fn run(args: &PublishArgs) -> Outcome {
     let tmp;
     let (manifest_path, header, sources) = match (&args.manifest, &args.corpus.mode) {
         (Some(m), _) => {
-            if args.meta.given() {
+            if args.meta.given() || args.corpus.passages.passages != "none" {
                 return Err(Failure::msg(
                     Exit::Invalid,
-                    "--meta* options describe hashing: give them to `prov hash`, not with --manifest",
+                    "--meta* and --passages options describe hashing: give them to `prov hash`, \
+                     not with --manifest",
                 ));
             }
             // A manifest written before source trees existed gets its tree derived here.
@@ -130,6 +139,9 @@ pub fn run(args: &PublishArgs) -> Outcome {
         }
     };
     let corpus_mode = corpus_mode(&header)?;
+    // The passage leaves are checked before anything is sent: a sidecar that does not match
+    // the header uploads nothing and logs nothing.
+    let passage_leaves = checked_passage_leaves(&manifest_path, &header)?;
     let set = upload_manifest(
         &client,
         Some(&kf.key),
@@ -137,6 +149,13 @@ pub fn run(args: &PublishArgs) -> Outcome {
         &header.root,
         header.leaves,
     )?;
+    let passages = match &passage_leaves {
+        Some((path, tree)) => {
+            upload_passage_leaves(&client, Some(&kf.key), path, tree)?;
+            Some(*tree)
+        }
+        None => None,
+    };
 
     let body = EntryBody::DatasetVersion(DatasetVersion {
         publisher,
@@ -149,7 +168,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
         licence: args.licence.clone(),
         previous,
         sources,
-        passages: None,
+        passages,
     });
     let entry = sign(&origin(&client)?, body, &kf)?;
     let label = entry
@@ -166,6 +185,7 @@ pub fn run(args: &PublishArgs) -> Outcome {
             "total_bytes": header.leaf_bytes,
             "set_size": set.size,
             "sources": sources.map(|s| json!({"root": s.root.to_hex(), "size": s.size})),
+            "passages": passages.map(|s| json!({"root": s.root.to_hex(), "size": s.size})),
             "receipt": receipt,
         }))?;
     } else {
@@ -173,6 +193,9 @@ pub fn run(args: &PublishArgs) -> Outcome {
         say(format!("manifest root: {}", header.root))?;
         if let Some(s) = &sources {
             say(format!("source tree: {} ({} leaves)", s.root, s.size))?;
+        }
+        if let Some(p) = &passages {
+            say(format!("passage tree: {} ({} leaves)", p.root, p.size))?;
         }
         // The set counts distinct items; `prov hash` reports every item read, duplicates too.
         say(format!(
@@ -212,6 +235,7 @@ pub fn hash_corpus_with(
         hasher::select(backend, None).or_exit(Exit::Local, "opening the hashing backend")?;
     let cfg = hasher::HashConfig {
         mode,
+        passages: corpus.passages.enabled(mode),
         field: corpus.field.clone(),
         meta,
         ..hasher::HashConfig::default()
@@ -293,6 +317,89 @@ pub fn upload_leaves(
             root: *root,
             size: leaves.len() as u64,
             format: UploadFormat::Leaves,
+            len: bytes.len() as u64,
+            body: Box::new(std::io::Cursor::new(bytes)),
+        },
+    )
+}
+
+/// The passage leaves file of the manifest at `manifest` (`FILE.passages`) and the tree it
+/// holds, when the header names one: checked to hash to the header's `passages_root` and
+/// `passages_size` (a missing, unreadable, malformed or different file is exit 5). `None` when the
+/// header names no passage tree.
+pub fn checked_passage_leaves(
+    manifest: &Path,
+    header: &hasher::ManifestHeader,
+) -> Result<Option<(PathBuf, SetRef)>, Failure> {
+    let Some((root, size)) = header.passages() else {
+        return Ok(None);
+    };
+    let path = hasher::pipeline::passage_leaves_path(manifest);
+    let shown = path.display();
+    let mut f = File::open(&path).or_exit(
+        Exit::Local,
+        format!(
+            "the manifest {} names a passage tree ({size} leaves), but its leaves file {shown} \
+             cannot be opened (prov hash --passages ... --out FILE writes it beside FILE)",
+            manifest.display()
+        ),
+    )?;
+    let tree = hasher::passages::leaves_file_tree(&mut f)
+        .or_exit(Exit::Local, format!("reading the passage leaves {shown}"))?;
+    if tree.root != root || tree.size != size {
+        return Err(Failure::msg(
+            Exit::Local,
+            format!(
+                "the passage leaves {shown} do not match the manifest {}: they hash to {} with \
+                 {} leaves, the header says {root} with {size}; hash the corpus again",
+                manifest.display(),
+                tree.root,
+                tree.size
+            ),
+        ));
+    }
+    Ok(Some((path, SetRef { root, size })))
+}
+
+/// Uploads a passage leaves file (64-byte leaves back to back) as the passage tree `tree`.
+pub fn upload_passage_leaves(
+    client: &Client,
+    key: Option<&SigningKey>,
+    path: &Path,
+    tree: &SetRef,
+) -> Result<SetView, Failure> {
+    let shown = path.display();
+    let f = File::open(path).or_exit(Exit::Local, format!("opening {shown}"))?;
+    let len = f
+        .metadata()
+        .or_exit(Exit::Local, format!("reading {shown}"))?
+        .len();
+    client.upload_set(
+        key,
+        SetUpload {
+            root: tree.root,
+            size: tree.size,
+            format: UploadFormat::Passages,
+            len,
+            body: Box::new(f),
+        },
+    )
+}
+
+/// Uploads in-memory passage-tree leaves (sorted, unique) as the tree with `root`.
+pub fn upload_passage_tree(
+    client: &Client,
+    key: Option<&SigningKey>,
+    leaves: &[verifier::range::RangeLeaf],
+    root: &ledger::Digest,
+) -> Result<SetView, Failure> {
+    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.as_bytes().to_vec()).collect();
+    client.upload_set(
+        key,
+        SetUpload {
+            root: *root,
+            size: leaves.len() as u64,
+            format: UploadFormat::Passages,
             len: bytes.len() as u64,
             body: Box::new(std::io::Cursor::new(bytes)),
         },

@@ -139,6 +139,11 @@ pub struct ComplianceArgs {
     /// Accept a horizon of 0 (no opt-out can be below it) instead of failing it (exit 7).
     #[arg(long)]
     pub allow_vacuous: bool,
+    /// Fail (exit 10) instead of concluding compliant (0 or 6) when a passage opt-out could not
+    /// be checked: a trained-on dataset version has no passage tree. Without it that is a
+    /// warning (the tree is publisher-declared: docs/threat-model.md).
+    #[arg(long)]
+    pub require_passages: bool,
     #[command(flatten)]
     pub checks: SiteCheckArgs,
     /// The bundle (JSON, from `prov proof compliance`).
@@ -499,13 +504,18 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     };
     let model = &ev.model;
     let report = &ev.report;
-    let (exit, line, missing, lag_seconds, lag_entries) = (
-        ev.exit,
-        ev.line.clone(),
-        ev.missing.clone(),
-        ev.lag_seconds,
-        ev.lag_entries,
-    );
+    let unchecked = report.passages_unchecked.len();
+    let (exit, line) = match ev.exit {
+        Exit::Ok | Exit::NotChecked if a.require_passages && unchecked > 0 => (
+            Exit::PassagesUnchecked,
+            format!(
+                "passages unchecked: {unchecked} (passage opt-out, dataset version) pair(s) \
+                 cannot be checked, the version has no passage tree (--require-passages)"
+            ),
+        ),
+        e => (e, ev.line.clone()),
+    };
+    let (missing, lag_seconds, lag_entries) = (ev.missing.clone(), ev.lag_seconds, ev.lag_entries);
     let complete = ev.complete();
 
     if a.json {
@@ -521,6 +531,8 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
             "verdict": report.verdict,
             "site_control": ev.site_rows,
             "sites_unproven": report.sites_unproven,
+            "passage_violations": report.passage_violations,
+            "passages_unchecked": report.passages_unchecked,
             "complete": complete,
             "completeness_source": ev.completeness_source,
             "missing_optouts": missing,
@@ -590,12 +602,41 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
                 }
             }
         }
+        for v in &report.passage_violations {
+            say(format!(
+                "  passage opt-out at index {} (work {}): passage {} is in {}, {} item(s)",
+                v.optout_index, v.work, v.passage, v.dataset, v.count
+            ))?;
+            for c in &v.items {
+                say(format!("    {c}"))?;
+            }
+            if (v.items.len() as u64) < v.count {
+                say(format!(
+                    "    (the proof reveals {} item(s); the count of {} is proven)",
+                    v.items.len(),
+                    v.count
+                ))?;
+            }
+        }
         for u in &report.sites_unproven {
             say(format!(
                 "  undecided: the opt-out at index {} names {}, and {} has no source tree",
                 u.optout_index, u.site, u.dataset
             ))?;
         }
+        for u in &report.passages_unchecked {
+            say(format!(
+                "  unchecked: the opt-out at index {} names passages, and {} has no passage tree",
+                u.optout_index, u.dataset
+            ))?;
+        }
+    }
+    if unchecked > 0 && exit != Exit::PassagesUnchecked {
+        crate::exit::warn(format!(
+            "{unchecked} (passage opt-out, dataset version) pair(s) not checked: the version has \
+             no passage tree, so only exact copies of the opted-out works are covered there \
+             (--require-passages makes this exit 10)"
+        ));
     }
     for r in &ev.site_rows {
         if let sitekeys::Control::NotAuthorised { .. } = r.control {
@@ -705,7 +746,7 @@ pub fn evaluate(
         .iter()
         .filter(|v| control.get(&v.site, &v.signer) == Control::Verified)
         .collect();
-    let violated = !ids.is_empty() || !binding.is_empty();
+    let violated = !ids.is_empty() || !binding.is_empty() || !report.passage_violations.is_empty();
     let found = match tiles {
         Some(t) => match completeness(bundle, &report, key, t) {
             Ok(f) => Some(f),
@@ -743,9 +784,11 @@ pub fn evaluate(
         Conclusion::Violated => (
             Exit::Negative,
             format!(
-                "VIOLATION: {} opted-out id(s) and {} opted-out site(s) trained on",
+                "VIOLATION: {} opted-out id(s), {} opted-out site(s) and {} opted-out passage(s) \
+                 trained on",
                 ids.len(),
-                binding.len()
+                binding.len(),
+                report.passage_violations.len()
             ),
         ),
         Conclusion::Incomplete => (
