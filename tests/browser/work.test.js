@@ -138,10 +138,11 @@ test('a server that tampers with the multi-range proof is caught ("does not veri
   }
 });
 
-test('the model page: an opted-out essay\'s passages found by the bundle\'s multi-range proofs are a violation naming them', { todo: 'until the service assembles passage evidence in compliance bundles (p2)' }, async () => {
+test('the model page: an opted-out essay\'s passages found by the bundle\'s multi-range proofs are a violation naming them', async () => {
   const p = await newPage(browser.context, server.url);
   await visit(p, server.url, '#/model/lab/llm/ckpt-2', 'model');
-  await p.waitForSelector('#passage-evidence', { timeout: 30000 });
+  await p.waitForSelector('#compliance-badge .badge[data-state="violation"]', { timeout: 30000 });
+  await p.waitForSelector('#passage-evidence');
   const rows = await p.locator('#passage-evidence tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
   // One row per passage of the essay found in acme/web@1 (the records quote paragraphs 1 to 3).
   assert.equal(rows.length, found);
@@ -150,6 +151,30 @@ test('the model page: an opted-out essay\'s passages found by the bundle\'s mult
   await shot(p, '43-model-passage-violation');
   clean(p);
   await p.close();
+});
+
+test('a compliance bundle that drops the passage proof or one of the opt-out\'s leaves does not verify, never "compliant"', async () => {
+  for (const [what, strip] of [
+    ['the passage proofs left out', (b) => { b.passage_proofs = []; }],
+    ['a passage leaf of the opt-out left out', (b) => { b.passage_optouts[0].leaves.shift(); }],
+    ['the found passages taken out of the proof', (b) => {
+      const hit = new Set(s.optTree.leaves.map((l) => Buffer.from(l.slice(0, 32)).toString('hex')));
+      for (const pp of b.passage_proofs) pp.proof.leaves = pp.proof.leaves.filter((l) => !hit.has(l.leaf.slice(0, 64)));
+    }],
+  ]) {
+    const p = await newPage(browser.context, server.url);
+    await p.route('**/v1/compliance/*', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      assert.ok(body.passage_optouts?.length && body.passage_proofs?.length, 'the service sends passage evidence');
+      strip(body);
+      await route.fulfill({ response: res, json: body });
+    });
+    await visit(p, server.url, '#/model/lab/llm/ckpt-2', 'model');
+    await p.waitForSelector('#compliance-badge .badge[data-state="bad"]', { timeout: 30000 });
+    assert.equal(await p.locator('#passage-evidence').count(), 0, what);
+    await p.close();
+  }
 });
 
 test('a version page shows its passage tree from the verified entry and links to the check for it; a model page too', async () => {
