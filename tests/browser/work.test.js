@@ -83,6 +83,10 @@ test('an absent work gets verified exclusions; many files get a summary table', 
   assert.equal(rows.length, 3);
   assert.deepEqual(rows.map((r) => r[0]), ['essay.html', 'absent.txt', 'essay.md']);
   assert.deepEqual(rows.map((r) => r[2]), [`${found} of ${total}`, `0 of ${passages(absentTxt).length}`, `${found} of ${total}`]);
+  // A summary row jumps to its work without leaving the page (the fragment is the route).
+  await p.locator('#work-summary a.work-jump').nth(1).click();
+  assert.equal(await p.evaluate(() => location.hash), '#/work');
+  assert.equal(await p.locator('.work-file').count(), 3);
   await shot(p, '41-work-summary');
   clean(p);
   await p.close();

@@ -249,7 +249,11 @@ function summaryTable(works) {
       const best = w.results.reduce((m, r) => Math.max(m, r.found), 0);
       const holding = w.results.filter((r) => r.state === 'in');
       return [
-        h('a', { href: `#work-${workAnchor(w)}` }, w.name),
+        // Not a fragment link: the fragment is the explorer's route.
+        h('a', { href: location.hash, class: 'work-jump', onclick: (ev) => {
+          ev.preventDefault();
+          document.getElementById(`work-${workAnchor(w)}`)?.scrollIntoView({ block: 'start' });
+        } }, w.name),
         w.error ? '—' : fmtInt(w.pids.length),
         w.error ? '—' : `${fmtInt(best)} of ${fmtInt(w.pids.length)}`,
         holding.length ? holding.map((r) => `${r.v.publisher}/${r.v.dataset}@${r.v.version}`).join(', ') : 'none',
@@ -288,7 +292,7 @@ function workResult(w) {
   else if (!w.pids.length) verdict = h('p', { class: 'result' }, h('strong', null, 'No passage to check'), `: no sentence of this work is ${MIN_PASSAGE_BYTES} bytes or longer once normalised.`);
   else if (inV.length) verdict = h('p', { class: 'result used', dataset: { verdict: 'found' } }, h('strong', null, `${fmtInt(best)} of its ${fmtInt(w.pids.length)} passage${w.pids.length === 1 ? '' : 's'} found`), ` in ${fmtInt(inV.length)} dataset version${inV.length === 1 ? '' : 's'}, each proven.`);
   else if (bad.length) verdict = h('p', { class: 'result', dataset: { verdict: 'unknown' } }, h('strong', null, 'No verified answer'), ` for ${fmtInt(bad.length)} dataset version${bad.length === 1 ? '' : 's'}: the server's proofs do not verify.`);
-  else if (outV.length) verdict = h('p', { class: 'result notused', dataset: { verdict: 'absent' } }, h('strong', null, 'Not found'), ` — every one of its ${fmtInt(w.pids.length)} passage${w.pids.length === 1 ? ' is' : 's are'} proven absent from ${outV.length === 1 ? 'the' : `all ${fmtInt(outV.length)}`} dataset version${outV.length === 1 ? '' : 's'} with a passage tree.`);
+  else if (outV.length) verdict = h('p', { class: 'result notused', dataset: { verdict: 'absent' } }, h('strong', null, 'Not found'), ` — ${w.pids.length === 1 ? 'its one passage is' : `all ${fmtInt(w.pids.length)} of its passages are`} proven absent from ${outV.length === 1 ? 'the' : `all ${fmtInt(outV.length)}`} dataset version${outV.length === 1 ? '' : 's'} with a passage tree.`);
   else verdict = h('p', { class: 'result', dataset: { verdict: 'undecided' } }, h('strong', null, 'Cannot be decided'), w.results.length ? ': no dataset version here was published with a passage tree.' : ': there are no dataset versions to check.');
   return section(
     `${w.name}`,
