@@ -331,7 +331,7 @@ function versionResult(r, w) {
       ? h(
           'details',
           { open: items.length <= 10 },
-          h('summary', null, `${fmtInt(items.length)} item${items.length === 1 ? '' : 's'} holding passages of ${w.name}`),
+          h('summary', null, `${fmtInt(items.length)} item${items.length === 1 ? '' : 's'} holding passages of ${w.name}${r.hits.some((x) => BigInt(x.items.length) < x.count) ? ' (shown: for a passage in more items than the proof reveals, the first and the last; every count is proven)' : ''}`),
           h('ul', { class: 'work-items' }, items.map(([cid, n]) => h('li', null, h('a', { href: itemRoute(v.publisher, v.dataset, v.version, cid) }, hashText(cid, 10)), ` — ${fmtInt(n)} passage${n === 1 ? '' : 's'}`))),
         )
       : null,
