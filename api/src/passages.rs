@@ -177,7 +177,7 @@ pub async fn dataset_passage(
         (status = 404, description = "Version not in the log (`not-found`), or it has no passage tree (`no-passage-tree`)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than 4,096 passage ids, or `reveal` × passages over 65,536 (`too-many-passages`); or a body over the limit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "No passage ids (`no-passages`)", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many heavy reads at once (`busy`), timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn dataset_passages(
     State(state): State<AppState>,
@@ -219,8 +219,12 @@ pub async fn dataset_passages(
         });
     }
     let v = find(&state, &publisher, &dataset, &version)?;
+    // Up to 4,096 searches of a tree that may hold 10^8 leaves: a heavy read, limited like
+    // compliance bundles (503 `busy` over `limits.heavy_reads`).
+    let permit = state.heavy().try_permit()?;
     state
         .blocking(move |l| {
+            let _permit = permit;
             let (root, size) = passages_of(&v)?;
             let (tree, _) = stored_tree(l, &v, root, size)?;
             let ranges: Vec<Range> = pids.iter().map(Range::passage).collect();

@@ -29,6 +29,10 @@ use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 const CHUNK: usize = 256;
 /// Bytes staged per deferred write.
 const BYTES_PER_WRITE: usize = 8 << 20;
+/// Records a [`StoredRange`] keeps of each kind (leaves, hashes) before it forgets them all:
+/// at most ~17 MiB of leaf records (a passage tree's are 16,896 bytes) and 8 MiB of hashes,
+/// however many ranges one proof covers (a work's 4,096 passages in a tree of 10^8 leaves).
+const MAX_CACHED_RECORDS: usize = 1024;
 
 /// Writes the range tree of set `id`, leaves in strictly increasing order.
 pub struct RangeWriter {
@@ -161,14 +165,17 @@ fn digest_at(b: &[u8]) -> Digest {
     Digest(d)
 }
 
-/// A stored range tree as a [`RangeSource`]: nodes from one record each, records cached. Use
-/// one per proof (or batch of proofs) and drop it.
+/// A stored range tree as a [`RangeSource`]: nodes from one record each, records cached (a
+/// bounded number: [`MAX_CACHED_RECORDS`]). Use one per proof (or batch of proofs) and drop it.
 pub struct StoredRange {
     store: Arc<dyn LogStore>,
     id: u64,
     size: u64,
     leaves: RefCell<HashMap<u64, LeafRecord>>,
     hashes: RefCell<HashMap<(u8, u64), HashRecord>>,
+    /// The first leaf of each leaf record a search looked at: a binary search over records
+    /// needs only these, and the top of every search is the same few records.
+    firsts: RefCell<HashMap<u64, RangeLeaf>>,
 }
 
 type LeafRecord = Rc<Vec<RangeLeaf>>;
@@ -183,7 +190,24 @@ impl StoredRange {
             size,
             leaves: RefCell::new(HashMap::new()),
             hashes: RefCell::new(HashMap::new()),
+            firsts: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The first leaf of leaf record `chunk`, remembered apart from the records.
+    fn first_leaf(&self, chunk: u64) -> Result<Option<RangeLeaf>, StoreError> {
+        if let Some(l) = self.firsts.borrow().get(&chunk) {
+            return Ok(Some(l.clone()));
+        }
+        let first = self.leaf_record(chunk)?.first().cloned();
+        if let Some(l) = &first {
+            let mut firsts = self.firsts.borrow_mut();
+            if firsts.len() >= 64 * MAX_CACHED_RECORDS {
+                firsts.clear();
+            }
+            firsts.insert(chunk, l.clone());
+        }
+        Ok(first)
     }
 
     /// The root recomputed from the stored records.
@@ -215,7 +239,11 @@ impl StoredRange {
             at += 2 + len;
         }
         let out = Rc::new(out);
-        self.leaves.borrow_mut().insert(chunk, out.clone());
+        let mut cache = self.leaves.borrow_mut();
+        if cache.len() >= MAX_CACHED_RECORDS {
+            cache.clear();
+        }
+        cache.insert(chunk, out.clone());
         Ok(out)
     }
 
@@ -237,9 +265,11 @@ impl StoredRange {
                 .collect()
         };
         let hashes = Rc::new(hashes);
-        self.hashes
-            .borrow_mut()
-            .insert((base, chunk), hashes.clone());
+        let mut cache = self.hashes.borrow_mut();
+        if cache.len() >= MAX_CACHED_RECORDS {
+            cache.clear();
+        }
+        cache.insert((base, chunk), hashes.clone());
         Ok(hashes)
     }
 
@@ -300,8 +330,7 @@ impl RangeSource for StoredRange {
         let (mut lo, mut hi) = (0u64, records);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let rec = self.leaf_record(mid).map_err(source_err)?;
-            match rec.first() {
+            match self.first_leaf(mid).map_err(source_err)? {
                 Some(first) if first.as_bytes() < key => lo = mid + 1,
                 _ => hi = mid,
             }
