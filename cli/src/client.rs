@@ -17,6 +17,10 @@ use serde::Deserialize;
 
 use crate::exit::{Exit, Failure, OrExit};
 
+#[cfg(all(test, feature = "server"))]
+#[path = "client_tests.rs"]
+mod tests;
+
 /// The default `--server`.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 

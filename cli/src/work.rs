@@ -345,6 +345,22 @@ mod tests {
         assert!(failed.is_empty(), "{}", failed.join("\n"));
     }
 
+    /// The explorer replays its own copy: it must be this file, byte for byte.
+    #[test]
+    fn explorer_copy_of_the_vectors_is_identical() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let ours = std::fs::read(format!("{root}/verifier/tests/data/work_extract.json")).unwrap();
+        let copy = std::fs::read(format!(
+            "{root}/api/explorer/test/vectors/work_extract.json"
+        ))
+        .unwrap();
+        assert!(
+            ours == copy,
+            "api/explorer/test/vectors/work_extract.json differs from \
+             verifier/tests/data/work_extract.json: copy it"
+        );
+    }
+
     #[test]
     fn kind_by_extension() {
         assert_eq!(WorkKind::of_path(Path::new("a/b.MD")), WorkKind::Markdown);
