@@ -221,3 +221,21 @@ test('a long work (more than 4,096 passages) is asked in requests of 4,096 ids, 
   clean(p);
   await p.close();
 });
+
+test('a busy service (503 with Retry-After) is asked again, and the answer still verified', async () => {
+  const p = await newPage(browser.context, server.url);
+  let busy = 0;
+  await p.route('**/v1/datasets/acme/web/1/passages', async (route) => {
+    if (busy < 2) {
+      busy++;
+      return route.fulfill({ status: 503, headers: { 'retry-after': '0', 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: 'https://prov.dev/problems/busy', title: 'busy', status: 503 }) });
+    }
+    return route.continue();
+  });
+  await drop(p, '#/work', [file('essay.md', essayMd, 'text/markdown')]);
+  assert.equal(busy, 2);
+  assert.equal(await versionOf(p, 'essay.md', 'acme/web@1').getAttribute('data-state'), 'in');
+  assert.equal(await versionOf(p, 'essay.md', 'acme/web@1').getAttribute('data-found'), String(found));
+  assert.deepEqual(p.foreignRequests(), []);
+  await p.close();
+});

@@ -30,7 +30,11 @@ async function request(path, init) {
     } catch {
       /* not a problem body */
     }
-    throw new ApiError(res.status, problem, path);
+    const err = new ApiError(res.status, problem, path);
+    // Seconds to wait before retrying a 503 (a busy service), when it says.
+    const ra = Number(res.headers.get('retry-after'));
+    err.retryAfter = Number.isFinite(ra) && ra >= 0 ? ra : null;
+    throw err;
   }
   return res;
 }

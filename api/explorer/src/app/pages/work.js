@@ -25,8 +25,10 @@ export const MAX_PASSAGE_QUERY = 4096;
 const REVEAL = 16;
 /** The service's bound on reveal × passage ids in one request. */
 const MAX_REVEALED = 65536;
-/** Requests in flight at once. */
-const PARALLEL = 4;
+/** Requests in flight at once (the service answers at most `limits.heavy_reads`, 4 by default, at once). */
+const PARALLEL = 2;
+/** Tries of a request the service answers 503 (busy), waiting what its Retry-After says (at most 10 s). */
+const TRIES = 6;
 
 export async function render(root, { query, alive }) {
   const model = (query.get('model') ?? '').trim();
@@ -198,7 +200,7 @@ export async function checkVersion(v, w, { entry, error }) {
       let answer;
       try {
         const reveal = Math.max(1, Math.min(REVEAL, Math.floor(MAX_REVEALED / pids.length)));
-        answer = await api.versionPassages(v.publisher, v.dataset, v.version, pids, reveal);
+        answer = await busyRetry(() => api.versionPassages(v.publisher, v.dataset, v.version, pids, reveal));
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) throw new Error('the server says this version has no passage tree, but its entry names one');
         throw e;
@@ -222,6 +224,19 @@ export async function checkVersion(v, w, { entry, error }) {
     res.found = 0;
   }
   return res;
+}
+
+/** `call()`, again after a pause while the service answers 503 (busy). */
+async function busyRetry(call) {
+  for (let k = 1; ; k++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 503 || k >= TRIES) throw e;
+      const wait = Math.min(10, e.retryAfter ?? k);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+    }
+  }
 }
 
 function workState(w) {
