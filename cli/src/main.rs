@@ -1,6 +1,6 @@
 //! `prov`: the Provenance Ledger command line.
 //!
-//! Exit codes (every subcommand):
+//! Exit codes of `prov hash` and `prov manifest merge` (the others: `exit.rs`):
 //! - 0: success (also when stdout is closed early, e.g. piped into `head`);
 //! - 1: bad input: a corpus path or item that cannot be read or parsed as its mode requires;
 //! - 2: usage: unknown or inconsistent options;
@@ -34,6 +34,10 @@ struct Cli {
 enum Command {
     /// Content-address a corpus: print its set root and write its manifest.
     Hash(cmd::hash::HashArgs),
+    /// Shard manifests: `merge` makes the manifests of `prov hash --shard K/N` into the one
+    /// manifest a single run writes.
+    #[command(subcommand)]
+    Manifest(cmd::manifest::ManifestCmd),
     /// Make a new signing key (file mode 0600) and print its public key.
     Keygen(cmd::keygen::KeygenArgs),
     /// Manage publishers: `register` binds a name to a key.
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Hash(args) => cmd::hash::run(args),
+        Command::Manifest(c) => cmd::manifest::run(c),
         Command::Keygen(a) => return exit::finish(cmd::keygen::run(&a)),
         Command::Publisher(c) => return exit::finish(cmd::publisher::run(&c)),
         Command::Publish(a) => return exit::finish(cmd::publish::run(&a)),

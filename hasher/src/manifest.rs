@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::meta::{canonical, meta_digest};
+use crate::shard::Shard;
 use crate::sources::{SourceTree, SourceTreeBuilder};
 
 /// The value of the header's `format` key.
@@ -60,6 +61,12 @@ pub enum ManifestError {
         computed_root: Digest,
         computed_size: u64,
     },
+    /// The manifest of one shard of a sharded run, given where a whole set is expected.
+    #[error("this is shard {shard} of a sharded run, not a whole set: merge the shards with `prov manifest merge`")]
+    IsShard { shard: String },
+    /// A `shard` that is not `K/N` with 1 <= K <= N <= 65536, or one without `shard_options`.
+    #[error("manifest header: bad shard {shard:?} (expected K/N with 1 <= K <= N <= 65536, and shard_options)")]
+    BadShard { shard: String },
     /// Sorting the source leaves (temporary files) failed.
     #[error("manifest source tree: {0}")]
     Sources(#[source] Box<crate::error::HashError>),
@@ -71,6 +78,17 @@ pub enum ManifestError {
 pub struct ManifestHeader {
     /// Always [`FORMAT`].
     pub format: String,
+    /// `K/N` in the manifest of one shard of a sharded run (`prov hash --shard K/N`), which is
+    /// not a whole set: [`ManifestReader::new`] refuses it (so does every reader from before
+    /// sharding, whose header has no such key), and `prov manifest merge` reads it with
+    /// [`ManifestReader::new_shard`]. Absent in every other manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// With `shard`: a digest of the run's options that decide its items but are not in the
+    /// header (`--exclude`, `--follow-symlinks`, `--skip-invalid`, `--meta-set`, which mapped
+    /// fields are a preset's, `--passages`), so a merge refuses shards run differently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_options: Option<Digest>,
     /// Corpus mode: `file`, `jsonl`, `lines` or `parquet`.
     pub mode: String,
     /// The JSON field or Parquet column that holds each item (record modes only).
@@ -117,6 +135,8 @@ impl ManifestHeader {
     pub fn new(mode: &str, field: Option<&str>, meta: &str) -> Self {
         ManifestHeader {
             format: FORMAT.into(),
+            shard: None,
+            shard_options: None,
             mode: mode.into(),
             field: field.map(str::to_string),
             meta: meta.into(),
@@ -145,6 +165,17 @@ impl ManifestHeader {
         self.passages_root.zip(self.passages_size)
     }
 
+    /// The shard of a sharded run this manifest holds, if it is one.
+    pub fn shard(&self) -> Result<Option<Shard>, ManifestError> {
+        self.shard
+            .as_deref()
+            .map(|s| {
+                s.parse::<Shard>()
+                    .map_err(|_| ManifestError::BadShard { shard: s.into() })
+            })
+            .transpose()
+    }
+
     fn has_meta(&self) -> bool {
         self.meta == "full"
     }
@@ -164,6 +195,9 @@ pub struct ManifestEntry {
     pub leaf: SetLeaf,
     pub meta: Option<Value>,
 }
+
+/// A leaf's metadata in canonical form (`None` without metadata).
+pub type CanonicalMeta = Option<Vec<u8>>;
 
 /// Writes a manifest leaf by leaf, refusing leaves out of order and metadata that does not match
 /// its digest, and computing the root as it goes.
@@ -378,6 +412,8 @@ pub struct ManifestReader<R: BufRead> {
     buf: Vec<u8>,
     sources: Option<SourceTreeBuilder>,
     derived: Option<SourceTree>,
+    /// The canonical metadata of the leaf just read, for [`ManifestReader::next_canonical`].
+    canonical: Option<Vec<u8>>,
 }
 
 /// Memory for sorting source leaves while reading a manifest, before runs spill to disk.
@@ -398,9 +434,28 @@ impl ManifestReader<BufReader<File>> {
     }
 }
 
+impl ManifestReader<BufReader<File>> {
+    /// [`ManifestReader::new_shard`] on the file at `path`, with a read buffer of `buffer`
+    /// bytes (a merge holds many readers open at once).
+    pub fn open_shard(path: &Path, buffer: usize) -> Result<Self, ManifestError> {
+        ManifestReader::new_shard(BufReader::with_capacity(buffer, File::open(path)?))
+    }
+}
+
 impl<R: BufRead> ManifestReader<R> {
-    /// Reads and checks the header line.
-    pub fn new(mut r: R) -> Result<Self, ManifestError> {
+    /// Reads and checks the header line. The manifest of one shard of a sharded run is refused
+    /// ([`ManifestError::IsShard`]): it is not a whole set.
+    pub fn new(r: R) -> Result<Self, ManifestError> {
+        let m = Self::new_shard(r)?;
+        match m.header.shard.clone() {
+            Some(shard) => Err(ManifestError::IsShard { shard }),
+            None => Ok(m),
+        }
+    }
+
+    /// [`ManifestReader::new`], also reading the manifest of a shard (for `prov manifest
+    /// merge`), whose `shard` must be a valid `K/N` with `shard_options`.
+    pub fn new_shard(mut r: R) -> Result<Self, ManifestError> {
         let mut buf = Vec::new();
         r.read_until(b'\n', &mut buf)?;
         let header: ManifestHeader =
@@ -432,6 +487,11 @@ impl<R: BufRead> ManifestReader<R> {
                 "a manifest without metadata has no source tree".into(),
             ));
         }
+        if header.shard()?.is_some() != header.shard_options.is_some() {
+            return Err(ManifestError::BadShard {
+                shard: header.shard.clone().unwrap_or_default(),
+            });
+        }
         let sources = header
             .sources_root
             .map(|_| SourceTreeBuilder::new(SOURCES_BUDGET, None));
@@ -446,6 +506,7 @@ impl<R: BufRead> ManifestReader<R> {
             buf,
             sources,
             derived: None,
+            canonical: None,
         })
     }
 
@@ -461,6 +522,26 @@ impl<R: BufRead> ManifestReader<R> {
             self.sources = Some(SourceTreeBuilder::new(SOURCES_BUDGET, None));
         }
         self
+    }
+
+    /// Does not rebuild the source tree the header names, so the end check leaves it unchecked:
+    /// for a merge, which holds many readers at once (each rebuild sorts in memory of its
+    /// own) and derives the merged set's source tree from the verified metadata instead.
+    /// Call before reading any leaf.
+    pub fn skip_sources(mut self) -> Self {
+        if self.line == 1 {
+            self.sources = None;
+        }
+        self
+    }
+
+    /// The next leaf, as [`Iterator::next`], with its metadata in canonical form (the bytes its
+    /// `meta` digest is of; `None` without metadata), which the reader computed to verify it.
+    pub fn next_canonical(
+        &mut self,
+    ) -> Option<Result<(ManifestEntry, CanonicalMeta), ManifestError>> {
+        let e = self.next()?;
+        Some(e.map(|e| (e, self.canonical.take())))
     }
 
     /// Reads every remaining leaf and returns the header once everything verified.
@@ -510,8 +591,9 @@ impl<R: BufRead> ManifestReader<R> {
                     t.push_meta(m, &leaf.cid)
                         .map_err(|e| ManifestError::Sources(Box::new(e)))?;
                 }
+                self.canonical = Some(c);
             }
-            (None, false) if leaf.meta == Digest::default() => {}
+            (None, false) if leaf.meta == Digest::default() => self.canonical = None,
             _ => {
                 return Err(bad(format!(
                     "metadata does not fit meta {:?}",

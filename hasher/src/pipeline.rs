@@ -28,6 +28,7 @@ use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use crate::meta::{leaf_meta_json_into, meta_digest, MetaSpec};
 use crate::passages::{PassageTree, PassageTreeBuilder};
+use crate::shard::Shard;
 use crate::sorter::Sorter;
 use crate::sources::SourceTreeBuilder;
 use crate::text::LineSplitter;
@@ -101,6 +102,9 @@ pub struct HashConfig {
     /// Build the passage tree of the items' texts (docs/formats.md, "Passage trees"); in file
     /// mode every file is read as text.
     pub passages: bool,
+    /// Hash only the files of this shard (`prov hash --shard K/N`, [`crate::shard`]); the
+    /// manifest's header then says so.
+    pub shard: Option<Shard>,
 }
 
 impl Default for HashConfig {
@@ -117,6 +121,7 @@ impl Default for HashConfig {
             workers: None,
             list: false,
             passages: false,
+            shard: None,
         }
     }
 }
@@ -183,8 +188,10 @@ pub fn hash_corpus<W: Write + Seek>(
     if cfg.mode != Mode::File {
         walk(paths, &walk_opts, |f| {
             match f {
-                Ok(f) => record_files.push(f),
-                Err(e) => pre_invalid.push(e),
+                Ok(f) if cfg.in_shard(&f.rel) => record_files.push(f),
+                Ok(_) => {}
+                Err(e) if cfg.reports_walk_errors() => pre_invalid.push(e),
+                Err(_) => {}
             }
             true
         })?;
@@ -214,7 +221,7 @@ pub fn hash_corpus<W: Write + Seek>(
         if cfg.mode == Mode::File {
             let tx = work_tx.clone();
             let walk_opts = &walk_opts;
-            s.spawn(move || produce_files(paths, walk_opts, &tx, stop));
+            s.spawn(move || produce_files(paths, walk_opts, cfg, &tx, stop));
         } else {
             let files = &record_files;
             for _ in 0..workers.min(files.len()) {
@@ -314,6 +321,48 @@ pub fn passage_leaves_path(manifest: &Path) -> PathBuf {
 }
 
 impl HashConfig {
+    /// Whether the file at `rel` is hashed by this run (every file, unless sharded).
+    pub fn in_shard(&self, rel: &str) -> bool {
+        self.shard.is_none_or(|s| s.contains(rel))
+    }
+
+    /// Whether this run reports the errors of the walk itself (a directory that cannot be
+    /// listed): every run but the shards other than 1, so that each is counted once when the
+    /// shards are merged.
+    fn reports_walk_errors(&self) -> bool {
+        self.shard.is_none_or(|s| s.k() == 1)
+    }
+
+    /// The `shard_options` of a shard's manifest header: BLAKE3 of the canonical JSON of the
+    /// options that decide the run's items and metadata but are not in the header, so that a
+    /// merge refuses shards hashed with different ones (docs/format-manifest.md, "Sharded
+    /// runs").
+    pub fn shard_options(&self) -> Result<Digest, HashError> {
+        let mut exclude = self.exclude.clone();
+        exclude.sort();
+        exclude.dedup();
+        let mut optional: Vec<&str> = self
+            .meta
+            .fields
+            .iter()
+            .filter(|f| f.optional)
+            .map(|f| f.key.as_str())
+            .collect();
+        optional.sort_unstable();
+        let v = serde_json::json!({
+            "exclude": exclude,
+            "follow_symlinks": self.follow_symlinks,
+            "skip_invalid": self.skip_invalid,
+            "meta_set": self.meta.constants,
+            "optional_fields": optional,
+            "passages": self.passages,
+        });
+        let mut h = blake3::Hasher::new();
+        h.update(b"prov-shard-options/v1\n");
+        h.update(&crate::meta::canonical(&v)?);
+        Ok(Digest(*h.finalize().as_bytes()))
+    }
+
     /// Refuses options that do not fit the mode, before any work (or backend probing) starts.
     pub fn validate(&self) -> Result<(), HashError> {
         let cfg = self;
@@ -341,7 +390,13 @@ const TEXT_BLOCK: usize = 4 << 20;
 /// Blocks in flight between a text file's reader thread and its splitter.
 const TEXT_BLOCKS: usize = 3;
 
-fn produce_files(paths: &[PathBuf], opts: &WalkOptions, tx: &Sender<Work>, stop: &AtomicBool) {
+fn produce_files(
+    paths: &[PathBuf],
+    opts: &WalkOptions,
+    cfg: &HashConfig,
+    tx: &Sender<Work>,
+    stop: &AtomicBool,
+) {
     let mut seq = 0u64;
     let mut files = Vec::with_capacity(FILES_PER_WORK);
     let send = |files: Vec<CorpusFile>, seq: &mut u64| {
@@ -354,6 +409,8 @@ fn produce_files(paths: &[PathBuf], opts: &WalkOptions, tx: &Sender<Work>, stop:
             return false;
         }
         match f {
+            Ok(f) if !cfg.in_shard(&f.rel) => true,
+            Err(_) if !cfg.reports_walk_errors() => true,
             Ok(f) => {
                 files.push(f);
                 if files.len() == FILES_PER_WORK {
@@ -574,6 +631,10 @@ fn finish<W: Write + Seek>(
         cfg.meta.mode.as_str(),
     );
     template.meta_fields = cfg.meta.header_fields();
+    if let Some(shard) = cfg.shard {
+        template.shard = Some(shard.to_string());
+        template.shard_options = Some(cfg.shard_options()?);
+    }
     if sources.is_some() {
         // Placeholders: the writer reserves room for the source tree, set once it is known.
         (template.sources_root, template.sources_size) = (Some(Digest::default()), Some(0));

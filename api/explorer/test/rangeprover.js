@@ -67,3 +67,14 @@ export function rangeProof(tree, { lo, hi }, reveal = 100) {
   if (e < tree.size) idx.add(e);
   return proofOf(tree, [...idx].sort((a, b) => a - b));
 }
+
+/**
+ * The honest multi-range proof of `ranges` (sorted, disjoint): the union of the indices each
+ * range's proof would reveal, one set of helper hashes (verifier/src/range/proof.rs,
+ * `range_multi_proof`).
+ */
+export function rangeMultiProof(tree, ranges, reveal = 16) {
+  const idx = new Set();
+  for (const r of ranges) for (const l of rangeProof(tree, r, reveal).leaves) idx.add(l.index);
+  return proofOf(tree, [...idx].sort((a, b) => a - b));
+}

@@ -59,6 +59,11 @@ pub struct HashArgs {
     /// File mode: print `<hex>  <path>` per file, as b3sum does, for `b3sum --check`.
     #[arg(long)]
     list: bool,
+    /// Hash only shard K of N (1 <= K <= N <= 65536): the files whose path relative to the
+    /// corpus PATH falls in it (docs/format-manifest.md, "Sharded runs"). The manifest says so;
+    /// `prov manifest merge` makes the N shards' manifests into the single run's.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
 }
 
 /// Whether to build the passage tree (shared by `prov hash` and `prov publish`).
@@ -154,6 +159,7 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         tmp_dir: a.tmp_dir.clone(),
         workers: a.threads,
         list: a.list,
+        shard: a.shard.as_deref().map(str::parse).transpose()?,
     };
     cfg.validate()?;
     let backend = hasher::select(a.backend.parse::<BackendChoice>()?, a.threads)?;
@@ -190,6 +196,9 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         if let Some(f) = &h.field {
             j["field"] = f.as_str().into();
         }
+        if let Some(s) = &h.shard {
+            j["shard"] = s.as_str().into();
+        }
         if let Some((root, size)) = h.sources() {
             j["sources_root"] = root.to_hex().into();
             j["sources_size"] = size.into();
@@ -224,8 +233,12 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
 fn report(s: &Summary, list: bool, backend: &str) {
     let h = &s.header;
     if list || h.skipped > 0 || io::stderr().is_terminal() {
+        let shard = h
+            .shard
+            .as_deref()
+            .map_or(String::new(), |s| format!(" of shard {s}"));
         eprintln!(
-            "root {} ({} items, {} bytes, {} leaves, {} duplicates, {} skipped; {backend}, {:.2}s)",
+            "root{shard} {} ({} items, {} bytes, {} leaves, {} duplicates, {} skipped; {backend}, {:.2}s)",
             h.root, h.items, h.bytes, h.leaves, h.duplicates, h.skipped, s.seconds
         );
         if let Some((root, size)) = h.passages() {

@@ -7,6 +7,7 @@ pub mod check_site;
 pub mod check_work;
 pub mod hash;
 pub mod keygen;
+pub mod manifest;
 pub mod optout;
 pub mod proof;
 pub mod publish;
@@ -17,6 +18,7 @@ pub mod serve;
 pub mod sitekeys;
 pub mod verify;
 
+use hasher::merge::MergeError;
 use hasher::HashError;
 
 pub const EXIT_INPUT: u8 = 1;
@@ -26,17 +28,28 @@ pub const EXIT_BACKEND: u8 = 4;
 
 /// The documented exit code for an error.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<MergeError>() {
+        Some(MergeError::Io { .. }) => return EXIT_IO,
+        Some(MergeError::Hash(h)) => return hash_exit_code(h),
+        Some(_) => return EXIT_INPUT,
+        None => {}
+    }
     match e.downcast_ref::<HashError>() {
-        Some(HashError::Invalid { .. } | HashError::Corpus { .. }) => EXIT_INPUT,
-        Some(HashError::Config(_)) => EXIT_USAGE,
-        Some(HashError::Io { .. } | HashError::Manifest(_)) => EXIT_IO,
-        Some(
-            HashError::GpuNotBuilt
-            | HashError::NoDevice(_)
-            | HashError::Backend { .. }
-            | HashError::BatchShape { .. },
-        ) => EXIT_BACKEND,
+        Some(h) => hash_exit_code(h),
         _ if e.downcast_ref::<std::io::Error>().is_some() => EXIT_IO,
+        _ => EXIT_INPUT,
+    }
+}
+
+fn hash_exit_code(e: &HashError) -> u8 {
+    match e {
+        HashError::Invalid { .. } | HashError::Corpus { .. } => EXIT_INPUT,
+        HashError::Config(_) => EXIT_USAGE,
+        HashError::Io { .. } | HashError::Manifest(_) => EXIT_IO,
+        HashError::GpuNotBuilt
+        | HashError::NoDevice(_)
+        | HashError::Backend { .. }
+        | HashError::BatchShape { .. } => EXIT_BACKEND,
         _ => EXIT_INPUT,
     }
 }

@@ -30,7 +30,11 @@ async function request(path, init) {
     } catch {
       /* not a problem body */
     }
-    throw new ApiError(res.status, problem, path);
+    const err = new ApiError(res.status, problem, path);
+    // Seconds to wait before retrying a 503 (a busy service), when it says.
+    const ra = Number(res.headers.get('retry-after'));
+    err.retryAfter = Number.isFinite(ra) && ra >= 0 ? ra : null;
+    throw err;
   }
   return res;
 }
@@ -108,6 +112,13 @@ export const api = {
   versionSite: (pub, name, v, site, reveal) => json(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}/sites/${enc(site)}`, { reveal }),
   /** Every version with a source tree, with the site's count and range proof: a page {items, next}. */
   site: (site, params) => json(`/v1/sites/${enc(site)}`, params),
+  /**
+   * The passages of a work in one version (POST, 1..=4096 passage ids): {dataset, entry_index,
+   * passages: {root, size}, results: [{passage, count}], proof} with ONE multi-range proof.
+   */
+  versionPassages: (pub, name, v, passages, reveal) => postJson(`/v1/datasets/${enc(pub)}/${enc(name)}/${enc(v)}/passages`, { passages, reveal }),
+  /** A page of a stored passage tree's leaves: {root, size, start, leaves: [hex]}. */
+  passageLeaves: (root, { start, limit } = {}) => json(`/v1/passages/${enc(root)}/leaves`, { start, limit }),
   /** {included: {...}} or {excluded: {...}} for `cid` in the set with `root`. */
   setProof: (root, cid) => json(`/v1/sets/${enc(root)}/proof/${enc(cid)}`),
   /** {cid, dataset_versions: [{dataset, proof}], checkpoints, checkpoints_truncated, next}. */

@@ -15,6 +15,7 @@ import * as check from './pages/check.js';
 import * as search from './pages/search.js';
 import * as item from './pages/item.js';
 import * as site from './pages/site.js';
+import * as work from './pages/work.js';
 
 /** [pattern, page, navigation item]: `:name` matches one path segment. */
 const ROUTES = [
@@ -33,6 +34,7 @@ const ROUTES = [
   ['optouts', optouts, '#/optouts'],
   ['check', check, '#/check'],
   ['site', site, '#/site'],
+  ['work', work, '#/check'],
   ['search', search, null],
 ];
 

@@ -20,7 +20,10 @@
 //     'lag_exceeded' | 'not_checked' | 'compliant'
 //
 // Opt-outs may also name sites (domains or URL prefixes): each (site, dataset version) is decided
-// by a range proof over the version's source tree (`source_proofs`), see checkSites.
+// by a range proof over the version's source tree (`source_proofs`), see checkSites. And they may
+// name a passage tree of works (`passages`): each (such opt-out, version with a passage tree) is
+// decided by one multi-range proof over the version's passage tree (`passage_proofs`), the
+// opt-out's leaves carried whole (`passage_optouts`), see checkPassages.
 
 import { FormatError, compare, fromBase64, fromUtf8, toHex } from './bytes.js';
 import { verifyCheckpoint } from './note.js';
@@ -30,7 +33,7 @@ import { verifyMembershipJson, checkMembershipJson, checkMultiProofJson, setLeaf
 import { Blake3Set, ProofError, Sha256Log, rootFromMultiProof, rootOfLeafHashes, verifyInclusion } from './merkle.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from './tiles.js';
 import { Site } from './source.js';
-import { parseRangeProof, revealedCids, siteRange, verifyRange } from './range.js';
+import { parseRangeProof, revealedCids, siteRange, verifyRange, verifyRanges, passageRange, splitPassage, rangeLeafHash, leafFromHex } from './range.js';
 
 export class ComplianceError extends Error {
   constructor(message) {
@@ -79,7 +82,7 @@ export function verifyComplianceBundle(bundle, vkey) {
     if (dv.type !== 'dataset_version' || datasetLabel(dv) !== datasetLabel(r) || dv.manifest_root !== r.manifest_root) {
       throw new ComplianceError(`dataset version at index ${found.index} is not what the checkpoint names`);
     }
-    versions.push({ label: datasetLabel(r), root: dv.manifest_root, size: dv.item_count, sources: dv.sources ?? null });
+    versions.push({ label: datasetLabel(r), root: dv.manifest_root, size: dv.item_count, sources: dv.sources ?? null, passages: dv.passages ?? null });
   }
   for (const d of datasets) {
     if (!m.datasets.some((r) => BigInt(r.index) === d.index)) throw new ComplianceError(`dataset version at index ${d.index} is not named by the checkpoint`);
@@ -100,6 +103,7 @@ export function verifyComplianceBundle(bundle, vkey) {
   const seen = new Set();
   const named = [];
   const namedSites = [];
+  const namedPassages = [];
   for (const o of optouts) {
     const e = o.entry;
     if (e.type !== 'optout') throw new ComplianceError(`entry ${o.index} is not an opt-out`);
@@ -122,6 +126,8 @@ export function verifyComplianceBundle(bundle, vkey) {
     // Only a signed opt-out can name sites (the sequencer refuses anonymous ones); a bundle
     // carrying an anonymous one anyway gets no site check for it: nobody could show control.
     if (sites.length && e.signer) namedSites.push({ index: o.index, sites, signer: e.signer });
+    // Likewise passages: only a signed opt-out may name them (`anonymous-passages`).
+    if (e.passages && e.signer) namedPassages.push({ index: o.index, passages: e.passages });
   }
 
   // Multi-proofs: at most one per named version, and then no per-id proof for it. The ids are
@@ -164,6 +170,7 @@ export function verifyComplianceBundle(bundle, vkey) {
   violations.sort((a, b) => a.optout_index - b.optout_index || (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0) || (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0));
 
   const { siteViolations, sitesUnproven } = checkSites(bundle, versions, namedSites);
+  const { passageViolations, passagesUnchecked } = checkPassages(bundle, versions, namedPassages);
   const siteOptouts = namedSites.map((o) => ({ optout_index: Number(o.index), signer: o.signer, sites: o.sites.map(String) }));
 
   const horizon = BigInt(m.optout_horizon);
@@ -184,8 +191,10 @@ export function verifyComplianceBundle(bundle, vkey) {
     siteViolations,
     sitesUnproven,
     siteOptouts,
+    passageViolations,
+    passagesUnchecked,
   };
-  return { ...report, verdict: violations.length || siteViolations.length ? 'violated' : 'compliant' };
+  return { ...report, verdict: violations.length || siteViolations.length || passageViolations.length ? 'violated' : 'compliant' };
 }
 
 /**
@@ -241,6 +250,102 @@ export function checkSites(bundle, versions, namedSites) {
   return { siteViolations, sitesUnproven };
 }
 
+function onlyFields(o, allowed, what) {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new FormatError(`${what} is not an object`);
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new FormatError(`${what} has an unknown field "${k}"`);
+  for (const k of allowed) if (!(k in o)) throw new FormatError(`${what} has no "${k}"`);
+}
+
+function leafIndex(x, what) {
+  if (!Number.isSafeInteger(x) || x < 0) throw new FormatError(`${what} is not a leaf index`);
+  return BigInt(x);
+}
+
+/**
+ * The passage opt-outs against the dataset versions (SPEC14B section 5, verifier/src/compliance.rs):
+ * each signed opt-out naming a passage tree carries its leaves (`passage_optouts`), which must
+ * hash to the root and size the opt-out's entry names; each (such opt-out, version with a
+ * passage tree) needs exactly one multi-range proof (`passage_proofs`) over `[pid, succ(pid))`
+ * for every passage id of the opt-out, verified against the passage root and size the version's
+ * entry commits to. A passage found is a violation naming the work, the passage and the items
+ * shown. A version without a passage tree is "unchecked", never a violation nor an error: the
+ * tree is publisher-declared, so its absence proves nothing either way.
+ */
+export function checkPassages(bundle, versions, namedPassages) {
+  const byIndex = new Map(namedPassages.map((o) => [o.index, o]));
+  const leavesOf = new Map();
+  for (const po of bundle.passage_optouts ?? []) {
+    onlyFields(po, ['optout', 'leaves'], 'a passage opt-out');
+    const index = leafIndex(po.optout, 'a passage opt-out\'s optout');
+    if (!Array.isArray(po.leaves)) throw new FormatError('a passage opt-out\'s leaves are a list');
+    // Range leaves (any 1 to 2,048 bytes, as the Rust bundle reads them); only 64-byte ones
+    // name a passage (`pid || cid`), the others are hashed into the root and name nothing.
+    const leaves = po.leaves.map(leafFromHex);
+    const o = byIndex.get(index);
+    if (!o) throw new ComplianceError(`passage leaves for entry ${index}, which is not a signed opt-out naming passages in the bundle`);
+    if (leavesOf.has(index)) throw new ComplianceError(`two passage leaf lists for the opt-out at index ${index}`);
+    for (let k = 1; k < leaves.length; k++) if (compare(leaves[k - 1], leaves[k]) >= 0) throw new ComplianceError(`the passage leaves of the opt-out at index ${index} are not sorted and unique`);
+    const root = toHex(rootOfLeafHashes(Blake3Set, leaves.map(rangeLeafHash)));
+    if (root !== o.passages.root || BigInt(leaves.length) !== BigInt(o.passages.size)) throw new ComplianceError(`the passage leaves of the opt-out at index ${index} do not hash to its passages root and size`);
+    leavesOf.set(index, leaves);
+  }
+  const proofs = new Map();
+  for (const pp of bundle.passage_proofs ?? []) {
+    onlyFields(pp, ['optout', 'dataset', 'proof'], 'a passage proof');
+    const index = leafIndex(pp.optout, 'a passage proof\'s optout');
+    // Every proof must parse, used or not, as the verifier crate parses the whole bundle.
+    parseRangeProof(pp.proof);
+    if (!versions.some((v) => v.label === pp.dataset)) throw new ComplianceError(`a passage proof for ${pp.dataset}, which the checkpoint does not name`);
+    const k = `${index} ${pp.dataset}`;
+    if (proofs.has(k)) throw new ComplianceError(`two passage proofs for the opt-out at index ${index} in ${pp.dataset}`);
+    proofs.set(k, pp.proof);
+  }
+  const passageViolations = [];
+  const passagesUnchecked = [];
+  const used = new Set();
+  for (const { index } of namedPassages) {
+    const leaves = leavesOf.get(index);
+    if (!leaves) throw new ComplianceError(`the passage leaves of the opt-out at index ${index} are missing`);
+    // The opt-out's passage ids (sorted, since the leaves are) and the works holding each.
+    const works = new Map();
+    for (const l of leaves) {
+      const sp = splitPassage(l);
+      if (!sp) continue;
+      if (!works.has(sp.pid)) works.set(sp.pid, []);
+      works.get(sp.pid).push(sp.cid);
+    }
+    const pids = [...works.keys()];
+    for (const v of versions) {
+      if (!v.passages) {
+        passagesUnchecked.push({ optout_index: Number(index), dataset: v.label });
+        continue;
+      }
+      const k = `${index} ${v.label}`;
+      const proof = proofs.get(k);
+      if (!proof) throw new ComplianceError(`no passage proof for the opt-out at index ${index} in ${v.label}`);
+      used.add(k);
+      let got;
+      try {
+        got = verifyRanges(v.passages.root, v.passages.size, pids.map(passageRange), proof);
+      } catch (err) {
+        throw new ProofError(`passage proof for the opt-out at index ${index} in ${v.label}: ${err.message}`);
+      }
+      for (const [j, r] of got.entries()) {
+        if (r.count === 0n) continue;
+        const items = [...new Set(r.revealed.map(({ leaf }) => splitPassage(leaf)?.cid).filter(Boolean))].sort();
+        for (const work of works.get(pids[j])) passageViolations.push({ optout_index: Number(index), dataset: v.label, work, passage: pids[j], items, count: Number(r.count) });
+      }
+    }
+  }
+  // One bundle, one meaning: a proof no opt-out asks for is refused.
+  for (const k of proofs.keys()) if (!used.has(k)) throw new ComplianceError(`passage proof for the opt-out at index ${k.slice(0, k.indexOf(' '))} in ${k.slice(k.indexOf(' ') + 1)}, which the bundle does not ask for`);
+  const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  // The order of Rust's derived Ord on PassageViolation: opt-out, dataset, work, passage.
+  passageViolations.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset) || cmp(a.work, b.work) || cmp(a.passage, b.passage));
+  passagesUnchecked.sort((a, b) => a.optout_index - b.optout_index || cmp(a.dataset, b.dataset));
+  return { passageViolations, passagesUnchecked };
+}
+
 /** Entries between the horizon and the checkpoint entry: opt-outs there are not covered. */
 export function lagEntries(report) {
   const d = report.modelIndex - report.horizon;
@@ -266,7 +371,7 @@ export function conclude(report, { complete = null, lagSeconds: lag = null, maxL
   const siteViolations = report.siteViolations ?? [];
   const control = (site, signer) => siteControl(site, signer) ?? 'unknown';
   const unproven = (report.sitesUnproven ?? []).some((u) => (report.siteOptouts ?? []).filter((o) => o.optout_index === u.optout_index).some((o) => control(u.site, o.signer) !== 'not_authorised'));
-  if ((report.violations ?? []).length || siteViolations.some((v) => control(v.site, v.signer) === 'verified')) return 'violated';
+  if ((report.violations ?? []).length || (report.passageViolations ?? []).length || siteViolations.some((v) => control(v.site, v.signer) === 'verified')) return 'violated';
   if (complete === false) return 'incomplete';
   if (siteViolations.some((v) => control(v.site, v.signer) === 'unknown')) return 'site_unverified';
   if (unproven) return 'sites_unproven';

@@ -13,6 +13,7 @@
 // it took the manifest in, and what the committed root binds.
 //
 //   verifyRange(root, size, range, proof) -> {start, count, revealed: [{index, leaf}]}
+//   verifyRanges(root, size, ranges, proof) -> one of those per range (a multi-range proof)
 //   (throws FormatError / ProofError for anything that does not verify)
 
 import { Blake3Set, ProofError, rootFromMultiProof } from './merkle.js';
@@ -66,7 +67,8 @@ function onlyFields(o, allowed, what) {
   for (const k of allowed) if (!(k in o)) throw new FormatError(`${what} has no "${k}"`);
 }
 
-function leafFromHex(s) {
+/** A range leaf from lowercase hex (1 to 2,048 bytes), or FormatError. */
+export function leafFromHex(s) {
   if (typeof s !== 'string' || !/^([0-9a-f]{2})+$/.test(s)) throw new FormatError('a range leaf is lowercase hex');
   const b = new Uint8Array(s.length / 2);
   for (let i = 0; i < b.length; i++) b[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
@@ -108,11 +110,31 @@ function rootBytes(root) {
  * many leaves lie in the range, and the in-range leaves the proof shows ([{index, leaf}]).
  */
 export function verifyRange(root, size, range, proof) {
+  return verifyRanges(root, size, [range], proof)[0];
+}
+
+/**
+ * A multi-range proof (verifier/src/range/proof.rs, `verify_ranges`): one set of revealed leaves
+ * and helper hashes for several ranges, strictly increasing and disjoint (each `hi` at most the
+ * next `lo`). One root rebuild, then each range's edges and count from all the revealed leaves,
+ * as `verifyRange` decides one. Returns one {start, count, revealed} per range, in order.
+ */
+export function verifyRanges(root, size, ranges, proof) {
   const r = rootBytes(root);
   const n = toU64(size, 'tree size');
+  if (!Array.isArray(ranges)) throw new FormatError('ranges is a list of {lo, hi}');
+  for (let k = 0; k < ranges.length; k++) {
+    const { lo, hi } = ranges[k] ?? {};
+    if (!(lo instanceof Uint8Array) || (hi != null && !(hi instanceof Uint8Array))) throw new FormatError('a range is {lo, hi} bytes');
+    if (hi != null && compare(lo, hi) >= 0) throw new FormatError('a range needs lo < hi');
+    if (k > 0) {
+      const prevHi = ranges[k - 1].hi;
+      if (prevHi == null || compare(prevHi, lo) > 0) throw new ProofError('ranges are not strictly increasing and disjoint');
+    }
+  }
   const p = parseRangeProof(proof);
-  const { lo, hi } = range;
-  if (!(lo instanceof Uint8Array) || (hi != null && !(hi instanceof Uint8Array))) throw new FormatError('a range is {lo, hi} bytes');
+  // No range asks nothing of the proof (as verify_ranges in Rust).
+  if (ranges.length === 0) return [];
   if (p.treeSize !== n) throw new ProofError(`proof is for a tree of ${p.treeSize} leaves, expected ${n}`);
   const L = p.leaves;
   for (let k = 0; k < L.length; k++) {
@@ -126,19 +148,20 @@ export function verifyRange(root, size, range, proof) {
   if (n === 0n) {
     if (L.length || p.hashes.length) throw new ProofError('an empty tree has no leaves or hashes');
     if (!equal(r, Blake3Set.emptyRoot())) throw new ProofError('root is not the empty tree root');
-    return { start: 0n, count: 0n, revealed: [] };
+    return ranges.map(() => ({ start: 0n, count: 0n, revealed: [] }));
   }
   if (L.length === 0) throw new ProofError('the proof reveals no leaf');
   const computed = rootFromMultiProof(Blake3Set, n, L.map((l) => [l.index, rangeLeafHash(l.leaf)]), p.hashes);
   if (!equal(computed, r)) throw new ProofError('computed root does not match the expected root');
+  return ranges.map((range) => members(range, L, n));
+}
 
-  const below = (x) => compare(x, lo) < 0;
-  const above = (x) => hi != null && compare(x, hi) >= 0;
-  // Revealed leaves are sorted, so the in-range ones are one run [a, b) of them.
-  let a = 0;
-  while (a < L.length && below(L[a].leaf)) a++;
-  let b = a;
-  while (b < L.length && !above(L[b].leaf)) b++;
+/** The edges and count of `range` from revealed leaves that are sorted, in the tree, and authentic. */
+function members({ lo, hi }, L, n) {
+  // Revealed leaves are sorted, so the in-range ones are one run [a, b) of them (found by binary
+  // search: a work's thousands of ranges share one proof).
+  const a = lowerBound(L, lo, 0);
+  const b = hi == null ? L.length : lowerBound(L, hi, a);
   const left = a > 0 ? L[a - 1] : null; // the last revealed leaf below the range
   const right = b < L.length ? L[b] : null; // the first revealed leaf above it
 
@@ -156,6 +179,34 @@ export function verifyRange(root, size, range, proof) {
   else if (left && !right && left.index === n - 1n) at = n;
   else throw new ProofError('the proof leaves a gap that could hide a leaf in the range');
   return { start: at, count: 0n, revealed: [] };
+}
+
+/** The first position at or after `from` whose leaf is not below `x`. */
+function lowerBound(L, x, from) {
+  let lo = from;
+  let hi = L.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compare(L[mid].leaf, x) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The leaf of a passage-tree: passage id (32) || content id of the item holding it (32). */
+export function passageLeaf(pid, cid) {
+  return concat(parseCid(pid), parseCid(cid));
+}
+
+/** {pid, cid} of a passage-tree leaf, or null unless it is 64 bytes. */
+export function splitPassage(leaf) {
+  if (leaf.length !== 64) return null;
+  return { pid: formatCid(leaf.slice(0, 32)), cid: formatCid(leaf.slice(32)) };
+}
+
+/** The passage-tree leaves of one passage: those that start with its id. */
+export function passageRange(pid) {
+  return prefixRange(parseCid(pid));
 }
 
 /**

@@ -24,6 +24,7 @@ export async function render(root, { query, alive }) {
   root.append(
     h('h1', null, 'Was my work used?'),
     h('p', null, 'Drop a file or paste text. Your browser computes its content id (BLAKE3) itself — ', h('strong', null, 'nothing is uploaded'), ' — and then checks, with proofs it verifies here, which dataset versions and model checkpoints contain it.'),
+    h('p', { class: 'note' }, 'A content id finds exact copies only. To find a text inside other documents (a web page quoting it, re-wrapped, with other text around it), ', h('a', { href: '#/work', id: 'work-link' }, 'check it passage by passage'), ' (one file or many).'),
   );
   const out = h('div', { id: 'check-result', 'aria-live': 'polite' });
   const progress = h('p', { class: 'note', id: 'hash-progress', role: 'status' });

@@ -106,6 +106,7 @@ async function renderVersion(root, { params, query, alive }) {
   const entryBadge = h('span', { id: 'entry-badge' }, badge('pending'));
   const changes = h('div', { class: 'stat', id: 'changes' }, v.previous ? '…' : 'first version');
   const sourcesSlot = h('span', { id: 'sources-root' }, '…');
+  const passagesSlot = h('span', { id: 'passages-root' }, '…');
   root.append(
     h(
       'div',
@@ -123,6 +124,7 @@ async function renderVersion(root, { params, query, alive }) {
         ['Entry verified', entryBadge],
         ['Manifest root', hashText(v.manifest_root, 16)],
         ['Source tree', sourcesSlot],
+        ['Passage tree', passagesSlot],
         ['Licence (summary)', v.licence || '—'],
         ['Previous version', v.previous ? h('a', { href: datasetRoute(publisher, dataset, v.previous) }, v.previous) : 'none'],
         ['All versions', h('a', { href: datasetRoute(publisher, dataset) }, 'version history')],
@@ -174,6 +176,13 @@ async function renderVersion(root, { params, query, alive }) {
     ...(src
       ? [`${fmtInt(src.size)} (source, item) leaves, root `, hashText(src.root, 12), ' · ', h('a', { href: '#/site' }, 'is my site in it?')]
       : [h('span', { class: 'note' }, r.ok ? 'none: this version was published without one, so no site can be proven in or out of it' : 'unknown (the entry does not verify)')]),
+  );
+  // Likewise the passage tree, which "Was my work used?" proves passages against.
+  const pt = r.ok ? r.entry.passages : null;
+  passagesSlot.replaceChildren(
+    ...(pt
+      ? [`${fmtInt(pt.size)} (passage, item) leaves, root `, hashText(pt.root, 12), ' · ', h('a', { href: `#/work?${new URLSearchParams({ dataset: `${publisher}/${dataset}@${version}` })}`, id: 'work-for-version' }, 'was my work used?')]
+      : [h('span', { class: 'note' }, r.ok ? 'none: this version was published without one, so no passage of a work can be proven in or out of it' : 'unknown (the entry does not verify)')]),
   );
   entryBadge.replaceChildren(badge(matches ? 'ok' : 'bad'), r.ok && !matches ? ' the API disagrees with the logged entry' : r.ok ? '' : ` ${r.error?.message ?? ''}`);
   if (stats) {

@@ -45,10 +45,10 @@ export function complianceOf(index, onVerified) {
         } catch (error) {
           return { state: 'bad', error, bundle };
         }
-        const base = { bundle, report, violations: report.violations, siteViolations: report.siteViolations ?? [], sitesUnproven: report.sitesUnproven ?? [], lagEntries: lagEntries(report) };
+        const base = { bundle, report, violations: report.violations, siteViolations: report.siteViolations ?? [], sitesUnproven: report.sitesUnproven ?? [], passageViolations: report.passageViolations ?? [], passagesUnchecked: report.passagesUnchecked ?? [], lagEntries: lagEntries(report) };
         // An id violation stands whatever the scan finds; a site violation is weighed after it
         // (its requester's control of the site is not checked in the browser).
-        if (report.violations.length) return { ...base, state: 'violation', conclusion: 'violated', lagSeconds: lagSeconds(report, report.horizonTime) };
+        if (report.violations.length || base.passageViolations.length) return { ...base, state: 'violation', conclusion: 'violated', lagSeconds: lagSeconds(report, report.horizonTime) };
         if (onVerified) onVerified(base);
         let scan;
         try {
@@ -184,6 +184,7 @@ async function renderCheckpoint(root, { params, alive }) {
       'Trained on',
       h('ul', null, c.datasets.map((d, k) => h('li', null, datasetLabelLink(d), ' (entry ', entryLink(c.dataset_indexes[k]), ')'))),
       h('p', null, h('a', { href: `#/site?${new URLSearchParams({ model: `${publisher}/${model}@${checkpoint}` })}`, id: 'site-for-model' }, 'Is my site in the data of this checkpoint?')),
+      h('p', null, h('a', { href: `#/work?${new URLSearchParams({ model: `${publisher}/${model}@${checkpoint}` })}`, id: 'work-for-model' }, 'Was my work used to train this checkpoint? (passage by passage)')),
     ),
   );
   const ev = section('Evidence');
@@ -227,6 +228,7 @@ async function renderCheckpoint(root, { params, alive }) {
           )
         : h('p', null, 'Every opted-out id the bundle carries is proven absent from every dataset version above.'),
       siteEvidence(r),
+      passageEvidence(r),
     );
   }
   ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … --server URL BUNDLE'), '.'));
@@ -253,6 +255,33 @@ function siteEvidence(r) {
         ]
       : h('p', null, 'Every opted-out site is proven absent (a range exclusion) from every dataset version with a source tree.'),
     su.length ? h('p', { class: 'note', id: 'sites-unproven' }, `Not decidable: ${su.map((u) => `${u.site} in ${u.dataset}`).join(', ')} (published without a source tree).`) : null,
+  );
+}
+
+/**
+ * The passage opt-outs' evidence: passages of opted-out works found (each counted by a
+ * multi-range proof over the version's passage tree, with the items holding it), and the versions
+ * without a passage tree, where nothing could be checked (the verdict does not count them: a tree
+ * is declared by its publisher, so its absence proves nothing either way).
+ */
+function passageEvidence(r) {
+  const pv = r.passageViolations ?? [];
+  const pu = r.passagesUnchecked ?? [];
+  const proofs = (r.bundle.passage_proofs ?? []).length;
+  const optouts = (r.bundle.passage_optouts ?? []).length;
+  if (!pv.length && !pu.length && !proofs && !optouts) return null;
+  return h(
+    'div',
+    { id: 'passage-evidence' },
+    h('p', null, `Passage opt-outs: ${fmtInt(optouts)} opted-out work tree${optouts === 1 ? '' : 's'} (leaves checked against the root each opt-out names), ${fmtInt(proofs)} multi-range proof${proofs === 1 ? '' : 's'} over the versions' passage trees, checked here.`),
+    pv.length
+      ? table(
+          'Passages of opted-out works found in the training data (each counted by a range proof)',
+          ['Opt-out entry', 'Work', 'Passage', 'Dataset version', 'Items', 'Shown'],
+          pv.map((v) => [entryLink(v.optout_index), hashText(v.work, 10), hashText(v.passage, 10), datasetLabelLink(v.dataset), fmtInt(v.count), h('div', null, v.items.slice(0, 5).map((c) => h('div', null, itemLink(v.dataset, c))), v.items.length > 5 ? h('div', { class: 'note' }, `and ${fmtInt(v.items.length - 5)} more`) : null)]),
+        )
+      : h('p', null, 'Every passage of every opted-out work is proven absent (range exclusions) from every dataset version with a passage tree.'),
+    pu.length ? h('p', { class: 'note', id: 'passages-unchecked' }, `Passages not checked: ${[...new Set(pu.map((u) => u.dataset))].join(', ')} (published without a passage tree; the verdict does not count this, since a tree is declared by its publisher, and the works' content ids still cover exact copies).`) : null,
   );
 }
 

@@ -108,7 +108,7 @@ async function modelsSection(site, checked) {
 }
 
 /** {versions: [{publisher, dataset, version, index}], truncated, checkpoint?} of one checkpoint, from its verified entry. */
-async function checkpointVersions(label) {
+export async function checkpointVersions(label) {
   const mm = /^([^/@]+)\/([^/@]+)@(.+)$/.exec(label);
   if (!mm) throw new Error('A model checkpoint is written publisher/model@checkpoint.');
   const [, publisher, model, checkpoint] = mm;
@@ -128,7 +128,7 @@ async function checkpointVersions(label) {
   return { versions, truncated: false, checkpoint: { publisher, model, checkpoint, index: found.index } };
 }
 
-async function allVersions() {
+export async function allVersions() {
   const versions = [];
   let cursor;
   while (versions.length < MAX_VERSIONS) {
