@@ -355,4 +355,24 @@ fn an_independent_in_toto_verifier_accepts_the_export_and_refuses_a_wrong_key() 
     let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let o = run(&other.verifying_key());
     assert!(!o.status.success(), "a wrong key verified");
+
+    // The worked example of docs/formats.md (publisher key 32 bytes of 0x07), too.
+    let page = include_str!("../../docs/formats.md");
+    let section = &page[page
+        .find("\n## in-toto / SLSA provenance export\n")
+        .unwrap()..];
+    let at = section.find("```json\n{\n  \"payload\"").unwrap() + 8;
+    let example = &section[at..at + section[at..].find("```").unwrap()];
+    std::fs::write(&out, example).unwrap();
+    let o = run(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json(&stdout)["subjects"]["model.safetensors"]["blake3"],
+        blake3::hash(b"weights").to_hex().as_str()
+    );
 }
