@@ -261,6 +261,48 @@ fn a_publisher_who_restates_a_violated_verdict_as_compliant_is_caught_online() {
 }
 
 #[test]
+fn a_log_checkpoint_forged_by_the_publisher_is_refused_offline_with_the_logs_key() {
+    let (w, keys) = world_c2(&[]);
+    let out = w.dir.join("c2.intoto.json");
+    assert_eq!(export(&w, &keys, &w.alice, &out).code, 0);
+    let (_, mut st) = statement_of(&out);
+    let alice = alice_key(&w);
+    // alice names a bigger log than there is, signing its checkpoint with her own key under
+    // the log's name: her signature on the statement holds, the log's on the checkpoint not.
+    let origin = st
+        .predicate
+        .build_definition
+        .internal_parameters
+        .log
+        .clone();
+    let signer = verifier::note::NoteSigner::new(&origin, alice.clone()).unwrap();
+    let fake = verifier::Checkpoint {
+        origin,
+        size: verifier::TreeSize(1000),
+        root: verifier::Digest([7; 32]),
+    }
+    .sign(&signer)
+    .unwrap();
+    st.predicate.build_definition.resolved_dependencies[0]
+        .annotations
+        .as_mut()
+        .unwrap()
+        .log_checkpoint = fake;
+    let forged = w.dir.join("forged.json");
+    resign(&st, &alice, &forged);
+    let r = verify(&w, &keys, &forged, &public_b64(&alice), false);
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("resolvedDependencies[0]"), "{}", r.stderr);
+    // The honest export passes the same check.
+    let r = verify(&w, &keys, &out, &public_b64(&alice), false);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(json(&r.stdout)["checked"]
+        .as_str()
+        .unwrap()
+        .contains("log's checkpoints"));
+}
+
+#[test]
 fn a_publisher_who_swaps_a_dependency_or_a_weight_file_is_caught_online() {
     let (w, keys) = world_c2(&[]);
     let out = w.dir.join("c2.intoto.json");
