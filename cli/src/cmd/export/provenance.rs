@@ -347,13 +347,26 @@ fn weight_files(
             Exit::Invalid,
             format!("{label}: weights leaf {n} ({})", leaf.cid),
         )?;
+        let mut named = false;
         for path in meta["sources"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|s| s["path"].as_str())
         {
-            files.insert(path.to_string(), leaf.cid.to_hex());
+            named = true;
+            if files.insert(path.to_string(), leaf.cid.to_hex()).is_some() {
+                return Err(Failure::msg(
+                    Exit::Invalid,
+                    format!("{label}: the weights set names the file {path:?} twice"),
+                ));
+            }
+        }
+        if !named {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("{label}: weights leaf {n} ({}) names no file", leaf.cid),
+            ));
         }
         Ok(true)
     })?;
