@@ -129,6 +129,12 @@ fn provenance_export_names_the_weights_datasets_and_verdict_and_verifies() {
     let out = w.dir.join("c2.intoto.json");
     let r = export(&w, &keys, &w.alice, &out);
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("4 weight files, 1 dataset versions, compliance compliant"),
+        "{}",
+        r.stdout
+    );
     let (env, st) = statement_of(&out);
     assert_eq!(env.payload_type, "application/vnd.in-toto+json");
     assert_eq!(st.type_, "https://in-toto.io/Statement/v1");

@@ -104,10 +104,33 @@ pub fn run(a: &ProvenanceArgs) -> Outcome {
     }
     let envelope = Envelope::sign(&statement, &kf.key).or_exit(Exit::Local, "signing")?;
     let text = serde_json::to_string_pretty(&envelope).or_exit(Exit::Local, "json")?;
-    match &a.out {
-        Some(p) => std::fs::write(p, format!("{text}\n"))
-            .or_exit(Exit::Local, format!("writing {}", p.display()))?,
-        None => say(text)?,
+    let Some(out) = &a.out else {
+        say(text)?;
+        return Ok(Exit::Ok);
+    };
+    std::fs::write(out, format!("{text}\n"))
+        .or_exit(Exit::Local, format!("writing {}", out.display()))?;
+    let bd = &statement.predicate.build_definition;
+    if a.remote.json {
+        say_json(&json!({
+            "out": out.display().to_string(),
+            "model": bd.external_parameters.model,
+            "entry_index": index,
+            "keyid": envelope.signatures[0].keyid,
+            "subjects": statement.subject.len(),
+            "datasets": bd.external_parameters.datasets,
+            "conclusion": bd.internal_parameters.compliance.conclusion,
+        }))?;
+    } else {
+        say(format!(
+            "wrote {}: {} ({} weight files, {} dataset versions, compliance {}), signed by key {}",
+            out.display(),
+            bd.external_parameters.model,
+            statement.subject.len(),
+            bd.external_parameters.datasets.len(),
+            bd.internal_parameters.compliance.conclusion,
+            keyid(&kf.key.verifying_key())
+        ))?;
     }
     Ok(Exit::Ok)
 }
