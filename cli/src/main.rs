@@ -64,6 +64,9 @@ enum Command {
     /// Monitor a ledger with its public key only: re-check every entry, every named set and the
     /// log's consistency, and report each breach with its evidence.
     Audit(cmd::audit::AuditArgs),
+    /// Export evidence in standard formats: `provenance` (in-toto / SLSA, DSSE-signed).
+    #[command(subcommand)]
+    Export(cmd::export::ExportCmd),
     /// Serve a ledger over HTTP (creates one in a directory that does not exist).
     #[cfg(feature = "server")]
     Serve(cmd::serve::ServeCmdArgs),
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Verify(c) => return exit::finish(cmd::verify::run(&c)),
         Command::Report(c) => return exit::finish(cmd::report::run(&c)),
         Command::Audit(a) => return exit::finish(cmd::audit::run(&a)),
+        Command::Export(c) => return exit::finish(cmd::export::run(&c)),
         #[cfg(feature = "server")]
         Command::Serve(a) => return exit::finish(cmd::serve::run(&a)),
     };

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod check_site;
 pub mod check_work;
+pub mod export;
 pub mod hash;
 pub mod keygen;
 pub mod manifest;
