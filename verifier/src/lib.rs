@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod compliance;
 pub mod consistency_proof;
 pub mod entry;
+pub mod export;
 pub mod hash;
 pub mod keyfile;
 pub mod merkle;

@@ -55,6 +55,10 @@ pub enum VerifyCmd {
     /// A training summary written by `prov report training-summary`: every figure recomputed
     /// from the ledger's read API. Exit 0 equal, 1 a figure differs, 2 not a summary.
     TrainingSummary(crate::cmd::report::verify::SummaryArgs),
+    /// An in-toto / SLSA provenance envelope written by `prov export provenance`: its DSSE
+    /// signature and shape, and with --server every claim recomputed. Exit 0 verified, 1 a
+    /// claim differs, 2 a signature or proof does not verify.
+    Provenance(crate::cmd::export::provenance::VerifyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,6 +188,7 @@ pub fn run(cmd: &VerifyCmd) -> Outcome {
         VerifyCmd::SetExclusion(a) => report(a.json, set_proof(a, Membership::Excluded)),
         VerifyCmd::Compliance(a) => compliance(a),
         VerifyCmd::TrainingSummary(a) => crate::cmd::report::verify::run(a),
+        VerifyCmd::Provenance(a) => crate::cmd::export::provenance::verify(a),
     }
 }
 
