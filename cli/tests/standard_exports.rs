@@ -11,8 +11,8 @@
 //!   for a file corpus, and says what the ledger logged.
 //!
 //! The Python tools live in the project's venv (`scripts/setup`). `scripts/test` sets
-//! `PROV_VENV`, and then a missing tool fails the test; without it, the default venv is tried and
-//! the tests skip, saying so, where it lacks them.
+//! `PROV_PYTHON`, and then a missing tool fails the test; without it, the default venv is tried
+//! and the tests skip, saying so, where it lacks them.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![cfg(feature = "server")]
 
@@ -25,19 +25,20 @@ use std::process::Command;
 use common::{json, ok, p, prov, Server};
 use serde_json::Value;
 
-/// The venv's python, if it has `modules`; `None` (skip) only when `PROV_VENV` is unset.
+/// The project venv's python (`PROV_PYTHON`, else `~/.cache/prov-venv/bin/python`) if it has
+/// `modules`. Without them: a failure where `PROV_PYTHON` is set (`scripts/test` sets it, after
+/// `scripts/setup` installed them), else `None`, the test skipping with a message.
 fn python_with(modules: &str) -> Option<PathBuf> {
-    let required = std::env::var_os("PROV_VENV");
-    let venv = match &required {
-        Some(v) => PathBuf::from(v),
+    let required = std::env::var_os("PROV_PYTHON");
+    let python = match &required {
+        Some(p) => PathBuf::from(p),
         None => {
             let cache = std::env::var_os("XDG_CACHE_HOME")
                 .map(PathBuf::from)
                 .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-            cache.join("prov-venv")
+            cache.join("prov-venv/bin/python")
         }
     };
-    let python = venv.join("bin/python");
     let has = Command::new(&python)
         .args(["-c", &format!("import {modules}")])
         .output()
@@ -45,13 +46,13 @@ fn python_with(modules: &str) -> Option<PathBuf> {
     match (has, required.is_some()) {
         (true, _) => Some(python),
         (false, true) => panic!(
-            "PROV_VENV={} lacks {modules}: run scripts/setup",
-            venv.display()
+            "PROV_PYTHON={} lacks {modules}: run scripts/setup",
+            python.display()
         ),
         (false, false) => {
             eprintln!(
                 "skipped: {} lacks {modules} (scripts/setup installs them; scripts/test requires them)",
-                venv.display()
+                python.display()
             );
             None
         }
@@ -327,10 +328,23 @@ fn common_get(base: &str, path: &str) -> String {
         .unwrap()
 }
 
+/// What `mlcroissant validate --jsonld FILE` does (its `scripts/validate.py`): load the
+/// document with `mlcroissant.Dataset`, exit 1 on a `ValidationError`.
+const CROISSANT_VALIDATE: &str = r#"
+import sys
+import mlcroissant as mlc
+try:
+    mlc.Dataset(sys.argv[1])
+except mlc.ValidationError as e:
+    print(e, file=sys.stderr)
+    sys.exit(1)
+"#;
+
 fn croissant_validate(python: &Path, file: &Path) -> std::process::Output {
-    let mlcroissant = python.with_file_name("mlcroissant");
-    Command::new(mlcroissant)
-        .args(["validate", "--jsonld", p(file)])
+    Command::new(python)
+        .arg("-c")
+        .arg(CROISSANT_VALIDATE)
+        .arg(file)
         .output()
         .unwrap()
 }
