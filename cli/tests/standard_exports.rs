@@ -298,26 +298,31 @@ fn model_signing_blake3_digests_match_attest_and_the_export() {
     assert_eq!(logged, distinct.into_iter().cloned().collect());
 }
 
-/// An export for a model the log does not have is refused, naming it, and writes nothing.
+/// An export of a checkpoint or a dataset version the log does not have is refused (exit 4),
+/// naming it, and writes nothing.
 #[test]
-fn model_signing_export_of_an_unknown_checkpoint_is_refused() {
+fn exports_of_what_the_log_does_not_have_are_refused() {
     let w = World::start();
     let out = w.path("none.json");
-    let r = prov(&[
-        "export",
-        "model-signing",
-        "--model",
-        "acme/none@c9",
-        "--out",
-        p(&out),
-        "--vkey",
-        &w.server.vkey,
-        "--server",
-        w.s(),
-    ]);
-    assert_ne!(r.code, 0, "{}", r.stdout);
-    assert!(r.stderr.contains("acme/none"), "{}", r.stderr);
-    assert!(!out.exists());
+    for args in [
+        ["model-signing", "--model", "acme/none@c9"],
+        ["croissant", "--dataset", "acme/none@1.0.0"],
+    ] {
+        let mut argv = vec!["export"];
+        argv.extend_from_slice(&args);
+        argv.extend_from_slice(&[
+            "--out",
+            p(&out),
+            "--vkey",
+            &w.server.vkey,
+            "--server",
+            w.s(),
+        ]);
+        let r = prov(&argv);
+        assert_eq!(r.code, 4, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("none"), "{}", r.stderr);
+        assert!(!out.exists());
+    }
 }
 
 fn common_get(base: &str, path: &str) -> String {

@@ -399,4 +399,71 @@ mod tests {
         assert!(!is_semver("1.0"));
         assert!(!is_semver("1..2"));
     }
+
+    /// docs/formats.md, "Croissant export", worked example: a JSON Lines version of two items.
+    #[test]
+    fn the_worked_example_is_what_the_export_writes() {
+        use verifier::entry::Name;
+        use verifier::set::meta::{canonical, meta_digest};
+        use verifier::set::SetLeaf;
+        use verifier::{ContentId, Digest};
+
+        let name = |s: &str| Name::new(s).unwrap();
+        let dv = DatasetVersion {
+            publisher: name("acme"),
+            dataset: name("crawl"),
+            version: name("1.0.0"),
+            manifest_root: Digest([0x11; 32]),
+            item_count: 2,
+            total_bytes: 21,
+            corpus_mode: CorpusMode::JsonLines {
+                field: "text".into(),
+            },
+            licence: "CC-BY-4.0 OR MIT".into(),
+            previous: None,
+            sources: None,
+            passages: None,
+        };
+        let leaf = |text: &str, meta: Value| {
+            let digest = meta_digest(Some(&canonical(&meta).unwrap()));
+            VerifiedLeaf {
+                leaf: SetLeaf {
+                    cid: ContentId::of(text.as_bytes()),
+                    size: text.len() as u64,
+                    meta: digest,
+                },
+                metadata: Some(meta),
+            }
+        };
+        let mut leaves = vec![
+            leaf(
+                "first page",
+                json!({"sources": [{"path": "part-0.jsonl", "line": 1,
+                    "source": "https://a.example/1", "license": "CC-BY-4.0"}]}),
+            ),
+            leaf(
+                "second page",
+                json!({"sources": [{"path": "part-0.jsonl", "line": 2,
+                    "source": "https://b.example/2", "license": "MIT"}]}),
+            ),
+        ];
+        leaves.sort_by(|a, b| a.leaf.cid.cmp(&b.leaf.cid));
+        let got = document(&Input {
+            dv: &dv,
+            index: 1,
+            entry_json: "(the entry's canonical JSON)",
+            time: 1_796_083_200,
+            tlog_proof: "(the entry's tlog-proof)",
+            checkpoint: "(the signed checkpoint)",
+            url: "https://ledger.example/v1/datasets/acme/crawl/1.0.0".into(),
+            leaves: &leaves,
+        });
+        let want = crate::cmd::export::doc_example::json_after("### Worked example: Croissant");
+        assert_eq!(
+            want,
+            got,
+            "docs/formats.md should show:\n{}",
+            serde_json::to_string_pretty(&got).unwrap()
+        );
+    }
 }

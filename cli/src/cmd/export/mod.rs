@@ -11,6 +11,8 @@
 //! One module per subcommand; each adds a variant to [`ExportCmd`] and an arm to [`run`].
 
 pub mod croissant;
+#[cfg(test)]
+mod doc_example;
 pub mod leaves;
 pub mod model_signing;
 pub mod provenance;

@@ -174,4 +174,29 @@ mod tests {
             hex::encode(h.finalize())
         );
     }
+
+    /// docs/formats.md, "model_signing export", worked example: the statement for three files.
+    #[test]
+    fn the_worked_example_is_what_the_export_writes() {
+        let files: [(&str, &[u8]); 3] = [
+            ("tokenizer/vocab.txt", b"a\nb\n"),
+            ("model.safetensors", b"weights"),
+            ("config.json", b"{}"),
+        ];
+        let resources = files
+            .iter()
+            .map(|(name, bytes)| Resource {
+                name: name.to_string(),
+                digest: *blake3::hash(bytes).as_bytes(),
+            })
+            .collect();
+        let got = statement("lm", resources);
+        let want = crate::cmd::export::doc_example::json_after("### Worked example: model_signing");
+        assert_eq!(
+            want,
+            got,
+            "docs/formats.md should show:\n{}",
+            serde_json::to_string_pretty(&got).unwrap()
+        );
+    }
 }
