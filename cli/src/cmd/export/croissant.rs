@@ -447,7 +447,7 @@ mod tests {
                     "source": "https://b.example/2", "license": "MIT"}]}),
             ),
         ];
-        leaves.sort_by(|a, b| a.leaf.cid.cmp(&b.leaf.cid));
+        leaves.sort_by_key(|l| l.leaf.cid);
         let got = document(&Input {
             dv: &dv,
             index: 1,
