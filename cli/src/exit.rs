@@ -15,7 +15,9 @@
 //! | 10 | `verify compliance --require-passages`: passages unchecked: no violation, but a passage opt-out cannot be checked for a dataset version without a passage tree (without the flag: a warning, and the exit the rest decides); `check --passages`: nothing found where it can be decided, but some version has no passage tree |
 //!
 //! `verify training-summary`: 0 every figure recomputes, 1 a figure differs, 2 not a summary or a
-//! proof does not verify.
+//! proof does not verify. `verify provenance`: 0 the envelope verifies (and with `--server` every
+//! claim recomputes), 1 a claim differs from the ledger, 2 a signature, the shape or a proof does
+//! not verify.
 //!
 //! A broken pipe on stdout (`prov ... | head`) is success: the reader has what it wanted.
 //!

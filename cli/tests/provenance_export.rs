@@ -129,6 +129,12 @@ fn provenance_export_names_the_weights_datasets_and_verdict_and_verifies() {
     let out = w.dir.join("c2.intoto.json");
     let r = export(&w, &keys, &w.alice, &out);
     assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("4 weight files, 1 dataset versions, compliance compliant"),
+        "{}",
+        r.stdout
+    );
     let (env, st) = statement_of(&out);
     assert_eq!(env.payload_type, "application/vnd.in-toto+json");
     assert_eq!(st.type_, "https://in-toto.io/Statement/v1");
@@ -261,6 +267,48 @@ fn a_publisher_who_restates_a_violated_verdict_as_compliant_is_caught_online() {
 }
 
 #[test]
+fn a_log_checkpoint_forged_by_the_publisher_is_refused_offline_with_the_logs_key() {
+    let (w, keys) = world_c2(&[]);
+    let out = w.dir.join("c2.intoto.json");
+    assert_eq!(export(&w, &keys, &w.alice, &out).code, 0);
+    let (_, mut st) = statement_of(&out);
+    let alice = alice_key(&w);
+    // alice names a bigger log than there is, signing its checkpoint with her own key under
+    // the log's name: her signature on the statement holds, the log's on the checkpoint not.
+    let origin = st
+        .predicate
+        .build_definition
+        .internal_parameters
+        .log
+        .clone();
+    let signer = verifier::note::NoteSigner::new(&origin, alice.clone()).unwrap();
+    let fake = verifier::Checkpoint {
+        origin,
+        size: verifier::TreeSize(1000),
+        root: verifier::Digest([7; 32]),
+    }
+    .sign(&signer)
+    .unwrap();
+    st.predicate.build_definition.resolved_dependencies[0]
+        .annotations
+        .as_mut()
+        .unwrap()
+        .log_checkpoint = fake;
+    let forged = w.dir.join("forged.json");
+    resign(&st, &alice, &forged);
+    let r = verify(&w, &keys, &forged, &public_b64(&alice), false);
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("resolvedDependencies[0]"), "{}", r.stderr);
+    // The honest export passes the same check.
+    let r = verify(&w, &keys, &out, &public_b64(&alice), false);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(json(&r.stdout)["checked"]
+        .as_str()
+        .unwrap()
+        .contains("log's checkpoints"));
+}
+
+#[test]
 fn a_publisher_who_swaps_a_dependency_or_a_weight_file_is_caught_online() {
     let (w, keys) = world_c2(&[]);
     let out = w.dir.join("c2.intoto.json");
@@ -355,4 +403,24 @@ fn an_independent_in_toto_verifier_accepts_the_export_and_refuses_a_wrong_key() 
     let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let o = run(&other.verifying_key());
     assert!(!o.status.success(), "a wrong key verified");
+
+    // The worked example of docs/formats.md (publisher key 32 bytes of 0x07), too.
+    let page = include_str!("../../docs/formats.md");
+    let section = &page[page
+        .find("\n## in-toto / SLSA provenance export\n")
+        .unwrap()..];
+    let at = section.find("```json\n{\n  \"payload\"").unwrap() + 8;
+    let example = &section[at..at + section[at..].find("```").unwrap()];
+    std::fs::write(&out, example).unwrap();
+    let o = run(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json(&stdout)["subjects"]["model.safetensors"]["blake3"],
+        blake3::hash(b"weights").to_hex().as_str()
+    );
 }

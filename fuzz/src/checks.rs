@@ -1302,3 +1302,124 @@ fn assert_range_members(tree: &RangeTree, range: &Range, m: &verifier::range::Ra
         assert!(range.contains(leaf.as_bytes()));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// intoto_envelope
+
+/// The publisher key of the in-toto fixture: 32 bytes of `0x07` (as in docs/formats.md's
+/// worked example).
+pub fn intoto_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+/// The one statement [`intoto_key`] signs in the fixtures: a checkpoint of the example log
+/// (its checkpoint at size 4 over the root of 32 bytes of `0x5a`, signed by [`log_signer`]).
+pub fn intoto_statement() -> verifier::export::intoto::Statement {
+    use std::collections::BTreeMap;
+    use verifier::export::intoto::*;
+    let checkpoint = Checkpoint {
+        origin: LOG_ORIGIN.into(),
+        size: TreeSize(4),
+        root: Digest([0x5a; 32]),
+    }
+    .sign(log_signer())
+    .expect("the example log signs");
+    Statement {
+        type_: STATEMENT_TYPE.into(),
+        subject: vec![ResourceDescriptor {
+            name: Some("model.safetensors".into()),
+            digest: BTreeMap::from([(SUBJECT_DIGEST.into(), "ab".repeat(32))]),
+            ..Default::default()
+        }],
+        predicate_type: PREDICATE_TYPE.into(),
+        predicate: Provenance {
+            build_definition: BuildDefinition {
+                build_type: BUILD_TYPE.into(),
+                external_parameters: ExternalParameters {
+                    model: "acme/lm@c1".into(),
+                    datasets: vec!["acme/web@v1".into()],
+                    optout_horizon: 3,
+                },
+                internal_parameters: InternalParameters {
+                    log: LOG_ORIGIN.into(),
+                    model_checkpoint: ModelCheckpointRef {
+                        entry_index: 3,
+                        weights_root: "22".repeat(32),
+                        weights_count: 1,
+                        log_checkpoint: checkpoint.clone(),
+                    },
+                    compliance: ComplianceVerdict {
+                        conclusion: "compliant".into(),
+                        exit: 0,
+                        horizon: 3,
+                        checkpoint_size: 4,
+                        optouts_checked: 0,
+                        violations: 0,
+                        complete: Some(true),
+                    },
+                },
+                resolved_dependencies: vec![ResourceDescriptor {
+                    uri: Some(dataset_uri(LOG_ORIGIN, "acme", "web", "v1")),
+                    digest: BTreeMap::from([(DEPENDENCY_DIGEST.into(), "11".repeat(32))]),
+                    annotations: Some(DependencyAnnotations {
+                        entry_index: 1,
+                        log_checkpoint: checkpoint,
+                    }),
+                    ..Default::default()
+                }],
+            },
+            run_details: RunDetails {
+                builder: Builder {
+                    id: builder_id(LOG_ORIGIN, "acme"),
+                },
+            },
+        },
+    }
+}
+
+/// A DSSE envelope (JSON) as `prov verify provenance` reads it
+/// (`verifier::export::intoto::Envelope`), verified with [`intoto_key`].
+///
+/// - What parses serialises to JSON that parses back equal.
+/// - Any statement in the payload, signed or not, is checked (shape, and against the example
+///   log's key) without panicking.
+/// - Sound: an envelope verifies only if its payload is byte for byte the fixture's signed
+///   statement ([`intoto_statement`], the only one the key signed), and then its log
+///   checkpoints verify with the example log's key.
+pub fn intoto_envelope(data: &[u8]) -> Reached {
+    use verifier::export::intoto::{Envelope, Statement};
+    let Ok(env) = serde_json::from_slice::<Envelope>(data) else {
+        return Reached::default();
+    };
+    let json = serde_json::to_vec(&env).expect("an envelope serialises");
+    let back: Envelope = serde_json::from_slice(&json).expect("a serialised envelope parses");
+    assert_eq!(back, env, "an envelope round-trips");
+    let payload = base64::engine::general_purpose::STANDARD.decode(&env.payload);
+    if let Some(st) = payload
+        .as_ref()
+        .ok()
+        .and_then(|p| serde_json::from_slice::<Statement>(p).ok())
+    {
+        let _ = st.check();
+        let _ = st.verify_log(log_key());
+    }
+    let Ok(st) = env.verify(&intoto_key().verifying_key()) else {
+        return Reached {
+            parsed: true,
+            verified: false,
+        };
+    };
+    let want = intoto_statement();
+    assert_eq!(
+        payload.expect("a verified payload is base64"),
+        serde_json::to_vec(&want).expect("a statement serialises"),
+        "only the signed payload verifies"
+    );
+    assert_eq!(st, want);
+    st.verify_log(log_key())
+        .expect("the fixture's checkpoints are the log's");
+    Reached {
+        parsed: true,
+        verified: true,
+    }
+}

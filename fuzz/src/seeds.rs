@@ -23,7 +23,7 @@ use crate::checks::{
 };
 
 /// The fuzz targets, in the order of their seeds.
-pub const TARGETS: [&str; 15] = [
+pub const TARGETS: [&str; 16] = [
     "checkpoint",
     "note",
     "vkey",
@@ -39,6 +39,7 @@ pub const TARGETS: [&str; 15] = [
     "consistency_proof",
     "set_proof_file",
     "range_proof",
+    "intoto_envelope",
 ];
 
 /// One seed file: `fuzz/corpus/<target>/<name>`.
@@ -523,6 +524,52 @@ pub fn all() -> Vec<Seed> {
             .expect("JSON is UTF-8")
             .replace("\"size\":3", "\"size\":4");
         add("upload_request", "bad-tampered-size", tampered.into_bytes());
+    }
+
+    // intoto_envelope: the fixture statement signed (pretty and compact), with a bogus
+    // signature before the good one, under another payload type, and not an envelope.
+    {
+        use verifier::export::intoto::{Envelope, EnvelopeSignature};
+        let env = Envelope::sign(
+            &crate::checks::intoto_statement(),
+            &crate::checks::intoto_key(),
+        )
+        .expect("signs");
+        add(
+            "intoto_envelope",
+            "signed",
+            serde_json::to_vec_pretty(&env).expect("json"),
+        );
+        add(
+            "intoto_envelope",
+            "compact",
+            serde_json::to_vec(&env).expect("json"),
+        );
+        let mut two = env.clone();
+        two.signatures.insert(
+            0,
+            EnvelopeSignature {
+                keyid: "00".repeat(32),
+                sig: "AAAA".into(),
+            },
+        );
+        add(
+            "intoto_envelope",
+            "two-signatures",
+            serde_json::to_vec(&two).expect("json"),
+        );
+        let mut other = env;
+        other.payload_type = "application/json".into();
+        add(
+            "intoto_envelope",
+            "other-payload-type",
+            serde_json::to_vec(&other).expect("json"),
+        );
+        add(
+            "intoto_envelope",
+            "bad-not-an-envelope",
+            br#"{"payload":1,"payloadType":"application/vnd.in-toto+json"}"#.to_vec(),
+        );
     }
 
     // key_file: the example log key, a publisher key, the v1 fixture's ledger.key, CRLF and

@@ -50,6 +50,7 @@ fn body(target: &str) -> fn(&[u8]) -> Reached {
         "consistency_proof" => checks::consistency_proof,
         "set_proof_file" => checks::set_proof_file,
         "range_proof" => checks::range_proof,
+        "intoto_envelope" => checks::intoto_envelope,
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -391,6 +392,11 @@ fn fuzz_set_proof_file() {
 #[test]
 fn fuzz_range_proof() {
     smoke("range_proof");
+}
+
+#[test]
+fn fuzz_intoto_envelope() {
+    smoke("intoto_envelope");
 }
 
 /// `fuzz/corpus/` is exactly what `fuzz/src/seeds.rs` generates (no stray or stale seed, no

@@ -6,7 +6,8 @@
 //! ([`consistency_proof`]), private key files ([`keyfile`]), BLAKE3 sorted sets with inclusion
 //! and exclusion proofs ([`set`]), source keys and sites ([`source`]), range trees and range
 //! proofs ([`range`]), signed entries ([`entry`]), the compliance check that ties them
-//! together ([`compliance`]), normalised passages of texts and their ids ([`passage`]), and every
+//! together ([`compliance`]), normalised passages of texts and their ids ([`passage`]), the
+//! exports to other tools' formats ([`export`]: in-toto / SLSA provenance in DSSE), and every
 //! wire format's parser and printer.
 //!
 //! Deliberately not here: I/O, storage, async and threads. Every function takes bytes or a

@@ -11,6 +11,9 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::note::VerifierKey;
+
 /// The statement's `_type`.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The statement's `predicateType`.
@@ -41,6 +44,32 @@ pub enum IntotoError {
     Json(#[source] serde_json::Error),
     #[error("the statement is malformed: {0}")]
     Shape(#[from] ShapeError),
+    #[error("the statement is about the log {statement:?}, the key is {key:?}'s")]
+    OtherLog { statement: String, key: String },
+    #[error("{0}: not under prov://<the log>/")]
+    NotOfTheLog(Place),
+    #[error("{0}: the log checkpoint does not verify with the log's key")]
+    LogCheckpoint(Place, #[source] CheckpointError),
+    #[error("{0}: entry {1} is not in the log checkpoint of size {2}")]
+    EntryBeyondCheckpoint(Place, u64, u64),
+}
+
+/// Where in a statement a log reference is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    ModelCheckpoint,
+    Builder,
+    Dependency(usize),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::ModelCheckpoint => f.write_str("internalParameters.modelCheckpoint"),
+            Place::Builder => f.write_str("runDetails.builder.id"),
+            Place::Dependency(i) => write!(f, "resolvedDependencies[{i}]"),
+        }
+    }
 }
 
 /// What is wrong with a statement's shape.
@@ -326,6 +355,50 @@ impl Statement {
         }
         if self.predicate.run_details.builder.id.is_empty() {
             return Err(ShapeError::Builder);
+        }
+        Ok(())
+    }
+}
+
+impl Statement {
+    /// What can be checked with the log's key alone: the statement names this log (its origin,
+    /// every URI under `prov://<origin>/`), and every log checkpoint it carries is signed by the
+    /// log and holds the entry it is given for.
+    pub fn verify_log(&self, key: &VerifierKey) -> Result<(), IntotoError> {
+        let bd = &self.predicate.build_definition;
+        let log = &bd.internal_parameters.log;
+        if log != key.name() {
+            return Err(IntotoError::OtherLog {
+                statement: log.clone(),
+                key: key.name().to_string(),
+            });
+        }
+        let check = |place: Place, text: &str, index: u64| -> Result<(), IntotoError> {
+            let cp =
+                Checkpoint::verify(text, key).map_err(|e| IntotoError::LogCheckpoint(place, e))?;
+            if index >= cp.size.0 {
+                return Err(IntotoError::EntryBeyondCheckpoint(place, index, cp.size.0));
+            }
+            Ok(())
+        };
+        let m = &bd.internal_parameters.model_checkpoint;
+        check(Place::ModelCheckpoint, &m.log_checkpoint, m.entry_index)?;
+        let under = |uri: &str, what: &str| {
+            uri.strip_prefix("prov://")
+                .and_then(|u| u.strip_prefix(log.as_str()))
+                .is_some_and(|u| u.starts_with(what))
+        };
+        if !under(&self.predicate.run_details.builder.id, "/publishers/") {
+            return Err(IntotoError::NotOfTheLog(Place::Builder));
+        }
+        for (i, d) in bd.resolved_dependencies.iter().enumerate() {
+            let place = Place::Dependency(i);
+            if !d.uri.as_deref().is_some_and(|u| under(u, "/datasets/")) {
+                return Err(IntotoError::NotOfTheLog(place));
+            }
+            if let Some(a) = &d.annotations {
+                check(place, &a.log_checkpoint, a.entry_index)?;
+            }
         }
         Ok(())
     }

@@ -8,8 +8,9 @@
 //! metadata against the root the entry commits, and the compliance bundle as `prov verify
 //! compliance` verifies it.
 //!
-//! `prov verify provenance FILE --key PUB [--server URL]`: the envelope's signature and the
-//! statement's shape (offline); with `--server`, the statement recomputed from the ledger must
+//! `prov verify provenance FILE --key PUB [--vkey V] [--server URL]`: the envelope's signature
+//! and the statement's shape (offline), with `--vkey` the log checkpoints it carries; with
+//! `--server`, the statement recomputed from the ledger must
 //! equal the one signed (each dependency the committed entry, the subjects the committed weight
 //! files, the verdict the one the bundle gives now).
 //!
@@ -39,7 +40,7 @@ use crate::client::Client;
 use crate::cmd::keygen::read_key;
 use crate::cmd::proof::{checkpoint_index, verified_entry, KeyArg};
 use crate::cmd::publisher::Remote;
-use crate::cmd::verify::{evaluate, SiteCheck, SiteCheckArgs, Tiles};
+use crate::cmd::verify::{evaluate, load_vkey, SiteCheck, SiteCheckArgs, Tiles};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 use crate::logread;
 
@@ -103,10 +104,33 @@ pub fn run(a: &ProvenanceArgs) -> Outcome {
     }
     let envelope = Envelope::sign(&statement, &kf.key).or_exit(Exit::Local, "signing")?;
     let text = serde_json::to_string_pretty(&envelope).or_exit(Exit::Local, "json")?;
-    match &a.out {
-        Some(p) => std::fs::write(p, format!("{text}\n"))
-            .or_exit(Exit::Local, format!("writing {}", p.display()))?,
-        None => say(text)?,
+    let Some(out) = &a.out else {
+        say(text)?;
+        return Ok(Exit::Ok);
+    };
+    std::fs::write(out, format!("{text}\n"))
+        .or_exit(Exit::Local, format!("writing {}", out.display()))?;
+    let bd = &statement.predicate.build_definition;
+    if a.remote.json {
+        say_json(&json!({
+            "out": out.display().to_string(),
+            "model": bd.external_parameters.model,
+            "entry_index": index,
+            "keyid": envelope.signatures[0].keyid,
+            "subjects": statement.subject.len(),
+            "datasets": bd.external_parameters.datasets,
+            "conclusion": bd.internal_parameters.compliance.conclusion,
+        }))?;
+    } else {
+        say(format!(
+            "wrote {}: {} ({} weight files, {} dataset versions, compliance {}), signed by key {}",
+            out.display(),
+            bd.external_parameters.model,
+            statement.subject.len(),
+            bd.external_parameters.datasets.len(),
+            bd.internal_parameters.compliance.conclusion,
+            keyid(&kf.key.verifying_key())
+        ))?;
     }
     Ok(Exit::Ok)
 }
@@ -126,9 +150,23 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
     let internal = &claimed.predicate.build_definition.internal_parameters;
     let external = &claimed.predicate.build_definition.external_parameters;
     let mut differences = Vec::new();
+    // Offline with --vkey: the log's checkpoints the statement carries, with the log's key.
+    let log_checked = match (&a.server, &a.vkey.vkey) {
+        (None, Some(v)) => {
+            let vkey = load_vkey(v)?;
+            claimed
+                .verify_log(&vkey)
+                .or_exit(Exit::Invalid, format!("{}", a.file.display()))?;
+            true
+        }
+        _ => false,
+    };
     if let Some(server) = &a.server {
         let client = Client::new(server)?;
         let vkey = a.vkey.key(&client)?;
+        claimed
+            .verify_log(&vkey)
+            .or_exit(Exit::Invalid, format!("{}", a.file.display()))?;
         let index = internal.model_checkpoint.entry_index;
         let (got, signer) = statement(&client, &vkey, index, &a.checks)?;
         if signer != key {
@@ -140,9 +178,11 @@ pub fn verify(a: &VerifyArgs) -> Outcome {
         differences = compare(&claimed, &got);
     }
     let checked = if a.server.is_some() {
-        "signature, shape and every claim recomputed from the ledger"
+        "signature, shape, the log's checkpoints and every claim recomputed from the ledger"
+    } else if log_checked {
+        "signature, shape and the log's checkpoints (offline: claims not recomputed)"
     } else {
-        "signature and shape (offline: claims not recomputed)"
+        "signature and shape (offline, without --vkey: the log's checkpoints and the claims not checked)"
     };
     if a.json {
         say_json(&json!({
@@ -330,13 +370,26 @@ fn weight_files(
             Exit::Invalid,
             format!("{label}: weights leaf {n} ({})", leaf.cid),
         )?;
+        let mut named = false;
         for path in meta["sources"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|s| s["path"].as_str())
         {
-            files.insert(path.to_string(), leaf.cid.to_hex());
+            named = true;
+            if files.insert(path.to_string(), leaf.cid.to_hex()).is_some() {
+                return Err(Failure::msg(
+                    Exit::Invalid,
+                    format!("{label}: the weights set names the file {path:?} twice"),
+                ));
+            }
+        }
+        if !named {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("{label}: weights leaf {n} ({}) names no file", leaf.cid),
+            ));
         }
         Ok(true)
     })?;

@@ -183,3 +183,73 @@ fn the_keyid_is_securesystemslibs() {
     );
     assert_eq!(keyid(&k), hex::encode(Sha256::digest(json.as_bytes())));
 }
+
+fn logged(log_key: &SigningKey) -> (Statement, crate::note::VerifierKey) {
+    let signer = crate::note::NoteSigner::new("example.com/log", log_key.clone()).unwrap();
+    let cp = Checkpoint {
+        origin: "example.com/log".into(),
+        size: crate::TreeSize(5),
+        root: crate::Digest([9; 32]),
+    }
+    .sign(&signer)
+    .unwrap();
+    let mut s = statement();
+    let bd = &mut s.predicate.build_definition;
+    bd.internal_parameters.model_checkpoint.log_checkpoint = cp.clone();
+    bd.resolved_dependencies[0]
+        .annotations
+        .as_mut()
+        .unwrap()
+        .log_checkpoint = cp;
+    let vkey =
+        crate::note::VerifierKey::ed25519("example.com/log", log_key.verifying_key()).unwrap();
+    (s, vkey)
+}
+
+#[test]
+fn the_log_checkpoints_verify_with_the_logs_key() {
+    let (s, vkey) = logged(&key(1));
+    s.verify_log(&vkey).unwrap();
+}
+
+#[test]
+fn a_log_checkpoint_forged_by_the_publisher_is_refused() {
+    // The publisher signs the statement, but cannot sign for the log.
+    let (s, _) = logged(&key(7));
+    let (_, vkey) = logged(&key(1));
+    assert!(matches!(
+        s.verify_log(&vkey),
+        Err(IntotoError::LogCheckpoint(Place::ModelCheckpoint, _))
+    ));
+}
+
+#[test]
+fn an_entry_beyond_its_checkpoint_or_another_logs_uri_is_refused() {
+    let (mut s, vkey) = logged(&key(1));
+    s.predicate.build_definition.resolved_dependencies[0]
+        .annotations
+        .as_mut()
+        .unwrap()
+        .entry_index = 5;
+    assert!(matches!(
+        s.verify_log(&vkey),
+        Err(IntotoError::EntryBeyondCheckpoint(
+            Place::Dependency(0),
+            5,
+            5
+        ))
+    ));
+    let (mut s, vkey) = logged(&key(1));
+    s.predicate.build_definition.resolved_dependencies[0].uri =
+        Some(dataset_uri("evil.example/log", "acme", "web", "v1"));
+    assert!(matches!(
+        s.verify_log(&vkey),
+        Err(IntotoError::NotOfTheLog(Place::Dependency(0)))
+    ));
+    let (mut s, vkey) = logged(&key(1));
+    s.predicate.build_definition.internal_parameters.log = "evil.example/log".into();
+    assert!(matches!(
+        s.verify_log(&vkey),
+        Err(IntotoError::OtherLog { .. })
+    ));
+}
