@@ -205,7 +205,7 @@ fn model_signing_blake3_digests_match_attest_and_the_export() {
         0,
     ));
     let export = w.path("lm.model-signing.json");
-    ok(
+    let said = json(&ok(
         &[
             "export",
             "model-signing",
@@ -219,9 +219,12 @@ fn model_signing_blake3_digests_match_attest_and_the_export() {
             &w.server.vkey,
             "--server",
             w.s(),
+            "--json",
         ],
         0,
-    );
+    ));
+    assert_eq!(said["files"], 8, "{said}");
+    assert_eq!(said["index"], attested["index"], "{said}");
     let ours: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
     let theirs = json(&run_python(
         &python,

@@ -27,7 +27,7 @@ use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::export::leaves::{verified_leaves, VerifiedLeaf};
 use crate::cmd::proof::{verified_entry, KeyArg};
 use crate::cmd::publisher::Remote;
-use crate::exit::{say, Exit, Failure, OrExit, Outcome};
+use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 /// The Croissant version this export conforms to.
 pub const CONFORMS_TO: &str = "http://mlcommons.org/croissant/1.1";
@@ -365,12 +365,19 @@ pub fn run(a: &CroissantArgs) -> Outcome {
         Some(out) => {
             std::fs::write(out, format!("{text}\n"))
                 .or_exit(Exit::Local, format!("writing {}", out.display()))?;
-            crate::exit::warn(format!(
-                "wrote {} ({label}, entry {}: {} items)",
-                out.display(),
-                ve.index,
-                dv.item_count
-            ));
+            if a.remote.json {
+                say_json(
+                    &json!({"dataset": label, "index": ve.index, "items": dv.item_count,
+                    "out": out.display().to_string()}),
+                )?;
+            } else {
+                say(format!(
+                    "wrote {} ({label}, entry {}: {} items)",
+                    out.display(),
+                    ve.index,
+                    dv.item_count
+                ))?;
+            }
         }
         None => say(text)?,
     }

@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use crate::cmd::export::leaves::{verified_leaves, VerifiedLeaf};
 use crate::cmd::proof::{verified_checkpoint, KeyArg};
 use crate::cmd::publisher::Remote;
-use crate::exit::{say, Exit, Failure, OrExit, Outcome};
+use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
 /// The paths, relative to a model directory, that `model_signing` ignores by default
 /// (`hashing.Config`'s `ignore_git_paths`): only at the top level, with everything under them.
@@ -130,12 +130,17 @@ pub fn run(a: &ModelSigningArgs) -> Outcome {
         Some(path) => {
             std::fs::write(path, format!("{text}\n"))
                 .or_exit(Exit::Local, format!("writing {}", path.display()))?;
-            crate::exit::warn(format!(
-                "wrote {} ({label}, entry {}: {} files)",
-                path.display(),
-                ve.index,
-                st["predicate"]["resources"].as_array().map_or(0, Vec::len)
-            ));
+            let files = st["predicate"]["resources"].as_array().map_or(0, Vec::len);
+            if a.remote.json {
+                say_json(&json!({"model": label, "index": ve.index, "files": files,
+                    "out": path.display().to_string()}))?;
+            } else {
+                say(format!(
+                    "wrote {} ({label}, entry {}: {files} files)",
+                    path.display(),
+                    ve.index
+                ))?;
+            }
         }
         None => say(text)?,
     }
