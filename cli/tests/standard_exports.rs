@@ -500,4 +500,33 @@ fn croissant_export_validates_under_mlcroissant() {
     assert!(doc.get("version").is_none());
     assert_eq!(doc["recordSet"].as_array().unwrap().len(), 1);
     assert_eq!(doc["recordSet"][0]["data"].as_array().unwrap().len(), 2);
+
+    // A line corpus: its records are the files' lines.
+    let lines = w.path("lines");
+    write(&lines, &[("all.txt", b"one line\nanother line\n")]);
+    w.publish("lines", "2.0.1", &["--mode", "line", p(&lines)]);
+    let out = w.path("lines.croissant.json");
+    ok(
+        &[
+            "export",
+            "croissant",
+            "--dataset",
+            "acme/lines@2.0.1",
+            "--out",
+            p(&out),
+            "--vkey",
+            &w.server.vkey,
+            "--server",
+            w.s(),
+        ],
+        0,
+    );
+    let v = croissant_validate(&python, &out);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        doc["recordSet"][0]["field"][0]["source"]["extract"]["fileProperty"],
+        "lines"
+    );
+    assert_eq!(doc["recordSet"][1]["data"].as_array().unwrap().len(), 2);
 }
