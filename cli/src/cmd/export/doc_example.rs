@@ -2,7 +2,6 @@
 //! can hold each to the code that writes it.
 
 /// The first ```json block after the line `heading` in docs/formats.md, parsed.
-#[cfg(test)]
 pub fn json_after(heading: &str) -> serde_json::Value {
     let doc = include_str!("../../../../docs/formats.md");
     let at = doc
