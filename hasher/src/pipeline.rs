@@ -88,6 +88,9 @@ pub struct HashConfig {
     pub meta: MetaSpec,
     /// Globs of paths to leave out (see [`crate::walk`]).
     pub exclude: Vec<String>,
+    /// Paths relative to a directory root, exact, left out with everything under them (see
+    /// [`crate::walk::WalkOptions::exclude_root`]).
+    pub exclude_root: Vec<String>,
     pub follow_symlinks: bool,
     /// Skip and count invalid items instead of stopping at the first.
     pub skip_invalid: bool,
@@ -114,6 +117,7 @@ impl Default for HashConfig {
             field: "text".into(),
             meta: MetaSpec::default(),
             exclude: Vec::new(),
+            exclude_root: Vec::new(),
             follow_symlinks: false,
             skip_invalid: false,
             memory_budget: 256 << 20,
@@ -176,7 +180,8 @@ pub fn hash_corpus<W: Write + Seek>(
 ) -> Result<(Summary, Option<W>), HashError> {
     let started = Instant::now();
     cfg.validate()?;
-    let walk_opts = WalkOptions::new(&cfg.exclude, cfg.follow_symlinks)?;
+    let walk_opts =
+        WalkOptions::new(&cfg.exclude, cfg.follow_symlinks)?.with_exclude_root(&cfg.exclude_root);
     let workers = cfg
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))

@@ -25,6 +25,9 @@ pub struct CorpusFile {
 pub struct WalkOptions {
     pub exclude: GlobSet,
     pub follow_symlinks: bool,
+    /// Paths relative to a directory root, matched exactly (no globs, no file-name match), left
+    /// out with everything under them: the top-level names OpenSSF `model_signing` ignores.
+    pub exclude_root: Vec<String>,
 }
 
 impl WalkOptions {
@@ -41,7 +44,24 @@ impl WalkOptions {
         Ok(WalkOptions {
             exclude,
             follow_symlinks,
+            exclude_root: Vec::new(),
         })
+    }
+
+    /// [`WalkOptions::exclude_root`] set to `paths`.
+    pub fn with_exclude_root(mut self, paths: &[String]) -> Self {
+        self.exclude_root = paths.to_vec();
+        self
+    }
+
+    fn excluded_in_dir(&self, rel: &str) -> bool {
+        let under = |p: &String| {
+            rel == p
+                || rel
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        };
+        self.excluded(rel) || self.exclude_root.iter().any(under)
     }
 
     fn excluded(&self, rel: &str) -> bool {
@@ -88,7 +108,7 @@ pub fn walk(
             .follow_links(opts.follow_symlinks)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !opts.excluded(&rel_path(root, e.path())));
+            .filter_entry(|e| e.depth() == 0 || !opts.excluded_in_dir(&rel_path(root, e.path())));
         for entry in it {
             let item = match entry {
                 Err(e) => {
@@ -152,6 +172,33 @@ mod tests {
         assert_eq!(collect(&roots, &some), [".hidden", "a.txt", "b/z.txt"]);
         let file = [d.path().join("b/z.txt")];
         assert_eq!(collect(&file, &all), ["z.txt"]);
+    }
+
+    #[test]
+    fn exclude_root_drops_top_level_paths_only() {
+        let d = tempfile::tempdir().unwrap();
+        for p in [
+            ".git/config",
+            ".gitignore",
+            "a/.git/x",
+            "a/.gitignore",
+            "w.bin",
+            ".github2",
+        ] {
+            let f = d.path().join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, p).unwrap();
+        }
+        let roots = [d.path().to_path_buf()];
+        let opts = WalkOptions::new(&[], false).unwrap().with_exclude_root(&[
+            ".git".into(),
+            ".gitignore".into(),
+            ".github".into(),
+        ]);
+        assert_eq!(
+            collect(&roots, &opts),
+            [".github2", "a/.git/x", "a/.gitignore", "w.bin"]
+        );
     }
 
     #[test]

@@ -11,8 +11,9 @@ use ledger::{Digest, LeafIndex};
 use serde_json::json;
 
 use crate::client::{Client, DatasetVersionView, Health};
+use crate::cmd::export::model_signing::IGNORED_PATHS;
 use crate::cmd::keygen::read_key;
-use crate::cmd::publish::{hash_corpus, upload_manifest, CorpusArgs};
+use crate::cmd::publish::upload_manifest;
 use crate::cmd::publisher::{name_arg, origin, publisher_name, sign, submit, Remote};
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
@@ -85,16 +86,7 @@ pub fn run(args: &AttestArgs) -> Outcome {
 
     let tmp = tempfile::tempdir().or_exit(Exit::Local, "creating a temporary directory")?;
     let manifest = tmp.path().join("weights.jsonl");
-    let corpus = CorpusArgs {
-        mode: Some("file".into()),
-        field: "text".into(),
-        backend: args.backend.clone(),
-        paths: vec![args.weights.clone()],
-        passages: crate::cmd::hash::PassageArgs {
-            passages: "none".into(),
-        },
-    };
-    let header = hash_corpus(&corpus, &manifest)?;
+    let header = hash_weights(&args.weights, &args.backend, &manifest)?;
     upload_manifest(
         &client,
         Some(&kf.key),
@@ -139,6 +131,34 @@ pub fn run(args: &AttestArgs) -> Outcome {
         say(format!("opt-out horizon: {optout_horizon}"))?;
     }
     Ok(Exit::Ok)
+}
+
+/// Hashes a weights directory the way OpenSSF `model_signing` does with BLAKE3 file
+/// serialization (docs/formats.md, "model_signing export"): one item per regular file, its
+/// content id BLAKE3 of its bytes, its metadata the path relative to `dir`; the top-level git
+/// paths model_signing ignores ([`IGNORED_PATHS`]) are left out, nested ones kept, as it does.
+pub fn hash_weights(
+    dir: &std::path::Path,
+    backend: &str,
+    out: &std::path::Path,
+) -> Result<hasher::ManifestHeader, Failure> {
+    let backend: hasher::BackendChoice = backend.parse().or_exit(Exit::Invalid, "--backend")?;
+    let backend =
+        hasher::select(backend, None).or_exit(Exit::Local, "opening the hashing backend")?;
+    let cfg = hasher::HashConfig {
+        mode: hasher::Mode::File,
+        exclude_root: IGNORED_PATHS.iter().map(|p| p.to_string()).collect(),
+        ..hasher::HashConfig::default()
+    };
+    let summary = hasher::hash_to_file(
+        &[dir.to_path_buf()],
+        &cfg,
+        backend.as_ref(),
+        out,
+        &mut hasher::Quiet,
+    )
+    .or_exit(Exit::Local, "hashing the weights")?;
+    Ok(summary.header)
 }
 
 /// Parses `[publisher/]dataset@version` (default publisher `default_publisher`).

@@ -153,6 +153,7 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         field: a.field.clone(),
         meta: a.meta.spec()?,
         exclude: a.exclude.clone(),
+        exclude_root: Vec::new(),
         follow_symlinks: a.follow_symlinks,
         skip_invalid: a.skip_invalid,
         memory_budget: a.memory.saturating_mul(1 << 20),

@@ -206,12 +206,6 @@ pub fn run(args: &PublishArgs) -> Outcome {
     Ok(Exit::Ok)
 }
 
-/// Hashes the corpus into a manifest at `out`, with the default metadata (each item's path and
-/// position), and returns its header.
-pub fn hash_corpus(corpus: &CorpusArgs, out: &Path) -> Result<hasher::ManifestHeader, Failure> {
-    hash_corpus_with(corpus, hasher::MetaSpec::default(), out)
-}
-
 /// Hashes the corpus into a manifest at `out` with the metadata rule `meta`, and returns its
 /// header.
 pub fn hash_corpus_with(
