@@ -40,9 +40,11 @@ pub mod state;
 mod tests;
 mod tiles;
 mod uploads;
+pub mod witness;
 
 pub use config::{Config, ConfigError, Limits, ServeArgs};
 pub use problem::{ApiError, Problem};
 pub use router::router;
 pub use serve::{serve, serve_blocking, shutdown_signal, ServeError, Server};
 pub use state::AppState;
+pub use witness::{witness_router, Witness};
