@@ -47,4 +47,4 @@ pub use problem::{ApiError, Problem};
 pub use router::router;
 pub use serve::{serve, serve_blocking, shutdown_signal, ServeError, Server};
 pub use state::AppState;
-pub use witness::{witness_router, Witness};
+pub use witness::{serve_witness, witness_router, Witness};

@@ -34,7 +34,7 @@ use ledger::checkpoint::Checkpoint;
 use ledger::cosignature::WitnessSigner;
 use ledger::hash::{Sha256Log, TreeHasher};
 use ledger::note::{split_note, VerifierKey};
-use ledger::{verify_consistency, Digest, TreeSize};
+use ledger::{verify_consistency, Digest};
 use sha2::Digest as _;
 
 use crate::problem::ApiError;
@@ -217,6 +217,17 @@ pub fn witness_router(w: Arc<Witness>) -> Router {
         .with_state(w)
 }
 
+/// Serves `w` on `listener` until `shutdown` completes (in-flight requests finish first).
+pub async fn serve_witness(
+    listener: tokio::net::TcpListener,
+    w: Arc<Witness>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, witness_router(w))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// A checkpoint note (at most 1,000,000 bytes), 63 proof lines and the old size line.
 const MAX_BODY: usize = ledger::note::MAX_NOTE_BYTES + 64 * 46;
 
@@ -372,6 +383,7 @@ mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
     use ledger::note::NoteSigner;
+    use ledger::TreeSize;
 
     fn log() -> NoteSigner {
         NoteSigner::new("example.com/log", SigningKey::from_bytes(&[1; 32])).unwrap()

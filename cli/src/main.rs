@@ -67,6 +67,11 @@ enum Command {
     /// Serve a ledger over HTTP (creates one in a directory that does not exist).
     #[cfg(feature = "server")]
     Serve(cmd::serve::ServeCmdArgs),
+    /// Witness other logs: `serve` runs a C2SP tlog-witness v1 witness that cosigns their
+    /// checkpoints.
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Witness(cmd::witness::WitnessCmd),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +91,8 @@ fn main() -> ExitCode {
         Command::Audit(a) => return exit::finish(cmd::audit::run(&a)),
         #[cfg(feature = "server")]
         Command::Serve(a) => return exit::finish(cmd::serve::run(&a)),
+        #[cfg(feature = "server")]
+        Command::Witness(c) => return exit::finish(cmd::witness::run(&c)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
