@@ -40,6 +40,9 @@ pub struct WitnessServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
+    /// Announce the witness as one line of JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(cmd: &WitnessCmd) -> Outcome {
@@ -71,8 +74,13 @@ fn serve(a: &WitnessServeArgs) -> Outcome {
             .await
             .or_exit(Exit::Local, format!("listening on {}", a.listen))?;
         let addr = listener.local_addr().or_exit(Exit::Local, "listening")?;
-        say(format!("witness key: {}", witness.signer().witness_key()))?;
-        say(format!("listening: http://{addr}/"))?;
+        let vkey = witness.signer().witness_key().to_string();
+        if a.json {
+            say(serde_json::json!({"witness_key": vkey, "listen": addr.to_string()}))?;
+        } else {
+            say(format!("witness key: {vkey}"))?;
+            say(format!("listening: http://{addr}/"))?;
+        }
         api::serve_witness(listener, witness, shutdown)
             .await
             .map_err(|e| Failure::new(Exit::Local, e))
