@@ -438,6 +438,44 @@ mod tests {
         ));
     }
 
+    /// The race of the spec: two requests from the same old size, checked before either is
+    /// stored, would let the smaller one roll the witness back after the bigger was cosigned.
+    /// Under the lock, exactly one of them is cosigned and the others get 409.
+    #[test]
+    fn concurrent_submissions_from_one_old_size_never_roll_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = witness(dir.path());
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (1..=8u8)
+                .map(|i| {
+                    let w = &w;
+                    s.spawn(move || {
+                        w.add_checkpoint(
+                            format!("old 0\n\n{}", note(u64::from(i), [i; 32])).as_bytes(),
+                            1,
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "{results:?}");
+        let winner = results.iter().position(|r| r.is_ok()).unwrap() as u64 + 1;
+        for r in &results {
+            if let Err(e) = r {
+                assert!(
+                    matches!(e, AddCheckpointError::Conflict { old: 0, have } if *have == winner),
+                    "{e:?}"
+                );
+            }
+        }
+        let stored = read_state(&w.state_path("example.com/log"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.size.0, winner);
+    }
+
     #[test]
     fn unknown_logs_unsigned_notes_and_bad_bodies() {
         let dir = tempfile::tempdir().unwrap();

@@ -243,6 +243,55 @@ fn witness_cosigns_then_cosigns_the_grown_log_answers_409_and_keeps_its_state_ac
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
+    // An inclusion proof at the cosigned size: its checkpoint carries the cosignature once the
+    // witness's line is appended (the tlog-proof ends with the checkpoint note).
+    let proof_file = tmp.path().join("e0.tlog-proof");
+    let entry_file = tmp.path().join("e0.entry");
+    ok(
+        &[
+            "proof",
+            "inclusion",
+            "0",
+            "--out",
+            p(&proof_file),
+            "--entry-out",
+            p(&entry_file),
+            "--tree-size",
+            &n2.to_string(),
+            "--vkey",
+            &log.vkey,
+            "--server",
+            &log.url,
+        ],
+        0,
+    );
+    let inclusion = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "inclusion",
+            "--vkey",
+            &log.vkey,
+            "--entry",
+            p(&entry_file),
+            p(&proof_file),
+        ];
+        args.extend_from_slice(extra);
+        prov(&args)
+    };
+    let r = inclusion(&["--witness", &wvkey, "--min-witnesses", "1"]);
+    assert_eq!(r.code, 2, "not cosigned yet: {}{}", r.stdout, r.stderr);
+    let mut text = std::fs::read_to_string(&proof_file).unwrap();
+    text.push_str(&a.body);
+    std::fs::write(&proof_file, text).unwrap();
+    let r = inclusion(&["--witness", &wvkey, "--min-witnesses", "1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = inclusion(&["--witness", &other_wvkey, "--min-witnesses", "1"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    // Asking for more witnesses than were listed is refused, not silently lowered.
+    let r = inclusion(&["--witness", &wvkey, "--min-witnesses", "2"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--min-witnesses 2"), "{}", r.stderr);
+
     // Never back: the old checkpoint again, from the new size, is refused.
     let a = add_checkpoint(&w.url, n2, "", &note);
     assert_eq!(a.status, 400, "{}", a.body);
