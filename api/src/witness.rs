@@ -359,10 +359,16 @@ fn read_state(path: &Path) -> Result<Option<Checkpoint>, AddCheckpointError> {
 /// the rename itself survives a power cut. Only then is the cosignature sent: the witness never
 /// answers for a checkpoint it could forget, and so never cosigns below a size it cosigned.
 fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = tempfile_in(dir)?;
-    tmp.1.write_all(bytes)?;
-    tmp.1.sync_all()?;
-    std::fs::rename(&tmp.0, path)?;
+    let (tmp, mut f) = tempfile_in(dir)?;
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        // Nothing replaced the state; the stray file would only be clutter.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     #[cfg(unix)]
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())

@@ -54,6 +54,12 @@ pub fn run(cmd: &WitnessCmd) -> Outcome {
 fn serve(a: &WitnessServeArgs) -> Outcome {
     let key = keyfile::read_private(&a.key)
         .or_exit(Exit::Local, format!("reading --key {}", a.key.display()))?;
+    if let Some(mode) = keyfile::loose_mode(&a.key) {
+        crate::exit::warn(format!(
+            "{} has mode {mode:o}: other users can read the witness key and cosign in its name",
+            a.key.display()
+        ));
+    }
     let signer = WitnessSigner::new(key.name(), key.signing_key().clone())
         .or_exit(Exit::Invalid, "the witness key's name")?;
     let logs = a
