@@ -1,5 +1,6 @@
 //! The Provenance Ledger HTTP service (axum on tokio): the write API, the C2SP tlog-tiles read
-//! path, the JSON read API under `/v1/`, and the explorer's files.
+//! path, the JSON read API under `/v1/`, and the explorer's files; and, as a separate service
+//! with its own router and state, a C2SP tlog-witness for other logs ([`witness`]).
 //!
 //! Only this crate knows HTTP. It validates nothing the ledger validates: entries, sets and the
 //! cross-entry rules are the ledger's; this crate parses requests, maps the ledger's answers and
@@ -40,9 +41,11 @@ pub mod state;
 mod tests;
 mod tiles;
 mod uploads;
+pub mod witness;
 
 pub use config::{Config, ConfigError, Limits, ServeArgs};
 pub use problem::{ApiError, Problem};
 pub use router::router;
 pub use serve::{serve, serve_blocking, shutdown_signal, ServeError, Server};
 pub use state::AppState;
+pub use witness::{serve_witness, witness_router, Witness};

@@ -70,6 +70,11 @@ enum Command {
     /// Serve a ledger over HTTP (creates one in a directory that does not exist).
     #[cfg(feature = "server")]
     Serve(cmd::serve::ServeCmdArgs),
+    /// Witness other logs: `serve` runs a C2SP tlog-witness v1 witness that cosigns their
+    /// checkpoints.
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Witness(cmd::witness::WitnessCmd),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +95,8 @@ fn main() -> ExitCode {
         Command::Export(c) => return exit::finish(cmd::export::run(&c)),
         #[cfg(feature = "server")]
         Command::Serve(a) => return exit::finish(cmd::serve::run(&a)),
+        #[cfg(feature = "server")]
+        Command::Witness(c) => return exit::finish(cmd::witness::run(&c)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,6 +29,7 @@ use hasher::meta::{canonical, meta_digest};
 use verifier::compliance::{
     bundle_optout_indices, verify_bundle, ComplianceBundle, Verdict, Violation,
 };
+use verifier::cosignature;
 use verifier::entry::{
     verify_batch, Entry, EntryBody, EntryError, Name, SIGNATURE_CONTEXT, SIGNATURE_CONTEXT_V2,
 };
@@ -273,6 +274,8 @@ fn checkpoint_body(s: &str) -> bool {
 ///   the log key a text whose (deterministic Ed25519) signature line is in the note.
 /// - `verify_note` returns the text `split_note` finds (the note up to its last blank line).
 /// - Any note text that `split_note` accepts can be signed, and the signed note verifies to it.
+/// - `cosignature::cosignatures` finds a valid cosignature by the tlog-tiles-300 witness only on
+///   the checkpoint it cosigned, and agrees with `verify_note` on it.
 pub fn note(data: &[u8]) -> Reached {
     let Some(s) = text(data) else {
         return Reached::default();
@@ -316,7 +319,28 @@ pub fn note(data: &[u8]) -> Reached {
             }
         }
     }
+    if let Ok(found) = cosignature::cosignatures(s, std::slice::from_ref(mirror_witness())) {
+        if !found.is_empty() {
+            r.verified = true;
+            assert_eq!(
+                note::split_note(s).map(|(b, _)| b),
+                Ok(MIRROR_TEXT),
+                "a cosignature verifies on a text the witness never cosigned"
+            );
+            assert!(
+                note::verify_note(s, mirror_key()).is_ok(),
+                "cosignatures() and verify_note disagree"
+            );
+        }
+    }
     r
+}
+
+fn mirror_witness() -> &'static cosignature::WitnessKey {
+    static K: OnceLock<cosignature::WitnessKey> = OnceLock::new();
+    K.get_or_init(|| {
+        cosignature::WitnessKey::parse(MIRROR_VKEY).expect("the tlog-tiles-300 witness vkey")
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

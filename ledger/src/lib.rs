@@ -14,8 +14,8 @@ pub mod sequencer;
 pub mod store;
 
 pub use verifier::{
-    checkpoint, compliance, entry, hash, merkle, note, range, set, source, tile, tlog_proof, tree,
-    types,
+    checkpoint, compliance, cosignature, entry, hash, merkle, note, range, set, source, tile,
+    tlog_proof, tree, types,
 };
 
 pub use verifier::{

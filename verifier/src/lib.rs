@@ -2,7 +2,8 @@
 //!
 //! Here: the value types ([`types`]), the hashes of the log and the sets ([`hash`]), RFC 6962
 //! Merkle math ([`merkle`], [`tree`]), tiles ([`tile`]), signed notes ([`note`]), C2SP
-//! checkpoints ([`checkpoint`]), tlog-proofs ([`tlog_proof`]), consistency-proof files
+//! checkpoints ([`checkpoint`]), witness cosignatures and k-of-n witness policies
+//! ([`cosignature`]), tlog-proofs ([`tlog_proof`]), consistency-proof files
 //! ([`consistency_proof`]), private key files ([`keyfile`]), BLAKE3 sorted sets with inclusion
 //! and exclusion proofs ([`set`]), source keys and sites ([`source`]), range trees and range
 //! proofs ([`range`]), signed entries ([`entry`]), the compliance check that ties them
@@ -19,6 +20,7 @@
 pub mod checkpoint;
 pub mod compliance;
 pub mod consistency_proof;
+pub mod cosignature;
 pub mod entry;
 pub mod export;
 pub mod hash;
@@ -35,6 +37,9 @@ pub mod tree;
 pub mod types;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use cosignature::{
+    verify_cosigned, Cosignature, CosignatureError, WitnessKey, WitnessPolicy, WitnessSigner,
+};
 pub use hash::{leaf_hash, node_hash, Blake3Set, Sha256Log, TreeHasher};
 pub use merkle::{verify_consistency, verify_inclusion, ProofError, StreamingRoot};
 pub use note::{sign_note, verify_note, NoteError, NoteSigner, VerifierKey};

@@ -102,7 +102,7 @@ impl VerifierKey {
         Self::new(name, KeyType::Ed25519, key)
     }
 
-    fn new(name: &str, key_type: KeyType, key: VerifyingKey) -> Result<Self, NoteError> {
+    pub(crate) fn new(name: &str, key_type: KeyType, key: VerifyingKey) -> Result<Self, NoteError> {
         if !signed_note::is_key_name_valid(name) {
             return Err(NoteError::InvalidName(name.to_string()));
         }

@@ -1,5 +1,6 @@
-//! `prov keygen --out KEY [--name NAME]`: a new Ed25519 signing key for a publisher or a
-//! rights holder, written to a new file with mode 0600; prints the public key.
+//! `prov keygen --out KEY [--name NAME] [--witness]`: a new Ed25519 signing key for a publisher
+//! or a rights holder (or, with `--witness`, for `prov witness serve`), written to a new file with
+//! mode 0600; prints the public key (with `--witness`, the witness vkey).
 //!
 //! The file is one line in the signed-note private key format (Go's
 //! `golang.org/x/mod/sumdb/note`, the same as a ledger's own `ledger.key`):
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
+use ledger::cosignature::WitnessSigner;
 use ledger::entry::Name;
 use ledger::store::keyfile::{self, KeyFileError};
 use serde_json::json;
@@ -38,6 +40,11 @@ pub struct KeygenArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// A witness key (for `prov witness serve`): --name is the witness's name (a schema-less URL
+    /// such as `witness.example.org/w1`), and the public key is printed as a witness vkey
+    /// (C2SP tlog-cosignature, signature type 0x04).
+    #[arg(long)]
+    pub witness: bool,
 }
 
 /// A signing key read from a key file, with the name it was made for.
@@ -54,6 +61,9 @@ impl KeyFile {
 }
 
 pub fn run(args: &KeygenArgs) -> Outcome {
+    if args.witness {
+        return witness(args);
+    }
     Name::new(args.name.clone()).map_err(|n| {
         Failure::msg(
             Exit::Invalid,
@@ -77,6 +87,33 @@ pub fn run(args: &KeygenArgs) -> Outcome {
     } else {
         say(format!("wrote {} (mode 0600)", args.out.display()))?;
         say(format!("public key: {public}"))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `prov keygen --witness`: the same key file, and the witness vkey.
+fn witness(args: &KeygenArgs) -> Outcome {
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    let signer = WitnessSigner::new(&args.name, key.clone()).map_err(|_| {
+        Failure::msg(
+            Exit::Invalid,
+            format!(
+                "--name {:?}: a witness name has no spaces or '+'",
+                args.name
+            ),
+        )
+    })?;
+    write_key(&args.out, &args.name, &key)?;
+    let vkey = signer.witness_key().to_string();
+    if args.json {
+        say_json(&json!({
+            "key_file": args.out.display().to_string(),
+            "name": args.name,
+            "witness_key": vkey,
+        }))?;
+    } else {
+        say(format!("wrote {} (mode 0600)", args.out.display()))?;
+        say(format!("witness key: {vkey}"))?;
     }
     Ok(Exit::Ok)
 }

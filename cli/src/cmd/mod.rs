@@ -18,6 +18,8 @@ pub mod report;
 pub mod serve;
 pub mod sitekeys;
 pub mod verify;
+#[cfg(feature = "server")]
+pub mod witness;
 
 use hasher::merge::MergeError;
 use hasher::HashError;

@@ -3,6 +3,10 @@
 //! - `inclusion --vkey V --entry ENTRY_FILE PROOF.tlog-proof`: a C2SP tlog-proof, for any C2SP
 //!   log with an Ed25519 key (the entry file holds the entry's exact bytes);
 //! - `consistency --vkey V OLD_CHECKPOINT NEW_CHECKPOINT PROOF`: the new tree extends the old;
+//! - `checkpoint --vkey V CHECKPOINT`: the log signed the checkpoint;
+//! - `inclusion`, `consistency` and `checkpoint` take `--witness VKEY` (repeatable) and
+//!   `--min-witnesses K`: the checkpoint (the new one for `consistency`) must carry valid C2SP
+//!   tlog-cosignature v1 cosignatures from at least K distinct listed witnesses, else exit 2;
 //! - `set-inclusion|set-exclusion --set-root HEX --id CID PROOF`: a set proof;
 //! - `compliance --vkey V (--server URL | --tiles DIR | --offline) BUNDLE`: a checkpoint's
 //!   compliance bundle. Unless `--offline`, it also reads every entry below the horizon from the
@@ -25,6 +29,7 @@ use verifier::compliance::{
     SiteViolation, Verdict,
 };
 use verifier::consistency_proof;
+use verifier::cosignature::{verify_cosigned, Cosignature, WitnessKey, WitnessPolicy};
 use verifier::entry::{Entry, EntryBody};
 use verifier::set::{parse_membership_proof_json, Membership, SetMembershipProof};
 use verifier::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
@@ -44,6 +49,9 @@ pub enum VerifyCmd {
     Inclusion(InclusionArgs),
     /// Two signed checkpoints of one log, and the proof that the newer extends the older.
     Consistency(ConsistencyArgs),
+    /// A signed checkpoint: the log's signature and, with --witness and --min-witnesses, the
+    /// cosignatures of enough distinct listed witnesses (C2SP tlog-cosignature).
+    Checkpoint(CheckpointArgs),
     /// A content id is in a set (a dataset version's manifest, an opt-out set, weights).
     SetInclusion(SetArgs),
     /// A content id is not in a set.
@@ -72,6 +80,36 @@ pub struct InclusionArgs {
     /// The c2sp.org/tlog-proof@v1 file.
     #[arg(value_name = "PROOF")]
     pub proof: PathBuf,
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The witnesses a checkpoint must be cosigned by (C2SP tlog-cosignature v1).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WitnessArgs {
+    /// A witness's key (a vkey of signature type 0x04, as `prov keygen --witness` and
+    /// `prov witness serve` print it), or a file holding it. Repeat for more witnesses.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// Refuse (exit 2) a checkpoint without valid cosignatures from at least K distinct listed
+    /// witnesses. 0 (the default) checks no cosignature.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub min_witnesses: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckpointArgs {
+    /// The log's verifier key (C2SP vkey), or a file holding it.
+    #[arg(long, value_name = "VKEY")]
+    pub vkey: String,
+    /// The signed checkpoint (a note file, cosignatures included).
+    #[arg(value_name = "CHECKPOINT")]
+    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -91,6 +129,10 @@ pub struct ConsistencyArgs {
     /// The proof: base64 hashes one per line, or the JSON of /v1/proofs/consistency.
     #[arg(value_name = "PROOF")]
     pub proof: PathBuf,
+    /// Witnesses that must have cosigned the NEW checkpoint (the old one is covered by the
+    /// proof).
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -184,6 +226,7 @@ pub fn run(cmd: &VerifyCmd) -> Outcome {
     match cmd {
         VerifyCmd::Inclusion(a) => report(a.json, inclusion(a)),
         VerifyCmd::Consistency(a) => report(a.json, consistency(a)),
+        VerifyCmd::Checkpoint(a) => report(a.json, checkpoint(a)),
         VerifyCmd::SetInclusion(a) => report(a.json, set_proof(a, Membership::Included)),
         VerifyCmd::SetExclusion(a) => report(a.json, set_proof(a, Membership::Excluded)),
         VerifyCmd::Compliance(a) => compliance(a),
@@ -211,6 +254,90 @@ fn report(json: bool, r: Result<(String, Value), Failure>) -> Outcome {
             Err(f)
         }
     }
+}
+
+/// Checks `note`'s cosignatures against `w`: at least `--min-witnesses` distinct listed witnesses
+/// must have cosigned it (the log's signature is checked too). Exit 2 otherwise.
+pub fn witnessed(
+    note: &str,
+    key: &VerifierKey,
+    w: &WitnessArgs,
+) -> Result<Vec<Cosignature>, Failure> {
+    if w.witnesses.is_empty() && w.min_witnesses == 0 {
+        return Ok(Vec::new());
+    }
+    let mut keys = Vec::new();
+    for arg in &w.witnesses {
+        let p = Path::new(arg);
+        let text = if p.is_file() {
+            read_text(p)?
+        } else {
+            arg.clone()
+        };
+        let k = WitnessKey::parse(text.trim()).or_exit(
+            Exit::Invalid,
+            format!("--witness {arg} is not a witness vkey"),
+        )?;
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    if w.min_witnesses > keys.len() {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "--min-witnesses {} is more than the {} distinct --witness keys given",
+                w.min_witnesses,
+                keys.len()
+            ),
+        ));
+    }
+    let policy = WitnessPolicy {
+        witnesses: keys,
+        min: w.min_witnesses,
+    };
+    verify_cosigned(note, key, &policy).or_exit(Exit::Invalid, "the checkpoint's cosignatures")
+}
+
+fn cosignatures_json(c: &[Cosignature]) -> Value {
+    c.iter()
+        .map(|c| json!({"witness": c.witness, "key_id": format!("{:08x}", c.key_id), "timestamp": c.timestamp}))
+        .collect()
+}
+
+fn checkpoint(a: &CheckpointArgs) -> Result<(String, Value), Failure> {
+    let key = load_vkey(&a.vkey)?;
+    let note = read_text(&a.checkpoint)?;
+    let cp = Checkpoint::verify(&note, &key).or_exit(
+        Exit::Invalid,
+        format!("checkpoint {}", a.checkpoint.display()),
+    )?;
+    let cos = witnessed(&note, &key, &a.witnesses)?;
+    let names: Vec<&str> = cos.iter().map(|c| c.witness.as_str()).collect();
+    Ok((
+        format!(
+            "verified: {} at size {} (root {}){}",
+            cp.origin,
+            cp.size,
+            cp.root.to_base64(),
+            if a.witnesses.witnesses.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", cosigned by {} of the listed witnesses ({})",
+                    cos.len(),
+                    names.join(", ")
+                )
+            }
+        ),
+        json!({
+            "verified": true,
+            "origin": cp.origin,
+            "tree_size": cp.size.0,
+            "root": cp.root.to_base64(),
+            "cosignatures": cosignatures_json(&cos),
+        }),
+    ))
 }
 
 /// A C2SP vkey given inline, or the path of a file holding one.
@@ -244,6 +371,7 @@ fn inclusion(a: &InclusionArgs) -> Result<(String, Value), Failure> {
     let cp = proof
         .verify(&key, &entry)
         .or_exit(Exit::Invalid, "not verified")?;
+    let cos = witnessed(&proof.checkpoint, &key, &a.witnesses)?;
     let leaf = leaf_hash(&entry);
     Ok((
         format!(
@@ -261,6 +389,7 @@ fn inclusion(a: &InclusionArgs) -> Result<(String, Value), Failure> {
             "tree_size": cp.size.0,
             "root": cp.root.to_base64(),
             "leaf_hash": leaf.to_hex(),
+            "cosignatures": cosignatures_json(&cos),
         }),
     ))
 }
@@ -269,8 +398,10 @@ fn consistency(a: &ConsistencyArgs) -> Result<(String, Value), Failure> {
     let key = load_vkey(&a.vkey)?;
     let old = Checkpoint::verify(&read_text(&a.old)?, &key)
         .or_exit(Exit::Invalid, format!("old checkpoint {}", a.old.display()))?;
-    let new = Checkpoint::verify(&read_text(&a.new)?, &key)
+    let new_note = read_text(&a.new)?;
+    let new = Checkpoint::verify(&new_note, &key)
         .or_exit(Exit::Invalid, format!("new checkpoint {}", a.new.display()))?;
+    let cos = witnessed(&new_note, &key, &a.witnesses)?;
     let hashes = consistency_proof::parse(&read_input(&a.proof)?).or_exit(
         Exit::Invalid,
         format!("{} is not a consistency proof", a.proof.display()),
@@ -289,6 +420,7 @@ fn consistency(a: &ConsistencyArgs) -> Result<(String, Value), Failure> {
             "old_root": old.root.to_base64(),
             "new_size": new.size.0,
             "new_root": new.root.to_base64(),
+            "cosignatures": cosignatures_json(&cos),
         }),
     ))
 }
