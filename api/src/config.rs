@@ -50,6 +50,27 @@ pub struct Config {
     pub limits: Limits,
     pub uploads: UploadLimits,
     pub sets: SetsConfig,
+    /// Witnesses (C2SP tlog-witness v1) this log submits each new checkpoint to, one
+    /// `[[witness]]` table each. Empty (the default): no witnessing, and `/checkpoint.cosigned`
+    /// answers 404. Losing this list costs nothing but the cosignatures not yet collected.
+    #[serde(rename = "witness")]
+    pub witnesses: Vec<WitnessConfig>,
+    /// How many of the listed witnesses (k of n) must have cosigned a checkpoint before it is
+    /// the one `/checkpoint.cosigned` serves. Default: all of them.
+    pub witness_policy_min: Option<usize>,
+    /// Seconds one `add-checkpoint` request to a witness may take before it counts as failed.
+    pub witness_timeout_secs: u64,
+}
+
+/// One witness of this log: where to submit checkpoints and the key its cosignatures verify with.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The witness's base URL (`http://` or `https://`); `<url>/add-checkpoint` is called.
+    pub url: String,
+    /// The witness's public key, a vkey of signature type 0x04 (`name+keyid+base64`), as
+    /// `prov witness keygen` prints it.
+    pub vkey: String,
 }
 
 /// Quotas on set uploads (`POST /v1/uploads`). A signed upload counts against its key, an
@@ -160,6 +181,9 @@ impl Default for Config {
             limits: Limits::default(),
             uploads: UploadLimits::default(),
             sets: SetsConfig::default(),
+            witnesses: Vec::new(),
+            witness_policy_min: None,
+            witness_timeout_secs: 10,
         }
     }
 }
@@ -368,7 +392,46 @@ impl Config {
                 }
             }
         }
+        self.witness_policy()?;
+        if self.witness_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "witness_timeout_secs must be positive".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The witnesses' keys, in the order listed, and the policy's k: each vkey a witness key,
+    /// each URL http(s), no witness key listed twice, and 1 <= k <= n (k = 0 with no witness).
+    pub fn witness_policy(
+        &self,
+    ) -> Result<(Vec<ledger::cosignature::WitnessKey>, usize), ConfigError> {
+        let mut keys: Vec<ledger::cosignature::WitnessKey> = Vec::new();
+        for w in &self.witnesses {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "witness url is not http(s): {:?}",
+                    w.url
+                )));
+            }
+            let k = ledger::cosignature::WitnessKey::parse(&w.vkey)
+                .map_err(|e| ConfigError::Invalid(format!("witness vkey {:?}: {e}", w.vkey)))?;
+            if keys.contains(&k) {
+                return Err(ConfigError::Invalid(format!(
+                    "witness vkey listed twice: {:?}",
+                    w.vkey
+                )));
+            }
+            keys.push(k);
+        }
+        let n = keys.len();
+        let k = self.witness_policy_min.unwrap_or(n);
+        if k > n || (n > 0 && k == 0) {
+            return Err(ConfigError::Invalid(format!(
+                "witness_policy_min must be between 1 and the number of witnesses ({n}), not {k}"
+            )));
+        }
+        Ok((keys, k))
     }
 
     /// The admission policy: the publisher allow-list, if any. Entries that are not 64 hex
@@ -440,5 +503,32 @@ mod tests {
             Config::from_toml("publisher_allowlist = [\"abc\"]", p),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn witnesses_and_their_policy_are_checked_at_load() {
+        let p = Path::new("x.toml");
+        let signer = ledger::cosignature::WitnessSigner::new(
+            "w.example",
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+        )
+        .unwrap();
+        let vkey = signer.witness_key().to_string();
+        let one = format!("[[witness]]\nurl = \"http://127.0.0.1:1\"\nvkey = \"{vkey}\"\n");
+        let c = Config::from_toml(&one, p).unwrap();
+        assert_eq!(c.witness_policy().unwrap().1, 1);
+        // k over n, k = 0 with witnesses, a log key as a witness key, a bad url, a duplicate.
+        for bad in [
+            format!("witness_policy_min = 2\n{one}"),
+            format!("witness_policy_min = 0\n{one}"),
+            one.replace(&vkey, "example.com/log+00000000+AQ=="),
+            one.replace("http://", "ftp://"),
+            format!("{one}{one}"),
+        ] {
+            assert!(
+                matches!(Config::from_toml(&bad, p), Err(ConfigError::Invalid(_))),
+                "{bad}"
+            );
+        }
     }
 }

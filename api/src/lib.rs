@@ -1,6 +1,7 @@
 //! The Provenance Ledger HTTP service (axum on tokio): the write API, the C2SP tlog-tiles read
 //! path, the JSON read API under `/v1/`, and the explorer's files; and, as a separate service
-//! with its own router and state, a C2SP tlog-witness for other logs ([`witness`]).
+//! with its own router and state, a C2SP tlog-witness for other logs ([`witness`]); and the log's
+//! side of witnessing, submitting its checkpoints to its own witnesses ([`witnessing`]).
 //!
 //! Only this crate knows HTTP. It validates nothing the ledger validates: entries, sets and the
 //! cross-entry rules are the ledger's; this crate parses requests, maps the ledger's answers and
@@ -42,6 +43,7 @@ mod tests;
 mod tiles;
 mod uploads;
 pub mod witness;
+pub mod witnessing;
 
 pub use config::{Config, ConfigError, Limits, ServeArgs};
 pub use problem::{ApiError, Problem};

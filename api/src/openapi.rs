@@ -21,6 +21,7 @@ use crate::problem::ApiError;
     paths(
         crate::tiles::checkpoint,
         crate::tiles::tile,
+        crate::witnessing::checkpoint_cosigned,
         crate::entries::submit,
         crate::entries::register_publisher,
         crate::entries::entry,

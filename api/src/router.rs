@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 use crate::{
     compliance, content, datasets, entries, explorer, health, items, keys, metrics, models,
-    openapi, optouts, passages, problem, proofs, sets, sites, tiles, uploads,
+    openapi, optouts, passages, problem, proofs, sets, sites, tiles, uploads, witnessing,
 };
 
 /// The whole service: tiles, `/v1/` JSON, operations endpoints and the explorer, with body
@@ -57,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         // C2SP tlog-tiles.
         .route("/checkpoint", get(tiles::checkpoint))
         .route("/tile/{*path}", get(tiles::tile))
+        // The latest checkpoint with k witness cosignatures (C2SP tlog-witness, log side).
+        .route("/checkpoint.cosigned", get(witnessing::checkpoint_cosigned))
         // Writes.
         .route("/v1/entries", post(entries::submit))
         .route("/v1/uploads", post(uploads::create))

@@ -122,6 +122,7 @@ impl Server {
             .keep_alive(true);
         let app = router(self.state.clone());
         let (stop_housekeeping, stopped) = tokio::sync::watch::channel(false);
+        let witnesses = crate::witnessing::spawn(self.state.clone(), stopped.clone());
         let housekeeping = tokio::spawn(crate::sets::housekeeping(self.state.clone(), stopped));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
@@ -184,6 +185,9 @@ impl Server {
         // returns (a caller may reopen the directory at once).
         let _ = stop_housekeeping.send(true);
         let _ = housekeeping.await;
+        for w in witnesses {
+            let _ = w.await;
+        }
         tracing::info!("drained; closing the ledger");
         // Every acknowledged write was answered after its batch was durable; closing integrates
         // whatever is still queued and stops the sequencer.

@@ -34,6 +34,7 @@ struct Inner {
     tiles: TileCache,
     hashes: HashCache,
     heavy: HeavyReads,
+    witnessing: crate::witnessing::Witnessing,
 }
 
 impl AppState {
@@ -67,6 +68,7 @@ impl AppState {
                     config.limits.bundle_cache_entries,
                     config.limits.bundle_cache_bytes,
                 ),
+                witnessing: crate::witnessing::Witnessing::new(&config),
                 config,
                 uploads: std::sync::Mutex::new(UploadTable::default()),
                 tiles: TileCache::new(4096),
@@ -104,6 +106,11 @@ impl AppState {
     /// Upload requests per client address.
     pub(crate) fn upload_limiter(&self) -> &RateLimiter {
         &self.inner.upload_limiter
+    }
+
+    /// The log's witnesses and the cosignatures collected from them.
+    pub fn witnessing(&self) -> &crate::witnessing::Witnessing {
+        &self.inner.witnessing
     }
 
     pub(crate) fn hashes(&self) -> &HashCache {

@@ -165,7 +165,9 @@ impl Witness {
         if req.old != have {
             return Err(AddCheckpointError::Conflict { old: req.old, have });
         }
-        match &stored {
+        // From size 0 (nothing stored, or an empty tree cosigned) the proof is empty: there is
+        // no consistency proof from the empty tree to check.
+        match stored.as_ref().filter(|c| c.size.0 > 0) {
             None if !req.proof.is_empty() => {
                 return Err(AddCheckpointError::Inconsistent(
                     "a proof from size 0 must be empty".into(),
@@ -436,6 +438,25 @@ mod tests {
             ),
             Err(AddCheckpointError::Inconsistent(_))
         ));
+        // And a restarted witness still holds size 3.
+        let w = witness(dir.path());
+        assert!(matches!(
+            w.add_checkpoint(format!("old 0\n\n{}", note(4, [6; 32])).as_bytes(), 11),
+            Err(AddCheckpointError::Conflict { have: 3, .. })
+        ));
+    }
+
+    /// Regression: a witness that had cosigned the empty tree (size 0) refused every later
+    /// checkpoint, asking for a consistency proof from the empty tree, which does not exist.
+    #[test]
+    fn witness_that_cosigned_the_empty_tree_cosigns_the_grown_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = witness(dir.path());
+        let empty = Sha256Log::empty_root().0;
+        w.add_checkpoint(format!("old 0\n\n{}", note(0, empty)).as_bytes(), 10)
+            .unwrap();
+        w.add_checkpoint(format!("old 0\n\n{}", note(3, [5; 32])).as_bytes(), 11)
+            .unwrap();
         // And a restarted witness still holds size 3.
         let w = witness(dir.path());
         assert!(matches!(

@@ -1,0 +1,293 @@
+//! The log side of witnessing, end to end over loopback: a `prov serve` whose configuration
+//! lists `prov witness serve` witnesses (`[[witness]]`) submits its checkpoints to them by
+//! itself, and serves the latest checkpoint k of them cosigned at `/checkpoint.cosigned`, which
+//! `prov verify checkpoint --witness --min-witnesses` then checks.
+//!
+//! A witness needs the log's key and the log needs the witnesses' URLs: each test starts the log
+//! once to create it (and learn its key), starts the witnesses, then restarts the log with them.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+#![cfg(all(feature = "server", unix))]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{json, ok, p, prov, Server, PROV};
+
+/// A running `prov witness serve`, killed when dropped.
+struct Witness {
+    child: Child,
+    url: String,
+    vkey: String,
+}
+
+impl Witness {
+    fn start(key: &Path, log_vkey: &str, state: &Path) -> Witness {
+        let mut child = Command::new(PROV)
+            .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+            .arg(key)
+            .arg("--state")
+            .arg(state)
+            .args(["--log", log_vkey])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut url, mut vkey) = (None, None);
+        while url.is_none() || vkey.is_none() {
+            let line = lines.next().expect("witness exited").unwrap();
+            if let Some(v) = line.strip_prefix("witness key: ") {
+                vkey = Some(v.trim().to_string());
+            }
+            if let Some(u) = line.strip_prefix("listening: ") {
+                url = Some(u.trim().trim_end_matches('/').to_string());
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Witness {
+            child,
+            url: url.unwrap(),
+            vkey: vkey.unwrap(),
+        }
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn witness_key(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(format!("{}.key", name.replace('/', "_")));
+    let out = ok(
+        &[
+            "keygen",
+            "--witness",
+            "--name",
+            name,
+            "--out",
+            p(&path),
+            "--json",
+        ],
+        0,
+    );
+    (
+        path,
+        json(&out)["witness_key"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A config listing `witnesses` (url, vkey) with policy `k` (anonymous opt-outs unthrottled:
+/// every client here is 127.0.0.1).
+fn config(dir: &Path, witnesses: &[(&str, &str)], k: Option<usize>) -> PathBuf {
+    let mut s = String::new();
+    if let Some(k) = k {
+        s.push_str(&format!("witness_policy_min = {k}\n"));
+    }
+    s.push_str("witness_timeout_secs = 2\n");
+    s.push_str("[limits]\nanonymous_optouts_per_minute = 100000\nanonymous_optout_burst = 10000\n");
+    for (url, vkey) in witnesses {
+        s.push_str(&format!(
+            "[[witness]]\nurl = \"{url}\"\nvkey = \"{vkey}\"\n"
+        ));
+    }
+    let c = dir.join("prov.toml");
+    std::fs::write(&c, s).unwrap();
+    c
+}
+
+/// Creates the ledger in `data` and returns the log's vkey.
+fn create_log(data: &Path) -> String {
+    let log = Server::start(data, false);
+    log.vkey.clone()
+}
+
+fn grow(url: &str, tag: &str, n: usize) {
+    for i in 0..n {
+        let id = format!(
+            "blake3:{}",
+            blake3::hash(format!("{tag} {i}").as_bytes()).to_hex()
+        );
+        ok(&["optout", "--id", &id, "--server", url], 0);
+    }
+}
+
+fn get(url: &str) -> (u16, String) {
+    match ureq::get(url).call() {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap()),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+fn size_of(note: &str) -> u64 {
+    note.lines().nth(1).unwrap().parse().unwrap()
+}
+
+/// Waits (up to 30 s) until `/checkpoint.cosigned` is of the log's current size.
+fn cosigned_at_log_size(url: &str) -> String {
+    let (_, log_note) = get(&format!("{url}/checkpoint"));
+    let want = size_of(&log_note);
+    let start = Instant::now();
+    loop {
+        let (status, body) = get(&format!("{url}/checkpoint.cosigned"));
+        if status == 200 && size_of(&body) == want {
+            return body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no cosigned checkpoint of size {want}: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn verify(dir: &Path, log_vkey: &str, note: &str, extra: &[&str]) -> common::Run {
+    let f = dir.join("cosigned.checkpoint");
+    std::fs::write(&f, note).unwrap();
+    let mut args = vec!["verify", "checkpoint", "--vkey", log_vkey, p(&f)];
+    args.extend_from_slice(extra);
+    prov(&args)
+}
+
+#[test]
+fn log_gets_its_checkpoints_cosigned_by_two_witnesses_and_a_wrong_witness_key_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let log_vkey = create_log(&data);
+    let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
+    let (k2, _) = witness_key(tmp.path(), "witness.example/w2");
+    let (_, wrong) = witness_key(tmp.path(), "witness.example/w3");
+    let w1 = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
+    let w2 = Witness::start(&k2, &log_vkey, &tmp.path().join("s2"));
+    let cfg = config(
+        tmp.path(),
+        &[(&w1.url, &w1.vkey), (&w2.url, &w2.vkey)],
+        None,
+    );
+    let log = Server::start_with(&data, false, &["--config", p(&cfg)]);
+    grow(&log.url, "a", 3);
+    let cosigned = cosigned_at_log_size(&log.url);
+    assert!(size_of(&cosigned) >= 3);
+    assert!(cosigned.contains("\n— witness.example/w1 "), "{cosigned}");
+    assert!(cosigned.contains("\n— witness.example/w2 "), "{cosigned}");
+
+    // /checkpoint is the log-signed checkpoint as before: one signature line, the log's.
+    let (_, plain) = get(&format!("{}/checkpoint", log.url));
+    assert_eq!(plain.matches("\n— ").count(), 1, "{plain}");
+
+    let both = [
+        "--witness",
+        &w1.vkey,
+        "--witness",
+        &w2.vkey,
+        "--min-witnesses",
+        "2",
+    ];
+    let r = verify(tmp.path(), &log_vkey, &cosigned, &both);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let with_wrong = [
+        "--witness",
+        &w1.vkey,
+        "--witness",
+        &wrong,
+        "--min-witnesses",
+        "2",
+    ];
+    let r = verify(tmp.path(), &log_vkey, &cosigned, &with_wrong);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    // The log-signed checkpoint alone does not meet the policy.
+    let r = verify(tmp.path(), &log_vkey, &plain, &both);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+
+    // More entries: the cosigned checkpoint follows, and /metrics says how far each witness is.
+    grow(&log.url, "b", 2);
+    let later = cosigned_at_log_size(&log.url);
+    assert!(size_of(&later) >= size_of(&cosigned) + 2);
+    let (_, metrics) = get(&format!("{}/metrics", log.url));
+    assert!(
+        metrics.contains("prov_witness_cosigned_size{witness=\"witness.example/w1\"}"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_witness_that_is_down_blocks_neither_sequencing_nor_the_k_of_1_cosigned_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let log_vkey = create_log(&data);
+    let (k1, _) = witness_key(tmp.path(), "witness.example/up");
+    let (k2, _) = witness_key(tmp.path(), "witness.example/down");
+    let up = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
+    let down = Witness::start(&k2, &log_vkey, &tmp.path().join("s2"));
+    let (down_url, down_vkey) = (down.url.clone(), down.vkey.clone());
+    drop(down); // killed: its port refuses connections from now on
+    let cfg = config(
+        tmp.path(),
+        &[(&up.url, &up.vkey), (&down_url, &down_vkey)],
+        Some(1),
+    );
+    let log = Server::start_with(&data, false, &["--config", p(&cfg)]);
+    grow(&log.url, "a", 2);
+    let first = cosigned_at_log_size(&log.url);
+    grow(&log.url, "b", 3);
+    let later = cosigned_at_log_size(&log.url);
+    assert!(size_of(&later) >= size_of(&first) + 3);
+    assert!(later.contains("\n— witness.example/up "), "{later}");
+    assert!(!later.contains("witness.example/down"), "{later}");
+    let r = verify(
+        tmp.path(),
+        &log_vkey,
+        &later,
+        &["--witness", &up.vkey, "--min-witnesses", "1"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (_, metrics) = get(&format!("{}/metrics", log.url));
+    assert!(
+        metrics.contains("prov_witness_failures_total{witness=\"witness.example/down\"}"),
+        "{metrics}"
+    );
+}
+
+/// After a restart the log believes its witness holds size 0; the witness holds the size it
+/// cosigned before and answers 409 with it. The log must retry with a consistency proof from
+/// that size, or the witness never cosigns again.
+#[test]
+fn a_witness_that_answers_409_gets_a_proof_from_its_own_size_on_the_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let log_vkey = create_log(&data);
+    let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
+    let w1 = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
+    let cfg = config(tmp.path(), &[(&w1.url, &w1.vkey)], None);
+    let log = Server::start_with(&data, false, &["--config", p(&cfg)]);
+    grow(&log.url, "a", 3);
+    let before = cosigned_at_log_size(&log.url);
+    drop(log);
+
+    let log = Server::start_with(&data, false, &["--config", p(&cfg)]);
+    grow(&log.url, "b", 5);
+    let after = cosigned_at_log_size(&log.url);
+    assert!(size_of(&after) >= size_of(&before) + 5);
+    let r = verify(
+        tmp.path(),
+        &log_vkey,
+        &after,
+        &["--witness", &w1.vkey, "--min-witnesses", "1"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // The witness's own record agrees: it holds the new size.
+    let (status, held) = get(&format!(
+        "{}/{}/checkpoint",
+        w1.url,
+        api::witness::origin_hash(before.lines().next().unwrap())
+    ));
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(size_of(&held), size_of(&after));
+}
