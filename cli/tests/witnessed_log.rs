@@ -206,6 +206,56 @@ fn log_gets_its_checkpoints_cosigned_by_two_witnesses_and_a_wrong_witness_key_is
     let r = verify(tmp.path(), &log_vkey, &plain, &both);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
 
+    // `prov proof inclusion --min-witnesses 2` proves an entry against the cosigned checkpoint
+    // and embeds it in the tlog-proof, which then verifies offline with the same policy; with a
+    // wrong witness key it fetches nothing.
+    let (proof, entry) = (tmp.path().join("e.tlog-proof"), tmp.path().join("e.entry"));
+    let fetch = |keys: &[&str]| {
+        let mut args = vec![
+            "proof",
+            "inclusion",
+            "0",
+            "--server",
+            &log.url,
+            "--vkey",
+            &log_vkey,
+            "--out",
+            p(&proof),
+            "--entry-out",
+            p(&entry),
+            "--min-witnesses",
+            "2",
+        ];
+        for k in keys {
+            args.extend(["--witness", k]);
+        }
+        prov(&args)
+    };
+    let r = fetch(&[&w1.vkey, &w2.vkey]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let text = std::fs::read_to_string(&proof).unwrap();
+    assert!(text.contains("\n— witness.example/w2 "), "{text}");
+    let r = prov(&[
+        "verify",
+        "inclusion",
+        "--vkey",
+        &log_vkey,
+        "--entry",
+        p(&entry),
+        "--witness",
+        &w1.vkey,
+        "--witness",
+        &w2.vkey,
+        "--min-witnesses",
+        "2",
+        p(&proof),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    std::fs::remove_file(&proof).unwrap();
+    let r = fetch(&[&w1.vkey, &wrong]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(!proof.exists());
+
     // More entries: the cosigned checkpoint follows, and /metrics says how far each witness is.
     grow(&log.url, "b", 2);
     let later = cosigned_at_log_size(&log.url);

@@ -22,7 +22,7 @@ use crate::client::{
 };
 use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::publisher::Remote;
-use crate::cmd::verify::load_vkey;
+use crate::cmd::verify::{load_vkey, witnessed, WitnessArgs};
 use crate::exit::{say, say_json, warn, Exit, Failure, OrExit, Outcome};
 
 #[derive(Debug, clap::Subcommand)]
@@ -79,6 +79,11 @@ pub struct InclusionArgs {
     pub entry_out: Option<PathBuf>,
     #[command(flatten)]
     pub key: KeyArg,
+    /// With --min-witnesses K: prove against the server's latest checkpoint that K of these
+    /// witnesses cosigned (`/checkpoint.cosigned`), and write that cosigned checkpoint into the
+    /// tlog-proof, so `prov verify inclusion --min-witnesses K` checks it offline.
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -173,10 +178,68 @@ pub fn verified_entry(
     key: &VerifierKey,
     index: u64,
 ) -> Result<VerifiedEntry, Failure> {
+    verified_entry_witnessed(client, key, index, None)
+}
+
+/// The server's latest checkpoint cosigned by enough of `w`'s witnesses (`GET
+/// /checkpoint.cosigned`), verified: the log's signature and `--min-witnesses` cosignatures.
+pub fn witnessed_checkpoint(
+    client: &Client,
+    key: &VerifierKey,
+    w: &WitnessArgs,
+) -> Result<(String, verifier::Checkpoint), Failure> {
+    let note = client.get_text("/checkpoint.cosigned")?;
+    let cp = verifier::Checkpoint::verify(&note, key)
+        .or_exit(Exit::Invalid, "the server's cosigned checkpoint")?;
+    witnessed(&note, key, w)?;
+    Ok((note, cp))
+}
+
+/// [`verified_entry`], and with `w` asking for cosignatures (`--min-witnesses` > 0), proven
+/// against the latest checkpoint enough of its witnesses cosigned rather than the log's latest:
+/// the returned proof carries that cosigned checkpoint. An entry the cosigned checkpoint does
+/// not cover yet is refused (exit 2).
+pub fn verified_entry_witnessed(
+    client: &Client,
+    key: &VerifierKey,
+    index: u64,
+    w: Option<&WitnessArgs>,
+) -> Result<VerifiedEntry, Failure> {
+    let cosigned = match w {
+        Some(w) if w.min_witnesses > 0 => Some(witnessed_checkpoint(client, key, w)?),
+        _ => None,
+    };
     let view: EntryView = client.get_json(&format!("/v1/entries/{index}"))?;
     let bytes = view.canonical.into_bytes();
-    let text = client.get_text(&format!("/v1/entries/{index}/inclusion.tlog-proof"))?;
-    let proof = TlogProof::parse(&text).or_exit(Exit::Invalid, format!("tlog-proof of {index}"))?;
+    let query = match &cosigned {
+        Some((_, cp)) if index >= cp.size.0 => {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "entry {index} is not covered by the latest cosigned checkpoint (size {})",
+                    cp.size
+                ),
+            ))
+        }
+        Some((_, cp)) => format!("?tree_size={}", cp.size),
+        None => String::new(),
+    };
+    let text = client.get_text(&format!("/v1/entries/{index}/inclusion.tlog-proof{query}"))?;
+    let mut proof =
+        TlogProof::parse(&text).or_exit(Exit::Invalid, format!("tlog-proof of {index}"))?;
+    if let Some((note, cp)) = cosigned {
+        let served = proof.verify(key, &bytes).or_exit(
+            Exit::Invalid,
+            format!("entry {index}'s inclusion proof does not verify"),
+        )?;
+        if served != cp {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!("the server's proof of {index} is not for its cosigned checkpoint"),
+            ));
+        }
+        proof.checkpoint = note;
+    }
     if proof.index != LeafIndex(index) || view.index != index {
         return Err(Failure::msg(
             Exit::Invalid,
@@ -203,12 +266,23 @@ pub fn verified_checkpoint(
     key: &VerifierKey,
     model: &str,
 ) -> Result<(VerifiedEntry, verifier::entry::ModelCheckpoint), Failure> {
+    verified_checkpoint_witnessed(client, key, model, None)
+}
+
+/// [`verified_checkpoint`], proven against the latest cosigned checkpoint when `w` asks for
+/// cosignatures (see [`verified_entry_witnessed`]).
+pub fn verified_checkpoint_witnessed(
+    client: &Client,
+    key: &VerifierKey,
+    model: &str,
+    w: Option<&WitnessArgs>,
+) -> Result<(VerifiedEntry, verifier::entry::ModelCheckpoint), Failure> {
     let (m, c) = match model.split_once('@') {
         Some((m, c)) => (m, Some(c)),
         None => (model, None),
     };
     let index = checkpoint_index(client, m, c)?;
-    let ve = verified_entry(client, key, index)?;
+    let ve = verified_entry_witnessed(client, key, index, w)?;
     match ve.entry.body() {
         EntryBody::ModelCheckpoint(cp) => {
             let cp = cp.clone();
@@ -243,6 +317,21 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 fn inclusion(a: &InclusionArgs) -> Outcome {
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
+    if a.witnesses.min_witnesses > 0 {
+        if a.tree_size.is_some() {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                "--tree-size and --min-witnesses: the cosigned checkpoint decides the size",
+            ));
+        }
+        let ve = verified_entry_witnessed(&client, &key, a.index, Some(&a.witnesses))?;
+        let text = ve.proof.to_text();
+        let cp = ve.proof.verify(&key, &ve.bytes).or_exit(
+            Exit::Invalid,
+            "the inclusion proof does not verify with the cosigned checkpoint",
+        )?;
+        return wrote_inclusion(a, &text, &ve.bytes, cp.size);
+    }
     let query = a
         .tree_size
         .map(|n| format!("?tree_size={n}"))
@@ -257,14 +346,19 @@ fn inclusion(a: &InclusionArgs) -> Outcome {
         Exit::Invalid,
         "the server's inclusion proof does not verify",
     )?;
+    wrote_inclusion(a, &text, view.canonical.as_bytes(), cp.size)
+}
+
+/// Writes the verified proof (and the entry's bytes) and says so.
+fn wrote_inclusion(a: &InclusionArgs, text: &str, entry: &[u8], size: TreeSize) -> Outcome {
     write(&a.out, text.as_bytes())?;
     if let Some(e) = &a.entry_out {
-        write(e, view.canonical.as_bytes())?;
+        write(e, entry)?;
     }
     if a.remote.json {
         say_json(&json!({
             "index": a.index,
-            "tree_size": cp.size.0,
+            "tree_size": size.0,
             "proof_file": a.out.display().to_string(),
             "entry_file": a.entry_out.as_ref().map(|p| p.display().to_string()),
         }))?;
@@ -273,7 +367,7 @@ fn inclusion(a: &InclusionArgs) -> Outcome {
             "wrote {} (entry {} in the tree of size {}, verified)",
             a.out.display(),
             a.index,
-            cp.size
+            size
         ))?;
     }
     Ok(Exit::Ok)

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::cmd::export::leaves::{verified_leaves, VerifiedLeaf};
-use crate::cmd::proof::{verified_checkpoint, KeyArg};
+use crate::cmd::proof::{verified_checkpoint_witnessed, KeyArg};
 use crate::cmd::publisher::Remote;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 
@@ -43,6 +43,10 @@ pub struct ModelSigningArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub vkey: KeyArg,
+    /// With --min-witnesses K: the checkpoint entry must be in the latest checkpoint K of these
+    /// witnesses cosigned (`/checkpoint.cosigned`).
+    #[command(flatten)]
+    pub witnesses: crate::cmd::verify::WitnessArgs,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -120,7 +124,7 @@ pub fn resources(leaves: &[VerifiedLeaf], label: &str) -> Result<Vec<Resource>, 
 pub fn run(a: &ModelSigningArgs) -> Outcome {
     let client = a.remote.client()?;
     let key = a.vkey.key(&client)?;
-    let (ve, cp) = verified_checkpoint(&client, &key, &a.model)?;
+    let (ve, cp) = verified_checkpoint_witnessed(&client, &key, &a.model, Some(&a.witnesses))?;
     let label = format!("{}/{}@{}", cp.publisher, cp.model, cp.checkpoint);
     let leaves = verified_leaves(&client, &cp.weights_root, cp.weights_count, &label)?;
     let name = a.name.clone().unwrap_or_else(|| cp.model.to_string());
