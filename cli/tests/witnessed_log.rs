@@ -256,6 +256,41 @@ fn log_gets_its_checkpoints_cosigned_by_two_witnesses_and_a_wrong_witness_key_is
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(!proof.exists());
 
+    // `prov audit` with witness keys audits the cosigned checkpoint and reports who cosigned
+    // it; under a policy a wrong key cannot meet, it refuses (exit 2).
+    let state = tmp.path().join("audit.json");
+    let audit = |keys: &[&str], min: &str| {
+        let mut args = vec![
+            "audit",
+            "--vkey",
+            &log_vkey,
+            "--server",
+            &log.url,
+            "--state",
+            p(&state),
+            "--json",
+            "--min-witnesses",
+            min,
+        ];
+        for k in keys {
+            args.extend(["--witness", k]);
+        }
+        prov(&args)
+    };
+    let r = audit(&[&w1.vkey, &wrong], "2");
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let r = audit(&[&w1.vkey, &w2.vkey], "2");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v = json(&r.stdout);
+    assert_eq!(v["tree_size"].as_u64(), Some(size_of(&cosigned)));
+    let names: Vec<&str> = v["cosignatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["witness"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["witness.example/w1", "witness.example/w2"], "{v}");
+
     // More entries: the cosigned checkpoint follows, and /metrics says how far each witness is.
     grow(&log.url, "b", 2);
     let later = cosigned_at_log_size(&log.url);

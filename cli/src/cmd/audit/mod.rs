@@ -67,6 +67,11 @@ pub struct AuditArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --witness keys: audit the latest checkpoint the log's witnesses cosigned
+    /// (`/checkpoint.cosigned`) instead of `/checkpoint`, and report its valid cosignatures;
+    /// with --min-witnesses K, fewer than K of them is bad input (exit 2).
+    #[command(flatten)]
+    pub witnesses: crate::cmd::verify::WitnessArgs,
     #[command(flatten)]
     pub corpus: corpus::CorpusAuditArgs,
 }
@@ -164,7 +169,15 @@ fn audit(a: &AuditArgs) -> Outcome {
         Some(s) => s,
         None => State::new(&vkey_text),
     };
-    let latest = logread::latest_checkpoint(&client, &key)?;
+    let w = &a.witnesses;
+    let (latest, cosigned) = if w.witnesses.is_empty() && w.min_witnesses == 0 {
+        (logread::latest_checkpoint(&client, &key)?, None)
+    } else {
+        let note = client.get_text("/checkpoint.cosigned")?;
+        let latest = logread::verify_checkpoint(&note, &key)?;
+        let cos = crate::cmd::verify::witnessed(&note, &key, w)?;
+        (latest, Some(cos))
+    };
     let previous = match &state.checkpoint {
         None => None,
         Some(note) => Some(logread::verify_checkpoint(note, &key).map_err(|f| {
@@ -192,6 +205,7 @@ fn audit(a: &AuditArgs) -> Outcome {
             // The saved state stays as it is: the breach is reported again until someone looks.
             let report = Report {
                 latest: &latest,
+                cosigned: cosigned.as_deref(),
                 from: state.audited,
                 audited: 0,
                 sets_read: 0,
@@ -225,6 +239,7 @@ fn audit(a: &AuditArgs) -> Outcome {
         };
         let report = Report {
             latest: &latest,
+            cosigned: cosigned.as_deref(),
             from: state.audited,
             audited: 0,
             sets_read: run.sets_read,
@@ -262,6 +277,7 @@ fn audit(a: &AuditArgs) -> Outcome {
     state.save(&a.state)?;
     let report = Report {
         latest: &latest,
+        cosigned: cosigned.as_deref(),
         from,
         audited: latest.size().0 - from,
         sets_read: run.sets_read,
@@ -609,6 +625,8 @@ fn describe(entry: &Entry) -> String {
 /// The report of one run: every breach known for this log, the new ones marked.
 struct Report<'a> {
     latest: &'a VerifiedCheckpoint,
+    /// The valid cosignatures of the listed witnesses, when audited with --witness.
+    cosigned: Option<&'a [verifier::cosignature::Cosignature]>,
     from: u64,
     audited: u64,
     sets_read: u64,
@@ -639,6 +657,10 @@ impl Report<'_> {
                 "from": self.from,
                 "audited": self.audited,
                 "sets_read": self.sets_read,
+                "cosignatures": self.cosigned.map(|c| c
+                    .iter()
+                    .map(|c| json!({"witness": c.witness, "key_id": format!("{:08x}", c.key_id), "timestamp": c.timestamp}))
+                    .collect::<Vec<_>>()),
                 "breaches": breaches,
             }))?;
         } else {
@@ -676,6 +698,15 @@ impl Report<'_> {
                 self.latest.size(),
                 self.sets_read
             ))?;
+            if let Some(c) = self.cosigned {
+                let names: Vec<&str> = c.iter().map(|c| c.witness.as_str()).collect();
+                say(format!(
+                    "checkpoint size {} cosigned by {} listed witness(es): {}",
+                    self.latest.size(),
+                    c.len(),
+                    names.join(", ")
+                ))?;
+            }
         }
         Ok(if total == 0 { Exit::Ok } else { Exit::Negative })
     }
