@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::response::Response;
@@ -46,6 +46,8 @@ pub struct Witnessing {
     min: usize,
     timeout: Duration,
     collected: Mutex<Collected>,
+    /// The checkpoint every witness is asked to cosign now, and since when.
+    round: Mutex<Option<(Arc<ledger::store::log::SignedCheckpoint>, Instant)>>,
 }
 
 #[derive(Debug)]
@@ -105,7 +107,29 @@ impl Witnessing {
             min,
             timeout: Duration::from_secs(config.witness_timeout_secs),
             collected: Mutex::new(Collected::default()),
+            round: Mutex::new(None),
         }
+    }
+
+    /// The checkpoint the witnesses are to cosign now. All of them are asked for the same one,
+    /// so that k cosignatures meet on one checkpoint even while the log grows faster than a
+    /// witness answers. The round moves to `latest` once its checkpoint is published, or after
+    /// two request timeouts without (a witness down must not hold the others back).
+    fn target(
+        &self,
+        latest: Arc<ledger::store::log::SignedCheckpoint>,
+    ) -> Arc<ledger::store::log::SignedCheckpoint> {
+        let published = self.lock().published.as_ref().map(|(s, _)| *s);
+        let mut round = self.round.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cp, since)) = &*round {
+            let done = published.is_some_and(|p| p >= cp.size().0)
+                || since.elapsed() > self.timeout.saturating_mul(2);
+            if !(done && latest.size() > cp.size()) {
+                return cp.clone();
+            }
+        }
+        *round = Some((latest.clone(), Instant::now()));
+        latest
     }
 
     /// The latest checkpoint with k cosignatures, with all the lines collected for it.
@@ -168,9 +192,10 @@ async fn run_witness(state: AppState, i: usize, mut stop: tokio::sync::watch::Re
     let mut done: Option<String> = None;
     let mut failures = 0u32;
     loop {
-        let cp = state.ledger().checkpoint();
+        let cp = state.witnessing().target(state.ledger().checkpoint());
         let mut wait = POLL;
-        if done.as_deref() != Some(cp.note.as_str()) {
+        // A witness already past this round (it cosigned a later one) waits for the next.
+        if done.as_deref() != Some(cp.note.as_str()) && cp.size().0 >= believed {
             match submit(&state, i, &cp.note, cp.size().0, &mut believed).await {
                 Ok(lines) => {
                     failures = 0;

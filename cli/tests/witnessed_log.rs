@@ -26,8 +26,12 @@ struct Witness {
 
 impl Witness {
     fn start(key: &Path, log_vkey: &str, state: &Path) -> Witness {
+        Witness::start_on("127.0.0.1:0", key, log_vkey, state)
+    }
+
+    fn start_on(listen: &str, key: &Path, log_vkey: &str, state: &Path) -> Witness {
         let mut child = Command::new(PROV)
-            .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+            .args(["witness", "serve", "--listen", listen, "--key"])
             .arg(key)
             .arg("--state")
             .arg(state)
@@ -368,11 +372,21 @@ fn a_witness_that_answers_409_gets_a_proof_from_its_own_size_on_the_retry() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     // The witness's own record agrees: it holds the new size.
-    let (status, held) = get(&format!(
-        "{}/{}/checkpoint",
-        w1.url,
-        api::witness::origin_hash(before.lines().next().unwrap())
-    ));
+    let origin_path = api::witness::origin_hash(before.lines().next().unwrap());
+    let (status, held) = get(&format!("{}/{origin_path}/checkpoint", w1.url));
     assert_eq!(status, 200, "{held}");
     assert_eq!(size_of(&held), size_of(&after));
+
+    // The other way round: the witness restarts, at the same address, with a fresh state dir
+    // after the log has grown. The log believes it holds the last size; it answers 409 with 0,
+    // and the retry from 0 (no proof) gets the grown checkpoint cosigned.
+    let listen = w1.url.trim_start_matches("http://").to_string();
+    drop(w1);
+    let w1 = Witness::start_on(&listen, &k1, &log_vkey, &tmp.path().join("s1-fresh"));
+    grow(&log.url, "c", 2);
+    let fresh = cosigned_at_log_size(&log.url);
+    assert!(size_of(&fresh) >= size_of(&after) + 2);
+    let (status, held) = get(&format!("{}/{origin_path}/checkpoint", w1.url));
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(size_of(&held), size_of(&fresh));
 }
