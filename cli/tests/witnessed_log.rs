@@ -390,3 +390,42 @@ fn a_witness_that_answers_409_gets_a_proof_from_its_own_size_on_the_retry() {
     assert_eq!(status, 200, "{held}");
     assert_eq!(size_of(&held), size_of(&fresh));
 }
+
+/// A witness that answers with a line its configured key did not make (here: the configured
+/// vkey is another witness's) is not counted: with k = 2 nothing is published, and the failure
+/// is in /metrics under the configured name.
+#[test]
+fn a_cosignature_that_does_not_verify_with_the_configured_key_is_not_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let log_vkey = create_log(&data);
+    let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
+    let (k2, _) = witness_key(tmp.path(), "witness.example/w2");
+    let (_, impostor) = witness_key(tmp.path(), "witness.example/w3");
+    let w1 = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
+    let w2 = Witness::start(&k2, &log_vkey, &tmp.path().join("s2"));
+    let cfg = config(
+        tmp.path(),
+        &[(&w1.url, &w1.vkey), (&w2.url, &impostor)],
+        Some(2),
+    );
+    let log = Server::start_with(&data, false, &["--config", p(&cfg)]);
+    grow(&log.url, "a", 2);
+    let start = Instant::now();
+    loop {
+        let (_, metrics) = get(&format!("{}/metrics", log.url));
+        let w1_done = metrics
+            .lines()
+            .any(|l| l.starts_with("prov_witness_cosigned_size{witness=\"witness.example/w1\"}"));
+        if w1_done
+            && metrics.contains("prov_witness_failures_total{witness=\"witness.example/w3\"}")
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, body) = get(&format!("{}/checkpoint.cosigned", log.url));
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.contains("witness.example/w2"), "{body}");
+}
