@@ -349,3 +349,57 @@ pub async fn checkpoint_cosigned(State(state): State<AppState>) -> Result<Respon
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WitnessConfig;
+    use ledger::cosignature::WitnessSigner;
+
+    fn witnessing(k: usize) -> Witnessing {
+        let witnesses = (1..=2u8)
+            .map(|i| WitnessConfig {
+                url: format!("http://127.0.0.1:{i}"),
+                vkey: WitnessSigner::new(
+                    &format!("w{i}.example"),
+                    ed25519_dalek::SigningKey::from_bytes(&[i; 32]),
+                )
+                .unwrap()
+                .witness_key()
+                .to_string(),
+            })
+            .collect();
+        Witnessing::new(&Config {
+            witnesses,
+            witness_policy_min: Some(k),
+            ..Config::default()
+        })
+    }
+
+    /// Cosignatures of different checkpoints never add up to k, and the published checkpoint
+    /// never goes back to a smaller one.
+    #[test]
+    fn published_only_with_k_cosignatures_of_one_checkpoint_and_never_backwards() {
+        let w = witnessing(2);
+        w.record(0, 5, "n5\n", "— a\n".into());
+        assert_eq!(w.published(), None);
+        w.record(1, 6, "n6\n", "— b6\n".into());
+        assert_eq!(w.published(), None);
+        w.record(1, 5, "n5\n", "— b5\n".into());
+        assert_eq!(
+            w.published().as_deref().map(String::as_str),
+            Some("n5\n— a\n— b5\n")
+        );
+        w.record(0, 4, "n4\n", "— a4\n".into());
+        w.record(1, 4, "n4\n", "— b4\n".into());
+        assert_eq!(
+            w.published().as_deref().map(String::as_str),
+            Some("n5\n— a\n— b5\n")
+        );
+        w.record(0, 6, "n6\n", "— a6\n".into());
+        assert_eq!(
+            w.published().as_deref().map(String::as_str),
+            Some("n6\n— a6\n— b6\n")
+        );
+    }
+}
