@@ -196,7 +196,12 @@ async fn run_witness(state: AppState, i: usize, mut stop: tokio::sync::watch::Re
         let mut wait = POLL;
         // A witness already past this round (it cosigned a later one) waits for the next.
         if done.as_deref() != Some(cp.note.as_str()) && cp.size().0 >= believed {
-            match submit(&state, i, &cp.note, cp.size().0, &mut believed).await {
+            // Shutdown does not wait for a slow witness (the request's thread holds no ledger).
+            let answer = tokio::select! {
+                r = submit(&state, i, &cp.note, cp.size().0, &mut believed) => r,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            match answer {
                 Ok(lines) => {
                     failures = 0;
                     believed = cp.size().0;
