@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | success; a proof holds; `check`: yes, the document is in the training data |
 //! | 1 | a verified negative answer: `verify compliance` found a violation; `check`: no |
-//! | 2 | a proof does not verify, or the input (a proof, a bundle, a flag) is malformed; `verify inclusion/consistency/checkpoint --min-witnesses K`: fewer than K valid cosignatures from distinct listed witnesses |
+//! | 2 | a proof does not verify, or the input (a proof, a bundle, a flag) is malformed; `verify inclusion/consistency/checkpoint`, `proof inclusion`, `export model-signing`, `audit` with `--min-witnesses K`: fewer than K valid cosignatures from distinct listed witnesses (fetching commands: on `/checkpoint.cosigned`, or an entry it does not cover yet) |
 //! | 3 | the server could not be reached, or failed (5xx, an answer that makes no sense) |
 //! | 4 | the server refused the request (4xx: a name taken, a replay, a wrong key, a key that holds no publisher name, ...) |
 //! | 5 | a local failure: a file that cannot be read or written, a bad key file, hashing |
