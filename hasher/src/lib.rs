@@ -8,6 +8,7 @@
 //! Deliberately not here: publishing to the log, signing, HTTP. Memory stays bounded whatever the
 //! corpus size: leaves are sorted in runs, spilled to temporary files and merged.
 
+pub mod auto;
 pub mod backend;
 mod columnar;
 pub mod error;
@@ -28,7 +29,7 @@ pub mod text;
 pub mod walk;
 mod work;
 
-pub use backend::{select, BackendChoice, ContentHasher, CpuHasher};
+pub use backend::{select, BackendChoice, ContentHasher, CpuHasher, Usage};
 pub use error::{HashError, Location, Record};
 pub use manifest::{ManifestEntry, ManifestError, ManifestHeader, ManifestReader, ManifestWriter};
 pub use meta::{FieldKind, FieldPath, MetaField, MetaMode, MetaSpec, Vocabulary};
