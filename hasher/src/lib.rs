@@ -15,6 +15,7 @@ pub mod error;
 #[cfg(feature = "gpu")]
 mod gpu;
 mod jcs;
+mod jsonscan;
 pub mod leafsort;
 pub mod manifest;
 pub mod merge;
