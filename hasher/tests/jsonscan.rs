@@ -176,15 +176,11 @@ fn specs() -> Vec<Vec<MetaField>> {
     ]
 }
 
-/// The scanner's answer and the full parser's, in comparable form.
-fn both(
-    line: &[u8],
-    field: &str,
-    meta: &[MetaField],
-) -> (
-    Result<Option<(String, Vec<(usize, serde_json::Value)>)>, String>,
-    Result<Option<(String, Vec<(usize, serde_json::Value)>)>, String>,
-) {
+/// An extraction's result in comparable form: the item and the metadata values, or the error.
+type Outcome = Result<Option<(String, Vec<(usize, serde_json::Value)>)>, String>;
+
+/// The scanner's answer and the full parser's.
+fn both(line: &[u8], field: &str, meta: &[MetaField]) -> (Outcome, Outcome) {
     let fast = text::extract(line, field, meta).map(|o| o.map(|x| (x.text.into_owned(), x.meta)));
     let full = if line.iter().all(u8::is_ascii_whitespace) {
         Ok(None)
