@@ -214,7 +214,7 @@ fn plain(raw: &[u8]) -> Option<&str> {
     // Branch-free over 64-byte blocks, so that it vectorises.
     let control = raw
         .chunks(64)
-        .any(|c| c.iter().fold(false, |acc, &b| acc | (b < 0x20)));
+        .any(|c| c.iter().fold(0u8, |acc, &b| acc | u8::from(b < 0x20)) != 0);
     if control {
         return None;
     }
