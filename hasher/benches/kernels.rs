@@ -10,7 +10,8 @@
 //!   ~16 MiB batches of 1, 4 and 16 KiB items; `CpuHasher::hash_large` of 64 MiB, default pool.
 //! - `jsonl`: `text::extract` of the `text` field from 4096 web-text-like JSON Lines records
 //!   (200 B to 8 KiB of words, half of them with `\n`, `\"` and `\u00e9` escapes, which make the
-//!   item an owned copy), without and with one metadata mapping (`source` = `url`). One thread.
+//!   item an owned copy), without and with one metadata mapping (`source` = `url`); each also
+//!   through `text::extract_full` (`serde_json` alone, without the scanner). One thread.
 //! - `lines`: `text::LineChunker` (4 MiB target) over a 64 MiB in-memory JSON Lines buffer,
 //!   alone and with `text::lines` walked over every chunk. One thread.
 //! - `zstd`: decompressing 32 MiB of the same JSON Lines (compressed at level 3) into a sink:
@@ -181,6 +182,18 @@ fn bench_jsonl(c: &mut Criterion) {
                     let x = text::extract(black_box(line), "text", meta)
                         .expect("generated records are valid")
                         .expect("no blank lines");
+                    n += x.text.len() + x.meta.len();
+                }
+                n
+            })
+        });
+        // The same through `serde_json` alone: what the scanner replaced (issue 15).
+        g.bench_function(format!("{name}_serde_json/4096_records"), |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for line in &lines {
+                    let x = text::extract_full(black_box(line), "text", meta)
+                        .expect("generated records are valid");
                     n += x.text.len() + x.meta.len();
                 }
                 n

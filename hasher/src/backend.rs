@@ -53,6 +53,20 @@ pub trait ContentHasher: Send + Sync {
     fn large_threshold(&self) -> usize {
         DEFAULT_LARGE_THRESHOLD
     }
+
+    /// Bytes hashed so far, by backend and reason, for the `hashed` field of `--json`. Empty for
+    /// a backend the user named (everything went to it, because they asked); `auto` fills it.
+    fn usage(&self) -> Vec<Usage> {
+        Vec::new()
+    }
+}
+
+/// One row of [`ContentHasher::usage`]: `bytes` hashed on `backend` (`cpu`, `gpu`), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub backend: String,
+    pub bytes: u64,
+    pub why: String,
 }
 
 /// 1 MiB: from here on, `update_rayon` splits one item across threads profitably (the `blake3`
@@ -94,36 +108,28 @@ impl fmt::Display for BackendChoice {
 }
 
 /// Opens the backend the user asked for. `threads` sizes the CPU backend's pool (`None`: one
-/// thread per core). `Auto` never fails for want of a GPU; `Gpu` does, with the reason.
+/// thread per core). `Auto` never fails for want of a GPU and looks for none until a call is large
+/// enough for a device to matter ([`crate::auto`]); `Gpu` opens the device now and fails, with
+/// the reason, where there is none.
 pub fn select(
     choice: BackendChoice,
     threads: Option<usize>,
 ) -> Result<Arc<dyn ContentHasher>, HashError> {
     match choice {
         BackendChoice::Cpu => Ok(Arc::new(CpuHasher::new(threads)?)),
-        BackendChoice::Gpu => open_gpu(false),
-        BackendChoice::Auto => match open_gpu(true) {
-            Ok(gpu) => Ok(gpu),
-            Err(HashError::GpuNotBuilt | HashError::NoDevice(_)) => {
-                Ok(Arc::new(CpuHasher::new(threads)?))
-            }
-            Err(e) => Err(e),
-        },
+        BackendChoice::Gpu => open_gpu(),
+        BackendChoice::Auto => Ok(Arc::new(crate::auto::AutoHasher::new(threads)?)),
     }
 }
 
 #[cfg(feature = "gpu")]
-/// `auto` refuses software adapters (they never beat the CPU); `gpu` takes any adapter.
-fn open_gpu(auto: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
-    if auto {
-        crate::gpu::open_auto()
-    } else {
-        crate::gpu::open(true)
-    }
+/// `gpu` takes any adapter, a software one included.
+fn open_gpu() -> Result<Arc<dyn ContentHasher>, HashError> {
+    crate::gpu::open(true)
 }
 
 #[cfg(not(feature = "gpu"))]
-fn open_gpu(_auto: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
+fn open_gpu() -> Result<Arc<dyn ContentHasher>, HashError> {
     Err(HashError::GpuNotBuilt)
 }
 

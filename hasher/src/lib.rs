@@ -8,12 +8,14 @@
 //! Deliberately not here: publishing to the log, signing, HTTP. Memory stays bounded whatever the
 //! corpus size: leaves are sorted in runs, spilled to temporary files and merged.
 
+pub mod auto;
 pub mod backend;
 mod columnar;
 pub mod error;
 #[cfg(feature = "gpu")]
 mod gpu;
 mod jcs;
+mod jsonscan;
 pub mod leafsort;
 pub mod manifest;
 pub mod merge;
@@ -28,7 +30,7 @@ pub mod text;
 pub mod walk;
 mod work;
 
-pub use backend::{select, BackendChoice, ContentHasher, CpuHasher};
+pub use backend::{select, BackendChoice, ContentHasher, CpuHasher, Usage};
 pub use error::{HashError, Location, Record};
 pub use manifest::{ManifestEntry, ManifestError, ManifestHeader, ManifestReader, ManifestWriter};
 pub use meta::{FieldKind, FieldPath, MetaField, MetaMode, MetaSpec, Vocabulary};

@@ -241,7 +241,9 @@ pub struct Extracted<'de> {
 /// JSON Lines record. `Ok(None)` for a blank line. Errors are short and say what was wrong.
 ///
 /// Only a top-level key that some path starts with is materialised (as a `Value`, then walked
-/// down the path); every other value is validated and skipped without allocation.
+/// down the path); every other value is validated and skipped without allocation. A `memchr`
+/// scanner (`jsonscan`) answers for the records it is sure of; the rest, and every invalid
+/// record, go through `serde_json` ([`extract_full`]), so results and errors are the same.
 pub fn extract<'de>(
     line: &'de [u8],
     field: &str,
@@ -250,12 +252,25 @@ pub fn extract<'de>(
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
+    if let Some(x) = crate::jsonscan::extract(line, field, meta_fields) {
+        return Ok(Some(x));
+    }
+    extract_full(line, field, meta_fields).map(Some)
+}
+
+/// [`extract`] through `serde_json` alone (no scanner): the reference the scanner is tested
+/// against, and what decides every record the scanner leaves (and every error message).
+pub fn extract_full<'de>(
+    line: &'de [u8],
+    field: &str,
+    meta_fields: &[MetaField],
+) -> Result<Extracted<'de>, String> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let seed = Extract { field, meta_fields };
     let (text, meta) = seed.deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     let text = text.ok_or_else(|| format!("no field {field:?}"))?;
-    Ok(Some(Extracted { text, meta }))
+    Ok(Extracted { text, meta })
 }
 
 struct Extract<'a> {
@@ -291,37 +306,46 @@ impl<'de> Visitor<'de> for Extract<'_> {
                 text = Some(v);
             } else if self.meta_fields.iter().any(|f| first(f, &key)) {
                 let v: Value = map.next_value()?;
-                let mut hits = self
-                    .meta_fields
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| first(f, &key));
-                if let (Some((i, f)), None) = (hits.next(), hits.next()) {
-                    if f.path.segments().len() == 1 {
-                        // The usual case, one top-level field: the value itself, no copy.
-                        meta.retain(|(j, _)| *j != i);
-                        meta.push((i, v));
-                        continue;
-                    }
-                }
-                for (i, f) in self.meta_fields.iter().enumerate() {
-                    if !first(f, &key) {
-                        continue;
-                    }
-                    // A repeated key: the last occurrence wins, as in most JSON readers.
-                    meta.retain(|(j, _)| *j != i);
-                    let found = f.path.segments()[1..]
-                        .iter()
-                        .try_fold(&v, |at, seg| at.as_object().and_then(|o| o.get(seg)));
-                    if let Some(x) = found {
-                        meta.push((i, x.clone()));
-                    }
-                }
+                record_meta(self.meta_fields, &mut meta, &key, v);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
         Ok((text, meta))
+    }
+}
+
+/// Records the value `v` of the top-level key `key` for every metadata field whose path starts
+/// with it (shared by the scanner and the full parser, so both keep the same values in the same
+/// order).
+pub(crate) fn record_meta(
+    meta_fields: &[MetaField],
+    meta: &mut Vec<(usize, Value)>,
+    key: &str,
+    v: Value,
+) {
+    let first = |f: &MetaField| f.path.segments().first().is_some_and(|s| s == key);
+    let mut hits = meta_fields.iter().enumerate().filter(|(_, f)| first(f));
+    if let (Some((i, f)), None) = (hits.next(), hits.next()) {
+        if f.path.segments().len() == 1 {
+            // The usual case, one top-level field: the value itself, no copy.
+            meta.retain(|(j, _)| *j != i);
+            meta.push((i, v));
+            return;
+        }
+    }
+    for (i, f) in meta_fields.iter().enumerate() {
+        if !first(f) {
+            continue;
+        }
+        // A repeated key: the last occurrence wins, as in most JSON readers.
+        meta.retain(|(j, _)| *j != i);
+        let found = f.path.segments()[1..]
+            .iter()
+            .try_fold(&v, |at, seg| at.as_object().and_then(|o| o.get(seg)));
+        if let Some(x) = found {
+            meta.push((i, x.clone()));
+        }
     }
 }
 

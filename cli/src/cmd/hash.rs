@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use hasher::{BackendChoice, HashConfig, MetaMode, MetaSpec, Mode, Observer, Summary};
+use hasher::{
+    BackendChoice, ContentHasher, HashConfig, MetaMode, MetaSpec, Mode, Observer, Summary,
+};
 use ledger::ContentId;
 
 #[derive(Args, Debug)]
@@ -215,6 +217,7 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
         if let Some(d) = backend.device() {
             j["device"] = d.into();
         }
+        j["hashed"] = hashed(backend.as_ref(), h.bytes, &a.backend).into();
         if let Some(o) = &a.out {
             j["manifest"] = o.to_string_lossy().as_ref().into();
         }
@@ -227,6 +230,22 @@ pub fn run(a: HashArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// The `hashed` field of `--json`: bytes per backend and why. `auto` counts its own; a backend the
+/// user named hashed every item because they asked.
+fn hashed(backend: &dyn ContentHasher, bytes: u64, asked: &str) -> Vec<serde_json::Value> {
+    let mut rows = backend.usage();
+    if rows.is_empty() && bytes > 0 {
+        rows.push(hasher::Usage {
+            backend: backend.name().to_string(),
+            bytes,
+            why: format!("--backend {asked}"),
+        });
+    }
+    rows.into_iter()
+        .map(|u| serde_json::json!({"backend": u.backend, "bytes": u.bytes, "why": u.why}))
+        .collect()
 }
 
 /// The human summary on stderr: always with `--list` (stdout holds the list) or skips, and when
