@@ -10,82 +10,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, ok, p, prov, Server, PROV};
-
-/// A running `prov witness serve`, killed when dropped.
-struct Witness {
-    child: Child,
-    url: String,
-    vkey: String,
-}
-
-impl Witness {
-    fn start(key: &Path, log_vkey: &str, state: &Path) -> Witness {
-        Witness::start_on("127.0.0.1:0", key, log_vkey, state)
-    }
-
-    fn start_on(listen: &str, key: &Path, log_vkey: &str, state: &Path) -> Witness {
-        let mut child = Command::new(PROV)
-            .args(["witness", "serve", "--listen", listen, "--key"])
-            .arg(key)
-            .arg("--state")
-            .arg(state)
-            .args(["--log", log_vkey])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut url, mut vkey) = (None, None);
-        while url.is_none() || vkey.is_none() {
-            let line = lines.next().expect("witness exited").unwrap();
-            if let Some(v) = line.strip_prefix("witness key: ") {
-                vkey = Some(v.trim().to_string());
-            }
-            if let Some(u) = line.strip_prefix("listening: ") {
-                url = Some(u.trim().trim_end_matches('/').to_string());
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Witness {
-            child,
-            url: url.unwrap(),
-            vkey: vkey.unwrap(),
-        }
-    }
-}
-
-impl Drop for Witness {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn witness_key(dir: &Path, name: &str) -> (PathBuf, String) {
-    let path = dir.join(format!("{}.key", name.replace('/', "_")));
-    let out = ok(
-        &[
-            "keygen",
-            "--witness",
-            "--name",
-            name,
-            "--out",
-            p(&path),
-            "--json",
-        ],
-        0,
-    );
-    (
-        path,
-        json(&out)["witness_key"].as_str().unwrap().to_string(),
-    )
-}
+use common::witness::{witness_key, Witness};
+use common::{json, ok, p, prov, Server};
 
 /// A config listing `witnesses` (url, vkey) with policy `k` (anonymous opt-outs unthrottled:
 /// every client here is 127.0.0.1).
@@ -168,8 +97,8 @@ fn log_gets_its_checkpoints_cosigned_by_two_witnesses_and_a_wrong_witness_key_is
     let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
     let (k2, _) = witness_key(tmp.path(), "witness.example/w2");
     let (_, wrong) = witness_key(tmp.path(), "witness.example/w3");
-    let w1 = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
-    let w2 = Witness::start(&k2, &log_vkey, &tmp.path().join("s2"));
+    let w1 = Witness::start(&k1, &[&log_vkey], &tmp.path().join("s1"));
+    let w2 = Witness::start(&k2, &[&log_vkey], &tmp.path().join("s2"));
     let cfg = config(
         tmp.path(),
         &[(&w1.url, &w1.vkey), (&w2.url, &w2.vkey)],
@@ -313,8 +242,8 @@ fn a_witness_that_is_down_blocks_neither_sequencing_nor_the_k_of_1_cosigned_chec
     let log_vkey = create_log(&data);
     let (k1, _) = witness_key(tmp.path(), "witness.example/up");
     let (k2, _) = witness_key(tmp.path(), "witness.example/down");
-    let up = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
-    let down = Witness::start(&k2, &log_vkey, &tmp.path().join("s2"));
+    let up = Witness::start(&k1, &[&log_vkey], &tmp.path().join("s1"));
+    let down = Witness::start(&k2, &[&log_vkey], &tmp.path().join("s2"));
     let (down_url, down_vkey) = (down.url.clone(), down.vkey.clone());
     drop(down); // killed: its port refuses connections from now on
     let cfg = config(
@@ -353,7 +282,7 @@ fn a_witness_that_answers_409_gets_a_proof_from_its_own_size_on_the_retry() {
     let data = tmp.path().join("ledger");
     let log_vkey = create_log(&data);
     let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
-    let w1 = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
+    let w1 = Witness::start(&k1, &[&log_vkey], &tmp.path().join("s1"));
     let cfg = config(tmp.path(), &[(&w1.url, &w1.vkey)], None);
     let log = Server::start_with(&data, false, &["--config", p(&cfg)]);
     grow(&log.url, "a", 3);
@@ -382,7 +311,7 @@ fn a_witness_that_answers_409_gets_a_proof_from_its_own_size_on_the_retry() {
     // and the retry from 0 (no proof) gets the grown checkpoint cosigned.
     let listen = w1.url.trim_start_matches("http://").to_string();
     drop(w1);
-    let w1 = Witness::start_on(&listen, &k1, &log_vkey, &tmp.path().join("s1-fresh"));
+    let w1 = Witness::start_on(&listen, &k1, &[&log_vkey], &tmp.path().join("s1-fresh"));
     grow(&log.url, "c", 2);
     let fresh = cosigned_at_log_size(&log.url);
     assert!(size_of(&fresh) >= size_of(&after) + 2);
@@ -402,8 +331,8 @@ fn a_cosignature_that_does_not_verify_with_the_configured_key_is_not_counted() {
     let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
     let (k2, _) = witness_key(tmp.path(), "witness.example/w2");
     let (_, impostor) = witness_key(tmp.path(), "witness.example/w3");
-    let w1 = Witness::start(&k1, &log_vkey, &tmp.path().join("s1"));
-    let w2 = Witness::start(&k2, &log_vkey, &tmp.path().join("s2"));
+    let w1 = Witness::start(&k1, &[&log_vkey], &tmp.path().join("s1"));
+    let w2 = Witness::start(&k2, &[&log_vkey], &tmp.path().join("s2"));
     let cfg = config(
         tmp.path(),
         &[(&w1.url, &w1.vkey), (&w2.url, &impostor)],

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod web;
+pub mod witness;
 pub mod works;
 
 use std::io::{BufRead, BufReader};
