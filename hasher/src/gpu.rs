@@ -7,12 +7,14 @@
 //! backend, and hashes batches too small to repay an upload on the CPU (see
 //! `gpu_hash::worth_it`).
 
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gpu_hash::{GpuConfig, GpuHasher};
 use rayon::prelude::*;
 
-use crate::backend::ContentHasher;
+use crate::backend::{ContentHasher, Usage};
 use crate::error::HashError;
 
 /// Opens the GPU backend for `--backend gpu` (`backend::select` passes `true`: the user asked for
@@ -41,6 +43,10 @@ struct GpuBackend {
     gpu: GpuHasher,
     /// Set for `auto`: batches below `gpu_hash::GPU_MIN_BATCH_BYTES` are hashed on the CPU.
     small_batches_on_cpu: bool,
+    /// Bytes hashed, by where (for `--json`'s `hashed`; `auto` counts its own).
+    on_device: AtomicU64,
+    small_on_cpu: AtomicU64,
+    files_on_cpu: AtomicU64,
 }
 
 impl GpuBackend {
@@ -54,6 +60,9 @@ impl GpuBackend {
         Ok(Self {
             gpu,
             small_batches_on_cpu,
+            on_device: AtomicU64::new(0),
+            small_on_cpu: AtomicU64::new(0),
+            files_on_cpu: AtomicU64::new(0),
         })
     }
 }
@@ -75,13 +84,58 @@ impl ContentHasher for GpuBackend {
             out.par_iter_mut()
                 .zip(items.par_iter())
                 .for_each(|(o, item)| *o = *blake3::hash(item).as_bytes());
+            self.small_on_cpu.fetch_add(bytes, Ordering::Relaxed);
             return Ok(());
         }
-        self.gpu.hash_batch(items, out).map_err(backend_error)
+        self.gpu.hash_batch(items, out).map_err(backend_error)?;
+        self.on_device.fetch_add(bytes, Ordering::Relaxed);
+        Ok(())
     }
 
     fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {
-        self.gpu.hash(data).map_err(backend_error)
+        let h = self.gpu.hash(data).map_err(backend_error)?;
+        self.on_device
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(h)
+    }
+
+    /// Whole files are still memory-mapped and hashed on the CPU (no device file path yet,
+    /// issue 15 item 2): counted as such, so `--json` never says the device hashed them.
+    fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
+        let mut h = blake3::Hasher::new();
+        h.update_mmap_rayon(path)?;
+        let len = std::fs::metadata(path).map_or(0, |m| m.len());
+        self.files_on_cpu.fetch_add(len, Ordering::Relaxed);
+        Ok(*h.finalize().as_bytes())
+    }
+
+    fn usage(&self) -> Vec<Usage> {
+        [
+            ("gpu", &self.on_device, "--backend gpu".to_string()),
+            (
+                "cpu",
+                &self.small_on_cpu,
+                format!(
+                    "batches under {} bytes: too small for the device",
+                    gpu_hash::GPU_MIN_BATCH_BYTES
+                ),
+            ),
+            (
+                "cpu",
+                &self.files_on_cpu,
+                "large files: memory-mapped on the cpu (no device file path)".to_string(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(backend, n, why)| {
+            let bytes = n.load(Ordering::Relaxed);
+            (bytes > 0).then(|| Usage {
+                backend: backend.into(),
+                bytes,
+                why,
+            })
+        })
+        .collect()
     }
 
     fn device(&self) -> Option<String> {
