@@ -159,7 +159,10 @@ impl UploadTable {
     pub fn sweep(&mut self, now: u64) -> Vec<Arc<Slot>> {
         let mut gone = Vec::new();
         self.by_id.retain(|_, s| {
-            let keep = s.expires.load(Ordering::Relaxed) > now || s.state.try_lock().is_err();
+            // `expires` is the last whole second the upload is held ("after which it is
+            // dropped"): with `>` an upload started late in a second lost up to a second of
+            // its `idle_secs`, and with `idle_secs = 1` could expire within a millisecond.
+            let keep = s.expires.load(Ordering::Relaxed) >= now || s.state.try_lock().is_err();
             if !keep {
                 gone.push(s.clone());
             }
