@@ -43,6 +43,8 @@ pub enum ServeError {
     Close(#[source] tokio::task::JoinError),
     #[error("server")]
     Io(#[from] std::io::Error),
+    #[error("reloading the cosigned checkpoint")]
+    Cosigned(#[source] crate::witnessing::PersistError),
 }
 
 /// A bound, not yet running server: lets a caller (a test, the CLI) learn the address and the
@@ -65,7 +67,17 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
+        let dir = config.data_dir.clone();
         let state = AppState::new(ledger, config);
+        // The cosigned checkpoint published before a restart, so `/checkpoint.cosigned` never
+        // goes backwards across one.
+        if let Some(size) = state
+            .witnessing()
+            .load(&dir, state.ledger())
+            .map_err(ServeError::Cosigned)?
+        {
+            tracing::info!(size, "reloaded the cosigned checkpoint");
+        }
         Ok(Server {
             listener,
             state,
