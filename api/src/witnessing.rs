@@ -195,7 +195,10 @@ impl Witnessing {
             .checkpoint_at(TreeSize(size))
             .map_err(PersistError::Store)?;
         let Some(rest) = signed.as_deref().and_then(|n| text.strip_prefix(n)) else {
-            tracing::warn!(size, "{COSIGNED_FILE}: not the checkpoint this ledger signed at its size; ignored");
+            tracing::warn!(
+                size,
+                "{COSIGNED_FILE}: not the checkpoint this ledger signed at its size; ignored"
+            );
             return Ok(None);
         };
         let note = &text[..text.len() - rest.len()];
@@ -212,7 +215,11 @@ impl Witnessing {
                     kept.push_str(line);
                     kept.push('\n');
                 }
-                None => tracing::warn!(size, line, "{COSIGNED_FILE}: a line no configured witness key verifies; dropped"),
+                None => tracing::warn!(
+                    size,
+                    line,
+                    "{COSIGNED_FILE}: a line no configured witness key verifies; dropped"
+                ),
             }
         }
         if by.len() < self.min {
@@ -391,7 +398,9 @@ async fn run_witness(state: AppState, i: usize, mut stop: tokio::sync::watch::Re
                                 tracing::error!(error = %e, "cannot keep the cosigned checkpoint; not served");
                                 metrics::counter!("prov_witness_persist_errors_total").increment(1);
                             }
-                            Err(e) => tracing::error!(error = %e, "persisting the cosigned checkpoint"),
+                            Err(e) => {
+                                tracing::error!(error = %e, "persisting the cosigned checkpoint")
+                            }
                         }
                     }
                     done = Some(cp.note.clone());
@@ -645,7 +654,9 @@ mod tests {
     fn cosign(l: &Ledger, i: u8) -> (String, String) {
         let note = l.checkpoint().note.clone();
         let (body, _) = ledger::note::split_note(&note).unwrap();
-        let line = signer(i).cosign(body, 1_700_000_000 + u64::from(i)).unwrap();
+        let line = signer(i)
+            .cosign(body, 1_700_000_000 + u64::from(i))
+            .unwrap();
         (note, line)
     }
 

@@ -358,3 +358,320 @@ fn a_cosignature_that_does_not_verify_with_the_configured_key_is_not_counted() {
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains("witness.example/w2"), "{body}");
 }
+
+/// The published cosigned checkpoint is kept in the data directory: after a restart with every
+/// witness down, `/checkpoint.cosigned` serves it at once (before: 404 until the witnesses
+/// answered again, a step back for any reader); and a restart whose configuration no longer
+/// lists a witness serves it without that witness's line.
+#[test]
+fn the_cosigned_checkpoint_survives_a_restart_with_its_witnesses_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let log_vkey = create_log(&data);
+    let (k1, _) = witness_key(tmp.path(), "witness.example/w1");
+    let (k2, _) = witness_key(tmp.path(), "witness.example/w2");
+    let w1 = Witness::start(&k1, &[&log_vkey], &tmp.path().join("s1"));
+    let w2 = Witness::start(&k2, &[&log_vkey], &tmp.path().join("s2"));
+    let (w1_url, w1_vkey) = (w1.url.clone(), w1.vkey.clone());
+    let (w2_url, w2_vkey) = (w2.url.clone(), w2.vkey.clone());
+    let both = config(
+        tmp.path(),
+        &[(&w1_url, &w1_vkey), (&w2_url, &w2_vkey)],
+        None,
+    );
+    let log = Server::start_with(&data, false, &["--config", p(&both)]);
+    grow(&log.url, "a", 3);
+    let cosigned = cosigned_at_log_size(&log.url);
+    drop(log);
+    drop(w1);
+    drop(w2);
+    assert!(data.join("checkpoint.cosigned").is_file());
+
+    let log = Server::start_with(&data, false, &["--config", p(&both)]);
+    let (status, again) = get(&format!("{}/checkpoint.cosigned", log.url));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, cosigned);
+    let r = verify(
+        tmp.path(),
+        &log_vkey,
+        &again,
+        &[
+            "--witness",
+            &w1_vkey,
+            "--witness",
+            &w2_vkey,
+            "--min-witnesses",
+            "2",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    drop(log);
+
+    // w2 removed from the configuration (k = 1): its line is dropped at reload.
+    let one = config(tmp.path(), &[(&w1_url, &w1_vkey)], Some(1));
+    let log = Server::start_with(&data, false, &["--config", p(&one)]);
+    let (status, reduced) = get(&format!("{}/checkpoint.cosigned", log.url));
+    assert_eq!(status, 200, "{reduced}");
+    assert_eq!(size_of(&reduced), size_of(&cosigned));
+    assert!(reduced.contains("\n— witness.example/w1 "), "{reduced}");
+    assert!(!reduced.contains("witness.example/w2"), "{reduced}");
+}
+
+/// A proxy in front of `upstream` that passes every GET through with any `tree_size=` query
+/// removed: a service that answers proofs for its latest checkpoint, whatever checkpoint its
+/// `/checkpoint.cosigned` names (a split view between what the witnesses saw and what is proven).
+fn proofs_for_another_checkpoint(upstream: String) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let path = match path.split_once("?tree_size=") {
+                Some((p, _)) => p.to_string(),
+                None => path,
+            };
+            let (code, body) = match ureq::get(&format!("{upstream}{path}")).call() {
+                Ok(r) | Err(ureq::Error::Status(_, r)) => {
+                    let code = r.status();
+                    let mut b = Vec::new();
+                    r.into_reader().read_to_end(&mut b).unwrap();
+                    (code, b)
+                }
+                Err(_) => (502, Vec::new()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+/// `prov check` (file, `--id`, `--site`, `--passages`), `prov report training-summary`, `prov
+/// verify training-summary` and `prov verify compliance --server` take `--witness VKEY...
+/// --min-witnesses K`: with the log's real witness they answer as without (proving against the
+/// cosigned checkpoint); with a wrong witness key they refuse (exit 2). Then the witness stops,
+/// the log grows past the cosigned checkpoint, and two split views are refused: a server whose
+/// proofs are for its latest checkpoint rather than the cosigned one, and a compliance bundle
+/// of a checkpoint no witness has seen.
+#[test]
+fn readers_prove_against_the_cosigned_checkpoint_and_refuse_a_wrong_witness_key() {
+    let common::web::World {
+        _tmp,
+        dir,
+        server,
+        bundle,
+        alice,
+        ..
+    } = common::web::world(&[]);
+    let log_vkey = server.vkey.clone();
+    drop(server);
+    let (k1, _) = witness_key(&dir, "witness.example/w1");
+    let (_, wrong) = witness_key(&dir, "witness.example/w3");
+    let w1 = Witness::start(&k1, &[&log_vkey], &dir.join("s1"));
+    let cfg = config(&dir, &[(&w1.url, &w1.vkey)], Some(1));
+    let log = Server::start_with(&dir.join("ledger"), false, &["--config", p(&cfg)]);
+    let s = log.url.clone();
+    let cosigned = cosigned_at_log_size(&s);
+    let keys = common::web::key_server(Vec::new());
+    let page = dir.join("page.txt");
+    std::fs::write(&page, "page one about cats").unwrap();
+    // A work for --passages: long enough to have passages (the version has no passage tree).
+    let work = dir.join("work.txt");
+    std::fs::write(
+        &work,
+        "The witnesses of a transparency log each keep the largest checkpoint they have seen \
+         and cosign only consistent extensions of it, so that a log cannot show two histories.\n\n\
+         A reader who asks for k cosignatures believes a checkpoint only when k of the witnesses \
+         it trusts have seen it, and proves every entry against that checkpoint alone.\n",
+    )
+    .unwrap();
+    let summary = dir.join("summary.json");
+    let cid = common::web::cid("page one about cats");
+    let model = ["--model", "alice/lm@c1"];
+    let base = ["--vkey", log_vkey.as_str(), "--server", s.as_str()];
+    // (command, the exit code it answers with without witnesses)
+    let commands: Vec<(Vec<&str>, i32)> = vec![
+        ([&["check", p(&page)][..], &model, &base].concat(), 0),
+        ([&["check", "--id", &cid][..], &model, &base].concat(), 0),
+        (
+            [&["check", "--site", "www.example.com"][..], &model, &base].concat(),
+            0,
+        ),
+        (
+            [&["check", p(&work), "--passages"][..], &model, &base].concat(),
+            10,
+        ),
+        (
+            [
+                &[
+                    "report",
+                    "training-summary",
+                    "--format",
+                    "json",
+                    "--out",
+                    p(&summary),
+                ][..],
+                &["--site-keys-base", &keys],
+                &model,
+                &base,
+            ]
+            .concat(),
+            0,
+        ),
+        (
+            [
+                &[
+                    "verify",
+                    "compliance",
+                    p(&bundle),
+                    "--site-keys-base",
+                    &keys,
+                ][..],
+                &base,
+            ]
+            .concat(),
+            0,
+        ),
+    ];
+    for (cmd, code) in &commands {
+        let r = prov(cmd);
+        assert_eq!(r.code, *code, "{cmd:?} {}{}", r.stdout, r.stderr);
+        let mut with = cmd.clone();
+        with.extend(["--witness", &w1.vkey, "--min-witnesses", "1"]);
+        let r = prov(&with);
+        assert_eq!(r.code, *code, "{with:?} {}{}", r.stdout, r.stderr);
+        let mut wrong_key = cmd.clone();
+        wrong_key.extend(["--witness", &wrong, "--min-witnesses", "1"]);
+        let r = prov(&wrong_key);
+        assert_eq!(r.code, 2, "{wrong_key:?} {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("cosignature"),
+            "{wrong_key:?} {}",
+            r.stderr
+        );
+    }
+    // The summary made under the witness policy verifies under it.
+    let r = prov(
+        &[
+            &[
+                "verify",
+                "training-summary",
+                p(&summary),
+                "--site-keys-base",
+                &keys,
+            ][..],
+            &base,
+            &["--witness", &w1.vkey, "--min-witnesses", "1"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    // The witness stops; the log grows past the checkpoint it cosigned.
+    let w1_vkey = w1.vkey.clone();
+    drop(w1);
+    grow(&s, "later", 3);
+    let (_, cosigned_now) = get(&format!("{s}/checkpoint.cosigned"));
+    assert_eq!(cosigned_now, cosigned);
+    let (_, latest) = get(&format!("{s}/checkpoint"));
+    assert!(size_of(&latest) > size_of(&cosigned));
+    let policy = ["--witness", w1_vkey.as_str(), "--min-witnesses", "1"];
+    // Honest: still proven against the (older) cosigned checkpoint.
+    let r = prov(&[&["check", "--id", &cid][..], &model, &base, &policy].concat());
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Split view: the proofs are for the latest checkpoint, not the cosigned one.
+    let liar = proofs_for_another_checkpoint(s.clone());
+    let r = prov(
+        &[
+            &["check", "--id", &cid][..],
+            &model,
+            &["--vkey", &log_vkey, "--server", &liar],
+            &policy,
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not for its cosigned checkpoint"),
+        "{}",
+        r.stderr
+    );
+    // A compliance bundle of a new model checkpoint, logged after the witness stopped: its
+    // checkpoint is one no witness has cosigned.
+    ok(
+        &[
+            "attest",
+            "--key",
+            p(&alice),
+            "--model",
+            "lm",
+            "--checkpoint",
+            "c2",
+            "--weights",
+            p(&dir.join("weights")),
+            "--dataset",
+            "web@v1",
+            "--backend",
+            "cpu",
+            "--server",
+            &s,
+        ],
+        0,
+    );
+    let fresh = dir.join("fresh-bundle.json");
+    ok(
+        &[
+            &[
+                "proof",
+                "compliance",
+                "--model",
+                "alice/lm",
+                "--out",
+                p(&fresh),
+            ][..],
+            &base,
+        ]
+        .concat(),
+        0,
+    );
+    let r = prov(
+        &[
+            &["verify", "compliance", p(&fresh), "--site-keys-base", &keys][..],
+            &base,
+            &policy,
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not covered by the cosigned checkpoint"),
+        "{}",
+        r.stderr
+    );
+    // Without the policy the same bundle is fine.
+    let r = prov(
+        &[
+            &["verify", "compliance", p(&fresh), "--site-keys-base", &keys][..],
+            &base,
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}

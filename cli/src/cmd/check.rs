@@ -13,7 +13,10 @@
 //! With `--passages` (or `--dataset`, or `--dir DIR` for many works): the work is checked by its
 //! passages, found re-wrapped inside other records, with multi-range proofs (`check_work.rs`).
 //!
-//! Exit 0: yes; 1: no (verified); 2: a proof does not verify; 9 (`--site`): nothing found where
+//! With `--witness VKEY... --min-witnesses K`, every form proves against the latest checkpoint K
+//! of the witnesses cosigned (`crate::witnessed`).
+//!
+//! Exit 0: yes; 1: no (verified); 2: a proof does not verify (or the witness policy is not met); 9 (`--site`): nothing found where
 //! it can be decided, but a dataset version has no source tree; 10 (`--passages`): the same for
 //! a version without a passage tree.
 
@@ -62,6 +65,10 @@ pub struct CheckArgs {
     pub work: crate::cmd::check_work::WorkArgs,
     #[command(flatten)]
     pub key: KeyArg,
+    /// With --min-witnesses K: every entry is proven against the log's latest checkpoint that K
+    /// of these witnesses cosigned (`/checkpoint.cosigned`); exit 2 when it falls short.
+    #[command(flatten)]
+    pub witnesses: crate::witnessed::WitnessArgs,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -69,6 +76,11 @@ pub struct CheckArgs {
 pub fn run(a: &CheckArgs) -> Outcome {
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
+    crate::witnessed::anchor_to_cosigned(
+        || client.get_text("/checkpoint.cosigned"),
+        &key,
+        &a.witnesses,
+    )?;
     let (exit, evidence, lines) = match &a.site {
         Some(site) => {
             crate::cmd::check_site::check_site(&client, &key, site, a.model.as_deref(), a.reveal)?

@@ -22,8 +22,9 @@ use crate::client::{
 };
 use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::publisher::Remote;
-use crate::cmd::verify::{load_vkey, witnessed, WitnessArgs};
+use crate::cmd::verify::load_vkey;
 use crate::exit::{say, say_json, warn, Exit, Failure, OrExit, Outcome};
+use crate::witnessed::{witnessed_checkpoint, WitnessArgs};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ProofCmd {
@@ -181,22 +182,9 @@ pub fn verified_entry(
     verified_entry_witnessed(client, key, index, None)
 }
 
-/// The server's latest checkpoint cosigned by enough of `w`'s witnesses (`GET
-/// /checkpoint.cosigned`), verified: the log's signature and `--min-witnesses` cosignatures.
-pub fn witnessed_checkpoint(
-    client: &Client,
-    key: &VerifierKey,
-    w: &WitnessArgs,
-) -> Result<(String, verifier::Checkpoint), Failure> {
-    let note = client.get_text("/checkpoint.cosigned")?;
-    let cp = verifier::Checkpoint::verify(&note, key)
-        .or_exit(Exit::Invalid, "the server's cosigned checkpoint")?;
-    witnessed(&note, key, w)?;
-    Ok((note, cp))
-}
-
-/// [`verified_entry`], and with `w` asking for cosignatures (`--min-witnesses` > 0), proven
-/// against the latest checkpoint enough of its witnesses cosigned rather than the log's latest:
+/// [`verified_entry`], and with `w` asking for cosignatures (`--min-witnesses` > 0), or the
+/// invocation anchored to a cosigned checkpoint ([`crate::witnessed::anchor`]), proven against
+/// the latest checkpoint enough of its witnesses cosigned rather than the log's latest:
 /// the returned proof carries that cosigned checkpoint. An entry the cosigned checkpoint does
 /// not cover yet is refused (exit 2).
 pub fn verified_entry_witnessed(
@@ -206,8 +194,12 @@ pub fn verified_entry_witnessed(
     w: Option<&WitnessArgs>,
 ) -> Result<VerifiedEntry, Failure> {
     let cosigned = match w {
-        Some(w) if w.min_witnesses > 0 => Some(witnessed_checkpoint(client, key, w)?),
-        _ => None,
+        Some(w) if w.min_witnesses > 0 => {
+            let c = witnessed_checkpoint(client, key, w)?;
+            Some((c.note, c.checkpoint))
+        }
+        // The checkpoint this invocation proves against (`--min-witnesses` on the command).
+        _ => crate::witnessed::anchor().map(|c| (c.note.clone(), c.checkpoint.clone())),
     };
     let view: EntryView = client.get_json(&format!("/v1/entries/{index}"))?;
     let bytes = view.canonical.into_bytes();

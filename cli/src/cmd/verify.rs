@@ -29,7 +29,6 @@ use verifier::compliance::{
     SiteViolation, Verdict,
 };
 use verifier::consistency_proof;
-use verifier::cosignature::{verify_cosigned, Cosignature, WitnessKey, WitnessPolicy};
 use verifier::entry::{Entry, EntryBody};
 use verifier::set::{parse_membership_proof_json, Membership, SetMembershipProof};
 use verifier::tile::{decode_entry_bundle, tile_for_stored_hash, EntryBundleId, TileHashReader};
@@ -42,6 +41,8 @@ use verifier::{
 use crate::client::Client;
 use crate::cmd::sitekeys;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
+use crate::witnessed::WitnessArgs;
+use crate::witnessed::{cosignatures_json, witnessed};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum VerifyCmd {
@@ -85,19 +86,6 @@ pub struct InclusionArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The witnesses a checkpoint must be cosigned by (C2SP tlog-cosignature v1).
-#[derive(Debug, Clone, clap::Args)]
-pub struct WitnessArgs {
-    /// A witness's key (a vkey of signature type 0x04, as `prov keygen --witness` and
-    /// `prov witness serve` print it), or a file holding it. Repeat for more witnesses.
-    #[arg(long = "witness", value_name = "VKEY")]
-    pub witnesses: Vec<String>,
-    /// Refuse (exit 2) a checkpoint without valid cosignatures from at least K distinct listed
-    /// witnesses. 0 (the default) checks no cosignature.
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub min_witnesses: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -192,6 +180,11 @@ pub struct ComplianceArgs {
     pub require_passages: bool,
     #[command(flatten)]
     pub checks: SiteCheckArgs,
+    /// With --min-witnesses K: the bundle's checkpoint must be covered by, and consistent with,
+    /// the log's latest checkpoint that K of these witnesses cosigned (`/checkpoint.cosigned`
+    /// of --server, or `checkpoint.cosigned` in --tiles); exit 2 otherwise. Not with --offline.
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
     /// The bundle (JSON, from `prov proof compliance`).
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
@@ -254,55 +247,6 @@ fn report(json: bool, r: Result<(String, Value), Failure>) -> Outcome {
             Err(f)
         }
     }
-}
-
-/// Checks `note`'s cosignatures against `w`: at least `--min-witnesses` distinct listed witnesses
-/// must have cosigned it (the log's signature is checked too). Exit 2 otherwise.
-pub fn witnessed(
-    note: &str,
-    key: &VerifierKey,
-    w: &WitnessArgs,
-) -> Result<Vec<Cosignature>, Failure> {
-    if w.witnesses.is_empty() && w.min_witnesses == 0 {
-        return Ok(Vec::new());
-    }
-    let mut keys = Vec::new();
-    for arg in &w.witnesses {
-        let p = Path::new(arg);
-        let text = if p.is_file() {
-            read_text(p)?
-        } else {
-            arg.clone()
-        };
-        let k = WitnessKey::parse(text.trim()).or_exit(
-            Exit::Invalid,
-            format!("--witness {arg} is not a witness vkey"),
-        )?;
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
-    if w.min_witnesses > keys.len() {
-        return Err(Failure::msg(
-            Exit::Invalid,
-            format!(
-                "--min-witnesses {} is more than the {} distinct --witness keys given",
-                w.min_witnesses,
-                keys.len()
-            ),
-        ));
-    }
-    let policy = WitnessPolicy {
-        witnesses: keys,
-        min: w.min_witnesses,
-    };
-    verify_cosigned(note, key, &policy).or_exit(Exit::Invalid, "the checkpoint's cosignatures")
-}
-
-fn cosignatures_json(c: &[Cosignature]) -> Value {
-    c.iter()
-        .map(|c| json!({"witness": c.witness, "key_id": format!("{:08x}", c.key_id), "timestamp": c.timestamp}))
-        .collect()
 }
 
 fn checkpoint(a: &CheckpointArgs) -> Result<(String, Value), Failure> {
@@ -617,6 +561,17 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
              or --offline to skip the check (the verdict then says so, exit 6)",
         ));
     };
+    if a.witnesses.min_witnesses > 0 {
+        let read = || match &tiles {
+            Some(t) => String::from_utf8(t.get("checkpoint.cosigned")?)
+                .or_exit(Exit::Invalid, "checkpoint.cosigned is not UTF-8"),
+            None => Err(Failure::msg(
+                Exit::Invalid,
+                "--min-witnesses needs the log (--server or --tiles), not --offline",
+            )),
+        };
+        crate::witnessed::anchor_to_cosigned(read, &key, &a.witnesses)?;
+    }
     let bundle: ComplianceBundle = serde_json::from_slice(&read_input(&a.bundle)?).or_exit(
         Exit::Invalid,
         format!("{} is not a compliance bundle", a.bundle.display()),
@@ -884,6 +839,12 @@ pub fn evaluate(
         .filter(|v| control.get(&v.site, &v.signer) == Control::Verified)
         .collect();
     let violated = !ids.is_empty() || !binding.is_empty() || !report.passage_violations.is_empty();
+    if let (Some(t), Some(_)) = (tiles, crate::witnessed::anchor()) {
+        // The bundle's checkpoint must be one the witnesses vouch for: a split view otherwise.
+        let cp = Checkpoint::verify(&bundle.checkpoint, key)
+            .or_exit(Exit::Invalid, "the bundle's checkpoint")?;
+        crate::witnessed::linked_to_anchor(&cp, &|p| t.get(p))?;
+    }
     let found = match tiles {
         Some(t) => match completeness(bundle, &report, key, t) {
             Ok(f) => Some(f),

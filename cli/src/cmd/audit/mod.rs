@@ -71,7 +71,7 @@ pub struct AuditArgs {
     /// (`/checkpoint.cosigned`) instead of `/checkpoint`, and report its valid cosignatures;
     /// with --min-witnesses K, fewer than K of them is bad input (exit 2).
     #[command(flatten)]
-    pub witnesses: crate::cmd::verify::WitnessArgs,
+    pub witnesses: crate::witnessed::WitnessArgs,
     #[command(flatten)]
     pub corpus: corpus::CorpusAuditArgs,
 }
@@ -175,7 +175,7 @@ fn audit(a: &AuditArgs) -> Outcome {
     } else {
         let note = client.get_text("/checkpoint.cosigned")?;
         let latest = logread::verify_checkpoint(&note, &key)?;
-        let cos = crate::cmd::verify::witnessed(&note, &key, w)?;
+        let cos = crate::witnessed::witnessed(&note, &key, w)?;
         (latest, Some(cos))
     };
     let previous = match &state.checkpoint {

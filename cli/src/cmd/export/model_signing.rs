@@ -46,7 +46,7 @@ pub struct ModelSigningArgs {
     /// With --min-witnesses K: the checkpoint entry must be in the latest checkpoint K of these
     /// witnesses cosigned (`/checkpoint.cosigned`).
     #[command(flatten)]
-    pub witnesses: crate::cmd::verify::WitnessArgs,
+    pub witnesses: crate::witnessed::WitnessArgs,
     #[command(flatten)]
     pub remote: Remote,
 }

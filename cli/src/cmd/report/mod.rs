@@ -69,6 +69,11 @@ pub struct TrainingSummaryArgs {
     pub checks: crate::cmd::verify::SiteCheckArgs,
     #[command(flatten)]
     pub key: KeyArg,
+    /// With --min-witnesses K: every entry (and the compliance bundle's checkpoint) is proven
+    /// against the log's latest checkpoint that K of these witnesses cosigned; exit 2 when it
+    /// falls short.
+    #[command(flatten)]
+    pub witnesses: crate::witnessed::WitnessArgs,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -177,6 +182,11 @@ pub fn run(cmd: &ReportCmd) -> Outcome {
 fn training_summary(a: &TrainingSummaryArgs) -> Outcome {
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
+    crate::witnessed::anchor_to_cosigned(
+        || client.get_text("/checkpoint.cosigned"),
+        &key,
+        &a.witnesses,
+    )?;
     let summary = build(&client, &key, &a.model, a.sme, &a.checks)?;
     let format = if a.remote.json {
         &Format::Json

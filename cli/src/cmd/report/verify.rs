@@ -28,6 +28,10 @@ pub struct SummaryArgs {
     pub checks: SiteCheckArgs,
     #[command(flatten)]
     pub key: KeyArg,
+    /// With --min-witnesses K: recompute against the log's latest checkpoint that K of these
+    /// witnesses cosigned (as `prov report training-summary`).
+    #[command(flatten)]
+    pub witnesses: crate::witnessed::WitnessArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -56,6 +60,11 @@ pub fn run(a: &SummaryArgs) -> Outcome {
     )?;
     let client = crate::client::Client::new(&a.server)?;
     let key = a.key.key(&client)?;
+    crate::witnessed::anchor_to_cosigned(
+        || client.get_text("/checkpoint.cosigned"),
+        &key,
+        &a.witnesses,
+    )?;
     let got = build(
         &client,
         &key,
