@@ -89,13 +89,12 @@ pub fn cosignatures_json(c: &[Cosignature]) -> Value {
         .collect()
 }
 
-/// A checkpoint cosigned under a reader's witness policy: the note (cosignatures included),
-/// the checkpoint, and the valid cosignatures.
+/// A checkpoint cosigned under a reader's witness policy: the note (cosignatures included) and
+/// the checkpoint.
 #[derive(Clone, Debug)]
 pub struct Cosigned {
     pub note: String,
     pub checkpoint: Checkpoint,
-    pub cosignatures: Vec<Cosignature>,
 }
 
 /// The server's latest checkpoint cosigned by enough of `w`'s witnesses (`GET
@@ -113,12 +112,8 @@ pub fn witnessed_checkpoint(
 pub fn cosigned(note: String, key: &VerifierKey, w: &WitnessArgs) -> Result<Cosigned, Failure> {
     let checkpoint =
         Checkpoint::verify(&note, key).or_exit(Exit::Invalid, "the cosigned checkpoint")?;
-    let cosignatures = witnessed(&note, key, w)?;
-    Ok(Cosigned {
-        note,
-        checkpoint,
-        cosignatures,
-    })
+    witnessed(&note, key, w)?;
+    Ok(Cosigned { note, checkpoint })
 }
 
 static ANCHOR: OnceLock<Cosigned> = OnceLock::new();

@@ -79,6 +79,8 @@ export async function orNull(p) {
 
 export const api = {
   checkpoint: () => text('/checkpoint'),
+  /** The latest checkpoint k of the log's witnesses cosigned (404 without witnesses). */
+  checkpointCosigned: () => text('/checkpoint.cosigned'),
   tile: (path) => bytes(`/${path}`),
   /** {status, origin, verifier_key, tree_size}; answered with 503 (same body) when read-only. */
   health: async () => {

@@ -1,9 +1,15 @@
 // What the explorer trusts and how it checks the rest: the log's verifier key (the one this server
 // announces, unless the reader pinned another), the latest checkpoint verified with it, and every
 // entry and proof verified against that checkpoint before a page calls it "verified".
+//
+// With a witness policy set by the reader (witness vkeys and a threshold k, kept in this browser
+// like the pinned key), "the latest checkpoint" is the server's /checkpoint.cosigned instead, and
+// it counts only if k of those witnesses cosigned it: every proof is then checked against that
+// cosigned checkpoint, so a split view the witnesses did not see is not shown as verified.
 
 import { api } from './api.js';
 import { parseVkey, verifyCheckpoint } from '../lib/note.js';
+import { checkCosigned, parseWitnessKey } from '../lib/cosignature.js';
 import { verifyTlogProof } from '../lib/tlogproof.js';
 import { Sha256Log, verifyConsistency } from '../lib/merkle.js';
 import { verifyEntrySignature } from '../lib/entry.js';
@@ -11,6 +17,7 @@ import { FormatError, toU64, toBase64, hashFromBase64, hashFromHex } from '../li
 import { TileReader, entryTilePath, TILE_WIDTH } from '../lib/tiles.js';
 
 const PIN_KEY = 'prov-explorer.vkey';
+const WITNESS_KEY = 'prov-explorer.witnesses';
 
 let logPromise = null;
 let checkpointPromise = null;
@@ -47,18 +54,58 @@ export function unpinKey() {
   checkpointPromise = null;
 }
 
+/** The reader's witness policy: {vkeys: [text], k} (k = 0, no vkeys: none set). */
+export function witnessPolicy() {
+  try {
+    const p = JSON.parse(localStorage.getItem(WITNESS_KEY) ?? 'null');
+    if (p && Array.isArray(p.vkeys) && Number.isInteger(p.k)) return { vkeys: p.vkeys, k: p.k };
+  } catch {
+    /* storage disabled, or not ours */
+  }
+  return { vkeys: [], k: 0 };
+}
+
+/**
+ * Keeps a witness policy in this browser: each vkey must be a witness key (type 0x04), and
+ * 1 <= k <= the number of distinct keys (none and k = 0 forget it).
+ */
+export function setWitnessPolicy(vkeys, k) {
+  const keys = [...new Set(vkeys.map((v) => v.trim()).filter(Boolean))];
+  keys.forEach(parseWitnessKey);
+  if (!Number.isInteger(k) || k < 0 || k > keys.length) throw new Error(`the threshold must be between 1 and the ${keys.length} witness key(s)`);
+  if (keys.length > 0 && k === 0) throw new Error('a threshold of 0 checks no cosignature');
+  if (keys.length === 0) localStorage.removeItem(WITNESS_KEY);
+  else localStorage.setItem(WITNESS_KEY, JSON.stringify({ vkeys: keys, k }));
+  checkpointPromise = null;
+}
+
 /**
  * The latest checkpoint: {ok: true, cp, text} when its signature verifies with the log key, or
- * {ok: false, error, text}. Fetched once per page load unless `fresh`.
+ * {ok: false, error, text}. With a witness policy it is /checkpoint.cosigned, and ok only when
+ * the policy is met; `cosigned` holds the per-witness rows (checkCosigned) either way it was
+ * read. Fetched once per page load unless `fresh`.
  */
 export function latestCheckpoint({ fresh = false } = {}) {
   if (!checkpointPromise || fresh) {
     checkpointPromise = (async () => {
+      const policy = witnessPolicy();
+      if (policy.k > 0) {
+        const log = await logInfo();
+        let text = null;
+        try {
+          text = await api.checkpointCosigned();
+          const cosigned = checkCosigned(text, log.key, policy.vkeys, policy.k);
+          if (!cosigned.met) return { ok: false, error: new Error(`witness policy not met: ${cosigned.error}`), text, log, cosigned, policy };
+          return { ok: true, cp: cosigned.checkpoint, text, log, cosigned, policy };
+        } catch (error) {
+          return { ok: false, error, text, log, policy };
+        }
+      }
       const [log, text] = await Promise.all([logInfo(), api.checkpoint()]);
       try {
-        return { ok: true, cp: verifyCheckpoint(text, log.key), text, log };
+        return { ok: true, cp: verifyCheckpoint(text, log.key), text, log, policy };
       } catch (error) {
-        return { ok: false, error, text, log };
+        return { ok: false, error, text, log, policy };
       }
     })();
     checkpointPromise.catch(() => (checkpointPromise = null));
@@ -78,6 +125,13 @@ export async function verifyEntry(index, entryBytes) {
     const latest = await latestCheckpoint();
     proofText = await api.entryProof(index, latest.ok ? latest.cp.size.toString() : undefined);
     const r = verifyTlogProof(proofText, log.key, { entry: entryBytes });
+    // Under a witness policy the proof must be against the cosigned checkpoint itself.
+    if (latest.policy?.k > 0) {
+      if (!latest.ok) throw latest.error;
+      if (r.size !== latest.cp.size || toBase64(r.root) !== toBase64(latest.cp.root)) {
+        throw new Error(`the proof of entry ${index} is not against the cosigned checkpoint (size ${latest.cp.size})`);
+      }
+    }
     return { ok: true, index: r.index, size: r.size, root: r.root, proof: r.proof, proofText };
   } catch (error) {
     return { ok: false, error, proofText };

@@ -1,7 +1,7 @@
 // The log: origin, verifier key, the latest checkpoint (verified here), and recent entries.
 
 import { h, dl, section, table, badge, hashText, fmtInt, fmtTime, errorBox } from '../dom.js';
-import { latestCheckpoint, logInfo, pinKey, unpinKey, checkConsistency } from '../trust.js';
+import { latestCheckpoint, logInfo, pinKey, unpinKey, checkConsistency, witnessPolicy, setWitnessPolicy } from '../trust.js';
 import { recentEntries } from '../logscan.js';
 import { entryRows, ENTRY_HEADERS } from '../entryview.js';
 import { toBase64, toHex } from '../../lib/bytes.js';
@@ -21,7 +21,7 @@ export async function render(root, { alive }) {
   root.append(
     section(
       'Latest checkpoint',
-      h('p', { class: 'row' }, 'Signature by the log key: ', h('span', { id: 'checkpoint-badge' }, badge(latest.ok ? 'ok' : 'bad')), latest.ok ? null : h('span', { class: 'note' }, String(latest.error?.message ?? ''))),
+      h('p', { class: 'row' }, latest.policy?.k > 0 ? 'Log key and witness policy: ' : 'Signature by the log key: ', h('span', { id: 'checkpoint-badge' }, badge(latest.ok ? 'ok' : 'bad')), latest.ok ? null : h('span', { class: 'note' }, String(latest.error?.message ?? ''))),
       dl([
         ['Origin', h('code', null, log.origin)],
         ['Verifier key', h('code', { class: 'hash', id: 'vkey' }, log.vkey)],
@@ -31,9 +31,10 @@ export async function render(root, { alive }) {
         ['Fetched at', fmtTime(new Date().toISOString())],
       ]),
       h('p', { class: 'row', id: 'consistency' }, 'History since your last visit: ', badge('pending')),
-      h('details', null, h('summary', null, 'The signed checkpoint note'), h('pre', null, latest.text)),
+      h('details', null, h('summary', null, latest.policy?.k > 0 ? 'The cosigned checkpoint note' : 'The signed checkpoint note'), h('pre', null, latest.text)),
       pinForm(log, false),
     ),
+    witnessSection(latest),
   );
   checkConsistency(latest).then((c) => {
     const el = root.querySelector('#consistency');
@@ -54,6 +55,97 @@ export async function render(root, { alive }) {
   sec.append(
     table(null, ENTRY_HEADERS, entryRows(items), { empty: cp ? 'The log is empty.' : 'Not shown: the checkpoint does not verify.' }),
     h('p', null, h('a', { href: '#/entries' }, 'All entries →'), ' · ', h('a', { href: '#/optouts' }, 'Opt-outs in log order →')),
+  );
+}
+
+const STATES = {
+  verified: ['ok', 'verified'],
+  'wrong-key': ['bad', 'wrong key'],
+  absent: ['none', 'absent'],
+};
+
+/**
+ * The reader's witness policy and, when one is set, each witness's cosignature on
+ * /checkpoint.cosigned (verified with its time / wrong key / absent) and whether the policy is met.
+ */
+function witnessSection(latest) {
+  const policy = latest.policy ?? witnessPolicy();
+  const parts = [];
+  if (policy.k > 0) {
+    const c = latest.cosigned;
+    parts.push(
+      h(
+        'p',
+        { class: 'row', id: 'witness-policy' },
+        `Policy: ${policy.k} of ${policy.vkeys.length} witness(es): `,
+        badge(latest.ok ? 'ok' : 'bad', latest.ok ? 'met' : 'not met'),
+        latest.ok ? ` (${c.count} cosigned; every proof on these pages is against this cosigned checkpoint)` : h('span', { class: 'note' }, ` ${latest.error?.message ?? ''}`),
+      ),
+    );
+    if (c) {
+      parts.push(
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { id: 'witnesses' },
+            h('thead', null, h('tr', null, ['Witness', 'Key id', 'Cosignature', 'Time'].map((x) => h('th', { scope: 'col' }, x)))),
+            h(
+              'tbody',
+              null,
+              c.witnesses.map((w) =>
+                h(
+                  'tr',
+                  { dataset: { witness: w.name, state: w.state } },
+                  h('td', null, h('code', null, w.name)),
+                  h('td', null, h('code', null, w.keyId)),
+                  h('td', null, badge(...STATES[w.state]), w.detail && w.state !== 'absent' ? h('span', { class: 'note' }, ` ${w.detail}`) : null),
+                  h('td', null, w.timestamp != null ? fmtTime(Number(w.timestamp)) : '—'),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+  } else {
+    parts.push(h('p', { class: 'note', id: 'witness-policy' }, 'No witness policy: checkpoints are checked with the log key only. Add the witnesses you trust below to check /checkpoint.cosigned instead.'));
+  }
+  parts.push(witnessForm(policy));
+  return section('Witnesses', ...parts);
+}
+
+function witnessForm(policy) {
+  const vkeys = h('textarea', { id: 'witness-vkeys', name: 'vkeys', rows: 3, spellcheck: 'false', style: 'width:100%' }, policy.vkeys.join('\n'));
+  const k = h('input', { id: 'witness-k', name: 'k', type: 'number', min: '0', value: String(policy.k), style: 'width:6em' });
+  const msg = h('div', { role: 'status' });
+  return h(
+    'details',
+    null,
+    h('summary', null, 'Witnesses you trust'),
+    h('p', { class: 'note' }, 'Witness keys (vkeys of type 0x04, one per line) and how many of them must have cosigned a checkpoint. Kept in this browser only.'),
+    h(
+      'form',
+      {
+        id: 'witness-form',
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          try {
+            setWitnessPolicy(vkeys.value.split('\n'), Number(k.value));
+            location.reload();
+          } catch (e) {
+            msg.replaceChildren(errorBox(`Not a valid witness policy: ${e.message}`));
+          }
+        },
+      },
+      h('label', { for: 'witness-vkeys' }, 'Witness keys'),
+      vkeys,
+      h('label', { for: 'witness-k' }, 'Threshold k'),
+      k,
+      h('p', { class: 'row' }, h('button', { type: 'submit' }, 'Use this policy'), policy.k > 0 ? h('button', { type: 'button', class: 'secondary', id: 'witness-forget', onclick: () => (setWitnessPolicy([], 0), location.reload()) }, 'Forget witnesses') : null),
+      msg,
+    ),
   );
 }
 
