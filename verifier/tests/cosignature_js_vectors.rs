@@ -136,13 +136,13 @@ fn vectors() -> Value {
         case(
             "a tampered line of an unlisted key is ignored",
             &tampered,
-            &[k1.clone()],
+            std::slice::from_ref(&k1),
             1,
         ),
         case(
             "a cosignature of another checkpoint",
             &moved,
-            &[k1.clone()],
+            std::slice::from_ref(&k1),
             1,
         ),
         case(
