@@ -155,10 +155,19 @@ pub fn linked_to_anchor(
     other: &Checkpoint,
     tile: &dyn Fn(&str) -> Result<Vec<u8>, Failure>,
 ) -> Result<(), Failure> {
-    let Some(a) = anchor() else {
-        return Ok(());
-    };
-    let (old, new) = (other.size, a.checkpoint.size);
+    match anchor() {
+        Some(a) => linked(other, &a.checkpoint, tile),
+        None => Ok(()),
+    }
+}
+
+/// [`linked_to_anchor`] with the cosigned checkpoint given.
+fn linked(
+    other: &Checkpoint,
+    cosigned: &Checkpoint,
+    tile: &dyn Fn(&str) -> Result<Vec<u8>, Failure>,
+) -> Result<(), Failure> {
+    let (old, new) = (other.size, cosigned.size);
     if old > new {
         return Err(Failure::msg(
             Exit::Invalid,
@@ -168,7 +177,7 @@ pub fn linked_to_anchor(
         ));
     }
     if old == new || old.0 == 0 {
-        if old == new && other.root != a.checkpoint.root {
+        if old == new && other.root != cosigned.root {
             return Err(Failure::msg(
                 Exit::Invalid,
                 format!("checkpoint of size {old} is not the cosigned one: a split view"),
@@ -177,13 +186,10 @@ pub fn linked_to_anchor(
         return Ok(());
     }
     let proof = consistency_from_tiles(old, new, tile)?;
-    ledger::verify_consistency::<Sha256Log>(old, new, &other.root, &a.checkpoint.root, &proof)
-        .or_exit(
-            Exit::Invalid,
-            format!(
-                "checkpoint of size {old} is not consistent with the cosigned one: a split view"
-            ),
-        )
+    ledger::verify_consistency::<Sha256Log>(old, new, &other.root, &cosigned.root, &proof).or_exit(
+        Exit::Invalid,
+        format!("checkpoint of size {old} is not consistent with the cosigned one: a split view"),
+    )
 }
 
 /// The consistency proof from `old` to `new`, fetching hash tiles of the tree of `new` as they
@@ -214,4 +220,67 @@ fn consistency_from_tiles(
         Exit::Server,
         format!("no consistency proof from {old} to {new} from the tiles"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+    use super::*;
+    use ledger::merkle::root;
+
+    fn leaves(tag: &str, n: usize) -> Vec<Digest> {
+        (0..n)
+            .map(|i| ledger::leaf_hash(format!("{tag} {i}").as_bytes()))
+            .collect()
+    }
+
+    fn cp(leaves: &[Digest]) -> Checkpoint {
+        Checkpoint {
+            origin: "example.com/log".into(),
+            size: TreeSize(leaves.len() as u64),
+            root: root::<Sha256Log>(leaves),
+        }
+    }
+
+    /// The level-0 tile of a tree of `leaves` (under 256), as a mirror serves it.
+    fn tiles(leaves: Vec<Digest>) -> impl Fn(&str) -> Result<Vec<u8>, Failure> {
+        move |path: &str| {
+            assert_eq!(path, format!("tile/0/000.p/{}", leaves.len()));
+            Ok(leaves.iter().flat_map(|d| d.0).collect())
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_the_cosigned_one_extends_is_linked() {
+        let all = leaves("a", 8);
+        linked(&cp(&all[..5]), &cp(&all), &tiles(all.clone())).unwrap();
+        linked(&cp(&all), &cp(&all), &tiles(all.clone())).unwrap();
+    }
+
+    /// A split view: a checkpoint of the same log key on another history, of a smaller size or
+    /// the same, or a larger one the witnesses have not seen.
+    #[test]
+    fn a_forked_or_unseen_checkpoint_is_refused() {
+        let all = leaves("a", 8);
+        let fork = leaves("b", 5);
+        let e = linked(&cp(&fork), &cp(&all), &tiles(all.clone())).unwrap_err();
+        assert_eq!(e.exit, Exit::Invalid);
+        assert!(
+            format!("{:#}", e.error).contains("split view"),
+            "{:#}",
+            e.error
+        );
+        let e = linked(&cp(&leaves("b", 8)), &cp(&all), &tiles(all.clone())).unwrap_err();
+        assert!(
+            format!("{:#}", e.error).contains("split view"),
+            "{:#}",
+            e.error
+        );
+        let e = linked(&cp(&leaves("a", 9)), &cp(&all), &tiles(all.clone())).unwrap_err();
+        assert!(
+            format!("{:#}", e.error).contains("not covered"),
+            "{:#}",
+            e.error
+        );
+    }
 }

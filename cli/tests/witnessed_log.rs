@@ -488,7 +488,13 @@ fn readers_prove_against_the_cosigned_checkpoint_and_refuse_a_wrong_witness_key(
     let cfg = config(&dir, &[(&w1.url, &w1.vkey)], Some(1));
     let log = Server::start_with(&dir.join("ledger"), false, &["--config", p(&cfg)]);
     let s = log.url.clone();
+    // The log grows past the saved bundle's checkpoint: the bundle is linked to the cosigned
+    // checkpoint by a consistency proof, not by equality.
+    grow(&s, "a", 2);
     let cosigned = cosigned_at_log_size(&s);
+    let saved: ledger::compliance::ComplianceBundle =
+        serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    assert!(size_of(&saved.checkpoint) < size_of(&cosigned));
     let keys = common::web::key_server(Vec::new());
     let page = dir.join("page.txt");
     std::fs::write(&page, "page one about cats").unwrap();
@@ -567,6 +573,72 @@ fn readers_prove_against_the_cosigned_checkpoint_and_refuse_a_wrong_witness_key(
             r.stderr
         );
     }
+    // A static copy of the log (as `--publish` mirrors it): checkpoint, checkpoint.cosigned and
+    // the tiles of the cosigned size; `verify compliance --tiles` reads the cosigned checkpoint
+    // there. Without checkpoint.cosigned in the copy, a policy cannot be met.
+    let mirror = dir.join("mirror");
+    let n = size_of(&cosigned);
+    for path in [
+        "checkpoint".to_string(),
+        "checkpoint.cosigned".to_string(),
+        format!("tile/0/000.p/{n}"),
+        format!("tile/entries/000.p/{n}"),
+    ] {
+        let bytes = {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(
+                &mut ureq::get(&format!("{s}/{path}"))
+                    .call()
+                    .unwrap()
+                    .into_reader(),
+                &mut b,
+            )
+            .unwrap();
+            b
+        };
+        let f = mirror.join(&path);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, bytes).unwrap();
+    }
+    let tiles = ["--vkey", log_vkey.as_str(), "--tiles", p(&mirror)];
+    let compliance = [
+        &[
+            "verify",
+            "compliance",
+            p(&bundle),
+            "--site-keys-base",
+            &keys,
+        ][..],
+        &tiles,
+    ]
+    .concat();
+    let r = prov(
+        &[
+            &compliance[..],
+            &["--witness", &w1.vkey, "--min-witnesses", "1"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = prov(
+        &[
+            &compliance[..],
+            &["--witness", &wrong, "--min-witnesses", "1"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    std::fs::remove_file(mirror.join("checkpoint.cosigned")).unwrap();
+    let r = prov(
+        &[
+            &compliance[..],
+            &["--witness", &w1.vkey, "--min-witnesses", "1"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("checkpoint.cosigned"), "{}", r.stderr);
+
     // The summary made under the witness policy verifies under it.
     let r = prov(
         &[

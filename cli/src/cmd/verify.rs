@@ -562,14 +562,17 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
         ));
     };
     if a.witnesses.min_witnesses > 0 {
-        let read = || match &tiles {
-            Some(t) => String::from_utf8(t.get("checkpoint.cosigned")?)
+        let read =
+            || match &tiles {
+                Some(t) => String::from_utf8(t.get("checkpoint.cosigned").map_err(|f| {
+                    f.with_context("--min-witnesses: the log's checkpoint.cosigned")
+                })?)
                 .or_exit(Exit::Invalid, "checkpoint.cosigned is not UTF-8"),
-            None => Err(Failure::msg(
-                Exit::Invalid,
-                "--min-witnesses needs the log (--server or --tiles), not --offline",
-            )),
-        };
+                None => Err(Failure::msg(
+                    Exit::Invalid,
+                    "--min-witnesses needs the log (--server or --tiles), not --offline",
+                )),
+            };
         crate::witnessed::anchor_to_cosigned(read, &key, &a.witnesses)?;
     }
     let bundle: ComplianceBundle = serde_json::from_slice(&read_input(&a.bundle)?).or_exit(
