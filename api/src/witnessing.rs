@@ -234,6 +234,13 @@ impl Witnessing {
         Ok(Some((size, kept)))
     }
 
+    /// Whether a published checkpoint is not yet durable and served (its write failed).
+    fn unpersisted(&self) -> bool {
+        let decided = self.lock().published.as_ref().map(|(s, _)| *s);
+        let served = self.served_lock().as_ref().map(|(s, _)| *s);
+        decided > served
+    }
+
     fn served_lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Arc<String>)>> {
         self.served.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -373,6 +380,10 @@ async fn run_witness(state: AppState, i: usize, mut stop: tokio::sync::watch::Re
     let mut done: Option<String> = None;
     let mut failures = 0u32;
     loop {
+        // A publication whose write failed is retried here, by whichever task comes first.
+        if state.witnessing().unpersisted() {
+            persist_published(&state).await;
+        }
         let cp = state.witnessing().target(state.ledger().checkpoint());
         let mut wait = POLL;
         // A witness already past this round (it cosigned a later one) waits for the next.
@@ -389,19 +400,7 @@ async fn run_witness(state: AppState, i: usize, mut stop: tokio::sync::watch::Re
                     metrics::gauge!("prov_witness_cosigned_size", "witness" => name.clone())
                         .set(cp.size().0 as f64);
                     if state.witnessing().record(i, cp.size().0, &cp.note, lines) {
-                        let st = state.clone();
-                        let persisted =
-                            tokio::task::spawn_blocking(move || st.witnessing().persist()).await;
-                        match persisted {
-                            Ok(Ok(())) => {}
-                            Ok(Err(e)) => {
-                                tracing::error!(error = %e, "cannot keep the cosigned checkpoint; not served");
-                                metrics::counter!("prov_witness_persist_errors_total").increment(1);
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "persisting the cosigned checkpoint")
-                            }
-                        }
+                        persist_published(&state).await;
                     }
                     done = Some(cp.note.clone());
                 }
@@ -420,6 +419,20 @@ async fn run_witness(state: AppState, i: usize, mut stop: tokio::sync::watch::Re
             () = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+    }
+}
+
+/// [`Witnessing::persist`] on a blocking thread; a failure is logged and counted (nothing new
+/// is served, and the next round of any witness task tries again).
+async fn persist_published(state: &AppState) {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.witnessing().persist()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot keep the cosigned checkpoint; not served");
+            metrics::counter!("prov_witness_persist_errors_total").increment(1);
+        }
+        Err(e) => tracing::error!(error = %e, "persisting the cosigned checkpoint"),
     }
 }
 
@@ -736,6 +749,30 @@ mod tests {
         let w = witnessing_of(None, 2);
         assert_eq!(w.load(&dir, &l).unwrap(), None);
         assert_eq!(w.published(), None);
+    }
+
+    /// A write that fails (here: the data directory is gone) serves nothing new; the retry once
+    /// the directory is back serves it.
+    #[test]
+    fn a_failed_write_serves_nothing_and_is_retried() {
+        let tmp = tempfile::tempdir().unwrap();
+        let l = ledger(tmp.path());
+        let dir = tmp.path().join("ledger");
+        let w = witnessing_of(None, 1);
+        let moved = tmp.path().join("elsewhere");
+        w.load(&moved, &l).unwrap();
+        let size = l.checkpoint().size().0;
+        let (note, a) = cosign(&l, 1);
+        assert!(w.record(0, size, &note, a.clone()));
+        assert!(matches!(w.persist(), Err(PersistError::Io { .. })));
+        assert_eq!(w.published(), None);
+        assert!(w.unpersisted());
+        std::fs::create_dir(&moved).unwrap();
+        w.persist().unwrap();
+        assert!(!w.unpersisted());
+        assert_eq!(w.published().unwrap().as_str(), format!("{note}{a}"));
+        assert!(moved.join(COSIGNED_FILE).is_file());
+        assert!(!dir.join(COSIGNED_FILE).exists());
     }
 
     /// A crash between writing the temp file and the rename leaves a partial temp file: the
