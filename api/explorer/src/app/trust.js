@@ -226,7 +226,9 @@ const SEEN_KEY = 'prov-explorer.seen';
  */
 export async function checkConsistency(latest) {
   if (!latest.ok) return { state: 'bad', error: latest.error };
-  const key = `${SEEN_KEY}:${latest.log.vkey}`;
+  // The cosigned checkpoint may lag the log's latest: remembered apart, so that a policy set
+  // after a visit without one is not taken for a log that shrank.
+  const key = `${SEEN_KEY}:${latest.log.vkey}${latest.policy?.k > 0 ? ':cosigned' : ''}`;
   let seen = null;
   try {
     seen = JSON.parse(localStorage.getItem(key) ?? 'null');
