@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,6 +63,23 @@ async function stateOf(p, sel) {
   return el ? el.getAttribute('data-state') : null;
 }
 
+let alice;
+
+/** alice's model checkpoint `lm@NAME`, trained on web@v1. */
+function attest(name) {
+  const weights = join(dir, `weights-${name}`);
+  mkdirSync(weights, { recursive: true });
+  writeFileSync(join(weights, 'w.bin'), `weights ${name}`);
+  prov(['attest', '--key', alice, '--model', 'lm', '--checkpoint', name, '--weights', weights, '--dataset', 'web@v1', '--backend', 'cpu', '--server', log.url]);
+}
+
+/** The compliance badge of alice/lm@NAME once it is computed. */
+async function compliance(p, name) {
+  await visit(p, log.url, `#/model/alice/lm/${name}`, 'model');
+  await p.waitForSelector('#compliance-badge .badge:not([data-state="pending"])', { timeout: 30000 });
+  return { state: await p.getAttribute('#compliance-badge .badge', 'data-state'), text: await p.textContent('main') };
+}
+
 const sizeOf = (note) => Number(note.split('\n')[1]);
 
 async function get(url) {
@@ -109,6 +126,14 @@ before(async () => {
   log = await daemon(['serve', '--data', data, '--listen', '127.0.0.1:0', '--config', cfg], ['explorer: ']);
   log.url = log.found['explorer: '].replace(/\/$/, '');
   grow(log.url, 'a', 3);
+  // alice's dataset and a model checkpoint trained on it, with its compliance bundle.
+  alice = join(dir, 'alice.key');
+  prov(['keygen', '--out', alice, '--name', 'alice']);
+  prov(['publisher', 'register', '--key', alice, '--server', log.url]);
+  const corpus = join(dir, 'web.jsonl');
+  writeFileSync(corpus, '{"text":"page one"}\n{"text":"page two"}\n');
+  prov(['publish', '--key', alice, '--dataset', 'web', '--version', 'v1', '--backend', 'cpu', '--mode', 'jsonl', '--field', 'text', '--server', log.url, corpus]);
+  attest('c1');
   await cosignedAtLogSize(log.url);
   browser = await launchBrowser();
 });
@@ -147,6 +172,9 @@ test('the log page checks each witness cosignature: verified with its time, poli
   await p.waitForSelector('#inclusion-badge .badge:not([data-state="pending"])');
   assert.equal(await p.getAttribute('#inclusion-badge .badge', 'data-state'), 'ok', await p.textContent('main'));
   assert.ok(p.requests.some((u) => u.includes(`tree_size=${sizeOf(cosigned)}`)), p.requests.join('\n'));
+  // The compliance bundle of a checkpoint the witness cosigned is checked as usual.
+  const c1 = await compliance(p, 'c1');
+  assert.notEqual(c1.state, 'bad', c1.text);
   assert.deepEqual(p.foreignRequests(), []);
   assert.deepEqual(p.pageErrors, []);
   await p.close();
@@ -191,5 +219,10 @@ test('the witness down, the log grown: an entry the cosigned checkpoint does not
   await p.waitForSelector('#inclusion-badge .badge:not([data-state="pending"])');
   assert.equal(await p.getAttribute('#inclusion-badge .badge', 'data-state'), 'ok');
   assert.ok(p.requests.some((u) => u.includes(`tree_size=${sizeOf(before)}`)), p.requests.join('\n'));
+  // A model checkpoint logged since: its bundle is of a checkpoint no witness has seen.
+  attest('c2');
+  const c2 = await compliance(p, 'c2');
+  assert.equal(c2.state, 'bad', c2.text);
+  assert.match(c2.text, /not covered by the cosigned checkpoint/);
   await p.close();
 });

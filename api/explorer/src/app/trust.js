@@ -138,6 +138,26 @@ export async function verifyEntry(index, entryBytes) {
   }
 }
 
+/**
+ * Under a witness policy: throws unless the checkpoint `cp` ({size, root}, verified with the log
+ * key, e.g. a compliance bundle's) is the cosigned checkpoint or one it extends (consistency
+ * proof). Without a policy: nothing to check.
+ */
+export async function linkedToCosigned(cp) {
+  const latest = await latestCheckpoint();
+  if (!(latest.policy?.k > 0)) return;
+  if (!latest.ok) throw latest.error;
+  const to = latest.cp;
+  if (cp.size > to.size) throw new Error(`checkpoint of size ${cp.size} is not covered by the cosigned checkpoint (size ${to.size}) yet`);
+  if (cp.size === to.size) {
+    if (toBase64(cp.root) !== toBase64(to.root)) throw new Error(`checkpoint of size ${cp.size} is not the cosigned one: a split view`);
+    return;
+  }
+  if (cp.size === 0n) return;
+  const p = await api.consistency(cp.size.toString(), to.size.toString());
+  verifyConsistency(Sha256Log, cp.size, to.size, p.hashes.map(hashFromHex), cp.root, to.root);
+}
+
 /** Splits a C2SP entry bundle (u16 big-endian length || bytes, repeated) into entries. */
 export function splitEntryBundle(b) {
   const out = [];

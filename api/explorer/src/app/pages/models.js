@@ -6,7 +6,7 @@
 
 import { h, dl, section, table, badge, hashText, fmtInt, route, errorBox } from '../dom.js';
 import { api, ApiError } from '../api.js';
-import { logInfo, verifiedEntry } from '../trust.js';
+import { linkedToCosigned, logInfo, verifiedEntry } from '../trust.js';
 import { entryLink, modelRoute, datasetLabelLink } from '../entryview.js';
 import { recentEntries } from '../logscan.js';
 import { verifyComplianceBundle, scanCompleteness, conclude, lagEntries, lagSeconds } from '../../lib/compliance.js';
@@ -42,6 +42,8 @@ export function complianceOf(index, onVerified) {
         try {
           const log = await logInfo();
           report = verifyComplianceBundle(bundle, log.key);
+          // Under a witness policy, only a bundle of a checkpoint the witnesses vouch for.
+          await linkedToCosigned(report.checkpoint);
         } catch (error) {
           return { state: 'bad', error, bundle };
         }
