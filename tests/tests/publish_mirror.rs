@@ -209,7 +209,7 @@ fn verify_mirror(objs: &BTreeMap<String, Bytes>, vkey: &VerifierKey) -> u64 {
 
     // Theirs: the entries from the bundles, hashed and tiled by tlog_tiles.
     let body_end = note.find("\n\n").unwrap() + 1;
-    let tl_cp = tlog_tiles::Checkpoint::from_bytes(note[..body_end].as_bytes()).unwrap();
+    let tl_cp = tlog_tiles::Checkpoint::from_bytes(&note.as_bytes()[..body_end]).unwrap();
     assert_eq!(tl_cp.size(), size);
     let mut tree = Tree::default();
     let mut entries = 0u64;
@@ -558,5 +558,194 @@ async fn three_node_cluster_keeps_publishing_and_verifying_with_a_node_down() {
         last = size;
     }
     assert_eq!(last, 330);
+    s.stop().await;
+}
+
+/// Canonical metadata of item `i`: one source URL on one of four hosts.
+fn meta_of(i: u64) -> String {
+    format!(
+        r#"{{"sources":[{{"license":"MIT","path":"c/{i}.txt","source":"https://h{}.example.com/{i}"}}]}}"#,
+        i % 4
+    )
+}
+
+/// `POST /v1/uploads` (signed by a fixed key) then `PUT` of `body`; panics unless stored.
+async fn upload(
+    s: &Serve,
+    root: ledger::Digest,
+    size: u64,
+    format: ledger::set::upload::UploadFormat,
+    content_type: &str,
+    body: Vec<u8>,
+    nonce: u64,
+) {
+    let req = ledger::set::upload::UploadRequest::anonymous(root, size, format, fixtures::now())
+        .unwrap()
+        .with_nonce(nonce)
+        .unwrap()
+        .signed(&fixtures::key(201))
+        .unwrap();
+    let resp = s
+        .client
+        .post(format!("http://{}/v1/uploads", s.addr))
+        .header("content-type", "application/json")
+        .body(req.to_json().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let id = created["upload_id"].as_str().unwrap();
+    let resp = s
+        .client
+        .put(format!("http://{}/v1/uploads/{id}", s.addr))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+}
+
+/// A dataset version naming a manifest with metadata, its source tree and a passage tree: all
+/// three trees are in the bucket, in the documented forms, once the checkpoint covers the entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trees_named_by_entries_are_in_the_bucket() {
+    use ledger::entry::{EntryBody, SetRef};
+    use ledger::range::{RangeLeaf, RangeTree};
+    use ledger::set::upload::{UploadFormat, PASSAGE_LEAVES_CONTENT_TYPE};
+    use ledger::set::{SetLeaf, SortedSet};
+    use ledger::source::source_key;
+
+    let Some(garage) = Garage::start_or_skip("trees_named_by_entries_are_in_the_bucket") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = Serve::start(
+        &dir.path().join("ledger"),
+        &garage.s3_url("log"),
+        &options(&garage),
+    )
+    .await;
+    let acme = fixtures::key(1);
+    s.submit(&fixtures::publisher(&acme, "acme")).await;
+
+    // A manifest of 20 items with metadata, and the source tree anyone derives from it.
+    let n = 20u64;
+    let mut items: Vec<(SetLeaf, String)> = (0..n)
+        .map(|i| {
+            let meta = meta_of(i);
+            let leaf = SetLeaf {
+                cid: ContentId::of(format!("item {i}").as_bytes()),
+                size: 100 + i,
+                meta: ledger::Digest(*blake3::hash(meta.as_bytes()).as_bytes()),
+            };
+            (leaf, meta)
+        })
+        .collect();
+    items.sort_by_key(|(l, _)| l.cid);
+    let set = SortedSet::new(items.iter().map(|(l, _)| *l).collect()).unwrap();
+    let mut text = format!(
+        "{{\"format\":\"prov-manifest/v1\",\"meta\":\"full\",\"root\":\"{}\"}}\n",
+        set.root().to_hex()
+    );
+    for (leaf, meta) in &items {
+        let hex: String = leaf.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        text.push_str(&format!("{{\"leaf\":\"{hex}\",\"meta\":{meta}}}\n"));
+    }
+    upload(
+        &s,
+        set.root(),
+        n,
+        UploadFormat::Manifest,
+        "application/x-ndjson",
+        text.into_bytes(),
+        1,
+    )
+    .await;
+    let sources = RangeTree::from_unsorted(
+        (0..n)
+            .map(|i| {
+                let url = format!("https://h{}.example.com/{i}", i % 4);
+                RangeLeaf::source(
+                    &source_key(&url),
+                    &ContentId::of(format!("item {i}").as_bytes()),
+                )
+            })
+            .collect(),
+    );
+    // A passage tree: two passages in each of the first five items.
+    let passages = RangeTree::from_unsorted(
+        (0..10u64)
+            .map(|p| {
+                RangeLeaf::passage(
+                    &ContentId::of(format!("passage {p}").as_bytes()),
+                    &ContentId::of(format!("item {}", p / 2).as_bytes()),
+                )
+            })
+            .collect(),
+    );
+    let passage_bytes: Vec<u8> = passages
+        .leaves()
+        .iter()
+        .flat_map(|l| l.as_bytes().to_vec())
+        .collect();
+    upload(
+        &s,
+        passages.root(),
+        passages.size().0,
+        UploadFormat::Passages,
+        PASSAGE_LEAVES_CONTENT_TYPE,
+        passage_bytes.clone(),
+        2,
+    )
+    .await;
+    let entry = fixtures::dataset_version(&acme, "acme", "web", "1", &set, None);
+    let EntryBody::DatasetVersion(mut d) = entry.body().clone() else {
+        unreachable!()
+    };
+    d.sources = Some(SetRef {
+        root: sources.root(),
+        size: sources.size().0,
+    });
+    d.passages = Some(SetRef {
+        root: passages.root(),
+        size: passages.size().0,
+    });
+    let entry = Entry::sign(
+        fixtures::ORIGIN,
+        EntryBody::DatasetVersion(d),
+        fixtures::now(),
+        None,
+        &acme,
+    )
+    .unwrap();
+    s.submit(&entry).await;
+    s.wait_published().await;
+
+    let objs = objects(&*garage.s3(), "log").await;
+    let leaves: Vec<u8> = set.leaves().iter().flat_map(|l| l.to_bytes()).collect();
+    assert_eq!(
+        objs[&format!("sets/{}.leaves", set.root().to_hex())].as_ref(),
+        leaves.as_slice()
+    );
+    let meta: String = items.iter().map(|(_, m)| format!("{m}\n")).collect();
+    assert_eq!(
+        objs[&format!("sets/{}.meta", set.root().to_hex())].as_ref(),
+        meta.as_bytes()
+    );
+    let mut source_bytes = Vec::new();
+    for l in sources.leaves() {
+        source_bytes.extend_from_slice(&(l.as_bytes().len() as u16).to_be_bytes());
+        source_bytes.extend_from_slice(l.as_bytes());
+    }
+    assert_eq!(
+        objs[&format!("sources/{}.leaves", sources.root().to_hex())].as_ref(),
+        source_bytes.as_slice()
+    );
+    assert_eq!(
+        objs[&format!("passages/{}.leaves", passages.root().to_hex())].as_ref(),
+        passage_bytes.as_slice()
+    );
     s.stop().await;
 }
