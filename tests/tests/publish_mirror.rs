@@ -749,3 +749,37 @@ async fn trees_named_by_entries_are_in_the_bucket() {
     );
     s.stop().await;
 }
+
+/// Two logs pointed at one prefix: the second finds a checkpoint that does not verify with its
+/// key, stops without writing, and leaves the first log's mirror as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_logs_checkpoint_in_the_bucket_stops_the_publisher() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mirror");
+    let url = format!("file://{}/log", root.display());
+    let first = Serve::start(&dir.path().join("first"), &url, &[]).await;
+    first.append(0, 5).await;
+    first.wait_published().await;
+    first.stop().await;
+    let store = object_store::local::LocalFileSystem::new_with_prefix(&root).unwrap();
+    let before = objects(&store, "log").await;
+
+    let second = Serve::start(&dir.path().join("second"), &url, &[]).await;
+    second.append(100, 3).await;
+    let p = second.wait_publish(|p, _| p["state"] == "stopped").await;
+    let err = p["last_error"].as_str().unwrap();
+    assert!(err.contains("not this log's"), "{err}");
+    assert_eq!(p["published_size"], 0);
+    assert_eq!(
+        objects(&store, "log").await,
+        before,
+        "the first log's mirror is untouched"
+    );
+    let m = second.get("/metrics").await.text().await.unwrap();
+    assert!(
+        m.lines().any(|l| l.starts_with("prov_publish_errors_total")
+            && l.contains("foreign-checkpoint")),
+        "{m}"
+    );
+    second.stop().await;
+}
