@@ -357,9 +357,12 @@ async fn directory_mirror_recomputes_to_the_signed_root() {
     )
     .await;
     let vkey = s.vkey().await;
+    // An empty log publishes its size-0 checkpoint: a reader of a new mirror finds one.
+    s.wait_published().await;
+    let note = std::fs::read_to_string(root.join("log/checkpoint")).unwrap();
+    assert_eq!(ledger::Checkpoint::verify(&note, &vkey).unwrap().size.0, 0);
     s.append(0, 270).await;
     s.wait_published().await;
-    std::fs::create_dir_all(&root).unwrap();
     let store = object_store::local::LocalFileSystem::new_with_prefix(&root).unwrap();
     let objs = objects(&store, "log").await;
     assert_eq!(verify_mirror(&objs, &vkey), 270);

@@ -63,6 +63,9 @@ struct Mirror {
     trees: BTreeSet<Tree>,
     /// The cosigned note last written.
     cosigned: Option<Arc<String>>,
+    /// Whether the bucket has a checkpoint (an empty log's size-0 one is written too, so that a
+    /// reader of a new mirror finds one).
+    has_checkpoint: bool,
 }
 
 async fn run(
@@ -76,6 +79,7 @@ async fn run(
         published: None,
         trees: BTreeSet::new(),
         cosigned: None,
+        has_checkpoint: false,
     };
     let mut backoff = FIRST_BACKOFF;
     tracing::info!(url = %target.url, "publishing the log");
@@ -126,8 +130,8 @@ async fn run(
     }
 }
 
-/// One round: learn the bucket's size if not known, then publish `log` if it is larger.
-/// `Ok(true)` when the bucket moved (or its size was learnt).
+/// One round: learn the bucket's size if not known, then publish `log` if it is larger (or if
+/// the bucket has no checkpoint yet). `Ok(true)` when the bucket moved (or its size was learnt).
 async fn round(
     state: &AppState,
     target: &Target,
@@ -135,16 +139,22 @@ async fn round(
     log: &SignedCheckpoint,
 ) -> Result<bool, PublishError> {
     let ledger = state.ledger();
-    let Some(from) = mirror.published else {
-        let size = resume(ledger, target).await?;
-        mirror.published = Some(size);
-        return Ok(true);
+    let mut moved = false;
+    let from = match mirror.published {
+        Some(from) => from,
+        None => {
+            let size = resume(ledger, target).await?;
+            mirror.has_checkpoint = size.is_some();
+            mirror.published = Some(size.unwrap_or(0));
+            moved = true;
+            size.unwrap_or(0)
+        }
     };
     let to = log.size().0;
-    let mut moved = false;
-    if to > from {
+    if to > from || !mirror.has_checkpoint {
         publish(ledger, target, mirror, from, log).await?;
         mirror.published = Some(to);
+        mirror.has_checkpoint = true;
         moved = true;
     }
     publish_cosigned(state, target, mirror).await?;
@@ -152,14 +162,14 @@ async fn round(
 }
 
 /// The bucket's size at start: its checkpoint verified with the log's key and checked against
-/// the log (same root at that size); 0 for an empty bucket.
-async fn resume(ledger: &Ledger, target: &Target) -> Result<u64, PublishError> {
+/// the log (same root at that size); `None` for a bucket without a checkpoint.
+async fn resume(ledger: &Ledger, target: &Target) -> Result<Option<u64>, PublishError> {
     let Some(cp) = bucket_checkpoint(target, ledger.verifier_key()).await? else {
-        return Ok(0);
+        return Ok(None);
     };
     check_ours(ledger, &cp)?;
     tracing::info!(size = cp.size.0, url = %target.url, "resuming from the bucket's checkpoint");
-    Ok(cp.size.0)
+    Ok(Some(cp.size.0))
 }
 
 /// The bucket's checkpoint is one this log signed: not larger, and the same root at its size.
