@@ -1,5 +1,7 @@
 //! Prometheus metrics: request counts and latencies by route template (never by raw path, which
-//! would give every tile its own series), plus counters the handlers bump (problems, entries).
+//! would give every tile its own series), plus counters the handlers bump (problems, entries),
+//! and the mirror's (`crate::publish`): `prov_publish_lag_entries`, `prov_publish_published_size`,
+//! `prov_publish_errors_total{kind}`.
 
 use std::sync::OnceLock;
 use std::time::Instant;
