@@ -17,6 +17,7 @@ mod cmd;
 mod demo;
 mod exit;
 mod logread;
+mod source;
 mod work;
 
 #[derive(Parser)]

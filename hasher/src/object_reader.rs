@@ -190,6 +190,28 @@ impl Store {
         Ok(out)
     }
 
+    /// The names of the objects directly under `rel/` (a tile's `.p/` widths).
+    pub fn list_names(&self, rel: &str) -> Result<Vec<String>, ObjectError> {
+        let dir = self.key(rel);
+        let listed = self
+            .rt
+            .block_on(self.store.list_with_delimiter(Some(&dir)))
+            .map_err(|e| self.err(e))?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .filter_map(|m| m.location.filename().map(str::to_string))
+            .collect())
+    }
+
+    /// A streaming reader of the object `rel`, `None` when it does not exist.
+    pub fn reader_opt(self: &Arc<Self>, rel: &str) -> Result<Option<ObjectReader>, ObjectError> {
+        match self.reader(rel) {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
     /// The object `rel` whole, `None` when it does not exist.
     pub fn get(&self, rel: &str) -> Result<Option<Bytes>, ObjectError> {
         let key = self.key(rel);
