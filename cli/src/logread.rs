@@ -324,3 +324,65 @@ fn pages<T: serde::de::DeserializeOwned>(
         }
     }
 }
+
+/// Recomputes the whole tree of `cp` from `source`, as an independent reader of a mirror does:
+/// the leaf hashes of every entry in the entry bundles, appended in order; every stored hash
+/// that gives (each level, each tile) compared with the hash tiles'; and the root with the
+/// signed one. A tile or bundle that differs by one bit fails here (exit 3).
+pub fn check_tree(source: &LogSource, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
+    let size = cp.size();
+    let width = u64::from(TILE_WIDTH);
+    let mut edge = verifier::tree::RightEdge::new();
+    let mut tiles = Tiles::new(source, size);
+    let mut stored = 0u64;
+    let mut out = Vec::new();
+    for n in 0..size.0.div_ceil(width) {
+        out.clear();
+        for e in entry_bundle(source, size, n)? {
+            edge.append(ledger::leaf_hash(&e), &mut out);
+        }
+        let indexes: Vec<u64> = (stored..stored + out.len() as u64).collect();
+        let got = tiles.run(|r| r.read_hashes(&indexes))?;
+        if let Some(i) = (0..out.len()).find(|&i| got.get(i) != Some(&out[i])) {
+            let (level, k) = ledger::tree::split_stored_hash_index(stored + i as u64);
+            return Err(Failure::msg(
+                Exit::Server,
+                format!(
+                    "{}: the hash tiles disagree with the entry bundles at level {level}, \
+                     hash {k} (entry bundle {n})",
+                    source.describe()
+                ),
+            ));
+        }
+        stored += out.len() as u64;
+    }
+    if edge.root() != cp.checkpoint.root {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!(
+                "{}: the entries hash to root {}, not to the signed checkpoint's {}",
+                source.describe(),
+                edge.root().to_base64(),
+                cp.checkpoint.root.to_base64()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The index of the entry with exactly these bytes in the tree of `size`, read from the entry
+/// bundles (a static mirror has no index but the log itself).
+pub fn find_entry(
+    source: &LogSource,
+    size: TreeSize,
+    entry: &[u8],
+) -> Result<Option<LeafIndex>, Failure> {
+    let width = u64::from(TILE_WIDTH);
+    for n in 0..size.0.div_ceil(width) {
+        let entries = entry_bundle(source, size, n)?;
+        if let Some(i) = entries.iter().position(|e| e == entry) {
+            return Ok(Some(LeafIndex(n * width + i as u64)));
+        }
+    }
+    Ok(None)
+}
