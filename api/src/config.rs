@@ -60,6 +60,14 @@ pub struct Config {
     pub witness_policy_min: Option<usize>,
     /// Seconds one `add-checkpoint` request to a witness may take before it counts as failed.
     pub witness_timeout_secs: u64,
+    /// Mirror the log into an object store (docs/publishing.md): `s3://BUCKET/PREFIX`,
+    /// `gs://…`, `az://…` or `file:///abs/dir`. `None` (the default): no mirror. Losing it costs
+    /// nothing: the mirror resumes from the bucket's checkpoint.
+    pub publish: Option<String>,
+    /// `object_store` configuration keys for the publish target (`aws_endpoint`,
+    /// `aws_region`, `aws_allow_http`, …), over those `prov serve` takes from the environment
+    /// (`AWS_*`, `GOOGLE_*`, `AZURE_*`). Keep secrets in the environment, not here.
+    pub publish_options: std::collections::BTreeMap<String, String>,
 }
 
 /// One witness of this log: where to submit checkpoints and the key its cosignatures verify with.
@@ -184,6 +192,8 @@ impl Default for Config {
             witnesses: Vec::new(),
             witness_policy_min: None,
             witness_timeout_secs: 10,
+            publish: None,
+            publish_options: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -292,6 +302,10 @@ pub struct ServeArgs {
     /// Serve the explorer from this directory.
     #[arg(long, value_name = "DIR")]
     pub explorer_dir: Option<PathBuf>,
+    /// Mirror the log into an object store: s3://BUCKET/PREFIX, gs://…, az://…, file:///DIR
+    /// (credentials and endpoint from the environment: AWS_*, GOOGLE_*, AZURE_*).
+    #[arg(long, value_name = "URL")]
+    pub publish: Option<String>,
 }
 
 impl Config {
@@ -331,6 +345,9 @@ impl Config {
         }
         if let Some(e) = &args.explorer_dir {
             config.explorer_dir = Some(e.clone());
+        }
+        if let Some(p) = &args.publish {
+            config.publish = Some(p.clone());
         }
         config.validate()?;
         Ok(config)
@@ -391,6 +408,9 @@ impl Config {
                     )));
                 }
             }
+        }
+        if let Some(url) = &self.publish {
+            crate::publish::check_url(url).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         self.witness_policy()?;
         if self.witness_timeout_secs == 0 {
@@ -486,6 +506,27 @@ mod tests {
     fn example_file_states_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("prov.example.toml");
         assert_eq!(Config::from_file(&path).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn publish_url_is_checked_at_load() {
+        let p = Path::new("x.toml");
+        let c = Config::from_toml(
+            "publish = \"s3://bucket/log\"\n[publish_options]\naws_endpoint = \"http://127.0.0.1:3900\"\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(c.publish.as_deref(), Some("s3://bucket/log"));
+        assert_eq!(c.publish_options["aws_endpoint"], "http://127.0.0.1:3900");
+        for bad in ["http://x/y", "s3:///log", "file://relative", "bucket"] {
+            assert!(
+                matches!(
+                    Config::from_toml(&format!("publish = {bad:?}"), p),
+                    Err(ConfigError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

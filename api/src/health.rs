@@ -21,6 +21,9 @@ pub struct Health {
     pub verifier_key: String,
     /// The size of the latest signed checkpoint.
     pub tree_size: u64,
+    /// The mirror in an object store (`prov serve --publish`); absent when not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<crate::publish::PublishHealth>,
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "get_health",
@@ -37,6 +40,9 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         origin: l.origin().to_string(),
         verifier_key: l.verifier_key().to_string(),
         tree_size: l.checkpoint().size().0,
+        publish: state
+            .publishing()
+            .map(|p| p.health(l.checkpoint().size().0)),
     };
     let status = if fatal {
         StatusCode::SERVICE_UNAVAILABLE

@@ -32,6 +32,7 @@ mod page;
 mod passages;
 pub mod problem;
 mod proofs;
+pub mod publish;
 mod router;
 pub mod schemas;
 mod serve;

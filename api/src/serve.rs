@@ -43,6 +43,8 @@ pub enum ServeError {
     Close(#[source] tokio::task::JoinError),
     #[error("server")]
     Io(#[from] std::io::Error),
+    #[error("publish target")]
+    Publish(#[source] crate::publish::TargetError),
 }
 
 /// A bound, not yet running server: lets a caller (a test, the CLI) learn the address and the
@@ -66,6 +68,7 @@ impl Server {
                     source,
                 })?;
         let state = AppState::new(ledger, config);
+        attach_publisher(&state)?;
         Ok(Server {
             listener,
             state,
@@ -83,9 +86,11 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
+        let state = AppState::new(ledger, config);
+        attach_publisher(&state)?;
         Ok(Server {
             listener,
-            state: AppState::new(ledger, config),
+            state,
             created: false,
         })
     }
@@ -123,6 +128,7 @@ impl Server {
         let app = router(self.state.clone());
         let (stop_housekeeping, stopped) = tokio::sync::watch::channel(false);
         let witnesses = crate::witnessing::spawn(self.state.clone(), stopped.clone());
+        let publisher = crate::publish::spawn(self.state.clone(), stopped.clone());
         let housekeeping = tokio::spawn(crate::sets::housekeeping(self.state.clone(), stopped));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = tokio::task::JoinSet::new();
@@ -187,6 +193,10 @@ impl Server {
         let _ = housekeeping.await;
         for w in witnesses {
             let _ = w.await;
+        }
+        if let Some(p) = publisher {
+            // A round in flight is abandoned at its next await: every step is safe to replay.
+            let _ = p.await;
         }
         tracing::info!("drained; closing the ledger");
         // Every acknowledged write was answered after its batch was durable; closing integrates
@@ -300,4 +310,19 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             () = term => tracing::info!("SIGTERM: shutting down"),
         }
     }
+}
+
+/// Builds the publish target of `state`'s configuration (`prov serve --publish`), if any.
+fn attach_publisher(state: &AppState) -> Result<(), ServeError> {
+    let config = state.config();
+    if let Some(url) = &config.publish {
+        let options: Vec<(String, String)> = config
+            .publish_options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let target = crate::publish::open(url, &options).map_err(ServeError::Publish)?;
+        state.set_publisher(target);
+    }
+    Ok(())
 }

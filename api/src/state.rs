@@ -35,6 +35,7 @@ struct Inner {
     hashes: HashCache,
     heavy: HeavyReads,
     witnessing: crate::witnessing::Witnessing,
+    publisher: std::sync::OnceLock<(crate::publish::Target, Arc<crate::publish::Publishing>)>,
 }
 
 impl AppState {
@@ -69,6 +70,7 @@ impl AppState {
                     config.limits.bundle_cache_bytes,
                 ),
                 witnessing: crate::witnessing::Witnessing::new(&config),
+                publisher: std::sync::OnceLock::new(),
                 config,
                 uploads: std::sync::Mutex::new(UploadTable::default()),
                 tiles: TileCache::new(4096),
@@ -111,6 +113,22 @@ impl AppState {
     /// The log's witnesses and the cosignatures collected from them.
     pub fn witnessing(&self) -> &crate::witnessing::Witnessing {
         &self.inner.witnessing
+    }
+
+    /// Mirrors the log to `target` (`prov serve --publish`); set once, before serving.
+    pub fn set_publisher(&self, target: crate::publish::Target) {
+        let publishing = Arc::new(crate::publish::Publishing::new(&target.url));
+        let _ = self.inner.publisher.set((target, publishing));
+    }
+
+    /// The publish target and the publisher's status, when the log is mirrored.
+    pub fn publisher(&self) -> Option<(crate::publish::Target, Arc<crate::publish::Publishing>)> {
+        self.inner.publisher.get().cloned()
+    }
+
+    /// The publisher's status (`/healthz`), when the log is mirrored.
+    pub fn publishing(&self) -> Option<&crate::publish::Publishing> {
+        self.inner.publisher.get().map(|(_, p)| &**p)
     }
 
     pub(crate) fn hashes(&self) -> &HashCache {

@@ -33,7 +33,10 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
-    let config = api::Config::load(&args.serve).or_exit(Exit::Invalid, "configuration")?;
+    let mut config = api::Config::load(&args.serve).or_exit(Exit::Invalid, "configuration")?;
+    if config.publish.is_some() {
+        publish_options_from_env(&mut config);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,4 +90,21 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
             .map_err(|e| Failure::new(Exit::Local, e))
     })?;
     Ok(Exit::Ok)
+}
+
+/// The publish target's credentials and endpoint from the environment, as `object_store`'s
+/// `from_env` builders read them (`AWS_*`, `GOOGLE_*`, `AZURE_*`, keys lower-cased); the config
+/// file's `[publish_options]` win. The environment is read here, at the edge, and nowhere in `api`.
+fn publish_options_from_env(config: &mut api::Config) {
+    for (k, v) in std::env::vars() {
+        if ["AWS_", "GOOGLE_", "AZURE_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+        {
+            config
+                .publish_options
+                .entry(k.to_ascii_lowercase())
+                .or_insert(v);
+        }
+    }
 }
