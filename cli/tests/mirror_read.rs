@@ -74,9 +74,14 @@ fn write_docs(dir: &Path, docs: &[(&str, &str)]) -> PathBuf {
 /// and a model checkpoint trained on the second version, more than one entry bundle wide is not
 /// needed: every reader's path through partial tiles is exercised at this size.
 fn build_ledger() -> Ledger {
+    build_ledger_on(|data| Server::start(data, false))
+}
+
+/// [`build_ledger`] on the server `start` starts on a data directory.
+fn build_ledger_on(start: impl FnOnce(&Path) -> Server) -> Ledger {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path().to_path_buf();
-    let server = Server::start(&t.join("ledger"), false);
+    let server = start(&t.join("ledger"));
     let s = server.url.clone();
     let vkey_file = t.join("vkey");
     std::fs::write(&vkey_file, format!("{}\n", server.vkey)).unwrap();
@@ -600,6 +605,95 @@ fn a_mirror_whose_checkpoint_is_signed_by_another_key_is_refused_with_exit_2() {
     ] {
         let r = prov(&args);
         assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        // Refused for the signature, not for the command line.
+        let why = ["no signature", "does not verify"];
+        assert!(
+            why.iter().any(|w| r.stderr.contains(w)),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("Usage"), "{args:?}: {}", r.stderr);
+    }
+}
+
+/// `prov serve --publish URL` with `env` (the store's credentials), as common::Server starts it.
+fn serve_publishing(data: &Path, url: &str, env: &[(String, String)]) -> Server {
+    use std::io::BufRead;
+    let mut child = Command::new(PROV)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(["--publish", url])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut vkey) = (None, None);
+    while url.is_none() || vkey.is_none() {
+        let line = lines.next().expect("prov serve announces itself").unwrap();
+        if let Some(v) = line.strip_prefix("verifier key: ") {
+            vkey = Some(v.trim().to_string());
+        }
+        if let Some(u) = line.strip_prefix("explorer: ") {
+            url = Some(u.trim().trim_end_matches('/').to_string());
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        url: url.unwrap(),
+        vkey: vkey.unwrap(),
+    }
+}
+
+/// Waits (90 s at most) until the server's `/healthz` says its whole log is published.
+fn wait_published(l: &Ledger) {
+    let note = get(&format!("{}/checkpoint", l.s())).unwrap();
+    let size: u64 = String::from_utf8_lossy(&note)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    std::fs::write(l.t().join("size"), size.to_string()).unwrap();
+    for _ in 0..900 {
+        let h = json(&String::from_utf8(get(&format!("{}/healthz", l.s())).unwrap()).unwrap());
+        let p = &h["publish"];
+        if p["published_size"] == size && p["lag_entries"] == 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the log was not published within 90 s");
+}
+
+#[test]
+fn readers_verify_what_prov_serve_publish_wrote_to_a_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", d.path().join("mirror").display());
+    let mut l = build_ledger_on(|data| serve_publishing(data, &url, &[]));
+    wait_published(&l);
+    l.server.child.kill().unwrap();
+    readers_verify(&l, &url, &[]);
+    audit_verifies(&l, &url, &[], "published-file");
+}
+
+#[test]
+fn garage_readers_verify_what_prov_serve_publish_wrote_to_the_bucket() {
+    let Some(g) = tests::garage::Garage::start_or_skip("mirror_read garage publish") else {
+        return;
+    };
+    let env = g.env();
+    let url = g.s3_url("published");
+    let mut l = build_ledger_on(|data| serve_publishing(data, &url, &env));
+    wait_published(&l);
+    l.server.child.kill().unwrap();
+    // Only the bucket's address (with credentials, or anonymous static HTTP) and the vkey.
+    readers_verify(&l, &url, &env);
+    audit_verifies(&l, &url, &env, "published-s3");
+    if let Some(web) = g.web_url("published") {
+        readers_verify(&l, &web, &[]);
     }
 }
 
