@@ -451,6 +451,41 @@ fn readers_verify(l: &Ledger, location: &str, env: &[(String, String)]) {
     );
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("incomplete"), "{}", r.stderr);
+    // In which dataset versions is a document: found by reading the bundles and set leaves.
+    let doc = l.t().join("doc1.txt");
+    std::fs::write(&doc, "one page").unwrap();
+    let out = ok_env(
+        &[
+            "check",
+            p(&doc),
+            "--vkey",
+            vk,
+            "--tiles",
+            location,
+            "--json",
+        ],
+        env,
+        0,
+    );
+    let j = json(&out);
+    let mut versions: Vec<&str> = j["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dataset"].as_str().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, ["alice/web@v1", "alice/web@v2"], "{out}");
+    assert_eq!(
+        j["checkpoints"][0]["model_checkpoint"], "alice/lm@c1",
+        "{out}"
+    );
+    std::fs::write(&doc, "in no dataset").unwrap();
+    ok_env(
+        &["check", p(&doc), "--vkey", vk, "--tiles", location],
+        env,
+        1,
+    );
 }
 
 fn audit_verifies(l: &Ledger, location: &str, env: &[(String, String)], tag: &str) {
