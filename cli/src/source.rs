@@ -106,6 +106,14 @@ impl LogSource {
     /// The object `path` (relative, e.g. `tile/0/000`), `None` when it does not exist.
     pub fn get(&self, path: &str) -> Result<Option<Vec<u8>>, Failure> {
         let path = path.trim_start_matches('/');
+        #[cfg(feature = "object-store")]
+        if let LogSource::Object(s) = self {
+            // One GET, no HEAD first: tiles and bundles are small.
+            return Ok(s
+                .get(path)
+                .or_exit(Exit::Server, format!("reading {path}"))?
+                .map(|b| b.to_vec()));
+        }
         match self.open(path)? {
             None => Ok(None),
             Some(mut r) => {
