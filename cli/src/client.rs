@@ -91,6 +91,17 @@ impl Client {
             .or_exit(Exit::Server, format!("GET {path}: unexpected answer"))
     }
 
+    /// `GET path` as a stream of the body, or `None` when the server answers 404 (a static
+    /// mirror's missing object; `crate::source`).
+    pub fn get_reader_opt(&self, path: &str) -> Result<Option<Box<dyn Read + Send>>, Failure> {
+        match self.agent.get(&self.url(path)).call() {
+            Err(ureq::Error::Status(404, _)) => Ok(None),
+            other => Ok(Some(Box::new(
+                self.answer(other, "GET", path)?.into_reader(),
+            ))),
+        }
+    }
+
     /// `POST path` with a JSON body; the answer as JSON of type `T`.
     pub fn post_json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, Failure> {
         let req = self

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::client::Client;
 use crate::exit::{Exit, Failure, OrExit};
+use crate::source::LogSource;
 
 /// A checkpoint verified with the log's key, and its signed note verbatim.
 #[derive(Clone, Debug)]
@@ -32,19 +33,19 @@ impl VerifiedCheckpoint {
     }
 }
 
-/// `GET /checkpoint`, verified with `key`. A checkpoint that does not verify is a wrong key or a
-/// wrong server: bad input (exit 2), not a finding about the log.
+/// `GET /checkpoint` (or a mirror's `checkpoint`), verified with `key`. A checkpoint that does
+/// not verify is a wrong key or a wrong server: bad input (exit 2), not a finding about the log.
 pub fn latest_checkpoint(
-    client: &Client,
+    source: &LogSource,
     key: &VerifierKey,
 ) -> Result<VerifiedCheckpoint, Failure> {
-    let note = client.get_text("/checkpoint")?;
+    let note = source.get_text("checkpoint")?;
     verify_checkpoint(&note, key).map_err(|f| {
         Failure::new(
             Exit::Invalid,
             f.error.context(format!(
                 "the checkpoint of {} does not verify with --vkey",
-                client.base()
+                source.describe()
             )),
         )
     })
@@ -61,17 +62,17 @@ pub fn verify_checkpoint(note: &str, key: &VerifierKey) -> Result<VerifiedCheckp
 
 /// Hash tiles of one tree size, fetched as the computations run over them need them.
 pub struct Tiles<'a> {
-    client: &'a Client,
+    source: &'a LogSource,
     size: TreeSize,
     reader: TileHashReader,
     fetched: HashSet<TileId>,
 }
 
 impl<'a> Tiles<'a> {
-    /// The tiles of the tree of `size` leaves on `client`'s server.
-    pub fn new(client: &'a Client, size: TreeSize) -> Self {
+    /// The tiles of the tree of `size` leaves in `source`.
+    pub fn new(source: &'a LogSource, size: TreeSize) -> Self {
         Tiles {
-            client,
+            source,
             size,
             reader: TileHashReader::new(),
             fetched: HashSet::new(),
@@ -89,7 +90,12 @@ impl<'a> Tiles<'a> {
             if self.fetched.contains(&t) {
                 continue;
             }
-            let data = self.client.get_bytes(&t.path())?;
+            let mut data = self.source.get_tile(&t.path())?;
+            // A mirror's wider copy of a partial tile: its first hashes.
+            let want = usize::from(t.width) * 32;
+            if self.source.is_static() && data.len() > want {
+                data.truncate(want);
+            }
             self.reader
                 .insert(t, &data)
                 .or_exit(Exit::Server, format!("the server's {}", t.path()))?;
@@ -113,14 +119,18 @@ impl<'a> Tiles<'a> {
 
 /// The entries of bundle `n` of the tree of `size` leaves (`tile/entries/...`), exactly as many
 /// as that tree holds in it.
-pub fn entry_bundle(client: &Client, size: TreeSize, n: u64) -> Result<Vec<Vec<u8>>, Failure> {
+pub fn entry_bundle(source: &LogSource, size: TreeSize, n: u64) -> Result<Vec<Vec<u8>>, Failure> {
     let width = u64::from(TILE_WIDTH);
     let in_bundle = size.0.saturating_sub(n.saturating_mul(width)).min(width);
     let w = u16::try_from(in_bundle).unwrap_or(TILE_WIDTH);
     let id = EntryBundleId::new(n, w).or_exit(Exit::Invalid, "entry bundle beyond the tree")?;
-    let data = client.get_bytes(&id.path())?;
-    let entries =
+    let data = source.get_tile(&id.path())?;
+    let mut entries =
         decode_entry_bundle(&data).or_exit(Exit::Server, format!("the server's {}", id.path()))?;
+    // A mirror's wider copy of a partial bundle: its first entries.
+    if source.is_static() && entries.len() > usize::from(w) {
+        entries.truncate(usize::from(w));
+    }
     if entries.len() != usize::from(w) {
         return Err(Failure::msg(
             Exit::Server,
@@ -164,25 +174,111 @@ impl LeafWithMeta {
 /// Leaves per page asked for (the server may give fewer: its `max_page`).
 const LEAF_PAGE: u32 = 1000;
 
+/// Where set leaves are read from: the service's pages, or a mirror's `sets/<root>.leaves`.
+pub enum Src<'a> {
+    Client(&'a Client),
+    Source(&'a LogSource),
+}
+
+impl<'a> From<&'a Client> for Src<'a> {
+    fn from(c: &'a Client) -> Self {
+        Src::Client(c)
+    }
+}
+
+impl<'a> From<&'a LogSource> for Src<'a> {
+    fn from(s: &'a LogSource) -> Self {
+        match s.service() {
+            Some(c) => Src::Client(c),
+            None => Src::Source(s),
+        }
+    }
+}
+
 /// Streams the stored leaves of set `root` into `sink`, page by page, in order; `Ok(false)` if
 /// the server does not have the set (404), `Ok(true)` when every leaf was handed over or `sink`
-/// asked to stop (by returning `Ok(false)`). Only one page is in memory at a time.
-pub fn set_leaves(
-    client: &Client,
+/// asked to stop (by returning `Ok(false)`). Only one page is in memory at a time. From a
+/// static mirror, `sets/<root>.leaves` is streamed instead.
+pub fn set_leaves<'a>(
+    src: impl Into<Src<'a>>,
     root: &Digest,
-    sink: impl FnMut(&SetLeaf) -> Result<bool, Failure>,
+    mut sink: impl FnMut(&SetLeaf) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    pages(client, root, "", sink)
+    match src.into() {
+        Src::Client(client) => pages(client, root, "", sink),
+        Src::Source(source) => mirror_leaves(source, root, None, |leaf, _| sink(&leaf)),
+    }
 }
 
 /// Streams the stored leaves of set `root` with their metadata into `sink`, as [`set_leaves`]
-/// does; `Ok(false)` if the server does not have the set.
-pub fn set_leaves_with_meta(
-    client: &Client,
+/// does; `Ok(false)` if the server does not have the set. From a static mirror, the leaves and
+/// `sets/<root>.meta` (one JSON value or `null` a line, absent when no leaf has metadata).
+pub fn set_leaves_with_meta<'a>(
+    src: impl Into<Src<'a>>,
     root: &Digest,
-    sink: impl FnMut(&LeafWithMeta) -> Result<bool, Failure>,
+    mut sink: impl FnMut(&LeafWithMeta) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    pages(client, root, "&meta=true", sink)
+    match src.into() {
+        Src::Client(client) => pages(client, root, "&meta=true", sink),
+        Src::Source(source) => {
+            let meta_path = format!("sets/{}.meta", root.to_hex());
+            let meta = source.open(&meta_path)?.map(std::io::BufReader::new);
+            mirror_leaves(source, root, meta, |leaf, metadata| {
+                sink(&LeafWithMeta { leaf, metadata })
+            })
+        }
+    }
+}
+
+/// A mirror's `sets/<root>.leaves` (72 bytes a leaf), with line i of `meta` beside leaf i.
+fn mirror_leaves(
+    source: &LogSource,
+    root: &Digest,
+    mut meta: Option<std::io::BufReader<Box<dyn std::io::Read + Send>>>,
+    mut sink: impl FnMut(SetLeaf, Option<serde_json::Value>) -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    use std::io::BufRead;
+    let path = format!("sets/{}.leaves", root.to_hex());
+    let Some(r) = source.open(&path)? else {
+        return Ok(false);
+    };
+    let mut r = std::io::BufReader::with_capacity(1 << 20, r);
+    let mut buf = [0u8; 72];
+    let mut line = String::new();
+    let mut i = 0u64;
+    loop {
+        let (n, err) = hasher::text::fill(&mut r, &mut buf);
+        if let Some(e) = err {
+            return Err(Failure::new(
+                Exit::Server,
+                anyhow::Error::new(e).context(format!("reading {path}")),
+            ));
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+        if n < buf.len() {
+            return Err(Failure::msg(
+                Exit::Server,
+                format!("{path}: {n} bytes after leaf {i}, not a whole 72-byte leaf"),
+            ));
+        }
+        let metadata = match meta.as_mut() {
+            None => None,
+            Some(m) => {
+                line.clear();
+                m.read_line(&mut line)
+                    .or_exit(Exit::Server, format!("reading sets/{}.meta", root.to_hex()))?;
+                serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .filter(|v| !v.is_null())
+            }
+        };
+        if !sink(SetLeaf::from_bytes(&buf), metadata)? {
+            return Ok(true);
+        }
+        i += 1;
+    }
 }
 
 /// The pager under [`set_leaves`] and [`set_leaves_with_meta`]: pages must follow on.
@@ -227,4 +323,66 @@ fn pages<T: serde::de::DeserializeOwned>(
             }
         }
     }
+}
+
+/// Recomputes the whole tree of `cp` from `source`, as an independent reader of a mirror does:
+/// the leaf hashes of every entry in the entry bundles, appended in order; every stored hash
+/// that gives (each level, each tile) compared with the hash tiles'; and the root with the
+/// signed one. A tile or bundle that differs by one bit fails here (exit 3).
+pub fn check_tree(source: &LogSource, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
+    let size = cp.size();
+    let width = u64::from(TILE_WIDTH);
+    let mut edge = verifier::tree::RightEdge::new();
+    let mut tiles = Tiles::new(source, size);
+    let mut stored = 0u64;
+    let mut out = Vec::new();
+    for n in 0..size.0.div_ceil(width) {
+        out.clear();
+        for e in entry_bundle(source, size, n)? {
+            edge.append(ledger::leaf_hash(&e), &mut out);
+        }
+        let indexes: Vec<u64> = (stored..stored + out.len() as u64).collect();
+        let got = tiles.run(|r| r.read_hashes(&indexes))?;
+        if let Some(i) = (0..out.len()).find(|&i| got.get(i) != Some(&out[i])) {
+            let (level, k) = ledger::tree::split_stored_hash_index(stored + i as u64);
+            return Err(Failure::msg(
+                Exit::Server,
+                format!(
+                    "{}: the hash tiles disagree with the entry bundles at level {level}, \
+                     hash {k} (entry bundle {n})",
+                    source.describe()
+                ),
+            ));
+        }
+        stored += out.len() as u64;
+    }
+    if edge.root() != cp.checkpoint.root {
+        return Err(Failure::msg(
+            Exit::Server,
+            format!(
+                "{}: the entries hash to root {}, not to the signed checkpoint's {}",
+                source.describe(),
+                edge.root().to_base64(),
+                cp.checkpoint.root.to_base64()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The index of the entry with exactly these bytes in the tree of `size`, read from the entry
+/// bundles (a static mirror has no index but the log itself).
+pub fn find_entry(
+    source: &LogSource,
+    size: TreeSize,
+    entry: &[u8],
+) -> Result<Option<LeafIndex>, Failure> {
+    let width = u64::from(TILE_WIDTH);
+    for n in 0..size.0.div_ceil(width) {
+        let entries = entry_bundle(source, size, n)?;
+        if let Some(i) = entries.iter().position(|e| e == entry) {
+            return Ok(Some(LeafIndex(n * width + i as u64)));
+        }
+    }
+    Ok(None)
 }

@@ -18,6 +18,7 @@ mod demo;
 mod exit;
 mod logread;
 mod witnessed;
+mod source;
 mod work;
 
 #[derive(Parser)]

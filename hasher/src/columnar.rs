@@ -28,7 +28,20 @@ pub fn open(
     field: &str,
     meta_fields: &[MetaField],
 ) -> Result<ParquetRecordBatchReader, String> {
+    #[cfg(feature = "object-store")]
+    if let Some(o) = crate::object::parquet_input(path).map_err(|e| e.to_string())? {
+        return open_input(o, field, meta_fields); // s3://... (crate::object): ranged reads
+    }
     let f = File::open(path).map_err(|e| e.to_string())?;
+    open_input(f, field, meta_fields)
+}
+
+/// [`open`] on any random-access input (a file, an object in a store).
+fn open_input<T: parquet::file::reader::ChunkReader + 'static>(
+    f: T,
+    field: &str,
+    meta_fields: &[MetaField],
+) -> Result<ParquetRecordBatchReader, String> {
     let b = ParquetRecordBatchReaderBuilder::try_new(f)
         .map_err(|e| format!("not a readable parquet file: {e}"))?;
     let schema = b.schema().clone();

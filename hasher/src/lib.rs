@@ -20,6 +20,9 @@ pub mod leafsort;
 pub mod manifest;
 pub mod merge;
 pub mod meta;
+pub mod object;
+#[cfg(feature = "object-store")]
+pub mod object_reader;
 pub mod passages;
 pub mod pipeline;
 mod runfile;

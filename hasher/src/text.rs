@@ -35,7 +35,10 @@ pub enum Compression {
 /// Opens `path` for reading its decompressed bytes. Detection is by magic bytes, which no UTF-8
 /// text can start with, so a misnamed file still reads correctly.
 pub fn open_text(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)> {
-    let mut f = File::open(path)?;
+    let mut f: Box<dyn Read + Send> = match crate::object::open(path)? {
+        Some((object, _)) => object, // s3://... (crate::object)
+        None => Box::new(File::open(path)?),
+    };
     let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {

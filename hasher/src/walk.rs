@@ -64,6 +64,14 @@ impl WalkOptions {
         self.excluded(rel) || self.exclude_root.iter().any(under)
     }
 
+    /// Whether a listed object's key is left out: the key itself or one of its "directories"
+    /// (a listing has no directories to prune, so every prefix is checked as the walk would).
+    fn excluded_key(&self, rel: &str) -> bool {
+        rel.match_indices('/')
+            .any(|(i, _)| self.excluded_in_dir(&rel[..i]))
+            || self.excluded_in_dir(rel)
+    }
+
     fn excluded(&self, rel: &str) -> bool {
         if self.exclude.is_empty() || rel.is_empty() {
             return false;
@@ -82,6 +90,12 @@ pub fn walk(
     mut emit: impl FnMut(Result<CorpusFile, HashError>) -> bool,
 ) -> Result<(), HashError> {
     for root in roots {
+        if let Some(url) = crate::object::object_url(root) {
+            if !walk_objects(root, url, opts, &mut emit)? {
+                return Ok(());
+            }
+            continue;
+        }
         let md = std::fs::metadata(root).map_err(|source| HashError::Corpus {
             path: root.clone(),
             source,
@@ -127,6 +141,34 @@ pub fn walk(
         }
     }
     Ok(())
+}
+
+/// The objects under the object store URL `url` (the corpus path `root`), sorted by key, as
+/// corpus files whose `path` is the object's URL ([`crate::object`]). `Ok(false)` when `emit`
+/// asked to stop.
+fn walk_objects(
+    root: &Path,
+    url: &str,
+    opts: &WalkOptions,
+    emit: &mut impl FnMut(Result<CorpusFile, HashError>) -> bool,
+) -> Result<bool, HashError> {
+    let listed = crate::object::list_corpus(url).map_err(|e| HashError::Corpus {
+        path: root.to_path_buf(),
+        source: e.into(),
+    })?;
+    for o in listed {
+        if opts.excluded_key(&o.rel) {
+            continue;
+        }
+        let f = CorpusFile {
+            path: PathBuf::from(o.path),
+            rel: o.rel,
+        };
+        if !emit(Ok(f)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// `path` relative to `root`, components joined with `/`. Non-UTF-8 names are converted lossily:

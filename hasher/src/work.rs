@@ -113,23 +113,27 @@ impl<'a> Worker<'a> {
         let mut pending: Vec<(usize, usize, usize)> = Vec::new(); // (file index, start, end)
         for (i, f) in files.iter().enumerate() {
             let at = || Location::file(&f.path);
-            let mut file = match File::open(&f.path) {
-                Ok(file) => file,
-                Err(e) => {
-                    d.invalid.push(HashError::invalid(at(), e));
-                    continue;
-                }
+            // A file, or an object of an s3://... corpus (crate::object), streamed.
+            let opened = match crate::object::open(&f.path) {
+                Ok(Some((object, len))) => Ok((object, len, true)),
+                Ok(None) => File::open(&f.path).and_then(|file| {
+                    let len = file.metadata()?.len();
+                    Ok((Box::new(file) as Box<dyn Read + Send>, len, false))
+                }),
+                Err(e) => Err(e),
             };
-            let len = match file.metadata() {
-                Ok(m) => m.len(),
+            let (mut file, len, object) = match opened {
+                Ok(o) => o,
                 Err(e) => {
                     d.invalid.push(HashError::invalid(at(), e));
                     continue;
                 }
             };
             if len >= threshold {
-                drop(file);
-                let h = if self.cfg.passages {
+                let h = if object {
+                    let passages = self.cfg.passages.then_some(&mut d.passages);
+                    crate::object::hash_large(&mut file, self.backend, passages)
+                } else if self.cfg.passages {
                     // The passages need the text: read it whole (a text file, by choice).
                     std::fs::read(&f.path).and_then(|bytes| {
                         let h = self

@@ -69,11 +69,19 @@ pub struct CheckArgs {
     /// of these witnesses cosigned (`/checkpoint.cosigned`); exit 2 when it falls short.
     #[command(flatten)]
     pub witnesses: crate::witnessed::WitnessArgs,
+    /// Read a static mirror of the log (needs --vkey; a document or --id, without --model,
+    /// --site or --passages): the dataset versions holding it are found by reading the entry
+    /// bundles and each version's `sets/<root>.leaves`, every root recomputed.
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
     #[command(flatten)]
     pub remote: Remote,
 }
 
 pub fn run(a: &CheckArgs) -> Outcome {
+    if let Some(location) = &a.tiles.tiles {
+        return check_mirror(a, location);
+    }
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
     crate::witnessed::anchor_to_cosigned(
@@ -324,4 +332,157 @@ pub(crate) fn evidence_entry(ve: &crate::cmd::proof::VerifiedEntry) -> Value {
         "entry": base64::engine::general_purpose::STANDARD.encode(&ve.bytes),
         "proof": ve.proof.to_text(),
     })
+}
+
+/// `prov check FILE --tiles LOCATION`: in which dataset versions of a static mirror is the
+/// document. Every entry is read from the entry bundles (the log is the index); each dataset
+/// version's leaves are read from `sets/<root>.leaves` and its root and size recomputed, so a
+/// "no" is as good as the mirror is complete for the versions it lists; each version that holds
+/// the document is proven in the log by an inclusion proof computed from the hash tiles against
+/// the checkpoint verified with `--vkey`.
+fn check_mirror(a: &CheckArgs, location: &str) -> Outcome {
+    use crate::logread;
+    use verifier::entry::Entry;
+    use verifier::set::SetRootBuilder;
+    use verifier::{LeafIndex, TlogProof};
+    let Some(vkey) = &a.key.vkey else {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--tiles needs --vkey: a mirror does not announce a key, and none is trusted",
+        ));
+    };
+    if a.model.is_some() || a.site.is_some() || a.work.selected() {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--tiles answers for a document or --id only (not --model, --site or --passages)",
+        ));
+    }
+    let key = crate::cmd::verify::load_vkey(vkey)?;
+    let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
+    let m = crate::source::LogSource::mirror(location)?;
+    // With witness flags, the mirror's `checkpoint.cosigned` (k cosignatures checked) is the
+    // checkpoint everything is proven against, as for the service's readers.
+    let vc = if a.witnesses.min_witnesses > 0 || !a.witnesses.witnesses.is_empty() {
+        let note = m.get_text("checkpoint.cosigned")?;
+        crate::witnessed::witnessed(&note, &key, &a.witnesses)?;
+        logread::verify_checkpoint(&note, &key)?
+    } else {
+        logread::latest_checkpoint(&m, &key)?
+    };
+    let size = vc.size();
+    let width = u64::from(ledger::tile::TILE_WIDTH);
+    let mut tiles = logread::Tiles::new(&m, size);
+    let (mut datasets, mut checkpoints, mut lines, mut unread) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut holding: Vec<ledger::Digest> = Vec::new();
+    for n in 0..size.0.div_ceil(width) {
+        for (i, bytes) in logread::entry_bundle(&m, size, n)?.iter().enumerate() {
+            let index = n * width + i as u64;
+            let Ok(entry) = Entry::from_bytes(bytes) else {
+                continue;
+            };
+            match entry.body() {
+                EntryBody::DatasetVersion(d) => {
+                    let label = format!("{}/{}@{}", d.publisher, d.dataset, d.version);
+                    let mut b = SetRootBuilder::new();
+                    let mut hit = false;
+                    let found = logread::set_leaves(&m, &d.manifest_root, |leaf| {
+                        hit |= leaf.cid == cid;
+                        b.push(leaf)
+                            .or_exit(Exit::Server, format!("the leaves of {label}"))?;
+                        Ok(true)
+                    })?;
+                    if !found {
+                        unread.push(label);
+                        continue;
+                    }
+                    if b.root() != d.manifest_root || b.size().0 != d.item_count {
+                        return Err(Failure::msg(
+                            Exit::Server,
+                            format!(
+                                "{}: the leaves of {label} do not hash to its manifest root",
+                                m.describe()
+                            ),
+                        ));
+                    }
+                    if !hit {
+                        continue;
+                    }
+                    let proof = TlogProof {
+                        extra: None,
+                        index: LeafIndex(index),
+                        proof: tiles.inclusion_proof(LeafIndex(index))?,
+                        checkpoint: vc.note.clone(),
+                    };
+                    proof
+                        .verify(&key, bytes)
+                        .or_exit(Exit::Server, format!("the entry of {label} in the log"))?;
+                    lines.push(format!(
+                        "  in {label} (entry {index}, its leaves recomputed, the entry proven in the log)"
+                    ));
+                    holding.push(d.manifest_root);
+                    datasets.push(json!({
+                        "dataset": label,
+                        "index": index,
+                        "included": true,
+                        "tlog_proof": proof.to_text(),
+                    }));
+                }
+                EntryBody::ModelCheckpoint(c)
+                    if c.datasets
+                        .iter()
+                        .any(|d| holding.contains(&d.manifest_root)) =>
+                {
+                    lines.push(format!(
+                        "  trained on by {}/{}@{} (entry {index})",
+                        c.publisher, c.model, c.checkpoint
+                    ));
+                    checkpoints.push(json!({
+                        "model_checkpoint": format!("{}/{}@{}", c.publisher, c.model, c.checkpoint),
+                        "index": index,
+                    }));
+                }
+                _ => {}
+            }
+        }
+    }
+    let yes = !datasets.is_empty();
+    if yes {
+        lines.insert(
+            0,
+            format!("yes: {cid} is in {} dataset version(s)", datasets.len()),
+        );
+    } else {
+        lines.push(format!(
+            "no: no dataset version in {} (size {}) holds {cid}",
+            m.describe(),
+            size
+        ));
+    }
+    for u in &unread {
+        lines.push(format!(
+            "  not checked: {u} (its leaves are not in the mirror)"
+        ));
+    }
+    let evidence = json!({
+        "cid": cid.to_string(),
+        "included": yes,
+        "checkpoint": vc.note,
+        "datasets": datasets,
+        "checkpoints": checkpoints,
+        "not_checked": unread,
+    });
+    if let Some(path) = &a.save {
+        let text = serde_json::to_string_pretty(&evidence)
+            .or_exit(Exit::Local, "encoding the evidence")?;
+        std::fs::write(path, text).or_exit(Exit::Local, format!("writing {}", path.display()))?;
+    }
+    if a.remote.json {
+        say_json(&evidence)?;
+    } else {
+        for l in lines {
+            say(l)?;
+        }
+    }
+    Ok(if yes { Exit::Ok } else { Exit::Negative })
 }

@@ -16,7 +16,8 @@ use ledger::ContentId;
 #[derive(Args, Debug)]
 #[command(after_help = "Exit codes: 0 ok, 1 bad input, 2 usage, 3 i/o, 4 backend.")]
 pub struct HashArgs {
-    /// Files or directories of the corpus (directories are walked recursively).
+    /// Files or directories of the corpus (directories are walked recursively), or object store
+    /// URLs (s3://BUCKET/PREFIX, gs://, az://, file://: every object under the prefix).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// What an item is: file, jsonl (a string field of each record), lines, parquet (a string
@@ -66,6 +67,8 @@ pub struct HashArgs {
     /// `prov manifest merge` makes the N shards' manifests into the single run's.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    #[command(flatten)]
+    objects: crate::source::ObjectReadArgs,
 }
 
 /// Whether to build the passage tree (shared by `prov hash` and `prov publish`).
@@ -148,6 +151,7 @@ impl MetaArgs {
 }
 
 pub fn run(a: HashArgs) -> anyhow::Result<()> {
+    a.objects.apply();
     let mode = a.mode.parse::<Mode>()?;
     let cfg = HashConfig {
         mode,

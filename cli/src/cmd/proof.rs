@@ -85,6 +85,10 @@ pub struct InclusionArgs {
     /// tlog-proof, so `prov verify inclusion --min-witnesses K` checks it offline.
     #[command(flatten)]
     pub witnesses: WitnessArgs,
+    /// Compute the proof from a static mirror of the log (its checkpoint, entry bundles and
+    /// hash tiles; needs --vkey) instead of asking --server.
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -306,7 +310,65 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::write(path, bytes).or_exit(Exit::Local, format!("writing {}", path.display()))
 }
 
+/// `prov proof inclusion --tiles LOCATION`: what the service's inclusion route answers,
+/// computed from a static mirror and verified against its checkpoint.
+fn inclusion_from_mirror(a: &InclusionArgs, location: &str) -> Outcome {
+    let Some(vkey) = &a.key.vkey else {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--tiles needs --vkey: a mirror does not announce a key, and none is trusted",
+        ));
+    };
+    if a.tree_size.is_some() {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--tree-size and --tiles: a mirror's checkpoint decides the size",
+        ));
+    }
+    let key = load_vkey(vkey)?;
+    let m = crate::source::LogSource::mirror(location)?;
+    let cosigned = a.witnesses.min_witnesses > 0 || !a.witnesses.witnesses.is_empty();
+    let name = if cosigned {
+        "checkpoint.cosigned"
+    } else {
+        "checkpoint"
+    };
+    let vc = crate::logread::verify_checkpoint(&m.get_text(name)?, &key)?;
+    if cosigned {
+        crate::witnessed::witnessed(&vc.note, &key, &a.witnesses)?;
+    }
+    if a.index >= vc.size().0 {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "entry {} is beyond the mirror's checkpoint (size {})",
+                a.index,
+                vc.size()
+            ),
+        ));
+    }
+    let width = u64::from(ledger::tile::TILE_WIDTH);
+    let bundle = crate::logread::entry_bundle(&m, vc.size(), a.index / width)?;
+    let Some(entry) = bundle.get((a.index % width) as usize) else {
+        return Err(Failure::msg(Exit::Server, "the entry bundle is short"));
+    };
+    let proof = TlogProof {
+        extra: None,
+        index: LeafIndex(a.index),
+        proof: crate::logread::Tiles::new(&m, vc.size()).inclusion_proof(LeafIndex(a.index))?,
+        checkpoint: vc.note.clone(),
+    };
+    let cp = proof.verify(&key, entry).or_exit(
+        Exit::Server,
+        format!("the proof computed from {} does not verify", m.describe()),
+    )?;
+    wrote_inclusion(a, &proof.to_text(), entry, cp.size)
+}
+
 fn inclusion(a: &InclusionArgs) -> Outcome {
+    if let Some(location) = &a.tiles.tiles {
+        return inclusion_from_mirror(a, location);
+    }
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
     if a.witnesses.min_witnesses > 0 {

@@ -67,11 +67,13 @@ pub struct CorpusArgs {
     /// Hashing backend: auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub backend: String,
-    /// Files and directories of the corpus.
+    /// Files and directories of the corpus, or object store URLs (s3://BUCKET/PREFIX, ...).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub passages: PassageArgs,
+    #[command(flatten)]
+    pub objects: crate::source::ObjectReadArgs,
 }
 
 pub fn run(args: &PublishArgs) -> Outcome {
@@ -223,6 +225,7 @@ pub fn hash_corpus_with(
     if corpus.paths.is_empty() {
         return Err(Failure::msg(Exit::Invalid, "no corpus PATH given"));
     }
+    corpus.objects.apply();
     let backend: hasher::BackendChoice =
         corpus.backend.parse().or_exit(Exit::Invalid, "--backend")?;
     let backend =

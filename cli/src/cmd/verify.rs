@@ -43,6 +43,7 @@ use crate::cmd::sitekeys;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
 use crate::witnessed::WitnessArgs;
 use crate::witnessed::{cosignatures_json, witnessed};
+use crate::source::LogSource;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum VerifyCmd {
@@ -78,9 +79,15 @@ pub struct InclusionArgs {
     /// A file holding the entry's exact bytes.
     #[arg(long, value_name = "ENTRY_FILE")]
     pub entry: PathBuf,
-    /// The c2sp.org/tlog-proof@v1 file.
-    #[arg(value_name = "PROOF")]
-    pub proof: PathBuf,
+    /// The c2sp.org/tlog-proof@v1 file. Without it, --tiles: the proof is computed from the
+    /// mirror's tiles against its checkpoint.
+    #[arg(value_name = "PROOF", required_unless_present = "tiles")]
+    pub proof: Option<PathBuf>,
+    /// With --tiles: the entry's index (default: found by reading the entry bundles).
+    #[arg(long, value_name = "N", requires = "tiles")]
+    pub index: Option<u64>,
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
     #[command(flatten)]
     pub witnesses: WitnessArgs,
     /// Print JSON.
@@ -93,9 +100,14 @@ pub struct CheckpointArgs {
     /// The log's verifier key (C2SP vkey), or a file holding it.
     #[arg(long, value_name = "VKEY")]
     pub vkey: String,
-    /// The signed checkpoint (a note file, cosignatures included).
-    #[arg(value_name = "CHECKPOINT")]
-    pub checkpoint: PathBuf,
+    /// The signed checkpoint (a note file, cosignatures included). Without it, --tiles: the
+    /// mirror's `checkpoint` (`checkpoint.cosigned` with --witness).
+    #[arg(value_name = "CHECKPOINT", required_unless_present = "tiles")]
+    pub checkpoint: Option<PathBuf>,
+    /// Also recompute the whole tree from this mirror of the log (every entry bundle and hash
+    /// tile against the checkpoint's root; exit 3 where they differ).
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
     #[command(flatten)]
     pub witnesses: WitnessArgs,
     /// Print JSON.
@@ -111,12 +123,15 @@ pub struct ConsistencyArgs {
     /// The older signed checkpoint (a note file).
     #[arg(value_name = "OLD_CHECKPOINT")]
     pub old: PathBuf,
-    /// The newer signed checkpoint.
-    #[arg(value_name = "NEW_CHECKPOINT")]
-    pub new: PathBuf,
-    /// The proof: base64 hashes one per line, or the JSON of /v1/proofs/consistency.
-    #[arg(value_name = "PROOF")]
-    pub proof: PathBuf,
+    /// The newer signed checkpoint (without it, --tiles: the mirror's checkpoint).
+    #[arg(value_name = "NEW_CHECKPOINT", required_unless_present = "tiles")]
+    pub new: Option<PathBuf>,
+    /// The proof: base64 hashes one per line, or the JSON of /v1/proofs/consistency (without
+    /// it, --tiles: computed from the mirror's tiles).
+    #[arg(value_name = "PROOF", required_unless_present = "tiles")]
+    pub proof: Option<PathBuf>,
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
     /// Witnesses that must have cosigned the NEW checkpoint (the old one is covered by the
     /// proof).
     #[command(flatten)]
@@ -158,10 +173,12 @@ pub struct ComplianceArgs {
     /// Check completeness against this ledger's tiles.
     #[arg(long, value_name = "URL", env = "PROV_SERVER")]
     pub server: Option<String>,
-    /// Check completeness against a local copy of the log's tiles (C2SP tlog-tiles layout:
-    /// `checkpoint`, `tile/...`, `tile/entries/...`).
-    #[arg(long, value_name = "DIR")]
-    pub tiles: Option<PathBuf>,
+    /// Check completeness against a copy of the log's tiles (C2SP tlog-tiles layout:
+    /// `checkpoint`, `tile/...`, `tile/entries/...`): a directory, an http(s):// static base,
+    /// or an object store URL (s3://BUCKET/PREFIX, gs://, az://, file://), as `prov serve
+    /// --publish` writes it.
+    #[arg(long, value_name = "LOCATION", env = crate::source::TILES_ENV)]
+    pub tiles: Option<String>,
     /// Do not check completeness: the verdict then covers only the opt-outs the bundle carries
     /// (exit 6 instead of 0).
     #[arg(long)]
@@ -251,12 +268,27 @@ fn report(json: bool, r: Result<(String, Value), Failure>) -> Outcome {
 
 fn checkpoint(a: &CheckpointArgs) -> Result<(String, Value), Failure> {
     let key = load_vkey(&a.vkey)?;
-    let note = read_text(&a.checkpoint)?;
-    let cp = Checkpoint::verify(&note, &key).or_exit(
-        Exit::Invalid,
-        format!("checkpoint {}", a.checkpoint.display()),
-    )?;
+    let mirror = a
+        .tiles
+        .tiles
+        .as_deref()
+        .map(LogSource::mirror)
+        .transpose()?;
+    let (note, from) = match (&a.checkpoint, &mirror) {
+        (Some(file), _) => (read_text(file)?, file.display().to_string()),
+        (None, Some(m)) => (m.get_text(checkpoint_object(&a.witnesses))?, m.describe()),
+        (None, None) => return Err(Failure::msg(Exit::Invalid, "no CHECKPOINT given")),
+    };
+    let cp =
+        Checkpoint::verify(&note, &key).or_exit(Exit::Invalid, format!("checkpoint {from}"))?;
     let cos = witnessed(&note, &key, &a.witnesses)?;
+    if let Some(m) = &mirror {
+        let vc = crate::logread::VerifiedCheckpoint {
+            checkpoint: cp.clone(),
+            note: note.clone(),
+        };
+        crate::logread::check_tree(m, &vc)?;
+    }
     let names: Vec<&str> = cos.iter().map(|c| c.witness.as_str()).collect();
     Ok((
         format!(
@@ -305,13 +337,74 @@ fn read_text(path: &Path) -> Result<String, Failure> {
         .or_exit(Exit::Invalid, format!("{} is not UTF-8", path.display()))
 }
 
+/// The mirror's checkpoint object: the cosigned one when witnesses are asked for.
+fn checkpoint_object(w: &WitnessArgs) -> &'static str {
+    if w.witnesses.is_empty() && w.min_witnesses == 0 {
+        "checkpoint"
+    } else {
+        "checkpoint.cosigned"
+    }
+}
+
+/// A tlog-proof of `entry` computed from a mirror: its checkpoint verified with `key`, the
+/// entry's index given or found in the entry bundles, the audit path from the hash tiles.
+fn proof_from_mirror(
+    m: &LogSource,
+    key: &VerifierKey,
+    entry: &[u8],
+    index: Option<u64>,
+    w: &WitnessArgs,
+) -> Result<TlogProof, Failure> {
+    let note = m.get_text(checkpoint_object(w))?;
+    let vc = crate::logread::verify_checkpoint(&note, key)?;
+    let index = match index {
+        Some(i) => LeafIndex(i),
+        None => crate::logread::find_entry(m, vc.size(), entry)?.ok_or_else(|| {
+            Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "no entry of {} (size {}) has these bytes",
+                    m.describe(),
+                    vc.size()
+                ),
+            )
+        })?,
+    };
+    if index.0 >= vc.size().0 {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            format!(
+                "--index {index} is beyond the checkpoint's size {}",
+                vc.size()
+            ),
+        ));
+    }
+    let proof = crate::logread::Tiles::new(m, vc.size()).inclusion_proof(index)?;
+    Ok(TlogProof {
+        extra: None,
+        index,
+        proof,
+        checkpoint: note,
+    })
+}
+
 fn inclusion(a: &InclusionArgs) -> Result<(String, Value), Failure> {
     let key = load_vkey(&a.vkey)?;
     let entry = read_input(&a.entry)?;
-    let proof = TlogProof::parse(&read_text(&a.proof)?).or_exit(
-        Exit::Invalid,
-        format!("{} is not a tlog-proof", a.proof.display()),
-    )?;
+    let proof = match (&a.proof, &a.tiles.tiles) {
+        (Some(file), _) => TlogProof::parse(&read_text(file)?).or_exit(
+            Exit::Invalid,
+            format!("{} is not a tlog-proof", file.display()),
+        )?,
+        (None, Some(loc)) => proof_from_mirror(
+            &LogSource::mirror(loc)?,
+            &key,
+            &entry,
+            a.index,
+            &a.witnesses,
+        )?,
+        (None, None) => return Err(Failure::msg(Exit::Invalid, "no PROOF given")),
+    };
     let cp = proof
         .verify(&key, &entry)
         .or_exit(Exit::Invalid, "not verified")?;
@@ -342,14 +435,39 @@ fn consistency(a: &ConsistencyArgs) -> Result<(String, Value), Failure> {
     let key = load_vkey(&a.vkey)?;
     let old = Checkpoint::verify(&read_text(&a.old)?, &key)
         .or_exit(Exit::Invalid, format!("old checkpoint {}", a.old.display()))?;
-    let new_note = read_text(&a.new)?;
+    let mirror = a
+        .tiles
+        .tiles
+        .as_deref()
+        .map(LogSource::mirror)
+        .transpose()?;
+    let (new_note, from) = match (&a.new, &mirror) {
+        (Some(file), _) => (read_text(file)?, file.display().to_string()),
+        (None, Some(m)) => (m.get_text(checkpoint_object(&a.witnesses))?, m.describe()),
+        (None, None) => return Err(Failure::msg(Exit::Invalid, "no NEW_CHECKPOINT given")),
+    };
     let new = Checkpoint::verify(&new_note, &key)
-        .or_exit(Exit::Invalid, format!("new checkpoint {}", a.new.display()))?;
+        .or_exit(Exit::Invalid, format!("new checkpoint {from}"))?;
     let cos = witnessed(&new_note, &key, &a.witnesses)?;
-    let hashes = consistency_proof::parse(&read_input(&a.proof)?).or_exit(
-        Exit::Invalid,
-        format!("{} is not a consistency proof", a.proof.display()),
-    )?;
+    let hashes = match (&a.proof, &mirror) {
+        (Some(file), _) => consistency_proof::parse(&read_input(file)?).or_exit(
+            Exit::Invalid,
+            format!("{} is not a consistency proof", file.display()),
+        )?,
+        (None, Some(m)) if old.size.0 <= new.size.0 => {
+            crate::logread::Tiles::new(m, new.size).consistency_proof(old.size)?
+        }
+        (None, Some(_)) => {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "the old checkpoint (size {}) is larger than the mirror's ({})",
+                    old.size, new.size
+                ),
+            ))
+        }
+        (None, None) => return Err(Failure::msg(Exit::Invalid, "no PROOF given")),
+    };
     verify_consistency::<Sha256Log>(old.size, new.size, &old.root, &new.root, &hashes)
         .or_exit(Exit::Invalid, "the consistency proof does not verify")?;
     Ok((
@@ -436,6 +554,8 @@ fn set_proof(a: &SetArgs, want: Membership) -> Result<(String, Value), Failure> 
 pub enum Tiles {
     Server(Client, String),
     Dir(PathBuf),
+    /// A static mirror (an http(s) base, an object store URL; crate::source).
+    Mirror(LogSource),
 }
 
 impl Tiles {
@@ -443,6 +563,7 @@ impl Tiles {
         match self {
             Tiles::Server(_, url) => format!("the tiles of {url}"),
             Tiles::Dir(d) => format!("the tiles in {}", d.display()),
+            Tiles::Mirror(m) => m.describe(),
         }
     }
 
@@ -452,6 +573,7 @@ impl Tiles {
     fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
         match self {
             Tiles::Server(c, _) => c.get_bytes(path),
+            Tiles::Mirror(m) => m.get_tile(path),
             Tiles::Dir(dir) => {
                 let read = |p: &Path| std::fs::read(p);
                 match read(&dir.join(path)) {
@@ -550,8 +672,11 @@ fn compliance(a: &ComplianceArgs) -> Outcome {
     }
     let tiles = if a.offline {
         None
-    } else if let Some(dir) = &a.tiles {
-        Some(Tiles::Dir(dir.clone()))
+    } else if let Some(loc) = &a.tiles {
+        Some(match LogSource::mirror(loc)? {
+            LogSource::Dir(dir) => Tiles::Dir(dir),
+            mirror => Tiles::Mirror(mirror),
+        })
     } else if let Some(url) = &a.server {
         Some(Tiles::Server(Client::new(url)?, url.clone()))
     } else {

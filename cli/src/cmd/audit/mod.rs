@@ -43,10 +43,11 @@ use verifier::entry::{Entry, EntryBody};
 use verifier::tile::TILE_WIDTH;
 use verifier::{leaf_hash, verify_consistency, Digest, LeafIndex, Sha256Log, TlogProof};
 
-use crate::client::{Client, DEFAULT_SERVER};
+use crate::client::DEFAULT_SERVER;
 use crate::cmd::verify::load_vkey;
 use crate::exit::{say, say_json, Exit, Failure, Outcome};
 use crate::logread::{self, VerifiedCheckpoint};
+use crate::source::LogSource;
 
 use replay::Replay;
 use sets::{NamedSet, SetOutcome, VerifiedSets};
@@ -74,6 +75,9 @@ pub struct AuditArgs {
     pub witnesses: crate::witnessed::WitnessArgs,
     #[command(flatten)]
     pub corpus: corpus::CorpusAuditArgs,
+    /// Audit a static mirror of the log (`prov serve --publish`) instead of --server.
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
 }
 
 /// What kind of breach: how the log failed what it promises.
@@ -154,7 +158,7 @@ pub fn run(a: &AuditArgs) -> Outcome {
 fn audit(a: &AuditArgs) -> Outcome {
     let key = load_vkey(&a.vkey)?;
     let vkey_text = key.to_string();
-    let client = Client::new(&a.server)?;
+    let client = LogSource::mirror_or_service(a.tiles.tiles.as_deref(), &a.server)?;
     let mut state = match State::load(&a.state)? {
         Some(s) if s.vkey != vkey_text => {
             return Err(Failure::msg(
@@ -289,7 +293,7 @@ fn audit(a: &AuditArgs) -> Outcome {
 
 /// A breach if `latest` does not extend `prev` (both verified with the log's key).
 fn history_breach(
-    client: &Client,
+    client: &LogSource,
     prev: &VerifiedCheckpoint,
     latest: &VerifiedCheckpoint,
 ) -> Result<Option<Breach>, Failure> {
@@ -357,7 +361,7 @@ struct EntriesRun {
 /// Reads and checks entries `[state.audited, latest.size)`, in bundles. `state.sets` learns the
 /// sets read; everything else of the state is left for the caller to update.
 fn audit_entries(
-    client: &Client,
+    client: &LogSource,
     state: &mut State,
     latest: &VerifiedCheckpoint,
 ) -> Result<EntriesRun, Failure> {
@@ -442,7 +446,7 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 
 /// The checks of one entry.
 struct EntryCheck<'a> {
-    client: &'a Client,
+    client: &'a LogSource,
     sets: &'a mut BTreeMap<String, SetOutcome>,
     sources: &'a mut BTreeMap<String, Option<(Digest, u64)>>,
     passages: &'a mut BTreeMap<String, Option<u64>>,
