@@ -54,6 +54,13 @@ pub trait ContentHasher: Send + Sync {
         DEFAULT_LARGE_THRESHOLD
     }
 
+    /// Item bytes the pipeline gathers for one [`ContentHasher::hash_batch`] call when it can
+    /// choose (text records are aggregated up to it): a device wants batches large enough to
+    /// repay the upload. The default is `auto`'s device threshold, [`crate::auto::DEVICE_MIN_BYTES`].
+    fn preferred_batch_bytes(&self) -> usize {
+        crate::auto::DEVICE_MIN_BYTES as usize
+    }
+
     /// Bytes hashed so far, by backend and reason, for the `hashed` field of `--json`. Empty for
     /// a backend the user named (everything went to it, because they asked); `auto` fills it.
     fn usage(&self) -> Vec<Usage> {
