@@ -19,7 +19,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::meta::MetaField;
-use crate::text::{record_meta, TextAt};
+use crate::text::{record_meta, ExtractedAt, TextAt};
 
 /// `serde_json`'s recursion limit is 128 levels and the record's own object is one of them: a
 /// nested value with this many opening brackets (in any position, strings included) goes to the
@@ -34,7 +34,7 @@ pub(crate) fn extract<'de>(
     field: &str,
     meta_fields: &[MetaField],
     scratch: &mut String,
-) -> Option<(TextAt<'de>, Vec<(usize, Value)>)> {
+) -> Option<ExtractedAt<'de>> {
     let mut s = Scanner { b: line, i: 0 };
     s.ws();
     s.eat(b'{')?;

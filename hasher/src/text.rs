@@ -255,6 +255,9 @@ pub enum TextAt<'de> {
     Scratch(std::ops::Range<usize>),
 }
 
+/// A record's text and the raw values of its mapped metadata fields (see [`Extracted`]).
+pub type ExtractedAt<'de> = (TextAt<'de>, Vec<(usize, Value)>);
+
 /// [`extract`] without an allocation per record: a text with escapes is decoded onto the end of
 /// `scratch`, which the caller keeps for many records (the pipeline keeps one per run of lines).
 pub fn extract_into<'de>(
@@ -262,7 +265,7 @@ pub fn extract_into<'de>(
     field: &str,
     meta_fields: &[MetaField],
     scratch: &mut String,
-) -> Result<Option<(TextAt<'de>, Vec<(usize, Value)>)>, String> {
+) -> Result<Option<ExtractedAt<'de>>, String> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
