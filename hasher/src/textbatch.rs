@@ -62,8 +62,10 @@ impl<'a> TextPlan<'a> {
         pool: &'a rayon::ThreadPool,
     ) -> Self {
         let batch = backend.preferred_batch_bytes().max(1);
-        // About a quarter of a batch, so a batch is whole after a few blocks.
-        let block = (batch / 4).clamp(64, MAX_BLOCK);
+        // About a quarter of a device-sized batch, so that it is whole after a few blocks; a
+        // small (CPU) batch is one block of up to 1 MiB, so that a block's fixed costs (a
+        // channel message, one parallel split) stay small.
+        let block = (batch / 4).max(batch.min(1 << 20)).clamp(64, MAX_BLOCK);
         TextPlan {
             cfg,
             backend,
