@@ -90,7 +90,8 @@ impl<'a> TextPlan<'a> {
             let (full_tx, full_rx) = bounded::<(Vec<u8>, BlockRead)>(slots);
             let (free_tx, free_rx) = bounded::<Vec<u8>>(slots);
             for _ in 0..slots {
-                // Empty: the reader sizes (and zeroes) each buffer once, on first use.
+                // Empty: the reader allocates each buffer on first use (only as many as it needs
+                // to run ahead).
                 let _ = free_tx.send(Vec::new());
             }
             let mut reader = BlockReader::new(r, self.block);
@@ -132,7 +133,8 @@ impl<'a> TextPlan<'a> {
                 let full = batch.item_bytes >= self.batch || batch.blocks.len() >= MAX_PENDING;
                 if full || b.end {
                     let d = self.hash_batch(&worker, &mut batch, &free_tx);
-                    if tx.send(d).is_err() {
+                    let fatal = d.is_err();
+                    if tx.send(d).is_err() || fatal {
                         return false;
                     }
                 }
