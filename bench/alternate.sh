@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # Issue 15: `prov hash` side by side with `b3sum`, commands alternated run by run (as hyperfine
-# would, but without it), medians printed. Two cases:
+# would, but without it), medians printed. Cases:
 #   startup  a one-line file: `prov hash` default (`--backend auto`) vs `--backend cpu` vs b3sum
 #            (the default must not look for a GPU adapter on so small a job)
 #   jsonl    SIZE_MB of web-text-like JSON Lines (records of ~5 KB, some with escapes), plain,
-#            `--mode jsonl --meta none` vs b3sum of the same file (goal >= 0.35x on 2 cores)
+#            `--mode jsonl --meta none` (default backend, and `--backend cpu`) vs b3sum of the
+#            same file (goal >= 0.35x on 2 cores)
+#   files    NFILES files of 1-16 KiB, 1,000 per directory: `prov hash DIR` with default flags
+#            (and `--backend cpu`) vs `b3sum` of every file (goal >= 1.5x)
+#   large    one file of LARGE_MIB MiB: `prov hash FILE` with default flags (and `--backend
+#            cpu`) vs `b3sum FILE` (goal >= 1.0x)
 #
-#   PROV=<release prov> B3SUM=<b3sum> bench/alternate.sh            # both, RUNS=21, SIZE_MB=300
+#   PROV=<release prov> B3SUM=<b3sum> bench/alternate.sh     # startup and jsonl, RUNS=21, SIZE_MB=300
+#   CASES="files large" RUNS=11 bench/alternate.sh
 #   CASES=startup RUNS=51 bench/alternate.sh
 #
 # Knobs: PROV (default: builds the release binary as bench/hash.sh does), B3SUM (default: b3sum
-# on PATH; say which release in the figures), RUNS, SIZE_MB, CASES, BENCH_DIR.
+# on PATH; say which release in the figures), RUNS, SIZE_MB, NFILES (20000), LARGE_MIB (512),
+# CASES, BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-21}
 SIZE_MB=${SIZE_MB:-300}
+NFILES=${NFILES:-20000}
+LARGE_MIB=${LARGE_MIB:-512}
 CASES=${CASES:-"startup jsonl"}
 B3SUM=${B3SUM:-b3sum}
 if [ -z "${PROV:-}" ]; then
@@ -95,11 +104,56 @@ PY
     echo "jsonl.bytes: $bytes"
     alternate \
       "jsonl.prov=$PROV hash $work/web.jsonl --mode jsonl --meta none" \
+      "jsonl.prov_cpu=$PROV hash $work/web.jsonl --mode jsonl --meta none --backend cpu" \
       "jsonl.b3sum=$B3SUM $work/web.jsonl"
-    printf 'jsonl.prov_GBps: %.3f   jsonl.b3sum_GBps: %.3f   jsonl.ratio_vs_b3sum: %.3f (goal >= 0.35)\n' \
-      "$(echo "$bytes / ${MED[0]} / 1000" | bc -l)" "$(echo "$bytes / ${MED[1]} / 1000" | bc -l)" \
-      "$(echo "${MED[1]} / ${MED[0]}" | bc -l)"
+    printf 'jsonl.prov_GBps: %.3f   jsonl.b3sum_GBps: %.3f   jsonl.ratio_vs_b3sum: %.3f (goal >= 0.35)   jsonl.ratio_cpu_vs_b3sum: %.3f\n' \
+      "$(echo "$bytes / ${MED[0]} / 1000" | bc -l)" "$(echo "$bytes / ${MED[2]} / 1000" | bc -l)" \
+      "$(echo "${MED[2]} / ${MED[0]}" | bc -l)" "$(echo "${MED[2]} / ${MED[1]}" | bc -l)"
     rm -f "$work/web.jsonl"
+    ;;
+  files)
+    python3 - "$work/small" "$NFILES" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(4)
+pool = os.urandom(1 << 20)
+for i in range(n):
+    d = os.path.join(root, f"d{i // 1000:04d}")
+    if i % 1000 == 0:
+        os.makedirs(d, exist_ok=True)
+    size = rnd.randint(1024, 16384)
+    off = rnd.randint(0, len(pool) - size)
+    with open(os.path.join(d, f"f{i:07d}"), "wb") as f:
+        f.write(pool[off:off + size] + i.to_bytes(8, "little"))
+PY
+    bytes=$(find "$work/small" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+    find "$work/small" -type f -print0 | xargs -0 cat > /dev/null
+    # b3sum is given the same files, sorted, as arguments (xargs starts it once per ~128 KiB of
+    # paths: about 7 processes for 20,000 files, as bench/hash.sh runs it).
+    find "$work/small" -type f | sort > "$work/small.list"
+    echo "files.count: $NFILES   files.bytes: $bytes"
+    alternate \
+      "files.prov=$PROV hash $work/small" \
+      "files.prov_cpu=$PROV hash $work/small --backend cpu" \
+      "files.b3sum=xargs -d '\n' $B3SUM < $work/small.list"
+    printf 'files.prov_files_per_s: %.0f   files.b3sum_files_per_s: %.0f   files.ratio_vs_b3sum: %.3f (goal >= 1.5)   files.ratio_cpu_vs_b3sum: %.3f\n' \
+      "$(echo "$NFILES / ${MED[0]} * 1000000" | bc -l)" "$(echo "$NFILES / ${MED[2]} * 1000000" | bc -l)" \
+      "$(echo "${MED[2]} / ${MED[0]}" | bc -l)" "$(echo "${MED[2]} / ${MED[1]}" | bc -l)"
+    rm -rf "$work/small" "$work/small.list"
+    ;;
+  large)
+    head -c "$((LARGE_MIB * 1024 * 1024))" /dev/urandom > "$work/large.bin"
+    cat "$work/large.bin" > /dev/null
+    bytes=$((LARGE_MIB * 1024 * 1024))
+    echo "large.bytes: $bytes"
+    alternate \
+      "large.prov=$PROV hash $work/large.bin" \
+      "large.prov_cpu=$PROV hash $work/large.bin --backend cpu" \
+      "large.b3sum=$B3SUM $work/large.bin"
+    printf 'large.prov_GBps: %.3f   large.b3sum_GBps: %.3f   large.ratio_vs_b3sum: %.3f (goal >= 1.0)   large.ratio_cpu_vs_b3sum: %.3f\n' \
+      "$(echo "$bytes / ${MED[0]} / 1000" | bc -l)" "$(echo "$bytes / ${MED[2]} / 1000" | bc -l)" \
+      "$(echo "${MED[2]} / ${MED[0]}" | bc -l)" "$(echo "${MED[2]} / ${MED[1]}" | bc -l)"
+    rm -f "$work/large.bin"
     ;;
   esac
 done

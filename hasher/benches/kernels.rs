@@ -12,8 +12,8 @@
 //!   (200 B to 8 KiB of words, half of them with `\n`, `\"` and `\u00e9` escapes, which make the
 //!   item an owned copy), without and with one metadata mapping (`source` = `url`); each also
 //!   through `text::extract_full` (`serde_json` alone, without the scanner). One thread.
-//! - `lines`: `text::LineChunker` (4 MiB target) over a 64 MiB in-memory JSON Lines buffer,
-//!   alone and with `text::lines` walked over every chunk. One thread.
+//! - `lines`: `text::BlockReader` (4 MiB blocks, one reused buffer) over a 64 MiB in-memory JSON
+//!   Lines buffer, alone and with `text::lines` walked over every block. One thread.
 //! - `zstd`: decompressing 32 MiB of the same JSON Lines (compressed at level 3) into a sink:
 //!   the floor that any run over a `.zst` corpus is bound by, since one file decompresses on one
 //!   thread. The compression ratio of the generated text is printed; real web text is ~3-4x.
@@ -208,26 +208,34 @@ fn bench_lines(c: &mut Criterion) {
     let mut g = c.benchmark_group("lines");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
-    g.bench_function("chunker_4MiB/64MiB", |b| {
+    g.bench_function("blocks_4MiB/64MiB", |b| {
+        let mut buf = Vec::new();
         b.iter(|| {
-            let mut chunker = text::LineChunker::new(black_box(&data[..]), 4 * MIB);
+            let mut reader = text::BlockReader::new(black_box(&data[..]), 4 * MIB);
             let mut n = 0usize;
-            while let Some(chunk) = chunker.next_chunk().expect("reading memory cannot fail") {
-                n += chunk.data.len();
-            }
-            n
-        })
-    });
-    g.bench_function("chunker_4MiB+lines/64MiB", |b| {
-        b.iter(|| {
-            let mut chunker = text::LineChunker::new(black_box(&data[..]), 4 * MIB);
-            let mut n = 0usize;
-            while let Some(chunk) = chunker.next_chunk().expect("reading memory cannot fail") {
-                for (_, line) in text::lines(&chunk) {
-                    n += black_box(line).len();
+            loop {
+                let block = reader.next_block(&mut buf);
+                n += block.len;
+                if block.end {
+                    break n;
                 }
             }
-            n
+        })
+    });
+    g.bench_function("blocks_4MiB+lines/64MiB", |b| {
+        let mut buf = Vec::new();
+        b.iter(|| {
+            let mut reader = text::BlockReader::new(black_box(&data[..]), 4 * MIB);
+            let mut n = 0usize;
+            loop {
+                let block = reader.next_block(&mut buf);
+                for line in text::lines(&buf[..block.len]) {
+                    n += black_box(line).len();
+                }
+                if block.end {
+                    break n;
+                }
+            }
         })
     });
     g.finish();

@@ -54,12 +54,27 @@ pub trait ContentHasher: Send + Sync {
         DEFAULT_LARGE_THRESHOLD
     }
 
+    /// Item bytes the pipeline gathers for one [`ContentHasher::hash_batch`] call where it can
+    /// choose (text records of several blocks, small files of several units of work): a device
+    /// wants batches large enough to repay the upload (the GPU backend asks for
+    /// `gpu_hash::GPU_MIN_BATCH_BYTES`, `auto`'s [`crate::auto::DEVICE_MIN_BYTES`]). The
+    /// default, [`CPU_BATCH_BYTES`], is the CPU's: larger batches only hold its workers back
+    /// (a worker reading 16 MiB of small files alone leaves the other idle at the end) and push
+    /// the bytes out of cache before they are hashed.
+    fn preferred_batch_bytes(&self) -> usize {
+        CPU_BATCH_BYTES
+    }
+
     /// Bytes hashed so far, by backend and reason, for the `hashed` field of `--json`. Empty for
     /// a backend the user named (everything went to it, because they asked); `auto` fills it.
     fn usage(&self) -> Vec<Usage> {
         Vec::new()
     }
 }
+
+/// The batch size a CPU backend asks the pipeline for ([`ContentHasher::preferred_batch_bytes`]):
+/// enough items to spread over every core, small enough to stay in cache.
+pub const CPU_BATCH_BYTES: usize = 1 << 20;
 
 /// One row of [`ContentHasher::usage`]: `bytes` hashed on `backend` (`cpu`, `gpu`), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

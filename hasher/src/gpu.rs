@@ -149,6 +149,11 @@ impl ContentHasher for GpuBackend {
             .batch_bytes()
             .max(crate::backend::DEFAULT_LARGE_THRESHOLD)
     }
+
+    /// The pipeline gathers text items and small files up to the size where the device wins.
+    fn preferred_batch_bytes(&self) -> usize {
+        gpu_hash::GPU_MIN_BATCH_BYTES as usize
+    }
 }
 
 fn backend_error(e: gpu_hash::Error) -> HashError {

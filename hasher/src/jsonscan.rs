@@ -19,7 +19,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::meta::MetaField;
-use crate::text::{record_meta, Extracted};
+use crate::text::{record_meta, ExtractedAt, TextAt};
 
 /// `serde_json`'s recursion limit is 128 levels and the record's own object is one of them: a
 /// nested value with this many opening brackets (in any position, strings included) goes to the
@@ -27,12 +27,14 @@ use crate::text::{record_meta, Extracted};
 const DEEP: usize = 120;
 
 /// `Some` when the record is a valid JSON object whose top level has `field` as a string;
-/// `None` when the full parser must decide.
+/// `None` when the full parser must decide. A field with escapes is decoded at the end of
+/// `scratch` (which is then left longer even when the answer is `None`).
 pub(crate) fn extract<'de>(
     line: &'de [u8],
     field: &str,
     meta_fields: &[MetaField],
-) -> Option<Extracted<'de>> {
+    scratch: &mut String,
+) -> Option<ExtractedAt<'de>> {
     let mut s = Scanner { b: line, i: 0 };
     s.ws();
     s.eat(b'{')?;
@@ -45,7 +47,8 @@ pub(crate) fn extract<'de>(
         s.eat(b':')?;
         s.ws();
         if key == field {
-            text = Some(s.string()?);
+            // A repeated field: the last one counts (an earlier decoded copy stays unused).
+            text = Some(s.string_into(scratch)?);
         } else if meta_fields.iter().any(|f| first_is(f, key)) {
             let v = s.nested::<Value>()?;
             record_meta(meta_fields, &mut meta, key, v);
@@ -63,7 +66,7 @@ pub(crate) fn extract<'de>(
     if s.i != line.len() {
         return None;
     }
-    Some(Extracted { text: text?, meta })
+    Some((text?, meta))
 }
 
 fn first_is(f: &MetaField, key: &str) -> bool {
@@ -135,6 +138,19 @@ impl<'de> Scanner<'de> {
             decode(s).map(Cow::Owned)
         } else {
             Some(Cow::Borrowed(s))
+        }
+    }
+
+    /// A string value: borrowed when it has no escapes, else decoded onto the end of `scratch`.
+    fn string_into(&mut self, scratch: &mut String) -> Option<TextAt<'de>> {
+        let (raw, escaped) = self.raw_string()?;
+        let s = plain(raw)?;
+        if escaped {
+            let start = scratch.len();
+            decode_into(s, scratch)?;
+            Some(TextAt::Scratch(start..scratch.len()))
+        } else {
+            Some(TextAt::Borrowed(s))
         }
     }
 
@@ -224,8 +240,15 @@ fn plain(raw: &[u8]) -> Option<&str> {
 /// Decodes the escapes of a string's raw text (valid UTF-8, checked by [`plain`]). `None` on a
 /// bad escape or a surrogate escape that is not a pair (the full parser decides those).
 fn decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
+    decode_into(s, &mut out)?;
+    Some(out)
+}
+
+/// [`decode`] onto the end of `out`.
+fn decode_into(s: &str, out: &mut String) -> Option<()> {
+    let b = s.as_bytes();
+    out.reserve(s.len());
     let mut i = 0;
     while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
         let at = i + k;
@@ -269,5 +292,5 @@ fn decode(s: &str) -> Option<String> {
         i = at + 2;
     }
     out.push_str(s.get(i..)?);
-    Some(out)
+    Some(())
 }

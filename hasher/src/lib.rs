@@ -30,6 +30,7 @@ pub mod shard;
 pub mod sorter;
 pub mod sources;
 pub mod text;
+mod textbatch;
 pub mod walk;
 mod work;
 

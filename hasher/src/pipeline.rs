@@ -1,7 +1,8 @@
-//! The pipeline from corpus paths to a set: producers (a directory walker, or for each record
-//! file in flight a reader thread that only reads and decompresses, plus a splitter that cuts its
-//! blocks into chunks of whole lines) feed bounded channels of work; worker threads read small
-//! files or parse record chunks and hash them in batches through the backend; the calling thread
+//! The pipeline from corpus paths to a set: producers (a directory walker, or a thread per record
+//! file in flight) feed bounded channels of work; worker threads read small files or Parquet row
+//! batches and hash them in batches through the backend. A text file (jsonl, lines) is hashed by
+//! its own thread, in order, with a reader thread that only reads and decompresses and a pool
+//! that parses blocks in parallel (`crate::textbatch`); the calling thread
 //! collects entries into the external [`Sorter`], then merges, groups duplicates and streams
 //! leaves into the root and the manifest. Bounded channels keep reading, hashing and sorting
 //! overlapped and memory bounded.
@@ -12,7 +13,7 @@
 //! record files are read at once (one per worker), each with its own reader thread.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,7 +32,7 @@ use crate::passages::{PassageTree, PassageTreeBuilder};
 use crate::shard::Shard;
 use crate::sorter::Sorter;
 use crate::sources::SourceTreeBuilder;
-use crate::text::LineSplitter;
+use crate::textbatch::TextPlan;
 use crate::walk::{walk, CorpusFile, WalkOptions};
 use crate::work::{Done, Work, Worker};
 
@@ -218,6 +219,21 @@ pub fn hash_corpus<W: Write + Seek>(
     let mut sources = source_budget.map(|b| SourceTreeBuilder::new(b, cfg.tmp_dir.clone()));
     let mut passages = passage_budget.map(|b| PassageTreeBuilder::new(b, cfg.tmp_dir.clone()));
     let mut tally = Tally::default();
+    // The text modes split and parse blocks on a pool of their own (hashing runs on the
+    // backend's).
+    let text_pool = match cfg.mode {
+        Mode::File => None,
+        _ => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .thread_name(|i| format!("prov-text-{i}"))
+                .build()
+                .map_err(|e| HashError::Config(format!("cannot start text threads: {e}")))?,
+        ),
+    };
+    let text_plan = text_pool
+        .as_ref()
+        .map(|pool| TextPlan::new(cfg, backend, pool));
     let (stop, next_file) = (AtomicBool::new(false), AtomicUsize::new(0));
     let (stop, next_file) = (&stop, &next_file);
     std::thread::scope(|s| -> Result<(), HashError> {
@@ -229,11 +245,15 @@ pub fn hash_corpus<W: Write + Seek>(
             s.spawn(move || produce_files(paths, walk_opts, cfg, &tx, stop));
         } else {
             let files = &record_files;
+            let text = text_plan.as_ref();
             for _ in 0..workers.min(files.len()) {
-                let tx = work_tx.clone();
+                let (tx, done) = (work_tx.clone(), done_tx.clone());
                 s.spawn(move || {
+                    let Some(text) = text else { return };
                     while let Some(f) = files.get(next_file.fetch_add(1, Ordering::Relaxed)) {
-                        if stop.load(Ordering::Relaxed) || !read_records(cfg, f, &tx, stop) {
+                        let go = !stop.load(Ordering::Relaxed)
+                            && read_records(cfg, f, &tx, (text, &done), stop);
+                        if !go {
                             break;
                         }
                     }
@@ -390,10 +410,6 @@ impl HashConfig {
 /// Files per unit of work in file mode: enough to amortise channel traffic, few enough to
 /// spread a small corpus over every worker.
 const FILES_PER_WORK: usize = 64;
-/// Decompressed bytes per block a text reader fills: also about the size of a chunk of lines.
-const TEXT_BLOCK: usize = 4 << 20;
-/// Blocks in flight between a text file's reader thread and its splitter.
-const TEXT_BLOCKS: usize = 3;
 
 fn produce_files(
     paths: &[PathBuf],
@@ -435,8 +451,15 @@ fn produce_files(
     }
 }
 
-/// Reads one record file into chunks of work. Returns `false` when the pipeline has stopped.
-fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &AtomicBool) -> bool {
+/// Reads one record file: Parquet into batches of rows for the workers, text through `text`
+/// (which hashes it and sends entries to `done`). Returns `false` when the pipeline has stopped.
+fn read_records(
+    cfg: &HashConfig,
+    f: &CorpusFile,
+    tx: &Sender<Work>,
+    (text, done): (&TextPlan<'_>, &Sender<Result<Done, HashError>>),
+    stop: &AtomicBool,
+) -> bool {
     let file = Arc::new(f.clone());
     if cfg.mode == Mode::Parquet {
         let fields = &cfg.meta.fields;
@@ -479,7 +502,7 @@ fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &Atom
         return true;
     }
     match crate::text::open_text(&f.path) {
-        Ok((r, _)) => read_text(file, r, tx),
+        Ok((r, _)) => text.hash_file(&file, r, done, stop),
         Err(e) => tx
             .send(Work::Invalid(HashError::invalid(
                 Location::file(&f.path),
@@ -487,63 +510,6 @@ fn read_records(cfg: &HashConfig, f: &CorpusFile, tx: &Sender<Work>, stop: &Atom
             )))
             .is_ok(),
     }
-}
-
-/// Splits one text file into chunks of whole lines. The file is read (and decompressed) on a
-/// thread of its own, which does nothing else, so that a single-stream `.zst` file runs at the
-/// speed of decompression: copying, line counting, parsing and hashing happen on other threads.
-/// Blocks go back to the reader for reuse, so it neither allocates nor zeroes after the start.
-/// Returns `false` when the pipeline has stopped.
-fn read_text(file: Arc<CorpusFile>, mut r: Box<dyn Read + Send>, tx: &Sender<Work>) -> bool {
-    type Filled = (Vec<u8>, usize, Option<std::io::Error>);
-    std::thread::scope(|s| {
-        let (full_tx, full_rx) = bounded::<Filled>(TEXT_BLOCKS);
-        let (free_tx, free_rx) = bounded::<Vec<u8>>(TEXT_BLOCKS);
-        for _ in 0..TEXT_BLOCKS {
-            let _ = free_tx.send(vec![0u8; TEXT_BLOCK]);
-        }
-        let reader = std::thread::Builder::new()
-            .name("prov-read".into())
-            .spawn_scoped(s, move || {
-                // Ends at the end of the stream, or when the splitter below has gone.
-                for mut block in free_rx {
-                    let (n, err) = crate::text::fill(&mut r, &mut block);
-                    let end = n < block.len() || err.is_some();
-                    if full_tx.send((block, n, err)).is_err() || end {
-                        return;
-                    }
-                }
-            });
-        if let Err(e) = reader {
-            let _ = tx.send(Work::Fatal(HashError::io("starting a reader thread")(e)));
-            return false;
-        }
-        let mut splitter = LineSplitter::new();
-        let send = |chunk| {
-            tx.send(Work::Text {
-                file: file.clone(),
-                chunk,
-            })
-            .is_ok()
-        };
-        // Returning drops `full_rx` and `free_tx`, which unblocks the reader; the scope then
-        // joins it.
-        for (block, n, err) in full_rx.iter() {
-            let chunk = splitter.push(&block[..n]);
-            let _ = free_tx.send(block);
-            if let Some(c) = chunk {
-                if !send(c) {
-                    return false;
-                }
-            }
-            if let Some(e) = err {
-                let at = Location::line(&file.path, splitter.next_line());
-                let w = Work::Invalid(HashError::invalid(at, format!("unreadable: {e}")));
-                return tx.send(w).is_ok();
-            }
-        }
-        splitter.finish().is_none_or(send)
-    })
 }
 
 #[derive(Default)]

@@ -2,7 +2,6 @@
 //! (or splits record chunks) into a batch and hands the batch to the backend in one call, which is
 //! what lets a GPU backend see thousands of items per dispatch.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,12 +11,12 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender};
 use ledger::ContentId;
+use rayon::prelude::*;
 
 use crate::backend::ContentHasher;
 use crate::error::{HashError, Location, Record};
-use crate::pipeline::{HashConfig, Mode};
+use crate::pipeline::HashConfig;
 use crate::sorter::Entry;
-use crate::text::Chunk;
 use crate::walk::CorpusFile;
 use verifier::source::SourceKey;
 
@@ -25,8 +24,6 @@ use verifier::source::SourceKey;
 pub(crate) enum Work {
     /// A run of files in walk order; `seq` orders runs for `--list`.
     Files { seq: u64, files: Vec<CorpusFile> },
-    /// Whole lines of a JSON Lines or lines file.
-    Text { file: Arc<CorpusFile>, chunk: Chunk },
     /// Rows of a Parquet file, `first_row` counted from 0.
     Rows {
         file: Arc<CorpusFile>,
@@ -54,9 +51,6 @@ pub(crate) struct Done {
     pub passages: Vec<[u8; crate::passages::PASSAGE_LEAF]>,
 }
 
-/// Small files are read into one buffer until it holds this much, then hashed as a batch.
-const BATCH_BYTES: usize = 8 << 20;
-
 pub(crate) struct Worker<'a> {
     cfg: &'a HashConfig,
     backend: &'a dyn ContentHasher,
@@ -67,28 +61,56 @@ impl<'a> Worker<'a> {
         Worker { cfg, backend }
     }
 
+    /// Takes work until the channel closes. Small files of several units of work are read into
+    /// one reused buffer and hashed in one call once they add up to the backend's
+    /// [`ContentHasher::preferred_batch_bytes`], or sooner when no more work is waiting (so a
+    /// small corpus is not held back); each unit still gets its own [`Done`].
     pub fn run(
         &self,
         rx: &Receiver<Work>,
         tx: &Sender<Result<Done, HashError>>,
         stop: &AtomicBool,
     ) {
+        let target = self.backend.preferred_batch_bytes().max(1);
+        let mut batch = FileBatch::default();
+        let send = |r: Result<Done, HashError>| {
+            let fatal = r.is_err();
+            tx.send(r).is_ok() && !fatal
+        };
+        let flush = |batch: &mut FileBatch| match self.flush_files(batch) {
+            Ok(done) => done.into_iter().all(|d| send(Ok(d))),
+            Err(e) => send(Err(e)),
+        };
         for w in rx {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let r = self.process(w);
-            let fatal = r.is_err();
-            if tx.send(r).is_err() || fatal {
+            let ok = match w {
+                Work::Files { seq, files } => {
+                    self.read_files(seq, files, &mut batch);
+                    if batch.buf.len() >= target || rx.is_empty() {
+                        flush(&mut batch)
+                    } else {
+                        true
+                    }
+                }
+                other => send(self.process(other)),
+            };
+            if !ok {
                 return;
             }
         }
+        flush(&mut batch);
     }
 
     fn process(&self, w: Work) -> Result<Done, HashError> {
         match w {
-            Work::Files { seq, files } => self.files(seq, &files),
-            Work::Text { file, chunk } => self.text(&file, &chunk),
+            Work::Files { seq, files } => {
+                let mut batch = FileBatch::default();
+                self.read_files(seq, files, &mut batch);
+                let mut done = self.flush_files(&mut batch)?;
+                Ok(done.pop().unwrap_or_default())
+            }
             Work::Rows {
                 file,
                 first_row,
@@ -102,15 +124,17 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn files(&self, seq: u64, files: &[CorpusFile]) -> Result<Done, HashError> {
+    /// Reads the small files of one unit of work into `batch`'s buffer; large ones are hashed
+    /// on their own at once.
+    fn read_files(&self, seq: u64, files: Vec<CorpusFile>, batch: &mut FileBatch) {
         let mut d = Done {
             seq: Some(seq),
             ..Done::default()
         };
         let threshold = self.backend.large_threshold() as u64;
         let mut ids: Vec<Option<([u8; 32], u64)>> = vec![None; files.len()];
-        let mut buf = Vec::new();
-        let mut pending: Vec<(usize, usize, usize)> = Vec::new(); // (file index, start, end)
+        let unit = batch.units.len();
+        let buf = &mut batch.buf;
         for (i, f) in files.iter().enumerate() {
             let at = || Location::file(&f.path);
             // A file, or an object of an s3://... corpus (crate::object), streamed.
@@ -154,99 +178,80 @@ impl<'a> Worker<'a> {
             }
             let start = buf.len();
             buf.reserve(len as usize + 1);
-            if let Err(e) = file.read_to_end(&mut buf) {
+            if let Err(e) = file.read_to_end(buf) {
                 buf.truncate(start);
                 d.invalid.push(HashError::invalid(at(), e));
                 continue;
             }
-            pending.push((i, start, buf.len()));
-            if buf.len() >= BATCH_BYTES {
-                self.hash_spans(&buf, &pending, &mut ids, &mut d.passages)?;
-                buf.clear();
-                pending.clear();
-            }
+            batch.spans.push((unit, i, start, buf.len()));
         }
-        self.hash_spans(&buf, &pending, &mut ids, &mut d.passages)?;
-        // Whole files have no record fields: a source can only be a `--meta-set` constant.
-        let key = crate::sources::key_of(self.cfg.meta.source_of(&[]));
-        for (f, id) in files.iter().zip(ids) {
-            let Some((cid, size)) = id else { continue };
-            let meta = if self.cfg.meta.enabled() {
-                self.cfg.meta.entry(&f.rel, None, [])?
-            } else {
-                Vec::new()
-            };
-            d.items += 1;
-            d.bytes += size;
-            if self.cfg.meta.enabled() {
-                d.sources.push((key.clone(), cid));
-            }
-            d.entries.push(Entry { cid, size, meta });
-            if self.cfg.list {
-                d.listed.push((ContentId(cid), f.path.clone()));
-            }
-        }
-        Ok(d)
+        batch.units.push(FileUnit {
+            files,
+            ids,
+            done: d,
+        });
     }
 
-    fn hash_spans(
+    /// Hashes every small file read into `batch` in one call, empties it (keeping the buffer's
+    /// memory), and returns each unit's result, in the order the units were read.
+    fn flush_files(&self, batch: &mut FileBatch) -> Result<Vec<Done>, HashError> {
+        let units = std::mem::take(&mut batch.units);
+        let spans = std::mem::take(&mut batch.spans);
+        let r = self.finish_files(&batch.buf, &spans, units);
+        batch.buf.clear();
+        batch.spans = spans;
+        batch.spans.clear();
+        r
+    }
+
+    fn finish_files(
         &self,
         buf: &[u8],
-        spans: &[(usize, usize, usize)],
-        ids: &mut [Option<([u8; 32], u64)>],
-        passages: &mut Vec<[u8; crate::passages::PASSAGE_LEAF]>,
-    ) -> Result<(), HashError> {
-        if spans.is_empty() {
-            return Ok(());
-        }
-        let items: Vec<&[u8]> = spans.iter().map(|&(_, s, e)| &buf[s..e]).collect();
-        let mut out = vec![[0u8; 32]; items.len()];
-        self.backend.hash_batch(&items, &mut out)?;
-        for (&(i, s, e), h) in spans.iter().zip(out) {
-            ids[i] = Some((h, (e - s) as u64));
-            if self.cfg.passages {
-                crate::passages::item_passages(&buf[s..e], &h, passages);
-            }
-        }
-        Ok(())
-    }
-
-    fn text(&self, file: &CorpusFile, chunk: &Chunk) -> Result<Done, HashError> {
-        let mut d = Done::default();
-        let mut items: Vec<Cow<'_, [u8]>> = Vec::new();
-        let mut metas: Vec<Vec<u8>> = Vec::new();
-        let mut keys: Vec<SourceKey> = Vec::new();
-        let spec = &self.cfg.meta;
-        for (n, line) in crate::text::lines(chunk) {
-            let (item, found) = if self.cfg.mode == Mode::Jsonl {
-                match crate::text::extract(line, &self.cfg.field, &spec.fields) {
-                    Ok(Some(x)) => (cow_bytes(x.text), x.meta),
-                    Ok(None) => continue,
-                    Err(reason) => {
-                        let at = Location::line(&file.path, n);
-                        d.invalid.push(HashError::invalid(at, reason));
-                        continue;
-                    }
+        spans: &[(usize, usize, usize, usize)],
+        mut units: Vec<FileUnit>,
+    ) -> Result<Vec<Done>, HashError> {
+        if !spans.is_empty() {
+            let items: Vec<&[u8]> = spans.iter().map(|&(_, _, s, e)| &buf[s..e]).collect();
+            let mut out = vec![[0u8; 32]; items.len()];
+            self.backend.hash_batch(&items, &mut out)?;
+            for (&(u, i, s, e), h) in spans.iter().zip(out) {
+                let unit = &mut units[u];
+                unit.ids[i] = Some((h, (e - s) as u64));
+                if self.cfg.passages {
+                    crate::passages::item_passages(&buf[s..e], &h, &mut unit.done.passages);
                 }
-            } else {
-                (Cow::Borrowed(line), Vec::new())
-            };
-            if spec.enabled() {
-                let values = match spec.resolve(found) {
-                    Ok(v) => v,
-                    Err(reason) => {
-                        let at = Location::line(&file.path, n);
-                        d.invalid.push(HashError::invalid(at, reason));
-                        continue;
-                    }
-                };
-                keys.push(crate::sources::key_of(spec.source_of(&values)));
-                metas.push(spec.entry_of(&file.rel, Some(Record::Line(n)), &values)?);
             }
-            items.push(item);
         }
-        self.finish_items(&mut d, &items, metas, keys)?;
-        Ok(d)
+        // Whole files have no record fields: a source can only be a `--meta-set` constant.
+        let key = crate::sources::key_of(self.cfg.meta.source_of(&[]));
+        let mut out = Vec::with_capacity(units.len());
+        for FileUnit {
+            files,
+            ids,
+            mut done,
+        } in units
+        {
+            let d = &mut done;
+            for (f, id) in files.iter().zip(ids) {
+                let Some((cid, size)) = id else { continue };
+                let meta = if self.cfg.meta.enabled() {
+                    self.cfg.meta.entry(&f.rel, None, [])?
+                } else {
+                    Vec::new()
+                };
+                d.items += 1;
+                d.bytes += size;
+                if self.cfg.meta.enabled() {
+                    d.sources.push((key.clone(), cid));
+                }
+                d.entries.push(Entry { cid, size, meta });
+                if self.cfg.list {
+                    d.listed.push((ContentId(cid), f.path.clone()));
+                }
+            }
+            out.push(done);
+        }
+        Ok(out)
     }
 
     fn rows(
@@ -265,7 +270,7 @@ impl<'a> Worker<'a> {
                 return Ok(d);
             }
         };
-        let mut items: Vec<Cow<'_, [u8]>> = Vec::with_capacity(batch.num_rows());
+        let mut items: Vec<&[u8]> = Vec::with_capacity(batch.num_rows());
         let mut metas = Vec::new();
         let mut keys = Vec::new();
         for i in 0..batch.num_rows() {
@@ -290,20 +295,23 @@ impl<'a> Worker<'a> {
                 keys.push(crate::sources::key_of(spec.source_of(&values)));
                 metas.push(spec.entry_of(&file.rel, Some(Record::Row(row)), &values)?);
             }
-            items.push(Cow::Borrowed(text.as_bytes()));
+            items.push(text.as_bytes());
         }
-        self.finish_items(&mut d, &items, metas, keys)?;
+        self.finish_items(&mut d, &items, metas, keys, None)?;
         Ok(d)
     }
 
-    fn finish_items(
+    /// Hashes `refs` (large ones alone, the rest in one batch) and adds their entries to `d`,
+    /// with `metas` and `keys` in the same order when metadata is on. Passages are cut on
+    /// `pool` when given, on this thread otherwise.
+    pub(crate) fn finish_items(
         &self,
         d: &mut Done,
-        items: &[Cow<'_, [u8]>],
+        refs: &[&[u8]],
         metas: Vec<Vec<u8>>,
         keys: Vec<SourceKey>,
+        pool: Option<&rayon::ThreadPool>,
     ) -> Result<(), HashError> {
-        let refs: Vec<&[u8]> = items.iter().map(|c| c.as_ref()).collect();
         let mut out = vec![[0u8; 32]; refs.len()];
         let threshold = self.backend.large_threshold();
         if refs.iter().any(|r| r.len() >= threshold) {
@@ -322,14 +330,23 @@ impl<'a> Worker<'a> {
                 out[i] = h;
             }
         } else {
-            self.backend.hash_batch(&refs, &mut out)?;
+            self.backend.hash_batch(refs, &mut out)?;
+        }
+        if self.cfg.passages {
+            let cut = |(r, cid): (&&[u8], &[u8; 32])| {
+                let mut leaves = Vec::new();
+                crate::passages::item_passages(r, cid, &mut leaves);
+                leaves
+            };
+            let per_item: Vec<Vec<_>> = match pool {
+                Some(p) => p.install(|| refs.par_iter().zip(out.par_iter()).map(cut).collect()),
+                None => refs.iter().zip(out.iter()).map(cut).collect(),
+            };
+            d.passages.extend(per_item.into_iter().flatten());
         }
         let mut metas = metas.into_iter();
         let mut keys = keys.into_iter();
         for (r, cid) in refs.iter().zip(out) {
-            if self.cfg.passages {
-                crate::passages::item_passages(r, &cid, &mut d.passages);
-            }
             let meta = metas.next().unwrap_or_default();
             if let Some(k) = keys.next() {
                 d.sources.push((k, cid));
@@ -346,9 +363,19 @@ impl<'a> Worker<'a> {
     }
 }
 
-fn cow_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
-    match s {
-        Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
-        Cow::Owned(o) => Cow::Owned(o.into_bytes()),
-    }
+/// Small files read by one worker and not hashed yet: their bytes back to back in one buffer
+/// (kept across batches), and for each unit of work its files and what is known of them.
+#[derive(Default)]
+struct FileBatch {
+    buf: Vec<u8>,
+    /// (unit, file index in the unit, start, end) of each file read into `buf`.
+    spans: Vec<(usize, usize, usize, usize)>,
+    units: Vec<FileUnit>,
+}
+
+struct FileUnit {
+    files: Vec<CorpusFile>,
+    /// Each file's id and size once hashed; `None` for a file that could not be read.
+    ids: Vec<Option<([u8; 32], u64)>>,
+    done: Done,
 }
