@@ -54,6 +54,23 @@ pub trait ContentHasher: Send + Sync {
         DEFAULT_LARGE_THRESHOLD
     }
 
+    /// The root of a sorted set's Merkle tree (`verifier::set`'s rule) from its leaves (72 bytes
+    /// each, concatenated in tree order), where this backend builds set trees itself: `None`
+    /// means "build it on the CPU" (the caller's own builder). The GPU backend builds it on the
+    /// device; `auto` does where it has found one, for sets of `DEVICE_MIN_BYTES` or more.
+    fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], HashError>> {
+        let _ = leaves;
+        None
+    }
+
+    /// The batch size, in bytes, this backend wants handed to [`ContentHasher::hash_batch`]:
+    /// the text pipeline aggregates chunks and coalesces files up to it. `auto` answers from its
+    /// calibration once it has found a device; everything else wants
+    /// [`crate::calibrate::AUTO_MIN_BATCH`] (16 MiB).
+    fn preferred_batch_bytes(&self) -> usize {
+        crate::calibrate::AUTO_MIN_BATCH
+    }
+
     /// Bytes hashed so far, by backend and reason, for the `hashed` field of `--json`. Empty for
     /// a backend the user named (everything went to it, because they asked); `auto` fills it.
     fn usage(&self) -> Vec<Usage> {
