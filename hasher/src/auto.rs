@@ -331,7 +331,9 @@ impl ContentHasher for AutoHasher {
             (
                 "cpu",
                 &self.cpu_small,
-                format!("too small: calls under {DEVICE_MIN_BYTES} bytes, no device looked for"),
+                format!(
+                    "too small: calls under {DEVICE_MIN_BYTES} bytes, none looked for a device"
+                ),
             ),
             (
                 "cpu",
