@@ -22,7 +22,7 @@ fn sorted_leaves(n: usize, seed: u64) -> (SortedSet, Vec<u8>) {
     raw.sort();
     let leaves: Vec<SetLeaf> = raw.iter().map(SetLeaf::from_bytes).collect();
     let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
-    (SortedSet::new(leaves).unwrap(), bytes)
+    (SortedSet::new(leaves).expect("sorted leaves"), bytes)
 }
 
 fn gpu(chunk: usize) -> Option<GpuHasher> {
