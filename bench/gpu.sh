@@ -72,7 +72,8 @@ if [ "$(root_of "$work/gpu.json")" != "$(root_of "$work/cpu.json")" ]; then
   echo "gpu.sh: JSONL roots differ between --backend gpu and --backend cpu" >&2
   exit 1
 fi
-on_gpu=$(grep -o '"backend":"gpu","bytes":[0-9]*' "$work/gpu.json" | awk -F: '{ s += $3 } END { print s + 0 }')
+on_gpu=$(sed -n 's/.*"hashed":\[\([^]]*\)\].*/\1/p' "$work/gpu.json" \
+  | grep -o '"backend":"gpu","bytes":[0-9]*' | awk -F: '{ s += $3 } END { print s + 0 }')
 {
   echo "jsonl_mib: $((bytes >> 20))"
   awk -v b="$bytes" -v t="$t_gpu" 'BEGIN { printf "e2e_jsonl_gbps: %.2f\n", b / t }'
