@@ -198,11 +198,10 @@ fn gpu_and_cpu_backends_give_the_same_roots_in_every_mode() {
     }
 }
 
-/// `--backend gpu` must not claim bytes it did not put on the device: whole files above the
-/// large-file threshold (128 MiB) are still hashed on the CPU (issue 15 item 2 is not built),
-/// and `hashed` in `--json` says so.
+/// Issue 15 item 2: `--backend gpu` streams whole files above the large-file threshold
+/// (128 MiB) to the device, and `hashed` in `--json` says so; the root is the CPU's.
 #[test]
-fn gpu_backend_reports_large_files_hashed_on_the_cpu() {
+fn gpu_backend_streams_large_files_to_the_device() {
     let dir = TempDir::new("gpu-large-file");
     let big = (128u64 << 20) + 4096;
     let f = std::fs::File::create(dir.0.join("big.bin")).unwrap();
@@ -234,9 +233,17 @@ fn gpu_backend_reports_large_files_hashed_on_the_cpu() {
         .iter()
         .find(|r| r["bytes"] == big)
         .unwrap_or_else(|| panic!("no row for the large file: {out}"));
-    assert_eq!(file_row["backend"], "cpu", "{out}");
+    assert_eq!(file_row["backend"], "gpu", "{out}");
     assert!(
-        file_row["why"].as_str().unwrap().starts_with("large files"),
+        file_row["why"]
+            .as_str()
+            .unwrap()
+            .contains("large files streamed to the device"),
         "{out}"
     );
+    let cpu = match prov_hash(&dir.0, "file", "cpu") {
+        Ok(out) => serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        Err(e) => panic!("cpu: {e}"),
+    };
+    assert_eq!(j["root"], cpu["root"], "{out}");
 }

@@ -393,10 +393,16 @@ fn passage_tree_with_passages_auto_in_record_modes_off_by_default() {
 /// `XDG_RUNTIME_DIR`), where Mesa's device-select layer used to print
 /// "error: XDG_RUNTIME_DIR is invalid or not set" twice on every run.
 fn prov_auto_headless(args: &[&str], cwd: &Path) -> Output {
+    prov_auto_headless_cached(args, cwd, &cwd.join(".cache"))
+}
+
+/// The same with `auto`'s calibration cache in `cache` (never the user's own).
+fn prov_auto_headless_cached(args: &[&str], cwd: &Path, cache: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_prov"))
         .arg("hash")
         .args(args)
         .env_remove("XDG_RUNTIME_DIR")
+        .env("XDG_CACHE_HOME", cache)
         .current_dir(cwd)
         .output()
         .unwrap()
@@ -461,6 +467,56 @@ fn auto_probe_prints_no_xdg_runtime_dir_noise() {
     assert!(
         why.starts_with("no device") || hashed[0]["backend"] == "gpu",
         "{j}"
+    );
+}
+
+/// Issue 15: `auto`'s answer about the machine's adapters is cached (under
+/// `$XDG_CACHE_HOME/prov`): a second large job on a machine without a hardware GPU says so from
+/// the cache instead of loading the drivers again; a small job never writes the cache.
+#[test]
+fn auto_caches_its_adapter_answer_and_small_jobs_never_probe() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    write(&d.path().join("small.txt"), b"small");
+    let o = prov_auto_headless_cached(&["small.txt", "--json"], d.path(), &cache);
+    assert!(o.status.success(), "{o:?}");
+    assert!(!cache.exists(), "a small job wrote {}", cache.display());
+    let big = vec![b'x'; 17 << 20];
+    write(&d.path().join("big.bin"), &big);
+    let run = || {
+        let o =
+            prov_auto_headless_cached(&["big.bin", "--meta", "none", "--json"], d.path(), &cache);
+        let j = json(&o);
+        assert_eq!(j["root"], expected_root(&[&big]));
+        j
+    };
+    let first = run();
+    let rows = first["hashed"].as_array().unwrap();
+    let why = rows[0]["why"].as_str().unwrap();
+    if rows[0]["backend"] == "gpu" {
+        // A hardware GPU: the first run calibrated it, into a file of its own.
+        assert!(why.starts_with("calibrated"), "{first}");
+    } else if why.starts_with("no device: this build has no gpu backend") {
+        return; // nothing to look for, nothing to cache
+    } else {
+        assert!(why.starts_with("no device"), "{first}");
+        assert!(!why.contains("(cached"), "{first}");
+        let second = run();
+        let why = second["hashed"][0]["why"].as_str().unwrap();
+        assert!(
+            why.starts_with("no device") && why.contains("(cached"),
+            "{second}"
+        );
+    }
+    let files: Vec<String> = std::fs::read_dir(cache.join("prov"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("adapters-") || f.starts_with("calibration-")),
+        "{files:?}"
     );
 }
 

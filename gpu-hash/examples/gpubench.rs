@@ -1,9 +1,12 @@
 //! `bench/gpu.sh`'s measurements: GPU kernels on device-resident data, the host-to-device copy
-//! bandwidth, end to end from host memory for one large input and for many 4 KiB items, the CPU
-//! backend (`blake3` with rayon) on the same data, and the batch size from which the GPU wins.
+//! bandwidth, end to end from host memory for one large input, one large file (streamed from the
+//! page cache), many 4 KiB items and a set tree, the CPU (`blake3` with rayon on all cores, and
+//! the verifier's own set-tree builder) on the same data, and the batch size from which the GPU
+//! wins.
 //!
-//! Knobs (environment): `GPU_BENCH_SCALE` (default 1: a 4 GiB input and 1,048,576 items of
-//! 4 KiB; 0.01 on a software adapter), `GPU_BENCH_BATCH_MIB` (default 256), `WGPU_BACKEND`.
+//! Knobs (environment): `GPU_BENCH_SCALE` (default 1: a 4 GiB input, 1,048,576 items of 4 KiB
+//! and a set of 10^8 leaves; 0.001 on a software adapter), `GPU_BENCH_BATCH_MIB` (default 256),
+//! `GPU_BENCH_SET_LEAVES` (overrides the set's size), `WGPU_BACKEND`, `TMPDIR` (the large file).
 //! Every GPU result is checked against the CPU's; a mismatch exits non-zero.
 
 use std::process::ExitCode;
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use blake3::hazmat::HasherExt;
 use gpu_hash::{GpuConfig, GpuHasher};
 use rayon::prelude::*;
+use verifier::set::{SetLeaf, SortedSet};
 
 const GIB: f64 = (1u64 << 30) as f64;
 const ITEM: usize = 4096;
@@ -110,6 +114,27 @@ fn run() -> Result<(), String> {
     println!("e2e_large_pct_of_h2d: {:.0}", 100.0 * e2e / up.gb_per_s());
     println!("cpu_large_gbps: {:.2}", gbps(large_len, t_cpu));
 
+    // The same bytes as a file, streamed from the page cache (the `prov hash` large-file path).
+    let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    std::fs::write(file.path(), large).map_err(|e| e.to_string())?;
+    let (t_gpu, h_gpu) = best(2, || gpu.hash_file(file.path()).map_err(err))?;
+    let (t_cpu, h_cpu) = best(2, || {
+        blake3::Hasher::new()
+            .update_mmap_rayon(file.path())
+            .map(|h| *h.finalize().as_bytes())
+            .map_err(|e| e.to_string())
+    })?;
+    if h_gpu != h_cpu {
+        return Err("large file: gpu and cpu roots differ".into());
+    }
+    println!("e2e_file_gbps: {:.2}", gbps(large_len, t_gpu));
+    println!(
+        "e2e_file_pct_of_h2d: {:.0}",
+        100.0 * gbps(large_len, t_gpu) / up.gb_per_s()
+    );
+    println!("cpu_file_gbps: {:.2}", gbps(large_len, t_cpu));
+    drop(file);
+
     let items: Vec<&[u8]> = data[..n_items * ITEM].chunks(ITEM).collect();
     let mut out_gpu = vec![[0u8; 32]; items.len()];
     let mut out_cpu = vec![[0u8; 32]; items.len()];
@@ -161,6 +186,56 @@ fn run() -> Result<(), String> {
         Some(b) => println!("crossover_bytes: {b}"),
         None => println!("crossover_bytes: none (the cpu won at every size)"),
     }
+    drop(data);
+    set_tree(&gpu, scale)
+}
+
+/// A set of sorted 72-byte leaves (content ids increasing, the rest random): its root on the
+/// device from host memory, against the verifier's all-cores builder.
+fn set_tree(gpu: &GpuHasher, scale: f64) -> Result<(), String> {
+    let n = match std::env::var("GPU_BENCH_SET_LEAVES") {
+        Ok(v) => v
+            .parse::<usize>()
+            .map_err(|_| format!("GPU_BENCH_SET_LEAVES={v:?} is not a count"))?,
+        Err(_) => ((1e8 * scale) as usize).max(1024),
+    };
+    let mut bytes = vec![0u8; n * 72];
+    bytes.par_chunks_mut(72).enumerate().for_each(|(i, leaf)| {
+        let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for b in leaf[8..].chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b.copy_from_slice(&x.to_le_bytes()[..b.len()]);
+        }
+        leaf[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    });
+    let (t_gpu, r_gpu) = best(2, || gpu.set_root(&bytes).map_err(|e| e.to_string()))?;
+    let leaves: Vec<SetLeaf> = bytes
+        .par_chunks(72)
+        .map(|c| SetLeaf::from_bytes(c.try_into().unwrap_or(&[0u8; 72])))
+        .collect();
+    drop(bytes);
+    // One run, timed alone: cloning 72 bytes a leaf inside the timing would flatter the GPU.
+    let start = Instant::now();
+    let r_cpu = SortedSet::new(leaves)
+        .map(|s| s.root().0)
+        .map_err(|e| e.to_string())?;
+    let t_cpu = start.elapsed();
+    if r_gpu != r_cpu {
+        return Err("set tree: gpu and cpu roots differ".into());
+    }
+    println!("set_leaves: {n}");
+    println!("e2e_set_tree_s: {:.3}", t_gpu.as_secs_f64());
+    println!(
+        "e2e_set_tree_mleaves_per_s: {:.2}",
+        n as f64 / t_gpu.as_secs_f64() / 1e6
+    );
+    println!("cpu_set_tree_s: {:.3}", t_cpu.as_secs_f64());
+    println!(
+        "set_tree_gpu_vs_cpu_speedup: {:.2}",
+        t_cpu.as_secs_f64() / t_gpu.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -24,6 +24,13 @@ pub struct GpuConfig {
     /// Threads copying items into a staging buffer (one core copies ~10 GB/s, less than a PCIe 5
     /// link).
     pub copy_threads: usize,
+    /// Bytes per block when one input is streamed from a reader or a file
+    /// ([`crate::GpuHasher::hash_reader`]): rounded down to a power of two within one batch.
+    /// Reading one block overlaps the device's work on the previous ones.
+    pub stream_block_bytes: usize,
+    /// Leaves per set subtree built wholly on the device ([`crate::GpuHasher::set_root`]), a
+    /// power of two: 72 bytes of upload and 48 bytes of levels per leaf, twice (two in flight).
+    pub set_chunk_leaves: usize,
 }
 
 impl Default for GpuConfig {
@@ -36,6 +43,8 @@ impl Default for GpuConfig {
             copy_threads: std::thread::available_parallelism()
                 .map(|n| n.get().min(8))
                 .unwrap_or(4),
+            stream_block_bytes: 16 << 20,
+            set_chunk_leaves: 1 << 20,
         }
     }
 }
@@ -146,7 +155,13 @@ impl Gpu {
         device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("blake3"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("shaders/blake3.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(
+                concat!(
+                    include_str!("shaders/compress.wgsl"),
+                    include_str!("shaders/blake3.wgsl")
+                )
+                .into(),
+            ),
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("blake3"),

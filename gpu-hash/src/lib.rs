@@ -23,11 +23,14 @@ mod device;
 mod measure;
 mod merge;
 mod ring;
+mod settree;
+mod stream;
 
 use std::sync::Mutex;
 
 pub use device::{adapters, DeviceInfo, DeviceKind, GpuConfig};
 pub use measure::Measured;
+pub use settree::SET_LEAF_LEN;
 
 /// BLAKE3 output length.
 pub const OUT_LEN: usize = 32;
@@ -66,6 +69,12 @@ pub enum Error {
     /// A configuration value out of range.
     #[error("invalid gpu config: {0}")]
     Config(String),
+    /// Reading a streamed input failed.
+    #[error("cannot read input: {0}")]
+    Io(#[from] std::io::Error),
+    /// Set-tree leaves whose byte length is not a multiple of [`SET_LEAF_LEN`].
+    #[error("{0} bytes of set leaves are not whole {SET_LEAF_LEN}-byte leaves")]
+    SetLeaves(usize),
 }
 
 /// Whether `auto` should hash a batch of `batch_bytes` on `device` rather than on the CPU.
@@ -80,6 +89,12 @@ pub fn worth_it(device: &DeviceInfo, batch_bytes: u64) -> bool {
 pub struct GpuHasher {
     gpu: device::Gpu,
     ring: Mutex<ring::Ring>,
+    /// Configured bytes per streamed block ([`GpuHasher::stream_block_bytes`]).
+    stream_block: usize,
+    /// Leaves per device-side set subtree ([`GpuConfig::set_chunk_leaves`]).
+    set_chunk_leaves: usize,
+    /// The set-tree kernels and buffers, compiled on first use.
+    set_tree: std::sync::OnceLock<Result<Mutex<settree::SetTree>, String>>,
 }
 
 impl GpuHasher {
@@ -88,9 +103,17 @@ impl GpuHasher {
     pub fn new(config: &GpuConfig) -> Result<Self, Error> {
         let gpu = device::Gpu::open(config)?;
         let ring = ring::Ring::new(&gpu, config)?;
+        if config.set_chunk_leaves < 2 || !config.set_chunk_leaves.is_power_of_two() {
+            return Err(Error::Config(
+                "set_chunk_leaves must be a power of two of at least 2".into(),
+            ));
+        }
         Ok(Self {
             gpu,
             ring: Mutex::new(ring),
+            stream_block: config.stream_block_bytes,
+            set_chunk_leaves: config.set_chunk_leaves,
+            set_tree: std::sync::OnceLock::new(),
         })
     }
 

@@ -106,7 +106,7 @@ pub(crate) fn check_subtree(len: u64, input_offset: u64) -> Result<(), Error> {
 
 /// Pairs chaining values level by level (an odd last one is promoted) down to one; the last
 /// merge is a root when `root`.
-fn fold(cvs: &[ChainingValue], root: bool) -> [u8; OUT_LEN] {
+pub(crate) fn fold(cvs: &[ChainingValue], root: bool) -> [u8; OUT_LEN] {
     let mut level = cvs.to_vec();
     while level.len() > 2 {
         level = level

@@ -21,7 +21,7 @@ const WORKGROUP: u32 = 64;
 /// Below this many bytes a batch is copied by the calling thread alone.
 const PARALLEL_COPY_MIN: usize = 4 << 20;
 
-type MapState = Arc<Mutex<Option<Result<(), wgpu::BufferAsyncError>>>>;
+pub(crate) type MapState = Arc<Mutex<Option<Result<(), wgpu::BufferAsyncError>>>>;
 
 pub(crate) struct Ring {
     pub(crate) slots: Vec<Slot>,
@@ -99,6 +99,10 @@ impl Ring {
         self.cap_in
     }
 
+    pub fn depth(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn segment_bytes(&self) -> usize {
         self.seg_len
     }
@@ -126,7 +130,7 @@ impl Ring {
     }
 
     /// How many of `segs` (at least one) fit one batch.
-    fn fit(&self, segs: &[Segment<'_>]) -> usize {
+    pub(crate) fn fit(&self, segs: &[Segment<'_>]) -> usize {
         let (mut bytes, mut chunks) = (0, 0);
         for (n, s) in segs.iter().enumerate() {
             bytes += s.data.len().next_multiple_of(16);
@@ -344,7 +348,7 @@ pub(crate) fn map(gpu: &Gpu, buffer: &wgpu::Buffer, mode: wgpu::MapMode) -> Resu
     map_result(&state)
 }
 
-fn map_result(state: &MapState) -> Result<(), Error> {
+pub(crate) fn map_result(state: &MapState) -> Result<(), Error> {
     match state.lock() {
         Ok(s) => match s.as_ref() {
             Some(Ok(())) => Ok(()),

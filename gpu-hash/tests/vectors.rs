@@ -47,3 +47,29 @@ fn official_vectors_hash_mode() {
         );
     }
 }
+
+/// The same vectors streamed from a reader in 4 KiB blocks of 2 KiB segments, so that every
+/// input above 4 KiB is several blocks merged on the CPU (the large-file path).
+#[test]
+fn official_vectors_streamed_in_small_blocks() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/blake3_test_vectors.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let Some(gpu) = common::gpu_with(gpu_hash::GpuConfig {
+        batch_bytes: 64 << 10,
+        segment_chunks: 2,
+        stream_block_bytes: 4 << 10,
+        ..gpu_hash::GpuConfig::default()
+    }) else {
+        return;
+    };
+    assert_eq!(gpu.stream_block_bytes(), 4 << 10);
+    for case in doc["cases"].as_array().unwrap() {
+        let len = case["input_len"].as_u64().unwrap() as usize;
+        let want = &case["hash"].as_str().unwrap()[..64];
+        let got = gpu.hash_reader(common::pattern(len).as_slice()).unwrap();
+        assert_eq!(hex::encode(got), want, "streamed, input_len {len}");
+    }
+}

@@ -1,21 +1,26 @@
 //! `--backend auto`: the CPU until the work is large enough for a device to matter, then (once)
-//! a look for a hardware adapter.
+//! a look for a hardware adapter, a calibration of both backends on it ([`crate::calibrate`],
+//! cached per device and driver), and from then on each call goes where it measured faster.
 //!
 //! Why lazy: looking for an adapter costs tens of milliseconds (the Vulkan loader, every ICD, the
 //! driver's own start-up) and, on a machine without a desktop session, Mesa's device-select layer
 //! prints "error: XDG_RUNTIME_DIR is invalid or not set" on stderr. A job whose calls are all
 //! smaller than [`DEVICE_MIN_BYTES`] (a one-line file, a directory of small files, JSONL chunks)
 //! could never use a device, so it starts exactly as `--backend cpu` does and never loads a
-//! driver. The first call that hands over at least [`DEVICE_MIN_BYTES`] at once (a batch or one
-//! large item) probes; the answer (a device, or why not) is kept for the rest of the run.
+//! driver. The first call that hands over at least [`DEVICE_MIN_BYTES`] at once (a batch, one
+//! large item or one large file) probes; the answer (a device and its calibration, or why not) is
+//! kept for the rest of the run. "No hardware adapter" is cached too, under a fingerprint of the
+//! installed drivers and device nodes, so a machine without a GPU looks only once.
 //!
-//! What was hashed where, and why, is counted per reason ([`ContentHasher::usage`]) for `--json`.
+//! What was hashed where, and why, is counted per reason ([`ContentHasher::usage`]) for `--json`:
+//! every `why` starts with `too small`, `no device`, `calibrated` or `uncalibrated`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::backend::{ContentHasher, CpuHasher, Usage};
+use crate::calibrate::{self, Calibration, DeviceId, Shapes, Source, AUTO_MIN_BATCH};
 use crate::error::HashError;
 
 /// Below this many bytes in one call, no device can repay its upload, so no adapter is looked
@@ -26,35 +31,72 @@ pub const DEVICE_MIN_BYTES: u64 = gpu_hash::GPU_MIN_BATCH_BYTES;
 #[cfg(not(feature = "gpu"))]
 pub const DEVICE_MIN_BYTES: u64 = 16 << 20;
 
+/// How `auto` calibrates. [`AutoConfig::from_env`] is what `--backend auto` uses.
+#[derive(Clone, Debug)]
+pub struct AutoConfig {
+    /// Where calibrations and the "no adapter" answer are cached; `None`: nowhere (measured on
+    /// every run that finds a device).
+    pub cache_dir: Option<PathBuf>,
+    /// `false`: no calibration, the fixed rule (calls of [`DEVICE_MIN_BYTES`] or more on the
+    /// device), reported as `uncalibrated`.
+    pub calibrate: bool,
+    pub shapes: Shapes,
+}
+
+impl AutoConfig {
+    /// The cache under `$XDG_CACHE_HOME/prov` (or `~/.cache/prov`); `PROV_CALIBRATION=off`
+    /// turns calibration off.
+    pub fn from_env() -> Self {
+        Self {
+            cache_dir: calibrate::default_cache_dir(),
+            calibrate: std::env::var("PROV_CALIBRATION").map_or(true, |v| v != "off"),
+            shapes: Shapes::default(),
+        }
+    }
+}
+
 /// The backend behind `--backend auto`.
 pub struct AutoHasher {
     cpu: CpuHasher,
+    config: AutoConfig,
     /// Filled by the first call of [`DEVICE_MIN_BYTES`] or more: the device, or why there is none.
     probe: OnceLock<Probe>,
     /// Bytes hashed, by where and why (see [`AutoHasher::usage`]).
     cpu_small: AtomicU64,
     cpu_no_device: AtomicU64,
-    cpu_files: AtomicU64,
-    gpu: AtomicU64,
+    cpu_calibrated: AtomicU64,
+    gpu_calibrated: AtomicU64,
+    gpu_uncalibrated: AtomicU64,
+    gpu_sets: AtomicU64,
 }
 
 struct Probe {
     device: Result<Arc<dyn ContentHasher>, String>,
+    /// The device's calibration and where it came from (`None`: calibration is off).
+    calibration: Option<(Calibration, Source)>,
     /// The private runtime directory the probe set `XDG_RUNTIME_DIR` to, removed at the end of
     /// the run.
     _runtime_dir: Option<tempfile::TempDir>,
 }
 
 impl AutoHasher {
-    /// Starts the CPU backend only; `threads` as for [`CpuHasher::new`].
+    /// Starts the CPU backend only; `threads` as for [`CpuHasher::new`]; calibration as
+    /// [`AutoConfig::from_env`].
     pub fn new(threads: Option<usize>) -> Result<Self, HashError> {
+        Self::with_config(threads, AutoConfig::from_env())
+    }
+
+    pub fn with_config(threads: Option<usize>, config: AutoConfig) -> Result<Self, HashError> {
         Ok(AutoHasher {
             cpu: CpuHasher::new(threads)?,
+            config,
             probe: OnceLock::new(),
             cpu_small: AtomicU64::new(0),
             cpu_no_device: AtomicU64::new(0),
-            cpu_files: AtomicU64::new(0),
-            gpu: AtomicU64::new(0),
+            cpu_calibrated: AtomicU64::new(0),
+            gpu_calibrated: AtomicU64::new(0),
+            gpu_uncalibrated: AtomicU64::new(0),
+            gpu_sets: AtomicU64::new(0),
         })
     }
 
@@ -63,28 +105,145 @@ impl AutoHasher {
         self.probe.get().is_some()
     }
 
-    /// Where a call of `bytes` bytes goes: the device when it is worth asking for one and one
-    /// exists, otherwise the CPU (with the counter that says why).
-    fn route(&self, bytes: u64) -> Route<'_> {
-        if bytes < DEVICE_MIN_BYTES {
+    /// The calibration in use, once a device was found and calibrated.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.probe.get()?.calibration.as_ref().map(|(c, _)| c)
+    }
+
+    /// Where a call of `bytes` bytes (one `large` item or file, or a batch) goes: the device
+    /// where it is worth asking for one, one exists and it measured faster at this size;
+    /// otherwise the CPU (with the counter that says why).
+    fn route(&self, bytes: u64, large: bool) -> Route<'_> {
+        if bytes < DEVICE_MIN_BYTES && !self.probed() {
             return Route::Cpu(&self.cpu_small);
         }
-        match &self.probe.get_or_init(probe).device {
-            Ok(d) => Route::Device(d.as_ref()),
-            Err(_) => Route::Cpu(&self.cpu_no_device),
+        let probe = self.probe.get_or_init(|| self.run_probe());
+        let device = match &probe.device {
+            Ok(d) => d.as_ref(),
+            Err(_) => return Route::Cpu(&self.cpu_no_device),
+        };
+        match &probe.calibration {
+            Some((c, _)) => {
+                let on_device = if large {
+                    c.large_on_device(bytes)
+                } else {
+                    c.batch_on_device(bytes)
+                };
+                if on_device {
+                    Route::Device(device, &self.gpu_calibrated)
+                } else {
+                    Route::Cpu(&self.cpu_calibrated)
+                }
+            }
+            None if bytes >= DEVICE_MIN_BYTES => Route::Device(device, &self.gpu_uncalibrated),
+            None => Route::Cpu(&self.cpu_small),
+        }
+    }
+
+    /// Looks for a hardware adapter once (unless a cached answer says there is none under the
+    /// same drivers), opens it and calibrates it. Where `XDG_RUNTIME_DIR` is unset, it first
+    /// points it at a fresh private (0700) directory: Mesa's device-select layer then finds no
+    /// display socket there and stays quiet instead of printing "XDG_RUNTIME_DIR is invalid or
+    /// not set", and no other user's socket can be reached through it.
+    fn run_probe(&self) -> Probe {
+        let none = |why: String| Probe {
+            device: Err(why),
+            calibration: None,
+            _runtime_dir: None,
+        };
+        if !cfg!(feature = "gpu") {
+            return none("this build has no gpu backend (cargo feature `gpu`)".into());
+        }
+        let dir = self.config.cache_dir.as_deref();
+        let fingerprint = dir.map(|_| calibrate::adapter_fingerprint());
+        if let (Some(dir), Some(fp)) = (dir, &fingerprint) {
+            if let Some(why) = calibrate::cached_no_adapter(dir, fp) {
+                return none(format!("{why} (cached: drivers unchanged since)"));
+            }
+        }
+        let runtime_dir = private_runtime_dir();
+        let mut probe = Probe {
+            device: Err(String::new()),
+            calibration: None,
+            _runtime_dir: runtime_dir,
+        };
+        let (device, id) = match open_device() {
+            Ok(found) => found,
+            Err(Found::NoHardware(why)) => {
+                if let (Some(dir), Some(fp)) = (dir, &fingerprint) {
+                    calibrate::remember_no_adapter(dir, fp, &why);
+                }
+                probe.device = Err(why);
+                return probe;
+            }
+            Err(Found::Failed(why)) => {
+                probe.device = Err(why);
+                return probe;
+            }
+        };
+        if self.config.calibrate {
+            match calibrate::load_or_calibrate(
+                dir,
+                &id,
+                self.cpu.threads(),
+                &self.cpu,
+                device.as_ref(),
+                &self.config.shapes,
+            ) {
+                Ok(c) => probe.calibration = Some(c),
+                Err(e) => {
+                    // A device that fails or disagrees with the CPU while calibrating is not used.
+                    probe.device = Err(e.to_string());
+                    return probe;
+                }
+            }
+        }
+        probe.device = Ok(device);
+        probe
+    }
+
+    fn calibrated_why(&self, on_device: bool) -> String {
+        let Some(probe) = self.probe.get() else {
+            return String::new();
+        };
+        let device = self.device().unwrap_or_default();
+        let Some((c, source)) = &probe.calibration else {
+            return String::new();
+        };
+        let source = match source {
+            Source::Cached => "cached calibration".to_string(),
+            Source::Measured => "calibrated on this run".to_string(),
+            Source::NotSaved(why) => format!("calibrated on this run, not cached: {why}"),
+        };
+        let from = |m: Option<u64>| m.map_or("never".to_string(), |m| format!("from {m} bytes"));
+        if on_device {
+            format!(
+                "calibrated: {device} measured faster (batches {}, large items {}; {source})",
+                from(c.gpu_min_batch_bytes),
+                from(c.gpu_min_large_bytes)
+            )
+        } else {
+            format!(
+                "calibrated: the cpu measured faster than {device} at these sizes (device wins batches {}, large items {}; {source})",
+                from(c.gpu_min_batch_bytes),
+                from(c.gpu_min_large_bytes)
+            )
         }
     }
 }
 
 enum Route<'a> {
     Cpu(&'a AtomicU64),
-    Device(&'a dyn ContentHasher),
+    Device(&'a dyn ContentHasher, &'a AtomicU64),
 }
 
 impl ContentHasher for AutoHasher {
     /// `gpu` once a device has hashed anything, `cpu` otherwise.
     fn name(&self) -> &str {
-        if self.gpu.load(Ordering::Relaxed) > 0 {
+        let on_device = self.gpu_calibrated.load(Ordering::Relaxed)
+            + self.gpu_uncalibrated.load(Ordering::Relaxed)
+            + self.gpu_sets.load(Ordering::Relaxed);
+        if on_device > 0 {
             "gpu"
         } else {
             "cpu"
@@ -93,48 +252,75 @@ impl ContentHasher for AutoHasher {
 
     fn hash_batch(&self, items: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), HashError> {
         let bytes: u64 = items.iter().map(|i| i.len() as u64).sum();
-        match self.route(bytes) {
+        let counter = match self.route(bytes, false) {
             Route::Cpu(counter) => {
                 self.cpu.hash_batch(items, out)?;
-                counter.fetch_add(bytes, Ordering::Relaxed);
+                counter
             }
-            Route::Device(d) => {
+            Route::Device(d, counter) => {
                 d.hash_batch(items, out)?;
-                self.gpu.fetch_add(bytes, Ordering::Relaxed);
+                counter
             }
-        }
+        };
+        counter.fetch_add(bytes, Ordering::Relaxed);
         Ok(())
     }
 
     fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {
         let bytes = data.len() as u64;
-        match self.route(bytes) {
-            Route::Cpu(counter) => {
-                let h = self.cpu.hash_large(data)?;
-                counter.fetch_add(bytes, Ordering::Relaxed);
-                Ok(h)
-            }
-            Route::Device(d) => {
-                let h = d.hash_large(data)?;
-                self.gpu.fetch_add(bytes, Ordering::Relaxed);
-                Ok(h)
-            }
-        }
+        let (h, counter) = match self.route(bytes, true) {
+            Route::Cpu(counter) => (self.cpu.hash_large(data)?, counter),
+            Route::Device(d, counter) => (d.hash_large(data)?, counter),
+        };
+        counter.fetch_add(bytes, Ordering::Relaxed);
+        Ok(h)
     }
 
-    /// Whole files are memory-mapped and hashed on the CPU: the device backend has no streaming
-    /// file path yet (issue 15, item 2), so no adapter is looked for here.
+    /// A whole file goes where a large item of its length would: memory-mapped on the CPU, or
+    /// streamed to the device (read, upload, compute and readback overlapped).
     fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
-        let h = self.cpu.hash_file(path)?;
-        let len = std::fs::metadata(path).map_or(0, |m| m.len());
-        self.cpu_files.fetch_add(len, Ordering::Relaxed);
+        let len = std::fs::metadata(path)?.len();
+        let (h, counter) = match self.route(len, true) {
+            Route::Cpu(counter) => (self.cpu.hash_file(path)?, counter),
+            Route::Device(d, counter) => (d.hash_file(path)?, counter),
+        };
+        counter.fetch_add(len, Ordering::Relaxed);
         Ok(h)
+    }
+
+    /// On the device for sets of [`DEVICE_MIN_BYTES`] of leaves or more, where one was found (set
+    /// trees are compute-bound: two compressions per leaf, one per node); else `None`, the CPU.
+    fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], HashError>> {
+        let bytes = leaves.len() as u64;
+        if bytes < DEVICE_MIN_BYTES {
+            return None;
+        }
+        let probe = self.probe.get_or_init(|| self.run_probe());
+        let root = probe.device.as_ref().ok()?.set_root(leaves)?;
+        if root.is_ok() {
+            self.gpu_sets.fetch_add(bytes, Ordering::Relaxed);
+        }
+        Some(root)
     }
 
     fn device(&self) -> Option<String> {
         match &self.probe.get()?.device {
             Ok(d) => d.device(),
             Err(_) => None,
+        }
+    }
+
+    /// The calibrated batch size once a device was found and measured faster somewhere, else
+    /// the CPU's ([`crate::backend::CPU_BATCH_BYTES`]): asking for device-sized batches before a
+    /// device is known would slow the CPU down (docs/performance.md, the text pipeline) and
+    /// make every large text run look for an adapter.
+    fn preferred_batch_bytes(&self) -> usize {
+        let device_ok = self.probe.get().is_some_and(|p| p.device.is_ok());
+        match self.calibration() {
+            Some(c) if device_ok && c.gpu_min_batch_bytes.is_some() => {
+                usize::try_from(c.preferred_batch_bytes).unwrap_or(AUTO_MIN_BATCH)
+            }
+            _ => crate::backend::CPU_BATCH_BYTES,
         }
     }
 
@@ -148,7 +334,7 @@ impl ContentHasher for AutoHasher {
                 "cpu",
                 &self.cpu_small,
                 format!(
-                    "calls under {DEVICE_MIN_BYTES} bytes: too small for a device, none looked for"
+                    "too small: calls under {DEVICE_MIN_BYTES} bytes, none looked for a device"
                 ),
             ),
             (
@@ -156,16 +342,21 @@ impl ContentHasher for AutoHasher {
                 &self.cpu_no_device,
                 format!("no device: {no_device}"),
             ),
+            ("cpu", &self.cpu_calibrated, self.calibrated_why(false)),
+            ("gpu", &self.gpu_calibrated, self.calibrated_why(true)),
             (
-                "cpu",
-                &self.cpu_files,
-                "large files: memory-mapped on the cpu (no device file path)".to_string(),
+                "gpu",
+                &self.gpu_uncalibrated,
+                format!(
+                    "uncalibrated: calls of {DEVICE_MIN_BYTES} bytes or more on {}",
+                    self.device().unwrap_or_default()
+                ),
             ),
             (
                 "gpu",
-                &self.gpu,
+                &self.gpu_sets,
                 format!(
-                    "calls of {DEVICE_MIN_BYTES} bytes or more on {}",
+                    "set trees of {DEVICE_MIN_BYTES} bytes of leaves or more on {}",
                     self.device().unwrap_or_default()
                 ),
             ),
@@ -183,30 +374,26 @@ impl ContentHasher for AutoHasher {
     }
 }
 
-/// Looks for a hardware adapter once. Where `XDG_RUNTIME_DIR` is unset, it first points it at a
-/// fresh private (0700) directory: Mesa's device-select layer then finds no display socket there
-/// and stays quiet instead of printing "XDG_RUNTIME_DIR is invalid or not set", and no other
-/// user's socket can be reached through it.
-fn probe() -> Probe {
-    let runtime_dir = private_runtime_dir();
-    let device = open_device().map_err(|e| match e {
-        HashError::NoDevice(why) => why,
-        other => other.to_string(),
-    });
-    Probe {
-        device,
-        _runtime_dir: runtime_dir,
-    }
+/// Why no device is used: none in hardware (cached), or one that failed to open (not cached:
+/// it may be busy now and free next run).
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+enum Found {
+    NoHardware(String),
+    Failed(String),
 }
 
 #[cfg(feature = "gpu")]
-fn open_device() -> Result<Arc<dyn ContentHasher>, HashError> {
-    crate::gpu::open_auto()
+fn open_device() -> Result<(Arc<dyn ContentHasher>, DeviceId), Found> {
+    crate::gpu::find_hardware().map_err(Found::NoHardware)?;
+    crate::gpu::open_auto().map_err(|e| match e {
+        HashError::NoDevice(why) => Found::Failed(why),
+        other => Found::Failed(other.to_string()),
+    })
 }
 
 #[cfg(not(feature = "gpu"))]
-fn open_device() -> Result<Arc<dyn ContentHasher>, HashError> {
-    Err(HashError::NoDevice(
+fn open_device() -> Result<(Arc<dyn ContentHasher>, DeviceId), Found> {
+    Err(Found::Failed(
         "this build has no gpu backend (cargo feature `gpu`)".into(),
     ))
 }
@@ -234,10 +421,29 @@ fn private_runtime_dir() -> Option<tempfile::TempDir> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A config whose cache is the test's own directory.
+    fn config(dir: &Path) -> AutoConfig {
+        AutoConfig {
+            cache_dir: Some(dir.to_path_buf()),
+            calibrate: true,
+            shapes: small_shapes(),
+        }
+    }
+
+    fn small_shapes() -> Shapes {
+        Shapes {
+            sizes: vec![64 << 10, 256 << 10],
+            item_bytes: 4096,
+            runs: 1,
+        }
+    }
 
     #[test]
     fn auto_small_job_never_looks_for_an_adapter() {
-        let h = AutoHasher::new(Some(2)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let h = AutoHasher::with_config(Some(2), config(dir.path())).unwrap();
         let items: Vec<Vec<u8>> = (0..100).map(|i| vec![i as u8; 1000 + i]).collect();
         let refs: Vec<&[u8]> = items.iter().map(|v| v.as_slice()).collect();
         let mut out = vec![[0u8; 32]; refs.len()];
@@ -247,20 +453,30 @@ mod tests {
         }
         let big = vec![7u8; 2 << 20];
         assert_eq!(h.hash_large(&big).unwrap(), *blake3::hash(&big).as_bytes());
+        let file = dir.path().join("small.bin");
+        std::fs::write(&file, &big).unwrap();
+        assert_eq!(h.hash_file(&file).unwrap(), *blake3::hash(&big).as_bytes());
+        let leaves = vec![0u8; 72 * 1000];
+        assert!(h.set_root(&leaves).is_none());
         assert!(!h.probed(), "a small job looked for an adapter");
         assert_eq!(h.name(), "cpu");
         assert_eq!(h.device(), None);
+        assert_eq!(h.preferred_batch_bytes(), crate::backend::CPU_BATCH_BYTES);
         let usage = h.usage();
         assert_eq!(usage.len(), 1, "{usage:?}");
         assert_eq!(usage[0].backend, "cpu");
-        let total: u64 = refs.iter().map(|r| r.len() as u64).sum::<u64>() + big.len() as u64;
+        let total: u64 = refs.iter().map(|r| r.len() as u64).sum::<u64>() + 2 * big.len() as u64;
         assert_eq!(usage[0].bytes, total);
-        assert!(usage[0].why.contains("too small"), "{usage:?}");
+        assert!(usage[0].why.starts_with("too small"), "{usage:?}");
+        // Nothing was measured or cached: only the test's own file is in the cache directory.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
     }
 
     #[test]
     fn auto_large_call_probes_once_and_matches_the_cpu() {
-        let h = AutoHasher::new(Some(2)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let h = AutoHasher::with_config(Some(2), config(dir.path())).unwrap();
         let big: Vec<u8> = (0..DEVICE_MIN_BYTES as usize + 1000)
             .map(|i| (i * 31 % 251) as u8)
             .collect();
@@ -269,10 +485,127 @@ mod tests {
         let usage = h.usage();
         let total: u64 = usage.iter().map(|u| u.bytes).sum();
         assert_eq!(total, big.len() as u64, "{usage:?}");
-        // On lavapipe or no adapter at all, `auto` stays on the CPU and says why.
+        // On lavapipe or no adapter at all, `auto` stays on the CPU and says why; a second
+        // hasher on the same cache learns it from the cache.
         if h.device().is_none() {
             assert_eq!(h.name(), "cpu");
             assert!(usage[0].why.starts_with("no device"), "{usage:?}");
+            if cfg!(feature = "gpu") {
+                let again = AutoHasher::with_config(Some(2), config(dir.path())).unwrap();
+                assert_eq!(
+                    again.hash_large(&big).unwrap(),
+                    *blake3::hash(&big).as_bytes()
+                );
+                let usage = again.usage();
+                assert!(usage[0].why.contains("(cached"), "{usage:?}");
+            }
         }
+    }
+
+    /// The CPU backend standing in for a device, counting the calls it gets: the cache logic
+    /// needs a second backend to time, not a GPU (the GPU's own calibration test is in gpu.rs).
+    struct Counting {
+        cpu: CpuHasher,
+        calls: AtomicUsize,
+    }
+
+    impl ContentHasher for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        fn hash_batch(&self, items: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), HashError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.cpu.hash_batch(items, out)
+        }
+        fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.cpu.hash_large(data)
+        }
+    }
+
+    /// A "device" that gets one byte wrong: calibration must refuse it.
+    struct Wrong(CpuHasher);
+
+    impl ContentHasher for Wrong {
+        fn name(&self) -> &str {
+            "wrong"
+        }
+        fn hash_batch(&self, items: &[&[u8]], out: &mut [[u8; 32]]) -> Result<(), HashError> {
+            self.0.hash_batch(items, out)?;
+            if let Some(o) = out.last_mut() {
+                o[0] ^= 1;
+            }
+            Ok(())
+        }
+        fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {
+            self.0.hash_large(data)
+        }
+    }
+
+    fn id(driver: &str) -> DeviceId {
+        DeviceId {
+            name: "Test GPU".into(),
+            backend: "vulkan".into(),
+            driver: driver.into(),
+        }
+    }
+
+    #[test]
+    fn calibration_is_cached_reused_and_redone_for_a_new_driver() {
+        let dir = tempfile::tempdir().unwrap();
+        let cpu = CpuHasher::new(Some(2)).unwrap();
+        let dev = Counting {
+            cpu: CpuHasher::new(Some(1)).unwrap(),
+            calls: AtomicUsize::new(0),
+        };
+        let shapes = small_shapes();
+        let v1 = id("NVIDIA 570.1");
+        let (first, source) =
+            calibrate::load_or_calibrate(Some(dir.path()), &v1, 2, &cpu, &dev, &shapes).unwrap();
+        assert_eq!(source, Source::Measured);
+        assert!(dev.calls.load(Ordering::Relaxed) > 0);
+        let file = v1.cache_file(dir.path());
+        assert!(file.is_file(), "no cache file at {}", file.display());
+        assert!(file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("calibration-"));
+        assert_eq!(first.points.len(), 2 * shapes.sizes.len());
+
+        // Reused: no call reaches the device, the same numbers come back.
+        dev.calls.store(0, Ordering::Relaxed);
+        let (again, source) =
+            calibrate::load_or_calibrate(Some(dir.path()), &v1, 2, &cpu, &dev, &shapes).unwrap();
+        assert_eq!(source, Source::Cached);
+        assert_eq!(again, first);
+        assert_eq!(dev.calls.load(Ordering::Relaxed), 0);
+
+        // A new driver string: measured again, into its own file.
+        let v2 = id("NVIDIA 575.2");
+        assert_ne!(v2.cache_file(dir.path()), file);
+        let (_, source) =
+            calibrate::load_or_calibrate(Some(dir.path()), &v2, 2, &cpu, &dev, &shapes).unwrap();
+        assert_eq!(source, Source::Measured);
+        assert!(dev.calls.load(Ordering::Relaxed) > 0);
+        assert!(v2.cache_file(dir.path()).is_file());
+
+        // A file that names another driver (copied, or a hash collision) is not trusted.
+        std::fs::copy(&file, v2.cache_file(dir.path())).unwrap();
+        assert!(calibrate::load(&v2.cache_file(dir.path()), &v2, 2).is_none());
+        // Nor one measured with another number of CPU threads, nor a damaged one.
+        assert!(calibrate::load(&file, &v1, 3).is_none());
+        std::fs::write(&file, b"{\"format\":").unwrap();
+        assert!(calibrate::load(&file, &v1, 2).is_none());
+    }
+
+    #[test]
+    fn a_device_that_disagrees_with_the_cpu_is_never_calibrated() {
+        let cpu = CpuHasher::new(Some(2)).unwrap();
+        let wrong = Wrong(CpuHasher::new(Some(1)).unwrap());
+        assert!(matches!(
+            calibrate::calibrate(&id("x"), 2, &cpu, &wrong, &small_shapes()),
+            Err(calibrate::CalibrationError::Mismatch(_))
+        ));
     }
 }

@@ -54,6 +54,15 @@ pub trait ContentHasher: Send + Sync {
         DEFAULT_LARGE_THRESHOLD
     }
 
+    /// The root of a sorted set's Merkle tree (`verifier::set`'s rule) from its leaves (72 bytes
+    /// each, concatenated in tree order), where this backend builds set trees itself: `None`
+    /// means "build it on the CPU" (the caller's own builder). The GPU backend builds it on the
+    /// device; `auto` does where it has found one, for sets of `DEVICE_MIN_BYTES` or more.
+    fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], HashError>> {
+        let _ = leaves;
+        None
+    }
+
     /// Item bytes the pipeline gathers for one [`ContentHasher::hash_batch`] call where it can
     /// choose (text records of several blocks, small files of several units of work): a device
     /// wants batches large enough to repay the upload (the GPU backend asks for

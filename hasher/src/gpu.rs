@@ -3,54 +3,64 @@
 //! Contract with `backend::select`: [`open`] (for `--backend gpu`) returns the backend on any
 //! adapter, a software one (Mesa's lavapipe) included, so that the GPU code path can be exercised
 //! anywhere; it fails with [`HashError::NoDevice`] and the reason where no adapter exists.
-//! [`open_auto`] (for `--backend auto`) also refuses software adapters, which never beat the CPU
-//! backend, and hashes batches too small to repay an upload on the CPU (see
-//! `gpu_hash::worth_it`).
+//! [`find_hardware`] (for `--backend auto`) refuses software adapters, which never beat the CPU
+//! backend; [`open_auto`] then opens the device for `auto`, which decides from its calibration
+//! which calls to send (`crate::calibrate`). Large files are streamed to the device; set trees
+//! are built on it ([`ContentHasher::set_root`]).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gpu_hash::{GpuConfig, GpuHasher};
-use rayon::prelude::*;
 
 use crate::backend::{ContentHasher, Usage};
+use crate::calibrate::DeviceId;
 use crate::error::HashError;
 
 /// Opens the GPU backend for `--backend gpu` (`backend::select` passes `true`: the user asked for
-/// the GPU explicitly, so every batch goes to it, whatever its size or the adapter's kind).
+/// the GPU explicitly, so every call goes to it, whatever its size or the adapter's kind).
 pub(crate) fn open(_explicit: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
-    Ok(Arc::new(GpuBackend::new(false)?))
+    Ok(Arc::new(GpuBackend::new()?))
 }
 
-/// Opens the GPU backend for `--backend auto`: [`HashError::NoDevice`] unless a hardware adapter
-/// exists, so that `auto` falls back to the CPU on machines with only a software rasteriser.
-pub(crate) fn open_auto() -> Result<Arc<dyn ContentHasher>, HashError> {
-    let config = GpuConfig::default();
-    match gpu_hash::adapters(&config).first() {
-        None => return Err(HashError::NoDevice("no gpu adapter".into())),
-        Some(best) if best.is_cpu() => {
-            return Err(HashError::NoDevice(format!(
-                "only a software adapter ({best}), slower than the cpu backend"
-            )))
-        }
-        Some(_) => {}
+/// Whether a hardware adapter exists (for `--backend auto`): why not where there is none, or only
+/// a software rasteriser, which never beats the CPU backend. Opens no device.
+pub(crate) fn find_hardware() -> Result<(), String> {
+    match gpu_hash::adapters(&GpuConfig::default()).first() {
+        None => Err("no gpu adapter".into()),
+        Some(best) if best.is_cpu() => Err(format!(
+            "only a software adapter ({best}), slower than the cpu backend"
+        )),
+        Some(_) => Ok(()),
     }
-    Ok(Arc::new(GpuBackend::new(true)?))
+}
+
+/// Opens the GPU backend for `--backend auto`, which decides itself (from its calibration) which
+/// calls to send: every call it sends is hashed on the device. Returns what the calibration
+/// cache is keyed by, too.
+pub(crate) fn open_auto() -> Result<(Arc<dyn ContentHasher>, DeviceId), HashError> {
+    let backend = GpuBackend::new()?;
+    let info = backend.gpu.device();
+    let id = DeviceId {
+        name: info.name.clone(),
+        backend: info.backend.clone(),
+        driver: info.driver.clone(),
+    };
+    Ok((Arc::new(backend), id))
 }
 
 struct GpuBackend {
     gpu: GpuHasher,
-    /// Set for `auto`: batches below `gpu_hash::GPU_MIN_BATCH_BYTES` are hashed on the CPU.
-    small_batches_on_cpu: bool,
-    /// Bytes hashed, by where (for `--json`'s `hashed`; `auto` counts its own).
+    /// Bytes hashed (for `--json`'s `hashed`; `auto` counts its own): batches and in-memory
+    /// items, files streamed from disk, set-tree leaves.
     on_device: AtomicU64,
-    small_on_cpu: AtomicU64,
-    files_on_cpu: AtomicU64,
+    files_on_device: AtomicU64,
+    sets_on_device: AtomicU64,
 }
 
 impl GpuBackend {
-    fn new(small_batches_on_cpu: bool) -> Result<Self, HashError> {
+    fn new() -> Result<Self, HashError> {
         let gpu = GpuHasher::new(&GpuConfig::default()).map_err(|e| match e {
             gpu_hash::Error::NoAdapter(_) | gpu_hash::Error::RequestDevice(_) => {
                 HashError::NoDevice(e.to_string())
@@ -59,10 +69,9 @@ impl GpuBackend {
         })?;
         Ok(Self {
             gpu,
-            small_batches_on_cpu,
             on_device: AtomicU64::new(0),
-            small_on_cpu: AtomicU64::new(0),
-            files_on_cpu: AtomicU64::new(0),
+            files_on_device: AtomicU64::new(0),
+            sets_on_device: AtomicU64::new(0),
         })
     }
 }
@@ -80,13 +89,6 @@ impl ContentHasher for GpuBackend {
             });
         }
         let bytes: u64 = items.iter().map(|i| i.len() as u64).sum();
-        if self.small_batches_on_cpu && !gpu_hash::worth_it(self.gpu.device(), bytes) {
-            out.par_iter_mut()
-                .zip(items.par_iter())
-                .for_each(|(o, item)| *o = *blake3::hash(item).as_bytes());
-            self.small_on_cpu.fetch_add(bytes, Ordering::Relaxed);
-            return Ok(());
-        }
         self.gpu.hash_batch(items, out).map_err(backend_error)?;
         self.on_device.fetch_add(bytes, Ordering::Relaxed);
         Ok(())
@@ -99,31 +101,39 @@ impl ContentHasher for GpuBackend {
         Ok(h)
     }
 
-    /// Whole files are still memory-mapped and hashed on the CPU (no device file path yet,
-    /// issue 15 item 2): counted as such, so `--json` never says the device hashed them.
+    /// Whole files are streamed to the device: read on a thread in 16 MiB blocks while earlier
+    /// blocks are uploaded, hashed and read back (`gpu_hash::GpuHasher::hash_file`).
     fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
-        let mut h = blake3::Hasher::new();
-        h.update_mmap_rayon(path)?;
+        let h = self.gpu.hash_file(path).map_err(|e| match e {
+            gpu_hash::Error::Io(io) => io,
+            other => std::io::Error::other(backend_error(other)),
+        })?;
         let len = std::fs::metadata(path).map_or(0, |m| m.len());
-        self.files_on_cpu.fetch_add(len, Ordering::Relaxed);
-        Ok(*h.finalize().as_bytes())
+        self.files_on_device.fetch_add(len, Ordering::Relaxed);
+        Ok(h)
+    }
+
+    fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], HashError>> {
+        let root = self.gpu.set_root(leaves).map_err(backend_error);
+        if root.is_ok() {
+            self.sets_on_device
+                .fetch_add(leaves.len() as u64, Ordering::Relaxed);
+        }
+        Some(root)
     }
 
     fn usage(&self) -> Vec<Usage> {
         [
             ("gpu", &self.on_device, "--backend gpu".to_string()),
             (
-                "cpu",
-                &self.small_on_cpu,
-                format!(
-                    "batches under {} bytes: too small for the device",
-                    gpu_hash::GPU_MIN_BATCH_BYTES
-                ),
+                "gpu",
+                &self.files_on_device,
+                "--backend gpu: large files streamed to the device".to_string(),
             ),
             (
-                "cpu",
-                &self.files_on_cpu,
-                "large files: memory-mapped on the cpu (no device file path)".to_string(),
+                "gpu",
+                &self.sets_on_device,
+                "--backend gpu: set-tree leaves hashed on the device".to_string(),
             ),
         ]
         .into_iter()
@@ -176,7 +186,7 @@ mod tests {
 
     /// The backend, or `None` (with the reason printed) where no adapter exists outside CI.
     fn backend() -> Option<GpuBackend> {
-        match GpuBackend::new(false) {
+        match GpuBackend::new() {
             Ok(b) => Some(b),
             Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
                 panic!("CI=true but no gpu adapter: {e}")
@@ -214,5 +224,85 @@ mod tests {
             gpu.hash_batch(&items, &mut g[..1]),
             Err(HashError::BatchShape { .. })
         ));
+    }
+
+    #[test]
+    fn gpu_backend_streams_large_files_and_says_so() {
+        let Some(gpu) = backend() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        // Around the 16 MiB streaming block: one block, one more chunk, two blocks and a bit.
+        for len in [(16 << 20) - 1, (16 << 20) + 1025, (32 << 20) + 7] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &data).unwrap();
+            assert_eq!(
+                gpu.hash_file(&path).unwrap(),
+                *blake3::hash(&data).as_bytes(),
+                "len {len}"
+            );
+        }
+        let usage = gpu.usage();
+        assert_eq!(usage.len(), 1, "{usage:?}");
+        assert_eq!(usage[0].backend, "gpu");
+        assert!(usage[0].why.contains("large files streamed"), "{usage:?}");
+        assert_eq!(
+            usage[0].bytes,
+            (16 << 20) - 1 + (16 << 20) + 1025 + (32 << 20) + 7
+        );
+    }
+
+    #[test]
+    fn gpu_backend_set_root_equals_the_verifiers() {
+        let Some(gpu) = backend() else { return };
+        for n in [0usize, 1, 2, 3, 1000, 4097] {
+            let leaves: Vec<verifier::set::SetLeaf> = (0..n as u64)
+                .map(|i| {
+                    let mut b = [0u8; 72];
+                    b[..8].copy_from_slice(&i.to_be_bytes());
+                    b[40..48].copy_from_slice(&(i * 7).to_le_bytes());
+                    verifier::set::SetLeaf::from_bytes(&b)
+                })
+                .collect();
+            let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
+            let want = verifier::set::SortedSet::new(leaves).unwrap().root().0;
+            assert_eq!(gpu.set_root(&bytes).unwrap().unwrap(), want, "{n} leaves");
+        }
+        assert!(matches!(
+            gpu.set_root(&[0u8; 73]),
+            Some(Err(HashError::Backend { .. }))
+        ));
+    }
+
+    /// Calibration on whatever adapter the tests have (lavapipe in CI): the device agrees with
+    /// the CPU on every shape, and the result survives the cache.
+    #[test]
+    fn calibration_runs_on_the_device_and_is_cached() {
+        let Some(gpu) = backend() else { return };
+        let cpu = CpuHasher::new(Some(2)).unwrap();
+        let info = gpu.gpu.device().clone();
+        let id = DeviceId {
+            name: info.name,
+            backend: info.backend,
+            driver: info.driver,
+        };
+        let shapes = crate::calibrate::Shapes {
+            sizes: vec![256 << 10, 1 << 20],
+            item_bytes: 4096,
+            runs: 1,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (c, source) =
+            crate::calibrate::load_or_calibrate(Some(dir.path()), &id, 2, &cpu, &gpu, &shapes)
+                .unwrap();
+        assert_eq!(source, crate::calibrate::Source::Measured);
+        assert_eq!(c.points.len(), 4);
+        assert!(c
+            .points
+            .iter()
+            .all(|p| p.gpu_gbps > 0.0 && p.cpu_gbps > 0.0));
+        assert_eq!(
+            crate::calibrate::load(&id.cache_file(dir.path()), &id, 2),
+            Some(c)
+        );
     }
 }

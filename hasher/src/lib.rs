@@ -10,6 +10,7 @@
 
 pub mod auto;
 pub mod backend;
+pub mod calibrate;
 mod columnar;
 pub mod error;
 #[cfg(feature = "gpu")]
