@@ -17,8 +17,8 @@ mod cmd;
 mod demo;
 mod exit;
 mod logread;
-mod witnessed;
 mod source;
+mod witnessed;
 mod work;
 
 #[derive(Parser)]

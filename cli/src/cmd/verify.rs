@@ -41,9 +41,9 @@ use verifier::{
 use crate::client::Client;
 use crate::cmd::sitekeys;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
+use crate::source::LogSource;
 use crate::witnessed::WitnessArgs;
 use crate::witnessed::{cosignatures_json, witnessed};
-use crate::source::LogSource;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum VerifyCmd {
