@@ -52,8 +52,11 @@ pub enum PublishError {
         theirs: usize,
     },
     /// The bucket's checkpoint does not verify with this log's key.
-    #[error("the bucket's checkpoint is not this log's: {reason}")]
-    ForeignCheckpoint { reason: String },
+    #[error("the bucket's checkpoint is not this log's")]
+    ForeignCheckpoint {
+        #[source]
+        reason: ForeignCheckpoint,
+    },
     /// The bucket's checkpoint is larger than this log, or has another root at its size.
     #[error("the bucket's checkpoint (size {bucket}) is not a checkpoint of this log (size {local}): {reason}")]
     Diverged {
@@ -210,4 +213,13 @@ impl Publishing {
 /// `e` as `/healthz` and the log show it: every variant's message already names its cause.
 fn error_chain(e: &PublishError) -> String {
     e.to_string()
+}
+
+/// Why the bucket's checkpoint is not this log's.
+#[derive(Debug, thiserror::Error)]
+pub enum ForeignCheckpoint {
+    #[error("not UTF-8")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    #[error("does not verify with the log's key")]
+    Verify(#[source] ledger::CheckpointError),
 }

@@ -114,12 +114,12 @@ pub async fn bucket_checkpoint(
     let Some(bytes) = read(target, super::CHECKPOINT).await? else {
         return Ok(None);
     };
-    let text = std::str::from_utf8(&bytes).map_err(|_| PublishError::ForeignCheckpoint {
-        reason: "not UTF-8".into(),
+    let text = std::str::from_utf8(&bytes).map_err(|e| PublishError::ForeignCheckpoint {
+        reason: super::ForeignCheckpoint::NotUtf8(e),
     })?;
     ledger::Checkpoint::verify(text, key)
         .map(Some)
         .map_err(|e| PublishError::ForeignCheckpoint {
-            reason: e.to_string(),
+            reason: super::ForeignCheckpoint::Verify(e),
         })
 }
