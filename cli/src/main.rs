@@ -17,6 +17,7 @@ mod cmd;
 mod demo;
 mod exit;
 mod logread;
+mod mirror;
 mod source;
 mod witnessed;
 mod work;

@@ -141,6 +141,21 @@ impl LogSource {
         String::from_utf8(bytes).or_exit(Exit::Server, format!("{path}: not UTF-8"))
     }
 
+    /// A missing object `path` that the question needs (`why`): the mirror cannot decide it,
+    /// which is never an absence. Exit 3 whatever the mirror: every tree an entry names is
+    /// published before the checkpoint that covers the entry (SPEC16 A), so a mirror whose
+    /// checkpoint covers the entry and lacks the tree is broken.
+    pub fn missing_because(&self, path: &str, why: &str) -> Failure {
+        Failure::msg(
+            Exit::Server,
+            format!(
+                "{} has no {} ({why}): the mirror cannot decide this",
+                self.describe(),
+                path.trim_start_matches('/')
+            ),
+        )
+    }
+
     fn missing(&self, path: &str) -> Failure {
         Failure::msg(
             self.missing_exit(),

@@ -23,7 +23,6 @@ use ledger::{Checkpoint, Digest, Sha256Log, TreeSize, VerifierKey};
 use serde_json::{json, Value};
 use verifier::cosignature::{verify_cosigned, Cosignature, WitnessKey, WitnessPolicy};
 
-use crate::client::Client;
 use crate::exit::{Exit, Failure, OrExit};
 
 /// The witnesses a checkpoint must be cosigned by (C2SP tlog-cosignature v1).
@@ -100,7 +99,7 @@ pub struct Cosigned {
 /// The server's latest checkpoint cosigned by enough of `w`'s witnesses (`GET
 /// /checkpoint.cosigned`), verified: the log's signature and `--min-witnesses` cosignatures.
 pub fn witnessed_checkpoint(
-    client: &Client,
+    client: &impl crate::mirror::Routes,
     key: &VerifierKey,
     w: &WitnessArgs,
 ) -> Result<Cosigned, Failure> {

@@ -34,6 +34,7 @@ use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::proof::{checkpoint_index, content_id, dataset_proof, verified_entry, KeyArg};
 use crate::cmd::publisher::Remote;
 use crate::exit::{say, say_json, Exit, Failure, OrExit, Outcome};
+use crate::mirror::Routes;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -69,9 +70,10 @@ pub struct CheckArgs {
     /// of these witnesses cosigned (`/checkpoint.cosigned`); exit 2 when it falls short.
     #[command(flatten)]
     pub witnesses: crate::witnessed::WitnessArgs,
-    /// Read a static mirror of the log (needs --vkey; a document or --id, without --model,
-    /// --site or --passages): the dataset versions holding it are found by reading the entry
-    /// bundles and each version's `sets/<root>.leaves`, every root recomputed.
+    /// Read a static mirror of the log (needs --vkey): every entry from the entry bundles
+    /// (hashed to the signed root), each tree from `sets/`, `sources/` or `passages/` (its root
+    /// recomputed and matched against the entry) and every proof computed from them and
+    /// verified as the service's are. A missing object: exit 2 (a directory) or 3, never "no".
     #[command(flatten)]
     pub tiles: crate::source::TilesArg,
     #[command(flatten)]
@@ -80,7 +82,26 @@ pub struct CheckArgs {
 
 pub fn run(a: &CheckArgs) -> Outcome {
     if let Some(location) = &a.tiles.tiles {
-        return check_mirror(a, location);
+        if a.model.is_none() && a.site.is_none() && !a.work.selected() {
+            return check_mirror(a, location);
+        }
+        // --model, --site, --passages: the service's routes answered from the mirror's static
+        // objects (`crate::mirror`), checked by the same code as the service's answers.
+        let Some(vkey) = &a.key.vkey else {
+            return Err(Failure::msg(
+                Exit::Invalid,
+                "--tiles needs --vkey: a mirror does not announce a key, and none is trusted",
+            ));
+        };
+        let key = crate::cmd::verify::load_vkey(vkey)?;
+        let source = crate::source::LogSource::mirror(location)?;
+        crate::witnessed::anchor_to_cosigned(
+            || source.get_text("checkpoint.cosigned"),
+            &key,
+            &a.witnesses,
+        )?;
+        let m = crate::mirror::Mirror::open(&source, &key)?;
+        return answer(a, &m, &key);
     }
     let client = a.remote.client()?;
     let key = a.key.key(&client)?;
@@ -89,16 +110,21 @@ pub fn run(a: &CheckArgs) -> Outcome {
         &key,
         &a.witnesses,
     )?;
+    answer(a, &client, &key)
+}
+
+/// Answers from `client` (the service, or a mirror through [`Routes`]) and says it.
+fn answer<R: Routes + AnyLog>(a: &CheckArgs, client: &R, key: &ledger::VerifierKey) -> Outcome {
     let (exit, evidence, lines) = match &a.site {
         Some(site) => {
-            crate::cmd::check_site::check_site(&client, &key, site, a.model.as_deref(), a.reveal)?
+            crate::cmd::check_site::check_site(client, key, site, a.model.as_deref(), a.reveal)?
         }
-        None if a.work.selected() => crate::cmd::check_work::check_work(&client, &key, a)?,
+        None if a.work.selected() => crate::cmd::check_work::check_work(client, key, a)?,
         None => {
             let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
             let (yes, evidence, lines) = match &a.model {
-                Some(m) => check_model(&client, &key, &cid, m)?,
-                None => check_anywhere(&client, &key, &cid)?,
+                Some(m) => check_model(client, key, &cid, m)?,
+                None => client.anywhere(key, &cid)?,
             };
             (if yes { Exit::Ok } else { Exit::Negative }, evidence, lines)
         }
@@ -120,8 +146,29 @@ pub fn run(a: &CheckArgs) -> Outcome {
 
 type Answer = (bool, Value, Vec<String>);
 
+/// "In which dataset versions is it" without `--model`: the service's content index; never
+/// asked of a mirror (`check_mirror` walks the log instead).
+trait AnyLog {
+    fn anywhere(&self, key: &ledger::VerifierKey, cid: &ContentId) -> Result<Answer, Failure>;
+}
+
+impl AnyLog for Client {
+    fn anywhere(&self, key: &ledger::VerifierKey, cid: &ContentId) -> Result<Answer, Failure> {
+        check_anywhere(self, key, cid)
+    }
+}
+
+impl AnyLog for crate::mirror::Mirror<'_> {
+    fn anywhere(&self, _: &ledger::VerifierKey, _: &ContentId) -> Result<Answer, Failure> {
+        Err(Failure::msg(
+            Exit::Invalid,
+            "a static mirror has no content index: without --model, `check --tiles` walks the log",
+        ))
+    }
+}
+
 fn check_model(
-    client: &Client,
+    client: &impl Routes,
     key: &ledger::VerifierKey,
     cid: &ContentId,
     model: &str,
@@ -280,7 +327,7 @@ fn check_anywhere(
 /// version's entry) shows: its canonical JSON must hash to the leaf's `meta` digest (the
 /// verifier's rule, `LeafMeta::verified`). `None` when the version's metadata is not stored.
 fn item_metadata(
-    client: &Client,
+    client: &impl Routes,
     label: &str,
     cid: &ContentId,
     proof: &Value,
@@ -351,12 +398,6 @@ fn check_mirror(a: &CheckArgs, location: &str) -> Outcome {
             "--tiles needs --vkey: a mirror does not announce a key, and none is trusted",
         ));
     };
-    if a.model.is_some() || a.site.is_some() || a.work.selected() {
-        return Err(Failure::msg(
-            Exit::Invalid,
-            "--tiles answers for a document or --id only (not --model, --site or --passages)",
-        ));
-    }
     let key = crate::cmd::verify::load_vkey(vkey)?;
     let cid = content_id(a.file.as_deref(), a.id.as_deref())?;
     let m = crate::source::LogSource::mirror(location)?;

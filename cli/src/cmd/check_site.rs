@@ -14,10 +14,10 @@ use verifier::range::{verify_range, Range, RangeProof};
 use verifier::source::Site;
 use verifier::{TreeSize, VerifierKey};
 
-use crate::client::Client;
 use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::proof::{verified_checkpoint, verified_dataset_version};
 use crate::exit::{Exit, Failure, OrExit};
+use crate::mirror::Routes;
 
 /// One dataset version's answer.
 pub struct SiteCount {
@@ -30,7 +30,7 @@ pub struct SiteCount {
 
 /// The answer: present (exit 0), absent (1) or undecided (9), the evidence and the lines.
 pub fn check_site(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     site: &str,
     model: Option<&str>,
@@ -161,7 +161,7 @@ pub fn check_site(
 /// Verifies one dataset version's range proof for `site` against the `sources` its entry
 /// (at `index`, verified in the log) commits.
 fn site_count(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     site: &Site,
     index: u64,

@@ -27,12 +27,13 @@ use verifier::entry::{EntryBody, SetRef};
 use verifier::range::Range;
 use verifier::{ContentId, TreeSize, VerifierKey};
 
-use crate::client::{Client, PassagesAnswer, MAX_PASSAGE_QUERY};
+use crate::client::{PassagesAnswer, MAX_PASSAGE_QUERY};
 use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::check::{evidence_entry, CheckArgs};
 use crate::cmd::check_site::encode;
 use crate::cmd::proof::{verified_checkpoint, verified_entry};
 use crate::exit::{warn, Exit, Failure, OrExit};
+use crate::mirror::Routes;
 
 /// The flags of `prov check` that check a work by its passages (flattened into `CheckArgs`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -67,7 +68,7 @@ const ITEMS_SHOWN: usize = 20;
 
 /// The answer for `prov check --passages`: the exit code, the evidence and the lines.
 pub fn check_work(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     a: &CheckArgs,
 ) -> Result<(Exit, Value, Vec<String>), Failure> {
@@ -244,7 +245,7 @@ impl Summary {
 }
 
 /// The dataset versions to check, each entry fetched and verified against the checkpoint.
-fn scope(client: &Client, key: &VerifierKey, a: &CheckArgs) -> Result<Scope, Failure> {
+fn scope(client: &impl Routes, key: &VerifierKey, a: &CheckArgs) -> Result<Scope, Failure> {
     if let Some(m) = &a.model {
         let (ve, cp) = verified_checkpoint(client, key, m)?;
         let label = format!("{}/{}@{}", cp.publisher, cp.model, cp.checkpoint);
@@ -316,7 +317,7 @@ fn scope(client: &Client, key: &VerifierKey, a: &CheckArgs) -> Result<Scope, Fai
 /// Entry `index`, verified in the log, which must be the dataset version `label`: the version
 /// and its manifest root.
 fn version(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     index: u64,
     label: &str,
@@ -354,7 +355,7 @@ fn version(
 
 /// The work's passages in one version: one request per [`MAX_PASSAGE_QUERY`] ids, each answer's
 /// multi-range proof verified against the tree the version's entry commits.
-fn answer(client: &Client, v: &Version, pids: &[ContentId]) -> Result<Answer, Failure> {
+fn answer(client: &impl Routes, v: &Version, pids: &[ContentId]) -> Result<Answer, Failure> {
     let mut out = Answer {
         label: v.label.clone(),
         index: v.index,

@@ -24,6 +24,7 @@ use crate::cmd::attest::parse_dataset_label;
 use crate::cmd::publisher::Remote;
 use crate::cmd::verify::load_vkey;
 use crate::exit::{say, say_json, warn, Exit, Failure, OrExit, Outcome};
+use crate::mirror::Routes;
 use crate::witnessed::{witnessed_checkpoint, WitnessArgs};
 
 #[derive(Debug, clap::Subcommand)]
@@ -179,7 +180,7 @@ pub struct VerifiedEntry {
 
 /// Fetches entry `index` and its tlog-proof (against the latest checkpoint) and verifies both.
 pub fn verified_entry(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     index: u64,
 ) -> Result<VerifiedEntry, Failure> {
@@ -192,7 +193,7 @@ pub fn verified_entry(
 /// the returned proof carries that cosigned checkpoint. An entry the cosigned checkpoint does
 /// not cover yet is refused (exit 2).
 pub fn verified_entry_witnessed(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     index: u64,
     w: Option<&WitnessArgs>,
@@ -258,7 +259,7 @@ pub fn verified_entry_witnessed(
 /// The checkpoint entry `model` names (`PUBLISHER/MODEL[@CHECKPOINT]`, the latest without
 /// `@`), fetched and verified: the entry and its body.
 pub fn verified_checkpoint(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     model: &str,
 ) -> Result<(VerifiedEntry, verifier::entry::ModelCheckpoint), Failure> {
@@ -268,7 +269,7 @@ pub fn verified_checkpoint(
 /// [`verified_checkpoint`], proven against the latest cosigned checkpoint when `w` asks for
 /// cosignatures (see [`verified_entry_witnessed`]).
 pub fn verified_checkpoint_witnessed(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     model: &str,
     w: Option<&WitnessArgs>,
@@ -293,7 +294,7 @@ pub fn verified_checkpoint_witnessed(
 
 /// Entry `index`, fetched and verified, which must be a dataset version: its body.
 pub fn verified_dataset_version(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     index: u64,
 ) -> Result<verifier::entry::DatasetVersion, Failure> {
@@ -514,7 +515,7 @@ pub fn content_id(file: Option<&Path>, id: Option<&str>) -> Result<ContentId, Fa
 /// A dataset version's membership proof for `cid`, verified against the version's entry (itself
 /// verified in the log): returns the proof, whether `cid` is included, and the entry.
 pub fn dataset_proof(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     label: &str,
     index: Option<u64>,
@@ -594,7 +595,7 @@ fn set(a: &SetArgs) -> Outcome {
 
 /// The index of a model's checkpoint entry: the one named `checkpoint`, or the latest.
 pub fn checkpoint_index(
-    client: &Client,
+    client: &impl Routes,
     model: &str,
     checkpoint: Option<&str>,
 ) -> Result<u64, Failure> {

@@ -1089,15 +1089,25 @@ pub fn compliance_figures(
     let bundle: ComplianceBundle = serde_json::from_slice(&client.get_bytes(&path)?)
         .or_exit(Exit::Server, format!("GET {path}: not a compliance bundle"))?;
     let tiles = Tiles::Server(Client::new(client.base())?, client.base().to_string());
+    compliance_figures_of(&bundle, key, index, checks, &tiles, &format!("GET {path}"))
+}
+
+/// [`compliance_figures`] of a bundle at hand (`from`: where it came from, in words), its
+/// completeness checked against `tiles` (the service's, or a static mirror's).
+pub fn compliance_figures_of(
+    bundle: &ComplianceBundle,
+    key: &VerifierKey,
+    index: u64,
+    checks: &SiteCheckArgs,
+    tiles: &Tiles,
+    from: &str,
+) -> Result<crate::cmd::report::ComplianceFigures, Failure> {
     let sites = SiteCheck::Online(checks.site_keys_base.clone());
-    let ev = evaluate(&bundle, key, Some(&tiles), &Policy::default(), &sites)?;
+    let ev = evaluate(bundle, key, Some(tiles), &Policy::default(), &sites)?;
     if ev.model.index != index {
         return Err(Failure::msg(
             Exit::Invalid,
-            format!(
-                "GET {path} answered with the bundle of entry {}",
-                ev.model.index
-            ),
+            format!("{from} is the bundle of entry {}", ev.model.index),
         ));
     }
     let violations = match &ev.report.verdict {

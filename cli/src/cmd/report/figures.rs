@@ -18,10 +18,10 @@ use verifier::set::SetRootBuilder;
 use verifier::source::SourceKey;
 use verifier::{Digest, VerifierKey};
 
-use crate::client::Client;
 use crate::cmd::proof::verified_dataset_version;
 use crate::exit::{Exit, Failure, OrExit};
 use crate::logread;
+use crate::mirror::Routes;
 
 /// A committed set: its root and size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ pub struct DatasetFigures {
 /// Computes a dataset version's figures: verifies its entry (index `index`, which must commit
 /// `want_root`), streams its leaves with metadata and checks them against what it commits.
 pub fn dataset_figures(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     index: u64,
     want_root: &Digest,
@@ -80,7 +80,7 @@ pub fn dataset_figures(
     let mut stats = StatsBuilder::with_max_hosts(usize::MAX);
     // (source key, cid) -> size: the source leaves.
     let mut source_leaves: BTreeMap<(SourceKey, [u8; 32]), u64> = BTreeMap::new();
-    let found = logread::set_leaves_with_meta(client, &dv.manifest_root, |item| {
+    let found = logread::set_leaves_with_meta(client.leaves(), &dv.manifest_root, |item| {
         let (leaf, n) = (&item.leaf, builder.size().0);
         builder.push(leaf).or_exit(
             Exit::Invalid,

@@ -9,7 +9,14 @@
 //! ledger cannot know (private datasets, user data, synthetic data, the crawler's name and
 //! behaviour) is left for the provider to fill in, and the report says so.
 //!
-//! Exit 0: written; 2: a proof or a recomputed root does not verify; 3, 4: the server.
+//! With `--tiles LOCATION` (and `--vkey`), everything is read from a static mirror of the log
+//! (`crate::mirror`); the compliance section then needs the checkpoint's compliance bundle as
+//! `--bundle FILE` (a mirror holds no bundles: `prov proof compliance` writes one), verified
+//! with its completeness checked against the mirror.
+//!
+//! Exit 0: written; 2: a proof or a recomputed root does not verify (or `--tiles` without
+//! `--bundle`); 3, 4: the server (3: a mirror that lacks an object the summary needs, or whose
+//! object does not hash to what the log commits).
 
 pub mod figures;
 pub mod markdown;
@@ -22,11 +29,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use verifier::VerifierKey;
 
-use crate::client::Client;
 use crate::cmd::proof::{verified_checkpoint, KeyArg};
 use crate::cmd::publisher::Remote;
 use crate::cmd::report::figures::{dataset_figures, Counts, DatasetFigures};
 use crate::exit::{say, Exit, Failure, OrExit, Outcome};
+use crate::mirror::Routes;
 
 /// The `format` of a summary's JSON.
 pub const FORMAT: &str = "prov-training-summary/1";
@@ -74,6 +81,13 @@ pub struct TrainingSummaryArgs {
     /// falls short.
     #[command(flatten)]
     pub witnesses: crate::witnessed::WitnessArgs,
+    /// Read the log from a static mirror (needs --vkey and --bundle).
+    #[command(flatten)]
+    pub tiles: crate::source::TilesArg,
+    /// With --tiles: the model checkpoint's compliance bundle (`prov proof compliance`), whose
+    /// verdict fills the compliance section; its completeness is checked against the mirror.
+    #[arg(long, value_name = "FILE", requires = "tiles")]
+    pub bundle: Option<PathBuf>,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -180,14 +194,21 @@ pub fn run(cmd: &ReportCmd) -> Outcome {
 }
 
 fn training_summary(a: &TrainingSummaryArgs) -> Outcome {
-    let client = a.remote.client()?;
-    let key = a.key.key(&client)?;
-    crate::witnessed::anchor_to_cosigned(
-        || client.get_text("/checkpoint.cosigned"),
-        &key,
-        &a.witnesses,
-    )?;
-    let summary = build(&client, &key, &a.model, a.sme, &a.checks)?;
+    let summary = match &a.tiles.tiles {
+        Some(location) => from_mirror(a, location)?,
+        None => {
+            let client = a.remote.client()?;
+            let key = a.key.key(&client)?;
+            crate::witnessed::anchor_to_cosigned(
+                || client.get_text("/checkpoint.cosigned"),
+                &key,
+                &a.witnesses,
+            )?;
+            build(&client, &key, &a.model, a.sme, &|i| {
+                crate::cmd::verify::compliance_figures(&client, &key, i, &a.checks)
+            })?
+        }
+    };
     let format = if a.remote.json {
         &Format::Json
     } else {
@@ -205,13 +226,50 @@ fn training_summary(a: &TrainingSummaryArgs) -> Outcome {
     Ok(Exit::Ok)
 }
 
-/// Computes a model checkpoint's summary from the ledger at `client`.
+/// The summary read from the static mirror at `location`: every entry, set and source tree
+/// from its objects, the compliance figures from `--bundle`.
+fn from_mirror(a: &TrainingSummaryArgs, location: &str) -> Result<Summary, Failure> {
+    let (Some(vkey), Some(bundle_file)) = (&a.key.vkey, &a.bundle) else {
+        return Err(Failure::msg(
+            Exit::Invalid,
+            "--tiles needs --vkey (a mirror announces no key) and --bundle FILE (a mirror holds \
+             no compliance bundles: `prov proof compliance` writes one)",
+        ));
+    };
+    let key = crate::cmd::verify::load_vkey(vkey)?;
+    let source = crate::source::LogSource::mirror(location)?;
+    crate::witnessed::anchor_to_cosigned(
+        || source.get_text("checkpoint.cosigned"),
+        &key,
+        &a.witnesses,
+    )?;
+    let m = crate::mirror::Mirror::open(&source, &key)?;
+    let bundle: verifier::compliance::ComplianceBundle = serde_json::from_slice(
+        &std::fs::read(bundle_file)
+            .or_exit(Exit::Local, format!("reading {}", bundle_file.display()))?,
+    )
+    .or_exit(
+        Exit::Invalid,
+        format!("{}: not a compliance bundle", bundle_file.display()),
+    )?;
+    let tiles = crate::cmd::verify::Tiles::Mirror(crate::source::LogSource::mirror(location)?);
+    let from = bundle_file.display().to_string();
+    build(&m, &key, &a.model, a.sme, &|i| {
+        crate::cmd::verify::compliance_figures_of(&bundle, &key, i, &a.checks, &tiles, &from)
+    })
+}
+
+/// The compliance figures of the model checkpoint entry at an index.
+pub type ComplianceOf<'a> = &'a dyn Fn(u64) -> Result<ComplianceFigures, Failure>;
+
+/// Computes a model checkpoint's summary from the ledger at `client` (the service, or a static
+/// mirror), the compliance section by `compliance`.
 pub fn build(
-    client: &Client,
+    client: &impl Routes,
     key: &VerifierKey,
     model: &str,
     sme: bool,
-    checks: &crate::cmd::verify::SiteCheckArgs,
+    compliance: ComplianceOf<'_>,
 ) -> Result<Summary, Failure> {
     let (ve, cp) = verified_checkpoint(client, key, model)?;
     let index = ve.index;
@@ -236,7 +294,7 @@ pub fn build(
     for d in &mut datasets {
         d.hosts.retain(|h| listed.contains(h.value.as_str()));
     }
-    let compliance = crate::cmd::verify::compliance_figures(client, key, index, checks)?;
+    let compliance = compliance(index)?;
     Ok(Summary {
         format: FORMAT.to_string(),
         template: TEMPLATE.to_string(),

@@ -70,7 +70,7 @@ pub fn run(a: &SummaryArgs) -> Outcome {
         &key,
         &claimed.model.label,
         claimed.scraped.sme,
-        &a.checks,
+        &|i| crate::cmd::verify::compliance_figures(&client, &key, i, &a.checks),
     )?;
     let (want_v, got_v) = (
         serde_json::to_value(&claimed).or_exit(Exit::Local, "json")?,
