@@ -156,6 +156,24 @@ impl LogSource {
         )
     }
 
+    /// The mirror's `checkpoint.cosigned`, for a witness policy: without it the policy cannot
+    /// be met (exit 2, as a cosigned checkpoint with too few cosignatures).
+    pub fn cosigned_note(&self) -> Result<String, Failure> {
+        match self.get("checkpoint.cosigned")? {
+            Some(b) => {
+                String::from_utf8(b).or_exit(Exit::Invalid, "checkpoint.cosigned: not UTF-8")
+            }
+            None => Err(Failure::msg(
+                Exit::Invalid,
+                format!(
+                    "{} has no checkpoint.cosigned: no witness cosigned it, so the witness policy \
+                     (--min-witnesses) cannot be met",
+                    self.describe()
+                ),
+            )),
+        }
+    }
+
     fn missing(&self, path: &str) -> Failure {
         Failure::msg(
             self.missing_exit(),

@@ -95,11 +95,7 @@ pub fn run(a: &CheckArgs) -> Outcome {
         };
         let key = crate::cmd::verify::load_vkey(vkey)?;
         let source = crate::source::LogSource::mirror(location)?;
-        crate::witnessed::anchor_to_cosigned(
-            || source.get_text("checkpoint.cosigned"),
-            &key,
-            &a.witnesses,
-        )?;
+        crate::witnessed::anchor_to_cosigned(|| source.cosigned_note(), &key, &a.witnesses)?;
         let m = crate::mirror::Mirror::open(&source, &key)?;
         return answer(a, &m, &key);
     }
@@ -404,7 +400,7 @@ fn check_mirror(a: &CheckArgs, location: &str) -> Outcome {
     // With witness flags, the mirror's `checkpoint.cosigned` (k cosignatures checked) is the
     // checkpoint everything is proven against, as for the service's readers.
     let vc = if a.witnesses.min_witnesses > 0 || !a.witnesses.witnesses.is_empty() {
-        let note = m.get_text("checkpoint.cosigned")?;
+        let note = m.cosigned_note()?;
         crate::witnessed::witnessed(&note, &key, &a.witnesses)?;
         logread::verify_checkpoint(&note, &key)?
     } else {

@@ -238,11 +238,7 @@ fn from_mirror(a: &TrainingSummaryArgs, location: &str) -> Result<Summary, Failu
     };
     let key = crate::cmd::verify::load_vkey(vkey)?;
     let source = crate::source::LogSource::mirror(location)?;
-    crate::witnessed::anchor_to_cosigned(
-        || source.get_text("checkpoint.cosigned"),
-        &key,
-        &a.witnesses,
-    )?;
+    crate::witnessed::anchor_to_cosigned(|| source.cosigned_note(), &key, &a.witnesses)?;
     let m = crate::mirror::Mirror::open(&source, &key)?;
     let bundle: verifier::compliance::ComplianceBundle = serde_json::from_slice(
         &std::fs::read(bundle_file)
