@@ -1,6 +1,9 @@
 // Every request the explorer makes goes through here, to the server's own origin only: the C2SP
 // read path (/checkpoint, /tile/...) and the JSON read API under /v1/. Route knowledge lives in this
-// file alone, so a change in the API is a change here.
+// file alone, so a change in the API is a change here. With a static mirror set (mirror.js), the
+// same routes are answered from the mirror's objects instead.
+
+import { mirrorApi, mirrorSetting } from './mirror.js';
 
 export class ApiError extends Error {
   constructor(status, problem, url) {
@@ -77,7 +80,7 @@ export async function orNull(p) {
   }
 }
 
-export const api = {
+const service = {
   checkpoint: () => text('/checkpoint'),
   /** The latest checkpoint k of the log's witnesses cosigned (404 without witnesses). */
   checkpointCosigned: () => text('/checkpoint.cosigned'),
@@ -133,3 +136,11 @@ export const api = {
   compliance: (index) => json(`/v1/compliance/${enc(index)}`),
   submitEntry: (entry) => postJson('/v1/entries', entry),
 };
+
+const mirror = mirrorSetting();
+
+/**
+ * The routes the pages read: this service's, or with a mirror set ("Read the log from" on the log
+ * page) the same functions answered from the static mirror (mirror.js), checked the same way.
+ */
+export const api = mirror ? mirrorApi(mirror.url, mirror.vkey, ApiError) : service;

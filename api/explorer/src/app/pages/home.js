@@ -5,6 +5,9 @@ import { latestCheckpoint, logInfo, pinKey, unpinKey, checkConsistency, witnessP
 import { recentEntries } from '../logscan.js';
 import { entryRows, ENTRY_HEADERS } from '../entryview.js';
 import { toBase64, toHex } from '../../lib/bytes.js';
+import { api } from '../api.js';
+import { mirrorSetting, setMirror, forgetMirror } from '../mirror.js';
+import { TileReader } from '../../lib/tiles.js';
 
 export async function render(root, { alive }) {
   root.append(h('h1', null, 'The log'));
@@ -12,7 +15,7 @@ export async function render(root, { alive }) {
   try {
     log = await logInfo();
   } catch (e) {
-    root.append(errorBox(`No verifier key: ${e.message}`), pinForm(null, true));
+    root.append(errorBox(`No verifier key: ${e.message}`), pinForm(null, true), sourceSection(true));
     return;
   }
   const latest = await latestCheckpoint({ fresh: true });
@@ -25,7 +28,9 @@ export async function render(root, { alive }) {
       dl([
         ['Origin', h('code', null, log.origin)],
         ['Verifier key', h('code', { class: 'hash', id: 'vkey' }, log.vkey)],
-        log.pinned ? ['Key source', h('span', null, 'pinned by you in this browser', log.served && log.served !== log.vkey ? h('strong', null, ' (differs from the key this server announces)') : null)] : ['Key source', 'announced by this server (pin a key you obtained elsewhere below)'],
+        mirrorSetting() ? ['Read from', h('span', { id: 'read-from' }, 'the static mirror at ', h('code', null, mirrorSetting().url))] : null,
+        mirrorSetting() ? ['Tiles', h('span', { id: 'tiles-root' }, badge('pending'))] : null,
+        log.pinned ? ['Key source', h('span', null, 'pinned by you in this browser', log.served && log.served !== log.vkey ? h('strong', null, ' (differs from the key this server announces)') : null)] : ['Key source', mirrorSetting() ? 'given by you with the mirror setting' : 'announced by this server (pin a key you obtained elsewhere below)'],
         ['Tree size', cp ? h('span', { id: 'cp-size' }, fmtInt(cp.size)) : '—'],
         ['Root hash', cp ? h('code', { class: 'hash', title: toHex(cp.root) }, toBase64(cp.root)) : '—'],
         ['Fetched at', fmtTime(new Date().toISOString())],
@@ -35,7 +40,22 @@ export async function render(root, { alive }) {
       pinForm(log, false),
     ),
     witnessSection(latest),
+    sourceSection(false),
   );
+  // From a mirror: its hash tiles must hash to the signed root (a tampered tile is caught here).
+  if (mirrorSetting() && cp) {
+    new TileReader(cp.size, (p) => api.tile(p))
+      .root()
+      .then((r) => (toBase64(r) === toBase64(cp.root) ? ['ok', 'hash to the signed root'] : ['bad', 'do not hash to the signed root']))
+      .catch((e) => ['bad', `unreadable: ${e.message}`])
+      .then(([state, text]) => {
+        const el = root.querySelector('#tiles-root');
+        if (el) {
+          el.replaceChildren(badge(state, state === 'ok' ? 'verified' : 'does not verify'), ` the mirror's hash tiles ${text}`);
+          el.dataset.state = state;
+        }
+      });
+  }
   checkConsistency(latest).then((c) => {
     const el = root.querySelector('#consistency');
     if (!el) return;
@@ -114,6 +134,49 @@ function witnessSection(latest) {
   }
   parts.push(witnessForm(policy));
   return section('Witnesses', ...parts);
+}
+
+/** "Read the log from: this service | a static mirror at URL" (kept in this browser). */
+function sourceSection(open) {
+  const m = mirrorSetting();
+  const url = h('input', { id: 'mirror-url', name: 'url', type: 'url', value: m?.url ?? '', spellcheck: 'false', style: 'width:100%' });
+  const vkey = h('input', { id: 'mirror-vkey', name: 'vkey', type: 'text', value: m?.vkey ?? '', spellcheck: 'false', style: 'width:100%' });
+  const service = h('input', { type: 'radio', name: 'source', id: 'source-service', value: 'service', checked: m ? null : '' });
+  const mirror = h('input', { type: 'radio', name: 'source', id: 'source-mirror', value: 'mirror', checked: m ? '' : null });
+  const msg = h('div', { role: 'status' });
+  return section(
+    'Read the log from',
+    h('p', { class: 'note', id: 'source-now' }, m ? `A static mirror at ${m.url}: the checkpoint, entries, inclusion and consistency proofs and dataset items are read from its objects and checked here; pages that need the service's dynamic API say so.` : 'This service.'),
+    h(
+      'details',
+      { open: open || null },
+      h('summary', null, 'Change where the log is read from'),
+      h(
+        'form',
+        {
+          id: 'source-form',
+          onsubmit: (ev) => {
+            ev.preventDefault();
+            try {
+              if (mirror.checked) setMirror(url.value, vkey.value);
+              else forgetMirror();
+              location.reload();
+            } catch (e) {
+              msg.replaceChildren(errorBox(`Not a usable mirror: ${e.message}`));
+            }
+          },
+        },
+        h('p', { class: 'row' }, service, h('label', { for: 'source-service' }, 'this service')),
+        h('p', { class: 'row' }, mirror, h('label', { for: 'source-mirror' }, 'a static mirror (prov serve --publish, behind HTTP with CORS)')),
+        h('label', { for: 'mirror-url' }, 'Mirror URL (http(s)://…, the prefix holding checkpoint and tile/)'),
+        url,
+        h('label', { for: 'mirror-vkey' }, 'The log\'s verifier key (a mirror announces none)'),
+        vkey,
+        h('p', { class: 'row' }, h('button', { type: 'submit', id: 'source-save' }, 'Use this')),
+        msg,
+      ),
+    ),
+  );
 }
 
 function witnessForm(policy) {

@@ -1,0 +1,313 @@
+// Reading the log from a static mirror instead of the service (issue 16; docs/explorer.md "Reading
+// from a static mirror"): the bucket `prov serve --publish` writes (docs/publishing.md), behind any
+// static HTTP(S) server that allows cross-origin GETs (a CDN, a bucket's website endpoint).
+//
+// The mirror answers, in place of the service, the routes whose answers static objects give:
+// the checkpoint (and checkpoint.cosigned), tiles, an entry by index (from its entry bundle), an
+// entry's tlog-proof and a consistency proof (computed here from the hash tiles), a dataset
+// version by name (found by reading the entry bundles: the log is the index) and an item of a
+// version (from `sets/<root>.leaves`: the leaf found with HTTP Range reads of 72-byte leaves, a
+// binary search, then the proof computed here from the whole object, which it needs: sibling
+// subtree roots are not published, so the leaves are downloaded whole under SET_CAP_BYTES).
+// Nothing here is trusted: every page checks these answers exactly as it checks the service's
+// (trust.js), against the checkpoint verified with the key given with the mirror. Every other
+// route needs the service's dynamic API and throws a MirrorUnsupported error that pages show.
+
+import { parseVkey } from '../lib/note.js';
+import { Blake3Set, inclusionProofOf } from '../lib/merkle.js';
+import { TileReader, entryTilePath, TILE_WIDTH } from '../lib/tiles.js';
+import { compare, fromUtf8, toBase64, toHex } from '../lib/bytes.js';
+import { SET_LEAF_LEN, formatCid, parseCid, setLeafHash } from '../lib/set.js';
+
+const MIRROR_KEY = 'prov-explorer.mirror';
+
+/** The largest set (leaves object) or metadata object downloaded whole: 64 MiB. */
+export const SET_CAP_BYTES = 64 * 1024 * 1024;
+/** The most entries read to find a dataset version by name (256 entry bundles). */
+export const SCAN_CAP_ENTRIES = 65536;
+
+/** The reader's mirror setting: {url, vkey}, or null (read from this service). */
+export function mirrorSetting() {
+  try {
+    const m = JSON.parse(localStorage.getItem(MIRROR_KEY) ?? 'null');
+    if (m && typeof m.url === 'string' && typeof m.vkey === 'string') return { url: m.url, vkey: m.vkey };
+  } catch {
+    /* storage disabled, or not ours */
+  }
+  return null;
+}
+
+/**
+ * Reads the log from the static mirror at `url` (http or https) from now on, with the log's
+ * verifier key `vkey` (a mirror announces none). Takes effect on the next page load.
+ */
+export function setMirror(url, vkey) {
+  let u;
+  try {
+    u = new URL(String(url).trim());
+  } catch {
+    throw new Error('the mirror must be an http(s):// URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('the mirror must be an http(s):// URL');
+  parseVkey(String(vkey).trim());
+  localStorage.setItem(MIRROR_KEY, JSON.stringify({ url: u.href.replace(/\/+$/, ''), vkey: String(vkey).trim() }));
+}
+
+export function forgetMirror() {
+  localStorage.removeItem(MIRROR_KEY);
+}
+
+/** What a static mirror cannot answer: the service's dynamic routes. */
+export class MirrorUnsupported extends Error {
+  constructor(what) {
+    super(`a static mirror cannot answer this (${what}): it needs the service's dynamic API. Switch "Read the log from" to this service on the log page, or use \`prov check --tiles\`.`);
+    this.name = 'MirrorUnsupported';
+    this.status = 501;
+  }
+}
+
+const W = BigInt(TILE_WIDTH);
+
+function splitBundle(b) {
+  const out = [];
+  let o = 0;
+  while (o < b.length) {
+    if (o + 2 > b.length) throw new Error('truncated entry bundle');
+    const n = (b[o] << 8) | b[o + 1];
+    if (o + 2 + n > b.length) throw new Error('truncated entry bundle');
+    out.push(b.slice(o + 2, o + 2 + n));
+    o += 2 + n;
+  }
+  return out;
+}
+
+function sizeOf(note) {
+  const line = String(note).split('\n')[1] ?? '';
+  if (!/^(0|[1-9][0-9]*)$/.test(line)) throw new Error('the mirror\'s checkpoint has no size line');
+  return BigInt(line);
+}
+
+/**
+ * The route functions of `api` (api.js) answered from the mirror at `base` with key `vkey`;
+ * `ApiError` is api.js's error class (a 404 is one, as from the service).
+ */
+export function mirrorApi(base, vkey, ApiError) {
+  const url = (path) => `${base}/${path}`;
+  async function get(path, init = {}) {
+    const res = await fetch(url(path), { credentials: 'omit', ...init });
+    if (res.status === 404 || res.status === 403) throw new ApiError(404, { title: 'not-found', detail: `the mirror has no ${path}` }, url(path));
+    if (!res.ok) throw new ApiError(res.status, { title: 'mirror', detail: `the mirror answered ${res.status} for ${path}` }, url(path));
+    return res;
+  }
+  async function bytes(path, init) {
+    return new Uint8Array(await (await get(path, init)).arrayBuffer());
+  }
+  const text = async (path) => (await get(path, { cache: 'no-cache' })).text();
+  /** Bytes [a, b] (inclusive) of `path` by an HTTP Range request (a full answer is cut). */
+  async function range(path, a, b) {
+    const res = await get(path, { headers: { range: `bytes=${a}-${b}` } });
+    const got = new Uint8Array(await res.arrayBuffer());
+    if (res.status === 206) return got;
+    return got.slice(a, b + 1);
+  }
+
+  const tiles = new Map();
+  const tile = (path) => {
+    if (!tiles.has(path)) {
+      const p = bytes(path);
+      tiles.set(path, p);
+      p.catch(() => tiles.delete(path));
+    }
+    return tiles.get(path);
+  };
+  let latest = null;
+  const checkpoint = () => {
+    if (!latest) {
+      latest = text('checkpoint');
+      latest.catch(() => (latest = null));
+    }
+    return latest;
+  };
+
+  /** Entries [0, size) of the mirror's latest tree, decoded (bounded by SCAN_CAP_ENTRIES). */
+  let scanned = null;
+  const scan = () => {
+    if (!scanned) {
+      scanned = (async () => {
+        const size = sizeOf(await checkpoint());
+        if (size > BigInt(SCAN_CAP_ENTRIES)) throw new MirrorUnsupported(`finding an entry by name in a log of more than ${SCAN_CAP_ENTRIES} entries`);
+        const out = [];
+        for (let t = 0n; t * W < size; t++) {
+          const rest = size - t * W;
+          const w = rest >= W ? TILE_WIDTH : Number(rest);
+          splitBundle(await tile(entryTilePath(t, w)))
+            .slice(0, w)
+            .forEach((b, j) => {
+              let entry = null;
+              try {
+                entry = JSON.parse(fromUtf8(b));
+              } catch {
+                entry = null;
+              }
+              out.push({ index: Number(t * W + BigInt(j)), entry });
+            });
+        }
+        return out;
+      })();
+      scanned.catch(() => (scanned = null));
+    }
+    return scanned;
+  };
+
+  async function version(pub, name, v) {
+    const hit = (await scan()).filter((e) => e.entry?.type === 'dataset_version' && e.entry.publisher === pub && e.entry.dataset === name && e.entry.version === v);
+    if (hit.length === 0) throw new ApiError(404, { title: 'not-found', detail: `no dataset version ${pub}/${name}@${v} in the mirror's log` }, base);
+    const { index, entry } = hit[0];
+    return { ...entry, label: `${pub}/${name}@${v}`, index, entry_index: index };
+  }
+
+  /** The note of the checkpoint of `size` the mirror holds (its latest, or its cosigned one). */
+  async function noteOfSize(size) {
+    const note = await checkpoint();
+    if (size === undefined || sizeOf(note) === BigInt(size)) return note;
+    try {
+      const cosigned = await text('checkpoint.cosigned');
+      if (sizeOf(cosigned) === BigInt(size)) return cosigned;
+    } catch {
+      /* none */
+    }
+    throw new ApiError(404, { title: 'not-found', detail: `the mirror holds no checkpoint of size ${size}` }, base);
+  }
+
+  /** A set leaf as JSON ({cid, size, meta hex}) from its 72 bytes. */
+  const leafJson = (b) => ({
+    cid: formatCid(b.slice(0, 32)),
+    size: Number(new DataView(b.buffer, b.byteOffset + 32, 8).getBigUint64(0)),
+    meta: toHex(b.slice(40, 72)),
+  });
+
+  async function item(pub, name, v, cid) {
+    const d = await version(pub, name, v);
+    const want = parseCid(cid);
+    const n = Number(d.item_count);
+    const path = `sets/${d.manifest_root}.leaves`;
+    // The leaf, by a binary search of Range reads (the leaves are sorted by cid).
+    let lo = 0;
+    let hi = n;
+    let found = -1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const leaf = await range(path, mid * SET_LEAF_LEN, mid * SET_LEAF_LEN + SET_LEAF_LEN - 1);
+      const c = compare(leaf.slice(0, 32), want);
+      if (c === 0) {
+        found = mid;
+        break;
+      }
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (n * SET_LEAF_LEN > SET_CAP_BYTES) {
+      throw new MirrorUnsupported(`a proof in a set of ${n} leaves: the proof needs the whole ${Math.round((n * SET_LEAF_LEN) / 1048576)} MiB leaves object, over this page's ${SET_CAP_BYTES / 1048576} MiB cap (the ranged reads ${found >= 0 ? `found it at leaf ${found}` : 'did not find it'}, unverified)`);
+    }
+    // The proof: computed from the whole leaves object, checked by the page against the root the
+    // version's entry commits (a tampered object fails there).
+    const all = await bytes(path);
+    if (all.length !== n * SET_LEAF_LEN) throw new Error(`${path} holds ${all.length} bytes, the version commits ${n} leaves of ${SET_LEAF_LEN}`);
+    const leaves = [];
+    for (let i = 0; i < n; i++) leaves.push(all.slice(i * SET_LEAF_LEN, (i + 1) * SET_LEAF_LEN));
+    const hashes = leaves.map((b) => setLeafHash(b));
+    const proofAt = (i) => ({ index: i, leaf: leafJson(leaves[i]), path: inclusionProofOf(Blake3Set, hashes, i).map(toHex) });
+    if (found < 0) {
+      const excluded = { id: cid, tree_size: n };
+      if (lo > 0) excluded.left = proofAt(lo - 1);
+      if (lo < n) excluded.right = proofAt(lo);
+      throw new ApiError(404, { title: 'item-not-found', detail: `${cid} is not in ${d.label}`, exclusion: { excluded } }, url(path));
+    }
+    let meta = null;
+    try {
+      const m = await bytes(`sets/${d.manifest_root}.meta`);
+      if (m.length <= SET_CAP_BYTES) {
+        const line = fromUtf8(m).split('\n')[found];
+        meta = line ? JSON.parse(line) : null;
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    }
+    const p = proofAt(found);
+    return { dataset: d.label, entry_index: d.index, manifest_root: d.manifest_root, item_count: n, leaf: p.leaf, meta, proof: { included: { tree_size: n, ...p } } };
+  }
+
+  /** RFC 6962 SUBPROOF from the tree of `m` leaves to the tree of `n`, from the tiles. */
+  async function consistency(m, n) {
+    const reader = new TileReader(n, tile);
+    const split = (k) => {
+      let s = 1n;
+      while (s << 1n < k) s <<= 1n;
+      return s;
+    };
+    const rec = async (m, lo, hi, b) => {
+      if (m === hi - lo) return b ? [] : [await reader.rangeHash(lo, hi)];
+      const k = split(hi - lo);
+      if (m <= k) return [...(await rec(m, lo, lo + k, b)), await reader.rangeHash(lo + k, hi)];
+      return [...(await rec(m - k, lo + k, hi, false)), await reader.rangeHash(lo, lo + k)];
+    };
+    return rec(m, 0n, n, true);
+  }
+
+  const unsupported = (what) => () => Promise.reject(new MirrorUnsupported(what));
+  return {
+    mirror: base,
+    checkpoint,
+    checkpointCosigned: () => text('checkpoint.cosigned'),
+    tile,
+    health: async () => {
+      const note = await checkpoint();
+      return { status: 'mirror', origin: note.split('\n')[0], verifier_key: vkey, tree_size: Number(sizeOf(note)), mirror: base };
+    },
+    entry: async (index) => {
+      const i = BigInt(index);
+      const size = sizeOf(await checkpoint());
+      if (i >= size) throw new ApiError(404, { title: 'not-found', detail: `entry ${index} is beyond the mirror's checkpoint` }, base);
+      const t = i / W;
+      const rest = size - t * W;
+      const w = rest >= W ? TILE_WIDTH : Number(rest);
+      const b = splitBundle(await tile(entryTilePath(t, w)))[Number(i % W)];
+      const canonical = fromUtf8(b);
+      let entry = null;
+      try {
+        entry = JSON.parse(canonical);
+      } catch {
+        entry = null;
+      }
+      return { index: Number(i), canonical, entry, type: entry?.type };
+    },
+    entryProof: async (index, size) => {
+      const note = await noteOfSize(size);
+      const n = sizeOf(note);
+      const proof = await new TileReader(n, tile).inclusionProof(BigInt(index));
+      return ['c2sp.org/tlog-proof@v1', `index ${index}`, ...proof.map(toBase64), '', note].join('\n');
+    },
+    consistency: async (old, size) => {
+      const hashes = await consistency(BigInt(old), BigInt(size));
+      return { old_size: Number(old), new_size: Number(size), hashes: hashes.map(toHex) };
+    },
+    datasetVersion: (pub, name, v) => version(pub, name, v),
+    item,
+    publisher: unsupported('a publisher by name'),
+    datasets: unsupported('the list of dataset versions'),
+    datasetsOf: unsupported('the list of dataset versions'),
+    datasetVersions: unsupported('the list of dataset versions'),
+    setLeaves: unsupported('pages of a set\'s leaves'),
+    stats: unsupported('a version\'s statistics'),
+    versionSite: unsupported('a site\'s range proof'),
+    site: unsupported('a site\'s range proofs'),
+    versionPassages: unsupported('passage proofs'),
+    passageLeaves: unsupported('a passage tree\'s leaves'),
+    setProof: unsupported('a set proof by root'),
+    content: unsupported('the content index'),
+    optouts: unsupported('the opt-out index'),
+    modelCheckpoints: unsupported('a model\'s checkpoints'),
+    compliance: unsupported('a compliance bundle'),
+    submitEntry: unsupported('submitting an entry'),
+  };
+}

@@ -1,0 +1,186 @@
+// Issue 16: the explorer reads the log from a static mirror. A real `prov serve --demo --publish
+// file://DIR` writes the mirror, then is STOPPED. A small static HTTP server (below: plain files,
+// CORS, single HTTP Range requests) serves the explorer's built files on one loopback origin and
+// the mirror on another, as a CDN would. In Chromium, the reader sets "Read the log from: a static
+// mirror" with the log's key on the log page; the checkpoint verifies and the mirror's tiles hash
+// to its root, an entry's inclusion proof (computed in the page from the tiles) verifies, a demo
+// licence is proven in spdx-archive/licences@2 (its leaf found with Range reads of
+// sets/<root>.leaves, the proof computed from the leaves) and the Beerware text proven absent from
+// it; a page that needs the service's dynamic API says a mirror cannot answer it. A second mirror
+// with one flipped bit in a hash tile is shown as failing: tiles and the entry proof.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { launchBrowser, newPage, shot, startServer, visit, REPO } from './harness.js';
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.txt': 'text/plain' };
+
+/**
+ * Serves `root` on a free loopback port: GET and HEAD of plain files, `Range: bytes=A-B` (one
+ * range, 206), CORS for any origin (the Range header allowed, preflights answered). Returns
+ * {url, close()}.
+ */
+async function staticServer(root) {
+  const server = createServer((req, res) => {
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-allow-headers', 'range, cache-control, if-none-match, if-modified-since');
+    res.setHeader('access-control-expose-headers', 'content-range, content-length, accept-ranges');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
+    if (path.startsWith('..')) {
+      res.writeHead(400).end();
+      return;
+    }
+    let file = join(root, path || 'index.html');
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const size = statSync(file).size;
+    const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (m) {
+      const a = Number(m[1]);
+      const b = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+      if (a > b || a >= size) {
+        res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+        return;
+      }
+      res.writeHead(206, { 'content-type': type, 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${size}`, 'accept-ranges': 'bytes' });
+      if (req.method === 'HEAD') res.end();
+      else createReadStream(file, { start: a, end: b }).pipe(res);
+      return;
+    }
+    res.writeHead(200, { 'content-type': type, 'content-length': size, 'accept-ranges': 'bytes', 'cache-control': 'no-cache' });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const ranges = [];
+  server.on('request', (req) => {
+    if (req.headers.range) ranges.push(req.url);
+  });
+  return { url: `http://127.0.0.1:${server.address().port}`, ranges, close: () => new Promise((r) => server.close(r)) };
+}
+
+let dir;
+let browser;
+let site;
+let good;
+let bad;
+let vkey;
+let treeSize;
+
+const licence = (id) =>
+  readFileSync(join(REPO, 'cli/demo/spdx-licences.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((v) => v.id === id).text;
+const cidOf = (text) => `blake3:${Buffer.from(blake3(Buffer.from(text, 'utf8'))).toString('hex')}`;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'prov-mirror-browser-'));
+  const mirror = join(dir, 'mirror');
+  const log = await startServer(['--demo', '--publish', `file://${mirror}`]);
+  vkey = log.vkey;
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const h = await (await fetch(`${log.url}/healthz`)).json();
+    if (h.publish?.lag_entries === 0 && h.publish?.published_size === h.tree_size) {
+      treeSize = h.tree_size;
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`never published: ${JSON.stringify(h)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await log.stop();
+  // A copy with one bit flipped in the hash of leaf 0 (the sibling on entry 1's audit path).
+  const tampered = join(dir, 'tampered');
+  cpSync(mirror, tampered, { recursive: true });
+  const level0 = readdirSync(join(tampered, 'tile/0'), { recursive: true })
+    .map((f) => join(tampered, 'tile/0', String(f)))
+    .filter((f) => statSync(f).isFile())
+    .sort()[0];
+  const b = readFileSync(level0);
+  b[0] ^= 1;
+  writeFileSync(level0, b);
+  site = await staticServer(join(REPO, 'api/explorer/dist'));
+  good = await staticServer(mirror);
+  bad = await staticServer(tampered);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  await good?.close();
+  await bad?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function useMirror(p, url) {
+  await visit(p, site.url, '#/', 'home');
+  const details = await p.$('section:has(#source-form) details');
+  if (details) await details.evaluate((d) => (d.open = true));
+  await p.check('#source-mirror');
+  await p.fill('#mirror-url', url);
+  await p.fill('#mirror-vkey', vkey);
+  await Promise.all([p.waitForEvent('load'), p.click('#source-save')]);
+  await p.waitForSelector('body[data-ready="home"]');
+}
+
+const settled = (p, sel) => p.waitForSelector(`${sel}:not([data-state="pending"])`, { timeout: 30000 }).then(() => p.getAttribute(sel, 'data-state'));
+
+test('the explorer reads a static mirror with the service stopped: checkpoint, entry, dataset membership', async () => {
+  const p = await newPage(browser.context, site.url);
+  await useMirror(p, good.url);
+  assert.equal(await p.getAttribute('#checkpoint-badge .badge', 'data-state'), 'ok');
+  assert.equal(await p.textContent('#cp-size'), String(treeSize));
+  assert.match(await p.textContent('#read-from'), /static mirror/);
+  assert.equal(await settled(p, '#tiles-root'), 'ok');
+  await shot(p, 'mirror-home');
+
+  await visit(p, site.url, '#/entry/1', 'entry');
+  assert.equal(await settled(p, '#inclusion-badge .badge'), 'ok');
+
+  const mit = cidOf(licence('MIT'));
+  const before = good.ranges.length;
+  await visit(p, site.url, `#/dataset/spdx-archive/licences/2/item/${mit}`, 'dataset');
+  assert.equal(await p.getAttribute('#item-verdict .badge', 'data-state'), 'ok', await p.textContent('main'));
+  assert.equal(await p.getAttribute('#inclusion', 'data-state'), 'ok');
+  assert.ok(good.ranges.length > before, 'the leaf was looked up with Range requests');
+  assert.ok(good.ranges.every((u) => u.includes('/sets/')), good.ranges.join(' '));
+  await shot(p, 'mirror-item');
+
+  // Dropped from version 2: proven absent.
+  await visit(p, site.url, `#/dataset/spdx-archive/licences/2/item/${cidOf(licence('Beerware'))}`, 'dataset');
+  assert.equal(await p.getAttribute('#item-absent', 'data-state'), 'ok', await p.textContent('main'));
+
+  // A page that needs the dynamic API says so.
+  await visit(p, site.url, '#/optouts', 'optouts');
+  assert.match(await p.textContent('main'), /a static mirror cannot answer this/);
+  assert.deepEqual(p.pageErrors.filter((e) => !/static mirror/.test(e)), []);
+  // Nothing was asked of the explorer's own origin but its files.
+  assert.deepEqual(p.requests.filter((u) => u.startsWith(site.url) && !/\/(assets\/|$|#|index\.html|healthz)/.test(u.slice(site.url.length))), []);
+  await p.close();
+});
+
+test('a mirror with a flipped bit in a hash tile is shown as failing', async () => {
+  const p = await newPage(browser.context, site.url);
+  await useMirror(p, bad.url);
+  assert.equal(await p.getAttribute('#checkpoint-badge .badge', 'data-state'), 'ok', 'the signed note itself is intact');
+  assert.equal(await settled(p, '#tiles-root'), 'bad');
+  await shot(p, 'mirror-tampered-home');
+  await visit(p, site.url, '#/entry/1', 'entry');
+  assert.equal(await settled(p, '#inclusion-badge .badge'), 'bad');
+  await p.close();
+});
