@@ -6,17 +6,19 @@
 // to its root, an entry's inclusion proof (computed in the page from the tiles) verifies, a demo
 // licence is proven in spdx-archive/licences@2 (its leaf found with Range reads of
 // sets/<root>.leaves, the proof computed from the leaves) and the Beerware text proven absent from
-// it; a page that needs the service's dynamic API says a mirror cannot answer it. A second mirror
+// it; a compliance bundle the reader gives is verified against the mirror; a page that needs the
+// service's dynamic API says a mirror cannot answer it. A second mirror
 // with one flipped bit in a hash tile is shown as failing: tiles and the entry proof.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { blake3 } from '@noble/hashes/blake3.js';
-import { launchBrowser, newPage, shot, startServer, visit, REPO } from './harness.js';
+import { launchBrowser, newPage, provBin, shot, startServer, visit, REPO } from './harness.js';
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.txt': 'text/plain' };
 
@@ -78,6 +80,7 @@ let good;
 let bad;
 let vkey;
 let treeSize;
+let bundleFile;
 
 const licence = (id) =>
   readFileSync(join(REPO, 'cli/demo/spdx-licences.jsonl'), 'utf8')
@@ -102,6 +105,10 @@ before(async () => {
     if (Date.now() > deadline) throw new Error(`never published: ${JSON.stringify(h)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // The compliance bundle of licence-lm@ckpt-2, as a reader would keep it (a mirror holds none).
+  bundleFile = join(dir, 'bundle.json');
+  const r = spawnSync(provBin(), ['proof', 'compliance', '--model', 'open-models/licence-lm', '--checkpoint', 'ckpt-2', '--out', bundleFile, '--server', log.url], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`prov proof compliance: ${r.stdout}${r.stderr}`);
   await log.stop();
   // A copy with one bit flipped in the hash of leaf 0 (the sibling on entry 1's audit path).
   const tampered = join(dir, 'tampered');
@@ -164,6 +171,16 @@ test('the explorer reads a static mirror with the service stopped: checkpoint, e
   // Dropped from version 2: proven absent.
   await visit(p, site.url, `#/dataset/spdx-archive/licences/2/item/${cidOf(licence('Beerware'))}`, 'dataset');
   assert.equal(await p.getAttribute('#item-absent', 'data-state'), 'ok', await p.textContent('main'));
+
+  // A compliance bundle the reader gives, verified against the mirror (completeness from its tiles).
+  await visit(p, site.url, '#/model/open-models/licence-lm/ckpt-2', 'model');
+  await p.waitForSelector('#bundle-wanted');
+  await p.setInputFiles('#bundle-file', bundleFile);
+  await p.waitForSelector('#compliance-badge .badge[data-state="compliant"]', { timeout: 30000 }).catch(async (e) => {
+    throw new Error(`${e.message}\n${await p.textContent('main')}`);
+  });
+  assert.equal(await p.getAttribute('#entry-badge .badge', 'data-state'), 'ok');
+  await shot(p, 'mirror-compliance');
 
   // A page that needs the dynamic API says so.
   await visit(p, site.url, '#/optouts', 'optouts');

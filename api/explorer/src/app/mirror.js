@@ -57,6 +57,18 @@ export function forgetMirror() {
   localStorage.removeItem(MIRROR_KEY);
 }
 
+/** Compliance bundles the reader gave this page (by model checkpoint entry index). */
+const given = new Map();
+
+/**
+ * A compliance bundle the reader has (`prov proof compliance` writes one; a mirror holds none),
+ * for the model checkpoint at `index`: the checkpoint page then verifies it as the service's,
+ * its completeness checked against the mirror's tiles.
+ */
+export function giveBundle(index, bundle) {
+  given.set(Number(index), bundle);
+}
+
 /** What a static mirror cannot answer: the service's dynamic routes. */
 export class MirrorUnsupported extends Error {
   constructor(what) {
@@ -306,8 +318,26 @@ export function mirrorApi(base, vkey, ApiError) {
     setProof: unsupported('a set proof by root'),
     content: unsupported('the content index'),
     optouts: unsupported('the opt-out index'),
-    modelCheckpoints: unsupported('a model\'s checkpoints'),
-    compliance: unsupported('a compliance bundle'),
+    modelCheckpoints: async (pub, model) => {
+      const items = (await scan())
+        .filter((e) => e.entry?.type === 'model_checkpoint' && e.entry.publisher === pub && e.entry.model === model)
+        .map(({ index, entry: c }) => ({
+          index,
+          publisher: c.publisher,
+          model: c.model,
+          checkpoint: c.checkpoint,
+          weights_root: c.weights_root,
+          weights_count: c.weights_count,
+          optout_horizon: c.optout_horizon,
+          datasets: c.datasets.map((d) => `${d.publisher}/${d.dataset}@${d.version}`),
+          dataset_indexes: c.datasets.map((d) => d.index),
+        }));
+      return { items, next: null };
+    },
+    compliance: async (index) => {
+      if (given.has(Number(index))) return given.get(Number(index));
+      throw new MirrorUnsupported('a compliance bundle: give its file on the checkpoint\'s page');
+    },
     submitEntry: unsupported('submitting an entry'),
   };
 }

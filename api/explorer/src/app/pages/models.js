@@ -9,6 +9,7 @@ import { api, ApiError } from '../api.js';
 import { linkedToCosigned, logInfo, verifiedEntry } from '../trust.js';
 import { entryLink, modelRoute, datasetLabelLink } from '../entryview.js';
 import { recentEntries } from '../logscan.js';
+import { MirrorUnsupported, giveBundle, mirrorSetting } from '../mirror.js';
 import { verifyComplianceBundle, scanCompleteness, conclude, lagEntries, lagSeconds } from '../../lib/compliance.js';
 import { SCAN } from './publishers.js';
 
@@ -42,6 +43,7 @@ export function complianceOf(index, onVerified) {
         try {
           const log = await logInfo();
           report = verifyComplianceBundle(bundle, log.key);
+          if (report.modelIndex != null && Number(report.modelIndex) !== Number(index)) throw new Error(`this is the bundle of entry ${report.modelIndex}, not of entry ${index}`);
           // Under a witness policy, only a bundle of a checkpoint the witnesses vouch for.
           await linkedToCosigned(report.checkpoint);
         } catch (error) {
@@ -196,7 +198,25 @@ async function renderCheckpoint(root, { params, alive }) {
   if (!alive()) return;
   complianceSlot.replaceChildren(complianceBadge(r));
   entryBadge.replaceChildren(badge(e.ok ? 'ok' : 'bad'));
-  if (r.state === 'none') {
+  if (r.state === 'none' && r.error instanceof MirrorUnsupported) {
+    // A static mirror holds no bundles: the reader gives one, checked against the mirror.
+    const input = h('input', { type: 'file', id: 'bundle-file', accept: '.json,application/json' });
+    const msg = h('div', { role: 'status' });
+    input.addEventListener('change', async () => {
+      try {
+        giveBundle(c.index, JSON.parse(await input.files[0].text()));
+        bundles.delete(c.index);
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      } catch (e) {
+        msg.replaceChildren(errorBox(`Not a compliance bundle: ${e.message}`));
+      }
+    });
+    ev.append(
+      h('p', { class: 'note', id: 'bundle-wanted' }, 'Read from a static mirror, which holds no compliance bundles. Give this checkpoint\'s bundle (`prov proof compliance --model ... --out FILE`, or the publisher\'s copy) to verify it here against the mirror\'s checkpoint, with its completeness checked against the mirror\'s tiles:'),
+      h('p', null, h('label', { for: 'bundle-file' }, 'Compliance bundle '), input),
+      msg,
+    );
+  } else if (r.state === 'none') {
     ev.append(h('p', { class: 'note' }, `Not yet checked: the server could not assemble a compliance bundle (${r.error instanceof ApiError ? r.error.message : 'unavailable'}).`));
   } else if (r.state === 'bad') {
     ev.append(errorBox(`The compliance bundle from the server does not verify: ${r.error.message}`));
@@ -229,11 +249,11 @@ async function renderCheckpoint(root, { params, alive }) {
             r.violations.map((v) => [entryLink(v.optout_index), h('a', { href: `#/check?id=${encodeURIComponent(v.cid)}` }, hashText(v.cid, 10)), datasetLabelLink(v.dataset)]),
           )
         : h('p', null, 'Every opted-out id the bundle carries is proven absent from every dataset version above.'),
-      siteEvidence(r),
-      passageEvidence(r),
+      siteEvidence(r) ?? '',
+      passageEvidence(r) ?? '',
     );
   }
-  ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … --server URL BUNDLE'), '.'));
+  if (!mirrorSetting()) ev.append(h('p', null, h('a', { href: `/v1/compliance/${c.index}`, download: `${model}-${checkpoint}.compliance.json` }, 'Download the compliance bundle'), ' and check it offline with ', h('code', null, 'prov verify compliance --vkey … --server URL BUNDLE'), '.'));
 }
 
 /** The site opt-outs' evidence: violations with their items, and what could not be decided. */
