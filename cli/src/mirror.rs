@@ -479,7 +479,7 @@ impl<'a> Mirror<'a> {
             Exit::Server,
             format!("the range proof of {site} in {label}"),
         )?;
-        let count = count_in(&*tree, &range)?;
+        let count = count_in(&tree, &range)?;
         Ok(Some(json!({
             "dataset": label,
             "entry_index": index,

@@ -71,7 +71,7 @@ fn publish_demo() -> Published {
 fn licence(dir: &Path, id: &str) -> PathBuf {
     let text = include_str!("../demo/spdx-licences.jsonl")
         .lines()
-        .map(|l| json(l))
+        .map(json)
         .find(|v| v["id"] == id)
         .unwrap_or_else(|| panic!("no licence {id}"))["text"]
         .as_str()
