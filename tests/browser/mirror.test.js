@@ -12,66 +12,13 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { launchBrowser, newPage, provBin, shot, startServer, visit, REPO } from './harness.js';
-
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.txt': 'text/plain' };
-
-/**
- * Serves `root` on a free loopback port: GET and HEAD of plain files, `Range: bytes=A-B` (one
- * range, 206), CORS for any origin (the Range header allowed, preflights answered). Returns
- * {url, close()}.
- */
-async function staticServer(root) {
-  const server = createServer((req, res) => {
-    res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-allow-headers', 'range, cache-control, if-none-match, if-modified-since');
-    res.setHeader('access-control-expose-headers', 'content-range, content-length, accept-ranges');
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204).end();
-      return;
-    }
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
-    if (path.startsWith('..')) {
-      res.writeHead(400).end();
-      return;
-    }
-    let file = join(root, path || 'index.html');
-    if (!existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    const size = statSync(file).size;
-    const type = TYPES[extname(file)] ?? 'application/octet-stream';
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (m) {
-      const a = Number(m[1]);
-      const b = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-      if (a > b || a >= size) {
-        res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
-        return;
-      }
-      res.writeHead(206, { 'content-type': type, 'content-length': b - a + 1, 'content-range': `bytes ${a}-${b}/${size}`, 'accept-ranges': 'bytes' });
-      if (req.method === 'HEAD') res.end();
-      else createReadStream(file, { start: a, end: b }).pipe(res);
-      return;
-    }
-    res.writeHead(200, { 'content-type': type, 'content-length': size, 'accept-ranges': 'bytes', 'cache-control': 'no-cache' });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const ranges = [];
-  server.on('request', (req) => {
-    if (req.headers.range) ranges.push(req.url);
-  });
-  return { url: `http://127.0.0.1:${server.address().port}`, ranges, close: () => new Promise((r) => server.close(r)) };
-}
+import { staticServer, useMirror } from './mirror_server.js';
 
 let dir;
 let browser;
@@ -134,22 +81,11 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function useMirror(p, url) {
-  await visit(p, site.url, '#/', 'home');
-  const details = await p.$('section:has(#source-form) details');
-  if (details) await details.evaluate((d) => (d.open = true));
-  await p.check('#source-mirror');
-  await p.fill('#mirror-url', url);
-  await p.fill('#mirror-vkey', vkey);
-  await Promise.all([p.waitForEvent('load'), p.click('#source-save')]);
-  await p.waitForSelector('body[data-ready="home"]');
-}
-
 const settled = (p, sel) => p.waitForSelector(`${sel}:not([data-state="pending"])`, { timeout: 30000 }).then(() => p.getAttribute(sel, 'data-state'));
 
 test('the explorer reads a static mirror with the service stopped: checkpoint, entry, dataset membership', async () => {
   const p = await newPage(browser.context, site.url);
-  await useMirror(p, good.url);
+  await useMirror(p, site.url, good.url, vkey);
   assert.equal(await p.getAttribute('#checkpoint-badge .badge', 'data-state'), 'ok');
   assert.equal(await p.textContent('#cp-size'), String(treeSize));
   assert.match(await p.textContent('#read-from'), /static mirror/);
@@ -193,7 +129,7 @@ test('the explorer reads a static mirror with the service stopped: checkpoint, e
 
 test('a mirror with a flipped bit in a hash tile is shown as failing', async () => {
   const p = await newPage(browser.context, site.url);
-  await useMirror(p, bad.url);
+  await useMirror(p, site.url, bad.url, vkey);
   assert.equal(await p.getAttribute('#checkpoint-badge .badge', 'data-state'), 'ok', 'the signed note itself is intact');
   assert.equal(await settled(p, '#tiles-root'), 'bad');
   await shot(p, 'mirror-tampered-home');
