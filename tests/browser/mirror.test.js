@@ -108,6 +108,17 @@ test('the explorer reads a static mirror with the service stopped: checkpoint, e
   await visit(p, site.url, `#/dataset/spdx-archive/licences/2/item/${cidOf(licence('Beerware'))}`, 'dataset');
   assert.equal(await p.getAttribute('#item-absent', 'data-state'), 'ok', await p.textContent('main'));
 
+  // The dataset lists (from the entries), a version's items (Range reads) and its figures.
+  await visit(p, site.url, '#/datasets', 'datasets');
+  assert.match(await p.textContent('main'), /licences/);
+  await visit(p, site.url, '#/dataset/spdx-archive/licences/2', 'dataset');
+  assert.equal(await p.textContent('#items-count'), '249');
+  assert.ok((await p.$$('.item-link')).length > 0, 'the first page of items is listed');
+  assert.equal(await settled(p, '#entry-badge .badge'), 'ok');
+  await p.waitForSelector('#stats-check:not([data-state="pending"])', { timeout: 30000 });
+  assert.equal(await p.getAttribute('#stats-check', 'data-state'), 'ok', await p.textContent('#stats-check'));
+  await shot(p, 'mirror-dataset');
+
   // A compliance bundle the reader gives, verified against the mirror (completeness from its tiles).
   await visit(p, site.url, '#/model/open-models/licence-lm/ckpt-2', 'model');
   await p.waitForSelector('#bundle-wanted');

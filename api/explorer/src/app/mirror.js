@@ -8,7 +8,9 @@
 // version by name (found by reading the entry bundles: the log is the index) and an item of a
 // version (from `sets/<root>.leaves`: the leaf found with HTTP Range reads of 72-byte leaves, a
 // binary search, then the proof computed here from the whole object, which it needs: sibling
-// subtree roots are not published, so the leaves are downloaded whole under SET_CAP_BYTES).
+// subtree roots are not published, so the leaves are downloaded whole under SET_CAP_BYTES), the
+// dataset lists (from the entries), pages of a version's items (one Range read each) and its
+// figures (computed here from its leaves and `sets/<root>.meta`, then rechecked by the page).
 // Nothing here is trusted: every page checks these answers exactly as it checks the service's
 // (trust.js), against the checkpoint verified with the key given with the mirror. Every other
 // route needs the service's dynamic API and throws a MirrorUnsupported error that pages show.
@@ -18,6 +20,7 @@ import { Blake3Set, inclusionProofOf } from '../lib/merkle.js';
 import { TileReader, entryTilePath, TILE_WIDTH } from '../lib/tiles.js';
 import { compare, fromUtf8, toBase64, toHex } from '../lib/bytes.js';
 import { SET_LEAF_LEN, formatCid, parseCid, setLeafHash } from '../lib/set.js';
+import { computeStats } from '../lib/stats.js';
 
 const MIRROR_KEY = 'prov-explorer.mirror';
 
@@ -171,11 +174,81 @@ export function mirrorApi(base, vkey, ApiError) {
     return scanned;
   };
 
+  /** Every dataset version of the log as the service's view, by label (publisher, dataset, version). */
+  async function versions() {
+    const byte = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+    return (await scan())
+      .filter((e) => e.entry?.type === 'dataset_version')
+      .map(({ index, entry }) => ({ ...entry, label: `${entry.publisher}/${entry.dataset}@${entry.version}`, index, entry_index: index, set_stored: true }))
+      .sort((a, b) => byte(a.publisher, b.publisher) || byte(a.dataset, b.dataset) || byte(a.version, b.version));
+  }
+
   async function version(pub, name, v) {
-    const hit = (await scan()).filter((e) => e.entry?.type === 'dataset_version' && e.entry.publisher === pub && e.entry.dataset === name && e.entry.version === v);
-    if (hit.length === 0) throw new ApiError(404, { title: 'not-found', detail: `no dataset version ${pub}/${name}@${v} in the mirror's log` }, base);
-    const { index, entry } = hit[0];
-    return { ...entry, label: `${pub}/${name}@${v}`, index, entry_index: index };
+    const hit = (await versions()).find((d) => d.publisher === pub && d.dataset === name && d.version === v);
+    if (!hit) throw new ApiError(404, { title: 'not-found', detail: `no dataset version ${pub}/${name}@${v} in the mirror's log` }, base);
+    return hit;
+  }
+
+  /** Lines of `sets/<root>.meta` parsed (null where a leaf has none); null when there is none. */
+  const metas = new Map();
+  function metaLines(root) {
+    if (!metas.has(root)) {
+      const p = (async () => {
+        try {
+          const m = await bytes(`sets/${root}.meta`);
+          if (m.length > SET_CAP_BYTES) throw new MirrorUnsupported(`metadata over ${SET_CAP_BYTES / 1048576} MiB`);
+          return fromUtf8(m)
+            .split('\n')
+            .map((l) => (l ? JSON.parse(l) : null));
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 404) return null;
+          throw e;
+        }
+      })();
+      metas.set(root, p);
+      p.catch(() => metas.delete(root));
+    }
+    return metas.get(root);
+  }
+
+  /** A page of a set's leaves from `sets/<root>.leaves` by one Range read: the service's shape. */
+  async function setLeaves(root, { offset = 0, limit = 1000, meta = false } = {}) {
+    const path = `sets/${root}.leaves`;
+    const a = Number(offset) * SET_LEAF_LEN;
+    const res = await fetch(url(path), { credentials: 'omit', headers: { range: `bytes=${a}-${a + Number(limit) * SET_LEAF_LEN - 1}` } });
+    if (res.status === 416) return { items: [], next: null };
+    if (res.status === 404 || res.status === 403) throw new ApiError(404, { title: 'not-found', detail: `the mirror has no ${path}` }, url(path));
+    if (!res.ok) throw new ApiError(res.status, { title: 'mirror', detail: `the mirror answered ${res.status} for ${path}` }, url(path));
+    let got = new Uint8Array(await res.arrayBuffer());
+    let total;
+    if (res.status === 206) total = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
+    else {
+      total = got.length;
+      got = got.slice(a, a + Number(limit) * SET_LEAF_LEN);
+    }
+    if (!Number.isFinite(total) || total % SET_LEAF_LEN !== 0) throw new Error(`${path}: not whole ${SET_LEAF_LEN}-byte leaves`);
+    const lines = meta ? await metaLines(root) : null;
+    const items = [];
+    for (let k = 0; k + SET_LEAF_LEN <= got.length; k += SET_LEAF_LEN) {
+      const leaf = leafJson(got.slice(k, k + SET_LEAF_LEN));
+      if (meta) leaf.metadata = lines?.[Number(offset) + k / SET_LEAF_LEN] ?? null;
+      items.push(leaf);
+    }
+    const end = Number(offset) + items.length;
+    return { items, next: end < total / SET_LEAF_LEN && items.length > 0 ? end : null };
+  }
+
+  /** A version's figures, computed here from its leaves and metadata (the page rechecks them). */
+  async function stats(pub, name, v) {
+    const d = await version(pub, name, v);
+    const n = Number(d.item_count);
+    if (n * SET_LEAF_LEN > SET_CAP_BYTES) throw new MirrorUnsupported(`figures of a set over ${SET_CAP_BYTES / 1048576} MiB`);
+    const lines = await metaLines(d.manifest_root);
+    if (!lines) throw new ApiError(404, { title: 'not-found', detail: 'the mirror holds no metadata for this version' }, base);
+    const all = await bytes(`sets/${d.manifest_root}.leaves`);
+    const leaves = [];
+    for (let i = 0; i < n; i++) leaves.push({ ...leafJson(all.slice(i * SET_LEAF_LEN, (i + 1) * SET_LEAF_LEN)), metadata: lines[i] ?? null });
+    return computeStats(leaves);
   }
 
   /** The note of the checkpoint of `size` the mirror holds (its latest, or its cosigned one). */
@@ -235,16 +308,7 @@ export function mirrorApi(base, vkey, ApiError) {
       if (lo < n) excluded.right = proofAt(lo);
       throw new ApiError(404, { title: 'item-not-found', detail: `${cid} is not in ${d.label}`, exclusion: { excluded } }, url(path));
     }
-    let meta = null;
-    try {
-      const m = await bytes(`sets/${d.manifest_root}.meta`);
-      if (m.length <= SET_CAP_BYTES) {
-        const line = fromUtf8(m).split('\n')[found];
-        meta = line ? JSON.parse(line) : null;
-      }
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404)) throw e;
-    }
+    const meta = (await metaLines(d.manifest_root))?.[found] ?? null;
     const p = proofAt(found);
     return { dataset: d.label, entry_index: d.index, manifest_root: d.manifest_root, item_count: n, leaf: p.leaf, meta, proof: { included: { tree_size: n, ...p } } };
   }
@@ -306,11 +370,15 @@ export function mirrorApi(base, vkey, ApiError) {
     datasetVersion: (pub, name, v) => version(pub, name, v),
     item,
     publisher: unsupported('a publisher by name'),
-    datasets: unsupported('the list of dataset versions'),
-    datasetsOf: unsupported('the list of dataset versions'),
-    datasetVersions: unsupported('the list of dataset versions'),
-    setLeaves: unsupported('pages of a set\'s leaves'),
-    stats: unsupported('a version\'s statistics'),
+    datasets: async () => ({ items: await versions(), next: null }),
+    datasetsOf: async (pub) => ({ items: (await versions()).filter((d) => d.publisher === pub), next: null }),
+    datasetVersions: async (pub, name) => {
+      const items = (await versions()).filter((d) => d.publisher === pub && d.dataset === name);
+      if (items.length === 0) throw new ApiError(404, { title: 'not-found', detail: `no dataset ${pub}/${name} in the mirror's log` }, base);
+      return { items, next: null };
+    },
+    setLeaves,
+    stats,
     versionSite: unsupported('a site\'s range proof'),
     site: unsupported('a site\'s range proofs'),
     versionPassages: unsupported('passage proofs'),
