@@ -130,8 +130,13 @@ test('the explorer reads a static mirror with the service stopped: checkpoint, e
   await shot(p, 'mirror-compliance');
 
   // A page that needs the dynamic API says so.
-  await visit(p, site.url, '#/optouts', 'optouts');
+  await visit(p, site.url, '#/site?q=www.gnu.org', 'site');
   assert.match(await p.textContent('main'), /a static mirror cannot answer this/);
+  // Opt-outs and publishers are read from the entries.
+  await visit(p, site.url, '#/optouts', 'optouts');
+  assert.equal((await p.$$('main table tbody tr')).length, 2, await p.textContent('main'));
+  await visit(p, site.url, '#/publisher/spdx-archive', 'publisher');
+  assert.doesNotMatch(await p.textContent('main'), /cannot answer|Could not load/);
   assert.deepEqual(p.pageErrors.filter((e) => !/static mirror/.test(e)), []);
   // Nothing was asked of the explorer's own origin but its files.
   assert.deepEqual(p.requests.filter((u) => u.startsWith(site.url) && !/\/(assets\/|$|#|index\.html|healthz)/.test(u.slice(site.url.length))), []);

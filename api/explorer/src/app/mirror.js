@@ -9,7 +9,7 @@
 // version (from `sets/<root>.leaves`: the leaf found with HTTP Range reads of 72-byte leaves, a
 // binary search, then the proof computed here from the whole object, which it needs: sibling
 // subtree roots are not published, so the leaves are downloaded whole under SET_CAP_BYTES), the
-// dataset lists (from the entries), pages of a version's items (one Range read each) and its
+// dataset lists, publishers and opt-outs (from the entries), pages of a version's items (one Range read each) and its
 // figures (computed here from its leaves and `sets/<root>.meta`, then rechecked by the page).
 // Nothing here is trusted: every page checks these answers exactly as it checks the service's
 // (trust.js), against the checkpoint verified with the key given with the mirror. Every other
@@ -369,7 +369,11 @@ export function mirrorApi(base, vkey, ApiError) {
     },
     datasetVersion: (pub, name, v) => version(pub, name, v),
     item,
-    publisher: unsupported('a publisher by name'),
+    publisher: async (name) => {
+      const hit = (await scan()).filter((e) => e.entry?.type === 'publisher' && e.entry.name === name).pop();
+      if (!hit) throw new ApiError(404, { title: 'not-found', detail: `no publisher ${name} in the mirror's log` }, base);
+      return { name, key: hit.entry.key, index: hit.index };
+    },
     datasets: async () => ({ items: await versions(), next: null }),
     datasetsOf: async (pub) => ({ items: (await versions()).filter((d) => d.publisher === pub), next: null }),
     datasetVersions: async (pub, name) => {
@@ -385,7 +389,10 @@ export function mirrorApi(base, vkey, ApiError) {
     passageLeaves: unsupported('a passage tree\'s leaves'),
     setProof: unsupported('a set proof by root'),
     content: unsupported('the content index'),
-    optouts: unsupported('the opt-out index'),
+    optouts: async ({ after } = {}) => ({
+      items: (await scan()).filter((e) => e.entry?.type === 'optout' && (after == null || e.index > Number(after))),
+      next: null,
+    }),
     modelCheckpoints: async (pub, model) => {
       const items = (await scan())
         .filter((e) => e.entry?.type === 'model_checkpoint' && e.entry.publisher === pub && e.entry.model === model)
