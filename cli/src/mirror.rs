@@ -10,8 +10,9 @@
 //! is answered with an inclusion proof computed from the hash tiles; a stored tree
 //! (`sets/<root>.leaves`, `passages/<root>.leaves`, `sources/<root>.leaves`) is downloaded whole,
 //! its root and size recomputed and matched against the entry that commits it before any proof is
-//! computed from it. What the mirror lacks is an error (exit 3, or 2 for a local directory:
-//! [`LogSource::missing`]), never an absence.
+//! computed from it. A tree object the mirror lacks is an error (exit 3:
+//! [`LogSource::missing_because`]), never an absence; one that does not hash to the root its entry
+//! commits is "root mismatch" (exit 3).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
