@@ -130,8 +130,24 @@ test('the explorer reads a static mirror with the service stopped: checkpoint, e
   await shot(p, 'mirror-compliance');
 
   // A page that needs the dynamic API says so.
-  await visit(p, site.url, '#/site?q=www.gnu.org', 'site');
+  await visit(p, site.url, '#/check?id=' + encodeURIComponent(mit), 'check');
   assert.match(await p.textContent('main'), /a static mirror cannot answer this/);
+
+  // Is my site in it? Range proofs computed from sources/<root>.leaves, verified by the page.
+  await visit(p, site.url, '#/site?q=www.gnu.org', 'site');
+  await p.waitForSelector('#site-verdict', { timeout: 30000 });
+  assert.equal(await p.getAttribute('#site-verdict', 'data-verdict'), 'in', await p.textContent('main'));
+  assert.equal(await p.getAttribute('#site-versions [data-dataset="spdx-archive/licences@2"]', 'data-count'), '9');
+  await visit(p, site.url, '#/site?q=nowhere.example', 'site');
+  await p.waitForSelector('#site-verdict', { timeout: 30000 });
+  assert.equal(await p.getAttribute('#site-verdict', 'data-verdict'), 'out', await p.textContent('main'));
+
+  // Was my work used? The MIT text as a file: multi-range proofs from passages/<root>.leaves.
+  await visit(p, site.url, '#/work', 'work');
+  await p.setInputFiles('#work-files', [{ name: 'mit.txt', mimeType: 'text/plain', buffer: Buffer.from(licence('MIT'), 'utf8') }]);
+  await p.waitForSelector('#work-result[data-done]', { timeout: 30000 });
+  assert.equal(await p.getAttribute('.work-file[data-file="mit.txt"] .work-version[data-dataset="spdx-archive/licences@2"]', 'data-state'), 'in', await p.textContent('main'));
+  await shot(p, 'mirror-work');
   // Opt-outs and publishers are read from the entries.
   await visit(p, site.url, '#/optouts', 'optouts');
   assert.equal((await p.$$('main table tbody tr')).length, 2, await p.textContent('main'));

@@ -10,7 +10,10 @@
 // binary search, then the proof computed here from the whole object, which it needs: sibling
 // subtree roots are not published, so the leaves are downloaded whole under SET_CAP_BYTES), the
 // dataset lists, publishers and opt-outs (from the entries), pages of a version's items (one Range read each) and its
-// figures (computed here from its leaves and `sets/<root>.meta`, then rechecked by the page).
+// figures (computed here from its leaves and `sets/<root>.meta`, then rechecked by the page), and
+// a site's or a work's range proofs (computed here from `sources/<root>.leaves` or
+// `passages/<root>.leaves`, downloaded whole, and verified by the page against the root the
+// version's entry commits).
 // Nothing here is trusted: every page checks these answers exactly as it checks the service's
 // (trust.js), against the checkpoint verified with the key given with the mirror. Every other
 // route needs the service's dynamic API and throws a MirrorUnsupported error that pages show.
@@ -21,6 +24,8 @@ import { TileReader, entryTilePath, TILE_WIDTH } from '../lib/tiles.js';
 import { compare, fromUtf8, toBase64, toHex } from '../lib/bytes.js';
 import { SET_LEAF_LEN, formatCid, parseCid, setLeafHash } from '../lib/set.js';
 import { computeStats } from '../lib/stats.js';
+import { passageRange, rangeLeafHash, siteRange } from '../lib/range.js';
+import { Site } from '../lib/source.js';
 
 const MIRROR_KEY = 'prov-explorer.mirror';
 
@@ -70,6 +75,81 @@ const given = new Map();
  */
 export function giveBundle(index, bundle) {
   given.set(Number(index), bundle);
+}
+
+/**
+ * A range tree held whole: its sorted leaves and every level (a level's odd last node carried up,
+ * which is RFC 6962's shape), so proofs are computed as verifier/src/range/proof.rs computes them.
+ */
+class RangeTree {
+  constructor(leaves) {
+    this.leaves = leaves;
+    this.levels = [leaves.map(rangeLeafHash)];
+    while (this.levels[this.levels.length - 1].length > 1) {
+      const l = this.levels[this.levels.length - 1];
+      const next = [];
+      for (let i = 0; i < l.length; i += 2) next.push(i + 1 < l.length ? Blake3Set.nodeHash(l[i], l[i + 1]) : l[i]);
+      this.levels.push(next);
+    }
+  }
+
+  get size() {
+    return this.leaves.length;
+  }
+
+  root() {
+    return this.size === 0 ? Blake3Set.emptyRoot() : this.levels[this.levels.length - 1][0];
+  }
+
+  /** The first position whose leaf is >= key. */
+  lowerBound(key) {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(this.leaves[mid], key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The positions a proof of `range` reveals (range_indices): its edges and `reveal` members. */
+  indices({ lo, hi }, reveal) {
+    const n = this.size;
+    const s = this.lowerBound(lo);
+    const e = hi == null ? n : this.lowerBound(hi);
+    const out = [];
+    if (s > 0) out.push(s - 1);
+    if (e - s <= reveal) for (let i = s; i < e; i++) out.push(i);
+    else {
+      const half = Math.max(Math.floor(reveal / 2), 1);
+      for (let i = s; i < s + half; i++) out.push(i);
+      for (let i = e - half; i < e; i++) out.push(i);
+    }
+    if (e < n) out.push(e);
+    return { out, count: e - s };
+  }
+
+  /** The multi-range proof JSON revealing `indices` (the helper hashes level by level). */
+  proof(indices) {
+    let cur = [...new Set(indices)].sort((a, b) => a - b);
+    const leaves = cur.map((i) => ({ index: i, leaf: toHex(this.leaves[i]) }));
+    const hashes = [];
+    let width = this.size;
+    for (let lvl = 0; width > 1; lvl++) {
+      const next = [];
+      for (let k = 0; k < cur.length; k++) {
+        const x = cur[k];
+        if ((x & 1) === 0 && k + 1 < cur.length && cur[k + 1] === x + 1) k++;
+        else if ((x ^ 1) < width) hashes.push(toHex(this.levels[lvl][x ^ 1]));
+        const p = x >> 1;
+        if (!next.length || next[next.length - 1] !== p) next.push(p);
+      }
+      cur = next;
+      width = (width + 1) >> 1;
+    }
+    return { tree_size: this.size, leaves, hashes };
+  }
 }
 
 /** What a static mirror cannot answer: the service's dynamic routes. */
@@ -238,6 +318,41 @@ export function mirrorApi(base, vkey, ApiError) {
     return { items, next: end < total / SET_LEAF_LEN && items.length > 0 ? end : null };
   }
 
+  /** The range tree `sources/<root>.leaves` or `passages/<root>.leaves` (whole, under the cap). */
+  const trees = new Map();
+  function rangeTree(kind, ref) {
+    const key = `${kind}/${ref.root}`;
+    if (!trees.has(key)) {
+      const p = (async () => {
+        if (Number(ref.size) * 64 > SET_CAP_BYTES * 4) throw new MirrorUnsupported(`a ${kind} tree of ${ref.size} leaves`);
+        const b = await bytes(`${kind}/${ref.root}.leaves`);
+        const leaves = [];
+        if (kind === 'passages') for (let o = 0; o + 64 <= b.length; o += 64) leaves.push(b.slice(o, o + 64));
+        else
+          for (let o = 0; o < b.length; ) {
+            if (o + 2 > b.length) throw new Error(`${kind}/${ref.root}.leaves: a cut length`);
+            const n = (b[o] << 8) | b[o + 1];
+            leaves.push(b.slice(o + 2, o + 2 + n));
+            o += 2 + n;
+          }
+        // Nothing checked here: the page verifies every proof against the root its entry commits.
+        return new RangeTree(leaves);
+      })();
+      trees.set(key, p);
+      p.catch(() => trees.delete(key));
+    }
+    return trees.get(key);
+  }
+
+  /** A site's range proof in version `d` (the service's SiteProofView), null without sources. */
+  async function siteIn(d, siteText, reveal) {
+    if (!d.sources) return null;
+    const site = Site.parse(siteText);
+    const tree = await rangeTree('sources', d.sources);
+    const { out, count } = tree.indices(siteRange(site), Number(reveal ?? 100));
+    return { dataset: d.label, entry_index: d.index, sources: d.sources, site: site.toString(), count, proof: tree.proof(out) };
+  }
+
   /** A version's figures, computed here from its leaves and metadata (the page rechecks them). */
   async function stats(pub, name, v) {
     const d = await version(pub, name, v);
@@ -383,9 +498,32 @@ export function mirrorApi(base, vkey, ApiError) {
     },
     setLeaves,
     stats,
-    versionSite: unsupported('a site\'s range proof'),
-    site: unsupported('a site\'s range proofs'),
-    versionPassages: unsupported('passage proofs'),
+    versionSite: async (pub, name, v, site, reveal) => {
+      const a = await siteIn(await version(pub, name, v), site, reveal);
+      if (!a) throw new ApiError(404, { title: 'no-source-tree', detail: `${pub}/${name}@${v} has no source tree` }, base);
+      return a;
+    },
+    site: async (site, { cursor, reveal } = {}) => {
+      const items = [];
+      if (cursor == null) for (const d of await versions()) {
+        const a = await siteIn(d, site, reveal);
+        if (a) items.push(a);
+      }
+      return { site, items, next: null };
+    },
+    versionPassages: async (pub, name, v, passages, reveal) => {
+      const d = await version(pub, name, v);
+      if (!d.passages) throw new ApiError(404, { title: 'no-passage-tree', detail: `${d.label} has no passage tree` }, base);
+      const tree = await rangeTree('passages', d.passages);
+      const all = [];
+      const results = [];
+      for (const pid of [...new Set(passages)].sort()) {
+        const { out, count } = tree.indices(passageRange(pid), Number(reveal ?? 16));
+        all.push(...out);
+        results.push({ passage: pid, count });
+      }
+      return { dataset: d.label, entry_index: d.index, passages: d.passages, results, proof: tree.proof(all) };
+    },
     passageLeaves: unsupported('a passage tree\'s leaves'),
     setProof: unsupported('a set proof by root'),
     content: unsupported('the content index'),
