@@ -1,14 +1,16 @@
 // Issue 16: the explorer reads the log from a static mirror. A real `prov serve --demo --publish
-// file://DIR` writes the mirror, then is STOPPED. A small static HTTP server (below: plain files,
-// CORS, single HTTP Range requests) serves the explorer's built files on one loopback origin and
-// the mirror on another, as a CDN would. In Chromium, the reader sets "Read the log from: a static
-// mirror" with the log's key on the log page; the checkpoint verifies and the mirror's tiles hash
-// to its root, an entry's inclusion proof (computed in the page from the tiles) verifies, a demo
-// licence is proven in spdx-archive/licences@2 (its leaf found with Range reads of
-// sets/<root>.leaves, the proof computed from the leaves) and the Beerware text proven absent from
-// it; a compliance bundle the reader gives is verified against the mirror; a page that needs the
-// service's dynamic API says a mirror cannot answer it. A second mirror
-// with one flipped bit in a hash tile is shown as failing: tiles and the entry proof.
+// file://DIR` writes the mirror, then is STOPPED. A small static HTTP server (mirror_server.js:
+// plain files, CORS, single HTTP Range requests) serves the explorer's built files on one loopback
+// origin and the mirror on another, as a CDN would. In Chromium, the reader sets "Read the log
+// from: a static mirror" with the log's key on the log page; the checkpoint verifies and the
+// mirror's tiles hash to its root; an entry's inclusion proof (computed in the page from the
+// tiles) verifies; a demo licence is proven in spdx-archive/licences@2 (its leaf found with Range
+// reads of sets/<root>.leaves, the proof computed from the leaves) and the Beerware text proven
+// absent from it; the dataset lists, a version's items and figures, "Was my file used?", "Is my
+// site in it?", "Was my work used?", the opt-outs and a publisher are answered from the mirror's
+// objects and verified; a compliance bundle the reader gives is verified against the mirror;
+// recording an opt-out says a mirror cannot do it. A second mirror with one flipped bit in a hash
+// tile is shown as failing: tiles and the entry proof.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,8 +132,18 @@ test('the explorer reads a static mirror with the service stopped: checkpoint, e
   await shot(p, 'mirror-compliance');
 
   // A page that needs the dynamic API says so.
+  // Was my file used? Every version proven from its sets/ object (no content index in a mirror).
   await visit(p, site.url, '#/check?id=' + encodeURIComponent(mit), 'check');
-  assert.match(await p.textContent('main'), /a static mirror cannot answer this/);
+  await p.waitForSelector('#verdict', { timeout: 30000 });
+  assert.equal(await p.getAttribute('#verdict', 'data-verdict'), 'used', await p.textContent('main'));
+  assert.equal(await p.getAttribute('#versions [data-dataset="spdx-archive/licences@2"]', 'data-membership'), 'included');
+  assert.equal(await p.getAttribute('#versions [data-dataset="spdx-archive/licences@2"]', 'data-verified'), 'yes');
+  assert.match(await p.textContent('#checkpoints'), /licence-lm@ckpt-2/);
+
+  // What needs the service says so: recording an opt-out (a mirror is read-only).
+  await p.click('#optout-submit');
+  await p.waitForSelector('#optout-status .error');
+  assert.match(await p.textContent('#optout-status'), /a static mirror cannot answer this/);
 
   // Is my site in it? Range proofs computed from sources/<root>.leaves, verified by the page.
   await visit(p, site.url, '#/site?q=www.gnu.org', 'site');

@@ -386,8 +386,11 @@ export function mirrorApi(base, vkey, ApiError) {
     meta: toHex(b.slice(40, 72)),
   });
 
-  async function item(pub, name, v, cid) {
-    const d = await version(pub, name, v);
+  /**
+   * `cid` in dataset version `d`: {found (leaf index or -1), proof (membership JSON), leaf}. The
+   * leaf is found by Range reads; the proof is computed from the whole leaves object.
+   */
+  async function membership(d, cid) {
     const want = parseCid(cid);
     const n = Number(d.item_count);
     const path = `sets/${d.manifest_root}.leaves`;
@@ -421,11 +424,35 @@ export function mirrorApi(base, vkey, ApiError) {
       const excluded = { id: cid, tree_size: n };
       if (lo > 0) excluded.left = proofAt(lo - 1);
       if (lo < n) excluded.right = proofAt(lo);
-      throw new ApiError(404, { title: 'item-not-found', detail: `${cid} is not in ${d.label}`, exclusion: { excluded } }, url(path));
+      return { found, proof: { excluded } };
     }
-    const meta = (await metaLines(d.manifest_root))?.[found] ?? null;
     const p = proofAt(found);
-    return { dataset: d.label, entry_index: d.index, manifest_root: d.manifest_root, item_count: n, leaf: p.leaf, meta, proof: { included: { tree_size: n, ...p } } };
+    return { found, leaf: p.leaf, proof: { included: { tree_size: n, ...p } } };
+  }
+
+  async function item(pub, name, v, cid) {
+    const d = await version(pub, name, v);
+    const m = await membership(d, cid);
+    if (m.found < 0) throw new ApiError(404, { title: 'item-not-found', detail: `${cid} is not in ${d.label}`, exclusion: m.proof }, base);
+    const meta = (await metaLines(d.manifest_root))?.[m.found] ?? null;
+    return { dataset: d.label, entry_index: d.index, manifest_root: d.manifest_root, item_count: Number(d.item_count), leaf: m.leaf, meta, proof: m.proof };
+  }
+
+  /** Model checkpoints of the log as the service's views (log order). */
+  async function checkpoints() {
+    return (await scan())
+      .filter((e) => e.entry?.type === 'model_checkpoint')
+      .map(({ index, entry: c }) => ({
+        index,
+        publisher: c.publisher,
+        model: c.model,
+        checkpoint: c.checkpoint,
+        weights_root: c.weights_root,
+        weights_count: c.weights_count,
+        optout_horizon: c.optout_horizon,
+        datasets: c.datasets.map((d) => `${d.publisher}/${d.dataset}@${d.version}`),
+        dataset_indexes: c.datasets.map((d) => d.index),
+      }));
   }
 
   /** RFC 6962 SUBPROOF from the tree of `m` leaves to the tree of `n`, from the tiles. */
@@ -525,28 +552,20 @@ export function mirrorApi(base, vkey, ApiError) {
       return { dataset: d.label, entry_index: d.index, passages: d.passages, results, proof: tree.proof(all) };
     },
     passageLeaves: unsupported('a passage tree\'s leaves'),
-    setProof: unsupported('a set proof by root'),
-    content: unsupported('the content index'),
+    setProof: async (root, cid) => {
+      const d = (await versions()).find((v) => v.manifest_root === root);
+      if (!d) throw new ApiError(404, { title: 'not-found', detail: `no dataset version with manifest root ${root} in the mirror's log` }, base);
+      return (await membership(d, cid)).proof;
+    },
+    // No content index in a mirror: no version is named here, so the page proves the id in or
+    // out of every version itself (setProof); every checkpoint is listed, the page keeps those
+    // trained on a version it proved holds the id.
+    content: async (cid) => ({ cid, dataset_versions: [], checkpoints: await checkpoints(), checkpoints_truncated: false, next: null }),
     optouts: async ({ after } = {}) => ({
       items: (await scan()).filter((e) => e.entry?.type === 'optout' && (after == null || e.index > Number(after))),
       next: null,
     }),
-    modelCheckpoints: async (pub, model) => {
-      const items = (await scan())
-        .filter((e) => e.entry?.type === 'model_checkpoint' && e.entry.publisher === pub && e.entry.model === model)
-        .map(({ index, entry: c }) => ({
-          index,
-          publisher: c.publisher,
-          model: c.model,
-          checkpoint: c.checkpoint,
-          weights_root: c.weights_root,
-          weights_count: c.weights_count,
-          optout_horizon: c.optout_horizon,
-          datasets: c.datasets.map((d) => `${d.publisher}/${d.dataset}@${d.version}`),
-          dataset_indexes: c.datasets.map((d) => d.index),
-        }));
-      return { items, next: null };
-    },
+    modelCheckpoints: async (pub, model) => ({ items: (await checkpoints()).filter((c) => c.publisher === pub && c.model === model), next: null }),
     compliance: async (index) => {
       if (given.has(Number(index))) return given.get(Number(index));
       throw new MirrorUnsupported('a compliance bundle: give its file on the checkpoint\'s page');
