@@ -342,6 +342,36 @@ fn a_mirror_with_a_tampered_source_tree_is_refused_for_its_root() {
 }
 
 #[test]
+fn a_mirror_with_a_tampered_passage_tree_is_refused_for_its_root() {
+    let mut l = publish_demo();
+    l.server.child.kill().unwrap();
+    let mit = licence(l.t(), "MIT");
+    let vk = p(&l.vkey).to_string();
+    let dir = p(&l.mirror).to_string();
+    let q = [
+        "check",
+        p(&mit),
+        "--passages",
+        "--dataset",
+        "spdx-archive/licences@2",
+        "--tiles",
+        &dir,
+        "--vkey",
+        &vk,
+    ];
+    assert_eq!(prov(&q).code, 0);
+    for f in objects(&l.mirror, "passages") {
+        let mut b = std::fs::read(&f).unwrap();
+        let last = b.len() - 1;
+        b[last] ^= 1; // the last leaf's cid: still sorted, another root
+        std::fs::write(&f, b).unwrap();
+    }
+    let r = prov(&q);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("root mismatch"), "{}", r.stderr);
+}
+
+#[test]
 fn a_mirror_missing_a_tree_object_cannot_decide_and_never_says_absent() {
     let mut l = publish_demo();
     l.server.child.kill().unwrap();
