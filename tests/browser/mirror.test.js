@@ -27,6 +27,7 @@ let browser;
 let site;
 let good;
 let bad;
+let badSet;
 let vkey;
 let treeSize;
 let bundleFile;
@@ -69,7 +70,19 @@ before(async () => {
   const b = readFileSync(level0);
   b[0] ^= 1;
   writeFileSync(level0, b);
+  // A copy with one byte changed in the size field of every stored set's 101st leaf: still sorted,
+  // another root.
+  const tamperedSet = join(dir, 'tampered-set');
+  cpSync(mirror, tamperedSet, { recursive: true });
+  for (const f of readdirSync(join(tamperedSet, 'sets')).filter((f) => f.endsWith('.leaves'))) {
+    const leaves = readFileSync(join(tamperedSet, 'sets', f));
+    if (leaves.length >= 101 * 72) {
+      leaves[100 * 72 + 39] ^= 1;
+      writeFileSync(join(tamperedSet, 'sets', f), leaves);
+    }
+  }
   site = await staticServer(join(REPO, 'api/explorer/dist'));
+  badSet = await staticServer(tamperedSet);
   good = await staticServer(mirror);
   bad = await staticServer(tampered);
   browser = await launchBrowser();
@@ -80,6 +93,7 @@ after(async () => {
   await site?.close();
   await good?.close();
   await bad?.close();
+  await badSet?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -179,5 +193,14 @@ test('a mirror with a flipped bit in a hash tile is shown as failing', async () 
   await shot(p, 'mirror-tampered-home');
   await visit(p, site.url, '#/entry/1', 'entry');
   assert.equal(await settled(p, '#inclusion-badge .badge'), 'bad');
+  await p.close();
+});
+
+test('a mirror with a changed byte in a set\'s leaves object: the item does not verify', async () => {
+  const p = await newPage(browser.context, site.url);
+  await useMirror(p, site.url, badSet.url, vkey);
+  assert.equal(await settled(p, '#tiles-root'), 'ok', 'the log itself is intact');
+  await visit(p, site.url, `#/dataset/spdx-archive/licences/2/item/${cidOf(licence('MIT'))}`, 'dataset');
+  assert.equal(await p.getAttribute('#item-verdict .badge', 'data-state'), 'bad', await p.textContent('main'));
   await p.close();
 });
