@@ -29,10 +29,12 @@ fn main() {
     }
     let mut cfg = HashConfig::default();
     if meta_none {
-        cfg.meta = "none".parse::<hasher::MetaMode>().map_or(cfg.meta, |m| MetaSpec {
-            mode: m,
-            ..MetaSpec::default()
-        });
+        cfg.meta = "none"
+            .parse::<hasher::MetaMode>()
+            .map_or(cfg.meta, |m| MetaSpec {
+                mode: m,
+                ..MetaSpec::default()
+            });
     }
     for _ in 0..runs {
         let t = Instant::now();
