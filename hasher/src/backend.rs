@@ -240,10 +240,12 @@ impl ContentHasher for CpuHasher {
         Ok(*h.as_bytes())
     }
 
-    /// Read in aligned pieces by every thread of the pool, each piece hashed as a subtree
-    /// ([`crate::largefile`]): less CPU than a memory map, and the copy spread over the cores.
     fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
-        crate::largefile::hash_path(path, &self.pool)
+        let h = self.pool.install(|| {
+            let mut h = blake3::Hasher::new();
+            h.update_mmap_rayon(path).map(|h| h.finalize())
+        })?;
+        Ok(*h.as_bytes())
     }
 }
 

@@ -17,7 +17,6 @@ pub mod error;
 mod gpu;
 mod jcs;
 mod jsonscan;
-pub mod largefile;
 pub mod leafsort;
 pub mod manifest;
 pub mod merge;
