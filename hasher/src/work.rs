@@ -187,6 +187,9 @@ impl<'a> Worker<'a> {
             }
             let start = buf.len();
             let read = match file {
+                // A length of 0 is also what pseudo-files (`/proc`, some FUSE mounts) report
+                // whatever they hold: those are read to their end.
+                Opened::File(mut file) if len == 0 => file.read_to_end(buf).map(|_| ()),
                 Opened::File(mut file) => read_known_len(&mut file, buf, len),
                 Opened::Object(mut object) => {
                     buf.reserve(len as usize + 1);

@@ -105,3 +105,23 @@ fn files_hashed_as_read_and_files_hashed_in_batches_give_one_answer() {
         assert_eq!(&cid.0, want.as_bytes(), "{}", path.display());
     }
 }
+
+/// `/proc/self/cmdline` says it is 0 bytes long and is not: a reader that trusted the length
+/// would give every such file the id of the empty file.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_whose_size_says_zero_is_read_to_its_end() {
+    let path = PathBuf::from("/proc/self/cmdline");
+    let want = blake3::hash(&std::fs::read(&path).unwrap());
+    assert_ne!(want, blake3::hash(b""));
+    let cfg = HashConfig {
+        mode: Mode::File,
+        list: true,
+        ..HashConfig::default()
+    };
+    let cpu = CpuHasher::new(Some(2)).unwrap();
+    let mut listed = Listed::default();
+    hasher::hash_corpus::<std::fs::File>(&[path], &cfg, &cpu, None, &mut listed).unwrap();
+    assert_eq!(listed.0.len(), 1);
+    assert_eq!(&listed.0[0].0 .0, want.as_bytes());
+}
