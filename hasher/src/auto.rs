@@ -324,6 +324,12 @@ impl ContentHasher for AutoHasher {
         }
     }
 
+    /// Inline (as the CPU) until a device was found that measured faster on batches: then the
+    /// files are gathered into the calibrated batch size.
+    fn hashes_inline(&self) -> bool {
+        self.preferred_batch_bytes() == crate::backend::CPU_BATCH_BYTES
+    }
+
     fn usage(&self) -> Vec<Usage> {
         let no_device = match self.probe.get().map(|p| &p.device) {
             Some(Err(why)) => why.clone(),

@@ -74,6 +74,14 @@ pub trait ContentHasher: Send + Sync {
         CPU_BATCH_BYTES
     }
 
+    /// Whether small items are best hashed one call at a time on the thread that read them, as
+    /// soon as they are read (a CPU: the bytes are still in that core's cache and no other
+    /// thread is woken), rather than gathered into [`ContentHasher::preferred_batch_bytes`]
+    /// batches (a device). The pipeline's file workers ask.
+    fn hashes_inline(&self) -> bool {
+        false
+    }
+
     /// Bytes hashed so far, by backend and reason, for the `hashed` field of `--json`. Empty for
     /// a backend the user named (everything went to it, because they asked); `auto` fills it.
     fn usage(&self) -> Vec<Usage> {
@@ -214,6 +222,10 @@ impl ContentHasher for CpuHasher {
                 .for_each(|(item, slot)| *slot = *blake3::hash(item).as_bytes());
         });
         Ok(())
+    }
+
+    fn hashes_inline(&self) -> bool {
+        true
     }
 
     fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], HashError> {

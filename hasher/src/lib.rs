@@ -27,6 +27,7 @@ pub mod object_reader;
 pub mod passages;
 pub mod pipeline;
 mod runfile;
+pub mod settree;
 pub mod shard;
 pub mod sorter;
 pub mod sources;

@@ -72,6 +72,7 @@ impl<'a> Worker<'a> {
         stop: &AtomicBool,
     ) {
         let target = self.backend.preferred_batch_bytes().max(1);
+        let inline = self.backend.hashes_inline();
         let mut batch = FileBatch::default();
         let send = |r: Result<Done, HashError>| {
             let fatal = r.is_err();
@@ -86,14 +87,14 @@ impl<'a> Worker<'a> {
                 return;
             }
             let ok = match w {
-                Work::Files { seq, files } => {
-                    self.read_files(seq, files, &mut batch);
-                    if batch.buf.len() >= target || rx.is_empty() {
-                        flush(&mut batch)
-                    } else {
-                        true
-                    }
-                }
+                Work::Files { seq, files } => match self.read_files(seq, files, &mut batch, inline)
+                {
+                    Err(e) => send(Err(e)),
+                    // Hashed as read: the unit is done.
+                    Ok(()) if inline => flush(&mut batch),
+                    Ok(()) if batch.buf.len() >= target || rx.is_empty() => flush(&mut batch),
+                    Ok(()) => true,
+                },
                 other => send(self.process(other)),
             };
             if !ok {
@@ -107,7 +108,7 @@ impl<'a> Worker<'a> {
         match w {
             Work::Files { seq, files } => {
                 let mut batch = FileBatch::default();
-                self.read_files(seq, files, &mut batch);
+                self.read_files(seq, files, &mut batch, self.backend.hashes_inline())?;
                 let mut done = self.flush_files(&mut batch)?;
                 Ok(done.pop().unwrap_or_default())
             }
@@ -125,8 +126,16 @@ impl<'a> Worker<'a> {
     }
 
     /// Reads the small files of one unit of work into `batch`'s buffer; large ones are hashed
-    /// on their own at once.
-    fn read_files(&self, seq: u64, files: Vec<CorpusFile>, batch: &mut FileBatch) {
+    /// on their own at once. With `inline` (a backend that hashes small items best on the calling
+    /// thread, [`ContentHasher::hashes_inline`]), each small file is hashed as soon as it is
+    /// read, while its bytes are still in this core's cache, and its bytes dropped.
+    fn read_files(
+        &self,
+        seq: u64,
+        files: Vec<CorpusFile>,
+        batch: &mut FileBatch,
+        inline: bool,
+    ) -> Result<(), HashError> {
         let mut d = Done {
             seq: Some(seq),
             ..Done::default()
@@ -139,14 +148,14 @@ impl<'a> Worker<'a> {
             let at = || Location::file(&f.path);
             // A file, or an object of an s3://... corpus (crate::object), streamed.
             let opened = match crate::object::open(&f.path) {
-                Ok(Some((object, len))) => Ok((object, len, true)),
+                Ok(Some((object, len))) => Ok((Opened::Object(object), len)),
                 Ok(None) => File::open(&f.path).and_then(|file| {
                     let len = file.metadata()?.len();
-                    Ok((Box::new(file) as Box<dyn Read + Send>, len, false))
+                    Ok((Opened::File(file), len))
                 }),
                 Err(e) => Err(e),
             };
-            let (mut file, len, object) = match opened {
+            let (file, len) = match opened {
                 Ok(o) => o,
                 Err(e) => {
                     d.invalid.push(HashError::invalid(at(), e));
@@ -154,9 +163,9 @@ impl<'a> Worker<'a> {
                 }
             };
             if len >= threshold {
-                let h = if object {
+                let h = if let Opened::Object(mut object) = file {
                     let passages = self.cfg.passages.then_some(&mut d.passages);
-                    crate::object::hash_large(&mut file, self.backend, passages)
+                    crate::object::hash_large(&mut object, self.backend, passages)
                 } else if self.cfg.passages {
                     // The passages need the text: read it whole (a text file, by choice).
                     std::fs::read(&f.path).and_then(|bytes| {
@@ -177,19 +186,39 @@ impl<'a> Worker<'a> {
                 continue;
             }
             let start = buf.len();
-            buf.reserve(len as usize + 1);
-            if let Err(e) = file.read_to_end(buf) {
+            let read = match file {
+                // A length of 0 is also what pseudo-files (`/proc`, some FUSE mounts) report
+                // whatever they hold: those are read to their end.
+                Opened::File(mut file) if len == 0 => file.read_to_end(buf).map(|_| ()),
+                Opened::File(mut file) => read_known_len(&mut file, buf, len),
+                Opened::Object(mut object) => {
+                    buf.reserve(len as usize + 1);
+                    object.read_to_end(buf).map(|_| ())
+                }
+            };
+            if let Err(e) = read {
                 buf.truncate(start);
                 d.invalid.push(HashError::invalid(at(), e));
                 continue;
             }
-            batch.spans.push((unit, i, start, buf.len()));
+            if inline {
+                let mut h = [[0u8; 32]];
+                self.backend.hash_batch(&[&buf[start..]], &mut h)?;
+                ids[i] = Some((h[0], (buf.len() - start) as u64));
+                if self.cfg.passages {
+                    crate::passages::item_passages(&buf[start..], &h[0], &mut d.passages);
+                }
+                buf.truncate(start);
+            } else {
+                batch.spans.push((unit, i, start, buf.len()));
+            }
         }
         batch.units.push(FileUnit {
             files,
             ids,
             done: d,
         });
+        Ok(())
     }
 
     /// Hashes every small file read into `batch` in one call, empties it (keeping the buffer's
@@ -361,6 +390,38 @@ impl<'a> Worker<'a> {
         }
         Ok(())
     }
+}
+
+/// A small file opened for reading: a local file (read with as few system calls as its known
+/// length allows) or an object of an `s3://...` corpus, streamed.
+enum Opened {
+    File(File),
+    Object(Box<dyn Read + Send>),
+}
+
+/// Appends the `len` bytes of `file` (its length when opened) to `buf` with one `read` per
+/// call the kernel needs, mostly one: no `read_to_end`, whose size hint costs a `statx` and an
+/// `lseek` per file and whose end costs one more `read` (three system calls of seven for a
+/// small file). A file that ends sooner gives what it has; bytes appended after it was opened are
+/// not read (the length recorded is the length hashed).
+fn read_known_len(file: &mut File, buf: &mut Vec<u8>, len: u64) -> std::io::Result<()> {
+    let start = buf.len();
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
+    buf.resize(start + len, 0);
+    let mut filled = 0;
+    while filled < len {
+        match file.read(&mut buf[start + filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(start + filled);
+    Ok(())
 }
 
 /// Small files read by one worker and not hashed yet: their bytes back to back in one buffer
