@@ -82,6 +82,29 @@ fn disk(dir: &Path, n: u64, unit: &str) -> String {
     )
 }
 
+/// This process's peak resident memory so far (`VmHWM`), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// The free space the log's appends leave on the store's disk (`SCALE_MIN_FREE_GIB`, default
+/// 15): the run stops there, and measures at the size reached.
+fn min_free_bytes() -> u64 {
+    std::env::var("SCALE_MIN_FREE_GIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(15)
+        << 30
+}
+
 fn scratch() -> tempfile::TempDir {
     let base = std::env::var_os("SCALE_DIR").map_or_else(std::env::temp_dir, Into::into);
     std::fs::create_dir_all(&base).expect("SCALE_DIR");
@@ -190,8 +213,9 @@ fn set(n: u64, k: usize) {
         n as f64 / cpu
     );
     println!(
-        "set: on disk right after the commit (leaves are 72 bytes): {}",
-        disk(&db, n, "leaf")
+        "set: on disk right after the commit (leaves are 72 bytes): {}; peak RSS so far {:.0} MiB",
+        disk(&db, n, "leaf"),
+        peak_rss_mib()
     );
 
     // Proofs from the stored set, each verified as a reader does (verifier core).
@@ -273,6 +297,7 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
     let window_len = (n / 10).max(BATCH);
     let (mut w_start, mut w_cpu, mut w_from) = (Instant::now(), cpu_secs(), 0u64);
     let target = n;
+    let mut size_checks = 0u64;
     while edge.size().0 < target {
         if limit.is_some_and(|l| start.elapsed().as_secs_f64() > l) {
             println!(
@@ -282,6 +307,19 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
             );
             break;
         }
+        if size_checks % 64 == 0 {
+            let free = store.available_bytes().ok().flatten().unwrap_or(u64::MAX);
+            if free < min_free_bytes() {
+                println!(
+                    "log: STOPPED at {} entries of the {target} asked for: {:.1} GiB free on the store's disk, below the floor of {} GiB (SCALE_MIN_FREE_GIB); the figures below are at this size",
+                    edge.size().0,
+                    free as f64 / (1u64 << 30) as f64,
+                    min_free_bytes() >> 30
+                );
+                break;
+            }
+        }
+        size_checks += 1;
         let size0 = edge.size();
         let count = BATCH.min(target - size0.0);
         let mut wb = WriteBatch::new();
@@ -355,6 +393,7 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
         n as f64 / cpu,
         disk(&db, n, "entry")
     );
+    println!("log: peak RSS after the appends {:.0} MiB", peak_rss_mib());
 
     let size = TreeSize(n);
     let signed = log::checkpoint_note_at(&*store, size)
