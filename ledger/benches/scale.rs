@@ -191,7 +191,7 @@ fn set(n: u64, k: usize) {
             w.push_bytes(&buf).expect("push");
             buf.clear();
         }
-        if (i + 1) % (n / 10).max(1) == 0 {
+        if (i + 1).is_multiple_of((n / 10).max(1)) {
             println!(
                 "set: ingest {:>11} leaves, last window {:.0} leaves/s",
                 i + 1,
@@ -311,7 +311,7 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
             );
             break;
         }
-        if size_checks % 64 == 0 {
+        if size_checks.is_multiple_of(64) {
             let free = store.available_bytes().ok().flatten().unwrap_or(u64::MAX);
             if free < min_free_bytes() {
                 println!(
