@@ -216,6 +216,16 @@ async fn a_small_set_keeps_the_single_conditional_put() {
         .await
         .unwrap_err();
     assert!(matches!(err, PublishError::Conflict { .. }), "{err}");
+    // A foreign object far larger than ours: a conflict found from its length alone.
+    put(&t, &name, vec![7u8; 3 * MIN_PART_SIZE]).await;
+    let err = publish::publish_tree(&l, &t, Tree::Set(root))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PublishError::Conflict { ours: 72_000, theirs, .. } if theirs == 3 * MIN_PART_SIZE),
+        "{err}"
+    );
+    assert_eq!(object(&t, &name).await.unwrap().len(), 3 * MIN_PART_SIZE);
 }
 
 #[test]
