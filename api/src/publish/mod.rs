@@ -14,6 +14,7 @@
 //! from the bucket (the mirror only grows, as the log does).
 
 mod objects;
+mod stream;
 mod target;
 mod task;
 mod trees;
@@ -24,8 +25,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use objects::Written;
+pub use stream::{part_size, publish_tree, MIN_PART_SIZE};
 pub use target::{check_url, open, Target, TargetError};
 pub use task::spawn;
+pub use trees::Tree;
 
 /// The object name of the log-signed checkpoint.
 pub const CHECKPOINT: &str = "checkpoint";

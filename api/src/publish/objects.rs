@@ -65,15 +65,31 @@ pub async fn put_immutable(
 
 /// `true` when `name` exists with exactly `bytes`; `false` when it does not exist;
 /// [`PublishError::Conflict`] when it exists with other bytes.
+/// An object there with another length is a conflict without its body being read: a huge
+/// foreign object never lands in memory.
 async fn compare_existing(target: &Target, name: &str, bytes: &[u8]) -> Result<bool, PublishError> {
-    match read(target, name).await? {
-        None => Ok(false),
-        Some(there) if there.as_ref() == bytes => Ok(true),
-        Some(there) => Err(PublishError::Conflict {
-            object: name.to_string(),
-            ours: bytes.len(),
-            theirs: there.len(),
-        }),
+    let store_err = |source| PublishError::Store {
+        object: name.to_string(),
+        source,
+    };
+    let there = match target.store.get(&target.path(name)).await {
+        Ok(r) => r,
+        Err(object_store::Error::NotFound { .. }) => return Ok(false),
+        Err(e) => return Err(store_err(e)),
+    };
+    let conflict = |theirs: u64| PublishError::Conflict {
+        object: name.to_string(),
+        ours: bytes.len(),
+        theirs: usize::try_from(theirs).unwrap_or(usize::MAX),
+    };
+    if there.meta.size != bytes.len() as u64 {
+        return Err(conflict(there.meta.size));
+    }
+    let body = there.bytes().await.map_err(store_err)?;
+    if body.as_ref() == bytes {
+        Ok(true)
+    } else {
+        Err(conflict(body.len() as u64))
     }
 }
 

@@ -214,13 +214,8 @@ async fn publish(
         if mirror.trees.contains(&tree) {
             continue;
         }
-        let objects = {
-            let l = ledger.clone();
-            blocking(move || trees::objects(&l, tree)).await?
-        };
-        for (name, bytes) in objects {
-            put_immutable(target, &name, Bytes::from(bytes)).await?;
-        }
+        // Streamed from the store, in parts when large: bounded memory for any tree.
+        super::stream::publish_tree(ledger, target, tree).await?;
         mirror.trees.insert(tree);
     }
 

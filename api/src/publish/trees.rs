@@ -7,8 +7,8 @@
 //! The sequencer admitted each entry only with its trees stored (ledger rules), so each is there;
 //! one that is not (an entry logged before those rules) is skipped with a warning.
 //!
-//! Each object is built whole in memory: a set of 10^6 leaves is 72 MB. Larger trees would want
-//! multipart uploads, which have no conditional create; not done here.
+//! No object is built whole in memory (a set of 10^8 leaves is 7.2 GB): [`produce`] streams an
+//! object's bytes from the store in chunks, and `stream.rs` uploads them, in parts when large.
 
 use std::collections::BTreeSet;
 
@@ -84,10 +84,32 @@ pub fn named(ledger: &Ledger, from: u64, to: u64) -> Result<BTreeSet<Tree>, Publ
     Ok(out)
 }
 
-/// The objects of `tree`: `(name, bytes)`, leaves first. Empty when the tree is not stored.
-/// `Tree::Sources` carries the root of the manifest set whose source tree it is; the object is
-/// named by the source tree's own root.
-pub fn objects(ledger: &Ledger, tree: Tree) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+/// Bytes handed from the store reader to the uploader at a time: with the uploader's parts in
+/// flight, what bounds a tree object's memory ([`super::stream`]).
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// One object of a stored tree: its name, what it is read from, and the reader's estimate of its
+/// size (exact for leaves of fixed length, 0 when unknown), which sizes the upload's parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeObject {
+    pub name: String,
+    pub estimate: u64,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    SetLeaves(Digest),
+    SetMeta(Digest),
+    Passages(Digest),
+    /// The source tree of the manifest set with this root.
+    Sources(Digest),
+}
+
+/// The objects of `tree`, leaves first. Empty when the tree is not stored. `Tree::Sources`
+/// carries the root of the manifest set whose source tree it is; the object is named by the
+/// source tree's own root. Nothing is read beyond the trees' records: [`produce`] streams each.
+pub fn tree_objects(ledger: &Ledger, tree: Tree) -> Result<Vec<TreeObject>, PublishError> {
     let sets = ledger.sets();
     match tree {
         Tree::Set(root) => {
@@ -95,11 +117,78 @@ pub fn objects(ledger: &Ledger, tree: Tree) -> Result<Vec<(String, Vec<u8>)>, Pu
                 tracing::warn!(set = %root.to_hex(), "publish: a named set is not stored");
                 return Ok(Vec::new());
             };
-            let with_meta = sets.has_meta(&root).map_err(PublishError::local)?;
-            let mut leaves = Vec::with_capacity(info.size.0 as usize * 72);
-            let mut meta = Vec::new();
+            let leaves = info.size.0.saturating_mul(72);
+            let mut out = vec![TreeObject {
+                name: tree.leaves_name(),
+                estimate: leaves,
+                kind: Kind::SetLeaves(root),
+            }];
+            if sets.has_meta(&root).map_err(PublishError::local)? {
+                out.push(TreeObject {
+                    name: format!("sets/{}.meta", root.to_hex()),
+                    // Unknown until read: a leaf's metadata line is usually a few hundred
+                    // bytes; four times the leaves is a guess that only sizes the parts.
+                    estimate: leaves.saturating_mul(4),
+                    kind: Kind::SetMeta(root),
+                });
+            }
+            Ok(out)
+        }
+        Tree::Passages(root) => {
+            if sets
+                .passage_leaves(&root, 0, 1)
+                .map_err(PublishError::local)?
+                .is_none()
+            {
+                tracing::warn!(passages = %root.to_hex(), "publish: a named passage tree is not stored");
+                return Ok(Vec::new());
+            }
+            Ok(vec![TreeObject {
+                name: tree.leaves_name(),
+                estimate: 0,
+                kind: Kind::Passages(root),
+            }])
+        }
+        Tree::Sources(manifest) => {
+            let Some((_, root, size)) = sets.source_tree(&manifest).map_err(PublishError::local)?
+            else {
+                tracing::warn!(set = %manifest.to_hex(), "publish: a named source tree is not stored");
+                return Ok(Vec::new());
+            };
+            Ok(vec![TreeObject {
+                name: Tree::Sources(root).leaves_name(),
+                // A source leaf is tens to hundreds of bytes; this only sizes the parts.
+                estimate: size.saturating_mul(256),
+                kind: Kind::Sources(manifest),
+            }])
+        }
+    }
+}
+
+/// Reads `obj`'s bytes from the store in order and hands them to `emit` in chunks of about
+/// [`CHUNK_BYTES`] (none for an empty object). `emit` returns `false` when the consumer is gone;
+/// reading stops there. Memory: one chunk, whatever the tree's size.
+pub fn produce(
+    ledger: &Ledger,
+    obj: &TreeObject,
+    emit: &mut dyn FnMut(Vec<u8>) -> bool,
+) -> Result<(), PublishError> {
+    let sets = ledger.sets();
+    let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
+    // Hands `buf` over when full; `false` when the consumer is gone.
+    let mut flush = |buf: &mut Vec<u8>, last: bool| -> bool {
+        if buf.len() >= CHUNK_BYTES || (last && !buf.is_empty()) {
+            let full = std::mem::replace(buf, Vec::with_capacity(CHUNK_BYTES + 4096));
+            emit(full)
+        } else {
+            true
+        }
+    };
+    match obj.kind {
+        Kind::SetLeaves(root) | Kind::SetMeta(root) => {
+            let meta = matches!(obj.kind, Kind::SetMeta(_));
             let mut start = 0u64;
-            while start < info.size.0 {
+            loop {
                 let chunk = sets
                     .leaves_with_meta(&root, start, CHUNK)
                     .map_err(PublishError::local)?;
@@ -108,60 +197,61 @@ pub fn objects(ledger: &Ledger, tree: Tree) -> Result<Vec<(String, Vec<u8>)>, Pu
                 }
                 start += chunk.len() as u64;
                 for (leaf, m) in chunk {
-                    leaves.extend_from_slice(&leaf.to_bytes());
-                    if with_meta {
+                    if meta {
                         match m {
-                            Some(m) => meta.extend_from_slice(&m),
-                            None => meta.extend_from_slice(b"null"),
+                            Some(m) => buf.extend_from_slice(&m),
+                            None => buf.extend_from_slice(b"null"),
                         }
-                        meta.push(b'\n');
+                        buf.push(b'\n');
+                    } else {
+                        buf.extend_from_slice(&leaf.to_bytes());
                     }
                 }
+                if !flush(&mut buf, false) {
+                    return Ok(());
+                }
             }
-            let mut out = vec![(tree.leaves_name(), leaves)];
-            if with_meta {
-                out.push((format!("sets/{}.meta", root.to_hex()), meta));
-            }
-            Ok(out)
         }
-        Tree::Passages(root) => {
-            let mut leaves = Vec::new();
+        Kind::Passages(root) => {
             let mut start = 0u64;
             loop {
                 let Some(chunk) = sets
                     .passage_leaves(&root, start, CHUNK)
                     .map_err(PublishError::local)?
                 else {
-                    tracing::warn!(passages = %root.to_hex(), "publish: a named passage tree is not stored");
-                    return Ok(Vec::new());
+                    break;
                 };
                 if chunk.is_empty() {
                     break;
                 }
                 start += chunk.len() as u64;
                 for leaf in chunk {
-                    leaves.extend_from_slice(leaf.as_bytes());
+                    buf.extend_from_slice(leaf.as_bytes());
+                }
+                if !flush(&mut buf, false) {
+                    return Ok(());
                 }
             }
-            Ok(vec![(tree.leaves_name(), leaves)])
         }
-        Tree::Sources(manifest) => {
-            let Some((range, root, size)) =
+        Kind::Sources(manifest) => {
+            let Some((range, _, size)) =
                 sets.source_tree(&manifest).map_err(PublishError::local)?
             else {
-                tracing::warn!(set = %manifest.to_hex(), "publish: a named source tree is not stored");
-                return Ok(Vec::new());
+                return Ok(());
             };
-            let mut leaves = Vec::new();
             for i in 0..size {
                 let leaf = range.leaf(LeafIndex(i)).map_err(PublishError::local)?;
                 let bytes = leaf.as_bytes();
                 // A source leaf is at most 1,057 bytes (RangeLeaf::MAX_LEN 2,048): a u16 holds it.
                 let len = u16::try_from(bytes.len()).map_err(PublishError::local)?;
-                leaves.extend_from_slice(&len.to_be_bytes());
-                leaves.extend_from_slice(bytes);
+                buf.extend_from_slice(&len.to_be_bytes());
+                buf.extend_from_slice(bytes);
+                if !flush(&mut buf, false) {
+                    return Ok(());
+                }
             }
-            Ok(vec![(Tree::Sources(root).leaves_name(), leaves)])
         }
     }
+    flush(&mut buf, true);
+    Ok(())
 }
