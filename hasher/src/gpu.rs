@@ -273,6 +273,30 @@ mod tests {
         ));
     }
 
+    /// The streamed builder `prov hash` and `prov publish` use for a manifest's root
+    /// (`crate::settree::SetRootBuilder`), its aligned batches built on the device: the
+    /// verifier's root on either side of a batch boundary.
+    #[test]
+    fn streamed_set_root_with_batches_on_the_device_equals_the_verifiers() {
+        let Some(gpu) = backend() else { return };
+        for n in [0usize, 1, 1023, 1024, 1025, 3 * 1024 + 5] {
+            let leaves: Vec<verifier::set::SetLeaf> = (0..n as u64)
+                .map(|i| {
+                    let mut b = [0u8; 72];
+                    b[..8].copy_from_slice(&i.to_be_bytes());
+                    b[40..48].copy_from_slice(&(i * 5).to_le_bytes());
+                    verifier::set::SetLeaf::from_bytes(&b)
+                })
+                .collect();
+            let mut streamed = crate::settree::SetRootBuilder::with_batch_leaves(Some(&gpu), 1024);
+            for l in &leaves {
+                streamed.push(l).unwrap();
+            }
+            let want = verifier::set::SortedSet::new(leaves).unwrap().root();
+            assert_eq!(streamed.finish().unwrap(), want, "{n} leaves");
+        }
+    }
+
     /// Calibration on whatever adapter the tests have (lavapipe in CI): the device agrees with
     /// the CPU on every shape, and the result survives the cache.
     #[test]

@@ -205,11 +205,40 @@ pub struct ManifestWriter<W: Write + Seek> {
     w: BufWriter<W>,
     header: ManifestHeader,
     reserved: usize,
-    root: StreamingRoot<Blake3Set>,
+    root: Rooting,
     last: Option<ContentId>,
     leaf_bytes: u64,
     sources_set: bool,
     passages_set: bool,
+}
+
+/// How a [`ManifestWriter`] learns its set's root.
+enum Rooting {
+    /// Built here, leaf by leaf, on the writing thread.
+    Streamed(StreamingRoot<Blake3Set>),
+    /// Built by the caller from the very leaves [`ManifestWriter::push_item`] returned (on
+    /// every core or a device: `crate::settree::SetRootBuilder`) and given to
+    /// [`ManifestWriter::set_root`] before [`ManifestWriter::finish`], which checks the count.
+    Caller {
+        leaves: u64,
+        root: Option<(Digest, u64)>,
+    },
+}
+
+impl Rooting {
+    fn size(&self) -> u64 {
+        match self {
+            Rooting::Streamed(r) => r.size().0,
+            Rooting::Caller { leaves, .. } => *leaves,
+        }
+    }
+
+    fn push(&mut self, leaf: &SetLeaf) {
+        match self {
+            Rooting::Streamed(r) => r.push(leaf.leaf_hash()),
+            Rooting::Caller { leaves, .. } => *leaves += 1,
+        }
+    }
 }
 
 impl<W: Write + Seek> ManifestWriter<W> {
@@ -245,7 +274,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
             w,
             header,
             reserved,
-            root: StreamingRoot::new(),
+            root: Rooting::Streamed(StreamingRoot::new()),
             last: None,
             leaf_bytes: 0,
             sources_set: false,
@@ -256,7 +285,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
     /// Appends the next leaf. `meta_json` is its canonical metadata (required when the header
     /// says `full`, refused when it says `none`).
     pub fn push(&mut self, leaf: &SetLeaf, meta_json: Option<&[u8]>) -> Result<(), ManifestError> {
-        let line = self.root.size().0 + 2;
+        let line = self.root.size() + 2;
         if self.last.is_some_and(|l| l >= leaf.cid) {
             return Err(ManifestError::NotSorted { line });
         }
@@ -278,7 +307,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
         size: u64,
         meta_json: Option<&[u8]>,
     ) -> Result<SetLeaf, ManifestError> {
-        let line = self.root.size().0 + 2;
+        let line = self.root.size() + 2;
         if self.last.is_some_and(|l| l >= cid) {
             return Err(ManifestError::NotSorted { line });
         }
@@ -314,7 +343,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
         } else {
             self.w.write_all(b"\"}\n")?;
         }
-        self.root.push(leaf.leaf_hash());
+        self.root.push(leaf);
         self.last = Some(leaf.cid);
         // Sizes come from the caller; a total past 2^64 bytes is no real corpus.
         self.leaf_bytes = self.leaf_bytes.checked_add(leaf.size).ok_or_else(|| {
@@ -323,9 +352,39 @@ impl<W: Write + Seek> ManifestWriter<W> {
         Ok(())
     }
 
-    /// The root of the leaves written so far.
-    pub fn root(&self) -> Digest {
-        self.root.root()
+    /// The root of the leaves written so far, where this writer builds it; where the caller
+    /// does ([`ManifestWriter::rooted_by_caller`]), the root it gave, if it did.
+    pub fn root(&self) -> Option<Digest> {
+        match &self.root {
+            Rooting::Streamed(r) => Some(r.root()),
+            Rooting::Caller { root, .. } => root.map(|(r, _)| r),
+        }
+    }
+
+    /// This writer leaves the root to its caller, which builds it from the leaves
+    /// [`ManifestWriter::push_item`] returns (in parallel, or on a device) and gives it to
+    /// [`ManifestWriter::set_root`]; the writer then only counts the leaves.
+    pub fn rooted_by_caller(mut self) -> Self {
+        self.root = Rooting::Caller {
+            leaves: self.root.size(),
+            root: None,
+        };
+        self
+    }
+
+    /// The root of the `size` leaves written, built by the caller (see
+    /// [`ManifestWriter::rooted_by_caller`]). [`ManifestWriter::finish`] refuses a size that is
+    /// not the number of leaves written.
+    pub fn set_root(&mut self, root: Digest, size: u64) -> Result<(), ManifestError> {
+        match &mut self.root {
+            Rooting::Caller { root: r, .. } => {
+                *r = Some((root, size));
+                Ok(())
+            }
+            Rooting::Streamed(_) => Err(ManifestError::Header(
+                "this writer builds its own root: set_root is for rooted_by_caller".into(),
+            )),
+        }
     }
 
     /// Names the source tree derived from the leaves' metadata in the header, written by
@@ -369,7 +428,7 @@ impl<W: Write + Seek> ManifestWriter<W> {
             ));
         }
         let mut h = self.header;
-        h.leaves = self.root.size().0;
+        h.leaves = self.root.size();
         h.leaf_bytes = self.leaf_bytes;
         h.items = counts.items;
         h.bytes = counts.bytes;
@@ -377,7 +436,19 @@ impl<W: Write + Seek> ManifestWriter<W> {
         h.duplicates = counts.items.checked_sub(h.leaves).ok_or_else(|| {
             ManifestError::Header(format!("{} items but {} leaves", counts.items, h.leaves))
         })?;
-        h.root = self.root.root();
+        h.root = match &self.root {
+            Rooting::Streamed(r) => r.root(),
+            Rooting::Caller {
+                leaves,
+                root: Some((root, size)),
+            } if size == leaves => *root,
+            Rooting::Caller { leaves, root } => {
+                return Err(ManifestError::Header(format!(
+                    "the caller's root covers {:?} leaves, {leaves} were written",
+                    root.map(|(_, n)| n)
+                )))
+            }
+        };
         let mut json = header_json(&h)?;
         json.resize(self.reserved, b' ');
         let mut inner = self.w.into_inner().map_err(|e| e.into_error())?;

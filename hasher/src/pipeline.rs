@@ -22,13 +22,14 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use ledger::set::SetLeaf;
-use ledger::{Blake3Set, ContentId, Digest, StreamingRoot};
+use ledger::{ContentId, Digest};
 
 use crate::backend::ContentHasher;
 use crate::error::{HashError, Location};
 use crate::manifest::{ItemCounts, ManifestHeader, ManifestWriter};
 use crate::meta::{leaf_meta_json_into, meta_digest, MetaSpec};
 use crate::passages::{PassageTree, PassageTreeBuilder};
+use crate::settree::SetRootBuilder;
 use crate::shard::Shard;
 use crate::sorter::Sorter;
 use crate::sources::SourceTreeBuilder;
@@ -277,7 +278,15 @@ pub fn hash_corpus<W: Write + Seek>(
         stop.store(true, Ordering::Relaxed);
         r
     })?;
-    finish(cfg, sorter, (sources, passages), tally, out, started)
+    finish(
+        cfg,
+        backend,
+        sorter,
+        (sources, passages),
+        tally,
+        out,
+        started,
+    )
 }
 
 /// Where collected entries go: the leaves' sorter and, with metadata, the source tree's.
@@ -588,6 +597,7 @@ fn collect(
 
 fn finish<W: Write + Seek>(
     cfg: &HashConfig,
+    backend: &dyn ContentHasher,
     sorter: Sorter,
     (sources, passages): (Option<SourceTreeBuilder>, Option<PassageTreeBuilder>),
     mut tally: Tally,
@@ -626,10 +636,13 @@ fn finish<W: Write + Seek>(
         _ => None,
     };
     let mut writer = match out {
-        Some(w) => Some(ManifestWriter::new(w, template.clone())?),
+        Some(w) => Some(ManifestWriter::new(w, template.clone())?.rooted_by_caller()),
         None => None,
     };
-    let mut root = StreamingRoot::<Blake3Set>::new();
+    // The set's root is built here, in aligned batches on every core or on the device the
+    // backend found (issue 15 item 3), rather than leaf by leaf on this thread: the hashing
+    // threads are idle by now, since the leaves come out of their sort only at the end.
+    let mut root = SetRootBuilder::new(Some(backend));
     let (tree, ptree, leaf_bytes) = std::thread::scope(|s| -> Result<_, HashError> {
         // The source tree's runs merge on a thread of their own while the leaves stream into
         // the manifest: two independent passes over two sorted outputs. So do the passages'.
@@ -650,19 +663,15 @@ fn finish<W: Write + Seek>(
             } else {
                 None
             };
-            match writer.as_mut() {
-                Some(w) => {
-                    w.push_item(ContentId(g.cid), g.size, meta_json)?;
-                }
-                None => {
-                    let leaf = SetLeaf {
-                        cid: ContentId(g.cid),
-                        size: g.size,
-                        meta: meta_digest(meta_json),
-                    };
-                    root.push(leaf.leaf_hash());
-                }
-            }
+            let leaf = match writer.as_mut() {
+                Some(w) => w.push_item(ContentId(g.cid), g.size, meta_json)?,
+                None => SetLeaf {
+                    cid: ContentId(g.cid),
+                    size: g.size,
+                    meta: meta_digest(meta_json),
+                },
+            };
+            root.push(&leaf)?;
             leaf_bytes += g.size;
         }
         let tree = match tree {
@@ -676,6 +685,8 @@ fn finish<W: Write + Seek>(
         };
         Ok((tree, ptree, leaf_bytes))
     })?;
+    let size = root.size();
+    let root = root.finish()?;
     let counts = ItemCounts {
         items: tally.items,
         bytes: tally.bytes,
@@ -683,6 +694,7 @@ fn finish<W: Write + Seek>(
     };
     let (header, out) = match writer {
         Some(mut w) => {
+            w.set_root(root, size)?;
             if let Some(t) = tree {
                 w.set_sources(t.root, t.size)?;
             }
@@ -695,9 +707,9 @@ fn finish<W: Write + Seek>(
         None => {
             let mut h = template;
             (h.items, h.bytes, h.skipped) = (counts.items, counts.bytes, counts.skipped);
-            (h.leaves, h.leaf_bytes) = (root.size().0, leaf_bytes);
+            (h.leaves, h.leaf_bytes) = (size, leaf_bytes);
             h.duplicates = h.items.saturating_sub(h.leaves);
-            h.root = root.root();
+            h.root = root;
             (h.sources_root, h.sources_size) = (tree.map(|t| t.root), tree.map(|t| t.size));
             (h.passages_root, h.passages_size) = (ptree.map(|t| t.root), ptree.map(|t| t.size));
             (h, None)

@@ -14,6 +14,9 @@ use ledger::set::SetLeaf;
 use ledger::{Blake3Set, Digest, StreamingRoot, TreeHasher};
 use rayon::prelude::*;
 
+use crate::backend::ContentHasher;
+use crate::error::HashError;
+
 /// Leaves per chunk: a power of two; 4,096 leaves (288 KiB) keep a chunk in one core's cache and
 /// give the pool thousands of chunks to balance on a large set.
 pub const CHUNK_LEAVES: usize = 1 << 12;
@@ -53,6 +56,83 @@ pub fn set_root_chunked(
         top.push(r);
     }
     top.root()
+}
+
+/// Leaves per batch of a [`SetRootBuilder`]: 2^18 leaves, 18 MiB of leaves, at least the
+/// `auto` backend's [`crate::auto::DEVICE_MIN_BYTES`] (16 MiB) so that a batch is worth a
+/// device where one was found.
+pub const BATCH_LEAVES: usize = 1 << 18;
+
+/// A sorted set's root built as its leaves stream past (the manifest a hashing run writes), in
+/// bounded memory: leaves are gathered into aligned batches of [`BATCH_LEAVES`] (a power of
+/// two), each batch's root is built by the backend where it builds set trees itself
+/// ([`ContentHasher::set_root`]: on the device) or else on every core ([`set_root`]), and the
+/// batch roots are combined as the leaves of the tree above them. That gives the verifier's root
+/// for the reason given at the top of this file: a batch of `2^k` leaves starting at a multiple
+/// of `2^k` is a node of the whole tree, and so is the last, shorter one.
+///
+/// Memory: one batch (18 MiB) and one hash per level above the batches.
+pub struct SetRootBuilder<'a> {
+    backend: Option<&'a dyn ContentHasher>,
+    batch_leaves: usize,
+    buf: Vec<u8>,
+    top: StreamingRoot<Blake3Set>,
+    size: u64,
+}
+
+impl<'a> SetRootBuilder<'a> {
+    /// A builder whose batches go to `backend` first (`None`: every batch on the CPU's cores).
+    pub fn new(backend: Option<&'a dyn ContentHasher>) -> Self {
+        Self::with_batch_leaves(backend, BATCH_LEAVES)
+    }
+
+    /// [`SetRootBuilder::new`] with batches of `batch_leaves` (rounded up to a power of two;
+    /// tests use small ones to cross batch boundaries).
+    pub fn with_batch_leaves(backend: Option<&'a dyn ContentHasher>, batch_leaves: usize) -> Self {
+        let batch_leaves = batch_leaves.max(1).next_power_of_two();
+        SetRootBuilder {
+            backend,
+            batch_leaves,
+            buf: Vec::with_capacity(batch_leaves.min(BATCH_LEAVES) * SetLeaf::LEN),
+            top: StreamingRoot::new(),
+            size: 0,
+        }
+    }
+
+    /// Appends the next leaf (the caller keeps the set sorted and unique, as the manifest
+    /// writer does).
+    pub fn push(&mut self, leaf: &SetLeaf) -> Result<(), HashError> {
+        self.buf.extend_from_slice(&leaf.to_bytes());
+        self.size += 1;
+        if self.buf.len() == self.batch_leaves * SetLeaf::LEN {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Leaves pushed so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root of every leaf pushed (the empty set's root when none was).
+    pub fn finish(mut self) -> Result<Digest, HashError> {
+        self.flush()?;
+        Ok(self.top.root())
+    }
+
+    fn flush(&mut self) -> Result<(), HashError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let root = match self.backend.and_then(|b| b.set_root(&self.buf)) {
+            Some(r) => Digest(r?),
+            None => set_root(&self.buf, None),
+        };
+        self.top.push(root);
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 /// The root of consecutive leaves, streamed (one hash per level of memory).
@@ -108,5 +188,60 @@ mod tests {
         let bytes: Vec<u8> = set.iter().flat_map(|l| l.to_bytes()).collect();
         assert_eq!(set_root(&bytes, None), SortedSet::new(set).unwrap().root());
         assert_eq!(set_root(&[], None), Blake3Set::empty_root());
+    }
+
+    /// A backend that builds every batch's root itself, with the verifier's builder, and
+    /// counts the batches it was given: the streamed builder must hand it whole aligned batches.
+    struct CountingDevice(std::sync::atomic::AtomicUsize);
+    impl crate::backend::ContentHasher for CountingDevice {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        fn hash_batch(
+            &self,
+            items: &[&[u8]],
+            out: &mut [[u8; 32]],
+        ) -> Result<(), crate::error::HashError> {
+            for (item, o) in items.iter().zip(out.iter_mut()) {
+                *o = *blake3::hash(item).as_bytes();
+            }
+            Ok(())
+        }
+        fn hash_large(&self, data: &[u8]) -> Result<[u8; 32], crate::error::HashError> {
+            Ok(*blake3::hash(data).as_bytes())
+        }
+        fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], crate::error::HashError>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let set: Vec<SetLeaf> = leaves
+                .chunks_exact(SetLeaf::LEN)
+                .map(|b| SetLeaf::from_bytes(b.try_into().unwrap()))
+                .collect();
+            Some(Ok(SortedSet::new(set).unwrap().root().0))
+        }
+    }
+
+    #[test]
+    fn streamed_batches_give_the_verifiers_root_on_the_cpu_and_through_a_backend() {
+        for batch in [1usize, 2, 4, 8] {
+            for n in (0..=4 * batch + 2).chain([31, 32, 33, 100]) {
+                let set = leaves(n);
+                let want = SortedSet::new(set.clone()).unwrap().root();
+                let mut cpu = SetRootBuilder::with_batch_leaves(None, batch);
+                let device = CountingDevice(Default::default());
+                let mut dev = SetRootBuilder::with_batch_leaves(Some(&device), batch);
+                for l in &set {
+                    cpu.push(l).unwrap();
+                    dev.push(l).unwrap();
+                }
+                assert_eq!(cpu.size(), n as u64);
+                assert_eq!(cpu.finish().unwrap(), want, "cpu n={n} batch={batch}");
+                assert_eq!(dev.finish().unwrap(), want, "backend n={n} batch={batch}");
+                assert_eq!(
+                    device.0.load(std::sync::atomic::Ordering::Relaxed),
+                    n.div_ceil(batch),
+                    "batches given to the backend, n={n} batch={batch}"
+                );
+            }
+        }
     }
 }
