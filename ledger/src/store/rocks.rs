@@ -56,6 +56,13 @@ impl RocksStore {
         // memtables and few compactions.
         opts.set_write_buffer_size(64 << 20);
         opts.set_max_write_buffer_number(3);
+        // RocksDB deletes a write-ahead log file only once every column family's memtable that
+        // it holds is flushed; by default the logs may grow to 4 x the total write buffers
+        // (14 column families: about 10.5 GiB) during a big set upload or append run
+        // (docs/performance.md, "Big sets and logs"). Past 1 GiB, the column families holding
+        // the oldest log are flushed instead. Durability is unchanged: a flush writes table
+        // files before the log that covered them is deleted.
+        opts.set_max_total_wal_size(1 << 30);
         opts
     }
 
