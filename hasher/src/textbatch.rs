@@ -190,6 +190,13 @@ impl<'a> TextPlan<'a> {
             }
         }
         st.run.clear();
+        // A buffer that a very long line grew is not kept for the rest of the run.
+        if st.buf.len() > 4 * self.block.max(FUSED_RUN) {
+            st.buf = Vec::new();
+        }
+        if st.run.scratch.capacity() > 4 * self.block.max(FUSED_RUN) {
+            st.run.scratch = String::new();
+        }
         lock(&self.fused).push(st);
     }
 
