@@ -587,6 +587,9 @@ fn collect(
     Ok(())
 }
 
+/// Leaves hashed at once at the end of a run without a manifest (bounded memory: 4,096 leaves).
+const LEAF_CHUNK: usize = 4096;
+
 fn finish<W: Write + Seek>(
     cfg: &HashConfig,
     sorter: Sorter,
@@ -644,6 +647,17 @@ fn finish<W: Write + Seek>(
         });
         let mut leaf_bytes = 0u64;
         let mut buf = Vec::new();
+        // Without a manifest the leaves are hashed here, after the last item, on the critical
+        // path: a chunk of them at a time on all cores, then into the root in order.
+        let mut leaves: Vec<SetLeaf> = Vec::new();
+        let flush = |leaves: &mut Vec<SetLeaf>, root: &mut StreamingRoot<Blake3Set>| {
+            use rayon::prelude::*;
+            let hashes: Vec<Digest> = leaves.par_iter().map(SetLeaf::leaf_hash).collect();
+            for h in hashes {
+                root.push(h);
+            }
+            leaves.clear();
+        };
         while let Some(g) = groups.next_group()? {
             let meta_json = if cfg.meta.enabled() {
                 leaf_meta_json_into(&mut buf, g.metas.iter().map(Vec::as_slice));
@@ -656,16 +670,19 @@ fn finish<W: Write + Seek>(
                     w.push_item(ContentId(g.cid), g.size, meta_json)?;
                 }
                 None => {
-                    let leaf = SetLeaf {
+                    leaves.push(SetLeaf {
                         cid: ContentId(g.cid),
                         size: g.size,
                         meta: meta_digest(meta_json),
-                    };
-                    root.push(leaf.leaf_hash());
+                    });
+                    if leaves.len() == LEAF_CHUNK {
+                        flush(&mut leaves, &mut root);
+                    }
                 }
             }
             leaf_bytes += g.size;
         }
+        flush(&mut leaves, &mut root);
         let tree = match tree {
             // A panic there is a bug: carry it on rather than turn it into a result.
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
