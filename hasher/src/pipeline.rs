@@ -503,7 +503,7 @@ fn read_records(
         return true;
     }
     match crate::text::open_text(&f.path) {
-        Ok((r, _)) => text.hash_file(&file, r, done, stop),
+        Ok((r, c)) => text.hash_file(&file, (r, c), done, stop),
         Err(e) => tx
             .send(Work::Invalid(HashError::invalid(
                 Location::file(&f.path),

@@ -12,6 +12,12 @@
 //!   out of order; their results are passed on in order (the first invalid record of a file is
 //!   the one a run without `--skip-invalid` stops at, numbered from the line counts of the
 //!   blocks before it).
+//!
+//!   A plain local file without metadata (no line number is needed while parsing) is not read
+//!   through one stream under a lock: block `k` is the lines that start in the file's bytes
+//!   `[k * block, (k + 1) * block)`, read at their offset (`pread`) by whichever thread claims `k`
+//!   ([`read_range`]), so no thread waits for another's `read`. A read error there ends the file
+//!   at the first line of the block it hit (the lines before it in that block are not hashed).
 //! - **Batched** (a device-sized batch): a reader thread per file only reads (and decompresses)
 //!   into a small pool of reused blocks of whole lines. The file's own thread takes the blocks
 //!   in order. Each block is cut into runs of lines ([`split_lines`]) that the text pool splits
@@ -35,7 +41,7 @@ use verifier::source::SourceKey;
 use crate::backend::ContentHasher;
 use crate::error::{HashError, Location, Record};
 use crate::pipeline::{HashConfig, Mode};
-use crate::text::{lines, split_lines, BlockRead, BlockReader, TextAt};
+use crate::text::{lines, split_lines, BlockRead, BlockReader, Compression, TextAt};
 use crate::walk::CorpusFile;
 use crate::work::{Done, Worker};
 
@@ -102,11 +108,23 @@ impl<'a> TextPlan<'a> {
     pub fn hash_file(
         &self,
         file: &Arc<CorpusFile>,
-        r: Box<dyn Read + Send>,
+        (r, compression): (Box<dyn Read + Send>, Compression),
         tx: &Sender<Result<Done, HashError>>,
         stop: &AtomicBool,
     ) -> bool {
         if self.batch <= FUSED_MAX_BATCH {
+            // A plain local file, when no line number is needed while parsing (no metadata):
+            // ranges read at their offsets, with no lock between the threads.
+            #[cfg(unix)]
+            if compression == Compression::None
+                && !self.cfg.meta.enabled()
+                && crate::object::object_url(&file.path).is_none()
+            {
+                if let Ok(f) = std::fs::File::open(&file.path) {
+                    drop(r);
+                    return self.hash_file_ranges(file, &f, tx, stop);
+                }
+            }
             self.hash_file_fused(file, r, tx, stop)
         } else {
             self.hash_file_batched(file, r, tx, stop)
@@ -145,6 +163,75 @@ impl<'a> TextPlan<'a> {
             halt: &halt,
         };
         self.pool.broadcast(|_| self.fused_worker(&shared));
+        let ok = lock(&out).ok;
+        ok && !stop.load(Ordering::Relaxed)
+    }
+
+    /// The fused way for a plain local file without metadata: block `k` is the lines that start
+    /// in the file's bytes `[k * block, (k + 1) * block)`, read at that offset by whichever
+    /// thread claims `k` (the line that starts last in it is read on to its end), so no thread
+    /// waits for another's `read`. Line numbers come from the blocks' line counts, in order.
+    #[cfg(unix)]
+    fn hash_file_ranges(
+        &self,
+        file: &CorpusFile,
+        f: &std::fs::File,
+        tx: &Sender<Result<Done, HashError>>,
+        stop: &AtomicBool,
+    ) -> bool {
+        let out = Mutex::new(InOrder {
+            next: 0,
+            line: 1,
+            parked: BTreeMap::new(),
+            over: false,
+            ok: true,
+        });
+        let (halt, next) = (AtomicBool::new(false), std::sync::atomic::AtomicU64::new(0));
+        let input = Mutex::new(Input {
+            reader: BlockReader::new(Box::new(io::empty()), 1),
+            seq: 0,
+            line: 1,
+            over: true,
+        });
+        let shared = Fused {
+            file,
+            input: &input,
+            out: &out,
+            tx,
+            stop,
+            halt: &halt,
+        };
+        self.pool.broadcast(|_| {
+            let mut st = lock(&self.fused).pop().unwrap_or_default();
+            let worker = Worker::new(self.cfg, self.backend);
+            let block = self.block as u64;
+            while !stop.load(Ordering::Relaxed) && !halt.load(Ordering::Relaxed) {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(start) = k.checked_mul(block) else {
+                    break;
+                };
+                let (range, end, err) = read_range(f, start, self.block, &mut st.buf);
+                if end {
+                    // No block after this one has a line; the threads stop claiming them.
+                    halt.store(true, Ordering::Relaxed);
+                }
+                let r = match err {
+                    Some(_) => Ok(Block::default()),
+                    None => self.fused_block(&worker, file, &st.buf[range], 1, &mut st.run),
+                };
+                if !shared.deliver(k, Finished { r, err, end }) {
+                    halt.store(true, Ordering::Relaxed);
+                }
+            }
+            st.run.clear();
+            if st.buf.len() > 4 * self.block.max(FUSED_RUN) {
+                st.buf = Vec::new();
+            }
+            if st.run.scratch.capacity() > 4 * self.block.max(FUSED_RUN) {
+                st.run.scratch = String::new();
+            }
+            lock(&self.fused).push(st);
+        });
         let ok = lock(&out).ok;
         ok && !stop.load(Ordering::Relaxed)
     }
@@ -597,6 +684,85 @@ impl Fused<'_> {
         }
         !out.over
     }
+}
+
+/// Reads the lines of `f` that start in its bytes `[start, start + block)` into `buf`: returns
+/// where they are in `buf`, whether the file ends in or before this range (no later range has a
+/// line), and the read error that ended it early. The byte before `start` says whether a line
+/// starts at `start`; the line that starts last in the range is read on to its end.
+#[cfg(unix)]
+fn read_range(
+    f: &std::fs::File,
+    start: u64,
+    block: usize,
+    buf: &mut Vec<u8>,
+) -> (std::ops::Range<usize>, bool, Option<io::Error>) {
+    let pre = usize::from(start > 0);
+    let e = pre + block; // the range's end in `buf`
+    if buf.len() < e {
+        buf.resize(e, 0);
+    }
+    let (mut n, err) = fill_at(f, &mut buf[..e], start - pre as u64);
+    if err.is_some() {
+        return (0..0, true, err);
+    }
+    if n < e && n <= pre {
+        return (0..0, true, None); // past the end
+    }
+    // The first line that starts in the range.
+    let s = if pre == 0 || buf[0] == b'\n' {
+        pre
+    } else {
+        match memchr::memchr(b'\n', &buf[pre..n.min(e)]) {
+            Some(p) => pre + p + 1,
+            None => return (0..0, n < e, None), // no line starts here
+        }
+    };
+    if s >= e {
+        return (0..0, false, None);
+    }
+    if n < e {
+        return (s..n, true, None); // the file ends in the range
+    }
+    // The line holding the range's last byte ends at the first line end from there.
+    // A little is read at first (the next block reads the same bytes again), doubling for a
+    // long line.
+    let (mut from, mut want) = (e - 1, 8 << 10);
+    loop {
+        if let Some(p) = memchr::memchr(b'\n', &buf[from..n]) {
+            return (s..from + p + 1, false, None);
+        }
+        from = n;
+        want *= 2;
+        if buf.len() < n + want {
+            buf.resize(n + want, 0);
+        }
+        let offset = start - pre as u64 + n as u64;
+        let (k, err) = fill_at(f, &mut buf[n..n + want], offset);
+        if err.is_some() {
+            return (0..0, true, err);
+        }
+        n += k;
+        if k < want {
+            return (s..n, true, None); // the last line, without its line end
+        }
+    }
+}
+
+/// Fills `buf` from `f` at `offset` until it is full or the file ends.
+#[cfg(unix)]
+fn fill_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> (usize, Option<io::Error>) {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
 }
 
 /// The lines of a run of whole lines, as [`lines`] yields them.
