@@ -14,6 +14,10 @@
 #   PROV=<release prov> B3SUM=<b3sum> bench/alternate.sh     # startup and jsonl, RUNS=21, SIZE_MB=300
 #   CASES="files large" RUNS=11 bench/alternate.sh
 #   CASES=startup RUNS=51 bench/alternate.sh
+#   jsonlcpu the jsonl case's file (bench/web_jsonl.py) and command, with CPU time: each run under
+#            `perf stat`, medians of wall time and of user+sys CPU time per tool, and CPU time per
+#            GB; PROV_BASE=<another prov> runs that binary too, alternating (before/after)
+#   CASES=jsonlcpu RUNS=11 PROV_BASE=/tmp/prov-before bench/alternate.sh
 #
 # Knobs: PROV (default: builds the release binary as bench/hash.sh does), B3SUM (default: b3sum
 # on PATH; say which release in the figures), RUNS, SIZE_MB, NFILES (20000), LARGE_MIB (512),
@@ -154,6 +158,44 @@ PY
       "$(echo "$bytes / ${MED[0]} / 1000" | bc -l)" "$(echo "$bytes / ${MED[2]} / 1000" | bc -l)" \
       "$(echo "${MED[2]} / ${MED[0]}" | bc -l)" "$(echo "${MED[2]} / ${MED[1]}" | bc -l)"
     rm -f "$work/large.bin"
+    ;;
+  jsonlcpu)
+    python3 bench/web_jsonl.py "$work/web.jsonl" "$SIZE_MB"
+    bytes=$(stat -c %s "$work/web.jsonl")
+    cat "$work/web.jsonl" > /dev/null
+    echo "jsonlcpu.bytes: $bytes   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    names=(prov b3sum)
+    cmds=("$PROV hash $work/web.jsonl --mode jsonl --meta none" "$B3SUM $work/web.jsonl")
+    if [ -n "${PROV_BASE:-}" ]; then
+      names+=(prov_base)
+      cmds+=("$PROV_BASE hash $work/web.jsonl --mode jsonl --meta none")
+    fi
+    for i in "${!cmds[@]}"; do : > "$work/c.$i"; done
+    for r in $(seq "$RUNS"); do
+      for i in "${!cmds[@]}"; do
+        # perf stat: wall (seconds time elapsed) and user + sys (seconds user, seconds sys).
+        perf stat -e task-clock -o "$work/ps.txt" -- ${cmds[$i]} > /dev/null 2>&1
+        awk '/seconds time elapsed/ {w=$1} /seconds user/ {u=$1} /seconds sys/ {s=$1}
+             END {printf "%.6f %.6f %.6f %.6f\n", w, u + s, u, s}' "$work/ps.txt" >> "$work/c.$i"
+      done
+    done
+    for i in "${!cmds[@]}"; do
+      # Medians of each column on its own.
+      read -r w c u s < <(for k in 1 2 3 4; do
+        sort -n -k"$k","$k" "$work/c.$i" | awk -v k="$k" '{a[NR]=$k} END {print a[int((NR+1)/2)]}'
+      done | paste -sd' ')
+      MED[$i]=$w
+      printf 'jsonlcpu.%s: wall %.1f ms   cpu %.1f ms (user %.1f, sys %.1f)   cpu per GB %.1f ms\n' \
+        "${names[$i]}" "$(echo "$w * 1000" | bc -l)" "$(echo "$c * 1000" | bc -l)" \
+        "$(echo "$u * 1000" | bc -l)" "$(echo "$s * 1000" | bc -l)" \
+        "$(echo "$c * 1000 * 1000000000 / $bytes" | bc -l)"
+    done
+    printf 'jsonlcpu.ratio_vs_b3sum: %.3f (goal >= 0.35)\n' "$(echo "${MED[1]} / ${MED[0]}" | bc -l)"
+    if [ -n "${PROV_BASE:-}" ]; then
+      printf 'jsonlcpu.base_ratio_vs_b3sum: %.3f\n' "$(echo "${MED[1]} / ${MED[2]}" | bc -l)"
+    fi
+    echo "jsonlcpu.load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    rm -f "$work/web.jsonl"
     ;;
   esac
 done

@@ -1,8 +1,9 @@
 //! The pipeline from corpus paths to a set: producers (a directory walker, or a thread per record
 //! file in flight) feed bounded channels of work; worker threads read small files or Parquet row
-//! batches and hash them in batches through the backend. A text file (jsonl, lines) is hashed by
-//! its own thread, in order, with a reader thread that only reads and decompresses and a pool
-//! that parses blocks in parallel (`crate::textbatch`); the calling thread
+//! batches and hash them in batches through the backend. A text file (jsonl, lines) is hashed
+//! block by block by every thread of a text pool, each reading, parsing and hashing whole blocks
+//! (for a device-sized batch: by its own thread, with a reader thread, a pool that parses blocks
+//! in parallel and blocks gathered into batches; `crate::textbatch`); the calling thread
 //! collects entries into the external [`Sorter`], then merges, groups duplicates and streams
 //! leaves into the root and the manifest. Bounded channels keep reading, hashing and sorting
 //! overlapped and memory bounded.
@@ -511,7 +512,7 @@ fn read_records(
         return true;
     }
     match crate::text::open_text(&f.path) {
-        Ok((r, _)) => text.hash_file(&file, r, done, stop),
+        Ok((r, c)) => text.hash_file(&file, (r, c), done, stop),
         Err(e) => tx
             .send(Work::Invalid(HashError::invalid(
                 Location::file(&f.path),

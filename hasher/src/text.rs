@@ -35,10 +35,14 @@ pub enum Compression {
 
 /// Opens `path` for reading its decompressed bytes. Detection is by magic bytes, which no UTF-8
 /// text can start with, so a misnamed file still reads correctly.
+///
+/// A plain (uncompressed) local file is read as it is, with no buffer in between: the callers read
+/// blocks of a megabyte or more, each straight into its block by one `read` (a `BufReader`
+/// would copy every byte a second time whenever a block's room is smaller than its own).
 pub fn open_text(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)> {
-    let mut f: Box<dyn Read + Send> = match crate::object::open(path)? {
-        Some((object, _)) => object, // s3://... (crate::object)
-        None => Box::new(File::open(path)?),
+    let (mut f, local): (Box<dyn Read + Send>, bool) = match crate::object::open(path)? {
+        Some((object, _)) => (object, false), // s3://... (crate::object)
+        None => (Box::new(File::open(path)?), true),
     };
     let mut magic = [0u8; 4];
     let mut n = 0;
@@ -49,6 +53,10 @@ pub fn open_text(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)>
         }
     }
     let head = io::Cursor::new(magic[..n].to_vec());
+    let compressed = (n >= 2 && magic[..2] == GZIP_MAGIC) || (n == 4 && magic == ZSTD_MAGIC);
+    if !compressed && local {
+        return Ok((Box::new(head.chain(f)), Compression::None));
+    }
     let raw = BufReader::with_capacity(1 << 20, head.chain(f));
     if n >= 2 && magic[..2] == GZIP_MAGIC {
         Ok((

@@ -1,23 +1,37 @@
 //! The text modes (`jsonl`, `lines`) from a file's bytes to hashed entries, one file at a time
-//! in order, every step on all cores.
+//! in order, every step on all cores. Two ways, chosen by the backend's
+//! [`ContentHasher::preferred_batch_bytes`]:
 //!
-//! - A reader thread per file only reads (and decompresses) into a small pool of reused blocks
-//!   of whole lines ([`BlockReader`]): one copy, by the kernel, and no allocation or zeroing
-//!   after the start. It runs ahead while the blocks before are worked on.
-//! - The file's own thread takes the blocks in order. Each block is cut into runs of lines
-//!   ([`split_lines`]) that the text pool splits and parses in parallel; items are kept as
-//!   offsets into the block (no copy) unless decoding escapes made a new string. Counting the
-//!   runs' lines in order gives every line its number: no separate counting pass.
-//! - Items are handed to the backend in one `hash_batch` call once they add up to the backend's
-//!   [`ContentHasher::preferred_batch_bytes`] (several blocks' worth), so that a device backend
-//!   gets batches in the sizes where it wins; the CPU backend hashes a batch on all cores.
+//! - **Fused** (a CPU-sized batch, [`FUSED_MAX_BATCH`] or less: `--backend cpu`, and `auto`
+//!   until a calibrated device wins): every thread of the text pool takes the file's next block
+//!   itself, reading it ([`BlockReader`], under a lock: the kernel's copy is the only one) into a
+//!   buffer of its own that it keeps from block to block and file to file, then parses the block
+//!   and hashes its records in runs of about [`FUSED_RUN`] bytes while they are still in its
+//!   cache, and hands the block's entries on. No thread waits for another between blocks: there
+//!   is no reader thread, no fork and join per block, and nothing is handed back. Blocks finish
+//!   out of order; their results are passed on in order (the first invalid record of a file is
+//!   the one a run without `--skip-invalid` stops at, numbered from the line counts of the
+//!   blocks before it).
 //!
-//! Blocks go back to the reader only after their batch is hashed, so memory per file in flight
-//! is the pool: `MAX_PENDING + 2` blocks.
+//!   A plain local file without metadata (no line number is needed while parsing) is not read
+//!   through one stream under a lock: block `k` is the lines that start in the file's bytes
+//!   `[k * block, (k + 1) * block)`, read at their offset (`pread`) by whichever thread claims `k`
+//!   ([`read_range`]), so no thread waits for another's `read`. A read error there ends the file
+//!   at the first line of the block it hit (the lines before it in that block are not hashed).
+//! - **Batched** (a device-sized batch): a reader thread per file only reads (and decompresses)
+//!   into a small pool of reused blocks of whole lines. The file's own thread takes the blocks
+//!   in order. Each block is cut into runs of lines ([`split_lines`]) that the text pool splits
+//!   and parses in parallel; items are kept as offsets into the block (no copy) unless decoding
+//!   escapes made a new string. Counting the runs' lines in order gives every line its number:
+//!   no separate counting pass. Items are handed to the backend in one `hash_batch` call once
+//!   they add up to the backend's preferred size (several blocks' worth), so that a device
+//!   backend gets batches in the sizes where it wins. Blocks go back to the reader only after
+//!   their batch is hashed, so memory per file in flight is the pool: `MAX_PENDING + 2` blocks.
 
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
@@ -27,7 +41,7 @@ use verifier::source::SourceKey;
 use crate::backend::ContentHasher;
 use crate::error::{HashError, Location, Record};
 use crate::pipeline::{HashConfig, Mode};
-use crate::text::{lines, split_lines, BlockRead, BlockReader, TextAt};
+use crate::text::{lines, split_lines, BlockRead, BlockReader, Compression, TextAt};
 use crate::walk::CorpusFile;
 use crate::work::{Done, Worker};
 
@@ -40,6 +54,15 @@ const MAX_BLOCK: usize = 4 << 20;
 const MAX_PENDING: usize = 8;
 /// Runs of lines per block per thread: enough to even out records of different lengths.
 const RUNS_PER_THREAD: usize = 4;
+/// Backends that ask for batches of at most this many bytes (the CPU's,
+/// [`crate::backend::CPU_BATCH_BYTES`]) are fed the fused way: records hashed by the thread that
+/// parsed them, right after parsing them. Larger batches are a device's, gathered over blocks.
+pub(crate) const FUSED_MAX_BATCH: usize = crate::backend::CPU_BATCH_BYTES;
+/// Bytes of lines per `hash_batch` call in the fused way: small enough that the records just
+/// parsed are still in the core's first-level cache when they are hashed, and that the CPU
+/// backend hashes the call on the calling thread (below its serial threshold of 64 KiB), large
+/// enough that a call's fixed costs vanish.
+pub(crate) const FUSED_RUN: usize = 32 << 10;
 
 /// How a run hashes text files: shared by the pipeline's file threads.
 pub(crate) struct TextPlan<'a> {
@@ -53,6 +76,9 @@ pub(crate) struct TextPlan<'a> {
     pub block: usize,
     /// Runs' scratch strings, for reuse.
     scratch: Mutex<Vec<String>>,
+    /// The fused way's per-thread buffers, for reuse from file to file (fresh memory costs a
+    /// page fault per page).
+    fused: Mutex<Vec<FusedState>>,
 }
 
 impl<'a> TextPlan<'a> {
@@ -73,12 +99,265 @@ impl<'a> TextPlan<'a> {
             batch,
             block,
             scratch: Mutex::new(Vec::new()),
+            fused: Mutex::new(Vec::new()),
         }
     }
 
-    /// Hashes the text file `file`, read from `r`, sending each batch's entries (and the invalid
-    /// records, by line) to `tx`. Returns `false` when the pipeline has stopped.
+    /// Hashes the text file `file`, read from `r`, sending each block's or batch's entries (and
+    /// the invalid records, by line) to `tx`. Returns `false` when the pipeline has stopped.
     pub fn hash_file(
+        &self,
+        file: &Arc<CorpusFile>,
+        (r, compression): (Box<dyn Read + Send>, Compression),
+        tx: &Sender<Result<Done, HashError>>,
+        stop: &AtomicBool,
+    ) -> bool {
+        if self.batch <= FUSED_MAX_BATCH {
+            // A plain local file, when no line number is needed while parsing (no metadata):
+            // ranges read at their offsets, with no lock between the threads.
+            #[cfg(unix)]
+            if compression == Compression::None
+                && !self.cfg.meta.enabled()
+                && crate::object::object_url(&file.path).is_none()
+            {
+                if let Ok(f) = std::fs::File::open(&file.path) {
+                    drop(r);
+                    return self.hash_file_ranges(file, &f, tx, stop);
+                }
+            }
+            self.hash_file_fused(file, r, tx, stop)
+        } else {
+            self.hash_file_batched(file, r, tx, stop)
+        }
+    }
+
+    /// The fused way (see the module's documentation): every thread of the text pool reads,
+    /// parses and hashes whole blocks of the file until it is over.
+    fn hash_file_fused(
+        &self,
+        file: &CorpusFile,
+        r: Box<dyn Read + Send>,
+        tx: &Sender<Result<Done, HashError>>,
+        stop: &AtomicBool,
+    ) -> bool {
+        let input = Mutex::new(Input {
+            reader: BlockReader::new(r, self.block),
+            seq: 0,
+            line: 1,
+            over: false,
+        });
+        let out = Mutex::new(InOrder {
+            next: 0,
+            line: 1,
+            parked: BTreeMap::new(),
+            over: false,
+            ok: true,
+        });
+        let halt = AtomicBool::new(false);
+        let shared = Fused {
+            file,
+            input: &input,
+            out: &out,
+            tx,
+            stop,
+            halt: &halt,
+        };
+        self.pool.broadcast(|_| self.fused_worker(&shared));
+        let ok = lock(&out).ok;
+        ok && !stop.load(Ordering::Relaxed)
+    }
+
+    /// The fused way for a plain local file without metadata: block `k` is the lines that start
+    /// in the file's bytes `[k * block, (k + 1) * block)`, read at that offset by whichever
+    /// thread claims `k` (the line that starts last in it is read on to its end), so no thread
+    /// waits for another's `read`. Line numbers come from the blocks' line counts, in order.
+    #[cfg(unix)]
+    fn hash_file_ranges(
+        &self,
+        file: &CorpusFile,
+        f: &std::fs::File,
+        tx: &Sender<Result<Done, HashError>>,
+        stop: &AtomicBool,
+    ) -> bool {
+        let out = Mutex::new(InOrder {
+            next: 0,
+            line: 1,
+            parked: BTreeMap::new(),
+            over: false,
+            ok: true,
+        });
+        let (halt, next) = (AtomicBool::new(false), std::sync::atomic::AtomicU64::new(0));
+        let input = Mutex::new(Input {
+            reader: BlockReader::new(Box::new(io::empty()), 1),
+            seq: 0,
+            line: 1,
+            over: true,
+        });
+        let shared = Fused {
+            file,
+            input: &input,
+            out: &out,
+            tx,
+            stop,
+            halt: &halt,
+        };
+        self.pool.broadcast(|_| {
+            let mut st = lock(&self.fused).pop().unwrap_or_default();
+            let worker = Worker::new(self.cfg, self.backend);
+            let block = self.block as u64;
+            while !stop.load(Ordering::Relaxed) && !halt.load(Ordering::Relaxed) {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(start) = k.checked_mul(block) else {
+                    break;
+                };
+                let (range, end, err) = read_range(f, start, self.block, &mut st.buf);
+                if end {
+                    // No block after this one has a line; the threads stop claiming them.
+                    halt.store(true, Ordering::Relaxed);
+                }
+                let r = match err {
+                    Some(_) => Ok(Block::default()),
+                    None => self.fused_block(&worker, file, &st.buf[range], 1, &mut st.run),
+                };
+                if !shared.deliver(k, Finished { r, err, end }) {
+                    halt.store(true, Ordering::Relaxed);
+                }
+            }
+            st.run.clear();
+            if st.buf.len() > 4 * self.block.max(FUSED_RUN) {
+                st.buf = Vec::new();
+            }
+            if st.run.scratch.capacity() > 4 * self.block.max(FUSED_RUN) {
+                st.run.scratch = String::new();
+            }
+            lock(&self.fused).push(st);
+        });
+        let ok = lock(&out).ok;
+        ok && !stop.load(Ordering::Relaxed)
+    }
+
+    /// One thread's share of a file the fused way: blocks until the file is over (or the
+    /// pipeline has stopped).
+    fn fused_worker(&self, sh: &Fused<'_>) {
+        let mut st = lock(&self.fused).pop().unwrap_or_default();
+        let worker = Worker::new(self.cfg, self.backend);
+        let meta = self.cfg.meta.enabled();
+        loop {
+            if sh.stop.load(Ordering::Relaxed) || sh.halt.load(Ordering::Relaxed) {
+                break;
+            }
+            // The next block, read by this thread into its own buffer. Line numbers are needed
+            // while parsing only by metadata entries (which record them): only then are the
+            // block's lines counted here, under the lock.
+            let (seq, b, first_line) = {
+                let mut input = lock(sh.input);
+                if input.over {
+                    break;
+                }
+                let b = input.reader.next_block(&mut st.buf);
+                input.over = b.end;
+                let seq = input.seq;
+                input.seq += 1;
+                let first_line = input.line;
+                if meta {
+                    input.line += count_lines(&st.buf[..b.len]);
+                }
+                (seq, b, first_line)
+            };
+            let r = self.fused_block(&worker, sh.file, &st.buf[..b.len], first_line, &mut st.run);
+            if !sh.deliver(
+                seq,
+                Finished {
+                    r,
+                    err: b.err,
+                    end: b.end,
+                },
+            ) {
+                sh.halt.store(true, Ordering::Relaxed);
+            }
+        }
+        st.run.clear();
+        // A buffer that a very long line grew is not kept for the rest of the run.
+        if st.buf.len() > 4 * self.block.max(FUSED_RUN) {
+            st.buf = Vec::new();
+        }
+        if st.run.scratch.capacity() > 4 * self.block.max(FUSED_RUN) {
+            st.run.scratch = String::new();
+        }
+        lock(&self.fused).push(st);
+    }
+
+    /// Parses and hashes one block of whole lines (the first numbered `first_line`, which is
+    /// exact only with metadata), in runs of about [`FUSED_RUN`] bytes: each run's records are
+    /// hashed right after they are parsed.
+    fn fused_block(
+        &self,
+        worker: &Worker<'_>,
+        file: &CorpusFile,
+        data: &[u8],
+        first_line: u64,
+        run: &mut Run,
+    ) -> Result<Block, HashError> {
+        let mut block = Block::default();
+        run.clear();
+        let mut run_start = 0u64;
+        let mut run_bytes = 0usize;
+        for line in lines(data) {
+            self.parse_line(data, line, run.lines, run);
+            run.lines += 1;
+            block.lines += 1;
+            run_bytes += line.len() + 1;
+            if run_bytes >= FUSED_RUN {
+                self.fused_run(worker, file, data, (first_line, run_start), run, &mut block)?;
+                run_start = block.lines;
+                run_bytes = 0;
+            }
+        }
+        self.fused_run(worker, file, data, (first_line, run_start), run, &mut block)?;
+        Ok(block)
+    }
+
+    /// Resolves the metadata of a run of parsed lines (line `at` of the block, whose first line
+    /// is `first_line`), hashes its items into `block`'s entries and empties it for the next run.
+    fn fused_run(
+        &self,
+        worker: &Worker<'_>,
+        file: &CorpusFile,
+        data: &[u8],
+        (first_line, at): (u64, u64),
+        run: &mut Run,
+        block: &mut Block,
+    ) -> Result<(), HashError> {
+        run.first_line = first_line + at;
+        let meta = self.cfg.meta.enabled();
+        if meta {
+            run.resolve_meta(self.cfg, file)?;
+        }
+        // Line numbers within the block, from the run's.
+        block
+            .invalid
+            .extend(run.invalid.drain(..).map(|(n, reason)| (at + n, reason)));
+        if !run.items.is_empty() {
+            let (mut metas, mut keys) = (Vec::new(), Vec::new());
+            if meta {
+                for it in &mut run.items {
+                    metas.push(std::mem::take(&mut it.meta));
+                    keys.extend(it.key.take());
+                }
+            }
+            let refs: Vec<&[u8]> = run
+                .items
+                .iter()
+                .map(|it| it.text.bytes(data, &run.scratch))
+                .collect();
+            worker.finish_items(&mut block.done, &refs, metas, keys, None)?;
+        }
+        run.clear();
+        Ok(())
+    }
+
+    /// The batched way (see the module's documentation), for device-sized batches.
+    fn hash_file_batched(
         &self,
         file: &Arc<CorpusFile>,
         r: Box<dyn Read + Send>,
@@ -220,34 +499,38 @@ impl<'a> TextPlan<'a> {
             scratch,
             ..Run::default()
         };
-        let field = &self.cfg.field;
-        let fields = &self.cfg.meta.fields;
         for (n, line) in lines(&data[start..end]).enumerate() {
             run.lines += 1;
-            let n = n as u64;
-            if self.cfg.mode != Mode::Jsonl {
-                run.items.push(Item::span(data, line, n, Vec::new()));
-                continue;
-            }
-            match crate::text::extract_into(line, field, fields, &mut run.scratch) {
-                Ok(Some((at, found))) => {
-                    let item = match at {
-                        TextAt::Borrowed(t) => Item::span(data, t.as_bytes(), n, found),
-                        TextAt::Scratch(r) => Item {
-                            line: n,
-                            text: Text::Scratch(r.start, r.end),
-                            found,
-                            meta: Vec::new(),
-                            key: None,
-                        },
-                    };
-                    run.items.push(item);
-                }
-                Ok(None) => {}
-                Err(reason) => run.invalid.push((n, reason)),
-            }
+            self.parse_line(data, line, n as u64, &mut run);
         }
         run
+    }
+
+    /// Parses `line` (a part of `data`, numbered `n` within `run`) into an item or an invalid
+    /// record of `run` (a blank JSON Lines line is neither).
+    fn parse_line(&self, data: &[u8], line: &[u8], n: u64, run: &mut Run) {
+        if self.cfg.mode != Mode::Jsonl {
+            run.items.push(Item::span(data, line, n, Vec::new()));
+            return;
+        }
+        let (field, fields) = (&self.cfg.field, &self.cfg.meta.fields);
+        match crate::text::extract_into(line, field, fields, &mut run.scratch) {
+            Ok(Some((at, found))) => {
+                let item = match at {
+                    TextAt::Borrowed(t) => Item::span(data, t.as_bytes(), n, found),
+                    TextAt::Scratch(r) => Item {
+                        line: n,
+                        text: Text::Scratch(r.start, r.end),
+                        found,
+                        meta: Vec::new(),
+                        key: None,
+                    },
+                };
+                run.items.push(item);
+            }
+            Ok(None) => {}
+            Err(reason) => run.invalid.push((n, reason)),
+        }
     }
 
     /// Hashes the items of the blocks gathered in `batch` in one backend call and hands the
@@ -294,6 +577,206 @@ impl<'a> TextPlan<'a> {
     }
 }
 
+/// A file's input in the fused way, shared by the threads that take its blocks.
+struct Input {
+    reader: BlockReader<Box<dyn Read + Send>>,
+    /// The next block's number, from 0.
+    seq: u64,
+    /// The next block's first line number (counted only with metadata).
+    line: u64,
+    /// The stream is over: no block is left to take.
+    over: bool,
+}
+
+/// What the fused way's threads share for one file.
+struct Fused<'a> {
+    file: &'a CorpusFile,
+    input: &'a Mutex<Input>,
+    out: &'a Mutex<InOrder>,
+    tx: &'a Sender<Result<Done, HashError>>,
+    stop: &'a AtomicBool,
+    /// Set when nothing more is to be sent (an error ended the file, or the pipeline stopped).
+    halt: &'a AtomicBool,
+}
+
+/// Blocks' results, passed on in the blocks' order whatever order they finish in.
+struct InOrder {
+    /// The number of the block to pass on next.
+    next: u64,
+    /// Its first line's number.
+    line: u64,
+    /// Results that finished before the blocks ahead of them.
+    parked: BTreeMap<u64, Finished>,
+    /// The file's results are all sent (or an error ended them): later ones are dropped.
+    over: bool,
+    /// `false` once the pipeline has stopped (a send failed, or an error ended the run).
+    ok: bool,
+}
+
+/// One block's result, with how its read ended.
+struct Finished {
+    r: Result<Block, HashError>,
+    err: Option<io::Error>,
+    end: bool,
+}
+
+/// A block's entries, with its invalid records numbered from its first line (counted from 0).
+#[derive(Default)]
+struct Block {
+    lines: u64,
+    done: Done,
+    invalid: Vec<(u64, String)>,
+}
+
+/// One thread's reused memory in the fused way.
+#[derive(Default)]
+struct FusedState {
+    buf: Vec<u8>,
+    run: Run,
+}
+
+impl Fused<'_> {
+    /// Hands block `seq`'s result over and passes on every result now next in order. Returns
+    /// `false` when nothing more is to be sent.
+    fn deliver(&self, seq: u64, f: Finished) -> bool {
+        let mut guard = lock(self.out);
+        let out = &mut *guard;
+        out.parked.insert(seq, f);
+        while let Some(f) = out.parked.remove(&out.next) {
+            out.next += 1;
+            if out.over {
+                continue;
+            }
+            let block = match f.r {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = self.tx.send(Err(e));
+                    (out.over, out.ok) = (true, false);
+                    continue;
+                }
+            };
+            let mut d = block.done;
+            let first = out.line;
+            let path = &self.file.path;
+            d.invalid.extend(
+                block
+                    .invalid
+                    .into_iter()
+                    .map(|(n, reason)| HashError::invalid(Location::line(path, first + n), reason)),
+            );
+            out.line += block.lines;
+            if self.tx.send(Ok(d)).is_err() {
+                (out.over, out.ok) = (true, false);
+                continue;
+            }
+            if let Some(e) = f.err {
+                // The read error, at the first line not read.
+                let at = Location::line(path, out.line);
+                let d = Done {
+                    invalid: vec![HashError::invalid(at, format!("unreadable: {e}"))],
+                    ..Done::default()
+                };
+                out.ok = self.tx.send(Ok(d)).is_ok();
+                out.over = true;
+            } else if f.end {
+                out.over = true;
+            }
+        }
+        !out.over
+    }
+}
+
+/// Reads the lines of `f` that start in its bytes `[start, start + block)` into `buf`: returns
+/// where they are in `buf`, whether the file ends in or before this range (no later range has a
+/// line), and the read error that ended it early. The byte before `start` says whether a line
+/// starts at `start`; the line that starts last in the range is read on to its end.
+#[cfg(unix)]
+fn read_range(
+    f: &std::fs::File,
+    start: u64,
+    block: usize,
+    buf: &mut Vec<u8>,
+) -> (std::ops::Range<usize>, bool, Option<io::Error>) {
+    let pre = usize::from(start > 0);
+    let e = pre + block; // the range's end in `buf`
+    if buf.len() < e {
+        buf.resize(e, 0);
+    }
+    let (mut n, err) = fill_at(f, &mut buf[..e], start - pre as u64);
+    if err.is_some() {
+        return (0..0, true, err);
+    }
+    if n < e && n <= pre {
+        return (0..0, true, None); // past the end
+    }
+    // The first line that starts in the range.
+    let s = if pre == 0 || buf[0] == b'\n' {
+        pre
+    } else {
+        match memchr::memchr(b'\n', &buf[pre..n.min(e)]) {
+            Some(p) => pre + p + 1,
+            None => return (0..0, n < e, None), // no line starts here
+        }
+    };
+    if s >= e {
+        return (0..0, false, None);
+    }
+    if n < e {
+        return (s..n, true, None); // the file ends in the range
+    }
+    // The line holding the range's last byte ends at the first line end from there.
+    // A little is read at first (the next block reads the same bytes again), doubling for a
+    // long line.
+    let (mut from, mut want) = (e - 1, 8 << 10);
+    loop {
+        if let Some(p) = memchr::memchr(b'\n', &buf[from..n]) {
+            return (s..from + p + 1, false, None);
+        }
+        from = n;
+        want *= 2;
+        if buf.len() < n + want {
+            buf.resize(n + want, 0);
+        }
+        let offset = start - pre as u64 + n as u64;
+        let (k, err) = fill_at(f, &mut buf[n..n + want], offset);
+        if err.is_some() {
+            return (0..0, true, err);
+        }
+        n += k;
+        if k < want {
+            return (s..n, true, None); // the last line, without its line end
+        }
+    }
+}
+
+/// Fills `buf` from `f` at `offset` until it is full or the file ends.
+#[cfg(unix)]
+fn fill_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> (usize, Option<io::Error>) {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
+}
+
+/// The lines of a run of whole lines, as [`lines`] yields them.
+fn count_lines(data: &[u8]) -> u64 {
+    let ends = memchr::memchr_iter(b'\n', data).count() as u64;
+    ends + u64::from(data.last().is_some_and(|&c| c != b'\n'))
+}
+
+/// A lock, whether or not a thread panicked while holding it (the data is then still
+/// consistent: every critical section here leaves it so at each step).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Blocks whose items wait for one `hash_batch` call.
 #[derive(Default)]
 struct Batch {
@@ -325,6 +808,15 @@ struct Run {
 }
 
 impl Run {
+    /// Empties the run for the next lines, keeping its memory.
+    fn clear(&mut self) {
+        self.first_line = 0;
+        self.lines = 0;
+        self.items.clear();
+        self.invalid.clear();
+        self.scratch.clear();
+    }
+
     /// Each item's metadata entry and source key, now that its line number is known; an item
     /// whose metadata is not understood becomes an invalid record.
     fn resolve_meta(&mut self, cfg: &HashConfig, file: &CorpusFile) -> Result<(), HashError> {

@@ -124,7 +124,16 @@ fn corpus_dirs() -> (tempfile::TempDir, Vec<(&'static str, PathBuf)>) {
 fn digests(paths: &[PathBuf], cfg: &HashConfig) -> (String, Vec<String>) {
     let mut seen: Option<(String, Vec<String>)> = None;
     for threads in [1, 2] {
-        for batch in [None, Some(1), Some(100), Some(5_000), Some(300_000)] {
+        // Up to 1 MiB (the CPU's size) records are hashed by the threads that parse them; the
+        // 8 MiB batch (a device's size) is gathered over blocks.
+        for batch in [
+            None,
+            Some(1),
+            Some(100),
+            Some(5_000),
+            Some(300_000),
+            Some(8 << 20),
+        ] {
             let cpu = CpuHasher::new(Some(threads)).unwrap();
             let (s, bytes) = match batch {
                 None => hash_with(paths, cfg, &cpu).unwrap(),
@@ -190,7 +199,7 @@ fn manifests_do_not_depend_on_blocks_batches_or_threads_and_match_the_old_pipeli
 fn the_first_bad_record_stops_the_run_at_its_line_whatever_the_blocks() {
     let (_d, dirs) = corpus_dirs();
     for (kind, dir) in &dirs {
-        for batch in [1, 100, 1 << 20] {
+        for batch in [1, 100, 1 << 20, 8 << 20] {
             let b = Batches(CpuHasher::new(Some(2)).unwrap(), batch);
             let err = hash_with(
                 std::slice::from_ref(dir),
