@@ -1,5 +1,5 @@
-"""The web-text-like JSON Lines of bench/alternate.sh's `jsonl` case (the same generator, seed
-15, records of ~5 KB with some escapes), for its `jsonlcpu` case:
+"""The web-text-like JSON Lines of bench/alternate.sh's `jsonl` and `jsonlcpu` cases (seed 15,
+records of ~5 KB with some escapes):
     python3 bench/web_jsonl.py OUT.jsonl SIZE_MB
 """
 import json, random, sys
