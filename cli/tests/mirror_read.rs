@@ -651,35 +651,9 @@ fn a_mirror_whose_checkpoint_is_signed_by_another_key_is_refused_with_exit_2() {
     }
 }
 
-/// `prov serve --publish URL` with `env` (the store's credentials), as common::Server starts it.
+/// `prov serve --publish URL` with `env` (the store's credentials).
 fn serve_publishing(data: &Path, url: &str, env: &[(String, String)]) -> Server {
-    use std::io::BufRead;
-    let mut child = Command::new(PROV)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .args(["--publish", url])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut url, mut vkey) = (None, None);
-    while url.is_none() || vkey.is_none() {
-        let line = lines.next().expect("prov serve announces itself").unwrap();
-        if let Some(v) = line.strip_prefix("verifier key: ") {
-            vkey = Some(v.trim().to_string());
-        }
-        if let Some(u) = line.strip_prefix("explorer: ") {
-            url = Some(u.trim().trim_end_matches('/').to_string());
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        url: url.unwrap(),
-        vkey: vkey.unwrap(),
-    }
+    Server::start_with_env(data, false, &["--publish", url], env)
 }
 
 /// Waits (90 s at most) until the server's `/healthz` says its whole log is published.

@@ -438,7 +438,6 @@ fn run_env(args: &[String], extra: &[&str], env: &[(String, String)]) -> (i32, S
 
 #[test]
 fn garage_check_from_the_bucket_answers_as_the_service_does() {
-    use std::io::BufRead;
     let Some(g) = tests::garage::Garage::start_or_skip("mirror_read_more garage") else {
         return;
     };
@@ -446,28 +445,13 @@ fn garage_check_from_the_bucket_answers_as_the_service_does() {
     let url = g.s3_url("demo");
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let mut child = std::process::Command::new(PROV)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
-        .arg(t.join("data"))
-        .args(["--publish", &url])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut s, mut vkey) = (None, None);
-    while s.is_none() || vkey.is_none() {
-        let line = lines.next().expect("prov serve announces itself").unwrap();
-        if let Some(v) = line.strip_prefix("verifier key: ") {
-            vkey = Some(v.trim().to_string());
-        }
-        if let Some(u) = line.strip_prefix("explorer: ") {
-            s = Some(u.trim().trim_end_matches('/').to_string());
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let s = s.unwrap();
+    let server = common::Server::start_with_env(
+        &t.join("data"),
+        false,
+        &["--demo", "--publish", &url],
+        &env,
+    );
+    let (s, vkey) = (server.url.clone(), Some(server.vkey.clone()));
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let h: serde_json::Value = serde_json::from_str(&get(&format!("{s}/healthz"))).unwrap();
@@ -489,8 +473,7 @@ fn garage_check_from_the_bucket_answers_as_the_service_does() {
             (code, out)
         })
         .collect();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server); // stopped: from here on only the bucket answers
     let mut locations = vec![(url.clone(), env.clone())];
     if let Some(web) = g.web_url("demo") {
         locations.push((web, Vec::new()));

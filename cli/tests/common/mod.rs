@@ -26,11 +26,23 @@ impl Server {
 
     /// [`Server::start`] with more arguments for `prov serve` (`--config FILE`, say).
     pub fn start_with(data: &Path, json: bool, args: &[&str]) -> Server {
+        Server::start_with_env(data, json, args, &[])
+    }
+
+    /// [`Server::start_with`] with environment variables (an object store's credentials for
+    /// `--publish s3://…`, say).
+    pub fn start_with_env(
+        data: &Path,
+        json: bool,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> Server {
         let mut child = Command::new(PROV)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(if json { &["--json"][..] } else { &[][..] })
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
