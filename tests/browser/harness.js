@@ -12,7 +12,8 @@
 //   EXPLORER_DIR    serve the explorer from this directory (`--explorer-dir`) instead of the copy
 //                   embedded in the binary (default: the embedded copy, which is what ships)
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -164,4 +165,42 @@ export async function shot(page, name) {
 export async function visit(page, baseUrl, hash, ready) {
   await page.goto(`${baseUrl}/${hash}`);
   await page.waitForSelector(`body[data-ready="${ready}"]`, { timeout: 15000 });
+}
+
+/** Runs `prov ARGS` to completion; its stdout, or an error with both streams. */
+export function prov(args) {
+  const r = spawnSync(provBin(), args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`prov ${args.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Spawns `prov ARGS` and waits for the stdout lines starting with each of `wants`. */
+export async function daemon(args, wants) {
+  const child = spawn(provBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const found = {};
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`prov ${args[0]} did not announce ${wants}: ${err}`)), 30000);
+    child.once('exit', (c) => reject(new Error(`prov ${args[0]} exited with ${c}: ${err}`)));
+    lines.on('line', (l) => {
+      for (const w of wants) if (l.startsWith(w)) found[w] = l.slice(w.length).trim();
+      if (wants.every((w) => found[w])) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    child,
+    found,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      }
+    },
+  };
 }

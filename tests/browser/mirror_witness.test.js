@@ -7,12 +7,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { launchBrowser, newPage, provBin, shot, visit, REPO } from './harness.js';
+import { launchBrowser, newPage, shot, visit, REPO, prov, daemon } from './harness.js';
 import { staticServer, useMirror } from './mirror_server.js';
 
 let dir;
@@ -22,42 +20,6 @@ let mirror;
 let logVkey;
 let witnessVkey;
 let wrongVkey;
-
-function prov(args) {
-  const r = spawnSync(provBin(), args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`prov ${args.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Spawns `prov ARGS` and waits for the stdout lines starting with each of `wants`. */
-async function daemon(args, wants) {
-  const child = spawn(provBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  const found = {};
-  const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`prov ${args[0]} did not announce ${wants}: ${err}`)), 30000);
-    child.once('exit', (c) => reject(new Error(`prov ${args[0]} exited with ${c}: ${err}`)));
-    lines.on('line', (l) => {
-      for (const w of wants) if (l.startsWith(w)) found[w] = l.slice(w.length).trim();
-      if (wants.every((w) => found[w])) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  child.removeAllListeners('exit');
-  return {
-    found,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 const sizeOf = (note) => Number(String(note).split('\n')[1]);
 

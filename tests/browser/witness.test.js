@@ -7,55 +7,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { launchBrowser, newPage, shot, visit, provBin } from './harness.js';
+import { launchBrowser, newPage, shot, visit, prov, daemon } from './harness.js';
 
 let dir;
 let browser;
 let log;
 let witness;
 let wrongVkey;
-
-function prov(args) {
-  const r = spawnSync(provBin(), args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`prov ${args.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Spawns `prov ARGS` and waits for the stdout lines starting with each of `wants`. */
-async function daemon(args, wants) {
-  const child = spawn(provBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  const found = {};
-  const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`prov ${args[0]} did not announce ${wants}: ${err}`)), 30000);
-    child.once('exit', (c) => reject(new Error(`prov ${args[0]} exited with ${c}: ${err}`)));
-    lines.on('line', (l) => {
-      for (const w of wants) if (l.startsWith(w)) found[w] = l.slice(w.length).trim();
-      if (wants.every((w) => found[w])) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  child.removeAllListeners('exit');
-  return {
-    child,
-    found,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
-      }
-    },
-  };
-}
 
 /** The data-state of `sel`'s badge, or null when the page shows none. */
 async function stateOf(p, sel) {
