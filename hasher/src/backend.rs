@@ -240,12 +240,10 @@ impl ContentHasher for CpuHasher {
         Ok(*h.as_bytes())
     }
 
+    /// Windows of the file mapped, hashed and unmapped on every thread of the pool
+    /// ([`crate::mapped`]).
     fn hash_file(&self, path: &Path) -> Result<[u8; 32], std::io::Error> {
-        let h = self.pool.install(|| {
-            let mut h = blake3::Hasher::new();
-            h.update_mmap_rayon(path).map(|h| h.finalize())
-        })?;
-        Ok(*h.as_bytes())
+        self.pool.install(|| crate::mapped::hash_file(path))
     }
 }
 
