@@ -7,6 +7,7 @@
 //!
 //! Skips, saying why, where the binary has no GPU backend or no adapter exists; in CI (`CI=true`,
 //! lavapipe installed) a missing adapter is a failure.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
 mod common;
 

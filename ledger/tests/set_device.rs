@@ -3,6 +3,7 @@
 //! the plain writer's; an answer that lies or has the wrong length is caught (by the spot check,
 //! or at commit by the claimed-root check) and never stored as if right; a failing device only
 //! sends its batch to the CPU.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
