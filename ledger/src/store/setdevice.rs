@@ -113,12 +113,17 @@ impl IngestHashing {
 
     /// The device and how many records to gather for it, while it is enabled.
     pub(super) fn active(&self) -> Option<(Arc<dyn RecordRoots>, usize)> {
-        if self.disabled.load(Ordering::Relaxed) {
+        if self.disabled() {
             return None;
         }
         let d = self.device.get()?;
         let batch = d.batch_records().min(MAX_BATCH_RECORDS);
         (batch > 0).then(|| (d.clone(), batch))
+    }
+
+    /// Whether a refused answer disabled the device.
+    pub(super) fn disabled(&self) -> bool {
+        self.disabled.load(Ordering::Relaxed)
     }
 
     pub(super) fn stats(&self) -> IngestStats {

@@ -884,7 +884,7 @@ impl SetWriter {
         let pending = std::mem::take(&mut self.pending);
         let first = self.pending_first;
         let roots: Vec<Digest> = match self.device.clone() {
-            Some((device, _)) if !self.ingest.stats().device_disabled => {
+            Some((device, _)) if !self.ingest.disabled() => {
                 let (roots, answer) = self.ingest.roots(device.as_ref(), &pending, first);
                 // Declined: not worth it for this upload; refused: the store disabled it.
                 if matches!(answer, Answer::Declined | Answer::Refused) {
