@@ -6,7 +6,8 @@
 //! [`find_hardware`] (for `--backend auto`) refuses software adapters, which never beat the CPU
 //! backend; [`open_auto`] then opens the device for `auto`, which decides from its calibration
 //! which calls to send (`crate::calibrate`). Large files are streamed to the device; set trees
-//! are built on it ([`ContentHasher::set_root`]).
+//! are built on it ([`ContentHasher::set_root`]), and so are the roots of a set's 256-leaf records
+//! for the service's set ingest ([`ContentHasher::set_chunk_roots`], `crate::records`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
