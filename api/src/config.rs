@@ -119,6 +119,23 @@ pub struct SetsConfig {
     /// Seconds after which a stored set that no logged entry names is deleted; 0 never deletes.
     /// Sets stored before this version are never deleted.
     pub collect_after_secs: u64,
+    /// Who hashes an upload's full 256-leaf records (`--set-hasher`): `auto` (default) a GPU
+    /// only where `prov`'s calibration measured it faster on set trees (so never a software
+    /// adapter such as lavapipe), `gpu` any adapter (start-up fails without one), `cpu` the
+    /// request thread, as before. The stored set is the same whichever hashes it.
+    pub hasher: SetHasher,
+}
+
+/// The `sets.hasher` choice ([`SetsConfig::hasher`]). `api` only carries it: the binary opens
+/// the backend and hands the ledger a `ledger::store::setdevice::RecordRoots`
+/// ([`crate::Server::set_record_roots`]).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SetHasher {
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
 }
 
 /// Sizes, rates and times that keep one client from exhausting the service.
@@ -220,6 +237,7 @@ impl Default for SetsConfig {
     fn default() -> Self {
         SetsConfig {
             collect_after_secs: 86_400,
+            hasher: SetHasher::Auto,
         }
     }
 }
@@ -306,6 +324,10 @@ pub struct ServeArgs {
     /// (credentials and endpoint from the environment: AWS_*, GOOGLE_*, AZURE_*).
     #[arg(long, value_name = "URL")]
     pub publish: Option<String>,
+    /// Who hashes uploaded sets' records: auto (a GPU where calibrated faster), cpu, or gpu
+    /// (any adapter) [default: auto, or sets.hasher].
+    #[arg(long, value_name = "HASHER")]
+    pub set_hasher: Option<SetHasher>,
 }
 
 impl Config {
@@ -348,6 +370,9 @@ impl Config {
         }
         if let Some(p) = &args.publish {
             config.publish = Some(p.clone());
+        }
+        if let Some(h) = args.set_hasher {
+            config.sets.hasher = h;
         }
         config.validate()?;
         Ok(config)

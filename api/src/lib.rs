@@ -36,6 +36,7 @@ pub mod publish;
 mod router;
 pub mod schemas;
 mod serve;
+pub mod setdevice;
 mod sets;
 mod sites;
 pub mod state;
@@ -46,7 +47,7 @@ mod uploads;
 pub mod witness;
 pub mod witnessing;
 
-pub use config::{Config, ConfigError, Limits, ServeArgs};
+pub use config::{Config, ConfigError, Limits, ServeArgs, SetHasher};
 pub use problem::{ApiError, Problem};
 pub use router::router;
 pub use serve::{serve, serve_blocking, shutdown_signal, ServeError, Server};

@@ -1,16 +1,22 @@
 //! Prometheus metrics: request counts and latencies by route template (never by raw path, which
 //! would give every tile its own series), plus counters the handlers bump (problems, entries),
 //! and the mirror's (`crate::publish`): `prov_publish_lag_entries`, `prov_publish_published_size`,
-//! `prov_publish_errors_total{kind}`.
+//! `prov_publish_errors_total{kind}`; and set ingest's (`crate::setdevice`):
+//! `prov_set_ingest_leaves_total{hasher="device"|"cpu"}` (leaves of full 256-leaf records whose
+//! hashes came from the device, or were computed on the CPU), `prov_set_ingest_device_errors_total`,
+//! `prov_set_ingest_device_refused_total` and `prov_set_ingest_device_disabled` (1 once a refused
+//! answer disabled the device).
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -57,7 +63,8 @@ pub async fn track(req: Request, next: Next) -> Response {
         (status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
         (status = 503, description = "Timed out, or storage unavailable (`storage-unavailable`); retry after Retry-After", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn metrics_handler() -> Response {
+pub async fn metrics_handler(State(state): State<AppState>) -> Response {
+    set_ingest(&state);
     let body = handle().map(|h| h.render()).unwrap_or_default();
     let mut resp = body.into_response();
     resp.headers_mut().insert(
@@ -65,4 +72,20 @@ pub async fn metrics_handler() -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     resp
+}
+
+/// Set ingest's counters, read from the ledger's set store at each scrape (the ledger has no
+/// metrics dependency).
+fn set_ingest(state: &AppState) {
+    let s = state.ledger().sets().ingest_stats();
+    metrics::counter!("prov_set_ingest_leaves_total", "hasher" => "device")
+        .absolute(s.device_leaves);
+    metrics::counter!("prov_set_ingest_leaves_total", "hasher" => "cpu").absolute(s.cpu_leaves);
+    metrics::counter!("prov_set_ingest_device_errors_total").absolute(s.device_errors);
+    metrics::counter!("prov_set_ingest_device_refused_total").absolute(s.device_refused);
+    metrics::gauge!("prov_set_ingest_device_disabled").set(if s.device_disabled {
+        1.0
+    } else {
+        0.0
+    });
 }

@@ -120,6 +120,21 @@ impl Server {
         &self.state
     }
 
+    /// Hands the hashing of uploaded sets' full records to `device` (`--set-hasher`; see
+    /// [`crate::setdevice`]), its refused answers logged. `false` if one was already set.
+    pub fn set_record_roots(&self, device: Arc<dyn ledger::store::setdevice::RecordRoots>) -> bool {
+        let described = device.describe();
+        let set = self
+            .state
+            .ledger()
+            .sets()
+            .set_record_roots(Arc::new(crate::setdevice::Logged(device)));
+        if set {
+            tracing::info!(hasher = %described, "set ingest: full records hashed in batches");
+        }
+        set
+    }
+
     /// Serves until `shutdown` completes, then drains and closes the ledger.
     pub async fn run_until(
         self,

@@ -170,16 +170,7 @@ impl Gpu {
                 storage(1, true),
                 storage(2, false),
                 storage(3, false),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 4,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+                uniform(4),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -187,18 +178,8 @@ impl Gpu {
             bind_group_layouts: &[&layout],
             push_constant_ranges: &[],
         });
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let chunks = pipeline("chunks");
-        let reduce = pipeline("reduce");
+        let chunks = compute_pipeline(&device, &pipeline_layout, &module, "chunks");
+        let reduce = compute_pipeline(&device, &pipeline_layout, &module, "reduce");
         if let Some(e) = pollster::block_on(device.pop_error_scope()) {
             return Err(Error::Device(format!("kernels rejected: {e}")));
         }
@@ -234,17 +215,44 @@ impl Gpu {
     }
 }
 
-fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+/// A compute-stage storage buffer binding of a bind group layout.
+pub(crate) fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    buffer_binding(binding, wgpu::BufferBindingType::Storage { read_only })
+}
+
+/// A compute-stage uniform buffer binding of a bind group layout (a kernel's parameters).
+pub(crate) fn uniform(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    buffer_binding(binding, wgpu::BufferBindingType::Uniform)
+}
+
+fn buffer_binding(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
+            ty,
             has_dynamic_offset: false,
             min_binding_size: None,
         },
         count: None,
     }
+}
+
+/// The compute pipeline of `module`'s kernel `entry`.
+pub(crate) fn compute_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(layout),
+        module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
 }
 
 fn requested_backends(config: &GpuConfig) -> wgpu::Backends {

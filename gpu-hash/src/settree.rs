@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use crate::device::Gpu;
+use crate::device::{compute_pipeline, storage, uniform, Gpu};
 use crate::ring::{map_result, MapState};
 use crate::{Error, GpuHasher, OUT_LEN};
 
@@ -80,38 +80,15 @@ impl SetTree {
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("settree"),
-            entries: &[
-                storage(0, true),
-                storage(1, false),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-            ],
+            entries: &[storage(0, true), storage(1, false), uniform(2)],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("settree"),
             bind_group_layouts: &[&layout],
             push_constant_ranges: &[],
         });
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let leaves = pipeline("leaves");
-        let nodes = pipeline("nodes");
+        let leaves = compute_pipeline(device, &pipeline_layout, &module, "leaves");
+        let nodes = compute_pipeline(device, &pipeline_layout, &module, "nodes");
         let slots = (0..IN_FLIGHT)
             .map(|_| Slot::new(gpu, &layout, chunk, passes))
             .collect();
@@ -130,27 +107,132 @@ impl SetTree {
     }
 
     /// The root of the set whose leaves are `leaves` (whole 72-byte leaves, in tree order).
-    pub fn root(&self, gpu: &Gpu, leaves: &[u8]) -> Result<[u8; OUT_LEN], Error> {
+    pub fn root(&mut self, gpu: &Gpu, leaves: &[u8]) -> Result<[u8; OUT_LEN], Error> {
         if !leaves.len().is_multiple_of(SET_LEAF_LEN) {
             return Err(Error::SetLeaves(leaves.len()));
         }
         if leaves.is_empty() {
             return Ok(*blake3::hash(&[]).as_bytes());
         }
+        // Each part: its leaves, then ceil halves down to the level of one node.
+        let roots = self.run(gpu, leaves, |n| {
+            let mut counts = vec![n as u32];
+            let mut m = n;
+            while m > 1 {
+                counts.push(m as u32);
+                m = m.div_ceil(2);
+            }
+            counts
+        })?;
+        let roots = roots
+            .chunks_exact(OUT_LEN)
+            .map(|r| {
+                let mut a = [0u8; OUT_LEN];
+                a.copy_from_slice(r);
+                a
+            })
+            .collect();
+        Ok(fold_nodes(roots))
+    }
+
+    /// The roots of the aligned chunks of `chunk_leaves` leaves (a power of two, at most the
+    /// tree's own chunk) that `leaves` is made of, in order: the nodes of height
+    /// `log2(chunk_leaves)` of the set's tree, read back before any fold. `leaves` must be whole
+    /// chunks, so no level below them has an odd node to carry.
+    pub fn chunk_roots(
+        &mut self,
+        gpu: &Gpu,
+        leaves: &[u8],
+        chunk_leaves: usize,
+    ) -> Result<Vec<[u8; OUT_LEN]>, Error> {
+        if !chunk_leaves.is_power_of_two() || chunk_leaves > self.chunk {
+            return Err(Error::Config(format!(
+                "chunk roots of {chunk_leaves} leaves: a power of two of at most {} is needed",
+                self.chunk
+            )));
+        }
+        if !leaves.len().is_multiple_of(SET_LEAF_LEN * chunk_leaves) {
+            return Err(Error::SetLeaves(leaves.len()));
+        }
+        if leaves.is_empty() {
+            return Ok(Vec::new());
+        }
+        let height = chunk_leaves.trailing_zeros();
+        // Each part: its leaves, then `height` levels of nodes, each half the one below.
+        let roots = self.run(gpu, leaves, |n| {
+            let mut counts = vec![n as u32];
+            counts.extend((0..height).map(|k| (n >> k) as u32));
+            counts
+        })?;
+        Ok(roots
+            .chunks_exact(OUT_LEN)
+            .map(|r| {
+                let mut a = [0u8; OUT_LEN];
+                a.copy_from_slice(r);
+                a
+            })
+            .collect())
+    }
+
+    /// Runs `leaves` through the kernels in parts of the tree's chunk, two in flight, each part
+    /// through the passes `counts(leaves of the part)` gives (the inputs of each pass: the
+    /// leaves, then one level after another); returns the last level of every part, in order.
+    fn run(
+        &mut self,
+        gpu: &Gpu,
+        leaves: &[u8],
+        counts: impl Fn(usize) -> Vec<u32>,
+    ) -> Result<Vec<u8>, Error> {
         let parts: Vec<&[u8]> = leaves.chunks(self.chunk * SET_LEAF_LEN).collect();
-        let mut roots = vec![[0u8; OUT_LEN]; parts.len()];
+        let plans: Vec<Vec<u32>> = parts
+            .iter()
+            .map(|p| counts(p.len() / SET_LEAF_LEN))
+            .collect();
+        // Bytes each part's last pass writes: one node per pair of its inputs (the leaf hashes
+        // where there is no node pass).
+        let outs: Vec<usize> = plans
+            .iter()
+            .map(|c| match c.as_slice() {
+                [n] => *n as usize * OUT_LEN,
+                [.., n] => (*n as usize).div_ceil(2) * OUT_LEN,
+                [] => 0,
+            })
+            .collect();
+        let most = outs.iter().copied().max().unwrap_or(0).max(OUT_LEN);
+        for slot in &mut self.slots {
+            if (slot.readback.size() as usize) < most {
+                slot.readback = readback_buffer(gpu, most);
+            }
+        }
+        let mut out = vec![0u8; outs.iter().sum()];
+        let offsets: Vec<usize> = outs
+            .iter()
+            .scan(0usize, |at, &len| {
+                let here = *at;
+                *at += len;
+                Some(here)
+            })
+            .collect();
         let mut in_flight: VecDeque<Job> = VecDeque::new();
         let mut result = Ok(());
         for (index, part) in parts.iter().enumerate() {
             if in_flight.len() == self.slots.len() {
                 if let Some(job) = in_flight.pop_front() {
-                    result = self.harvest(gpu, job, &mut roots);
+                    let i = job.index;
+                    result = self.harvest(gpu, job, &mut out[offsets[i]..][..outs[i]]);
                 }
             }
             if result.is_err() {
                 break;
             }
-            match self.submit(gpu, index % self.slots.len(), index, part) {
+            match self.submit(
+                gpu,
+                index % self.slots.len(),
+                index,
+                part,
+                &plans[index],
+                outs[index],
+            ) {
                 Ok(job) => in_flight.push_back(job),
                 Err(e) => {
                     result = Err(e);
@@ -159,13 +241,14 @@ impl SetTree {
             }
         }
         while let Some(job) = in_flight.pop_front() {
-            let harvested = self.harvest(gpu, job, &mut roots);
+            let i = job.index;
+            let harvested = self.harvest(gpu, job, &mut out[offsets[i]..][..outs[i]]);
             if result.is_ok() {
                 result = harvested;
             }
         }
         result?;
-        Ok(fold_nodes(roots))
+        Ok(out)
     }
 
     fn submit(
@@ -174,17 +257,11 @@ impl SetTree {
         slot_index: usize,
         index: usize,
         part: &[u8],
+        counts: &[u32],
+        out_bytes: usize,
     ) -> Result<Job, Error> {
         let slot = &self.slots[slot_index];
-        let n = part.len() / SET_LEAF_LEN;
         gpu.queue.write_buffer(&slot.input, 0, part);
-        // Inputs of each pass: n leaves, then ceil halves down to the level of one node.
-        let mut counts = vec![n as u32];
-        let mut m = n;
-        while m > 1 {
-            counts.push(m as u32);
-            m = m.div_ceil(2);
-        }
         let mut params = vec![0u8; self.passes * PARAM_STRIDE];
         for (pass, count) in counts.iter().enumerate() {
             params[pass * PARAM_STRIDE..pass * PARAM_STRIDE + 4]
@@ -208,18 +285,18 @@ impl SetTree {
             let (x, y) = self.groups(threads)?;
             cp.dispatch_workgroups(x, y, 1);
         }
-        // Pass 0 writes `a`, pass 1 `b`, pass 2 `a`...: the root is where the last pass wrote.
+        // Pass 0 writes `a`, pass 1 `b`, pass 2 `a`...: the result is where the last pass wrote.
         let last = if counts.len() % 2 == 1 {
             &slot.a
         } else {
             &slot.b
         };
-        enc.copy_buffer_to_buffer(last, 0, &slot.readback, 0, OUT_LEN as u64);
+        enc.copy_buffer_to_buffer(last, 0, &slot.readback, 0, out_bytes as u64);
         let submission = gpu.queue.submit([enc.finish()]);
         let mapped: MapState = Arc::new(Mutex::new(None));
         let sink = Arc::clone(&mapped);
         slot.readback
-            .slice(..)
+            .slice(..out_bytes as u64)
             .map_async(wgpu::MapMode::Read, move |r| {
                 if let Ok(mut s) = sink.lock() {
                     *s = Some(r);
@@ -233,13 +310,13 @@ impl SetTree {
         })
     }
 
-    fn harvest(&self, gpu: &Gpu, job: Job, roots: &mut [[u8; OUT_LEN]]) -> Result<(), Error> {
+    fn harvest(&self, gpu: &Gpu, job: Job, out: &mut [u8]) -> Result<(), Error> {
         gpu.wait(job.submission)?;
         map_result(&job.mapped)?;
         let slot = &self.slots[job.slot];
         {
-            let view = slot.readback.slice(..).get_mapped_range();
-            roots[job.index].copy_from_slice(&view[..OUT_LEN]);
+            let view = slot.readback.slice(..out.len() as u64).get_mapped_range();
+            out.copy_from_slice(&view[..out.len()]);
         }
         slot.readback.unmap();
         Ok(())
@@ -281,7 +358,7 @@ impl Slot {
             passes * PARAM_STRIDE,
             U::UNIFORM | U::COPY_DST,
         );
-        let readback = buffer("set root", OUT_LEN, U::MAP_READ | U::COPY_DST);
+        let readback = readback_buffer(gpu, OUT_LEN);
         let binds = (0..passes)
             .map(|pass| {
                 let (src, dst) = match pass {
@@ -318,11 +395,41 @@ impl Slot {
     }
 }
 
+/// A buffer the host reads `bytes` of results back from.
+fn readback_buffer(gpu: &Gpu, bytes: usize) -> wgpu::Buffer {
+    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("set tree results"),
+        size: bytes as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
 impl GpuHasher {
     /// The root of a sorted set's Merkle tree, given its leaves (72 bytes each, concatenated in
     /// tree order: the `leaves` upload format), built on the device. `BLAKE3("")` for no leaves,
     /// as the verifier's empty set.
     pub fn set_root(&self, leaves: &[u8]) -> Result<[u8; OUT_LEN], Error> {
+        self.with_set_tree(|tree, gpu| tree.root(gpu, leaves))
+    }
+
+    /// The roots of the aligned chunks of `chunk_leaves` leaves (a power of two, at most
+    /// [`crate::GpuConfig::set_chunk_leaves`]) of a sorted set's leaves, built on the device:
+    /// `leaves` is `k * chunk_leaves` whole 72-byte leaves, and the answer is `k` roots, each
+    /// the RFC 6962 subtree root (`verifier::set`'s rule) of its chunk's leaf hashes. The
+    /// service's set ingest hashes its 256-leaf records this way, many at a time.
+    pub fn set_chunk_roots(
+        &self,
+        leaves: &[u8],
+        chunk_leaves: usize,
+    ) -> Result<Vec<[u8; OUT_LEN]>, Error> {
+        self.with_set_tree(|tree, gpu| tree.chunk_roots(gpu, leaves, chunk_leaves))
+    }
+
+    fn with_set_tree<T>(
+        &self,
+        f: impl FnOnce(&mut SetTree, &Gpu) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let tree = self
             .set_tree
             .get_or_init(|| {
@@ -332,23 +439,10 @@ impl GpuHasher {
             })
             .as_ref()
             .map_err(|e| Error::Device(e.clone()))?;
-        let tree = tree
+        let mut tree = tree
             .lock()
             .map_err(|_| Error::Device("set tree poisoned by an earlier panic".into()))?;
-        tree.root(&self.gpu, leaves)
-    }
-}
-
-fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
+        f(&mut tree, &self.gpu)
     }
 }
 

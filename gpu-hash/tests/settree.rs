@@ -73,3 +73,58 @@ fn set_root_refuses_bytes_that_are_not_whole_leaves() {
         SortedSet::new(Vec::new()).unwrap().root().0
     );
 }
+
+/// The roots of aligned 256-leaf chunks (the service's set records, `ledger::store::sets`), read
+/// back before any fold: each equals the RFC 6962 subtree root the verifier computes from that
+/// chunk's leaf hashes, across several device-side parts (tree chunks of 1,024 leaves) and for
+/// other chunk sizes; bytes that are not whole chunks, and chunks larger than the tree's, are
+/// refused.
+#[test]
+fn chunk_roots_equal_the_verifiers_subtree_roots() {
+    use verifier::hash::{Blake3Set, TreeHasher};
+    let Some(gpu) = gpu(1024) else { return };
+    for (seed, (records, chunk)) in [
+        (1usize, 256usize),
+        (4, 256),
+        (9, 256),
+        (5, 1),
+        (3, 2),
+        (2, 1024),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_, bytes) = sorted_leaves(records * chunk, 200 + seed as u64);
+        let want: Vec<[u8; 32]> = bytes
+            .chunks(chunk * SET_LEAF_LEN)
+            .map(|c| {
+                let hashes: Vec<_> = c
+                    .chunks_exact(SET_LEAF_LEN)
+                    .map(Blake3Set::leaf_hash)
+                    .collect();
+                verifier::merkle::root::<Blake3Set>(&hashes).0
+            })
+            .collect();
+        let got = gpu.set_chunk_roots(&bytes, chunk).unwrap();
+        assert_eq!(got.len(), records);
+        assert_eq!(got, want, "{records} chunks of {chunk} leaves");
+    }
+    assert!(gpu.set_chunk_roots(&[], 256).unwrap().is_empty());
+    let (_, bytes) = sorted_leaves(257, 7);
+    assert!(matches!(
+        gpu.set_chunk_roots(&bytes, 256),
+        Err(Error::SetLeaves(_))
+    ));
+    assert!(matches!(
+        gpu.set_chunk_roots(&bytes[..256 * SET_LEAF_LEN], 3),
+        Err(Error::Config(_))
+    ));
+    let (_, big) = sorted_leaves(2048, 8);
+    assert!(matches!(
+        gpu.set_chunk_roots(&big, 2048),
+        Err(Error::Config(_))
+    ));
+    // The root is still the verifier's after chunk roots resized the read-back buffers.
+    let (set, bytes) = sorted_leaves(3000, 9);
+    assert_eq!(gpu.set_root(&bytes).unwrap(), set.root().0);
+}

@@ -202,6 +202,21 @@ impl AutoHasher {
         probe
     }
 
+    /// The device a set tree of `bytes` of leaves goes to, if any: none under
+    /// [`DEVICE_MIN_BYTES`] (no adapter is looked for), none where the calibration says the CPU
+    /// wins at this size; without calibration (`PROV_CALIBRATION=off`), the fixed rule.
+    fn set_device(&self, bytes: u64) -> Option<&dyn ContentHasher> {
+        if bytes < DEVICE_MIN_BYTES {
+            return None;
+        }
+        let probe = self.probe.get_or_init(|| self.run_probe());
+        let device = probe.device.as_ref().ok()?;
+        match &probe.calibration {
+            Some((c, _)) if !c.set_on_device(bytes) => None,
+            _ => Some(device.as_ref()),
+        }
+    }
+
     fn calibrated_why(&self, on_device: bool) -> String {
         let Some(probe) = self.probe.get() else {
             return String::new();
@@ -288,19 +303,33 @@ impl ContentHasher for AutoHasher {
         Ok(h)
     }
 
-    /// On the device for sets of [`DEVICE_MIN_BYTES`] of leaves or more, where one was found (set
-    /// trees are compute-bound: two compressions per leaf, one per node); else `None`, the CPU.
+    /// On the device for sets of [`DEVICE_MIN_BYTES`] of leaves or more, where one was found and
+    /// its calibration says it wins on set trees at this size (set trees are compute-bound: two
+    /// compressions per leaf, one per node); else `None`, the CPU.
     fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], HashError>> {
         let bytes = leaves.len() as u64;
-        if bytes < DEVICE_MIN_BYTES {
-            return None;
-        }
-        let probe = self.probe.get_or_init(|| self.run_probe());
-        let root = probe.device.as_ref().ok()?.set_root(leaves)?;
+        let root = self.set_device(bytes)?.set_root(leaves)?;
         if root.is_ok() {
             self.gpu_sets.fetch_add(bytes, Ordering::Relaxed);
         }
         Some(root)
+    }
+
+    /// Where [`AutoHasher::set_root`] would build a set of this many bytes: the service's set
+    /// ingest asks for its records' roots this way.
+    fn set_chunk_roots(
+        &self,
+        leaves: &[u8],
+        chunk_leaves: usize,
+    ) -> Option<Result<Vec<[u8; 32]>, HashError>> {
+        let bytes = leaves.len() as u64;
+        let roots = self
+            .set_device(bytes)?
+            .set_chunk_roots(leaves, chunk_leaves)?;
+        if roots.is_ok() {
+            self.gpu_sets.fetch_add(bytes, Ordering::Relaxed);
+        }
+        Some(roots)
     }
 
     fn device(&self) -> Option<String> {
@@ -443,6 +472,7 @@ mod tests {
             sizes: vec![64 << 10, 256 << 10],
             item_bytes: 4096,
             runs: 1,
+            set_leaves: vec![512],
         }
     }
 
@@ -464,6 +494,7 @@ mod tests {
         assert_eq!(h.hash_file(&file).unwrap(), *blake3::hash(&big).as_bytes());
         let leaves = vec![0u8; 72 * 1000];
         assert!(h.set_root(&leaves).is_none());
+        assert!(h.set_chunk_roots(&vec![0u8; 72 * 256 * 4], 256).is_none());
         assert!(!h.probed(), "a small job looked for an adapter");
         assert_eq!(h.name(), "cpu");
         assert_eq!(h.device(), None);

@@ -57,9 +57,26 @@ pub trait ContentHasher: Send + Sync {
     /// The root of a sorted set's Merkle tree (`verifier::set`'s rule) from its leaves (72 bytes
     /// each, concatenated in tree order), where this backend builds set trees itself: `None`
     /// means "build it on the CPU" (the caller's own builder). The GPU backend builds it on the
-    /// device; `auto` does where it has found one, for sets of `DEVICE_MIN_BYTES` or more.
+    /// device; `auto` does where it has found one that its calibration says wins on set trees,
+    /// for sets of `DEVICE_MIN_BYTES` or more.
     fn set_root(&self, leaves: &[u8]) -> Option<Result<[u8; 32], HashError>> {
         let _ = leaves;
+        None
+    }
+
+    /// The roots of the aligned chunks of `chunk_leaves` leaves (a power of two) of a sorted
+    /// set's leaves (`leaves`: whole chunks of 72-byte leaves), one per chunk, each the RFC 6962
+    /// subtree root of its chunk's leaf hashes (`verifier::set`'s rule), where this backend
+    /// builds set trees itself; `None`: "build them on the CPU". The service's set ingest hashes
+    /// its 256-leaf records this way, a batch at a time ([`crate::records`]). The GPU backend
+    /// builds them on the device; `auto` does where its calibration says the device wins on set
+    /// trees.
+    fn set_chunk_roots(
+        &self,
+        leaves: &[u8],
+        chunk_leaves: usize,
+    ) -> Option<Result<Vec<[u8; 32]>, HashError>> {
+        let _ = (leaves, chunk_leaves);
         None
     }
 

@@ -1,6 +1,7 @@
 //! Calibration of `--backend auto`: on a device's first use, both backends are timed on the
-//! shapes the pipeline hands over (batches of 4 KiB items, and single large items), and `auto`
-//! then sends a call to the device only at the sizes where it measured faster.
+//! shapes the pipeline hands over (batches of 4 KiB items, single large items, and set trees:
+//! the roots of 256-leaf chunks of a set's leaves, the service's set records), and `auto` then
+//! sends a call to the device only at the sizes where it measured faster.
 //!
 //! The result is cached in `$XDG_CACHE_HOME/prov/calibration-<hash>.json` (`~/.cache/prov/...`
 //! without `XDG_CACHE_HOME`), one file per device and driver: `<hash>` is taken from the adapter's
@@ -22,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::backend::ContentHasher;
 
 /// The `format` of a calibration file.
-pub const CALIBRATION_FORMAT: &str = "prov-calibration/v1";
+/// (v2 added the set-tree points: a v1 file is measured again.)
+pub const CALIBRATION_FORMAT: &str = "prov-calibration/v2";
 
 /// The batch size `auto` asks for when nothing was measured: today's fixed rule (16 MiB), which
 /// the text pipeline also uses to aggregate chunks and coalesce files.
@@ -49,11 +51,15 @@ impl DeviceId {
     }
 }
 
-/// One measured shape: `batch_bytes` hashed as items of `item_bytes` (0: one large item).
+/// One measured shape: `batch_bytes` hashed as items of `item_bytes` (0: one large item), or
+/// (`set_tree`) `batch_bytes` of 72-byte set leaves turned into the roots of their 256-leaf
+/// chunks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub batch_bytes: u64,
     pub item_bytes: u64,
+    #[serde(default)]
+    pub set_tree: bool,
     pub cpu_gbps: f64,
     pub gpu_gbps: f64,
 }
@@ -69,6 +75,10 @@ pub struct Calibration {
     pub gpu_min_batch_bytes: Option<u64>,
     /// Single large items (and files) from this many bytes go to the device; `None`: never.
     pub gpu_min_large_bytes: Option<u64>,
+    /// Set trees (a set's root, or the roots of its chunks) of this many bytes of leaves or more
+    /// go to the device; `None`: never (or the device builds no set trees).
+    #[serde(default)]
+    pub gpu_min_set_bytes: Option<u64>,
     /// The batch size to hand `auto` (see [`crate::ContentHasher::preferred_batch_bytes`]).
     pub preferred_batch_bytes: u64,
 }
@@ -82,6 +92,11 @@ impl Calibration {
     /// Whether one large item (or file) of `bytes` should go to the device.
     pub fn large_on_device(&self, bytes: u64) -> bool {
         self.gpu_min_large_bytes.is_some_and(|m| bytes >= m)
+    }
+
+    /// Whether a set tree of `bytes` of leaves should be built on the device.
+    pub fn set_on_device(&self, bytes: u64) -> bool {
+        self.gpu_min_set_bytes.is_some_and(|m| bytes >= m)
     }
 }
 
@@ -106,6 +121,9 @@ pub struct Shapes {
     pub item_bytes: u64,
     /// Timed runs per shape and backend (the best counts), after one warm-up.
     pub runs: usize,
+    /// Set sizes, in leaves (rounded up to whole 256-leaf chunks), increasing: the roots of their
+    /// 256-leaf chunks on the device against every core.
+    pub set_leaves: Vec<u64>,
 }
 
 impl Default for Shapes {
@@ -114,6 +132,8 @@ impl Default for Shapes {
             sizes: vec![1 << 20, 4 << 20, 16 << 20, 64 << 20],
             item_bytes: 4096,
             runs: 2,
+            // A quarter and a whole of the service's batch (1,024 records of 256 leaves).
+            set_leaves: vec![1 << 16, 1 << 18],
         }
     }
 }
@@ -197,8 +217,16 @@ pub fn calibrate(
         }
         points.push(point(size, 0, tc, tg));
     }
-    let batch: Vec<&Point> = points.iter().filter(|p| p.item_bytes > 0).collect();
-    let large: Vec<&Point> = points.iter().filter(|p| p.item_bytes == 0).collect();
+    points.extend(set_points(cpu, device, shapes)?);
+    let batch: Vec<&Point> = points
+        .iter()
+        .filter(|p| p.item_bytes > 0 && !p.set_tree)
+        .collect();
+    let large: Vec<&Point> = points
+        .iter()
+        .filter(|p| p.item_bytes == 0 && !p.set_tree)
+        .collect();
+    let sets: Vec<&Point> = points.iter().filter(|p| p.set_tree).collect();
     let gpu_min_batch_bytes = crossover(&batch);
     // The preferred batch: the smallest at which the device reaches 90 % of its best measured
     // throughput, where the device wins at all; else today's constant.
@@ -218,9 +246,59 @@ pub fn calibrate(
         cpu_threads,
         gpu_min_batch_bytes,
         gpu_min_large_bytes: crossover(&large),
+        gpu_min_set_bytes: crossover(&sets),
         preferred_batch_bytes,
         points,
     })
+}
+
+/// The set-tree points: the roots of 256-leaf chunks, on the device against every core of the
+/// CPU (`crate::settree::chunk_roots`); none where the device builds no set trees.
+fn set_points(
+    cpu: &dyn ContentHasher,
+    device: &dyn ContentHasher,
+    shapes: &Shapes,
+) -> Result<Vec<Point>, CalibrationError> {
+    let _ = cpu; // the CPU side is the all-cores builder, not a backend call
+    let chunk = crate::settree::RECORD_LEAVES;
+    let mut points = Vec::new();
+    for &n in &shapes.set_leaves {
+        let n = (n as usize).div_ceil(chunk).max(1) * chunk;
+        let leaves: Vec<u8> = (0..n * ledger::set::SetLeaf::LEN)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let mut want = Vec::new();
+        let tc = best(shapes.runs, || {
+            want = crate::settree::chunk_roots(&leaves, chunk, None);
+            Ok(())
+        })
+        .map_err(CalibrationError::Device)?;
+        // A device without set trees answers `None`: nothing to measure.
+        if device.set_chunk_roots(&leaves, chunk).is_none() {
+            return Ok(Vec::new());
+        }
+        let mut got = Vec::new();
+        let tg = best(shapes.runs, || {
+            got = device
+                .set_chunk_roots(&leaves, chunk)
+                .unwrap_or_else(|| Ok(Vec::new()))?;
+            Ok(())
+        })
+        .map_err(CalibrationError::Device)?;
+        let want: Vec<[u8; 32]> = want.into_iter().map(|d| d.0).collect();
+        if got != want {
+            return Err(CalibrationError::Mismatch(leaves.len() as u64));
+        }
+        let mut p = point(
+            leaves.len() as u64,
+            ledger::set::SetLeaf::LEN as u64,
+            tc,
+            tg,
+        );
+        p.set_tree = true;
+        points.push(p);
+    }
+    Ok(points)
 }
 
 /// The smallest measured size from which the device was faster at every larger measured size
@@ -242,6 +320,7 @@ fn point(size: u64, item: u64, cpu: Duration, gpu: Duration) -> Point {
     Point {
         batch_bytes: size,
         item_bytes: item,
+        set_tree: false,
         cpu_gbps: gbps(cpu),
         gpu_gbps: gbps(gpu),
     }
@@ -392,6 +471,7 @@ mod tests {
         Point {
             batch_bytes,
             item_bytes: 4096,
+            set_tree: false,
             cpu_gbps,
             gpu_gbps,
         }
@@ -428,10 +508,13 @@ mod tests {
             points: won_from_4.to_vec(),
             gpu_min_batch_bytes: Some(4 << 20),
             gpu_min_large_bytes: None,
+            gpu_min_set_bytes: Some(18 << 20),
             preferred_batch_bytes: 16 << 20,
         };
         assert!(!cal.batch_on_device((4 << 20) - 1));
         assert!(cal.batch_on_device(4 << 20));
         assert!(!cal.large_on_device(1 << 30));
+        assert!(!cal.set_on_device((18 << 20) - 1));
+        assert!(cal.set_on_device(18 << 20));
     }
 }

@@ -6,7 +6,8 @@
 //! [`find_hardware`] (for `--backend auto`) refuses software adapters, which never beat the CPU
 //! backend; [`open_auto`] then opens the device for `auto`, which decides from its calibration
 //! which calls to send (`crate::calibrate`). Large files are streamed to the device; set trees
-//! are built on it ([`ContentHasher::set_root`]).
+//! are built on it ([`ContentHasher::set_root`]), and so are the roots of a set's 256-leaf records
+//! for the service's set ingest ([`ContentHasher::set_chunk_roots`], `crate::records`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,6 +121,22 @@ impl ContentHasher for GpuBackend {
                 .fetch_add(leaves.len() as u64, Ordering::Relaxed);
         }
         Some(root)
+    }
+
+    fn set_chunk_roots(
+        &self,
+        leaves: &[u8],
+        chunk_leaves: usize,
+    ) -> Option<Result<Vec<[u8; 32]>, HashError>> {
+        let roots = self
+            .gpu
+            .set_chunk_roots(leaves, chunk_leaves)
+            .map_err(backend_error);
+        if roots.is_ok() {
+            self.sets_on_device
+                .fetch_add(leaves.len() as u64, Ordering::Relaxed);
+        }
+        Some(roots)
     }
 
     fn usage(&self) -> Vec<Usage> {
@@ -273,6 +290,24 @@ mod tests {
         ));
     }
 
+    /// The service's set ingest on the device (`crate::records`): the roots of 256-leaf records
+    /// equal the ledger's own, around several device calls' worth of records.
+    #[test]
+    fn gpu_record_roots_are_the_ledgers() {
+        use ledger::store::setdevice::{record_root, RecordRoots, RECORD_BYTES};
+        let Some(gpu) = backend() else { return };
+        let r = crate::records::BackendRecordRoots::new(Arc::new(gpu));
+        for k in [1usize, 3, 1024] {
+            let recs: Vec<u8> = (0..k * RECORD_BYTES)
+                .map(|i| (i * 29 % 253) as u8)
+                .collect();
+            let want: Vec<_> = recs.chunks(RECORD_BYTES).map(record_root).collect();
+            assert_eq!(r.record_roots(&recs).unwrap().unwrap(), want, "{k} records");
+        }
+        assert!(r.record_roots(&[0u8; 100]).is_err());
+        assert!(r.describe().contains("gpu"), "{}", r.describe());
+    }
+
     /// The streamed builder `prov hash` and `prov publish` use for a manifest's root
     /// (`crate::settree::SetRootBuilder`), its aligned batches built on the device: the
     /// verifier's root on either side of a batch boundary.
@@ -313,13 +348,16 @@ mod tests {
             sizes: vec![256 << 10, 1 << 20],
             item_bytes: 4096,
             runs: 1,
+            set_leaves: vec![1000],
         };
         let dir = tempfile::tempdir().unwrap();
         let (c, source) =
             crate::calibrate::load_or_calibrate(Some(dir.path()), &id, 2, &cpu, &gpu, &shapes)
                 .unwrap();
         assert_eq!(source, crate::calibrate::Source::Measured);
-        assert_eq!(c.points.len(), 4);
+        // Two sizes of batches and large items, and one set tree (1,000 leaves: 4 records).
+        assert_eq!(c.points.len(), 5);
+        assert_eq!(c.points.iter().filter(|p| p.set_tree).count(), 1);
         assert!(c
             .points
             .iter()

@@ -27,6 +27,7 @@ pub mod object;
 pub mod object_reader;
 pub mod passages;
 pub mod pipeline;
+pub mod records;
 mod runfile;
 pub mod settree;
 pub mod shard;

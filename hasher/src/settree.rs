@@ -58,6 +58,33 @@ pub fn set_root_chunked(
     top.root()
 }
 
+/// Leaves per record of the service's set store (`ledger::store::setdevice::RECORD_LEAVES`):
+/// the chunk whose roots set ingest asks a device for.
+pub const RECORD_LEAVES: usize = ledger::store::setdevice::RECORD_LEAVES;
+
+/// The roots of the aligned chunks of `chunk_leaves` leaves (a power of two) of `leaves`, in
+/// order, each on its own thread of `pool` (rayon's global pool when `None`): the CPU's answer
+/// to [`ContentHasher::set_chunk_roots`]. A last chunk short of `chunk_leaves` gets the root of
+/// what it has; trailing bytes short of a leaf are ignored.
+pub fn chunk_roots(
+    leaves: &[u8],
+    chunk_leaves: usize,
+    pool: Option<&rayon::ThreadPool>,
+) -> Vec<Digest> {
+    let n = leaves.len() / SetLeaf::LEN;
+    let leaves = &leaves[..n * SetLeaf::LEN];
+    let roots = || -> Vec<Digest> {
+        leaves
+            .par_chunks(chunk_leaves.max(1) * SetLeaf::LEN)
+            .map(chunk_root)
+            .collect()
+    };
+    match pool {
+        Some(p) => p.install(roots),
+        None => roots(),
+    }
+}
+
 /// Leaves per batch of a [`SetRootBuilder`]: 2^18 leaves, 18 MiB of leaves, at least the
 /// `auto` backend's [`crate::auto::DEVICE_MIN_BYTES`] (16 MiB) so that a batch is worth a
 /// device where one was found.
@@ -188,6 +215,21 @@ mod tests {
         let bytes: Vec<u8> = set.iter().flat_map(|l| l.to_bytes()).collect();
         assert_eq!(set_root(&bytes, None), SortedSet::new(set).unwrap().root());
         assert_eq!(set_root(&[], None), Blake3Set::empty_root());
+    }
+
+    #[test]
+    fn chunk_roots_are_the_records_subtree_roots() {
+        let set = leaves(5 * 256 + 17);
+        let bytes: Vec<u8> = set.iter().flat_map(|l| l.to_bytes()).collect();
+        let got = chunk_roots(&bytes, RECORD_LEAVES, None);
+        assert_eq!(got.len(), 6);
+        for (i, c) in bytes.chunks(RECORD_LEAVES * SetLeaf::LEN).enumerate() {
+            assert_eq!(
+                got[i],
+                ledger::store::setdevice::record_root(c),
+                "chunk {i}"
+            );
+        }
     }
 
     /// A backend that builds every batch's root itself, with the verifier's builder, and

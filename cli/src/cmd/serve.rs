@@ -41,11 +41,15 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
         .enable_all()
         .build()
         .or_exit(Exit::Local, "starting the runtime")?;
+    let config_hasher = config.sets.hasher;
     rt.block_on(async {
         let dir = config.data_dir.display().to_string();
         let server = api::Server::bind(config)
             .await
             .or_exit(Exit::Local, format!("serving {dir}"))?;
+        if let Some(device) = set_hasher(config_hasher) {
+            server.set_record_roots(device?);
+        }
         // Before anything is announced: a SIGTERM from then on shuts down gracefully.
         let shutdown = api::shutdown_signal();
         if args.demo && !server.created() {
@@ -90,6 +94,29 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
             .map_err(|e| Failure::new(Exit::Local, e))
     })?;
     Ok(Exit::Ok)
+}
+
+/// The set ingest's record hashing for `--set-hasher` (`sets.hasher`): `None` for `cpu` (the
+/// ledger hashes on the request thread); for `auto` the `auto` backend, which looks for an
+/// adapter only when an upload first hands over a full batch (18 MiB of leaves) and uses it only
+/// where its calibration measured it faster on set trees (never lavapipe); for `gpu` the GPU
+/// backend on any adapter, opened now, so that a missing one fails start-up.
+fn set_hasher(
+    choice: api::SetHasher,
+) -> Option<Result<std::sync::Arc<dyn ledger::store::setdevice::RecordRoots>, Failure>> {
+    let backend = match choice {
+        api::SetHasher::Cpu => return None,
+        api::SetHasher::Auto => hasher::backend::BackendChoice::Auto,
+        api::SetHasher::Gpu => hasher::backend::BackendChoice::Gpu,
+    };
+    Some(
+        hasher::backend::select(backend, None)
+            .map(|b| {
+                std::sync::Arc::new(hasher::records::BackendRecordRoots::new(b))
+                    as std::sync::Arc<dyn ledger::store::setdevice::RecordRoots>
+            })
+            .or_exit(Exit::Local, format!("--set-hasher {}", backend)),
+    )
 }
 
 /// The publish target's credentials and endpoint from the environment, as `object_store`'s

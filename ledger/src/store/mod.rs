@@ -24,6 +24,7 @@ pub mod ranges;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
 mod rules;
+pub mod setdevice;
 pub mod sets;
 pub mod stats;
 

@@ -31,6 +31,7 @@ use super::keys::{
     set_meta_key, set_root_key,
 };
 use super::ranges::{RangeWriter, StoredRange};
+use super::setdevice::{self, Answer, IngestHashing, IngestStats, RecordRoots, RECORD_BYTES};
 use super::stats::{LeafMeta, MetaError, SetStats, StatsBuilder};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 use verifier::range::RangeLeaf;
@@ -118,6 +119,8 @@ pub struct SetStore {
     naming: Arc<Mutex<()>>,
     /// The free-space floor (0: none); see [`SetStore::with_min_free_bytes`].
     pub(super) min_free_bytes: u64,
+    /// Who hashes full leaves records, and what was hashed where ([`super::setdevice`]).
+    ingest: Arc<IngestHashing>,
 }
 
 /// What one collection pass did ([`SetStore::collect_unnamed`]).
@@ -206,7 +209,20 @@ impl SetStore {
             store,
             next_id: Arc::new(AtomicU64::new(next)),
             min_free_bytes: 0,
+            ingest: Arc::new(IngestHashing::default()),
         })
+    }
+
+    /// Hands the leaf hashing of full records to `device`, many records a call, for every
+    /// upload started from now on ([`super::setdevice`]: its answers are checked, and a wrong
+    /// one disables it). Set once: `false` (and nothing changed) if a device was already set.
+    pub fn set_record_roots(&self, device: Arc<dyn RecordRoots>) -> bool {
+        self.ingest.set(device)
+    }
+
+    /// What set ingest hashed where since the store was opened.
+    pub fn ingest_stats(&self) -> IngestStats {
+        self.ingest.stats()
     }
 
     /// Held by the sequencer from checking that the sets an entry names are stored until the
@@ -308,6 +324,11 @@ impl SetStore {
     /// Starts an upload. Nothing is visible until [`SetWriter::commit`].
     pub fn writer(&self) -> SetWriter {
         SetWriter {
+            ingest: self.ingest.clone(),
+            device: self.ingest.active(),
+            pending: Vec::new(),
+            pending_first: 0,
+            closed: vec![0],
             store: self.store.clone(),
             commit_lock: self.commit_lock.clone(),
             id: self.fresh_id(),
@@ -471,6 +492,16 @@ impl SetStore {
 /// An upload in progress. Dropping it without committing discards it (best effort; a crash is
 /// cleaned up at the next open).
 pub struct SetWriter {
+    ingest: Arc<IngestHashing>,
+    /// The store's [`RecordRoots`] and the records to gather for it, while this upload uses it.
+    device: Option<(Arc<dyn RecordRoots>, usize)>,
+    /// Full leaves records not yet hashed, gathered for the device (whole records).
+    pending: Vec<u8>,
+    /// The record number of the first record in `pending`.
+    pending_first: u64,
+    /// `closed[i]`: entries added to `levels[i]` so far (leaves, or nodes of level `8i`): the
+    /// record numbers, which lag `count` while records wait in `pending`.
+    closed: Vec<u64>,
     store: Arc<dyn LogStore>,
     commit_lock: Arc<Mutex<()>>,
     id: u64,
@@ -595,8 +626,9 @@ impl SetWriter {
         self.last = Some(leaf.cid);
         self.levels[0].extend_from_slice(&leaf.to_bytes());
         self.count += 1;
+        self.closed[0] += 1;
         if self.count.is_multiple_of(CHUNK as u64) {
-            self.close_record(0)?;
+            self.close_leaves()?;
         }
         Ok(())
     }
@@ -623,11 +655,13 @@ impl SetWriter {
             self.discard_staged();
             return Err(SetStoreError::PartialLeaf(left));
         }
-        // Partial records of every level: they hold the complete subtrees not yet in a full one.
+        // Full records still waiting for the device, then the partial records of every level:
+        // they hold the complete subtrees not yet in a full one.
+        self.flush_pending()?;
         let records = std::mem::take(&mut self.levels);
         for (i, rec) in records.iter().enumerate() {
             if !rec.is_empty() {
-                let chunk = self.level_count(i) / CHUNK as u64;
+                let chunk = self.closed[i] / CHUNK as u64;
                 self.stage_record(i, chunk, rec.clone());
             }
         }
@@ -666,6 +700,7 @@ impl SetWriter {
             commit_lock: self.commit_lock.clone(),
             naming: Arc::new(Mutex::new(())),
             min_free_bytes: self.min_free_bytes,
+            ingest: self.ingest.clone(),
         }
         .info(claimed)?;
         // A root stored without metadata is replaced by an upload of it with metadata: else
@@ -822,28 +857,90 @@ impl SetWriter {
         self.store.write(b, Durability::Deferred)
     }
 
-    /// How many complete nodes of level `8 * i` have been closed so far.
-    fn level_count(&self, i: usize) -> u64 {
-        self.count >> (8 * i as u32)
+    /// The leaves record is full: hash it now, or gather it for the device and hand the
+    /// device a batch once there are enough.
+    fn close_leaves(&mut self) -> Result<(), SetStoreError> {
+        let Some((_, batch)) = &self.device else {
+            return self.close_record(0);
+        };
+        let batch = *batch;
+        if self.pending.is_empty() {
+            self.pending_first = self.closed[0] / CHUNK as u64 - 1;
+        }
+        self.pending.extend_from_slice(&self.levels[0]);
+        self.levels[0].clear();
+        if self.pending.len() >= batch * RECORD_BYTES {
+            self.flush_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Hashes the gathered records (on the device, checked, or on the CPU), then stages them and
+    /// pushes their roots up in order, under their own record numbers.
+    fn flush_pending(&mut self) -> Result<(), SetStoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let first = self.pending_first;
+        let roots: Vec<Digest> = match self.device.clone() {
+            Some((device, _)) if !self.ingest.disabled() => {
+                let (roots, answer) = self.ingest.roots(device.as_ref(), &pending, first);
+                // Declined: not worth it for this upload; refused: the store disabled it.
+                if matches!(answer, Answer::Declined | Answer::Refused) {
+                    self.device = None;
+                }
+                roots
+            }
+            _ => {
+                self.device = None;
+                self.ingest.on_cpu(pending.len() / RECORD_BYTES);
+                pending
+                    .chunks_exact(RECORD_BYTES)
+                    .map(setdevice::record_root)
+                    .collect()
+            }
+        };
+        for (j, (rec, root)) in pending.chunks_exact(RECORD_BYTES).zip(roots).enumerate() {
+            self.record_closed(0, first + j as u64, rec.to_vec(), root)?;
+        }
+        if self.device.is_some() {
+            self.pending = pending;
+            self.pending.clear();
+        }
+        Ok(())
     }
 
     /// Level `8 * i`'s current record is full: stage it and push its root one level up.
     fn close_record(&mut self, i: usize) -> Result<(), SetStoreError> {
         let rec = std::mem::take(&mut self.levels[i]);
-        let hashes: Vec<Digest> = if i == 0 {
-            rec.chunks_exact(SetLeaf::LEN)
-                .map(Blake3Set::leaf_hash)
-                .collect()
+        let top = if i == 0 {
+            self.ingest.on_cpu(1);
+            setdevice::record_root(&rec)
         } else {
-            rec.chunks_exact(32).map(digest_at).collect()
+            let hashes: Vec<Digest> = rec.chunks_exact(32).map(digest_at).collect();
+            merkle::root::<Blake3Set>(&hashes)
         };
-        let top = merkle::root::<Blake3Set>(&hashes);
-        let chunk = self.level_count(i) / CHUNK as u64 - 1;
+        let chunk = self.closed[i] / CHUNK as u64 - 1;
+        self.record_closed(i, chunk, rec, top)
+    }
+
+    /// Stages record `chunk` of level `8 * i`, whose root is `top`, and pushes `top` one level
+    /// up (closing that level's record when it is full).
+    fn record_closed(
+        &mut self,
+        i: usize,
+        chunk: u64,
+        rec: Vec<u8>,
+        top: Digest,
+    ) -> Result<(), SetStoreError> {
         self.stage_record(i, chunk, rec);
         if self.levels.len() == i + 1 {
             self.levels.push(Vec::with_capacity(CHUNK * 32));
+            self.closed.push(0);
         }
         self.levels[i + 1].extend_from_slice(&top.0);
+        self.closed[i + 1] += 1;
         if self.levels[i + 1].len() == CHUNK * 32 {
             self.close_record(i + 1)?;
         }
