@@ -100,6 +100,13 @@ impl AutoHasher {
         })
     }
 
+    /// Looks for an adapter (and calibrates it) now instead of at the first large call: for a
+    /// long-running process that wants the look done while it has one thread (it may set
+    /// `XDG_RUNTIME_DIR`) and off its request threads. Idempotent.
+    pub fn probe_now(&self) {
+        self.probe.get_or_init(|| self.run_probe());
+    }
+
     /// Whether an adapter has been looked for (a test hook: small jobs must leave this false).
     pub fn probed(&self) -> bool {
         self.probe.get().is_some()
@@ -443,7 +450,8 @@ fn private_runtime_dir() -> Option<tempfile::TempDir> {
         .tempdir()
         .ok()?;
     // Rust's own environment accesses are serialised; the process's other threads are hashing
-    // (no C code reading the environment) while the probe runs, and only this once.
+    // (no C code reading the environment) while the probe runs, and only this once. `prov serve`
+    // probes before it starts any thread (`AutoHasher::probe_now`).
     std::env::set_var("XDG_RUNTIME_DIR", dir.path());
     Some(dir)
 }

@@ -37,18 +37,22 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
     if config.publish.is_some() {
         publish_options_from_env(&mut config);
     }
+    // Before the runtime's and RocksDB's threads exist (only the hasher's idle pool does):
+    // `auto` looks for an adapter now, and that look may set `XDG_RUNTIME_DIR` (hasher::auto),
+    // which is safe only while no thread runs C code that reads the environment; a server's
+    // start-up can afford the ~40 ms, an upload's request thread should not wait for it.
+    let device = set_hasher(config.sets.hasher).transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .or_exit(Exit::Local, "starting the runtime")?;
-    let config_hasher = config.sets.hasher;
     rt.block_on(async {
         let dir = config.data_dir.display().to_string();
         let server = api::Server::bind(config)
             .await
             .or_exit(Exit::Local, format!("serving {dir}"))?;
-        if let Some(device) = set_hasher(config_hasher) {
-            server.set_record_roots(device?);
+        if let Some(device) = device {
+            server.set_record_roots(device);
         }
         // Before anything is announced: a SIGTERM from then on shuts down gracefully.
         let shutdown = api::shutdown_signal();
@@ -97,16 +101,24 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
 }
 
 /// The set ingest's record hashing for `--set-hasher` (`sets.hasher`): `None` for `cpu` (the
-/// ledger hashes on the request thread); for `auto` the `auto` backend, which looks for an
-/// adapter only when an upload first hands over a full batch (18 MiB of leaves) and uses it only
-/// where its calibration measured it faster on set trees (never lavapipe); for `gpu` the GPU
-/// backend on any adapter, opened now, so that a missing one fails start-up.
+/// ledger hashes on the request thread); for `auto` the `auto` backend, its adapter looked for
+/// (and calibrated on first use) now, used only where its calibration measured it faster on set
+/// trees (never lavapipe); for `gpu` the GPU backend on any adapter, opened now, so that a
+/// missing one fails start-up.
 fn set_hasher(
     choice: api::SetHasher,
 ) -> Option<Result<std::sync::Arc<dyn ledger::store::setdevice::RecordRoots>, Failure>> {
     let backend = match choice {
         api::SetHasher::Cpu => return None,
-        api::SetHasher::Auto => hasher::backend::BackendChoice::Auto,
+        api::SetHasher::Auto => {
+            let auto = match hasher::auto::AutoHasher::new(None) {
+                Ok(a) => a,
+                Err(e) => return Some(Err(e).or_exit(Exit::Local, "--set-hasher auto")),
+            };
+            auto.probe_now();
+            let records = hasher::records::BackendRecordRoots::new(std::sync::Arc::new(auto));
+            return Some(Ok(std::sync::Arc::new(records)));
+        }
         api::SetHasher::Gpu => hasher::backend::BackendChoice::Gpu,
     };
     Some(
