@@ -32,7 +32,9 @@ LARGE_MIB=${LARGE_MIB:-512}
 CASES=${CASES:-"startup jsonl"}
 B3SUM=${B3SUM:-b3sum}
 if [ -z "${PROV:-}" ]; then
-  cargo build --release --quiet -p cli --no-default-features --features gpu >&2
+  # The binary a user builds (`cargo build --release -p cli`: GPU, server, object store), not a
+  # trimmed one: its start-up is part of what is measured.
+  cargo build --release --quiet -p cli >&2
   PROV="${CARGO_TARGET_DIR:-target}/release/prov"
 fi
 if [ -n "${BENCH_DIR:-}" ]; then

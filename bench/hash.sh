@@ -26,8 +26,8 @@ for t in b3sum zstd python3 /usr/bin/time; do
 done
 
 if [ -z "${PROV:-}" ]; then
-  # Hashing needs neither the server nor RocksDB; the GPU backend is compiled in but unused here.
-  cargo build --release --quiet -p cli --no-default-features --features gpu >&2
+  # The binary a user builds (default features); its start-up is part of every run.
+  cargo build --release --quiet -p cli >&2
   PROV="${CARGO_TARGET_DIR:-target}/release/prov"
 fi
 threads=()
