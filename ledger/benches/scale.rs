@@ -26,11 +26,12 @@ use ed25519_dalek::SigningKey;
 use ledger::checkpoint::Checkpoint;
 use ledger::hash::{leaf_hash, Sha256Log};
 use ledger::note::NoteSigner;
+use ledger::sequencer::{sign_checkpoint, stage_append};
 use ledger::set::{SetLeaf, SetMembershipProof, SetRootBuilder};
 use ledger::store::log::{self, CachedHashes};
-use ledger::store::{index, keys, Column, Durability, LogStore, RocksStore, WriteBatch};
+use ledger::store::{index, Durability, LogStore, RocksStore};
 use ledger::tile::{EntryBundleId, TileId};
-use ledger::tree::{stored_hash_count, RightEdge};
+use ledger::tree::RightEdge;
 use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
 use rand::{Rng as _, SeedableRng as _};
 
@@ -295,7 +296,11 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
         NoteSigner::new("bench.example/log", SigningKey::from_bytes(&[1; 32])).expect("signer");
     let vkey = signer.verifier_key();
     let mut edge = RightEdge::new();
-    let mut last: Option<Checkpoint> = None;
+    let mut last = Checkpoint {
+        origin: signer.name().into(),
+        size: TreeSize(0),
+        root: Digest::default(),
+    };
     let (start, cpu0) = (Instant::now(), cpu_secs());
     // Windows of n/100 entries (10^6 for a 10^8 run; does the rate degrade as the log grows?).
     let window_len = (n / 100).clamp(BATCH, 10_000_000);
@@ -324,58 +329,24 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
             }
         }
         size_checks += 1;
-        let size0 = edge.size();
-        let count = BATCH.min(target - size0.0);
-        let mut wb = WriteBatch::new();
-        let mut hashes = Vec::with_capacity(2 * count as usize + 64);
-        for idx in size0.0..size0.0 + count {
-            let e = log_entry(idx);
-            let lh = leaf_hash(&e);
-            wb.put(Column::Entries, keys::entry_key(idx).to_vec(), e.to_vec());
-            wb.put(
-                Column::Index,
-                index::replay_key(&lh),
-                idx.to_be_bytes().to_vec(),
-            );
-            edge.append(lh, &mut hashes);
-        }
-        let first = stored_hash_count(size0);
-        for (j, h) in hashes.iter().enumerate() {
-            wb.put(
-                Column::Hashes,
-                keys::hash_key(first + j as u64).to_vec(),
-                h.0.to_vec(),
-            );
-        }
-        wb.put(
-            Column::Meta,
-            keys::META_TREE_SIZE.to_vec(),
-            edge.size().0.to_be_bytes().to_vec(),
-        );
-        store.write(wb, Durability::Synced).expect("write");
-        // As the sequencer: the new tree extends the last signed one, then sign and store.
-        let cp = Checkpoint {
-            origin: signer.name().into(),
-            size: edge.size(),
-            root: edge.root(),
-        };
-        if let Some(last) = &last {
-            let proof =
-                ledger::tree::consistency_proof(last.size, cp.size, &log::StoreHashes(&*store))
-                    .expect("proof");
-            ledger::merkle::verify_consistency::<Sha256Log>(
-                last.size, cp.size, &last.root, &cp.root, &proof,
-            )
-            .expect("extends");
-        }
-        let mut cb = WriteBatch::new();
-        cb.put(
-            Column::Checkpoints,
-            keys::checkpoint_key(cp.size.0).to_vec(),
-            cp.sign(&signer).expect("sign").into_bytes(),
-        );
+        let size0 = edge.size().0;
+        let count = BATCH.min(target - size0);
+        // As the sequencer writes a batch of accepted entries (`stage_append`; the replay records
+        // are what its rules add for entries like these), then checks that the tree extends the
+        // last checkpoint, signs and stores the new one (`sign_checkpoint`).
+        let batch: Vec<Vec<u8>> = (size0..size0 + count)
+            .map(|i| log_entry(i).to_vec())
+            .collect();
+        let index_ops = batch.iter().enumerate().map(|(k, e)| {
+            let idx = size0 + k as u64;
+            (index::replay_key(&leaf_hash(e)), idx.to_be_bytes().to_vec())
+        });
+        let staged = stage_append(&edge, batch.iter().map(Vec::as_slice), index_ops);
+        store.write(staged.wb, Durability::Synced).expect("write");
+        edge = staged.edge;
+        let (cp, _, cb) = sign_checkpoint(&*store, &signer, &last, &edge).expect("sign");
         store.write(cb, Durability::Synced).expect("write");
-        last = Some(cp);
+        last = cp;
         let size = edge.size().0;
         if size - w_from >= window_len || size == target {
             println!(

@@ -21,7 +21,7 @@ use ledger::entry::{CorpusMode, DatasetVersion, Entry, EntryBody, Name, Publishe
 use ledger::hash::leaf_hash;
 use ledger::ledger::Ledger;
 use ledger::note::NoteSigner;
-use ledger::sequencer::SequencerConfig;
+use ledger::sequencer::{sign_checkpoint, stage_append, SequencerConfig};
 use ledger::set::{SetLeaf, SetRootBuilder};
 use ledger::store::{index, keys, Column, Durability, LogStore, RocksStore, WriteBatch};
 use ledger::tree::{stored_hash_count, RightEdge};
@@ -140,47 +140,25 @@ fn append(n: usize) {
         let mut edge = RightEdge::new();
         let start = Instant::now();
         let cpu0 = cpu_secs();
+        let mut last = Checkpoint {
+            origin: signer.name().into(),
+            size: TreeSize(0),
+            root: Digest::default(),
+        };
         for chunk in es.chunks(batch) {
-            let size0 = edge.size();
-            let mut wb = WriteBatch::new();
-            let mut hashes = Vec::with_capacity(2 * chunk.len() + 64);
-            for (k, e) in chunk.iter().enumerate() {
-                let lh = leaf_hash(e);
-                let idx = size0.0 + k as u64;
-                wb.put(Column::Entries, keys::entry_key(idx).to_vec(), e.clone());
-                wb.put(
-                    Column::Index,
-                    index::replay_key(&lh),
-                    idx.to_be_bytes().to_vec(),
-                );
-                edge.append(lh, &mut hashes);
-            }
-            let first = stored_hash_count(size0);
-            for (j, h) in hashes.iter().enumerate() {
-                wb.put(
-                    Column::Hashes,
-                    keys::hash_key(first + j as u64).to_vec(),
-                    h.0.to_vec(),
-                );
-            }
-            wb.put(
-                Column::Meta,
-                keys::META_TREE_SIZE.to_vec(),
-                edge.size().0.to_be_bytes().to_vec(),
-            );
-            store.write(wb, Durability::Synced).expect("write");
-            let cp = Checkpoint {
-                origin: signer.name().into(),
-                size: edge.size(),
-                root: edge.root(),
-            };
-            let mut cb = WriteBatch::new();
-            cb.put(
-                Column::Checkpoints,
-                keys::checkpoint_key(cp.size.0).to_vec(),
-                cp.sign(&signer).expect("sign"),
-            );
+            // As the sequencer writes a batch of accepted entries (the replay records are what
+            // its rules add for entries like these), then signs and stores its checkpoint.
+            let size0 = edge.size().0;
+            let index_ops = chunk.iter().enumerate().map(|(k, e)| {
+                let idx = size0 + k as u64;
+                (index::replay_key(&leaf_hash(e)), idx.to_be_bytes().to_vec())
+            });
+            let staged = stage_append(&edge, chunk.iter().map(Vec::as_slice), index_ops);
+            store.write(staged.wb, Durability::Synced).expect("write");
+            edge = staged.edge;
+            let (cp, _, cb) = sign_checkpoint(&store, &signer, &last, &edge).expect("sign");
             store.write(cb, Durability::Synced).expect("write");
+            last = cp;
         }
         let secs = start.elapsed().as_secs_f64();
         let cpu = cpu_secs() - cpu0;

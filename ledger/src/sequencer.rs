@@ -672,7 +672,8 @@ impl Worker {
     }
 
     /// Step 3: one write batch with the accepted entries, the new tree hashes, the index
-    /// records and the new tree size, and the right edge after it. Nothing is written yet.
+    /// records and the new tree size, and the right edge after it ([`stage_append`]). Nothing is
+    /// written yet.
     fn stage_batch(
         &self,
         batch: &[Request],
@@ -680,35 +681,12 @@ impl Worker {
         index_ops: Vec<Record>,
         start: TreeSize,
     ) -> Staged {
-        let mut wb = WriteBatch::new();
-        let mut edge = self.edge.clone();
-        let mut hashes = Vec::with_capacity(2 * accepted.len() + 64);
-        let first_hash = tree::stored_hash_count(start);
-        for (k, &i) in accepted.iter().enumerate() {
-            let bytes = batch[i].entry.bytes();
-            wb.put(
-                Column::Entries,
-                keys::entry_key(start.0 + k as u64).to_vec(),
-                bytes.to_vec(),
-            );
-            edge.append(crate::hash::leaf_hash(bytes), &mut hashes);
-        }
-        for (j, h) in hashes.iter().enumerate() {
-            wb.put(
-                Column::Hashes,
-                keys::hash_key(first_hash + j as u64).to_vec(),
-                h.0.to_vec(),
-            );
-        }
-        for (k, v) in index_ops {
-            wb.put(Column::Index, k, v);
-        }
-        wb.put(
-            Column::Meta,
-            keys::META_TREE_SIZE.to_vec(),
-            edge.size().0.to_be_bytes().to_vec(),
-        );
-        Staged { wb, edge, start }
+        debug_assert_eq!(start, self.edge.size());
+        stage_append(
+            &self.edge,
+            accepted.iter().map(|&i| batch[i].entry.bytes()),
+            index_ops,
+        )
     }
 
     /// Step 4: the batch's one synced write; on success the durable tree's right edge moves.
@@ -727,58 +705,24 @@ impl Worker {
     }
 
     /// Step 5: check that the durable tree extends the last signed checkpoint, sign a
-    /// checkpoint for it, store that with a synced write, and only then serve it.
+    /// checkpoint for it, store that with a synced write ([`sign_checkpoint`]), and only then
+    /// serve it.
     fn sign_and_store_checkpoint(&self) -> Result<Arc<SignedCheckpoint>, WriteFailure> {
-        // Never sign a tree that does not extend the last signed one.
         let last = latest_of(&self.shared);
-        let size = self.edge.size();
-        let root = self.edge.root();
-        self.check_extends(&last, size, &root)?;
-        let cp = Checkpoint {
-            origin: self.signer.name().to_string(),
-            size,
-            root,
-        };
-        let note = cp
-            .sign(&self.signer)
-            .map_err(|source| WriteFailure::Sign { size, source })?;
-        let mut cb = WriteBatch::new();
-        cb.put(
-            Column::Checkpoints,
-            keys::checkpoint_key(size.0).to_vec(),
-            note.clone(),
-        );
+        let (checkpoint, note, cb) =
+            sign_checkpoint(&*self.store, &self.signer, &last.checkpoint, &self.edge)?;
+        let size = checkpoint.size;
         // Durable step 2. Crash before: as after step 1. Crash after: the checkpoint is stored
         // but not yet served or sent; the next open serves it.
         self.store
             .write(cb, Durability::Synced)
             .map_err(|source| WriteFailure::Checkpoint { size, source })?;
-        let signed = Arc::new(SignedCheckpoint {
-            checkpoint: cp,
-            note,
-        });
+        let signed = Arc::new(SignedCheckpoint { checkpoint, note });
         match self.shared.latest.write() {
             Ok(mut g) => *g = signed.clone(),
             Err(p) => *p.into_inner() = signed.clone(),
         }
         Ok(signed)
-    }
-
-    fn check_extends(
-        &self,
-        last: &SignedCheckpoint,
-        size: TreeSize,
-        root: &crate::types::Digest,
-    ) -> Result<(), WriteFailure> {
-        let old = last.size();
-        if old.0 == 0 {
-            return Ok(());
-        }
-        let new = size;
-        let proof = tree::consistency_proof(old, size, &StoreHashes(&*self.store))
-            .map_err(|source| WriteFailure::Proof { old, new, source })?;
-        verify_consistency::<Sha256Log>(old, size, &last.checkpoint.root, root, &proof)
-            .map_err(|source| WriteFailure::NotExtending { old, new, source })
     }
 
     fn fail(&self, batch: Vec<Request>, why: WriteFailure) {
@@ -800,12 +744,105 @@ struct Checked {
 }
 
 /// A batch's records ready for its durable write.
-struct Staged {
-    wb: WriteBatch,
+/// One batch of appended entries, staged: the one write that makes it durable, and the right
+/// edge of the tree once it is.
+pub struct Staged {
+    pub wb: WriteBatch,
     /// The right edge once the write is durable.
-    edge: RightEdge,
+    pub edge: RightEdge,
     /// The tree size before the batch.
-    start: TreeSize,
+    pub start: TreeSize,
+}
+
+/// The write that appends `entries` (already accepted: validated, and checked by the
+/// cross-entry rules, whose index records are `index_ops`) to the tree whose durable right edge
+/// is `edge`: each entry under its index, the tree hashes the appends complete, the index
+/// records, and the new tree size, in one batch (docs/storage.md). The layout of an append has
+/// this one owner: the sequencer's step 3 and the store benches (`benches/store.rs`,
+/// `benches/scale.rs`) both call it, so the benches measure the write the service makes.
+pub fn stage_append<'a>(
+    edge: &RightEdge,
+    entries: impl IntoIterator<Item = &'a [u8]>,
+    index_ops: impl IntoIterator<Item = Record>,
+) -> Staged {
+    let start = edge.size();
+    let entries = entries.into_iter();
+    let mut wb = WriteBatch::new();
+    let mut edge = edge.clone();
+    let mut hashes = Vec::with_capacity(2 * entries.size_hint().0 + 64);
+    let first_hash = tree::stored_hash_count(start);
+    for (k, bytes) in entries.enumerate() {
+        wb.put(
+            Column::Entries,
+            keys::entry_key(start.0 + k as u64).to_vec(),
+            bytes.to_vec(),
+        );
+        edge.append(crate::hash::leaf_hash(bytes), &mut hashes);
+    }
+    for (j, h) in hashes.iter().enumerate() {
+        wb.put(
+            Column::Hashes,
+            keys::hash_key(first_hash + j as u64).to_vec(),
+            h.0.to_vec(),
+        );
+    }
+    for (k, v) in index_ops {
+        wb.put(Column::Index, k, v);
+    }
+    wb.put(
+        Column::Meta,
+        keys::META_TREE_SIZE.to_vec(),
+        edge.size().0.to_be_bytes().to_vec(),
+    );
+    Staged { wb, edge, start }
+}
+
+/// The checkpoint for the durable tree `edge`, signed only after checking, with a consistency
+/// proof read from `store`, that the tree extends `last` (the last signed checkpoint; size 0:
+/// none yet): the checkpoint, its signed note, and the write that stores it. The log never
+/// signs two inconsistent checkpoints; this check is where that is kept (the sequencer's step 5,
+/// and the store benches, call it).
+pub fn sign_checkpoint(
+    store: &dyn LogStore,
+    signer: &NoteSigner,
+    last: &Checkpoint,
+    edge: &RightEdge,
+) -> Result<(Checkpoint, String, WriteBatch), WriteFailure> {
+    let size = edge.size();
+    let root = edge.root();
+    check_extends(store, last, size, &root)?;
+    let cp = Checkpoint {
+        origin: signer.name().to_string(),
+        size,
+        root,
+    };
+    let note = cp
+        .sign(signer)
+        .map_err(|source| WriteFailure::Sign { size, source })?;
+    let mut cb = WriteBatch::new();
+    cb.put(
+        Column::Checkpoints,
+        keys::checkpoint_key(size.0).to_vec(),
+        note.clone(),
+    );
+    Ok((cp, note, cb))
+}
+
+fn check_extends(
+    store: &dyn LogStore,
+    last: &Checkpoint,
+    size: TreeSize,
+    root: &crate::types::Digest,
+) -> Result<(), WriteFailure> {
+    let old = last.size;
+    if old.0 == 0 {
+        return Ok(());
+    }
+    let new = size;
+    let proof = tree::consistency_proof(old, size, &StoreHashes(store))
+        .map_err(|source| WriteFailure::Proof { old, new, source })?;
+    verify_consistency::<Sha256Log>(old, size, &last.root, root, &proof)
+        .map_err(|source| WriteFailure::NotExtending { old, new, source })
 }
 
 /// Why a whole batch was refused before any work.
