@@ -428,3 +428,28 @@ fn sets_stored_before_upgrade_are_never_collected() {
     l.collect_unnamed_sets(std::time::Duration::ZERO).unwrap();
     assert_eq!(roots(&l), before);
 }
+
+/// One `StoredSet` kept open for many proofs (a monitor, an auditor, a batch of checks) holds a
+/// bounded number of records, whatever the set's size: it used to keep every record it read.
+#[test]
+fn a_stored_set_kept_open_for_many_proofs_keeps_a_bounded_cache() {
+    let mem: Arc<dyn LogStore> = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem).unwrap();
+    // 2,100 leaf records of 256: more than the bound (1,024 of each kind) twice over.
+    let n = 2_100 * 256;
+    let leaves = sorted_leaves(n, 0);
+    let root = upload(&store, &leaves, 100_000).unwrap();
+    let src = store.source(&root).unwrap();
+    let mut most = 0;
+    for chunk in 0..2_100u64 {
+        let i = chunk * 256 + (chunk * 7) % 256;
+        let got = set::inclusion_proof_at(&src, LeafIndex(i)).unwrap();
+        set::verify_inclusion(&got, &leaves[i as usize].cid, &root, TreeSize(n)).unwrap();
+        most = most.max(src.cached_records());
+    }
+    assert!(most > 1_000, "the cache is used ({most} records at most)");
+    assert!(
+        most <= 2 * 1024,
+        "{most} records cached: the cache is not bounded"
+    );
+}

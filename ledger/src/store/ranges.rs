@@ -23,16 +23,12 @@ use crate::merkle;
 use crate::types::{Digest, LeafIndex, TreeSize};
 
 use super::keys::{range_hashes_key, range_leaves_key};
-use super::sets::{stored_complete_node, stored_range_root, SetStoreError};
+use super::sets::{stored_complete_node, stored_range_root, SetStoreError, MAX_CACHED_RECORDS};
 use super::{Column, Durability, LogStore, StoreError, WriteBatch};
 
 const CHUNK: usize = 256;
 /// Bytes staged per deferred write.
 const BYTES_PER_WRITE: usize = 8 << 20;
-/// Records a [`StoredRange`] keeps of each kind (leaves, hashes) before it forgets them all:
-/// at most ~17 MiB of leaf records (a passage tree's are 16,896 bytes) and 8 MiB of hashes,
-/// however many ranges one proof covers (a work's 4,096 passages in a tree of 10^8 leaves).
-const MAX_CACHED_RECORDS: usize = 1024;
 
 /// Writes the range tree of set `id`, leaves in strictly increasing order.
 pub struct RangeWriter {
@@ -166,7 +162,9 @@ fn digest_at(b: &[u8]) -> Digest {
 }
 
 /// A stored range tree as a [`RangeSource`]: nodes from one record each, records cached (a
-/// bounded number: [`MAX_CACHED_RECORDS`]). Use one per proof (or batch of proofs) and drop it.
+/// bounded number: [`MAX_CACHED_RECORDS`] of each kind, ~17 MiB of a passage tree's leaf
+/// records, however many ranges one proof covers: a work's 4,096 passages in a tree of 10^8
+/// leaves). Use one per proof (or batch of proofs) and drop it.
 pub struct StoredRange {
     store: Arc<dyn LogStore>,
     id: u64,
