@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use crate::exit::{say, Exit, Failure, OrExit, Outcome};
+use ledger::store::setdevice::RECORD_BYTES;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeCmdArgs {
@@ -102,9 +103,9 @@ pub fn run(args: &ServeCmdArgs) -> Outcome {
 
 /// The set ingest's record hashing for `--set-hasher` (`sets.hasher`): `None` for `cpu` (the
 /// ledger hashes on the request thread); for `auto` the `auto` backend, its adapter looked for
-/// (and calibrated on first use) now, used only where its calibration measured it faster on set
-/// trees (never lavapipe); for `gpu` the GPU backend on any adapter, opened now, so that a
-/// missing one fails start-up.
+/// and calibrated now, and only where the calibration measured it faster on a batch of records
+/// (never lavapipe: `None` then, as for `cpu`); for `gpu` the GPU backend on any adapter, opened
+/// now, so that a missing one fails start-up.
 fn set_hasher(
     choice: api::SetHasher,
 ) -> Option<Result<std::sync::Arc<dyn ledger::store::setdevice::RecordRoots>, Failure>> {
@@ -116,6 +117,13 @@ fn set_hasher(
                 Err(e) => return Some(Err(e).or_exit(Exit::Local, "--set-hasher auto")),
             };
             auto.probe_now();
+            // No device, or one the calibration found slower on a batch of records: the ledger
+            // hashes on the request thread, without gathering batches only to be declined.
+            let batch = (hasher::records::BATCH_RECORDS * RECORD_BYTES) as u64;
+            let wins = auto.calibration().is_some_and(|c| c.set_on_device(batch));
+            if hasher::backend::ContentHasher::device(&auto).is_none() || !wins {
+                return None;
+            }
             let records = hasher::records::BackendRecordRoots::new(std::sync::Arc::new(auto));
             return Some(Ok(std::sync::Arc::new(records)));
         }
