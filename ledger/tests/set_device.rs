@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ledger::set::{self, SetLeaf, SortedSet};
 use ledger::store::setdevice::{
-    record_root, spot_checked_record, DeviceEvent, RecordRoots, RecordRootsError, RECORD_BYTES,
+    random_record, record_root, DeviceEvent, RecordRoots, RecordRootsError, RECORD_BYTES,
 };
 use ledger::store::sets::{SetStore, SetStoreError};
 use ledger::store::{Column, LogStore, MemoryStore};
@@ -25,7 +25,8 @@ enum Mode {
     Honest,
     /// Every root wrong.
     LiesOnAll,
-    /// Right on the record the spot check looks at, wrong on every other.
+    /// Right on record 0 of each batch, wrong on every other (the tests that use it have the
+    /// spot check look at record 0: a device that knew which record is checked).
     LiesPastTheSpotCheck,
     /// One root too few.
     Short,
@@ -70,7 +71,7 @@ impl RecordRoots for TestDevice {
             .chunks_exact(RECORD_BYTES)
             .map(record_root)
             .collect();
-        let spot = spot_checked_record(records);
+        let spot = 0;
         let mode = *self.mode.lock().unwrap();
         match mode {
             Mode::Honest => {}
@@ -141,6 +142,15 @@ fn store_with(device: Option<Arc<TestDevice>>) -> (Arc<MemoryStore>, SetStore) {
     if let Some(d) = device {
         assert!(store.set_record_roots(d));
     }
+    (mem, store)
+}
+
+/// A store whose spot check always looks at record 0 of a batch: what a device that could
+/// predict the check would face.
+fn store_checking_record_0(device: Arc<TestDevice>) -> (Arc<MemoryStore>, SetStore) {
+    let mem = Arc::new(MemoryStore::new());
+    let store = SetStore::open(mem.clone() as Arc<dyn LogStore>).unwrap();
+    assert!(store.set_record_roots_with_picker(device, Arc::new(|_| 0)));
     (mem, store)
 }
 
@@ -302,7 +312,7 @@ fn a_device_that_lies_on_every_record_is_caught_by_the_spot_check() {
 #[test]
 fn a_device_that_lies_past_the_spot_check_cannot_commit_a_wrong_root() {
     let device = TestDevice::new(Mode::LiesPastTheSpotCheck, 4);
-    let (mem, store) = store_with(Some(device.clone()));
+    let (mem, store) = store_checking_record_0(device.clone());
     let before = dump(&mem);
     let leaves = sorted_leaves(256 * 4 * 2 + 3);
     let want = root(&leaves);
@@ -379,16 +389,33 @@ fn a_declined_batch_is_hashed_on_the_cpu_and_the_upload_stops_asking() {
     assert!(!store.ingest_stats().device_disabled);
 }
 
-/// The spot check moves: over many batches it looks at more than one position.
+/// The spot check's record is drawn, not computed from the batch (a device can compute anything
+/// the batch's bytes determine, and lie everywhere else): the same batch's draws differ.
 #[test]
-fn the_spot_checked_record_depends_on_the_batch() {
-    let leaves = sorted_leaves(256 * 16 * 8);
-    let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.to_bytes()).collect();
-    let picks: std::collections::BTreeSet<usize> = bytes
-        .chunks(16 * RECORD_BYTES)
-        .map(spot_checked_record)
-        .collect();
+fn the_spot_checked_record_cannot_be_predicted_from_the_batch() {
+    // The same batch, checked 64 times: the record drawn moves (all 64 alike: 16^-63).
+    let picks: std::collections::BTreeSet<usize> = (0..64).map(|_| random_record(16)).collect();
     assert!(picks.len() > 1, "{picks:?}");
     assert!(picks.iter().all(|&p| p < 16));
-    assert_eq!(spot_checked_record(&bytes[..RECORD_BYTES]), 0);
+    assert_eq!(random_record(1), 0);
+}
+
+/// The attack the check's randomness answers: a device that lies on every record but one of each
+/// batch, the one it guesses is checked. Against the random draw it is caught on the first
+/// batch whose draw misses its guess (a batch of 16: 15 in 16), and the set stored is the
+/// plain writer's.
+#[test]
+fn a_device_that_guesses_the_checked_record_is_caught_by_the_random_draw() {
+    let device = TestDevice::new(Mode::LiesPastTheSpotCheck, 16);
+    let (mem, store) = store_with(Some(device.clone()));
+    // Eight batches of 16 records: all eight draws land on record 0 with probability 16^-8.
+    let leaves = sorted_leaves(256 * 16 * 8);
+    let want = root(&leaves);
+    upload(&store, &leaves, None, &want).unwrap();
+    let stats = store.ingest_stats();
+    assert!(stats.device_disabled, "{stats:?}");
+    assert_eq!(stats.device_refused, 1);
+    let (plain_mem, plain) = store_with(None);
+    upload(&plain, &leaves, None, &want).unwrap();
+    assert_eq!(dump(&plain_mem), dump(&mem));
 }

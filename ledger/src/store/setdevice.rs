@@ -13,16 +13,24 @@
 //! What it does not trust (a broken driver, a lying device):
 //! - the answer must have exactly one root per record, else it is thrown away (never a short or
 //!   long tree) and the device is disabled;
-//! - one record of every batch ([`spot_checked_record`], chosen from the batch's bytes) is hashed
-//!   on the CPU too; a difference disables the device for this store (every later upload hashes
-//!   on the CPU until the service restarts) and the batch is hashed again on the CPU;
+//! - one record of every batch, drawn from the operating system's randomness after the answer
+//!   came ([`random_record`]: the device cannot know which), is hashed on the CPU too; a
+//!   difference disables the device for this store (every later upload hashes on the CPU until
+//!   the service restarts) and the batch is hashed again on the CPU;
 //! - a device error only sends that batch to the CPU.
 //!
-//! A device that lies only on records the spot check does not look at is caught at commit: the
-//! root is recomputed from the stored records (the level-8 hashes the lie went into) and checked
-//! against the uploader's claimed root, so the upload is refused (`RootMismatch`) and nothing of
-//! it is kept; a wrong root is never stored as if right. Such an upload can be retried; the
-//! device stays enabled (the claimed root may be the uploader's mistake, not the device's).
+//! A lie the spot check does not draw is caught at commit: the root is recomputed from the
+//! stored records (the level-8 hashes the lie went into) and checked against the uploader's
+//! claimed root, so the upload is refused (`RootMismatch`) and nothing of it is kept. Such an
+//! upload can be retried; the device stays enabled (the claimed root may be the uploader's
+//! mistake, not the device's).
+//!
+//! What this does not stop: a device that lies on one record of a batch and an uploader who
+//! claims the root that lie makes, acting together. The spot check draws the lied record with
+//! probability 1/k for a batch of k records, so such a set can be stored under a root its leaves
+//! do not have. The device is then part of what the operator must trust, as its CPU and memory
+//! are: `--set-hasher cpu` keeps it out, and every auditor catches such a set (`prov audit`
+//! recomputes each named set's root from its leaves). docs/threat-model.md, "a device that lies".
 //!
 //! This crate knows nothing of devices: no wgpu and no `hasher` dependency here.
 
@@ -98,6 +106,8 @@ pub struct IngestStats {
 #[derive(Default)]
 pub(super) struct IngestHashing {
     device: std::sync::OnceLock<Arc<dyn RecordRoots>>,
+    /// Which record of a batch of `k` the spot check hashes on the CPU ([`random_record`]).
+    pick: std::sync::OnceLock<Arc<RecordPicker>>,
     disabled: AtomicBool,
     device_leaves: AtomicU64,
     cpu_leaves: AtomicU64,
@@ -106,9 +116,14 @@ pub(super) struct IngestHashing {
 }
 
 impl IngestHashing {
-    /// Sets the device once; `false` if one was already set.
-    pub(super) fn set(&self, device: Arc<dyn RecordRoots>) -> bool {
-        self.device.set(device).is_ok()
+    /// Sets the device once, with the spot check's record picker; `false` if one was already set.
+    pub(super) fn set(&self, device: Arc<dyn RecordRoots>, pick: Arc<RecordPicker>) -> bool {
+        if self.device.set(device).is_err() {
+            return false;
+        }
+        // Set together with the device, under the same once: `set` succeeded, so this is free.
+        let _ = self.pick.set(pick);
+        true
     }
 
     /// The device and how many records to gather for it, while it is enabled.
@@ -177,7 +192,11 @@ impl IngestHashing {
                 (cpu(self), Answer::Refused)
             }
             Ok(Some(roots)) => {
-                let s = spot_checked_record(records);
+                // Drawn after the answer came, so that it cannot depend on which is checked.
+                let s = match self.pick.get() {
+                    Some(pick) => pick(k).min(k - 1),
+                    None => random_record(k),
+                };
                 let want = record_root(&records[s * RECORD_BYTES..(s + 1) * RECORD_BYTES]);
                 if roots.get(s) != Some(&want) {
                     self.refuse(
@@ -211,20 +230,18 @@ pub(super) enum Answer {
     Refused,
 }
 
-/// The record of a batch (whole 256-leaf records) that the writer also hashes on the CPU: taken
-/// from BLAKE3 of the batch's first and last leaf, so it moves from batch to batch and no fixed
-/// position (first, last) is the only one looked at.
-pub fn spot_checked_record(records: &[u8]) -> usize {
-    let k = records.len() / RECORD_BYTES;
+/// Picks which record of a batch of `k` (at least 1) the spot check hashes on the CPU.
+pub type RecordPicker = dyn Fn(usize) -> usize + Send + Sync;
+
+/// The spot check's record: uniform over the batch's `k` records, from the operating system's
+/// randomness, drawn after the device has answered. A record chosen from the batch's bytes (as
+/// it first was) is one the device can compute too, and then lie on every other record unseen.
+pub fn random_record(k: usize) -> usize {
+    use rand::Rng as _;
     if k <= 1 {
         return 0;
     }
-    let mut h = blake3::Hasher::new();
-    h.update(&records[..SetLeaf::LEN]);
-    h.update(&records[records.len() - SetLeaf::LEN..]);
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&h.finalize().as_bytes()[..8]);
-    (u64::from_le_bytes(b) % k as u64) as usize
+    rand::rngs::OsRng.gen_range(0..k)
 }
 
 /// The subtree root of one full leaves record, as the CPU path computes it.

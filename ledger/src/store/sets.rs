@@ -217,7 +217,21 @@ impl SetStore {
     /// upload started from now on ([`super::setdevice`]: its answers are checked, and a wrong
     /// one disables it). Set once: `false` (and nothing changed) if a device was already set.
     pub fn set_record_roots(&self, device: Arc<dyn RecordRoots>) -> bool {
-        self.ingest.set(device)
+        self.ingest.set(
+            device,
+            Arc::new(setdevice::random_record) as Arc<setdevice::RecordPicker>,
+        )
+    }
+
+    /// [`SetStore::set_record_roots`] with the spot check's record chosen by `pick` (of a batch
+    /// of `k` records) instead of at random: for tests that need to know which record is
+    /// checked. A picker the device can predict lets it lie, unseen, on every other record.
+    pub fn set_record_roots_with_picker(
+        &self,
+        device: Arc<dyn RecordRoots>,
+        pick: Arc<setdevice::RecordPicker>,
+    ) -> bool {
+        self.ingest.set(device, pick)
     }
 
     /// What set ingest hashed where since the store was opened.
