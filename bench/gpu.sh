@@ -100,3 +100,14 @@ awk -F': ' '
     print "Goals on an H200 (issue 15): kernel >= 300 GB/s; end to end >= 70 % of host-to-device; set tree of 10^8 leaves >= 5x the CPU."
     printf "Smallest batch of 4 KiB items the GPU hashed faster than the CPU: %s\n", v["crossover_bytes"]
   }' "$work/results.txt"
+
+# The service's set ingest (`prov serve --set-hasher cpu|gpu`): full 256-leaf records hashed on
+# the request thread against handed to the device 1,024 at a time (hasher/examples/set_ingest.rs,
+# in-memory store, alternating; medians). GPU_BENCH_INGEST_LEAVES=0 skips it.
+ingest_leaves="${GPU_BENCH_INGEST_LEAVES:-$(awk -v s="$scale" 'BEGIN { m = int(16777216 * s); print (m < 262144 ? 262144 : m) }')}"
+if [ "$ingest_leaves" != 0 ]; then
+  echo
+  echo "set ingest, $ingest_leaves leaves:"
+  cargo build --release --quiet -p hasher --features gpu --example set_ingest >&2
+  timeout 900 "$target_dir/release/examples/set_ingest" "$ingest_leaves" 5
+fi
