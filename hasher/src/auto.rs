@@ -441,7 +441,7 @@ fn open_device() -> Result<(Arc<dyn ContentHasher>, DeviceId), Found> {
 }
 
 #[cfg(all(feature = "gpu", unix))]
-fn private_runtime_dir() -> Option<tempfile::TempDir> {
+pub(crate) fn private_runtime_dir() -> Option<tempfile::TempDir> {
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
         return None;
     }
@@ -451,13 +451,13 @@ fn private_runtime_dir() -> Option<tempfile::TempDir> {
         .ok()?;
     // Rust's own environment accesses are serialised; the process's other threads are hashing
     // (no C code reading the environment) while the probe runs, and only this once. `prov serve`
-    // probes before it starts any thread (`AutoHasher::probe_now`).
+    // probes (and opens `--set-hasher gpu`) before it starts its runtime (`AutoHasher::probe_now`).
     std::env::set_var("XDG_RUNTIME_DIR", dir.path());
     Some(dir)
 }
 
 #[cfg(not(all(feature = "gpu", unix)))]
-fn private_runtime_dir() -> Option<tempfile::TempDir> {
+pub(crate) fn private_runtime_dir() -> Option<tempfile::TempDir> {
     None
 }
 

@@ -22,7 +22,12 @@ use crate::error::HashError;
 /// Opens the GPU backend for `--backend gpu` (`backend::select` passes `true`: the user asked for
 /// the GPU explicitly, so every call goes to it, whatever its size or the adapter's kind).
 pub(crate) fn open(_explicit: bool) -> Result<Arc<dyn ContentHasher>, HashError> {
-    Ok(Arc::new(GpuBackend::new()?))
+    // As `auto`'s probe does: Mesa's device-select layer stays quiet (no "XDG_RUNTIME_DIR is
+    // invalid or not set" on stderr) where the variable is unset.
+    let runtime_dir = crate::auto::private_runtime_dir();
+    let mut backend = GpuBackend::new()?;
+    backend._runtime_dir = runtime_dir;
+    Ok(Arc::new(backend))
 }
 
 /// Whether a hardware adapter exists (for `--backend auto`): why not where there is none, or only
@@ -58,6 +63,9 @@ struct GpuBackend {
     on_device: AtomicU64,
     files_on_device: AtomicU64,
     sets_on_device: AtomicU64,
+    /// The private runtime directory `--backend gpu` pointed `XDG_RUNTIME_DIR` at, removed with
+    /// the backend (`auto` keeps its own).
+    _runtime_dir: Option<tempfile::TempDir>,
 }
 
 impl GpuBackend {
@@ -73,6 +81,7 @@ impl GpuBackend {
             on_device: AtomicU64::new(0),
             files_on_device: AtomicU64::new(0),
             sets_on_device: AtomicU64::new(0),
+            _runtime_dir: None,
         })
     }
 }
