@@ -15,28 +15,14 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::works::builtin_prose;
-use common::{json, ok, p, prov, Server};
+use common::{json, ok, p, prov, register, Server};
 use verifier::range::{Range, RangeLeaf, RangeProof, RangeRootBuilder};
 use verifier::{ContentId, Digest, TreeSize};
 
 /// A ledger with publisher `alice` registered: the server and alice's key file.
 fn ledger(t: &Path) -> (Server, PathBuf) {
     let server = Server::start(&t.join("data"), false);
-    let key = t.join("alice.key");
-    ok(&["keygen", "--out", p(&key), "--name", "alice"], 0);
-    ok(
-        &[
-            "publisher",
-            "register",
-            "--key",
-            p(&key),
-            "--name",
-            "alice",
-            "--server",
-            &server.url,
-        ],
-        0,
-    );
+    let key = register(&server.url, t, "alice");
     (server, key)
 }
 

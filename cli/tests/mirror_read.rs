@@ -21,7 +21,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{json, ok, p, prov, Server, PROV};
+use common::{json, ok, p, prov, register, Server, PROV};
 
 /// A real ledger and what the readers are checked against.
 struct Ledger {
@@ -85,21 +85,7 @@ fn build_ledger_on(start: impl FnOnce(&Path) -> Server) -> Ledger {
     let s = server.url.clone();
     let vkey_file = t.join("vkey");
     std::fs::write(&vkey_file, format!("{}\n", server.vkey)).unwrap();
-    let key = t.join("alice.key");
-    ok(&["keygen", "--out", p(&key), "--name", "alice"], 0);
-    ok(
-        &[
-            "publisher",
-            "register",
-            "--key",
-            p(&key),
-            "--name",
-            "alice",
-            "--server",
-            &s,
-        ],
-        0,
-    );
+    let key = register(&s, &t, "alice");
     let publish = |version: &str, dir: &Path| {
         ok(
             &[

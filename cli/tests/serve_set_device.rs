@@ -13,7 +13,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{json, ok, p, prov, Server};
+use common::{json, ok, p, prov, register, Server};
 
 const LEAVES: u64 = 300_001;
 
@@ -63,19 +63,7 @@ fn sample(text: &str, name: &str) -> u64 {
 
 /// Publishes `LEAVES` lines as `alice/big@v1` on `server`, returns the publish output.
 fn publish(server: &Server, t: &Path) -> String {
-    let key = t.join("alice.key");
-    ok(&["keygen", "--out", p(&key), "--name", "alice"], 0);
-    ok(
-        &[
-            "publisher",
-            "register",
-            "--key",
-            p(&key),
-            "--server",
-            &server.url,
-        ],
-        0,
-    );
+    let key = register(&server.url, t, "alice");
     let file = t.join("lines.txt");
     corpus(&file, LEAVES);
     ok(

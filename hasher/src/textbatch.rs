@@ -227,14 +227,7 @@ impl<'a> TextPlan<'a> {
                     halt.store(true, Ordering::Relaxed);
                 }
             }
-            st.run.clear();
-            if st.buf.len() > 4 * self.block.max(FUSED_RUN) {
-                st.buf = Vec::new();
-            }
-            if st.run.scratch.capacity() > 4 * self.block.max(FUSED_RUN) {
-                st.run.scratch = String::new();
-            }
-            lock(&self.fused).push(st);
+            self.put_back(st);
         });
         let ok = lock(&out).ok;
         ok && !stop.load(Ordering::Relaxed)
@@ -280,8 +273,13 @@ impl<'a> TextPlan<'a> {
                 sh.halt.store(true, Ordering::Relaxed);
             }
         }
+        self.put_back(st);
+    }
+
+    /// Returns a thread's fused-way state to the plan for the next file, emptied; a buffer that a
+    /// very long line grew is not kept for the rest of the run.
+    fn put_back(&self, mut st: FusedState) {
         st.run.clear();
-        // A buffer that a very long line grew is not kept for the rest of the run.
         if st.buf.len() > 4 * self.block.max(FUSED_RUN) {
             st.buf = Vec::new();
         }

@@ -117,6 +117,27 @@ pub fn ok(args: &[&str], want: i32) -> String {
     r.stdout
 }
 
+/// A new key `DIR/NAME.key` (`prov keygen`) registered as publisher `name` on `server`
+/// (`prov publisher register`): the key file's path.
+pub fn register(server: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+    let key = dir.join(format!("{name}.key"));
+    ok(&["keygen", "--out", p(&key), "--name", name], 0);
+    ok(
+        &[
+            "publisher",
+            "register",
+            "--key",
+            p(&key),
+            "--name",
+            name,
+            "--server",
+            server,
+        ],
+        0,
+    );
+    key
+}
+
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
