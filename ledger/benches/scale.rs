@@ -35,16 +35,8 @@ use ledger::tree::RightEdge;
 use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
 use rand::{Rng as _, SeedableRng as _};
 
-/// This process's CPU time (user + system, all threads) in seconds, from `/proc/self/stat`.
-fn cpu_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
+mod common;
+use common::cpu_secs;
 
 /// Bytes of the files under `dir` (what `du --apparent-size` says): `(sst, all)`, the table
 /// files (the store's steady state) and everything (write-ahead log and metadata included).
