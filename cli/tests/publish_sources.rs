@@ -13,7 +13,7 @@ mod common;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use common::{json, ok, p, prov, Server};
+use common::{json, ok, p, prov, register, Server};
 
 /// C4-shaped records (`text`, `timestamp`, `url`): one text found on two sites, one record with
 /// no URL, consent headers on two.
@@ -76,21 +76,7 @@ fn published_web_text_names_its_source_tree() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let server = Server::start(&t.join("data"), false);
-    let key = t.join("alice.key");
-    ok(&["keygen", "--out", p(&key), "--name", "alice"], 0);
-    ok(
-        &[
-            "publisher",
-            "register",
-            "--key",
-            p(&key),
-            "--name",
-            "alice",
-            "--server",
-            &server.url,
-        ],
-        0,
-    );
+    let key = register(&server.url, t, "alice");
     let corpus = t.join("c4-train.00000-of-01024.json");
     std::fs::write(&corpus, C4).unwrap();
     let manifest = t.join("m.jsonl");

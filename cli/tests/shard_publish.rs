@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{json, ok, p, prov, Server};
+use common::{json, ok, p, prov, register, Server};
 
 #[test]
 fn a_shard_manifest_published_as_the_whole_dataset_is_refused() {
@@ -47,21 +47,7 @@ fn a_shard_manifest_published_as_the_whole_dataset_is_refused() {
     assert_eq!(m["root"], whole["root"]);
 
     let server = Server::start(&t.join("data"), false);
-    let key = t.join("alice.key");
-    ok(&["keygen", "--out", p(&key), "--name", "alice"], 0);
-    ok(
-        &[
-            "publisher",
-            "register",
-            "--key",
-            p(&key),
-            "--name",
-            "alice",
-            "--server",
-            &server.url,
-        ],
-        0,
-    );
+    let key = register(&server.url, t, "alice");
     let publish = |version: &str, manifest: &str| {
         prov(&[
             "publish",

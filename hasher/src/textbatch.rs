@@ -150,13 +150,7 @@ impl<'a> TextPlan<'a> {
             line: 1,
             over: false,
         });
-        let out = Mutex::new(InOrder {
-            next: 0,
-            line: 1,
-            parked: BTreeMap::new(),
-            over: false,
-            ok: true,
-        });
+        let out = Mutex::new(InOrder::new());
         let halt = AtomicBool::new(false);
         let shared = Fused {
             file,
@@ -183,13 +177,7 @@ impl<'a> TextPlan<'a> {
         tx: &Sender<Result<Done, HashError>>,
         stop: &AtomicBool,
     ) -> bool {
-        let out = Mutex::new(InOrder {
-            next: 0,
-            line: 1,
-            parked: BTreeMap::new(),
-            over: false,
-            ok: true,
-        });
+        let out = Mutex::new(InOrder::new());
         let (halt, next) = (AtomicBool::new(false), std::sync::atomic::AtomicU64::new(0));
         let input = Mutex::new(Input {
             reader: BlockReader::new(Box::new(io::empty()), 1),
@@ -613,6 +601,19 @@ struct InOrder {
     over: bool,
     /// `false` once the pipeline has stopped (a send failed, or an error ended the run).
     ok: bool,
+}
+
+impl InOrder {
+    /// Before a file's first block: block 0 is next, from line 1.
+    fn new() -> Self {
+        InOrder {
+            next: 0,
+            line: 1,
+            parked: BTreeMap::new(),
+            over: false,
+            ok: true,
+        }
+    }
 }
 
 /// One block's result, with how its read ended.

@@ -26,17 +26,15 @@ use ed25519_dalek::SigningKey;
 use ledger::checkpoint::Checkpoint;
 use ledger::hash::{leaf_hash, Sha256Log};
 use ledger::note::NoteSigner;
-use ledger::sequencer::{sign_checkpoint, stage_append};
 use ledger::set::{SetLeaf, SetMembershipProof, SetRootBuilder};
 use ledger::store::log::{self, CachedHashes};
-use ledger::store::{index, Durability, LogStore, RocksStore};
+use ledger::store::{LogStore, RocksStore};
 use ledger::tile::{EntryBundleId, TileId};
-use ledger::tree::RightEdge;
 use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
 use rand::{Rng as _, SeedableRng as _};
 
 mod common;
-use common::cpu_secs;
+use common::{cpu_secs, Appender};
 
 /// Bytes of the files under `dir` (what `du --apparent-size` says): `(sst, all)`, the table
 /// files (the store's steady state) and everything (write-ahead log and metadata included).
@@ -287,23 +285,18 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
     let signer =
         NoteSigner::new("bench.example/log", SigningKey::from_bytes(&[1; 32])).expect("signer");
     let vkey = signer.verifier_key();
-    let mut edge = RightEdge::new();
-    let mut last = Checkpoint {
-        origin: signer.name().into(),
-        size: TreeSize(0),
-        root: Digest::default(),
-    };
+    let mut log = Appender::new(&signer);
     let (start, cpu0) = (Instant::now(), cpu_secs());
     // Windows of n/100 entries (10^6 for a 10^8 run; does the rate degrade as the log grows?).
     let window_len = (n / 100).clamp(BATCH, 10_000_000);
     let (mut w_start, mut w_cpu, mut w_from) = (Instant::now(), cpu_secs(), 0u64);
     let target = n;
     let mut size_checks = 0u64;
-    while edge.size().0 < target {
+    while log.edge.size().0 < target {
         if limit.is_some_and(|l| start.elapsed().as_secs_f64() > l) {
             println!(
                 "log: STOPPED at {} entries of the {target} asked for: the append phase ran past its limit of {:.0} s; the figures below are at this size",
-                edge.size().0,
+                log.edge.size().0,
                 limit.unwrap_or(0.0)
             );
             break;
@@ -313,7 +306,7 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
             if free < min_free_bytes() {
                 println!(
                     "log: STOPPED at {} entries of the {target} asked for: {:.1} GiB free on the store's disk, below the floor of {} GiB (SCALE_MIN_FREE_GIB); the figures below are at this size",
-                    edge.size().0,
+                    log.edge.size().0,
                     free as f64 / (1u64 << 30) as f64,
                     min_free_bytes() >> 30
                 );
@@ -321,25 +314,13 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
             }
         }
         size_checks += 1;
-        let size0 = edge.size().0;
+        let size0 = log.edge.size().0;
         let count = BATCH.min(target - size0);
-        // As the sequencer writes a batch of accepted entries (`stage_append`; the replay records
-        // are what its rules add for entries like these), then checks that the tree extends the
-        // last checkpoint, signs and stores the new one (`sign_checkpoint`).
         let batch: Vec<Vec<u8>> = (size0..size0 + count)
             .map(|i| log_entry(i).to_vec())
             .collect();
-        let index_ops = batch.iter().enumerate().map(|(k, e)| {
-            let idx = size0 + k as u64;
-            (index::replay_key(&leaf_hash(e)), idx.to_be_bytes().to_vec())
-        });
-        let staged = stage_append(&edge, batch.iter().map(Vec::as_slice), index_ops);
-        store.write(staged.wb, Durability::Synced).expect("write");
-        edge = staged.edge;
-        let (cp, _, cb) = sign_checkpoint(&*store, &signer, &last, &edge).expect("sign");
-        store.write(cb, Durability::Synced).expect("write");
-        last = cp;
-        let size = edge.size().0;
+        log.append(&*store, &signer, &batch);
+        let size = log.edge.size().0;
         if size - w_from >= window_len || size == target {
             println!(
                 "log: append {:>11} entries, last window {:.0} entries/s ({:.0} per CPU-second), {:.0} MiB on disk",
@@ -353,7 +334,7 @@ fn log_bench(n: u64, k: usize, limit: Option<f64>) {
     }
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu0;
-    let n = edge.size().0;
+    let n = log.edge.size().0;
     println!(
         "log: {n} pre-validated entries of {ENTRY_LEN} bytes appended durably in batches of {BATCH} (2 synced writes, one consistency check and one signature per batch): {secs:.1} s wall, {cpu:.1} s CPU, {:.0} entries/s, {:.0} entries per CPU-second; on disk: {}",
         n as f64 / secs,

@@ -16,20 +16,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use ledger::checkpoint::Checkpoint;
 use ledger::entry::{CorpusMode, DatasetVersion, Entry, EntryBody, Name, Publisher};
-use ledger::hash::leaf_hash;
 use ledger::ledger::Ledger;
 use ledger::note::NoteSigner;
-use ledger::sequencer::{sign_checkpoint, stage_append, SequencerConfig};
+use ledger::sequencer::{stage_append, SequencerConfig};
 use ledger::set::{SetLeaf, SetRootBuilder};
-use ledger::store::{index, keys, Column, Durability, LogStore, RocksStore, WriteBatch};
-use ledger::tree::{stored_hash_count, RightEdge};
+use ledger::store::{Column, Durability, LogStore, RocksStore, WriteBatch};
+use ledger::tree::RightEdge;
 use ledger::types::{ContentId, Digest, LeafIndex, TreeSize};
 use rand::{Rng as _, SeedableRng as _};
 
 mod common;
-use common::cpu_secs;
+use common::{cpu_secs, Appender};
 
 fn name(s: &str) -> Name {
     Name::new(s).expect("valid name")
@@ -126,28 +124,11 @@ fn append(n: usize) {
     let (_, es) = entries(n, &key, (Digest::default(), 0));
     let avg = es.iter().map(Vec::len).sum::<usize>() / es.len();
     for batch in [500usize, 4096] {
-        let mut edge = RightEdge::new();
+        let mut log = Appender::new(&signer);
         let start = Instant::now();
         let cpu0 = cpu_secs();
-        let mut last = Checkpoint {
-            origin: signer.name().into(),
-            size: TreeSize(0),
-            root: Digest::default(),
-        };
         for chunk in es.chunks(batch) {
-            // As the sequencer writes a batch of accepted entries (the replay records are what
-            // its rules add for entries like these), then signs and stores its checkpoint.
-            let size0 = edge.size().0;
-            let index_ops = chunk.iter().enumerate().map(|(k, e)| {
-                let idx = size0 + k as u64;
-                (index::replay_key(&leaf_hash(e)), idx.to_be_bytes().to_vec())
-            });
-            let staged = stage_append(&edge, chunk.iter().map(Vec::as_slice), index_ops);
-            store.write(staged.wb, Durability::Synced).expect("write");
-            edge = staged.edge;
-            let (cp, _, cb) = sign_checkpoint(&store, &signer, &last, &edge).expect("sign");
-            store.write(cb, Durability::Synced).expect("write");
-            last = cp;
+            log.append(&store, &signer, chunk);
         }
         let secs = start.elapsed().as_secs_f64();
         let cpu = cpu_secs() - cpu0;
@@ -246,23 +227,13 @@ fn latency(n: usize) {
 fn proofs(n: usize) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = RocksStore::create(&tmp.path().join("db")).expect("create");
+    // The tree as the sequencer stores it (`stage_append`), of 8-byte entries, unsynced.
     let mut edge = RightEdge::new();
     for chunk in (0..n as u64).collect::<Vec<_>>().chunks(8192) {
-        let size0 = edge.size();
-        let mut hashes = Vec::new();
-        for i in chunk {
-            edge.append(leaf_hash(&i.to_be_bytes()), &mut hashes);
-        }
-        let mut wb = WriteBatch::new();
-        let first = stored_hash_count(size0);
-        for (j, h) in hashes.iter().enumerate() {
-            wb.put(
-                Column::Hashes,
-                keys::hash_key(first + j as u64).to_vec(),
-                h.0.to_vec(),
-            );
-        }
-        store.write(wb, Durability::Deferred).expect("write");
+        let entries: Vec<[u8; 8]> = chunk.iter().map(|i| i.to_be_bytes()).collect();
+        let staged = stage_append(&edge, entries.iter().map(|e| &e[..]), []);
+        store.write(staged.wb, Durability::Deferred).expect("write");
+        edge = staged.edge;
     }
     store.sync().expect("sync");
     let store: Arc<dyn LogStore> = Arc::new(store);

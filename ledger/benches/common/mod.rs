@@ -1,5 +1,51 @@
 //! What the store benches share (`store.rs`, `scale.rs`).
 
+use ledger::checkpoint::Checkpoint;
+use ledger::hash::leaf_hash;
+use ledger::note::NoteSigner;
+use ledger::sequencer::{sign_checkpoint, stage_append};
+use ledger::store::{index, Durability, LogStore};
+use ledger::tree::RightEdge;
+use ledger::types::{Digest, TreeSize};
+
+/// A log appended to as the sequencer appends accepted entries: the durable right edge and the
+/// last signed checkpoint.
+pub struct Appender {
+    pub edge: RightEdge,
+    pub last: Checkpoint,
+}
+
+impl Appender {
+    /// An empty log.
+    pub fn new(signer: &NoteSigner) -> Self {
+        Appender {
+            edge: RightEdge::new(),
+            last: Checkpoint {
+                origin: signer.name().into(),
+                size: TreeSize(0),
+                root: Digest::default(),
+            },
+        }
+    }
+
+    /// One batch as the sequencer writes it (`stage_append`, with the replay records its rules
+    /// add for entries like these), then the checked, signed checkpoint (`sign_checkpoint`): two
+    /// synced writes.
+    pub fn append(&mut self, store: &dyn LogStore, signer: &NoteSigner, entries: &[Vec<u8>]) {
+        let size0 = self.edge.size().0;
+        let index_ops = entries.iter().enumerate().map(|(k, e)| {
+            let idx = size0 + k as u64;
+            (index::replay_key(&leaf_hash(e)), idx.to_be_bytes().to_vec())
+        });
+        let staged = stage_append(&self.edge, entries.iter().map(Vec::as_slice), index_ops);
+        store.write(staged.wb, Durability::Synced).expect("write");
+        self.edge = staged.edge;
+        let (cp, _, cb) = sign_checkpoint(store, signer, &self.last, &self.edge).expect("sign");
+        store.write(cb, Durability::Synced).expect("write");
+        self.last = cp;
+    }
+}
+
 /// This process's CPU time (user + system, all threads) in seconds, from `/proc/self/stat`: on
 /// a shared machine, figures per CPU-second do not depend on what else runs. 0 elsewhere.
 pub fn cpu_secs() -> f64 {
