@@ -15,7 +15,7 @@
 //! entries itself (`MADV_DONTNEED`), so that the clearing is spread over the cores and overlaps
 //! the hashing, and the final `munmap` finds nothing left to clear.
 //!
-//! Why one map rather than one `mmap`/`munmap` per window (what this module did before, 0.7 %
+//! Why one map rather than one `mmap`/`munmap` per window (what this module did before, 2-3 %
 //! slower than `b3sum`): `munmap` takes the process's memory-map lock for writing, so one
 //! worker's unmapping waited for the other's populating and the other way round; `perf stat`
 //! counted ~20 ms of idle core in a 95 ms run. Both `madvise` calls take the lock for reading
