@@ -209,8 +209,10 @@ impl CpuHasher {
     }
 }
 
-/// Below this many bytes in a batch, hashing on the calling thread beats waking the pool.
-const SERIAL_BATCH_BYTES: usize = 64 << 10;
+/// Below this many bytes in a batch, hashing on the calling thread beats waking the pool. Above
+/// the text modes' fused runs (`textbatch::FUSED_RUN`, 256 KiB): their threads already run on
+/// every core, and each hashes the records it has just parsed while they are in its cache.
+pub(crate) const SERIAL_BATCH_BYTES: usize = 512 << 10;
 
 impl ContentHasher for CpuHasher {
     fn name(&self) -> &str {
@@ -224,19 +226,18 @@ impl ContentHasher for CpuHasher {
                 outputs: out.len(),
             });
         }
+        // Groups of items with their chunks side by side in the SIMD lanes (`many.rs`), one
+        // group per task.
         let total: usize = items.iter().map(|i| i.len()).sum();
         if total < SERIAL_BATCH_BYTES || self.threads() == 1 {
-            for (item, slot) in items.iter().zip(out.iter_mut()) {
-                *slot = *blake3::hash(item).as_bytes();
-            }
+            crate::many::hash_items(items, out);
             return Ok(());
         }
         self.pool.install(|| {
             items
-                .par_iter()
-                .zip(out.par_iter_mut())
-                .with_min_len(16)
-                .for_each(|(item, slot)| *slot = *blake3::hash(item).as_bytes());
+                .par_chunks(crate::many::GROUP)
+                .zip(out.par_chunks_mut(crate::many::GROUP))
+                .for_each(|(items, out)| crate::many::hash_items(items, out));
         });
         Ok(())
     }

@@ -19,6 +19,7 @@ mod jcs;
 mod jsonscan;
 pub mod leafsort;
 pub mod manifest;
+mod many;
 mod mapped;
 pub mod merge;
 pub mod meta;

@@ -63,10 +63,16 @@ const RUNS_PER_THREAD: usize = 4;
 /// parsed them, right after parsing them. Larger batches are a device's, gathered over blocks.
 pub(crate) const FUSED_MAX_BATCH: usize = crate::backend::CPU_BATCH_BYTES;
 /// Bytes of lines per `hash_batch` call in the fused way: small enough that the records just
-/// parsed are still in the core's first-level cache when they are hashed, and that the CPU
-/// backend hashes the call on the calling thread (below its serial threshold of 64 KiB), large
-/// enough that a call's fixed costs vanish.
-pub(crate) const FUSED_RUN: usize = 32 << 10;
+/// parsed are still in the core's second-level cache when they are hashed, and that the CPU
+/// backend hashes the call on the calling thread (below its serial threshold,
+/// `backend::SERIAL_BATCH_BYTES`); large enough that a run's records fill the SIMD lanes when
+/// their chunks are hashed side by side (`many.rs`: ~55 records of ~5 KB, so 16 lanes of each
+/// chunk number several times over; runs of 32 KiB, ~7 records, measured no faster than one
+/// record at a time) and that a call's fixed costs vanish.
+pub(crate) const FUSED_RUN: usize = 256 << 10;
+// A run's items (at most its lines' bytes, plus the line that ends it) stay on the calling
+// thread only while a run is below the serial threshold.
+const _: () = assert!(2 * FUSED_RUN <= crate::backend::SERIAL_BATCH_BYTES);
 
 /// How a run hashes text files: shared by the pipeline's file threads.
 pub(crate) struct TextPlan<'a> {

@@ -150,3 +150,55 @@ fn skipped_records_keep_their_lines_and_the_set_is_the_records() {
         );
     }
 }
+
+/// A block holds several fused runs (256 KiB of lines each, `textbatch::FUSED_RUN`): records
+/// skipped in its later runs keep the file's line numbers, counted from the block's first line
+/// through the runs before theirs.
+#[test]
+fn skipped_lines_in_later_runs_of_a_block_keep_their_numbers() {
+    let d = tempfile::tempdir().unwrap();
+    let mut body = String::new();
+    let mut texts = Vec::new();
+    let mut bad = Vec::new();
+    let mut line = 0u64;
+    // ~900 KB in one 1 MiB block: invalid records only past the first and second run's ends.
+    for at in [300_000usize, 520_000, 610_000, 880_000] {
+        while body.len() < at {
+            let t = format!("record {line} {}", "y".repeat(90 + (line % 37) as usize));
+            body.push_str(&serde_json::json!({ "text": t }).to_string());
+            body.push('\n');
+            texts.push(t);
+            line += 1;
+        }
+        body.push_str("{\"text\": [1]}\n");
+        line += 1;
+        bad.push(line);
+    }
+    write(&d.path().join("a.jsonl"), body.as_bytes());
+    let (want_root, _) = expected_root_no_meta(&texts);
+    for threads in [1, 2] {
+        let backend = Batches(CpuHasher::new(Some(threads)).unwrap(), 1 << 20);
+        let c = HashConfig {
+            skip_invalid: true,
+            ..cfg(false)
+        };
+        let (s, _) = hasher::hash_corpus::<Cursor<Vec<u8>>>(
+            &[d.path().to_path_buf()],
+            &c,
+            &backend,
+            None,
+            &mut hasher::Quiet,
+        )
+        .unwrap();
+        assert_eq!(s.root(), want_root, "threads={threads}");
+        let lines: Vec<u64> = s
+            .skipped_examples
+            .iter()
+            .map(|e| {
+                let n = e.split_once("a.jsonl:").unwrap().1;
+                n.split_once(':').unwrap().0.parse().unwrap()
+            })
+            .collect();
+        assert_eq!(lines, bad, "threads={threads}");
+    }
+}
