@@ -226,17 +226,18 @@ impl ContentHasher for CpuHasher {
                 outputs: out.len(),
             });
         }
-        // Groups of items with their chunks side by side in the SIMD lanes (`many.rs`), one
-        // group per task.
+        // Groups of items with their chunks side by side in the SIMD lanes (`many.rs`), a group
+        // (or, for large items, fewer items) per task.
         let total: usize = items.iter().map(|i| i.len()).sum();
         if total < SERIAL_BATCH_BYTES || self.threads() == 1 {
             crate::many::hash_items(items, out);
             return Ok(());
         }
+        let per_task = crate::many::task_len(items.len(), total);
         self.pool.install(|| {
             items
-                .par_chunks(crate::many::GROUP)
-                .zip(out.par_chunks_mut(crate::many::GROUP))
+                .par_chunks(per_task)
+                .zip(out.par_chunks_mut(per_task))
                 .for_each(|(items, out)| crate::many::hash_items(items, out));
         });
         Ok(())
@@ -289,6 +290,28 @@ mod tests {
             assert_eq!(out, want, "threads={threads}");
             for (i, item) in refs.iter().enumerate() {
                 assert_eq!(h.hash_large(item).unwrap(), want[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn cpu_batches_over_the_serial_threshold_match_one_shot() {
+        // Split across the pool: 200 records of ~5 KB (tasks of ~50, gathered by chunk number)
+        // and a batch of mixed sizes with two near the large-item threshold (tasks of a few).
+        let records: Vec<Vec<u8>> = (0..200usize)
+            .map(|i| (0..4000 + i * 13).map(|j| (j * 7 + i) as u8).collect())
+            .collect();
+        let mut mixed = items();
+        mixed.extend([900_000usize, 700_001].map(|n| (0..n).map(|i| (i % 253) as u8).collect()));
+        for batch in [records, mixed] {
+            let refs: Vec<&[u8]> = batch.iter().map(|v| v.as_slice()).collect();
+            assert!(refs.iter().map(|r| r.len()).sum::<usize>() >= SERIAL_BATCH_BYTES);
+            let want: Vec<[u8; 32]> = refs.iter().map(|i| *blake3::hash(i).as_bytes()).collect();
+            for threads in [2, 3] {
+                let h = CpuHasher::new(Some(threads)).unwrap();
+                let mut out = vec![[0u8; 32]; refs.len()];
+                h.hash_batch(&refs, &mut out).unwrap();
+                assert_eq!(out, want, "threads={threads}");
             }
         }
     }

@@ -10,7 +10,8 @@
 //! and its parent nodes are then hashed with the crate's public subtree API (`hazmat`), so the
 //! root is BLAKE3's by construction: a chunk's chaining value depends only on its bytes, its
 //! chunk number and its flags, never on the chunks beside it in a SIMD call. The tests below check
-//! every length from 0 to past [`MAX_CHUNKS`] chunks, in batches mixed with every other length.
+//! every length up to three chunks and every block edge of every chunk count to past
+//! [`MAX_CHUNKS`], gathered and alone, and batches that mix them.
 //!
 //! The one thing taken from outside the `blake3` crate's documented API: its `platform` module
 //! (`Platform::hash_many`, `IncrementCounter`), which it marks "undocumented and unstable, for
@@ -51,6 +52,18 @@ pub const MAX_CHUNKS: usize = 16;
 /// several times over, few enough that the group's chaining values stay in L1 (64 items of up to
 /// 16 chunks: 32 KiB).
 pub const GROUP: usize = 64;
+
+/// Bytes per task when a batch is split across a pool ([`task_len`]): ~5 KB records go ~50 to a
+/// task (enough to fill the lanes), while items near the large-item threshold (1 MiB) go one to a
+/// task, so that every thread of a large pool has work.
+pub const TASK_BYTES: usize = 256 << 10;
+
+/// Items per task for a batch of `items` items and `bytes` bytes split across a pool: as many as
+/// make [`TASK_BYTES`] on average, at most a [`GROUP`] and at least one.
+pub fn task_len(items: usize, bytes: usize) -> usize {
+    let mean = (bytes / items.max(1)).max(1);
+    (TASK_BYTES / mean).clamp(1, GROUP)
+}
 
 /// Fewer gathered items than this in a group and each is hashed alone: one item's own chunks then
 /// fill the lanes better than a chunk number shared by a few items would (a call of one file,
@@ -235,6 +248,18 @@ mod tests {
                 lens[i]
             );
         }
+    }
+
+    #[test]
+    fn tasks_keep_small_items_in_groups_and_large_ones_apart() {
+        // 2 KB items: a whole group per task; ~5 KB records: 52, enough to fill the lanes.
+        assert_eq!(task_len(1000, 1000 * 2000), GROUP);
+        assert_eq!(task_len(1000, 1000 * 5000), 52);
+        // 16 KiB files: 16 per task, still enough to gather.
+        assert_eq!(task_len(64, 64 << 14), MIN_GATHERED);
+        // 900 KB items: one per task, so a pool of 16 threads has 16 tasks for 16 items.
+        assert_eq!(task_len(16, 16 * 900_000), 1);
+        assert_eq!(task_len(0, 0), GROUP);
     }
 
     #[test]
