@@ -190,6 +190,22 @@ mod tests {
             .collect()
     }
 
+    /// [`hash_items`] of `items` in one call, each checked against `blake3::hash`; the digests.
+    fn assert_blake3(items: &[Vec<u8>], what: &str) -> Vec<[u8; 32]> {
+        let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+        let mut out = vec![[0u8; 32]; refs.len()];
+        hash_items(&refs, &mut out);
+        for (i, item) in refs.iter().enumerate() {
+            let len = item.len();
+            assert_eq!(
+                out[i],
+                *blake3::hash(item).as_bytes(),
+                "{what}: item {i} of {len}"
+            );
+        }
+        out
+    }
+
     #[test]
     fn every_length_is_blake3_gathered_and_alone() {
         // Every length up to three chunks and every block edge of every chunk count up to past
@@ -203,18 +219,9 @@ mod tests {
         });
         for len in (0..=3 * CHUNK_LEN).chain(edges) {
             let items: Vec<Vec<u8>> = (0..MIN_GATHERED).map(|s| bytes(len, len + s)).collect();
-            let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-            let mut out = vec![[0u8; 32]; refs.len()];
-            hash_items(&refs, &mut out);
-            for (i, item) in refs.iter().enumerate() {
-                assert_eq!(
-                    out[i],
-                    *blake3::hash(item).as_bytes(),
-                    "length {len}, item {i}"
-                );
-            }
+            let out = assert_blake3(&items, &format!("length {len}"));
             let mut one = [[0u8; 32]];
-            hash_items(&refs[..1], &mut one);
+            hash_items(&[&items[0]], &mut one);
             assert_eq!(one[0], out[0], "length {len} alone");
         }
     }
@@ -237,17 +244,7 @@ mod tests {
             })
             .collect();
         let items: Vec<Vec<u8>> = lens.iter().enumerate().map(|(i, &n)| bytes(n, i)).collect();
-        let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-        let mut out = vec![[0u8; 32]; refs.len()];
-        hash_items(&refs, &mut out);
-        for (i, item) in refs.iter().enumerate() {
-            assert_eq!(
-                out[i],
-                *blake3::hash(item).as_bytes(),
-                "item {i} of {}",
-                lens[i]
-            );
-        }
+        assert_blake3(&items, "a mixed batch");
     }
 
     #[test]

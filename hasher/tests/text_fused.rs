@@ -114,35 +114,10 @@ fn skipped_records_keep_their_lines_and_the_set_is_the_records() {
     write(&d.path().join("a.jsonl"), body.as_bytes());
     let (want_root, _) = expected_root_no_meta(&texts);
     for block in [64, 1000, 20_000] {
-        let backend = Batches(CpuHasher::new(Some(1)).unwrap(), block);
-        let c = HashConfig {
-            skip_invalid: true,
-            ..cfg(false)
-        };
-        let (s, _) = hasher::hash_corpus::<Cursor<Vec<u8>>>(
-            &[d.path().to_path_buf()],
-            &c,
-            &backend,
-            None,
-            &mut hasher::Quiet,
-        )
-        .unwrap();
+        let s = hash_skipping(d.path(), Batches(CpuHasher::new(Some(1)).unwrap(), block));
         assert_eq!(s.root(), want_root, "block={block}");
         assert_eq!(s.header.skipped, bad.len() as u64, "block={block}");
-        let lines: Vec<u64> = s
-            .skipped_examples
-            .iter()
-            .map(|e| {
-                let n = e
-                    .split_once("a.jsonl:")
-                    .unwrap()
-                    .1
-                    .split_once(':')
-                    .unwrap()
-                    .0;
-                n.parse().unwrap()
-            })
-            .collect();
+        let lines = skipped_lines(&s);
         assert_eq!(
             lines,
             bad[..lines.len()].to_vec(),
@@ -177,28 +152,39 @@ fn skipped_lines_in_later_runs_of_a_block_keep_their_numbers() {
     write(&d.path().join("a.jsonl"), body.as_bytes());
     let (want_root, _) = expected_root_no_meta(&texts);
     for threads in [1, 2] {
-        let backend = Batches(CpuHasher::new(Some(threads)).unwrap(), 1 << 20);
-        let c = HashConfig {
-            skip_invalid: true,
-            ..cfg(false)
-        };
-        let (s, _) = hasher::hash_corpus::<Cursor<Vec<u8>>>(
-            &[d.path().to_path_buf()],
-            &c,
-            &backend,
-            None,
-            &mut hasher::Quiet,
-        )
-        .unwrap();
+        let s = hash_skipping(
+            d.path(),
+            Batches(CpuHasher::new(Some(threads)).unwrap(), 1 << 20),
+        );
         assert_eq!(s.root(), want_root, "threads={threads}");
-        let lines: Vec<u64> = s
-            .skipped_examples
-            .iter()
-            .map(|e| {
-                let n = e.split_once("a.jsonl:").unwrap().1;
-                n.split_once(':').unwrap().0.parse().unwrap()
-            })
-            .collect();
-        assert_eq!(lines, bad, "threads={threads}");
+        assert_eq!(skipped_lines(&s), bad, "threads={threads}");
     }
+}
+
+/// The corpus in `dir` (its `a.jsonl`) hashed with `--skip-invalid` on `backend`.
+fn hash_skipping(dir: &std::path::Path, backend: Batches) -> hasher::Summary {
+    let c = HashConfig {
+        skip_invalid: true,
+        ..cfg(false)
+    };
+    let (s, _) = hasher::hash_corpus::<Cursor<Vec<u8>>>(
+        &[dir.to_path_buf()],
+        &c,
+        &backend,
+        None,
+        &mut hasher::Quiet,
+    )
+    .unwrap();
+    s
+}
+
+/// The line numbers of `a.jsonl` in a run's skipped examples, in their order.
+fn skipped_lines(s: &hasher::Summary) -> Vec<u64> {
+    s.skipped_examples
+        .iter()
+        .map(|e| {
+            let n = e.split_once("a.jsonl:").unwrap().1;
+            n.split_once(':').unwrap().0.parse().unwrap()
+        })
+        .collect()
 }
