@@ -5,6 +5,8 @@
 //! sends its batch to the CPU.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too, as tests may
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -121,19 +123,7 @@ fn meta_of(i: u64) -> Vec<u8> {
 }
 
 fn leaves_with_meta(n: u64) -> Vec<(SetLeaf, Vec<u8>)> {
-    let mut v: Vec<(SetLeaf, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let meta = meta_of(i);
-            let leaf = SetLeaf {
-                cid: ContentId::of(&i.to_be_bytes()),
-                size: 10 + i,
-                meta: Digest(*blake3::hash(&meta).as_bytes()),
-            };
-            (leaf, meta)
-        })
-        .collect();
-    v.sort_by_key(|(l, _)| l.cid);
-    v
+    common::leaves_with(n, meta_of)
 }
 
 fn store_with(device: Option<Arc<TestDevice>>) -> (Arc<MemoryStore>, SetStore) {

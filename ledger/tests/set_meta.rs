@@ -3,6 +3,8 @@
 //! from it.
 #![allow(clippy::unwrap_used)] // test helpers: a failure is the test's
 
+mod common;
+
 use std::sync::Arc;
 
 use ledger::range::{range_proof, verify_range, Range, RangeLeaf, RangeSource, RangeTree};
@@ -45,19 +47,7 @@ fn meta_of(i: u64) -> Vec<u8> {
 
 /// `n` leaves with metadata, sorted by content id.
 fn leaves_with_meta(n: u64) -> Vec<(SetLeaf, Vec<u8>)> {
-    let mut v: Vec<(SetLeaf, Vec<u8>)> = (0..n)
-        .map(|i| {
-            let meta = meta_of(i);
-            let leaf = SetLeaf {
-                cid: ContentId::of(&i.to_be_bytes()),
-                size: 10 + i,
-                meta: Digest(*blake3::hash(&meta).as_bytes()),
-            };
-            (leaf, meta)
-        })
-        .collect();
-    v.sort_by_key(|(l, _)| l.cid);
-    v
+    common::leaves_with(n, meta_of)
 }
 
 fn root_of(items: &[(SetLeaf, Vec<u8>)]) -> Digest {

@@ -209,3 +209,24 @@ pub fn logged_entries(
         .collect();
     (note, logged)
 }
+
+/// `n` leaves whose metadata (the bytes `meta_of(i)`, digested into the leaf) goes with them,
+/// sorted by content id: what a set upload with metadata sends.
+pub fn leaves_with(
+    n: u64,
+    meta_of: impl Fn(u64) -> Vec<u8>,
+) -> Vec<(ledger::set::SetLeaf, Vec<u8>)> {
+    let mut v: Vec<(ledger::set::SetLeaf, Vec<u8>)> = (0..n)
+        .map(|i| {
+            let meta = meta_of(i);
+            let leaf = ledger::set::SetLeaf {
+                cid: ContentId::of(&i.to_be_bytes()),
+                size: 10 + i,
+                meta: Digest(*blake3::hash(&meta).as_bytes()),
+            };
+            (leaf, meta)
+        })
+        .collect();
+    v.sort_by_key(|(l, _)| l.cid);
+    v
+}
